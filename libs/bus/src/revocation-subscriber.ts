@@ -1,0 +1,82 @@
+import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { RevocationEvent } from '@mayfly/proto';
+
+export interface RevocationSubscription {
+  /** Resolves once every event stored when the subscription started has been applied. */
+  readonly caughtUp: Promise<void>;
+  isCaughtUp(): boolean;
+  stop(): Promise<void>;
+}
+
+export interface SubscribeOptions {
+  readonly stream: string;
+  readonly subjectPrefix: string;
+  readonly onEvent: (event: RevocationEvent) => void;
+  readonly onError?: (error: unknown) => void;
+  /** How long to wait for the stream to be created (by the revocation service). Default 30 s. */
+  readonly waitForStreamMs?: number;
+}
+
+type StreamManager = Awaited<ReturnType<typeof jetstreamManager>>;
+
+/** Edges may start before the revocation service has created the stream; wait for it. */
+async function waitForStream(jsm: StreamManager, stream: string, waitMs: number): ReturnType<StreamManager['streams']['info']> {
+  const until = Date.now() + waitMs;
+  for (;;) {
+    try {
+      return await jsm.streams.info(stream);
+    } catch (error) {
+      if (!(error instanceof Error && /stream not found/i.test(error.message)) || Date.now() > until) {
+        throw new Error(`revocation stream ${stream} is not available: ${(error as Error).message}`, { cause: error });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
+/**
+ * Follows the revocation stream from its first retained event with an ordered consumer. The
+ * consumer is ephemeral and recreated by the client after a disconnect, resuming after the last
+ * event it delivered: an edge that was cut off catches up on reconnect.
+ */
+export async function subscribeRevocations(nc: NatsConnection, options: SubscribeOptions): Promise<RevocationSubscription> {
+  const jsm = await jetstreamManager(nc);
+  const { state } = await waitForStream(jsm, options.stream, options.waitForStreamMs ?? 30_000);
+  const backlogEnd = state.last_seq;
+
+  let caughtUp = state.messages === 0;
+  let markCaughtUp!: () => void;
+  const caughtUpPromise = new Promise<void>((resolve) => {
+    markCaughtUp = () => {
+      caughtUp = true;
+      resolve();
+    };
+  });
+  if (caughtUp) markCaughtUp();
+
+  const consumer = await jetstream(nc).consumers.get(options.stream, {
+    filter_subjects: `${options.subjectPrefix}.>`,
+    deliver_policy: DeliverPolicy.All,
+  });
+  const messages: ConsumerMessages = await consumer.consume();
+  const loop = (async () => {
+    for await (const message of messages) {
+      try {
+        options.onEvent(RevocationEvent.decode(message.data));
+      } catch (error) {
+        options.onError?.(error);
+      }
+      if (!caughtUp && (message.info.streamSequence >= backlogEnd || message.info.pending === 0)) markCaughtUp();
+    }
+  })();
+
+  return {
+    caughtUp: caughtUpPromise,
+    isCaughtUp: () => caughtUp,
+    stop: async () => {
+      await messages.close();
+      await loop.catch(() => undefined);
+    },
+  };
+}

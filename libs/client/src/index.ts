@@ -1,0 +1,2 @@
+export { MayflyClient, type AcquireRequest, type MayflyClientOptions } from './mayfly-client.js';
+export { TaskGrant } from './task-grant.js';

@@ -1,0 +1,82 @@
+import { createClient, callUnary } from '@mayfly/grpc';
+import { IssuanceServiceClient, type Task } from '@mayfly/proto';
+import { TaskGrant } from './task-grant.js';
+
+export interface MayflyClientOptions {
+  /** host:port of the issuance service. */
+  readonly issuanceAddress: string;
+  /**
+   * Returns fresh evidence of what this workload is (for example, re-reads the projected
+   * Kubernetes service-account token). Called for every grant: evidence is single-use.
+   */
+  readonly evidence: () => string | Promise<string>;
+  /** Per-call timeout, ms. Default 5000. */
+  readonly timeoutMs?: number;
+}
+
+export interface AcquireRequest {
+  readonly task: Task;
+  readonly resource: string;
+  readonly actions: readonly string[];
+  /** Requested lifetime; the grant may be shorter (policy, task deadline). 0 = service default. */
+  readonly ttlSeconds?: number;
+  readonly justification?: string;
+}
+
+/** A workload's handle on Mayfly: acquire access for a task, and let it go when the task ends. */
+export class MayflyClient {
+  private readonly issuance: IssuanceServiceClient;
+
+  constructor(private readonly options: MayflyClientOptions) {
+    this.issuance = createClient(IssuanceServiceClient, options.issuanceAddress);
+  }
+
+  /** Requests a grant. Throws MayflyError (ERR_POLICY_DENIED, ERR_ATTESTATION_FAILED, ...) if refused. */
+  async acquire(request: AcquireRequest): Promise<TaskGrant> {
+    const timeoutMs = this.options.timeoutMs ?? 5_000;
+    const response = await callUnary(
+      this.issuance,
+      this.issuance.requestGrant,
+      {
+        evidence: { oidcToken: await this.options.evidence() },
+        task: request.task,
+        resource: request.resource,
+        actions: [...request.actions],
+        requestedTtlSeconds: request.ttlSeconds ?? 0,
+        justification: request.justification ?? '',
+      },
+      { timeoutMs, target: 'issuance' },
+    );
+    const grant = response.grant;
+    if (!grant) throw new Error('issuance answered without a grant');
+    return new TaskGrant(grant, response.accessToken, async (outcome) => {
+      await callUnary(
+        this.issuance,
+        this.issuance.completeGrant,
+        { grantId: grant.id, accessToken: response.accessToken, outcome },
+        { timeoutMs, target: 'issuance' },
+      );
+    });
+  }
+
+  /**
+   * Runs `task` with access and releases it afterwards, recording whether the task succeeded
+   * or failed. The task's own error is rethrown.
+   */
+  async withAccess<T>(request: AcquireRequest, task: (grant: TaskGrant) => Promise<T>): Promise<T> {
+    const grant = await this.acquire(request);
+    let result: T;
+    try {
+      result = await task(grant);
+    } catch (error) {
+      await grant.release(`failed: ${error instanceof Error ? error.message : String(error)}`.slice(0, 500));
+      throw error;
+    }
+    await grant.release('succeeded');
+    return result;
+  }
+
+  close(): void {
+    this.issuance.close();
+  }
+}

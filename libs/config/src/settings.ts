@@ -1,0 +1,84 @@
+import { EnvReader } from './env.js';
+
+/** Default ports. Each is overridable by the variable named in SERVICE_PORT_VARIABLES. */
+export const DEFAULT_PORTS = {
+  attestation: 50051,
+  decision: 50052,
+  issuance: 50053,
+  revocation: 50054,
+  audit: 50055,
+  'edge-verifier': 50056,
+  'issuance-http': 8080,
+} as const;
+
+export type ServiceName = Exclude<keyof typeof DEFAULT_PORTS, 'issuance-http'>;
+
+export const SERVICE_NAMES: readonly ServiceName[] = [
+  'attestation',
+  'decision',
+  'issuance',
+  'revocation',
+  'audit',
+  'edge-verifier',
+];
+
+/** Variable that sets the port a service listens on. */
+export function portVariable(service: ServiceName): string {
+  return `MAYFLY_${service.toUpperCase().replace('-', '_')}_PORT`;
+}
+
+/** Variable that tells a client where a service is ("host:port"). */
+export function addressVariable(service: ServiceName): string {
+  return `MAYFLY_${service.toUpperCase().replace('-', '_')}_ADDR`;
+}
+
+export interface CommonSettings {
+  readonly host: string;
+  readonly port: number;
+  readonly databaseUrl: string;
+  readonly natsUrl: string;
+  /** Seconds a SIGTERM waits for calls in flight before it cuts them off. */
+  readonly drainSeconds: number;
+}
+
+export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/mayfly';
+export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
+
+export function commonSettings(service: ServiceName, env = new EnvReader()): CommonSettings {
+  return {
+    host: env.string('MAYFLY_HOST', '127.0.0.1'),
+    port: env.port(portVariable(service), DEFAULT_PORTS[service]),
+    databaseUrl: env.string('DATABASE_URL', DEFAULT_DATABASE_URL),
+    natsUrl: env.string('NATS_URL', DEFAULT_NATS_URL),
+    drainSeconds: env.int('MAYFLY_DRAIN_SECONDS', 10, { min: 0, max: 600 }),
+  };
+}
+
+/** Where to reach another service: MAYFLY_<NAME>_ADDR, else 127.0.0.1 on its default port. */
+export function serviceAddress(service: ServiceName, env = new EnvReader()): string {
+  return env.string(addressVariable(service), `127.0.0.1:${DEFAULT_PORTS[service]}`);
+}
+
+export const REVOCATION_STREAM_DEFAULTS = {
+  stream: 'MAYFLY_REVOCATIONS',
+  subjectPrefix: 'mayfly.revocations',
+} as const;
+
+export interface RevocationStreamSettings {
+  readonly stream: string;
+  readonly subjectPrefix: string;
+}
+
+export function revocationStreamSettings(env = new EnvReader()): RevocationStreamSettings {
+  return {
+    stream: env.string('MAYFLY_REVOCATION_STREAM', REVOCATION_STREAM_DEFAULTS.stream),
+    subjectPrefix: env.string('MAYFLY_REVOCATION_SUBJECT_PREFIX', REVOCATION_STREAM_DEFAULTS.subjectPrefix),
+  };
+}
+
+/** The token issuer (iss) and where its JWKS is published. */
+export function tokenIssuerSettings(env = new EnvReader()): { issuer: string; jwksUrl: string } {
+  const httpPort = env.port('MAYFLY_ISSUANCE_HTTP_PORT', DEFAULT_PORTS['issuance-http']);
+  const issuer = env.string('MAYFLY_TOKEN_ISSUER', `http://127.0.0.1:${httpPort}`);
+  return { issuer, jwksUrl: env.string('MAYFLY_JWKS_URL', `${issuer}/.well-known/jwks.json`) };
+}

@@ -1,0 +1,54 @@
+import { GrpcStatus, type GrpcStatusCode } from './grpc-status.js';
+
+/**
+ * Every error Mayfly reports has a stable code. Callers (and tests) switch on the code, never on
+ * message text. Each code maps to exactly one gRPC status.
+ */
+export const ERROR_STATUS = {
+  ERR_INVALID_ARGUMENT: GrpcStatus.INVALID_ARGUMENT,
+  ERR_ATTESTATION_FAILED: GrpcStatus.UNAUTHENTICATED,
+  ERR_TOKEN_INVALID: GrpcStatus.UNAUTHENTICATED,
+  ERR_POLICY_DENIED: GrpcStatus.PERMISSION_DENIED,
+  ERR_GRANT_NOT_FOUND: GrpcStatus.NOT_FOUND,
+  ERR_GRANT_NOT_ACTIVE: GrpcStatus.FAILED_PRECONDITION,
+  ERR_TASK_DEADLINE_PASSED: GrpcStatus.FAILED_PRECONDITION,
+  ERR_DEPENDENCY_UNAVAILABLE: GrpcStatus.UNAVAILABLE,
+  ERR_DEADLINE_EXCEEDED: GrpcStatus.DEADLINE_EXCEEDED,
+  ERR_CONFIG: GrpcStatus.FAILED_PRECONDITION,
+  ERR_INTERNAL: GrpcStatus.INTERNAL,
+} as const satisfies Record<string, GrpcStatusCode>;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export function isErrorCode(value: string): value is ErrorCode {
+  return Object.hasOwn(ERROR_STATUS, value);
+}
+
+export interface MayflyErrorOptions {
+  cause?: unknown;
+  /** The request field at fault, for INVALID_ARGUMENT. */
+  field?: string;
+}
+
+/** The one error type Mayfly throws on purpose. The API edge turns it into a gRPC status. */
+export class MayflyError extends Error {
+  override readonly name = 'MayflyError';
+  readonly code: ErrorCode;
+  readonly status: GrpcStatusCode;
+  readonly field: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: MayflyErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.status = ERROR_STATUS[code];
+    this.field = options.field;
+  }
+}
+
+export function invalidArgument(field: string, message: string): MayflyError {
+  return new MayflyError('ERR_INVALID_ARGUMENT', `${field}: ${message}`, { field });
+}
+
+export function isMayflyError(error: unknown, code?: ErrorCode): error is MayflyError {
+  return error instanceof MayflyError && (code === undefined || error.code === code);
+}

@@ -1,0 +1,22 @@
+export { GrpcStatus, type GrpcStatusCode } from './grpc-status.js';
+export {
+  ERROR_STATUS,
+  MayflyError,
+  invalidArgument,
+  isErrorCode,
+  isMayflyError,
+  type ErrorCode,
+  type MayflyErrorOptions,
+} from './errors.js';
+export { createLogger, type Logger } from './logger.js';
+export {
+  LIMITS,
+  validateActions,
+  validateOptionalText,
+  validateResource,
+  validateSpiffeId,
+  validateTaskId,
+  validateToken,
+  validateUuid,
+} from './validation.js';
+export { sha256Hex, newId } from './ids.js';

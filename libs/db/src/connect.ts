@@ -1,0 +1,55 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { MayflyError } from '@mayfly/core';
+import type { Database } from './schema.js';
+
+// timestamptz and bigint come back as Date and string (pg's defaults); int8 counts stay strings
+// so that no precision is lost silently.
+
+export interface DatabaseOptions {
+  readonly url: string;
+  /** Pool size. Small: each service does short transactions. */
+  readonly maxConnections?: number;
+  readonly applicationName?: string;
+}
+
+export function createDatabase(options: DatabaseOptions): Kysely<Database> {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.maxConnections ?? 10,
+    application_name: options.applicationName ?? 'mayfly',
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+  });
+  // An idle client that loses its server must not crash the process; the next query retries.
+  pool.on('error', () => undefined);
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+/** Fails fast, with a hint, when PostgreSQL cannot be reached at start-up. */
+export async function assertDatabaseReachable(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+  } catch (error) {
+    throw new MayflyError(
+      'ERR_DEPENDENCY_UNAVAILABLE',
+      `cannot reach PostgreSQL at ${redactUrl(url)}: ${(error as Error).message}. Set DATABASE_URL or start PostgreSQL.`,
+      { cause: error },
+    );
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** A connection URL with its password hidden, for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}

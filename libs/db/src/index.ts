@@ -1,0 +1,38 @@
+export { assertDatabaseReachable, createDatabase, redactUrl, type DatabaseOptions } from './connect.js';
+export { migrateToLatest } from './migrate.js';
+export {
+  GRANT_STATUSES,
+  RISK_TIERS,
+  type AuditEventRow,
+  type Database,
+  type EntitlementRow,
+  type GrantRecord,
+  type GrantRow,
+  type GrantStatusName,
+  type NewGrant,
+  type RevocationRow,
+  type RiskTierName,
+  type TrustedIssuerRow,
+  type WorkloadRow,
+} from './schema.js';
+export {
+  bindWorkload,
+  findBoundWorkload,
+  findTrustedIssuer,
+  upsertTrustedIssuer,
+  upsertWorkload,
+  type TrustedIssuerInput,
+  type WorkloadInput,
+} from './repositories/registry.js';
+export { endGrant, expireDueGrants, findGrant, findGrantForUpdate, insertGrant } from './repositories/grants.js';
+export { insertRevocation, listUnpublishedRevocations, markRevocationPublished } from './repositories/revocations.js';
+export { appendAuditEvents, listAuditEvents, type AuditQuery, type NewAuditEvent } from './repositories/audit-events.js';
+export {
+  enqueueAuditEvents,
+  listPendingAudit,
+  markAuditDelivered,
+  recordAuditDeliveryFailure,
+  type OutboxEntry,
+} from './repositories/audit-outbox.js';
+export { type Kysely, type Transaction } from 'kysely';
+export { toGrantMessage } from './mappers.js';

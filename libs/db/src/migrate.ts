@@ -1,0 +1,36 @@
+import type { Kysely } from 'kysely';
+import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
+import pg from 'pg';
+import * as initial from './migrations/001-initial.js';
+import type { Database } from './schema.js';
+
+/** Migrations in order. Add new ones at the end; never edit one that has shipped. */
+const MIGRATIONS: Record<string, Migration> = {
+  '001-initial': initial,
+};
+
+const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
+
+/** Arbitrary, fixed key for the advisory lock that serialises migrations across processes. */
+const MIGRATION_LOCK_KEY = 7_246_118_001;
+
+/**
+ * Brings the schema to the latest version. Several services migrate at start-up at the same
+ * time; a session-level advisory lock makes them take turns, so that none sees a half-made
+ * schema and concurrent CREATE TABLE races cannot happen.
+ */
+export async function migrateToLatest(db: Kysely<Database>, databaseUrl: string): Promise<void> {
+  const lockClient = new pg.Client({ connectionString: databaseUrl });
+  await lockClient.connect();
+  try {
+    await lockClient.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+    const failed = results?.find((result) => result.status === 'Error');
+    if (error || failed) {
+      throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${String(error)}`, { cause: error });
+    }
+  } finally {
+    await lockClient.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    await lockClient.end();
+  }
+}

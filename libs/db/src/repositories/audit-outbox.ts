@@ -1,0 +1,46 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../schema.js';
+
+export interface OutboxEntry {
+  id: string;
+  payload: Buffer;
+}
+
+/** Stores encoded audit events, in the caller's transaction, until the audit service has them. */
+export async function enqueueAuditEvents(
+  db: Kysely<Database>,
+  owner: string,
+  entries: readonly OutboxEntry[],
+): Promise<void> {
+  if (entries.length === 0) return;
+  await db
+    .insertInto('audit_outbox')
+    .values(entries.map((entry) => ({ id: entry.id, owner, payload: entry.payload, last_error: null, delivered_at: null })))
+    .execute();
+}
+
+export async function markAuditDelivered(db: Kysely<Database>, ids: readonly string[], at: Date): Promise<void> {
+  if (ids.length === 0) return;
+  await db.updateTable('audit_outbox').set({ delivered_at: at }).where('id', 'in', [...ids]).execute();
+}
+
+export async function recordAuditDeliveryFailure(db: Kysely<Database>, ids: readonly string[], error: string): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .updateTable('audit_outbox')
+    .set({ attempts: sql`attempts + 1`, last_error: error.slice(0, 1000) })
+    .where('id', 'in', [...ids])
+    .execute();
+}
+
+/** Undelivered entries of one owner, oldest first. */
+export async function listPendingAudit(db: Kysely<Database>, owner: string, limit: number): Promise<OutboxEntry[]> {
+  return db
+    .selectFrom('audit_outbox')
+    .select(['id', 'payload'])
+    .where('owner', '=', owner)
+    .where('delivered_at', 'is', null)
+    .orderBy('created_at')
+    .limit(limit)
+    .execute();
+}

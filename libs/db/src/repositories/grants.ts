@@ -1,0 +1,54 @@
+import type { Kysely } from 'kysely';
+import type { Database, GrantRecord, GrantRow, GrantStatusName, NewGrant } from '../schema.js';
+
+export async function insertGrant(db: Kysely<Database>, grant: NewGrant | GrantRecord): Promise<void> {
+  await db.insertInto('grants').values(grant).execute();
+}
+
+export async function findGrant(db: Kysely<Database>, id: string): Promise<GrantRow | undefined> {
+  return db.selectFrom('grants').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Locks the grant row for the rest of the transaction, so that two revocations cannot race. */
+export async function findGrantForUpdate(db: Kysely<Database>, id: string): Promise<GrantRow | undefined> {
+  return db.selectFrom('grants').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+}
+
+/** Ends an active grant. Returns the updated row, or undefined if it was not active. */
+export async function endGrant(
+  db: Kysely<Database>,
+  id: string,
+  status: Extract<GrantStatusName, 'completed' | 'revoked' | 'expired'>,
+  reason: string,
+  at: Date,
+): Promise<GrantRow | undefined> {
+  return db
+    .updateTable('grants')
+    .set({ status, end_reason: reason, ended_at: at })
+    .where('id', '=', id)
+    .where('status', '=', 'active')
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/**
+ * Marks active grants whose credential has expired as expired, at most `limit` at a time.
+ * Returns them so that the expiry can be audited.
+ */
+export async function expireDueGrants(db: Kysely<Database>, now: Date, limit: number): Promise<GrantRow[]> {
+  return db
+    .updateTable('grants')
+    .set({ status: 'expired', end_reason: 'credential lifetime ended', ended_at: now })
+    .where('id', 'in', (qb) =>
+      qb
+        .selectFrom('grants')
+        .select('id')
+        .where('status', '=', 'active')
+        .where('expires_at', '<=', now)
+        .limit(limit)
+        .forUpdate()
+        .skipLocked(),
+    )
+    .returningAll()
+    .execute();
+}

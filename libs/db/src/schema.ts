@@ -1,0 +1,123 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+/** Statuses a grant moves through. Only ACTIVE grants have a live credential. */
+export const GRANT_STATUSES = ['pending_approval', 'active', 'completed', 'revoked', 'expired', 'denied'] as const;
+export type GrantStatusName = (typeof GRANT_STATUSES)[number];
+
+export const RISK_TIERS = ['low', 'medium', 'high', 'critical'] as const;
+export type RiskTierName = (typeof RISK_TIERS)[number];
+
+export interface EntitlementRow {
+  resource: string;
+  actions: string[];
+}
+
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+
+export interface TrustedIssuerTable {
+  issuer: string;
+  /** The aud the evidence must carry. */
+  audience: string;
+  /** Where the issuer publishes its JWKS; or, instead, the JWKS itself in `jwks`. */
+  jwks_uri: string | null;
+  jwks: ColumnType<{ keys: unknown[] } | null, string | null, string | null>;
+  algorithms: string[];
+  created_at: CreatedAt;
+}
+
+export interface WorkloadTable {
+  spiffe_id: string;
+  owner_team: string;
+  owner_contact: string;
+  environment: string;
+  risk_tier: RiskTierName;
+  shared: boolean;
+  ceiling: ColumnType<EntitlementRow[], string, string>;
+  created_at: CreatedAt;
+}
+
+export interface WorkloadBindingTable {
+  issuer: string;
+  subject: string;
+  spiffe_id: string;
+  created_at: CreatedAt;
+}
+
+export interface GrantTable {
+  id: string;
+  spiffe_id: string;
+  task_id: string;
+  task_kind: string;
+  task_reference: string;
+  task_deadline: Date | null;
+  resource: string;
+  actions: string[];
+  status: GrantStatusName;
+  token_id: string;
+  policy_ids: string[];
+  policy_version: string;
+  issued_at: Date;
+  expires_at: Date;
+  ended_at: Date | null;
+  end_reason: string | null;
+  created_at: CreatedAt;
+}
+
+export interface RevocationTable {
+  id: string;
+  grant_id: string;
+  token_id: string;
+  spiffe_id: string;
+  task_id: string;
+  reason: string;
+  requested_by: string;
+  revoked_at: Date;
+  /** When the revoked token would have expired; edges may forget the entry then. */
+  not_after: Date;
+  /** Set when the JetStream stream acknowledged the event. */
+  published_at: Date | null;
+}
+
+export interface AuditEventTable {
+  sequence: Generated<string>;
+  id: string;
+  occurred_at: Date;
+  recorded_at: Generated<Date>;
+  kind: string;
+  actor: string;
+  source: string;
+  grant_id: string | null;
+  task_id: string;
+  outcome: string;
+  detail: ColumnType<Record<string, unknown>, string, never>;
+}
+
+/** Audit events a service has committed but the audit service has not yet acknowledged. */
+export interface AuditOutboxTable {
+  id: string;
+  owner: string;
+  payload: Buffer;
+  created_at: CreatedAt;
+  attempts: Generated<number>;
+  last_error: string | null;
+  delivered_at: Date | null;
+}
+
+export interface Database {
+  trusted_issuers: TrustedIssuerTable;
+  workloads: WorkloadTable;
+  workload_bindings: WorkloadBindingTable;
+  grants: GrantTable;
+  revocations: RevocationTable;
+  audit_events: AuditEventTable;
+  audit_outbox: AuditOutboxTable;
+}
+
+export type GrantRow = Selectable<GrantTable>;
+export type NewGrant = Insertable<GrantTable>;
+/** A grant as the services handle it (everything but bookkeeping columns). */
+export type GrantRecord = Omit<GrantRow, 'created_at'>;
+export type WorkloadRow = Selectable<WorkloadTable>;
+export type TrustedIssuerRow = Selectable<TrustedIssuerTable>;
+export type RevocationRow = Selectable<RevocationTable>;
+export type AuditEventRow = Selectable<AuditEventTable>;

@@ -1,0 +1,13 @@
+export { channelCredentials, serverCredentials } from './credentials.js';
+export { callUnary, createClient, type UnaryOptions } from './client.js';
+export { unary, type CallContext } from './handlers.js';
+export { closeOnSignals, exitOnStartupFailure, runService, type Closer } from './lifecycle.js';
+export { startGrpcServer, type GrpcServerOptions, type RunningGrpcServer, type ServiceBinding } from './server.js';
+export { checkHealth, waitForHealthy } from './health-client.js';
+export {
+  ERROR_CODE_TRAILER,
+  ERROR_FIELD_TRAILER,
+  fromServiceError,
+  isServiceError,
+  toStatus,
+} from './status-mapping.js';

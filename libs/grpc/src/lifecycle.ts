@@ -1,0 +1,52 @@
+import { createLogger, type Logger } from '@mayfly/core';
+
+export type Closer = () => Promise<void> | void;
+
+/**
+ * Runs a service's shutdown on SIGTERM or SIGINT: closers run in order (stop taking calls and
+ * drain them first, then close connections). A second signal exits at once.
+ */
+export function closeOnSignals(log: Logger, closers: readonly Closer[]): void {
+  let closing = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (closing) {
+      log.warn({ signal }, 'second signal; exiting now');
+      process.exit(1);
+    }
+    closing = true;
+    log.info({ signal }, 'shutting down: draining calls in flight');
+    void (async () => {
+      let code = 0;
+      for (const close of closers) {
+        try {
+          await close();
+        } catch (error) {
+          code = 1;
+          log.error({ err: error }, 'error during shutdown');
+        }
+      }
+      log.info('stopped');
+      process.exit(code);
+    })();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+/** Logs a start-up failure plainly and exits non-zero. */
+export function exitOnStartupFailure(log: Logger, error: unknown): never {
+  log.fatal({ err: error }, `failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}
+
+/**
+ * The whole of a service's main: start it, close it on signals, exit plainly if start-up fails.
+ * `start` wires the service and returns its closers in shutdown order.
+ */
+export function runService(name: string, start: (log: Logger) => Promise<Closer[]>): void {
+  const log = createLogger(name);
+  start(log).then(
+    (closers) => closeOnSignals(log, closers),
+    (error: unknown) => exitOnStartupFailure(log, error),
+  );
+}

@@ -1,0 +1,31 @@
+import { bindWorkload, createDatabase, migrateToLatest, upsertTrustedIssuer, upsertWorkload } from '@mayfly/db';
+import type { DevIssuer } from './dev-issuer.js';
+
+/** The demo's cast: one trusted development issuer and one CI workload bound to it. */
+export const DEMO = {
+  issuer: 'https://dev-issuer.mayfly.local',
+  audience: 'mayfly',
+  subject: 'system:serviceaccount:demo:report-builder',
+  spiffeId: 'spiffe://demo.mayfly.local/ci/report-builder',
+  resource: 'pg:orders-db',
+} as const;
+
+/** Registers the demo issuer (with its JWKS inline) and workload. Idempotent. */
+export async function seedDemo(databaseUrl: string, issuer: DevIssuer): Promise<void> {
+  const db = createDatabase({ url: databaseUrl, maxConnections: 1 });
+  try {
+    await migrateToLatest(db, databaseUrl);
+    await upsertTrustedIssuer(db, { issuer: DEMO.issuer, audience: DEMO.audience, jwks: issuer.jwks, algorithms: ['ES256'] });
+    await upsertWorkload(db, {
+      spiffeId: DEMO.spiffeId,
+      ownerTeam: 'data-platform',
+      ownerContact: 'data-platform@example.com',
+      environment: 'dev',
+      riskTier: 'low',
+      ceiling: [{ resource: DEMO.resource, actions: ['read', 'write'] }],
+    });
+    await bindWorkload(db, { issuer: DEMO.issuer, subject: DEMO.subject, spiffeId: DEMO.spiffeId });
+  } finally {
+    await db.destroy();
+  }
+}

@@ -1,0 +1,65 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+
+/**
+ * A stand-in for the OIDC issuer a workload's platform provides (Kubernetes, a CI system, a
+ * cloud IdP), for development, the demo and tests: it signs evidence tokens with its own
+ * ES256 key and can publish its JWKS over HTTP. Not for production.
+ */
+export class DevIssuer {
+  private constructor(
+    readonly issuer: string,
+    private readonly privateKey: CryptoKey,
+    readonly publicJwk: JWK,
+  ) {}
+
+  /** A new key, or the one kept in keyFile (created there, mode 0600, if missing). */
+  static async create(issuer: string, keyFile?: string): Promise<DevIssuer> {
+    let privateJwk: JWK;
+    if (keyFile && existsSync(keyFile)) {
+      privateJwk = JSON.parse(readFileSync(keyFile, 'utf8')) as JWK;
+    } else {
+      const pair = await generateKeyPair('ES256', { extractable: true });
+      privateJwk = await exportJWK(pair.privateKey);
+      if (keyFile) writeFileSync(keyFile, JSON.stringify(privateJwk), { mode: 0o600 });
+    }
+    const { d: _private, ...publicFields } = privateJwk;
+    const kid = await calculateJwkThumbprint(publicFields);
+    const privateKey = (await importJWK({ ...privateJwk, alg: 'ES256' }, 'ES256')) as CryptoKey;
+    return new DevIssuer(issuer, privateKey, { ...publicFields, kid, alg: 'ES256', use: 'sig' });
+  }
+
+  get jwks(): { keys: JWK[] } {
+    return { keys: [this.publicJwk] };
+  }
+
+  /** Evidence for `subject`, as the platform would issue it. */
+  async mint(subject: string, options: { audience: string; ttlSeconds?: number; claims?: Record<string, unknown> }): Promise<string> {
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT({ ...options.claims })
+      .setProtectedHeader({ alg: 'ES256', kid: this.publicJwk.kid as string, typ: 'JWT' })
+      .setIssuer(this.issuer)
+      .setSubject(subject)
+      .setAudience(options.audience)
+      .setIssuedAt(now)
+      .setExpirationTime(now + (options.ttlSeconds ?? 300))
+      .sign(this.privateKey);
+  }
+
+  /** Serves /.well-known/jwks.json on 127.0.0.1:port (0 = any free port). */
+  async serveJwks(port = 0): Promise<{ url: string; close: () => Promise<void> }> {
+    const body = JSON.stringify(this.jwks);
+    const server: Server = createServer((req, res) => {
+      if (req.url === '/.well-known/jwks.json') res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    const address = server.address();
+    const bound = typeof address === 'object' && address ? address.port : port;
+    return {
+      url: `http://127.0.0.1:${bound}/.well-known/jwks.json`,
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    };
+  }
+}

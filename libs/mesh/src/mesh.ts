@@ -1,0 +1,137 @@
+import { createServer } from 'node:net';
+import {
+  DEFAULT_PORTS,
+  REVOCATION_STREAM_DEFAULTS,
+  SERVICE_NAMES,
+  addressVariable,
+  portVariable,
+  type ServiceName,
+} from '@mayfly/config';
+import { waitForHealthy } from '@mayfly/grpc';
+import { ServiceProcess } from './service-process.js';
+
+export type MeshPorts = Record<ServiceName | 'issuance-http', number>;
+
+export interface MeshOptions {
+  readonly databaseUrl: string;
+  readonly natsUrl: string;
+  /** Use these ports (default: Mayfly's default ports), or pick free ones with 'free'. */
+  readonly ports?: MeshPorts | 'free';
+  readonly revocationStream?: { stream: string; subjectPrefix: string };
+  /** Where issuance keeps its signing key; without it the key lives as long as the process. */
+  readonly signingKeyFile?: string;
+  /** Further environment for every service (MAYFLY_POLICY_DIR, MAYFLY_LOG_LEVEL, ...). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Receives every line every service prints. */
+  readonly onLine?: (service: ServiceName, line: string) => void;
+  readonly startupTimeoutMs?: number;
+}
+
+export interface Mesh {
+  readonly ports: MeshPorts;
+  readonly addresses: Readonly<Record<ServiceName, string>>;
+  readonly issuer: string;
+  readonly jwksUrl: string;
+  /** The environment the services run with; clients can use the same. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly processes: ReadonlyMap<ServiceName, ServiceProcess>;
+  /** Stops one service (SIGTERM: it drains), e.g. to test what survives its absence. */
+  stopService(name: ServiceName, signal?: NodeJS.Signals): Promise<void>;
+  /** Starts a stopped service again and waits until it is healthy. */
+  startService(name: ServiceName): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A port nothing listens on right now. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function choosePorts(ports: MeshOptions['ports']): Promise<MeshPorts> {
+  if (ports === 'free') {
+    const entries = await Promise.all(Object.keys(DEFAULT_PORTS).map(async (key) => [key, await freePort()] as const));
+    return Object.fromEntries(entries) as MeshPorts;
+  }
+  return ports ?? { ...DEFAULT_PORTS };
+}
+
+/**
+ * Starts every Mayfly service as its own process and waits until each reports SERVING on
+ * grpc.health.v1. Used by `npm start` and by the end-to-end tests alike.
+ */
+export async function startMesh(options: MeshOptions): Promise<Mesh> {
+  const ports = await choosePorts(options.ports);
+  const issuer = `http://127.0.0.1:${ports['issuance-http']}`;
+  const stream = options.revocationStream ?? REVOCATION_STREAM_DEFAULTS;
+  const env: Record<string, string> = {
+    DATABASE_URL: options.databaseUrl,
+    NATS_URL: options.natsUrl,
+    MAYFLY_ISSUANCE_HTTP_PORT: String(ports['issuance-http']),
+    MAYFLY_TOKEN_ISSUER: issuer,
+    MAYFLY_REVOCATION_STREAM: stream.stream,
+    MAYFLY_REVOCATION_SUBJECT_PREFIX: stream.subjectPrefix,
+    ...(options.signingKeyFile ? { MAYFLY_SIGNING_KEY_FILE: options.signingKeyFile } : {}),
+    ...options.env,
+  };
+  const addresses = {} as Record<ServiceName, string>;
+  for (const service of SERVICE_NAMES) {
+    env[portVariable(service)] = String(ports[service]);
+    env[addressVariable(service)] = addresses[service] = `127.0.0.1:${ports[service]}`;
+  }
+
+  const onLine = options.onLine ?? (() => undefined);
+  const processes = new Map<ServiceName, ServiceProcess>(
+    SERVICE_NAMES.map((service) => [service, new ServiceProcess(service, { ...process.env, ...env }, onLine)]),
+  );
+  const timeoutMs = options.startupTimeoutMs ?? 30_000;
+
+  const startOne = async (service: ServiceName): Promise<void> => {
+    const child = processes.get(service)!;
+    child.start();
+    let starting = true;
+    const exited = new Promise<never>((_, reject) =>
+      child.onExit((code) => {
+        if (starting) reject(new Error(`${service} exited (code ${code}) while starting:\n${child.lastLines}`));
+      }),
+    );
+    try {
+      await Promise.race([waitForHealthy(addresses[service], timeoutMs), exited]);
+    } finally {
+      starting = false;
+    }
+  };
+
+  const stopAll = async (): Promise<void> => {
+    // Edges and the entry point first, the services they call last.
+    for (const service of ['edge-verifier', 'issuance', 'revocation', 'decision', 'attestation', 'audit'] as const) {
+      await processes.get(service)?.stop();
+    }
+  };
+
+  try {
+    await Promise.all(SERVICE_NAMES.map(startOne));
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+
+  return {
+    ports,
+    addresses,
+    issuer,
+    jwksUrl: `${issuer}/.well-known/jwks.json`,
+    env,
+    processes,
+    stopService: async (name, signal) => processes.get(name)?.stop(signal),
+    startService: startOne,
+    stop: stopAll,
+  };
+}

@@ -1,0 +1,117 @@
+import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { subscribeRevocations, type NatsConnection, type RevocationSubscription } from '@mayfly/bus';
+import type { RevocationEvent } from '@mayfly/proto';
+import { readAccessTokenClaims, type AccessTokenClaims } from './access-token.js';
+import { reject, rejectionFromJose, type Rejection } from './rejection.js';
+import { RevocationSet } from './revocation-set.js';
+
+export interface EdgeVerifierOptions {
+  /** The token issuer (iss) to trust. */
+  readonly issuer: string;
+  /** Where that issuer publishes its JWKS. */
+  readonly jwksUrl: string;
+  readonly nats: NatsConnection;
+  readonly stream: string;
+  readonly subjectPrefix: string;
+  /** Allowed clock difference for exp/iat, seconds. Default 5. */
+  readonly clockToleranceSeconds?: number;
+  /** Called when a revocation is applied, with the delay since it was revoked (ms). */
+  readonly onRevocationApplied?: (event: RevocationEvent, delayMs: number) => void;
+  readonly onFeedError?: (error: unknown) => void;
+}
+
+export type Verification = { readonly ok: true; readonly claims: AccessTokenClaims } | Rejection;
+
+export interface VerifyOptions {
+  /** The resource this edge guards; must equal the token's aud. */
+  readonly audience: string;
+  /** If given, must be one of the token's scopes. */
+  readonly action?: string | undefined;
+}
+
+/** Only the algorithms Mayfly's issuance signs with. Anything else is refused. */
+const ALLOWED_ALGORITHMS = ['EdDSA', 'ES256'];
+
+/**
+ * Verifies Mayfly access tokens offline: signature against the issuer's JWKS (cached; an
+ * unknown kid triggers a rate-limited refetch), issuer, audience, type, expiry, scope, and the
+ * revocations heard on the stream. It refuses everything until it has caught up with the
+ * stream, so a freshly started edge never accepts a token revoked before it started.
+ */
+export class EdgeVerifier {
+  readonly revocations = new RevocationSet();
+  private readonly jwks: JWTVerifyGetKey;
+  private subscription: RevocationSubscription | undefined;
+  private pruneTimer: NodeJS.Timeout | undefined;
+
+  private constructor(private readonly options: EdgeVerifierOptions) {
+    this.jwks = createRemoteJWKSet(new URL(options.jwksUrl), {
+      timeoutDuration: 2_000,
+      cooldownDuration: 5_000,
+      cacheMaxAge: 10 * 60_000,
+    });
+  }
+
+  /** Starts following the revocation stream; resolves once subscribed (not yet caught up). */
+  static async start(options: EdgeVerifierOptions): Promise<EdgeVerifier> {
+    const verifier = new EdgeVerifier(options);
+    verifier.subscription = await subscribeRevocations(options.nats, {
+      stream: options.stream,
+      subjectPrefix: options.subjectPrefix,
+      onEvent: (event) => verifier.apply(event),
+      ...(options.onFeedError ? { onError: options.onFeedError } : {}),
+    });
+    verifier.pruneTimer = setInterval(() => verifier.revocations.prune(), 30_000);
+    verifier.pruneTimer.unref();
+    return verifier;
+  }
+
+  /** Resolves when the verifier has applied every revocation that existed when it started. */
+  get ready(): Promise<void> {
+    return this.subscription?.caughtUp ?? Promise.resolve();
+  }
+
+  async verify(token: string, options: VerifyOptions): Promise<Verification> {
+    if (!this.subscription?.isCaughtUp()) {
+      return reject('ERR_REVOCATION_FEED_NOT_READY', 'edge has not yet caught up with the revocation stream');
+    }
+    let claims: AccessTokenClaims | undefined;
+    try {
+      const { payload } = await jwtVerify(token, this.jwks, {
+        issuer: this.options.issuer,
+        audience: options.audience,
+        algorithms: ALLOWED_ALGORITHMS,
+        typ: 'at+jwt',
+        clockTolerance: this.options.clockToleranceSeconds ?? 5,
+        requiredClaims: ['exp', 'iat', 'jti', 'sub'],
+      });
+      claims = readAccessTokenClaims(payload);
+    } catch (error) {
+      return rejectionFromJose(error);
+    }
+    if (!claims) return reject('ERR_TOKEN_CLAIMS', 'token lacks a Mayfly claim (scope, grant_id or task_id)');
+    if (this.revocations.isRevoked(claims.grantId, claims.tokenId)) {
+      return reject('ERR_TOKEN_REVOKED', `grant ${claims.grantId} has been revoked`);
+    }
+    if (options.action !== undefined && !claims.scopes.includes(options.action)) {
+      return reject('ERR_SCOPE_NOT_GRANTED', `action "${options.action}" is not in the token's scope`);
+    }
+    return { ok: true, claims };
+  }
+
+  async close(): Promise<void> {
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    await this.subscription?.stop();
+  }
+
+  private apply(event: RevocationEvent): void {
+    this.revocations.add({
+      grantId: event.grantId,
+      tokenId: event.tokenId,
+      notAfterMs: event.notAfter?.getTime() ?? Date.now() + 3_600_000,
+    });
+    if (this.options.onRevocationApplied && event.revokedAt) {
+      this.options.onRevocationApplied(event, Date.now() - event.revokedAt.getTime());
+    }
+  }
+}

@@ -1,0 +1,4 @@
+export { EdgeVerifier, type EdgeVerifierOptions, type Verification, type VerifyOptions } from './edge-verifier.js';
+export { RevocationSet, type RevokedEntry } from './revocation-set.js';
+export { readAccessTokenClaims, type AccessTokenClaims } from './access-token.js';
+export { type Rejection, type RejectionCode } from './rejection.js';

@@ -1,0 +1,60 @@
+import { findBoundWorkload, findTrustedIssuer, type Database, type Kysely, type WorkloadRow } from '@mayfly/db';
+import { RiskTier, Workload } from '@mayfly/proto';
+import type { TrustedIssuer, TrustedIssuerSource } from '../attestors/oidc/trusted-issuers.js';
+import type { WorkloadRegistry } from '../domain/registry.js';
+
+const RISK_TIER: Record<WorkloadRow['risk_tier'], RiskTier> = {
+  low: RiskTier.RISK_TIER_LOW,
+  medium: RiskTier.RISK_TIER_MEDIUM,
+  high: RiskTier.RISK_TIER_HIGH,
+  critical: RiskTier.RISK_TIER_CRITICAL,
+};
+
+export function toWorkload(row: WorkloadRow): Workload {
+  return Workload.fromPartial({
+    spiffeId: row.spiffe_id,
+    ownerTeam: row.owner_team,
+    ownerContact: row.owner_contact,
+    environment: row.environment,
+    riskTier: RISK_TIER[row.risk_tier],
+    shared: row.shared,
+    ceiling: row.ceiling,
+  });
+}
+
+export class PostgresWorkloadRegistry implements WorkloadRegistry {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async findBound(issuer: string, subject: string): Promise<Workload | undefined> {
+    const row = await findBoundWorkload(this.db, issuer, subject);
+    return row ? toWorkload(row) : undefined;
+  }
+}
+
+/**
+ * Trusted issuers from PostgreSQL, cached briefly: attestation is on every grant's path, and a
+ * change to the issuer list may take `ttlMs` to be seen.
+ */
+export class PostgresTrustedIssuers implements TrustedIssuerSource {
+  private readonly cache = new Map<string, { value: TrustedIssuer | undefined; until: number }>();
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly ttlMs = 10_000,
+  ) {}
+
+  async find(issuer: string): Promise<TrustedIssuer | undefined> {
+    const now = Date.now();
+    const hit = this.cache.get(issuer);
+    if (hit && hit.until > now) return hit.value;
+    const row = await findTrustedIssuer(this.db, issuer);
+    const value: TrustedIssuer | undefined = row
+      ? { issuer: row.issuer, audience: row.audience, jwksUri: row.jwks_uri ?? undefined, jwks: row.jwks ?? undefined, algorithms: row.algorithms }
+      : undefined;
+    // Remember misses too, so that a flood of bogus issuers cannot hammer the database;
+    // but bound the cache, so that it cannot be used to exhaust memory either.
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(issuer, { value, until: now + this.ttlMs });
+    return value;
+  }
+}

@@ -1,0 +1,23 @@
+/** The evidence kinds Mayfly understands; one attestor per kind. */
+export type EvidenceKind = 'oidc_token';
+
+/** What an attestor established: who issued the evidence, about whom, and until when. */
+export interface AttestedSubject {
+  readonly attestor: string;
+  readonly issuer: string;
+  readonly subject: string;
+  readonly expiresAt: Date;
+  /** SHA-256 of the evidence: audit records carry this, never the evidence. */
+  readonly evidenceDigest: string;
+}
+
+/**
+ * The extension seam for proving what a workload is. An attestor verifies one kind of evidence
+ * and says who issued it about whom; mapping that to a registered workload is not its job.
+ * It throws MayflyError ERR_ATTESTATION_FAILED with a reason a person can act on.
+ */
+export interface Attestor {
+  readonly name: string;
+  readonly evidenceKind: EvidenceKind;
+  attest(evidence: string): Promise<AttestedSubject>;
+}

@@ -1,0 +1,89 @@
+import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { MayflyError, sha256Hex } from '@mayfly/core';
+import type { AttestedSubject, Attestor } from '../attestor.js';
+import type { TrustedIssuer, TrustedIssuerSource } from './trusted-issuers.js';
+
+/** Asymmetric algorithms only: an HMAC "secret" would have to be shared with the attestor. */
+const ASYMMETRIC_ALGORITHMS = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA']);
+
+export interface OidcAttestorOptions {
+  readonly issuers: TrustedIssuerSource;
+  /** Allowed clock difference, seconds. */
+  readonly clockToleranceSeconds: number;
+}
+
+/**
+ * Verifies an OIDC JWT (Kubernetes service-account token, CI OIDC token, cloud IdP token)
+ * against the JWKS of an issuer Mayfly trusts: signature, iss, aud and exp.
+ */
+export class OidcAttestor implements Attestor {
+  readonly name = 'oidc';
+  readonly evidenceKind = 'oidc_token' as const;
+  private readonly keySets = new Map<string, { source: string; getKey: JWTVerifyGetKey }>();
+
+  constructor(private readonly options: OidcAttestorOptions) {}
+
+  async attest(evidence: string): Promise<AttestedSubject> {
+    const claimedIssuer = readClaimedIssuer(evidence);
+    const trusted = await this.options.issuers.find(claimedIssuer);
+    if (!trusted) throw failed(`issuer "${claimedIssuer}" is not a trusted issuer`);
+
+    const algorithms = trusted.algorithms.filter((alg) => ASYMMETRIC_ALGORITHMS.has(alg));
+    try {
+      const { payload } = await jwtVerify(evidence, this.keySet(trusted), {
+        issuer: trusted.issuer,
+        audience: trusted.audience,
+        algorithms,
+        clockTolerance: this.options.clockToleranceSeconds,
+        requiredClaims: ['exp', 'sub'],
+      });
+      return {
+        attestor: this.name,
+        issuer: trusted.issuer,
+        subject: payload.sub as string,
+        expiresAt: new Date((payload.exp as number) * 1000),
+        evidenceDigest: sha256Hex(evidence),
+      };
+    } catch (error) {
+      throw failed(describeJoseFailure(error), error);
+    }
+  }
+
+  /** One cached key set per issuer; rebuilt if the issuer's JWKS source changes. */
+  private keySet(trusted: TrustedIssuer): JWTVerifyGetKey {
+    const source = trusted.jwksUri ?? JSON.stringify(trusted.jwks);
+    const cached = this.keySets.get(trusted.issuer);
+    if (cached?.source === source) return cached.getKey;
+    const getKey = trusted.jwksUri
+      ? createRemoteJWKSet(new URL(trusted.jwksUri), { timeoutDuration: 2_000, cooldownDuration: 5_000 })
+      : createLocalJWKSet(trusted.jwks as JSONWebKeySet);
+    this.keySets.set(trusted.issuer, { source, getKey });
+    return getKey;
+  }
+}
+
+function readClaimedIssuer(evidence: string): string {
+  let iss: unknown;
+  try {
+    iss = decodeJwt(evidence).iss;
+  } catch {
+    throw failed('evidence is not a well-formed JWT');
+  }
+  if (typeof iss !== 'string' || iss.length === 0) throw failed('evidence has no issuer (iss)');
+  return iss;
+}
+
+function describeJoseFailure(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return 'evidence has expired';
+  if (error instanceof errors.JWTClaimValidationFailed) return `evidence claim "${error.claim}" is invalid (${error.reason})`;
+  if (error instanceof errors.JWSSignatureVerificationFailed) return 'evidence signature is invalid';
+  if (error instanceof errors.JWKSNoMatchingKey) return 'evidence is signed by a key its issuer does not publish';
+  if (error instanceof errors.JOSEAlgNotAllowed) return 'evidence algorithm is not allowed for this issuer';
+  if (error instanceof errors.JWKSTimeout) return "the issuer's JWKS did not answer in time";
+  if (error instanceof errors.JOSEError) return `evidence could not be verified (${error.code})`;
+  return `evidence could not be verified: ${(error as Error).message}`;
+}
+
+function failed(reason: string, cause?: unknown): MayflyError {
+  return new MayflyError('ERR_ATTESTATION_FAILED', `attestation failed (oidc): ${reason}`, cause ? { cause } : {});
+}

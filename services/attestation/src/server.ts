@@ -1,0 +1,34 @@
+import { EnvReader, commonSettings } from '@mayfly/config';
+import type { Logger } from '@mayfly/core';
+import { assertDatabaseReachable, createDatabase, migrateToLatest } from '@mayfly/db';
+import { startGrpcServer, type Closer } from '@mayfly/grpc';
+import { AttestationServiceService } from '@mayfly/proto';
+import { PostgresTrustedIssuers, PostgresWorkloadRegistry } from './adapters/postgres-registry.js';
+import { attestationApi } from './api/attestation-api.js';
+import { buildAttestorCatalog } from './attestors/catalog.js';
+
+export async function startAttestationService(log: Logger): Promise<Closer[]> {
+  const env = new EnvReader();
+  const settings = commonSettings('attestation', env);
+  await assertDatabaseReachable(settings.databaseUrl);
+  const db = createDatabase({ url: settings.databaseUrl, applicationName: 'mayfly-attestation' });
+  await migrateToLatest(db, settings.databaseUrl);
+
+  const attestors = buildAttestorCatalog({
+    trustedIssuers: new PostgresTrustedIssuers(db, env.int('MAYFLY_ISSUER_CACHE_MS', 10_000)),
+    clockToleranceSeconds: env.int('MAYFLY_CLOCK_TOLERANCE_SECONDS', 5, { max: 300 }),
+  });
+  const server = await startGrpcServer({
+    host: settings.host,
+    port: settings.port,
+    log,
+    services: [
+      {
+        name: 'mayfly.v1.AttestationService',
+        definition: AttestationServiceService,
+        implementation: attestationApi(attestors, new PostgresWorkloadRegistry(db), log),
+      },
+    ],
+  });
+  return [() => server.shutdown(settings.drainSeconds * 1000), () => db.destroy()];
+}

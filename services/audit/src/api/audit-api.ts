@@ -1,0 +1,53 @@
+import { invalidArgument, type Logger } from '@mayfly/core';
+import { appendAuditEvents, listAuditEvents, type AuditEventRow, type Database, type Kysely } from '@mayfly/db';
+import { unary } from '@mayfly/grpc';
+import { AuditEvent, type AuditServiceServer } from '@mayfly/proto';
+import { outcomeFromName, outcomeName, validateAuditBatch } from '../domain/audit-record.js';
+
+export function auditApi(db: Kysely<Database>, log: Logger): AuditServiceServer {
+  return {
+    record: unary(log, 'Record', async (request) => {
+      validateAuditBatch(request.events);
+      const sequences = await appendAuditEvents(
+        db,
+        request.events.map((event) => ({
+          id: event.id,
+          occurred_at: event.occurredAt ?? new Date(),
+          kind: event.kind,
+          actor: event.actor,
+          source: event.source || 'unknown',
+          grant_id: event.grantId || null,
+          task_id: event.taskId,
+          outcome: outcomeName(event.outcome),
+          detail: JSON.stringify(event.detail ?? {}),
+        })),
+      );
+      return { sequences: sequences.map(Number) };
+    }),
+
+    listEvents: unary(log, 'ListEvents', async (request) => {
+      if (request.limit > 1000) throw invalidArgument('limit', 'must be at most 1000');
+      const rows = await listAuditEvents(db, {
+        grantId: request.grantId || undefined,
+        taskId: request.taskId || undefined,
+        limit: request.limit || 100,
+      });
+      return { events: rows.map(toAuditEvent) };
+    }),
+  };
+}
+
+function toAuditEvent(row: AuditEventRow): AuditEvent {
+  return AuditEvent.fromPartial({
+    id: row.id,
+    occurredAt: row.occurred_at,
+    kind: row.kind,
+    actor: row.actor,
+    source: row.source,
+    grantId: row.grant_id ?? '',
+    taskId: row.task_id,
+    outcome: outcomeFromName(row.outcome),
+    detail: row.detail,
+    sequence: Number(row.sequence),
+  });
+}

@@ -1,0 +1,39 @@
+import { invalidArgument, validateOptionalText, validateUuid } from '@mayfly/core';
+import { AuditOutcome, type AuditEvent } from '@mayfly/proto';
+
+export const MAX_EVENTS_PER_RECORD = 500;
+const KIND = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
+
+const OUTCOME_NAMES: Record<AuditOutcome, string> = {
+  [AuditOutcome.AUDIT_OUTCOME_UNSPECIFIED]: 'unspecified',
+  [AuditOutcome.AUDIT_OUTCOME_SUCCESS]: 'success',
+  [AuditOutcome.AUDIT_OUTCOME_DENIED]: 'denied',
+  [AuditOutcome.AUDIT_OUTCOME_FAILED]: 'failed',
+};
+
+export function outcomeName(outcome: AuditOutcome): string {
+  return OUTCOME_NAMES[outcome] ?? 'unspecified';
+}
+
+export function outcomeFromName(name: string): AuditOutcome {
+  const entry = Object.entries(OUTCOME_NAMES).find(([, value]) => value === name);
+  return entry ? (Number(entry[0]) as AuditOutcome) : AuditOutcome.AUDIT_OUTCOME_UNSPECIFIED;
+}
+
+/** Checks a batch before anything is written: one bad event refuses the whole batch. */
+export function validateAuditBatch(events: readonly AuditEvent[]): void {
+  if (events.length === 0) throw invalidArgument('events', 'at least one event is required');
+  if (events.length > MAX_EVENTS_PER_RECORD) throw invalidArgument('events', `at most ${MAX_EVENTS_PER_RECORD} events per call`);
+  for (const [i, event] of events.entries()) {
+    const field = `events[${i}]`;
+    validateUuid(`${field}.id`, event.id);
+    if (!KIND.test(event.kind)) throw invalidArgument(`${field}.kind`, 'must be dotted lower-case words, e.g. "grant.issued"');
+    if (!event.occurredAt) throw invalidArgument(`${field}.occurred_at`, 'is required');
+    if (event.actor.length === 0) throw invalidArgument(`${field}.actor`, 'is required');
+    validateOptionalText(`${field}.actor`, event.actor, 2048);
+    validateOptionalText(`${field}.source`, event.source, 64);
+    validateOptionalText(`${field}.task_id`, event.taskId, 128);
+    if (event.grantId !== '') validateUuid(`${field}.grant_id`, event.grantId);
+    if (event.outcome === AuditOutcome.AUDIT_OUTCOME_UNSPECIFIED) throw invalidArgument(`${field}.outcome`, 'is required');
+  }
+}

@@ -1,0 +1,130 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
+import { MayflyError } from '@mayfly/core';
+import { RiskTier, riskTierToJSON } from '@mayfly/proto';
+import type { PolicyAnswer, PolicyEngine, PolicyQuery } from '../domain/policy-engine.js';
+
+/**
+ * Cedar policies, loaded from the *.cedar files of one directory and parsed once at start-up.
+ *
+ * Entity model the policies are written against:
+ * - principal `Mayfly::Workload::"<spiffe id>"` with attributes environment, riskTier
+ *   ("low" | "medium" | "high" | "critical"), ownerTeam, shared;
+ * - action `Mayfly::Action::"<action>"`;
+ * - resource `Mayfly::Resource::"<resource>"` with attribute scheme (text before the first ":");
+ * - context { task: { id, kind, reference, hasDeadline }, ttlSeconds, justification, hourUtc }.
+ *
+ * Annotations: `@id("...")` names a policy (default `<file>#<n>`); `@max_ttl_seconds("N")` on
+ * a permit caps the lifetime of what it allows.
+ */
+export class CedarPolicyEngine implements PolicyEngine {
+  readonly version: string;
+  private readonly setId: string;
+  private readonly maxTtlById: ReadonlyMap<string, number>;
+
+  private constructor(setId: string, version: string, maxTtlById: ReadonlyMap<string, number>) {
+    this.setId = setId;
+    this.version = version;
+    this.maxTtlById = maxTtlById;
+  }
+
+  static fromDirectory(directory: string): CedarPolicyEngine {
+    let files: string[];
+    try {
+      files = readdirSync(directory).filter((f) => f.endsWith('.cedar')).sort();
+    } catch (error) {
+      throw new MayflyError('ERR_CONFIG', `cannot read policy directory ${directory}: ${(error as Error).message}`);
+    }
+    if (files.length === 0) throw new MayflyError('ERR_CONFIG', `no *.cedar policy files in ${directory}`);
+    return CedarPolicyEngine.fromSources(files.map((file) => ({ name: basename(file, '.cedar'), text: readFileSync(join(directory, file), 'utf8') })));
+  }
+
+  static fromSources(sources: readonly { name: string; text: string }[]): CedarPolicyEngine {
+    const policies: Record<string, string> = {};
+    const maxTtlById = new Map<string, number>();
+    const digest = createHash('sha256');
+    for (const source of sources) {
+      digest.update(source.name).update('\0').update(source.text).update('\0');
+      const parts = cedar.policySetTextToParts(source.text);
+      if (parts.type === 'failure') throw policyError(source.name, parts.errors);
+      for (const [index, text] of parts.policies.entries()) {
+        const json = cedar.policyToJson(text);
+        if (json.type === 'failure') throw policyError(source.name, json.errors);
+        const annotations = json.json.annotations ?? {};
+        const id = annotations['id'] ?? `${source.name}#${index}`;
+        if (Object.hasOwn(policies, id)) throw new MayflyError('ERR_CONFIG', `policy id "${id}" is used twice`);
+        policies[id] = text;
+        const maxTtl = annotations['max_ttl_seconds'];
+        if (maxTtl !== undefined) {
+          const seconds = Number(maxTtl);
+          if (!Number.isInteger(seconds) || seconds <= 0) {
+            throw new MayflyError('ERR_CONFIG', `policy "${id}": @max_ttl_seconds must be a positive whole number`);
+          }
+          maxTtlById.set(id, seconds);
+        }
+      }
+    }
+    const version = digest.digest('hex').slice(0, 16);
+    const setId = `mayfly-${version}`;
+    const parsed = cedar.preparsePolicySet(setId, { staticPolicies: policies });
+    if (parsed.type === 'failure') throw policyError('policy set', parsed.errors);
+    return new CedarPolicyEngine(setId, version, maxTtlById);
+  }
+
+  evaluate(query: PolicyQuery): PolicyAnswer {
+    const principal = { type: 'Mayfly::Workload', id: query.workload.spiffeId };
+    const resource = { type: 'Mayfly::Resource', id: query.resource };
+    const answer = cedar.statefulIsAuthorized({
+      principal,
+      action: { type: 'Mayfly::Action', id: query.action },
+      resource,
+      context: {
+        task: {
+          id: query.task.id,
+          kind: query.task.kind,
+          reference: query.task.reference,
+          hasDeadline: query.task.deadline !== undefined,
+        },
+        ttlSeconds: query.requestedTtlSeconds,
+        justification: query.justification,
+        hourUtc: query.now.getUTCHours(),
+      },
+      preparsedPolicySetId: this.setId,
+      entities: [
+        {
+          uid: principal,
+          attrs: {
+            environment: query.workload.environment,
+            riskTier: riskTierName(query.workload.riskTier),
+            ownerTeam: query.workload.ownerTeam,
+            shared: query.workload.shared,
+          },
+          parents: [],
+        },
+        { uid: resource, attrs: { scheme: query.resource.split(':', 1)[0] ?? '' }, parents: [] },
+      ],
+    });
+    if (answer.type === 'failure') {
+      // Cannot evaluate means cannot allow.
+      return { allowed: false, policyIds: [], maxTtlSeconds: undefined, errors: answer.errors.map((e) => e.message) };
+    }
+    const { decision, diagnostics } = answer.response;
+    const ttls = diagnostics.reason.map((id) => this.maxTtlById.get(id)).filter((t): t is number => t !== undefined);
+    return {
+      allowed: decision === 'allow',
+      policyIds: diagnostics.reason,
+      maxTtlSeconds: ttls.length > 0 ? Math.min(...ttls) : undefined,
+      errors: diagnostics.errors.map((e) => `${e.policyId}: ${e.error.message}`),
+    };
+  }
+}
+
+function riskTierName(tier: RiskTier): string {
+  return riskTierToJSON(tier).replace('RISK_TIER_', '').toLowerCase();
+}
+
+function policyError(source: string, errors: readonly { message: string }[]): MayflyError {
+  return new MayflyError('ERR_CONFIG', `cannot parse Cedar policies in ${source}: ${errors.map((e) => e.message).join('; ')}`);
+}

@@ -1,0 +1,83 @@
+import {
+  LIMITS,
+  invalidArgument,
+  validateActions,
+  validateOptionalText,
+  validateResource,
+  validateSpiffeId,
+} from '@mayfly/core';
+import { Effect, type DecideRequest, type DecideResponse } from '@mayfly/proto';
+import { checkCeiling } from './ceiling.js';
+import type { PolicyEngine } from './policy-engine.js';
+
+export interface DecisionLimits {
+  /** No grant lives longer than this, whatever the policy says. */
+  readonly maxTtlSeconds: number;
+}
+
+/**
+ * The decision: deny unless every requested action is within the workload's ceiling and
+ * allowed by policy. All-or-nothing, so that a workload never receives less than it asked for
+ * without being told; granted actions are therefore exactly the requested ones.
+ */
+export function decide(request: DecideRequest, engine: PolicyEngine, limits: DecisionLimits, now = new Date()): DecideResponse {
+  const workload = request.workload;
+  const task = request.task;
+  if (!workload) throw invalidArgument('workload', 'is required');
+  if (!task) throw invalidArgument('task', 'is required');
+  validateSpiffeId('workload.spiffe_id', workload.spiffeId);
+  validateResource('resource', request.resource);
+  validateActions('actions', request.actions);
+  validateOptionalText('justification', request.justification, LIMITS.justificationMaxLength);
+
+  const deny = (reasons: string[], policyIds: readonly string[] = []): DecideResponse => ({
+    effect: Effect.EFFECT_DENY,
+    grantedActions: [],
+    maxTtlSeconds: 0,
+    policyIds: [...policyIds],
+    reasons,
+    policyVersion: engine.version,
+  });
+
+  const { outside } = checkCeiling(workload.ceiling, request.resource, request.actions);
+  if (outside.length > 0) {
+    return deny([`${outside.map((a) => `"${a}"`).join(', ')} on ${request.resource} exceeds the entitlement ceiling of ${workload.spiffeId}`]);
+  }
+
+  const reasons: string[] = [];
+  const denyingPolicies = new Set<string>();
+  const allowingPolicies = new Set<string>();
+  let maxTtlSeconds = limits.maxTtlSeconds;
+  for (const action of request.actions) {
+    const answer = engine.evaluate({
+      workload,
+      task,
+      resource: request.resource,
+      action,
+      requestedTtlSeconds: request.requestedTtlSeconds,
+      justification: request.justification,
+      now,
+    });
+    if (!answer.allowed) {
+      answer.policyIds.forEach((id) => denyingPolicies.add(id));
+      reasons.push(
+        answer.policyIds.length > 0
+          ? `"${action}" on ${request.resource} is forbidden by ${answer.policyIds.join(', ')}`
+          : `no policy permits "${action}" on ${request.resource} for ${workload.spiffeId}`,
+      );
+      continue;
+    }
+    answer.policyIds.forEach((id) => allowingPolicies.add(id));
+    if (answer.maxTtlSeconds !== undefined) maxTtlSeconds = Math.min(maxTtlSeconds, answer.maxTtlSeconds);
+  }
+  if (reasons.length > 0) return deny(reasons, [...denyingPolicies]);
+
+  return {
+    effect: Effect.EFFECT_ALLOW,
+    grantedActions: [...request.actions],
+    maxTtlSeconds,
+    policyIds: [...allowingPolicies],
+    reasons: [`permitted by ${[...allowingPolicies].join(', ')}`],
+    policyVersion: engine.version,
+  };
+}

@@ -1,0 +1,29 @@
+import type { Task, Workload } from '@mayfly/proto';
+
+/** One question to the policy engine: may this workload do this action on this resource now? */
+export interface PolicyQuery {
+  readonly workload: Workload;
+  readonly task: Task;
+  readonly resource: string;
+  readonly action: string;
+  readonly requestedTtlSeconds: number;
+  readonly justification: string;
+  readonly now: Date;
+}
+
+export interface PolicyAnswer {
+  readonly allowed: boolean;
+  /** Policies that determined the answer (the permits that allowed, or the forbids that denied). */
+  readonly policyIds: readonly string[];
+  /** The strictest max_ttl_seconds among the determining permit policies, if any set one. */
+  readonly maxTtlSeconds: number | undefined;
+  /** Policy evaluation errors; a policy that errors does not apply. */
+  readonly errors: readonly string[];
+}
+
+/** Policy-as-code, evaluated at request time. Implementations load and parse policies once. */
+export interface PolicyEngine {
+  /** Digest of the loaded policy set, recorded with every decision. */
+  readonly version: string;
+  evaluate(query: PolicyQuery): PolicyAnswer;
+}

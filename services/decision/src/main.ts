@@ -1,0 +1,4 @@
+import { runService } from '@mayfly/grpc';
+import { startDecisionService } from './server.js';
+
+runService('decision', startDecisionService);

@@ -1,0 +1,33 @@
+import { LIMITS, invalidArgument, validateResource, type Logger } from '@mayfly/core';
+import { unary } from '@mayfly/grpc';
+import { Verdict, VerifyResponse, type EdgeVerifierServiceServer } from '@mayfly/proto';
+import type { EdgeVerifier } from '@mayfly/verifier';
+
+export function edgeVerifierApi(verifier: EdgeVerifier, log: Logger): EdgeVerifierServiceServer {
+  return {
+    verify: unary(log, 'Verify', async (request) => {
+      if (request.accessToken.length === 0) throw invalidArgument('access_token', 'is required');
+      if (request.accessToken.length > LIMITS.tokenMaxLength) {
+        return VerifyResponse.fromPartial({ verdict: Verdict.VERDICT_REJECTED, reasonCode: 'ERR_TOKEN_MALFORMED', message: 'token is too large' });
+      }
+      validateResource('audience', request.audience);
+      const result = await verifier.verify(request.accessToken, {
+        audience: request.audience,
+        action: request.action || undefined,
+      });
+      if (!result.ok) {
+        log.info({ reason: result.code }, 'token rejected');
+        return VerifyResponse.fromPartial({ verdict: Verdict.VERDICT_REJECTED, reasonCode: result.code, message: result.message });
+      }
+      const { claims } = result;
+      return VerifyResponse.fromPartial({
+        verdict: Verdict.VERDICT_ACCEPTED,
+        spiffeId: claims.spiffeId,
+        grantId: claims.grantId,
+        taskId: claims.taskId,
+        scopes: [...claims.scopes],
+        expiresAt: claims.expiresAt,
+      });
+    }),
+  };
+}

@@ -1,0 +1,29 @@
+import type { AuditTrail } from '@mayfly/audit-trail';
+import { endGrant, insertGrant, type Database, type GrantRecord, type Kysely } from '@mayfly/db';
+import type { AuditEvent } from '@mayfly/proto';
+
+/** Grant rows and their audit events, committed together. */
+export class PostgresGrantStore {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly audit: AuditTrail,
+  ) {}
+
+  async commitGrant(grant: GrantRecord, events: readonly AuditEvent[]): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      await insertGrant(tx, grant);
+      await this.audit.enqueue(tx, events);
+    });
+  }
+
+  async commitRefusal(events: readonly AuditEvent[]): Promise<void> {
+    await this.audit.enqueue(this.db, events);
+  }
+
+  async withholdGrant(grantId: string, reason: string, events: readonly AuditEvent[]): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      await endGrant(tx, grantId, 'revoked', reason, new Date());
+      await this.audit.enqueue(tx, events);
+    });
+  }
+}

@@ -1,0 +1,30 @@
+/** What one credential says: who, on what, may do what, for which grant and task, until when. */
+export interface CredentialClaims {
+  readonly spiffeId: string;
+  readonly audience: string;
+  readonly scopes: readonly string[];
+  readonly tokenId: string;
+  readonly grantId: string;
+  readonly taskId: string;
+  readonly issuedAt: Date;
+  readonly expiresAt: Date;
+}
+
+/** What a presented credential proved, once its signature and issuer are checked. */
+export interface PresentedCredential {
+  readonly grantId: string;
+  readonly tokenId: string;
+  readonly spiffeId: string;
+  readonly expired: boolean;
+}
+
+/**
+ * The extension seam for credential formats. A format mints the credential for a grant, and
+ * can check one it minted (to let its holder end the grant).
+ */
+export interface CredentialFormat {
+  readonly name: string;
+  mint(claims: CredentialClaims): Promise<string>;
+  /** Throws ERR_TOKEN_INVALID if the credential is not one this format minted. */
+  inspect(credential: string): Promise<PresentedCredential>;
+}

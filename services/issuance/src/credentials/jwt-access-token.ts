@@ -1,0 +1,59 @@
+import { SignJWT, decodeJwt, errors, jwtVerify } from 'jose';
+import { MayflyError } from '@mayfly/core';
+import type { CredentialClaims, CredentialFormat, PresentedCredential } from './credential-format.js';
+import type { SigningKey } from './signing-keys.js';
+
+/**
+ * RFC 9068 JWT access tokens: header typ at+jwt with kid; claims iss, sub (SPIFFE ID),
+ * aud (the resource), scope (space-separated actions), iat, exp, jti, grant_id, task_id.
+ * Any standard JWT library verifies them with the published JWKS.
+ */
+export class JwtAccessTokenFormat implements CredentialFormat {
+  readonly name = 'jwt-access-token';
+
+  constructor(
+    private readonly issuer: string,
+    private readonly key: SigningKey,
+  ) {}
+
+  async mint(claims: CredentialClaims): Promise<string> {
+    return new SignJWT({
+      scope: claims.scopes.join(' '),
+      grant_id: claims.grantId,
+      task_id: claims.taskId,
+    })
+      .setProtectedHeader({ alg: this.key.alg, typ: 'at+jwt', kid: this.key.kid })
+      .setIssuer(this.issuer)
+      .setSubject(claims.spiffeId)
+      .setAudience(claims.audience)
+      .setJti(claims.tokenId)
+      .setIssuedAt(Math.floor(claims.issuedAt.getTime() / 1000))
+      .setExpirationTime(Math.floor(claims.expiresAt.getTime() / 1000))
+      .sign(this.key.privateKey);
+  }
+
+  async inspect(credential: string): Promise<PresentedCredential> {
+    try {
+      const { payload } = await jwtVerify(credential, this.key.publicKey, {
+        issuer: this.issuer,
+        algorithms: [this.key.alg],
+        typ: 'at+jwt',
+      });
+      return read(payload, false);
+    } catch (error) {
+      if (error instanceof errors.JWTExpired) {
+        // The signature was checked before expiry was: an expired token is still ours.
+        return read(decodeJwt(credential), true);
+      }
+      throw new MayflyError('ERR_TOKEN_INVALID', 'access_token is not a valid token from this issuer', { cause: error });
+    }
+  }
+}
+
+function read(payload: Record<string, unknown>, expired: boolean): PresentedCredential {
+  const { grant_id: grantId, jti, sub } = payload;
+  if (typeof grantId !== 'string' || typeof jti !== 'string' || typeof sub !== 'string') {
+    throw new MayflyError('ERR_TOKEN_INVALID', 'access_token lacks grant_id, jti or sub');
+  }
+  return { grantId, tokenId: jti, spiffeId: sub, expired };
+}

@@ -1,0 +1,35 @@
+import { LIMITS, MayflyError, validateOptionalText, validateToken, validateUuid } from '@mayfly/core';
+import type { CompleteGrantRequest, CompleteGrantResponse, RevokeResponse } from '@mayfly/proto';
+import type { CredentialFormat } from '../credentials/credential-format.js';
+
+export interface CompletionPorts {
+  /** Ends the grant through the revocation service, so that edges hear of it. */
+  complete(grantId: string, reason: string, requestedBy: string, deadline: Date | undefined): Promise<RevokeResponse>;
+}
+
+/**
+ * Ends a grant because its task is done. Holding the grant's own token is what entitles the
+ * caller to do so; the grant is then revoked everywhere like any other revocation, with status
+ * COMPLETED.
+ */
+export async function completeGrant(
+  request: CompleteGrantRequest,
+  credentials: CredentialFormat,
+  ports: CompletionPorts,
+  deadline?: Date,
+): Promise<CompleteGrantResponse> {
+  validateUuid('grant_id', request.grantId);
+  validateToken('access_token', request.accessToken);
+  validateOptionalText('outcome', request.outcome, LIMITS.reasonMaxLength);
+
+  const presented = await credentials.inspect(request.accessToken);
+  if (presented.grantId !== request.grantId) {
+    throw new MayflyError('ERR_TOKEN_INVALID', 'access_token was not issued for this grant_id');
+  }
+  if (presented.expired) {
+    throw new MayflyError('ERR_GRANT_NOT_ACTIVE', `grant ${request.grantId} has already expired`);
+  }
+  const reason = `task completed${request.outcome ? `: ${request.outcome}` : ''}`;
+  const response = await ports.complete(request.grantId, reason, presented.spiffeId, deadline);
+  return response.grant ? { grant: response.grant } : { grant: undefined };
+}

@@ -1,0 +1,73 @@
+import {
+  LIMITS,
+  MayflyError,
+  invalidArgument,
+  validateActions,
+  validateOptionalText,
+  validateResource,
+  validateTaskId,
+} from '@mayfly/core';
+import type { Evidence, RequestGrantRequest, Task } from '@mayfly/proto';
+
+export interface TtlPolicy {
+  /** Lifetime when the request names none. */
+  readonly defaultTtlSeconds: number;
+  /** Longest lifetime a request may ask for. */
+  readonly maxRequestTtlSeconds: number;
+}
+
+export interface ValidGrantRequest {
+  readonly evidence: Evidence;
+  readonly task: Task;
+  readonly resource: string;
+  readonly actions: readonly string[];
+  readonly requestedTtlSeconds: number;
+  readonly justification: string;
+}
+
+/** Checks a RequestGrant call before any other service is asked anything. */
+export function readGrantRequest(request: RequestGrantRequest, ttl: TtlPolicy, now: Date): ValidGrantRequest {
+  if (!request.evidence?.oidcToken) throw invalidArgument('evidence', 'is required (set evidence.oidc_token)');
+  const task = request.task;
+  if (!task) throw invalidArgument('task', 'is required');
+  validateTaskId('task.id', task.id);
+  if (task.kind.length === 0) throw invalidArgument('task.kind', 'is required (e.g. "ci-job", "deploy", "agent-step")');
+  validateOptionalText('task.kind', task.kind, LIMITS.taskKindMaxLength);
+  validateOptionalText('task.reference', task.reference, LIMITS.taskReferenceMaxLength);
+  if (task.deadline && task.deadline.getTime() <= now.getTime()) {
+    throw new MayflyError('ERR_TASK_DEADLINE_PASSED', `task.deadline ${task.deadline.toISOString()} has already passed`);
+  }
+  validateResource('resource', request.resource);
+  validateActions('actions', request.actions);
+  validateOptionalText('justification', request.justification, LIMITS.justificationMaxLength);
+  if (request.requestedTtlSeconds > ttl.maxRequestTtlSeconds) {
+    throw invalidArgument('requested_ttl_seconds', `must be at most ${ttl.maxRequestTtlSeconds} (0 asks for the default, ${ttl.defaultTtlSeconds})`);
+  }
+  return {
+    evidence: request.evidence,
+    task,
+    resource: request.resource,
+    actions: request.actions,
+    requestedTtlSeconds: request.requestedTtlSeconds || ttl.defaultTtlSeconds,
+    justification: request.justification,
+  };
+}
+
+/**
+ * The credential's expiry: the earliest of what was asked, what policy allows and the task's
+ * deadline. Whole seconds, because JWT times are whole seconds; never in the past.
+ */
+export function credentialExpiry(
+  issuedAt: Date,
+  requestedTtlSeconds: number,
+  policyMaxTtlSeconds: number,
+  taskDeadline: Date | undefined,
+): Date {
+  const issuedAtSeconds = Math.floor(issuedAt.getTime() / 1000);
+  let expSeconds = issuedAtSeconds + Math.min(requestedTtlSeconds, policyMaxTtlSeconds);
+  if (taskDeadline) expSeconds = Math.min(expSeconds, Math.floor(taskDeadline.getTime() / 1000));
+  if (expSeconds <= issuedAtSeconds) {
+    throw new MayflyError('ERR_TASK_DEADLINE_PASSED', 'task.deadline leaves less than one second for the credential');
+  }
+  return new Date(expSeconds * 1000);
+}

@@ -1,0 +1,4 @@
+import { runService } from '@mayfly/grpc';
+import { startIssuanceService } from './server.js';
+
+runService('issuance', startIssuanceService);

@@ -1,0 +1,94 @@
+import { EnvReader, commonSettings, serviceAddress, tokenIssuerSettings, DEFAULT_PORTS } from '@mayfly/config';
+import type { Logger } from '@mayfly/core';
+import { AuditTrail } from '@mayfly/audit-trail';
+import { assertDatabaseReachable, createDatabase, migrateToLatest } from '@mayfly/db';
+import { callUnary, createClient, startGrpcServer, type Closer } from '@mayfly/grpc';
+import {
+  AttestationServiceClient,
+  DecisionServiceClient,
+  GrantStatus,
+  IssuanceServiceService,
+  RevocationServiceClient,
+} from '@mayfly/proto';
+import { PostgresGrantStore } from './adapters/postgres-grant-store.js';
+import { issuanceApi } from './api/issuance-api.js';
+import { JwtAccessTokenFormat } from './credentials/jwt-access-token.js';
+import { loadSigningKey } from './credentials/signing-keys.js';
+import { GrantFlow } from './domain/grant-flow.js';
+import { startJwksServer } from './http/jwks-server.js';
+
+
+export async function startIssuanceService(log: Logger): Promise<Closer[]> {
+  const env = new EnvReader();
+  const settings = commonSettings('issuance', env);
+  const { issuer } = tokenIssuerSettings(env);
+  await assertDatabaseReachable(settings.databaseUrl);
+  const db = createDatabase({ url: settings.databaseUrl, applicationName: 'mayfly-issuance', maxConnections: 20 });
+  await migrateToLatest(db, settings.databaseUrl);
+
+  const key = await loadSigningKey(env.optionalString('MAYFLY_SIGNING_KEY_FILE'), log);
+  const credentials = new JwtAccessTokenFormat(issuer, key);
+  const audit = new AuditTrail({ db, owner: 'issuance', auditAddress: serviceAddress('audit', env), log });
+  const store = new PostgresGrantStore(db, audit);
+  const attestation = createClient(AttestationServiceClient, serviceAddress('attestation', env));
+  const decision = createClient(DecisionServiceClient, serviceAddress('decision', env));
+  const revocation = createClient(RevocationServiceClient, serviceAddress('revocation', env));
+
+  const flow = new GrantFlow(
+    {
+      attest: async (evidence, deadline) => callUnary(attestation, attestation.attest, { evidence }, { deadline, target: 'attestation' }),
+      decide: async (request, deadline) => callUnary(decision, decision.decide, request, { deadline, target: 'decision' }),
+      commitGrant: (grant, events) => store.commitGrant(grant, events),
+      commitRefusal: (events) => store.commitRefusal(events),
+      deliverAudit: (events, deadline) => audit.deliver(events, deadline),
+      withholdGrant: (grantId, reason, events) => store.withholdGrant(grantId, reason, events),
+    },
+    credentials,
+    {
+      defaultTtlSeconds: env.int('MAYFLY_DEFAULT_TTL_SECONDS', 300, { min: 1, max: 86_400 }),
+      maxRequestTtlSeconds: env.int('MAYFLY_MAX_TTL_SECONDS', 3600, { min: 1, max: 86_400 }),
+      requireAuditAck: env.bool('MAYFLY_REQUIRE_AUDIT_ACK', true),
+    },
+  );
+  const completion = {
+    complete: (grantId: string, reason: string, requestedBy: string, deadline: Date | undefined) =>
+      callUnary(
+        revocation,
+        revocation.revoke,
+        { grantId, reason, requestedBy, finalStatus: GrantStatus.GRANT_STATUS_COMPLETED },
+        { deadline, target: 'revocation' },
+      ),
+  };
+
+  audit.start();
+  const jwks = await startJwksServer({
+    host: settings.host,
+    port: env.port('MAYFLY_ISSUANCE_HTTP_PORT', DEFAULT_PORTS['issuance-http']),
+    issuer,
+    keys: [key.publicJwk],
+    log,
+  });
+  const server = await startGrpcServer({
+    host: settings.host,
+    port: settings.port,
+    log,
+    services: [
+      {
+        name: 'mayfly.v1.IssuanceService',
+        definition: IssuanceServiceService,
+        implementation: issuanceApi(flow, credentials, completion, log),
+      },
+    ],
+  });
+  return [
+    () => server.shutdown(settings.drainSeconds * 1000),
+    () => jwks.close(),
+    () => audit.close(),
+    () => {
+      attestation.close();
+      decision.close();
+      revocation.close();
+    },
+    () => db.destroy(),
+  ];
+}

@@ -1,0 +1,55 @@
+import { EnvReader, commonSettings, revocationStreamSettings, serviceAddress } from '@mayfly/config';
+import type { Logger } from '@mayfly/core';
+import { AuditTrail } from '@mayfly/audit-trail';
+import { RevocationPublisher, connectBus, ensureRevocationStream } from '@mayfly/bus';
+import { assertDatabaseReachable, createDatabase, migrateToLatest } from '@mayfly/db';
+import { startGrpcServer, type Closer } from '@mayfly/grpc';
+import { RevocationServiceService } from '@mayfly/proto';
+import { revocationApi } from './api/revocation-api.js';
+import { expireDueGrantsOnce } from './domain/expiry-sweeper.js';
+import { Revoker } from './domain/revoker.js';
+
+export async function startRevocationService(log: Logger): Promise<Closer[]> {
+  const env = new EnvReader();
+  const settings = commonSettings('revocation', env);
+  const stream = revocationStreamSettings(env);
+  await assertDatabaseReachable(settings.databaseUrl);
+  const db = createDatabase({ url: settings.databaseUrl, applicationName: 'mayfly-revocation' });
+  await migrateToLatest(db, settings.databaseUrl);
+
+  const nats = await connectBus(settings.natsUrl, 'mayfly-revocation');
+  await ensureRevocationStream(nats, {
+    ...stream,
+    retentionSeconds: env.int('MAYFLY_REVOCATION_RETENTION_SECONDS', 86_400, { min: 60 }),
+  });
+
+  const audit = new AuditTrail({ db, owner: 'revocation', auditAddress: serviceAddress('audit', env), log });
+  const revoker = new Revoker(db, new RevocationPublisher(nats, stream.subjectPrefix), audit, log);
+
+  // Background work: publish what NATS missed, deliver what audit missed, expire what is due.
+  audit.start();
+  const retryTimer = setInterval(() => {
+    revoker.publishPending().catch((error: unknown) => log.warn({ err: error }, 'publishing pending revocations failed'));
+  }, env.int('MAYFLY_REVOCATION_RETRY_MS', 1_000, { min: 50 }));
+  const expiryTimer = setInterval(() => {
+    expireDueGrantsOnce(db, audit, log).catch((error: unknown) => log.warn({ err: error }, 'expiry sweep failed'));
+  }, env.int('MAYFLY_EXPIRY_SWEEP_MS', 5_000, { min: 100 }));
+  await revoker.publishPending();
+
+  const server = await startGrpcServer({
+    host: settings.host,
+    port: settings.port,
+    log,
+    services: [{ name: 'mayfly.v1.RevocationService', definition: RevocationServiceService, implementation: revocationApi(revoker, log) }],
+  });
+  return [
+    () => server.shutdown(settings.drainSeconds * 1000),
+    () => {
+      clearInterval(retryTimer);
+      clearInterval(expiryTimer);
+    },
+    () => audit.close(),
+    () => nats.drain(),
+    () => db.destroy(),
+  ];
+}
