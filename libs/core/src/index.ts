@@ -8,7 +8,7 @@ export {
   type ErrorCode,
   type MayflyErrorOptions,
 } from './errors.js';
-export { createLogger, type Logger } from './logger.js';
+export { createLogger, type Logger, type LoggerOptions } from './logger.js';
 export {
   LIMITS,
   validateActions,

@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
@@ -23,13 +23,22 @@ const REDACTED_PATHS = [
   '*.authorization',
 ];
 
-/** A JSON logger for one service. Level from MAYFLY_LOG_LEVEL (default info). */
-export function createLogger(service: string, level = process.env.MAYFLY_LOG_LEVEL ?? 'info'): Logger {
-  return pino({
+export interface LoggerOptions {
+  /** Default: MAYFLY_LOG_LEVEL, else info. */
+  readonly level?: string;
+  /** Default: standard output. */
+  readonly destination?: DestinationStream;
+}
+
+/** A JSON logger for one service. */
+export function createLogger(service: string, options: LoggerOptions = {}): Logger {
+  const level = options.level ?? process.env['MAYFLY_LOG_LEVEL'] ?? 'info';
+  const settings = {
     level,
     base: { service },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
-  });
+    formatters: { level: (label: string) => ({ level: label }) },
+  };
+  return options.destination ? pino(settings, options.destination) : pino(settings);
 }

@@ -1,0 +1,54 @@
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { MayflyError } from '@mayfly/core';
+import { RiskTier, Workload } from '@mayfly/proto';
+import { CedarPolicyEngine } from './cedar-policy-engine.js';
+
+const shipped = CedarPolicyEngine.fromDirectory(fileURLToPath(new URL('../../policies', import.meta.url)));
+
+const workload = (environment: string, riskTier: RiskTier): Workload =>
+  Workload.fromPartial({ spiffeId: `spiffe://example.org/${environment}/svc`, environment, riskTier });
+
+const query = (w: Workload, action: string, reference = '') => ({
+  workload: w,
+  task: { id: 't1', kind: 'ci-job', reference, deadline: undefined },
+  resource: 'pg:orders-db',
+  action,
+  requestedTtlSeconds: 300,
+  justification: '',
+  now: new Date('2026-11-22T10:00:00Z'),
+});
+
+describe('CedarPolicyEngine with the shipped policies', () => {
+  it('permits low-risk dev workloads, with the policy id and its max TTL', () => {
+    const answer = shipped.evaluate(query(workload('dev', RiskTier.RISK_TIER_LOW), 'write'));
+    expect(answer).toMatchObject({ allowed: true, policyIds: ['dev-low-risk-task-access'], maxTtlSeconds: 900 });
+  });
+
+  it('does not permit high-risk dev workloads', () => {
+    expect(shipped.evaluate(query(workload('dev', RiskTier.RISK_TIER_HIGH), 'read')).allowed).toBe(false);
+  });
+
+  it('lets prod read only with a task reference, for 5 minutes, and forbids deletes outright', () => {
+    const prod = workload('prod', RiskTier.RISK_TIER_MEDIUM);
+    expect(shipped.evaluate(query(prod, 'read')).allowed).toBe(false);
+    expect(shipped.evaluate(query(prod, 'read', 'INC-42'))).toMatchObject({ allowed: true, maxTtlSeconds: 300 });
+    expect(shipped.evaluate(query(prod, 'write', 'INC-42')).allowed).toBe(false);
+    expect(shipped.evaluate(query(prod, 'delete', 'INC-42'))).toMatchObject({ allowed: false, policyIds: ['no-delete-in-prod'] });
+  });
+
+  it('names its policy set by a digest of the sources', () => {
+    const a = CedarPolicyEngine.fromSources([{ name: 'a', text: 'permit (principal, action, resource);' }]);
+    const b = CedarPolicyEngine.fromSources([{ name: 'a', text: 'forbid (principal, action, resource);' }]);
+    expect(a.version).toMatch(/^[0-9a-f]{16}$/);
+    expect(a.version).not.toBe(b.version);
+    expect(a.evaluate(query(workload('x', RiskTier.RISK_TIER_LOW), 'read'))).toMatchObject({ allowed: true, policyIds: ['a#0'] });
+  });
+
+  it('refuses unparseable policies and bad annotations at load time', () => {
+    expect(() => CedarPolicyEngine.fromSources([{ name: 'bad', text: 'permit (principal, action' }])).toThrow(MayflyError);
+    expect(() =>
+      CedarPolicyEngine.fromSources([{ name: 'ttl', text: '@max_ttl_seconds("soon") permit (principal, action, resource);' }]),
+    ).toThrow(/max_ttl_seconds/);
+  });
+});

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { MayflyError } from '@mayfly/core';
+import { DecideRequest, Effect, RiskTier } from '@mayfly/proto';
+import { decide } from './decide.js';
+import type { PolicyAnswer, PolicyEngine, PolicyQuery } from './policy-engine.js';
+
+/** A policy engine that answers from a table, to test the decision's own rules. */
+function engine(answers: Record<string, Partial<PolicyAnswer>>): PolicyEngine & { asked: string[] } {
+  const asked: string[] = [];
+  return {
+    version: 'test-v1',
+    asked,
+    evaluate(query: PolicyQuery): PolicyAnswer {
+      asked.push(query.action);
+      return { allowed: false, policyIds: [], maxTtlSeconds: undefined, errors: [], ...answers[query.action] };
+    },
+  };
+}
+
+const request = (actions: string[]): DecideRequest =>
+  DecideRequest.fromPartial({
+    workload: {
+      spiffeId: 'spiffe://example.org/ci/builder',
+      environment: 'dev',
+      riskTier: RiskTier.RISK_TIER_LOW,
+      ceiling: [{ resource: 'pg:orders-db', actions: ['read', 'write'] }],
+    },
+    task: { id: 'job-1', kind: 'ci-job' },
+    resource: 'pg:orders-db',
+    actions,
+    requestedTtlSeconds: 600,
+  });
+
+describe('decide', () => {
+  it('allows exactly what was asked when every action is within the ceiling and permitted', () => {
+    const answer = decide(
+      request(['read', 'write']),
+      engine({ read: { allowed: true, policyIds: ['p-read'], maxTtlSeconds: 900 }, write: { allowed: true, policyIds: ['p-write'], maxTtlSeconds: 300 } }),
+      { maxTtlSeconds: 3600 },
+    );
+    expect(answer.effect).toBe(Effect.EFFECT_ALLOW);
+    expect(answer.grantedActions).toEqual(['read', 'write']);
+    expect(answer.maxTtlSeconds).toBe(300); // the strictest policy wins
+    expect(answer.policyIds).toEqual(['p-read', 'p-write']);
+    expect(answer.policyVersion).toBe('test-v1');
+  });
+
+  it('never exceeds the ceiling, whatever the policy says, and does not ask the policy', () => {
+    const policy = engine({ read: { allowed: true }, delete: { allowed: true } });
+    const answer = decide(request(['read', 'delete']), policy, { maxTtlSeconds: 3600 });
+    expect(answer.effect).toBe(Effect.EFFECT_DENY);
+    expect(answer.grantedActions).toEqual([]);
+    expect(answer.reasons[0]).toContain('"delete" on pg:orders-db exceeds the entitlement ceiling');
+    expect(policy.asked).toEqual([]);
+  });
+
+  it('denies the whole request when one action is not permitted, naming it and the forbidding policy', () => {
+    const answer = decide(request(['read', 'write']), engine({ read: { allowed: true, policyIds: ['p'] }, write: { allowed: false, policyIds: ['no-writes'] } }), {
+      maxTtlSeconds: 3600,
+    });
+    expect(answer.effect).toBe(Effect.EFFECT_DENY);
+    expect(answer.policyIds).toEqual(['no-writes']);
+    expect(answer.reasons).toEqual(['"write" on pg:orders-db is forbidden by no-writes']);
+  });
+
+  it('caps the lifetime at the service limit when no policy sets one', () => {
+    const answer = decide(request(['read']), engine({ read: { allowed: true, policyIds: ['p'] } }), { maxTtlSeconds: 120 });
+    expect(answer.maxTtlSeconds).toBe(120);
+  });
+
+  it('refuses malformed requests with INVALID_ARGUMENT naming the field', () => {
+    const bad = { ...request(['read']), resource: 'no scheme here' };
+    expect(() => decide(bad, engine({}), { maxTtlSeconds: 60 })).toThrow(MayflyError);
+    try {
+      decide(bad, engine({}), { maxTtlSeconds: 60 });
+    } catch (error) {
+      expect((error as MayflyError).code).toBe('ERR_INVALID_ARGUMENT');
+      expect((error as MayflyError).field).toBe('resource');
+    }
+  });
+});

@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import { MayflyError } from '@mayfly/core';
+import type { GrantRecord } from '@mayfly/db';
+import { AttestResponse, DecideResponse, Effect, RequestGrantRequest, type AuditEvent } from '@mayfly/proto';
+import type { CredentialClaims, CredentialFormat } from '../credentials/credential-format.js';
+import { GrantFlow } from './grant-flow.js';
+import type { GrantFlowPorts } from './ports.js';
+
+/** Records what the flow did, in order, so tests can check what happened before what. */
+function world(options: { attest?: () => AttestResponse; decide?: () => DecideResponse; auditUp?: boolean } = {}) {
+  const steps: string[] = [];
+  const grants: GrantRecord[] = [];
+  const audit: AuditEvent[] = [];
+  const minted: CredentialClaims[] = [];
+  const ports: GrantFlowPorts = {
+    attest: async () => {
+      steps.push('attest');
+      return options.attest ? options.attest() : attested;
+    },
+    decide: async () => {
+      steps.push('decide');
+      return options.decide ? options.decide() : allow;
+    },
+    commitGrant: async (grant, events) => {
+      steps.push('commitGrant');
+      grants.push(grant);
+      audit.push(...events);
+    },
+    commitRefusal: async (events) => {
+      steps.push('commitRefusal');
+      audit.push(...events);
+    },
+    deliverAudit: async () => {
+      steps.push('deliverAudit');
+      return options.auditUp ?? true;
+    },
+    withholdGrant: async (grantId, _reason, events) => {
+      steps.push('withholdGrant');
+      const grant = grants.find((g) => g.id === grantId);
+      if (grant) grant.status = 'revoked';
+      audit.push(...events);
+    },
+  };
+  const format: CredentialFormat = {
+    name: 'test',
+    mint: async (claims) => {
+      steps.push('mint');
+      minted.push(claims);
+      return `token-for-${claims.grantId}`;
+    },
+    inspect: async () => {
+      throw new Error('not used');
+    },
+  };
+  const flow = new GrantFlow(ports, format, { defaultTtlSeconds: 300, maxRequestTtlSeconds: 3600, requireAuditAck: true });
+  return { flow, steps, grants, audit, minted };
+}
+
+const attested = AttestResponse.fromPartial({
+  workload: { spiffeId: 'spiffe://example.org/ci/builder', ceiling: [{ resource: 'pg:orders-db', actions: ['read'] }] },
+  attestor: 'oidc',
+  issuer: 'https://issuer.example',
+  subject: 'builder',
+  evidenceDigest: 'abc123',
+});
+const allow = DecideResponse.fromPartial({ effect: Effect.EFFECT_ALLOW, grantedActions: ['read'], maxTtlSeconds: 120, policyIds: ['p1'], policyVersion: 'v1' });
+const deny = DecideResponse.fromPartial({ effect: Effect.EFFECT_DENY, reasons: ['nope'], policyIds: ['f1'], policyVersion: 'v1' });
+const request = RequestGrantRequest.fromPartial({
+  evidence: { oidcToken: 'eyJ.evidence.sig' },
+  task: { id: 'job-1', kind: 'ci-job' },
+  resource: 'pg:orders-db',
+  actions: ['read'],
+  requestedTtlSeconds: 600,
+});
+
+describe('GrantFlow', () => {
+  it('issues only after an ALLOW, a committed grant row and an acknowledged audit record (invariant 1)', async () => {
+    const w = world();
+    const response = await w.flow.requestGrant(request);
+    expect(w.steps).toEqual(['attest', 'decide', 'mint', 'commitGrant', 'deliverAudit']);
+    expect(response.accessToken).toBe(`token-for-${w.grants[0]!.id}`);
+    expect(w.audit.map((e) => e.kind)).toEqual(['grant.requested', 'attestation.succeeded', 'decision.made', 'grant.issued']);
+    expect(w.audit.every((e) => e.grantId === w.grants[0]!.id)).toBe(true);
+    const issued = w.audit.find((e) => e.kind === 'grant.issued')!;
+    expect(issued.detail).toMatchObject({ tokenId: w.grants[0]!.token_id, evidenceDigest: 'abc123', policyVersion: 'v1' });
+    expect(JSON.stringify(w.audit)).not.toContain('eyJ.evidence.sig');
+  });
+
+  it('bounds the credential by the policy maximum (invariant 2)', async () => {
+    const w = world();
+    await w.flow.requestGrant(request);
+    const claims = w.minted[0]!;
+    expect((claims.expiresAt.getTime() - claims.issuedAt.getTime()) / 1000).toBeLessThanOrEqual(120);
+    expect(w.grants[0]!.expires_at).toEqual(claims.expiresAt);
+  });
+
+  it('withholds the token when audit cannot confirm, and says so with UNAVAILABLE', async () => {
+    const w = world({ auditUp: false });
+    await expect(w.flow.requestGrant(request)).rejects.toMatchObject({ code: 'ERR_DEPENDENCY_UNAVAILABLE' });
+    expect(w.grants[0]!.status).toBe('revoked');
+    expect(w.audit.at(-1)!.kind).toBe('grant.withheld');
+  });
+
+  it('on a deny: PERMISSION_DENIED with the reason, audited, no grant and nothing minted', async () => {
+    const w = world({ decide: () => deny });
+    const failure = w.flow.requestGrant(request);
+    await expect(failure).rejects.toBeInstanceOf(MayflyError);
+    await expect(failure).rejects.toMatchObject({ code: 'ERR_POLICY_DENIED', message: 'denied: nope' });
+    expect(w.grants).toEqual([]);
+    expect(w.minted).toEqual([]);
+    expect(w.audit.map((e) => e.kind)).toEqual(['grant.requested', 'attestation.succeeded', 'decision.made']);
+  });
+
+  it('on bad evidence: UNAUTHENTICATED, audited, and policy is never asked', async () => {
+    const w = world({
+      attest: () => {
+        throw new MayflyError('ERR_ATTESTATION_FAILED', 'attestation failed (oidc): evidence has expired');
+      },
+    });
+    await expect(w.flow.requestGrant(request)).rejects.toMatchObject({ code: 'ERR_ATTESTATION_FAILED' });
+    expect(w.steps).toEqual(['attest', 'commitRefusal', 'deliverAudit']);
+    expect(w.audit.map((e) => [e.kind, e.actor])).toEqual([
+      ['grant.requested', 'unattested'],
+      ['attestation.failed', 'unattested'],
+    ]);
+  });
+
+  it('refuses malformed requests before asking any service', async () => {
+    const w = world();
+    await expect(w.flow.requestGrant({ ...request, resource: '' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', field: 'resource' });
+    expect(w.steps).toEqual([]);
+  });
+});
