@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Server, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import { loadFileDescriptorSetFromBuffer } from '@grpc/proto-loader';
+import { loadFileDescriptorSetFromBuffer, loadSync, type PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation } from 'grpc-health-check';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import type { Logger } from '@mayfly/core';
 import { descriptorSetPath } from '@mayfly/proto';
 import { serverCredentials } from './credentials.js';
@@ -27,7 +27,17 @@ export interface RunningGrpcServer {
   shutdown(graceMs: number): Promise<void>;
 }
 
-let reflectionDefinition: ReturnType<typeof loadFileDescriptorSetFromBuffer> | undefined;
+const HEALTH_SERVICE = 'grpc.health.v1.Health';
+let reflectionDefinition: PackageDefinition | undefined;
+
+/** Mayfly's descriptors plus grpc.health.v1, loaded once per process. */
+function reflectionDescriptors(): PackageDefinition {
+  reflectionDefinition ??= {
+    ...loadFileDescriptorSetFromBuffer(readFileSync(descriptorSetPath)),
+    ...loadSync(healthProtoPath),
+  };
+  return reflectionDefinition;
+}
 
 /**
  * Builds and binds a gRPC server that also serves grpc.health.v1 and server reflection, so that
@@ -44,8 +54,10 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   for (const service of options.services) health.setStatus(service.name, 'SERVING');
   health.addToServer(server);
 
-  reflectionDefinition ??= loadFileDescriptorSetFromBuffer(readFileSync(descriptorSetPath));
-  new ReflectionService(reflectionDefinition).addToServer(server);
+  // Reflection describes what this server serves, not every service in the contract.
+  new ReflectionService(reflectionDescriptors(), {
+    services: [...options.services.map((s) => s.name), HEALTH_SERVICE],
+  }).addToServer(server);
 
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${options.host}:${options.port}`, serverCredentials(), (error, bound) => {

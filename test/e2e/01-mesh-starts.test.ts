@@ -1,0 +1,79 @@
+import { createRequire } from 'node:module';
+import { credentials as grpcCredentials, loadPackageDefinition, type Client } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SERVICE_NAMES } from '@mayfly/config';
+import { checkHealth } from '@mayfly/grpc';
+import { startTestMesh, type TestMesh } from '../support/test-mesh.js';
+
+// Step 1 of the story: every service starts as its own process, reports SERVING on
+// grpc.health.v1, answers server reflection, and issuance publishes its JWKS.
+
+let t: TestMesh;
+beforeAll(async () => {
+  t = await startTestMesh('mesh');
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+/** Lists the services a server offers, through grpc.reflection.v1. */
+async function reflectServices(address: string): Promise<string[]> {
+  const require = createRequire(import.meta.url);
+  const protoPath = require.resolve('@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto');
+  const definition = loadPackageDefinition(loadSync(protoPath, { keepCase: true })) as unknown as {
+    grpc: { reflection: { v1: { ServerReflection: new (address: string, credentials: unknown) => Client & Record<string, Function> } } };
+  };
+  const client = new definition.grpc.reflection.v1.ServerReflection(address, grpcCredentials.createInsecure());
+  try {
+    return await new Promise<string[]>((resolve, reject) => {
+      const call = client['ServerReflectionInfo']!() as NodeJS.EventEmitter & { write(m: unknown): void; end(): void };
+      call.on('data', (response: { list_services_response?: { service: { name: string }[] } }) => {
+        resolve(response.list_services_response?.service.map((s) => s.name) ?? []);
+        call.end();
+      });
+      call.on('error', reject);
+      call.write({ list_services: '' });
+    });
+  } finally {
+    client.close();
+  }
+}
+
+describe('01 the mesh starts', () => {
+  it('runs every service as a separate process', () => {
+    const pids = SERVICE_NAMES.map((name) => t.mesh.processes.get(name)?.pid);
+    expect(pids.every((pid) => typeof pid === 'number' && pid !== process.pid)).toBe(true);
+    expect(new Set(pids).size).toBe(SERVICE_NAMES.length);
+  });
+
+  it('reports SERVING on grpc.health.v1 for every service', async () => {
+    for (const name of SERVICE_NAMES) expect(await checkHealth(t.mesh.addresses[name]), name).toBe(true);
+  });
+
+  it('answers server reflection with its own service and health', async () => {
+    const expected: Record<string, string> = {
+      attestation: 'mayfly.v1.AttestationService',
+      decision: 'mayfly.v1.DecisionService',
+      issuance: 'mayfly.v1.IssuanceService',
+      revocation: 'mayfly.v1.RevocationService',
+      audit: 'mayfly.v1.AuditService',
+      'edge-verifier': 'mayfly.v1.EdgeVerifierService',
+    };
+    for (const name of SERVICE_NAMES) {
+      const services = await reflectServices(t.mesh.addresses[name]);
+      expect(services, name).toContain(expected[name]);
+      expect(services, name).toContain('grpc.health.v1.Health');
+      expect(services.filter((s) => s.startsWith('mayfly.')), name).toEqual([expected[name]]);
+    }
+  });
+
+  it('publishes an EdDSA JWKS and a discovery document over HTTP', async () => {
+    const jwks = (await (await fetch(t.mesh.jwksUrl)).json()) as { keys: Record<string, string>[] };
+    expect(jwks.keys).toHaveLength(1);
+    expect(jwks.keys[0]).toMatchObject({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', use: 'sig' });
+    expect(jwks.keys[0]!['d']).toBeUndefined();
+    const discovery = (await (await fetch(`${t.mesh.issuer}/.well-known/openid-configuration`)).json()) as Record<string, string>;
+    expect(discovery).toMatchObject({ issuer: t.mesh.issuer, jwks_uri: t.mesh.jwksUrl });
+  });
+});

@@ -1,0 +1,202 @@
+import { status } from '@grpc/grpc-js';
+import { SignJWT, createRemoteJWKSet, decodeProtectedHeader, generateKeyPair, jwtVerify } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { callUnary } from '@mayfly/grpc';
+import { DevIssuer } from '@mayfly/mesh';
+import { GrantStatus, Verdict, type RequestGrantRequest } from '@mayfly/proto';
+import { AUDIENCE, DEV, ISSUER, PROD, RESOURCE, STRANGER_SUBJECT, refusal, startTestMesh, wireStatus, type TestMesh } from '../support/test-mesh.js';
+
+// Step 2: a grant travels attestation → decision → issuance, leaves a grant row and an audit
+// trail, and an edge accepts its token. Denies and bad evidence are refused precisely, audited,
+// and leave no grant behind.
+
+let t: TestMesh;
+beforeAll(async () => {
+  t = await startTestMesh('grant-path');
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+let taskCounter = 0;
+const taskId = (label: string): string => `${label}-${++taskCounter}-${Date.now()}`;
+
+async function request(subject: string, overrides: Partial<RequestGrantRequest> & { evidence?: RequestGrantRequest['evidence'] } = {}) {
+  const body: RequestGrantRequest = {
+    evidence: { oidcToken: await t.evidence(subject) },
+    task: { id: taskId('task'), kind: 'ci-job', reference: 'JOB-1', deadline: undefined },
+    resource: RESOURCE,
+    actions: ['read'],
+    requestedTtlSeconds: 60,
+    justification: 'e2e',
+    ...overrides,
+  };
+  return { body, call: callUnary(t.issuance, t.issuance.requestGrant, body, { target: 'issuance' }) };
+}
+
+const grantsForTask = (id: string) => t.db.selectFrom('grants').selectAll().where('task_id', '=', id).execute();
+const auditForTask = (id: string) => t.db.selectFrom('audit_events').selectAll().where('task_id', '=', id).orderBy('sequence').execute();
+
+describe('02 the grant path', () => {
+  it('issues an RFC 9068 access token that any JWT library verifies through the JWKS', async () => {
+    const { body, call } = await request(DEV.subject, { actions: ['read', 'write'] });
+    const response = await call;
+    const header = decodeProtectedHeader(response.accessToken);
+    expect(header).toMatchObject({ alg: 'EdDSA', typ: 'at+jwt' });
+    expect(header.kid).toBeTypeOf('string');
+
+    const { payload } = await jwtVerify(response.accessToken, createRemoteJWKSet(new URL(t.mesh.jwksUrl)), {
+      issuer: t.mesh.issuer,
+      audience: RESOURCE,
+      typ: 'at+jwt',
+    });
+    expect(payload).toMatchObject({
+      sub: DEV.spiffeId,
+      aud: RESOURCE,
+      scope: 'read write',
+      jti: response.grant!.tokenId,
+      grant_id: response.grant!.id,
+      task_id: body.task!.id,
+    });
+    expect(response.grant).toMatchObject({ spiffeId: DEV.spiffeId, status: GrantStatus.GRANT_STATUS_ACTIVE, actions: ['read', 'write'] });
+  });
+
+  it('has a durable grant row and a durable issuance audit record before the token is returned (invariant 1)', async () => {
+    const { body, call } = await request(DEV.subject);
+    const response = await call;
+    // Read straight after the call returned: no waiting, no polling.
+    const [grant] = await grantsForTask(body.task!.id);
+    expect(grant).toMatchObject({ id: response.grant!.id, status: 'active', spiffe_id: DEV.spiffeId, token_id: response.grant!.tokenId });
+    const audit = await auditForTask(body.task!.id);
+    expect(audit.map((e) => e.kind)).toEqual(['grant.requested', 'attestation.succeeded', 'decision.made', 'grant.issued']);
+    const issued = audit.find((e) => e.kind === 'grant.issued')!;
+    expect(issued).toMatchObject({ grant_id: response.grant!.id, actor: DEV.spiffeId, outcome: 'success', source: 'issuance' });
+    expect(issued.detail).toMatchObject({ tokenId: response.grant!.tokenId, policyVersion: expect.any(String), evidenceDigest: expect.any(String) });
+    expect(JSON.stringify(audit)).not.toContain(response.accessToken);
+    expect(JSON.stringify(audit)).not.toContain(body.evidence!.oidcToken);
+  });
+
+  it('is accepted by the edge verifier for its audience and scope, and only those', async () => {
+    const response = await (await request(DEV.subject)).call;
+    const verify = (audience: string, action: string) =>
+      callUnary(t.edge, t.edge.verify, { accessToken: response.accessToken, audience, action }, { target: 'edge' });
+    expect(await verify(RESOURCE, 'read')).toMatchObject({ verdict: Verdict.VERDICT_ACCEPTED, spiffeId: DEV.spiffeId, grantId: response.grant!.id });
+    expect(await verify('pg:other-db', 'read')).toMatchObject({ verdict: Verdict.VERDICT_REJECTED, reasonCode: 'ERR_TOKEN_AUDIENCE' });
+    expect(await verify(RESOURCE, 'write')).toMatchObject({ verdict: Verdict.VERDICT_REJECTED, reasonCode: 'ERR_SCOPE_NOT_GRANTED' });
+  });
+
+  it('never outlives the requested TTL, the policy maximum or the task deadline (invariant 2)', async () => {
+    const lifetime = (token: string) => {
+      const { iat, exp } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { iat: number; exp: number };
+      return { iat, exp, seconds: exp - iat };
+    };
+    // Requested 60 s: gets 60 s.
+    expect(lifetime((await (await request(DEV.subject, { requestedTtlSeconds: 60 })).call).accessToken).seconds).toBe(60);
+    // Requested 3000 s, dev policy allows 900 s.
+    expect(lifetime((await (await request(DEV.subject, { requestedTtlSeconds: 3000 })).call).accessToken).seconds).toBe(900);
+    // Prod read policy allows 300 s.
+    expect(lifetime((await (await request(PROD.subject, { requestedTtlSeconds: 3000 })).call).accessToken).seconds).toBe(300);
+    // The task must be done in 20 s: so must the credential.
+    const deadline = new Date(Date.now() + 20_000);
+    const bounded = await (await request(DEV.subject, { requestedTtlSeconds: 600, task: { id: taskId('deadline'), kind: 'ci-job', reference: '', deadline } })).call;
+    expect(lifetime(bounded.accessToken).exp * 1000).toBeLessThanOrEqual(deadline.getTime());
+    expect(bounded.grant!.expiresAt!.getTime()).toBeLessThanOrEqual(deadline.getTime());
+  });
+
+  it('refuses a policy deny with PERMISSION_DENIED and the reason, audits it, and writes no grant', async () => {
+    const { body, call } = await request(PROD.subject, { actions: ['write'] });
+    const error = await refusal(call);
+    expect(wireStatus(error)).toBe(status.PERMISSION_DENIED);
+    expect(error.code).toBe('ERR_POLICY_DENIED');
+    expect(error.message).toContain('no policy permits "write" on pg:orders-db');
+    expect(await grantsForTask(body.task!.id)).toEqual([]);
+    const audit = await auditForTask(body.task!.id);
+    expect(audit.map((e) => [e.kind, e.outcome])).toEqual([
+      ['grant.requested', 'success'],
+      ['attestation.succeeded', 'success'],
+      ['decision.made', 'denied'],
+    ]);
+    expect(audit[2]!.detail).toMatchObject({ effect: 'deny' });
+  });
+
+  it('never grants beyond the entitlement ceiling, even where policy would allow', async () => {
+    const { body, call } = await request(DEV.subject, { actions: ['read', 'delete'] });
+    const error = await refusal(call);
+    expect(wireStatus(error)).toBe(status.PERMISSION_DENIED);
+    expect(error.message).toContain('exceeds the entitlement ceiling');
+    expect(await grantsForTask(body.task!.id)).toEqual([]);
+  });
+
+  describe('refuses bad evidence with UNAUTHENTICATED, an audit record, and nothing issued', () => {
+    const cases: [string, () => Promise<string>, string][] = [
+      [
+        'wrong signature',
+        async () => (await DevIssuer.create(ISSUER)).mint(DEV.subject, { audience: AUDIENCE }),
+        'signed by a key its issuer does not publish',
+      ],
+      ['expired', async () => t.issuer.mint(DEV.subject, { audience: AUDIENCE, ttlSeconds: -60 }), 'expired'],
+      ['unknown issuer', async () => (await DevIssuer.create('https://unknown.example')).mint(DEV.subject, { audience: AUDIENCE }), 'not a trusted issuer'],
+      ['wrong audience', async () => t.issuer.mint(DEV.subject, { audience: 'someone-else' }), '"aud"'],
+      ['unregistered workload', async () => t.issuer.mint(STRANGER_SUBJECT, { audience: AUDIENCE }), 'not bound to a registered workload'],
+      [
+        'forged with the right kid',
+        async () => {
+          const { privateKey } = await generateKeyPair('ES256');
+          const now = Math.floor(Date.now() / 1000);
+          return new SignJWT({})
+            .setProtectedHeader({ alg: 'ES256', kid: t.issuer.publicJwk.kid as string })
+            .setIssuer(ISSUER)
+            .setAudience(AUDIENCE)
+            .setSubject(DEV.subject)
+            .setIssuedAt(now)
+            .setExpirationTime(now + 60)
+            .sign(privateKey);
+        },
+        'signature is invalid',
+      ],
+    ];
+    for (const [name, evidence, reason] of cases) {
+      it(name, async () => {
+        const { body, call } = await request(DEV.subject, { evidence: { oidcToken: await evidence() } });
+        const error = await refusal(call);
+        expect(wireStatus(error)).toBe(status.UNAUTHENTICATED);
+        expect(error.code).toBe('ERR_ATTESTATION_FAILED');
+        expect(error.message).toContain(reason);
+        expect(await grantsForTask(body.task!.id)).toEqual([]);
+        const audit = await auditForTask(body.task!.id);
+        expect(audit.map((e) => [e.kind, e.outcome])).toEqual([
+          ['grant.requested', 'success'],
+          ['attestation.failed', 'failed'],
+        ]);
+      });
+    }
+  });
+
+  it('refuses malformed requests with INVALID_ARGUMENT naming the field, and writes nothing', async () => {
+    const before = await t.db.selectFrom('audit_events').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    const cases: [Partial<RequestGrantRequest>, string][] = [
+      [{ task: { id: '', kind: 'ci-job', reference: '', deadline: undefined } }, 'task.id'],
+      [{ resource: "pg:x'; DROP TABLE grants;--" }, 'resource'],
+      [{ actions: ['read', 'READ'] }, 'actions[1]'],
+      [{ requestedTtlSeconds: 999_999 }, 'requested_ttl_seconds'],
+      [{ evidence: { oidcToken: '' } }, 'evidence'],
+    ];
+    for (const [overrides, field] of cases) {
+      const error = await refusal((await request(DEV.subject, overrides)).call);
+      expect(wireStatus(error), field).toBe(status.INVALID_ARGUMENT);
+      expect(error.field, field).toBe(field);
+      expect(error.message.startsWith(`${field}:`), error.message).toBe(true);
+    }
+    const after = await t.db.selectFrom('audit_events').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    expect(after.n).toBe(before.n);
+    expect(await t.db.selectFrom('grants').select('id').where('resource', 'like', '%DROP%').execute()).toEqual([]);
+  });
+
+  it('refuses a task whose deadline has passed with FAILED_PRECONDITION', async () => {
+    const error = await refusal(
+      (await request(DEV.subject, { task: { id: taskId('late'), kind: 'ci-job', reference: '', deadline: new Date(Date.now() - 1000) } })).call,
+    );
+    expect(wireStatus(error)).toBe(status.FAILED_PRECONDITION);
+    expect(error.code).toBe('ERR_TASK_DEADLINE_PASSED');
+  });
+});

@@ -1,0 +1,186 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ServiceError } from '@grpc/grpc-js';
+import { connectBus, deleteRevocationStream } from '@mayfly/bus';
+import { MayflyClient } from '@mayfly/client';
+import { MayflyError } from '@mayfly/core';
+import { sql } from 'kysely';
+import { bindWorkload, createDatabase, upsertTrustedIssuer, upsertWorkload, migrateToLatest, type Database, type Kysely } from '@mayfly/db';
+import { createClient } from '@mayfly/grpc';
+import { DevIssuer, ensureDatabase, startMesh, type Mesh } from '@mayfly/mesh';
+import {
+  AttestationServiceClient,
+  AuditServiceClient,
+  DecisionServiceClient,
+  EdgeVerifierServiceClient,
+  IssuanceServiceClient,
+  RevocationServiceClient,
+} from '@mayfly/proto';
+
+/** The cast every end-to-end suite works with. */
+export const ISSUER = 'https://issuer.e2e.mayfly.test';
+export const AUDIENCE = 'mayfly-e2e';
+export const RESOURCE = 'pg:orders-db';
+export const DEV = {
+  subject: 'system:serviceaccount:ci:builder',
+  spiffeId: 'spiffe://e2e.mayfly.test/ci/builder',
+} as const;
+export const PROD = {
+  subject: 'system:serviceaccount:prod:reporter',
+  spiffeId: 'spiffe://e2e.mayfly.test/prod/reporter',
+} as const;
+export const STRANGER_SUBJECT = 'system:serviceaccount:ci:stranger';
+
+export interface TestMesh {
+  readonly mesh: Mesh;
+  readonly db: Kysely<Database>;
+  readonly databaseUrl: string;
+  readonly natsUrl: string;
+  readonly stream: { stream: string; subjectPrefix: string };
+  readonly issuer: DevIssuer;
+  readonly issuance: IssuanceServiceClient;
+  readonly revocation: RevocationServiceClient;
+  readonly audit: AuditServiceClient;
+  readonly edge: EdgeVerifierServiceClient;
+  readonly attestation: AttestationServiceClient;
+  readonly decision: DecisionServiceClient;
+  /** Where the services' combined log is written. */
+  readonly logFile: string;
+  evidence(subject: string, options?: { ttlSeconds?: number }): Promise<string>;
+  /** A workload client whose evidence names `subject`. */
+  client(subject: string): MayflyClient;
+  close(): Promise<void>;
+}
+
+const ADMIN_URL = process.env['MAYFLY_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const NATS_URL = process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
+
+/**
+ * Starts a mesh of real service processes for one suite, on free ports, with its own database,
+ * its own JetStream stream and subject prefix, and a real HTTP JWKS for the workload issuer.
+ * Everything is removed by close().
+ */
+export async function startTestMesh(suite: string, options: { env?: Record<string, string> } = {}): Promise<TestMesh> {
+  const id = `${suite}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  const databaseUrl = Object.assign(new URL(ADMIN_URL), { pathname: `/mayfly_e2e_${id}` }).toString();
+  await ensureDatabase(databaseUrl);
+  const db = createDatabase({ url: databaseUrl, maxConnections: 4 });
+  await migrateToLatest(db, databaseUrl);
+
+  const issuer = await DevIssuer.create(ISSUER);
+  const jwks = await issuer.serveJwks();
+  await upsertTrustedIssuer(db, { issuer: ISSUER, audience: AUDIENCE, jwksUri: jwks.url, algorithms: ['ES256'] });
+  await upsertWorkload(db, {
+    spiffeId: DEV.spiffeId,
+    ownerTeam: 'ci',
+    ownerContact: 'ci@example.com',
+    environment: 'dev',
+    riskTier: 'low',
+    ceiling: [{ resource: RESOURCE, actions: ['read', 'write'] }],
+  });
+  await upsertWorkload(db, {
+    spiffeId: PROD.spiffeId,
+    ownerTeam: 'reporting',
+    ownerContact: 'reporting@example.com',
+    environment: 'prod',
+    riskTier: 'medium',
+    ceiling: [{ resource: RESOURCE, actions: ['read', 'write', 'delete'] }],
+  });
+  await bindWorkload(db, { issuer: ISSUER, subject: DEV.subject, spiffeId: DEV.spiffeId });
+  await bindWorkload(db, { issuer: ISSUER, subject: PROD.subject, spiffeId: PROD.spiffeId });
+
+  const stream = { stream: `MAYFLY_E2E_${id.toUpperCase()}`, subjectPrefix: `mayfly.e2e.${id}` };
+  const stateDir = mkdtempSync(join(tmpdir(), 'mayfly-e2e-'));
+  const logDir = join(process.cwd(), '.mayfly', 'test-logs');
+  mkdirSync(logDir, { recursive: true });
+  const logFile = join(logDir, `${suite}.log`);
+  const lines: string[] = [];
+  const flush = (): void => writeFileSync(logFile, lines.join('\n'));
+
+  let mesh: Mesh;
+  try {
+    mesh = await startMesh({
+      databaseUrl,
+      natsUrl: NATS_URL,
+      ports: 'free',
+      revocationStream: stream,
+      signingKeyFile: join(stateDir, 'signing-key.jwk'),
+      env: { MAYFLY_LOG_LEVEL: 'info', MAYFLY_DRAIN_SECONDS: '5', ...options.env },
+      onLine: (service, line) => lines.push(`${service.padEnd(13)} ${line}`),
+    });
+  } catch (error) {
+    flush();
+    await jwks.close();
+    await db.destroy();
+    throw error;
+  }
+
+  const clients = {
+    issuance: createClient(IssuanceServiceClient, mesh.addresses.issuance),
+    revocation: createClient(RevocationServiceClient, mesh.addresses.revocation),
+    audit: createClient(AuditServiceClient, mesh.addresses.audit),
+    edge: createClient(EdgeVerifierServiceClient, mesh.addresses['edge-verifier']),
+    attestation: createClient(AttestationServiceClient, mesh.addresses.attestation),
+    decision: createClient(DecisionServiceClient, mesh.addresses.decision),
+  };
+  const workloadClients: MayflyClient[] = [];
+
+  return {
+    mesh,
+    db,
+    databaseUrl,
+    natsUrl: NATS_URL,
+    stream,
+    issuer,
+    ...clients,
+    logFile,
+    evidence: (subject, evidenceOptions) => issuer.mint(subject, { audience: AUDIENCE, ttlSeconds: evidenceOptions?.ttlSeconds ?? 120 }),
+    client: (subject) => {
+      const client = new MayflyClient({ issuanceAddress: mesh.addresses.issuance, evidence: () => issuer.mint(subject, { audience: AUDIENCE }) });
+      workloadClients.push(client);
+      return client;
+    },
+    close: async () => {
+      workloadClients.forEach((client) => client.close());
+      Object.values(clients).forEach((client) => client.close());
+      await mesh.stop();
+      flush();
+      await jwks.close();
+      await db.destroy();
+      const nats = await connectBus(NATS_URL, 'mayfly-e2e-cleanup');
+      await deleteRevocationStream(nats, stream.stream);
+      await nats.close();
+      const admin = createDatabase({ url: ADMIN_URL, maxConnections: 1 });
+      await sql.raw(`DROP DATABASE IF EXISTS "mayfly_e2e_${id}" WITH (FORCE)`).execute(admin);
+      await admin.destroy();
+    },
+  };
+}
+
+/** The gRPC status a refused call carried on the wire. */
+export function wireStatus(error: unknown): number | undefined {
+  if (error instanceof MayflyError) return (error.cause as ServiceError | undefined)?.code;
+  return (error as Partial<ServiceError>).code;
+}
+
+/** Awaits a call expected to fail and returns its error. */
+export async function refusal(call: Promise<unknown>): Promise<MayflyError> {
+  try {
+    await call;
+  } catch (error) {
+    if (error instanceof MayflyError) return error;
+    throw error;
+  }
+  throw new Error('the call was expected to be refused, but it succeeded');
+}
+
+/** Polls `probe` until it returns true or `timeoutMs` passes. */
+export async function eventually(probe: () => Promise<boolean>, timeoutMs = 5_000, intervalMs = 20): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await probe()) return;
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms`);
+}
