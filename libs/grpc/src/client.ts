@@ -17,6 +17,10 @@ type ClientConstructor<C extends Client> = new (
 /** A client for one service, with Mayfly's credentials and keepalive settings. */
 export function createClient<C extends Client>(Ctor: ClientConstructor<C>, address: string): C {
   return new Ctor(address, channelCredentials(), {
+    // A peer that restarts should be reachable again within a couple of seconds, not after
+    // grpc-js's default backoff (which grows to two minutes).
+    'grpc.initial_reconnect_backoff_ms': 100,
+    'grpc.max_reconnect_backoff_ms': 2_000,
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,
     'grpc.max_receive_message_length': 4 * 1024 * 1024,

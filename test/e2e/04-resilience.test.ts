@@ -1,0 +1,116 @@
+import { status } from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { MayflyError, newId } from '@mayfly/core';
+import { appendAuditEvents } from '@mayfly/db';
+import { callUnary } from '@mayfly/grpc';
+import { GrantStatus, Verdict } from '@mayfly/proto';
+import { DEV, RESOURCE, eventually, refusal, startTestMesh, wireStatus, type TestMesh } from '../support/test-mesh.js';
+
+// Step 4: services come and go. Audit events are never lost while the audit service is away,
+// and no token is handed out without an acknowledged audit record; SIGTERM drains; deadlines hold.
+
+let t: TestMesh;
+beforeAll(async () => {
+  t = await startTestMesh('resilience');
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+let n = 0;
+const task = (label: string) => ({ id: `${label}-${++n}-${Date.now()}`, kind: 'ci-job', reference: '', deadline: undefined });
+const auditKindsForTask = async (taskId: string) =>
+  (await t.db.selectFrom('audit_events').select('kind').where('task_id', '=', taskId).orderBy('sequence').execute()).map((e) => e.kind);
+
+describe('04 resilience', () => {
+  it('without the audit service no token is returned, and nothing is lost: it is all audited once audit is back', async () => {
+    const client = t.client(DEV.subject);
+    const access = await client.acquire({ task: task('revoke-while-down'), resource: RESOURCE, actions: ['read'] });
+
+    await t.mesh.stopService('audit');
+    const withheld = task('audit-down');
+    const error = await refusal(client.acquire({ task: withheld, resource: RESOURCE, actions: ['read'] }));
+    expect(wireStatus(error)).toBe(status.UNAVAILABLE);
+    expect(error.message).toContain('token withheld');
+    const grant = await t.db.selectFrom('grants').selectAll().where('task_id', '=', withheld.id).executeTakeFirstOrThrow();
+    expect(grant).toMatchObject({ status: 'revoked', end_reason: expect.stringContaining('token withheld') });
+    const pending = await t.db.selectFrom('audit_outbox').select('id').where('owner', '=', 'issuance').where('delivered_at', 'is', null).execute();
+    expect(pending.length).toBeGreaterThanOrEqual(5);
+    expect(await auditKindsForTask(withheld.id)).toEqual([]);
+
+    // A revocation does not wait for audit: it is committed and published at once.
+    const revoked = await callUnary(t.revocation, t.revocation.revoke, { grantId: access.grant.id, reason: 'audit is down', requestedBy: 'ops', finalStatus: 0 });
+    expect(revoked.published).toBe(true);
+
+    await t.mesh.startService('audit');
+    await eventually(async () => (await auditKindsForTask(withheld.id)).length === 5, 10_000, 100);
+    expect(await auditKindsForTask(withheld.id)).toEqual(['grant.requested', 'attestation.succeeded', 'decision.made', 'grant.issued', 'grant.withheld']);
+    await eventually(async () => (await auditKindsForTask(access.grant.task!.id)).includes('grant.revoked'), 10_000, 100);
+    expect(await t.db.selectFrom('audit_outbox').select('id').where('delivered_at', 'is', null).execute()).toEqual([]);
+    // And grants flow again without anyone restarting anything.
+    await eventually(async () => client.acquire({ task: task('audit-back'), resource: RESOURCE, actions: ['read'] }).then(() => true, () => false), 5_000, 100);
+  });
+
+  it('the audit log refuses edits, deletions and truncation at the database', async () => {
+    await appendAuditEvents(t.db, [
+      { id: newId(), occurred_at: new Date(), kind: 'test.event', actor: 'test', source: 'test', grant_id: null, task_id: 'append-only', outcome: 'success', detail: '{}' },
+    ]);
+    await expect(sql`UPDATE audit_events SET actor = 'someone-else'`.execute(t.db)).rejects.toThrow(/append-only/);
+    await expect(sql`DELETE FROM audit_events`.execute(t.db)).rejects.toThrow(/append-only/);
+    await expect(sql`TRUNCATE audit_events`.execute(t.db)).rejects.toThrow(/append-only/);
+  });
+
+  it('SIGTERM drains: the service stops cleanly, calls end whole, and it serves again after a restart', async () => {
+    const client = t.client(DEV.subject);
+    const tasks = Array.from({ length: 20 }, () => task('drain'));
+    const calls = tasks.map((tk) => client.acquire({ task: tk, resource: RESOURCE, actions: ['read'] }).then(
+      (grant) => ({ ok: true as const, grant }),
+      (error: unknown) => ({ ok: false as const, error: error as MayflyError }),
+    ));
+    const issuance = t.mesh.processes.get('issuance')!;
+    const exitCode = new Promise<number | null>((resolve) => issuance.onExit(resolve));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await t.mesh.stopService('issuance', 'SIGTERM');
+    expect(await exitCode).toBe(0);
+
+    const results = await Promise.all(calls);
+    for (const [i, result] of results.entries()) {
+      const rows = await t.db.selectFrom('grants').select(['status']).where('task_id', '=', tasks[i]!.id).execute();
+      if (result.ok) {
+        // A call that was answered was answered in full: active grant, issuance audited.
+        expect(rows).toEqual([{ status: 'active' }]);
+        expect(await auditKindsForTask(tasks[i]!.id)).toContain('grant.issued');
+      } else {
+        // A call that was cut off issued nothing.
+        expect(wireStatus(result.error), result.error.message).toBe(status.UNAVAILABLE);
+        expect(rows.filter((r) => r.status === 'active')).toEqual([]);
+      }
+    }
+
+    await t.mesh.startService('issuance');
+    const after = await client.acquire({ task: task('after-restart'), resource: RESOURCE, actions: ['read'] });
+    expect(after.grant.status).toBe(GrantStatus.GRANT_STATUS_ACTIVE);
+    const verdict = await callUnary(t.edge, t.edge.verify, { accessToken: after.accessToken, audience: RESOURCE, action: 'read' });
+    expect(verdict.verdict).toBe(Verdict.VERDICT_ACCEPTED);
+  });
+
+  it('a call past its deadline ends with DEADLINE_EXCEEDED', async () => {
+    const error = await refusal(
+      callUnary(
+        t.issuance,
+        t.issuance.requestGrant,
+        {
+          evidence: { oidcToken: await t.evidence(DEV.subject) },
+          task: task('deadline'),
+          resource: RESOURCE,
+          actions: ['read'],
+          requestedTtlSeconds: 60,
+          justification: '',
+        },
+        { timeoutMs: 1 },
+      ),
+    );
+    expect(wireStatus(error)).toBe(status.DEADLINE_EXCEEDED);
+  });
+});
