@@ -22,6 +22,7 @@ const say = (line: string): void => void process.stdout.write(`${line}\n`);
 async function start(): Promise<void> {
   mkdirSync(stateDir, { recursive: true });
   const infra = await resolveInfrastructure(stateDir);
+  say(`mayfly: Node ${process.version}`);
   infra.description.forEach((line) => say(`mayfly: ${line}`));
   const issuer = await DevIssuer.create(DEMO.issuer, devIssuerKey);
   await seedDemo(infra.databaseUrl, issuer);
@@ -79,6 +80,15 @@ async function main(command: string | undefined): Promise<void> {
       say(USAGE);
       process.exitCode = command === undefined || command === 'help' ? 0 : 2;
   }
+}
+
+const nodeMajor = Number(process.versions.node.split('.')[0]);
+if (nodeMajor < 24) {
+  process.stderr.write(
+    `mayfly: needs Node 24 or newer, this is ${process.version}. Run it through npm (npm start, npm run demo): ` +
+      'npm puts the Node 24 that npm ci installed (the "node" devDependency) first on PATH.\n',
+  );
+  process.exit(1);
 }
 
 main(process.argv[2]).catch((error: unknown) => {
