@@ -47,6 +47,8 @@ export interface TestMesh {
   readonly decision: DecisionServiceClient;
   /** Where the services' combined log is written. */
   readonly logFile: string;
+  /** Every line the services have printed so far, prefixed with the service name. */
+  readonly logLines: readonly string[];
   evidence(subject: string, options?: { ttlSeconds?: number }): Promise<string>;
   /** A workload client whose evidence names `subject`. */
   client(subject: string): MayflyClient;
@@ -135,6 +137,7 @@ export async function startTestMesh(suite: string, options: { env?: Record<strin
     issuer,
     ...clients,
     logFile,
+    logLines: lines,
     evidence: (subject, evidenceOptions) => issuer.mint(subject, { audience: AUDIENCE, ttlSeconds: evidenceOptions?.ttlSeconds ?? 120 }),
     client: (subject) => {
       const client = new MayflyClient({ issuanceAddress: mesh.addresses.issuance, evidence: () => issuer.mint(subject, { audience: AUDIENCE }) });

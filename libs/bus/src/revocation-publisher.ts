@@ -1,7 +1,9 @@
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { headers, type NatsConnection } from '@nats-io/transport-node';
+import { SpanKind, context, propagation, withSpan } from '@mayfly/telemetry';
 import { RevocationEvent } from '@mayfly/proto';
 import { grantRevocationSubject } from './revocation-stream.js';
+import { headersSetter } from './trace-headers.js';
 
 /** Publishes revocation events and waits for the stream's acknowledgement. */
 export class RevocationPublisher {
@@ -17,9 +19,17 @@ export class RevocationPublisher {
 
   /** Resolves once the event is stored in the stream; rejects if NATS does not confirm it. */
   async publish(event: RevocationEvent): Promise<void> {
-    await this.js.publish(grantRevocationSubject(this.subjectPrefix, event.grantId), RevocationEvent.encode(event).finish(), {
-      msgID: event.id,
-      timeout: this.timeoutMs,
-    });
+    const subject = grantRevocationSubject(this.subjectPrefix, event.grantId);
+    await withSpan(
+      `${this.subjectPrefix}.grant publish`,
+      { 'messaging.system': 'nats', 'messaging.operation.type': 'publish', 'messaging.destination.name': subject, 'mayfly.grant_id': event.grantId },
+      async () => {
+        // Edges that apply the event continue the revoke request's trace from these headers.
+        const carrier = headers();
+        propagation.inject(context.active(), carrier, headersSetter);
+        await this.js.publish(subject, RevocationEvent.encode(event).finish(), { msgID: event.id, timeout: this.timeoutMs, headers: carrier });
+      },
+      SpanKind.PRODUCER,
+    );
   }
 }

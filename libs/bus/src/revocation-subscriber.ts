@@ -1,6 +1,8 @@
 import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { RevocationEvent } from '@mayfly/proto';
+import { SpanKind, context, propagation, recordFailure, trace, tracer } from '@mayfly/telemetry';
+import { headersGetter } from './trace-headers.js';
 
 export interface RevocationSubscription {
   /** Resolves once every event stored when the subscription started has been applied. */
@@ -62,10 +64,21 @@ export async function subscribeRevocations(nc: NatsConnection, options: Subscrib
   const messages: ConsumerMessages = await consumer.consume();
   const loop = (async () => {
     for await (const message of messages) {
+      const parent = propagation.extract(context.active(), message.headers, headersGetter);
+      const span = tracer().startSpan(
+        `${options.subjectPrefix}.grant process`,
+        { kind: SpanKind.CONSUMER, attributes: { 'messaging.system': 'nats', 'messaging.operation.type': 'process', 'messaging.destination.name': message.subject } },
+        parent,
+      );
       try {
-        options.onEvent(RevocationEvent.decode(message.data));
+        const event = RevocationEvent.decode(message.data);
+        span.setAttribute('mayfly.grant_id', event.grantId);
+        context.with(trace.setSpan(parent, span), () => options.onEvent(event));
       } catch (error) {
+        recordFailure(span, error);
         options.onError?.(error);
+      } finally {
+        span.end();
       }
       if (!caughtUp && (message.info.streamSequence >= backlogEnd || message.info.pending === 0)) markCaughtUp();
     }

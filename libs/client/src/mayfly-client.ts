@@ -1,5 +1,6 @@
 import { createClient, callUnary } from '@mayfly/grpc';
 import { IssuanceServiceClient, type Task } from '@mayfly/proto';
+import { context, recordFailure, trace, tracer } from '@mayfly/telemetry';
 import { TaskGrant } from './task-grant.js';
 
 export interface MayflyClientOptions {
@@ -31,31 +32,51 @@ export class MayflyClient {
     this.issuance = createClient(IssuanceServiceClient, options.issuanceAddress);
   }
 
-  /** Requests a grant. Throws MayflyError (ERR_POLICY_DENIED, ERR_ATTESTATION_FAILED, ...) if refused. */
+  /**
+   * Requests a grant. Throws MayflyError (ERR_POLICY_DENIED, ERR_ATTESTATION_FAILED, ...) if refused.
+   * With tracing set up in this process, the task gets one span from acquire to release, and
+   * every call Mayfly makes for it (revocation reaching the edges included) joins that trace.
+   */
   async acquire(request: AcquireRequest): Promise<TaskGrant> {
     const timeoutMs = this.options.timeoutMs ?? 5_000;
-    const response = await callUnary(
-      this.issuance,
-      this.issuance.requestGrant,
-      {
-        evidence: { oidcToken: await this.options.evidence() },
-        task: request.task,
-        resource: request.resource,
-        actions: [...request.actions],
-        requestedTtlSeconds: request.ttlSeconds ?? 0,
-        justification: request.justification ?? '',
-      },
-      { timeoutMs, target: 'issuance' },
-    );
+    const span = tracer().startSpan(`task ${request.task.kind}`, {
+      attributes: { 'mayfly.task_id': request.task.id, 'mayfly.resource': request.resource, 'mayfly.actions': [...request.actions] },
+    });
+    const taskContext = trace.setSpan(context.active(), span);
+    let response;
+    try {
+      response = await context.with(taskContext, async () =>
+        callUnary(
+          this.issuance,
+          this.issuance.requestGrant,
+          {
+            evidence: { oidcToken: await this.options.evidence() },
+            task: request.task,
+            resource: request.resource,
+            actions: [...request.actions],
+            requestedTtlSeconds: request.ttlSeconds ?? 0,
+            justification: request.justification ?? '',
+          },
+          { timeoutMs, target: 'issuance' },
+        ),
+      );
+    } catch (error) {
+      recordFailure(span, error);
+      span.end();
+      throw error;
+    }
     const grant = response.grant;
     if (!grant) throw new Error('issuance answered without a grant');
-    return new TaskGrant(grant, response.accessToken, async (outcome) => {
-      await callUnary(
-        this.issuance,
-        this.issuance.completeGrant,
-        { grantId: grant.id, accessToken: response.accessToken, outcome },
-        { timeoutMs, target: 'issuance' },
-      );
+    span.setAttribute('mayfly.grant_id', grant.id);
+    const accessToken = response.accessToken;
+    return new TaskGrant(grant, accessToken, async (outcome) => {
+      try {
+        await context.with(taskContext, () =>
+          callUnary(this.issuance, this.issuance.completeGrant, { grantId: grant.id, accessToken, outcome }, { timeoutMs, target: 'issuance' }),
+        );
+      } finally {
+        span.end();
+      }
     });
   }
 

@@ -13,6 +13,21 @@ export const DEFAULT_PORTS = {
 
 export type ServiceName = Exclude<keyof typeof DEFAULT_PORTS, 'issuance-http'>;
 
+/** Default ports of each service's Prometheus /metrics endpoint. */
+export const DEFAULT_METRICS_PORTS: Readonly<Record<ServiceName, number>> = {
+  attestation: 9461,
+  decision: 9462,
+  issuance: 9463,
+  revocation: 9464,
+  audit: 9465,
+  'edge-verifier': 9466,
+};
+
+/** Variable that sets the port of a service's /metrics endpoint. */
+export function metricsPortVariable(service: ServiceName): string {
+  return `MAYFLY_${service.toUpperCase().replace('-', '_')}_METRICS_PORT`;
+}
+
 export const SERVICE_NAMES: readonly ServiceName[] = [
   'attestation',
   'decision',
@@ -39,6 +54,7 @@ export interface CommonSettings {
   readonly natsUrl: string;
   /** Seconds a SIGTERM waits for calls in flight before it cuts them off. */
   readonly drainSeconds: number;
+  readonly metricsPort: number;
 }
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/mayfly';
@@ -51,6 +67,7 @@ export function commonSettings(service: ServiceName, env = new EnvReader()): Com
     databaseUrl: env.string('DATABASE_URL', DEFAULT_DATABASE_URL),
     natsUrl: env.string('NATS_URL', DEFAULT_NATS_URL),
     drainSeconds: env.int('MAYFLY_DRAIN_SECONDS', 10, { min: 0, max: 600 }),
+    metricsPort: env.port(metricsPortVariable(service), DEFAULT_METRICS_PORTS[service]),
   };
 }
 

@@ -1,3 +1,4 @@
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
@@ -39,6 +40,13 @@ export function createLogger(service: string, options: LoggerOptions = {}): Logg
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
+    // Every line logged inside a traced request carries its trace and span ids.
+    mixin: traceIds,
   };
   return options.destination ? pino(settings, options.destination) : pino(settings);
+}
+
+function traceIds(): Record<string, string> {
+  const spanContext = trace.getActiveSpan()?.spanContext();
+  return spanContext && isSpanContextValid(spanContext) ? { trace_id: spanContext.traceId, span_id: spanContext.spanId } : {};
 }

@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { MayflyError } from '@mayfly/core';
+import { SpanKind, observeDatabasePool, withSpan } from '@mayfly/telemetry';
 import type { Database } from './schema.js';
 
 // timestamptz and bigint come back as Date and string (pg's defaults); int8 counts stay strings
@@ -23,6 +24,8 @@ export function createDatabase(options: DatabaseOptions): Kysely<Database> {
   });
   // An idle client that loses its server must not crash the process; the next query retries.
   pool.on('error', () => undefined);
+  pool.on('connect', traceQueries);
+  observeDatabasePool(pool, options.applicationName ?? 'mayfly');
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
@@ -52,4 +55,26 @@ export function redactUrl(url: string): string {
   } catch {
     return '(unparseable URL)';
   }
+}
+
+type QueryFn = (...args: unknown[]) => unknown;
+
+/**
+ * Gives every promise-style query a client span (db.system postgresql, the statement's text:
+ * Mayfly only sends parameterised statements, so no value appears in it).
+ */
+function traceQueries(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as QueryFn;
+  (client as unknown as { query: QueryFn }).query = (...args: unknown[]) => {
+    if (args.some((arg) => typeof arg === 'function')) return query(...args);
+    const config = args[0] as string | { text?: string } | undefined;
+    const text = (typeof config === 'string' ? config : config?.text) ?? '';
+    const operation = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? 'QUERY';
+    return withSpan(
+      `pg ${operation}`,
+      { 'db.system.name': 'postgresql', 'db.operation.name': operation, 'db.query.text': text.slice(0, 1000) },
+      async () => query(...args),
+      SpanKind.CLIENT,
+    );
+  };
 }

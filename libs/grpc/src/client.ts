@@ -5,8 +5,10 @@ import {
   type ClientUnaryCall,
   type ServiceError,
 } from '@grpc/grpc-js';
+import { SpanKind, context, propagation, recordFailure, trace, tracer } from '@mayfly/telemetry';
 import { channelCredentials } from './credentials.js';
 import { fromServiceError } from './status-mapping.js';
+import { metadataSetter } from './trace-context.js';
 
 type ClientConstructor<C extends Client> = new (
   address: string,
@@ -27,12 +29,12 @@ export function createClient<C extends Client>(Ctor: ClientConstructor<C>, addre
   });
 }
 
-type UnaryMethod<Req, Res> = (
+type UnaryMethod<Req, Res> = { readonly path?: string } & ((
   request: Req,
   metadata: Metadata,
   options: Partial<CallOptions>,
   callback: (error: ServiceError | null, response: Res) => void,
-) => ClientUnaryCall;
+) => ClientUnaryCall);
 
 export interface UnaryOptions {
   /** Absolute deadline; pass the incoming call's deadline so that it bounds the whole chain. */
@@ -56,10 +58,27 @@ export function callUnary<Req, Res>(
 ): Promise<Res> {
   const capMs = Date.now() + (options.timeoutMs ?? 5_000);
   const deadline = options.deadline ? Math.min(options.deadline.getTime(), capMs) : capMs;
+  const path = method.path ?? 'unknown';
+  const [service, rpc] = path.slice(1).split('/');
+  const span = tracer().startSpan(path.slice(1), {
+    kind: SpanKind.CLIENT,
+    attributes: { 'rpc.system': 'grpc', 'rpc.service': service ?? '', 'rpc.method': rpc ?? '' },
+  });
+  const metadata = new Metadata();
+  propagation.inject(trace.setSpan(context.active(), span), metadata, metadataSetter);
   return new Promise<Res>((resolve, reject) => {
-    method.call(client, request, new Metadata(), { deadline }, (error, response) => {
-      if (error) reject(fromServiceError(error, options.target ?? 'service'));
-      else resolve(response);
+    method.call(client, request, metadata, { deadline }, (error, response) => {
+      if (error) {
+        span.setAttribute('rpc.grpc.status_code', error.code);
+        const failure = fromServiceError(error, options.target ?? 'service');
+        recordFailure(span, failure);
+        span.end();
+        reject(failure);
+      } else {
+        span.setAttribute('rpc.grpc.status_code', 0);
+        span.end();
+        resolve(response);
+      }
     });
   });
 }

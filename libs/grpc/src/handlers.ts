@@ -1,6 +1,8 @@
-import type { ServerUnaryCall, sendUnaryData, handleUnaryCall } from '@grpc/grpc-js';
-import type { Logger } from '@mayfly/core';
+import { status, type ServerUnaryCall, type handleUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
+import { MayflyError, type Logger } from '@mayfly/core';
+import { SpanKind, context, propagation, recordFailure, trace, tracer } from '@mayfly/telemetry';
 import { toStatus } from './status-mapping.js';
+import { metadataGetter } from './trace-context.js';
 
 /** What a handler knows of its call: the deadline to pass on, and whether the caller gave up. */
 export interface CallContext {
@@ -9,29 +11,50 @@ export interface CallContext {
   readonly peer: string;
 }
 
+/** Statuses that mean the server failed (OpenTelemetry marks only these server spans as errors). */
+const SERVER_FAULTS = new Set<number>([status.UNKNOWN, status.DEADLINE_EXCEEDED, status.UNIMPLEMENTED, status.INTERNAL, status.UNAVAILABLE, status.DATA_LOSS]);
+
 /**
- * Adapts an async function to grpc-js's callback handler: errors become statuses (see
- * toStatus), and a call whose caller has gone is not answered.
+ * Adapts an async function to grpc-js's callback handler. The call runs in a server span that
+ * continues the caller's trace; errors become statuses (see toStatus); a call whose caller has
+ * gone is not answered.
+ *
+ * @param method the full method name, e.g. "mayfly.v1.IssuanceService/RequestGrant".
  */
 export function unary<Req, Res>(
   log: Logger,
-  rpc: string,
+  method: string,
   handler: (request: Req, context: CallContext) => Promise<Res>,
 ): handleUnaryCall<Req, Res> {
+  const [service, rpc] = method.split('/') as [string, string];
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
     const deadline = call.getDeadline();
-    const context: CallContext = {
+    const callContext: CallContext = {
       deadline: deadline instanceof Date ? deadline : Number.isFinite(deadline) ? new Date(deadline) : undefined,
       cancelled: () => call.cancelled,
       peer: call.getPeer(),
     };
-    handler(call.request, context).then(
-      (response) => {
-        if (!call.cancelled) callback(null, response);
-      },
-      (error: unknown) => {
-        if (!call.cancelled) callback(toStatus(error, log, rpc));
-      },
+    const parent = propagation.extract(context.active(), call.metadata, metadataGetter);
+    const span = tracer().startSpan(
+      method,
+      { kind: SpanKind.SERVER, attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': rpc } },
+      parent,
     );
+    context
+      .with(trace.setSpan(parent, span), () => handler(call.request, callContext))
+      .then(
+        (response) => {
+          span.setAttribute('rpc.grpc.status_code', status.OK);
+          if (!call.cancelled) callback(null, response);
+        },
+        (error: unknown) => {
+          const sent = toStatus(error, log, rpc);
+          span.setAttribute('rpc.grpc.status_code', sent.code);
+          if (SERVER_FAULTS.has(sent.code)) recordFailure(span, error);
+          else if (error instanceof MayflyError) span.setAttribute('mayfly.error.code', error.code);
+          if (!call.cancelled) callback(sent);
+        },
+      )
+      .finally(() => span.end());
   };
 }

@@ -1,4 +1,6 @@
+import { commonSettings, type ServiceName } from '@mayfly/config';
 import { createLogger, type Logger } from '@mayfly/core';
+import { setupTelemetry } from '@mayfly/telemetry';
 
 export type Closer = () => Promise<void> | void;
 
@@ -40,12 +42,19 @@ export function exitOnStartupFailure(log: Logger, error: unknown): never {
 }
 
 /**
- * The whole of a service's main: start it, close it on signals, exit plainly if start-up fails.
- * `start` wires the service and returns its closers in shutdown order.
+ * The whole of a service's main: set up telemetry, start the service, close it on signals (then
+ * flush telemetry), exit plainly if start-up fails. `start` wires the service and returns its
+ * closers in shutdown order.
  */
-export function runService(name: string, start: (log: Logger) => Promise<Closer[]>): void {
+export function runService(name: ServiceName, start: (log: Logger) => Promise<Closer[]>): void {
   const log = createLogger(name);
-  start(log).then(
+  (async () => {
+    const settings = commonSettings(name);
+    const telemetry = await setupTelemetry({ service: name, host: settings.host, metricsPort: settings.metricsPort });
+    log.info({ tracing: telemetry.tracing, metricsPort: telemetry.metricsPort, node: process.version }, 'telemetry ready');
+    const closers = await start(log);
+    return [...closers, () => telemetry.shutdown()];
+  })().then(
     (closers) => closeOnSignals(log, closers),
     (error: unknown) => exitOnStartupFailure(log, error),
   );

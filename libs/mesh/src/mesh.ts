@@ -1,6 +1,8 @@
 import { createServer } from 'node:net';
 import {
+  DEFAULT_METRICS_PORTS,
   DEFAULT_PORTS,
+  metricsPortVariable,
   REVOCATION_STREAM_DEFAULTS,
   SERVICE_NAMES,
   addressVariable,
@@ -10,7 +12,7 @@ import {
 import { waitForHealthy } from '@mayfly/grpc';
 import { ServiceProcess } from './service-process.js';
 
-export type MeshPorts = Record<ServiceName | 'issuance-http', number>;
+export type MeshPorts = Record<ServiceName | 'issuance-http', number> & { readonly metrics: Record<ServiceName, number> };
 
 export interface MeshOptions {
   readonly databaseUrl: string;
@@ -58,9 +60,10 @@ export async function freePort(): Promise<number> {
 async function choosePorts(ports: MeshOptions['ports']): Promise<MeshPorts> {
   if (ports === 'free') {
     const entries = await Promise.all(Object.keys(DEFAULT_PORTS).map(async (key) => [key, await freePort()] as const));
-    return Object.fromEntries(entries) as MeshPorts;
+    const metrics = await Promise.all(SERVICE_NAMES.map(async (service) => [service, await freePort()] as const));
+    return { ...(Object.fromEntries(entries) as Record<ServiceName | 'issuance-http', number>), metrics: Object.fromEntries(metrics) as Record<ServiceName, number> };
   }
-  return ports ?? { ...DEFAULT_PORTS };
+  return ports ?? { ...DEFAULT_PORTS, metrics: { ...DEFAULT_METRICS_PORTS } };
 }
 
 /**
@@ -84,6 +87,7 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
   const addresses = {} as Record<ServiceName, string>;
   for (const service of SERVICE_NAMES) {
     env[portVariable(service)] = String(ports[service]);
+    env[metricsPortVariable(service)] = String(ports.metrics[service]);
     env[addressVariable(service)] = addresses[service] = `127.0.0.1:${ports[service]}`;
   }
 

@@ -1,6 +1,7 @@
 import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { subscribeRevocations, type NatsConnection, type RevocationSubscription } from '@mayfly/bus';
 import type { RevocationEvent } from '@mayfly/proto';
+import { mayflyMetrics } from '@mayfly/telemetry';
 import { readAccessTokenClaims, type AccessTokenClaims } from './access-token.js';
 import { reject, rejectionFromJose, type Rejection } from './rejection.js';
 import { RevocationSet } from './revocation-set.js';
@@ -72,6 +73,12 @@ export class EdgeVerifier {
   }
 
   async verify(token: string, options: VerifyOptions): Promise<Verification> {
+    const result = await this.check(token, options);
+    mayflyMetrics().edgeVerifications.add(1, { result: result.ok ? 'accepted' : result.code });
+    return result;
+  }
+
+  private async check(token: string, options: VerifyOptions): Promise<Verification> {
     if (!this.subscription?.isCaughtUp()) {
       return reject('ERR_REVOCATION_FEED_NOT_READY', 'edge has not yet caught up with the revocation stream');
     }
@@ -110,8 +117,11 @@ export class EdgeVerifier {
       tokenId: event.tokenId,
       notAfterMs: event.notAfter?.getTime() ?? Date.now() + 3_600_000,
     });
-    if (this.options.onRevocationApplied && event.revokedAt) {
-      this.options.onRevocationApplied(event, Date.now() - event.revokedAt.getTime());
+    // Only live events measure propagation; replayed ones measure how long the edge was away.
+    if (event.revokedAt && this.subscription?.isCaughtUp()) {
+      const delayMs = Date.now() - event.revokedAt.getTime();
+      mayflyMetrics().revocationPropagation.record(delayMs);
+      this.options.onRevocationApplied?.(event, delayMs);
     }
   }
 }

@@ -3,6 +3,7 @@ import type { Logger } from '@mayfly/core';
 import { AuditTrail } from '@mayfly/audit-trail';
 import { assertDatabaseReachable, createDatabase, migrateToLatest } from '@mayfly/db';
 import { callUnary, createClient, startGrpcServer, type Closer } from '@mayfly/grpc';
+import { withSpan } from '@mayfly/telemetry';
 import {
   AttestationServiceClient,
   DecisionServiceClient,
@@ -12,6 +13,7 @@ import {
 } from '@mayfly/proto';
 import { PostgresGrantStore } from './adapters/postgres-grant-store.js';
 import { issuanceApi } from './api/issuance-api.js';
+import type { CredentialFormat } from './credentials/credential-format.js';
 import { JwtAccessTokenFormat } from './credentials/jwt-access-token.js';
 import { loadSigningKey } from './credentials/signing-keys.js';
 import { GrantFlow } from './domain/grant-flow.js';
@@ -38,12 +40,12 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
     {
       attest: async (evidence, deadline) => callUnary(attestation, attestation.attest, { evidence }, { deadline, target: 'attestation' }),
       decide: async (request, deadline) => callUnary(decision, decision.decide, request, { deadline, target: 'decision' }),
-      commitGrant: (grant, events) => store.commitGrant(grant, events),
-      commitRefusal: (events) => store.commitRefusal(events),
-      deliverAudit: (events, deadline) => audit.deliver(events, deadline),
-      withholdGrant: (grantId, reason, events) => store.withholdGrant(grantId, reason, events),
+      commitGrant: (grant, events) => withSpan('persist grant', { 'mayfly.grant_id': grant.id }, () => store.commitGrant(grant, events)),
+      commitRefusal: (events) => withSpan('persist refusal', {}, () => store.commitRefusal(events)),
+      deliverAudit: (events, deadline) => withSpan('audit deliver', { 'mayfly.audit.events': events.length }, () => audit.deliver(events, deadline)),
+      withholdGrant: (grantId, reason, events) => withSpan('withhold grant', { 'mayfly.grant_id': grantId }, () => store.withholdGrant(grantId, reason, events)),
     },
-    credentials,
+    tracedCredentials(credentials),
     {
       defaultTtlSeconds: env.int('MAYFLY_DEFAULT_TTL_SECONDS', 300, { min: 1, max: 86_400 }),
       maxRequestTtlSeconds: env.int('MAYFLY_MAX_TTL_SECONDS', 3600, { min: 1, max: 86_400 }),
@@ -91,4 +93,13 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
     },
     () => db.destroy(),
   ];
+}
+
+/** The credential format with a "sign" span around minting. */
+function tracedCredentials(format: CredentialFormat): CredentialFormat {
+  return {
+    name: format.name,
+    mint: (claims) => withSpan('sign', { 'mayfly.credential.format': format.name, 'mayfly.grant_id': claims.grantId }, () => format.mint(claims)),
+    inspect: (credential) => format.inspect(credential),
+  };
 }

@@ -1,5 +1,6 @@
 import type { Logger } from '@mayfly/core';
 import { unary } from '@mayfly/grpc';
+import { withSpan } from '@mayfly/telemetry';
 import type { AttestationServiceServer } from '@mayfly/proto';
 import type { Attestor, EvidenceKind } from '../attestors/attestor.js';
 import { attestWorkload } from '../domain/attest-workload.js';
@@ -11,9 +12,13 @@ export function attestationApi(
   log: Logger,
 ): AttestationServiceServer {
   return {
-    attest: unary(log, 'Attest', async (request) => {
+    attest: unary(log, 'mayfly.v1.AttestationService/Attest', async (request) => {
       try {
-        return await attestWorkload(request.evidence, attestors, registry);
+        return await withSpan('attest', {}, async (span) => {
+          const result = await attestWorkload(request.evidence, attestors, registry);
+          span.setAttributes({ 'mayfly.attestor': result.attestor, 'mayfly.spiffe_id': result.workload?.spiffeId ?? '' });
+          return result;
+        });
       } catch (error) {
         log.info({ err: (error as Error).message }, 'attestation refused');
         throw error;

@@ -1,14 +1,15 @@
 import { invalidArgument, type Logger } from '@mayfly/core';
 import { appendAuditEvents, listAuditEvents, type AuditEventRow, type Database, type Kysely } from '@mayfly/db';
 import { unary } from '@mayfly/grpc';
+import { withSpan } from '@mayfly/telemetry';
 import { AuditEvent, type AuditServiceServer } from '@mayfly/proto';
 import { outcomeFromName, outcomeName, validateAuditBatch } from '../domain/audit-record.js';
 
 export function auditApi(db: Kysely<Database>, log: Logger): AuditServiceServer {
   return {
-    record: unary(log, 'Record', async (request) => {
+    record: unary(log, 'mayfly.v1.AuditService/Record', async (request) => {
       validateAuditBatch(request.events);
-      const sequences = await appendAuditEvents(
+      const sequences = await withSpan('audit append', { 'mayfly.audit.events': request.events.length }, () => appendAuditEvents(
         db,
         request.events.map((event) => ({
           id: event.id,
@@ -21,11 +22,11 @@ export function auditApi(db: Kysely<Database>, log: Logger): AuditServiceServer 
           outcome: outcomeName(event.outcome),
           detail: JSON.stringify(event.detail ?? {}),
         })),
-      );
+      ));
       return { sequences: sequences.map(Number) };
     }),
 
-    listEvents: unary(log, 'ListEvents', async (request) => {
+    listEvents: unary(log, 'mayfly.v1.AuditService/ListEvents', async (request) => {
       if (request.limit > 1000) throw invalidArgument('limit', 'must be at most 1000');
       const rows = await listAuditEvents(db, {
         grantId: request.grantId || undefined,

@@ -5,7 +5,7 @@ import type { EdgeVerifier } from '@mayfly/verifier';
 
 export function edgeVerifierApi(verifier: EdgeVerifier, log: Logger): EdgeVerifierServiceServer {
   return {
-    verify: unary(log, 'Verify', async (request) => {
+    verify: unary(log, 'mayfly.v1.EdgeVerifierService/Verify', async (request) => {
       if (request.accessToken.length === 0) throw invalidArgument('access_token', 'is required');
       if (request.accessToken.length > LIMITS.tokenMaxLength) {
         return VerifyResponse.fromPartial({ verdict: Verdict.VERDICT_REJECTED, reasonCode: 'ERR_TOKEN_MALFORMED', message: 'token is too large' });

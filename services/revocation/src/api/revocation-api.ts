@@ -1,13 +1,16 @@
 import type { Logger } from '@mayfly/core';
 import { unary } from '@mayfly/grpc';
+import { mayflyMetrics, withSpan } from '@mayfly/telemetry';
 import type { RevocationServiceServer } from '@mayfly/proto';
 import { readRevokeRequest } from '../domain/revoke-request.js';
 import type { Revoker } from '../domain/revoker.js';
 
 export function revocationApi(revoker: Revoker, log: Logger): RevocationServiceServer {
   return {
-    revoke: unary(log, 'Revoke', async (request) => {
-      const response = await revoker.revoke(readRevokeRequest(request));
+    revoke: unary(log, 'mayfly.v1.RevocationService/Revoke', async (request) => {
+      const valid = readRevokeRequest(request);
+      const response = await withSpan('revoke', { 'mayfly.grant_id': valid.grantId }, () => revoker.revoke(valid));
+      mayflyMetrics().revocations.add(1, { status: valid.finalStatus });
       log.info({ grantId: request.grantId, published: response.published }, 'grant revoked');
       return response;
     }),

@@ -1,0 +1,63 @@
+import { metrics, type Counter, type Histogram } from '@opentelemetry/api';
+
+/** Millisecond buckets sized for a control plane whose goals are 3 ms (p50) and 50 ms (p99). */
+const LATENCY_BUCKETS_MS = [0.5, 1, 2, 3, 5, 8, 13, 20, 30, 50, 80, 130, 200, 500, 1000, 5000];
+
+export interface MayflyMetrics {
+  /** RequestGrant latency, by outcome: allow, deny, error. */
+  readonly grantDuration: Histogram;
+  /** Decisions made, by effect: allow, deny. */
+  readonly decisions: Counter;
+  readonly tokensIssued: Counter;
+  /** Revocations, by final status: revoked, completed. */
+  readonly revocations: Counter;
+  /** Edge: time from revoked_at to the revocation being applied. */
+  readonly revocationPropagation: Histogram;
+  /** Edge verifications, by result: accepted, or the rejection code. */
+  readonly edgeVerifications: Counter;
+}
+
+let instruments: MayflyMetrics | undefined;
+
+/** Mayfly's instruments, created once per process from the global meter provider. */
+export function mayflyMetrics(): MayflyMetrics {
+  if (instruments) return instruments;
+  const meter = metrics.getMeter('mayfly');
+  instruments = {
+    grantDuration: meter.createHistogram('mayfly_grant_duration', {
+      unit: 'ms',
+      description: 'RequestGrant latency through the whole mesh, by outcome',
+      advice: { explicitBucketBoundaries: LATENCY_BUCKETS_MS },
+    }),
+    decisions: meter.createCounter('mayfly_decisions', { description: 'Decisions made, by effect' }),
+    tokensIssued: meter.createCounter('mayfly_tokens_issued', { description: 'Access tokens issued' }),
+    revocations: meter.createCounter('mayfly_revocations', { description: 'Grants revoked or completed, by final status' }),
+    revocationPropagation: meter.createHistogram('mayfly_revocation_propagation_delay', {
+      unit: 'ms',
+      description: 'Edge: delay from a revocation being committed to it being applied',
+      advice: { explicitBucketBoundaries: LATENCY_BUCKETS_MS },
+    }),
+    edgeVerifications: meter.createCounter('mayfly_edge_verifications', { description: 'Edge verifications, by result' }),
+  };
+  return instruments;
+}
+
+export interface PoolStats {
+  readonly totalCount: number;
+  readonly idleCount: number;
+  readonly waitingCount: number;
+}
+
+/** Reports a database pool's connections (total, idle) and waiting clients as gauges. */
+export function observeDatabasePool(pool: PoolStats, service: string): void {
+  const meter = metrics.getMeter('mayfly');
+  meter
+    .createObservableGauge('mayfly_db_pool_connections', { description: 'Database pool connections, by state' })
+    .addCallback((result) => {
+      result.observe(pool.totalCount - pool.idleCount, { state: 'used', service });
+      result.observe(pool.idleCount, { state: 'idle', service });
+    });
+  meter
+    .createObservableGauge('mayfly_db_pool_waiting', { description: 'Queries waiting for a database connection' })
+    .addCallback((result) => result.observe(pool.waitingCount, { service }));
+}

@@ -1,0 +1,37 @@
+import { SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
+
+export { SpanKind };
+
+const TRACER_NAME = 'mayfly';
+
+/**
+ * Runs fn inside a new active span, records a failure on it, and ends it. With tracing off the
+ * global tracer is a no-op and this is a function call and a closure.
+ */
+export async function withSpan<T>(
+  name: string,
+  attributes: Attributes,
+  fn: (span: Span) => Promise<T>,
+  kind: SpanKind = SpanKind.INTERNAL,
+): Promise<T> {
+  return trace.getTracer(TRACER_NAME).startActiveSpan(name, { kind, attributes }, async (span) => {
+    try {
+      return await fn(span);
+    } catch (error) {
+      recordFailure(span, error);
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+export function recordFailure(span: Span, error: unknown): void {
+  const code = (error as { code?: unknown }).code;
+  span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+  if (typeof code === 'string') span.setAttribute('mayfly.error.code', code);
+}
+
+export function tracer() {
+  return trace.getTracer(TRACER_NAME);
+}
