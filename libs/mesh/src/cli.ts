@@ -8,11 +8,13 @@ import { DevIssuer } from './dev-issuer.js';
 import { resolveInfrastructure } from './infra.js';
 import { formatLogLine } from './log-format.js';
 import { startMesh } from './mesh.js';
+import { printTraces } from './traces.js';
 
 const USAGE = `usage: mayfly <command>
   start   run the whole mesh locally (PostgreSQL and NATS found or started; demo data seeded)
   demo    grant → verify → revoke → verify against a running mesh, with timings
-  seed    register the demo issuer and workload in DATABASE_URL`;
+  seed    register the demo issuer and workload in DATABASE_URL
+  traces  print the last traces of MAYFLY_TRACES_FILE (default .mayfly/traces.jsonl) as timed trees`;
 
 /** Local state (dev keys, embedded database): MAYFLY_STATE_DIR, else ./.mayfly. */
 const stateDir = resolve(process.env['MAYFLY_STATE_DIR'] ?? '.mayfly');
@@ -76,6 +78,8 @@ async function main(command: string | undefined): Promise<void> {
       await seedDemo(url, await DevIssuer.create(DEMO.issuer, devIssuerKey));
       return say(`seeded ${DEMO.spiffeId}`);
     }
+    case 'traces':
+      return printTraces(process.env['MAYFLY_TRACES_FILE'] ?? join(stateDir, 'traces.jsonl'), Number(process.argv[3] ?? 3), say);
     default:
       say(USAGE);
       process.exitCode = command === undefined || command === 'help' ? 0 : 2;
