@@ -76,7 +76,9 @@ describe('05 observability', () => {
         'mayfly.v1.RevocationService/Revoke',
       ]),
     );
-    expect(names('issuance')).toContain('pg INSERT');
+    // The grant and its audit outbox rows are written by one statement under "persist grant".
+    const persist = inTrace().find((span) => span.name === 'persist grant')!;
+    expect(inTrace().some((span) => span.name.startsWith('pg ') && span.parentSpanId === persist.spanId)).toBe(true);
     expect(names('attestation')).toEqual(expect.arrayContaining(['mayfly.v1.AttestationService/Attest', 'attest', 'pg SELECT']));
     expect(names('decision')).toEqual(expect.arrayContaining(['mayfly.v1.DecisionService/Decide', 'decide']));
     expect(names('audit')).toEqual(expect.arrayContaining(['mayfly.v1.AuditService/Record', 'audit append']));

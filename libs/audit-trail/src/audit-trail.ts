@@ -21,6 +21,8 @@ export interface AuditTrailOptions {
 }
 
 const BATCH = 200;
+/** The audit service accepts at most 500 events per Record call. */
+const MAX_BATCH_EVENTS = 400;
 
 /**
  * A service's side of the audit trail. Events are first committed to the service's outbox in
@@ -38,30 +40,77 @@ export class AuditTrail {
     this.client = createClient(AuditServiceClient, options.auditAddress);
   }
 
+  get owner(): string {
+    return this.options.owner;
+  }
+
+  /** Events as outbox entries, for a caller that writes them in its own statement. */
+  outboxEntries(events: readonly AuditEvent[]): { id: string; payload: Buffer }[] {
+    return events.map((event) => ({ id: event.id, payload: Buffer.from(AuditEvent.encode(event).finish()) }));
+  }
+
   /** Adds events to the outbox inside the caller's transaction. */
   async enqueue(tx: Kysely<Database>, events: readonly AuditEvent[]): Promise<void> {
-    await enqueueAuditEvents(
-      tx,
-      this.options.owner,
-      events.map((event) => ({ id: event.id, payload: Buffer.from(AuditEvent.encode(event).finish()) })),
-    );
+    await enqueueAuditEvents(tx, this.options.owner, this.outboxEntries(events));
   }
 
   /**
    * Delivers the given committed events now. Resolves true when the audit service has stored
    * them, false when it could not be reached (they stay in the outbox for the retry loop).
+   *
+   * Concurrent deliveries are batched: events handed in while a Record call is in flight go
+   * out together in the next one, so under load one call and one INSERT carry many grants.
    */
-  async deliver(events: readonly AuditEvent[], deadline?: Date): Promise<boolean> {
+  deliver(events: readonly AuditEvent[], deadline?: Date): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      this.queue.push({ events, deadline, resolve });
+      if (!this.sending) void this.sendQueued();
+    });
+  }
+
+  private readonly queue: { events: readonly AuditEvent[]; deadline: Date | undefined; resolve: (ok: boolean) => void }[] = [];
+  private sending = false;
+
+  private async sendQueued(): Promise<void> {
+    this.sending = true;
+    while (this.queue.length > 0) {
+      const batch = this.takeBatch();
+      const events = batch.flatMap((entry) => entry.events);
+      // The batch waits no longer than its most patient member allows.
+      const deadlines = batch.map((entry) => entry.deadline?.getTime()).filter((t): t is number => t !== undefined);
+      const deadline = deadlines.length === batch.length ? new Date(Math.max(...deadlines)) : undefined;
+      const ok = await this.record(events, deadline);
+      for (const entry of batch) entry.resolve(ok);
+    }
+    this.sending = false;
+  }
+
+  private takeBatch(): typeof this.queue {
+    const batch: typeof this.queue = [];
+    let size = 0;
+    while (this.queue.length > 0 && (batch.length === 0 || size + this.queue[0]!.events.length <= MAX_BATCH_EVENTS)) {
+      const entry = this.queue.shift()!;
+      size += entry.events.length;
+      batch.push(entry);
+    }
+    return batch;
+  }
+
+  private async record(events: readonly AuditEvent[], deadline: Date | undefined): Promise<boolean> {
     const ids = events.map((event) => event.id);
     try {
       await callUnary(this.client, this.client.record, { events: [...events] }, { deadline, timeoutMs: 2_000, target: 'audit' });
-      await markAuditDelivered(this.options.db, ids, new Date());
-      return true;
     } catch (error) {
       this.options.log.warn({ err: (error as Error).message, events: ids.length }, 'audit service unreachable; events kept in the outbox');
       await recordAuditDeliveryFailure(this.options.db, ids, (error as Error).message).catch(() => undefined);
       return false;
     }
+    // The audit service has the events: that is what the caller waits for. Clearing them from
+    // the outbox can happen after; if it never does, redelivery is harmless (ids are unique).
+    markAuditDelivered(this.options.db, ids, new Date()).catch((error: unknown) =>
+      this.options.log.warn({ err: (error as Error).message }, 'could not mark audit events delivered; they will be redelivered'),
+    );
+    return true;
   }
 
   /** Delivers everything still pending, oldest first. */

@@ -24,7 +24,7 @@ export {
   type TrustedIssuerInput,
   type WorkloadInput,
 } from './repositories/registry.js';
-export { endGrant, expireDueGrants, findGrant, findGrantForUpdate, insertGrant } from './repositories/grants.js';
+export { endGrant, expireDueGrants, findGrant, findGrantForUpdate, insertGrant, insertGrantWithAuditOutbox } from './repositories/grants.js';
 export { insertRevocation, listUnpublishedRevocations, markRevocationPublished } from './repositories/revocations.js';
 export { appendAuditEvents, listAuditEvents, type AuditQuery, type NewAuditEvent } from './repositories/audit-events.js';
 export {

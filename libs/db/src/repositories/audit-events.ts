@@ -4,26 +4,25 @@ import type { AuditEventRow, AuditEventTable, Database } from '../schema.js';
 export type NewAuditEvent = Insertable<AuditEventTable>;
 
 /**
- * Appends events in one transaction and returns their sequence numbers, in input order. An
- * event whose id is already stored (a redelivery) is not stored again; its first sequence is
- * returned.
+ * Appends events and returns their sequence numbers, in input order. One INSERT statement, so
+ * the batch is atomic. An event whose id is already stored (a redelivery) is not stored again;
+ * its first sequence is returned.
  */
 export async function appendAuditEvents(db: Kysely<Database>, events: readonly NewAuditEvent[]): Promise<string[]> {
   if (events.length === 0) return [];
-  return db.transaction().execute(async (tx) => {
-    await tx
-      .insertInto('audit_events')
-      .values([...events])
-      .onConflict((oc) => oc.column('id').doNothing())
-      .execute();
-    const rows = await tx
-      .selectFrom('audit_events')
-      .select(['id', 'sequence'])
-      .where('id', 'in', events.map((event) => event.id))
-      .execute();
-    const sequenceById = new Map(rows.map((row) => [row.id, row.sequence]));
-    return events.map((event) => sequenceById.get(event.id) ?? '0');
-  });
+  const inserted = await db
+    .insertInto('audit_events')
+    .values([...events])
+    .onConflict((oc) => oc.column('id').doNothing())
+    .returning(['id', 'sequence'])
+    .execute();
+  const sequenceById = new Map(inserted.map((row) => [row.id, row.sequence]));
+  const redelivered = events.filter((event) => !sequenceById.has(event.id)).map((event) => event.id);
+  if (redelivered.length > 0) {
+    const earlier = await db.selectFrom('audit_events').select(['id', 'sequence']).where('id', 'in', redelivered).execute();
+    for (const row of earlier) sequenceById.set(row.id, row.sequence);
+  }
+  return events.map((event) => sequenceById.get(event.id) ?? '0');
 }
 
 export interface AuditQuery {

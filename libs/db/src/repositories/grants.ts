@@ -5,6 +5,27 @@ export async function insertGrant(db: Kysely<Database>, grant: NewGrant | GrantR
   await db.insertInto('grants').values(grant).execute();
 }
 
+/**
+ * Inserts a grant and its audit outbox entries in one statement (a data-modifying CTE): atomic
+ * like a transaction, but one round trip instead of four on the grant's hot path.
+ */
+export async function insertGrantWithAuditOutbox(
+  db: Kysely<Database>,
+  grant: GrantRecord,
+  owner: string,
+  entries: readonly { id: string; payload: Buffer }[],
+): Promise<void> {
+  if (entries.length === 0) {
+    await insertGrant(db, grant);
+    return;
+  }
+  await db
+    .with('inserted_grant', (qb) => qb.insertInto('grants').values(grant).returning('id'))
+    .insertInto('audit_outbox')
+    .values(entries.map((entry) => ({ id: entry.id, owner, payload: entry.payload, last_error: null, delivered_at: null })))
+    .execute();
+}
+
 export async function findGrant(db: Kysely<Database>, id: string): Promise<GrantRow | undefined> {
   return db.selectFrom('grants').selectAll().where('id', '=', id).executeTakeFirst();
 }

@@ -1,5 +1,5 @@
 import type { AuditTrail } from '@mayfly/audit-trail';
-import { endGrant, insertGrant, type Database, type GrantRecord, type Kysely } from '@mayfly/db';
+import { endGrant, insertGrantWithAuditOutbox, type Database, type GrantRecord, type Kysely } from '@mayfly/db';
 import type { AuditEvent } from '@mayfly/proto';
 
 /** Grant rows and their audit events, committed together. */
@@ -10,10 +10,7 @@ export class PostgresGrantStore {
   ) {}
 
   async commitGrant(grant: GrantRecord, events: readonly AuditEvent[]): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
-      await insertGrant(tx, grant);
-      await this.audit.enqueue(tx, events);
-    });
+    await insertGrantWithAuditOutbox(this.db, grant, this.audit.owner, this.audit.outboxEntries(events));
   }
 
   async commitRefusal(events: readonly AuditEvent[]): Promise<void> {

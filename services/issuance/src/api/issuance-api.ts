@@ -21,12 +21,12 @@ export function issuanceApi(flow: GrantFlow, credentials: CredentialFormat, comp
       }
       metrics.grantDuration.record(performance.now() - started, { outcome: 'allow' });
       metrics.tokensIssued.add(1);
-      log.info({ grantId: response.grant?.id, spiffeId: response.grant?.spiffeId, taskId: request.task?.id }, 'grant issued');
+      log.debug({ grantId: response.grant?.id, spiffeId: response.grant?.spiffeId, taskId: request.task?.id }, 'grant issued');
       return response;
     }),
     completeGrant: unary(log, 'mayfly.v1.IssuanceService/CompleteGrant', async (request, call) => {
       const response = await completeGrant(request, credentials, completion, call.deadline);
-      log.info({ grantId: request.grantId }, 'grant completed');
+      log.debug({ grantId: request.grantId }, 'grant completed');
       return response;
     }),
   };

@@ -1,0 +1,297 @@
+#!/usr/bin/env node
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { SERVICE_NAMES, serviceAddress, tokenIssuerSettings, type ServiceName } from '@mayfly/config';
+import { callUnary, checkHealth, createClient } from '@mayfly/grpc';
+import { DEMO, DevIssuer, resolveInfrastructure, seedDemo, startMesh, type Mesh } from '@mayfly/mesh';
+import { IssuanceServiceClient, RevocationServiceClient } from '@mayfly/proto';
+import { connectBus, type NatsConnection } from '@mayfly/bus';
+import { EdgeVerifier } from '@mayfly/verifier';
+import { findServicePids, peakRssMb } from './memory.js';
+import { endProgress, progress, summarize, type LatencySummary } from './stats.js';
+
+const env = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
+const CONFIG = {
+  seconds: env('BENCH_SECONDS', 20),
+  warmupSeconds: env('BENCH_WARMUP_SECONDS', 5),
+  concurrency: (process.env['BENCH_CONCURRENCY'] ?? '1,16,64').split(',').map(Number),
+  verifySeconds: env('BENCH_VERIFY_SECONDS', 10),
+  edges: env('BENCH_EDGES', 100),
+  revocationRounds: env('BENCH_REVOCATION_ROUNDS', 50),
+};
+const TARGETS = { serialP50Ms: 3, c64Throughput: 1000, c64P99Ms: 50, verifyPerCore: 10_000, verifyP99Ms: 1, fanoutP99Ms: 25, rssMb: 200 };
+const stateDir = resolve(process.env['MAYFLY_STATE_DIR'] ?? '.mayfly');
+const say = (line: string): void => void process.stdout.write(`${line}\n`);
+
+interface GrantPhase extends LatencySummary {
+  readonly concurrency: number;
+  readonly seconds: number;
+  readonly throughputPerSecond: number;
+  readonly errors: number;
+}
+
+async function grantPhase(issuer: DevIssuer, concurrency: number): Promise<GrantPhase> {
+  const client = createClient(IssuanceServiceClient, serviceAddress('issuance'));
+  const latencies: number[] = [];
+  let errors = 0;
+  let measuring = false;
+  let measureStart = 0;
+  const start = performance.now();
+  const end = start + (CONFIG.warmupSeconds + CONFIG.seconds) * 1000;
+  const warmupTimer = setTimeout(() => {
+    measuring = true;
+    measureStart = performance.now();
+  }, CONFIG.warmupSeconds * 1000);
+  const ticker = setInterval(() => {
+    const elapsed = (performance.now() - start) / 1000;
+    const rate = measuring ? latencies.length / ((performance.now() - measureStart) / 1000) : 0;
+    progress(`  grants c=${concurrency}: ${elapsed.toFixed(0)}/${CONFIG.warmupSeconds + CONFIG.seconds}s ${measuring ? `${latencies.length} grants, ${rate.toFixed(0)}/s, ${errors} errors` : 'warming up'}`);
+  }, 500);
+  const worker = async (w: number): Promise<void> => {
+    for (let i = 0; performance.now() < end; i++) {
+      // Evidence is minted outside the timed window: the mesh is measured, not the workload.
+      const evidence = await issuer.mint(DEMO.subject, { audience: DEMO.audience });
+      const t0 = performance.now();
+      try {
+        await callUnary(
+          client,
+          client.requestGrant,
+          {
+            evidence: { oidcToken: evidence },
+            task: { id: `bench-${concurrency}-${w}-${i}-${Date.now()}`, kind: 'bench', reference: '', deadline: undefined },
+            resource: DEMO.resource,
+            actions: ['read'],
+            requestedTtlSeconds: 60,
+            justification: '',
+          },
+          { target: 'issuance' },
+        );
+        if (measuring) latencies.push(performance.now() - t0);
+      } catch {
+        if (measuring) errors += 1;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, (_, w) => worker(w)));
+  clearTimeout(warmupTimer);
+  clearInterval(ticker);
+  client.close();
+  const seconds = (performance.now() - measureStart) / 1000;
+  const result = { concurrency, seconds: Math.round(seconds * 10) / 10, throughputPerSecond: Math.round(latencies.length / seconds), errors, ...summarize(latencies) };
+  endProgress(
+    `  grants c=${concurrency}: ${result.throughputPerSecond}/s, p50 ${result.p50} ms, p95 ${result.p95} ms, p99 ${result.p99} ms, ${errors} errors (${result.count} in ${result.seconds}s)`,
+  );
+  return result;
+}
+
+async function freshToken(issuer: DevIssuer, ttlSeconds = 300): Promise<{ token: string; grantId: string }> {
+  const client = createClient(IssuanceServiceClient, serviceAddress('issuance'));
+  try {
+    const response = await callUnary(client, client.requestGrant, {
+      evidence: { oidcToken: await issuer.mint(DEMO.subject, { audience: DEMO.audience }) },
+      task: { id: `bench-token-${Date.now()}-${Math.random()}`, kind: 'bench', reference: '', deadline: undefined },
+      resource: DEMO.resource,
+      actions: ['read'],
+      requestedTtlSeconds: ttlSeconds,
+      justification: '',
+    });
+    return { token: response.accessToken, grantId: response.grant!.id };
+  } finally {
+    client.close();
+  }
+}
+
+async function edgeVerification(issuer: DevIssuer, nats: NatsConnection) {
+  const { issuer: iss, jwksUrl } = tokenIssuerSettings();
+  const edge = await EdgeVerifier.start({ issuer: iss, jwksUrl, nats, stream: process.env['MAYFLY_REVOCATION_STREAM'] ?? 'MAYFLY_REVOCATIONS', subjectPrefix: process.env['MAYFLY_REVOCATION_SUBJECT_PREFIX'] ?? 'mayfly.revocations' });
+  await edge.ready;
+  const { token } = await freshToken(issuer);
+  for (let i = 0; i < 2000; i++) await edge.verify(token, { audience: DEMO.resource, action: 'read' }); // warm-up, JWKS fetched
+  const latencies: number[] = [];
+  const cpuBefore = process.cpuUsage();
+  const start = performance.now();
+  const end = start + CONFIG.verifySeconds * 1000;
+  let rejected = 0;
+  let lastTick = start;
+  while (performance.now() < end) {
+    const t0 = performance.now();
+    const result = await edge.verify(token, { audience: DEMO.resource, action: 'read' });
+    latencies.push(performance.now() - t0);
+    if (!result.ok) rejected += 1;
+    if (t0 - lastTick > 500) {
+      lastTick = t0;
+      progress(`  edge verify: ${((t0 - start) / 1000).toFixed(0)}/${CONFIG.verifySeconds}s, ${latencies.length} verifications`);
+    }
+  }
+  const seconds = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  await edge.close();
+  const result = {
+    seconds: Math.round(seconds * 10) / 10,
+    perSecond: Math.round(latencies.length / seconds),
+    perCpuSecond: Math.round(latencies.length / cpuSeconds),
+    rejected,
+    ...summarize(latencies),
+  };
+  endProgress(`  edge verify (in process, one thread): ${result.perSecond}/s wall, ${result.perCpuSecond}/s per CPU-second, p50 ${result.p50} ms, p99 ${result.p99} ms`);
+  return result;
+}
+
+async function revocationFanout(issuer: DevIssuer, natsUrl: string) {
+  const { issuer: iss, jwksUrl } = tokenIssuerSettings();
+  const stream = process.env['MAYFLY_REVOCATION_STREAM'] ?? 'MAYFLY_REVOCATIONS';
+  const subjectPrefix = process.env['MAYFLY_REVOCATION_SUBJECT_PREFIX'] ?? 'mayfly.revocations';
+  const applied = new Map<string, number[]>();
+  const connections: NatsConnection[] = [];
+  const edges: EdgeVerifier[] = [];
+  for (let i = 0; i < CONFIG.edges; i++) {
+    // Each edge has its own connection, as separate edge processes would.
+    const nats = await connectBus(natsUrl, `mayfly-bench-edge-${i}`);
+    connections.push(nats);
+    edges.push(
+      await EdgeVerifier.start({
+        issuer: iss,
+        jwksUrl,
+        nats,
+        stream,
+        subjectPrefix,
+        onRevocationApplied: (event) => applied.get(event.grantId)?.push(performance.now()),
+      }),
+    );
+    progress(`  revocation fan-out: ${i + 1}/${CONFIG.edges} edges subscribed`);
+  }
+  await Promise.all(edges.map((edge) => edge.ready));
+  const revocation = createClient(RevocationServiceClient, serviceAddress('revocation'));
+  const perEdge: number[] = [];
+  const allEdges: number[] = [];
+  const allEdgesFromRequest: number[] = [];
+  let incomplete = 0;
+  for (let round = 0; round < CONFIG.revocationRounds; round++) {
+    const { token, grantId } = await freshToken(issuer);
+    const times: number[] = [];
+    applied.set(grantId, times);
+    const requested = performance.now();
+    await callUnary(revocation, revocation.revoke, { grantId, reason: 'bench', requestedBy: 'bench', finalStatus: 0 });
+    const acknowledged = performance.now();
+    const until = acknowledged + 2_000;
+    while (times.length < CONFIG.edges && performance.now() < until) await new Promise((r) => setTimeout(r, 1));
+    if (times.length < CONFIG.edges) incomplete += 1;
+    // An edge may apply the event before the Revoke answer reaches the caller: that counts as 0.
+    const delays = times.map((t) => Math.max(0, t - acknowledged));
+    perEdge.push(...delays);
+    allEdges.push(Math.max(0, ...delays));
+    allEdgesFromRequest.push(Math.max(...times) - requested);
+    const check = await edges[round % edges.length]!.verify(token, { audience: DEMO.resource });
+    if (check.ok || check.code !== 'ERR_TOKEN_REVOKED') throw new Error(`edge accepted a revoked token (${JSON.stringify(check)})`);
+    progress(`  revocation fan-out: round ${round + 1}/${CONFIG.revocationRounds}, last: all ${CONFIG.edges} edges in ${Math.max(0, ...delays).toFixed(2)} ms`);
+    applied.delete(grantId);
+  }
+  revocation.close();
+  await Promise.all(edges.map((edge) => edge.close()));
+  await Promise.all(connections.map((nats) => nats.close()));
+  const result = {
+    edges: CONFIG.edges,
+    rounds: CONFIG.revocationRounds,
+    incompleteRounds: incomplete,
+    // From the Revoke answer reaching the caller to each edge / the last edge applying it.
+    perEdge: summarize(perEdge),
+    allEdges: summarize(allEdges),
+    // From the Revoke call being sent (commit + publish + fan-out) to the last edge applying it.
+    allEdgesFromRequest: summarize(allEdgesFromRequest),
+  };
+  endProgress(
+    `  revocation → rejected at ${CONFIG.edges} edges: after the acknowledgement, all edges p50 ${result.allEdges.p50} ms, p99 ${result.allEdges.p99} ms; ` +
+      `from sending Revoke, all edges p50 ${result.allEdgesFromRequest.p50} ms, p99 ${result.allEdgesFromRequest.p99} ms`,
+  );
+  return result;
+}
+
+async function ensureMesh(): Promise<{ mesh: Mesh | undefined; stop: () => Promise<void>; natsUrl: string }> {
+  const healthy = await Promise.all(SERVICE_NAMES.map((service) => checkHealth(serviceAddress(service))));
+  if (healthy.every(Boolean)) {
+    say('using the mesh that is already running');
+    return { mesh: undefined, stop: async () => undefined, natsUrl: process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222' };
+  }
+  say('no mesh running: starting one');
+  mkdirSync(stateDir, { recursive: true });
+  const infra = await resolveInfrastructure(stateDir);
+  await seedDemo(infra.databaseUrl, await DevIssuer.create(DEMO.issuer, join(stateDir, 'dev-issuer.jwk')));
+  const mesh = await startMesh({ databaseUrl: infra.databaseUrl, natsUrl: infra.natsUrl, signingKeyFile: join(stateDir, 'issuance-signing-key.jwk') });
+  return {
+    mesh,
+    natsUrl: infra.natsUrl,
+    stop: async () => {
+      await mesh.stop();
+      await infra.stop();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const command = `npm run bench${process.env['BENCH_SECONDS'] ? ` (BENCH_SECONDS=${process.env['BENCH_SECONDS']})` : ''}`;
+  say(`Mayfly benchmark: ${CONFIG.seconds}s per concurrency level after ${CONFIG.warmupSeconds}s warm-up; ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), Node ${process.version}`);
+  const { mesh, stop, natsUrl } = await ensureMesh();
+  const issuer = await DevIssuer.create(DEMO.issuer, join(stateDir, 'dev-issuer.jwk'));
+  const nats = await connectBus(natsUrl, 'mayfly-bench');
+  try {
+    say('grant latency through the whole mesh');
+    const grants: GrantPhase[] = [];
+    for (const concurrency of CONFIG.concurrency) grants.push(await grantPhase(issuer, concurrency));
+    say('edge verification');
+    const edgeVerify = await edgeVerification(issuer, nats);
+    say('revocation fan-out');
+    const fanout = await revocationFanout(issuer, natsUrl);
+
+    const pids: Partial<Record<ServiceName, number>> = mesh
+      ? Object.fromEntries([...mesh.processes].map(([name, child]) => [name, child.pid]))
+      : findServicePids();
+    const memoryMb = Object.fromEntries(SERVICE_NAMES.map((name) => [name, pids[name] ? peakRssMb(pids[name]) : undefined]));
+    say(`peak resident memory (MB): ${SERVICE_NAMES.map((name) => `${name} ${memoryMb[name] ?? '?'}`).join(', ')}`);
+
+    const serial = grants.find((g) => g.concurrency === 1);
+    const c64 = grants.find((g) => g.concurrency === 64);
+    const maxRss = Math.max(...Object.values(memoryMb).filter((v): v is number => typeof v === 'number'));
+    const verdicts = {
+      serialP50: serial ? { target: `≤ ${TARGETS.serialP50Ms} ms`, measured: serial.p50, met: serial.p50 <= TARGETS.serialP50Ms } : undefined,
+      c64Throughput: c64 ? { target: `≥ ${TARGETS.c64Throughput}/s`, measured: c64.throughputPerSecond, met: c64.throughputPerSecond >= TARGETS.c64Throughput } : undefined,
+      c64P99: c64 ? { target: `≤ ${TARGETS.c64P99Ms} ms`, measured: c64.p99, met: c64.p99 <= TARGETS.c64P99Ms } : undefined,
+      edgeVerifyPerCore: { target: `≥ ${TARGETS.verifyPerCore}/s`, measured: edgeVerify.perCpuSecond, met: edgeVerify.perCpuSecond >= TARGETS.verifyPerCore },
+      edgeVerifyP99: { target: `≤ ${TARGETS.verifyP99Ms} ms`, measured: edgeVerify.p99, met: edgeVerify.p99 <= TARGETS.verifyP99Ms },
+      revocationFanoutP99: { target: `≤ ${TARGETS.fanoutP99Ms} ms`, measured: fanout.allEdges.p99, met: fanout.allEdges.p99 <= TARGETS.fanoutP99Ms },
+      peakRss: { target: `≤ ${TARGETS.rssMb} MB`, measured: maxRss, met: maxRss <= TARGETS.rssMb },
+    };
+    const result = {
+      startedAt: startedAt.toISOString(),
+      command,
+      machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform} ${process.arch}` },
+      config: CONFIG,
+      grants,
+      edgeVerify,
+      revocationFanout: fanout,
+      memoryMb,
+      verdicts,
+    };
+    const dir = resolve('bench/results');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+    say('\ntargets:');
+    for (const [name, verdict] of Object.entries(verdicts)) if (verdict) say(`  ${verdict.met ? 'met    ' : 'NOT MET'}  ${name.padEnd(20)} ${String(verdict.measured).padStart(8)}  (${verdict.target})`);
+    say(`\nresults written to ${file}`);
+  } finally {
+    await nats.close();
+    await stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);
