@@ -138,6 +138,17 @@ describe('03 revocation', () => {
     await expect(access.release()).resolves.toBeUndefined();
   });
 
+  it('an edge that verified a token before refuses it once it expires (the verified-token cache ends at exp)', async () => {
+    const edge = await EdgeVerifier.start({ issuer: t.mesh.issuer, jwksUrl: t.mesh.jwksUrl, nats, ...t.stream, clockToleranceSeconds: 0 });
+    libraryEdges.push(edge);
+    await edge.ready;
+    const access = await t.client(DEV.subject).acquire({ task: task('cached-expiry'), resource: RESOURCE, actions: ['read'], ttlSeconds: 1 });
+    expect((await edge.verify(access.accessToken, { audience: RESOURCE })).ok).toBe(true);
+    expect(await edge.verify(access.accessToken, { audience: 'pg:elsewhere' })).toMatchObject({ ok: false, code: 'ERR_TOKEN_AUDIENCE' });
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, access.expiresAt!.getTime() - Date.now()) + 50));
+    expect(await edge.verify(access.accessToken, { audience: RESOURCE })).toMatchObject({ ok: false, code: 'ERR_TOKEN_EXPIRED' });
+  });
+
   it('marks grants expired, with an audit record, once their credential lifetime ends', async () => {
     const access = await t.client(DEV.subject).acquire({ task: task('expire'), resource: RESOURCE, actions: ['read'], ttlSeconds: 1 });
     await eventually(async () => (await grantRow(access.grant.id)).status === 'expired', 5_000, 100);

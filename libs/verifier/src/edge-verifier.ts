@@ -16,6 +16,12 @@ export interface EdgeVerifierOptions {
   readonly subjectPrefix: string;
   /** Allowed clock difference for exp/iat, seconds. Default 5. */
   readonly clockToleranceSeconds?: number;
+  /**
+   * How many verified tokens to remember (default 10,000; 0 turns the cache off). A token seen
+   * again skips the signature check; its expiry, audience, scope and revocation are checked on
+   * every call, and an entry never outlives the token.
+   */
+  readonly verifiedCacheSize?: number;
   /** Called when a revocation is applied, with the delay since it was revoked (ms). */
   readonly onRevocationApplied?: (event: RevocationEvent, delayMs: number) => void;
   readonly onFeedError?: (error: unknown) => void;
@@ -43,9 +49,13 @@ export class EdgeVerifier {
   readonly revocations = new RevocationSet();
   private readonly jwks: JWTVerifyGetKey;
   private subscription: RevocationSubscription | undefined;
+  /** Verified tokens and their claims, oldest first (Map keeps insertion order). */
+  private readonly verified = new Map<string, AccessTokenClaims>();
+  private readonly verifiedCacheSize: number;
   private pruneTimer: NodeJS.Timeout | undefined;
 
   private constructor(private readonly options: EdgeVerifierOptions) {
+    this.verifiedCacheSize = options.verifiedCacheSize ?? 10_000;
     this.jwks = createRemoteJWKSet(new URL(options.jwksUrl), {
       timeoutDuration: 2_000,
       cooldownDuration: 5_000,
@@ -82,21 +92,14 @@ export class EdgeVerifier {
     if (!this.subscription?.isCaughtUp()) {
       return reject('ERR_REVOCATION_FEED_NOT_READY', 'edge has not yet caught up with the revocation stream');
     }
-    let claims: AccessTokenClaims | undefined;
-    try {
-      const { payload } = await jwtVerify(token, this.jwks, {
-        issuer: this.options.issuer,
-        audience: options.audience,
-        algorithms: ALLOWED_ALGORITHMS,
-        typ: 'at+jwt',
-        clockTolerance: this.options.clockToleranceSeconds ?? 5,
-        requiredClaims: ['exp', 'iat', 'jti', 'sub'],
-      });
-      claims = readAccessTokenClaims(payload);
-    } catch (error) {
-      return rejectionFromJose(error);
+    const claims = this.verified.get(token) ?? (await this.verifySignatureAndClaims(token));
+    if ('ok' in claims) return claims; // a rejection
+    const toleranceMs = (this.options.clockToleranceSeconds ?? 5) * 1000;
+    if (claims.expiresAt.getTime() + toleranceMs <= Date.now()) {
+      this.verified.delete(token);
+      return reject('ERR_TOKEN_EXPIRED', 'token has expired');
     }
-    if (!claims) return reject('ERR_TOKEN_CLAIMS', 'token lacks a Mayfly claim (scope, grant_id or task_id)');
+    if (claims.audience !== options.audience) return reject('ERR_TOKEN_AUDIENCE', 'token is not for this resource (aud mismatch)');
     if (this.revocations.isRevoked(claims.grantId, claims.tokenId)) {
       return reject('ERR_TOKEN_REVOKED', `grant ${claims.grantId} has been revoked`);
     }
@@ -104,6 +107,34 @@ export class EdgeVerifier {
       return reject('ERR_SCOPE_NOT_GRANTED', `action "${options.action}" is not in the token's scope`);
     }
     return { ok: true, claims };
+  }
+
+  /** Forgets every verified token, e.g. after a signing key is withdrawn. */
+  clearVerifiedCache(): void {
+    this.verified.clear();
+  }
+
+  /** The full check: signature against the JWKS, issuer, type, time claims, Mayfly claims. */
+  private async verifySignatureAndClaims(token: string): Promise<AccessTokenClaims | Rejection> {
+    let claims: AccessTokenClaims | undefined;
+    try {
+      const { payload } = await jwtVerify(token, this.jwks, {
+        issuer: this.options.issuer,
+        algorithms: ALLOWED_ALGORITHMS,
+        typ: 'at+jwt',
+        clockTolerance: this.options.clockToleranceSeconds ?? 5,
+        requiredClaims: ['exp', 'iat', 'jti', 'sub', 'aud'],
+      });
+      claims = readAccessTokenClaims(payload);
+    } catch (error) {
+      return rejectionFromJose(error);
+    }
+    if (!claims) return reject('ERR_TOKEN_CLAIMS', 'token lacks a Mayfly claim (scope, grant_id or task_id)');
+    if (this.verifiedCacheSize > 0) {
+      if (this.verified.size >= this.verifiedCacheSize) this.verified.delete(this.verified.keys().next().value as string);
+      this.verified.set(token, claims);
+    }
+    return claims;
   }
 
   async close(): Promise<void> {
