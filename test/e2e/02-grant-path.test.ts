@@ -1,3 +1,4 @@
+import { generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
 import { SignJWT, createRemoteJWKSet, decodeProtectedHeader, generateKeyPair, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -83,6 +84,31 @@ describe('02 the grant path', () => {
     expect(await verify(RESOURCE, 'read')).toMatchObject({ verdict: Verdict.VERDICT_ACCEPTED, spiffeId: DEV.spiffeId, grantId: response.grant!.id });
     expect(await verify('pg:other-db', 'read')).toMatchObject({ verdict: Verdict.VERDICT_REJECTED, reasonCode: 'ERR_TOKEN_AUDIENCE' });
     expect(await verify(RESOURCE, 'write')).toMatchObject({ verdict: Verdict.VERDICT_REJECTED, reasonCode: 'ERR_SCOPE_NOT_GRANTED' });
+  });
+
+  it('is refused by the edge when forged, re-typed, unsigned or signed with an unknown key', async () => {
+    const genuine = (await (await request(DEV.subject)).call).accessToken;
+    const [h, p] = genuine.split('.') as [string, string, string];
+    const header = JSON.parse(Buffer.from(h, 'base64url').toString()) as Record<string, unknown>;
+    const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const { privateKey: attackerKey } = generateKeyPairSync('ed25519');
+    const signWith = (hdr: Record<string, unknown>, payload: string) => {
+      const input = `${b64(hdr)}.${payload}`;
+      return `${input}.${cryptoSign(null, Buffer.from(input), attackerKey).toString('base64url')}`;
+    };
+    const cases: [string, string, string][] = [
+      ['attacker key, genuine kid', signWith(header, p), 'ERR_TOKEN_SIGNATURE'],
+      ['unknown kid', signWith({ ...header, kid: 'attacker-kid' }, p), 'ERR_UNKNOWN_KEY'],
+      ['alg none', `${b64({ ...header, alg: 'none' })}.${p}.`, 'ERR_TOKEN_SIGNATURE'],
+      ['HS256 with the public key as secret', `${b64({ ...header, alg: 'HS256' })}.${p}.c2lnbmF0dXJl`, 'ERR_TOKEN_SIGNATURE'],
+      ['typ JWT', signWith({ ...header, typ: 'JWT' }, p), 'ERR_TOKEN_TYPE'],
+      ['crit header', signWith({ ...header, crit: ['exp'] }, p), 'ERR_TOKEN_MALFORMED'],
+      ['not a JWT', 'not-a-token', 'ERR_TOKEN_MALFORMED'],
+    ];
+    for (const [name, token, code] of cases) {
+      const verdict = await callUnary(t.edge, t.edge.verify, { accessToken: token, audience: RESOURCE, action: 'read' }, { target: 'edge' });
+      expect(verdict, name).toMatchObject({ verdict: Verdict.VERDICT_REJECTED, reasonCode: code });
+    }
   });
 
   it('never outlives the requested TTL, the policy maximum or the task deadline (invariant 2)', async () => {
