@@ -198,6 +198,20 @@ describe('02 the grant path', () => {
     }
   });
 
+  it('refuses replayed evidence: evidence is single-use within its lifetime', async () => {
+    const evidence = await t.evidence(DEV.subject);
+    await (await request(DEV.subject, { evidence: { oidcToken: evidence } })).call;
+    const { body, call } = await request(DEV.subject, { evidence: { oidcToken: evidence } });
+    const error = await refusal(call);
+    expect(wireStatus(error)).toBe(status.UNAUTHENTICATED);
+    expect(error.message).toContain('already been used');
+    expect(await grantsForTask(body.task!.id)).toEqual([]);
+    expect((await auditForTask(body.task!.id)).map((e) => e.kind)).toEqual(['grant.requested', 'attestation.failed']);
+    const use = await t.db.selectFrom('evidence_uses').selectAll().where('subject', '=', DEV.subject).orderBy('used_at', 'desc').executeTakeFirstOrThrow();
+    expect(use.digest).toMatch(/^[0-9a-f]{64}$/);
+    expect(JSON.stringify(use)).not.toContain(evidence);
+  });
+
   it('refuses malformed requests with INVALID_ARGUMENT naming the field, and writes nothing', async () => {
     const before = await t.db.selectFrom('audit_events').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
     const cases: [Partial<RequestGrantRequest>, string][] = [

@@ -17,7 +17,9 @@ export {
 } from './schema.js';
 export {
   bindWorkload,
-  findBoundWorkload,
+  consumeEvidenceAndFindWorkload,
+  pruneEvidenceUses,
+  type EvidenceUse,
   findTrustedIssuer,
   upsertTrustedIssuer,
   upsertWorkload,

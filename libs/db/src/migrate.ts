@@ -2,11 +2,13 @@ import type { Kysely } from 'kysely';
 import { Migrator, type Migration, type MigrationProvider } from 'kysely/migration';
 import pg from 'pg';
 import * as initial from './migrations/001-initial.js';
+import * as evidenceUses from './migrations/002-evidence-uses.js';
 import type { Database } from './schema.js';
 
 /** Migrations in order. Add new ones at the end; never edit one that has shipped. */
 const MIGRATIONS: Record<string, Migration> = {
   '001-initial': initial,
+  '002-evidence-uses': evidenceUses,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -103,7 +103,16 @@ export interface AuditOutboxTable {
   delivered_at: Date | null;
 }
 
+export interface EvidenceUseTable {
+  digest: string;
+  issuer: string;
+  subject: string;
+  expires_at: Date;
+  used_at: Generated<Date>;
+}
+
 export interface Database {
+  evidence_uses: EvidenceUseTable;
   trusted_issuers: TrustedIssuerTable;
   workloads: WorkloadTable;
   workload_bindings: WorkloadBindingTable;

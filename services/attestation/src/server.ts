@@ -1,6 +1,6 @@
 import { EnvReader, commonSettings } from '@mayfly/config';
 import type { Logger } from '@mayfly/core';
-import { assertDatabaseReachable, createDatabase, migrateToLatest } from '@mayfly/db';
+import { assertDatabaseReachable, createDatabase, migrateToLatest, pruneEvidenceUses } from '@mayfly/db';
 import { startGrpcServer, type Closer } from '@mayfly/grpc';
 import { AttestationServiceService } from '@mayfly/proto';
 import { PostgresTrustedIssuers, PostgresWorkloadRegistry } from './adapters/postgres-registry.js';
@@ -18,6 +18,13 @@ export async function startAttestationService(log: Logger): Promise<Closer[]> {
     trustedIssuers: new PostgresTrustedIssuers(db, env.int('MAYFLY_ISSUER_CACHE_MS', 10_000)),
     clockToleranceSeconds: env.int('MAYFLY_CLOCK_TOLERANCE_SECONDS', 5, { max: 300 }),
   });
+  // Evidence uses are kept only while the evidence could still be presented (plus clock skew).
+  const clockToleranceMs = env.int('MAYFLY_CLOCK_TOLERANCE_SECONDS', 5, { max: 300 }) * 1000;
+  const pruneTimer = setInterval(() => {
+    pruneEvidenceUses(db, new Date(Date.now() - clockToleranceMs)).catch((error: unknown) => log.warn({ err: error }, 'pruning evidence uses failed'));
+  }, 60_000);
+  pruneTimer.unref();
+
   const server = await startGrpcServer({
     host: settings.host,
     port: settings.port,
@@ -30,5 +37,5 @@ export async function startAttestationService(log: Logger): Promise<Closer[]> {
       },
     ],
   });
-  return [() => server.shutdown(settings.drainSeconds * 1000), () => db.destroy()];
+  return [() => server.shutdown(settings.drainSeconds * 1000), () => clearInterval(pruneTimer), () => db.destroy()];
 }

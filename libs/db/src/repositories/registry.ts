@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database, EntitlementRow, RiskTierName, TrustedIssuerRow, WorkloadRow } from '../schema.js';
 
 export interface TrustedIssuerInput {
@@ -69,17 +69,42 @@ export async function bindWorkload(
     .execute();
 }
 
-/** The workload that evidence (issuer, subject) is bound to, if any. */
-export async function findBoundWorkload(
+export interface EvidenceUse {
+  digest: string;
+  issuer: string;
+  subject: string;
+  expiresAt: Date;
+}
+
+/**
+ * Records a use of evidence and looks up the workload it is bound to, in one statement. Returns
+ * `firstUse: false` when the evidence was used before (a replay). The use is recorded whether or
+ * not a workload is bound: evidence that proved nothing must not be retried either.
+ */
+export async function consumeEvidenceAndFindWorkload(
   db: Kysely<Database>,
-  issuer: string,
-  subject: string,
-): Promise<WorkloadRow | undefined> {
-  return db
-    .selectFrom('workload_bindings')
-    .innerJoin('workloads', 'workloads.spiffe_id', 'workload_bindings.spiffe_id')
-    .selectAll('workloads')
-    .where('workload_bindings.issuer', '=', issuer)
-    .where('workload_bindings.subject', '=', subject)
-    .executeTakeFirst();
+  use: EvidenceUse,
+): Promise<{ firstUse: boolean; workload: WorkloadRow | undefined }> {
+  const result = await sql<WorkloadRow & { first_use: boolean; bound: boolean }>`
+    WITH used AS (
+      INSERT INTO evidence_uses (digest, issuer, subject, expires_at)
+      VALUES (${use.digest}, ${use.issuer}, ${use.subject}, ${use.expiresAt})
+      ON CONFLICT (digest) DO NOTHING
+      RETURNING 1
+    )
+    SELECT w.*, EXISTS (SELECT 1 FROM used) AS first_use, (w.spiffe_id IS NOT NULL) AS bound
+    FROM (SELECT 1) AS one
+    LEFT JOIN workload_bindings b ON b.issuer = ${use.issuer} AND b.subject = ${use.subject}
+    LEFT JOIN workloads w ON w.spiffe_id = b.spiffe_id
+  `.execute(db);
+  const row = result.rows[0];
+  if (!row) return { firstUse: false, workload: undefined };
+  const { first_use: firstUse, bound, ...workload } = row;
+  return { firstUse, workload: bound ? (workload as WorkloadRow) : undefined };
+}
+
+/** Forgets evidence uses whose evidence has expired (it can no longer be presented anyway). */
+export async function pruneEvidenceUses(db: Kysely<Database>, before: Date): Promise<number> {
+  const result = await db.deleteFrom('evidence_uses').where('expires_at', '<', before).executeTakeFirst();
+  return Number(result.numDeletedRows);
 }

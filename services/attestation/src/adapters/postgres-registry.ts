@@ -1,4 +1,4 @@
-import { findBoundWorkload, findTrustedIssuer, type Database, type Kysely, type WorkloadRow } from '@mayfly/db';
+import { consumeEvidenceAndFindWorkload, findTrustedIssuer, type Database, type Kysely, type WorkloadRow } from '@mayfly/db';
 import { RiskTier, Workload } from '@mayfly/proto';
 import type { TrustedIssuer, TrustedIssuerSource } from '../attestors/oidc/trusted-issuers.js';
 import type { WorkloadRegistry } from '../domain/registry.js';
@@ -25,9 +25,9 @@ export function toWorkload(row: WorkloadRow): Workload {
 export class PostgresWorkloadRegistry implements WorkloadRegistry {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async findBound(issuer: string, subject: string): Promise<Workload | undefined> {
-    const row = await findBoundWorkload(this.db, issuer, subject);
-    return row ? toWorkload(row) : undefined;
+  async consumeAndFind(use: { digest: string; issuer: string; subject: string; expiresAt: Date }): Promise<{ firstUse: boolean; workload: Workload | undefined }> {
+    const { firstUse, workload } = await consumeEvidenceAndFindWorkload(this.db, use);
+    return { firstUse, workload: workload ? toWorkload(workload) : undefined };
   }
 }
 

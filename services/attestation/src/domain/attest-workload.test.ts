@@ -7,17 +7,36 @@ import { attestWorkload } from './attest-workload.js';
 const attestor: Attestor = {
   name: 'fake',
   evidenceKind: 'oidc_token',
-  attest: async (evidence) => ({ attestor: 'fake', issuer: 'iss', subject: evidence, expiresAt: new Date(0), evidenceDigest: 'd' }),
+  attest: async (evidence) => ({ attestor: 'fake', issuer: 'iss', subject: evidence.split('#')[0]!, expiresAt: new Date(0), evidenceDigest: evidence }),
 };
 const attestors = new Map<EvidenceKind, Attestor>([['oidc_token', attestor]]);
 const bound = Workload.fromPartial({ spiffeId: 'spiffe://example.org/bound' });
-const registry = { findBound: async (_issuer: string, subject: string) => (subject === 'known' ? bound : undefined) };
+/** Remembers digests like the real registry, and binds only the subject "known". */
+function registryFake() {
+  const used = new Set<string>();
+  return {
+    consumeAndFind: async (use: { digest: string; subject: string }) => {
+      const firstUse = !used.has(use.digest);
+      used.add(use.digest);
+      return { firstUse, workload: use.subject === 'known' ? bound : undefined };
+    },
+  };
+}
+const registry = registryFake();
 
 describe('attestWorkload', () => {
   it('maps attested (issuer, subject) to the workload bound to it', async () => {
-    const result = await attestWorkload({ oidcToken: 'known' }, attestors, registry);
+    const result = await attestWorkload({ oidcToken: 'known#1' }, attestors, registry);
     expect(result.workload?.spiffeId).toBe('spiffe://example.org/bound');
-    expect(result).toMatchObject({ attestor: 'fake', issuer: 'iss', subject: 'known', evidenceDigest: 'd' });
+    expect(result).toMatchObject({ attestor: 'fake', issuer: 'iss', subject: 'known', evidenceDigest: 'known#1' });
+  });
+
+  it('refuses evidence that has been used before (single use)', async () => {
+    await attestWorkload({ oidcToken: 'known#2' }, attestors, registry);
+    await expect(attestWorkload({ oidcToken: 'known#2' }, attestors, registry)).rejects.toMatchObject({
+      code: 'ERR_ATTESTATION_FAILED',
+      message: expect.stringContaining('already been used'),
+    });
   });
 
   it('refuses valid evidence that no workload is bound to', async () => {

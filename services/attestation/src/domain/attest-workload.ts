@@ -5,7 +5,8 @@ import type { WorkloadRegistry } from './registry.js';
 
 /**
  * Evidence → attested workload. The attestor proves who issued the evidence about whom; the
- * registry's explicit binding decides which workload that is. Unbound evidence proves nothing.
+ * registry's explicit binding decides which workload that is. Unbound evidence proves nothing,
+ * and evidence proves something only once: a replay is refused.
  */
 export async function attestWorkload(
   evidence: Evidence | undefined,
@@ -17,7 +18,15 @@ export async function attestWorkload(
   if (!attestor) throw invalidArgument('evidence', `no attestor handles evidence of kind "${kind}"`);
 
   const subject = await attestor.attest(payload);
-  const workload = await registry.findBound(subject.issuer, subject.subject);
+  const { firstUse, workload } = await registry.consumeAndFind({
+    digest: subject.evidenceDigest,
+    issuer: subject.issuer,
+    subject: subject.subject,
+    expiresAt: subject.expiresAt,
+  });
+  if (!firstUse) {
+    throw new MayflyError('ERR_ATTESTATION_FAILED', `attestation failed (${attestor.name}): this evidence has already been used; evidence is single-use, fetch fresh evidence`);
+  }
   if (!workload) {
     throw new MayflyError(
       'ERR_ATTESTATION_FAILED',
