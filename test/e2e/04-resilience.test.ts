@@ -5,7 +5,7 @@ import { MayflyError, newId } from '@mayfly/core';
 import { appendAuditEvents } from '@mayfly/db';
 import { callUnary } from '@mayfly/grpc';
 import { GrantStatus, Verdict } from '@mayfly/proto';
-import { DEV, RESOURCE, eventually, refusal, startTestMesh, wireStatus, type TestMesh } from '../support/test-mesh.js';
+import { AGENT, DEV, RESOURCE, eventually, refusal, startTestMesh, wireStatus, type TestMesh } from '../support/test-mesh.js';
 
 // Step 4: services come and go. Audit events are never lost while the audit service is away,
 // and no token is handed out without an acknowledged audit record; SIGTERM drains; deadlines hold.
@@ -93,6 +93,38 @@ describe('04 resilience', () => {
     expect(after.grant.status).toBe(GrantStatus.GRANT_STATUS_ACTIVE);
     const verdict = await callUnary(t.edge, t.edge.verify, { accessToken: after.accessToken, audience: RESOURCE, action: 'read' });
     expect(verdict.verdict).toBe(Verdict.VERDICT_ACCEPTED);
+  });
+
+  it('throttles an agent looping on elevation: RESOURCE_EXHAUSTED with a retry hint, and the loop shows in the audit trail', async () => {
+    // Defaults: 50 grants per second per workload, burst 100.
+    const client = t.client(AGENT.subject);
+    const results = await Promise.all(
+      Array.from({ length: 160 }, (_, i) =>
+        client.acquire({ task: task(`loop-${i}`), resource: RESOURCE, actions: ['read'] }).then(
+          () => 'granted',
+          (error: MayflyError) => error,
+        ),
+      ),
+    );
+    const refused = results.filter((r): r is MayflyError => r !== 'granted');
+    const granted = results.length - refused.length;
+    expect(granted).toBeGreaterThanOrEqual(100);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const error of refused) {
+      expect(wireStatus(error), error.message).toBe(status.RESOURCE_EXHAUSTED);
+      expect(error.code).toBe('ERR_RATE_LIMITED');
+      expect(error.retryAfterMs).toBeGreaterThan(0);
+      expect(error.message).toMatch(/retry in \d+ ms/);
+    }
+    const grants = await t.db.selectFrom('grants').select('id').where('spiffe_id', '=', AGENT.spiffeId).execute();
+    expect(grants.length).toBe(granted);
+    const throttled = await t.db.selectFrom('audit_events').selectAll().where('kind', '=', 'grant.throttled').where('actor', '=', AGENT.spiffeId).execute();
+    expect(throttled.length).toBeGreaterThanOrEqual(1);
+    expect(throttled.length).toBeLessThanOrEqual(refused.length);
+    expect(throttled.reduce((sum, e) => sum + Number(e.detail['refusedSinceLastRecord']), 0)).toBeGreaterThanOrEqual(1);
+
+    await new Promise((resolve) => setTimeout(resolve, Math.max(...refused.map((e) => e.retryAfterMs ?? 0))));
+    await expect(client.acquire({ task: task('after-backoff'), resource: RESOURCE, actions: ['read'] })).resolves.toBeDefined();
   });
 
   it('a call past its deadline ends with DEADLINE_EXCEEDED', async () => {

@@ -30,6 +30,10 @@ export const PROD = {
   subject: 'system:serviceaccount:prod:reporter',
   spiffeId: 'spiffe://e2e.mayfly.test/prod/reporter',
 } as const;
+export const AGENT = {
+  subject: 'system:serviceaccount:agents:looping-agent',
+  spiffeId: 'spiffe://e2e.mayfly.test/agents/looping-agent',
+} as const;
 export const STRANGER_SUBJECT = 'system:serviceaccount:ci:stranger';
 
 export interface TestMesh {
@@ -89,6 +93,15 @@ export async function startTestMesh(suite: string, options: { env?: Record<strin
     riskTier: 'medium',
     ceiling: [{ resource: RESOURCE, actions: ['read', 'write', 'delete'] }],
   });
+  await upsertWorkload(db, {
+    spiffeId: AGENT.spiffeId,
+    ownerTeam: 'ai-platform',
+    ownerContact: 'ai-platform@example.com',
+    environment: 'dev',
+    riskTier: 'low',
+    ceiling: [{ resource: RESOURCE, actions: ['read'] }],
+  });
+  await bindWorkload(db, { issuer: ISSUER, subject: AGENT.subject, spiffeId: AGENT.spiffeId });
   await bindWorkload(db, { issuer: ISSUER, subject: DEV.subject, spiffeId: DEV.spiffeId });
   await bindWorkload(db, { issuer: ISSUER, subject: PROD.subject, spiffeId: PROD.spiffeId });
 

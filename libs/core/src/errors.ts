@@ -9,6 +9,7 @@ export const ERROR_STATUS = {
   ERR_ATTESTATION_FAILED: GrpcStatus.UNAUTHENTICATED,
   ERR_TOKEN_INVALID: GrpcStatus.UNAUTHENTICATED,
   ERR_POLICY_DENIED: GrpcStatus.PERMISSION_DENIED,
+  ERR_RATE_LIMITED: GrpcStatus.RESOURCE_EXHAUSTED,
   ERR_GRANT_NOT_FOUND: GrpcStatus.NOT_FOUND,
   ERR_GRANT_NOT_ACTIVE: GrpcStatus.FAILED_PRECONDITION,
   ERR_TASK_DEADLINE_PASSED: GrpcStatus.FAILED_PRECONDITION,
@@ -28,6 +29,8 @@ export interface MayflyErrorOptions {
   cause?: unknown;
   /** The request field at fault, for INVALID_ARGUMENT. */
   field?: string;
+  /** For RESOURCE_EXHAUSTED: when the caller may try again. */
+  retryAfterMs?: number;
 }
 
 /** The one error type Mayfly throws on purpose. The API edge turns it into a gRPC status. */
@@ -36,12 +39,14 @@ export class MayflyError extends Error {
   readonly code: ErrorCode;
   readonly status: GrpcStatusCode;
   readonly field: string | undefined;
+  readonly retryAfterMs: number | undefined;
 
   constructor(code: ErrorCode, message: string, options: MayflyErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.status = ERROR_STATUS[code];
     this.field = options.field;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 

@@ -7,6 +7,7 @@ export { checkHealth, waitForHealthy } from './health-client.js';
 export {
   ERROR_CODE_TRAILER,
   ERROR_FIELD_TRAILER,
+  RETRY_AFTER_TRAILER,
   fromServiceError,
   isServiceError,
   toStatus,

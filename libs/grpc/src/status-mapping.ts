@@ -5,6 +5,8 @@ import { MayflyError, isErrorCode, newId, type Logger } from '@mayfly/core';
 export const ERROR_CODE_TRAILER = 'mayfly-error-code';
 /** Trailer that names the request field at fault. */
 export const ERROR_FIELD_TRAILER = 'mayfly-error-field';
+/** Trailer that says when a throttled caller may retry, in milliseconds. */
+export const RETRY_AFTER_TRAILER = 'mayfly-retry-after-ms';
 
 export type StatusObject = Partial<ServiceError> & { code: status; details: string; metadata: Metadata };
 
@@ -18,6 +20,7 @@ export function toStatus(error: unknown, log: Logger, rpc: string): StatusObject
   if (error instanceof MayflyError) {
     metadata.set(ERROR_CODE_TRAILER, error.code);
     if (error.field !== undefined) metadata.set(ERROR_FIELD_TRAILER, error.field);
+    if (error.retryAfterMs !== undefined) metadata.set(RETRY_AFTER_TRAILER, String(error.retryAfterMs));
     if (error.status === status.INTERNAL) log.error({ err: error, rpc }, 'internal error');
     return { code: error.status as number as status, details: error.message, metadata };
   }
@@ -34,10 +37,12 @@ export function toStatus(error: unknown, log: Logger, rpc: string): StatusObject
 export function fromServiceError(error: ServiceError, target: string): MayflyError {
   const trailer = error.metadata?.get(ERROR_CODE_TRAILER)[0];
   const field = error.metadata?.get(ERROR_FIELD_TRAILER)[0];
+  const retryAfter = Number(error.metadata?.get(RETRY_AFTER_TRAILER)[0]);
   if (typeof trailer === 'string' && isErrorCode(trailer)) {
     return new MayflyError(trailer, error.details, {
       cause: error,
       ...(typeof field === 'string' ? { field } : {}),
+      ...(Number.isFinite(retryAfter) ? { retryAfterMs: retryAfter } : {}),
     });
   }
   switch (error.code) {

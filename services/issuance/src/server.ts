@@ -50,6 +50,10 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
       defaultTtlSeconds: env.int('MAYFLY_DEFAULT_TTL_SECONDS', 300, { min: 1, max: 86_400 }),
       maxRequestTtlSeconds: env.int('MAYFLY_MAX_TTL_SECONDS', 3600, { min: 1, max: 86_400 }),
       requireAuditAck: env.bool('MAYFLY_REQUIRE_AUDIT_ACK', true),
+      rateLimit: {
+        perSecond: env.int('MAYFLY_GRANT_RATE_PER_SECOND', 50, { min: 0, max: 1_000_000 }),
+        burst: env.int('MAYFLY_GRANT_RATE_BURST', 100, { min: 1, max: 1_000_000 }),
+      },
     },
   );
   const completion = {

@@ -15,7 +15,8 @@ export function issuanceApi(flow: GrantFlow, credentials: CredentialFormat, comp
       try {
         response = await flow.requestGrant(request, call.deadline);
       } catch (error) {
-        const outcome = isMayflyError(error, 'ERR_POLICY_DENIED') || isMayflyError(error, 'ERR_ATTESTATION_FAILED') ? 'deny' : 'error';
+        const refused = isMayflyError(error, 'ERR_POLICY_DENIED') || isMayflyError(error, 'ERR_ATTESTATION_FAILED') || isMayflyError(error, 'ERR_RATE_LIMITED');
+        const outcome = refused ? 'deny' : 'error';
         metrics.grantDuration.record(performance.now() - started, { outcome });
         throw error;
       }

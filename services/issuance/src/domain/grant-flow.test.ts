@@ -7,7 +7,7 @@ import { GrantFlow } from './grant-flow.js';
 import type { GrantFlowPorts } from './ports.js';
 
 /** Records what the flow did, in order, so tests can check what happened before what. */
-function world(options: { attest?: () => AttestResponse; decide?: () => DecideResponse; auditUp?: boolean } = {}) {
+function world(options: { attest?: () => AttestResponse; decide?: () => DecideResponse; auditUp?: boolean; perSecond?: number } = {}) {
   const steps: string[] = [];
   const grants: GrantRecord[] = [];
   const audit: AuditEvent[] = [];
@@ -52,7 +52,12 @@ function world(options: { attest?: () => AttestResponse; decide?: () => DecideRe
       throw new Error('not used');
     },
   };
-  const flow = new GrantFlow(ports, format, { defaultTtlSeconds: 300, maxRequestTtlSeconds: 3600, requireAuditAck: true });
+  const flow = new GrantFlow(ports, format, {
+    defaultTtlSeconds: 300,
+    maxRequestTtlSeconds: 3600,
+    requireAuditAck: true,
+    rateLimit: { perSecond: options.perSecond ?? 0, burst: 2 },
+  });
   return { flow, steps, grants, audit, minted };
 }
 
@@ -123,6 +128,20 @@ describe('GrantFlow', () => {
       ['grant.requested', 'unattested'],
       ['attestation.failed', 'unattested'],
     ]);
+  });
+
+  it('throttles a workload past its rate with RESOURCE_EXHAUSTED and a retry hint, audited once, and asks no policy', async () => {
+    const w = world({ perSecond: 1 });
+    await w.flow.requestGrant(request);
+    await w.flow.requestGrant(request);
+    w.steps.length = 0;
+    w.audit.length = 0;
+    const first = w.flow.requestGrant(request);
+    await expect(first).rejects.toMatchObject({ code: 'ERR_RATE_LIMITED', retryAfterMs: expect.any(Number) });
+    await expect(w.flow.requestGrant(request)).rejects.toMatchObject({ code: 'ERR_RATE_LIMITED' });
+    expect(w.steps.filter((s) => s === 'decide')).toEqual([]);
+    expect(w.audit.map((e) => e.kind)).toEqual(['grant.requested', 'attestation.succeeded', 'grant.throttled']);
+    expect(w.audit[2]!.detail).toMatchObject({ refusedSinceLastRecord: 1, perSecond: 1, burst: 2 });
   });
 
   it('refuses malformed requests before asking any service', async () => {

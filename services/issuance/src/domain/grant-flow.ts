@@ -5,6 +5,7 @@ import { Effect, type AttestResponse, type RequestGrantRequest, type RequestGran
 import type { CredentialFormat } from '../credentials/credential-format.js';
 import { credentialExpiry, readGrantRequest, type TtlPolicy, type ValidGrantRequest } from './grant-request.js';
 import type { GrantFlowPorts } from './ports.js';
+import { GrantRateLimiter, type RateLimit } from './rate-limiter.js';
 
 const SOURCE = 'issuance';
 
@@ -14,6 +15,8 @@ export interface GrantFlowOptions extends TtlPolicy {
    * issuance record; if it cannot, the grant is withheld and the caller gets UNAVAILABLE.
    */
   readonly requireAuditAck: boolean;
+  /** Grant requests per workload (token bucket); perSecond 0 turns limiting off. */
+  readonly rateLimit: RateLimit;
 }
 
 /**
@@ -21,11 +24,15 @@ export interface GrantFlowOptions extends TtlPolicy {
  * audit → mint the credential. Refusals are audited too, and leave no grant behind.
  */
 export class GrantFlow {
+  private readonly limiter: GrantRateLimiter;
+
   constructor(
     private readonly ports: GrantFlowPorts,
     private readonly credentials: CredentialFormat,
     private readonly options: GrantFlowOptions,
-  ) {}
+  ) {
+    this.limiter = new GrantRateLimiter(options.rateLimit);
+  }
 
   async requestGrant(raw: RequestGrantRequest, deadline?: Date): Promise<RequestGrantResponse> {
     const now = new Date();
@@ -68,6 +75,29 @@ export class GrantFlow {
       taskId: request.task.id,
       detail: { attestor: attested.attestor, issuer: attested.issuer, subject: attested.subject, evidenceDigest: attested.evidenceDigest },
     });
+
+    const rate = this.limiter.take(actor);
+    if (!rate.allowed) {
+      const { perSecond, burst } = this.options.rateLimit;
+      if (rate.refusalsToAudit !== undefined) {
+        await this.refuse([
+          requested(actor, { evidenceDigest: attested.evidenceDigest }),
+          attestedEvent,
+          auditEvent(SOURCE, {
+            kind: 'grant.throttled',
+            actor,
+            outcome: 'denied',
+            taskId: request.task.id,
+            detail: { refusedSinceLastRecord: rate.refusalsToAudit, perSecond, burst },
+          }),
+        ], deadline);
+      }
+      throw new MayflyError(
+        'ERR_RATE_LIMITED',
+        `too many grant requests from ${actor} (limit ${perSecond} per second, burst ${burst}); retry in ${rate.retryAfterMs} ms`,
+        { retryAfterMs: rate.retryAfterMs },
+      );
+    }
 
     const decision = await this.ports.decide(
       {
