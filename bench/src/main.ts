@@ -3,9 +3,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { SERVICE_NAMES, serviceAddress, tokenIssuerSettings, type ServiceName } from '@mayfly/config';
+import { DEFAULT_HEALTH_PORTS, SERVICE_NAMES, serviceAddress, tokenIssuerSettings, type ServiceName } from '@mayfly/config';
 import { callUnary, checkHealth, createClient } from '@mayfly/grpc';
-import { DEMO, DevIssuer, resolveInfrastructure, seedDemo, startMesh, type Mesh } from '@mayfly/mesh';
+import { DEMO, DevIssuer, resolveInfrastructure, seedDemo, startMesh, useOperatorIdentity, type Mesh } from '@mayfly/mesh';
 import { IssuanceServiceClient, RevocationServiceClient } from '@mayfly/proto';
 import { connectBus, type NatsConnection } from '@mayfly/bus';
 import { EdgeVerifier } from '@mayfly/verifier';
@@ -63,7 +63,7 @@ interface GrantPhase extends LatencySummary {
 }
 
 async function grantPhase(issuer: DevIssuer, concurrency: number): Promise<GrantPhase> {
-  const client = createClient(IssuanceServiceClient, serviceAddress('issuance'));
+  const client = createClient(IssuanceServiceClient, serviceAddress('issuance'), 'issuance');
   const latencies: number[] = [];
   let errors = 0;
   let measuring = false;
@@ -117,7 +117,7 @@ async function grantPhase(issuer: DevIssuer, concurrency: number): Promise<Grant
 }
 
 async function freshToken(issuer: DevIssuer, ttlSeconds = 300): Promise<{ token: string; grantId: string }> {
-  const client = createClient(IssuanceServiceClient, serviceAddress('issuance'));
+  const client = createClient(IssuanceServiceClient, serviceAddress('issuance'), 'issuance');
   try {
     const response = await callUnary(client, client.requestGrant, {
       evidence: { oidcToken: await issuer.mint(benchSubject(requestCounter++), { audience: DEMO.audience }) },
@@ -216,7 +216,7 @@ async function revocationFanout(issuer: DevIssuer, natsUrl: string) {
     progress(`  revocation fan-out: ${i + 1}/${CONFIG.edges} edges subscribed`);
   }
   await Promise.all(edges.map((edge) => edge.ready));
-  const revocation = createClient(RevocationServiceClient, serviceAddress('revocation'));
+  const revocation = createClient(RevocationServiceClient, serviceAddress('revocation'), 'revocation');
   const perEdge: number[] = [];
   const allEdges: number[] = [];
   const allEdgesFromRequest: number[] = [];
@@ -262,9 +262,10 @@ async function revocationFanout(issuer: DevIssuer, natsUrl: string) {
 }
 
 async function ensureMesh(): Promise<{ mesh: Mesh | undefined; stop: () => Promise<void>; natsUrl: string }> {
-  const healthy = await Promise.all(SERVICE_NAMES.map((service) => checkHealth(serviceAddress(service))));
+  const healthy = await Promise.all(SERVICE_NAMES.map((service) => checkHealth(`127.0.0.1:${DEFAULT_HEALTH_PORTS[service]}`)));
   if (healthy.every(Boolean)) {
     say('using the mesh that is already running');
+    useOperatorIdentity(stateDir);
     await seedBenchWorkloads(process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/mayfly');
     return { mesh: undefined, stop: async () => undefined, natsUrl: process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222' };
   }
@@ -273,7 +274,13 @@ async function ensureMesh(): Promise<{ mesh: Mesh | undefined; stop: () => Promi
   const infra = await resolveInfrastructure(stateDir);
   await seedDemo(infra.databaseUrl, await DevIssuer.create(DEMO.issuer, join(stateDir, 'dev-issuer.jwk')));
   await seedBenchWorkloads(infra.databaseUrl);
-  const mesh = await startMesh({ databaseUrl: infra.databaseUrl, natsUrl: infra.natsUrl, signingKeyFile: join(stateDir, 'issuance-signing-key.jwk') });
+  const mesh = await startMesh({
+    databaseUrl: infra.databaseUrl,
+    natsUrl: infra.natsUrl,
+    signingKeyFile: join(stateDir, 'issuance-signing-key.jwk'),
+    pkiDir: join(stateDir, 'pki'),
+  });
+  Object.assign(process.env, mesh.operatorEnv);
   return {
     mesh,
     natsUrl: infra.natsUrl,

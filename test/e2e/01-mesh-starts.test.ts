@@ -1,9 +1,9 @@
 import { createRequire } from 'node:module';
-import { credentials as grpcCredentials, loadPackageDefinition, type Client } from '@grpc/grpc-js';
+import { loadPackageDefinition, type Client } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SERVICE_NAMES } from '@mayfly/config';
-import { checkHealth } from '@mayfly/grpc';
+import { channelCredentials, checkHealth } from '@mayfly/grpc';
 import { startTestMesh, type TestMesh } from '../support/test-mesh.js';
 
 // Step 1 of the story: every service starts as its own process, reports SERVING on
@@ -18,13 +18,13 @@ afterAll(async () => {
 });
 
 /** Lists the services a server offers, through grpc.reflection.v1. */
-async function reflectServices(address: string): Promise<string[]> {
+async function reflectServices(address: string, service: (typeof SERVICE_NAMES)[number]): Promise<string[]> {
   const require = createRequire(import.meta.url);
   const protoPath = require.resolve('@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto');
   const definition = loadPackageDefinition(loadSync(protoPath, { keepCase: true })) as unknown as {
     grpc: { reflection: { v1: { ServerReflection: new (address: string, credentials: unknown) => Client & Record<string, Function> } } };
   };
-  const client = new definition.grpc.reflection.v1.ServerReflection(address, grpcCredentials.createInsecure());
+  const client = new definition.grpc.reflection.v1.ServerReflection(address, channelCredentials(service));
   try {
     return await new Promise<string[]>((resolve, reject) => {
       const call = client['ServerReflectionInfo']!() as NodeJS.EventEmitter & { write(m: unknown): void; end(): void };
@@ -48,7 +48,8 @@ describe('01 the mesh starts', () => {
   });
 
   it('reports SERVING on grpc.health.v1 for every service', async () => {
-    for (const name of SERVICE_NAMES) expect(await checkHealth(t.mesh.addresses[name]), name).toBe(true);
+    // On the plaintext health port, which orchestrator probes use without a certificate.
+    for (const name of SERVICE_NAMES) expect(await checkHealth(t.mesh.healthAddresses[name]), name).toBe(true);
   });
 
   it('answers server reflection with its own service and health', async () => {
@@ -61,7 +62,7 @@ describe('01 the mesh starts', () => {
       'edge-verifier': 'mayfly.v1.EdgeVerifierService',
     };
     for (const name of SERVICE_NAMES) {
-      const services = await reflectServices(t.mesh.addresses[name]);
+      const services = await reflectServices(t.mesh.addresses[name], name);
       expect(services, name).toContain(expected[name]);
       expect(services, name).toContain('grpc.health.v1.Health');
       expect(services.filter((s) => s.startsWith('mayfly.')), name).toEqual([expected[name]]);

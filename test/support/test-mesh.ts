@@ -49,6 +49,8 @@ export interface TestMesh {
   readonly edge: EdgeVerifierServiceClient;
   readonly attestation: AttestationServiceClient;
   readonly decision: DecisionServiceClient;
+  /** The directory of the mesh's development CA and certificates. */
+  readonly pkiDir: string;
   /** Where the services' combined log is written. */
   readonly logFile: string;
   /** Every line the services have printed so far, prefixed with the service name. */
@@ -121,6 +123,7 @@ export async function startTestMesh(suite: string, options: { env?: Record<strin
       ports: 'free',
       revocationStream: stream,
       signingKeyFile: join(stateDir, 'signing-key.jwk'),
+      pkiDir: join(stateDir, 'pki'),
       env: { MAYFLY_LOG_LEVEL: 'info', MAYFLY_DRAIN_SECONDS: '5', ...options.env },
       onLine: (service, line) => lines.push(`${service.padEnd(13)} ${line}`),
     });
@@ -131,13 +134,15 @@ export async function startTestMesh(suite: string, options: { env?: Record<strin
     throw error;
   }
 
+  // This test process acts as the mesh's operator (and, through clients, as its workloads).
+  Object.assign(process.env, mesh.operatorEnv);
   const clients = {
-    issuance: createClient(IssuanceServiceClient, mesh.addresses.issuance),
-    revocation: createClient(RevocationServiceClient, mesh.addresses.revocation),
-    audit: createClient(AuditServiceClient, mesh.addresses.audit),
-    edge: createClient(EdgeVerifierServiceClient, mesh.addresses['edge-verifier']),
-    attestation: createClient(AttestationServiceClient, mesh.addresses.attestation),
-    decision: createClient(DecisionServiceClient, mesh.addresses.decision),
+    issuance: createClient(IssuanceServiceClient, mesh.addresses.issuance, 'issuance'),
+    revocation: createClient(RevocationServiceClient, mesh.addresses.revocation, 'revocation'),
+    audit: createClient(AuditServiceClient, mesh.addresses.audit, 'audit'),
+    edge: createClient(EdgeVerifierServiceClient, mesh.addresses['edge-verifier'], 'edge-verifier'),
+    attestation: createClient(AttestationServiceClient, mesh.addresses.attestation, 'attestation'),
+    decision: createClient(DecisionServiceClient, mesh.addresses.decision, 'decision'),
   };
   const workloadClients: MayflyClient[] = [];
 
@@ -150,6 +155,7 @@ export async function startTestMesh(suite: string, options: { env?: Record<strin
     issuer,
     ...clients,
     logFile,
+    pkiDir: join(stateDir, 'pki'),
     logLines: lines,
     evidence: (subject, evidenceOptions) => issuer.mint(subject, { audience: AUDIENCE, ttlSeconds: evidenceOptions?.ttlSeconds ?? 120 }),
     client: (subject) => {

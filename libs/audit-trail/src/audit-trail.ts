@@ -37,7 +37,7 @@ export class AuditTrail {
   private draining: Promise<void> | undefined;
 
   constructor(private readonly options: AuditTrailOptions) {
-    this.client = createClient(AuditServiceClient, options.auditAddress);
+    this.client = createClient(AuditServiceClient, options.auditAddress, 'audit');
   }
 
   get owner(): string {

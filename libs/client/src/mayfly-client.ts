@@ -29,7 +29,7 @@ export class MayflyClient {
   private readonly issuance: IssuanceServiceClient;
 
   constructor(private readonly options: MayflyClientOptions) {
-    this.issuance = createClient(IssuanceServiceClient, options.issuanceAddress);
+    this.issuance = createClient(IssuanceServiceClient, options.issuanceAddress, 'issuance');
   }
 
   /**

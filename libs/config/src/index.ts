@@ -1,6 +1,7 @@
 export { EnvReader } from './env.js';
 export {
   DEFAULT_DATABASE_URL,
+  DEFAULT_HEALTH_PORTS,
   DEFAULT_METRICS_PORTS,
   DEFAULT_NATS_URL,
   DEFAULT_PORTS,
@@ -8,6 +9,10 @@ export {
   SERVICE_NAMES,
   addressVariable,
   commonSettings,
+  componentSpiffeId,
+  healthPortVariable,
+  tlsSettings,
+  type TlsSettings,
   metricsPortVariable,
   portVariable,
   revocationStreamSettings,

@@ -1,3 +1,4 @@
+import { MayflyError } from '@mayfly/core';
 import { EnvReader } from './env.js';
 
 /** Default ports. Each is overridable by the variable named in SERVICE_PORT_VARIABLES. */
@@ -55,6 +56,7 @@ export interface CommonSettings {
   /** Seconds a SIGTERM waits for calls in flight before it cuts them off. */
   readonly drainSeconds: number;
   readonly metricsPort: number;
+  readonly healthPort: number;
 }
 
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/mayfly';
@@ -68,6 +70,7 @@ export function commonSettings(service: ServiceName, env = new EnvReader()): Com
     natsUrl: env.string('NATS_URL', DEFAULT_NATS_URL),
     drainSeconds: env.int('MAYFLY_DRAIN_SECONDS', 10, { min: 0, max: 600 }),
     metricsPort: env.port(metricsPortVariable(service), DEFAULT_METRICS_PORTS[service]),
+    healthPort: env.port(healthPortVariable(service), DEFAULT_HEALTH_PORTS[service]),
   };
 }
 
@@ -99,3 +102,58 @@ export function tokenIssuerSettings(env = new EnvReader()): { issuer: string; jw
   const issuer = env.string('MAYFLY_TOKEN_ISSUER', `http://127.0.0.1:${httpPort}`);
   return { issuer, jwksUrl: env.string('MAYFLY_JWKS_URL', `${issuer}/.well-known/jwks.json`) };
 }
+
+export type TlsSettings =
+  | { readonly mode: 'insecure' }
+  | {
+      readonly mode: 'tls';
+      readonly trustDomain: string;
+      readonly caFile: string;
+      /** This process's own certificate and key; a workload may have none (it authenticates by evidence). */
+      readonly certFile: string | undefined;
+      readonly keyFile: string | undefined;
+    };
+
+/** The SPIFFE ID of a Mayfly component: spiffe://<trust domain>/mayfly/<name>. */
+export function componentSpiffeId(trustDomain: string, name: string): string {
+  return `spiffe://${trustDomain}/mayfly/${name}`;
+}
+
+/**
+ * How gRPC hops are secured: TLS with the CA, certificate and key in MAYFLY_TLS_CA_FILE,
+ * MAYFLY_TLS_CERT_FILE, MAYFLY_TLS_KEY_FILE (trust domain MAYFLY_TRUST_DOMAIN), or plaintext
+ * when MAYFLY_INSECURE_DEV=true. Nothing configured is an error, never a silent plaintext.
+ */
+export function tlsSettings(env = new EnvReader(), { requireIdentity }: { requireIdentity: boolean }): TlsSettings {
+  if (env.bool('MAYFLY_INSECURE_DEV', false)) return { mode: 'insecure' };
+  const caFile = env.optionalString('MAYFLY_TLS_CA_FILE');
+  const certFile = env.optionalString('MAYFLY_TLS_CERT_FILE');
+  const keyFile = env.optionalString('MAYFLY_TLS_KEY_FILE');
+  const missing = [
+    ['MAYFLY_TLS_CA_FILE', caFile],
+    ...(requireIdentity ? [['MAYFLY_TLS_CERT_FILE', certFile], ['MAYFLY_TLS_KEY_FILE', keyFile]] : []),
+  ].filter(([, value]) => value === undefined).map(([name]) => name);
+  if (missing.length > 0 || (certFile === undefined) !== (keyFile === undefined)) {
+    throw new MayflyError(
+      'ERR_CONFIG',
+      `TLS is not configured: set ${missing.length > 0 ? missing.join(', ') : 'both MAYFLY_TLS_CERT_FILE and MAYFLY_TLS_KEY_FILE'} ` +
+        '(npm start makes a development CA and certificates), or MAYFLY_INSECURE_DEV=true to run plaintext for development only',
+    );
+  }
+  return { mode: 'tls', trustDomain: env.string('MAYFLY_TRUST_DOMAIN', 'mayfly.local'), caFile: caFile!, certFile, keyFile };
+}
+
+/** Port of a service's plaintext grpc.health.v1 endpoint for orchestrator probes. */
+export function healthPortVariable(service: ServiceName): string {
+  return `MAYFLY_${service.toUpperCase().replace('-', '_')}_HEALTH_PORT`;
+}
+
+/** Default health ports: the service's gRPC port + 10 (50061 … 50066). */
+export const DEFAULT_HEALTH_PORTS: Readonly<Record<ServiceName, number>> = {
+  attestation: 50061,
+  decision: 50062,
+  issuance: 50063,
+  revocation: 50064,
+  audit: 50065,
+  'edge-verifier': 50066,
+};

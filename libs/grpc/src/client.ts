@@ -6,6 +6,7 @@ import {
   type ServiceError,
 } from '@grpc/grpc-js';
 import { SpanKind, context, propagation, recordFailure, trace, tracer } from '@mayfly/telemetry';
+import type { ServiceName } from '@mayfly/config';
 import { channelCredentials } from './credentials.js';
 import { fromServiceError } from './status-mapping.js';
 import { metadataSetter } from './trace-context.js';
@@ -16,9 +17,9 @@ type ClientConstructor<C extends Client> = new (
   options?: Record<string, unknown>,
 ) => C;
 
-/** A client for one service, with Mayfly's credentials and keepalive settings. */
-export function createClient<C extends Client>(Ctor: ClientConstructor<C>, address: string): C {
-  return new Ctor(address, channelCredentials(), {
+/** A client for one Mayfly service, with Mayfly's credentials (checking it is `target`) and keepalive settings. */
+export function createClient<C extends Client>(Ctor: ClientConstructor<C>, address: string, target: ServiceName): C {
+  return new Ctor(address, channelCredentials(target), {
     // A peer that restarts should be reachable again within a couple of seconds, not after
     // grpc-js's default backoff (which grows to two minutes).
     'grpc.initial_reconnect_backoff_ms': 100,

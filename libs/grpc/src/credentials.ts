@@ -1,16 +1,56 @@
+import { readFileSync } from 'node:fs';
+import type { PeerCertificate } from 'node:tls';
 import { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
+import { componentSpiffeId, tlsSettings, type ServiceName, type TlsSettings } from '@mayfly/config';
 
 /**
- * The single place that decides how Mayfly's gRPC hops are secured. Every server and every
- * client gets its credentials here, so that mutual TLS (one certificate per service, SAN = the
- * service's SPIFFE ID) can replace plaintext without touching any service.
+ * The single place that decides how Mayfly's gRPC hops are secured.
  *
- * Today every hop is plaintext on loopback: the walking skeleton runs all services on one host.
+ * - Internal services: mutual TLS. Each service presents a certificate whose SAN is its SPIFFE
+ *   ID (spiffe://<trust domain>/mayfly/<service>); servers require a client certificate from the
+ *   same CA, and every RPC is then authorized by the caller's ID (see authorization.ts).
+ * - Workload-facing services (issuance, edge verifier): TLS with server authentication only;
+ *   workloads prove themselves by their evidence, or by the grant's own token.
+ * - Every client checks that the server's certificate carries the SPIFFE ID it meant to reach.
+ * - Plaintext only with MAYFLY_INSECURE_DEV=true, and the service says so loudly at start.
  */
-export function serverCredentials(): ServerCredentials {
-  return ServerCredentials.createInsecure();
+export function transportSettings(requireIdentity: boolean): TlsSettings {
+  return tlsSettings(undefined, { requireIdentity });
 }
 
-export function channelCredentials(): ChannelCredentials {
-  return ChannelCredentials.createInsecure();
+export function serverCredentials(options: { requireClientCertificate: boolean }): ServerCredentials {
+  const settings = transportSettings(true);
+  if (settings.mode === 'insecure') return ServerCredentials.createInsecure();
+  return ServerCredentials.createSsl(
+    readFileSync(settings.caFile),
+    [{ cert_chain: readFileSync(settings.certFile!), private_key: readFileSync(settings.keyFile!) }],
+    options.requireClientCertificate,
+  );
+}
+
+/** Credentials to reach `target`; the server must prove it is that Mayfly component. */
+export function channelCredentials(target: ServiceName): ChannelCredentials {
+  const settings = transportSettings(false);
+  if (settings.mode === 'insecure') return ChannelCredentials.createInsecure();
+  const expected = componentSpiffeId(settings.trustDomain, target);
+  return ChannelCredentials.createSsl(
+    readFileSync(settings.caFile),
+    settings.keyFile ? readFileSync(settings.keyFile) : null,
+    settings.certFile ? readFileSync(settings.certFile) : null,
+    {
+      checkServerIdentity: (_hostname: string, certificate: PeerCertificate) =>
+        spiffeIdsOf(certificate).includes(expected)
+          ? undefined
+          : new Error(`the server's certificate does not name ${expected} (it names ${spiffeIdsOf(certificate).join(', ') || 'no SPIFFE ID'})`),
+    },
+  );
+}
+
+/** The SPIFFE IDs (URI SANs starting with spiffe://) in a certificate. */
+export function spiffeIdsOf(certificate: Pick<PeerCertificate, 'subjectaltname'> | undefined): string[] {
+  return (certificate?.subjectaltname ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.startsWith('URI:spiffe://'))
+    .map((entry) => entry.slice('URI:'.length));
 }

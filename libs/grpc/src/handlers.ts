@@ -1,6 +1,7 @@
 import { status, type ServerUnaryCall, type handleUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
 import { MayflyError, type Logger } from '@mayfly/core';
 import { SpanKind, context, propagation, recordFailure, trace, tracer } from '@mayfly/telemetry';
+import { authorizeCaller } from './authorization.js';
 import { toStatus } from './status-mapping.js';
 import { metadataGetter } from './trace-context.js';
 
@@ -41,7 +42,10 @@ export function unary<Req, Res>(
       parent,
     );
     context
-      .with(trace.setSpan(parent, span), () => handler(call.request, callContext))
+      .with(trace.setSpan(parent, span), async () => {
+        authorizeCaller(method, call.getAuthContext().sslPeerCertificate);
+        return handler(call.request, callContext);
+      })
       .then(
         (response) => {
           span.setAttribute('rpc.grpc.status_code', status.OK);

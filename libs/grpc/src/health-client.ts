@@ -1,12 +1,11 @@
-import { Client, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { channelCredentials } from './credentials.js';
+import { ChannelCredentials, Client, Metadata, type ServiceError } from '@grpc/grpc-js';
 
 /**
- * Asks a server's grpc.health.v1 service whether it is SERVING. Encodes the tiny request and
+ * Asks a service's plaintext health port (grpc.health.v1) whether it is SERVING. Encodes the tiny request and
  * response by hand so that no proto loading is needed on this path.
  */
 export async function checkHealth(address: string, timeoutMs = 1_000): Promise<boolean> {
-  const client = new Client(address, channelCredentials());
+  const client = new Client(address, ChannelCredentials.createInsecure());
   try {
     const response = await new Promise<Buffer>((resolve, reject) => {
       client.makeUnaryRequest(

@@ -1,4 +1,5 @@
-export { channelCredentials, serverCredentials } from './credentials.js';
+export { channelCredentials, serverCredentials, spiffeIdsOf, transportSettings } from './credentials.js';
+export { ALLOWED_CALLERS, authorizeCaller } from './authorization.js';
 export { callUnary, createClient, type UnaryOptions } from './client.js';
 export { unary, type CallContext } from './handlers.js';
 export { closeOnSignals, exitOnStartupFailure, runService, type Closer } from './lifecycle.js';

@@ -1,4 +1,5 @@
-import { commonSettings, type ServiceName } from '@mayfly/config';
+import { commonSettings, componentSpiffeId, type ServiceName } from '@mayfly/config';
+import { transportSettings } from './credentials.js';
 import { createLogger, type Logger } from '@mayfly/core';
 import { setupTelemetry } from '@mayfly/telemetry';
 
@@ -52,6 +53,12 @@ export function runService(name: ServiceName, start: (log: Logger) => Promise<Cl
     const settings = commonSettings(name);
     const telemetry = await setupTelemetry({ service: name, host: settings.host, metricsPort: settings.metricsPort });
     log.info({ tracing: telemetry.tracing, metricsPort: telemetry.metricsPort, node: process.version }, 'telemetry ready');
+    const transport = transportSettings(true);
+    if (transport.mode === 'insecure') {
+      log.warn('INSECURE: MAYFLY_INSECURE_DEV=true — gRPC is plaintext and callers are not authenticated or authorized. Development only.');
+    } else {
+      log.info({ trustDomain: transport.trustDomain, spiffeId: componentSpiffeId(transport.trustDomain, name) }, 'TLS on: mutual TLS between services');
+    }
     const closers = await start(log);
     return [...closers, () => telemetry.shutdown()];
   })().then(

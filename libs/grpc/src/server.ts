@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Server, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { loadFileDescriptorSetFromBuffer, loadSync, type PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
@@ -17,12 +17,17 @@ export interface ServiceBinding {
 export interface GrpcServerOptions {
   readonly host: string;
   readonly port: number;
+  /** Plaintext port serving only grpc.health.v1, for orchestrator probes. */
+  readonly healthPort: number;
+  /** Internal services require a client certificate; workload-facing ones do not. Default true. */
+  readonly requireClientCertificate?: boolean;
   readonly services: readonly ServiceBinding[];
   readonly log: Logger;
 }
 
 export interface RunningGrpcServer {
   readonly port: number;
+  readonly healthPort: number;
   /** Marks every service NOT_SERVING, lets calls in flight finish for up to graceMs, then stops. */
   shutdown(graceMs: number): Promise<void>;
 }
@@ -59,16 +64,18 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     services: [...options.services.map((s) => s.name), HEALTH_SERVICE],
   }).addToServer(server);
 
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${options.host}:${options.port}`, serverCredentials(), (error, bound) => {
-      if (error) reject(new Error(`cannot listen on ${options.host}:${options.port}: ${error.message}`));
-      else resolve(bound);
-    });
-  });
-  options.log.info({ port, services: options.services.map((s) => s.name) }, 'gRPC server listening');
+  const credentials = serverCredentials({ requireClientCertificate: options.requireClientCertificate ?? true });
+  const port = await bind(server, options.host, options.port, credentials);
+
+  // Probes cannot present client certificates: health gets a plaintext port of its own.
+  const healthServer = new Server();
+  health.addToServer(healthServer);
+  const healthPort = await bind(healthServer, options.host, options.healthPort, ServerCredentials.createInsecure());
+  options.log.info({ port, healthPort, services: options.services.map((s) => s.name) }, 'gRPC server listening');
 
   return {
     port,
+    healthPort,
     shutdown: async (graceMs: number) => {
       health.setStatus('', 'NOT_SERVING');
       for (const service of options.services) health.setStatus(service.name, 'NOT_SERVING');
@@ -83,6 +90,16 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
           resolve();
         });
       });
+      healthServer.forceShutdown();
     },
   };
+}
+
+function bind(server: Server, host: string, port: number, credentials: ServerCredentials): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${host}:${port}`, credentials, (error, bound) => {
+      if (error) reject(new Error(`cannot listen on ${host}:${port}: ${error.message}`));
+      else resolve(bound);
+    });
+  });
 }

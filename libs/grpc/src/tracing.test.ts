@@ -21,6 +21,8 @@ let server: Server;
 let client: DecisionServiceClient;
 
 beforeAll(async () => {
+  // A plaintext server in this process: the development mode, explicitly.
+  process.env['MAYFLY_INSECURE_DEV'] = 'true';
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(provider);
@@ -36,7 +38,7 @@ beforeAll(async () => {
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
   );
-  client = createClient(DecisionServiceClient, `127.0.0.1:${port}`);
+  client = createClient(DecisionServiceClient, `127.0.0.1:${port}`, 'decision');
 });
 
 afterAll(async () => {

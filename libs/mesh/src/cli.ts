@@ -8,6 +8,7 @@ import { DevIssuer } from './dev-issuer.js';
 import { resolveInfrastructure } from './infra.js';
 import { formatLogLine } from './log-format.js';
 import { startMesh } from './mesh.js';
+import { useOperatorIdentity } from './operator-identity.js';
 import { printTraces } from './traces.js';
 
 const USAGE = `usage: mayfly <command>
@@ -36,6 +37,8 @@ async function start(): Promise<void> {
     databaseUrl: infra.databaseUrl,
     natsUrl: infra.natsUrl,
     signingKeyFile: join(stateDir, 'issuance-signing-key.jwk'),
+    pkiDir: join(stateDir, 'pki'),
+    insecure: process.env['MAYFLY_INSECURE_DEV'] === 'true',
     onLine: (service, line) => {
       if (!index.has(service)) index.set(service, index.size);
       say(formatLogLine(service, index.get(service) ?? 0, line, color));
@@ -71,6 +74,7 @@ async function main(command: string | undefined): Promise<void> {
       return start();
     case 'demo':
       mkdirSync(stateDir, { recursive: true });
+      useOperatorIdentity(stateDir);
       return runDemo(await DevIssuer.create(DEMO.issuer, devIssuerKey));
     case 'seed': {
       mkdirSync(stateDir, { recursive: true });

@@ -22,8 +22,8 @@ export function percentile(sorted: readonly number[], p: number): number {
 export async function runDemo(issuer: DevIssuer, options: { serialGrants?: number } = {}): Promise<void> {
   const evidence = () => issuer.mint(DEMO.subject, { audience: DEMO.audience });
   const client = new MayflyClient({ issuanceAddress: serviceAddress('issuance'), evidence });
-  const edge = createClient(EdgeVerifierServiceClient, serviceAddress('edge-verifier'));
-  const revocation = createClient(RevocationServiceClient, serviceAddress('revocation'));
+  const edge = createClient(EdgeVerifierServiceClient, serviceAddress('edge-verifier'), 'edge-verifier');
+  const revocation = createClient(RevocationServiceClient, serviceAddress('revocation'), 'revocation');
   const verify = (token: string, action = 'read'): Promise<VerifyResponse> =>
     callUnary(edge, edge.verify, { accessToken: token, audience: DEMO.resource, action }, { target: 'edge-verifier' });
   const run = Date.now().toString(36);

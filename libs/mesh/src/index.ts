@@ -4,3 +4,4 @@ export { ensureDatabase, isListening, resolveInfrastructure, type Infrastructure
 export { formatLogLine } from './log-format.js';
 export { freePort, startMesh, type Mesh, type MeshOptions, type MeshPorts } from './mesh.js';
 export { percentile, runDemo } from './demo.js';
+export { useOperatorIdentity } from './operator-identity.js';

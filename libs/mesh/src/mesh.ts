@@ -1,6 +1,8 @@
 import { createServer } from 'node:net';
 import {
+  DEFAULT_HEALTH_PORTS,
   DEFAULT_METRICS_PORTS,
+  healthPortVariable,
   DEFAULT_PORTS,
   metricsPortVariable,
   REVOCATION_STREAM_DEFAULTS,
@@ -10,9 +12,13 @@ import {
   type ServiceName,
 } from '@mayfly/config';
 import { waitForHealthy } from '@mayfly/grpc';
+import { ensureDevPki } from '@mayfly/pki';
 import { ServiceProcess } from './service-process.js';
 
-export type MeshPorts = Record<ServiceName | 'issuance-http', number> & { readonly metrics: Record<ServiceName, number> };
+export type MeshPorts = Record<ServiceName | 'issuance-http', number> & {
+  readonly metrics: Record<ServiceName, number>;
+  readonly health: Record<ServiceName, number>;
+};
 
 export interface MeshOptions {
   readonly databaseUrl: string;
@@ -24,6 +30,16 @@ export interface MeshOptions {
   readonly signingKeyFile?: string;
   /** Further environment for every service (MAYFLY_POLICY_DIR, MAYFLY_LOG_LEVEL, ...). */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Where the development CA and certificates live (made if missing). Every service gets its own
+   * certificate; `operatorEnv` holds an operator identity for tools and tests. Ignored with
+   * `insecure`.
+   */
+  readonly pkiDir: string;
+  /** Plaintext gRPC, no caller authentication: development only. */
+  readonly insecure?: boolean;
+  /** Trust domain of the services' SPIFFE IDs. Default mayfly.local. */
+  readonly trustDomain?: string;
   /** Receives every line every service prints. */
   readonly onLine?: (service: ServiceName, line: string) => void;
   readonly startupTimeoutMs?: number;
@@ -34,8 +50,12 @@ export interface Mesh {
   readonly addresses: Readonly<Record<ServiceName, string>>;
   readonly issuer: string;
   readonly jwksUrl: string;
-  /** The environment the services run with; clients can use the same. */
+  /** The environment the services run with (without their own certificates). */
   readonly env: Readonly<Record<string, string>>;
+  /** Environment for a tool or test acting as the mesh's operator (TLS files, addresses). */
+  readonly operatorEnv: Readonly<Record<string, string>>;
+  /** Plaintext grpc.health.v1 endpoints. */
+  readonly healthAddresses: Readonly<Record<ServiceName, string>>;
   readonly processes: ReadonlyMap<ServiceName, ServiceProcess>;
   /** Stops one service (SIGTERM: it drains), e.g. to test what survives its absence. */
   stopService(name: ServiceName, signal?: NodeJS.Signals): Promise<void>;
@@ -61,9 +81,14 @@ async function choosePorts(ports: MeshOptions['ports']): Promise<MeshPorts> {
   if (ports === 'free') {
     const entries = await Promise.all(Object.keys(DEFAULT_PORTS).map(async (key) => [key, await freePort()] as const));
     const metrics = await Promise.all(SERVICE_NAMES.map(async (service) => [service, await freePort()] as const));
-    return { ...(Object.fromEntries(entries) as Record<ServiceName | 'issuance-http', number>), metrics: Object.fromEntries(metrics) as Record<ServiceName, number> };
+    const health = await Promise.all(SERVICE_NAMES.map(async (service) => [service, await freePort()] as const));
+    return {
+      ...(Object.fromEntries(entries) as Record<ServiceName | 'issuance-http', number>),
+      metrics: Object.fromEntries(metrics) as Record<ServiceName, number>,
+      health: Object.fromEntries(health) as Record<ServiceName, number>,
+    };
   }
-  return ports ?? { ...DEFAULT_PORTS, metrics: { ...DEFAULT_METRICS_PORTS } };
+  return ports ?? { ...DEFAULT_PORTS, metrics: { ...DEFAULT_METRICS_PORTS }, health: { ...DEFAULT_HEALTH_PORTS } };
 }
 
 /**
@@ -85,15 +110,31 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     ...options.env,
   };
   const addresses = {} as Record<ServiceName, string>;
+  const healthAddresses = {} as Record<ServiceName, string>;
   for (const service of SERVICE_NAMES) {
     env[portVariable(service)] = String(ports[service]);
     env[metricsPortVariable(service)] = String(ports.metrics[service]);
+    env[healthPortVariable(service)] = String(ports.health[service]);
     env[addressVariable(service)] = addresses[service] = `127.0.0.1:${ports[service]}`;
+    healthAddresses[service] = `127.0.0.1:${ports.health[service]}`;
   }
+
+  // Each service's own identity; everything else in the environment is shared.
+  const identityEnv: (name: ServiceName | 'operator') => Record<string, string> = await (async () => {
+    if (options.insecure) {
+      env['MAYFLY_INSECURE_DEV'] = 'true';
+      return () => ({});
+    }
+    const trustDomain = options.trustDomain ?? 'mayfly.local';
+    const pki = await ensureDevPki(options.pkiDir, trustDomain, [...SERVICE_NAMES, 'operator']);
+    env['MAYFLY_TRUST_DOMAIN'] = trustDomain;
+    env['MAYFLY_TLS_CA_FILE'] = pki.caFile;
+    return (name) => ({ MAYFLY_TLS_CERT_FILE: pki.identity(name).certFile, MAYFLY_TLS_KEY_FILE: pki.identity(name).keyFile });
+  })();
 
   const onLine = options.onLine ?? (() => undefined);
   const processes = new Map<ServiceName, ServiceProcess>(
-    SERVICE_NAMES.map((service) => [service, new ServiceProcess(service, { ...process.env, ...env }, onLine)]),
+    SERVICE_NAMES.map((service) => [service, new ServiceProcess(service, { ...process.env, ...env, ...identityEnv(service) }, onLine)]),
   );
   const timeoutMs = options.startupTimeoutMs ?? 30_000;
 
@@ -107,7 +148,7 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
       }),
     );
     try {
-      await Promise.race([waitForHealthy(addresses[service], timeoutMs), exited]);
+      await Promise.race([waitForHealthy(healthAddresses[service], timeoutMs), exited]);
     } finally {
       starting = false;
     }
@@ -133,6 +174,8 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     issuer,
     jwksUrl: `${issuer}/.well-known/jwks.json`,
     env,
+    operatorEnv: { ...env, ...identityEnv('operator') },
+    healthAddresses,
     processes,
     stopService: async (name, signal) => processes.get(name)?.stop(signal),
     startService: startOne,

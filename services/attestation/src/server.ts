@@ -28,6 +28,7 @@ export async function startAttestationService(log: Logger): Promise<Closer[]> {
   const server = await startGrpcServer({
     host: settings.host,
     port: settings.port,
+    healthPort: settings.healthPort,
     log,
     services: [
       {

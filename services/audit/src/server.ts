@@ -15,6 +15,7 @@ export async function startAuditService(log: Logger): Promise<Closer[]> {
   const server = await startGrpcServer({
     host: settings.host,
     port: settings.port,
+    healthPort: settings.healthPort,
     log,
     services: [{ name: 'mayfly.v1.AuditService', definition: AuditServiceService, implementation: auditApi(db, log) }],
   });

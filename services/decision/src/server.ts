@@ -20,6 +20,7 @@ export async function startDecisionService(log: Logger): Promise<Closer[]> {
   const server = await startGrpcServer({
     host: settings.host,
     port: settings.port,
+    healthPort: settings.healthPort,
     log,
     services: [{ name: 'mayfly.v1.DecisionService', definition: DecisionServiceService, implementation: decisionApi(engine, limits, log) }],
   });

@@ -32,6 +32,8 @@ export async function startEdgeVerifierService(log: Logger): Promise<Closer[]> {
   const server = await startGrpcServer({
     host: settings.host,
     port: settings.port,
+    healthPort: settings.healthPort,
+    requireClientCertificate: false,
     log,
     services: [{ name: 'mayfly.v1.EdgeVerifierService', definition: EdgeVerifierServiceService, implementation: edgeVerifierApi(verifier, log) }],
   });

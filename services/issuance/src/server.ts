@@ -32,9 +32,9 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
   const credentials = new JwtAccessTokenFormat(issuer, key);
   const audit = new AuditTrail({ db, owner: 'issuance', auditAddress: serviceAddress('audit', env), log });
   const store = new PostgresGrantStore(db, audit);
-  const attestation = createClient(AttestationServiceClient, serviceAddress('attestation', env));
-  const decision = createClient(DecisionServiceClient, serviceAddress('decision', env));
-  const revocation = createClient(RevocationServiceClient, serviceAddress('revocation', env));
+  const attestation = createClient(AttestationServiceClient, serviceAddress('attestation', env), 'attestation');
+  const decision = createClient(DecisionServiceClient, serviceAddress('decision', env), 'decision');
+  const revocation = createClient(RevocationServiceClient, serviceAddress('revocation', env), 'revocation');
 
   const flow = new GrantFlow(
     {
@@ -77,6 +77,8 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
   const server = await startGrpcServer({
     host: settings.host,
     port: settings.port,
+    healthPort: settings.healthPort,
+    requireClientCertificate: false,
     log,
     services: [
       {

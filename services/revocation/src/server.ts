@@ -39,6 +39,7 @@ export async function startRevocationService(log: Logger): Promise<Closer[]> {
   const server = await startGrpcServer({
     host: settings.host,
     port: settings.port,
+    healthPort: settings.healthPort,
     log,
     services: [{ name: 'mayfly.v1.RevocationService', definition: RevocationServiceService, implementation: revocationApi(revoker, log) }],
   });

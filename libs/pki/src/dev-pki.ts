@@ -1,0 +1,126 @@
+// @peculiar/x509 resolves its internals through tsyringe, which needs this polyfill first.
+import 'reflect-metadata';
+import { KeyObject, randomBytes, webcrypto } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as x509 from '@peculiar/x509';
+
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+const DAY_MS = 86_400_000;
+
+/** Where one identity's files are. */
+export interface IdentityFiles {
+  readonly spiffeId: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+export interface DevPki {
+  readonly trustDomain: string;
+  readonly caFile: string;
+  /** Certificate and key of each identity, by name (a service name, or "operator"). */
+  identity(name: string): IdentityFiles;
+}
+
+/** The SPIFFE ID of a Mayfly component: spiffe://<trust domain>/mayfly/<name>. */
+export function mayflySpiffeId(trustDomain: string, name: string): string {
+  return `spiffe://${trustDomain}/mayfly/${name}`;
+}
+
+/**
+ * A development certificate authority and one certificate per identity, for `npm start` and the
+ * tests: ECDSA P-256, each leaf's SAN holding its SPIFFE ID (plus localhost and 127.0.0.1), valid
+ * for both server and client authentication. Files are kept in `dir` (keys mode 0600) and reused
+ * while they are valid for another day; production takes its certificates from configuration.
+ */
+export async function ensureDevPki(dir: string, trustDomain: string, names: readonly string[]): Promise<DevPki> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const caFile = join(dir, 'ca.pem');
+  const caKeyFile = join(dir, 'ca-key.pem');
+  /** A readable certificate that stays valid for at least another day. */
+  const fresh = (file: string): boolean => {
+    try {
+      return new x509.X509Certificate(readFileSync(file, 'utf8')).notAfter.getTime() > Date.now() + DAY_MS;
+    } catch {
+      return false;
+    }
+  };
+
+  if (!fresh(caFile) || !existsSync(caKeyFile)) {
+    const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
+    const ca = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: serial(),
+      name: `CN=Mayfly development CA (${trustDomain})`,
+      notBefore: new Date(Date.now() - 60_000),
+      notAfter: new Date(Date.now() + 365 * DAY_MS),
+      signingAlgorithm: ALGORITHM,
+      keys,
+      extensions: [
+        new x509.BasicConstraintsExtension(true, 0, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      ],
+    });
+    writeFileSync(caFile, ca.toString('pem'));
+    writeFileSync(caKeyFile, pemOf(keys.privateKey), { mode: 0o600 });
+    // A new CA invalidates every leaf made by the old one: empty files are not fresh.
+    for (const name of names) writeFileSync(join(dir, `${name}.pem`), '');
+  }
+
+  const ca = new x509.X509Certificate(readFileSync(caFile, 'utf8'));
+  const caKey = await webcrypto.subtle.importKey('pkcs8', derOf(readFileSync(caKeyFile, 'utf8')), ALGORITHM, false, ['sign']);
+  for (const name of names) {
+    const certFile = join(dir, `${name}.pem`);
+    if (fresh(certFile)) continue;
+    const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
+    const leaf = await x509.X509CertificateGenerator.create({
+      serialNumber: serial(),
+      subject: `CN=${name}`,
+      issuer: ca.subject,
+      notBefore: new Date(Date.now() - 60_000),
+      notAfter: new Date(Date.now() + 30 * DAY_MS),
+      signingAlgorithm: ALGORITHM,
+      publicKey: keys.publicKey,
+      signingKey: caKey,
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
+        new x509.SubjectAlternativeNameExtension([
+          { type: 'url', value: mayflySpiffeId(trustDomain, name) },
+          { type: 'dns', value: 'localhost' },
+          { type: 'ip', value: '127.0.0.1' },
+        ]),
+      ],
+    });
+    writeFileSync(join(dir, `${name}-key.pem`), pemOf(keys.privateKey), { mode: 0o600 });
+    writeFileSync(certFile, leaf.toString('pem'));
+  }
+
+  return {
+    trustDomain,
+    caFile,
+    identity: (name) => ({
+      spiffeId: mayflySpiffeId(trustDomain, name),
+      certFile: join(dir, `${name}.pem`),
+      keyFile: join(dir, `${name}-key.pem`),
+    }),
+  };
+}
+
+function serial(): string {
+  // Positive, 16 bytes: the top bit cleared.
+  const bytes = randomBytes(16);
+  bytes[0] = bytes[0]! & 0x7f;
+  return bytes.toString('hex');
+}
+
+function pemOf(key: webcrypto.CryptoKey): string {
+  return KeyObject.from(key).export({ type: 'pkcs8', format: 'pem' }) as string;
+}
+
+function derOf(pem: string): Buffer {
+  return Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
+}

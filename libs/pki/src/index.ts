@@ -1,0 +1,1 @@
+export { ensureDevPki, mayflySpiffeId, type DevPki, type IdentityFiles } from './dev-pki.js';
