@@ -1,4 +1,4 @@
-import { createClient, callUnary } from '@mayfly/grpc';
+import { callUnary, createClient, waitForReady } from '@mayfly/grpc';
 import { IssuanceServiceClient, type Task } from '@mayfly/proto';
 import { context, recordFailure, trace, tracer } from '@mayfly/telemetry';
 import { TaskGrant } from './task-grant.js';
@@ -45,8 +45,9 @@ export class MayflyClient {
     const taskContext = trace.setSpan(context.active(), span);
     let response;
     try {
-      response = await context.with(taskContext, async () =>
-        callUnary(
+      response = await context.with(taskContext, async () => {
+        await waitForReady(this.issuance, new Date(Date.now() + timeoutMs), 'issuance');
+        return callUnary(
           this.issuance,
           this.issuance.requestGrant,
           {
@@ -58,8 +59,8 @@ export class MayflyClient {
             justification: request.justification ?? '',
           },
           { timeoutMs, target: 'issuance' },
-        ),
-      );
+        );
+      });
     } catch (error) {
       recordFailure(span, error);
       span.end();
@@ -71,9 +72,10 @@ export class MayflyClient {
     const accessToken = response.accessToken;
     return new TaskGrant(grant, accessToken, async (outcome) => {
       try {
-        await context.with(taskContext, () =>
-          callUnary(this.issuance, this.issuance.completeGrant, { grantId: grant.id, accessToken, outcome }, { timeoutMs, target: 'issuance' }),
-        );
+        await context.with(taskContext, async () => {
+          await waitForReady(this.issuance, new Date(Date.now() + timeoutMs), 'issuance');
+          await callUnary(this.issuance, this.issuance.completeGrant, { grantId: grant.id, accessToken, outcome }, { timeoutMs, target: 'issuance' });
+        });
       } finally {
         span.end();
       }

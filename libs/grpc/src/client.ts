@@ -7,6 +7,7 @@ import {
 } from '@grpc/grpc-js';
 import { SpanKind, context, propagation, recordFailure, trace, tracer } from '@mayfly/telemetry';
 import type { ServiceName } from '@mayfly/config';
+import { MayflyError } from '@mayfly/core';
 import { channelCredentials } from './credentials.js';
 import { fromServiceError } from './status-mapping.js';
 import { metadataSetter } from './trace-context.js';
@@ -80,6 +81,20 @@ export function callUnary<Req, Res>(
         span.end();
         resolve(response);
       }
+    });
+  });
+}
+
+/**
+ * Waits until the client's channel is connected, or the deadline passes. Workload-facing
+ * clients call it first so that a service restarting behind them costs a short wait, not an
+ * UNAVAILABLE; internal callers do not, and fail fast instead.
+ */
+export function waitForReady(client: Client, deadline: Date, target: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    client.waitForReady(deadline, (error?: Error) => {
+      if (error) reject(new MayflyError('ERR_DEPENDENCY_UNAVAILABLE', `${target} could not be reached before the deadline: ${error.message}`, { cause: error }));
+      else resolve();
     });
   });
 }

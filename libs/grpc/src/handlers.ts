@@ -1,9 +1,12 @@
 import { status, type ServerUnaryCall, type handleUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
-import { MayflyError, type Logger } from '@mayfly/core';
+import { MayflyError, invalidArgument, type Logger } from '@mayfly/core';
 import { SpanKind, context, propagation, recordFailure, trace, tracer } from '@mayfly/telemetry';
 import { authorizeCaller } from './authorization.js';
 import { toStatus } from './status-mapping.js';
 import { metadataGetter } from './trace-context.js';
+
+/** Marks a request that could not be decoded; unary() refuses it with INVALID_ARGUMENT. */
+export const MALFORMED_REQUEST = Symbol('mayfly.malformedRequest');
 
 /** What a handler knows of its call: the deadline to pass on, and whether the caller gave up. */
 export interface CallContext {
@@ -44,6 +47,8 @@ export function unary<Req, Res>(
     context
       .with(trace.setSpan(parent, span), async () => {
         authorizeCaller(method, call.getAuthContext().sslPeerCertificate);
+        const malformed = (call.request as { [MALFORMED_REQUEST]?: string } | null)?.[MALFORMED_REQUEST];
+        if (malformed !== undefined) throw invalidArgument('request', `is not a valid ${method} request message (${malformed})`);
         return handler(call.request, callContext);
       })
       .then(

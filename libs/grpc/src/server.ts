@@ -6,6 +6,7 @@ import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-
 import type { Logger } from '@mayfly/core';
 import { descriptorSetPath } from '@mayfly/proto';
 import { serverCredentials } from './credentials.js';
+import { MALFORMED_REQUEST } from './handlers.js';
 
 export interface ServiceBinding {
   /** Fully qualified name, e.g. "mayfly.v1.IssuanceService"; used for health status. */
@@ -53,7 +54,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     'grpc.max_receive_message_length': 1024 * 1024,
     'grpc.keepalive_permit_without_calls': 1,
   });
-  for (const service of options.services) server.addService(service.definition, service.implementation);
+  for (const service of options.services) server.addService(refuseMalformed(service.definition), service.implementation);
 
   const health = new HealthImplementation({ '': 'SERVING' });
   for (const service of options.services) health.setStatus(service.name, 'SERVING');
@@ -93,6 +94,29 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
       healthServer.forceShutdown();
     },
   };
+}
+
+/**
+ * grpc-js answers INTERNAL when a request cannot be decoded. Decoding failures are the caller's
+ * fault, so each method's decoder hands the handler a marker instead, which unary() turns into
+ * INVALID_ARGUMENT.
+ */
+function refuseMalformed(definition: ServiceDefinition): ServiceDefinition {
+  return Object.fromEntries(
+    Object.entries(definition).map(([name, method]) => [
+      name,
+      {
+        ...method,
+        requestDeserialize: (bytes: Buffer) => {
+          try {
+            return method.requestDeserialize(bytes);
+          } catch (error) {
+            return { [MALFORMED_REQUEST]: error instanceof Error ? error.message : String(error) };
+          }
+        },
+      },
+    ]),
+  ) as ServiceDefinition;
 }
 
 function bind(server: Server, host: string, port: number, credentials: ServerCredentials): Promise<number> {
