@@ -154,7 +154,7 @@ async function edgeVerification(issuer: DevIssuer, nats: NatsConnection) {
   const subjectPrefix = process.env['MAYFLY_REVOCATION_SUBJECT_PREFIX'] ?? 'mayfly.revocations';
   const tokens = await issueTokens(issuer, 1000);
   const measure = async (mode: 'full' | 'cached') => {
-    const edge = await EdgeVerifier.start({ issuer: iss, jwksUrl, nats, stream, subjectPrefix, verifiedCacheSize: mode === 'full' ? 0 : 10_000 });
+    const edge = await EdgeVerifier.start({ issuer: iss, jwksUrl, jwksCaFile: process.env['MAYFLY_TLS_CA_FILE'], nats, stream, subjectPrefix, verifiedCacheSize: mode === 'full' ? 0 : 10_000 });
     await edge.ready;
     const tokenAt = (i: number): string => (mode === 'full' ? tokens[i % tokens.length]! : tokens[0]!);
     for (let i = 0; i < 2000; i++) await edge.verify(tokenAt(i), { audience: DEMO.resource, action: 'read' }); // warm-up; JWKS fetched
@@ -207,6 +207,7 @@ async function revocationFanout(issuer: DevIssuer, natsUrl: string) {
       await EdgeVerifier.start({
         issuer: iss,
         jwksUrl,
+        jwksCaFile: process.env['MAYFLY_TLS_CA_FILE'],
         nats,
         stream,
         subjectPrefix,

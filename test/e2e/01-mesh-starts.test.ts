@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { loadPackageDefinition, type Client } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SERVICE_NAMES } from '@mayfly/config';
 import { channelCredentials, checkHealth } from '@mayfly/grpc';
+import { fetchTrustingCa } from '@mayfly/verifier';
 import { startTestMesh, type TestMesh } from '../support/test-mesh.js';
 
 // Step 1 of the story: every service starts as its own process, reports SERVING on
@@ -69,12 +71,17 @@ describe('01 the mesh starts', () => {
     }
   });
 
-  it('publishes an EdDSA JWKS and a discovery document over HTTP', async () => {
-    const jwks = (await (await fetch(t.mesh.jwksUrl)).json()) as { keys: Record<string, string>[] };
+  it('publishes an EdDSA JWKS and a discovery document over HTTPS with its certificate', async () => {
+    const fetchTls = fetchTrustingCa(readFileSync(t.mesh.env['MAYFLY_TLS_CA_FILE']!));
+    const get = (url: string) => fetchTls(url, { headers: new Headers(), signal: AbortSignal.timeout(5_000) });
+    expect(t.mesh.jwksUrl.startsWith('https://')).toBe(true);
+    // Without the mesh CA the certificate is not trusted.
+    await expect(fetch(t.mesh.jwksUrl)).rejects.toThrow();
+    const jwks = (await (await get(t.mesh.jwksUrl)).json()) as { keys: Record<string, string>[] };
     expect(jwks.keys).toHaveLength(1);
     expect(jwks.keys[0]).toMatchObject({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', use: 'sig' });
     expect(jwks.keys[0]!['d']).toBeUndefined();
-    const discovery = (await (await fetch(`${t.mesh.issuer}/.well-known/openid-configuration`)).json()) as Record<string, string>;
+    const discovery = (await (await get(`${t.mesh.issuer}/.well-known/openid-configuration`)).json()) as Record<string, string>;
     expect(discovery).toMatchObject({ issuer: t.mesh.issuer, jwks_uri: t.mesh.jwksUrl });
   });
 });

@@ -1,6 +1,8 @@
 import { generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
-import { SignJWT, createRemoteJWKSet, decodeProtectedHeader, generateKeyPair, jwtVerify } from 'jose';
+import { readFileSync } from 'node:fs';
+import { SignJWT, createRemoteJWKSet, customFetch, decodeProtectedHeader, generateKeyPair, jwtVerify } from 'jose';
+import { fetchTrustingCa } from '@mayfly/verifier';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callUnary } from '@mayfly/grpc';
 import { DevIssuer } from '@mayfly/mesh';
@@ -46,7 +48,10 @@ describe('02 the grant path', () => {
     expect(header).toMatchObject({ alg: 'EdDSA', typ: 'at+jwt' });
     expect(header.kid).toBeTypeOf('string');
 
-    const { payload } = await jwtVerify(response.accessToken, createRemoteJWKSet(new URL(t.mesh.jwksUrl)), {
+    // jose, fetching the JWKS over HTTPS and trusting the mesh CA.
+    const jwks = createRemoteJWKSet(new URL(t.mesh.jwksUrl), { [customFetch]: fetchTrustingCa(readFileSync(t.mesh.env['MAYFLY_TLS_CA_FILE']!)) });
+    expect(t.mesh.jwksUrl.startsWith('https://')).toBe(true);
+    const { payload } = await jwtVerify(response.accessToken, jwks, {
       issuer: t.mesh.issuer,
       audience: RESOURCE,
       typ: 'at+jwt',

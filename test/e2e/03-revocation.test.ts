@@ -25,7 +25,7 @@ afterAll(async () => {
 
 /** The edge verifier library, embedded in this test process, as a resource would embed it. */
 async function libraryEdge(): Promise<EdgeVerifier> {
-  const edge = await EdgeVerifier.start({ issuer: t.mesh.issuer, jwksUrl: t.mesh.jwksUrl, nats, ...t.stream });
+  const edge = await EdgeVerifier.start({ issuer: t.mesh.issuer, jwksUrl: t.mesh.jwksUrl, jwksCaFile: t.mesh.env['MAYFLY_TLS_CA_FILE'], nats, ...t.stream });
   libraryEdges.push(edge);
   await edge.ready;
   return edge;
@@ -139,7 +139,7 @@ describe('03 revocation', () => {
   });
 
   it('an edge that verified a token before refuses it once it expires (the verified-token cache ends at exp)', async () => {
-    const edge = await EdgeVerifier.start({ issuer: t.mesh.issuer, jwksUrl: t.mesh.jwksUrl, nats, ...t.stream, clockToleranceSeconds: 0 });
+    const edge = await EdgeVerifier.start({ issuer: t.mesh.issuer, jwksUrl: t.mesh.jwksUrl, jwksCaFile: t.mesh.env['MAYFLY_TLS_CA_FILE'], nats, ...t.stream, clockToleranceSeconds: 0 });
     libraryEdges.push(edge);
     await edge.ready;
     const access = await t.client(DEV.subject).acquire({ task: task('cached-expiry'), resource: RESOURCE, actions: ['read'], ttlSeconds: 1 });

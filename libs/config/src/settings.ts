@@ -99,7 +99,9 @@ export function revocationStreamSettings(env = new EnvReader()): RevocationStrea
 /** The token issuer (iss) and where its JWKS is published. */
 export function tokenIssuerSettings(env = new EnvReader()): { issuer: string; jwksUrl: string } {
   const httpPort = env.port('MAYFLY_ISSUANCE_HTTP_PORT', DEFAULT_PORTS['issuance-http']);
-  const issuer = env.string('MAYFLY_TOKEN_ISSUER', `http://127.0.0.1:${httpPort}`);
+  // The JWKS is served over HTTPS with issuance's certificate unless TLS is off (development).
+  const scheme = env.bool('MAYFLY_INSECURE_DEV', false) ? 'http' : 'https';
+  const issuer = env.string('MAYFLY_TOKEN_ISSUER', `${scheme}://127.0.0.1:${httpPort}`);
   return { issuer, jwksUrl: env.string('MAYFLY_JWKS_URL', `${issuer}/.well-known/jwks.json`) };
 }
 

@@ -97,7 +97,7 @@ async function choosePorts(ports: MeshOptions['ports']): Promise<MeshPorts> {
  */
 export async function startMesh(options: MeshOptions): Promise<Mesh> {
   const ports = await choosePorts(options.ports);
-  const issuer = `http://127.0.0.1:${ports['issuance-http']}`;
+  const issuer = `${options.insecure ? 'http' : 'https'}://127.0.0.1:${ports['issuance-http']}`;
   const stream = options.revocationStream ?? REVOCATION_STREAM_DEFAULTS;
   const env: Record<string, string> = {
     DATABASE_URL: options.databaseUrl,

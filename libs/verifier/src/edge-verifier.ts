@@ -1,9 +1,11 @@
 import { KeyObject } from 'node:crypto';
-import { createRemoteJWKSet, jwtVerify, type CryptoKey, type CompactJWSHeaderParameters, type JWTVerifyGetKey } from 'jose';
+import { readFileSync } from 'node:fs';
+import { createRemoteJWKSet, customFetch, jwtVerify, type CryptoKey, type CompactJWSHeaderParameters, type JWTVerifyGetKey } from 'jose';
 import { subscribeRevocations, type NatsConnection, type RevocationSubscription } from '@mayfly/bus';
 import type { RevocationEvent } from '@mayfly/proto';
 import { mayflyMetrics } from '@mayfly/telemetry';
 import { readAccessTokenClaims, type AccessTokenClaims } from './access-token.js';
+import { fetchTrustingCa } from './fetch-with-ca.js';
 import { checkAccessTokenHeader, checkIssuerAndTimes, decodeCompactJws, verifyEd25519 } from './compact-jws.js';
 import { reject, rejectionFromJose, type Rejection } from './rejection.js';
 import { RevocationSet } from './revocation-set.js';
@@ -16,6 +18,8 @@ export interface EdgeVerifierOptions {
   readonly nats: NatsConnection;
   readonly stream: string;
   readonly subjectPrefix: string;
+  /** PEM CA to trust for an https JWKS URL (the mesh CA); without it the system store is used. */
+  readonly jwksCaFile?: string | undefined;
   /** Allowed clock difference for exp/iat, seconds. Default 5. */
   readonly clockToleranceSeconds?: number;
   /**
@@ -63,6 +67,7 @@ export class EdgeVerifier {
       timeoutDuration: 2_000,
       cooldownDuration: 5_000,
       cacheMaxAge: 10 * 60_000,
+      ...(options.jwksCaFile ? { [customFetch]: fetchTrustingCa(readFileSync(options.jwksCaFile)) } : {}),
     });
   }
 

@@ -22,6 +22,7 @@ export async function startEdgeVerifierService(log: Logger): Promise<Closer[]> {
     jwksUrl,
     nats,
     ...stream,
+    jwksCaFile: env.optionalString('MAYFLY_JWKS_CA_FILE') ?? env.optionalString('MAYFLY_TLS_CA_FILE'),
     clockToleranceSeconds: env.int('MAYFLY_CLOCK_TOLERANCE_SECONDS', 5, { max: 300 }),
     onRevocationApplied: (event, delayMs) => log.info({ grantId: event.grantId, delayMs }, 'revocation applied'),
     onFeedError: (error) => log.warn({ err: error }, 'bad message on the revocation stream'),

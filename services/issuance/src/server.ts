@@ -2,7 +2,7 @@ import { EnvReader, commonSettings, serviceAddress, tokenIssuerSettings, DEFAULT
 import type { Logger } from '@mayfly/core';
 import { AuditTrail } from '@mayfly/audit-trail';
 import { assertDatabaseReachable, createDatabase, migrateToLatest } from '@mayfly/db';
-import { callUnary, createClient, startGrpcServer, type Closer } from '@mayfly/grpc';
+import { callUnary, createClient, startGrpcServer, transportSettings, type Closer } from '@mayfly/grpc';
 import { withSpan } from '@mayfly/telemetry';
 import {
   AttestationServiceClient,
@@ -73,6 +73,10 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
     issuer,
     keys: [key.publicJwk],
     log,
+    tls: (() => {
+      const transport = transportSettings(true);
+      return transport.mode === 'tls' ? { certFile: transport.certFile!, keyFile: transport.keyFile! } : undefined;
+    })(),
   });
   const server = await startGrpcServer({
     host: settings.host,

@@ -1,4 +1,6 @@
-import { createServer, type Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { JWK } from 'jose';
 import type { Logger } from '@mayfly/core';
 
@@ -17,6 +19,8 @@ export async function startJwksServer(options: {
   issuer: string;
   keys: readonly JWK[];
   log: Logger;
+  /** Serve HTTPS with this certificate and key (issuance's own); plain HTTP without. */
+  tls?: { certFile: string; keyFile: string } | undefined;
 }): Promise<JwksServer> {
   const jwks = JSON.stringify({ keys: options.keys });
   const discovery = JSON.stringify({
@@ -24,7 +28,7 @@ export async function startJwksServer(options: {
     jwks_uri: `${options.issuer}/.well-known/jwks.json`,
     id_token_signing_alg_values_supported: ['EdDSA'],
   });
-  const server: Server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?', 1)[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
@@ -36,7 +40,10 @@ export async function startJwksServer(options: {
       return;
     }
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=300' }).end(req.method === 'HEAD' ? undefined : body);
-  });
+  };
+  const server: Server = options.tls
+    ? createHttpsServer({ cert: readFileSync(options.tls.certFile), key: readFileSync(options.tls.keyFile) }, handle)
+    : createHttpServer(handle);
   const port = await new Promise<number>((resolve, reject) => {
     server.once('error', (error) => reject(new Error(`cannot serve JWKS on ${options.host}:${options.port}: ${error.message}`)));
     server.listen(options.port, options.host, () => {
@@ -44,7 +51,7 @@ export async function startJwksServer(options: {
       resolve(typeof address === 'object' && address ? address.port : options.port);
     });
   });
-  options.log.info({ port }, 'JWKS published at /.well-known/jwks.json');
+  options.log.info({ port, scheme: options.tls ? 'https' : 'http' }, 'JWKS published at /.well-known/jwks.json');
   return {
     port,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
