@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import {
   DEFAULT_HEALTH_PORTS,
   DEFAULT_METRICS_PORTS,
@@ -66,26 +66,42 @@ export interface Mesh {
 
 /** A port nothing listens on right now. */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
+  return (await freePorts(1))[0]!;
+}
+
+/**
+ * `count` distinct free ports. All are held open until every one is chosen, so the system
+ * cannot hand out the same port twice within one mesh.
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<Server>((resolve, reject) => {
+          const server = createServer();
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => {
+    const address = server.address();
+    return typeof address === 'object' && address ? address.port : 0;
   });
+  await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  return ports;
 }
 
 async function choosePorts(ports: MeshOptions['ports']): Promise<MeshPorts> {
   if (ports === 'free') {
-    const entries = await Promise.all(Object.keys(DEFAULT_PORTS).map(async (key) => [key, await freePort()] as const));
-    const metrics = await Promise.all(SERVICE_NAMES.map(async (service) => [service, await freePort()] as const));
-    const health = await Promise.all(SERVICE_NAMES.map(async (service) => [service, await freePort()] as const));
+    const names = Object.keys(DEFAULT_PORTS) as (ServiceName | 'issuance-http')[];
+    const free = await freePorts(names.length + 2 * SERVICE_NAMES.length);
+    const take = (): number => free.shift()!;
     return {
-      ...(Object.fromEntries(entries) as Record<ServiceName | 'issuance-http', number>),
-      metrics: Object.fromEntries(metrics) as Record<ServiceName, number>,
-      health: Object.fromEntries(health) as Record<ServiceName, number>,
+      ...(Object.fromEntries(names.map((name) => [name, take()])) as Record<ServiceName | 'issuance-http', number>),
+      metrics: Object.fromEntries(SERVICE_NAMES.map((service) => [service, take()])) as Record<ServiceName, number>,
+      health: Object.fromEntries(SERVICE_NAMES.map((service) => [service, take()])) as Record<ServiceName, number>,
     };
   }
   return ports ?? { ...DEFAULT_PORTS, metrics: { ...DEFAULT_METRICS_PORTS }, health: { ...DEFAULT_HEALTH_PORTS } };
