@@ -137,6 +137,7 @@ const CASES: HostileCase[] = [
   badEvidence('forged signature with the genuine kid', async () => attackerEvidence({ kid: t.issuer.publicJwk.kid })),
   badEvidence('expired', async () => t.issuer.mint(DEV.subject, { audience: AUDIENCE, ttlSeconds: -30 })),
   badEvidence('not yet valid (nbf in 10 minutes)', async () => t.issuer.mint(DEV.subject, { audience: AUDIENCE, claims: { nbf: now() + 600 } })),
+  badEvidence('issued in the future (iat in 10 minutes)', async () => t.issuer.mint(DEV.subject, { audience: AUDIENCE, claims: { iat: now() + 600 } })),
   badEvidence('wrong audience', async () => t.issuer.mint(DEV.subject, { audience: 'another-service' })),
   badEvidence('unknown issuer', async () => (await DevIssuer.create('https://evil.example')).mint(DEV.subject, { audience: AUDIENCE })),
   badEvidence('alg none', async () => `${b64({ alg: 'none' })}.${b64({ iss: ISSUER, aud: AUDIENCE, sub: DEV.subject, exp: now() + 60 })}.`),

@@ -42,7 +42,7 @@ export class DevIssuer {
       .setIssuer(this.issuer)
       .setSubject(subject)
       .setAudience(options.audience)
-      .setIssuedAt(now)
+      .setIssuedAt(typeof options.claims?.['iat'] === 'number' ? options.claims['iat'] : now)
       .setExpirationTime(now + (options.ttlSeconds ?? 300))
       .sign(this.privateKey);
   }

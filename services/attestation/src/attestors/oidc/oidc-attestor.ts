@@ -37,6 +37,10 @@ export class OidcAttestor implements Attestor {
         clockTolerance: this.options.clockToleranceSeconds,
         requiredClaims: ['exp', 'sub'],
       });
+      // jose bounds exp and nbf; evidence claiming to be issued in the future is refused too.
+      if (typeof payload.iat === 'number' && payload.iat - this.options.clockToleranceSeconds > Date.now() / 1000) {
+        throw failed('evidence claims to be issued in the future (iat)');
+      }
       return {
         attestor: this.name,
         issuer: trusted.issuer,
@@ -45,6 +49,7 @@ export class OidcAttestor implements Attestor {
         evidenceDigest: sha256Hex(evidence),
       };
     } catch (error) {
+      if (error instanceof MayflyError) throw error;
       throw failed(describeJoseFailure(error), error);
     }
   }
