@@ -20,15 +20,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-/** Credentials presenting `identity`'s certificate from the mesh's PKI (or another directory). */
-function credentialsOf(identity: string, pkiDir = t.pkiDir, caDir = t.pkiDir): ChannelCredentials {
-  return ChannelCredentials.createSsl(
-    readFileSync(join(caDir, 'ca.pem')),
-    readFileSync(join(pkiDir, `${identity}-key.pem`)),
-    readFileSync(join(pkiDir, `${identity}.pem`)),
-    { checkServerIdentity: () => undefined },
-  );
-}
+const credentialsOf = (identity: string, pkiDir?: string): ChannelCredentials => t.credentialsAs(identity, pkiDir ? { pkiDir } : {});
 
 type Ctor<C> = new (address: string, credentials: ChannelCredentials) => C;
 function clientAs<C extends Client>(Client: Ctor<C>, service: ServiceName, credentials: ChannelCredentials): C {
@@ -76,7 +68,7 @@ describe('06 transport security', () => {
     const attempts: [string, ChannelCredentials][] = [
       ['plaintext', ChannelCredentials.createInsecure()],
       ['no client certificate', ChannelCredentials.createSsl(readFileSync(join(t.pkiDir, 'ca.pem')), null, null, { checkServerIdentity: () => undefined })],
-      ['issuance name, foreign CA', credentialsOf('issuance', foreignDir, t.pkiDir)],
+      ['issuance name, foreign CA', credentialsOf('issuance', foreignDir)],
     ];
     for (const [name, credentials] of attempts) {
       const decision = clientAs(DecisionServiceClient, 'decision', credentials);

@@ -1,5 +1,4 @@
 import { generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ChannelCredentials, Client, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { SignJWT, generateKeyPair } from 'jose';
@@ -28,11 +27,7 @@ let otherGrant: { id: string; token: string };
 
 beforeAll(async () => {
   t = await startTestMesh('hostile');
-  const asIssuance = ChannelCredentials.createSsl(
-    readFileSync(join(t.pkiDir, 'ca.pem')),
-    readFileSync(join(t.pkiDir, 'issuance-key.pem')),
-    readFileSync(join(t.pkiDir, 'issuance.pem')),
-  );
+  const asIssuance = t.credentialsAs('issuance');
   decisionAsIssuance = new DecisionServiceClient(t.mesh.addresses.decision, asIssuance);
   auditAsIssuance = new AuditServiceClient(t.mesh.addresses.audit, asIssuance);
   const a = await t.client(DEV.subject).acquire({ task: { id: 'hostile-active', kind: 'ci-job', reference: '', deadline: undefined }, resource: RESOURCE, actions: ['read'] });
@@ -213,8 +208,7 @@ const CASES: HostileCase[] = [
     name: 'Decide called with the revocation service certificate',
     status: status.PERMISSION_DENIED,
     run: () => {
-      const asRevocation = ChannelCredentials.createSsl(readFileSync(join(t.pkiDir, 'ca.pem')), readFileSync(join(t.pkiDir, 'revocation-key.pem')), readFileSync(join(t.pkiDir, 'revocation.pem')));
-      const client = new DecisionServiceClient(t.mesh.addresses.decision, asRevocation);
+      const client = new DecisionServiceClient(t.mesh.addresses.decision, t.credentialsAs('revocation'));
       return callUnary(client, client.decide, DecideRequest.fromPartial({ resource: RESOURCE })).finally(() => client.close());
     },
   },

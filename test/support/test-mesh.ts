@@ -1,7 +1,7 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ServiceError } from '@grpc/grpc-js';
+import { ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { connectBus, deleteRevocationStream } from '@mayfly/bus';
 import { MayflyClient } from '@mayfly/client';
 import { MayflyError } from '@mayfly/core';
@@ -51,6 +51,8 @@ export interface TestMesh {
   readonly decision: DecisionServiceClient;
   /** The directory of the mesh's development CA and certificates. */
   readonly pkiDir: string;
+  /** TLS credentials presenting one of the mesh's identities (a service name or "operator"). */
+  credentialsAs(identity: string, options?: { pkiDir?: string }): ChannelCredentials;
   /** Where the services' combined log is written. */
   readonly logFile: string;
   /** Every line the services have printed so far, prefixed with the service name. */
@@ -156,6 +158,14 @@ export async function startTestMesh(suite: string, options: { env?: Record<strin
     ...clients,
     logFile,
     pkiDir: join(stateDir, 'pki'),
+    credentialsAs: (identity, credentialOptions) => {
+      const dir = credentialOptions?.pkiDir ?? join(stateDir, 'pki');
+      return ChannelCredentials.createSsl(
+        readFileSync(join(stateDir, 'pki', 'ca.pem')),
+        readFileSync(join(dir, `${identity}-key.pem`)),
+        readFileSync(join(dir, `${identity}.pem`)),
+      );
+    },
     logLines: lines,
     evidence: (subject, evidenceOptions) => issuer.mint(subject, { audience: AUDIENCE, ttlSeconds: evidenceOptions?.ttlSeconds ?? 120 }),
     client: (subject) => {

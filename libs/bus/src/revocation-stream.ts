@@ -46,6 +46,7 @@ export async function deleteRevocationStream(nc: NatsConnection, stream: string)
   await jsm.streams.delete(stream).catch(() => undefined);
 }
 
-function isStreamNotFound(error: unknown): boolean {
+/** True for JetStream's answer about a stream that does not exist. */
+export function isStreamNotFound(error: unknown): boolean {
   return error instanceof Error && /stream not found/i.test(error.message);
 }

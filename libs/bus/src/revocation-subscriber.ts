@@ -2,6 +2,7 @@ import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages } fro
 import type { NatsConnection } from '@nats-io/transport-node';
 import { RevocationEvent } from '@mayfly/proto';
 import { SpanKind, context, propagation, recordFailure, trace, tracer } from '@mayfly/telemetry';
+import { isStreamNotFound } from './revocation-stream.js';
 import { headersGetter } from './trace-headers.js';
 
 export interface RevocationSubscription {
@@ -29,7 +30,7 @@ async function waitForStream(jsm: StreamManager, stream: string, waitMs: number)
     try {
       return await jsm.streams.info(stream);
     } catch (error) {
-      if (!(error instanceof Error && /stream not found/i.test(error.message)) || Date.now() > until) {
+      if (!isStreamNotFound(error) || Date.now() > until) {
         throw new Error(`revocation stream ${stream} is not available: ${(error as Error).message}`, { cause: error });
       }
       await new Promise((resolve) => setTimeout(resolve, 250));

@@ -6,6 +6,11 @@ export interface OutboxEntry {
   payload: Buffer;
 }
 
+/** Outbox rows for encoded audit events: pending until the audit service has them. */
+export function outboxRows(owner: string, entries: readonly OutboxEntry[]) {
+  return entries.map((entry) => ({ id: entry.id, owner, payload: entry.payload, last_error: null, delivered_at: null }));
+}
+
 /** Stores encoded audit events, in the caller's transaction, until the audit service has them. */
 export async function enqueueAuditEvents(
   db: Kysely<Database>,
@@ -15,7 +20,7 @@ export async function enqueueAuditEvents(
   if (entries.length === 0) return;
   await db
     .insertInto('audit_outbox')
-    .values(entries.map((entry) => ({ id: entry.id, owner, payload: entry.payload, last_error: null, delivered_at: null })))
+    .values(outboxRows(owner, entries))
     .execute();
 }
 

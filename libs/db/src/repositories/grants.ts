@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { outboxRows, type OutboxEntry } from './audit-outbox.js';
 import type { Database, GrantRecord, GrantRow, GrantStatusName, NewGrant } from '../schema.js';
 
 export async function insertGrant(db: Kysely<Database>, grant: NewGrant | GrantRecord): Promise<void> {
@@ -13,7 +14,7 @@ export async function insertGrantWithAuditOutbox(
   db: Kysely<Database>,
   grant: GrantRecord,
   owner: string,
-  entries: readonly { id: string; payload: Buffer }[],
+  entries: readonly OutboxEntry[],
 ): Promise<void> {
   if (entries.length === 0) {
     await insertGrant(db, grant);
@@ -22,7 +23,7 @@ export async function insertGrantWithAuditOutbox(
   await db
     .with('inserted_grant', (qb) => qb.insertInto('grants').values(grant).returning('id'))
     .insertInto('audit_outbox')
-    .values(entries.map((entry) => ({ id: entry.id, owner, payload: entry.payload, last_error: null, delivered_at: null })))
+    .values(outboxRows(owner, entries))
     .execute();
 }
 
