@@ -24,6 +24,8 @@ let decisionAsIssuance: DecisionServiceClient;
 let auditAsIssuance: AuditServiceClient;
 let activeGrant: { id: string; token: string };
 let otherGrant: { id: string; token: string };
+/** Evidence that has already got a grant: every respelling of it is a replay. */
+let usedEvidence: string;
 
 beforeAll(async () => {
   t = await startTestMesh('hostile');
@@ -33,6 +35,8 @@ beforeAll(async () => {
   const a = await t.client(DEV.subject).acquire({ task: { id: 'hostile-active', kind: 'ci-job', reference: '', deadline: undefined }, resource: RESOURCE, actions: ['read'] });
   const b = await t.client(DEV.subject).acquire({ task: { id: 'hostile-other', kind: 'ci-job', reference: '', deadline: undefined }, resource: RESOURCE, actions: ['read'] });
   activeGrant = { id: a.grant.id, token: a.accessToken };
+  usedEvidence = await t.evidence(DEV.subject);
+  await requestGrant(grantRequest({}, usedEvidence));
   otherGrant = { id: b.grant.id, token: b.accessToken };
 });
 afterAll(async () => {
@@ -52,6 +56,24 @@ async function attackerEvidence(header: Record<string, unknown>, claims: Record<
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const input = `${b64({ alg: 'ES256', ...header })}.${b64({ iss: ISSUER, aud: AUDIENCE, sub: DEV.subject, iat: now(), exp: now() + 60, ...claims })}`;
   return `${input}.${cryptoSign('sha256', Buffer.from(input), { key: privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
+}
+
+const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const P256_ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+
+/** The same signature bytes, spelled with different unused low bits in the last character. */
+function respellLastCharacter(token: string, bits: number): string {
+  const last = token.at(-1)!;
+  return `${token.slice(0, -1)}${BASE64URL_ALPHABET[BASE64URL_ALPHABET.indexOf(last) ^ bits]}`;
+}
+
+/** The other valid ECDSA signature over the same content. */
+function highSTwin(token: string): string {
+  const [h, p, sig] = token.split('.') as [string, string, string];
+  const bytes = Buffer.from(sig, 'base64url');
+  const s = BigInt(`0x${bytes.subarray(32).toString('hex')}`);
+  const twin = Buffer.from((P256_ORDER - s).toString(16).padStart(64, '0'), 'hex');
+  return `${h}.${p}.${Buffer.concat([bytes.subarray(0, 32), twin]).toString('base64url')}`;
 }
 
 function grantRequest(overrides: Partial<RequestGrantRequest>, evidence: string, id = taskId('req')): RequestGrantRequest {
@@ -143,6 +165,15 @@ const CASES: HostileCase[] = [
   badEvidence("kid injection: SQL", async () => attackerEvidence({ kid: "' OR '1'='1" })),
   badEvidence('crit header', async () => attackerEvidence({ kid: t.issuer.publicJwk.kid, crit: ['x-mayfly'], 'x-mayfly': true })),
   badEvidence('garbage', async () => 'not.a.jwt'),
+  // Replay by respelling: the same signed content written another way is the same evidence.
+  badEvidence('replay with the unused bits of the signature\'s last character changed', async () => respellLastCharacter(usedEvidence, 1)),
+  badEvidence('replay with other unused bits of the last character changed', async () => respellLastCharacter(usedEvidence, 3)),
+  badEvidence('replay as the high-S twin signature (r, n - s)', async () => highSTwin(usedEvidence)),
+  badEvidence('replay with base64 padding added to the signature', async () => `${usedEvidence}==`),
+  badEvidence('replay, verbatim', async () => usedEvidence),
+  badEvidence('subject with a NUL byte (signed by the trusted issuer)', async () => t.issuer.mint('system:serviceaccount:ci:\u0000builder', { audience: AUDIENCE })),
+  badEvidence('valid for 25 hours (longer than the issuer allows)', async () => t.issuer.mint(DEV.subject, { audience: AUDIENCE, ttlSeconds: 25 * 3600 })),
+  badEvidence('issuer of 4 KiB', async () => attackerEvidence({}, { iss: `https://${'i'.repeat(4096)}` })),
   badEvidence('a workload nobody registered', async () => t.issuer.mint(STRANGER_SUBJECT, { audience: AUDIENCE })),
   badEvidence('subject with SQL metacharacters', async () => t.issuer.mint(SQL, { audience: AUDIENCE })),
   badEvidence('ES256 signature from a freshly generated key, no kid', async () => {

@@ -3,12 +3,14 @@ import { Migrator, type Migration, type MigrationProvider } from 'kysely/migrati
 import pg from 'pg';
 import * as initial from './migrations/001-initial.js';
 import * as evidenceUses from './migrations/002-evidence-uses.js';
+import * as issuerEvidenceRules from './migrations/003-issuer-evidence-rules.js';
 import type { Database } from './schema.js';
 
 /** Migrations in order. Add new ones at the end; never edit one that has shipped. */
 const MIGRATIONS: Record<string, Migration> = {
   '001-initial': initial,
   '002-evidence-uses': evidenceUses,
+  '003-issuer-evidence-rules': issuerEvidenceRules,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -22,6 +22,10 @@ export interface TrustedIssuerTable {
   jwks_uri: string | null;
   jwks: ColumnType<{ keys: unknown[] } | null, string | null, string | null>;
   algorithms: string[];
+  /** Refuse high-S ECDSA signatures. */
+  require_low_s: Generated<boolean>;
+  /** Refuse evidence valid for longer than this (exp − iat). */
+  max_evidence_lifetime_seconds: Generated<number>;
   created_at: CreatedAt;
 }
 

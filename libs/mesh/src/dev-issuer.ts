@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
@@ -37,7 +38,8 @@ export class DevIssuer {
   /** Evidence for `subject`, as the platform would issue it. */
   async mint(subject: string, options: { audience: string; ttlSeconds?: number; claims?: Record<string, unknown> }): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({ ...options.claims })
+    // A fresh jti, as real issuers add: two tokens minted in the same second are two tokens.
+    const token = await new SignJWT({ jti: randomUUID(), ...options.claims })
       .setProtectedHeader({ alg: 'ES256', kid: this.publicJwk.kid as string, typ: 'JWT' })
       .setIssuer(this.issuer)
       .setSubject(subject)
@@ -45,6 +47,7 @@ export class DevIssuer {
       .setIssuedAt(typeof options.claims?.['iat'] === 'number' ? options.claims['iat'] : now)
       .setExpirationTime(now + (options.ttlSeconds ?? 300))
       .sign(this.privateKey);
+    return withLowS(token);
   }
 
   /** Serves /.well-known/jwks.json on 127.0.0.1:port (0 = any free port). */
@@ -62,4 +65,20 @@ export class DevIssuer {
       close: () => new Promise<void>((resolve) => server.close(() => resolve())),
     };
   }
+}
+
+const P256_ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+
+/**
+ * WebCrypto's ECDSA leaves s wherever it falls; Mayfly (like Bitcoin and many JOSE stacks)
+ * refuses the upper half by default, because (r, n − s) is a second valid spelling of one
+ * signature. A careful issuer normalises, so this one does.
+ */
+export function withLowS(token: string): string {
+  const [header, payload, signature] = token.split('.') as [string, string, string];
+  const bytes = Buffer.from(signature, 'base64url');
+  const s = BigInt(`0x${bytes.subarray(32).toString('hex')}`);
+  if (s <= P256_ORDER / 2n) return token;
+  const low = Buffer.from((P256_ORDER - s).toString(16).padStart(64, '0'), 'hex');
+  return `${header}.${payload}.${Buffer.concat([bytes.subarray(0, 32), low]).toString('base64url')}`;
 }

@@ -7,6 +7,10 @@ export interface TrustedIssuerInput {
   jwksUri?: string | undefined;
   jwks?: { keys: unknown[] } | undefined;
   algorithms?: string[] | undefined;
+  /** Default true: refuse high-S ECDSA signatures. */
+  requireLowS?: boolean | undefined;
+  /** Default 86,400 (24 h). */
+  maxEvidenceLifetimeSeconds?: number | undefined;
 }
 
 export interface WorkloadInput {
@@ -27,6 +31,8 @@ export async function upsertTrustedIssuer(db: Kysely<Database>, input: TrustedIs
     jwks_uri: input.jwksUri ?? null,
     jwks: input.jwks ? JSON.stringify(input.jwks) : null,
     algorithms: input.algorithms ?? ['RS256', 'ES256', 'EdDSA'],
+    require_low_s: input.requireLowS ?? true,
+    max_evidence_lifetime_seconds: input.maxEvidenceLifetimeSeconds ?? 86_400,
   };
   await db
     .insertInto('trusted_issuers')

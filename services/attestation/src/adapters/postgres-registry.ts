@@ -49,7 +49,15 @@ export class PostgresTrustedIssuers implements TrustedIssuerSource {
     if (hit && hit.until > now) return hit.value;
     const row = await findTrustedIssuer(this.db, issuer);
     const value: TrustedIssuer | undefined = row
-      ? { issuer: row.issuer, audience: row.audience, jwksUri: row.jwks_uri ?? undefined, jwks: row.jwks ?? undefined, algorithms: row.algorithms }
+      ? {
+          issuer: row.issuer,
+          audience: row.audience,
+          jwksUri: row.jwks_uri ?? undefined,
+          jwks: row.jwks ?? undefined,
+          algorithms: row.algorithms,
+          requireLowS: row.require_low_s,
+          maxEvidenceLifetimeSeconds: row.max_evidence_lifetime_seconds,
+        }
       : undefined;
     // Remember misses too, so that a flood of bogus issuers cannot hammer the database;
     // but bound the cache, so that it cannot be used to exhaust memory either.

@@ -1,6 +1,7 @@
 import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
-import { MayflyError, sha256Hex } from '@mayfly/core';
+import { MayflyError } from '@mayfly/core';
 import type { AttestedSubject, Attestor } from '../attestor.js';
+import { isHighS, readSignedContent } from './signed-content.js';
 import type { TrustedIssuer, TrustedIssuerSource } from './trusted-issuers.js';
 
 /** Asymmetric algorithms only: an HMAC "secret" would have to be shared with the attestor. */
@@ -24,9 +25,14 @@ export class OidcAttestor implements Attestor {
   constructor(private readonly options: OidcAttestorOptions) {}
 
   async attest(evidence: string): Promise<AttestedSubject> {
+    const content = readSignedContent(evidence);
+    if ('problem' in content) throw failed(content.problem);
     const claimedIssuer = readClaimedIssuer(evidence);
     const trusted = await this.options.issuers.find(claimedIssuer);
-    if (!trusted) throw failed(`issuer "${claimedIssuer}" is not a trusted issuer`);
+    if (!trusted) throw failed(`issuer ${JSON.stringify(claimedIssuer)} is not a trusted issuer`);
+    if (trusted.requireLowS && isHighS(content.algorithm, content.signature)) {
+      throw failed('evidence carries a high-S ECDSA signature (the twin of another valid signature); this issuer is registered to require low-S signatures');
+    }
 
     const algorithms = trusted.algorithms.filter((alg) => ASYMMETRIC_ALGORITHMS.has(alg));
     try {
@@ -41,12 +47,15 @@ export class OidcAttestor implements Attestor {
       if (typeof payload.iat === 'number' && payload.iat - this.options.clockToleranceSeconds > Date.now() / 1000) {
         throw failed('evidence claims to be issued in the future (iat)');
       }
+      const subject = checkSubject(payload.sub);
+      checkLifetime(payload.exp as number, payload.iat, trusted.maxEvidenceLifetimeSeconds);
       return {
         attestor: this.name,
         issuer: trusted.issuer,
-        subject: payload.sub as string,
+        subject,
         expiresAt: new Date((payload.exp as number) * 1000),
-        evidenceDigest: sha256Hex(evidence),
+        // What was signed, not how it was spelled: a respelled token is the same evidence.
+        evidenceDigest: content.digest,
       };
     } catch (error) {
       if (error instanceof MayflyError) throw error;
@@ -67,6 +76,11 @@ export class OidcAttestor implements Attestor {
   }
 }
 
+/** Longest iss and sub accepted: they reach the database, the audit trail and error messages. */
+const MAX_ISSUER_LENGTH = 512;
+const MAX_SUBJECT_LENGTH = 1024;
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+
 function readClaimedIssuer(evidence: string): string {
   let iss: unknown;
   try {
@@ -75,7 +89,26 @@ function readClaimedIssuer(evidence: string): string {
     throw failed('evidence is not a well-formed JWT');
   }
   if (typeof iss !== 'string' || iss.length === 0) throw failed('evidence has no issuer (iss)');
+  if (iss.length > MAX_ISSUER_LENGTH) throw failed(`evidence issuer (iss) is longer than ${MAX_ISSUER_LENGTH} characters`);
+  if (CONTROL_CHARACTERS.test(iss)) throw failed('evidence issuer (iss) contains control characters');
   return iss;
+}
+
+/** A signed subject is still input: no NUL or other control characters, bounded length. */
+function checkSubject(sub: unknown): string {
+  if (typeof sub !== 'string' || sub.length === 0) throw failed('evidence has no subject (sub)');
+  if (sub.length > MAX_SUBJECT_LENGTH) throw failed(`evidence subject (sub) is longer than ${MAX_SUBJECT_LENGTH} characters`);
+  if (CONTROL_CHARACTERS.test(sub)) throw failed('evidence subject (sub) contains a NUL or other control character');
+  return sub;
+}
+
+/** Evidence valid for longer than the issuer's maximum is a standing credential: refused. */
+function checkLifetime(exp: number, iat: unknown, maxSeconds: number): void {
+  const from = typeof iat === 'number' ? iat : Date.now() / 1000;
+  const lifetime = Math.round(exp - from);
+  if (lifetime > maxSeconds) {
+    throw failed(`evidence is valid for ${lifetime} s, longer than this issuer's maximum of ${maxSeconds} s; ask the issuer for a shorter-lived token`);
+  }
 }
 
 function describeJoseFailure(error: unknown): string {
