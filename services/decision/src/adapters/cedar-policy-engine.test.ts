@@ -1,10 +1,14 @@
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { MayflyError } from '@mayfly/core';
 import { RiskTier, Workload } from '@mayfly/proto';
 import { CedarPolicyEngine } from './cedar-policy-engine.js';
 
-const shipped = CedarPolicyEngine.fromDirectory(fileURLToPath(new URL('../../policies', import.meta.url)));
+const POLICY_DIR = fileURLToPath(new URL('../../policies', import.meta.url));
+const shipped = CedarPolicyEngine.fromDirectory(POLICY_DIR);
+const SCHEMA = readFileSync(`${POLICY_DIR}/schema.cedarschema`, 'utf8');
+const engine = (...texts: string[]) => CedarPolicyEngine.fromSources(texts.map((text, i) => ({ name: `p${i}`, text })), SCHEMA);
 
 const workload = (environment: string, riskTier: RiskTier): Workload =>
   Workload.fromPartial({ spiffeId: `spiffe://example.org/${environment}/svc`, environment, riskTier });
@@ -38,17 +42,42 @@ describe('CedarPolicyEngine with the shipped policies', () => {
   });
 
   it('names its policy set by a digest of the sources', () => {
-    const a = CedarPolicyEngine.fromSources([{ name: 'a', text: 'permit (principal, action, resource);' }]);
-    const b = CedarPolicyEngine.fromSources([{ name: 'a', text: 'forbid (principal, action, resource);' }]);
+    const a = CedarPolicyEngine.fromSources([{ name: 'a', text: 'permit (principal, action, resource);' }], SCHEMA);
+    const b = CedarPolicyEngine.fromSources([{ name: 'a', text: 'forbid (principal, action, resource);' }], SCHEMA);
     expect(a.version).toMatch(/^[0-9a-f]{16}$/);
     expect(a.version).not.toBe(b.version);
     expect(a.evaluate(query(workload('x', RiskTier.RISK_TIER_LOW), 'read'))).toMatchObject({ allowed: true, policyIds: ['a#0'] });
   });
 
   it('refuses unparseable policies and bad annotations at load time', () => {
-    expect(() => CedarPolicyEngine.fromSources([{ name: 'bad', text: 'permit (principal, action' }])).toThrow(MayflyError);
-    expect(() =>
-      CedarPolicyEngine.fromSources([{ name: 'ttl', text: '@max_ttl_seconds("soon") permit (principal, action, resource);' }]),
-    ).toThrow(/max_ttl_seconds/);
+    expect(() => engine('permit (principal, action')).toThrow(MayflyError);
+    expect(() => engine('@max_ttl_seconds("soon") permit (principal, action, resource);')).toThrow(/max_ttl_seconds/);
+  });
+
+  it('refuses, at load time, policies that do not match the schema, naming the policy', () => {
+    expect(() => engine('@id("typo") forbid (principal, action, resource) when { principal.enviroment == "prod" };')).toThrow(
+      /typo: .*enviroment/,
+    );
+    expect(() => engine('permit (principal, action == Mayfly::Action::"launch-missiles", resource);')).toThrow(/do not match the schema/);
+    expect(() => CedarPolicyEngine.fromSources([{ name: 'a', text: 'permit (principal, action, resource);' }], 'namespace {')).toThrow(/schema/);
+  });
+
+  it('denies when a forbid fails to evaluate, naming the policy that errored (Cedar alone would allow)', () => {
+    const broken = engine(
+      '@id("allow-all") permit (principal, action, resource);',
+      '@id("overflowing-forbid") forbid (principal, action, resource) when { context.ttlSeconds + 9223372036854775807 > 0 };',
+    );
+    const answer = broken.evaluate(query(workload('dev', RiskTier.RISK_TIER_LOW), 'read'));
+    expect(answer.allowed).toBe(false);
+    expect(answer.policyIds).toEqual(['overflowing-forbid']);
+    expect(answer.errors[0]).toMatch(/^overflowing-forbid: .*overflow/);
+  });
+
+  it('denies when a permit fails to evaluate, even if another permit allows', () => {
+    const broken = engine(
+      '@id("allow-all") permit (principal, action, resource);',
+      '@id("overflowing-permit") permit (principal, action, resource) when { context.hourUtc * 9223372036854775807 > 1 };',
+    );
+    expect(broken.evaluate(query(workload('dev', RiskTier.RISK_TIER_LOW), 'read'))).toMatchObject({ allowed: false, policyIds: ['overflowing-permit'] });
   });
 });

@@ -6,8 +6,12 @@ import { MayflyError } from '@mayfly/core';
 import { RiskTier, riskTierToJSON } from '@mayfly/proto';
 import type { PolicyAnswer, PolicyEngine, PolicyQuery } from '../domain/policy-engine.js';
 
+/** The schema file every policy directory must hold (see policies/schema.cedarschema). */
+export const SCHEMA_FILE = 'schema.cedarschema';
+
 /**
- * Cedar policies, loaded from the *.cedar files of one directory and parsed once at start-up.
+ * Cedar policies, loaded from the *.cedar files of one directory, validated against the
+ * directory's schema.cedarschema and parsed once at start-up.
  *
  * Entity model the policies are written against:
  * - principal `Mayfly::Workload::"<spiffe id>"` with attributes environment, riskTier
@@ -18,6 +22,9 @@ import type { PolicyAnswer, PolicyEngine, PolicyQuery } from '../domain/policy-e
  *
  * Annotations: `@id("...")` names a policy (default `<file>#<n>`); `@max_ttl_seconds("N")` on
  * a permit caps the lifetime of what it allows.
+ *
+ * A policy that fails to evaluate for a request (an overflow, a missing attribute) makes the
+ * answer deny: Cedar itself would skip it, which turns a broken forbid into an allow.
  */
 export class CedarPolicyEngine implements PolicyEngine {
   readonly version: string;
@@ -38,10 +45,22 @@ export class CedarPolicyEngine implements PolicyEngine {
       throw new MayflyError('ERR_CONFIG', `cannot read policy directory ${directory}: ${(error as Error).message}`);
     }
     if (files.length === 0) throw new MayflyError('ERR_CONFIG', `no *.cedar policy files in ${directory}`);
-    return CedarPolicyEngine.fromSources(files.map((file) => ({ name: basename(file, '.cedar'), text: readFileSync(join(directory, file), 'utf8') })));
+    let schema: string;
+    try {
+      schema = readFileSync(join(directory, SCHEMA_FILE), 'utf8');
+    } catch {
+      throw new MayflyError(
+        'ERR_CONFIG',
+        `no ${SCHEMA_FILE} in ${directory}: policies are validated against a schema at start; copy services/decision/policies/${SCHEMA_FILE} and declare your actions in it`,
+      );
+    }
+    return CedarPolicyEngine.fromSources(
+      files.map((file) => ({ name: basename(file, '.cedar'), text: readFileSync(join(directory, file), 'utf8') })),
+      schema,
+    );
   }
 
-  static fromSources(sources: readonly { name: string; text: string }[]): CedarPolicyEngine {
+  static fromSources(sources: readonly { name: string; text: string }[], schema: string): CedarPolicyEngine {
     const policies: Record<string, string> = {};
     const maxTtlById = new Map<string, number>();
     const digest = createHash('sha256');
@@ -66,6 +85,8 @@ export class CedarPolicyEngine implements PolicyEngine {
         }
       }
     }
+    digest.update(schema);
+    validateAgainstSchema(policies, schema);
     const version = digest.digest('hex').slice(0, 16);
     const setId = `mayfly-${version}`;
     const parsed = cedar.preparsePolicySet(setId, { staticPolicies: policies });
@@ -111,18 +132,40 @@ export class CedarPolicyEngine implements PolicyEngine {
       return { allowed: false, policyIds: [], maxTtlSeconds: undefined, errors: answer.errors.map((e) => e.message) };
     }
     const { decision, diagnostics } = answer.response;
+    if (diagnostics.errors.length > 0) {
+      // Cedar skips a policy that errors. For a forbid that would mean "allow"; so any error
+      // denies, naming the policies that failed.
+      return {
+        allowed: false,
+        policyIds: [...new Set(diagnostics.errors.map((e) => e.policyId))],
+        maxTtlSeconds: undefined,
+        errors: diagnostics.errors.map((e) => `${e.policyId}: ${e.error.message}`),
+      };
+    }
     const ttls = diagnostics.reason.map((id) => this.maxTtlById.get(id)).filter((t): t is number => t !== undefined);
     return {
       allowed: decision === 'allow',
       policyIds: diagnostics.reason,
       maxTtlSeconds: ttls.length > 0 ? Math.min(...ttls) : undefined,
-      errors: diagnostics.errors.map((e) => `${e.policyId}: ${e.error.message}`),
+      errors: [],
     };
   }
 }
 
 function riskTierName(tier: RiskTier): string {
   return riskTierToJSON(tier).replace('RISK_TIER_', '').toLowerCase();
+}
+
+/** Refuses to load policies that name attributes, types or actions the schema does not have. */
+function validateAgainstSchema(policies: Record<string, string>, schema: string): void {
+  const result = cedar.validate({ schema, policies: { staticPolicies: policies }, validationSettings: { mode: 'strict' } });
+  if (result.type === 'failure') {
+    throw new MayflyError('ERR_CONFIG', `cannot read the Cedar schema ${SCHEMA_FILE}: ${result.errors.map((e) => e.message).join('; ')}`);
+  }
+  if (result.validationErrors.length > 0) {
+    const problems = result.validationErrors.map((e) => `${e.policyId}: ${e.error.message}${e.error.help ? ` (${e.error.help})` : ''}`);
+    throw new MayflyError('ERR_CONFIG', `Cedar policies do not match the schema: ${problems.join('; ')}`);
+  }
 }
 
 function policyError(source: string, errors: readonly { message: string }[]): MayflyError {

@@ -63,6 +63,17 @@ describe('decide', () => {
     expect(answer.reasons).toEqual(['"write" on pg:orders-db is forbidden by no-writes']);
   });
 
+  it('denies when a policy failed to evaluate, saying which one and why (the reason reaches the refusal and the audit)', () => {
+    const answer = decide(
+      request(['read']),
+      engine({ read: { allowed: false, policyIds: ['broken-forbid'], errors: ['broken-forbid: integer overflow'] } }),
+      { maxTtlSeconds: 3600 },
+    );
+    expect(answer.effect).toBe(Effect.EFFECT_DENY);
+    expect(answer.policyIds).toEqual(['broken-forbid']);
+    expect(answer.reasons).toEqual(['"read" on pg:orders-db is denied because a policy failed to evaluate (broken-forbid: integer overflow)']);
+  });
+
   it('caps the lifetime at the service limit when no policy sets one', () => {
     const answer = decide(request(['read']), engine({ read: { allowed: true, policyIds: ['p'] } }), { maxTtlSeconds: 120 });
     expect(answer.maxTtlSeconds).toBe(120);

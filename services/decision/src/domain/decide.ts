@@ -8,7 +8,7 @@ import {
 } from '@mayfly/core';
 import { Effect, type DecideRequest, type DecideResponse } from '@mayfly/proto';
 import { checkCeiling } from './ceiling.js';
-import type { PolicyEngine } from './policy-engine.js';
+import type { PolicyAnswer, PolicyEngine } from './policy-engine.js';
 
 export interface DecisionLimits {
   /** No grant lives longer than this, whatever the policy says. */
@@ -60,11 +60,7 @@ export function decide(request: DecideRequest, engine: PolicyEngine, limits: Dec
     });
     if (!answer.allowed) {
       answer.policyIds.forEach((id) => denyingPolicies.add(id));
-      reasons.push(
-        answer.policyIds.length > 0
-          ? `"${action}" on ${request.resource} is forbidden by ${answer.policyIds.join(', ')}`
-          : `no policy permits "${action}" on ${request.resource} for ${workload.spiffeId}`,
-      );
+      reasons.push(refusalReason(action, request.resource, workload.spiffeId, answer));
       continue;
     }
     answer.policyIds.forEach((id) => allowingPolicies.add(id));
@@ -80,4 +76,13 @@ export function decide(request: DecideRequest, engine: PolicyEngine, limits: Dec
     reasons: [`permitted by ${[...allowingPolicies].join(', ')}`],
     policyVersion: engine.version,
   };
+}
+
+/** Why one action was refused, naming the policies that forbade it or failed to evaluate. */
+function refusalReason(action: string, resource: string, spiffeId: string, answer: PolicyAnswer): string {
+  if (answer.errors.length > 0) {
+    return `"${action}" on ${resource} is denied because a policy failed to evaluate (${answer.errors.join('; ')})`;
+  }
+  if (answer.policyIds.length > 0) return `"${action}" on ${resource} is forbidden by ${answer.policyIds.join(', ')}`;
+  return `no policy permits "${action}" on ${resource} for ${spiffeId}`;
 }

@@ -13,11 +13,14 @@ export interface PolicyQuery {
 
 export interface PolicyAnswer {
   readonly allowed: boolean;
-  /** Policies that determined the answer (the permits that allowed, or the forbids that denied). */
+  /**
+   * Policies that determined the answer: the permits that allowed, the forbids that denied, or
+   * — when evaluation failed — the policies that errored.
+   */
   readonly policyIds: readonly string[];
   /** The strictest max_ttl_seconds among the determining permit policies, if any set one. */
   readonly maxTtlSeconds: number | undefined;
-  /** Policy evaluation errors; a policy that errors does not apply. */
+  /** Policy evaluation errors, "<policy id>: <message>". Any error makes the answer deny. */
   readonly errors: readonly string[];
 }
 
