@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callUnary } from '@mayfly/grpc';
-import { DEV, RESOURCE, refusal, startTestMesh, wireStatus, type TestMesh } from '../support/test-mesh.js';
+import { Verdict } from '@mayfly/proto';
+import { DEV, RESOURCE, eventually, refusal, startTestMesh, wireStatus, type TestMesh } from '../support/test-mesh.js';
 
 // Step 8: the defects an outside review found, each shown fixed against the real mesh.
 
@@ -41,6 +42,9 @@ afterAll(async () => {
 
 let counter = 0;
 const taskId = (label: string) => `review-${label}-${++counter}-${Date.now()}`;
+const task = (label: string) => ({ id: taskId(label), kind: 'ci-job', reference: 'JOB-8', deadline: undefined });
+const verdict = (token: string) => callUnary(t.edge, t.edge.verify, { accessToken: token, audience: RESOURCE, action: 'read' });
+const operatorId = () => `spiffe://${t.mesh.env['MAYFLY_TRUST_DOMAIN']}/mayfly/operator`;
 
 describe('08 security review fixes', () => {
   it('a forbid that fails to evaluate denies, naming the policy in the refusal and the audit', async () => {
@@ -63,5 +67,53 @@ describe('08 security review fixes', () => {
     expect(decision.detail['policyIds']).toEqual(['payments-overflowing-forbid']);
     expect(JSON.stringify(decision.detail['reasons'])).toContain('failed to evaluate');
     expect(await t.db.selectFrom('grants').select('id').where('task_id', '=', id).execute()).toEqual([]);
+  });
+
+  it('a task that fails with a long, coloured error message still loses its access', async () => {
+    let token = '';
+    let grantId = '';
+    const failure = `\u001b[31mError: connection reset\u001b[0m\n${'    at frame (file.js:1:1)\n'.repeat(100)}`;
+    await expect(
+      t.client(DEV.subject).withAccess({ task: task('coloured'), resource: RESOURCE, actions: ['read'] }, async (grant) => {
+        token = grant.accessToken;
+        grantId = grant.grant.id;
+        throw new Error(failure);
+      }),
+    ).rejects.toThrow('connection reset');
+    const row = await t.db.selectFrom('grants').select(['status', 'end_reason']).where('id', '=', grantId).executeTakeFirstOrThrow();
+    expect(row.status).toBe('completed');
+    expect(row.end_reason!.length).toBeLessThanOrEqual(512);
+    expect(row.end_reason).not.toMatch(/[\u0000-\u001f]/);
+    await eventually(async () => (await verdict(token)).verdict === Verdict.VERDICT_REJECTED);
+  });
+
+  it('an operator revocation with an overlong, control-laden reason is carried out, its text cleaned', async () => {
+    const access = await t.client(DEV.subject).acquire({ task: task('long-reason'), resource: RESOURCE, actions: ['read'] });
+    const response = await callUnary(t.revocation, t.revocation.revoke, {
+      grantId: access.grant.id,
+      reason: `leaked\u0007 ${'!'.repeat(2000)}`,
+      requestedBy: 'someone claiming to be the CISO',
+      finalStatus: 0,
+    });
+    expect(response.grant?.endReason.length).toBeLessThanOrEqual(512);
+    expect(response.grant?.endReason.startsWith('leaked  !')).toBe(true);
+    await eventually(async () => (await verdict(access.accessToken)).verdict === Verdict.VERDICT_REJECTED);
+  });
+
+  it('the requester and audit actor of a revocation are the verified mTLS peer; the claimed text is a note', async () => {
+    const access = await t.client(DEV.subject).acquire({ task: task('actor'), resource: RESOURCE, actions: ['read'] });
+    await callUnary(t.revocation, t.revocation.revoke, { grantId: access.grant.id, reason: 'rotation', requestedBy: 'mayfly:issuance', finalStatus: 0 });
+    const revocation = await t.db.selectFrom('revocations').select('requested_by').where('grant_id', '=', access.grant.id).executeTakeFirstOrThrow();
+    expect(revocation.requested_by).toBe(operatorId());
+    await eventually(async () => (await t.db.selectFrom('audit_events').select('id').where('grant_id', '=', access.grant.id).where('kind', '=', 'grant.revoked').execute()).length === 1);
+    const event = await t.db.selectFrom('audit_events').select(['actor', 'detail']).where('grant_id', '=', access.grant.id).where('kind', '=', 'grant.revoked').executeTakeFirstOrThrow();
+    expect(event.actor).toBe(operatorId());
+    expect(event.detail['requestedByNote']).toBe('mayfly:issuance');
+
+    // A completion goes through issuance: issuance is the verified actor, the workload the note.
+    const done = await t.client(DEV.subject).acquire({ task: task('actor-complete'), resource: RESOURCE, actions: ['read'] });
+    await done.release('succeeded');
+    const completion = await t.db.selectFrom('revocations').select('requested_by').where('grant_id', '=', done.grant.id).executeTakeFirstOrThrow();
+    expect(completion.requested_by).toBe(`spiffe://${t.mesh.env['MAYFLY_TRUST_DOMAIN']}/mayfly/issuance`);
   });
 });

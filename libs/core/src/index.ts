@@ -11,6 +11,7 @@ export {
 export { createLogger, type Logger, type LoggerOptions } from './logger.js';
 export {
   LIMITS,
+  sanitizeText,
   validateActions,
   validateOptionalText,
   validateResource,

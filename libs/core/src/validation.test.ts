@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MayflyError } from './errors.js';
-import { validateActions, validateOptionalText, validateResource, validateSpiffeId, validateTaskId, validateUuid } from './validation.js';
+import { validateActions, validateOptionalText, validateResource, validateSpiffeId, validateTaskId, validateUuid, sanitizeText } from './validation.js';
 
 function fieldOf(fn: () => void): string | undefined {
   try {
@@ -42,5 +42,15 @@ describe('validation', () => {
     expect(fieldOf(() => validateUuid('grant_id', '0f663c9d-cd38-4dd4-8a27-82067f262298'))).toBeUndefined();
     expect(fieldOf(() => validateUuid('grant_id', '1 OR 1=1'))).toBe('grant_id');
     expect(fieldOf(() => validateOptionalText('reason', 'line\u0000break', 100))).toBe('reason');
+  });
+});
+
+describe('sanitizeText', () => {
+  it('removes ANSI escapes, turns control characters into spaces, and cuts to the limit', () => {
+    expect(sanitizeText('\u001b[31mboom\u001b[0m: bad\u0000thing\r\n', 100)).toBe('boom: bad thing');
+    const long = sanitizeText('x'.repeat(2000), 512);
+    expect(long).toHaveLength(512);
+    expect(long.endsWith('…')).toBe(true);
+    expect(sanitizeText('   ', 10)).toBe('');
   });
 });

@@ -79,3 +79,19 @@ export function validateUuid(field: string, value: string): void {
 export function validateToken(field: string, value: string): void {
   requireText(field, value, LIMITS.tokenMaxLength);
 }
+
+/** ANSI escape sequences (colours, cursor movement) as terminals and loggers emit them. */
+const ANSI_ESCAPES = /\u001b\[[0-9;?]*[ -\/]*[@-~]/g;
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/**
+ * Makes free text safe to store, log and audit, instead of refusing it: ANSI escapes removed,
+ * other control characters turned into spaces, the result trimmed and cut to `maxLength`
+ * (ending in "…" when cut). For text whose refusal would do harm — a revocation reason must
+ * never stop a revocation.
+ */
+export function sanitizeText(value: string, maxLength: number): string {
+  const clean = value.replace(ANSI_ESCAPES, '').replace(CONTROL_CHARACTERS, ' ').trim();
+  if (clean.length <= maxLength) return clean;
+  return `${clean.slice(0, maxLength - 1)}…`;
+}

@@ -4,30 +4,49 @@ import { MayflyError } from '@mayfly/core';
 import { spiffeIdsOf, transportSettings } from './credentials.js';
 
 /**
- * Which Mayfly components may call which internal RPC. Only issuance can cause a signature:
- * it alone may ask for attestation and decisions. Methods not listed are workload-facing
- * (issuance, the edge verifier) and authenticate their callers otherwise.
+ * Who may call an RPC: a list of Mayfly components (each by its mesh certificate), or
+ * 'workloads' for the workload-facing RPCs, which any TLS client may reach because the request
+ * itself carries the proof (evidence, or the grant's own token).
  */
-export const ALLOWED_CALLERS: Readonly<Record<string, readonly (ServiceName | 'operator')[]>> = {
+export type AllowedCallers = readonly (ServiceName | 'operator')[] | 'workloads';
+
+/**
+ * Which Mayfly components may call which RPC. Only issuance can cause a signature: it alone may
+ * ask for attestation and decisions. An RPC missing from this table is refused for everyone
+ * (default deny); a unit test checks that every RPC the proto files define is listed.
+ */
+export const ALLOWED_CALLERS: Readonly<Record<string, AllowedCallers>> = {
   'mayfly.v1.AttestationService/Attest': ['issuance'],
   'mayfly.v1.DecisionService/Decide': ['issuance'],
   'mayfly.v1.AuditService/Record': ['issuance', 'revocation'],
   'mayfly.v1.AuditService/ListEvents': ['operator'],
   'mayfly.v1.RevocationService/Revoke': ['issuance', 'operator'],
+  'mayfly.v1.IssuanceService/RequestGrant': 'workloads',
+  'mayfly.v1.IssuanceService/CompleteGrant': 'workloads',
+  'mayfly.v1.EdgeVerifierService/Verify': 'workloads',
 };
 
-/** Throws unless the call's client certificate names a component allowed to call `method`. */
-export function authorizeCaller(method: string, peerCertificate: PeerCertificate | undefined): void {
+/**
+ * Throws unless the call's client certificate names a component allowed to call `method`.
+ * Returns the caller's SPIFFE ID from that certificate (undefined when it presented none, which
+ * only workload-facing RPCs and insecure development mode allow): the identity audit records
+ * name, never a caller-supplied string.
+ */
+export function authorizeCaller(method: string, peerCertificate: PeerCertificate | undefined): string | undefined {
   const allowed = ALLOWED_CALLERS[method];
-  if (!allowed) return;
-  const settings = transportSettings(true);
-  if (settings.mode === 'insecure') return; // development only; the service warned at start
+  if (!allowed) {
+    throw new MayflyError('ERR_CALLER_NOT_ALLOWED', `${method} is not in Mayfly's caller table; nobody may call it`);
+  }
   const callers = spiffeIdsOf(peerCertificate);
+  const settings = transportSettings(true);
+  if (allowed === 'workloads' || settings.mode === 'insecure') return callers[0]; // insecure: development only; the service warned at start
   if (callers.length === 0) {
     throw new MayflyError('ERR_CALLER_UNAUTHENTICATED', `${method} needs a client certificate naming the caller's SPIFFE ID`);
   }
   const permitted = new Set(allowed.map((name) => componentSpiffeId(settings.trustDomain, name)));
-  if (!callers.some((id) => permitted.has(id))) {
+  const caller = callers.find((id) => permitted.has(id));
+  if (!caller) {
     throw new MayflyError('ERR_CALLER_NOT_ALLOWED', `${callers.join(', ')} may not call ${method}; allowed: ${[...permitted].join(', ')}`);
   }
+  return caller;
 }

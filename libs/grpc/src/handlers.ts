@@ -8,11 +8,17 @@ import { metadataGetter } from './trace-context.js';
 /** Marks a request that could not be decoded; unary() refuses it with INVALID_ARGUMENT. */
 export const MALFORMED_REQUEST = Symbol('mayfly.malformedRequest');
 
-/** What a handler knows of its call: the deadline to pass on, and whether the caller gave up. */
+/** What a handler knows of its call: the deadline to pass on, whether the caller gave up, who it is. */
 export interface CallContext {
   readonly deadline: Date | undefined;
   readonly cancelled: () => boolean;
+  /** The network peer (address:port), for logs. */
   readonly peer: string;
+  /**
+   * The caller's SPIFFE ID from its verified client certificate, or undefined when it presented
+   * none (workload-facing RPCs, insecure development mode). Audit records name this.
+   */
+  readonly caller: string | undefined;
 }
 
 /** Statuses that mean the server failed (OpenTelemetry marks only these server spans as errors). */
@@ -33,7 +39,7 @@ export function unary<Req, Res>(
   const [service, rpc] = method.split('/') as [string, string];
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
     const deadline = call.getDeadline();
-    const callContext: CallContext = {
+    const callContext = {
       deadline: deadline instanceof Date ? deadline : Number.isFinite(deadline) ? new Date(deadline) : undefined,
       cancelled: () => call.cancelled,
       peer: call.getPeer(),
@@ -46,10 +52,10 @@ export function unary<Req, Res>(
     );
     context
       .with(trace.setSpan(parent, span), async () => {
-        authorizeCaller(method, call.getAuthContext().sslPeerCertificate);
+        const caller = authorizeCaller(method, call.getAuthContext().sslPeerCertificate);
         const malformed = (call.request as { [MALFORMED_REQUEST]?: string } | null)?.[MALFORMED_REQUEST];
         if (malformed !== undefined) throw invalidArgument('request', `is not a valid ${method} request message (${malformed})`);
-        return handler(call.request, callContext);
+        return handler(call.request, { ...callContext, caller });
       })
       .then(
         (response) => {

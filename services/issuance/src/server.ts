@@ -57,11 +57,11 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
     },
   );
   const completion = {
-    complete: (grantId: string, reason: string, requestedBy: string, deadline: Date | undefined) =>
+    complete: (grantId: string, reason: string, note: string, deadline: Date | undefined) =>
       callUnary(
         revocation,
         revocation.revoke,
-        { grantId, reason, requestedBy, finalStatus: GrantStatus.GRANT_STATUS_COMPLETED },
+        { grantId, reason, requestedBy: note, finalStatus: GrantStatus.GRANT_STATUS_COMPLETED },
         { deadline, target: 'revocation' },
       ),
   };

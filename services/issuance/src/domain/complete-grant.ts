@@ -1,10 +1,13 @@
-import { LIMITS, MayflyError, validateOptionalText, validateToken, validateUuid } from '@mayfly/core';
+import { LIMITS, MayflyError, sanitizeText, validateToken, validateUuid } from '@mayfly/core';
 import type { CompleteGrantRequest, CompleteGrantResponse, RevokeResponse } from '@mayfly/proto';
 import type { CredentialFormat } from '../credentials/credential-format.js';
 
 export interface CompletionPorts {
-  /** Ends the grant through the revocation service, so that edges hear of it. */
-  complete(grantId: string, reason: string, requestedBy: string, deadline: Date | undefined): Promise<RevokeResponse>;
+  /**
+   * Ends the grant through the revocation service, so that edges hear of it. The revocation
+   * service records issuance (the mTLS peer) as the actor and `note` beside it.
+   */
+  complete(grantId: string, reason: string, note: string, deadline: Date | undefined): Promise<RevokeResponse>;
 }
 
 /**
@@ -20,7 +23,6 @@ export async function completeGrant(
 ): Promise<CompleteGrantResponse> {
   validateUuid('grant_id', request.grantId);
   validateToken('access_token', request.accessToken);
-  validateOptionalText('outcome', request.outcome, LIMITS.reasonMaxLength);
 
   const presented = await credentials.inspect(request.accessToken);
   if (presented.grantId !== request.grantId) {
@@ -29,7 +31,10 @@ export async function completeGrant(
   if (presented.expired) {
     throw new MayflyError('ERR_GRANT_NOT_ACTIVE', `grant ${request.grantId} has already expired`);
   }
-  const reason = `task completed${request.outcome ? `: ${request.outcome}` : ''}`;
-  const response = await ports.complete(request.grantId, reason, presented.spiffeId, deadline);
+  // The outcome is the task's own text (an error message, perhaps coloured or long): it is
+  // cleaned up and cut, never a reason to leave the grant live.
+  const outcome = sanitizeText(request.outcome, LIMITS.reasonMaxLength - 20);
+  const reason = `task completed${outcome ? `: ${outcome}` : ''}`;
+  const response = await ports.complete(request.grantId, reason, `on behalf of ${presented.spiffeId}`, deadline);
   return response.grant ? { grant: response.grant } : { grant: undefined };
 }

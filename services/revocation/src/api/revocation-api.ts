@@ -7,11 +7,11 @@ import type { Revoker } from '../domain/revoker.js';
 
 export function revocationApi(revoker: Revoker, log: Logger): RevocationServiceServer {
   return {
-    revoke: unary(log, 'mayfly.v1.RevocationService/Revoke', async (request) => {
-      const valid = readRevokeRequest(request);
+    revoke: unary(log, 'mayfly.v1.RevocationService/Revoke', async (request, call) => {
+      const valid = readRevokeRequest(request, call.caller);
       const response = await withSpan('revoke', { 'mayfly.grant_id': valid.grantId }, () => revoker.revoke(valid));
       mayflyMetrics().revocations.add(1, { status: valid.finalStatus });
-      log.info({ grantId: request.grantId, published: response.published }, 'grant revoked');
+      log.info({ grantId: request.grantId, requestedBy: valid.requestedBy, published: response.published }, 'grant revoked');
       return response;
     }),
   };

@@ -1,19 +1,28 @@
-import { LIMITS, invalidArgument, validateOptionalText, validateUuid } from '@mayfly/core';
+import { LIMITS, invalidArgument, sanitizeText, validateUuid } from '@mayfly/core';
 import { GrantStatus, type RevokeRequest } from '@mayfly/proto';
 
 export interface ValidRevokeRequest {
   readonly grantId: string;
+  /** Sanitised and cut to LIMITS.reasonMaxLength: the text of a reason never stops a revocation. */
   readonly reason: string;
+  /** Who asked: the caller's SPIFFE ID from its verified mTLS certificate. */
   readonly requestedBy: string;
+  /** What the caller said of itself or whom it acts for (requested_by): a note, not an identity. */
+  readonly note: string;
   readonly finalStatus: 'revoked' | 'completed';
 }
 
-/** Checks a Revoke call before anything is touched. */
-export function readRevokeRequest(request: RevokeRequest): ValidRevokeRequest {
+/** Stands in for the caller's identity where none can be verified (MAYFLY_INSECURE_DEV only). */
+export const UNVERIFIED_CALLER = 'unverified-caller (insecure development mode)';
+
+/**
+ * Checks a Revoke call before anything is touched. Only what identifies the grant and the
+ * outcome can make it fail; reason and note are cleaned up, never refused.
+ *
+ * @param caller the SPIFFE ID of the verified peer certificate, if any.
+ */
+export function readRevokeRequest(request: RevokeRequest, caller: string | undefined): ValidRevokeRequest {
   validateUuid('grant_id', request.grantId);
-  if (request.reason.trim().length === 0) throw invalidArgument('reason', 'is required: say why the grant is revoked');
-  validateOptionalText('reason', request.reason, LIMITS.reasonMaxLength);
-  validateOptionalText('requested_by', request.requestedBy, 256);
   let finalStatus: ValidRevokeRequest['finalStatus'];
   switch (request.finalStatus) {
     case GrantStatus.GRANT_STATUS_UNSPECIFIED:
@@ -28,8 +37,9 @@ export function readRevokeRequest(request: RevokeRequest): ValidRevokeRequest {
   }
   return {
     grantId: request.grantId,
-    reason: request.reason,
-    requestedBy: request.requestedBy || 'unknown',
+    reason: sanitizeText(request.reason, LIMITS.reasonMaxLength) || 'no reason given',
+    requestedBy: caller ?? UNVERIFIED_CALLER,
+    note: sanitizeText(request.requestedBy, 256),
     finalStatus,
   };
 }

@@ -65,7 +65,14 @@ export class Revoker {
           grantId: ended.id,
           taskId: ended.task_id,
           occurredAt: now,
-          detail: { reason: request.reason, tokenId: ended.token_id, spiffeId: ended.spiffe_id, revocationId: revocation.id },
+          detail: {
+            reason: request.reason,
+            // What the caller said of itself; the actor above is its verified identity.
+            ...(request.note ? { requestedByNote: request.note } : {}),
+            tokenId: ended.token_id,
+            spiffeId: ended.spiffe_id,
+            revocationId: revocation.id,
+          },
         }),
       ];
       await this.audit.enqueue(tx, auditEvents);
