@@ -9,6 +9,7 @@ import { sql } from 'kysely';
 import { bindWorkload, createDatabase, upsertTrustedIssuer, upsertWorkload, migrateToLatest, type Database, type Kysely } from '@mayfly/db';
 import { createClient } from '@mayfly/grpc';
 import { DevIssuer, ensureDatabase, startMesh, type Mesh } from '@mayfly/mesh';
+import { ensureDevPki } from '@mayfly/pki';
 import {
   AttestationServiceClient,
   AuditServiceClient,
@@ -78,8 +79,13 @@ export async function startTestMesh(suite: string, options: { env?: Record<strin
   const db = createDatabase({ url: databaseUrl, maxConnections: 4 });
   await migrateToLatest(db, databaseUrl);
 
+  const stateDir = mkdtempSync(join(tmpdir(), 'mayfly-e2e-'));
+  const pkiDir = join(stateDir, 'pki');
+  // The workload issuer serves its JWKS over https with a certificate from the test CA, which
+  // attestation is told to trust (MAYFLY_ISSUER_CA_FILE): http JWKS URLs are refused.
+  const pki = await ensureDevPki(pkiDir, 'mayfly.local', ['workload-issuer']);
   const issuer = await DevIssuer.create(ISSUER);
-  const jwks = await issuer.serveJwks();
+  const jwks = await issuer.serveJwks(0, { cert: readFileSync(pki.identity('workload-issuer').certFile), key: readFileSync(pki.identity('workload-issuer').keyFile) });
   await upsertTrustedIssuer(db, { issuer: ISSUER, audience: AUDIENCE, jwksUri: jwks.url, algorithms: ['ES256'] });
   await upsertWorkload(db, {
     spiffeId: DEV.spiffeId,
@@ -110,7 +116,6 @@ export async function startTestMesh(suite: string, options: { env?: Record<strin
   await bindWorkload(db, { issuer: ISSUER, subject: PROD.subject, spiffeId: PROD.spiffeId });
 
   const stream = { stream: `MAYFLY_E2E_${id.toUpperCase()}`, subjectPrefix: `mayfly.e2e.${id}` };
-  const stateDir = mkdtempSync(join(tmpdir(), 'mayfly-e2e-'));
   const logDir = join(process.cwd(), '.mayfly', 'test-logs');
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `${suite}.log`);
@@ -125,8 +130,8 @@ export async function startTestMesh(suite: string, options: { env?: Record<strin
       ports: 'free',
       revocationStream: stream,
       signingKeyFile: join(stateDir, 'signing-key.jwk'),
-      pkiDir: join(stateDir, 'pki'),
-      env: { MAYFLY_LOG_LEVEL: 'info', MAYFLY_DRAIN_SECONDS: '5', ...options.env },
+      pkiDir,
+      env: { MAYFLY_LOG_LEVEL: 'info', MAYFLY_DRAIN_SECONDS: '5', MAYFLY_ISSUER_CA_FILE: pki.caFile, ...options.env },
       onLine: (service, line) => lines.push(`${service.padEnd(13)} ${line}`),
     });
   } catch (error) {

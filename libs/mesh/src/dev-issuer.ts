@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 
 /**
@@ -50,18 +51,22 @@ export class DevIssuer {
     return withLowS(token);
   }
 
-  /** Serves /.well-known/jwks.json on 127.0.0.1:port (0 = any free port). */
-  async serveJwks(port = 0): Promise<{ url: string; close: () => Promise<void> }> {
+  /**
+   * Serves /.well-known/jwks.json on 127.0.0.1:port (0 = any free port): over https with the
+   * given certificate and key (what attestation accepts outside development mode), else http.
+   */
+  async serveJwks(port = 0, tls?: { cert: Buffer | string; key: Buffer | string }): Promise<{ url: string; close: () => Promise<void> }> {
     const body = JSON.stringify(this.jwks);
-    const server: Server = createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse): void => {
       if (req.url === '/.well-known/jwks.json') res.writeHead(200, { 'content-type': 'application/json' }).end(body);
       else res.writeHead(404).end();
-    });
+    };
+    const server: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handler) : createServer(handler);
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     const address = server.address();
     const bound = typeof address === 'object' && address ? address.port : port;
     return {
-      url: `http://127.0.0.1:${bound}/.well-known/jwks.json`,
+      url: `${tls ? 'https' : 'http'}://127.0.0.1:${bound}/.well-known/jwks.json`,
       close: () => new Promise<void>((resolve) => server.close(() => resolve())),
     };
   }

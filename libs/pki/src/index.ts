@@ -1,1 +1,2 @@
 export { ensureDevPki, mayflySpiffeId, type DevPki, type IdentityFiles } from './dev-pki.js';
+export { fetchTrustingCa, httpsFetch, type HttpsFetchOptions, type JwksFetch } from './https-fetch.js';

@@ -2,10 +2,11 @@ import { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRemoteJWKSet, customFetch, jwtVerify, type CryptoKey, type CompactJWSHeaderParameters, type JWTVerifyGetKey } from 'jose';
 import { subscribeRevocations, type NatsConnection, type RevocationSubscription } from '@mayfly/bus';
+import { MayflyError } from '@mayfly/core';
+import { httpsFetch } from '@mayfly/pki';
 import type { RevocationEvent } from '@mayfly/proto';
 import { mayflyMetrics } from '@mayfly/telemetry';
 import { readAccessTokenClaims, type AccessTokenClaims } from './access-token.js';
-import { fetchTrustingCa } from './fetch-with-ca.js';
 import { checkAccessTokenHeader, checkIssuerAndTimes, decodeCompactJws, verifyEd25519 } from './compact-jws.js';
 import { reject, rejectionFromJose, type Rejection } from './rejection.js';
 import { RevocationSet } from './revocation-set.js';
@@ -20,6 +21,14 @@ export interface EdgeVerifierOptions {
   readonly subjectPrefix: string;
   /** PEM CA to trust for an https JWKS URL (the mesh CA); without it the system store is used. */
   readonly jwksCaFile?: string | undefined;
+  /**
+   * The SPIFFE ID the JWKS server's certificate must name (issuance's, e.g.
+   * spiffe://<trust domain>/mayfly/issuance). Set it whenever jwksCaFile is a CA that signs
+   * other identities too: otherwise any of them could serve keys.
+   */
+  readonly jwksSpiffeId?: string | undefined;
+  /** Allow an http: JWKS URL (development only). Default false: such a URL is a start-up error. */
+  readonly allowInsecureJwks?: boolean;
   /** Allowed clock difference for exp/iat, seconds. Default 5. */
   readonly clockToleranceSeconds?: number;
   /**
@@ -63,11 +72,18 @@ export class EdgeVerifier {
 
   private constructor(private readonly options: EdgeVerifierOptions) {
     this.verifiedCacheSize = options.verifiedCacheSize ?? 10_000;
+    if (options.jwksUrl.startsWith('http:') && !options.allowInsecureJwks) {
+      throw new MayflyError('ERR_CONFIG', `the JWKS URL ${options.jwksUrl} is plain http: signing keys must come over https (or set MAYFLY_INSECURE_DEV=true for development)`);
+    }
     this.jwks = createRemoteJWKSet(new URL(options.jwksUrl), {
       timeoutDuration: 2_000,
       cooldownDuration: 5_000,
       cacheMaxAge: 10 * 60_000,
-      ...(options.jwksCaFile ? { [customFetch]: fetchTrustingCa(readFileSync(options.jwksCaFile)) } : {}),
+      [customFetch]: httpsFetch({
+        ca: options.jwksCaFile ? readFileSync(options.jwksCaFile) : undefined,
+        spiffeId: options.jwksSpiffeId,
+        allowHttp: options.allowInsecureJwks ?? false,
+      }),
     });
   }
 

@@ -2,4 +2,4 @@ export { EdgeVerifier, type EdgeVerifierOptions, type Verification, type VerifyO
 export { RevocationSet, type RevokedEntry } from './revocation-set.js';
 export { readAccessTokenClaims, type AccessTokenClaims } from './access-token.js';
 export { type Rejection, type RejectionCode } from './rejection.js';
-export { fetchTrustingCa, type JwksFetch } from './fetch-with-ca.js';
+export { fetchTrustingCa, httpsFetch, type JwksFetch } from '@mayfly/pki';

@@ -1,4 +1,5 @@
-import { EnvReader, commonSettings } from '@mayfly/config';
+import { readFileSync } from 'node:fs';
+import { EnvReader, commonSettings, tlsSettings } from '@mayfly/config';
 import type { Logger } from '@mayfly/core';
 import { assertDatabaseReachable, createDatabase, migrateToLatest, pruneEvidenceUses } from '@mayfly/db';
 import { startGrpcServer, type Closer } from '@mayfly/grpc';
@@ -17,6 +18,12 @@ export async function startAttestationService(log: Logger): Promise<Closer[]> {
   const attestors = buildAttestorCatalog({
     trustedIssuers: new PostgresTrustedIssuers(db, env.int('MAYFLY_ISSUER_CACHE_MS', 10_000)),
     clockToleranceSeconds: env.int('MAYFLY_CLOCK_TOLERANCE_SECONDS', 5, { max: 300 }),
+    jwksFetch: {
+      // Issuers' JWKS come over https, trusting the system store plus this private CA bundle.
+      ca: readOptionalFile(env.optionalString('MAYFLY_ISSUER_CA_FILE')),
+      withSystemRoots: true,
+      allowHttp: tlsSettings(env, { requireIdentity: true }).mode === 'insecure',
+    },
   });
   // Evidence uses are kept only while the evidence could still be presented (plus clock skew).
   const clockToleranceMs = env.int('MAYFLY_CLOCK_TOLERANCE_SECONDS', 5, { max: 300 }) * 1000;
@@ -39,4 +46,8 @@ export async function startAttestationService(log: Logger): Promise<Closer[]> {
     ],
   });
   return [() => server.shutdown(settings.drainSeconds * 1000), () => clearInterval(pruneTimer), () => db.destroy()];
+}
+
+function readOptionalFile(file: string | undefined): Buffer | undefined {
+  return file === undefined ? undefined : readFileSync(file);
 }

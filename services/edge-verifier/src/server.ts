@@ -1,4 +1,4 @@
-import { EnvReader, commonSettings, revocationStreamSettings, tokenIssuerSettings } from '@mayfly/config';
+import { EnvReader, commonSettings, componentSpiffeId, revocationStreamSettings, tlsSettings, tokenIssuerSettings } from '@mayfly/config';
 import type { Logger } from '@mayfly/core';
 import { connectBus } from '@mayfly/bus';
 import { startGrpcServer, type Closer } from '@mayfly/grpc';
@@ -15,6 +15,7 @@ export async function startEdgeVerifierService(log: Logger): Promise<Closer[]> {
   const settings = commonSettings('edge-verifier', env);
   const { issuer, jwksUrl } = tokenIssuerSettings(env);
   const stream = revocationStreamSettings(env);
+  const tls = tlsSettings(env, { requireIdentity: true });
   const nats = await connectBus(settings.natsUrl, 'mayfly-edge-verifier');
 
   const verifier = await EdgeVerifier.start({
@@ -23,6 +24,9 @@ export async function startEdgeVerifierService(log: Logger): Promise<Closer[]> {
     nats,
     ...stream,
     jwksCaFile: env.optionalString('MAYFLY_JWKS_CA_FILE') ?? env.optionalString('MAYFLY_TLS_CA_FILE'),
+    // The mesh CA signs every component: only issuance may serve the signing keys.
+    jwksSpiffeId: env.optionalString('MAYFLY_JWKS_SPIFFE_ID') ?? (tls.mode === 'tls' ? componentSpiffeId(tls.trustDomain, 'issuance') : undefined),
+    allowInsecureJwks: tls.mode === 'insecure',
     clockToleranceSeconds: env.int('MAYFLY_CLOCK_TOLERANCE_SECONDS', 5, { max: 300 }),
     onRevocationApplied: (event, delayMs) => log.info({ grantId: event.grantId, delayMs }, 'revocation applied'),
     onFeedError: (error) => log.warn({ err: error }, 'bad message on the revocation stream'),

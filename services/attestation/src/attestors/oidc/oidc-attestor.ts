@@ -1,4 +1,5 @@
-import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { httpsFetch, type HttpsFetchOptions } from '@mayfly/pki';
+import { createLocalJWKSet, createRemoteJWKSet, customFetch, decodeJwt, errors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { MayflyError } from '@mayfly/core';
 import type { AttestedSubject, Attestor } from '../attestor.js';
 import { isHighS, readSignedContent } from './signed-content.js';
@@ -11,6 +12,8 @@ export interface OidcAttestorOptions {
   readonly issuers: TrustedIssuerSource;
   /** Allowed clock difference, seconds. */
   readonly clockToleranceSeconds: number;
+  /** Trust anchors for issuers' JWKS URLs; http: URLs are refused unless allowHttp (development). */
+  readonly jwksFetch?: HttpsFetchOptions;
 }
 
 /**
@@ -68,8 +71,11 @@ export class OidcAttestor implements Attestor {
     const source = trusted.jwksUri ?? JSON.stringify(trusted.jwks);
     const cached = this.keySets.get(trusted.issuer);
     if (cached?.source === source) return cached.getKey;
+    if (trusted.jwksUri?.startsWith('http:') && !this.options.jwksFetch?.allowHttp) {
+      throw failed(`issuer ${JSON.stringify(trusted.issuer)} is registered with a plain http JWKS URL, which is refused outside development mode; register its https URL`);
+    }
     const getKey = trusted.jwksUri
-      ? createRemoteJWKSet(new URL(trusted.jwksUri), { timeoutDuration: 2_000, cooldownDuration: 5_000 })
+      ? createRemoteJWKSet(new URL(trusted.jwksUri), { timeoutDuration: 2_000, cooldownDuration: 5_000, [customFetch]: httpsFetch(this.options.jwksFetch) })
       : createLocalJWKSet(trusted.jwks as JSONWebKeySet);
     this.keySets.set(trusted.issuer, { source, getKey });
     return getKey;
