@@ -5,7 +5,7 @@ import { SignJWT, createRemoteJWKSet, customFetch, decodeProtectedHeader, genera
 import { fetchTrustingCa } from '@mayfly/verifier';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callUnary } from '@mayfly/grpc';
-import { DevIssuer } from '@mayfly/mesh';
+import { DevIssuer, withLowS } from '@mayfly/mesh';
 import { GrantStatus, Verdict, type RequestGrantRequest } from '@mayfly/proto';
 import { AUDIENCE, DEV, ISSUER, PROD, RESOURCE, STRANGER_SUBJECT, refusal, startTestMesh, wireStatus, type TestMesh } from '../support/test-mesh.js';
 
@@ -174,14 +174,15 @@ describe('02 the grant path', () => {
         async () => {
           const { privateKey } = await generateKeyPair('ES256');
           const now = Math.floor(Date.now() / 1000);
-          return new SignJWT({})
+          // Low-S, so that the signature check, not the high-S rule, is what refuses it.
+          return withLowS(await new SignJWT({})
             .setProtectedHeader({ alg: 'ES256', kid: t.issuer.publicJwk.kid as string })
             .setIssuer(ISSUER)
             .setAudience(AUDIENCE)
             .setSubject(DEV.subject)
             .setIssuedAt(now)
             .setExpirationTime(now + 60)
-            .sign(privateKey);
+            .sign(privateKey));
         },
         'signature is invalid',
       ],

@@ -2,9 +2,15 @@ export { connectBus } from './connection.js';
 export {
   deleteRevocationStream,
   ensureRevocationStream,
+  controlStreamName,
   grantRevocationSubject,
+  readResyncMarker,
+  readStreamSnapshot,
+  resyncMarkerSubject,
+  type ResyncMarker,
   type RevocationStreamConfig,
+  type StreamSnapshot,
 } from './revocation-stream.js';
 export { RevocationPublisher } from './revocation-publisher.js';
-export { subscribeRevocations, type RevocationSubscription, type SubscribeOptions } from './revocation-subscriber.js';
+export { subscribeRevocations, type FeedState, type RevocationSubscription, type SubscribeOptions } from './revocation-subscriber.js';
 export type { NatsConnection } from '@nats-io/transport-node';

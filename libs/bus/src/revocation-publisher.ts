@@ -2,7 +2,7 @@ import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
 import { SpanKind, context, propagation, withSpan } from '@mayfly/telemetry';
 import { RevocationEvent } from '@mayfly/proto';
-import { grantRevocationSubject } from './revocation-stream.js';
+import { grantRevocationSubject, resyncMarkerSubject, type ResyncMarker, type StreamSnapshot } from './revocation-stream.js';
 import { headersSetter } from './trace-headers.js';
 
 /** Publishes revocation events and waits for the stream's acknowledgement. */
@@ -17,19 +17,33 @@ export class RevocationPublisher {
     this.js = jetstream(nc, { timeout: timeoutMs });
   }
 
-  /** Resolves once the event is stored in the stream; rejects if NATS does not confirm it. */
-  async publish(event: RevocationEvent): Promise<void> {
+  /**
+   * Resolves with the event's stream sequence once it is stored; rejects if NATS does not
+   * confirm it. `msgId` (default: the revocation id) makes a retried publish a no-op; a
+   * republish after a purge needs a fresh one, because a purge keeps the stream's dedupe memory.
+   */
+  async publish(event: RevocationEvent, msgId = event.id): Promise<number> {
     const subject = grantRevocationSubject(this.subjectPrefix, event.grantId);
-    await withSpan(
+    return withSpan(
       `${this.subjectPrefix}.grant publish`,
       { 'messaging.system': 'nats', 'messaging.operation.type': 'publish', 'messaging.destination.name': subject, 'mayfly.grant_id': event.grantId },
       async () => {
         // Edges that apply the event continue the revoke request's trace from these headers.
         const carrier = headers();
         propagation.inject(context.active(), carrier, headersSetter);
-        await this.js.publish(subject, RevocationEvent.encode(event).finish(), { msgID: event.id, timeout: this.timeoutMs, headers: carrier });
+        const ack = await this.js.publish(subject, RevocationEvent.encode(event).finish(), { msgID: msgId, timeout: this.timeoutMs, headers: carrier });
+        return ack.seq;
       },
       SpanKind.PRODUCER,
     );
+  }
+
+  /**
+   * Tells edges that the stream, as `checked` describes it, holds every live revocation (see
+   * resyncMarkerSubject).
+   */
+  async publishResyncMarker(checked: StreamSnapshot): Promise<void> {
+    const marker: ResyncMarker = { created: checked.created, firstSequence: checked.firstSequence, lastSequence: checked.lastSequence };
+    await this.js.publish(resyncMarkerSubject(this.subjectPrefix), JSON.stringify(marker), { timeout: this.timeoutMs });
   }
 }

@@ -1,30 +1,45 @@
-import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream';
+import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg, type StreamInfo } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { RevocationEvent } from '@mayfly/proto';
 import { SpanKind, context, propagation, recordFailure, trace, tracer } from '@mayfly/telemetry';
-import { isStreamNotFound } from './revocation-stream.js';
+import { isStreamNotFound, readResyncMarker } from './revocation-stream.js';
 import { headersGetter } from './trace-headers.js';
 
+/**
+ * Where an edge's revocation feed stands. Only 'live' means the edge knows every revocation the
+ * stream holds; in every other state it must refuse tokens.
+ * - catching-up: replaying the stream from its start, until the revocation service vouches for it;
+ * - resyncing: the stream was recreated, or lost events this edge never saw; replaying it from
+ *   the start and waiting for the revocation service's marker that it has republished;
+ * - failed: the feed stopped on an error; it retries on the next check.
+ */
+export type FeedState = 'catching-up' | 'live' | 'resyncing' | 'failed';
+
 export interface RevocationSubscription {
-  /** Resolves once every event stored when the subscription started has been applied. */
+  /** Resolves the first time the feed is live. */
   readonly caughtUp: Promise<void>;
   isCaughtUp(): boolean;
+  state(): FeedState;
   stop(): Promise<void>;
 }
 
 export interface SubscribeOptions {
   readonly stream: string;
   readonly subjectPrefix: string;
+  /** Applies one event. May throw: the error goes to onError, the feed goes on. */
   readonly onEvent: (event: RevocationEvent) => void;
   readonly onError?: (error: unknown) => void;
+  readonly onStateChange?: (state: FeedState) => void;
   /** How long to wait for the stream to be created (by the revocation service). Default 30 s. */
   readonly waitForStreamMs?: number;
+  /** How often the stream is checked for recreation or lost events. Default 2 s. */
+  readonly checkIntervalMs?: number;
 }
 
 type StreamManager = Awaited<ReturnType<typeof jetstreamManager>>;
 
 /** Edges may start before the revocation service has created the stream; wait for it. */
-async function waitForStream(jsm: StreamManager, stream: string, waitMs: number): ReturnType<StreamManager['streams']['info']> {
+async function waitForStream(jsm: StreamManager, stream: string, waitMs: number): Promise<StreamInfo> {
   const until = Date.now() + waitMs;
   for (;;) {
     try {
@@ -39,58 +54,201 @@ async function waitForStream(jsm: StreamManager, stream: string, waitMs: number)
 }
 
 /**
- * Follows the revocation stream from its first retained event with an ordered consumer. The
- * consumer is ephemeral and recreated by the client after a disconnect, resuming after the last
- * event it delivered: an edge that was cut off catches up on reconnect.
+ * Follows the revocation stream from its first retained event with an ordered consumer (which
+ * the client recreates after a disconnect, resuming after the last event delivered: an edge
+ * that was cut off catches up on reconnect).
+ *
+ * An ordered consumer alone cannot see the stream being deleted and recreated, or purged: it
+ * would resume at a sequence the new stream has not reached, skipping its first events. So the
+ * feed checks the stream's creation time and sequences every few seconds; when the stream was
+ * recreated, or dropped events this edge never received, it replays the stream from the start.
+ *
+ * Either way — at start and after a loss — the feed goes live only once the revocation
+ * service's marker (in the control stream, refreshed every check) vouches for this incarnation
+ * of the stream from at least the first sequence the edge started reading at, and the edge has
+ * read up to the sequence the marker names. So an edge that starts just after a purge waits for
+ * the repair instead of trusting an emptied stream; and with no revocation service to vouch, an
+ * edge never goes live (it fails closed).
  */
-export async function subscribeRevocations(nc: NatsConnection, options: SubscribeOptions): Promise<RevocationSubscription> {
-  const jsm = await jetstreamManager(nc);
-  const { state } = await waitForStream(jsm, options.stream, options.waitForStreamMs ?? 30_000);
-  const backlogEnd = state.last_seq;
+class RevocationFeed implements RevocationSubscription {
+  readonly caughtUp: Promise<void>;
+  private markCaughtUp!: () => void;
+  private current: FeedState = 'catching-up';
+  private created = '';
+  private lastSequence = 0;
+  /** The sequence to have read before going live; undefined while a marker is awaited. */
+  private readyAt: number | undefined;
+  /** The stream incarnation and first sequence a marker must cover before the feed goes live. */
+  private awaitedMarker: { created: string; firstSequence: number } | undefined;
+  private messages: ConsumerMessages | undefined;
+  private loop: Promise<void> | undefined;
+  private checkTimer: NodeJS.Timeout | undefined;
+  private checking = false;
+  private stopped = false;
 
-  let caughtUp = state.messages === 0;
-  let markCaughtUp!: () => void;
-  const caughtUpPromise = new Promise<void>((resolve) => {
-    markCaughtUp = () => {
-      caughtUp = true;
-      resolve();
-    };
-  });
-  if (caughtUp) markCaughtUp();
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly jsm: StreamManager,
+    private readonly options: SubscribeOptions,
+  ) {
+    this.caughtUp = new Promise<void>((resolve) => (this.markCaughtUp = resolve));
+  }
 
-  const consumer = await jetstream(nc).consumers.get(options.stream, {
-    filter_subjects: `${options.subjectPrefix}.>`,
-    deliver_policy: DeliverPolicy.All,
-  });
-  const messages: ConsumerMessages = await consumer.consume();
-  const loop = (async () => {
+  async start(): Promise<void> {
+    const info = await waitForStream(this.jsm, this.options.stream, this.options.waitForStreamMs ?? 30_000);
+    this.created = info.created;
+    await this.follow(info);
+    await this.acceptMarker();
+    this.scheduleCheck();
+  }
+
+  /** Checks every checkIntervalMs; every 250 ms while not live, so that recovery is quick. */
+  private scheduleCheck(): void {
+    if (this.stopped) return;
+    const interval = this.options.checkIntervalMs ?? 2_000;
+    this.checkTimer = setTimeout(() => void this.check().finally(() => this.scheduleCheck()), this.current === 'live' ? interval : Math.min(interval, 250));
+    this.checkTimer.unref();
+  }
+
+  isCaughtUp(): boolean {
+    return this.current === 'live';
+  }
+
+  state(): FeedState {
+    return this.current;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.checkTimer) clearTimeout(this.checkTimer);
+    await this.closeConsumer();
+  }
+
+  private setState(state: FeedState): void {
+    if (state === this.current) return;
+    this.current = state;
+    if (state === 'live') this.markCaughtUp();
+    this.options.onStateChange?.(state);
+  }
+
+  /** (Re)starts the ordered consumer at the stream's first event. */
+  private async follow(info: StreamInfo): Promise<void> {
+    // Everything before the first retained event counts as seen: it aged out, nothing to miss.
+    this.lastSequence = Math.max(0, info.state.first_seq - 1);
+    this.readyAt = undefined;
+    this.awaitedMarker = { created: info.created, firstSequence: info.state.first_seq };
+    const consumer = await jetstream(this.nc).consumers.get(this.options.stream, {
+      filter_subjects: `${this.options.subjectPrefix}.>`,
+      deliver_policy: DeliverPolicy.All,
+    });
+    const messages = await consumer.consume();
+    this.messages = messages;
+    this.loop = this.consume(messages).catch((error: unknown) => this.fail(error));
+  }
+
+  private async consume(messages: ConsumerMessages): Promise<void> {
     for await (const message of messages) {
-      const parent = propagation.extract(context.active(), message.headers, headersGetter);
-      const span = tracer().startSpan(
-        `${options.subjectPrefix}.grant process`,
-        { kind: SpanKind.CONSUMER, attributes: { 'messaging.system': 'nats', 'messaging.operation.type': 'process', 'messaging.destination.name': message.subject } },
-        parent,
-      );
-      try {
-        const event = RevocationEvent.decode(message.data);
-        span.setAttribute('mayfly.grant_id', event.grantId);
-        context.with(trace.setSpan(parent, span), () => options.onEvent(event));
-      } catch (error) {
-        recordFailure(span, error);
-        options.onError?.(error);
-      } finally {
-        span.end();
-      }
-      if (!caughtUp && (message.info.streamSequence >= backlogEnd || message.info.pending === 0)) markCaughtUp();
+      this.handle(message);
+      this.lastSequence = message.info.streamSequence;
+      this.goLiveIfWhole();
     }
-  })();
+    if (!this.stopped && this.messages === messages) throw new Error('the revocation feed ended unexpectedly');
+  }
 
-  return {
-    caughtUp: caughtUpPromise,
-    isCaughtUp: () => caughtUp,
-    stop: async () => {
-      await messages.close();
-      await loop.catch(() => undefined);
-    },
-  };
+  private goLiveIfWhole(): void {
+    if (this.current === 'live' || this.readyAt === undefined) return;
+    if (this.lastSequence >= this.readyAt) this.setState('live');
+  }
+
+  /** One message: never throws, whatever it holds. */
+  private handle(message: JsMsg): void {
+    const parent = propagation.extract(context.active(), message.headers, headersGetter);
+    const span = tracer().startSpan(
+      `${this.options.subjectPrefix}.grant process`,
+      { kind: SpanKind.CONSUMER, attributes: { 'messaging.system': 'nats', 'messaging.operation.type': 'process', 'messaging.destination.name': message.subject } },
+      parent,
+    );
+    try {
+      const event = RevocationEvent.decode(message.data);
+      span.setAttribute('mayfly.grant_id', event.grantId);
+      context.with(trace.setSpan(parent, span), () => this.options.onEvent(event));
+    } catch (error) {
+      recordFailure(span, error);
+      this.report(error);
+    } finally {
+      span.end();
+    }
+  }
+
+  /** Compares the stream with what this feed has seen; resyncs if events could be missing. */
+  private async check(): Promise<void> {
+    if (this.checking || this.stopped) return;
+    this.checking = true;
+    try {
+      let info: StreamInfo;
+      try {
+        info = await this.jsm.streams.info(this.options.stream);
+      } catch (error) {
+        if (!isStreamNotFound(error)) return; // NATS unreachable: the ordered consumer rides it out
+        this.created = ''; // deleted: whatever is created next is a new stream
+        this.setState('resyncing');
+        return;
+      }
+      const recreated = info.created !== this.created || info.state.last_seq < this.lastSequence;
+      // The stream deletes only at its front (age): a first sequence beyond what this edge has
+      // read means events it never saw were removed.
+      const lostUnseen = info.state.first_seq > this.lastSequence + 1;
+      if (recreated || lostUnseen || this.current === 'failed') {
+        this.created = info.created;
+        this.setState('resyncing');
+        await this.closeConsumer();
+        await this.follow(info);
+      }
+      await this.acceptMarker();
+    } catch (error) {
+      this.fail(error);
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  /** Takes the revocation service's word that the stream is whole again, if it covers the loss. */
+  private async acceptMarker(): Promise<void> {
+    const awaited = this.awaitedMarker;
+    if (!awaited) return;
+    const marker = await readResyncMarker(this.jsm, this.options);
+    if (!marker || marker.created !== awaited.created || marker.firstSequence < awaited.firstSequence) return;
+    this.awaitedMarker = undefined;
+    // The marker's last sequence, or the first event there is: events before it aged out.
+    this.readyAt = Math.max(marker.lastSequence, awaited.firstSequence - 1);
+    this.goLiveIfWhole();
+  }
+
+  private fail(error: unknown): void {
+    if (this.stopped) return;
+    this.setState('failed');
+    this.report(error);
+  }
+
+  private report(error: unknown): void {
+    try {
+      this.options.onError?.(error);
+    } catch {
+      // A throwing error handler must not take the feed (or the process embedding it) down.
+    }
+  }
+
+  private async closeConsumer(): Promise<void> {
+    const messages = this.messages;
+    this.messages = undefined;
+    await messages?.close()?.catch(() => undefined);
+    await this.loop?.catch(() => undefined);
+  }
+}
+
+/** Follows the revocation stream; see RevocationFeed. Resolves once subscribed (not yet caught up). */
+export async function subscribeRevocations(nc: NatsConnection, options: SubscribeOptions): Promise<RevocationSubscription> {
+  const feed = new RevocationFeed(nc, await jetstreamManager(nc), options);
+  await feed.start();
+  return feed;
 }

@@ -27,7 +27,13 @@ export {
   type WorkloadInput,
 } from './repositories/registry.js';
 export { endGrant, expireDueGrants, findGrant, findGrantForUpdate, insertGrant, insertGrantWithAuditOutbox } from './repositories/grants.js';
-export { insertRevocation, listUnpublishedRevocations, markRevocationPublished } from './repositories/revocations.js';
+export {
+  insertRevocation,
+  listLiveRevocations,
+  listUnpublishedRevocations,
+  liveRevocationSequences,
+  markRevocationPublished,
+} from './repositories/revocations.js';
 export { appendAuditEvents, listAuditEvents, type AuditQuery, type NewAuditEvent } from './repositories/audit-events.js';
 export {
   enqueueAuditEvents,

@@ -4,6 +4,7 @@ import pg from 'pg';
 import * as initial from './migrations/001-initial.js';
 import * as evidenceUses from './migrations/002-evidence-uses.js';
 import * as issuerEvidenceRules from './migrations/003-issuer-evidence-rules.js';
+import * as revocationStreamSequence from './migrations/004-revocation-stream-sequence.js';
 import type { Database } from './schema.js';
 
 /** Migrations in order. Add new ones at the end; never edit one that has shipped. */
@@ -11,6 +12,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '001-initial': initial,
   '002-evidence-uses': evidenceUses,
   '003-issuer-evidence-rules': issuerEvidenceRules,
+  '004-revocation-stream-sequence': revocationStreamSequence,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

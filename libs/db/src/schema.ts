@@ -80,6 +80,8 @@ export interface RevocationTable {
   not_after: Date;
   /** Set when the JetStream stream acknowledged the event. */
   published_at: Date | null;
+  /** The event's sequence in the stream (bigint as text), set with published_at. */
+  stream_sequence: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface AuditEventTable {

@@ -29,6 +29,11 @@ export interface GrpcServerOptions {
 export interface RunningGrpcServer {
   readonly port: number;
   readonly healthPort: number;
+  /**
+   * Reports the server SERVING or NOT_SERVING on grpc.health.v1 (e.g. an edge whose revocation
+   * feed is not live: it answers, but refuses every token, and should get no traffic).
+   */
+  setServing(serving: boolean): void;
   /** Marks every service NOT_SERVING, lets calls in flight finish for up to graceMs, then stops. */
   shutdown(graceMs: number): Promise<void>;
 }
@@ -74,10 +79,18 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   const healthPort = await bind(healthServer, options.host, options.healthPort, ServerCredentials.createInsecure());
   options.log.info({ port, healthPort, services: options.services.map((s) => s.name) }, 'gRPC server listening');
 
+  let shuttingDown = false;
   return {
     port,
     healthPort,
+    setServing: (serving: boolean) => {
+      if (shuttingDown) return;
+      const status = serving ? 'SERVING' : 'NOT_SERVING';
+      health.setStatus('', status);
+      for (const service of options.services) health.setStatus(service.name, status);
+    },
     shutdown: async (graceMs: number) => {
+      shuttingDown = true;
       health.setStatus('', 'NOT_SERVING');
       for (const service of options.services) health.setStatus(service.name, 'NOT_SERVING');
       await new Promise<void>((resolve) => {

@@ -15,11 +15,28 @@ export function serviceEntryPoint(service: ServiceName): string {
  */
 export const DEFAULT_SERVICE_NODE_OPTIONS = '--max-old-space-size=128 --max-semi-space-size=8';
 
-/** One service running as its own process, its output passed on line by line. */
+/** Restart delays after unexpected exits: doubling from 250 ms to 10 s. */
+const FIRST_RESTART_DELAY_MS = 250;
+const MAX_RESTART_DELAY_MS = 10_000;
+/** A process that ran this long before dying starts again from the shortest delay. */
+const STABLE_AFTER_MS = 30_000;
+
+/**
+ * One service running as its own process, its output passed on line by line. It is supervised:
+ * a process that exits without having been asked to is started again, after a delay that doubles
+ * with each quick failure (a revocation committed while NATS was down waits in PostgreSQL until
+ * a revocation process publishes it, so one must always come back).
+ */
 export class ServiceProcess {
   private child: ChildProcess | undefined;
   private readonly recent: string[] = [];
   private exitListeners: ((code: number | null) => void)[] = [];
+  /** True from stop() until the next start(): an exit then is expected. */
+  private stopping = false;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private restartDelayMs = FIRST_RESTART_DELAY_MS;
+  private startedAt = 0;
+  private restartCount = 0;
 
   constructor(
     readonly name: ServiceName,
@@ -28,6 +45,8 @@ export class ServiceProcess {
   ) {}
 
   start(): void {
+    this.stopping = false;
+    this.startedAt = Date.now();
     // Its own process group: a Ctrl-C in the terminal reaches only the launcher, which then
     // stops the services one by one, each draining its calls. If the launcher dies, so do they.
     const nodeOptions = (this.env['MAYFLY_SERVICE_NODE_OPTIONS'] ?? DEFAULT_SERVICE_NODE_OPTIONS).split(' ').filter(Boolean);
@@ -47,11 +66,31 @@ export class ServiceProcess {
         this.onLine(this.name, line);
       });
     }
-    child.once('exit', (code) => {
+    child.once('exit', (code, signal) => {
       const listeners = this.exitListeners;
       this.exitListeners = [];
       for (const listener of listeners) listener(code);
+      if (!this.stopping) this.scheduleRestart(code, signal);
     });
+  }
+
+  /** How many times the supervisor has restarted this service. */
+  get restarts(): number {
+    return this.restartCount;
+  }
+
+  private scheduleRestart(code: number | null, signal: NodeJS.Signals | null): void {
+    if (Date.now() - this.startedAt > STABLE_AFTER_MS) this.restartDelayMs = FIRST_RESTART_DELAY_MS;
+    const delay = this.restartDelayMs;
+    this.restartDelayMs = Math.min(this.restartDelayMs * 2, MAX_RESTART_DELAY_MS);
+    this.onLine(this.name, `mayfly: ${this.name} exited unexpectedly (${signal ?? `code ${code}`}); restarting in ${delay} ms`);
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (this.stopping) return;
+      this.restartCount += 1;
+      this.start();
+    }, delay);
+    this.restartTimer.unref();
   }
 
   get running(): boolean {
@@ -73,6 +112,9 @@ export class ServiceProcess {
 
   /** Sends a signal and waits for the process to end (SIGKILL after timeoutMs). */
   async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 15_000): Promise<void> {
+    this.stopping = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
     const child = this.child;
     if (!child || !this.running) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

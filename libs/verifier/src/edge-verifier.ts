@@ -1,7 +1,7 @@
 import { KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRemoteJWKSet, customFetch, jwtVerify, type CryptoKey, type CompactJWSHeaderParameters, type JWTVerifyGetKey } from 'jose';
-import { subscribeRevocations, type NatsConnection, type RevocationSubscription } from '@mayfly/bus';
+import { subscribeRevocations, type FeedState, type NatsConnection, type RevocationSubscription } from '@mayfly/bus';
 import { MayflyError } from '@mayfly/core';
 import { httpsFetch } from '@mayfly/pki';
 import type { RevocationEvent } from '@mayfly/proto';
@@ -9,7 +9,8 @@ import { mayflyMetrics } from '@mayfly/telemetry';
 import { readAccessTokenClaims, type AccessTokenClaims } from './access-token.js';
 import { checkAccessTokenHeader, checkIssuerAndTimes, decodeCompactJws, verifyEd25519 } from './compact-jws.js';
 import { reject, rejectionFromJose, type Rejection } from './rejection.js';
-import { RevocationSet } from './revocation-set.js';
+import { readRevocationEvent } from './revocation-event.js';
+import { DEFAULT_MAX_REVOCATION_ENTRIES, RevocationSet } from './revocation-set.js';
 
 export interface EdgeVerifierOptions {
   /** The token issuer (iss) to trust. */
@@ -37,9 +38,21 @@ export interface EdgeVerifierOptions {
    * every call, and an entry never outlives the token.
    */
   readonly verifiedCacheSize?: number;
+  /**
+   * The longest any Mayfly token lives (issuance's MAYFLY_MAX_TTL_SECONDS; default 86,400). A
+   * revocation entry is kept no longer than this from now, whatever its event says.
+   */
+  readonly maxTokenLifetimeSeconds?: number;
+  /** Cap on remembered revocations (default 1,000,000). Past it the edge refuses every token. */
+  readonly maxRevocationEntries?: number;
+  /** How often the feed checks the stream for recreation or lost events, ms (default 2,000). */
+  readonly feedCheckIntervalMs?: number;
   /** Called when a revocation is applied, with the delay since it was revoked (ms). */
   readonly onRevocationApplied?: (event: RevocationEvent, delayMs: number) => void;
+  /** A bad event, a full revocation set, or a feed failure. Never thrown: the edge fails closed instead. */
   readonly onFeedError?: (error: unknown) => void;
+  /** The feed went live, or stopped being live (then every token is refused). */
+  readonly onFeedStateChange?: (state: FeedState) => void;
 }
 
 export type Verification = { readonly ok: true; readonly claims: AccessTokenClaims } | Rejection;
@@ -61,7 +74,7 @@ const ALLOWED_ALGORITHMS = ['EdDSA', 'ES256'];
  * stream, so a freshly started edge never accepts a token revoked before it started.
  */
 export class EdgeVerifier {
-  readonly revocations = new RevocationSet();
+  readonly revocations: RevocationSet;
   private readonly jwks: JWTVerifyGetKey;
   private subscription: RevocationSubscription | undefined;
   /** Verified tokens and their claims, oldest first (Map keeps insertion order). */
@@ -72,6 +85,7 @@ export class EdgeVerifier {
 
   private constructor(private readonly options: EdgeVerifierOptions) {
     this.verifiedCacheSize = options.verifiedCacheSize ?? 10_000;
+    this.revocations = new RevocationSet(options.maxRevocationEntries ?? DEFAULT_MAX_REVOCATION_ENTRIES);
     if (options.jwksUrl.startsWith('http:') && !options.allowInsecureJwks) {
       throw new MayflyError('ERR_CONFIG', `the JWKS URL ${options.jwksUrl} is plain http: signing keys must come over https (or set MAYFLY_INSECURE_DEV=true for development)`);
     }
@@ -94,7 +108,9 @@ export class EdgeVerifier {
       stream: options.stream,
       subjectPrefix: options.subjectPrefix,
       onEvent: (event) => verifier.apply(event),
-      ...(options.onFeedError ? { onError: options.onFeedError } : {}),
+      onError: (error) => verifier.reportFeedError(error),
+      onStateChange: (state) => options.onFeedStateChange?.(state),
+      ...(options.feedCheckIntervalMs ? { checkIntervalMs: options.feedCheckIntervalMs } : {}),
     });
     verifier.pruneTimer = setInterval(() => verifier.revocations.prune(), 30_000);
     verifier.pruneTimer.unref();
@@ -112,9 +128,16 @@ export class EdgeVerifier {
     return result;
   }
 
+  /** Whether this edge can vouch for revocations now; if not, it refuses every token. */
+  get feedState(): FeedState {
+    return this.subscription?.state() ?? 'catching-up';
+  }
+
   private async check(token: string, options: VerifyOptions): Promise<Verification> {
-    if (!this.subscription?.isCaughtUp()) {
-      return reject('ERR_REVOCATION_FEED_NOT_READY', 'edge has not yet caught up with the revocation stream');
+    const unready = feedRejection(this.feedState);
+    if (unready) return unready;
+    if (this.revocations.isOverflowed()) {
+      return reject('ERR_REVOCATION_SET_FULL', 'edge heard more live revocations than it may keep (maxRevocationEntries); refusing every token until they expire');
     }
     const claims = this.verified.get(token) ?? (await this.verifySignatureAndClaims(token));
     if ('ok' in claims) return claims; // a rejection
@@ -190,22 +213,48 @@ export class EdgeVerifier {
     return keyObject;
   }
 
+  private reportFeedError(error: unknown): void {
+    try {
+      this.options.onFeedError?.(error);
+    } catch {
+      // The embedding process's handler must not break the feed.
+    }
+  }
+
   async close(): Promise<void> {
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     await this.subscription?.stop();
   }
 
   private apply(event: RevocationEvent): void {
-    this.revocations.add({
-      grantId: event.grantId,
-      tokenId: event.tokenId,
-      notAfterMs: event.notAfter?.getTime() ?? Date.now() + 3_600_000,
-    });
+    const entry = readRevocationEvent(event, (this.options.maxTokenLifetimeSeconds ?? 86_400) * 1000);
+    if ('problem' in entry) {
+      this.reportFeedError(new Error(`ignored a malformed revocation event: ${entry.problem}`));
+      return;
+    }
+    if (!this.revocations.add(entry)) {
+      this.reportFeedError(new Error(`revocation set is full (${this.revocations.size} entries): refusing every token until entries expire`));
+      return;
+    }
     // Only live events measure propagation; replayed ones measure how long the edge was away.
     if (event.revokedAt && this.subscription?.isCaughtUp()) {
       const delayMs = Date.now() - event.revokedAt.getTime();
       mayflyMetrics().revocationPropagation.record(delayMs);
       this.options.onRevocationApplied?.(event, delayMs);
     }
+  }
+}
+
+/** Why a feed that is not live makes the edge refuse; undefined when it is live. */
+function feedRejection(state: FeedState): Rejection | undefined {
+  switch (state) {
+    case 'live':
+      return undefined;
+    case 'catching-up':
+      return reject('ERR_REVOCATION_FEED_NOT_READY', 'edge has not yet caught up with the revocation stream');
+    case 'resyncing':
+      return reject('ERR_REVOCATION_FEED_RESYNCING', 'the revocation stream was recreated or lost events; edge is replaying it and refuses tokens until the revocation service has republished');
+    case 'failed':
+      return reject('ERR_REVOCATION_FEED_FAILED', 'the revocation feed failed; edge refuses tokens until it recovers');
   }
 }

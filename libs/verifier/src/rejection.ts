@@ -14,7 +14,10 @@ export type RejectionCode =
   | 'ERR_SCOPE_NOT_GRANTED'
   | 'ERR_UNKNOWN_KEY'
   | 'ERR_JWKS_UNAVAILABLE'
-  | 'ERR_REVOCATION_FEED_NOT_READY';
+  | 'ERR_REVOCATION_FEED_NOT_READY'
+  | 'ERR_REVOCATION_FEED_RESYNCING'
+  | 'ERR_REVOCATION_FEED_FAILED'
+  | 'ERR_REVOCATION_SET_FULL';
 
 export interface Rejection {
   readonly ok: false;

@@ -22,3 +22,18 @@ describe('RevocationSet', () => {
     expect(set.size).toBe(1);
   });
 });
+
+describe('RevocationSet capacity', () => {
+  it('refuses an entry beyond its cap and reports itself overflowed until that token would have expired', () => {
+    const set = new RevocationSet(2);
+    expect(set.add({ grantId: 'g1', tokenId: 't1', notAfterMs: 10_000 }, 1_000)).toBe(true);
+    expect(set.add({ grantId: 'g2', tokenId: 't2', notAfterMs: 3_000 }, 1_000)).toBe(true);
+    expect(set.add({ grantId: 'g3', tokenId: 't3', notAfterMs: 5_000 }, 1_000)).toBe(false);
+    expect(set.isOverflowed(1_000)).toBe(true);
+    expect(set.isOverflowed(5_000)).toBe(false); // g3's token has expired by then
+    // Room is made by pruning expired entries before refusing.
+    expect(set.add({ grantId: 'g4', tokenId: 't4', notAfterMs: 9_000 }, 4_000)).toBe(true);
+    expect(set.isRevoked('g4', undefined)).toBe(true);
+    expect(set.size).toBe(2);
+  });
+});

@@ -1,7 +1,7 @@
 import { EnvReader, commonSettings, componentSpiffeId, revocationStreamSettings, tlsSettings, tokenIssuerSettings } from '@mayfly/config';
 import type { Logger } from '@mayfly/core';
 import { connectBus } from '@mayfly/bus';
-import { startGrpcServer, type Closer } from '@mayfly/grpc';
+import { startGrpcServer, type Closer, type RunningGrpcServer } from '@mayfly/grpc';
 import { EdgeVerifierServiceService } from '@mayfly/proto';
 import { EdgeVerifier } from '@mayfly/verifier';
 import { edgeVerifierApi } from './api/edge-verifier-api.js';
@@ -18,6 +18,7 @@ export async function startEdgeVerifierService(log: Logger): Promise<Closer[]> {
   const tls = tlsSettings(env, { requireIdentity: true });
   const nats = await connectBus(settings.natsUrl, 'mayfly-edge-verifier');
 
+  let server: RunningGrpcServer | undefined;
   const verifier = await EdgeVerifier.start({
     issuer,
     jwksUrl,
@@ -29,12 +30,20 @@ export async function startEdgeVerifierService(log: Logger): Promise<Closer[]> {
     allowInsecureJwks: tls.mode === 'insecure',
     clockToleranceSeconds: env.int('MAYFLY_CLOCK_TOLERANCE_SECONDS', 5, { max: 300 }),
     onRevocationApplied: (event, delayMs) => log.info({ grantId: event.grantId, delayMs }, 'revocation applied'),
-    onFeedError: (error) => log.warn({ err: error }, 'bad message on the revocation stream'),
+    maxTokenLifetimeSeconds: env.int('MAYFLY_MAX_TTL_SECONDS', 3600, { min: 1, max: 86_400 }),
+    maxRevocationEntries: env.int('MAYFLY_EDGE_MAX_REVOCATIONS', 1_000_000, { min: 1 }),
+    onFeedError: (error) => log.warn({ err: error }, 'revocation feed problem'),
+    onFeedStateChange: (state) => {
+      // Not live: every token is refused, so the sidecar reports NOT_SERVING until it is.
+      if (state === 'live') log.info('revocation feed live again');
+      else log.warn({ state }, 'revocation feed not live: refusing every token');
+      server?.setServing(state === 'live');
+    },
   });
   await verifier.ready;
   log.info({ revoked: verifier.revocations.size }, 'caught up with the revocation stream');
 
-  const server = await startGrpcServer({
+  server = await startGrpcServer({
     host: settings.host,
     port: settings.port,
     healthPort: settings.healthPort,
@@ -42,5 +51,6 @@ export async function startEdgeVerifierService(log: Logger): Promise<Closer[]> {
     log,
     services: [{ name: 'mayfly.v1.EdgeVerifierService', definition: EdgeVerifierServiceService, implementation: edgeVerifierApi(verifier, log) }],
   });
-  return [() => server.shutdown(settings.drainSeconds * 1000), () => verifier.close(), () => nats.drain()];
+  const running = server;
+  return [() => running.shutdown(settings.drainSeconds * 1000), () => verifier.close(), () => nats.drain()];
 }

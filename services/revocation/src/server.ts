@@ -1,13 +1,14 @@
 import { EnvReader, commonSettings, revocationStreamSettings, serviceAddress } from '@mayfly/config';
 import type { Logger } from '@mayfly/core';
 import { AuditTrail } from '@mayfly/audit-trail';
-import { RevocationPublisher, connectBus, ensureRevocationStream } from '@mayfly/bus';
-import { assertDatabaseReachable, createDatabase, migrateToLatest } from '@mayfly/db';
+import { RevocationPublisher, connectBus, ensureRevocationStream, readStreamSnapshot } from '@mayfly/bus';
+import { assertDatabaseReachable, createDatabase, liveRevocationSequences, migrateToLatest } from '@mayfly/db';
 import { startGrpcServer, type Closer } from '@mayfly/grpc';
 import { RevocationServiceService } from '@mayfly/proto';
 import { revocationApi } from './api/revocation-api.js';
 import { expireDueGrantsOnce } from './domain/expiry-sweeper.js';
 import { Revoker } from './domain/revoker.js';
+import { StreamGuard } from './domain/stream-guard.js';
 
 export async function startRevocationService(log: Logger): Promise<Closer[]> {
   const env = new EnvReader();
@@ -18,23 +19,37 @@ export async function startRevocationService(log: Logger): Promise<Closer[]> {
   await migrateToLatest(db, settings.databaseUrl);
 
   const nats = await connectBus(settings.natsUrl, 'mayfly-revocation');
-  await ensureRevocationStream(nats, {
-    ...stream,
-    retentionSeconds: env.int('MAYFLY_REVOCATION_RETENTION_SECONDS', 86_400, { min: 60 }),
-  });
+  const streamConfig = { ...stream, retentionSeconds: env.int('MAYFLY_REVOCATION_RETENTION_SECONDS', 86_400, { min: 60 }) };
+  await ensureRevocationStream(nats, streamConfig);
 
   const audit = new AuditTrail({ db, owner: 'revocation', auditAddress: serviceAddress('audit', env), log });
-  const revoker = new Revoker(db, new RevocationPublisher(nats, stream.subjectPrefix), audit, log);
+  const publisher = new RevocationPublisher(nats, stream.subjectPrefix);
+  const revoker = new Revoker(db, publisher, audit, log);
+  const guard = new StreamGuard(
+    {
+      readStream: () => readStreamSnapshot(nats, stream.stream),
+      createStream: () => ensureRevocationStream(nats, streamConfig),
+      liveSequences: () => liveRevocationSequences(db, new Date()),
+      republishLive: () => revoker.republishLive(),
+      publishMarker: (checked) => publisher.publishResyncMarker(checked),
+    },
+    log,
+  );
 
   // Background work: publish what NATS missed, deliver what audit missed, expire what is due.
   audit.start();
   const retryTimer = setInterval(() => {
     revoker.publishPending().catch((error: unknown) => log.warn({ err: error }, 'publishing pending revocations failed'));
   }, env.int('MAYFLY_REVOCATION_RETRY_MS', 1_000, { min: 50 }));
+  // The stream must hold every live revocation: check it, and repair it from PostgreSQL.
+  const guardTimer = setInterval(() => {
+    guard.check().catch((error: unknown) => log.warn({ err: (error as Error).message }, 'revocation stream check failed; will retry'));
+  }, env.int('MAYFLY_REVOCATION_STREAM_CHECK_MS', 2_000, { min: 100 }));
   const expiryTimer = setInterval(() => {
     expireDueGrantsOnce(db, audit, log).catch((error: unknown) => log.warn({ err: error }, 'expiry sweep failed'));
   }, env.int('MAYFLY_EXPIRY_SWEEP_MS', 5_000, { min: 100 }));
   await revoker.publishPending();
+  await guard.check().catch((error: unknown) => log.warn({ err: (error as Error).message }, 'revocation stream check failed; will retry'));
 
   const server = await startGrpcServer({
     host: settings.host,
@@ -47,6 +62,7 @@ export async function startRevocationService(log: Logger): Promise<Closer[]> {
     () => server.shutdown(settings.drainSeconds * 1000),
     () => {
       clearInterval(retryTimer);
+      clearInterval(guardTimer);
       clearInterval(expiryTimer);
     },
     () => audit.close(),

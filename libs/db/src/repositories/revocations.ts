@@ -1,12 +1,13 @@
-import type { Insertable, Kysely } from 'kysely';
+import { sql, type Insertable, type Kysely } from 'kysely';
 import type { Database, RevocationRow, RevocationTable } from '../schema.js';
 
 export async function insertRevocation(db: Kysely<Database>, row: Insertable<RevocationTable>): Promise<void> {
   await db.insertInto('revocations').values(row).execute();
 }
 
-export async function markRevocationPublished(db: Kysely<Database>, id: string, at: Date): Promise<void> {
-  await db.updateTable('revocations').set({ published_at: at }).where('id', '=', id).execute();
+/** Records that the stream stored the revocation, and at which sequence. */
+export async function markRevocationPublished(db: Kysely<Database>, id: string, at: Date, streamSequence: number): Promise<void> {
+  await db.updateTable('revocations').set({ published_at: at, stream_sequence: String(streamSequence) }).where('id', '=', id).execute();
 }
 
 /** Revocations not yet acknowledged by the stream, oldest first. */
@@ -18,4 +19,23 @@ export async function listUnpublishedRevocations(db: Kysely<Database>, limit: nu
     .orderBy('revoked_at')
     .limit(limit)
     .execute();
+}
+
+/** Revocations whose token could still be presented, in pages by id (pass the last id seen). */
+export async function listLiveRevocations(db: Kysely<Database>, now: Date, limit: number, afterId?: string): Promise<RevocationRow[]> {
+  let query = db.selectFrom('revocations').selectAll().where('not_after', '>', now);
+  if (afterId) query = query.where('id', '>', afterId);
+  return query.orderBy('id').limit(limit).execute();
+}
+
+/** The lowest and highest stream sequence of the published revocations still live. */
+export async function liveRevocationSequences(db: Kysely<Database>, now: Date): Promise<{ lowest: number; highest: number } | undefined> {
+  const row = await db
+    .selectFrom('revocations')
+    .select([sql<string | null>`min(stream_sequence)`.as('lowest'), sql<string | null>`max(stream_sequence)`.as('highest')])
+    .where('not_after', '>', now)
+    .where('stream_sequence', 'is not', null)
+    .executeTakeFirst();
+  if (!row || row.lowest === null || row.highest === null) return undefined;
+  return { lowest: Number(row.lowest), highest: Number(row.highest) };
 }

@@ -4,6 +4,7 @@ import {
   endGrant,
   findGrantForUpdate,
   insertRevocation,
+  listLiveRevocations,
   listUnpublishedRevocations,
   markRevocationPublished,
   toGrantMessage,
@@ -16,7 +17,8 @@ import type { ValidRevokeRequest } from './revoke-request.js';
 
 /** Where revocation events go once they are committed. */
 export interface RevocationSink {
-  publish(event: RevocationEvent): Promise<void>;
+  /** Resolves with the event's stream sequence once stored; msgId defaults to the event id. */
+  publish(event: RevocationEvent, msgId?: string): Promise<number>;
 }
 
 const SOURCE = 'revocation';
@@ -55,6 +57,7 @@ export class Revoker {
         revoked_at: now,
         not_after: ended.expires_at,
         published_at: null,
+        stream_sequence: null,
       };
       await insertRevocation(tx, revocation);
       const auditEvents = [
@@ -97,10 +100,32 @@ export class Revoker {
     return published;
   }
 
+  /**
+   * Publishes every revocation whose token could still be presented, again: the stream lost
+   * them (see StreamGuard). Each gets a fresh message id, because a purged stream still
+   * remembers the old ones and would drop them as duplicates. Edges apply an event twice
+   * harmlessly. Throws if NATS fails midway; the guard's next check tries again.
+   */
+  async republishLive(): Promise<number> {
+    const round = Date.now().toString(36);
+    let count = 0;
+    let after: string | undefined;
+    for (;;) {
+      const page = await listLiveRevocations(this.db, new Date(), 500, after);
+      for (const row of page) {
+        const sequence = await this.sink.publish(toRevocationEvent(row), `${row.id}:${round}`);
+        await markRevocationPublished(this.db, row.id, row.published_at ?? new Date(), sequence);
+        count += 1;
+      }
+      if (page.length < 500) return count;
+      after = page[page.length - 1]!.id;
+    }
+  }
+
   private async tryPublish(event: RevocationEvent): Promise<boolean> {
     try {
-      await this.sink.publish(event);
-      await markRevocationPublished(this.db, event.id, new Date());
+      const sequence = await this.sink.publish(event);
+      await markRevocationPublished(this.db, event.id, new Date(), sequence);
       return true;
     } catch (error) {
       this.log.warn({ err: (error as Error).message, revocationId: event.id }, 'revocation stored but not yet published; will retry');
