@@ -280,6 +280,9 @@ async function ensureMesh(): Promise<{ mesh: Mesh | undefined; stop: () => Promi
     natsUrl: infra.natsUrl,
     signingKeyFile: join(stateDir, 'issuance-signing-key.jwk'),
     pkiDir: join(stateDir, 'pki'),
+    // This one process stands in for many workloads: the per-peer limit on unauthenticated
+    // requests (which protects attestation from a flood by one peer) would throttle it.
+    env: { MAYFLY_UNAUTHENTICATED_RATE_PER_PEER: '0' },
   });
   Object.assign(process.env, mesh.operatorEnv);
   return {

@@ -12,7 +12,8 @@ import { bindWorkload, upsertTrustedIssuer } from '@mayfly/db';
 import { callUnary } from '@mayfly/grpc';
 import { DevIssuer } from '@mayfly/mesh';
 import { EdgeVerifier } from '@mayfly/verifier';
-import { Verdict } from '@mayfly/proto';
+import { newId } from '@mayfly/core';
+import { AuditEvent, AuditOutcome, Verdict } from '@mayfly/proto';
 import { AUDIENCE, DEV, RESOURCE, eventually, refusal, startTestMesh, wireStatus, type TestMesh } from '../support/test-mesh.js';
 
 // Step 8: the defects an outside review found, each shown fixed against the real mesh.
@@ -38,7 +39,14 @@ let t: TestMesh;
 let nats: NatsConnection;
 const cleanups: (() => Promise<unknown>)[] = [];
 beforeAll(async () => {
-  t = await startTestMesh('security-review', { env: { MAYFLY_POLICY_DIR: policyDirWithBrokenForbid() } });
+  t = await startTestMesh('security-review', {
+    env: {
+      MAYFLY_POLICY_DIR: policyDirWithBrokenForbid(),
+      MAYFLY_AUDIT_MAX_ATTEMPTS: '2',
+      MAYFLY_UNAUTHENTICATED_RATE_PER_PEER: '50',
+      MAYFLY_UNAUTHENTICATED_BURST_PER_PEER: '400',
+    },
+  });
   await t.db
     .updateTable('workloads')
     .set({ ceiling: JSON.stringify([{ resource: RESOURCE, actions: ['read', 'write'] }, { resource: BROKEN_RESOURCE, actions: ['read'] }]) })
@@ -204,5 +212,87 @@ describe('08 security review fixes', () => {
     await done.release('succeeded');
     const completion = await t.db.selectFrom('revocations').select('requested_by').where('grant_id', '=', done.grant.id).executeTakeFirstOrThrow();
     expect(completion.requested_by).toBe(`spiffe://${t.mesh.env['MAYFLY_TRUST_DOMAIN']}/mayfly/issuance`);
+  });
+
+  it('an audit event the audit service refuses is dead-lettered (audited, counted) while the events around it get through', async () => {
+    const poisoned = AuditEvent.fromPartial({
+      id: newId(),
+      occurredAt: new Date(),
+      kind: 'NOT A VALID KIND',
+      actor: 'mayfly:issuance',
+      source: 'issuance',
+      taskId: 'poisoned',
+      outcome: AuditOutcome.AUDIT_OUTCOME_SUCCESS,
+    });
+    await t.db.insertInto('audit_outbox').values({ id: poisoned.id, owner: 'issuance', payload: Buffer.from(AuditEvent.encode(poisoned).finish()), last_error: null, delivered_at: null }).execute();
+    const access = await t.client(DEV.subject).acquire({ task: task('beside-poison'), resource: RESOURCE, actions: ['read'] });
+
+    await eventually(async () => {
+      const row = await t.db.selectFrom('audit_outbox').select('dead_lettered_at').where('id', '=', poisoned.id).executeTakeFirstOrThrow();
+      return row.dead_lettered_at !== null;
+    }, 15_000);
+    await eventually(async () => {
+      const notices = await t.db.selectFrom('audit_events').select('detail').where('kind', '=', 'audit.dead_lettered').execute();
+      return notices.some((notice) => notice.detail['eventId'] === poisoned.id);
+    }, 10_000);
+    const notice = await t.db.selectFrom('audit_events').select(['actor', 'outcome', 'detail']).where('kind', '=', 'audit.dead_lettered').executeTakeFirstOrThrow();
+    expect(notice).toMatchObject({ actor: 'mayfly:issuance', outcome: 'failed' });
+    expect(notice.detail).toMatchObject({ eventKind: 'NOT A VALID KIND', attempts: 2 });
+    expect(await t.db.selectFrom('audit_events').select('id').where('id', '=', poisoned.id).execute()).toEqual([]);
+    expect((await t.db.selectFrom('audit_events').select('kind').where('grant_id', '=', access.grant.id).execute()).map((e) => e.kind)).toContain('grant.issued');
+    const metrics = await (await fetch(`http://127.0.0.1:${t.mesh.ports.metrics.issuance}/metrics`)).text();
+    expect(metrics).toMatch(/mayfly_audit_dead_letters_total\{[^}]*owner="issuance"[^}]*\} 1/);
+    await access.release();
+  });
+
+  it('large audit events waiting in the outbox go out in byte-bounded batches and do not withhold a legitimate grant', async () => {
+    // 300 valid events of ~10 KB each: one page of the outbox drain (200 events) is ~2 MB, twice
+    // the audit service's 1 MiB message limit. Batched by count alone, that page is refused as
+    // too large, retried forever, and every grant behind it is withheld.
+    const large = Array.from({ length: 300 }, (_, i) =>
+      AuditEvent.fromPartial({
+        id: newId(),
+        occurredAt: new Date(),
+        kind: 'test.large_event',
+        actor: 'mayfly:issuance',
+        source: 'issuance',
+        taskId: `review-large-${i}`,
+        outcome: AuditOutcome.AUDIT_OUTCOME_SUCCESS,
+        detail: Object.fromEntries(Array.from({ length: 10 }, (_, k) => [`part${k}`, 'x'.repeat(1000)])),
+      }),
+    );
+    await t.db
+      .insertInto('audit_outbox')
+      .values(large.map((event) => ({ id: event.id, owner: 'issuance', payload: Buffer.from(AuditEvent.encode(event).finish()), last_error: null, delivered_at: null })))
+      .execute();
+    const access = await t.client(DEV.subject).acquire({ task: task('behind-large-events'), resource: RESOURCE, actions: ['read'] });
+    expect(access.accessToken.length).toBeGreaterThan(20); // not withheld: its audit record got through
+    await eventually(async () => {
+      const stored = await t.db.selectFrom('audit_events').select('id').where('kind', '=', 'test.large_event').execute();
+      return stored.length === large.length;
+    }, 20_000);
+    await access.release();
+  });
+
+  it('an unauthenticated flood from one peer is throttled before any signature check, and audited in aggregate', async () => {
+    const results = await Promise.allSettled(
+      Array.from({ length: 600 }, (_, i) =>
+        callUnary(t.issuance, t.issuance.requestGrant, {
+          evidence: { oidcToken: 'not.a.jwt' },
+          task: { id: `review-peer-flood-${i}`, kind: 'ci-job', reference: '', deadline: undefined },
+          resource: RESOURCE,
+          actions: ['read'],
+          requestedTtlSeconds: 60,
+          justification: '',
+        }),
+      ),
+    );
+    const statuses = results.map((r) => (r.status === 'rejected' ? wireStatus(r.reason) : 0));
+    expect(statuses.filter((code) => code === status.RESOURCE_EXHAUSTED).length).toBeGreaterThan(0);
+    expect(statuses.every((code) => code === status.RESOURCE_EXHAUSTED || code === status.UNAUTHENTICATED)).toBe(true);
+    await eventually(async () => {
+      const throttled = await t.db.selectFrom('audit_events').select('detail').where('kind', '=', 'grant.throttled').where('actor', '=', 'unattested').execute();
+      return throttled.some((event) => event.detail['peer'] === '127.0.0.1');
+    });
   });
 });

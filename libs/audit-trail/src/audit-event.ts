@@ -1,5 +1,6 @@
 import { newId } from '@mayfly/core';
 import { AuditEvent, AuditOutcome } from '@mayfly/proto';
+import { AUDIT_LIMITS, boundDetail, boundText } from './bounded-detail.js';
 
 export type Outcome = 'success' | 'denied' | 'failed';
 
@@ -20,17 +21,21 @@ export interface AuditEventInput {
   readonly occurredAt?: Date;
 }
 
-/** Builds an audit event with a fresh id (which makes redelivery idempotent). */
+/**
+ * Builds an audit event with a fresh id (which makes redelivery idempotent). Actor, task id and
+ * detail are bounded here (see AUDIT_LIMITS): an event never grows past what the audit service
+ * stores, whatever text a caller managed to put in it.
+ */
 export function auditEvent(source: string, input: AuditEventInput): AuditEvent {
   return AuditEvent.fromPartial({
     id: newId(),
     occurredAt: input.occurredAt ?? new Date(),
     kind: input.kind,
-    actor: input.actor,
+    actor: boundText(input.actor, AUDIT_LIMITS.actorMaxLength),
     source,
     grantId: input.grantId ?? '',
-    taskId: input.taskId ?? '',
+    taskId: boundText(input.taskId ?? '', 128),
     outcome: OUTCOMES[input.outcome],
-    detail: input.detail ?? {},
+    detail: boundDetail(input.detail ?? {}),
   });
 }

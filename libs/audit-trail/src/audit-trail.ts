@@ -1,14 +1,21 @@
-import type { Logger } from '@mayfly/core';
+import { createHash } from 'node:crypto';
+import { status, type ServiceError } from '@grpc/grpc-js';
+import { MayflyError, type Logger } from '@mayfly/core';
 import {
+  deadLetterAudit,
   enqueueAuditEvents,
   listPendingAudit,
   markAuditDelivered,
   recordAuditDeliveryFailure,
+  recordAuditRefusal,
   type Database,
   type Kysely,
 } from '@mayfly/db';
 import { callUnary, createClient } from '@mayfly/grpc';
 import { AuditEvent, AuditServiceClient } from '@mayfly/proto';
+import { mayflyMetrics } from '@mayfly/telemetry';
+import { auditEvent } from './audit-event.js';
+import { takeBatch, type Queued } from './batching.js';
 
 export interface AuditTrailOptions {
   readonly db: Kysely<Database>;
@@ -18,11 +25,12 @@ export interface AuditTrailOptions {
   readonly log: Logger;
   /** How often undelivered events are retried. Default 1 s. */
   readonly retryIntervalMs?: number;
+  /** Refusals of one event by the audit service before it is set aside (dead-lettered). Default 5. */
+  readonly maxAttempts?: number;
 }
 
 const BATCH = 200;
-/** The audit service accepts at most 500 events per Record call. */
-const MAX_BATCH_EVENTS = 400;
+const DEAD_LETTERED = 'audit.dead_lettered';
 
 /**
  * A service's side of the audit trail. Events are first committed to the service's outbox in
@@ -30,6 +38,12 @@ const MAX_BATCH_EVENTS = 400;
  * something that did not happen; then they are delivered to the audit service, at once when it
  * answers and by a background retry when it does not. The audit service stores each event id
  * once, so a redelivery is harmless.
+ *
+ * One bad event must never hold up the rest: batches are bounded by bytes as well as count; a
+ * batch the audit service refuses for what it holds (INVALID_ARGUMENT, RESOURCE_EXHAUSTED) is
+ * split in halves until the event at fault stands alone; an event refused maxAttempts times is
+ * dead-lettered — set aside in the outbox, counted in mayfly_audit_dead_letters, and itself
+ * audited — while everything else goes through.
  */
 export class AuditTrail {
   private readonly client: AuditServiceClient;
@@ -63,54 +77,82 @@ export class AuditTrail {
    */
   deliver(events: readonly AuditEvent[], deadline?: Date): Promise<boolean> {
     return new Promise<boolean>((resolve) => {
-      this.queue.push({ events, deadline, resolve });
+      this.queue.push({ events, bytes: encodedSize(events), deadline, resolve: (ok) => resolve(ok) });
       if (!this.sending) void this.sendQueued();
     });
   }
 
-  private readonly queue: { events: readonly AuditEvent[]; deadline: Date | undefined; resolve: (ok: boolean) => void }[] = [];
+  private readonly queue: Queued[] = [];
   private sending = false;
 
   private async sendQueued(): Promise<void> {
     this.sending = true;
     while (this.queue.length > 0) {
-      const batch = this.takeBatch();
+      const batch = takeBatch(this.queue);
       const events = batch.flatMap((entry) => entry.events);
       // The batch waits no longer than its most patient member allows.
       const deadlines = batch.map((entry) => entry.deadline?.getTime()).filter((t): t is number => t !== undefined);
       const deadline = deadlines.length === batch.length ? new Date(Math.max(...deadlines)) : undefined;
-      const ok = await this.record(events, deadline);
-      for (const entry of batch) entry.resolve(ok);
+      const stored = await this.record(events, deadline);
+      for (const entry of batch) entry.resolve(entry.events.every((event) => stored.has(event.id)));
     }
     this.sending = false;
   }
 
-  private takeBatch(): typeof this.queue {
-    const batch: typeof this.queue = [];
-    let size = 0;
-    while (this.queue.length > 0 && (batch.length === 0 || size + this.queue[0]!.events.length <= MAX_BATCH_EVENTS)) {
-      const entry = this.queue.shift()!;
-      size += entry.events.length;
-      batch.push(entry);
-    }
-    return batch;
-  }
-
-  private async record(events: readonly AuditEvent[], deadline: Date | undefined): Promise<boolean> {
+  /** Sends events; returns the ids the audit service has stored. */
+  private async record(events: readonly AuditEvent[], deadline: Date | undefined): Promise<Set<string>> {
     const ids = events.map((event) => event.id);
     try {
       await callUnary(this.client, this.client.record, { events: [...events] }, { deadline, timeoutMs: 2_000, target: 'audit' });
     } catch (error) {
-      this.options.log.warn({ err: (error as Error).message, events: ids.length }, 'audit service unreachable; events kept in the outbox');
-      await recordAuditDeliveryFailure(this.options.db, ids, (error as Error).message).catch(() => undefined);
-      return false;
+      if (!refusedForContent(error)) {
+        this.options.log.warn({ err: (error as Error).message, events: ids.length }, 'audit service unreachable; events kept in the outbox');
+        await recordAuditDeliveryFailure(this.options.db, ids, (error as Error).message).catch(() => undefined);
+        return new Set();
+      }
+      if (events.length === 1) {
+        await this.refused(events[0]!, error as Error).catch((e: unknown) => this.options.log.warn({ err: e }, 'could not record an audit refusal'));
+        return new Set();
+      }
+      // Find the event at fault: each half goes on its own.
+      const half = Math.ceil(events.length / 2);
+      const first = await this.record(events.slice(0, half), deadline);
+      const second = await this.record(events.slice(half), deadline);
+      return new Set([...first, ...second]);
     }
     // The audit service has the events: that is what the caller waits for. Clearing them from
     // the outbox can happen after; if it never does, redelivery is harmless (ids are unique).
     markAuditDelivered(this.options.db, ids, new Date()).catch((error: unknown) =>
       this.options.log.warn({ err: (error as Error).message }, 'could not mark audit events delivered; they will be redelivered'),
     );
-    return true;
+    return new Set(ids);
+  }
+
+  /** The audit service refused this one event for what it holds; after maxAttempts it is set aside. */
+  private async refused(event: AuditEvent, error: Error): Promise<void> {
+    const attempts = await recordAuditRefusal(this.options.db, event.id, error.message);
+    const maxAttempts = this.options.maxAttempts ?? 5;
+    this.options.log.warn({ eventId: event.id, kind: event.kind, attempts, maxAttempts, err: error.message }, 'audit service refused an event');
+    if (attempts < maxAttempts) return;
+    await deadLetterAudit(this.options.db, event.id, new Date());
+    mayflyMetrics().auditDeadLetters.add(1, { owner: this.options.owner });
+    this.options.log.error({ eventId: event.id, kind: event.kind, attempts }, 'audit event dead-lettered: it stays in audit_outbox for inspection');
+    if (event.kind === DEAD_LETTERED) return; // never a notice about a notice
+    const notice = auditEvent(this.options.owner, {
+      kind: DEAD_LETTERED,
+      actor: `mayfly:${this.options.owner}`,
+      outcome: 'failed',
+      grantId: event.grantId || undefined,
+      taskId: event.taskId,
+      detail: {
+        eventId: event.id,
+        eventKind: event.kind,
+        attempts,
+        error: error.message,
+        payloadDigest: createHash('sha256').update(AuditEvent.encode(event).finish()).digest('hex'),
+      },
+    });
+    await this.enqueue(this.options.db, [notice]);
   }
 
   /** Delivers everything still pending, oldest first. */
@@ -121,13 +163,20 @@ export class AuditTrail {
           const pending = await listPendingAudit(this.options.db, this.options.owner, BATCH);
           if (pending.length === 0) return;
           const delivered = await this.deliver(pending.map((entry) => AuditEvent.decode(entry.payload)));
-          if (!delivered || pending.length < BATCH) return;
+          // Partly delivered (an event was refused): go on; what is left is retried next round.
+          if (pending.length < BATCH) return;
+          if (!delivered && !(await this.madeProgress(pending.map((entry) => entry.id)))) return;
         }
       } finally {
         this.draining = undefined;
       }
     })();
     return this.draining;
+  }
+
+  private async madeProgress(ids: readonly string[]): Promise<boolean> {
+    const still = await listPendingAudit(this.options.db, this.options.owner, BATCH);
+    return still.some((entry) => !ids.includes(entry.id)) || still.length < ids.length;
   }
 
   /** Starts the background retry loop. */
@@ -143,4 +192,18 @@ export class AuditTrail {
     await this.draining?.catch(() => undefined);
     this.client.close();
   }
+}
+
+function encodedSize(events: readonly AuditEvent[]): number {
+  return events.reduce((sum, event) => sum + AuditEvent.encode(event).finish().length, 0);
+}
+
+/**
+ * The audit service refused the call for what it holds (an event it cannot accept, a message
+ * too large), as opposed to not being there: only then does splitting the batch help.
+ */
+function refusedForContent(error: unknown): boolean {
+  const cause = error instanceof MayflyError ? (error.cause as Partial<ServiceError> | undefined) : undefined;
+  const code = cause?.code ?? (error instanceof MayflyError ? (error.status as number) : undefined);
+  return code === status.INVALID_ARGUMENT || code === status.RESOURCE_EXHAUSTED;
 }

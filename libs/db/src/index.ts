@@ -36,8 +36,10 @@ export {
 } from './repositories/revocations.js';
 export { appendAuditEvents, listAuditEvents, type AuditQuery, type NewAuditEvent } from './repositories/audit-events.js';
 export {
+  deadLetterAudit,
   enqueueAuditEvents,
   listPendingAudit,
+  recordAuditRefusal,
   markAuditDelivered,
   recordAuditDeliveryFailure,
   type OutboxEntry,

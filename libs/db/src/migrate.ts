@@ -5,6 +5,7 @@ import * as initial from './migrations/001-initial.js';
 import * as evidenceUses from './migrations/002-evidence-uses.js';
 import * as issuerEvidenceRules from './migrations/003-issuer-evidence-rules.js';
 import * as revocationStreamSequence from './migrations/004-revocation-stream-sequence.js';
+import * as auditDeadLetters from './migrations/005-audit-dead-letters.js';
 import type { Database } from './schema.js';
 
 /** Migrations in order. Add new ones at the end; never edit one that has shipped. */
@@ -13,6 +14,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '002-evidence-uses': evidenceUses,
   '003-issuer-evidence-rules': issuerEvidenceRules,
   '004-revocation-stream-sequence': revocationStreamSequence,
+  '005-audit-dead-letters': auditDeadLetters,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

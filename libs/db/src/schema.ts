@@ -107,6 +107,8 @@ export interface AuditOutboxTable {
   attempts: Generated<number>;
   last_error: string | null;
   delivered_at: Date | null;
+  /** Set when the audit service refused the event too often; it is no longer retried. */
+  dead_lettered_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 export interface EvidenceUseTable {

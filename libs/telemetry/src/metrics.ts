@@ -15,6 +15,8 @@ export interface MayflyMetrics {
   readonly revocationPropagation: Histogram;
   /** Edge verifications, by result: accepted, or the rejection code. */
   readonly edgeVerifications: Counter;
+  /** Audit events set aside after the audit service refused them too often, by owner. */
+  readonly auditDeadLetters: Counter;
 }
 
 let instruments: MayflyMetrics | undefined;
@@ -38,6 +40,7 @@ export function mayflyMetrics(): MayflyMetrics {
       advice: { explicitBucketBoundaries: LATENCY_BUCKETS_MS },
     }),
     edgeVerifications: meter.createCounter('mayfly_edge_verifications', { description: 'Edge verifications, by result' }),
+    auditDeadLetters: meter.createCounter('mayfly_audit_dead_letters', { description: 'Audit events set aside after repeated refusal by the audit service' }),
   };
   return instruments;
 }

@@ -30,7 +30,13 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
 
   const key = await loadSigningKey(env.optionalString('MAYFLY_SIGNING_KEY_FILE'), log);
   const credentials = new JwtAccessTokenFormat(issuer, key);
-  const audit = new AuditTrail({ db, owner: 'issuance', auditAddress: serviceAddress('audit', env), log });
+  const audit = new AuditTrail({
+    db,
+    owner: 'issuance',
+    auditAddress: serviceAddress('audit', env),
+    log,
+    maxAttempts: env.int('MAYFLY_AUDIT_MAX_ATTEMPTS', 5, { min: 1, max: 1000 }),
+  });
   const store = new PostgresGrantStore(db, audit);
   const attestation = createClient(AttestationServiceClient, serviceAddress('attestation', env), 'attestation');
   const decision = createClient(DecisionServiceClient, serviceAddress('decision', env), 'decision');
@@ -53,6 +59,10 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
       rateLimit: {
         perSecond: env.int('MAYFLY_GRANT_RATE_PER_SECOND', 50, { min: 0, max: 1_000_000 }),
         burst: env.int('MAYFLY_GRANT_RATE_BURST', 100, { min: 1, max: 1_000_000 }),
+      },
+      unauthenticatedRateLimit: {
+        perSecond: env.int('MAYFLY_UNAUTHENTICATED_RATE_PER_PEER', 200, { min: 0, max: 1_000_000 }),
+        burst: env.int('MAYFLY_UNAUTHENTICATED_BURST_PER_PEER', 400, { min: 1, max: 1_000_000 }),
       },
     },
   );

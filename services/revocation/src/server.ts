@@ -22,7 +22,13 @@ export async function startRevocationService(log: Logger): Promise<Closer[]> {
   const streamConfig = { ...stream, retentionSeconds: env.int('MAYFLY_REVOCATION_RETENTION_SECONDS', 86_400, { min: 60 }) };
   await ensureRevocationStream(nats, streamConfig);
 
-  const audit = new AuditTrail({ db, owner: 'revocation', auditAddress: serviceAddress('audit', env), log });
+  const audit = new AuditTrail({
+    db,
+    owner: 'revocation',
+    auditAddress: serviceAddress('audit', env),
+    log,
+    maxAttempts: env.int('MAYFLY_AUDIT_MAX_ATTEMPTS', 5, { min: 1, max: 1000 }),
+  });
   const publisher = new RevocationPublisher(nats, stream.subjectPrefix);
   const revoker = new Revoker(db, publisher, audit, log);
   const guard = new StreamGuard(

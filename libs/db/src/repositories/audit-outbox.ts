@@ -38,6 +38,22 @@ export async function recordAuditDeliveryFailure(db: Kysely<Database>, ids: read
     .execute();
 }
 
+/** Counts a refusal of one event by the audit service; returns how many it has had so far. */
+export async function recordAuditRefusal(db: Kysely<Database>, id: string, error: string): Promise<number> {
+  const row = await db
+    .updateTable('audit_outbox')
+    .set({ attempts: sql`attempts + 1`, last_error: error.slice(0, 1000) })
+    .where('id', '=', id)
+    .returning('attempts')
+    .executeTakeFirst();
+  return row?.attempts ?? 0;
+}
+
+/** Sets an event aside: it is no longer delivered, and stays for an operator to inspect. */
+export async function deadLetterAudit(db: Kysely<Database>, id: string, at: Date): Promise<void> {
+  await db.updateTable('audit_outbox').set({ dead_lettered_at: at }).where('id', '=', id).execute();
+}
+
 /** Undelivered entries of one owner, oldest first. */
 export async function listPendingAudit(db: Kysely<Database>, owner: string, limit: number): Promise<OutboxEntry[]> {
   return db
@@ -45,6 +61,7 @@ export async function listPendingAudit(db: Kysely<Database>, owner: string, limi
     .select(['id', 'payload'])
     .where('owner', '=', owner)
     .where('delivered_at', 'is', null)
+    .where('dead_lettered_at', 'is', null)
     .orderBy('created_at')
     .limit(limit)
     .execute();

@@ -4,6 +4,7 @@ import { unary } from '@mayfly/grpc';
 import { withSpan } from '@mayfly/telemetry';
 import { AuditEvent, type AuditServiceServer } from '@mayfly/proto';
 import { outcomeFromName, outcomeName, validateAuditBatch } from '../domain/audit-record.js';
+import { storageFailure } from '../domain/storage-errors.js';
 
 export function auditApi(db: Kysely<Database>, log: Logger): AuditServiceServer {
   return {
@@ -22,7 +23,9 @@ export function auditApi(db: Kysely<Database>, log: Logger): AuditServiceServer 
           outcome: outcomeName(event.outcome),
           detail: JSON.stringify(event.detail ?? {}),
         })),
-      ));
+      ).catch((error: unknown) => {
+        throw storageFailure(error);
+      }));
       return { sequences: sequences.map(Number) };
     }),
 

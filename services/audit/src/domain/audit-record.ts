@@ -2,6 +2,8 @@ import { invalidArgument, validateOptionalText, validateUuid } from '@mayfly/cor
 import { AuditOutcome, type AuditEvent } from '@mayfly/proto';
 
 export const MAX_EVENTS_PER_RECORD = 500;
+/** Largest detail one event may carry, serialised; senders bound theirs to 16 KiB. */
+export const MAX_DETAIL_BYTES = 32 * 1024;
 const KIND = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
 
 const OUTCOME_NAMES: Record<AuditOutcome, string> = {
@@ -35,5 +37,7 @@ export function validateAuditBatch(events: readonly AuditEvent[]): void {
     validateOptionalText(`${field}.task_id`, event.taskId, 128);
     if (event.grantId !== '') validateUuid(`${field}.grant_id`, event.grantId);
     if (event.outcome === AuditOutcome.AUDIT_OUTCOME_UNSPECIFIED) throw invalidArgument(`${field}.outcome`, 'is required');
+    const detailBytes = Buffer.byteLength(JSON.stringify(event.detail ?? {}));
+    if (detailBytes > MAX_DETAIL_BYTES) throw invalidArgument(`${field}.detail`, `is ${detailBytes} bytes; at most ${MAX_DETAIL_BYTES}`);
   }
 }

@@ -5,6 +5,7 @@ import type { IssuanceServiceServer } from '@mayfly/proto';
 import type { CredentialFormat } from '../credentials/credential-format.js';
 import { completeGrant, type CompletionPorts } from '../domain/complete-grant.js';
 import type { GrantFlow } from '../domain/grant-flow.js';
+import { peerHost } from './peer-host.js';
 
 export function issuanceApi(flow: GrantFlow, credentials: CredentialFormat, completion: CompletionPorts, log: Logger): IssuanceServiceServer {
   return {
@@ -13,7 +14,7 @@ export function issuanceApi(flow: GrantFlow, credentials: CredentialFormat, comp
       const metrics = mayflyMetrics();
       let response;
       try {
-        response = await flow.requestGrant(request, call.deadline);
+        response = await flow.requestGrant(request, call.deadline, peerHost(call.peer));
       } catch (error) {
         const refused = isMayflyError(error, 'ERR_POLICY_DENIED') || isMayflyError(error, 'ERR_ATTESTATION_FAILED') || isMayflyError(error, 'ERR_RATE_LIMITED');
         const outcome = refused ? 'deny' : 'error';
@@ -32,3 +33,4 @@ export function issuanceApi(flow: GrantFlow, credentials: CredentialFormat, comp
     }),
   };
 }
+

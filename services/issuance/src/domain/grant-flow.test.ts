@@ -7,7 +7,7 @@ import { GrantFlow } from './grant-flow.js';
 import type { GrantFlowPorts } from './ports.js';
 
 /** Records what the flow did, in order, so tests can check what happened before what. */
-function world(options: { attest?: () => AttestResponse; decide?: () => DecideResponse; auditUp?: boolean; perSecond?: number } = {}) {
+function world(options: { attest?: () => AttestResponse; decide?: () => DecideResponse; auditUp?: boolean; perSecond?: number; perPeer?: number } = {}) {
   const steps: string[] = [];
   const grants: GrantRecord[] = [];
   const audit: AuditEvent[] = [];
@@ -57,6 +57,7 @@ function world(options: { attest?: () => AttestResponse; decide?: () => DecideRe
     maxRequestTtlSeconds: 3600,
     requireAuditAck: true,
     rateLimit: { perSecond: options.perSecond ?? 0, burst: 2 },
+    unauthenticatedRateLimit: { perSecond: options.perPeer ?? 0, burst: 3 },
   });
   return { flow, steps, grants, audit, minted };
 }
@@ -142,6 +143,20 @@ describe('GrantFlow', () => {
     expect(w.steps.filter((s) => s === 'decide')).toEqual([]);
     expect(w.audit.map((e) => e.kind)).toEqual(['grant.requested', 'attestation.succeeded', 'grant.throttled']);
     expect(w.audit[2]!.detail).toMatchObject({ refusedSinceLastRecord: 1, perSecond: 1, burst: 2 });
+  });
+
+  it('throttles an unauthenticated flood per peer before any signature is checked, audited once a second', async () => {
+    const w = world({ perPeer: 1 });
+    for (let i = 0; i < 3; i++) await w.flow.requestGrant(request, undefined, '10.0.0.9');
+    w.steps.length = 0;
+    w.audit.length = 0;
+    await expect(w.flow.requestGrant(request, undefined, '10.0.0.9')).rejects.toMatchObject({ code: 'ERR_RATE_LIMITED', retryAfterMs: expect.any(Number) });
+    await expect(w.flow.requestGrant(request, undefined, '10.0.0.9')).rejects.toMatchObject({ code: 'ERR_RATE_LIMITED' });
+    expect(w.steps.filter((s) => s === 'attest')).toEqual([]);
+    expect(w.audit.map((e) => [e.kind, e.actor])).toEqual([['grant.throttled', 'unattested']]);
+    expect(w.audit[0]!.detail).toMatchObject({ peer: '10.0.0.9', refusedSinceLastRecord: 1 });
+    // Another peer has its own budget.
+    await expect(w.flow.requestGrant(request, undefined, '10.0.0.10')).resolves.toBeDefined();
   });
 
   it('refuses malformed requests before asking any service', async () => {

@@ -17,6 +17,11 @@ export interface GrantFlowOptions extends TtlPolicy {
   readonly requireAuditAck: boolean;
   /** Grant requests per workload (token bucket); perSecond 0 turns limiting off. */
   readonly rateLimit: RateLimit;
+  /**
+   * Requests per network peer before their evidence is checked: checking a signature costs
+   * work an unauthenticated flood should not be able to demand without bound.
+   */
+  readonly unauthenticatedRateLimit: RateLimit;
 }
 
 /**
@@ -25,6 +30,7 @@ export interface GrantFlowOptions extends TtlPolicy {
  */
 export class GrantFlow {
   private readonly limiter: GrantRateLimiter;
+  private readonly peerLimiter: GrantRateLimiter;
 
   constructor(
     private readonly ports: GrantFlowPorts,
@@ -32,11 +38,17 @@ export class GrantFlow {
     private readonly options: GrantFlowOptions,
   ) {
     this.limiter = new GrantRateLimiter(options.rateLimit);
+    this.peerLimiter = new GrantRateLimiter(options.unauthenticatedRateLimit);
   }
 
-  async requestGrant(raw: RequestGrantRequest, deadline?: Date): Promise<RequestGrantResponse> {
+  /**
+   * @param peer the caller's network address (host), for the per-peer limit on requests not
+   *   yet authenticated.
+   */
+  async requestGrant(raw: RequestGrantRequest, deadline?: Date, peer = 'unknown'): Promise<RequestGrantResponse> {
     const now = new Date();
     const request = readGrantRequest(raw, this.options, now);
+    await this.throttleUnauthenticated(peer, request.task.id, deadline);
     const requested = (actor: string, detail: Record<string, unknown>) =>
       auditEvent(SOURCE, {
         kind: 'grant.requested',
@@ -191,6 +203,29 @@ export class GrantFlow {
       throw new MayflyError('ERR_DEPENDENCY_UNAVAILABLE', `${reason}; nothing was issued, retry shortly`);
     }
     return { grant: toGrantMessage(grant), accessToken };
+  }
+
+  /** Refuses a peer that sends more unauthenticated requests than its budget, before any signature check. */
+  private async throttleUnauthenticated(peer: string, taskId: string, deadline: Date | undefined): Promise<void> {
+    const rate = this.peerLimiter.take(peer);
+    if (rate.allowed) return;
+    const { perSecond, burst } = this.options.unauthenticatedRateLimit;
+    if (rate.refusalsToAudit !== undefined) {
+      await this.refuse([
+        auditEvent(SOURCE, {
+          kind: 'grant.throttled',
+          actor: 'unattested',
+          outcome: 'denied',
+          taskId,
+          detail: { peer, refusedSinceLastRecord: rate.refusalsToAudit, perSecond, burst, limit: 'unauthenticated requests per peer' },
+        }),
+      ], deadline);
+    }
+    throw new MayflyError(
+      'ERR_RATE_LIMITED',
+      `too many unauthenticated grant requests from ${peer} (limit ${perSecond} per second, burst ${burst}); retry in ${rate.retryAfterMs} ms`,
+      { retryAfterMs: rate.retryAfterMs },
+    );
   }
 
   /** Records a refusal; the caller's error is thrown whether or not audit answers now. */
