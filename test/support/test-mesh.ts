@@ -6,7 +6,7 @@ import { connectBus, deleteRevocationStream } from '@mayfly/bus';
 import { MayflyClient } from '@mayfly/client';
 import { MayflyError } from '@mayfly/core';
 import { sql } from 'kysely';
-import { bindWorkload, createDatabase, upsertTrustedIssuer, upsertWorkload, migrateToLatest, type Database, type Kysely } from '@mayfly/db';
+import { bindWorkload, createDatabase, dropServiceRoles, upsertTrustedIssuer, upsertWorkload, migrateToLatest, type Database, type Kysely } from '@mayfly/db';
 import { createClient } from '@mayfly/grpc';
 import { DevIssuer, ensureDatabase, startMesh, type Mesh } from '@mayfly/mesh';
 import { ensureDevPki } from '@mayfly/pki';
@@ -116,6 +116,8 @@ export async function startTestMesh(suite: string, options: { env?: Record<strin
   await bindWorkload(db, { issuer: ISSUER, subject: PROD.subject, spiffeId: PROD.spiffeId });
 
   const stream = { stream: `MAYFLY_E2E_${id.toUpperCase()}`, subjectPrefix: `mayfly.e2e.${id}` };
+  // Each suite's services get database roles of their own, dropped with the database.
+  const rolePrefix = `mayfly_e2e_${id}_`;
   const logDir = join(process.cwd(), '.mayfly', 'test-logs');
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `${suite}.log`);
@@ -129,6 +131,7 @@ export async function startTestMesh(suite: string, options: { env?: Record<strin
       natsUrl: NATS_URL,
       ports: 'free',
       revocationStream: stream,
+      databaseRolePrefix: rolePrefix,
       signingKeyFile: join(stateDir, 'signing-key.jwk'),
       pkiDir,
       env: { MAYFLY_LOG_LEVEL: 'info', MAYFLY_DRAIN_SECONDS: '5', MAYFLY_ISSUER_CA_FILE: pki.caFile, ...options.env },
@@ -190,6 +193,7 @@ export async function startTestMesh(suite: string, options: { env?: Record<strin
       await nats.close();
       const admin = createDatabase({ url: ADMIN_URL, maxConnections: 1 });
       await sql.raw(`DROP DATABASE IF EXISTS "mayfly_e2e_${id}" WITH (FORCE)`).execute(admin);
+      await dropServiceRoles(admin, rolePrefix);
       await admin.destroy();
     },
   };

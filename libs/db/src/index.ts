@@ -1,5 +1,15 @@
 export { assertDatabaseReachable, createDatabase, redactUrl, type DatabaseOptions } from './connect.js';
-export { migrateToLatest } from './migrate.js';
+export { MIGRATION_NAMES, appliedMigrations, assertSchemaCurrent, migrateToLatest } from './migrate.js';
+export {
+  DATABASE_SERVICES,
+  DEFAULT_ROLE_PREFIX,
+  SERVICE_ACCESS,
+  dropServiceRoles,
+  provisionServiceRoles,
+  serviceRoleName,
+  type DatabaseService,
+  type ProvisionOptions,
+} from './roles.js';
 export {
   GRANT_STATUSES,
   RISK_TIERS,

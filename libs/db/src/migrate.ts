@@ -6,6 +6,9 @@ import * as evidenceUses from './migrations/002-evidence-uses.js';
 import * as issuerEvidenceRules from './migrations/003-issuer-evidence-rules.js';
 import * as revocationStreamSequence from './migrations/004-revocation-stream-sequence.js';
 import * as auditDeadLetters from './migrations/005-audit-dead-letters.js';
+import { MayflyError } from '@mayfly/core';
+import { sql } from 'kysely';
+import { provisionServiceRoles, type ProvisionOptions } from './roles.js';
 import type { Database } from './schema.js';
 
 /** Migrations in order. Add new ones at the end; never edit one that has shipped. */
@@ -19,15 +22,19 @@ const MIGRATIONS: Record<string, Migration> = {
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
 
+/** The migrations this build knows, in order. */
+export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS);
+
 /** Arbitrary, fixed key for the advisory lock that serialises migrations across processes. */
 const MIGRATION_LOCK_KEY = 7_246_118_001;
 
 /**
- * Brings the schema to the latest version. Several services migrate at start-up at the same
- * time; a session-level advisory lock makes them take turns, so that none sees a half-made
- * schema and concurrent CREATE TABLE races cannot happen.
+ * Brings the schema to the latest version and, unless `roles` is false, (re)provisions the
+ * services' database roles (see roles.ts). This is a deployment step of its own (`mayfly db
+ * migrate`), run as the role that owns the tables; services never migrate. An advisory lock
+ * makes concurrent runs take turns.
  */
-export async function migrateToLatest(db: Kysely<Database>, databaseUrl: string): Promise<void> {
+export async function migrateToLatest(db: Kysely<Database>, databaseUrl: string, roles: ProvisionOptions | false = false): Promise<void> {
   const lockClient = new pg.Client({ connectionString: databaseUrl });
   await lockClient.connect();
   try {
@@ -37,8 +44,37 @@ export async function migrateToLatest(db: Kysely<Database>, databaseUrl: string)
     if (error || failed) {
       throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${String(error)}`, { cause: error });
     }
+    if (roles !== false) await provisionServiceRoles(db, roles);
   } finally {
     await lockClient.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
     await lockClient.end();
+  }
+}
+
+/** Which of this build's migrations the database has applied, in order. */
+export async function appliedMigrations(db: Kysely<Database>): Promise<{ name: string; appliedAt: Date | undefined }[]> {
+  let applied = new Map<string, Date>();
+  try {
+    const rows = await sql<{ name: string; timestamp: string }>`SELECT name, timestamp FROM kysely_migration`.execute(db);
+    applied = new Map(rows.rows.map((row) => [row.name, new Date(row.timestamp)]));
+  } catch (error) {
+    if ((error as { code?: string }).code !== '42P01') throw error; // no table yet: nothing applied
+  }
+  return MIGRATION_NAMES.map((name) => ({ name, appliedAt: applied.get(name) }));
+}
+
+/**
+ * Fails start-up, with what to do, unless every migration this build knows has been applied.
+ * Services check; they do not migrate (their roles cannot).
+ */
+export async function assertSchemaCurrent(db: Kysely<Database>): Promise<void> {
+  let missing: string[];
+  try {
+    missing = (await appliedMigrations(db)).filter((m) => m.appliedAt === undefined).map((m) => m.name);
+  } catch (error) {
+    throw new MayflyError('ERR_CONFIG', `cannot read the database schema version: ${(error as Error).message}. Run \`mayfly db migrate\` as the database owner first.`, { cause: error });
+  }
+  if (missing.length > 0) {
+    throw new MayflyError('ERR_CONFIG', `the database schema is not current (missing ${missing.join(', ')}): run \`mayfly db migrate\` as the database owner, then start the services`);
   }
 }

@@ -5,3 +5,4 @@ export { formatLogLine } from './log-format.js';
 export { freePort, freePorts, startMesh, type Mesh, type MeshOptions, type MeshPorts } from './mesh.js';
 export { percentile, runDemo } from './demo.js';
 export { useOperatorIdentity } from './operator-identity.js';
+export { printTraces } from './traces.js';

@@ -13,6 +13,7 @@ import {
 } from '@mayfly/config';
 import { waitForHealthy } from '@mayfly/grpc';
 import { ensureDevPki } from '@mayfly/pki';
+import { prepareMeshDatabase } from './database-roles.js';
 import { ServiceProcess } from './service-process.js';
 
 export type MeshPorts = Record<ServiceName | 'issuance-http', number> & {
@@ -21,7 +22,13 @@ export type MeshPorts = Record<ServiceName | 'issuance-http', number> & {
 };
 
 export interface MeshOptions {
+  /**
+   * The database, as its owner: the launcher migrates it and provisions one role per service
+   * (see @mayfly/db roles); each service then connects as its own role, never as the owner.
+   */
   readonly databaseUrl: string;
+  /** Prefix of the services' database roles. Default "mayfly_". */
+  readonly databaseRolePrefix?: string;
   readonly natsUrl: string;
   /** Use these ports (default: Mayfly's default ports), or pick free ones with 'free'. */
   readonly ports?: MeshPorts | 'free';
@@ -56,6 +63,8 @@ export interface Mesh {
   readonly operatorEnv: Readonly<Record<string, string>>;
   /** Plaintext grpc.health.v1 endpoints. */
   readonly healthAddresses: Readonly<Record<ServiceName, string>>;
+  /** The DATABASE_URL each service connects with (its own role); none for decision. */
+  readonly databaseUrls: Readonly<Partial<Record<ServiceName, string>>>;
   readonly processes: ReadonlyMap<ServiceName, ServiceProcess>;
   /** Stops one service (SIGTERM: it drains), e.g. to test what survives its absence. */
   stopService(name: ServiceName, signal?: NodeJS.Signals): Promise<void>;
@@ -148,9 +157,12 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     return (name) => ({ MAYFLY_TLS_CERT_FILE: pki.identity(name).certFile, MAYFLY_TLS_KEY_FILE: pki.identity(name).keyFile });
   })();
 
+  // Migrations are a step of their own, before any service starts; services only check them.
+  const databaseEnv = await prepareMeshDatabase(options.databaseUrl, options.databaseRolePrefix);
+
   const onLine = options.onLine ?? (() => undefined);
   const processes = new Map<ServiceName, ServiceProcess>(
-    SERVICE_NAMES.map((service) => [service, new ServiceProcess(service, { ...process.env, ...env, ...identityEnv(service) }, onLine)]),
+    SERVICE_NAMES.map((service) => [service, new ServiceProcess(service, { ...process.env, ...env, ...identityEnv(service), ...databaseEnv(service) }, onLine)]),
   );
   const timeoutMs = options.startupTimeoutMs ?? 30_000;
 
@@ -192,6 +204,7 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     env,
     operatorEnv: { ...env, ...identityEnv('operator') },
     healthAddresses,
+    databaseUrls: Object.fromEntries(SERVICE_NAMES.flatMap((service) => Object.values(databaseEnv(service)).map((url) => [service, url]))),
     processes,
     stopService: async (name, signal) => processes.get(name)?.stop(signal),
     startService: startOne,

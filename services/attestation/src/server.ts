@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { EnvReader, commonSettings, tlsSettings } from '@mayfly/config';
 import type { Logger } from '@mayfly/core';
-import { assertDatabaseReachable, createDatabase, migrateToLatest, pruneEvidenceUses } from '@mayfly/db';
+import { assertDatabaseReachable, createDatabase, assertSchemaCurrent, pruneEvidenceUses } from '@mayfly/db';
 import { startGrpcServer, type Closer } from '@mayfly/grpc';
 import { AttestationServiceService } from '@mayfly/proto';
 import { PostgresTrustedIssuers, PostgresWorkloadRegistry } from './adapters/postgres-registry.js';
@@ -13,7 +13,7 @@ export async function startAttestationService(log: Logger): Promise<Closer[]> {
   const settings = commonSettings('attestation', env);
   await assertDatabaseReachable(settings.databaseUrl);
   const db = createDatabase({ url: settings.databaseUrl, applicationName: 'mayfly-attestation' });
-  await migrateToLatest(db, settings.databaseUrl);
+  await assertSchemaCurrent(db);
 
   const attestors = buildAttestorCatalog({
     trustedIssuers: new PostgresTrustedIssuers(db, env.int('MAYFLY_ISSUER_CACHE_MS', 10_000)),

@@ -1,6 +1,6 @@
 import { commonSettings } from '@mayfly/config';
 import type { Logger } from '@mayfly/core';
-import { assertDatabaseReachable, createDatabase, migrateToLatest } from '@mayfly/db';
+import { assertDatabaseReachable, createDatabase, assertSchemaCurrent } from '@mayfly/db';
 import { startGrpcServer, type Closer } from '@mayfly/grpc';
 import { AuditServiceService } from '@mayfly/proto';
 import { auditApi } from './api/audit-api.js';
@@ -10,7 +10,7 @@ export async function startAuditService(log: Logger): Promise<Closer[]> {
   const settings = commonSettings('audit');
   await assertDatabaseReachable(settings.databaseUrl);
   const db = createDatabase({ url: settings.databaseUrl, applicationName: 'mayfly-audit' });
-  await migrateToLatest(db, settings.databaseUrl);
+  await assertSchemaCurrent(db);
 
   const server = await startGrpcServer({
     host: settings.host,

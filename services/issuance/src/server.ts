@@ -1,7 +1,7 @@
 import { EnvReader, commonSettings, serviceAddress, tokenIssuerSettings, DEFAULT_PORTS } from '@mayfly/config';
 import type { Logger } from '@mayfly/core';
 import { AuditTrail } from '@mayfly/audit-trail';
-import { assertDatabaseReachable, createDatabase, migrateToLatest } from '@mayfly/db';
+import { assertDatabaseReachable, createDatabase, assertSchemaCurrent } from '@mayfly/db';
 import { callUnary, createClient, startGrpcServer, transportSettings, type Closer } from '@mayfly/grpc';
 import { withSpan } from '@mayfly/telemetry';
 import {
@@ -26,7 +26,7 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
   const { issuer } = tokenIssuerSettings(env);
   await assertDatabaseReachable(settings.databaseUrl);
   const db = createDatabase({ url: settings.databaseUrl, applicationName: 'mayfly-issuance', maxConnections: 20 });
-  await migrateToLatest(db, settings.databaseUrl);
+  await assertSchemaCurrent(db);
 
   const key = await loadSigningKey(env.optionalString('MAYFLY_SIGNING_KEY_FILE'), log);
   const credentials = new JwtAccessTokenFormat(issuer, key);

@@ -2,7 +2,7 @@ import { EnvReader, commonSettings, revocationStreamSettings, serviceAddress } f
 import type { Logger } from '@mayfly/core';
 import { AuditTrail } from '@mayfly/audit-trail';
 import { RevocationPublisher, connectBus, ensureRevocationStream, readStreamSnapshot } from '@mayfly/bus';
-import { assertDatabaseReachable, createDatabase, liveRevocationSequences, migrateToLatest } from '@mayfly/db';
+import { assertDatabaseReachable, createDatabase, liveRevocationSequences, assertSchemaCurrent } from '@mayfly/db';
 import { startGrpcServer, type Closer } from '@mayfly/grpc';
 import { RevocationServiceService } from '@mayfly/proto';
 import { revocationApi } from './api/revocation-api.js';
@@ -16,7 +16,7 @@ export async function startRevocationService(log: Logger): Promise<Closer[]> {
   const stream = revocationStreamSettings(env);
   await assertDatabaseReachable(settings.databaseUrl);
   const db = createDatabase({ url: settings.databaseUrl, applicationName: 'mayfly-revocation' });
-  await migrateToLatest(db, settings.databaseUrl);
+  await assertSchemaCurrent(db);
 
   const nats = await connectBus(settings.natsUrl, 'mayfly-revocation');
   const streamConfig = { ...stream, retentionSeconds: env.int('MAYFLY_REVOCATION_RETENTION_SECONDS', 86_400, { min: 60 }) };

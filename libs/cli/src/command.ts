@@ -1,0 +1,23 @@
+import type { Output } from './output.js';
+
+/** Flags every command may read; each reads only its own. */
+export interface Flags {
+  readonly json: boolean;
+  readonly databaseUrl: string | undefined;
+  readonly rolePrefix: string | undefined;
+  readonly skipRoles: boolean;
+}
+
+export interface CommandContext {
+  readonly flags: Flags;
+  /** Words after `mayfly <noun> <verb>`. */
+  readonly args: readonly string[];
+  readonly out: Output;
+  /** Local state: MAYFLY_STATE_DIR, else ./.mayfly. */
+  readonly stateDir: string;
+}
+
+export interface Command {
+  readonly summary: string;
+  run(context: CommandContext): Promise<void>;
+}

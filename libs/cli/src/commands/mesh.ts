@@ -1,0 +1,68 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ServiceName } from '@mayfly/config';
+import { DEMO, DevIssuer, formatLogLine, resolveInfrastructure, runDemo, seedDemo, startMesh, useOperatorIdentity } from '@mayfly/mesh';
+import type { CommandContext } from '../command.js';
+
+const devIssuerKey = (stateDir: string) => join(stateDir, 'dev-issuer.jwk');
+
+/** `mayfly mesh start`: the whole mesh on this machine, on embedded defaults where nothing is configured. */
+export async function start(context: CommandContext): Promise<void> {
+  const { stateDir } = context;
+  const say = (line: string): void => void process.stdout.write(`${line}\n`);
+  mkdirSync(stateDir, { recursive: true });
+  const infra = await resolveInfrastructure(stateDir);
+  say(`mayfly: Node ${process.version}`);
+  infra.description.forEach((line) => say(`mayfly: ${line}`));
+  const issuer = await DevIssuer.create(DEMO.issuer, devIssuerKey(stateDir));
+  await seedDemo(infra.databaseUrl, issuer);
+  say(`mayfly: seeded demo workload ${DEMO.spiffeId}`);
+
+  const color = process.stdout.isTTY;
+  const index = new Map<ServiceName, number>();
+  const mesh = await startMesh({
+    databaseUrl: infra.databaseUrl,
+    natsUrl: infra.natsUrl,
+    signingKeyFile: join(stateDir, 'issuance-signing-key.jwk'),
+    pkiDir: join(stateDir, 'pki'),
+    insecure: process.env['MAYFLY_INSECURE_DEV'] === 'true',
+    onLine: (service, line) => {
+      if (!index.has(service)) index.set(service, index.size);
+      say(formatLogLine(service, index.get(service) ?? 0, line, color));
+    },
+  }).catch(async (error: unknown) => {
+    await infra.stop();
+    throw error;
+  });
+  say(`mayfly: mesh is up: ${Object.entries(mesh.addresses).map(([name, address]) => `${name} ${address}`).join(', ')}`);
+  say(`mayfly: each service connects to PostgreSQL as its own role (mayfly_<service>); migrations ran first, as the owner`);
+  say(`mayfly: JWKS at ${mesh.jwksUrl}. Try \`npm run demo\` in another terminal; Ctrl-C stops everything.`);
+
+  let stopping = false;
+  const stop = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    say('mayfly: stopping');
+    await mesh.stop();
+    await infra.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+}
+
+/** `mayfly mesh demo`: grant → verify → revoke → verify against a running mesh, with timings. */
+export async function demo(context: CommandContext): Promise<void> {
+  mkdirSync(context.stateDir, { recursive: true });
+  useOperatorIdentity(context.stateDir);
+  await runDemo(await DevIssuer.create(DEMO.issuer, devIssuerKey(context.stateDir)));
+}
+
+/** `mayfly mesh seed`: registers the demo issuer and workload in DATABASE_URL. */
+export async function seed(context: CommandContext): Promise<void> {
+  mkdirSync(context.stateDir, { recursive: true });
+  const url = context.flags.databaseUrl ?? process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/mayfly';
+  await seedDemo(url, await DevIssuer.create(DEMO.issuer, devIssuerKey(context.stateDir)));
+  context.out.say(`seeded ${DEMO.spiffeId}`);
+  context.out.document({ seeded: DEMO.spiffeId });
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Command } from './command.js';
+import * as db from './commands/db.js';
+import * as mesh from './commands/mesh.js';
+import * as traces from './commands/traces.js';
+import { output } from './output.js';
+
+/** Every command, by noun and verb: the one place that lists them. */
+const COMMANDS: Readonly<Record<string, Readonly<Record<string, Command>>>> = {
+  mesh: {
+    start: { summary: 'run the whole mesh locally (PostgreSQL and NATS found or started; demo data seeded)', run: mesh.start },
+    demo: { summary: 'grant → verify → revoke → verify against a running mesh, with timings', run: mesh.demo },
+    seed: { summary: 'register the demo issuer and workload in DATABASE_URL', run: mesh.seed },
+  },
+  db: {
+    migrate: { summary: 'migrate the schema and provision one least-privilege role per service (as the owner)', run: db.migrate },
+    status: { summary: 'list migrations, applied or pending (exit 1 if any is pending)', run: db.status },
+  },
+  traces: {
+    show: { summary: 'print the last traces of MAYFLY_TRACES_FILE (default .mayfly/traces.jsonl) as timed trees', run: traces.show },
+  },
+};
+
+function usage(): string {
+  const lines = ['usage: mayfly <noun> <verb> [--json]', ''];
+  for (const [noun, verbs] of Object.entries(COMMANDS)) {
+    for (const [verb, command] of Object.entries(verbs)) lines.push(`  ${`${noun} ${verb}`.padEnd(14)} ${command.summary}`);
+  }
+  lines.push('', 'flags: --json (one JSON document on stdout), --database-url URL, --role-prefix P, --skip-roles');
+  return lines.join('\n');
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean', default: false },
+      'database-url': { type: 'string' },
+      'role-prefix': { type: 'string' },
+      'skip-roles': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const [noun, verb, ...args] = positionals;
+  const command = noun && verb ? COMMANDS[noun]?.[verb] : undefined;
+  if (!command || values.help) {
+    process.stdout.write(`${usage()}\n`);
+    process.exitCode = values.help || noun === undefined ? 0 : 2;
+    return;
+  }
+  await command.run({
+    flags: { json: values.json, databaseUrl: values['database-url'], rolePrefix: values['role-prefix'], skipRoles: values['skip-roles'] },
+    args,
+    out: output(values.json),
+    stateDir: resolve(process.env['MAYFLY_STATE_DIR'] ?? '.mayfly'),
+  });
+}
+
+const nodeMajor = Number(process.versions.node.split('.')[0]);
+if (nodeMajor < 24) {
+  process.stderr.write(
+    `mayfly: needs Node 24 or newer, this is ${process.version}. Run it through npm (npm start, npx mayfly ...): ` +
+      'npm puts the Node 24 that npm ci installed (the "node" devDependency) first on PATH.\n',
+  );
+  process.exit(1);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`mayfly: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

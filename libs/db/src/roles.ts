@@ -1,0 +1,123 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database } from './schema.js';
+
+/** The services that use PostgreSQL. Decision has no database access at all. */
+export const DATABASE_SERVICES = ['attestation', 'issuance', 'revocation', 'audit'] as const;
+export type DatabaseService = (typeof DATABASE_SERVICES)[number];
+
+type Privilege = 'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE';
+
+interface ServiceAccess {
+  /** Table → what the service may do with it. Nothing else is granted. */
+  readonly tables: Readonly<Record<string, readonly Privilege[]>>;
+  readonly sequences?: readonly string[];
+  /** The audit_outbox rows it may see and write: its own. */
+  readonly outboxOwner?: string;
+}
+
+/**
+ * Least privilege, per service. Only the audit service can read or append the audit log (and
+ * nobody can change it: a trigger refuses UPDATE, DELETE and TRUNCATE even to the owner);
+ * attestation reads the registry and records evidence uses; issuance writes grants; revocation
+ * ends them and records revocations. Each sees only its own audit_outbox rows (row-level
+ * security). The tables belong to the role that runs the migrations, which no service uses.
+ */
+export const SERVICE_ACCESS: Readonly<Record<DatabaseService, ServiceAccess>> = {
+  attestation: {
+    tables: {
+      trusted_issuers: ['SELECT'],
+      workloads: ['SELECT'],
+      workload_bindings: ['SELECT'],
+      evidence_uses: ['SELECT', 'INSERT', 'DELETE'],
+    },
+  },
+  issuance: {
+    tables: { grants: ['SELECT', 'INSERT', 'UPDATE'], audit_outbox: ['SELECT', 'INSERT', 'UPDATE'] },
+    outboxOwner: 'issuance',
+  },
+  revocation: {
+    tables: { grants: ['SELECT', 'UPDATE'], revocations: ['SELECT', 'INSERT', 'UPDATE'], audit_outbox: ['SELECT', 'INSERT', 'UPDATE'] },
+    outboxOwner: 'revocation',
+  },
+  audit: {
+    tables: { audit_events: ['SELECT', 'INSERT'] },
+    sequences: ['audit_events_sequence_seq'],
+  },
+};
+
+/** Default prefix of the service roles: mayfly_attestation, mayfly_issuance, ... */
+export const DEFAULT_ROLE_PREFIX = 'mayfly_';
+
+export function serviceRoleName(prefix: string, service: DatabaseService): string {
+  return `${prefix}${service}`;
+}
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export interface ProvisionOptions {
+  /** Role names are <prefix><service>. Lower-case letters, digits and "_". */
+  readonly prefix?: string;
+  /**
+   * Passwords to set, by service. A service without one keeps its current password (or none:
+   * for certificate or IAM authentication, or a DBA who sets passwords separately).
+   */
+  readonly passwords?: Partial<Record<DatabaseService, string>>;
+}
+
+/**
+ * Creates (if missing) one login role per service and grants it exactly what SERVICE_ACCESS
+ * lists, revoking anything else. Idempotent: run after every migration, so that new tables are
+ * covered. Runs as the owner of the tables (the migration role), which needs CREATEROLE.
+ */
+export async function provisionServiceRoles(db: Kysely<Database>, options: ProvisionOptions = {}): Promise<string[]> {
+  const prefix = options.prefix ?? DEFAULT_ROLE_PREFIX;
+  const roles: string[] = [];
+  await db.transaction().execute(async (tx) => {
+    const database = (await sql<{ name: string }>`SELECT current_database() AS name`.execute(tx)).rows[0]!.name;
+    await sql`REVOKE CREATE ON SCHEMA public FROM PUBLIC`.execute(tx);
+    await sql`ALTER TABLE audit_outbox ENABLE ROW LEVEL SECURITY`.execute(tx);
+    for (const service of DATABASE_SERVICES) {
+      const role = serviceRoleName(prefix, service);
+      if (!IDENTIFIER.test(role)) throw new Error(`database role name "${role}" must be lower-case letters, digits and _ (at most 63)`);
+      roles.push(role);
+      const id = sql.id(role);
+      await sql`
+        DO $$ BEGIN
+          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = ${sql.lit(role)}) THEN
+            CREATE ROLE ${id} LOGIN;
+          END IF;
+        END $$`.execute(tx);
+      const password = options.passwords?.[service];
+      if (password !== undefined) await sql`ALTER ROLE ${id} WITH LOGIN PASSWORD ${sql.lit(password)}`.execute(tx);
+      await sql`GRANT CONNECT ON DATABASE ${sql.id(database)} TO ${id}`.execute(tx);
+      await sql`GRANT USAGE ON SCHEMA public TO ${id}`.execute(tx);
+      // Start from nothing, then grant what the service needs.
+      await sql`REVOKE ALL ON ALL TABLES IN SCHEMA public FROM ${id}`.execute(tx);
+      await sql`REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM ${id}`.execute(tx);
+      const access = SERVICE_ACCESS[service];
+      for (const [table, privileges] of Object.entries(access.tables)) {
+        await sql`GRANT ${sql.raw(privileges.join(', '))} ON TABLE ${sql.id(table)} TO ${id}`.execute(tx);
+      }
+      for (const sequence of access.sequences ?? []) await sql`GRANT USAGE ON SEQUENCE ${sql.id(sequence)} TO ${id}`.execute(tx);
+      // Every service checks at start that the schema is current.
+      await sql`GRANT SELECT ON TABLE kysely_migration TO ${id}`.execute(tx);
+      if (access.outboxOwner) {
+        const policy = sql.id(`${role}_own_outbox_rows`);
+        await sql`DROP POLICY IF EXISTS ${policy} ON audit_outbox`.execute(tx);
+        await sql`CREATE POLICY ${policy} ON audit_outbox TO ${id} USING (owner = ${sql.lit(access.outboxOwner)}) WITH CHECK (owner = ${sql.lit(access.outboxOwner)})`.execute(tx);
+      }
+    }
+  });
+  return roles;
+}
+
+/** Drops the service roles of `prefix` (tests; a DBA retiring an installation). */
+export async function dropServiceRoles(db: Kysely<Database>, prefix: string): Promise<void> {
+  for (const service of DATABASE_SERVICES) {
+    const role = serviceRoleName(prefix, service);
+    const exists = await sql`SELECT 1 FROM pg_roles WHERE rolname = ${role}`.execute(db);
+    if (exists.rows.length === 0) continue;
+    await sql`DROP OWNED BY ${sql.id(role)}`.execute(db);
+    await sql`DROP ROLE ${sql.id(role)}`.execute(db);
+  }
+}
