@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MayflyError, sha256Hex } from '@mayfly/core';
@@ -19,8 +20,8 @@ beforeAll(async () => {
 
 const P256_ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
 
-function attestor(rules: Partial<TrustedIssuer> = {}): OidcAttestor {
-  const trusted: TrustedIssuer = {
+function trustedIssuer(rules: Partial<TrustedIssuer> = {}): TrustedIssuer {
+  return {
     issuer: ISSUER,
     audience: 'mayfly',
     jwksUri: undefined,
@@ -30,6 +31,10 @@ function attestor(rules: Partial<TrustedIssuer> = {}): OidcAttestor {
     maxEvidenceLifetimeSeconds: 86_400,
     ...rules,
   };
+}
+
+function attestor(rules: Partial<TrustedIssuer> = {}): OidcAttestor {
+  const trusted = trustedIssuer(rules);
   return new OidcAttestor({ issuers: { find: async (iss) => (iss === ISSUER ? trusted : undefined) }, clockToleranceSeconds: 0 });
 }
 
@@ -126,5 +131,33 @@ describe('OidcAttestor', () => {
     const header = Buffer.from(JSON.stringify({ alg: 'none' })).toString('base64url');
     const payload = Buffer.from(JSON.stringify({ iss: ISSUER, aud: 'mayfly', sub: 'x', exp: Math.floor(Date.now() / 1000) + 60 })).toString('base64url');
     expect(await failure(`${header}.${payload}.`)).toMatch(/attestation failed/);
+  });
+
+  it("gives up on an issuer's JWKS that does not answer, after its 2 s timeout, and says so", async () => {
+    const hanging = createServer(() => undefined); // accepts, never answers
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    const address = hanging.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    try {
+      const slow = new OidcAttestor({
+        issuers: { find: async () => ({ ...trustedIssuer(), jwksUri: `http://127.0.0.1:${port}/jwks`, jwks: undefined }) },
+        clockToleranceSeconds: 0,
+        jwksFetch: { allowHttp: true },
+      });
+      const started = Date.now();
+      await expect(slow.attest(await evidence())).rejects.toThrow(/did not answer in time/);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      hanging.closeAllConnections();
+      await new Promise<void>((resolve) => hanging.close(() => resolve()));
+    }
+  });
+
+  it('refuses an issuer registered with an http JWKS URL outside development mode', async () => {
+    const plain = new OidcAttestor({
+      issuers: { find: async () => ({ ...trustedIssuer(), jwksUri: 'http://127.0.0.1:1/jwks', jwks: undefined }) },
+      clockToleranceSeconds: 0,
+    });
+    await expect(plain.attest(await evidence())).rejects.toThrow(/plain http JWKS URL/);
   });
 });
