@@ -58,6 +58,7 @@ describe('02 the grant path', () => {
     });
     expect(payload).toMatchObject({
       sub: DEV.spiffeId,
+      client_id: DEV.spiffeId, // RFC 9068 §2.2: required
       aud: RESOURCE,
       scope: 'read write',
       jti: response.grant!.tokenId,
@@ -85,7 +86,7 @@ describe('02 the grant path', () => {
   it('is accepted by the edge verifier for its audience and scope, and only those', async () => {
     const response = await (await request(DEV.subject)).call;
     const verify = (audience: string, action: string) =>
-      callUnary(t.edge, t.edge.verify, { accessToken: response.accessToken, audience, action }, { target: 'edge' });
+      callUnary(t.edge, t.edge.verify, { accessToken: response.accessToken, audience, action, peerCertificate: Buffer.alloc(0) }, { target: 'edge' });
     expect(await verify(RESOURCE, 'read')).toMatchObject({ verdict: Verdict.VERDICT_ACCEPTED, spiffeId: DEV.spiffeId, grantId: response.grant!.id });
     expect(await verify('pg:other-db', 'read')).toMatchObject({ verdict: Verdict.VERDICT_REJECTED, reasonCode: 'ERR_TOKEN_AUDIENCE' });
     expect(await verify(RESOURCE, 'write')).toMatchObject({ verdict: Verdict.VERDICT_REJECTED, reasonCode: 'ERR_SCOPE_NOT_GRANTED' });
@@ -111,7 +112,7 @@ describe('02 the grant path', () => {
       ['not a JWT', 'not-a-token', 'ERR_TOKEN_MALFORMED'],
     ];
     for (const [name, token, code] of cases) {
-      const verdict = await callUnary(t.edge, t.edge.verify, { accessToken: token, audience: RESOURCE, action: 'read' }, { target: 'edge' });
+      const verdict = await callUnary(t.edge, t.edge.verify, { accessToken: token, audience: RESOURCE, action: 'read', peerCertificate: Buffer.alloc(0) }, { target: 'edge' });
       expect(verdict, name).toMatchObject({ verdict: Verdict.VERDICT_REJECTED, reasonCode: code });
     }
   });

@@ -32,7 +32,7 @@ async function libraryEdge(): Promise<EdgeVerifier> {
 }
 
 const sidecarVerdict = async (token: string) =>
-  callUnary(t.edge, t.edge.verify, { accessToken: token, audience: RESOURCE, action: 'read' }, { target: 'edge' });
+  callUnary(t.edge, t.edge.verify, { accessToken: token, audience: RESOURCE, action: 'read', peerCertificate: Buffer.alloc(0) }, { target: 'edge' });
 const grantRow = (id: string) => t.db.selectFrom('grants').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 const auditKinds = async (grantId: string) =>
   (await t.db.selectFrom('audit_events').select('kind').where('grant_id', '=', grantId).orderBy('sequence').execute()).map((e) => e.kind);

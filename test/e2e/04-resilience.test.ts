@@ -91,7 +91,7 @@ describe('04 resilience', () => {
     await t.mesh.startService('issuance');
     const after = await client.acquire({ task: task('after-restart'), resource: RESOURCE, actions: ['read'] });
     expect(after.grant.status).toBe(GrantStatus.GRANT_STATUS_ACTIVE);
-    const verdict = await callUnary(t.edge, t.edge.verify, { accessToken: after.accessToken, audience: RESOURCE, action: 'read' });
+    const verdict = await callUnary(t.edge, t.edge.verify, { accessToken: after.accessToken, audience: RESOURCE, action: 'read', peerCertificate: Buffer.alloc(0) });
     expect(verdict.verdict).toBe(Verdict.VERDICT_ACCEPTED);
   });
 

@@ -50,7 +50,7 @@ describe('05 observability', () => {
     const client = t.client(DEV.subject);
     await client.withAccess({ task: { id: `traced-${Date.now()}`, kind: 'ci-job', reference: 'JOB-7', deadline: undefined }, resource: RESOURCE, actions: ['read'] }, async (grant) => {
       secrets.push(grant.accessToken);
-      const verdict = await callUnary(t.edge, t.edge.verify, { accessToken: grant.accessToken, audience: RESOURCE, action: 'read' });
+      const verdict = await callUnary(t.edge, t.edge.verify, { accessToken: grant.accessToken, audience: RESOURCE, action: 'read', peerCertificate: Buffer.alloc(0) });
       expect(verdict.verdict).toBe(Verdict.VERDICT_ACCEPTED);
     });
     const task = clientSpans.getFinishedSpans().find((span) => span.name === 'task ci-job')!;
@@ -122,7 +122,7 @@ describe('05 observability', () => {
     const client = t.client(DEV.subject);
     const grant = await client.acquire({ task: { id: `secret-${Date.now()}`, kind: 'ci-job', reference: '', deadline: undefined }, resource: RESOURCE, actions: ['read'] });
     secrets.push(grant.accessToken);
-    await callUnary(t.edge, t.edge.verify, { accessToken: grant.accessToken, audience: 'pg:wrong', action: 'read' });
+    await callUnary(t.edge, t.edge.verify, { accessToken: grant.accessToken, audience: 'pg:wrong', action: 'read', peerCertificate: Buffer.alloc(0) });
     await grant.release();
     await refusal(callUnary(t.issuance, t.issuance.requestGrant, { evidence: { oidcToken: evidence.slice(0, -4) + 'AAAA' }, task: { id: 'x', kind: 'k', reference: '', deadline: undefined }, resource: RESOURCE, actions: ['read'], requestedTtlSeconds: 0, justification: '' }));
     await new Promise((resolve) => setTimeout(resolve, 300));

@@ -230,8 +230,8 @@ const CASES: HostileCase[] = [
   { name: 'Record: no events', status: status.INVALID_ARGUMENT, run: () => record([]) },
   { name: 'ListEvents: limit above 1000', status: status.INVALID_ARGUMENT, run: () => callUnary(t.audit, t.audit.listEvents, { grantId: '', taskId: '', limit: 5000 }) },
   // Edge verifier.
-  { name: 'Verify: empty token', status: status.INVALID_ARGUMENT, run: () => callUnary(t.edge, t.edge.verify, { accessToken: '', audience: RESOURCE, action: '' }) },
-  { name: 'Verify: audience with SQL metacharacters', status: status.INVALID_ARGUMENT, run: () => callUnary(t.edge, t.edge.verify, { accessToken: activeGrant.token, audience: SQL, action: '' }) },
+  { name: 'Verify: empty token', status: status.INVALID_ARGUMENT, run: () => callUnary(t.edge, t.edge.verify, { accessToken: '', audience: RESOURCE, action: '', peerCertificate: Buffer.alloc(0) }) },
+  { name: 'Verify: audience with SQL metacharacters', status: status.INVALID_ARGUMENT, run: () => callUnary(t.edge, t.edge.verify, { accessToken: activeGrant.token, audience: SQL, action: '', peerCertificate: Buffer.alloc(0) }) },
   // Roles: a service certificate calling outside its role.
   {
     name: 'Decide called with the revocation service certificate',
@@ -291,7 +291,7 @@ describe('07 hostile input', () => {
   });
 
   it('tokens refused by the edge leave verdicts, not errors', async () => {
-    const verdict = await callUnary(t.edge, t.edge.verify, { accessToken: otherGrant.token, audience: 'pg:another-db', action: 'read' });
+    const verdict = await callUnary(t.edge, t.edge.verify, { accessToken: otherGrant.token, audience: 'pg:another-db', action: 'read', peerCertificate: Buffer.alloc(0) });
     expect(verdict).toMatchObject({ verdict: Verdict.VERDICT_REJECTED, reasonCode: 'ERR_TOKEN_AUDIENCE' });
   });
 });

@@ -98,7 +98,7 @@ afterAll(async () => {
 let counter = 0;
 const taskId = (label: string) => `review-${label}-${++counter}-${Date.now()}`;
 const task = (label: string) => ({ id: taskId(label), kind: 'ci-job', reference: 'JOB-8', deadline: undefined });
-const verdict = (token: string) => callUnary(t.edge, t.edge.verify, { accessToken: token, audience: RESOURCE, action: 'read' });
+const verdict = (token: string) => callUnary(t.edge, t.edge.verify, { accessToken: token, audience: RESOURCE, action: 'read', peerCertificate: Buffer.alloc(0) });
 const operatorId = () => `spiffe://${t.mesh.env['MAYFLY_TRUST_DOMAIN']}/mayfly/operator`;
 
 describe('08 security review fixes', () => {

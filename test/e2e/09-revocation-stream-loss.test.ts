@@ -49,7 +49,7 @@ async function edge(): Promise<{ edge: EdgeVerifier; states: FeedState[]; errors
 }
 
 const verdict = (verifier: EdgeVerifier, token: string) => verifier.verify(token, { audience: RESOURCE });
-const sidecar = (token: string) => callUnary(t.edge, t.edge.verify, { accessToken: token, audience: RESOURCE, action: 'read' });
+const sidecar = (token: string) => callUnary(t.edge, t.edge.verify, { accessToken: token, audience: RESOURCE, action: 'read', peerCertificate: Buffer.alloc(0) });
 
 describe('09 revocation survives the stream', () => {
   it('the stream is deleted: the revocation service recreates it and republishes; a running edge resyncs and still rejects', async () => {

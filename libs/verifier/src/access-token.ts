@@ -11,9 +11,21 @@ export interface AccessTokenClaims {
   readonly taskId: string;
   readonly issuedAt: Date;
   readonly expiresAt: Date;
+  /** cnf.x5t#S256: the token may be used only by the holder of this certificate (RFC 8705). */
+  readonly certificateThumbprint: string | undefined;
 }
 
-/** Reads the claims jose has already verified; undefined if a Mayfly claim is missing. */
+const SPIFFE_ID = /^spiffe:\/\/[a-z0-9.-]{1,255}(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$/;
+
+/** A well-formed SPIFFE ID (no NUL, no spaces, a trust domain and a path), as Mayfly issues them. */
+export function isSpiffeId(value: string): boolean {
+  return value.length <= 2048 && SPIFFE_ID.test(value);
+}
+
+/**
+ * Reads the claims whose signature has been verified; undefined if a Mayfly claim is missing or
+ * malformed. Defence in depth: issuance never signs a malformed sub, but an edge checks anyway.
+ */
 export function readAccessTokenClaims(payload: JWTPayload): AccessTokenClaims | undefined {
   const { iss, sub, aud, jti, exp, iat } = payload;
   const scope = payload['scope'];
@@ -28,10 +40,14 @@ export function readAccessTokenClaims(payload: JWTPayload): AccessTokenClaims | 
     typeof iat !== 'number' ||
     typeof scope !== 'string' ||
     typeof grantId !== 'string' ||
-    typeof taskId !== 'string'
+    typeof taskId !== 'string' ||
+    !isSpiffeId(sub)
   ) {
     return undefined;
   }
+  const cnf = payload['cnf'];
+  const thumbprint = typeof cnf === 'object' && cnf !== null ? (cnf as Record<string, unknown>)['x5t#S256'] : undefined;
+  if (cnf !== undefined && typeof thumbprint !== 'string') return undefined; // a binding we cannot check is no binding to ignore
   return {
     issuer: iss,
     spiffeId: sub,
@@ -42,5 +58,6 @@ export function readAccessTokenClaims(payload: JWTPayload): AccessTokenClaims | 
     taskId,
     issuedAt: new Date(iat * 1000),
     expiresAt: new Date(exp * 1000),
+    certificateThumbprint: thumbprint as string | undefined,
   };
 }

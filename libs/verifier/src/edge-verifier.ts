@@ -1,4 +1,4 @@
-import { KeyObject } from 'node:crypto';
+import { KeyObject, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRemoteJWKSet, customFetch, jwtVerify, type CryptoKey, type CompactJWSHeaderParameters, type JWTVerifyGetKey } from 'jose';
 import { subscribeRevocations, type FeedState, type NatsConnection, type RevocationSubscription } from '@mayfly/bus';
@@ -62,6 +62,16 @@ export interface VerifyOptions {
   readonly audience: string;
   /** If given, must be one of the token's scopes. */
   readonly action?: string | undefined;
+  /**
+   * The client certificate (DER) the caller presented over mutual TLS, if any. A token bound
+   * to a certificate (cnf.x5t#S256) is refused without exactly that one (ERR_TOKEN_BINDING).
+   */
+  readonly peerCertificate?: Uint8Array | undefined;
+}
+
+/** RFC 8705 thumbprint of a certificate: base64url of the SHA-256 of its DER. */
+export function certificateThumbprint(der: Uint8Array): string {
+  return createHash('sha256').update(der).digest('base64url');
 }
 
 /** Only the algorithms Mayfly's issuance signs with. Anything else is refused. */
@@ -152,6 +162,14 @@ export class EdgeVerifier {
     }
     if (options.action !== undefined && !claims.scopes.includes(options.action)) {
       return reject('ERR_SCOPE_NOT_GRANTED', `action "${options.action}" is not in the token's scope`);
+    }
+    if (claims.certificateThumbprint !== undefined) {
+      if (!options.peerCertificate || options.peerCertificate.length === 0) {
+        return reject('ERR_TOKEN_BINDING', 'token is bound to a client certificate (cnf.x5t#S256); the caller presented none');
+      }
+      if (certificateThumbprint(options.peerCertificate) !== claims.certificateThumbprint) {
+        return reject('ERR_TOKEN_BINDING', "token is bound to another client certificate than the caller's");
+      }
     }
     return { ok: true, claims };
   }

@@ -1,5 +1,5 @@
-export { EdgeVerifier, type EdgeVerifierOptions, type Verification, type VerifyOptions } from './edge-verifier.js';
+export { EdgeVerifier, certificateThumbprint, type EdgeVerifierOptions, type Verification, type VerifyOptions } from './edge-verifier.js';
 export { RevocationSet, type RevokedEntry } from './revocation-set.js';
-export { readAccessTokenClaims, type AccessTokenClaims } from './access-token.js';
+export { isSpiffeId, readAccessTokenClaims, type AccessTokenClaims } from './access-token.js';
 export { type Rejection, type RejectionCode } from './rejection.js';
 export { fetchTrustingCa, httpsFetch, type JwksFetch } from '@mayfly/pki';

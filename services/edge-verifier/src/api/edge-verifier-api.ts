@@ -14,6 +14,7 @@ export function edgeVerifierApi(verifier: EdgeVerifier, log: Logger): EdgeVerifi
       const result = await verifier.verify(request.accessToken, {
         audience: request.audience,
         action: request.action || undefined,
+        peerCertificate: request.peerCertificate.length > 0 ? request.peerCertificate : undefined,
       });
       if (!result.ok) {
         log.info({ reason: result.code }, 'token rejected');

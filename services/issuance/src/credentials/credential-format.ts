@@ -8,6 +8,12 @@ export interface CredentialClaims {
   readonly taskId: string;
   readonly issuedAt: Date;
   readonly expiresAt: Date;
+  /**
+   * SHA-256 thumbprint (base64url) of the client certificate the grant was requested with, when
+   * it was: the credential is then bound to that certificate (RFC 8705) and an edge refuses it
+   * from anyone not presenting the certificate.
+   */
+  readonly certificateThumbprint?: string | undefined;
 }
 
 /** What a presented credential proved, once its signature and issuer are checked. */

@@ -5,8 +5,10 @@ import type { SigningKey } from './signing-keys.js';
 
 /**
  * RFC 9068 JWT access tokens: header typ at+jwt with kid; claims iss, sub (SPIFFE ID),
- * aud (the resource), scope (space-separated actions), iat, exp, jti, grant_id, task_id.
- * Any standard JWT library verifies them with the published JWKS.
+ * client_id (the same SPIFFE ID: the workload is both the subject and the client, RFC 9068
+ * §2.2), aud (the resource), scope (space-separated actions), iat, exp, jti, grant_id, task_id,
+ * and cnf.x5t#S256 when bound to the workload's certificate (RFC 8705). Any standard JWT
+ * library verifies them with the published JWKS.
  */
 export class JwtAccessTokenFormat implements CredentialFormat {
   readonly name = 'jwt-access-token';
@@ -18,9 +20,11 @@ export class JwtAccessTokenFormat implements CredentialFormat {
 
   async mint(claims: CredentialClaims): Promise<string> {
     return new SignJWT({
+      client_id: claims.spiffeId,
       scope: claims.scopes.join(' '),
       grant_id: claims.grantId,
       task_id: claims.taskId,
+      ...(claims.certificateThumbprint ? { cnf: { 'x5t#S256': claims.certificateThumbprint } } : {}),
     })
       .setProtectedHeader({ alg: this.key.alg, typ: 'at+jwt', kid: this.key.kid })
       .setIssuer(this.issuer)

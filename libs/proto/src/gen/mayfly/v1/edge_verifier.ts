@@ -65,6 +65,11 @@ export interface VerifyRequest {
   audience: string;
   /** Optional: an action the caller wants to perform; it must be in the token's scope. */
   action: string;
+  /**
+   * The client certificate (DER) the resource's caller presented over mutual TLS, if any. A
+   * token bound to a certificate (cnf.x5t#S256, RFC 8705) is accepted only with that one.
+   */
+  peerCertificate: Buffer;
 }
 
 export interface VerifyResponse {
@@ -80,7 +85,7 @@ export interface VerifyResponse {
 }
 
 function createBaseVerifyRequest(): VerifyRequest {
-  return { accessToken: "", audience: "", action: "" };
+  return { accessToken: "", audience: "", action: "", peerCertificate: Buffer.alloc(0) };
 }
 
 export const VerifyRequest: MessageFns<VerifyRequest> = {
@@ -93,6 +98,9 @@ export const VerifyRequest: MessageFns<VerifyRequest> = {
     }
     if (message.action !== "") {
       writer.uint32(26).string(message.action);
+    }
+    if (message.peerCertificate.length !== 0) {
+      writer.uint32(34).bytes(message.peerCertificate);
     }
     return writer;
   },
@@ -134,6 +142,14 @@ export const VerifyRequest: MessageFns<VerifyRequest> = {
             message.action = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.peerCertificate = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -155,6 +171,11 @@ export const VerifyRequest: MessageFns<VerifyRequest> = {
         : "",
       audience: isSet(object.audience) ? globalThis.String(object.audience) : "",
       action: isSet(object.action) ? globalThis.String(object.action) : "",
+      peerCertificate: isSet(object.peerCertificate)
+        ? Buffer.from(bytesFromBase64(object.peerCertificate))
+        : isSet(object.peer_certificate)
+        ? Buffer.from(bytesFromBase64(object.peer_certificate))
+        : Buffer.alloc(0),
     };
   },
 
@@ -169,6 +190,9 @@ export const VerifyRequest: MessageFns<VerifyRequest> = {
     if (message.action !== "") {
       obj.action = message.action;
     }
+    if (message.peerCertificate.length !== 0) {
+      obj.peerCertificate = base64FromBytes(message.peerCertificate);
+    }
     return obj;
   },
 
@@ -180,6 +204,7 @@ export const VerifyRequest: MessageFns<VerifyRequest> = {
     message.accessToken = object.accessToken ?? "";
     message.audience = object.audience ?? "";
     message.action = object.action ?? "";
+    message.peerCertificate = object.peerCertificate ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -443,6 +468,14 @@ export const EdgeVerifierServiceClient = makeGenericClientConstructor(
   service: typeof EdgeVerifierServiceService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
