@@ -21,6 +21,9 @@ export {
   type GrantStatusName,
   type NewGrant,
   type RevocationRow,
+  type ReplayPolicy,
+  type IssuerKind,
+  type SvidRow,
   type RiskTierName,
   type TrustedIssuerRow,
   type WorkloadRow,
@@ -36,6 +39,14 @@ export {
   type TrustedIssuerInput,
   type WorkloadInput,
 } from './repositories/registry.js';
+export {
+  findSessionState,
+  recordSvid,
+  revokeSvid,
+  revokeSvidsIssuedBefore,
+  setWorkloadDisabled,
+  type NewSvid,
+} from './repositories/sessions.js';
 export { endGrant, expireDueGrants, findGrant, findGrantForUpdate, insertGrant, insertGrantWithAuditOutbox } from './repositories/grants.js';
 export {
   insertRevocation,
@@ -55,4 +66,4 @@ export {
   type OutboxEntry,
 } from './repositories/audit-outbox.js';
 export { type Kysely, type Transaction } from 'kysely';
-export { toGrantMessage } from './mappers.js';
+export { toGrantMessage, toWorkloadMessage } from './mappers.js';

@@ -1,5 +1,5 @@
-import { Grant, GrantStatus } from '@mayfly/proto';
-import type { GrantRecord, GrantStatusName } from './schema.js';
+import { Grant, GrantStatus, RiskTier, Workload } from '@mayfly/proto';
+import type { GrantRecord, GrantStatusName, WorkloadRow } from './schema.js';
 
 const GRANT_STATUS: Record<GrantStatusName, GrantStatus> = {
   pending_approval: GrantStatus.GRANT_STATUS_PENDING_APPROVAL,
@@ -32,3 +32,24 @@ export function toGrantMessage(row: GrantRecord): Grant {
     endReason: row.end_reason ?? '',
   });
 }
+
+const RISK_TIER: Record<WorkloadRow['risk_tier'], RiskTier> = {
+  low: RiskTier.RISK_TIER_LOW,
+  medium: RiskTier.RISK_TIER_MEDIUM,
+  high: RiskTier.RISK_TIER_HIGH,
+  critical: RiskTier.RISK_TIER_CRITICAL,
+};
+
+/** A registry row as the proto message the decision service reads. */
+export function toWorkloadMessage(row: WorkloadRow): Workload {
+  return Workload.fromPartial({
+    spiffeId: row.spiffe_id,
+    ownerTeam: row.owner_team,
+    ownerContact: row.owner_contact,
+    environment: row.environment,
+    riskTier: RISK_TIER[row.risk_tier],
+    shared: row.shared,
+    ceiling: row.ceiling,
+  });
+}
+

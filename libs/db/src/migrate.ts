@@ -6,6 +6,8 @@ import * as evidenceUses from './migrations/002-evidence-uses.js';
 import * as issuerEvidenceRules from './migrations/003-issuer-evidence-rules.js';
 import * as revocationStreamSequence from './migrations/004-revocation-stream-sequence.js';
 import * as auditDeadLetters from './migrations/005-audit-dead-letters.js';
+import * as sessions from './migrations/006-sessions.js';
+import * as outboxOrder from './migrations/007-outbox-order.js';
 import { MayflyError } from '@mayfly/core';
 import { sql } from 'kysely';
 import { provisionServiceRoles, type ProvisionOptions } from './roles.js';
@@ -18,6 +20,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '003-issuer-evidence-rules': issuerEvidenceRules,
   '004-revocation-stream-sequence': revocationStreamSequence,
   '005-audit-dead-letters': auditDeadLetters,
+  '006-sessions': sessions,
+  '007-outbox-order': outboxOrder,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -5,7 +5,8 @@ import type { Database } from './schema.js';
 export const DATABASE_SERVICES = ['attestation', 'issuance', 'revocation', 'audit'] as const;
 export type DatabaseService = (typeof DATABASE_SERVICES)[number];
 
-type Privilege = 'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE';
+/** A table privilege, optionally limited to columns: 'UPDATE (disabled_at)'. */
+type Privilege = 'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE' | `UPDATE (${string})`;
 
 interface ServiceAccess {
   /** Table → what the service may do with it. Nothing else is granted. */
@@ -26,17 +27,25 @@ export const SERVICE_ACCESS: Readonly<Record<DatabaseService, ServiceAccess>> = 
   attestation: {
     tables: {
       trusted_issuers: ['SELECT'],
-      workloads: ['SELECT'],
+      // Operators disable workloads and cut off their SVIDs through attestation; nothing else.
+      workloads: ['SELECT', 'UPDATE (disabled_at, svids_not_before)'],
       workload_bindings: ['SELECT'],
       evidence_uses: ['SELECT', 'INSERT', 'DELETE'],
+      svids: ['SELECT', 'INSERT', 'UPDATE (revoked_at, revoke_reason)'],
+      audit_outbox: ['SELECT', 'INSERT', 'UPDATE'],
     },
+    sequences: ['audit_outbox_position_seq'],
+    outboxOwner: 'attestation',
   },
   issuance: {
-    tables: { grants: ['SELECT', 'INSERT', 'UPDATE'], audit_outbox: ['SELECT', 'INSERT', 'UPDATE'] },
+    // Reads the registry and SVID records to accept session certificates.
+    tables: { grants: ['SELECT', 'INSERT', 'UPDATE'], workloads: ['SELECT'], svids: ['SELECT'], audit_outbox: ['SELECT', 'INSERT', 'UPDATE'] },
+    sequences: ['audit_outbox_position_seq'],
     outboxOwner: 'issuance',
   },
   revocation: {
     tables: { grants: ['SELECT', 'UPDATE'], revocations: ['SELECT', 'INSERT', 'UPDATE'], audit_outbox: ['SELECT', 'INSERT', 'UPDATE'] },
+    sequences: ['audit_outbox_position_seq'],
     outboxOwner: 'revocation',
   },
   audit: {

@@ -26,8 +26,14 @@ export interface TrustedIssuerTable {
   require_low_s: Generated<boolean>;
   /** Refuse evidence valid for longer than this (exp − iat). */
   max_evidence_lifetime_seconds: Generated<number>;
+  kind: Generated<IssuerKind>;
+  /** Null: the kind's default (reusable for kubernetes, single-use otherwise). */
+  replay_policy: ReplayPolicy | null;
   created_at: CreatedAt;
 }
+
+export type IssuerKind = 'oidc' | 'kubernetes';
+export type ReplayPolicy = 'single-use' | 'reusable-until-expiry';
 
 export interface WorkloadTable {
   spiffe_id: string;
@@ -37,7 +43,22 @@ export interface WorkloadTable {
   risk_tier: RiskTierName;
   shared: boolean;
   ceiling: ColumnType<EntitlementRow[], string, string>;
+  /** Set while the workload is disabled: no session, no grant. */
+  disabled_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** SVIDs issued before this are no longer accepted (compromise response). */
+  svids_not_before: ColumnType<Date | null, Date | null | undefined, Date | null>;
   created_at: CreatedAt;
+}
+
+/** An X.509-SVID attestation signed. */
+export interface SvidTable {
+  serial: string;
+  spiffe_id: string;
+  evidence_digest: string;
+  issued_at: Date;
+  expires_at: Date;
+  revoked_at: Date | null;
+  revoke_reason: string | null;
 }
 
 export interface WorkloadBindingTable {
@@ -107,6 +128,8 @@ export interface AuditOutboxTable {
   attempts: Generated<number>;
   last_error: string | null;
   delivered_at: Date | null;
+  /** Insertion order: events committed together are delivered in the order they happened. */
+  position: Generated<string>;
   /** Set when the audit service refused the event too often; it is no longer retried. */
   dead_lettered_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
@@ -128,6 +151,7 @@ export interface Database {
   revocations: RevocationTable;
   audit_events: AuditEventTable;
   audit_outbox: AuditOutboxTable;
+  svids: SvidTable;
 }
 
 export type GrantRow = Selectable<GrantTable>;
@@ -138,3 +162,4 @@ export type WorkloadRow = Selectable<WorkloadTable>;
 export type TrustedIssuerRow = Selectable<TrustedIssuerTable>;
 export type RevocationRow = Selectable<RevocationTable>;
 export type AuditEventRow = Selectable<AuditEventTable>;
+export type SvidRow = Selectable<SvidTable>;

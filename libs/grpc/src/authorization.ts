@@ -17,10 +17,14 @@ export type AllowedCallers = readonly (ServiceName | 'operator')[] | 'workloads'
  */
 export const ALLOWED_CALLERS: Readonly<Record<string, AllowedCallers>> = {
   'mayfly.v1.AttestationService/Attest': ['issuance'],
+  'mayfly.v1.AttestationService/IssueSvid': ['issuance'],
+  'mayfly.v1.AttestationService/SetWorkloadEnabled': ['operator'],
+  'mayfly.v1.AttestationService/RevokeSvids': ['operator'],
   'mayfly.v1.DecisionService/Decide': ['issuance'],
-  'mayfly.v1.AuditService/Record': ['issuance', 'revocation'],
+  'mayfly.v1.AuditService/Record': ['issuance', 'revocation', 'attestation'],
   'mayfly.v1.AuditService/ListEvents': ['operator'],
   'mayfly.v1.RevocationService/Revoke': ['issuance', 'operator'],
+  'mayfly.v1.IssuanceService/StartSession': 'workloads',
   'mayfly.v1.IssuanceService/RequestGrant': 'workloads',
   'mayfly.v1.IssuanceService/CompleteGrant': 'workloads',
   'mayfly.v1.EdgeVerifierService/Verify': 'workloads',

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { PeerCertificate } from 'node:tls';
-import { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
+import { ChannelCredentials, ServerCredentials, experimental } from '@grpc/grpc-js';
 import { componentSpiffeId, tlsSettings, type ServiceName, type TlsSettings } from '@mayfly/config';
 
 /**
@@ -9,8 +9,9 @@ import { componentSpiffeId, tlsSettings, type ServiceName, type TlsSettings } fr
  * - Internal services: mutual TLS. Each service presents a certificate whose SAN is its SPIFFE
  *   ID (spiffe://<trust domain>/mayfly/<service>); servers require a client certificate from the
  *   same CA, and every RPC is then authorized by the caller's ID (see authorization.ts).
- * - Workload-facing services (issuance, edge verifier): TLS with server authentication only;
- *   workloads prove themselves by their evidence, or by the grant's own token.
+ * - Workload-facing services (issuance, edge verifier): TLS with server authentication; workloads
+ *   prove themselves by their evidence, the grant's own token, or — at issuance — an optional
+ *   client certificate (their X.509-SVID) from the workload CA, a CA of its own.
  * - Every client checks that the server's certificate carries the SPIFFE ID it meant to reach.
  * - Plaintext only with MAYFLY_INSECURE_DEV=true, and the service says so loudly at start.
  */
@@ -18,9 +19,30 @@ export function transportSettings(requireIdentity: boolean): TlsSettings {
   return tlsSettings(undefined, { requireIdentity });
 }
 
-export function serverCredentials(options: { requireClientCertificate: boolean }): ServerCredentials {
+export interface ServerCredentialOptions {
+  readonly requireClientCertificate: boolean;
+  /**
+   * Ask every client for a certificate, verify it against this CA (PEM file) if it sends one,
+   * and let it in either way: a certificate that does not verify is as if none was sent. The
+   * handler reads the verified certificate from the call. For optional workload certificates.
+   */
+  readonly optionalClientCaFile?: string | undefined;
+}
+
+export function serverCredentials(options: ServerCredentialOptions): ServerCredentials {
   const settings = transportSettings(true);
   if (settings.mode === 'insecure') return ServerCredentials.createInsecure();
+  if (options.optionalClientCaFile) {
+    // grpc-js's certificate-provider credentials set requestCert without rejectUnauthorized,
+    // which plain createSsl cannot; the files are re-read every minute (rotation).
+    const provider = new experimental.FileWatcherCertificateProvider({
+      certificateFile: settings.certFile,
+      privateKeyFile: settings.keyFile,
+      caCertificateFile: options.optionalClientCaFile,
+      refreshIntervalMs: 60_000,
+    });
+    return experimental.createCertificateProviderServerCredentials(provider, provider, false);
+  }
   return ServerCredentials.createSsl(
     readFileSync(settings.caFile),
     [{ cert_chain: readFileSync(settings.certFile!), private_key: readFileSync(settings.keyFile!) }],

@@ -1,3 +1,4 @@
+import type { PeerCertificate } from 'node:tls';
 import { status, type ServerUnaryCall, type handleUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
 import { MayflyError, invalidArgument, type Logger } from '@mayfly/core';
 import { SpanKind, context, propagation, recordFailure, trace, tracer } from '@mayfly/telemetry';
@@ -19,6 +20,8 @@ export interface CallContext {
    * none (workload-facing RPCs, insecure development mode). Audit records name this.
    */
   readonly caller: string | undefined;
+  /** The client certificate, only if it verified against the server's client CA. */
+  readonly peerCertificate: PeerCertificate | undefined;
 }
 
 /** Statuses that mean the server failed (OpenTelemetry marks only these server spans as errors). */
@@ -52,10 +55,11 @@ export function unary<Req, Res>(
     );
     context
       .with(trace.setSpan(parent, span), async () => {
-        const caller = authorizeCaller(method, call.getAuthContext().sslPeerCertificate);
+        const peerCertificate = call.getAuthContext().sslPeerCertificate;
+        const caller = authorizeCaller(method, peerCertificate);
         const malformed = (call.request as { [MALFORMED_REQUEST]?: string } | null)?.[MALFORMED_REQUEST];
         if (malformed !== undefined) throw invalidArgument('request', `is not a valid ${method} request message (${malformed})`);
-        return handler(call.request, { ...callContext, caller });
+        return handler(call.request, { ...callContext, caller, peerCertificate });
       })
       .then(
         (response) => {

@@ -22,6 +22,8 @@ export interface GrpcServerOptions {
   readonly healthPort: number;
   /** Internal services require a client certificate; workload-facing ones do not. Default true. */
   readonly requireClientCertificate?: boolean;
+  /** See ServerCredentialOptions.optionalClientCaFile. */
+  readonly optionalClientCaFile?: string | undefined;
   readonly services: readonly ServiceBinding[];
   readonly log: Logger;
 }
@@ -70,7 +72,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     services: [...options.services.map((s) => s.name), HEALTH_SERVICE],
   }).addToServer(server);
 
-  const credentials = serverCredentials({ requireClientCertificate: options.requireClientCertificate ?? true });
+  const credentials = serverCredentials({ requireClientCertificate: options.requireClientCertificate ?? true, optionalClientCaFile: options.optionalClientCaFile });
   const port = await bind(server, options.host, options.port, credentials);
 
   // Probes cannot present client certificates: health gets a plaintext port of its own.

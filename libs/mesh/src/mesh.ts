@@ -154,7 +154,13 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     const pki = await ensureDevPki(options.pkiDir, trustDomain, [...SERVICE_NAMES, 'operator']);
     env['MAYFLY_TRUST_DOMAIN'] = trustDomain;
     env['MAYFLY_TLS_CA_FILE'] = pki.caFile;
-    return (name) => ({ MAYFLY_TLS_CERT_FILE: pki.identity(name).certFile, MAYFLY_TLS_KEY_FILE: pki.identity(name).keyFile });
+    // Workloads' X.509-SVIDs: issuance trusts the workload CA; only attestation holds its key.
+    env['MAYFLY_WORKLOAD_CA_FILE'] = pki.workloadCaFile;
+    return (name) => ({
+      MAYFLY_TLS_CERT_FILE: pki.identity(name).certFile,
+      MAYFLY_TLS_KEY_FILE: pki.identity(name).keyFile,
+      ...(name === 'attestation' ? { MAYFLY_WORKLOAD_CA_KEY_FILE: pki.workloadCaKeyFile } : {}),
+    });
   })();
 
   // Migrations are a step of their own, before any service starts; services only check them.

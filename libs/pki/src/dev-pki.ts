@@ -20,6 +20,13 @@ export interface IdentityFiles {
 export interface DevPki {
   readonly trustDomain: string;
   readonly caFile: string;
+  /**
+   * The workload CA: signs workloads' X.509-SVIDs (attestation holds the key), and is the only
+   * CA issuance accepts client certificates from. Separate from the services' mesh CA, so that
+   * no workload certificate can pass for a Mayfly component or the other way round.
+   */
+  readonly workloadCaFile: string;
+  readonly workloadCaKeyFile: string;
   /** Certificate and key of each identity, by name (a service name, or "operator"). */
   identity(name: string): IdentityFiles;
 }
@@ -49,24 +56,15 @@ export async function ensureDevPki(dir: string, trustDomain: string, names: read
   };
 
   if (!fresh(caFile) || !existsSync(caKeyFile)) {
-    const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
-    const ca = await x509.X509CertificateGenerator.createSelfSigned({
-      serialNumber: serial(),
-      name: `CN=Mayfly development CA (${trustDomain})`,
-      notBefore: new Date(Date.now() - 60_000),
-      notAfter: new Date(Date.now() + 365 * DAY_MS),
-      signingAlgorithm: ALGORITHM,
-      keys,
-      extensions: [
-        new x509.BasicConstraintsExtension(true, 0, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-      ],
-    });
-    writeFileSync(caFile, ca.toString('pem'));
-    writeFileSync(caKeyFile, pemOf(keys.privateKey), { mode: 0o600 });
+    await writeSelfSignedCa(caFile, caKeyFile, `CN=Mayfly development CA (${trustDomain})`);
     // A new CA invalidates every leaf made by the old one: empty files are not fresh.
     for (const name of names) writeFileSync(join(dir, `${name}.pem`), '');
+  }
+
+  const workloadCaFile = join(dir, 'workload-ca.pem');
+  const workloadCaKeyFile = join(dir, 'workload-ca-key.pem');
+  if (!fresh(workloadCaFile) || !existsSync(workloadCaKeyFile)) {
+    await writeSelfSignedCa(workloadCaFile, workloadCaKeyFile, `CN=Mayfly development workload CA (${trustDomain})`);
   }
 
   const ca = new x509.X509Certificate(readFileSync(caFile, 'utf8'));
@@ -102,6 +100,8 @@ export async function ensureDevPki(dir: string, trustDomain: string, names: read
   return {
     trustDomain,
     caFile,
+    workloadCaFile,
+    workloadCaKeyFile,
     identity: (name) => ({
       spiffeId: mayflySpiffeId(trustDomain, name),
       certFile: join(dir, `${name}.pem`),
@@ -110,7 +110,26 @@ export async function ensureDevPki(dir: string, trustDomain: string, names: read
   };
 }
 
-function serial(): string {
+async function writeSelfSignedCa(certFile: string, keyFile: string, name: string): Promise<void> {
+  const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
+  const ca = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serial(),
+    name,
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + 365 * DAY_MS),
+    signingAlgorithm: ALGORITHM,
+    keys,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  writeFileSync(certFile, ca.toString('pem'));
+  writeFileSync(keyFile, pemOf(keys.privateKey), { mode: 0o600 });
+}
+
+export function serial(): string {
   // Positive, 16 bytes: the top bit cleared.
   const bytes = randomBytes(16);
   bytes[0] = bytes[0]! & 0x7f;
@@ -121,6 +140,6 @@ function pemOf(key: webcrypto.CryptoKey): string {
   return KeyObject.from(key).export({ type: 'pkcs8', format: 'pem' }) as string;
 }
 
-function derOf(pem: string): Buffer {
+export function derOf(pem: string): Buffer {
   return Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
 }

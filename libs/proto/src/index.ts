@@ -7,6 +7,12 @@ export {
   AttestResponse,
   AttestationServiceClient,
   AttestationServiceService,
+  IssueSvidRequest,
+  IssueSvidResponse,
+  RevokeSvidsRequest,
+  RevokeSvidsResponse,
+  SetWorkloadEnabledRequest,
+  SetWorkloadEnabledResponse,
   type AttestationServiceServer,
 } from './gen/mayfly/v1/attestation.js';
 export {
@@ -58,6 +64,8 @@ export {
   IssuanceServiceService,
   RequestGrantRequest,
   RequestGrantResponse,
+  StartSessionRequest,
+  StartSessionResponse,
   type IssuanceServiceServer,
 } from './gen/mayfly/v1/issuance.js';
 export {

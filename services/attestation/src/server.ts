@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { EnvReader, commonSettings, tlsSettings } from '@mayfly/config';
+import { EnvReader, commonSettings, serviceAddress, tlsSettings } from '@mayfly/config';
+import { AuditTrail } from '@mayfly/audit-trail';
+import { WorkloadCa } from '@mayfly/pki';
 import type { Logger } from '@mayfly/core';
 import { assertDatabaseReachable, createDatabase, assertSchemaCurrent, pruneEvidenceUses } from '@mayfly/db';
 import { startGrpcServer, type Closer } from '@mayfly/grpc';
@@ -32,6 +34,19 @@ export async function startAttestationService(log: Logger): Promise<Closer[]> {
   }, 60_000);
   pruneTimer.unref();
 
+  const audit = new AuditTrail({
+    db,
+    owner: 'attestation',
+    auditAddress: serviceAddress('audit', env),
+    log,
+    maxAttempts: env.int('MAYFLY_AUDIT_MAX_ATTEMPTS', 5, { min: 1, max: 1000 }),
+  });
+  audit.start();
+  const workloadCaFile = env.optionalString('MAYFLY_WORKLOAD_CA_FILE');
+  const workloadCaKeyFile = env.optionalString('MAYFLY_WORKLOAD_CA_KEY_FILE');
+  const workloadCa = workloadCaFile && workloadCaKeyFile ? await WorkloadCa.load(workloadCaFile, workloadCaKeyFile) : undefined;
+  if (!workloadCa) log.warn('no workload CA configured (MAYFLY_WORKLOAD_CA_FILE, MAYFLY_WORKLOAD_CA_KEY_FILE): sessions are off, grants need evidence');
+
   const server = await startGrpcServer({
     host: settings.host,
     port: settings.port,
@@ -41,11 +56,19 @@ export async function startAttestationService(log: Logger): Promise<Closer[]> {
       {
         name: 'mayfly.v1.AttestationService',
         definition: AttestationServiceService,
-        implementation: attestationApi(attestors, new PostgresWorkloadRegistry(db), log),
+        implementation: attestationApi({
+          attestors,
+          registry: new PostgresWorkloadRegistry(db),
+          db,
+          audit,
+          workloadCa,
+          svidMaxSeconds: env.int('MAYFLY_SVID_MAX_SECONDS', 3600, { min: 60, max: 86_400 }),
+          log,
+        }),
       },
     ],
   });
-  return [() => server.shutdown(settings.drainSeconds * 1000), () => clearInterval(pruneTimer), () => db.destroy()];
+  return [() => server.shutdown(settings.drainSeconds * 1000), () => clearInterval(pruneTimer), () => audit.close(), () => db.destroy()];
 }
 
 function readOptionalFile(file: string | undefined): Buffer | undefined {

@@ -6,12 +6,16 @@ import { callUnary, createClient, startGrpcServer, transportSettings, type Close
 import { withSpan } from '@mayfly/telemetry';
 import {
   AttestationServiceClient,
+  type AuditEvent,
+  type Evidence,
   DecisionServiceClient,
   GrantStatus,
   IssuanceServiceService,
   RevocationServiceClient,
 } from '@mayfly/proto';
 import { PostgresGrantStore } from './adapters/postgres-grant-store.js';
+import { PostgresSessionRegistry } from './adapters/postgres-session-registry.js';
+import { PeerThrottle } from './domain/peer-throttle.js';
 import { issuanceApi } from './api/issuance-api.js';
 import type { CredentialFormat } from './credentials/credential-format.js';
 import { JwtAccessTokenFormat } from './credentials/jwt-access-token.js';
@@ -42,30 +46,43 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
   const decision = createClient(DecisionServiceClient, serviceAddress('decision', env), 'decision');
   const revocation = createClient(RevocationServiceClient, serviceAddress('revocation', env), 'revocation');
 
+  const sessionRegistry = new PostgresSessionRegistry(db, env.int('MAYFLY_SESSION_CHECK_CACHE_MS', 2_000, { min: 0, max: 60_000 }));
+  const peerThrottle = new PeerThrottle({
+    perSecond: env.int('MAYFLY_UNAUTHENTICATED_RATE_PER_PEER', 200, { min: 0, max: 1_000_000 }),
+    burst: env.int('MAYFLY_UNAUTHENTICATED_BURST_PER_PEER', 400, { min: 1, max: 1_000_000 }),
+  });
+  // Audit events are committed with what they describe; delivery to the audit service happens
+  // in the background (batched, retried from the outbox), never on a grant's critical path.
+  const deliverAudit = (events: readonly AuditEvent[]): void =>
+    void withSpan('audit deliver', { 'mayfly.audit.events': events.length }, () => audit.deliver(events));
+
   const flow = new GrantFlow(
     {
       attest: async (evidence, deadline) => callUnary(attestation, attestation.attest, { evidence }, { deadline, target: 'attestation' }),
+      checkSession: (certificate) => withSpan('check session', { 'mayfly.spiffe_id': certificate.spiffeId }, () => sessionRegistry.check(certificate)),
       decide: async (request, deadline) => callUnary(decision, decision.decide, request, { deadline, target: 'decision' }),
       commitGrant: (grant, events) => withSpan('persist grant', { 'mayfly.grant_id': grant.id }, () => store.commitGrant(grant, events)),
       commitRefusal: (events) => withSpan('persist refusal', {}, () => store.commitRefusal(events)),
-      deliverAudit: (events, deadline) => withSpan('audit deliver', { 'mayfly.audit.events': events.length }, () => audit.deliver(events, deadline)),
-      withholdGrant: (grantId, reason, events) => withSpan('withhold grant', { 'mayfly.grant_id': grantId }, () => store.withholdGrant(grantId, reason, events)),
+      deliverAudit,
     },
     tracedCredentials(credentials),
     {
       defaultTtlSeconds: env.int('MAYFLY_DEFAULT_TTL_SECONDS', 300, { min: 1, max: 86_400 }),
       maxRequestTtlSeconds: env.int('MAYFLY_MAX_TTL_SECONDS', 3600, { min: 1, max: 86_400 }),
-      requireAuditAck: env.bool('MAYFLY_REQUIRE_AUDIT_ACK', true),
       rateLimit: {
         perSecond: env.int('MAYFLY_GRANT_RATE_PER_SECOND', 50, { min: 0, max: 1_000_000 }),
         burst: env.int('MAYFLY_GRANT_RATE_BURST', 100, { min: 1, max: 1_000_000 }),
       },
-      unauthenticatedRateLimit: {
-        perSecond: env.int('MAYFLY_UNAUTHENTICATED_RATE_PER_PEER', 200, { min: 0, max: 1_000_000 }),
-        burst: env.int('MAYFLY_UNAUTHENTICATED_BURST_PER_PEER', 400, { min: 1, max: 1_000_000 }),
-      },
+      unauthenticatedRateLimit: peerThrottle.limit,
     },
+    peerThrottle,
   );
+  const sessions = {
+    issueSvid: (evidence: Evidence, publicKey: Uint8Array, deadline: Date | undefined) =>
+      callUnary(attestation, attestation.issueSvid, { evidence, publicKey: Buffer.from(publicKey) }, { deadline, target: 'attestation' }),
+    commitEvents: (events: readonly AuditEvent[]) => store.commitRefusal(events),
+    deliverAudit,
+  };
   const completion = {
     complete: (grantId: string, reason: string, note: string, deadline: Date | undefined) =>
       callUnary(
@@ -93,12 +110,14 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
     port: settings.port,
     healthPort: settings.healthPort,
     requireClientCertificate: false,
+    // Workloads in a session present their X.509-SVID, verified against the workload CA.
+    optionalClientCaFile: env.optionalString('MAYFLY_WORKLOAD_CA_FILE'),
     log,
     services: [
       {
         name: 'mayfly.v1.IssuanceService',
         definition: IssuanceServiceService,
-        implementation: issuanceApi(flow, credentials, completion, log),
+        implementation: issuanceApi({ flow, credentials, completion, sessions, peerThrottle, log }),
       },
     ],
   });

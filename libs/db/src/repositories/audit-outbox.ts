@@ -62,7 +62,7 @@ export async function listPendingAudit(db: Kysely<Database>, owner: string, limi
     .where('owner', '=', owner)
     .where('delivered_at', 'is', null)
     .where('dead_lettered_at', 'is', null)
-    .orderBy('created_at')
+    .orderBy('position')
     .limit(limit)
     .execute();
 }

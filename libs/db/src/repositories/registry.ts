@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Database, EntitlementRow, RiskTierName, TrustedIssuerRow, WorkloadRow } from '../schema.js';
+import type { Database, EntitlementRow, IssuerKind, ReplayPolicy, RiskTierName, TrustedIssuerRow, WorkloadRow } from '../schema.js';
 
 export interface TrustedIssuerInput {
   issuer: string;
@@ -11,6 +11,10 @@ export interface TrustedIssuerInput {
   requireLowS?: boolean | undefined;
   /** Default 86,400 (24 h). */
   maxEvidenceLifetimeSeconds?: number | undefined;
+  /** Default 'oidc'. */
+  kind?: IssuerKind | undefined;
+  /** Default: the kind's (reusable-until-expiry for kubernetes, single-use otherwise). */
+  replayPolicy?: ReplayPolicy | undefined;
 }
 
 export interface WorkloadInput {
@@ -33,6 +37,8 @@ export async function upsertTrustedIssuer(db: Kysely<Database>, input: TrustedIs
     algorithms: input.algorithms ?? ['RS256', 'ES256', 'EdDSA'],
     require_low_s: input.requireLowS ?? true,
     max_evidence_lifetime_seconds: input.maxEvidenceLifetimeSeconds ?? 86_400,
+    kind: input.kind ?? 'oidc',
+    replay_policy: input.replayPolicy ?? null,
   };
   await db
     .insertInto('trusted_issuers')

@@ -1,33 +1,14 @@
-import { consumeEvidenceAndFindWorkload, findTrustedIssuer, type Database, type Kysely, type WorkloadRow } from '@mayfly/db';
-import { RiskTier, Workload } from '@mayfly/proto';
+import { consumeEvidenceAndFindWorkload, findTrustedIssuer, toWorkloadMessage, type Database, type Kysely } from '@mayfly/db';
+import type { Workload } from '@mayfly/proto';
 import type { TrustedIssuer, TrustedIssuerSource } from '../attestors/oidc/trusted-issuers.js';
-import type { WorkloadRegistry } from '../domain/registry.js';
-
-const RISK_TIER: Record<WorkloadRow['risk_tier'], RiskTier> = {
-  low: RiskTier.RISK_TIER_LOW,
-  medium: RiskTier.RISK_TIER_MEDIUM,
-  high: RiskTier.RISK_TIER_HIGH,
-  critical: RiskTier.RISK_TIER_CRITICAL,
-};
-
-export function toWorkload(row: WorkloadRow): Workload {
-  return Workload.fromPartial({
-    spiffeId: row.spiffe_id,
-    ownerTeam: row.owner_team,
-    ownerContact: row.owner_contact,
-    environment: row.environment,
-    riskTier: RISK_TIER[row.risk_tier],
-    shared: row.shared,
-    ceiling: row.ceiling,
-  });
-}
+import type { RegistryAnswer, WorkloadRegistry } from '../domain/registry.js';
 
 export class PostgresWorkloadRegistry implements WorkloadRegistry {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async consumeAndFind(use: { digest: string; issuer: string; subject: string; expiresAt: Date }): Promise<{ firstUse: boolean; workload: Workload | undefined }> {
+  async consumeAndFind(use: { digest: string; issuer: string; subject: string; expiresAt: Date }): Promise<RegistryAnswer> {
     const { firstUse, workload } = await consumeEvidenceAndFindWorkload(this.db, use);
-    return { firstUse, workload: workload ? toWorkload(workload) : undefined };
+    return { firstUse, workload: workload ? toWorkloadMessage(workload) : undefined, disabled: workload?.disabled_at != null };
   }
 }
 
@@ -57,6 +38,7 @@ export class PostgresTrustedIssuers implements TrustedIssuerSource {
           algorithms: row.algorithms,
           requireLowS: row.require_low_s,
           maxEvidenceLifetimeSeconds: row.max_evidence_lifetime_seconds,
+          replayPolicy: row.replay_policy ?? (row.kind === 'kubernetes' ? 'reusable-until-expiry' : 'single-use'),
         }
       : undefined;
     // Remember misses too, so that a flood of bogus issuers cannot hammer the database;

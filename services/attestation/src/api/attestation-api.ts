@@ -1,28 +1,117 @@
-import type { Logger } from '@mayfly/core';
+import { LIMITS, MayflyError, invalidArgument, sanitizeText, validateSpiffeId, type Logger } from '@mayfly/core';
+import { auditEvent, type AuditTrail } from '@mayfly/audit-trail';
+import { recordSvid, revokeSvid, revokeSvidsIssuedBefore, setWorkloadDisabled, type Database, type Kysely } from '@mayfly/db';
 import { unary } from '@mayfly/grpc';
+import type { WorkloadCa } from '@mayfly/pki';
 import { withSpan } from '@mayfly/telemetry';
-import type { AttestationServiceServer } from '@mayfly/proto';
+import type { AttestationServiceServer, AuditEvent } from '@mayfly/proto';
 import type { Attestor, EvidenceKind } from '../attestors/attestor.js';
 import { attestWorkload } from '../domain/attest-workload.js';
 import type { WorkloadRegistry } from '../domain/registry.js';
+import { svidExpiry } from '../domain/svid-lifetime.js';
 
-export function attestationApi(
-  attestors: ReadonlyMap<EvidenceKind, Attestor>,
-  registry: WorkloadRegistry,
-  log: Logger,
-): AttestationServiceServer {
+export interface AttestationApiDeps {
+  readonly attestors: ReadonlyMap<EvidenceKind, Attestor>;
+  readonly registry: WorkloadRegistry;
+  readonly db: Kysely<Database>;
+  readonly audit: AuditTrail;
+  /** Undefined when no workload CA is configured: then no sessions. */
+  readonly workloadCa: WorkloadCa | undefined;
+  readonly svidMaxSeconds: number;
+  readonly log: Logger;
+}
+
+const SOURCE = 'attestation';
+
+export function attestationApi(deps: AttestationApiDeps): AttestationServiceServer {
+  const { attestors, registry, log } = deps;
+  const attest = (evidence: Parameters<typeof attestWorkload>[0]) =>
+    withSpan('attest', {}, async (span) => {
+      const result = await attestWorkload(evidence, attestors, registry);
+      span.setAttributes({ 'mayfly.attestor': result.attestor, 'mayfly.spiffe_id': result.workload?.spiffeId ?? '' });
+      return result;
+    }).catch((error: unknown) => {
+      log.info({ err: (error as Error).message }, 'attestation refused');
+      throw error;
+    });
+
+  /** An operator change and its audit event, in one transaction. */
+  const audited = async (change: (tx: Kysely<Database>) => Promise<boolean>, event: AuditEvent, missing: string): Promise<void> => {
+    await deps.db.transaction().execute(async (tx) => {
+      if (!(await change(tx))) throw new MayflyError('ERR_GRANT_NOT_FOUND', missing);
+      await deps.audit.enqueue(tx, [event]);
+    });
+    deps.audit.deliver([event]).catch(() => undefined);
+  };
+
   return {
-    attest: unary(log, 'mayfly.v1.AttestationService/Attest', async (request) => {
-      try {
-        return await withSpan('attest', {}, async (span) => {
-          const result = await attestWorkload(request.evidence, attestors, registry);
-          span.setAttributes({ 'mayfly.attestor': result.attestor, 'mayfly.spiffe_id': result.workload?.spiffeId ?? '' });
-          return result;
-        });
-      } catch (error) {
-        log.info({ err: (error as Error).message }, 'attestation refused');
-        throw error;
+    attest: unary(log, 'mayfly.v1.AttestationService/Attest', async (request) => attest(request.evidence)),
+
+    issueSvid: unary(log, 'mayfly.v1.AttestationService/IssueSvid', async (request) => {
+      if (!deps.workloadCa) {
+        throw new MayflyError('ERR_CONFIG', 'sessions are not available: no workload CA is configured (MAYFLY_WORKLOAD_CA_FILE, MAYFLY_WORKLOAD_CA_KEY_FILE)');
       }
+      if (request.publicKey.length === 0 || request.publicKey.length > 1024) throw invalidArgument('public_key', 'is required: a DER SubjectPublicKeyInfo of at most 1 KiB');
+      const attested = await attest(request.evidence);
+      const spiffeId = attested.workload!.spiffeId;
+      const expiresAt = svidExpiry(attested.evidenceExpiresAt ?? new Date(), deps.svidMaxSeconds);
+      const svid = await withSpan('sign svid', { 'mayfly.spiffe_id': spiffeId }, () =>
+        deps.workloadCa!.signSvid(spiffeId, request.publicKey, expiresAt).catch((error: unknown) => {
+          throw invalidArgument('public_key', (error as Error).message);
+        }),
+      );
+      await recordSvid(deps.db, { serial: svid.serial, spiffeId, evidenceDigest: attested.evidenceDigest, issuedAt: svid.notBefore, expiresAt: svid.notAfter });
+      return {
+        spiffeId,
+        certificatePem: svid.certificatePem,
+        caPem: deps.workloadCa.certificatePem,
+        serial: svid.serial,
+        expiresAt: svid.notAfter,
+        attestor: attested.attestor,
+        issuer: attested.issuer,
+        subject: attested.subject,
+        evidenceDigest: attested.evidenceDigest,
+      };
+    }),
+
+    setWorkloadEnabled: unary(log, 'mayfly.v1.AttestationService/SetWorkloadEnabled', async (request, call) => {
+      validateSpiffeId('spiffe_id', request.spiffeId);
+      const reason = sanitizeText(request.reason, LIMITS.reasonMaxLength) || 'no reason given';
+      const actor = call.caller ?? 'unverified-caller (insecure development mode)';
+      await audited(
+        (tx) => setWorkloadDisabled(tx, request.spiffeId, request.enabled ? null : new Date()),
+        auditEvent(SOURCE, { kind: request.enabled ? 'workload.enabled' : 'workload.disabled', actor, outcome: 'success', detail: { spiffeId: request.spiffeId, reason } }),
+        `workload ${request.spiffeId} is not registered`,
+      );
+      log.info({ spiffeId: request.spiffeId, enabled: request.enabled, actor }, request.enabled ? 'workload enabled' : 'workload disabled');
+      return { spiffeId: request.spiffeId, enabled: request.enabled };
+    }),
+
+    revokeSvids: unary(log, 'mayfly.v1.AttestationService/RevokeSvids', async (request, call) => {
+      const reason = sanitizeText(request.reason, LIMITS.reasonMaxLength) || 'no reason given';
+      const actor = call.caller ?? 'unverified-caller (insecure development mode)';
+      if (request.serial) {
+        if (!/^[0-9a-f]{1,64}$/.test(request.serial)) throw invalidArgument('serial', 'must be the certificate serial in lower-case hex');
+        let spiffeId = '';
+        await audited(
+          async (tx) => {
+            const revoked = await revokeSvid(tx, request.serial, reason, new Date());
+            spiffeId = revoked?.spiffe_id ?? '';
+            return revoked !== undefined;
+          },
+          auditEvent(SOURCE, { kind: 'svid.revoked', actor, outcome: 'success', detail: { serial: request.serial, reason } }),
+          `no SVID with serial ${request.serial}`,
+        );
+        return { spiffeId };
+      }
+      validateSpiffeId('spiffe_id', request.spiffeId);
+      const before = request.issuedBefore ?? new Date();
+      await audited(
+        (tx) => revokeSvidsIssuedBefore(tx, request.spiffeId, before),
+        auditEvent(SOURCE, { kind: 'svid.revoked', actor, outcome: 'success', detail: { spiffeId: request.spiffeId, issuedBefore: before.toISOString(), reason } }),
+        `workload ${request.spiffeId} is not registered`,
+      );
+      return { spiffeId: request.spiffeId };
     }),
   };
 }

@@ -7,8 +7,13 @@ export interface AttestedSubject {
   readonly issuer: string;
   readonly subject: string;
   readonly expiresAt: Date;
-  /** SHA-256 of the evidence: audit records carry this, never the evidence. */
+  /** SHA-256 of what was signed: audit records carry this, never the evidence. */
   readonly evidenceDigest: string;
+  /**
+   * Whether the same evidence may attest again before it expires: 'single-use', or
+   * 'reusable-until-expiry' (a Kubernetes projected token, which kubelet rotates about hourly).
+   */
+  readonly replayPolicy: 'single-use' | 'reusable-until-expiry';
 }
 
 /**

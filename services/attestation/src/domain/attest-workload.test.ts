@@ -7,7 +7,14 @@ import { attestWorkload } from './attest-workload.js';
 const attestor: Attestor = {
   name: 'fake',
   evidenceKind: 'oidc_token',
-  attest: async (evidence) => ({ attestor: 'fake', issuer: 'iss', subject: evidence.split('#')[0]!, expiresAt: new Date(0), evidenceDigest: evidence }),
+  attest: async (evidence) => ({
+    attestor: 'fake',
+    issuer: 'iss',
+    subject: evidence.split('#')[0]!,
+    expiresAt: new Date(0),
+    evidenceDigest: evidence,
+    replayPolicy: evidence.includes('reusable') ? 'reusable-until-expiry' : 'single-use',
+  }),
 };
 const attestors = new Map<EvidenceKind, Attestor>([['oidc_token', attestor]]);
 const bound = Workload.fromPartial({ spiffeId: 'spiffe://example.org/bound' });
@@ -18,7 +25,7 @@ function registryFake() {
     consumeAndFind: async (use: { digest: string; subject: string }) => {
       const firstUse = !used.has(use.digest);
       used.add(use.digest);
-      return { firstUse, workload: use.subject === 'known' ? bound : undefined };
+      return { firstUse, workload: use.subject === 'known' || use.subject === 'disabled' ? bound : undefined, disabled: use.subject === 'disabled' };
     },
   };
 }
@@ -37,6 +44,15 @@ describe('attestWorkload', () => {
       code: 'ERR_ATTESTATION_FAILED',
       message: expect.stringContaining('already been used'),
     });
+  });
+
+  it('lets evidence of an issuer whose replay policy is reusable-until-expiry attest again', async () => {
+    await attestWorkload({ oidcToken: 'known#reusable' }, attestors, registry);
+    await expect(attestWorkload({ oidcToken: 'known#reusable' }, attestors, registry)).resolves.toMatchObject({ subject: 'known' });
+  });
+
+  it('refuses a disabled workload', async () => {
+    await expect(attestWorkload({ oidcToken: 'disabled#1' }, attestors, registry)).rejects.toMatchObject({ code: 'ERR_ATTESTATION_FAILED', message: expect.stringContaining('disabled') });
   });
 
   it('refuses valid evidence that no workload is bound to', async () => {

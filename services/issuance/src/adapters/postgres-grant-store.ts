@@ -1,5 +1,5 @@
 import type { AuditTrail } from '@mayfly/audit-trail';
-import { endGrant, insertGrantWithAuditOutbox, type Database, type GrantRecord, type Kysely } from '@mayfly/db';
+import { insertGrantWithAuditOutbox, type Database, type GrantRecord, type Kysely } from '@mayfly/db';
 import type { AuditEvent } from '@mayfly/proto';
 
 /** Grant rows and their audit events, committed together. */
@@ -15,12 +15,5 @@ export class PostgresGrantStore {
 
   async commitRefusal(events: readonly AuditEvent[]): Promise<void> {
     await this.audit.enqueue(this.db, events);
-  }
-
-  async withholdGrant(grantId: string, reason: string, events: readonly AuditEvent[]): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
-      await endGrant(tx, grantId, 'revoked', reason, new Date());
-      await this.audit.enqueue(tx, events);
-    });
   }
 }

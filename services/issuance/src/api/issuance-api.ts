@@ -1,24 +1,50 @@
 import { isMayflyError, type Logger } from '@mayfly/core';
-import { unary } from '@mayfly/grpc';
+import { unary, type CallContext } from '@mayfly/grpc';
 import { mayflyMetrics } from '@mayfly/telemetry';
 import type { IssuanceServiceServer } from '@mayfly/proto';
 import type { CredentialFormat } from '../credentials/credential-format.js';
 import { completeGrant, type CompletionPorts } from '../domain/complete-grant.js';
-import type { GrantFlow } from '../domain/grant-flow.js';
+import type { GrantCall, GrantFlow } from '../domain/grant-flow.js';
+import type { PeerThrottle } from '../domain/peer-throttle.js';
+import { startSession, type SessionPorts } from '../domain/start-session.js';
 import { peerHost } from './peer-host.js';
+import { sessionCertificateOf } from './session-certificate.js';
 
-export function issuanceApi(flow: GrantFlow, credentials: CredentialFormat, completion: CompletionPorts, log: Logger): IssuanceServiceServer {
+export interface IssuanceApiDeps {
+  readonly flow: GrantFlow;
+  readonly credentials: CredentialFormat;
+  readonly completion: CompletionPorts;
+  readonly sessions: SessionPorts;
+  readonly peerThrottle: PeerThrottle;
+  readonly log: Logger;
+}
+
+/** What the transport knows of a RequestGrant call: deadline, peer, and the session certificate. */
+function grantCall(call: CallContext): GrantCall {
+  const base = { deadline: call.deadline, peer: peerHost(call.peer) };
+  try {
+    return { ...base, session: sessionCertificateOf(call.peerCertificate) };
+  } catch (error) {
+    return { ...base, sessionProblem: (error as Error).message };
+  }
+}
+
+export function issuanceApi({ flow, credentials, completion, sessions, peerThrottle, log }: IssuanceApiDeps): IssuanceServiceServer {
   return {
+    startSession: unary(log, 'mayfly.v1.IssuanceService/StartSession', async (request, call) => {
+      const response = await startSession(request, { peer: peerHost(call.peer), deadline: call.deadline }, sessions, peerThrottle);
+      log.debug({ spiffeId: response.spiffeId, serial: response.serial }, 'session started');
+      return response;
+    }),
     requestGrant: unary(log, 'mayfly.v1.IssuanceService/RequestGrant', async (request, call) => {
       const started = performance.now();
       const metrics = mayflyMetrics();
       let response;
       try {
-        response = await flow.requestGrant(request, call.deadline, peerHost(call.peer));
+        response = await flow.requestGrant(request, grantCall(call));
       } catch (error) {
-        const refused = isMayflyError(error, 'ERR_POLICY_DENIED') || isMayflyError(error, 'ERR_ATTESTATION_FAILED') || isMayflyError(error, 'ERR_RATE_LIMITED');
-        const outcome = refused ? 'deny' : 'error';
-        metrics.grantDuration.record(performance.now() - started, { outcome });
+        const refused = ['ERR_POLICY_DENIED', 'ERR_ATTESTATION_FAILED', 'ERR_SVID_REJECTED', 'ERR_RATE_LIMITED'].some((code) => isMayflyError(error, code as never));
+        metrics.grantDuration.record(performance.now() - started, { outcome: refused ? 'deny' : 'error' });
         throw error;
       }
       metrics.grantDuration.record(performance.now() - started, { outcome: 'allow' });
@@ -33,4 +59,3 @@ export function issuanceApi(flow: GrantFlow, credentials: CredentialFormat, comp
     }),
   };
 }
-

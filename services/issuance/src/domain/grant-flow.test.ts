@@ -7,7 +7,7 @@ import { GrantFlow } from './grant-flow.js';
 import type { GrantFlowPorts } from './ports.js';
 
 /** Records what the flow did, in order, so tests can check what happened before what. */
-function world(options: { attest?: () => AttestResponse; decide?: () => DecideResponse; auditUp?: boolean; perSecond?: number; perPeer?: number } = {}) {
+function world(options: { attest?: () => AttestResponse; decide?: () => DecideResponse; perSecond?: number; perPeer?: number } = {}) {
   const steps: string[] = [];
   const grants: GrantRecord[] = [];
   const audit: AuditEvent[] = [];
@@ -30,15 +30,13 @@ function world(options: { attest?: () => AttestResponse; decide?: () => DecideRe
       steps.push('commitRefusal');
       audit.push(...events);
     },
-    deliverAudit: async () => {
-      steps.push('deliverAudit');
-      return options.auditUp ?? true;
+    checkSession: async (certificate) => {
+      steps.push('checkSession');
+      if (certificate.serial === 'revoked') throw new MayflyError('ERR_SVID_REJECTED', 'session certificate no longer accepted: revoked');
+      return attested.workload!;
     },
-    withholdGrant: async (grantId, _reason, events) => {
-      steps.push('withholdGrant');
-      const grant = grants.find((g) => g.id === grantId);
-      if (grant) grant.status = 'revoked';
-      audit.push(...events);
+    deliverAudit: () => {
+      steps.push('deliverAudit');
     },
   };
   const format: CredentialFormat = {
@@ -55,7 +53,6 @@ function world(options: { attest?: () => AttestResponse; decide?: () => DecideRe
   const flow = new GrantFlow(ports, format, {
     defaultTtlSeconds: 300,
     maxRequestTtlSeconds: 3600,
-    requireAuditAck: true,
     rateLimit: { perSecond: options.perSecond ?? 0, burst: 2 },
     unauthenticatedRateLimit: { perSecond: options.perPeer ?? 0, burst: 3 },
   });
@@ -80,7 +77,7 @@ const request = RequestGrantRequest.fromPartial({
 });
 
 describe('GrantFlow', () => {
-  it('issues only after an ALLOW, a committed grant row and an acknowledged audit record (invariant 1)', async () => {
+  it('issues only after an ALLOW and a committed grant row with its audit record; delivery to audit follows (invariant 1)', async () => {
     const w = world();
     const response = await w.flow.requestGrant(request);
     expect(w.steps).toEqual(['attest', 'decide', 'mint', 'commitGrant', 'deliverAudit']);
@@ -100,11 +97,28 @@ describe('GrantFlow', () => {
     expect(w.grants[0]!.expires_at).toEqual(claims.expiresAt);
   });
 
-  it('withholds the token when audit cannot confirm, and says so with UNAVAILABLE', async () => {
-    const w = world({ auditUp: false });
-    await expect(w.flow.requestGrant(request)).rejects.toMatchObject({ code: 'ERR_DEPENDENCY_UNAVAILABLE' });
-    expect(w.grants[0]!.status).toBe('revoked');
-    expect(w.audit.at(-1)!.kind).toBe('grant.withheld');
+  it('within a session: no attestation hop, the identity from the certificate, the token bound to it', async () => {
+    const w = world();
+    const session = { spiffeId: 'spiffe://example.org/ci/builder', serial: 'ab12', thumbprint: 'thumb', notBefore: new Date(0), notAfter: new Date(Date.now() + 60_000) };
+    await w.flow.requestGrant({ ...request, evidence: undefined }, { session });
+    expect(w.steps).toEqual(['checkSession', 'decide', 'mint', 'commitGrant', 'deliverAudit']);
+    expect(w.minted[0]!.certificateThumbprint).toBe('thumb');
+    expect(w.audit.map((e) => e.kind)).toEqual(['grant.requested', 'decision.made', 'grant.issued']);
+    expect(w.audit.find((e) => e.kind === 'grant.issued')!.detail).toMatchObject({ via: 'session', svidSerial: 'ab12', boundTo: 'thumb' });
+  });
+
+  it('refuses a session certificate no longer accepted, audited, asking no policy', async () => {
+    const w = world();
+    const session = { spiffeId: 'spiffe://example.org/ci/builder', serial: 'revoked', thumbprint: 't', notBefore: new Date(0), notAfter: new Date(Date.now() + 60_000) };
+    await expect(w.flow.requestGrant({ ...request, evidence: undefined }, { session })).rejects.toMatchObject({ code: 'ERR_SVID_REJECTED' });
+    expect(w.steps).toEqual(['checkSession', 'commitRefusal', 'deliverAudit']);
+    expect(w.audit.map((e) => e.kind)).toEqual(['grant.requested', 'attestation.failed']);
+  });
+
+  it('refuses a request with neither evidence nor a session certificate as UNAUTHENTICATED, audited', async () => {
+    const w = world();
+    await expect(w.flow.requestGrant({ ...request, evidence: undefined })).rejects.toMatchObject({ code: 'ERR_ATTESTATION_FAILED', message: expect.stringContaining('no identity') });
+    expect(w.audit.map((e) => e.kind)).toEqual(['grant.requested', 'attestation.failed']);
   });
 
   it('on a deny: PERMISSION_DENIED with the reason, audited, no grant and nothing minted', async () => {
@@ -147,16 +161,19 @@ describe('GrantFlow', () => {
 
   it('throttles an unauthenticated flood per peer before any signature is checked, audited once a second', async () => {
     const w = world({ perPeer: 1 });
-    for (let i = 0; i < 3; i++) await w.flow.requestGrant(request, undefined, '10.0.0.9');
+    for (let i = 0; i < 3; i++) await w.flow.requestGrant(request, { peer: '10.0.0.9' });
     w.steps.length = 0;
     w.audit.length = 0;
-    await expect(w.flow.requestGrant(request, undefined, '10.0.0.9')).rejects.toMatchObject({ code: 'ERR_RATE_LIMITED', retryAfterMs: expect.any(Number) });
-    await expect(w.flow.requestGrant(request, undefined, '10.0.0.9')).rejects.toMatchObject({ code: 'ERR_RATE_LIMITED' });
+    await expect(w.flow.requestGrant(request, { peer: '10.0.0.9' })).rejects.toMatchObject({ code: 'ERR_RATE_LIMITED', retryAfterMs: expect.any(Number) });
+    await expect(w.flow.requestGrant(request, { peer: '10.0.0.9' })).rejects.toMatchObject({ code: 'ERR_RATE_LIMITED' });
     expect(w.steps.filter((s) => s === 'attest')).toEqual([]);
-    expect(w.audit.map((e) => [e.kind, e.actor])).toEqual([['grant.throttled', 'unattested']]);
-    expect(w.audit[0]!.detail).toMatchObject({ peer: '10.0.0.9', refusedSinceLastRecord: 1 });
+    expect(w.audit.map((e) => [e.kind, e.actor])).toEqual([
+      ['grant.requested', 'unattested'],
+      ['grant.throttled', 'unattested'],
+    ]);
+    expect(w.audit[1]!.detail).toMatchObject({ peer: '10.0.0.9', refusedSinceLastRecord: 1 });
     // Another peer has its own budget.
-    await expect(w.flow.requestGrant(request, undefined, '10.0.0.10')).resolves.toBeDefined();
+    await expect(w.flow.requestGrant(request, { peer: '10.0.0.10' })).resolves.toBeDefined();
   });
 
   it('refuses malformed requests before asking any service', async () => {

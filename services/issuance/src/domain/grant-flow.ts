@@ -1,20 +1,17 @@
 import { MayflyError, isMayflyError, newId } from '@mayfly/core';
-import { auditEvent } from '@mayfly/audit-trail';
+import { auditEvent, type AuditEventInput } from '@mayfly/audit-trail';
 import { toGrantMessage, type GrantRecord } from '@mayfly/db';
-import { Effect, type AttestResponse, type RequestGrantRequest, type RequestGrantResponse } from '@mayfly/proto';
+import { Effect, type AuditEvent, type DecideResponse, type RequestGrantRequest, type RequestGrantResponse } from '@mayfly/proto';
 import type { CredentialFormat } from '../credentials/credential-format.js';
 import { credentialExpiry, readGrantRequest, type TtlPolicy, type ValidGrantRequest } from './grant-request.js';
 import type { GrantFlowPorts } from './ports.js';
+import { PeerThrottle } from './peer-throttle.js';
 import { GrantRateLimiter, type RateLimit } from './rate-limiter.js';
+import { identityDetail, type SessionCertificate, type WorkloadIdentity } from './workload-identity.js';
 
 const SOURCE = 'issuance';
 
 export interface GrantFlowOptions extends TtlPolicy {
-  /**
-   * When true (the default), a token is only returned once the audit service has stored the
-   * issuance record; if it cannot, the grant is withheld and the caller gets UNAVAILABLE.
-   */
-  readonly requireAuditAck: boolean;
   /** Grant requests per workload (token bucket); perSecond 0 turns limiting off. */
   readonly rateLimit: RateLimit;
   /**
@@ -24,96 +21,117 @@ export interface GrantFlowOptions extends TtlPolicy {
   readonly unauthenticatedRateLimit: RateLimit;
 }
 
+/** What the transport knows of one RequestGrant call. */
+export interface GrantCall {
+  readonly deadline?: Date | undefined;
+  /** The caller's network address (host), for the per-peer limit on unauthenticated requests. */
+  readonly peer?: string | undefined;
+  /** The X.509-SVID the caller presented, verified against the workload CA by the TLS layer. */
+  readonly session?: SessionCertificate | undefined;
+  /** Why the certificate the caller presented is not an acceptable X.509-SVID, if it is not. */
+  readonly sessionProblem?: string | undefined;
+}
+
 /**
- * One grant, start to finish: validate → attest → decide → commit grant and audit → deliver
- * audit → mint the credential. Refusals are audited too, and leave no grant behind.
+ * The audit events of one request, gathered as it goes. They are committed with the grant (or
+ * the refusal), in issuance's own transaction: that commit is the durable audit record.
+ */
+class RequestTrail {
+  readonly events: AuditEvent[] = [];
+  actor = 'unattested';
+
+  constructor(readonly request: ValidGrantRequest) {}
+
+  add(input: Omit<AuditEventInput, 'actor' | 'taskId'>): void {
+    this.events.push(auditEvent(SOURCE, { ...input, actor: this.actor, taskId: this.request.task.id }));
+  }
+}
+
+/**
+ * One grant, as a pipeline of named steps:
+ *   read → identify (session certificate, or evidence through attestation) → throttle →
+ *   decide → mint → commit (grant row and audit events, one local transaction) → deliver
+ *   the audit events to the audit service in the background.
+ * A refusal at any step is audited the same way (committed locally, delivered later) and
+ * leaves no grant behind.
  */
 export class GrantFlow {
   private readonly limiter: GrantRateLimiter;
-  private readonly peerLimiter: GrantRateLimiter;
 
   constructor(
     private readonly ports: GrantFlowPorts,
     private readonly credentials: CredentialFormat,
     private readonly options: GrantFlowOptions,
+    private readonly peerThrottle = new PeerThrottle(options.unauthenticatedRateLimit),
   ) {
     this.limiter = new GrantRateLimiter(options.rateLimit);
-    this.peerLimiter = new GrantRateLimiter(options.unauthenticatedRateLimit);
   }
 
-  /**
-   * @param peer the caller's network address (host), for the per-peer limit on requests not
-   *   yet authenticated.
-   */
-  async requestGrant(raw: RequestGrantRequest, deadline?: Date, peer = 'unknown'): Promise<RequestGrantResponse> {
-    const now = new Date();
-    const request = readGrantRequest(raw, this.options, now);
-    await this.throttleUnauthenticated(peer, request.task.id, deadline);
-    const requested = (actor: string, detail: Record<string, unknown>) =>
-      auditEvent(SOURCE, {
-        kind: 'grant.requested',
-        actor,
-        outcome: 'success',
-        taskId: request.task.id,
-        occurredAt: now,
-        detail: { ...describeRequest(request), ...detail },
-      });
-
-    let attested: AttestResponse;
+  async requestGrant(raw: RequestGrantRequest, call: GrantCall = {}): Promise<RequestGrantResponse> {
+    const requestedAt = new Date();
+    const request = readGrantRequest(raw, this.options, requestedAt);
+    const trail = new RequestTrail(request);
     try {
-      attested = await this.ports.attest(request.evidence, deadline);
+      if (call.sessionProblem) throw new MayflyError('ERR_SVID_REJECTED', call.sessionProblem);
+      const identity = await this.identify(request, call, trail, requestedAt);
+      this.throttle(identity, trail);
+      const decision = await this.decide(identity, request, trail, call.deadline);
+      return await this.issue(identity, request, decision, trail);
     } catch (error) {
-      if (isMayflyError(error, 'ERR_ATTESTATION_FAILED')) {
-        await this.refuse([
-          requested('unattested', {}),
-          auditEvent(SOURCE, {
-            kind: 'attestation.failed',
-            actor: 'unattested',
-            outcome: 'failed',
-            taskId: request.task.id,
-            detail: { reason: error.message },
-          }),
-        ], deadline);
-      }
+      await this.recordRefusal(trail, error);
       throw error;
     }
-    const workload = attested.workload;
-    if (!workload) throw new MayflyError('ERR_INTERNAL', 'attestation answered without a workload');
-    const actor = workload.spiffeId;
-    const attestedEvent = auditEvent(SOURCE, {
-      kind: 'attestation.succeeded',
-      actor,
-      outcome: 'success',
-      taskId: request.task.id,
-      detail: { attestor: attested.attestor, issuer: attested.issuer, subject: attested.subject, evidenceDigest: attested.evidenceDigest },
-    });
+  }
 
-    const rate = this.limiter.take(actor);
-    if (!rate.allowed) {
-      const { perSecond, burst } = this.options.rateLimit;
-      if (rate.refusalsToAudit !== undefined) {
-        await this.refuse([
-          requested(actor, { evidenceDigest: attested.evidenceDigest }),
-          attestedEvent,
-          auditEvent(SOURCE, {
-            kind: 'grant.throttled',
-            actor,
-            outcome: 'denied',
-            taskId: request.task.id,
-            detail: { refusedSinceLastRecord: rate.refusalsToAudit, perSecond, burst },
-          }),
-        ], deadline);
-      }
+  /** Step: who is asking. A session certificate says it outright; evidence goes to attestation. */
+  private async identify(request: ValidGrantRequest, call: GrantCall, trail: RequestTrail, requestedAt: Date): Promise<WorkloadIdentity> {
+    trail.add({ kind: 'grant.requested', outcome: 'success', occurredAt: requestedAt, detail: describeRequest(request) });
+    if (call.session) {
+      const workload = await this.ports.checkSession(call.session);
+      trail.actor = workload.spiffeId;
+      return { via: 'session', workload, certificate: call.session };
+    }
+    if (!request.evidence) {
       throw new MayflyError(
-        'ERR_RATE_LIMITED',
-        `too many grant requests from ${actor} (limit ${perSecond} per second, burst ${burst}); retry in ${rate.retryAfterMs} ms`,
-        { retryAfterMs: rate.retryAfterMs },
+        'ERR_ATTESTATION_FAILED',
+        'no identity: send evidence (evidence.oidc_token), or call over mutual TLS with the X.509-SVID from StartSession ' +
+          '(a certificate that does not chain to the workload CA, or has expired, counts as none)',
       );
     }
+    this.peerThrottle.take(call.peer ?? 'unknown', (detail) => trail.add({ kind: 'grant.throttled', outcome: 'denied', detail }));
+    const attested = await this.ports.attest(request.evidence, call.deadline);
+    if (!attested.workload) throw new MayflyError('ERR_INTERNAL', 'attestation answered without a workload');
+    trail.actor = attested.workload.spiffeId;
+    const identity: WorkloadIdentity = {
+      via: 'evidence',
+      workload: attested.workload,
+      attestor: attested.attestor,
+      issuer: attested.issuer,
+      subject: attested.subject,
+      evidenceDigest: attested.evidenceDigest,
+    };
+    trail.add({ kind: 'attestation.succeeded', outcome: 'success', detail: identityDetail(identity) });
+    return identity;
+  }
 
+  /** Step: an agent looping on elevation runs dry; the trail hears of it once a second. */
+  private throttle(identity: WorkloadIdentity, trail: RequestTrail): void {
+    const rate = this.limiter.take(identity.workload.spiffeId);
+    if (rate.allowed) return;
+    const { perSecond, burst } = this.options.rateLimit;
+    if (rate.refusalsToAudit !== undefined) trail.add({ kind: 'grant.throttled', outcome: 'denied', detail: { refusedSinceLastRecord: rate.refusalsToAudit, perSecond, burst } });
+    throw new MayflyError(
+      'ERR_RATE_LIMITED',
+      `too many grant requests from ${identity.workload.spiffeId} (limit ${perSecond} per second, burst ${burst}); retry in ${rate.retryAfterMs} ms`,
+      { retryAfterMs: rate.retryAfterMs },
+    );
+  }
+
+  /** Step: policy and ceiling; a deny is recorded with its reasons and policies. */
+  private async decide(identity: WorkloadIdentity, request: ValidGrantRequest, trail: RequestTrail, deadline: Date | undefined): Promise<DecideResponse> {
     const decision = await this.ports.decide(
       {
-        workload,
+        workload: identity.workload,
         task: request.task,
         resource: request.resource,
         actions: [...request.actions],
@@ -122,28 +140,23 @@ export class GrantFlow {
       },
       deadline,
     );
-    const decisionDetail = {
-      effect: decision.effect === Effect.EFFECT_ALLOW ? 'allow' : 'deny',
-      reasons: decision.reasons,
-      policyIds: decision.policyIds,
-      policyVersion: decision.policyVersion,
-    };
-    if (decision.effect !== Effect.EFFECT_ALLOW) {
-      await this.refuse([
-        requested(actor, { evidenceDigest: attested.evidenceDigest }),
-        attestedEvent,
-        auditEvent(SOURCE, { kind: 'decision.made', actor, outcome: 'denied', taskId: request.task.id, detail: decisionDetail }),
-      ], deadline);
-      throw new MayflyError('ERR_POLICY_DENIED', `denied: ${decision.reasons.join('; ')}`);
-    }
+    const allowed = decision.effect === Effect.EFFECT_ALLOW;
+    trail.add({
+      kind: 'decision.made',
+      outcome: allowed ? 'success' : 'denied',
+      detail: { effect: allowed ? 'allow' : 'deny', reasons: decision.reasons, policyIds: decision.policyIds, policyVersion: decision.policyVersion },
+    });
+    if (!allowed) throw new MayflyError('ERR_POLICY_DENIED', `denied: ${decision.reasons.join('; ')}`);
+    return decision;
+  }
 
+  /** Step: mint the credential, commit grant and audit together, hand the token back. */
+  private async issue(identity: WorkloadIdentity, request: ValidGrantRequest, decision: DecideResponse, trail: RequestTrail): Promise<RequestGrantResponse> {
     const issuedAt = new Date();
     const expiresAt = credentialExpiry(issuedAt, request.requestedTtlSeconds, decision.maxTtlSeconds, request.task.deadline);
-    const grantId = newId();
-    const tokenId = newId();
     const grant: GrantRecord = {
-      id: grantId,
-      spiffe_id: workload.spiffeId,
+      id: newId(),
+      spiffe_id: identity.workload.spiffeId,
       task_id: request.task.id,
       task_kind: request.task.kind,
       task_reference: request.task.reference,
@@ -151,7 +164,7 @@ export class GrantFlow {
       resource: request.resource,
       actions: [...decision.grantedActions],
       status: 'active',
-      token_id: tokenId,
+      token_id: newId(),
       policy_ids: [...decision.policyIds],
       policy_version: decision.policyVersion,
       issued_at: issuedAt,
@@ -159,79 +172,53 @@ export class GrantFlow {
       ended_at: null,
       end_reason: null,
     };
+    const thumbprint = identity.via === 'session' ? identity.certificate.thumbprint : undefined;
     const accessToken = await this.credentials.mint({
-      spiffeId: workload.spiffeId,
-      audience: request.resource,
-      scopes: decision.grantedActions,
-      tokenId,
-      grantId,
-      taskId: request.task.id,
+      spiffeId: grant.spiffe_id,
+      audience: grant.resource,
+      scopes: grant.actions,
+      tokenId: grant.token_id,
+      grantId: grant.id,
+      taskId: grant.task_id,
       issuedAt,
       expiresAt,
+      certificateThumbprint: thumbprint,
     });
-    const events = [
-      requested(actor, { evidenceDigest: attested.evidenceDigest }),
-      attestedEvent,
-      auditEvent(SOURCE, { kind: 'decision.made', actor, outcome: 'success', grantId, taskId: request.task.id, detail: decisionDetail }),
-      auditEvent(SOURCE, {
-        kind: 'grant.issued',
-        actor,
-        outcome: 'success',
-        grantId,
-        taskId: request.task.id,
-        occurredAt: issuedAt,
-        detail: {
-          tokenId,
-          format: this.credentials.name,
-          resource: request.resource,
-          scopes: decision.grantedActions,
-          expiresAt: expiresAt.toISOString(),
-          evidenceDigest: attested.evidenceDigest,
-          policyVersion: decision.policyVersion,
-        },
-      }),
-    ];
-    for (const event of events) event.grantId = grantId;
-    await this.ports.commitGrant(grant, events);
-
-    const recorded = await this.ports.deliverAudit(events, deadline);
-    if (!recorded && this.options.requireAuditAck) {
-      const reason = 'audit service did not confirm the issuance record; token withheld';
-      await this.ports.withholdGrant(grantId, reason, [
-        auditEvent(SOURCE, { kind: 'grant.withheld', actor: 'mayfly:issuance', outcome: 'failed', grantId, taskId: request.task.id, detail: { reason } }),
-      ]);
-      throw new MayflyError('ERR_DEPENDENCY_UNAVAILABLE', `${reason}; nothing was issued, retry shortly`);
-    }
+    trail.add({
+      kind: 'grant.issued',
+      outcome: 'success',
+      occurredAt: issuedAt,
+      detail: {
+        tokenId: grant.token_id,
+        format: this.credentials.name,
+        resource: grant.resource,
+        scopes: grant.actions,
+        expiresAt: expiresAt.toISOString(),
+        policyVersion: decision.policyVersion,
+        ...(thumbprint ? { boundTo: thumbprint } : {}),
+        ...identityDetail(identity),
+      },
+    });
+    for (const event of trail.events) event.grantId = grant.id;
+    await this.ports.commitGrant(grant, trail.events);
+    // The commit above is the durable audit record (invariant 1); the audit service gets it
+    // from the outbox, now or — if it is away — by the retry loop. The token does not wait.
+    this.ports.deliverAudit(trail.events);
     return { grant: toGrantMessage(grant), accessToken };
   }
 
-  /** Refuses a peer that sends more unauthenticated requests than its budget, before any signature check. */
-  private async throttleUnauthenticated(peer: string, taskId: string, deadline: Date | undefined): Promise<void> {
-    const rate = this.peerLimiter.take(peer);
-    if (rate.allowed) return;
-    const { perSecond, burst } = this.options.unauthenticatedRateLimit;
-    if (rate.refusalsToAudit !== undefined) {
-      await this.refuse([
-        auditEvent(SOURCE, {
-          kind: 'grant.throttled',
-          actor: 'unattested',
-          outcome: 'denied',
-          taskId,
-          detail: { peer, refusedSinceLastRecord: rate.refusalsToAudit, perSecond, burst, limit: 'unauthenticated requests per peer' },
-        }),
-      ], deadline);
+  /** A refusal leaves its trail: committed locally like a grant's, delivered in the background. */
+  private async recordRefusal(trail: RequestTrail, error: unknown): Promise<void> {
+    if (isMayflyError(error, 'ERR_ATTESTATION_FAILED') || isMayflyError(error, 'ERR_SVID_REJECTED')) {
+      trail.add({ kind: 'attestation.failed', outcome: 'failed', detail: { reason: error.message } });
+    } else if (isMayflyError(error, 'ERR_RATE_LIMITED')) {
+      // Throttling is audited once a second with a count: only the refusal that carries it.
+      if (!trail.events.some((event) => event.kind === 'grant.throttled')) return;
+    } else if (!isMayflyError(error, 'ERR_POLICY_DENIED')) {
+      return; // not a refusal (a dependency failed): nothing was decided about this workload
     }
-    throw new MayflyError(
-      'ERR_RATE_LIMITED',
-      `too many unauthenticated grant requests from ${peer} (limit ${perSecond} per second, burst ${burst}); retry in ${rate.retryAfterMs} ms`,
-      { retryAfterMs: rate.retryAfterMs },
-    );
-  }
-
-  /** Records a refusal; the caller's error is thrown whether or not audit answers now. */
-  private async refuse(events: Parameters<GrantFlowPorts['commitRefusal']>[0], deadline: Date | undefined): Promise<void> {
-    await this.ports.commitRefusal(events);
-    await this.ports.deliverAudit(events, deadline);
+    await this.ports.commitRefusal(trail.events);
+    this.ports.deliverAudit(trail.events);
   }
 }
 

@@ -17,7 +17,8 @@ export interface TtlPolicy {
 }
 
 export interface ValidGrantRequest {
-  readonly evidence: Evidence;
+  /** Absent when the workload asks within an attested session (its certificate says who it is). */
+  readonly evidence: Evidence | undefined;
   readonly task: Task;
   readonly resource: string;
   readonly actions: readonly string[];
@@ -27,7 +28,6 @@ export interface ValidGrantRequest {
 
 /** Checks a RequestGrant call before any other service is asked anything. */
 export function readGrantRequest(request: RequestGrantRequest, ttl: TtlPolicy, now: Date): ValidGrantRequest {
-  if (!request.evidence?.oidcToken) throw invalidArgument('evidence', 'is required (set evidence.oidc_token)');
   const task = request.task;
   if (!task) throw invalidArgument('task', 'is required');
   validateTaskId('task.id', task.id);
@@ -44,7 +44,7 @@ export function readGrantRequest(request: RequestGrantRequest, ttl: TtlPolicy, n
     throw invalidArgument('requested_ttl_seconds', `must be at most ${ttl.maxRequestTtlSeconds} (0 asks for the default, ${ttl.defaultTtlSeconds})`);
   }
   return {
-    evidence: request.evidence,
+    evidence: request.evidence?.oidcToken ? request.evidence : undefined,
     task,
     resource: request.resource,
     actions: request.actions,

@@ -29,6 +29,7 @@ function trustedIssuer(rules: Partial<TrustedIssuer> = {}): TrustedIssuer {
     algorithms: ['ES256'],
     requireLowS: true,
     maxEvidenceLifetimeSeconds: 86_400,
+    replayPolicy: 'single-use',
     ...rules,
   };
 }

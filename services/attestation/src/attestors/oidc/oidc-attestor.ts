@@ -59,6 +59,7 @@ export class OidcAttestor implements Attestor {
         expiresAt: new Date((payload.exp as number) * 1000),
         // What was signed, not how it was spelled: a respelled token is the same evidence.
         evidenceDigest: content.digest,
+        replayPolicy: trusted.replayPolicy,
       };
     } catch (error) {
       if (error instanceof MayflyError) throw error;

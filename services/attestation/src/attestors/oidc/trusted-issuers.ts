@@ -13,6 +13,8 @@ export interface TrustedIssuer {
   readonly requireLowS: boolean;
   /** Evidence valid for longer than this (exp − iat) is refused: a long-lived token is a standing credential. */
   readonly maxEvidenceLifetimeSeconds: number;
+  /** Single-use, or reusable until expiry (the default for Kubernetes service-account issuers). */
+  readonly replayPolicy: 'single-use' | 'reusable-until-expiry';
 }
 
 export interface TrustedIssuerSource {

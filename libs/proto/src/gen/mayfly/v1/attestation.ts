@@ -25,6 +25,55 @@ export const protobufPackage = "mayfly.v1";
 
 export const protobufFileName = "mayfly/v1/attestation.proto";
 
+export interface IssueSvidRequest {
+  evidence:
+    | Evidence
+    | undefined;
+  /** The workload's public key, DER SubjectPublicKeyInfo (ECDSA P-256 or Ed25519). */
+  publicKey: Buffer;
+}
+
+export interface IssueSvidResponse {
+  spiffeId: string;
+  /** The X.509-SVID, PEM: its only URI SAN is spiffe_id. */
+  certificatePem: string;
+  /** The workload CA that signed it, PEM. */
+  caPem: string;
+  serial: string;
+  expiresAt:
+    | Date
+    | undefined;
+  /** What attestation established, as in AttestResponse. */
+  attestor: string;
+  issuer: string;
+  subject: string;
+  evidenceDigest: string;
+}
+
+export interface SetWorkloadEnabledRequest {
+  spiffeId: string;
+  enabled: boolean;
+  /** Why, for the audit trail. */
+  reason: string;
+}
+
+export interface SetWorkloadEnabledResponse {
+  spiffeId: string;
+  enabled: boolean;
+}
+
+export interface RevokeSvidsRequest {
+  /** Either one SVID by serial (hex), or all SVIDs of spiffe_id issued before issued_before. */
+  serial: string;
+  spiffeId: string;
+  issuedBefore: Date | undefined;
+  reason: string;
+}
+
+export interface RevokeSvidsResponse {
+  spiffeId: string;
+}
+
 export interface AttestRequest {
   evidence: Evidence | undefined;
 }
@@ -42,6 +91,716 @@ export interface AttestResponse {
   evidenceDigest: string;
   evidenceExpiresAt: Date | undefined;
 }
+
+function createBaseIssueSvidRequest(): IssueSvidRequest {
+  return { evidence: undefined, publicKey: Buffer.alloc(0) };
+}
+
+export const IssueSvidRequest: MessageFns<IssueSvidRequest> = {
+  encode(message: IssueSvidRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.evidence !== undefined) {
+      Evidence.encode(message.evidence, writer.uint32(10).fork()).join();
+    }
+    if (message.publicKey.length !== 0) {
+      writer.uint32(18).bytes(message.publicKey);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): IssueSvidRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIssueSvidRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.evidence = Evidence.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.publicKey = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): IssueSvidRequest {
+    return {
+      evidence: isSet(object.evidence) ? Evidence.fromJSON(object.evidence) : undefined,
+      publicKey: isSet(object.publicKey)
+        ? Buffer.from(bytesFromBase64(object.publicKey))
+        : isSet(object.public_key)
+        ? Buffer.from(bytesFromBase64(object.public_key))
+        : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: IssueSvidRequest): unknown {
+    const obj: any = {};
+    if (message.evidence !== undefined) {
+      obj.evidence = Evidence.toJSON(message.evidence);
+    }
+    if (message.publicKey.length !== 0) {
+      obj.publicKey = base64FromBytes(message.publicKey);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<IssueSvidRequest>, I>>(base?: I): IssueSvidRequest {
+    return IssueSvidRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<IssueSvidRequest>, I>>(object: I): IssueSvidRequest {
+    const message = createBaseIssueSvidRequest();
+    message.evidence = (object.evidence !== undefined && object.evidence !== null)
+      ? Evidence.fromPartial(object.evidence)
+      : undefined;
+    message.publicKey = object.publicKey ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseIssueSvidResponse(): IssueSvidResponse {
+  return {
+    spiffeId: "",
+    certificatePem: "",
+    caPem: "",
+    serial: "",
+    expiresAt: undefined,
+    attestor: "",
+    issuer: "",
+    subject: "",
+    evidenceDigest: "",
+  };
+}
+
+export const IssueSvidResponse: MessageFns<IssueSvidResponse> = {
+  encode(message: IssueSvidResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.spiffeId !== "") {
+      writer.uint32(10).string(message.spiffeId);
+    }
+    if (message.certificatePem !== "") {
+      writer.uint32(18).string(message.certificatePem);
+    }
+    if (message.caPem !== "") {
+      writer.uint32(26).string(message.caPem);
+    }
+    if (message.serial !== "") {
+      writer.uint32(34).string(message.serial);
+    }
+    if (message.expiresAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.expiresAt), writer.uint32(42).fork()).join();
+    }
+    if (message.attestor !== "") {
+      writer.uint32(50).string(message.attestor);
+    }
+    if (message.issuer !== "") {
+      writer.uint32(58).string(message.issuer);
+    }
+    if (message.subject !== "") {
+      writer.uint32(66).string(message.subject);
+    }
+    if (message.evidenceDigest !== "") {
+      writer.uint32(74).string(message.evidenceDigest);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): IssueSvidResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIssueSvidResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.spiffeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.certificatePem = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.caPem = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.serial = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.expiresAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.attestor = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.issuer = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.subject = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.evidenceDigest = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): IssueSvidResponse {
+    return {
+      spiffeId: isSet(object.spiffeId)
+        ? globalThis.String(object.spiffeId)
+        : isSet(object.spiffe_id)
+        ? globalThis.String(object.spiffe_id)
+        : "",
+      certificatePem: isSet(object.certificatePem)
+        ? globalThis.String(object.certificatePem)
+        : isSet(object.certificate_pem)
+        ? globalThis.String(object.certificate_pem)
+        : "",
+      caPem: isSet(object.caPem)
+        ? globalThis.String(object.caPem)
+        : isSet(object.ca_pem)
+        ? globalThis.String(object.ca_pem)
+        : "",
+      serial: isSet(object.serial) ? globalThis.String(object.serial) : "",
+      expiresAt: isSet(object.expiresAt)
+        ? fromJsonTimestamp(object.expiresAt)
+        : isSet(object.expires_at)
+        ? fromJsonTimestamp(object.expires_at)
+        : undefined,
+      attestor: isSet(object.attestor) ? globalThis.String(object.attestor) : "",
+      issuer: isSet(object.issuer) ? globalThis.String(object.issuer) : "",
+      subject: isSet(object.subject) ? globalThis.String(object.subject) : "",
+      evidenceDigest: isSet(object.evidenceDigest)
+        ? globalThis.String(object.evidenceDigest)
+        : isSet(object.evidence_digest)
+        ? globalThis.String(object.evidence_digest)
+        : "",
+    };
+  },
+
+  toJSON(message: IssueSvidResponse): unknown {
+    const obj: any = {};
+    if (message.spiffeId !== "") {
+      obj.spiffeId = message.spiffeId;
+    }
+    if (message.certificatePem !== "") {
+      obj.certificatePem = message.certificatePem;
+    }
+    if (message.caPem !== "") {
+      obj.caPem = message.caPem;
+    }
+    if (message.serial !== "") {
+      obj.serial = message.serial;
+    }
+    if (message.expiresAt !== undefined) {
+      obj.expiresAt = message.expiresAt.toISOString();
+    }
+    if (message.attestor !== "") {
+      obj.attestor = message.attestor;
+    }
+    if (message.issuer !== "") {
+      obj.issuer = message.issuer;
+    }
+    if (message.subject !== "") {
+      obj.subject = message.subject;
+    }
+    if (message.evidenceDigest !== "") {
+      obj.evidenceDigest = message.evidenceDigest;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<IssueSvidResponse>, I>>(base?: I): IssueSvidResponse {
+    return IssueSvidResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<IssueSvidResponse>, I>>(object: I): IssueSvidResponse {
+    const message = createBaseIssueSvidResponse();
+    message.spiffeId = object.spiffeId ?? "";
+    message.certificatePem = object.certificatePem ?? "";
+    message.caPem = object.caPem ?? "";
+    message.serial = object.serial ?? "";
+    message.expiresAt = object.expiresAt ?? undefined;
+    message.attestor = object.attestor ?? "";
+    message.issuer = object.issuer ?? "";
+    message.subject = object.subject ?? "";
+    message.evidenceDigest = object.evidenceDigest ?? "";
+    return message;
+  },
+};
+
+function createBaseSetWorkloadEnabledRequest(): SetWorkloadEnabledRequest {
+  return { spiffeId: "", enabled: false, reason: "" };
+}
+
+export const SetWorkloadEnabledRequest: MessageFns<SetWorkloadEnabledRequest> = {
+  encode(message: SetWorkloadEnabledRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.spiffeId !== "") {
+      writer.uint32(10).string(message.spiffeId);
+    }
+    if (message.enabled !== false) {
+      writer.uint32(16).bool(message.enabled);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetWorkloadEnabledRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetWorkloadEnabledRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.spiffeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.enabled = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetWorkloadEnabledRequest {
+    return {
+      spiffeId: isSet(object.spiffeId)
+        ? globalThis.String(object.spiffeId)
+        : isSet(object.spiffe_id)
+        ? globalThis.String(object.spiffe_id)
+        : "",
+      enabled: isSet(object.enabled) ? globalThis.Boolean(object.enabled) : false,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: SetWorkloadEnabledRequest): unknown {
+    const obj: any = {};
+    if (message.spiffeId !== "") {
+      obj.spiffeId = message.spiffeId;
+    }
+    if (message.enabled !== false) {
+      obj.enabled = message.enabled;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetWorkloadEnabledRequest>, I>>(base?: I): SetWorkloadEnabledRequest {
+    return SetWorkloadEnabledRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetWorkloadEnabledRequest>, I>>(object: I): SetWorkloadEnabledRequest {
+    const message = createBaseSetWorkloadEnabledRequest();
+    message.spiffeId = object.spiffeId ?? "";
+    message.enabled = object.enabled ?? false;
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseSetWorkloadEnabledResponse(): SetWorkloadEnabledResponse {
+  return { spiffeId: "", enabled: false };
+}
+
+export const SetWorkloadEnabledResponse: MessageFns<SetWorkloadEnabledResponse> = {
+  encode(message: SetWorkloadEnabledResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.spiffeId !== "") {
+      writer.uint32(10).string(message.spiffeId);
+    }
+    if (message.enabled !== false) {
+      writer.uint32(16).bool(message.enabled);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetWorkloadEnabledResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetWorkloadEnabledResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.spiffeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.enabled = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetWorkloadEnabledResponse {
+    return {
+      spiffeId: isSet(object.spiffeId)
+        ? globalThis.String(object.spiffeId)
+        : isSet(object.spiffe_id)
+        ? globalThis.String(object.spiffe_id)
+        : "",
+      enabled: isSet(object.enabled) ? globalThis.Boolean(object.enabled) : false,
+    };
+  },
+
+  toJSON(message: SetWorkloadEnabledResponse): unknown {
+    const obj: any = {};
+    if (message.spiffeId !== "") {
+      obj.spiffeId = message.spiffeId;
+    }
+    if (message.enabled !== false) {
+      obj.enabled = message.enabled;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetWorkloadEnabledResponse>, I>>(base?: I): SetWorkloadEnabledResponse {
+    return SetWorkloadEnabledResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetWorkloadEnabledResponse>, I>>(object: I): SetWorkloadEnabledResponse {
+    const message = createBaseSetWorkloadEnabledResponse();
+    message.spiffeId = object.spiffeId ?? "";
+    message.enabled = object.enabled ?? false;
+    return message;
+  },
+};
+
+function createBaseRevokeSvidsRequest(): RevokeSvidsRequest {
+  return { serial: "", spiffeId: "", issuedBefore: undefined, reason: "" };
+}
+
+export const RevokeSvidsRequest: MessageFns<RevokeSvidsRequest> = {
+  encode(message: RevokeSvidsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.serial !== "") {
+      writer.uint32(10).string(message.serial);
+    }
+    if (message.spiffeId !== "") {
+      writer.uint32(18).string(message.spiffeId);
+    }
+    if (message.issuedBefore !== undefined) {
+      Timestamp.encode(toTimestamp(message.issuedBefore), writer.uint32(26).fork()).join();
+    }
+    if (message.reason !== "") {
+      writer.uint32(34).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeSvidsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeSvidsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.serial = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.spiffeId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.issuedBefore = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeSvidsRequest {
+    return {
+      serial: isSet(object.serial) ? globalThis.String(object.serial) : "",
+      spiffeId: isSet(object.spiffeId)
+        ? globalThis.String(object.spiffeId)
+        : isSet(object.spiffe_id)
+        ? globalThis.String(object.spiffe_id)
+        : "",
+      issuedBefore: isSet(object.issuedBefore)
+        ? fromJsonTimestamp(object.issuedBefore)
+        : isSet(object.issued_before)
+        ? fromJsonTimestamp(object.issued_before)
+        : undefined,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: RevokeSvidsRequest): unknown {
+    const obj: any = {};
+    if (message.serial !== "") {
+      obj.serial = message.serial;
+    }
+    if (message.spiffeId !== "") {
+      obj.spiffeId = message.spiffeId;
+    }
+    if (message.issuedBefore !== undefined) {
+      obj.issuedBefore = message.issuedBefore.toISOString();
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RevokeSvidsRequest>, I>>(base?: I): RevokeSvidsRequest {
+    return RevokeSvidsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RevokeSvidsRequest>, I>>(object: I): RevokeSvidsRequest {
+    const message = createBaseRevokeSvidsRequest();
+    message.serial = object.serial ?? "";
+    message.spiffeId = object.spiffeId ?? "";
+    message.issuedBefore = object.issuedBefore ?? undefined;
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseRevokeSvidsResponse(): RevokeSvidsResponse {
+  return { spiffeId: "" };
+}
+
+export const RevokeSvidsResponse: MessageFns<RevokeSvidsResponse> = {
+  encode(message: RevokeSvidsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.spiffeId !== "") {
+      writer.uint32(10).string(message.spiffeId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeSvidsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeSvidsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.spiffeId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeSvidsResponse {
+    return {
+      spiffeId: isSet(object.spiffeId)
+        ? globalThis.String(object.spiffeId)
+        : isSet(object.spiffe_id)
+        ? globalThis.String(object.spiffe_id)
+        : "",
+    };
+  },
+
+  toJSON(message: RevokeSvidsResponse): unknown {
+    const obj: any = {};
+    if (message.spiffeId !== "") {
+      obj.spiffeId = message.spiffeId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RevokeSvidsResponse>, I>>(base?: I): RevokeSvidsResponse {
+    return RevokeSvidsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RevokeSvidsResponse>, I>>(object: I): RevokeSvidsResponse {
+    const message = createBaseRevokeSvidsResponse();
+    message.spiffeId = object.spiffeId ?? "";
+    return message;
+  },
+};
 
 function createBaseAttestRequest(): AttestRequest {
   return { evidence: undefined };
@@ -291,11 +1050,61 @@ export const AttestationServiceService = {
     responseSerialize: (value: AttestResponse): Buffer => Buffer.from(AttestResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AttestResponse => AttestResponse.decode(value),
   },
+  /**
+   * Attests the evidence and signs a short-lived X.509-SVID for the public key the workload
+   * generated: attest once, then ask for grants over mutual TLS with it. Only issuance calls it.
+   */
+  issueSvid: {
+    path: "/mayfly.v1.AttestationService/IssueSvid" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: IssueSvidRequest): Buffer => Buffer.from(IssueSvidRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): IssueSvidRequest => IssueSvidRequest.decode(value),
+    responseSerialize: (value: IssueSvidResponse): Buffer => Buffer.from(IssueSvidResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): IssueSvidResponse => IssueSvidResponse.decode(value),
+  },
+  /**
+   * Operators: a disabled workload gets no session and no grant (within the documented cache
+   * bound); enabling it again lifts that.
+   */
+  setWorkloadEnabled: {
+    path: "/mayfly.v1.AttestationService/SetWorkloadEnabled" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SetWorkloadEnabledRequest): Buffer =>
+      Buffer.from(SetWorkloadEnabledRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetWorkloadEnabledRequest => SetWorkloadEnabledRequest.decode(value),
+    responseSerialize: (value: SetWorkloadEnabledResponse): Buffer =>
+      Buffer.from(SetWorkloadEnabledResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SetWorkloadEnabledResponse => SetWorkloadEnabledResponse.decode(value),
+  },
+  /** Operators: revoke one SVID by serial, or every SVID of a workload issued before a time. */
+  revokeSvids: {
+    path: "/mayfly.v1.AttestationService/RevokeSvids" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RevokeSvidsRequest): Buffer => Buffer.from(RevokeSvidsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RevokeSvidsRequest => RevokeSvidsRequest.decode(value),
+    responseSerialize: (value: RevokeSvidsResponse): Buffer => Buffer.from(RevokeSvidsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RevokeSvidsResponse => RevokeSvidsResponse.decode(value),
+  },
 } as const;
 
 export interface AttestationServiceServer extends UntypedServiceImplementation {
   /** Fails with UNAUTHENTICATED when the evidence does not prove a registered workload. */
   attest: handleUnaryCall<AttestRequest, AttestResponse>;
+  /**
+   * Attests the evidence and signs a short-lived X.509-SVID for the public key the workload
+   * generated: attest once, then ask for grants over mutual TLS with it. Only issuance calls it.
+   */
+  issueSvid: handleUnaryCall<IssueSvidRequest, IssueSvidResponse>;
+  /**
+   * Operators: a disabled workload gets no session and no grant (within the documented cache
+   * bound); enabling it again lifts that.
+   */
+  setWorkloadEnabled: handleUnaryCall<SetWorkloadEnabledRequest, SetWorkloadEnabledResponse>;
+  /** Operators: revoke one SVID by serial, or every SVID of a workload issued before a time. */
+  revokeSvids: handleUnaryCall<RevokeSvidsRequest, RevokeSvidsResponse>;
 }
 
 export interface AttestationServiceClient extends Client {
@@ -315,6 +1124,60 @@ export interface AttestationServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AttestResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Attests the evidence and signs a short-lived X.509-SVID for the public key the workload
+   * generated: attest once, then ask for grants over mutual TLS with it. Only issuance calls it.
+   */
+  issueSvid(
+    request: IssueSvidRequest,
+    callback: (error: ServiceError | null, response: IssueSvidResponse) => void,
+  ): ClientUnaryCall;
+  issueSvid(
+    request: IssueSvidRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: IssueSvidResponse) => void,
+  ): ClientUnaryCall;
+  issueSvid(
+    request: IssueSvidRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: IssueSvidResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Operators: a disabled workload gets no session and no grant (within the documented cache
+   * bound); enabling it again lifts that.
+   */
+  setWorkloadEnabled(
+    request: SetWorkloadEnabledRequest,
+    callback: (error: ServiceError | null, response: SetWorkloadEnabledResponse) => void,
+  ): ClientUnaryCall;
+  setWorkloadEnabled(
+    request: SetWorkloadEnabledRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SetWorkloadEnabledResponse) => void,
+  ): ClientUnaryCall;
+  setWorkloadEnabled(
+    request: SetWorkloadEnabledRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SetWorkloadEnabledResponse) => void,
+  ): ClientUnaryCall;
+  /** Operators: revoke one SVID by serial, or every SVID of a workload issued before a time. */
+  revokeSvids(
+    request: RevokeSvidsRequest,
+    callback: (error: ServiceError | null, response: RevokeSvidsResponse) => void,
+  ): ClientUnaryCall;
+  revokeSvids(
+    request: RevokeSvidsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RevokeSvidsResponse) => void,
+  ): ClientUnaryCall;
+  revokeSvids(
+    request: RevokeSvidsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RevokeSvidsResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const AttestationServiceClient = makeGenericClientConstructor(
@@ -325,6 +1188,14 @@ export const AttestationServiceClient = makeGenericClientConstructor(
   service: typeof AttestationServiceService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 

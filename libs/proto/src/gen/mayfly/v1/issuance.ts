@@ -18,13 +18,33 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { Timestamp } from "../../google/protobuf/timestamp.js";
 import { Evidence, Grant, Task } from "./common.js";
 
 export const protobufPackage = "mayfly.v1";
 
 export const protobufFileName = "mayfly/v1/issuance.proto";
 
+export interface StartSessionRequest {
+  evidence:
+    | Evidence
+    | undefined;
+  /** The workload's public key, DER SubjectPublicKeyInfo (ECDSA P-256 or Ed25519). */
+  publicKey: Buffer;
+}
+
+export interface StartSessionResponse {
+  spiffeId: string;
+  /** The X.509-SVID, PEM, for the key the workload holds. */
+  certificatePem: string;
+  /** The workload CA, PEM. */
+  caPem: string;
+  serial: string;
+  expiresAt: Date | undefined;
+}
+
 export interface RequestGrantRequest {
+  /** Absent within a session: the client certificate says who is asking. */
   evidence: Evidence | undefined;
   task: Task | undefined;
   resource: string;
@@ -52,6 +72,246 @@ export interface CompleteGrantRequest {
 export interface CompleteGrantResponse {
   grant: Grant | undefined;
 }
+
+function createBaseStartSessionRequest(): StartSessionRequest {
+  return { evidence: undefined, publicKey: Buffer.alloc(0) };
+}
+
+export const StartSessionRequest: MessageFns<StartSessionRequest> = {
+  encode(message: StartSessionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.evidence !== undefined) {
+      Evidence.encode(message.evidence, writer.uint32(10).fork()).join();
+    }
+    if (message.publicKey.length !== 0) {
+      writer.uint32(18).bytes(message.publicKey);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StartSessionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStartSessionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.evidence = Evidence.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.publicKey = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StartSessionRequest {
+    return {
+      evidence: isSet(object.evidence) ? Evidence.fromJSON(object.evidence) : undefined,
+      publicKey: isSet(object.publicKey)
+        ? Buffer.from(bytesFromBase64(object.publicKey))
+        : isSet(object.public_key)
+        ? Buffer.from(bytesFromBase64(object.public_key))
+        : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: StartSessionRequest): unknown {
+    const obj: any = {};
+    if (message.evidence !== undefined) {
+      obj.evidence = Evidence.toJSON(message.evidence);
+    }
+    if (message.publicKey.length !== 0) {
+      obj.publicKey = base64FromBytes(message.publicKey);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StartSessionRequest>, I>>(base?: I): StartSessionRequest {
+    return StartSessionRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StartSessionRequest>, I>>(object: I): StartSessionRequest {
+    const message = createBaseStartSessionRequest();
+    message.evidence = (object.evidence !== undefined && object.evidence !== null)
+      ? Evidence.fromPartial(object.evidence)
+      : undefined;
+    message.publicKey = object.publicKey ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseStartSessionResponse(): StartSessionResponse {
+  return { spiffeId: "", certificatePem: "", caPem: "", serial: "", expiresAt: undefined };
+}
+
+export const StartSessionResponse: MessageFns<StartSessionResponse> = {
+  encode(message: StartSessionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.spiffeId !== "") {
+      writer.uint32(10).string(message.spiffeId);
+    }
+    if (message.certificatePem !== "") {
+      writer.uint32(18).string(message.certificatePem);
+    }
+    if (message.caPem !== "") {
+      writer.uint32(26).string(message.caPem);
+    }
+    if (message.serial !== "") {
+      writer.uint32(34).string(message.serial);
+    }
+    if (message.expiresAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.expiresAt), writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StartSessionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStartSessionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.spiffeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.certificatePem = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.caPem = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.serial = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.expiresAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StartSessionResponse {
+    return {
+      spiffeId: isSet(object.spiffeId)
+        ? globalThis.String(object.spiffeId)
+        : isSet(object.spiffe_id)
+        ? globalThis.String(object.spiffe_id)
+        : "",
+      certificatePem: isSet(object.certificatePem)
+        ? globalThis.String(object.certificatePem)
+        : isSet(object.certificate_pem)
+        ? globalThis.String(object.certificate_pem)
+        : "",
+      caPem: isSet(object.caPem)
+        ? globalThis.String(object.caPem)
+        : isSet(object.ca_pem)
+        ? globalThis.String(object.ca_pem)
+        : "",
+      serial: isSet(object.serial) ? globalThis.String(object.serial) : "",
+      expiresAt: isSet(object.expiresAt)
+        ? fromJsonTimestamp(object.expiresAt)
+        : isSet(object.expires_at)
+        ? fromJsonTimestamp(object.expires_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: StartSessionResponse): unknown {
+    const obj: any = {};
+    if (message.spiffeId !== "") {
+      obj.spiffeId = message.spiffeId;
+    }
+    if (message.certificatePem !== "") {
+      obj.certificatePem = message.certificatePem;
+    }
+    if (message.caPem !== "") {
+      obj.caPem = message.caPem;
+    }
+    if (message.serial !== "") {
+      obj.serial = message.serial;
+    }
+    if (message.expiresAt !== undefined) {
+      obj.expiresAt = message.expiresAt.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StartSessionResponse>, I>>(base?: I): StartSessionResponse {
+    return StartSessionResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StartSessionResponse>, I>>(object: I): StartSessionResponse {
+    const message = createBaseStartSessionResponse();
+    message.spiffeId = object.spiffeId ?? "";
+    message.certificatePem = object.certificatePem ?? "";
+    message.caPem = object.caPem ?? "";
+    message.serial = object.serial ?? "";
+    message.expiresAt = object.expiresAt ?? undefined;
+    return message;
+  },
+};
 
 function createBaseRequestGrantRequest(): RequestGrantRequest {
   return { evidence: undefined, task: undefined, resource: "", actions: [], requestedTtlSeconds: 0, justification: "" };
@@ -477,8 +737,24 @@ export const CompleteGrantResponse: MessageFns<CompleteGrantResponse> = {
 export type IssuanceServiceService = typeof IssuanceServiceService;
 export const IssuanceServiceService = {
   /**
-   * Attests the evidence, asks for a decision, records the grant and returns a short-lived
-   * access token. UNAUTHENTICATED for bad evidence, PERMISSION_DENIED for a policy deny.
+   * Attest once: evidence and a public key in, a short-lived X.509-SVID out. Then call
+   * RequestGrant over mutual TLS with it and no evidence.
+   */
+  startSession: {
+    path: "/mayfly.v1.IssuanceService/StartSession" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: StartSessionRequest): Buffer => Buffer.from(StartSessionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StartSessionRequest => StartSessionRequest.decode(value),
+    responseSerialize: (value: StartSessionResponse): Buffer =>
+      Buffer.from(StartSessionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StartSessionResponse => StartSessionResponse.decode(value),
+  },
+  /**
+   * Within a session (mutual TLS with the X.509-SVID) or with evidence: asks for a decision,
+   * records the grant and returns a short-lived access token (bound to the session's
+   * certificate). UNAUTHENTICATED for bad evidence or a certificate no longer accepted,
+   * PERMISSION_DENIED for a policy deny.
    */
   requestGrant: {
     path: "/mayfly.v1.IssuanceService/RequestGrant" as const,
@@ -505,8 +781,15 @@ export const IssuanceServiceService = {
 
 export interface IssuanceServiceServer extends UntypedServiceImplementation {
   /**
-   * Attests the evidence, asks for a decision, records the grant and returns a short-lived
-   * access token. UNAUTHENTICATED for bad evidence, PERMISSION_DENIED for a policy deny.
+   * Attest once: evidence and a public key in, a short-lived X.509-SVID out. Then call
+   * RequestGrant over mutual TLS with it and no evidence.
+   */
+  startSession: handleUnaryCall<StartSessionRequest, StartSessionResponse>;
+  /**
+   * Within a session (mutual TLS with the X.509-SVID) or with evidence: asks for a decision,
+   * records the grant and returns a short-lived access token (bound to the session's
+   * certificate). UNAUTHENTICATED for bad evidence or a certificate no longer accepted,
+   * PERMISSION_DENIED for a policy deny.
    */
   requestGrant: handleUnaryCall<RequestGrantRequest, RequestGrantResponse>;
   /** Ends a grant because its task is done; its token is revoked everywhere. */
@@ -515,8 +798,29 @@ export interface IssuanceServiceServer extends UntypedServiceImplementation {
 
 export interface IssuanceServiceClient extends Client {
   /**
-   * Attests the evidence, asks for a decision, records the grant and returns a short-lived
-   * access token. UNAUTHENTICATED for bad evidence, PERMISSION_DENIED for a policy deny.
+   * Attest once: evidence and a public key in, a short-lived X.509-SVID out. Then call
+   * RequestGrant over mutual TLS with it and no evidence.
+   */
+  startSession(
+    request: StartSessionRequest,
+    callback: (error: ServiceError | null, response: StartSessionResponse) => void,
+  ): ClientUnaryCall;
+  startSession(
+    request: StartSessionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: StartSessionResponse) => void,
+  ): ClientUnaryCall;
+  startSession(
+    request: StartSessionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: StartSessionResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Within a session (mutual TLS with the X.509-SVID) or with evidence: asks for a decision,
+   * records the grant and returns a short-lived access token (bound to the session's
+   * certificate). UNAUTHENTICATED for bad evidence or a certificate no longer accepted,
+   * PERMISSION_DENIED for a policy deny.
    */
   requestGrant(
     request: RequestGrantRequest,
@@ -560,6 +864,14 @@ export const IssuanceServiceClient = makeGenericClientConstructor(
   serviceName: string;
 };
 
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
+
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
 export type DeepPartial<T> = T extends Builtin ? T
@@ -571,6 +883,28 @@ export type DeepPartial<T> = T extends Builtin ? T
 type KeysOfUnion<T> = T extends T ? keyof T : never;
 export type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+function toTimestamp(date: Date): Timestamp {
+  const seconds = Math.trunc(date.getTime() / 1_000);
+  const nanos = (date.getTime() % 1_000) * 1_000_000;
+  return { seconds, nanos };
+}
+
+function fromTimestamp(t: Timestamp): Date {
+  let millis = (t.seconds || 0) * 1_000;
+  millis += (t.nanos || 0) / 1_000_000;
+  return new globalThis.Date(millis);
+}
+
+function fromJsonTimestamp(o: any): Date {
+  if (o instanceof globalThis.Date) {
+    return o;
+  } else if (typeof o === "string") {
+    return new globalThis.Date(o);
+  } else {
+    return fromTimestamp(Timestamp.fromJSON(o));
+  }
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;

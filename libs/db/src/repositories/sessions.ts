@@ -1,0 +1,49 @@
+import type { Kysely } from 'kysely';
+import type { Database, SvidRow, WorkloadRow } from '../schema.js';
+
+export interface NewSvid {
+  serial: string;
+  spiffeId: string;
+  evidenceDigest: string;
+  issuedAt: Date;
+  expiresAt: Date;
+}
+
+/** Records an SVID attestation has signed, so that it can be revoked by serial. */
+export async function recordSvid(db: Kysely<Database>, svid: NewSvid): Promise<void> {
+  await db
+    .insertInto('svids')
+    .values({ serial: svid.serial, spiffe_id: svid.spiffeId, evidence_digest: svid.evidenceDigest, issued_at: svid.issuedAt, expires_at: svid.expiresAt, revoked_at: null, revoke_reason: null })
+    .execute();
+}
+
+/** The workload a session certificate names and the certificate's record, in one query. */
+export async function findSessionState(db: Kysely<Database>, spiffeId: string, serial: string): Promise<{ workload: WorkloadRow | undefined; svid: SvidRow | undefined }> {
+  const [workload, svid] = await Promise.all([
+    db.selectFrom('workloads').selectAll().where('spiffe_id', '=', spiffeId).executeTakeFirst(),
+    db.selectFrom('svids').selectAll().where('serial', '=', serial).executeTakeFirst(),
+  ]);
+  return { workload, svid };
+}
+
+/** Disables (or enables) a workload. Returns false if there is no such workload. */
+export async function setWorkloadDisabled(db: Kysely<Database>, spiffeId: string, disabledAt: Date | null): Promise<boolean> {
+  const result = await db.updateTable('workloads').set({ disabled_at: disabledAt }).where('spiffe_id', '=', spiffeId).executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/** Revokes one SVID by serial. Returns its record, or undefined if there is none. */
+export async function revokeSvid(db: Kysely<Database>, serial: string, reason: string, at: Date): Promise<SvidRow | undefined> {
+  return db
+    .updateTable('svids')
+    .set({ revoked_at: at, revoke_reason: reason })
+    .where('serial', '=', serial)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Every SVID of the workload issued before `before` is no longer accepted. False if no such workload. */
+export async function revokeSvidsIssuedBefore(db: Kysely<Database>, spiffeId: string, before: Date): Promise<boolean> {
+  const result = await db.updateTable('workloads').set({ svids_not_before: before }).where('spiffe_id', '=', spiffeId).executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}

@@ -1,0 +1,39 @@
+import { MayflyError } from '@mayfly/core';
+import { findSessionState, toWorkloadMessage, type Database, type Kysely } from '@mayfly/db';
+import type { Workload } from '@mayfly/proto';
+import { sessionRefusal } from '../domain/session-check.js';
+import type { SessionCertificate } from '../domain/workload-identity.js';
+
+const MAX_CACHED = 10_000;
+
+/**
+ * Accepts or refuses session certificates from the registry, remembering each answer for at
+ * most `ttlMs`: disabling a workload or revoking a certificate stops its grants within that
+ * bound (MAYFLY_SESSION_CHECK_CACHE_MS, default 2 s), while a busy workload costs one read
+ * per bound instead of one per grant.
+ */
+export class PostgresSessionRegistry {
+  private readonly cache = new Map<string, { until: number; workload: Workload | undefined; refusal: string | undefined }>();
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly ttlMs: number,
+  ) {}
+
+  async check(certificate: SessionCertificate): Promise<Workload> {
+    const key = `${certificate.serial}|${certificate.spiffeId}`;
+    const now = Date.now();
+    let entry = this.cache.get(key);
+    if (!entry || entry.until <= now) {
+      const { workload, svid } = await findSessionState(this.db, certificate.spiffeId, certificate.serial);
+      const refusal = sessionRefusal(certificate, workload, svid);
+      entry = { until: now + this.ttlMs, workload: workload && !refusal ? toWorkloadMessage(workload) : undefined, refusal };
+      if (this.cache.size >= MAX_CACHED) this.cache.clear();
+      this.cache.set(key, entry);
+    }
+    if (entry.refusal || !entry.workload) {
+      throw new MayflyError('ERR_SVID_REJECTED', `session certificate no longer accepted: ${entry.refusal ?? 'unknown'}; attest again with fresh evidence (StartSession)`);
+    }
+    return entry.workload;
+  }
+}

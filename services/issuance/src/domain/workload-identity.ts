@@ -1,0 +1,34 @@
+import type { Workload } from '@mayfly/proto';
+
+/** The X.509-SVID a workload presented over mutual TLS, as the TLS layer verified it. */
+export interface SessionCertificate {
+  readonly spiffeId: string;
+  readonly serial: string;
+  /** RFC 8705 thumbprint: base64url SHA-256 of the DER; tokens of this session are bound to it. */
+  readonly thumbprint: string;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+}
+
+/** Who is asking, and how Mayfly knows. */
+export type WorkloadIdentity =
+  | {
+      readonly via: 'session';
+      readonly workload: Workload;
+      readonly certificate: SessionCertificate;
+    }
+  | {
+      readonly via: 'evidence';
+      readonly workload: Workload;
+      readonly attestor: string;
+      readonly issuer: string;
+      readonly subject: string;
+      readonly evidenceDigest: string;
+    };
+
+/** Audit detail that says how the workload proved itself. */
+export function identityDetail(identity: WorkloadIdentity): Record<string, unknown> {
+  return identity.via === 'session'
+    ? { via: 'session', svidSerial: identity.certificate.serial, certificateThumbprint: identity.certificate.thumbprint }
+    : { via: 'evidence', attestor: identity.attestor, issuer: identity.issuer, subject: identity.subject, evidenceDigest: identity.evidenceDigest };
+}
