@@ -59,8 +59,11 @@ export interface TestMesh {
   /** Every line the services have printed so far, prefixed with the service name. */
   readonly logLines: readonly string[];
   evidence(subject: string, options?: { ttlSeconds?: number }): Promise<string>;
-  /** A workload client whose evidence names `subject`. */
-  client(subject: string): MayflyClient;
+  /**
+   * A workload client whose evidence names `subject`. Without `session: true` it sends fresh
+   * evidence with every grant (unbound tokens, as the suites before sessions expect).
+   */
+  client(subject: string, options?: { session?: boolean }): MayflyClient;
   close(): Promise<void>;
 }
 
@@ -176,8 +179,12 @@ export async function startTestMesh(suite: string, options: { env?: Record<strin
     },
     logLines: lines,
     evidence: (subject, evidenceOptions) => issuer.mint(subject, { audience: AUDIENCE, ttlSeconds: evidenceOptions?.ttlSeconds ?? 120 }),
-    client: (subject) => {
-      const client = new MayflyClient({ issuanceAddress: mesh.addresses.issuance, evidence: () => issuer.mint(subject, { audience: AUDIENCE }) });
+    client: (subject, clientOptions) => {
+      const client = new MayflyClient({
+        issuanceAddress: mesh.addresses.issuance,
+        evidence: () => issuer.mint(subject, { audience: AUDIENCE }),
+        session: clientOptions?.session ?? false,
+      });
       workloadClients.push(client);
       return client;
     },

@@ -1,18 +1,30 @@
+import { isMayflyError } from '@mayfly/core';
 import { callUnary, createClient, waitForReady } from '@mayfly/grpc';
-import { IssuanceServiceClient, type Task } from '@mayfly/proto';
+import { IssuanceServiceClient, type RequestGrantResponse, type Task } from '@mayfly/proto';
 import { context, recordFailure, trace, tracer } from '@mayfly/telemetry';
 import { TaskGrant } from './task-grant.js';
+import { WorkloadSession } from './workload-session.js';
 
 export interface MayflyClientOptions {
   /** host:port of the issuance service. */
   readonly issuanceAddress: string;
   /**
    * Returns fresh evidence of what this workload is (for example, re-reads the projected
-   * Kubernetes service-account token). Called for every grant: evidence is single-use.
+   * Kubernetes service-account token). Called to start a session — once, then about every two
+   * thirds of the session's life — or, without sessions, for every grant.
    */
   readonly evidence: () => string | Promise<string>;
   /** Per-call timeout, ms. Default 5000. */
   readonly timeoutMs?: number;
+  /**
+   * Attest once and ask for grants within a session (mutual TLS with an X.509-SVID; tokens
+   * bound to it). Default true. false: fresh evidence with every grant (one-shot callers, or
+   * resources that cannot see the workload's certificate). If the mesh offers no sessions, the
+   * client falls back to evidence by itself.
+   */
+  readonly session?: boolean;
+  /** Hears of a session renewal that failed (the current session is kept while it lasts). */
+  readonly onSessionError?: (error: unknown) => void;
 }
 
 export interface AcquireRequest {
@@ -24,12 +36,21 @@ export interface AcquireRequest {
   readonly justification?: string;
 }
 
+/** How long a renewed-away session's channel stays open for calls already under way. */
+const OLD_SESSION_GRACE_MS = 30_000;
+const RENEWAL_RETRY_MS = 5_000;
+
 /** A workload's handle on Mayfly: acquire access for a task, and let it go when the task ends. */
 export class MayflyClient {
-  private readonly issuance: IssuanceServiceClient;
+  private readonly bootstrap: IssuanceServiceClient;
+  private session: Promise<WorkloadSession> | undefined;
+  private renewTimer: NodeJS.Timeout | undefined;
+  /** Set when the mesh answered that it offers no sessions: evidence from then on. */
+  private sessionsUnavailable = false;
+  private closed = false;
 
   constructor(private readonly options: MayflyClientOptions) {
-    this.issuance = createClient(IssuanceServiceClient, options.issuanceAddress, 'issuance');
+    this.bootstrap = createClient(IssuanceServiceClient, options.issuanceAddress, 'issuance');
   }
 
   /**
@@ -43,43 +64,118 @@ export class MayflyClient {
       attributes: { 'mayfly.task_id': request.task.id, 'mayfly.resource': request.resource, 'mayfly.actions': [...request.actions] },
     });
     const taskContext = trace.setSpan(context.active(), span);
-    let response;
+    let granted: { response: RequestGrantResponse; session: WorkloadSession | undefined };
     try {
-      response = await context.with(taskContext, async () => {
-        await waitForReady(this.issuance, new Date(Date.now() + timeoutMs), 'issuance');
-        return callUnary(
-          this.issuance,
-          this.issuance.requestGrant,
-          {
-            evidence: { oidcToken: await this.options.evidence() },
-            task: request.task,
-            resource: request.resource,
-            actions: [...request.actions],
-            requestedTtlSeconds: request.ttlSeconds ?? 0,
-            justification: request.justification ?? '',
-          },
-          { timeoutMs, target: 'issuance' },
-        );
-      });
+      granted = await context.with(taskContext, () => this.requestGrant(request, timeoutMs));
     } catch (error) {
       recordFailure(span, error);
       span.end();
       throw error;
     }
+    const { response, session } = granted;
     const grant = response.grant;
     if (!grant) throw new Error('issuance answered without a grant');
     span.setAttribute('mayfly.grant_id', grant.id);
     const accessToken = response.accessToken;
-    return new TaskGrant(grant, accessToken, async (outcome) => {
-      try {
-        await context.with(taskContext, async () => {
-          await waitForReady(this.issuance, new Date(Date.now() + timeoutMs), 'issuance');
-          await callUnary(this.issuance, this.issuance.completeGrant, { grantId: grant.id, accessToken, outcome }, { timeoutMs, target: 'issuance' });
-        });
-      } finally {
-        span.end();
+    return new TaskGrant(
+      grant,
+      accessToken,
+      async (outcome) => {
+        try {
+          await context.with(taskContext, async () => {
+            await waitForReady(this.bootstrap, new Date(Date.now() + timeoutMs), 'issuance');
+            await callUnary(this.bootstrap, this.bootstrap.completeGrant, { grantId: grant.id, accessToken, outcome }, { timeoutMs, target: 'issuance' });
+          });
+        } finally {
+          span.end();
+        }
+      },
+      session?.certificate,
+    );
+  }
+
+  /** Within the session if there is one; once more with a fresh session if it is no longer accepted. */
+  private async requestGrant(request: AcquireRequest, timeoutMs: number): Promise<{ response: RequestGrantResponse; session: WorkloadSession | undefined }> {
+    const body = {
+      task: request.task,
+      resource: request.resource,
+      actions: [...request.actions],
+      requestedTtlSeconds: request.ttlSeconds ?? 0,
+      justification: request.justification ?? '',
+    };
+    const held = this.session;
+    const session = await this.currentSession(timeoutMs);
+    if (!session) {
+      await waitForReady(this.bootstrap, new Date(Date.now() + timeoutMs), 'issuance');
+      const evidence = { oidcToken: await this.options.evidence() };
+      return { response: await callUnary(this.bootstrap, this.bootstrap.requestGrant, { ...body, evidence }, { timeoutMs, target: 'issuance' }), session: undefined };
+    }
+    const within = async (s: WorkloadSession) => {
+      await waitForReady(s.client, new Date(Date.now() + timeoutMs), 'issuance');
+      return callUnary(s.client, s.client.requestGrant, { ...body, evidence: undefined }, { timeoutMs, target: 'issuance' });
+    };
+    try {
+      return { response: await within(session), session };
+    } catch (error) {
+      if (!isMayflyError(error, 'ERR_SVID_REJECTED')) throw error;
+      if (this.session === held || held === undefined) this.session = undefined;
+      session.close();
+      const fresh = await this.currentSession(timeoutMs);
+      if (!fresh) throw error;
+      return { response: await within(fresh), session: fresh };
+    }
+  }
+
+  /** The live session, started if need be; undefined when sessions are off or unavailable. */
+  private async currentSession(timeoutMs: number): Promise<WorkloadSession | undefined> {
+    if (this.options.session === false || this.sessionsUnavailable) return undefined;
+    this.session ??= this.startSession(timeoutMs);
+    try {
+      return await this.session;
+    } catch (error) {
+      this.session = undefined;
+      if (isMayflyError(error, 'ERR_CONFIG')) {
+        this.sessionsUnavailable = true; // the mesh has no workload CA: evidence per grant
+        return undefined;
       }
+      throw error;
+    }
+  }
+
+  private async startSession(timeoutMs: number): Promise<WorkloadSession> {
+    const session = await WorkloadSession.start({
+      issuanceAddress: this.options.issuanceAddress,
+      evidence: await this.options.evidence(),
+      timeoutMs,
+      bootstrap: this.bootstrap,
     });
+    this.scheduleRenewal(session, timeoutMs, session.renewAt().getTime() - Date.now());
+    return session;
+  }
+
+  /** Renews before expiry; a failed renewal is reported and retried, the current session kept meanwhile. */
+  private scheduleRenewal(current: WorkloadSession, timeoutMs: number, inMs: number): void {
+    if (this.renewTimer) clearTimeout(this.renewTimer);
+    if (this.closed) return;
+    this.renewTimer = setTimeout(() => {
+      this.startSession(timeoutMs).then(
+        (next) => {
+          this.session = Promise.resolve(next);
+          setTimeout(() => current.close(), OLD_SESSION_GRACE_MS).unref();
+        },
+        (error: unknown) => {
+          this.options.onSessionError?.(error);
+          if (current.expiresAt.getTime() - Date.now() > RENEWAL_RETRY_MS) this.scheduleRenewal(current, timeoutMs, RENEWAL_RETRY_MS);
+          else this.session = undefined; // ran out: the next grant starts a new session
+        },
+      );
+    }, Math.max(0, inMs));
+    this.renewTimer.unref();
+  }
+
+  /** The session's certificate (DER), if the client has one: tokens it gets are bound to it. */
+  async sessionCertificate(): Promise<Buffer | undefined> {
+    return (await this.session?.catch(() => undefined))?.certificate;
   }
 
   /**
@@ -100,6 +196,9 @@ export class MayflyClient {
   }
 
   close(): void {
-    this.issuance.close();
+    this.closed = true;
+    if (this.renewTimer) clearTimeout(this.renewTimer);
+    void this.session?.then((session) => session.close(), () => undefined);
+    this.bootstrap.close();
   }
 }

@@ -17,6 +17,11 @@ export class TaskGrant implements AsyncDisposable {
     readonly grant: Grant,
     readonly accessToken: string,
     private readonly complete: (outcome: string) => Promise<void>,
+    /**
+     * The session certificate (DER) the token is bound to, if it was granted within a session:
+     * present it (mutual TLS) to the resource, whose edge refuses the token without it.
+     */
+    readonly certificate?: Buffer | undefined,
   ) {}
 
   get expiresAt(): Date | undefined {

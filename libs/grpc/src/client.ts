@@ -18,9 +18,17 @@ type ClientConstructor<C extends Client> = new (
   options?: Record<string, unknown>,
 ) => C;
 
-/** A client for one Mayfly service, with Mayfly's credentials (checking it is `target`) and keepalive settings. */
-export function createClient<C extends Client>(Ctor: ClientConstructor<C>, address: string, target: ServiceName): C {
-  return new Ctor(address, channelCredentials(target), {
+/**
+ * A client for one Mayfly service, with Mayfly's credentials (checking it is `target`) and
+ * keepalive settings; with `identity`, presenting that certificate (a workload's X.509-SVID).
+ */
+export function createClient<C extends Client>(
+  Ctor: ClientConstructor<C>,
+  address: string,
+  target: ServiceName,
+  identity?: { certificatePem: string; privateKeyPem: string },
+): C {
+  return new Ctor(address, channelCredentials(target, identity), {
     // A peer that restarts should be reachable again within a couple of seconds, not after
     // grpc-js's default backoff (which grows to two minutes).
     'grpc.initial_reconnect_backoff_ms': 100,

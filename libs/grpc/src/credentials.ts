@@ -50,15 +50,19 @@ export function serverCredentials(options: ServerCredentialOptions): ServerCrede
   );
 }
 
-/** Credentials to reach `target`; the server must prove it is that Mayfly component. */
-export function channelCredentials(target: ServiceName): ChannelCredentials {
+/**
+ * Credentials to reach `target`; the server must prove it is that Mayfly component. With
+ * `identity`, the client presents that certificate and key (PEM) instead of its configured
+ * files: a workload's X.509-SVID, held in memory.
+ */
+export function channelCredentials(target: ServiceName, identity?: { certificatePem: string; privateKeyPem: string }): ChannelCredentials {
   const settings = transportSettings(false);
   if (settings.mode === 'insecure') return ChannelCredentials.createInsecure();
   const expected = componentSpiffeId(settings.trustDomain, target);
   return ChannelCredentials.createSsl(
     readFileSync(settings.caFile),
-    settings.keyFile ? readFileSync(settings.keyFile) : null,
-    settings.certFile ? readFileSync(settings.certFile) : null,
+    identity ? Buffer.from(identity.privateKeyPem) : settings.keyFile ? readFileSync(settings.keyFile) : null,
+    identity ? Buffer.from(identity.certificatePem) : settings.certFile ? readFileSync(settings.certFile) : null,
     {
       checkServerIdentity: (_hostname: string, certificate: PeerCertificate) =>
         spiffeIdsOf(certificate).includes(expected)

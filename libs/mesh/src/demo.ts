@@ -24,8 +24,10 @@ export async function runDemo(issuer: DevIssuer, options: { serialGrants?: numbe
   const client = new MayflyClient({ issuanceAddress: serviceAddress('issuance'), evidence });
   const edge = createClient(EdgeVerifierServiceClient, serviceAddress('edge-verifier'), 'edge-verifier');
   const revocation = createClient(RevocationServiceClient, serviceAddress('revocation'), 'revocation');
-  const verify = (token: string, action = 'read'): Promise<VerifyResponse> =>
-    callUnary(edge, edge.verify, { accessToken: token, audience: DEMO.resource, action, peerCertificate: Buffer.alloc(0) }, { target: 'edge-verifier' });
+  // The workload calls the resource over mutual TLS with its session certificate; the resource
+  // hands that certificate to the edge, which refuses a bound token without it.
+  const verify = (token: string, action = 'read', certificate?: Buffer): Promise<VerifyResponse> =>
+    callUnary(edge, edge.verify, { accessToken: token, audience: DEMO.resource, action, peerCertificate: certificate ?? Buffer.alloc(0) }, { target: 'edge-verifier' });
   const run = Date.now().toString(36);
 
   try {
@@ -42,8 +44,11 @@ export async function runDemo(issuer: DevIssuer, options: { serialGrants?: numbe
     print(`1. grant    ${grant.grant.id} issued, expires ${grant.expiresAt?.toISOString()}   (${ms(t)})`);
 
     t = performance.now();
-    const accepted = await verify(grant.accessToken);
+    const accepted = await verify(grant.accessToken, 'read', grant.certificate);
     print(`2. verify   edge says ${verdictText(accepted)}   (${ms(t)})`);
+    if (grant.certificate) {
+      print(`           the same token without the workload's certificate: ${verdictText(await verify(grant.accessToken))}`);
+    }
 
     t = performance.now();
     const revoked = await callUnary(revocation, revocation.revoke, {
@@ -55,8 +60,8 @@ export async function runDemo(issuer: DevIssuer, options: { serialGrants?: numbe
     const revokedAt = performance.now();
     print(`3. revoke   acknowledged, published to NATS: ${revoked.published}   (${ms(t)})`);
 
-    let after = await verify(grant.accessToken);
-    while (after.verdict === Verdict.VERDICT_ACCEPTED && performance.now() - revokedAt < 5_000) after = await verify(grant.accessToken);
+    let after = await verify(grant.accessToken, 'read', grant.certificate);
+    while (after.verdict === Verdict.VERDICT_ACCEPTED && performance.now() - revokedAt < 5_000) after = await verify(grant.accessToken, 'read', grant.certificate);
     print(`4. verify   edge says ${verdictText(after)}   (rejected ${ms(revokedAt)} after the revoke was acknowledged)`);
 
     t = performance.now();
@@ -69,6 +74,7 @@ export async function runDemo(issuer: DevIssuer, options: { serialGrants?: numbe
     }
 
     let scopedToken = '';
+    let scopedCertificate: Buffer | undefined;
     {
       await using scoped = await client.acquire({
         task: { id: `demo-${run}-3`, kind: 'ci-job', reference: 'JOB-1235', deadline: undefined },
@@ -76,11 +82,12 @@ export async function runDemo(issuer: DevIssuer, options: { serialGrants?: numbe
         actions: ['read', 'write'],
       });
       scopedToken = scoped.accessToken;
-      print(`6. scoped   inside \`await using\`: edge says ${verdictText(await verify(scopedToken, 'write'))}`);
+      scopedCertificate = scoped.certificate;
+      print(`6. scoped   inside \`await using\`: edge says ${verdictText(await verify(scopedToken, 'write', scoped.certificate))}`);
     }
     t = performance.now();
-    let released = await verify(scopedToken, 'write');
-    while (released.verdict === Verdict.VERDICT_ACCEPTED && performance.now() - t < 5_000) released = await verify(scopedToken, 'write');
+    let released = await verify(scopedToken, 'write', scopedCertificate);
+    while (released.verdict === Verdict.VERDICT_ACCEPTED && performance.now() - t < 5_000) released = await verify(scopedToken, 'write', scopedCertificate);
     print(`           after the scope ended: edge says ${verdictText(released)}`);
 
     // 100: within the default per-workload burst (100, refilled at 50 per second).

@@ -62,7 +62,7 @@ export async function startAttestationService(log: Logger): Promise<Closer[]> {
           db,
           audit,
           workloadCa,
-          svidMaxSeconds: env.int('MAYFLY_SVID_MAX_SECONDS', 3600, { min: 60, max: 86_400 }),
+          svidMaxSeconds: env.int('MAYFLY_SVID_MAX_SECONDS', 3600, { min: 15, max: 86_400 }),
           log,
         }),
       },

@@ -55,12 +55,15 @@ export function attestationApi(deps: AttestationApiDeps): AttestationServiceServ
       const attested = await attest(request.evidence);
       const spiffeId = attested.workload!.spiffeId;
       const expiresAt = svidExpiry(attested.evidenceExpiresAt ?? new Date(), deps.svidMaxSeconds);
+      // The moment of issue, for "revoke every SVID issued before T" (the certificate's notBefore
+      // is set a little earlier, for clock skew between hosts).
+      const issuedAt = new Date();
       const svid = await withSpan('sign svid', { 'mayfly.spiffe_id': spiffeId }, () =>
         deps.workloadCa!.signSvid(spiffeId, request.publicKey, expiresAt).catch((error: unknown) => {
           throw invalidArgument('public_key', (error as Error).message);
         }),
       );
-      await recordSvid(deps.db, { serial: svid.serial, spiffeId, evidenceDigest: attested.evidenceDigest, issuedAt: svid.notBefore, expiresAt: svid.notAfter });
+      await recordSvid(deps.db, { serial: svid.serial, spiffeId, evidenceDigest: attested.evidenceDigest, issuedAt, expiresAt: svid.notAfter });
       return {
         spiffeId,
         certificatePem: svid.certificatePem,

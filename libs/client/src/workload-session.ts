@@ -1,0 +1,58 @@
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { callUnary, createClient, waitForReady } from '@mayfly/grpc';
+import { IssuanceServiceClient } from '@mayfly/proto';
+
+/**
+ * An attested session: an X.509-SVID for a key generated here and never sent anywhere, and an
+ * issuance channel that presents it (mutual TLS). Grants asked for over that channel need no
+ * evidence, and their tokens are bound to the certificate.
+ */
+export class WorkloadSession {
+  private constructor(
+    readonly spiffeId: string,
+    readonly serial: string,
+    readonly expiresAt: Date,
+    readonly issuedAt: Date,
+    /** The certificate, DER: what a resource's edge compares a bound token with. */
+    readonly certificate: Buffer,
+    readonly client: IssuanceServiceClient,
+  ) {}
+
+  /** Attests `evidence` once through StartSession and opens the session's channel. */
+  static async start(options: { issuanceAddress: string; evidence: string; timeoutMs: number; bootstrap: IssuanceServiceClient }): Promise<WorkloadSession> {
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const deadline = new Date(Date.now() + options.timeoutMs);
+    await waitForReady(options.bootstrap, deadline, 'issuance');
+    const response = await callUnary(
+      options.bootstrap,
+      options.bootstrap.startSession,
+      { evidence: { oidcToken: options.evidence }, publicKey: publicKey.export({ type: 'spki', format: 'der' }) },
+      { deadline, target: 'issuance' },
+    );
+    const certificate = new X509Certificate(response.certificatePem);
+    const client = createClient(IssuanceServiceClient, options.issuanceAddress, 'issuance', {
+      certificatePem: response.certificatePem,
+      privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+    });
+    // Its life counts from now: the certificate's notBefore is set back for clock skew.
+    return new WorkloadSession(response.spiffeId, response.serial, response.expiresAt ?? new Date(certificate.validTo), new Date(), certificate.raw, client);
+  }
+
+  renewAt(random = Math.random): Date {
+    return renewalTime(this.issuedAt, this.expiresAt, random);
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+/**
+ * When to renew a certificate: about two thirds into its life, with ±10% jitter so that a
+ * fleet started together does not renew in step.
+ */
+export function renewalTime(issuedAt: Date, expiresAt: Date, random: () => number = Math.random): Date {
+  const life = expiresAt.getTime() - issuedAt.getTime();
+  const jitter = (random() * 0.2 - 0.1) * life;
+  return new Date(issuedAt.getTime() + (2 / 3) * life + jitter);
+}
