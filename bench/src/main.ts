@@ -11,27 +11,37 @@ import { connectBus, type NatsConnection } from '@mayfly/bus';
 import { EdgeVerifier } from '@mayfly/verifier';
 import { bindWorkload, createDatabase, upsertWorkload } from '@mayfly/db';
 import { findServicePids, peakRssMb } from './memory.js';
-import { endProgress, progress, summarize, type LatencySummary } from './stats.js';
+import { endProgress, progress, summarize } from './stats.js';
+import { BENCH_WORKLOADS, benchSubject, evidenceGrants, peerTokens, sessionGrants } from './grant-phases.js';
+import type { LoadPhase } from './load.js';
+import { startOAuthPeer } from './oauth-peer.js';
 
 const env = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
 const CONFIG = {
   seconds: env('BENCH_SECONDS', 20),
   warmupSeconds: env('BENCH_WARMUP_SECONDS', 5),
   concurrency: (process.env['BENCH_CONCURRENCY'] ?? '1,16,64').split(',').map(Number),
+  /** Concurrency levels for grants with fresh evidence and for the OAuth peer. */
+  comparedConcurrency: (process.env['BENCH_COMPARED_CONCURRENCY'] ?? '1,64').split(',').map(Number),
+  /** Evidence minted before each fresh-evidence phase (per 1 caller; scaled by concurrency up to 20,000). */
+  evidencePool: env('BENCH_EVIDENCE_POOL', 4_000),
   verifySeconds: env('BENCH_VERIFY_SECONDS', 10),
   edges: env('BENCH_EDGES', 100),
   revocationRounds: env('BENCH_REVOCATION_ROUNDS', 50),
 };
-const TARGETS = { serialP50Ms: 3, c64Throughput: 1000, c64P99Ms: 50, verifyPerCore: 10_000, verifyP99Ms: 1, fanoutP99Ms: 25, rssMb: 200 };
+const TARGETS = {
+  serialP50Ms: 3,
+  c64Throughput: 1000,
+  c64P99Ms: 50,
+  evidenceSerialP50Ms: 6,
+  peerRatio: 0.25,
+  verifyPerCore: 10_000,
+  verifyP99Ms: 1,
+  fanoutP99Ms: 25,
+  rssMb: 200,
+};
 const stateDir = resolve(process.env['MAYFLY_STATE_DIR'] ?? '.mayfly');
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
-
-/**
- * Load comes from many workloads, as in production, and not one: each workload has its own
- * grant rate limit (default 50 per second), which the benchmark is not meant to measure.
- */
-const BENCH_WORKLOADS = 32;
-const benchSubject = (i: number): string => `system:serviceaccount:bench:worker-${i % BENCH_WORKLOADS}`;
 
 async function seedBenchWorkloads(databaseUrl: string): Promise<void> {
   const db = createDatabase({ url: databaseUrl, maxConnections: 1 });
@@ -54,67 +64,6 @@ async function seedBenchWorkloads(databaseUrl: string): Promise<void> {
 }
 
 let requestCounter = 0;
-
-interface GrantPhase extends LatencySummary {
-  readonly concurrency: number;
-  readonly seconds: number;
-  readonly throughputPerSecond: number;
-  readonly errors: number;
-}
-
-async function grantPhase(issuer: DevIssuer, concurrency: number): Promise<GrantPhase> {
-  const client = createClient(IssuanceServiceClient, serviceAddress('issuance'), 'issuance');
-  const latencies: number[] = [];
-  let errors = 0;
-  let measuring = false;
-  let measureStart = 0;
-  const start = performance.now();
-  const end = start + (CONFIG.warmupSeconds + CONFIG.seconds) * 1000;
-  const warmupTimer = setTimeout(() => {
-    measuring = true;
-    measureStart = performance.now();
-  }, CONFIG.warmupSeconds * 1000);
-  const ticker = setInterval(() => {
-    const elapsed = (performance.now() - start) / 1000;
-    const rate = measuring ? latencies.length / ((performance.now() - measureStart) / 1000) : 0;
-    progress(`  grants c=${concurrency}: ${elapsed.toFixed(0)}/${CONFIG.warmupSeconds + CONFIG.seconds}s ${measuring ? `${latencies.length} grants, ${rate.toFixed(0)}/s, ${errors} errors` : 'warming up'}`);
-  }, 500);
-  const worker = async (w: number): Promise<void> => {
-    for (let i = 0; performance.now() < end; i++) {
-      // Evidence is minted outside the timed window: the mesh is measured, not the workload.
-      const evidence = await issuer.mint(benchSubject(requestCounter++), { audience: DEMO.audience });
-      const t0 = performance.now();
-      try {
-        await callUnary(
-          client,
-          client.requestGrant,
-          {
-            evidence: { oidcToken: evidence },
-            task: { id: `bench-${concurrency}-${w}-${i}-${Date.now()}`, kind: 'bench', reference: '', deadline: undefined },
-            resource: DEMO.resource,
-            actions: ['read'],
-            requestedTtlSeconds: 60,
-            justification: '',
-          },
-          { target: 'issuance' },
-        );
-        if (measuring) latencies.push(performance.now() - t0);
-      } catch {
-        if (measuring) errors += 1;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, (_, w) => worker(w)));
-  clearTimeout(warmupTimer);
-  clearInterval(ticker);
-  client.close();
-  const seconds = (performance.now() - measureStart) / 1000;
-  const result = { concurrency, seconds: Math.round(seconds * 10) / 10, throughputPerSecond: Math.round(latencies.length / seconds), errors, ...summarize(latencies) };
-  endProgress(
-    `  grants c=${concurrency}: ${result.throughputPerSecond}/s, p50 ${result.p50} ms, p95 ${result.p95} ms, p99 ${result.p99} ms, ${errors} errors (${result.count} in ${result.seconds}s)`,
-  );
-  return result;
-}
 
 async function freshToken(issuer: DevIssuer, ttlSeconds = 300): Promise<{ token: string; grantId: string }> {
   const client = createClient(IssuanceServiceClient, serviceAddress('issuance'), 'issuance');
@@ -303,9 +252,23 @@ async function main(): Promise<void> {
   const issuer = await DevIssuer.create(DEMO.issuer, join(stateDir, 'dev-issuer.jwk'));
   const nats = await connectBus(natsUrl, 'mayfly-bench');
   try {
-    say('grant latency through the whole mesh');
-    const grants: GrantPhase[] = [];
-    for (const concurrency of CONFIG.concurrency) grants.push(await grantPhase(issuer, concurrency));
+    const timing = { warmupSeconds: CONFIG.warmupSeconds, seconds: CONFIG.seconds };
+    say('grants within an attested session (X.509-SVID, no evidence)');
+    const grants: LoadPhase[] = [];
+    for (const concurrency of CONFIG.concurrency) grants.push(await sessionGrants(issuer, concurrency, timing));
+    say('grants with fresh evidence');
+    const evidence: LoadPhase[] = [];
+    for (const concurrency of CONFIG.comparedConcurrency) {
+      evidence.push(await evidenceGrants(issuer, concurrency, timing, Math.min(20_000, CONFIG.evidencePool * Math.max(1, Math.ceil(concurrency / 8)))));
+    }
+    say('peer: in-process OAuth 2.0 server (oidc-provider, client credentials, EdDSA JWT access tokens)');
+    const peer = await startOAuthPeer();
+    const peerPhases: LoadPhase[] = [];
+    try {
+      for (const concurrency of CONFIG.comparedConcurrency) peerPhases.push(await peerTokens(peer, concurrency, timing));
+    } finally {
+      await peer.close();
+    }
     say('edge verification');
     const edgeVerify = await edgeVerification(issuer, nats);
     say('revocation fan-out');
@@ -319,11 +282,16 @@ async function main(): Promise<void> {
 
     const serial = grants.find((g) => g.concurrency === 1);
     const c64 = grants.find((g) => g.concurrency === 64);
+    const evidenceSerial = evidence.find((g) => g.concurrency === 1);
+    const peer64 = peerPhases.find((g) => g.concurrency === 64);
+    const ratio = c64 && peer64 ? Math.round((c64.throughputPerSecond / peer64.throughputPerSecond) * 100) / 100 : undefined;
     const maxRss = Math.max(...Object.values(memoryMb).filter((v): v is number => typeof v === 'number'));
     const verdicts = {
       serialP50: serial ? { target: `≤ ${TARGETS.serialP50Ms} ms`, measured: serial.p50, met: serial.p50 <= TARGETS.serialP50Ms } : undefined,
       c64Throughput: c64 ? { target: `≥ ${TARGETS.c64Throughput}/s`, measured: c64.throughputPerSecond, met: c64.throughputPerSecond >= TARGETS.c64Throughput } : undefined,
       c64P99: c64 ? { target: `≤ ${TARGETS.c64P99Ms} ms`, measured: c64.p99, met: c64.p99 <= TARGETS.c64P99Ms } : undefined,
+      evidenceSerialP50: evidenceSerial ? { target: `≤ ${TARGETS.evidenceSerialP50Ms} ms`, measured: evidenceSerial.p50, met: evidenceSerial.p50 <= TARGETS.evidenceSerialP50Ms } : undefined,
+      sessionVsPeerAt64: ratio !== undefined ? { target: `≥ ${TARGETS.peerRatio}`, measured: ratio, met: ratio >= TARGETS.peerRatio } : undefined,
       edgeVerifyPerCore: { target: `≥ ${TARGETS.verifyPerCore}/s`, measured: edgeVerify.full.perCpuSecond, met: edgeVerify.full.perCpuSecond >= TARGETS.verifyPerCore },
       edgeVerifyP99: { target: `≤ ${TARGETS.verifyP99Ms} ms`, measured: edgeVerify.full.p99, met: edgeVerify.full.p99 <= TARGETS.verifyP99Ms },
       revocationFanoutP99: { target: `≤ ${TARGETS.fanoutP99Ms} ms`, measured: fanout.allEdges.p99, met: fanout.allEdges.p99 <= TARGETS.fanoutP99Ms },
@@ -335,6 +303,8 @@ async function main(): Promise<void> {
       machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform} ${process.arch}` },
       config: CONFIG,
       grants,
+      evidenceGrants: evidence,
+      oauthPeer: peerPhases,
       edgeVerify,
       revocationFanout: fanout,
       memoryMb,

@@ -3,6 +3,7 @@ import { status, type ServerUnaryCall, type handleUnaryCall, type sendUnaryData 
 import { MayflyError, invalidArgument, type Logger } from '@mayfly/core';
 import { SpanKind, context, propagation, recordFailure, trace, tracer } from '@mayfly/telemetry';
 import { authorizeCaller } from './authorization.js';
+import { verifiedPeerCertificate } from './peer-certificate.js';
 import { toStatus } from './status-mapping.js';
 import { metadataGetter } from './trace-context.js';
 
@@ -55,7 +56,7 @@ export function unary<Req, Res>(
     );
     context
       .with(trace.setSpan(parent, span), async () => {
-        const peerCertificate = call.getAuthContext().sslPeerCertificate;
+        const peerCertificate = verifiedPeerCertificate(call as ServerUnaryCall<unknown, unknown>);
         const caller = authorizeCaller(method, peerCertificate);
         const malformed = (call.request as { [MALFORMED_REQUEST]?: string } | null)?.[MALFORMED_REQUEST];
         if (malformed !== undefined) throw invalidArgument('request', `is not a valid ${method} request message (${malformed})`);

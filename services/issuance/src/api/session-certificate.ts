@@ -1,4 +1,3 @@
-import { createHash, X509Certificate } from 'node:crypto';
 import type { PeerCertificate } from 'node:tls';
 import { MayflyError } from '@mayfly/core';
 import type { SessionCertificate } from '../domain/workload-identity.js';
@@ -18,12 +17,13 @@ export function sessionCertificateOf(peer: PeerCertificate | undefined): Session
   if (uris.length !== 1 || !uris[0]!.startsWith('spiffe://')) {
     throw new MayflyError('ERR_SVID_REJECTED', `the client certificate is not an X.509-SVID: it must name exactly one SPIFFE ID as its only URI SAN (it names ${uris.length})`);
   }
-  const x509 = new X509Certificate(peer.raw);
+  // The TLS layer has parsed it already: no second parse per grant.
   return {
     spiffeId: uris[0]!,
-    serial: x509.serialNumber.toLowerCase(),
-    thumbprint: createHash('sha256').update(peer.raw).digest('base64url'),
-    notBefore: new Date(x509.validFrom),
-    notAfter: new Date(x509.validTo),
+    serial: peer.serialNumber.toLowerCase(),
+    // fingerprint256 is the SHA-256 of the DER, in colon-separated hex: the RFC 8705 thumbprint.
+    thumbprint: Buffer.from(peer.fingerprint256.replaceAll(':', ''), 'hex').toString('base64url'),
+    notBefore: new Date(peer.valid_from),
+    notAfter: new Date(peer.valid_to),
   };
 }

@@ -1,0 +1,90 @@
+import { WorkloadSession } from '@mayfly/client';
+import { serviceAddress } from '@mayfly/config';
+import { callUnary, createClient } from '@mayfly/grpc';
+import { DEMO, type DevIssuer } from '@mayfly/mesh';
+import { IssuanceServiceClient } from '@mayfly/proto';
+import { runLoad, type LoadPhase, type LoadTiming } from './load.js';
+import { requestPeerToken } from './oauth-peer.js';
+import { progress, endProgress } from './stats.js';
+
+/**
+ * Load comes from many workloads, as in production, and not one: each workload has its own
+ * grant rate limit (default 50 per second), which the benchmark is not meant to measure.
+ */
+export const BENCH_WORKLOADS = 32;
+export const benchSubject = (i: number): string => `system:serviceaccount:bench:worker-${i % BENCH_WORKLOADS}`;
+
+let taskCounter = 0;
+const grantBody = (label: string) => ({
+  task: { id: `bench-${label}-${++taskCounter}-${Date.now()}`, kind: 'bench', reference: '', deadline: undefined },
+  resource: DEMO.resource,
+  actions: ['read'],
+  requestedTtlSeconds: 60,
+  justification: '',
+});
+
+/**
+ * Grants within attested sessions: each of the bench workloads starts a session (StartSession,
+ * evidence once) before the timed window; then grants go over mutual TLS with its X.509-SVID,
+ * with no evidence and no attestation hop.
+ */
+export async function sessionGrants(issuer: DevIssuer, concurrency: number, timing: LoadTiming): Promise<LoadPhase> {
+  const bootstrap = createClient(IssuanceServiceClient, serviceAddress('issuance'), 'issuance');
+  const sessions: WorkloadSession[] = [];
+  try {
+    for (let i = 0; i < BENCH_WORKLOADS; i++) {
+      sessions.push(
+        await WorkloadSession.start({
+          issuanceAddress: serviceAddress('issuance'),
+          evidence: await issuer.mint(benchSubject(i), { audience: DEMO.audience, ttlSeconds: 600 }),
+          timeoutMs: 5_000,
+          bootstrap,
+        }),
+      );
+    }
+    return await runLoad('session grants', concurrency, timing, async (w) => {
+      const session = sessions[(w + taskCounter) % sessions.length]!;
+      await callUnary(session.client, session.client.requestGrant, { ...grantBody('session'), evidence: undefined }, { target: 'issuance' });
+    });
+  } finally {
+    sessions.forEach((session) => session.close());
+    bootstrap.close();
+  }
+}
+
+/**
+ * Grants with fresh evidence each (one-shot callers). The evidence is minted before the timed
+ * window, as a workload's platform would mint it elsewhere; if the pool runs dry, the rest is
+ * minted in the window and the count says so.
+ */
+export async function evidenceGrants(issuer: DevIssuer, concurrency: number, timing: LoadTiming, poolSize: number): Promise<LoadPhase & { mintedInWindow: number }> {
+  const pool: string[] = [];
+  for (let i = 0; i < poolSize; i++) {
+    pool.push(await issuer.mint(benchSubject(i), { audience: DEMO.audience, ttlSeconds: 600 }));
+    if (i % 1000 === 0) progress(`  minting evidence for the load: ${i}/${poolSize}`);
+  }
+  endProgress(`  minted ${poolSize} pieces of evidence before the timed window`);
+  const client = createClient(IssuanceServiceClient, serviceAddress('issuance'), 'issuance');
+  let mintedInWindow = 0;
+  let next = 0;
+  try {
+    const phase = await runLoad('evidence grants', concurrency, timing, async () => {
+      let evidence = pool[next++];
+      if (evidence === undefined) {
+        mintedInWindow += 1;
+        evidence = await issuer.mint(benchSubject(next), { audience: DEMO.audience });
+      }
+      await callUnary(client, client.requestGrant, { ...grantBody('evidence'), evidence: { oidcToken: evidence } }, { target: 'issuance' });
+    });
+    return { ...phase, mintedInWindow };
+  } finally {
+    client.close();
+  }
+}
+
+/** Tokens from the in-process OAuth 2.0 peer, by the client-credentials grant. */
+export async function peerTokens(peer: { tokenUrl: string; authorization: string }, concurrency: number, timing: LoadTiming): Promise<LoadPhase> {
+  return runLoad('oauth peer tokens', concurrency, timing, async () => {
+    await requestPeerToken(peer);
+  });
+}
