@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { X509Certificate, generateKeyPairSync } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -227,6 +229,27 @@ describe('11 attested sessions', () => {
     } finally {
       bootstrap.close();
     }
+  });
+
+  it('operators do the same with the mayfly CLI: workload disable/enable and svid revoke, with --json', async () => {
+    const cli = fileURLToPath(new URL('../../libs/cli/dist/main.js', import.meta.url));
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, [cli, ...args, '--json'], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, ...t.mesh.operatorEnv } });
+    const session = await startSession(PROD.subject);
+    const disabled = run('workload', 'disable', PROD.spiffeId, '--reason', 'cli test');
+    expect(disabled.status, disabled.stderr).toBe(0);
+    expect(JSON.parse(disabled.stdout)).toEqual({ spiffeId: PROD.spiffeId, enabled: false });
+    await new Promise((resolve) => setTimeout(resolve, SESSION_CHECK_CACHE_MS + 100));
+    expect((await refusal(grantWith(session, 'cli-disabled'))).message).toContain('disabled');
+    expect(run('workload', 'enable', PROD.spiffeId).status).toBe(0);
+    const revoked = run('svid', 'revoke', '--serial', session.serial, '--reason', 'cli test');
+    expect(revoked.status, revoked.stderr).toBe(0);
+    expect(JSON.parse(revoked.stdout)).toMatchObject({ spiffeId: PROD.spiffeId, serial: session.serial });
+    await new Promise((resolve) => setTimeout(resolve, SESSION_CHECK_CACHE_MS + 100));
+    expect((await refusal(grantWith(session, 'cli-revoked'))).message).toContain('revoked');
+    const unknown = run('workload', 'disable', 'spiffe://e2e.mayfly.test/no/such');
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toContain('not registered');
   });
 
   describe('hostile certificates: each refused with its exact status, and audited', () => {

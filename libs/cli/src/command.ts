@@ -6,6 +6,9 @@ export interface Flags {
   readonly databaseUrl: string | undefined;
   readonly rolePrefix: string | undefined;
   readonly skipRoles: boolean;
+  readonly reason: string | undefined;
+  readonly serial: string | undefined;
+  readonly issuedBefore: string | undefined;
 }
 
 export interface CommandContext {

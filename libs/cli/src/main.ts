@@ -5,6 +5,7 @@ import type { Command } from './command.js';
 import * as db from './commands/db.js';
 import * as mesh from './commands/mesh.js';
 import * as traces from './commands/traces.js';
+import * as workload from './commands/workload.js';
 import { output } from './output.js';
 
 /** Every command, by noun and verb: the one place that lists them. */
@@ -18,6 +19,13 @@ const COMMANDS: Readonly<Record<string, Readonly<Record<string, Command>>>> = {
     migrate: { summary: 'migrate the schema and provision one least-privilege role per service (as the owner)', run: db.migrate },
     status: { summary: 'list migrations, applied or pending (exit 1 if any is pending)', run: db.status },
   },
+  workload: {
+    disable: { summary: 'disable a workload: no new session, no grant (audited)', run: workload.disable },
+    enable: { summary: 'enable a disabled workload again (audited)', run: workload.enable },
+  },
+  svid: {
+    revoke: { summary: 'revoke one X.509-SVID (--serial) or every SVID of a workload issued before a time (audited)', run: workload.revokeSvids },
+  },
   traces: {
     show: { summary: 'print the last traces of MAYFLY_TRACES_FILE (default .mayfly/traces.jsonl) as timed trees', run: traces.show },
   },
@@ -28,7 +36,7 @@ function usage(): string {
   for (const [noun, verbs] of Object.entries(COMMANDS)) {
     for (const [verb, command] of Object.entries(verbs)) lines.push(`  ${`${noun} ${verb}`.padEnd(14)} ${command.summary}`);
   }
-  lines.push('', 'flags: --json (one JSON document on stdout), --database-url URL, --role-prefix P, --skip-roles');
+  lines.push('', 'flags: --json (one JSON document on stdout), --database-url URL, --role-prefix P, --skip-roles, --reason TEXT, --serial HEX, --issued-before ISO');
   return lines.join('\n');
 }
 
@@ -41,6 +49,9 @@ async function main(argv: readonly string[]): Promise<void> {
       'database-url': { type: 'string' },
       'role-prefix': { type: 'string' },
       'skip-roles': { type: 'boolean', default: false },
+      reason: { type: 'string' },
+      serial: { type: 'string' },
+      'issued-before': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -52,7 +63,15 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   await command.run({
-    flags: { json: values.json, databaseUrl: values['database-url'], rolePrefix: values['role-prefix'], skipRoles: values['skip-roles'] },
+    flags: {
+      json: values.json,
+      databaseUrl: values['database-url'],
+      rolePrefix: values['role-prefix'],
+      skipRoles: values['skip-roles'],
+      reason: values.reason,
+      serial: values.serial,
+      issuedBefore: values['issued-before'],
+    },
     args,
     out: output(values.json),
     stateDir: resolve(process.env['MAYFLY_STATE_DIR'] ?? '.mayfly'),
