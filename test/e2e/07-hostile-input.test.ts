@@ -5,7 +5,7 @@ import { SignJWT, generateKeyPair } from 'jose';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callUnary, channelCredentials, fromServiceError } from '@mayfly/grpc';
-import { DevIssuer } from '@mayfly/mesh';
+import { DevIssuer, ecdsaTwin as highSTwin } from '@mayfly/mesh';
 import {
   AuditServiceClient,
   DecideRequest,
@@ -59,21 +59,11 @@ async function attackerEvidence(header: Record<string, unknown>, claims: Record<
 }
 
 const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-const P256_ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
 
 /** The same signature bytes, spelled with different unused low bits in the last character. */
 function respellLastCharacter(token: string, bits: number): string {
   const last = token.at(-1)!;
   return `${token.slice(0, -1)}${BASE64URL_ALPHABET[BASE64URL_ALPHABET.indexOf(last) ^ bits]}`;
-}
-
-/** The other valid ECDSA signature over the same content. */
-function highSTwin(token: string): string {
-  const [h, p, sig] = token.split('.') as [string, string, string];
-  const bytes = Buffer.from(sig, 'base64url');
-  const s = BigInt(`0x${bytes.subarray(32).toString('hex')}`);
-  const twin = Buffer.from((P256_ORDER - s).toString(16).padStart(64, '0'), 'hex');
-  return `${h}.${p}.${Buffer.concat([bytes.subarray(0, 32), twin]).toString('base64url')}`;
 }
 
 function grantRequest(overrides: Partial<RequestGrantRequest>, evidence: string, id = taskId('req')): RequestGrantRequest {

@@ -59,6 +59,24 @@ const auditKinds = async (taskId: string, count: number) => {
   return read();
 };
 
+/** A library client (sessions on) that counts how often it asks for evidence. */
+function countingClient(): { client: MayflyClient; readonly evidenceCalls: number } {
+  let calls = 0;
+  const client = new MayflyClient({
+    issuanceAddress: t.mesh.addresses.issuance,
+    evidence: () => {
+      calls += 1;
+      return t.issuer.mint(DEV.subject, { audience: AUDIENCE });
+    },
+  });
+  return {
+    client,
+    get evidenceCalls() {
+      return calls;
+    },
+  };
+}
+
 /** A raw StartSession as a workload would make it: a key generated here, evidence, an SVID back. */
 async function startSession(subject: string) {
   const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -115,18 +133,12 @@ describe('11 attested sessions', () => {
   });
 
   it('the client library attests once and grants many times within its session', async () => {
-    let evidenceCalls = 0;
-    const client = new MayflyClient({
-      issuanceAddress: t.mesh.addresses.issuance,
-      evidence: () => {
-        evidenceCalls += 1;
-        return t.issuer.mint(DEV.subject, { audience: AUDIENCE });
-      },
-    });
+    const counted = countingClient();
+    const client = counted.client;
     try {
       const grants = [];
       for (let i = 0; i < 5; i++) grants.push(await acquire(client, 'library'));
-      expect(evidenceCalls).toBe(1);
+      expect(counted.evidenceCalls).toBe(1);
       for (const grant of grants) {
         expect(grant.certificate).toBeDefined();
         expect((await edge.verify(grant.accessToken, { audience: RESOURCE, peerCertificate: grant.certificate })).ok).toBe(true);
@@ -138,19 +150,13 @@ describe('11 attested sessions', () => {
   });
 
   it('the client library renews its session at about two thirds of its life, before it expires, with fresh evidence', async () => {
-    let evidenceCalls = 0;
-    const client = new MayflyClient({
-      issuanceAddress: t.mesh.addresses.issuance,
-      evidence: () => {
-        evidenceCalls += 1;
-        return t.issuer.mint(DEV.subject, { audience: AUDIENCE });
-      },
-    });
+    const counted = countingClient();
+    const client = counted.client;
     try {
       const first = await acquire(client, 'renew-first');
       const firstSerial = new X509Certificate(first.certificate!).serialNumber;
-      await eventually(async () => evidenceCalls >= 2, 14_000, 200); // renewed at 2/3 of 15 s ± 10%
-      expect(evidenceCalls).toBe(2);
+      await eventually(async () => counted.evidenceCalls >= 2, 14_000, 200); // renewed at 2/3 of 15 s ± 10%
+      expect(counted.evidenceCalls).toBe(2);
       const second = await acquire(client, 'renew-second');
       expect(new X509Certificate(second.certificate!).serialNumber).not.toBe(firstSerial);
       expect((await edge.verify(second.accessToken, { audience: RESOURCE, peerCertificate: second.certificate })).ok).toBe(true);
@@ -185,14 +191,8 @@ describe('11 attested sessions', () => {
     expect(error.code).toBe('ERR_SVID_REJECTED');
     expect(error.message).toContain('key leaked');
 
-    let evidenceCalls = 0;
-    const client = new MayflyClient({
-      issuanceAddress: t.mesh.addresses.issuance,
-      evidence: () => {
-        evidenceCalls += 1;
-        return t.issuer.mint(DEV.subject, { audience: AUDIENCE });
-      },
-    });
+    const counted = countingClient();
+    const client = counted.client;
     try {
       await acquire(client, 'before-cutoff');
       const older = await startSession(DEV.subject);
@@ -202,7 +202,7 @@ describe('11 attested sessions', () => {
       // The library is told its SVID is no longer accepted, starts a new session with fresh evidence, and retries once.
       const after = await acquire(client, 'after-cutoff');
       expect(after.grant.spiffeId).toBe(DEV.spiffeId);
-      expect(evidenceCalls).toBe(2);
+      expect(counted.evidenceCalls).toBe(2);
       await eventually(async () => (await t.db.selectFrom('audit_events').select('id').where('kind', '=', 'svid.revoked').execute()).length >= 2);
     } finally {
       client.close();

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { status, type ServiceError } from '@grpc/grpc-js';
+import { EnvReader, serviceAddress } from '@mayfly/config';
 import { MayflyError, type Logger } from '@mayfly/core';
 import {
   deadLetterAudit,
@@ -206,4 +207,18 @@ function refusedForContent(error: unknown): boolean {
   const cause = error instanceof MayflyError ? (error.cause as Partial<ServiceError> | undefined) : undefined;
   const code = cause?.code ?? (error instanceof MayflyError ? (error.status as number) : undefined);
   return code === status.INVALID_ARGUMENT || code === status.RESOURCE_EXHAUSTED;
+}
+
+/**
+ * A service's audit trail as configured by the environment: the audit service at
+ * MAYFLY_AUDIT_ADDR, MAYFLY_AUDIT_MAX_ATTEMPTS refusals before an event is dead-lettered.
+ */
+export function auditTrailFromEnv(owner: 'attestation' | 'issuance' | 'revocation', db: Kysely<Database>, log: Logger, env = new EnvReader()): AuditTrail {
+  return new AuditTrail({
+    db,
+    owner,
+    auditAddress: serviceAddress('audit', env),
+    log,
+    maxAttempts: env.int('MAYFLY_AUDIT_MAX_ATTEMPTS', 5, { min: 1, max: 1000 }),
+  });
 }

@@ -1,2 +1,2 @@
 export { auditEvent, type AuditEventInput, type Outcome } from './audit-event.js';
-export { AuditTrail, type AuditTrailOptions } from './audit-trail.js';
+export { AuditTrail, auditTrailFromEnv, type AuditTrailOptions } from './audit-trail.js';

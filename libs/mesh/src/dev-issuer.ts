@@ -80,10 +80,15 @@ const P256_ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc6
  * signature. A careful issuer normalises, so this one does.
  */
 export function withLowS(token: string): string {
+  const s = BigInt(`0x${Buffer.from(token.split('.')[2]!, 'base64url').subarray(32).toString('hex')}`);
+  return s <= P256_ORDER / 2n ? token : ecdsaTwin(token);
+}
+
+/** The other valid ES256 signature over the same content: (r, n − s). For tests of respelling. */
+export function ecdsaTwin(token: string): string {
   const [header, payload, signature] = token.split('.') as [string, string, string];
   const bytes = Buffer.from(signature, 'base64url');
   const s = BigInt(`0x${bytes.subarray(32).toString('hex')}`);
-  if (s <= P256_ORDER / 2n) return token;
-  const low = Buffer.from((P256_ORDER - s).toString(16).padStart(64, '0'), 'hex');
-  return `${header}.${payload}.${Buffer.concat([bytes.subarray(0, 32), low]).toString('base64url')}`;
+  const twin = Buffer.from((P256_ORDER - s).toString(16).padStart(64, '0'), 'hex');
+  return `${header}.${payload}.${Buffer.concat([bytes.subarray(0, 32), twin]).toString('base64url')}`;
 }

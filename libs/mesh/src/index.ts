@@ -1,4 +1,4 @@
-export { DevIssuer, withLowS } from './dev-issuer.js';
+export { DevIssuer, ecdsaTwin, withLowS } from './dev-issuer.js';
 export { DEMO, seedDemo } from './demo-seed.js';
 export { ensureDatabase, isListening, resolveInfrastructure, type Infrastructure } from './infra.js';
 export { formatLogLine } from './log-format.js';

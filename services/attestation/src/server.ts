@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { EnvReader, commonSettings, serviceAddress, tlsSettings } from '@mayfly/config';
-import { AuditTrail } from '@mayfly/audit-trail';
+import { EnvReader, commonSettings, tlsSettings } from '@mayfly/config';
+import { auditTrailFromEnv } from '@mayfly/audit-trail';
 import { WorkloadCa } from '@mayfly/pki';
 import type { Logger } from '@mayfly/core';
 import { assertDatabaseReachable, createDatabase, assertSchemaCurrent, pruneEvidenceUses } from '@mayfly/db';
@@ -34,13 +34,7 @@ export async function startAttestationService(log: Logger): Promise<Closer[]> {
   }, 60_000);
   pruneTimer.unref();
 
-  const audit = new AuditTrail({
-    db,
-    owner: 'attestation',
-    auditAddress: serviceAddress('audit', env),
-    log,
-    maxAttempts: env.int('MAYFLY_AUDIT_MAX_ATTEMPTS', 5, { min: 1, max: 1000 }),
-  });
+  const audit = auditTrailFromEnv('attestation', db, log, env);
   audit.start();
   const workloadCaFile = env.optionalString('MAYFLY_WORKLOAD_CA_FILE');
   const workloadCaKeyFile = env.optionalString('MAYFLY_WORKLOAD_CA_KEY_FILE');

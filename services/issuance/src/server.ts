@@ -1,6 +1,6 @@
 import { EnvReader, commonSettings, serviceAddress, tokenIssuerSettings, DEFAULT_PORTS } from '@mayfly/config';
 import type { Logger } from '@mayfly/core';
-import { AuditTrail } from '@mayfly/audit-trail';
+import { auditTrailFromEnv } from '@mayfly/audit-trail';
 import { assertDatabaseReachable, createDatabase, assertSchemaCurrent } from '@mayfly/db';
 import { callUnary, createClient, startGrpcServer, transportSettings, type Closer } from '@mayfly/grpc';
 import { withSpan } from '@mayfly/telemetry';
@@ -34,13 +34,7 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
 
   const key = await loadSigningKey(env.optionalString('MAYFLY_SIGNING_KEY_FILE'), log);
   const credentials = new JwtAccessTokenFormat(issuer, key);
-  const audit = new AuditTrail({
-    db,
-    owner: 'issuance',
-    auditAddress: serviceAddress('audit', env),
-    log,
-    maxAttempts: env.int('MAYFLY_AUDIT_MAX_ATTEMPTS', 5, { min: 1, max: 1000 }),
-  });
+  const audit = auditTrailFromEnv('issuance', db, log, env);
   const store = new PostgresGrantStore(db, audit);
   const attestation = createClient(AttestationServiceClient, serviceAddress('attestation', env), 'attestation');
   const decision = createClient(DecisionServiceClient, serviceAddress('decision', env), 'decision');

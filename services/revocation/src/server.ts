@@ -1,6 +1,6 @@
-import { EnvReader, commonSettings, revocationStreamSettings, serviceAddress } from '@mayfly/config';
+import { EnvReader, commonSettings, revocationStreamSettings } from '@mayfly/config';
 import type { Logger } from '@mayfly/core';
-import { AuditTrail } from '@mayfly/audit-trail';
+import { auditTrailFromEnv } from '@mayfly/audit-trail';
 import { RevocationPublisher, connectBus, ensureRevocationStream, readStreamSnapshot } from '@mayfly/bus';
 import { assertDatabaseReachable, createDatabase, liveRevocationSequences, assertSchemaCurrent } from '@mayfly/db';
 import { startGrpcServer, type Closer } from '@mayfly/grpc';
@@ -22,13 +22,7 @@ export async function startRevocationService(log: Logger): Promise<Closer[]> {
   const streamConfig = { ...stream, retentionSeconds: env.int('MAYFLY_REVOCATION_RETENTION_SECONDS', 86_400, { min: 60 }) };
   await ensureRevocationStream(nats, streamConfig);
 
-  const audit = new AuditTrail({
-    db,
-    owner: 'revocation',
-    auditAddress: serviceAddress('audit', env),
-    log,
-    maxAttempts: env.int('MAYFLY_AUDIT_MAX_ATTEMPTS', 5, { min: 1, max: 1000 }),
-  });
+  const audit = auditTrailFromEnv('revocation', db, log, env);
   const publisher = new RevocationPublisher(nats, stream.subjectPrefix);
   const revoker = new Revoker(db, publisher, audit, log);
   const guard = new StreamGuard(
