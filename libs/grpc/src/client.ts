@@ -5,6 +5,7 @@ import {
   type ClientUnaryCall,
   type ServiceError,
 } from '@grpc/grpc-js';
+import { isIP } from 'node:net';
 import { SpanKind, context, propagation, recordFailure, trace, tracer } from '@mayfly/telemetry';
 import type { ServiceName } from '@mayfly/config';
 import { MayflyError } from '@mayfly/core';
@@ -29,6 +30,10 @@ export function createClient<C extends Client>(
   identity?: { certificatePem: string; privateKeyPem: string },
 ): C {
   return new Ctor(address, channelCredentials(target, identity), {
+    // For an IP address, grpc-js would send the IP as TLS server name, which RFC 6066 forbids
+    // (Node warns, DEP0123). The server is checked by its SPIFFE ID, not its host name, so the
+    // component's name serves as SNI.
+    ...(isIP(address.replace(/^\[|\]?:\d+$/g, '')) ? { 'grpc.ssl_target_name_override': `mayfly-${target}` } : {}),
     // A peer that restarts should be reachable again within a couple of seconds, not after
     // grpc-js's default backoff (which grows to two minutes).
     'grpc.initial_reconnect_backoff_ms': 100,
