@@ -121,7 +121,9 @@ describe('04 resilience', () => {
     }
     const grants = await t.db.selectFrom('grants').select('id').where('spiffe_id', '=', AGENT.spiffeId).execute();
     expect(grants.length).toBe(granted);
-    const throttled = await t.db.selectFrom('audit_events').selectAll().where('kind', '=', 'grant.throttled').where('actor', '=', AGENT.spiffeId).execute();
+    const readThrottled = () => t.db.selectFrom('audit_events').selectAll().where('kind', '=', 'grant.throttled').where('actor', '=', AGENT.spiffeId).execute();
+    await eventually(async () => (await readThrottled()).length >= 1); // delivered in the background
+    const throttled = await readThrottled();
     expect(throttled.length).toBeGreaterThanOrEqual(1);
     expect(throttled.length).toBeLessThanOrEqual(refused.length);
     expect(throttled.reduce((sum, e) => sum + Number(e.detail['refusedSinceLastRecord']), 0)).toBeGreaterThanOrEqual(1);
