@@ -56,7 +56,7 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
       checkSession: (certificate) => withSpan('check session', { 'mayfly.spiffe_id': certificate.spiffeId }, () => sessionRegistry.check(certificate)),
       decide: async (request, deadline) => callUnary(decision, decision.decide, request, { deadline, target: 'decision' }),
       commitGrant: (grant, events) => withSpan('persist grant', { 'mayfly.grant_id': grant.id }, () => store.commitGrant(grant, events)),
-      commitRefusal: (events) => withSpan('persist refusal', {}, () => store.commitRefusal(events)),
+      commitRefusal: (events) => withSpan('persist refusal', {}, () => store.commitEvents(events)),
       deliverAudit,
     },
     tracedCredentials(credentials),
@@ -74,7 +74,7 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
   const sessions = {
     issueSvid: (evidence: Evidence, publicKey: Uint8Array, deadline: Date | undefined) =>
       callUnary(attestation, attestation.issueSvid, { evidence, publicKey: Buffer.from(publicKey) }, { deadline, target: 'attestation' }),
-    commitEvents: (events: readonly AuditEvent[]) => store.commitRefusal(events),
+    commitEvents: (events: readonly AuditEvent[]) => store.commitEvents(events),
     deliverAudit,
   };
   const completion = {

@@ -13,7 +13,8 @@ export class PostgresGrantStore {
     await insertGrantWithAuditOutbox(this.db, grant, this.audit.owner, this.audit.outboxEntries(events));
   }
 
-  async commitRefusal(events: readonly AuditEvent[]): Promise<void> {
+  /** Audit events that describe no grant (a refusal, a session started), committed on their own. */
+  async commitEvents(events: readonly AuditEvent[]): Promise<void> {
     await this.audit.enqueue(this.db, events);
   }
 }

@@ -1,4 +1,4 @@
-import { isMayflyError, type Logger } from '@mayfly/core';
+import { isMayflyError, type ErrorCode, type Logger } from '@mayfly/core';
 import { unary, type CallContext } from '@mayfly/grpc';
 import { mayflyMetrics } from '@mayfly/telemetry';
 import type { IssuanceServiceServer } from '@mayfly/proto';
@@ -18,6 +18,9 @@ export interface IssuanceApiDeps {
   readonly peerThrottle: PeerThrottle;
   readonly log: Logger;
 }
+
+/** Outcomes that are answers about the workload (metrics: deny), not failures of Mayfly (error). */
+const REFUSALS: readonly ErrorCode[] = ['ERR_POLICY_DENIED', 'ERR_ATTESTATION_FAILED', 'ERR_SVID_REJECTED', 'ERR_RATE_LIMITED'];
 
 /** What the transport knows of a RequestGrant call: deadline, peer, and the session certificate. */
 function grantCall(call: CallContext): GrantCall {
@@ -43,7 +46,7 @@ export function issuanceApi({ flow, credentials, completion, sessions, peerThrot
       try {
         response = await flow.requestGrant(request, grantCall(call));
       } catch (error) {
-        const refused = ['ERR_POLICY_DENIED', 'ERR_ATTESTATION_FAILED', 'ERR_SVID_REJECTED', 'ERR_RATE_LIMITED'].some((code) => isMayflyError(error, code as never));
+        const refused = REFUSALS.some((code) => isMayflyError(error, code));
         metrics.grantDuration.record(performance.now() - started, { outcome: refused ? 'deny' : 'error' });
         throw error;
       }

@@ -115,6 +115,12 @@ describe('GrantFlow', () => {
     expect(w.audit.map((e) => e.kind)).toEqual(['grant.requested', 'attestation.failed']);
   });
 
+  it('refuses a client certificate that is not an X.509-SVID, audited like any failed attestation', async () => {
+    const w = world();
+    await expect(w.flow.requestGrant({ ...request, evidence: undefined }, { sessionProblem: 'it names 2 URIs' })).rejects.toMatchObject({ code: 'ERR_SVID_REJECTED' });
+    expect(w.audit.map((e) => e.kind)).toEqual(['grant.requested', 'attestation.failed']);
+  });
+
   it('refuses a request with neither evidence nor a session certificate as UNAUTHENTICATED, audited', async () => {
     const w = world();
     await expect(w.flow.requestGrant({ ...request, evidence: undefined })).rejects.toMatchObject({ code: 'ERR_ATTESTATION_FAILED', message: expect.stringContaining('no identity') });

@@ -72,7 +72,6 @@ export class GrantFlow {
     const request = readGrantRequest(raw, this.options, requestedAt);
     const trail = new RequestTrail(request);
     try {
-      if (call.sessionProblem) throw new MayflyError('ERR_SVID_REJECTED', call.sessionProblem);
       const identity = await this.identify(request, call, trail, requestedAt);
       this.throttle(identity, trail);
       const decision = await this.decide(identity, request, trail, call.deadline);
@@ -86,6 +85,7 @@ export class GrantFlow {
   /** Step: who is asking. A session certificate says it outright; evidence goes to attestation. */
   private async identify(request: ValidGrantRequest, call: GrantCall, trail: RequestTrail, requestedAt: Date): Promise<WorkloadIdentity> {
     trail.add({ kind: 'grant.requested', outcome: 'success', occurredAt: requestedAt, detail: describeRequest(request) });
+    if (call.sessionProblem) throw new MayflyError('ERR_SVID_REJECTED', call.sessionProblem);
     if (call.session) {
       const workload = await this.ports.checkSession(call.session);
       trail.actor = workload.spiffeId;
