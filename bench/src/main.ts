@@ -227,6 +227,7 @@ async function ensureMesh(): Promise<{ mesh: Mesh | undefined; stop: () => Promi
   const mesh = await startMesh({
     databaseUrl: infra.databaseUrl,
     natsUrl: infra.natsUrl,
+    edgeNatsUrl: infra.edgeNatsUrl,
     signingKeyFile: join(stateDir, 'issuance-signing-key.jwk'),
     pkiDir: join(stateDir, 'pki'),
     // This one process stands in for many workloads: the per-peer limit on unauthenticated

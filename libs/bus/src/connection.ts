@@ -2,13 +2,36 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { MayflyError } from '@mayfly/core';
 
 /**
+ * NATS_URL's servers (comma-separated) and credentials: `nats://user:password@host:port`.
+ * nats.js takes user and password as options, not inside the URL, so they are lifted out here.
+ */
+export function parseNatsUrl(url: string): { servers: string[]; user?: string; pass?: string; display: string } {
+  let user: string | undefined;
+  let pass: string | undefined;
+  const servers = url.split(',').map((server) => {
+    const trimmed = server.trim();
+    const withScheme = /^[a-z]+:\/\//.test(trimmed) ? trimmed : `nats://${trimmed}`;
+    const parsed = new URL(withScheme);
+    if (parsed.username) {
+      user = decodeURIComponent(parsed.username);
+      pass = decodeURIComponent(parsed.password);
+    }
+    return `${parsed.hostname.includes(':') ? `[${parsed.hostname}]` : parsed.hostname}:${parsed.port || 4222}`;
+  });
+  const display = servers.join(',') + (user ? ` (as ${user})` : '');
+  return { servers, ...(user !== undefined ? { user, pass: pass ?? '' } : {}), display };
+}
+
+/**
  * Connects to NATS and keeps reconnecting for as long as the process lives: a service must ride
- * out a NATS restart, not die with it.
+ * out a NATS restart, not die with it. Messages name the servers and the user, never a password.
  */
 export async function connectBus(url: string, name: string): Promise<NatsConnection> {
+  const { servers, user, pass, display } = parseNatsUrl(url);
   try {
     return await connect({
-      servers: url.split(','),
+      servers,
+      ...(user !== undefined ? { user, pass } : {}),
       name,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
@@ -17,7 +40,7 @@ export async function connectBus(url: string, name: string): Promise<NatsConnect
   } catch (error) {
     throw new MayflyError(
       'ERR_DEPENDENCY_UNAVAILABLE',
-      `cannot reach NATS at ${url}: ${(error as Error).message}. Set NATS_URL or start nats-server -js.`,
+      `cannot reach NATS at ${display}: ${(error as Error).message}. Set NATS_URL (nats://user:password@host:port) or start nats-server -js.`,
       { cause: error },
     );
   }

@@ -1,4 +1,4 @@
-export { connectBus } from './connection.js';
+export { connectBus, parseNatsUrl } from './connection.js';
 export {
   deleteRevocationStream,
   ensureRevocationStream,
@@ -14,3 +14,4 @@ export {
 export { RevocationPublisher } from './revocation-publisher.js';
 export { subscribeRevocations, type FeedState, type RevocationSubscription, type SubscribeOptions } from './revocation-subscriber.js';
 export type { NatsConnection } from '@nats-io/transport-node';
+export { natsAuthorizationConfig, revocationPermissions, type NatsUsers, type Permissions } from './nats-permissions.js';

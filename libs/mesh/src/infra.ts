@@ -1,12 +1,22 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { natsAuthorizationConfig } from '@mayfly/bus';
+import { REVOCATION_STREAM_DEFAULTS } from '@mayfly/config';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 
 export interface Infrastructure {
   readonly databaseUrl: string;
+  /** NATS for the revocation service (and for tools that manage the streams). */
   readonly natsUrl: string;
+  /**
+   * NATS for edge verifiers, where it differs: when Mayfly starts nats-server itself, it runs it
+   * with users and permissions (edges may only follow the revocation stream), and this URL
+   * carries the edge user's credentials.
+   */
+  readonly edgeNatsUrl: string;
   /** What was chosen, for the log. */
   readonly description: string[];
   stop(): Promise<void>;
@@ -71,6 +81,7 @@ export async function resolveInfrastructure(stateDir: string, env = process.env)
   await ensureDatabase(databaseUrl);
 
   let natsUrl = env['NATS_URL'];
+  let edgeNatsUrl: string | undefined;
   if (natsUrl) {
     description.push('NATS from NATS_URL');
   } else if (await isListening('127.0.0.1', 4222)) {
@@ -79,13 +90,15 @@ export async function resolveInfrastructure(stateDir: string, env = process.env)
   } else {
     const nats = await startNatsServer(join(stateDir, 'nats'));
     natsUrl = nats.url;
+    edgeNatsUrl = nats.edgeUrl;
     stops.push(nats.stop);
-    description.push(`nats-server from PATH on port ${nats.port} (JetStream data in ${join(stateDir, 'nats')})`);
+    description.push(`nats-server from PATH on port ${nats.port} (JetStream data in ${join(stateDir, 'nats')}; users and permissions: edges may only follow the revocation stream)`);
   }
 
   return {
     databaseUrl,
     natsUrl,
+    edgeNatsUrl: edgeNatsUrl ?? natsUrl,
     description,
     stop: async () => {
       for (const stop of stops.reverse()) await stop();
@@ -146,7 +159,7 @@ function removeListenersAddedSince(before: Map<string, Listener[]>): void {
   }
 }
 
-async function startNatsServer(storeDir: string): Promise<{ url: string; port: number; stop: () => Promise<void> }> {
+async function startNatsServer(storeDir: string): Promise<{ url: string; edgeUrl: string; port: number; stop: () => Promise<void> }> {
   const found = spawnSync('nats-server', ['--version'], { encoding: 'utf8' });
   if (found.error) {
     throw new Error(
@@ -156,14 +169,27 @@ async function startNatsServer(storeDir: string): Promise<{ url: string; port: n
   }
   mkdirSync(storeDir, { recursive: true });
   const port = 4222;
-  const child: ChildProcess = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir], { stdio: 'ignore' });
+  // Fresh passwords each start; the services get them in their NATS_URL.
+  const users = {
+    revocation: { user: 'mayfly-revocation', password: randomBytes(18).toString('base64url') },
+    edge: { user: 'mayfly-edge', password: randomBytes(18).toString('base64url') },
+  };
+  const configFile = join(storeDir, 'mayfly-nats.conf');
+  writeFileSync(
+    configFile,
+    `listen: "127.0.0.1:${port}"\njetstream { store_dir: ${JSON.stringify(storeDir)} }\n${natsAuthorizationConfig(users, REVOCATION_STREAM_DEFAULTS)}`,
+    { mode: 0o600 },
+  );
+  const child: ChildProcess = spawn('nats-server', ['-c', configFile], { stdio: 'ignore' });
   const until = Date.now() + 10_000;
   while (!(await isListening('127.0.0.1', port))) {
     if (Date.now() > until || child.exitCode !== null) throw new Error('nats-server did not start listening on 127.0.0.1:4222');
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  const url = (credentials: { user: string; password: string }) => `nats://${credentials.user}:${credentials.password}@127.0.0.1:${port}`;
   return {
-    url: `nats://127.0.0.1:${port}`,
+    url: url(users.revocation),
+    edgeUrl: url(users.edge),
     port,
     stop: async () => {
       child.kill('SIGTERM');

@@ -30,6 +30,8 @@ export interface MeshOptions {
   /** Prefix of the services' database roles. Default "mayfly_". */
   readonly databaseRolePrefix?: string;
   readonly natsUrl: string;
+  /** NATS URL for the edge verifier, when it has credentials of its own (default: natsUrl). */
+  readonly edgeNatsUrl?: string;
   /** Use these ports (default: Mayfly's default ports), or pick free ones with 'free'. */
   readonly ports?: MeshPorts | 'free';
   readonly revocationStream?: { stream: string; subjectPrefix: string };
@@ -167,8 +169,10 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
   const databaseEnv = await prepareMeshDatabase(options.databaseUrl, options.databaseRolePrefix);
 
   const onLine = options.onLine ?? (() => undefined);
+  const natsEnv = (service: ServiceName): Record<string, string> =>
+    service === 'edge-verifier' && options.edgeNatsUrl ? { NATS_URL: options.edgeNatsUrl } : {};
   const processes = new Map<ServiceName, ServiceProcess>(
-    SERVICE_NAMES.map((service) => [service, new ServiceProcess(service, { ...process.env, ...env, ...identityEnv(service), ...databaseEnv(service) }, onLine)]),
+    SERVICE_NAMES.map((service) => [service, new ServiceProcess(service, { ...process.env, ...env, ...identityEnv(service), ...databaseEnv(service), ...natsEnv(service) }, onLine)]),
   );
   const timeoutMs = options.startupTimeoutMs ?? 30_000;
 

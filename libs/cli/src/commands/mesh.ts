@@ -23,6 +23,7 @@ export async function start(context: CommandContext): Promise<void> {
   const mesh = await startMesh({
     databaseUrl: infra.databaseUrl,
     natsUrl: infra.natsUrl,
+    edgeNatsUrl: infra.edgeNatsUrl,
     signingKeyFile: join(stateDir, 'issuance-signing-key.jwk'),
     pkiDir: join(stateDir, 'pki'),
     insecure: process.env['MAYFLY_INSECURE_DEV'] === 'true',

@@ -1,0 +1,78 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RevocationPublisher, ensureRevocationStream, grantRevocationSubject, natsAuthorizationConfig, readStreamSnapshot, subscribeRevocations } from '@mayfly/bus';
+import { freePort, isListening } from '@mayfly/mesh';
+import { RevocationEvent } from '@mayfly/proto';
+
+// Step 12: NATS permissions. A real nats-server with JetStream runs with Mayfly's authorization
+// config: the revocation service may publish revocations and manage the streams; an edge may
+// follow the stream and read the marker, and cannot publish, purge or delete anything.
+
+const STREAM = { stream: 'MAYFLY_PERMS', subjectPrefix: 'mayfly.perms' };
+const USERS = { revocation: { user: 'revocation', password: 'rev-secret' }, edge: { user: 'edge', password: 'edge-secret' } };
+let server: ChildProcess;
+let port: number;
+let revocation: NatsConnection;
+let edge: NatsConnection;
+
+beforeAll(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mayfly-nats-perms-'));
+  port = await freePort();
+  writeFileSync(join(dir, 'nats.conf'), `listen: "127.0.0.1:${port}"\njetstream { store_dir: ${JSON.stringify(join(dir, 'js'))} }\n${natsAuthorizationConfig(USERS, STREAM)}`);
+  server = spawn('nats-server', ['-c', join(dir, 'nats.conf')], { stdio: 'ignore' });
+  const until = Date.now() + 10_000;
+  while (!(await isListening('127.0.0.1', port))) {
+    if (Date.now() > until) throw new Error('nats-server did not start');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  revocation = await connect({ servers: `127.0.0.1:${port}`, user: USERS.revocation.user, pass: USERS.revocation.password });
+  edge = await connect({ servers: `127.0.0.1:${port}`, user: USERS.edge.user, pass: USERS.edge.password });
+  await ensureRevocationStream(revocation, { ...STREAM, retentionSeconds: 3600 });
+});
+afterAll(async () => {
+  await edge?.close();
+  await revocation?.close();
+  server?.kill('SIGTERM');
+});
+
+const event = () => RevocationEvent.fromPartial({ id: crypto.randomUUID(), grantId: crypto.randomUUID(), tokenId: crypto.randomUUID(), notAfter: new Date(Date.now() + 60_000) });
+
+describe('12 NATS permissions', () => {
+  it('nobody gets in without credentials', async () => {
+    await expect(connect({ servers: `127.0.0.1:${port}` })).rejects.toThrow(/authorization/i);
+  });
+
+  it('the revocation service publishes revocations and markers; an edge follows the stream and goes live on the marker', async () => {
+    const publisher = new RevocationPublisher(revocation, STREAM.subjectPrefix);
+    const first = event();
+    await publisher.publish(first);
+    const applied: string[] = [];
+    const feed = await subscribeRevocations(edge, { ...STREAM, onEvent: (e) => applied.push(e.grantId), checkIntervalMs: 200 });
+    await publisher.publishResyncMarker((await readStreamSnapshot(revocation, STREAM.stream))!);
+    await feed.caughtUp;
+    const second = event();
+    await publisher.publish(second);
+    const until = Date.now() + 5_000;
+    while (!applied.includes(second.grantId) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(applied).toEqual([first.grantId, second.grantId]);
+    expect(feed.state()).toBe('live');
+    await feed.stop();
+  });
+
+  it('an edge cannot publish a revocation, nor purge, delete or change the stream', async () => {
+    const js = jetstream(edge, { timeout: 2_000 });
+    await expect(js.publish(grantRevocationSubject(STREAM.subjectPrefix, crypto.randomUUID()), RevocationEvent.encode(event()).finish())).rejects.toThrow();
+    const jsm = await jetstreamManager(edge, { timeout: 2_000 });
+    await expect(jsm.streams.purge(STREAM.stream)).rejects.toThrow();
+    await expect(jsm.streams.delete(STREAM.stream)).rejects.toThrow();
+    await expect(jsm.streams.update(STREAM.stream, { max_age: 1 })).rejects.toThrow();
+    // The stream is untouched.
+    const after = await readStreamSnapshot(revocation, STREAM.stream);
+    expect(after!.lastSequence).toBeGreaterThanOrEqual(2);
+  });
+});
