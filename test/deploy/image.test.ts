@@ -1,0 +1,71 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { waitForHealthy } from '@mayfly/grpc';
+import { freePorts } from '@mayfly/mesh';
+
+// The container image. No container engine runs here, so the image itself is not built: its
+// entry point and health check run for real from the repository (the same layout the image
+// has under /app), and the Dockerfile is checked against the rules an operator relies on.
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ENTRY = `${ROOT}deploy/image/mayfly-service.mjs`;
+const HEALTHCHECK = `${ROOT}deploy/image/healthcheck.mjs`;
+const children: ReturnType<typeof spawn>[] = [];
+afterAll(() => children.forEach((child) => child.kill('SIGKILL')));
+
+/** The Dockerfile as stages: the lines after each FROM. */
+function stages(): string[][] {
+  const lines = readFileSync(`${ROOT}deploy/Dockerfile`, 'utf8')
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('#'));
+  const result: string[][] = [];
+  for (const line of lines) {
+    if (/^FROM\s/i.test(line)) result.push([]);
+    result.at(-1)?.push(line);
+  }
+  return result;
+}
+
+describe('container image', () => {
+  it('the entry point runs a service by its name, and the health check reports it SERVING, then not', async () => {
+    const [port, health, metrics] = await freePorts(3);
+    const env = { ...process.env, MAYFLY_INSECURE_DEV: 'true', MAYFLY_DECISION_PORT: String(port), MAYFLY_DECISION_HEALTH_PORT: String(health), MAYFLY_DECISION_METRICS_PORT: String(metrics) };
+    const decision = spawn(process.execPath, [ENTRY, 'decision'], { env, stdio: 'ignore' });
+    children.push(decision);
+    await waitForHealthy(`127.0.0.1:${health}`, 20_000);
+    const probe = () => spawnSync(process.execPath, [HEALTHCHECK], { env: { ...env, MAYFLY_SERVICE: 'decision' }, encoding: 'utf8', timeout: 10_000 });
+    expect(probe().status).toBe(0);
+    decision.kill('SIGTERM');
+    await new Promise((resolve) => decision.once('exit', resolve));
+    expect(probe().status).toBe(1);
+  });
+
+  it('the entry point refuses a name that is not a service', () => {
+    const result = spawnSync(process.execPath, [ENTRY, 'bitcoin-miner'], { encoding: 'utf8' });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('one of: attestation, decision, issuance, revocation, audit, edge-verifier');
+  });
+
+  it('the Dockerfile: multi-stage on Node 24 slim, production dependencies only, non-root, health check, entry point', () => {
+    const all = stages();
+    expect(all.length).toBeGreaterThanOrEqual(2);
+    for (const stage of all) expect(stage[0]).toMatch(/^FROM node:24-[a-z]+-slim\b/);
+    const final = all.at(-1)!;
+    expect(final.find((line) => /^USER\s/.test(line))).toMatch(/^USER (node|[1-9]\d*)$/);
+    expect(final.some((line) => line.startsWith('HEALTHCHECK ') && line.includes('healthcheck.mjs'))).toBe(true);
+    expect(final.find((line) => line.startsWith('ENTRYPOINT'))).toContain('mayfly-service.mjs');
+    expect(final.some((line) => /^RUN\s/.test(line))).toBe(false); // nothing installed or run as root in the final stage
+    const installs = all.flat().filter((line) => /npm ci/.test(line));
+    expect(installs.some((line) => line.includes('--omit=dev') && line.includes('--ignore-scripts'))).toBe(true);
+    expect(all.flat().some((line) => /^ADD\s/.test(line))).toBe(false);
+  });
+
+  it('.dockerignore keeps local state, keys and dependencies out of the build context', () => {
+    const ignored = readFileSync(`${ROOT}.dockerignore`, 'utf8').split('\n').map((line) => line.trim());
+    for (const entry of ['.git', 'node_modules', '.mayfly', '**/dist']) expect(ignored).toContain(entry);
+  });
+});
