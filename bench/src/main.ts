@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_HEALTH_PORTS, SERVICE_NAMES, serviceAddress, tokenIssuerSettings, type ServiceName } from '@mayfly/config';
 import { callUnary, checkHealth, createClient } from '@mayfly/grpc';
-import { DEMO, DevIssuer, resolveInfrastructure, seedDemo, startMesh, useOperatorIdentity, type Mesh } from '@mayfly/mesh';
+import { DEMO, DevIssuer, localMeshOptions, resolveInfrastructure, seedDemo, startMesh, useOperatorIdentity, type Mesh } from '@mayfly/mesh';
 import { IssuanceServiceClient, RevocationServiceClient } from '@mayfly/proto';
 import { connectBus, type NatsConnection } from '@mayfly/bus';
 import { EdgeVerifier } from '@mayfly/verifier';
@@ -225,11 +225,7 @@ async function ensureMesh(): Promise<{ mesh: Mesh | undefined; stop: () => Promi
   await seedDemo(infra.databaseUrl, await DevIssuer.create(DEMO.issuer, join(stateDir, 'dev-issuer.jwk')));
   await seedBenchWorkloads(infra.databaseUrl);
   const mesh = await startMesh({
-    databaseUrl: infra.databaseUrl,
-    natsUrl: infra.natsUrl,
-    edgeNatsUrl: infra.edgeNatsUrl,
-    signingKeyFile: join(stateDir, 'issuance-signing-key.jwk'),
-    pkiDir: join(stateDir, 'pki'),
+    ...localMeshOptions(infra, stateDir),
     // This one process stands in for many workloads: the per-peer limit on unauthenticated
     // requests (which protects attestation from a flood by one peer) would throttle it.
     env: { MAYFLY_UNAUTHENTICATED_RATE_PER_PEER: '0' },

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
 import {
   DEFAULT_HEALTH_PORTS,
   DEFAULT_METRICS_PORTS,
@@ -73,6 +74,23 @@ export interface Mesh {
   /** Starts a stopped service again and waits until it is healthy. */
   startService(name: ServiceName): Promise<void>;
   stop(): Promise<void>;
+}
+
+/**
+ * The options of a mesh run on this machine from a state directory (`npm start`, the bench):
+ * the infrastructure found or started, the signing key and development PKI kept in `stateDir`.
+ */
+export function localMeshOptions(
+  infra: { databaseUrl: string; natsUrl: string; edgeNatsUrl: string },
+  stateDir: string,
+): Pick<MeshOptions, 'databaseUrl' | 'natsUrl' | 'edgeNatsUrl' | 'signingKeyFile' | 'pkiDir'> {
+  return {
+    databaseUrl: infra.databaseUrl,
+    natsUrl: infra.natsUrl,
+    edgeNatsUrl: infra.edgeNatsUrl,
+    signingKeyFile: join(stateDir, 'issuance-signing-key.jwk'),
+    pkiDir: join(stateDir, 'pki'),
+  };
 }
 
 /** A port nothing listens on right now. */

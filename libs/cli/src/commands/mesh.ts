@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServiceName } from '@mayfly/config';
-import { DEMO, DevIssuer, formatLogLine, resolveInfrastructure, runDemo, seedDemo, startMesh, useOperatorIdentity } from '@mayfly/mesh';
+import { DEMO, DevIssuer, formatLogLine, localMeshOptions, resolveInfrastructure, runDemo, seedDemo, startMesh, useOperatorIdentity } from '@mayfly/mesh';
 import type { CommandContext } from '../command.js';
 
 const devIssuerKey = (stateDir: string) => join(stateDir, 'dev-issuer.jwk');
@@ -21,11 +21,7 @@ export async function start(context: CommandContext): Promise<void> {
   const color = process.stdout.isTTY;
   const index = new Map<ServiceName, number>();
   const mesh = await startMesh({
-    databaseUrl: infra.databaseUrl,
-    natsUrl: infra.natsUrl,
-    edgeNatsUrl: infra.edgeNatsUrl,
-    signingKeyFile: join(stateDir, 'issuance-signing-key.jwk'),
-    pkiDir: join(stateDir, 'pki'),
+    ...localMeshOptions(infra, stateDir),
     insecure: process.env['MAYFLY_INSECURE_DEV'] === 'true',
     onLine: (service, line) => {
       if (!index.has(service)) index.set(service, index.size);
