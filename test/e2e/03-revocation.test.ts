@@ -143,7 +143,9 @@ describe('03 revocation', () => {
     const edge = await EdgeVerifier.start({ issuer: t.mesh.issuer, jwksUrl: t.mesh.jwksUrl, jwksCaFile: t.mesh.env['MAYFLY_TLS_CA_FILE'], nats, ...t.stream, clockToleranceSeconds: 0 });
     libraryEdges.push(edge);
     await edge.ready;
-    const access = await t.client(DEV.subject).acquire({ task: task('cached-expiry'), resource: RESOURCE, actions: ['read'], ttlSeconds: 1 });
+    // 2 s, not 1: JWT times are whole seconds, so a 1 s token granted late in a second lives only
+    // milliseconds, and the first check could already find it expired.
+    const access = await t.client(DEV.subject).acquire({ task: task('cached-expiry'), resource: RESOURCE, actions: ['read'], ttlSeconds: 2 });
     expect((await edge.verify(access.accessToken, { audience: RESOURCE })).ok).toBe(true);
     expect(await edge.verify(access.accessToken, { audience: 'pg:elsewhere' })).toMatchObject({ ok: false, code: 'ERR_TOKEN_AUDIENCE' });
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, access.expiresAt!.getTime() - Date.now()) + 50));
