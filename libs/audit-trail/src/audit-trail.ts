@@ -188,9 +188,22 @@ export class AuditTrail {
     this.timer.unref();
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stops the retry loop after one last attempt (at most `graceMs`) to deliver what is still in
+   * the outbox, so that a clean shutdown does not leave the audit log behind the grants. Whatever
+   * does not go out stays in the outbox and is delivered when the service runs again.
+   */
+  async close(graceMs = 3_000): Promise<void> {
     if (this.timer) clearInterval(this.timer);
-    await this.draining?.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.drain().catch(() => undefined),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, graceMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    await Promise.race([this.draining?.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 100))]);
     this.client.close();
   }
 }
