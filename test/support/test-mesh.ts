@@ -135,7 +135,7 @@ export async function startTestMesh(suite: string, options: { env?: Record<strin
       ports: 'free',
       revocationStream: stream,
       databaseRolePrefix: rolePrefix,
-      signingKeyFile: join(stateDir, 'signing-key.jwk'),
+      signingKeyringDir: join(stateDir, 'signing-keys'),
       pkiDir,
       env: { MAYFLY_LOG_LEVEL: 'info', MAYFLY_DRAIN_SECONDS: '5', MAYFLY_ISSUER_CA_FILE: pki.caFile, ...options.env },
       onLine: (service, line) => lines.push(`${service.padEnd(13)} ${line}`),

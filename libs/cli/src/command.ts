@@ -9,6 +9,11 @@ export interface Flags {
   readonly reason: string | undefined;
   readonly serial: string | undefined;
   readonly issuedBefore: string | undefined;
+  /** The signing keyring directory (`mayfly keys`). */
+  readonly dir: string | undefined;
+  readonly minPublished: string | undefined;
+  readonly maxTtl: string | undefined;
+  readonly grace: string | undefined;
 }
 
 export interface CommandContext {

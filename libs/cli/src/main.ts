@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Command } from './command.js';
 import * as db from './commands/db.js';
+import * as keys from './commands/keys.js';
 import * as mesh from './commands/mesh.js';
 import * as traces from './commands/traces.js';
 import * as workload from './commands/workload.js';
@@ -26,6 +27,13 @@ const COMMANDS: Readonly<Record<string, Readonly<Record<string, Command>>>> = {
   svid: {
     revoke: { summary: 'revoke one X.509-SVID (--serial) or every SVID of a workload issued before a time (audited)', run: workload.revokeSvids },
   },
+  keys: {
+    list: { summary: 'the signing keyring (--dir, default MAYFLY_SIGNING_KEYRING_DIR): kid, state, published until', run: keys.list },
+    generate: { summary: 'add a key: active in an empty keyring, otherwise next (published, not signing)', run: keys.generate },
+    promote: { summary: 'the next key signs, the active one retires (refused until next is --min-published seconds old, default 300)', run: keys.promote },
+    prune: { summary: 'delete retired keys past the longest token (--max-ttl) plus --grace', run: keys.prune },
+    remove: { summary: 'delete one key now, e.g. a compromised one (never the active key)', run: keys.remove },
+  },
   traces: {
     show: { summary: 'print the last traces of MAYFLY_TRACES_FILE (default .mayfly/traces.jsonl) as timed trees', run: traces.show },
   },
@@ -34,9 +42,10 @@ const COMMANDS: Readonly<Record<string, Readonly<Record<string, Command>>>> = {
 function usage(): string {
   const lines = ['usage: mayfly <noun> <verb> [--json]', ''];
   for (const [noun, verbs] of Object.entries(COMMANDS)) {
-    for (const [verb, command] of Object.entries(verbs)) lines.push(`  ${`${noun} ${verb}`.padEnd(14)} ${command.summary}`);
+    for (const [verb, command] of Object.entries(verbs)) lines.push(`  ${`${noun} ${verb}`.padEnd(16)} ${command.summary}`);
   }
-  lines.push('', 'flags: --json (one JSON document on stdout), --database-url URL, --role-prefix P, --skip-roles, --reason TEXT, --serial HEX, --issued-before ISO');
+  lines.push('', 'flags: --json (one JSON document on stdout), --database-url URL, --role-prefix P, --skip-roles, --reason TEXT, --serial HEX, --issued-before ISO,',
+    '       --dir DIR, --min-published S, --max-ttl S, --grace S');
   return lines.join('\n');
 }
 
@@ -52,6 +61,10 @@ async function main(argv: readonly string[]): Promise<void> {
       reason: { type: 'string' },
       serial: { type: 'string' },
       'issued-before': { type: 'string' },
+      dir: { type: 'string' },
+      'min-published': { type: 'string' },
+      'max-ttl': { type: 'string' },
+      grace: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -71,6 +84,10 @@ async function main(argv: readonly string[]): Promise<void> {
       reason: values.reason,
       serial: values.serial,
       issuedBefore: values['issued-before'],
+      dir: values.dir,
+      minPublished: values['min-published'],
+      maxTtl: values['max-ttl'],
+      grace: values.grace,
     },
     args,
     out: output(values.json),

@@ -14,6 +14,7 @@ import {
 } from '@mayfly/config';
 import { waitForHealthy } from '@mayfly/grpc';
 import { ensureDevPki } from '@mayfly/pki';
+import { ensureDevKeyring } from './dev-keyring.js';
 import { prepareMeshDatabase } from './database-roles.js';
 import { ServiceProcess } from './service-process.js';
 
@@ -36,8 +37,12 @@ export interface MeshOptions {
   /** Use these ports (default: Mayfly's default ports), or pick free ones with 'free'. */
   readonly ports?: MeshPorts | 'free';
   readonly revocationStream?: { stream: string; subjectPrefix: string };
-  /** Where issuance keeps its signing key; without it the key lives as long as the process. */
-  readonly signingKeyFile?: string;
+  /**
+   * Issuance's signing keyring (a directory of <kid>.json keys, see @mayfly/keyring); one
+   * active key is generated there if it holds none. Without it, each issuance process signs
+   * with a key of its own that lives as long as the process.
+   */
+  readonly signingKeyringDir?: string;
   /** Further environment for every service (MAYFLY_POLICY_DIR, MAYFLY_LOG_LEVEL, ...). */
   readonly env?: Readonly<Record<string, string>>;
   /**
@@ -73,6 +78,20 @@ export interface Mesh {
   stopService(name: ServiceName, signal?: NodeJS.Signals): Promise<void>;
   /** Starts a stopped service again and waits until it is healthy. */
   startService(name: ServiceName): Promise<void>;
+  /**
+   * Starts one more process of `service`, configured like the first (same database, stream,
+   * keyring, identity) on free ports: a second replica, as a deployment runs them. Stopped with
+   * the mesh.
+   */
+  startReplica(service: ServiceName): Promise<MeshReplica>;
+  stop(): Promise<void>;
+}
+
+export interface MeshReplica {
+  readonly address: string;
+  readonly healthAddress: string;
+  /** Issuance only: this replica's own JWKS URL (it serves the same issuer). */
+  readonly jwksUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -83,12 +102,12 @@ export interface Mesh {
 export function localMeshOptions(
   infra: { databaseUrl: string; natsUrl: string; edgeNatsUrl: string },
   stateDir: string,
-): Pick<MeshOptions, 'databaseUrl' | 'natsUrl' | 'edgeNatsUrl' | 'signingKeyFile' | 'pkiDir'> {
+): Pick<MeshOptions, 'databaseUrl' | 'natsUrl' | 'edgeNatsUrl' | 'signingKeyringDir' | 'pkiDir'> {
   return {
     databaseUrl: infra.databaseUrl,
     natsUrl: infra.natsUrl,
     edgeNatsUrl: infra.edgeNatsUrl,
-    signingKeyFile: join(stateDir, 'issuance-signing-key.jwk'),
+    signingKeyringDir: join(stateDir, 'signing-keys'),
     pkiDir: join(stateDir, 'pki'),
   };
 }
@@ -151,7 +170,7 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     MAYFLY_TOKEN_ISSUER: issuer,
     MAYFLY_REVOCATION_STREAM: stream.stream,
     MAYFLY_REVOCATION_SUBJECT_PREFIX: stream.subjectPrefix,
-    ...(options.signingKeyFile ? { MAYFLY_SIGNING_KEY_FILE: options.signingKeyFile } : {}),
+    ...(options.signingKeyringDir ? { MAYFLY_SIGNING_KEYRING_DIR: ensureDevKeyring(options.signingKeyringDir) } : {}),
     ...options.env,
   };
   const addresses = {} as Record<ServiceName, string>;
@@ -189,13 +208,12 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
   const onLine = options.onLine ?? (() => undefined);
   const natsEnv = (service: ServiceName): Record<string, string> =>
     service === 'edge-verifier' && options.edgeNatsUrl ? { NATS_URL: options.edgeNatsUrl } : {};
-  const processes = new Map<ServiceName, ServiceProcess>(
-    SERVICE_NAMES.map((service) => [service, new ServiceProcess(service, { ...process.env, ...env, ...identityEnv(service), ...databaseEnv(service), ...natsEnv(service) }, onLine)]),
-  );
+  const serviceEnv = (service: ServiceName): NodeJS.ProcessEnv => ({ ...process.env, ...env, ...identityEnv(service), ...databaseEnv(service), ...natsEnv(service) });
+  const processes = new Map<ServiceName, ServiceProcess>(SERVICE_NAMES.map((service) => [service, new ServiceProcess(service, serviceEnv(service), onLine)]));
+  const replicas: ServiceProcess[] = [];
   const timeoutMs = options.startupTimeoutMs ?? 30_000;
 
-  const startOne = async (service: ServiceName): Promise<void> => {
-    const child = processes.get(service)!;
+  const startProcess = async (child: ServiceProcess, service: ServiceName, healthAddress: string): Promise<void> => {
     child.start();
     let starting = true;
     const exited = new Promise<never>((_, reject) =>
@@ -204,13 +222,38 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
       }),
     );
     try {
-      await Promise.race([waitForHealthy(healthAddresses[service], timeoutMs), exited]);
+      await Promise.race([waitForHealthy(healthAddress, timeoutMs), exited]);
     } finally {
       starting = false;
     }
   };
+  const startOne = (service: ServiceName): Promise<void> => startProcess(processes.get(service)!, service, healthAddresses[service]);
+
+  const startReplica = async (service: ServiceName): Promise<MeshReplica> => {
+    const [port, healthPort, metricsPort, httpPort] = await freePorts(4);
+    const replica = new ServiceProcess(
+      service,
+      {
+        ...serviceEnv(service),
+        [portVariable(service)]: String(port),
+        [healthPortVariable(service)]: String(healthPort),
+        [metricsPortVariable(service)]: String(metricsPort),
+        ...(service === 'issuance' ? { MAYFLY_ISSUANCE_HTTP_PORT: String(httpPort) } : {}),
+      },
+      onLine,
+    );
+    replicas.push(replica);
+    await startProcess(replica, service, `127.0.0.1:${healthPort}`);
+    return {
+      address: `127.0.0.1:${port}`,
+      healthAddress: `127.0.0.1:${healthPort}`,
+      ...(service === 'issuance' ? { jwksUrl: `${options.insecure ? 'http' : 'https'}://127.0.0.1:${httpPort}/.well-known/jwks.json` } : {}),
+      stop: () => replica.stop(),
+    };
+  };
 
   const stopAll = async (): Promise<void> => {
+    await Promise.all(replicas.map((replica) => replica.stop()));
     // Edges and the entry point first, the services they call last.
     for (const service of ['edge-verifier', 'issuance', 'revocation', 'decision', 'attestation', 'audit'] as const) {
       await processes.get(service)?.stop();
@@ -236,6 +279,7 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     processes,
     stopService: async (name, signal) => processes.get(name)?.stop(signal),
     startService: startOne,
+    startReplica,
     stop: stopAll,
   };
 }

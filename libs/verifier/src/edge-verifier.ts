@@ -28,6 +28,11 @@ export interface EdgeVerifierOptions {
    * other identities too: otherwise any of them could serve keys.
    */
   readonly jwksSpiffeId?: string | undefined;
+  /**
+   * How long a fetched JWKS is trusted before it is fetched again (default 300 s). A key removed
+   * from the keyring (a compromised one) stops verifying here within this time.
+   */
+  readonly jwksCacheMaxAgeMs?: number;
   /** Allow an http: JWKS URL (development only). Default false: such a URL is a start-up error. */
   readonly allowInsecureJwks?: boolean;
   /** Allowed clock difference for exp/iat, seconds. Default 5. */
@@ -35,7 +40,8 @@ export interface EdgeVerifierOptions {
   /**
    * How many verified tokens to remember (default 10,000; 0 turns the cache off). A token seen
    * again skips the signature check; its expiry, audience, scope and revocation are checked on
-   * every call, and an entry never outlives the token.
+   * every call, and an entry never outlives the token nor the JWKS it was checked against
+   * (jwksCacheMaxAgeMs): a withdrawn signing key takes its cached tokens with it.
    */
   readonly verifiedCacheSize?: number;
   /**
@@ -87,14 +93,16 @@ export class EdgeVerifier {
   readonly revocations: RevocationSet;
   private readonly jwks: JWTVerifyGetKey;
   private subscription: RevocationSubscription | undefined;
-  /** Verified tokens and their claims, oldest first (Map keeps insertion order). */
-  private readonly verified = new Map<string, AccessTokenClaims>();
+  /** Verified tokens, their claims and when they were verified, oldest first (Map keeps insertion order). */
+  private readonly verified = new Map<string, { claims: AccessTokenClaims; verifiedAt: number }>();
+  private readonly jwksCacheMaxAgeMs: number;
   private readonly verifiedCacheSize: number;
   private readonly keyObjects = new WeakMap<CryptoKey, KeyObject>();
   private pruneTimer: NodeJS.Timeout | undefined;
 
   private constructor(private readonly options: EdgeVerifierOptions) {
     this.verifiedCacheSize = options.verifiedCacheSize ?? 10_000;
+    this.jwksCacheMaxAgeMs = options.jwksCacheMaxAgeMs ?? 300_000;
     this.revocations = new RevocationSet(options.maxRevocationEntries ?? DEFAULT_MAX_REVOCATION_ENTRIES);
     if (options.jwksUrl.startsWith('http:') && !options.allowInsecureJwks) {
       throw new MayflyError('ERR_CONFIG', `the JWKS URL ${options.jwksUrl} is plain http: signing keys must come over https (or set MAYFLY_INSECURE_DEV=true for development)`);
@@ -102,7 +110,7 @@ export class EdgeVerifier {
     this.jwks = createRemoteJWKSet(new URL(options.jwksUrl), {
       timeoutDuration: 2_000,
       cooldownDuration: 5_000,
-      cacheMaxAge: 10 * 60_000,
+      cacheMaxAge: this.jwksCacheMaxAgeMs,
       [customFetch]: httpsFetch({
         ca: options.jwksCaFile ? readFileSync(options.jwksCaFile) : undefined,
         spiffeId: options.jwksSpiffeId,
@@ -149,7 +157,8 @@ export class EdgeVerifier {
     if (this.revocations.isOverflowed()) {
       return reject('ERR_REVOCATION_SET_FULL', 'edge heard more live revocations than it may keep (maxRevocationEntries); refusing every token until they expire');
     }
-    const claims = this.verified.get(token) ?? (await this.verifySignatureAndClaims(token));
+    const cached = this.verified.get(token);
+    const claims = cached && Date.now() - cached.verifiedAt < this.jwksCacheMaxAgeMs ? cached.claims : await this.verifySignatureAndClaims(token);
     if ('ok' in claims) return claims; // a rejection
     const toleranceMs = (this.options.clockToleranceSeconds ?? 5) * 1000;
     if (claims.expiresAt.getTime() + toleranceMs <= Date.now()) {
@@ -213,7 +222,8 @@ export class EdgeVerifier {
     if (!claims) return reject('ERR_TOKEN_CLAIMS', 'token lacks a Mayfly claim (sub, aud, jti, scope, grant_id or task_id)');
     if (this.verifiedCacheSize > 0) {
       if (this.verified.size >= this.verifiedCacheSize) this.verified.delete(this.verified.keys().next().value as string);
-      this.verified.set(token, claims);
+      this.verified.delete(token); // re-inserted as the newest
+      this.verified.set(token, { claims, verifiedAt: Date.now() });
     }
     return claims;
   }

@@ -28,6 +28,7 @@ export async function startEdgeVerifierService(log: Logger): Promise<Closer[]> {
     // The mesh CA signs every component: only issuance may serve the signing keys.
     jwksSpiffeId: env.optionalString('MAYFLY_JWKS_SPIFFE_ID') ?? (tls.mode === 'tls' ? componentSpiffeId(tls.trustDomain, 'issuance') : undefined),
     allowInsecureJwks: tls.mode === 'insecure',
+    jwksCacheMaxAgeMs: env.int('MAYFLY_JWKS_CACHE_SECONDS', 300, { min: 1, max: 86_400 }) * 1000,
     clockToleranceSeconds: env.int('MAYFLY_CLOCK_TOLERANCE_SECONDS', 5, { max: 300 }),
     onRevocationApplied: (event, delayMs) => log.info({ grantId: event.grantId, delayMs }, 'revocation applied'),
     maxTokenLifetimeSeconds: env.int('MAYFLY_MAX_TTL_SECONDS', 3600, { min: 1, max: 86_400 }),

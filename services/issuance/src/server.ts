@@ -19,7 +19,7 @@ import { PeerThrottle } from './domain/peer-throttle.js';
 import { issuanceApi } from './api/issuance-api.js';
 import type { CredentialFormat } from './credentials/credential-format.js';
 import { JwtAccessTokenFormat } from './credentials/jwt-access-token.js';
-import { loadSigningKey } from './credentials/signing-keys.js';
+import { SigningKeyring } from './credentials/signing-keyring.js';
 import { GrantFlow } from './domain/grant-flow.js';
 import { startJwksServer } from './http/jwks-server.js';
 
@@ -32,8 +32,14 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
   const db = createDatabase({ url: settings.databaseUrl, applicationName: 'mayfly-issuance', maxConnections: 20 });
   await assertSchemaCurrent(db);
 
-  const key = await loadSigningKey(env.optionalString('MAYFLY_SIGNING_KEY_FILE'), log);
-  const credentials = new JwtAccessTokenFormat(issuer, key);
+  const maxTtlSeconds = env.int('MAYFLY_MAX_TTL_SECONDS', 3600, { min: 1, max: 86_400 });
+  const signingKeys = SigningKeyring.open({
+    dir: env.optionalString('MAYFLY_SIGNING_KEYRING_DIR'),
+    retention: { maxTokenTtlSeconds: maxTtlSeconds, graceSeconds: env.int('MAYFLY_SIGNING_KEY_RETIRE_GRACE_SECONDS', 300, { min: 0, max: 86_400 }) },
+    reloadIntervalMs: env.int('MAYFLY_SIGNING_KEYRING_RELOAD_MS', 5_000, { min: 100, max: 600_000 }),
+    log,
+  });
+  const credentials = new JwtAccessTokenFormat(issuer, signingKeys);
   const audit = auditTrailFromEnv('issuance', db, log, env);
   const store = new PostgresGrantStore(db, audit);
   const attestation = createClient(AttestationServiceClient, serviceAddress('attestation', env), 'attestation');
@@ -62,7 +68,7 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
     tracedCredentials(credentials),
     {
       defaultTtlSeconds: env.int('MAYFLY_DEFAULT_TTL_SECONDS', 300, { min: 1, max: 86_400 }),
-      maxRequestTtlSeconds: env.int('MAYFLY_MAX_TTL_SECONDS', 3600, { min: 1, max: 86_400 }),
+      maxRequestTtlSeconds: maxTtlSeconds,
       rateLimit: {
         perSecond: env.int('MAYFLY_GRANT_RATE_PER_SECOND', 50, { min: 0, max: 1_000_000 }),
         burst: env.int('MAYFLY_GRANT_RATE_BURST', 100, { min: 1, max: 1_000_000 }),
@@ -92,7 +98,7 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
     host: settings.host,
     port: env.port('MAYFLY_ISSUANCE_HTTP_PORT', DEFAULT_PORTS['issuance-http']),
     issuer,
-    keys: [key.publicJwk],
+    keys: () => signingKeys.published(),
     log,
     tls: (() => {
       const transport = transportSettings(true);
@@ -118,6 +124,7 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
   return [
     () => server.shutdown(settings.drainSeconds * 1000),
     () => jwks.close(),
+    () => signingKeys.close(),
     () => audit.close(),
     () => {
       attestation.close();

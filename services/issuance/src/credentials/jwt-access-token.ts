@@ -1,28 +1,26 @@
-import { KeyObject, sign } from 'node:crypto';
-import { decodeJwt, errors, jwtVerify } from 'jose';
+import { sign } from 'node:crypto';
+import { decodeJwt, decodeProtectedHeader, errors, jwtVerify } from 'jose';
 import { MayflyError } from '@mayfly/core';
 import type { CredentialClaims, CredentialFormat, PresentedCredential } from './credential-format.js';
-import type { SigningKey } from './signing-keys.js';
+import type { SigningKeys } from './signing-keyring.js';
 
 /**
  * RFC 9068 JWT access tokens: header typ at+jwt with kid; claims iss, sub (SPIFFE ID),
  * client_id (the same SPIFFE ID: the workload is both the subject and the client, RFC 9068
  * §2.2), aud (the resource), scope (space-separated actions), iat, exp, jti, grant_id, task_id,
  * and cnf.x5t#S256 when bound to the workload's certificate (RFC 8705). Any standard JWT
- * library verifies them with the published JWKS.
+ * library verifies them with the published JWKS. Each token is signed by the keyring's active
+ * key at that moment and names it by kid.
  */
 export class JwtAccessTokenFormat implements CredentialFormat {
   readonly name = 'jwt-access-token';
-  private readonly encodedHeader: string;
-  private readonly signingKey: KeyObject;
+  /** Encoded headers by kid: a handful over a process's life, one per active key. */
+  private readonly encodedHeaders = new Map<string, string>();
 
   constructor(
     private readonly issuer: string,
-    private readonly key: SigningKey,
-  ) {
-    this.encodedHeader = base64url({ alg: key.alg, typ: 'at+jwt', kid: key.kid });
-    this.signingKey = KeyObject.from(key.privateKey);
-  }
+    private readonly keys: SigningKeys,
+  ) {}
 
   /**
    * Signs synchronously with node:crypto (Ed25519 is one short computation): going through
@@ -42,15 +40,19 @@ export class JwtAccessTokenFormat implements CredentialFormat {
       task_id: claims.taskId,
       ...(claims.certificateThumbprint ? { cnf: { 'x5t#S256': claims.certificateThumbprint } } : {}),
     });
-    const signingInput = `${this.encodedHeader}.${payload}`;
-    return `${signingInput}.${sign(null, Buffer.from(signingInput), this.signingKey).toString('base64url')}`;
+    const key = this.keys.active();
+    const signingInput = `${this.encodedHeader(key.kid)}.${payload}`;
+    return `${signingInput}.${sign(null, Buffer.from(signingInput), key.privateKey).toString('base64url')}`;
   }
 
   async inspect(credential: string): Promise<PresentedCredential> {
     try {
-      const { payload } = await jwtVerify(credential, this.key.publicKey, {
+      const { kid } = decodeProtectedHeader(credential);
+      const key = kid === undefined ? undefined : this.keys.verificationKey(kid);
+      if (!key) throw new Error(`no published key ${kid ?? '(no kid)'}`);
+      const { payload } = await jwtVerify(credential, key, {
         issuer: this.issuer,
-        algorithms: [this.key.alg],
+        algorithms: ['EdDSA'],
         typ: 'at+jwt',
       });
       return read(payload, false);
@@ -61,6 +63,12 @@ export class JwtAccessTokenFormat implements CredentialFormat {
       }
       throw new MayflyError('ERR_TOKEN_INVALID', 'access_token is not a valid token from this issuer', { cause: error });
     }
+  }
+
+  private encodedHeader(kid: string): string {
+    let header = this.encodedHeaders.get(kid);
+    if (!header) this.encodedHeaders.set(kid, (header = base64url({ alg: 'EdDSA', typ: 'at+jwt', kid })));
+    return header;
   }
 }
 

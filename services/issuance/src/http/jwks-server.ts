@@ -17,12 +17,13 @@ export async function startJwksServer(options: {
   host: string;
   port: number;
   issuer: string;
-  keys: readonly JWK[];
+  /** The keys to publish now (asked per request: the keyring rotates under a running server). */
+  keys: () => readonly JWK[];
   log: Logger;
   /** Serve HTTPS with this certificate and key (issuance's own); plain HTTP without. */
   tls?: { certFile: string; keyFile: string } | undefined;
 }): Promise<JwksServer> {
-  const jwks = JSON.stringify({ keys: options.keys });
+  const jwks = (): string => JSON.stringify({ keys: options.keys() });
   const discovery = JSON.stringify({
     issuer: options.issuer,
     jwks_uri: `${options.issuer}/.well-known/jwks.json`,
@@ -34,12 +35,12 @@ export async function startJwksServer(options: {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
     }
-    const body = path === '/.well-known/jwks.json' ? jwks : path === '/.well-known/openid-configuration' ? discovery : path === '/healthz' ? '{"status":"ok"}' : undefined;
+    const body = path === '/.well-known/jwks.json' ? jwks() : path === '/.well-known/openid-configuration' ? discovery : path === '/healthz' ? '{"status":"ok"}' : undefined;
     if (body === undefined) {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not found"}');
       return;
     }
-    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=300' }).end(req.method === 'HEAD' ? undefined : body);
+    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=60' }).end(req.method === 'HEAD' ? undefined : body);
   };
   const server: Server = options.tls
     ? createHttpsServer({ cert: readFileSync(options.tls.certFile), key: readFileSync(options.tls.keyFile) }, handle)
