@@ -13,3 +13,4 @@ export {
   isServiceError,
   toStatus,
 } from './status-mapping.js';
+export { CertificateFiles, certificateFiles, onCertificateFilesEvent, type CertificateFilesEvent, type CertificateMaterial, type CertificatePaths } from './certificate-files.js';

@@ -5,6 +5,7 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import type { Logger } from '@mayfly/core';
 import { descriptorSetPath } from '@mayfly/proto';
+import { onCertificateFilesEvent } from './certificate-files.js';
 import { serverCredentials } from './credentials.js';
 import { MALFORMED_REQUEST } from './handlers.js';
 
@@ -72,6 +73,12 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     services: [...options.services.map((s) => s.name), HEALTH_SERVICE],
   }).addToServer(server);
 
+  // Rotated certificate files are taken (or refused, keeping the last good ones) on the fly.
+  onCertificateFilesEvent((event) =>
+    event.kind === 'reloaded'
+      ? options.log.info({ files: event.paths }, 'TLS certificate files changed: new connections use them')
+      : options.log.error({ files: event.paths, reason: event.reason }, 'TLS certificate files are not a usable identity: keeping the previous ones'),
+  );
   const credentials = serverCredentials({ requireClientCertificate: options.requireClientCertificate ?? true, optionalClientCaFile: options.optionalClientCaFile });
   const port = await bind(server, options.host, options.port, credentials);
 

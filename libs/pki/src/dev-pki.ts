@@ -84,6 +84,9 @@ export async function ensureDevPki(dir: string, trustDomain: string, names: read
       signingKey: caKey,
       extensions: [
         new x509.BasicConstraintsExtension(false, undefined, true),
+        // Names its CA by key, not only by name: during a CA rotation the bundle holds two CAs
+        // with the same subject, and verifiers pick the issuer by this identifier.
+        await x509.AuthorityKeyIdentifierExtension.create(ca.publicKey),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
         new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
         new x509.SubjectAlternativeNameExtension([

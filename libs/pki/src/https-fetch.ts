@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { checkServerIdentity, rootCertificates, type PeerCertificate } from 'node:tls';
 
@@ -5,8 +6,10 @@ import { checkServerIdentity, rootCertificates, type PeerCertificate } from 'nod
 export type JwksFetch = (url: string, options: { headers: Headers; signal: AbortSignal }) => Promise<Response>;
 
 export interface HttpsFetchOptions {
-  /** PEM CA bundle to trust. Without it, the system store. */
+  /** PEM CA bundle to trust. Without it (and without caFile), the system store. */
   readonly ca?: Buffer | string | undefined;
+  /** A file holding the PEM CA bundle, re-read for every fetch (a rotated bundle is used at once). */
+  readonly caFile?: string | undefined;
   /** Trust the system store as well as `ca` (for issuers on public PKI plus a private one). */
   readonly withSystemRoots?: boolean;
   /**
@@ -24,8 +27,10 @@ export interface HttpsFetchOptions {
  * keys fetched in the clear can be swapped by anyone on the path.
  */
 export function httpsFetch(options: HttpsFetchOptions = {}): JwksFetch {
-  const ca = options.ca === undefined ? undefined : options.withSystemRoots ? [...rootCertificates, options.ca.toString()] : options.ca;
+  const bundle = (): Buffer | string | undefined => (options.caFile ? readFileSync(options.caFile) : options.ca);
   return (url, init) => {
+    const own = bundle();
+    const ca = own === undefined ? undefined : options.withSystemRoots ? [...rootCertificates, own.toString()] : own;
     if (url.startsWith('http:')) {
       if (options.allowHttp) return fetch(url, init);
       return Promise.reject(new Error(`refusing to fetch keys over plain http (${url}); use https, or MAYFLY_INSECURE_DEV=true for development`));

@@ -107,12 +107,14 @@ export class EdgeVerifier {
     if (options.jwksUrl.startsWith('http:') && !options.allowInsecureJwks) {
       throw new MayflyError('ERR_CONFIG', `the JWKS URL ${options.jwksUrl} is plain http: signing keys must come over https (or set MAYFLY_INSECURE_DEV=true for development)`);
     }
+    // Read once here so that a missing CA file is a start-up error; fetches re-read it (rotation).
+    if (options.jwksCaFile) readFileSync(options.jwksCaFile);
     this.jwks = createRemoteJWKSet(new URL(options.jwksUrl), {
       timeoutDuration: 2_000,
       cooldownDuration: 5_000,
       cacheMaxAge: this.jwksCacheMaxAgeMs,
       [customFetch]: httpsFetch({
-        ca: options.jwksCaFile ? readFileSync(options.jwksCaFile) : undefined,
+        caFile: options.jwksCaFile,
         spiffeId: options.jwksSpiffeId,
         allowHttp: options.allowInsecureJwks ?? false,
       }),

@@ -2,7 +2,7 @@ import { EnvReader, commonSettings, serviceAddress, tokenIssuerSettings, DEFAULT
 import type { Logger } from '@mayfly/core';
 import { auditTrailFromEnv } from '@mayfly/audit-trail';
 import { assertDatabaseReachable, createDatabase, assertSchemaCurrent } from '@mayfly/db';
-import { callUnary, createClient, startGrpcServer, transportSettings, type Closer } from '@mayfly/grpc';
+import { callUnary, certificateFiles, createClient, startGrpcServer, transportSettings, type Closer } from '@mayfly/grpc';
 import { withSpan } from '@mayfly/telemetry';
 import {
   AttestationServiceClient,
@@ -102,7 +102,7 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
     log,
     tls: (() => {
       const transport = transportSettings(true);
-      return transport.mode === 'tls' ? { certFile: transport.certFile!, keyFile: transport.keyFile! } : undefined;
+      return transport.mode === 'tls' ? certificateFiles({ certFile: transport.certFile, keyFile: transport.keyFile }) : undefined;
     })(),
   });
   const server = await startGrpcServer({

@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { JWK } from 'jose';
 import type { Logger } from '@mayfly/core';
+import type { CertificateFiles } from '@mayfly/grpc';
 
 export interface JwksServer {
   readonly port: number;
@@ -20,8 +20,8 @@ export async function startJwksServer(options: {
   /** The keys to publish now (asked per request: the keyring rotates under a running server). */
   keys: () => readonly JWK[];
   log: Logger;
-  /** Serve HTTPS with this certificate and key (issuance's own); plain HTTP without. */
-  tls?: { certFile: string; keyFile: string } | undefined;
+  /** Serve HTTPS with this certificate and key (issuance's own, reloaded when rotated); plain HTTP without. */
+  tls?: CertificateFiles | undefined;
 }): Promise<JwksServer> {
   const jwks = (): string => JSON.stringify({ keys: options.keys() });
   const discovery = JSON.stringify({
@@ -42,9 +42,10 @@ export async function startJwksServer(options: {
     }
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=60' }).end(req.method === 'HEAD' ? undefined : body);
   };
-  const server: Server = options.tls
-    ? createHttpsServer({ cert: readFileSync(options.tls.certFile), key: readFileSync(options.tls.keyFile) }, handle)
-    : createHttpServer(handle);
+  const tls = options.tls;
+  const server: Server = tls ? createHttpsServer({ cert: tls.current().cert, key: tls.current().key }, handle) : createHttpServer(handle);
+  // New connections get the rotated certificate; open ones keep theirs.
+  tls?.onChange(({ cert, key }) => (server as ReturnType<typeof createHttpsServer>).setSecureContext({ cert, key }));
   const port = await new Promise<number>((resolve, reject) => {
     server.once('error', (error) => reject(new Error(`cannot serve JWKS on ${options.host}:${options.port}: ${error.message}`)));
     server.listen(options.port, options.host, () => {
