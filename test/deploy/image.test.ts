@@ -1,5 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitForHealthy } from '@mayfly/grpc';
@@ -48,6 +51,23 @@ describe('container image', () => {
     const result = spawnSync(process.execPath, [ENTRY, 'bitcoin-miner'], { encoding: 'utf8' });
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('one of: attestation, decision, issuance, revocation, audit, edge-verifier');
+  });
+
+  it('the entry point runs the operator CLI for init and migration jobs (mayfly-service mayfly <noun> <verb>)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'image-keys-'));
+    const init = () => spawnSync(process.execPath, [ENTRY, 'mayfly', 'keys', 'init', '--dir', dir, '--json'], { encoding: 'utf8' });
+    const first = init();
+    expect(first.status, first.stderr).toBe(0);
+    expect((JSON.parse(first.stdout) as { changes: { change: string }[] }).changes).toEqual([{ kid: expect.any(String), change: 'now active' }]);
+    expect((JSON.parse(init().stdout) as { changes: unknown[] }).changes).toEqual([]); // idempotent: the job may run at every deploy
+
+    // compose's init-pki: each service's certificate also names its compose host (edges fetch https://issuance:8080).
+    const pki = mkdtempSync(join(tmpdir(), 'image-pki-'));
+    const made = spawnSync(process.execPath, [ENTRY, 'mayfly', 'pki', 'init', '--dir', pki, '--json'], { encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    const san = new X509Certificate(readFileSync(join(pki, 'issuance.pem'))).subjectAltName;
+    expect(san).toContain('DNS:issuance');
+    expect(san).toContain('URI:spiffe://mayfly.local/mayfly/issuance');
   });
 
   it('the Dockerfile: multi-stage on Node 24 slim, production dependencies only, non-root, health check, entry point', () => {

@@ -14,6 +14,9 @@ export interface Flags {
   readonly minPublished: string | undefined;
   readonly maxTtl: string | undefined;
   readonly grace: string | undefined;
+  readonly trustDomain: string | undefined;
+  /** `mayfly mesh demo --every S`: run the demo again every S seconds, until stopped. */
+  readonly every: string | undefined;
 }
 
 export interface CommandContext {

@@ -5,6 +5,7 @@ import type { Command } from './command.js';
 import * as db from './commands/db.js';
 import * as keys from './commands/keys.js';
 import * as mesh from './commands/mesh.js';
+import * as pki from './commands/pki.js';
 import * as traces from './commands/traces.js';
 import * as workload from './commands/workload.js';
 import { output } from './output.js';
@@ -13,7 +14,7 @@ import { output } from './output.js';
 const COMMANDS: Readonly<Record<string, Readonly<Record<string, Command>>>> = {
   mesh: {
     start: { summary: 'run the whole mesh locally (PostgreSQL and NATS found or started; demo data seeded)', run: mesh.start },
-    demo: { summary: 'grant → verify → revoke → verify against a running mesh, with timings', run: mesh.demo },
+    demo: { summary: 'grant → verify → revoke → verify against a running mesh, with timings (--every S: again and again)', run: mesh.demo },
     seed: { summary: 'register the demo issuer and workload in DATABASE_URL', run: mesh.seed },
   },
   db: {
@@ -27,7 +28,11 @@ const COMMANDS: Readonly<Record<string, Readonly<Record<string, Command>>>> = {
   svid: {
     revoke: { summary: 'revoke one X.509-SVID (--serial) or every SVID of a workload issued before a time (audited)', run: workload.revokeSvids },
   },
+  pki: {
+    init: { summary: 'a development CA, workload CA and a certificate per service and the operator in --dir (idempotent)', run: pki.init },
+  },
   keys: {
+    init: { summary: 'an active key in --dir unless the keyring has one (idempotent: for init jobs)', run: keys.init },
     list: { summary: 'the signing keyring (--dir, default MAYFLY_SIGNING_KEYRING_DIR): kid, state, published until', run: keys.list },
     generate: { summary: 'add a key: active in an empty keyring, otherwise next (published, not signing)', run: keys.generate },
     promote: { summary: 'the next key signs, the active one retires (refused until next is --min-published seconds old, default 300)', run: keys.promote },
@@ -45,7 +50,7 @@ function usage(): string {
     for (const [verb, command] of Object.entries(verbs)) lines.push(`  ${`${noun} ${verb}`.padEnd(16)} ${command.summary}`);
   }
   lines.push('', 'flags: --json (one JSON document on stdout), --database-url URL, --role-prefix P, --skip-roles, --reason TEXT, --serial HEX, --issued-before ISO,',
-    '       --dir DIR, --min-published S, --max-ttl S, --grace S');
+    '       --dir DIR, --min-published S, --max-ttl S, --grace S, --trust-domain TD, --every S');
   return lines.join('\n');
 }
 
@@ -65,6 +70,8 @@ async function main(argv: readonly string[]): Promise<void> {
       'min-published': { type: 'string' },
       'max-ttl': { type: 'string' },
       grace: { type: 'string' },
+      'trust-domain': { type: 'string' },
+      every: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -88,6 +95,8 @@ async function main(argv: readonly string[]): Promise<void> {
       minPublished: values['min-published'],
       maxTtl: values['max-ttl'],
       grace: values.grace,
+      trustDomain: values['trust-domain'],
+      every: values.every,
     },
     args,
     out: output(values.json),

@@ -42,7 +42,15 @@ export function mayflySpiffeId(trustDomain: string, name: string): string {
  * for both server and client authentication. Files are kept in `dir` (keys mode 0600) and reused
  * while they are valid for another day; production takes its certificates from configuration.
  */
-export async function ensureDevPki(dir: string, trustDomain: string, names: readonly string[]): Promise<DevPki> {
+export async function ensureDevPki(
+  dir: string,
+  trustDomain: string,
+  names: readonly string[],
+  options: {
+    /** Host names to add to an identity's certificate (compose: the service's own name, which clients fetching the JWKS over https check). */
+    dnsNames?: (name: string) => readonly string[];
+  } = {},
+): Promise<DevPki> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const caFile = join(dir, 'ca.pem');
   const caKeyFile = join(dir, 'ca-key.pem');
@@ -92,6 +100,7 @@ export async function ensureDevPki(dir: string, trustDomain: string, names: read
         new x509.SubjectAlternativeNameExtension([
           { type: 'url', value: mayflySpiffeId(trustDomain, name) },
           { type: 'dns', value: 'localhost' },
+          ...(options.dnsNames?.(name) ?? []).map((value) => ({ type: 'dns' as const, value })),
           { type: 'ip', value: '127.0.0.1' },
         ]),
       ],

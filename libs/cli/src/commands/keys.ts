@@ -77,6 +77,21 @@ export async function generate(context: CommandContext): Promise<void> {
   );
 }
 
+/** `mayfly keys init`: the first active key, unless there is one (safe to run at every deploy). */
+export async function init(context: CommandContext): Promise<void> {
+  const dir = keyringDir(context);
+  const entries = readKeyringDirectoryIfAny(dir);
+  const active = entries.find((entry) => entry.state === 'active');
+  if (active) {
+    context.out.say(`${dir} already has an active key (${active.kid}): nothing to do`);
+    context.out.document({ dir, changes: [] });
+    return;
+  }
+  const change = planGenerate(entries, generateEd25519Entry(new Date()));
+  applyKeyringChange(dir, change);
+  report(context, dir, change, 'the keyring can sign; give it to every issuance replica (MAYFLY_SIGNING_KEYRING_DIR)');
+}
+
 /** `mayfly keys promote`: the next key signs, the active key retires (still published). */
 export async function promote(context: CommandContext): Promise<void> {
   const dir = keyringDir(context);

@@ -52,7 +52,16 @@ export async function start(context: CommandContext): Promise<void> {
 export async function demo(context: CommandContext): Promise<void> {
   mkdirSync(context.stateDir, { recursive: true });
   useOperatorIdentity(context.stateDir);
-  await runDemo(await DevIssuer.create(DEMO.issuer, devIssuerKey(context.stateDir)));
+  const issuer = await DevIssuer.create(DEMO.issuer, devIssuerKey(context.stateDir));
+  const every = context.flags.every === undefined ? undefined : Number(context.flags.every);
+  if (every === undefined) return runDemo(issuer);
+  if (!Number.isFinite(every) || every < 1) throw new Error(`--every must be a number of seconds (at least 1), not ${JSON.stringify(context.flags.every)}`);
+  // A demo workload for deployments (compose): grants, verifications and revocations keep
+  // flowing, so traces and metrics have something to show. A failed round is reported, not fatal.
+  for (;;) {
+    await runDemo(issuer).catch((error: unknown) => process.stderr.write(`demo round failed: ${(error as Error).message}\n`));
+    await new Promise((resolve) => setTimeout(resolve, every * 1000));
+  }
 }
 
 /** `mayfly mesh seed`: registers the demo issuer and workload in DATABASE_URL. */

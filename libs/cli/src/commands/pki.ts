@@ -1,0 +1,21 @@
+import { SERVICE_NAMES } from '@mayfly/config';
+import { ensureDevPki } from '@mayfly/pki';
+import type { CommandContext } from '../command.js';
+
+/**
+ * `mayfly pki init --dir DIR [--trust-domain TD]`: a development CA, a workload CA and one
+ * certificate per service and for the operator, each also naming its service as a host name
+ * (compose reaches issuance's JWKS at https://issuance:8080). Existing files that are still
+ * valid are kept, so running it again changes nothing. Production certificates come from your
+ * own CA or cert-manager (deploy/README.md).
+ */
+export async function init(context: CommandContext): Promise<void> {
+  const dir = context.flags.dir;
+  if (!dir) throw new Error('usage: mayfly pki init --dir DIR [--trust-domain mayfly.local]');
+  const trustDomain = context.flags.trustDomain ?? process.env['MAYFLY_TRUST_DOMAIN'] ?? 'mayfly.local';
+  const pki = await ensureDevPki(dir, trustDomain, [...SERVICE_NAMES, 'operator'], { dnsNames: (name) => [name] });
+  const rows = [...SERVICE_NAMES, 'operator'].map((name) => ({ identity: pki.identity(name).spiffeId, certificate: pki.identity(name).certFile }));
+  context.out.table(rows);
+  context.out.say(`CA ${pki.caFile}; workload CA ${pki.workloadCaFile}`);
+  context.out.document({ caFile: pki.caFile, workloadCaFile: pki.workloadCaFile, identities: rows });
+}

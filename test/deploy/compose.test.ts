@@ -1,0 +1,119 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Ajv2019 } from 'ajv/dist/2019.js';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { natsAuthorizationConfig } from '@mayfly/bus';
+import { DEFAULT_METRICS_PORTS, DEFAULT_PORTS, REVOCATION_STREAM_DEFAULTS, SERVICE_NAMES, addressVariable } from '@mayfly/config';
+
+// deploy/compose: no container engine runs here, so the file is checked statically — against
+// the compose-spec JSON schema (vendored from docker-compose 1.29's package), for the wiring
+// Mayfly needs, and its NATS config with nats-server's own config test. .ci/run also runs
+// `docker-compose config -q` on it.
+
+const DIR = fileURLToPath(new URL('../../deploy/compose/', import.meta.url));
+const raw = readFileSync(`${DIR}compose.yaml`, 'utf8');
+/** ${VAR:-default} becomes its default, as compose does with nothing set. */
+const interpolated = raw.replace(/\$\{([A-Z0-9_]+)(?::-([^}]*))?\}/g, (_, _name: string, fallback: string | undefined) => fallback ?? '');
+
+interface ComposeService {
+  image?: string;
+  command?: string[];
+  environment?: Record<string, string>;
+  volumes?: string[];
+  depends_on?: Record<string, { condition: string }>;
+  read_only?: boolean;
+  cap_drop?: string[];
+  security_opt?: string[];
+  healthcheck?: { disable?: boolean; test?: string[] };
+}
+const compose = parse(interpolated, { merge: true }) as { services: Record<string, ComposeService>; volumes: Record<string, unknown> };
+const services = compose.services;
+
+describe('deploy/compose/compose.yaml', () => {
+  it('is valid against the compose-spec schema', () => {
+    const ajv = new Ajv2019({ strict: false, allErrors: true, validateFormats: false });
+    // Its $schema names draft 2019-09 by an http:// URI Ajv does not know by that spelling, and
+    // it labels subschemas with draft-04 "id"s (labels only: every $ref is #/definitions/...).
+    const { $schema: _draft, ...schema } = JSON.parse(readFileSync(`${DIR}compose-spec.schema.json`, 'utf8'), (key, value: unknown) =>
+      key === 'id' && typeof value === 'string' ? undefined : value,
+    ) as Record<string, unknown>;
+    const validate = ajv.compile(schema);
+    const valid = validate(parse(interpolated, { merge: true }));
+    expect(validate.errors ?? [], JSON.stringify(validate.errors, null, 2)).toEqual([]);
+    expect(valid).toBe(true);
+    // And the schema does refuse what compose would (a misspelt key, a wrong type).
+    const broken = parse(interpolated, { merge: true }) as { services: Record<string, Record<string, unknown>> };
+    broken.services['issuance']!['depends-on'] = ['audit'];
+    broken.services['audit']!['read_only'] = 'yes please';
+    expect(validate(broken)).toBe(false);
+  });
+
+  it('runs every Mayfly service hardened, on its default ports, after the init jobs, with its own identity', () => {
+    for (const service of SERVICE_NAMES) {
+      const definition = services[service];
+      expect(definition, service).toBeDefined();
+      expect(definition!.command, service).toEqual([service]);
+      expect(definition!.read_only, service).toBe(true);
+      expect(definition!.cap_drop, service).toEqual(['ALL']);
+      expect(definition!.security_opt, service).toContain('no-new-privileges:true');
+      expect(definition!.depends_on?.['init-pki']?.condition, service).toBe('service_completed_successfully');
+      expect(definition!.depends_on?.['migrate']?.condition, service).toBe('service_completed_successfully');
+      expect(definition!.environment?.['MAYFLY_TLS_CERT_FILE'], service).toBe(`/var/lib/mayfly/pki/${service}.pem`);
+      expect(definition!.environment?.['MAYFLY_TLS_KEY_FILE'], service).toBe(`/var/lib/mayfly/pki/${service}-key.pem`);
+      expect(definition!.volumes, service).toContain('pki:/var/lib/mayfly/pki:ro');
+      // Every other service reachable at its compose name and default port.
+      for (const other of SERVICE_NAMES) expect(definition!.environment?.[addressVariable(other)], `${service} → ${other}`).toBe(`${other}:${DEFAULT_PORTS[other]}`);
+      // Depending on a Mayfly service means waiting until it is healthy (its gRPC health port).
+      for (const [dependency, { condition }] of Object.entries(definition!.depends_on ?? {})) {
+        if ((SERVICE_NAMES as readonly string[]).includes(dependency)) expect(condition, `${service} → ${dependency}`).toBe('service_healthy');
+      }
+    }
+    expect(services['issuance']!.environment?.['MAYFLY_SIGNING_KEYRING_DIR']).toBe('/var/lib/mayfly/keys');
+    expect(services['issuance']!.volumes).toContain('keys:/var/lib/mayfly/keys:ro');
+    expect(services['init-keys']!.command).toEqual(['mayfly', 'keys', 'init', '--dir', '/var/lib/mayfly/keys']);
+    expect(services['init-pki']!.command).toEqual(['mayfly', 'pki', 'init', '--dir', '/var/lib/mayfly/pki']);
+    expect(services['migrate']!.command).toEqual(['mayfly', 'db', 'migrate']);
+  });
+
+  it('gives each service with a database its own role, and NATS users only to revocation (publish) and edges (read)', () => {
+    for (const service of ['attestation', 'issuance', 'revocation', 'audit']) {
+      expect(services[service]!.environment?.['DATABASE_URL'], service).toMatch(new RegExp(`^postgres://mayfly_${service}:[^@]+@postgres:5432/mayfly$`));
+      expect(services['migrate']!.environment?.[`MAYFLY_DB_PASSWORD_${service.toUpperCase()}`], service).toBeTruthy();
+    }
+    expect(services['decision']!.environment?.['DATABASE_URL']).toBeUndefined();
+    expect(services['revocation']!.environment?.['NATS_URL']).toMatch(/^nats:\/\/mayfly-revocation:[^@]+@nats:4222$/);
+    expect(services['edge-verifier']!.environment?.['NATS_URL']).toMatch(/^nats:\/\/mayfly-edge:[^@]+@nats:4222$/);
+    const natsUsers = Object.entries(services).filter(([, definition]) => definition.environment?.['NATS_URL']).map(([name]) => name);
+    expect(natsUsers.sort()).toEqual(['edge-verifier', 'revocation']);
+  });
+
+  it("has NATS users and permissions exactly as Mayfly's own generator makes them, in a config nats-server accepts", () => {
+    const conf = readFileSync(`${DIR}nats.conf`, 'utf8');
+    const generated = natsAuthorizationConfig(
+      { revocation: { user: 'mayfly-revocation', password: 'REVOCATION' }, edge: { user: 'mayfly-edge', password: 'EDGE' } },
+      REVOCATION_STREAM_DEFAULTS,
+    )
+      .replace('"REVOCATION"', '$MAYFLY_NATS_REVOCATION_PASSWORD')
+      .replace('"EDGE"', '$MAYFLY_NATS_EDGE_PASSWORD');
+    expect(conf).toContain(generated);
+    const natsServer = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((path) => existsSync(path));
+    if (!natsServer) return; // .ci/run makes sure one is installed
+    const check = spawnSync(natsServer, ['-c', `${DIR}nats.conf`, '-t'], { env: { MAYFLY_NATS_REVOCATION_PASSWORD: 'a', MAYFLY_NATS_EDGE_PASSWORD: 'b' }, encoding: 'utf8' });
+    expect(check.status, check.stderr + check.stdout).toBe(0);
+  });
+
+  it('sends traces to Jaeger, has Prometheus scrape every metrics port, and runs a demo workload', () => {
+    for (const service of SERVICE_NAMES) {
+      expect(services[service]!.environment?.['OTEL_EXPORTER_OTLP_ENDPOINT'], service).toBe('http://jaeger:4318');
+      expect(services[service]!.environment?.['OTEL_TRACES_EXPORTER'], service).toBe('otlp');
+    }
+    expect(services['jaeger']!.image).toMatch(/^jaegertracing\/all-in-one:/);
+    const prometheus = parse(readFileSync(`${DIR}prometheus.yml`, 'utf8')) as { scrape_configs: { static_configs: { targets: string[] }[] }[] };
+    const targets = prometheus.scrape_configs.flatMap((job) => job.static_configs.flatMap((config) => config.targets));
+    expect(targets.sort()).toEqual(SERVICE_NAMES.map((service) => `${service}:${DEFAULT_METRICS_PORTS[service]}`).sort());
+    expect(services['demo']!.command?.join(' ')).toMatch(/mesh seed && exec .* mesh demo --every \d+/);
+    expect(services['demo']!.depends_on?.['edge-verifier']?.condition).toBe('service_healthy');
+  });
+});
