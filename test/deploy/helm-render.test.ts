@@ -1,0 +1,174 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { DEFAULT_HEALTH_PORTS, DEFAULT_PORTS, SERVICE_NAMES, type ServiceName } from '@mayfly/config';
+import { ALLOWED_CALLERS } from '@mayfly/grpc';
+
+// The Helm chart rendered, and the manifests checked as Kubernetes would receive them. There is
+// no helm binary here (nor a download), so test/deploy/helm-render (Go text/template + sprig, the
+// engine Helm is built on) renders it; .ci/run installs Go and sprig from Debian. Without Go this
+// suite is skipped, and says so.
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CHART = `${ROOT}deploy/helm/mayfly`;
+const GO_ENV = { ...process.env, GO111MODULE: 'off', GOPATH: '/usr/share/gocode', GOCACHE: join(tmpdir(), 'mayfly-go-cache') };
+const hasGo = spawnSync('go', ['version'], { env: GO_ENV }).status === 0;
+let renderer = '';
+
+type Manifest = { kind: string; metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> }; spec: Record<string, any> };
+
+function render(valuesFile?: string): Manifest[] {
+  const result = spawnSync(renderer, [CHART, ...(valuesFile ? [valuesFile] : [])], { encoding: 'utf8' });
+  expect(result.status, result.stderr).toBe(0);
+  const documents = parseAllDocuments(result.stdout);
+  for (const document of documents) expect(document.errors.map(String), 'rendered YAML').toEqual([]);
+  return documents.map((document) => document.toJS() as Manifest | null).filter((manifest): manifest is Manifest => manifest !== null);
+}
+
+const VALUES_FILES = [undefined, ...readdirSync(`${CHART}/ci`).map((file) => `${CHART}/ci/${file}`)];
+const label = (file: string | undefined): string => (file ? file.slice(CHART.length + 1) : 'values.yaml');
+const serviceOf = (method: string): ServiceName =>
+  /\.(\w+)Service\//
+    .exec(method)![1]!
+    .replace(/([a-z])([A-Z])/g, '$1-$2')
+    .toLowerCase() as ServiceName;
+const componentOf = (manifest: Manifest): string => manifest.metadata.labels?.['app.kubernetes.io/component'] ?? '';
+const matches = (selector: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean =>
+  selector !== undefined && Object.entries(selector).every(([key, value]) => labels?.[key] === value);
+
+describe.skipIf(!hasGo)('deploy/helm/mayfly rendered (Go text/template + sprig; skipped: no Go toolchain)', () => {
+  beforeAll(() => {
+    renderer = join(mkdtempSync(join(tmpdir(), 'helm-render-')), 'helm-render');
+    const build = spawnSync('go', ['build', '-o', renderer, `${ROOT}test/deploy/helm-render/main.go`], { env: GO_ENV, encoding: 'utf8', cwd: tmpdir() });
+    expect(build.status, build.stderr).toBe(0);
+  }, 120_000);
+
+  for (const valuesFile of VALUES_FILES) {
+    describe(label(valuesFile), () => {
+      it('every pod is hardened, sized, probed on its health port, and wired to what exists', () => {
+        const manifests = render(valuesFile);
+        const accounts = new Set(manifests.filter((m) => m.kind === 'ServiceAccount').map((m) => m.metadata.name));
+        const workloads = manifests.filter((m) => ['Deployment', 'DaemonSet', 'Job'].includes(m.kind));
+        expect(workloads.length).toBeGreaterThan(0);
+        for (const workload of workloads) {
+          const name = `${workload.kind}/${workload.metadata.name}`;
+          const pod = workload.spec['template'].spec;
+          expect(pod.securityContext?.runAsNonRoot, name).toBe(true);
+          expect(pod.automountServiceAccountToken, name).toBe(false);
+          if (workload.kind !== 'Job') expect(accounts.has(pod.serviceAccountName), `${name}: ServiceAccount ${pod.serviceAccountName}`).toBe(true);
+          const volumes = new Set((pod.volumes ?? []).map((volume: { name: string }) => volume.name));
+          for (const container of pod.containers) {
+            const where = `${name}/${container.name}`;
+            for (const kind of ['requests', 'limits']) for (const resource of ['cpu', 'memory']) expect(container.resources?.[kind]?.[resource], `${where} ${kind}.${resource}`).toBeDefined();
+            expect(container.securityContext, where).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+            expect(container.securityContext.capabilities.drop, where).toContain('ALL');
+            const names = (container.env ?? []).map((variable: { name: string }) => variable.name);
+            expect(new Set(names).size, `${where}: duplicate environment variables`).toBe(names.length);
+            (container.env ?? []).forEach((variable: { name: string; value?: string }, index: number) => {
+              for (const [, reference] of (variable.value ?? '').matchAll(/\$\(([A-Z0-9_]+)\)/g)) expect(names.slice(0, index), `${where}: ${variable.name} uses $(${reference})`).toContain(reference);
+            });
+            for (const mount of container.volumeMounts ?? []) {
+              expect(volumes.has(mount.name), `${where}: volume ${mount.name}`).toBe(true);
+              expect(mount.subPath, `${where}: subPath mounts never see rotated files`).toBeUndefined();
+            }
+            if (workload.kind === 'Job') continue;
+            const component = componentOf(workload) as ServiceName;
+            const health = container.ports.find((port: { name: string }) => port.name === 'health')?.containerPort;
+            expect(health, where).toBe(DEFAULT_HEALTH_PORTS[component]);
+            expect(container.ports.find((port: { name: string }) => port.name === 'grpc')?.containerPort, where).toBe(DEFAULT_PORTS[component]);
+            for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) expect(container[probe]?.grpc?.port, `${where} ${probe}`).toBe(health);
+          }
+        }
+      });
+
+      it('Services select pods that exist, on ports they name; autoscalers target Deployments without fixed replicas', () => {
+        const manifests = render(valuesFile);
+        const pods = manifests.filter((m) => ['Deployment', 'DaemonSet'].includes(m.kind)).map((m) => m.spec['template']);
+        for (const service of manifests.filter((m) => m.kind === 'Service')) {
+          const pod = pods.find((template) => matches(service.spec['selector'], template.metadata.labels));
+          expect(pod, `Service ${service.metadata.name} selects no pod`).toBeDefined();
+          const portNames = pod.spec.containers.flatMap((container: { ports: { name: string }[] }) => container.ports.map((port) => port.name));
+          for (const port of service.spec['ports']) expect(portNames, `Service ${service.metadata.name}`).toContain(port.targetPort);
+        }
+        for (const hpa of manifests.filter((m) => m.kind === 'HorizontalPodAutoscaler')) {
+          const target = manifests.find((m) => m.kind === 'Deployment' && m.metadata.name === hpa.spec['scaleTargetRef'].name);
+          expect(target, `HPA ${hpa.metadata.name}`).toBeDefined();
+          expect(target!.spec['replicas'], `Deployment ${target!.metadata.name} is autoscaled: replicas must be left to the HPA`).toBeUndefined();
+        }
+        for (const pdb of manifests.filter((m) => m.kind === 'PodDisruptionBudget')) {
+          expect(pods.some((template) => matches(pdb.spec['selector'].matchLabels, template.metadata.labels)), `PDB ${pdb.metadata.name}`).toBe(true);
+        }
+        const job = manifests.find((m) => m.kind === 'Job');
+        expect(job?.metadata.annotations?.['helm.sh/hook']).toBe('pre-install,pre-upgrade');
+        expect(job?.spec['template'].spec.containers[0].args.slice(0, 3)).toEqual(['mayfly', 'db', 'migrate']);
+      });
+
+      it('NetworkPolicies allow exactly the call graph: every caller in, nothing else from Mayfly, every callee out', () => {
+        const manifests = render(valuesFile);
+        const policies = manifests.filter((m) => m.kind === 'NetworkPolicy');
+        const workloads = manifests.filter((m) => ['Deployment', 'DaemonSet'].includes(m.kind));
+        if (policies.length === 0) {
+          expect(label(valuesFile), 'only a values file that turns them off has no NetworkPolicy').toBe('ci/minimal-values.yaml');
+          return;
+        }
+        const policyOf = (component: string): Manifest | undefined =>
+          policies.find((policy) => policy.spec['podSelector'].matchLabels['app.kubernetes.io/component'] === component);
+        for (const workload of workloads) {
+          const policy = policyOf(componentOf(workload));
+          expect(policy, `${workload.metadata.name} has a NetworkPolicy`).toBeDefined();
+          expect(policy!.spec['policyTypes']).toEqual(['Ingress', 'Egress']);
+        }
+        const deployed = new Set(workloads.map(componentOf));
+        const callers = new Map<string, Set<string>>();
+        for (const [method, allowed] of Object.entries(ALLOWED_CALLERS)) {
+          if (allowed === 'workloads') continue;
+          for (const caller of allowed) if (caller !== 'operator') callers.set(serviceOf(method), (callers.get(serviceOf(method)) ?? new Set()).add(caller));
+        }
+        for (const component of deployed) {
+          const ingressFrom = new Set<string>(
+            policyOf(component)!.spec['ingress'].flatMap((rule: { from?: { podSelector?: { matchLabels?: Record<string, string> } }[] }) =>
+              (rule.from ?? []).map((peer) => peer.podSelector?.matchLabels?.['app.kubernetes.io/component']).filter((from): from is string => from !== undefined && SERVICE_NAMES.includes(from as ServiceName)),
+            ),
+          );
+          const expected = new Set([...(callers.get(component) ?? [])].filter((caller) => deployed.has(caller)));
+          if (component === 'issuance' && deployed.has('edge-verifier')) expected.add('edge-verifier'); // the JWKS
+          expect([...ingressFrom].sort(), `${component} ingress from Mayfly components`).toEqual([...expected].sort());
+          for (const caller of expected) {
+            if (component === 'issuance' && caller === 'edge-verifier') continue;
+            const egress = policyOf(caller)!.spec['egress'] as { to?: { podSelector?: { matchLabels?: Record<string, string> } }[]; ports: { port: number }[] }[];
+            expect(
+              egress.some((rule) => rule.to?.some((peer) => peer.podSelector?.matchLabels?.['app.kubernetes.io/component'] === component) && rule.ports.some((port) => port.port === DEFAULT_PORTS[component as ServiceName])),
+              `${caller} egress to ${component}`,
+            ).toBe(true);
+          }
+        }
+      });
+    });
+  }
+
+  it('with cert-manager, every component gets a Certificate for its SPIFFE ID, written to the Secret its pods mount', () => {
+    const manifests = render(`${CHART}/ci/cert-manager-values.yaml`);
+    const certificates = manifests.filter((m) => m.kind === 'Certificate');
+    const workloads = manifests.filter((m) => ['Deployment', 'DaemonSet'].includes(m.kind));
+    expect(certificates.map(componentOf).sort()).toEqual(workloads.map(componentOf).sort());
+    for (const workload of workloads) {
+      const component = componentOf(workload);
+      const secret = workload.spec['template'].spec.volumes.find((volume: { name: string }) => volume.name === 'tls').secret.secretName;
+      const certificate = certificates.find((c) => componentOf(c) === component)!;
+      expect(certificate.spec['secretName']).toBe(secret);
+      expect(certificate.spec['uris']).toEqual([`spiffe://mayfly.local/mayfly/${component}`]);
+      expect(certificate.spec['usages']).toEqual(expect.arrayContaining(['server auth', 'client auth']));
+    }
+    expect(render().some((m) => m.kind === 'Certificate')).toBe(false);
+  });
+
+  it('with edgeVerifier.mode none there is no edge DaemonSet, account or policy', () => {
+    const manifests = render(`${CHART}/ci/minimal-values.yaml`);
+    expect(manifests.filter((m) => componentOf(m) === 'edge-verifier')).toEqual([]);
+    expect(manifests.find((m) => m.kind === 'Deployment' && m.metadata.name === 'mayfly-issuance')?.spec['replicas']).toBe(3);
+  });
+});
