@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
+import { natsAuthorizationConfig } from '@mayfly/bus';
 import { DEFAULT_HEALTH_PORTS, DEFAULT_PORTS, SERVICE_NAMES, type ServiceName } from '@mayfly/config';
 import { ALLOWED_CALLERS } from '@mayfly/grpc';
 
@@ -164,6 +165,24 @@ describe.skipIf(!hasGo)('deploy/helm/mayfly rendered (Go text/template + sprig; 
       expect(certificate.spec['usages']).toEqual(expect.arrayContaining(['server auth', 'client auth']));
     }
     expect(render().some((m) => m.kind === 'Certificate')).toBe(false);
+  });
+
+  it("renders Mayfly's NATS users and permissions for the NATS server exactly as libs/bus generates them, in a config nats-server accepts", () => {
+    for (const valuesFile of VALUES_FILES) {
+      const values = parse(readFileSync(valuesFile ?? `${CHART}/values.yaml`, 'utf8')) as { nats?: { stream?: string; subjectPrefix?: string } };
+      const stream = { stream: values.nats?.stream ?? 'MAYFLY_REVOCATIONS', subjectPrefix: values.nats?.subjectPrefix ?? 'mayfly.revocations' };
+      const configMap = render(valuesFile).find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'mayfly-nats-authorization');
+      const expected = natsAuthorizationConfig({ revocation: { user: 'mayfly-revocation', password: 'R' }, edge: { user: 'mayfly-edge', password: 'E' } }, stream)
+        .replace('"R"', '$MAYFLY_NATS_REVOCATION_PASSWORD')
+        .replace('"E"', '$MAYFLY_NATS_EDGE_PASSWORD');
+      expect((configMap as unknown as { data: Record<string, string> }).data['mayfly-authorization.conf'], label(valuesFile)).toBe(expected);
+      const natsServer = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((path) => existsSync(path));
+      if (!natsServer) continue;
+      const conf = join(mkdtempSync(join(tmpdir(), 'nats-conf-')), 'nats.conf');
+      writeFileSync(conf, `listen: 127.0.0.1:4222\njetstream {}\n${expected}`);
+      const check = spawnSync(natsServer, ['-c', conf, '-t'], { env: { MAYFLY_NATS_REVOCATION_PASSWORD: 'a', MAYFLY_NATS_EDGE_PASSWORD: 'b' }, encoding: 'utf8' });
+      expect(check.status, check.stderr + check.stdout).toBe(0);
+    }
   });
 
   it('with edgeVerifier.mode none there is no edge DaemonSet, account or policy', () => {
