@@ -100,6 +100,18 @@ describe.skipIf(!hasGo)('deploy/helm/mayfly rendered (Go text/template + sprig; 
           expect(target, `HPA ${hpa.metadata.name}`).toBeDefined();
           expect(target!.spec['replicas'], `Deployment ${target!.metadata.name} is autoscaled: replicas must be left to the HPA`).toBeUndefined();
         }
+        // Every peer address a container is given names a rendered Service and one of its ports.
+        const services = manifests.filter((m) => m.kind === 'Service');
+        for (const workload of manifests.filter((m) => ['Deployment', 'DaemonSet'].includes(m.kind))) {
+          for (const variable of workload.spec['template'].spec.containers.flatMap((container: { env: { name: string; value?: string }[] }) => container.env)) {
+            if (!variable.name.endsWith('_ADDR')) continue;
+            const [, host, port] = /^dns:\/\/\/([^.]+)\.mayfly\.svc:(\d+)$/.exec(variable.value ?? '') ?? [];
+            const service = services.find((candidate) => candidate.metadata.name === host);
+            expect(service, `${workload.metadata.name}: ${variable.name}=${variable.value}`).toBeDefined();
+            expect(service!.spec['clusterIP'], `${variable.name}: a headless Service, so that calls spread over pods`).toBe('None');
+            expect(service!.spec['ports'].map((p: { port: number }) => p.port), variable.name).toContain(Number(port));
+          }
+        }
         for (const pdb of manifests.filter((m) => m.kind === 'PodDisruptionBudget')) {
           expect(pods.some((template) => matches(pdb.spec['selector'].matchLabels, template.metadata.labels)), `PDB ${pdb.metadata.name}`).toBe(true);
         }

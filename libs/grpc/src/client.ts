@@ -30,10 +30,10 @@ export function createClient<C extends Client>(
   identity?: { certificatePem: string; privateKeyPem: string },
 ): C {
   return new Ctor(address, channelCredentials(target, identity), {
-    // For an IP address, grpc-js would send the IP as TLS server name, which RFC 6066 forbids
+    // For an IP address (or a list of them, "ipv4:a:p,b:q"), grpc-js would send the IP as TLS server name, which RFC 6066 forbids
     // (Node warns, DEP0123). The server is checked by its SPIFFE ID, not its host name, so the
     // component's name serves as SNI.
-    ...(isIP(address.replace(/^\[|\]?:\d+$/g, '')) ? { 'grpc.ssl_target_name_override': `mayfly-${target}` } : {}),
+    ...(isIP(address.replace(/^\[|\]?:\d+$/g, '')) || /^ipv[46]:/.test(address) ? { 'grpc.ssl_target_name_override': `mayfly-${target}` } : {}),
     // A peer that restarts should be reachable again within a couple of seconds, not after
     // grpc-js's default backoff (which grows to two minutes).
     'grpc.initial_reconnect_backoff_ms': 100,
@@ -41,8 +41,13 @@ export function createClient<C extends Client>(
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,
     'grpc.max_receive_message_length': 4 * 1024 * 1024,
+    // Spread calls over every address the target resolves to (a headless Service's pods, or an
+    // "ipv4:a:p,b:q" list) instead of pinning one; one address behaves as before.
+    'grpc.service_config': ROUND_ROBIN,
   });
 }
+
+const ROUND_ROBIN = JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] });
 
 type UnaryMethod<Req, Res> = { readonly path?: string } & ((
   request: Req,

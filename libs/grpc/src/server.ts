@@ -42,6 +42,12 @@ export interface RunningGrpcServer {
 }
 
 const HEALTH_SERVICE = 'grpc.health.v1.Health';
+
+/** MAYFLY_GRPC_MAX_CONNECTION_AGE_MS, default 5 minutes. */
+function maxConnectionAgeMs(): number {
+  const configured = Number(process.env['MAYFLY_GRPC_MAX_CONNECTION_AGE_MS'] ?? '300000');
+  return Number.isInteger(configured) && configured >= 100 ? configured : 300_000;
+}
 let reflectionDefinition: PackageDefinition | undefined;
 
 /** Mayfly's descriptors plus grpc.health.v1, loaded once per process. */
@@ -61,6 +67,11 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   const server = new Server({
     'grpc.max_receive_message_length': 1024 * 1024,
     'grpc.keepalive_permit_without_calls': 1,
+    // Connections are closed (GOAWAY, calls in flight finish) after this age, so that clients
+    // reconnect and re-resolve: replicas added by an autoscaler get traffic, instead of every
+    // client staying on the replicas that existed when it connected.
+    'grpc.max_connection_age_ms': maxConnectionAgeMs(),
+    'grpc.max_connection_age_grace_ms': 30_000,
   });
   for (const service of options.services) server.addService(refuseMalformed(service.definition), service.implementation);
 

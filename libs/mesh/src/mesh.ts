@@ -81,15 +81,17 @@ export interface Mesh {
   /**
    * Starts one more process of `service`, configured like the first (same database, stream,
    * keyring, identity) on free ports: a second replica, as a deployment runs them. Stopped with
-   * the mesh.
+   * the mesh. `env` adds to or overrides its environment (e.g. where it finds its peers).
    */
-  startReplica(service: ServiceName): Promise<MeshReplica>;
+  startReplica(service: ServiceName, options?: { env?: Readonly<Record<string, string>> }): Promise<MeshReplica>;
   stop(): Promise<void>;
 }
 
 export interface MeshReplica {
   readonly address: string;
   readonly healthAddress: string;
+  /** Its Prometheus /metrics endpoint (host:port). */
+  readonly metricsAddress: string;
   /** Issuance only: this replica's own JWKS URL (it serves the same issuer). */
   readonly jwksUrl?: string;
   stop(): Promise<void>;
@@ -229,7 +231,7 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
   };
   const startOne = (service: ServiceName): Promise<void> => startProcess(processes.get(service)!, service, healthAddresses[service]);
 
-  const startReplica = async (service: ServiceName): Promise<MeshReplica> => {
+  const startReplica = async (service: ServiceName, replicaOptions: { env?: Readonly<Record<string, string>> } = {}): Promise<MeshReplica> => {
     const [port, healthPort, metricsPort, httpPort] = await freePorts(4);
     const replica = new ServiceProcess(
       service,
@@ -239,6 +241,7 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
         [healthPortVariable(service)]: String(healthPort),
         [metricsPortVariable(service)]: String(metricsPort),
         ...(service === 'issuance' ? { MAYFLY_ISSUANCE_HTTP_PORT: String(httpPort) } : {}),
+        ...replicaOptions.env,
       },
       onLine,
     );
@@ -247,6 +250,7 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     return {
       address: `127.0.0.1:${port}`,
       healthAddress: `127.0.0.1:${healthPort}`,
+      metricsAddress: `127.0.0.1:${metricsPort}`,
       ...(service === 'issuance' ? { jwksUrl: `${options.insecure ? 'http' : 'https'}://127.0.0.1:${httpPort}/.well-known/jwks.json` } : {}),
       stop: () => replica.stop(),
     };

@@ -66,9 +66,12 @@ edge-verifier: {port: 50056, healthPort: 50066, metricsPort: 9466, calls: [], da
   value: {{ include "mayfly.tokenIssuer" . | quote }}
 - name: MAYFLY_MAX_TTL_SECONDS
   value: {{ .Values.tokens.maxTtlSeconds | quote }}
+{{- /* Peers through their headless Services: clients resolve every ready pod and spread calls (round robin). */}}
 {{- range $service, $spec := (include "mayfly.callGraph" . | fromYaml) }}
+{{- if ne $service "edge-verifier" }}
 - name: MAYFLY_{{ $service | upper | replace "-" "_" }}_ADDR
-  value: "{{ $fullname }}-{{ $service }}.{{ $.Release.Namespace }}.svc:{{ $spec.port }}"
+  value: "dns:///{{ $fullname }}-{{ $service }}-pods.{{ $.Release.Namespace }}.svc:{{ $spec.port }}"
+{{- end }}
 {{- end }}
 {{- if .Values.telemetry.otlpEndpoint }}
 - name: OTEL_TRACES_EXPORTER
