@@ -2,6 +2,11 @@ import { context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SERVICE_NAMES } from '@mayfly/config';
 import { callUnary } from '@mayfly/grpc';
@@ -14,6 +19,7 @@ import { DEV, PROD, RESOURCE, eventually, refusal, startTestMesh, type TestMesh 
 // all five services and the edge. Each service serves Prometheus metrics. Logs carry trace ids
 // and never a credential.
 
+const run = promisify(execFile);
 let t: TestMesh;
 let collector: Awaited<ReturnType<typeof startOtlpCollector>>;
 const clientSpans = new InMemorySpanExporter();
@@ -132,5 +138,20 @@ describe('05 observability', () => {
       const signature = secret.split('.')[2]!;
       expect(t.logLines.filter((line) => line.includes(signature) || line.includes(secret))).toEqual([]);
     }
+  });
+
+  it("the demo workload (compose's, mayfly mesh demo) roots its own traces, continued by the services it reaches", async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'mayfly-demo-workload-'));
+    const cli = (...args: string[]) =>
+      run(process.execPath, [join(process.cwd(), 'libs/cli/dist/main.js'), ...args], {
+        env: { ...process.env, MAYFLY_STATE_DIR: stateDir, OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint },
+      });
+    await cli('mesh', 'seed', '--database-url', t.databaseUrl);
+    const { stdout } = await cli('mesh', 'demo');
+    expect(stdout).toContain('edge says ACCEPTED');
+    const rounds = (): CollectedSpan[] => collector.spans.filter((span) => span.service === 'mayfly-demo-workload' && span.name === 'demo round');
+    await eventually(async () => rounds().length === 1, 5_000, 100);
+    const demoTrace = rounds()[0]!.traceId;
+    await eventually(async () => ['issuance', 'attestation', 'decision', 'revocation', 'edge-verifier'].every((service) => collector.spans.some((span) => span.traceId === demoTrace && span.service === `mayfly-${service}`)), 5_000, 100);
   });
 });

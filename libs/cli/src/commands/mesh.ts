@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServiceName } from '@mayfly/config';
 import { DEMO, DevIssuer, formatLogLine, localMeshOptions, resolveInfrastructure, runDemo, seedDemo, startMesh, useOperatorIdentity } from '@mayfly/mesh';
+import { setupTelemetry, withSpan } from '@mayfly/telemetry';
 import type { CommandContext } from '../command.js';
 
 const devIssuerKey = (stateDir: string) => join(stateDir, 'dev-issuer.jwk');
@@ -54,13 +55,22 @@ export async function demo(context: CommandContext): Promise<void> {
   useOperatorIdentity(context.stateDir);
   const issuer = await DevIssuer.create(DEMO.issuer, devIssuerKey(context.stateDir));
   const every = context.flags.every === undefined ? undefined : Number(context.flags.every);
-  if (every === undefined) return runDemo(issuer);
-  if (!Number.isFinite(every) || every < 1) throw new Error(`--every must be a number of seconds (at least 1), not ${JSON.stringify(context.flags.every)}`);
-  // A demo workload for deployments (compose): grants, verifications and revocations keep
-  // flowing, so traces and metrics have something to show. A failed round is reported, not fatal.
-  for (;;) {
-    await runDemo(issuer).catch((error: unknown) => process.stderr.write(`demo round failed: ${(error as Error).message}\n`));
-    await new Promise((resolve) => setTimeout(resolve, every * 1000));
+  if (every !== undefined && (!Number.isFinite(every) || every < 1)) throw new Error(`--every must be a number of seconds (at least 1), not ${JSON.stringify(context.flags.every)}`);
+  // With a trace exporter configured, the demo is a traced workload: each round is one trace
+  // rooted here (service mayfly-demo-workload) and continued by every service it reaches.
+  const traced = Boolean(process.env['OTEL_TRACES_EXPORTER'] || process.env['MAYFLY_TRACES_FILE']);
+  const telemetry = traced ? await setupTelemetry({ service: 'demo-workload', host: '127.0.0.1', metricsPort: 0, env: { ...process.env, OTEL_METRICS_EXPORTER: 'none' } }) : undefined;
+  const round = (): Promise<void> => withSpan('demo round', { 'mayfly.workload': DEMO.spiffeId }, () => runDemo(issuer));
+  try {
+    if (every === undefined) return await round();
+    // A demo workload for deployments (compose): grants, verifications and revocations keep
+    // flowing, so traces and metrics have something to show. A failed round is reported, not fatal.
+    for (;;) {
+      await round().catch((error: unknown) => process.stderr.write(`demo round failed: ${(error as Error).message}\n`));
+      await new Promise((resolve) => setTimeout(resolve, every * 1000));
+    }
+  } finally {
+    await telemetry?.shutdown(); // flushes the last spans
   }
 }
 
