@@ -185,6 +185,9 @@ class RevocationFeed implements RevocationSubscription {
     if (this.checking || this.stopped) return;
     this.checking = true;
     try {
+      // What this feed had read before asking: events that arrive while the answer is on its way
+      // are past the snapshot's last sequence, and must not make the stream look recreated.
+      const readBeforeAsking = this.lastSequence;
       let info: StreamInfo;
       try {
         info = await this.jsm.streams.info(this.options.stream);
@@ -194,7 +197,7 @@ class RevocationFeed implements RevocationSubscription {
         this.setState('resyncing');
         return;
       }
-      const recreated = info.created !== this.created || info.state.last_seq < this.lastSequence;
+      const recreated = info.created !== this.created || info.state.last_seq < readBeforeAsking;
       // The stream deletes only at its front (age): a first sequence beyond what this edge has
       // read means events it never saw were removed.
       const lostUnseen = info.state.first_seq > this.lastSequence + 1;

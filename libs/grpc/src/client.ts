@@ -41,9 +41,11 @@ export function createClient<C extends Client>(
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,
     'grpc.max_receive_message_length': 4 * 1024 * 1024,
-    // Spread calls over every address the target resolves to (a headless Service's pods, or an
-    // "ipv4:a:p,b:q" list) instead of pinning one; one address behaves as before.
-    'grpc.service_config': ROUND_ROBIN,
+    // A target that names several addresses ("dns:///" a headless Service's pods, or an
+    // "ipv4:a:p,b:q" list) spreads calls over all of them. A plain host:port keeps pick-first:
+    // one peer that restarts is reconnected on the next call, where round robin would fail calls
+    // fast until its backoff ends.
+    ...(/^(dns|ipv4|ipv6):/.test(address) ? { 'grpc.service_config': ROUND_ROBIN } : {}),
   });
 }
 

@@ -46,4 +46,26 @@ describe('StreamGuard', () => {
     await new StreamGuard(w.ports, log).check();
     expect(w.calls).toEqual(['create', 'republish', 'marker new@1']);
   });
+
+  it('does not mistake a revocation published during its check (by any replica) for a lost stream', async () => {
+    const w = world({ created: 'a', firstSequence: 1, lastSequence: 5 }, { lowest: 1, highest: 5 });
+    const guard = new StreamGuard(w.ports, log);
+    await guard.check(); // the first check republishes by design
+    // Another replica publishes sequence 6 and records it while this guard's first read is in
+    // flight: whichever the guard reads first, it must not see PostgreSQL ahead of the stream.
+    let published = false;
+    const publishDuringFirstRead = <T>(read: () => Promise<T>) => async (): Promise<T> => {
+      const value = await read();
+      if (!published) {
+        published = true;
+        w.state.stream = { created: 'a', firstSequence: 1, lastSequence: 6 };
+        w.state.live = { lowest: 1, highest: 6 };
+      }
+      return value;
+    };
+    w.ports.readStream = publishDuringFirstRead(w.ports.readStream);
+    w.ports.liveSequences = publishDuringFirstRead(w.ports.liveSequences);
+    await guard.check();
+    expect(w.calls).toEqual(['republish', 'marker a@1', 'marker a@1']);
+  });
 });

@@ -37,6 +37,10 @@ export class StreamGuard {
   }
 
   private async checkOnce(): Promise<void> {
+    // PostgreSQL first, the stream second: a revocation published in between (by this process
+    // or another replica) is then already in the stream when it is read. The other way round it
+    // would look lost — recorded in PostgreSQL past the stream's end — and every edge would resync.
+    const live = this.knownCreated === undefined ? undefined : await this.ports.liveSequences();
     let stream = await this.ports.readStream();
     let loss: string | undefined;
     if (!stream) {
@@ -47,7 +51,7 @@ export class StreamGuard {
       // away (stored sequences may point into an earlier incarnation), so it republishes.
       loss = 'first check since the revocation service started';
     } else {
-      loss = findStreamLoss(stream, this.knownCreated, await this.ports.liveSequences());
+      loss = findStreamLoss(stream, this.knownCreated, live!);
     }
     if (loss) {
       const republished = await this.ports.republishLive();
