@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RevocationPublisher, ensureRevocationStream, grantRevocationSubject, natsAuthorizationConfig, readStreamSnapshot, subscribeRevocations } from '@mayfly/bus';
+import { RevocationPublisher, ensureRevocationStream, grantRevocationSubject, heartbeatSubject, natsAuthorizationConfig, readStreamSnapshot, subscribeRevocations } from '@mayfly/bus';
 import { freePort, isListening } from '@mayfly/mesh';
 import { RevocationEvent } from '@mayfly/proto';
 
@@ -53,7 +53,12 @@ describe('12 NATS permissions', () => {
     await publisher.publish(first);
     const applied: string[] = [];
     const feed = await subscribeRevocations(edge, { ...STREAM, onEvent: (e) => applied.push(e.grantId), checkIntervalMs: 200 });
-    await publisher.publishResyncMarker((await readStreamSnapshot(revocation, STREAM.stream))!);
+    const snapshot = (await readStreamSnapshot(revocation, STREAM.stream))!;
+    await publisher.publishResyncMarker(snapshot);
+    // Whole by the marker; live once a heartbeat confirms the edge has read to the stream's end.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(feed.state()).toBe('catching-up');
+    await publisher.publishHeartbeat({ created: snapshot.created, lastSequence: snapshot.lastSequence });
     await feed.caughtUp;
     const second = event();
     await publisher.publish(second);
@@ -64,13 +69,26 @@ describe('12 NATS permissions', () => {
     await feed.stop();
   });
 
-  it('an edge cannot publish a revocation, nor purge, delete or change the stream', async () => {
+  it('an edge cannot publish a revocation or a heartbeat, nor purge, delete or change the stream', async () => {
     const js = jetstream(edge, { timeout: 2_000 });
     await expect(js.publish(grantRevocationSubject(STREAM.subjectPrefix, crypto.randomUUID()), RevocationEvent.encode(event()).finish())).rejects.toThrow();
     const jsm = await jetstreamManager(edge, { timeout: 2_000 });
     await expect(jsm.streams.purge(STREAM.stream)).rejects.toThrow();
     await expect(jsm.streams.delete(STREAM.stream)).rejects.toThrow();
     await expect(jsm.streams.update(STREAM.stream, { max_age: 1 })).rejects.toThrow();
+    // Nor forge the revocation service's heartbeat (which would keep a cut-off edge trusting itself).
+    const heard: string[] = [];
+    const listener = edge.subscribe(heartbeatSubject(STREAM.subjectPrefix), {
+      callback: (error, message) => {
+        if (!error) heard.push(new TextDecoder().decode(message.data));
+      },
+    });
+    await edge.flush();
+    edge.publish(heartbeatSubject(STREAM.subjectPrefix), JSON.stringify({ created: 'forged', lastSequence: 0 }));
+    await new RevocationPublisher(revocation, STREAM.subjectPrefix).publishHeartbeat({ created: 'genuine', lastSequence: 0 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(heard.map((text) => (JSON.parse(text) as { created: string }).created)).toEqual(['genuine']);
+    listener.unsubscribe();
     // The stream is untouched.
     const after = await readStreamSnapshot(revocation, STREAM.stream);
     expect(after!.lastSequence).toBeGreaterThanOrEqual(2);

@@ -4,6 +4,7 @@ export {
   ensureRevocationStream,
   controlStreamName,
   grantRevocationSubject,
+  heartbeatSubject,
   readResyncMarker,
   readStreamSnapshot,
   resyncMarkerSubject,
@@ -15,3 +16,4 @@ export { RevocationPublisher } from './revocation-publisher.js';
 export { subscribeRevocations, type FeedState, type RevocationSubscription, type SubscribeOptions } from './revocation-subscriber.js';
 export type { NatsConnection } from '@nats-io/transport-node';
 export { natsAuthorizationConfig, revocationPermissions, type NatsUsers, type Permissions } from './nats-permissions.js';
+export { FeedFreshness, type FeedHeartbeat } from './feed-freshness.js';

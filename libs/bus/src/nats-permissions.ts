@@ -1,4 +1,4 @@
-import { controlStreamName, resyncMarkerSubject } from './revocation-stream.js';
+import { controlStreamName, heartbeatSubject, resyncMarkerSubject } from './revocation-stream.js';
 
 /** Who connects to NATS, by role. */
 export interface NatsUsers {
@@ -23,7 +23,7 @@ export function revocationPermissions(config: { stream: string; subjectPrefix: s
   const control = controlStreamName(config.stream);
   return {
     revocation: {
-      publish: { allow: [`${config.subjectPrefix}.>`, resyncMarkerSubject(config.subjectPrefix), '$JS.API.>'] },
+      publish: { allow: [`${config.subjectPrefix}.>`, resyncMarkerSubject(config.subjectPrefix), heartbeatSubject(config.subjectPrefix), '$JS.API.>'] },
       subscribe: { allow: ['_INBOX.>'] },
     },
     edge: {
@@ -44,7 +44,8 @@ export function revocationPermissions(config: { stream: string; subjectPrefix: s
           `$JS.FC.${config.stream}.>`,
         ],
       },
-      subscribe: { allow: ['_INBOX.>'] },
+      // Heartbeats: where the stream ends, so that an edge can tell it is current (fail closed when not).
+      subscribe: { allow: ['_INBOX.>', heartbeatSubject(config.subjectPrefix)] },
     },
   };
 }

@@ -2,7 +2,8 @@ import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
 import { SpanKind, context, propagation, withSpan } from '@mayfly/telemetry';
 import { RevocationEvent } from '@mayfly/proto';
-import { grantRevocationSubject, resyncMarkerSubject, type ResyncMarker, type StreamSnapshot } from './revocation-stream.js';
+import type { FeedHeartbeat } from './feed-freshness.js';
+import { grantRevocationSubject, heartbeatSubject, resyncMarkerSubject, type ResyncMarker, type StreamSnapshot } from './revocation-stream.js';
 import { headersSetter } from './trace-headers.js';
 
 /** Publishes revocation events and waits for the stream's acknowledgement. */
@@ -10,7 +11,7 @@ export class RevocationPublisher {
   private readonly js: JetStreamClient;
 
   constructor(
-    nc: NatsConnection,
+    private readonly nc: NatsConnection,
     private readonly subjectPrefix: string,
     private readonly timeoutMs = 2_000,
   ) {
@@ -36,6 +37,12 @@ export class RevocationPublisher {
       },
       SpanKind.PRODUCER,
     );
+  }
+
+  /** Tells edges where the stream ends now (core NATS: a heartbeat is not stored). */
+  async publishHeartbeat(heartbeat: FeedHeartbeat): Promise<void> {
+    this.nc.publish(heartbeatSubject(this.subjectPrefix), JSON.stringify(heartbeat));
+    await this.nc.flush();
   }
 
   /**

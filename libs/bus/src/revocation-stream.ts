@@ -29,6 +29,14 @@ export function resyncMarkerSubject(prefix: string): string {
   return `${prefix}-control.resynced`;
 }
 
+/**
+ * Heartbeats (core NATS, not stored): the revocation service says every second where the stream
+ * ends; edges that cannot hear it for their staleness bound refuse tokens (fail closed).
+ */
+export function heartbeatSubject(prefix: string): string {
+  return `${prefix}-control.heartbeat`;
+}
+
 /** The control stream's name, beside the revocation stream. */
 export function controlStreamName(stream: string): string {
   return `${stream}_CONTROL`;

@@ -1,19 +1,24 @@
 import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg, type StreamInfo } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { RevocationEvent } from '@mayfly/proto';
 import { SpanKind, context, propagation, recordFailure, trace, tracer } from '@mayfly/telemetry';
-import { isStreamNotFound, readResyncMarker } from './revocation-stream.js';
+import { FeedFreshness, type FeedHeartbeat } from './feed-freshness.js';
+import { heartbeatSubject, isStreamNotFound, readResyncMarker } from './revocation-stream.js';
 import { headersGetter } from './trace-headers.js';
 
 /**
  * Where an edge's revocation feed stands. Only 'live' means the edge knows every revocation the
  * stream holds; in every other state it must refuse tokens.
- * - catching-up: replaying the stream from its start, until the revocation service vouches for it;
+ * - catching-up: replaying the stream from its start, until the revocation service vouches for it
+ *   (its marker, then a heartbeat);
  * - resyncing: the stream was recreated, or lost events this edge never saw; replaying it from
  *   the start and waiting for the revocation service's marker that it has republished;
+ * - stale: whole when last confirmed, but no heartbeat has confirmed it within the staleness
+ *   bound (NATS unreachable, the revocation service gone, this process frozen): a revocation may
+ *   exist that this edge has not heard of;
  * - failed: the feed stopped on an error; it retries on the next check.
  */
-export type FeedState = 'catching-up' | 'live' | 'resyncing' | 'failed';
+export type FeedState = 'catching-up' | 'live' | 'stale' | 'resyncing' | 'failed';
 
 export interface RevocationSubscription {
   /** Resolves the first time the feed is live. */
@@ -34,6 +39,12 @@ export interface SubscribeOptions {
   readonly waitForStreamMs?: number;
   /** How often the stream is checked for recreation or lost events. Default 2 s. */
   readonly checkIntervalMs?: number;
+  /**
+   * The staleness bound: with no heartbeat confirming the feed for this long, it is 'stale' and
+   * the edge refuses every token until one does. Default 5 s (the revocation service sends one
+   * every second).
+   */
+  readonly staleAfterMs?: number;
 }
 
 type StreamManager = Awaited<ReturnType<typeof jetstreamManager>>;
@@ -85,6 +96,11 @@ class RevocationFeed implements RevocationSubscription {
   private checkTimer: NodeJS.Timeout | undefined;
   private checking = false;
   private stopped = false;
+  private readonly freshness: FeedFreshness;
+  private heartbeats: Subscription | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
+  /** The state last reported to onStateChange. */
+  private reported: FeedState = 'catching-up';
 
   constructor(
     private readonly nc: NatsConnection,
@@ -92,14 +108,36 @@ class RevocationFeed implements RevocationSubscription {
     private readonly options: SubscribeOptions,
   ) {
     this.caughtUp = new Promise<void>((resolve) => (this.markCaughtUp = resolve));
+    this.freshness = new FeedFreshness(options.staleAfterMs ?? 5_000);
   }
 
   async start(): Promise<void> {
     const info = await waitForStream(this.jsm, this.options.stream, this.options.waitForStreamMs ?? 30_000);
     this.created = info.created;
+    this.heartbeats = this.nc.subscribe(heartbeatSubject(this.options.subjectPrefix), {
+      callback: (error, message) => {
+        if (!error) this.onHeartbeat(message.data);
+      },
+    });
     await this.follow(info);
     await this.acceptMarker();
     this.scheduleCheck();
+    // Staleness comes with silence, not with a message: look at the clock between messages too.
+    this.watchdog = setInterval(() => this.reportState(), Math.max(20, Math.min(250, this.freshness.staleAfterMs / 4)));
+    this.watchdog.unref();
+  }
+
+  private onHeartbeat(data: Uint8Array): void {
+    let heartbeat: FeedHeartbeat;
+    try {
+      heartbeat = JSON.parse(new TextDecoder().decode(data)) as FeedHeartbeat;
+      if (typeof heartbeat.created !== 'string' || !Number.isInteger(heartbeat.lastSequence)) throw new Error('not a heartbeat');
+    } catch (error) {
+      this.report(new Error(`ignored a malformed heartbeat: ${(error as Error).message}`));
+      return;
+    }
+    this.freshness.heartbeat(heartbeat, { created: this.created, read: this.lastSequence }, Date.now());
+    this.reportState();
   }
 
   /** Checks every checkIntervalMs; every 250 ms while not live, so that recovery is quick. */
@@ -111,22 +149,34 @@ class RevocationFeed implements RevocationSubscription {
   }
 
   isCaughtUp(): boolean {
-    return this.current === 'live';
+    return this.state() === 'live';
   }
 
+  /** Judged against the clock at each call: a process that was frozen is stale when it wakes. */
   state(): FeedState {
-    return this.current;
+    if (this.current !== 'live') return this.current;
+    const now = Date.now();
+    if (this.freshness.ageMs(now) === undefined) return 'catching-up'; // whole, but no heartbeat has confirmed it yet
+    return this.freshness.isFresh(now) ? 'live' : 'stale';
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.checkTimer) clearTimeout(this.checkTimer);
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.heartbeats?.unsubscribe();
     await this.closeConsumer();
   }
 
   private setState(state: FeedState): void {
-    if (state === this.current) return;
     this.current = state;
+    this.reportState();
+  }
+
+  private reportState(): void {
+    const state = this.state();
+    if (state === this.reported) return;
+    this.reported = state;
     if (state === 'live') this.markCaughtUp();
     this.options.onStateChange?.(state);
   }
@@ -137,6 +187,7 @@ class RevocationFeed implements RevocationSubscription {
     this.lastSequence = Math.max(0, info.state.first_seq - 1);
     this.readyAt = undefined;
     this.awaitedMarker = { created: info.created, firstSequence: info.state.first_seq };
+    this.freshness.reset();
     const consumer = await jetstream(this.nc).consumers.get(this.options.stream, {
       filter_subjects: `${this.options.subjectPrefix}.>`,
       deliver_policy: DeliverPolicy.All,
@@ -150,7 +201,9 @@ class RevocationFeed implements RevocationSubscription {
     for await (const message of messages) {
       this.handle(message);
       this.lastSequence = message.info.streamSequence;
+      this.freshness.advanced(this.lastSequence);
       this.goLiveIfWhole();
+      this.reportState();
     }
     if (!this.stopped && this.messages === messages) throw new Error('the revocation feed ended unexpectedly');
   }

@@ -53,6 +53,11 @@ export interface EdgeVerifierOptions {
   readonly maxRevocationEntries?: number;
   /** How often the feed checks the stream for recreation or lost events, ms (default 2,000). */
   readonly feedCheckIntervalMs?: number;
+  /**
+   * The staleness bound (default 5 s): with no revocation-service heartbeat confirming the feed
+   * for this long, every token is refused (ERR_REVOCATION_FEED_STALE) until one does.
+   */
+  readonly staleAfterMs?: number;
   /** Called when a revocation is applied, with the delay since it was revoked (ms). */
   readonly onRevocationApplied?: (event: RevocationEvent, delayMs: number) => void;
   /** A bad event, a full revocation set, or a feed failure. Never thrown: the edge fails closed instead. */
@@ -131,6 +136,7 @@ export class EdgeVerifier {
       onError: (error) => verifier.reportFeedError(error),
       onStateChange: (state) => options.onFeedStateChange?.(state),
       ...(options.feedCheckIntervalMs ? { checkIntervalMs: options.feedCheckIntervalMs } : {}),
+      ...(options.staleAfterMs ? { staleAfterMs: options.staleAfterMs } : {}),
     });
     verifier.pruneTimer = setInterval(() => verifier.revocations.prune(), 30_000);
     verifier.pruneTimer.unref();
@@ -284,6 +290,8 @@ function feedRejection(state: FeedState): Rejection | undefined {
       return reject('ERR_REVOCATION_FEED_NOT_READY', 'edge has not yet caught up with the revocation stream');
     case 'resyncing':
       return reject('ERR_REVOCATION_FEED_RESYNCING', 'the revocation stream was recreated or lost events; edge is replaying it and refuses tokens until the revocation service has republished');
+    case 'stale':
+      return reject('ERR_REVOCATION_FEED_STALE', 'edge has not heard from the revocation service within its staleness bound; a revocation may exist that it has not seen, so it refuses every token until it has');
     case 'failed':
       return reject('ERR_REVOCATION_FEED_FAILED', 'the revocation feed failed; edge refuses tokens until it recovers');
   }

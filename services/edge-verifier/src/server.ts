@@ -29,6 +29,7 @@ export async function startEdgeVerifierService(log: Logger): Promise<Closer[]> {
     jwksSpiffeId: env.optionalString('MAYFLY_JWKS_SPIFFE_ID') ?? (tls.mode === 'tls' ? componentSpiffeId(tls.trustDomain, 'issuance') : undefined),
     allowInsecureJwks: tls.mode === 'insecure',
     jwksCacheMaxAgeMs: env.int('MAYFLY_JWKS_CACHE_SECONDS', 300, { min: 1, max: 86_400 }) * 1000,
+    staleAfterMs: env.int('MAYFLY_EDGE_STALE_AFTER_MS', 5_000, { min: 100, max: 600_000 }),
     clockToleranceSeconds: env.int('MAYFLY_CLOCK_TOLERANCE_SECONDS', 5, { max: 300 }),
     onRevocationApplied: (event, delayMs) => log.info({ grantId: event.grantId, delayMs }, 'revocation applied'),
     maxTokenLifetimeSeconds: env.int('MAYFLY_MAX_TTL_SECONDS', 3600, { min: 1, max: 86_400 }),

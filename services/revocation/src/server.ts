@@ -2,11 +2,12 @@ import { EnvReader, commonSettings, revocationStreamSettings } from '@mayfly/con
 import type { Logger } from '@mayfly/core';
 import { auditTrailFromEnv } from '@mayfly/audit-trail';
 import { RevocationPublisher, connectBus, ensureRevocationStream, readStreamSnapshot } from '@mayfly/bus';
-import { assertDatabaseReachable, createDatabase, liveRevocationSequences, assertSchemaCurrent } from '@mayfly/db';
+import { assertDatabaseReachable, createDatabase, listUnpublishedRevocations, liveRevocationSequences, assertSchemaCurrent } from '@mayfly/db';
 import { startGrpcServer, type Closer } from '@mayfly/grpc';
 import { RevocationServiceService } from '@mayfly/proto';
 import { revocationApi } from './api/revocation-api.js';
 import { expireDueGrantsOnce } from './domain/expiry-sweeper.js';
+import { HeartbeatSender, type HeartbeatOutcome } from './domain/heartbeat.js';
 import { Revoker } from './domain/revoker.js';
 import { StreamGuard } from './domain/stream-guard.js';
 
@@ -48,6 +49,26 @@ export async function startRevocationService(log: Logger): Promise<Closer[]> {
   const expiryTimer = setInterval(() => {
     expireDueGrantsOnce(db, audit, log).catch((error: unknown) => log.warn({ err: error }, 'expiry sweep failed'));
   }, env.int('MAYFLY_EXPIRY_SWEEP_MS', 5_000, { min: 100 }));
+  // Heartbeats let edges tell they are current; without them they fail closed (issue 9).
+  const heartbeat = new HeartbeatSender(
+    {
+      readStream: () => readStreamSnapshot(nats, stream.stream),
+      oldestUnpublishedAt: async () => (await listUnpublishedRevocations(db, 1))[0]?.revoked_at,
+      publish: (beat) => publisher.publishHeartbeat(beat),
+    },
+    env.int('MAYFLY_REVOCATION_PUBLISH_GRACE_MS', 1_000, { min: 0 }),
+  );
+  let lastOutcome: HeartbeatOutcome | 'failed' = 'sent';
+  const heartbeatTimer = setInterval(() => {
+    heartbeat
+      .beat(new Date())
+      .catch(() => 'failed' as const)
+      .then((outcome) => {
+        // Said once per change, not every second.
+        if (outcome !== lastOutcome) (outcome === 'sent' ? log.info.bind(log) : log.warn.bind(log))({ outcome }, 'revocation heartbeat');
+        lastOutcome = outcome;
+      });
+  }, env.int('MAYFLY_REVOCATION_HEARTBEAT_MS', 1_000, { min: 50 }));
   await revoker.publishPending();
   await guard.check().catch((error: unknown) => log.warn({ err: (error as Error).message }, 'revocation stream check failed; will retry'));
 
@@ -64,6 +85,7 @@ export async function startRevocationService(log: Logger): Promise<Closer[]> {
       clearInterval(retryTimer);
       clearInterval(guardTimer);
       clearInterval(expiryTimer);
+      clearInterval(heartbeatTimer);
     },
     () => audit.close(),
     () => nats.drain(),
