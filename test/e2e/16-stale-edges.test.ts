@@ -1,10 +1,9 @@
-import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectBus, type NatsConnection } from '@mayfly/bus';
 import { callUnary, checkHealth } from '@mayfly/grpc';
-import { freePort } from '@mayfly/mesh';
 import { GrantStatus, Verdict } from '@mayfly/proto';
 import { EdgeVerifier } from '@mayfly/verifier';
+import { natsProxy } from '../support/nats-proxy.js';
 import { DEV, RESOURCE, eventually, startTestMesh, type TestMesh } from '../support/test-mesh.js';
 
 // Issue 9, point 3: an edge that cannot hear the revocation service's heartbeat for its
@@ -21,33 +20,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.close();
 });
-
-/** A TCP proxy in front of NATS that can cut every connection and refuse new ones, then heal. */
-async function natsProxy(target: URL): Promise<{ url: string; cut(): void; heal(): void; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  let open = true;
-  const server: Server = createServer((client) => {
-    if (!open) return void client.destroy();
-    const upstream = tcpConnect(Number(target.port || 4222), target.hostname);
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      socket.on('error', () => undefined);
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  const port = await freePort();
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return {
-    url: `nats://127.0.0.1:${port}`,
-    cut: () => {
-      open = false;
-      for (const socket of sockets) socket.destroy();
-    },
-    heal: () => void (open = true),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
 
 const acquire = (label: string) =>
   t.client(DEV.subject).acquire({ task: { id: `${label}-${Date.now()}`, kind: 'ci-job', reference: 'JOB-9', deadline: undefined }, resource: RESOURCE, actions: ['read'], ttlSeconds: 120 });

@@ -1,5 +1,5 @@
 import { EnvReader, commonSettings, revocationStreamSettings } from '@mayfly/config';
-import type { Logger } from '@mayfly/core';
+import { MayflyError, type Logger } from '@mayfly/core';
 import { auditTrailFromEnv } from '@mayfly/audit-trail';
 import { RevocationPublisher, connectBus, ensureRevocationStream, readStreamSnapshot } from '@mayfly/bus';
 import { assertDatabaseReachable, createDatabase, listUnpublishedRevocations, liveRevocationSequences, assertSchemaCurrent } from '@mayfly/db';
@@ -25,7 +25,7 @@ export async function startRevocationService(log: Logger): Promise<Closer[]> {
 
   const audit = auditTrailFromEnv('revocation', db, log, env);
   const publisher = new RevocationPublisher(nats, stream.subjectPrefix);
-  const revoker = new Revoker(db, publisher, audit, log);
+  const revoker = new Revoker(db, publisher, audit, log, crashPointFromEnv(env, log));
   const guard = new StreamGuard(
     {
       readStream: () => readStreamSnapshot(nats, stream.stream),
@@ -91,4 +91,17 @@ export async function startRevocationService(log: Logger): Promise<Closer[]> {
     () => nats.drain(),
     () => db.destroy(),
   ];
+}
+
+/**
+ * MAYFLY_FAULT_INJECTION=crash-after-revocation-commit kills the process (SIGKILL) right after a
+ * revocation commits, before it is published: for tests that show nothing is lost. Never set in
+ * production; the service says so loudly when it is.
+ */
+function crashPointFromEnv(env: EnvReader, log: Logger): (() => void) | undefined {
+  const fault = env.optionalString('MAYFLY_FAULT_INJECTION');
+  if (fault === undefined) return undefined;
+  if (fault !== 'crash-after-revocation-commit') throw new MayflyError('ERR_CONFIG', `MAYFLY_FAULT_INJECTION=${fault} is not a known fault (crash-after-revocation-commit)`);
+  log.warn({ fault }, 'FAULT INJECTION ON: this process kills itself after each revocation commit (tests only)');
+  return () => process.kill(process.pid, 'SIGKILL');
 }

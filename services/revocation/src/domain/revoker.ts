@@ -34,6 +34,11 @@ export class Revoker {
     private readonly sink: RevocationSink,
     private readonly audit: AuditTrail,
     private readonly log: Logger,
+    /**
+     * Runs between the commit and the publish. Only fault-injection tests set it (they kill the
+     * process here, to show that a committed revocation is published after a restart).
+     */
+    private readonly afterCommit: () => void = () => undefined,
   ) {}
 
   async revoke(request: ValidRevokeRequest): Promise<RevokeResponse> {
@@ -82,6 +87,7 @@ export class Revoker {
       return { row: revocation, grant: toGrantMessage(ended), events: auditEvents };
     });
 
+    this.afterCommit();
     const event = toRevocationEvent(row);
     const published = await this.tryPublish(event);
     void this.audit.deliver(events);
