@@ -136,6 +136,7 @@ export async function startTestMesh(suite: string, options: { env?: Record<strin
       revocationStream: stream,
       databaseRolePrefix: rolePrefix,
       signingKeyringDir: join(stateDir, 'signing-keys'),
+      auditCheckpointKeyFile: join(stateDir, 'audit-checkpoint-key.jwk'),
       pkiDir,
       env: { MAYFLY_LOG_LEVEL: 'info', MAYFLY_DRAIN_SECONDS: '5', MAYFLY_ISSUER_CA_FILE: pki.caFile, ...options.env },
       onLine: (service, line) => lines.push(`${service.padEnd(13)} ${line}`),

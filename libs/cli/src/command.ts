@@ -17,6 +17,8 @@ export interface Flags {
   readonly trustDomain: string | undefined;
   /** `mayfly mesh demo --every S`: run the demo again every S seconds, until stopped. */
   readonly every: string | undefined;
+  /** `mayfly audit verify --public-key FILE`: the checkpoint key to trust. */
+  readonly publicKey: string | undefined;
 }
 
 export interface CommandContext {

@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Command } from './command.js';
+import * as audit from './commands/audit.js';
 import * as db from './commands/db.js';
 import * as keys from './commands/keys.js';
 import * as mesh from './commands/mesh.js';
@@ -20,6 +21,9 @@ const COMMANDS: Readonly<Record<string, Readonly<Record<string, Command>>>> = {
   db: {
     migrate: { summary: 'migrate the schema and provision one least-privilege role per service (as the owner)', run: db.migrate },
     status: { summary: 'list migrations, applied or pending (exit 1 if any is pending)', run: db.status },
+  },
+  audit: {
+    verify: { summary: 'check the audit trail against its hash chain and signed checkpoints; names every edited, deleted, inserted or reordered record (exit 1)', run: audit.verify },
   },
   workload: {
     disable: { summary: 'disable a workload: no new session, no grant (audited)', run: workload.disable },
@@ -50,7 +54,7 @@ function usage(): string {
     for (const [verb, command] of Object.entries(verbs)) lines.push(`  ${`${noun} ${verb}`.padEnd(16)} ${command.summary}`);
   }
   lines.push('', 'flags: --json (one JSON document on stdout), --database-url URL, --role-prefix P, --skip-roles, --reason TEXT, --serial HEX, --issued-before ISO,',
-    '       --dir DIR, --min-published S, --max-ttl S, --grace S, --trust-domain TD, --every S');
+    '       --dir DIR, --min-published S, --max-ttl S, --grace S, --trust-domain TD, --every S, --public-key FILE');
   return lines.join('\n');
 }
 
@@ -72,6 +76,7 @@ async function main(argv: readonly string[]): Promise<void> {
       grace: { type: 'string' },
       'trust-domain': { type: 'string' },
       every: { type: 'string' },
+      'public-key': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -97,6 +102,7 @@ async function main(argv: readonly string[]): Promise<void> {
       grace: values.grace,
       trustDomain: values['trust-domain'],
       every: values.every,
+      publicKey: values['public-key'],
     },
     args,
     out: output(values.json),

@@ -57,6 +57,16 @@ export {
 } from './repositories/revocations.js';
 export { appendAuditEvents, listAuditEvents, type AuditQuery, type NewAuditEvent } from './repositories/audit-events.js';
 export {
+  insertAuditCheckpoint,
+  latestAuditCheckpoint,
+  listAuditChainLinks,
+  listAuditCheckpoints,
+  listAuditContentHashes,
+  readAuditChainHead,
+  type AuditChainLink,
+  type AuditCheckpointRow,
+} from './repositories/audit-chain.js';
+export {
   deadLetterAudit,
   enqueueAuditEvents,
   listPendingAudit,

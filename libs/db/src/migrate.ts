@@ -8,6 +8,7 @@ import * as revocationStreamSequence from './migrations/004-revocation-stream-se
 import * as auditDeadLetters from './migrations/005-audit-dead-letters.js';
 import * as sessions from './migrations/006-sessions.js';
 import * as outboxOrder from './migrations/007-outbox-order.js';
+import * as auditChain from './migrations/008-audit-chain.js';
 import { MayflyError } from '@mayfly/core';
 import { sql } from 'kysely';
 import { provisionServiceRoles, type ProvisionOptions } from './roles.js';
@@ -22,6 +23,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '005-audit-dead-letters': auditDeadLetters,
   '006-sessions': sessions,
   '007-outbox-order': outboxOrder,
+  '008-audit-chain': auditChain,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

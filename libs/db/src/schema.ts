@@ -120,6 +120,31 @@ export interface AuditEventTable {
 }
 
 /** Audit events a service has committed but the audit service has not yet acknowledged. */
+/** One link of the audit hash chain (migration 008): made by the database on every insert. */
+export interface AuditChainTable {
+  position: Generated<string>;
+  sequence: string;
+  content_hash: Buffer;
+  chain_hash: Buffer;
+}
+
+export interface AuditChainHeadTable {
+  only_row: Generated<boolean>;
+  position: string;
+  chain_hash: Buffer;
+}
+
+/** A signed statement by the audit service: the chain's head at `position` was `chain_hash`. */
+export interface AuditCheckpointTable {
+  id: Generated<string>;
+  position: string;
+  chain_hash: Buffer;
+  signed_at: Date;
+  key_id: string;
+  public_key: string;
+  signature: Buffer;
+}
+
 export interface AuditOutboxTable {
   id: string;
   owner: string;
@@ -150,6 +175,9 @@ export interface Database {
   grants: GrantTable;
   revocations: RevocationTable;
   audit_events: AuditEventTable;
+  audit_chain: AuditChainTable;
+  audit_chain_head: AuditChainHeadTable;
+  audit_checkpoints: AuditCheckpointTable;
   audit_outbox: AuditOutboxTable;
   svids: SvidTable;
 }

@@ -14,7 +14,7 @@ import {
 } from '@mayfly/config';
 import { waitForHealthy } from '@mayfly/grpc';
 import { ensureDevPki } from '@mayfly/pki';
-import { ensureDevKeyring } from './dev-keyring.js';
+import { ensureDevEd25519Key, ensureDevKeyring } from './dev-keyring.js';
 import { prepareMeshDatabase } from './database-roles.js';
 import { ServiceProcess } from './service-process.js';
 
@@ -43,6 +43,11 @@ export interface MeshOptions {
    * with a key of its own that lives as long as the process.
    */
   readonly signingKeyringDir?: string;
+  /**
+   * The audit service's checkpoint key (an Ed25519 private JWK), made if missing. Without it the
+   * audit service signs checkpoints with a key of its own that lives as long as the process.
+   */
+  readonly auditCheckpointKeyFile?: string;
   /** Further environment for every service (MAYFLY_POLICY_DIR, MAYFLY_LOG_LEVEL, ...). */
   readonly env?: Readonly<Record<string, string>>;
   /**
@@ -104,12 +109,13 @@ export interface MeshReplica {
 export function localMeshOptions(
   infra: { databaseUrl: string; natsUrl: string; edgeNatsUrl: string },
   stateDir: string,
-): Pick<MeshOptions, 'databaseUrl' | 'natsUrl' | 'edgeNatsUrl' | 'signingKeyringDir' | 'pkiDir'> {
+): Pick<MeshOptions, 'databaseUrl' | 'natsUrl' | 'edgeNatsUrl' | 'signingKeyringDir' | 'auditCheckpointKeyFile' | 'pkiDir'> {
   return {
     databaseUrl: infra.databaseUrl,
     natsUrl: infra.natsUrl,
     edgeNatsUrl: infra.edgeNatsUrl,
     signingKeyringDir: join(stateDir, 'signing-keys'),
+    auditCheckpointKeyFile: join(stateDir, 'audit-checkpoint-key.jwk'),
     pkiDir: join(stateDir, 'pki'),
   };
 }
@@ -173,6 +179,7 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     MAYFLY_REVOCATION_STREAM: stream.stream,
     MAYFLY_REVOCATION_SUBJECT_PREFIX: stream.subjectPrefix,
     ...(options.signingKeyringDir ? { MAYFLY_SIGNING_KEYRING_DIR: ensureDevKeyring(options.signingKeyringDir) } : {}),
+    ...(options.auditCheckpointKeyFile ? { MAYFLY_AUDIT_CHECKPOINT_KEY_FILE: ensureDevEd25519Key(options.auditCheckpointKeyFile) } : {}),
     ...options.env,
   };
   const addresses = {} as Record<ServiceName, string>;

@@ -1,0 +1,62 @@
+import { readFileSync } from 'node:fs';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { ed25519PrivateKey, signCheckpoint } from '@mayfly/audit-trail';
+import { MayflyError, type Logger } from '@mayfly/core';
+
+export interface CheckpointPorts {
+  readHead(): Promise<{ position: string; chainHash: Buffer }>;
+  lastCheckpointPosition(): Promise<string | undefined>;
+  insert(checkpoint: { position: string; chain_hash: Buffer; signed_at: Date; key_id: string; public_key: string; signature: Buffer }): Promise<void>;
+}
+
+export interface CheckpointKey {
+  readonly privateKey: KeyObject;
+  /** The public key's JWK x: what verifiers are given to trust. */
+  readonly publicKey: string;
+}
+
+/**
+ * The audit service's checkpoint key (Ed25519, MAYFLY_AUDIT_CHECKPOINT_KEY_FILE: a private JWK).
+ * It never goes into the database: that is what makes a signed checkpoint worth more than the
+ * chain an attacker with database access could recompute. Without a file, a key for this process
+ * only (development): its checkpoints still bind the chain, but verifiers must take the key from
+ * the checkpoint rows.
+ */
+export function loadCheckpointKey(file: string | undefined, log: Logger): CheckpointKey {
+  let jwk: { kty?: string; crv?: string; x?: string; d?: string };
+  if (file) {
+    try {
+      jwk = JSON.parse(readFileSync(file, 'utf8')) as typeof jwk;
+    } catch (error) {
+      throw new MayflyError('ERR_CONFIG', `MAYFLY_AUDIT_CHECKPOINT_KEY_FILE ${file}: ${(error as Error).message}`);
+    }
+    if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || !jwk.x || !jwk.d) throw new MayflyError('ERR_CONFIG', `MAYFLY_AUDIT_CHECKPOINT_KEY_FILE ${file} must hold an Ed25519 private JWK (kty OKP, crv Ed25519, x, d)`);
+  } else {
+    log.warn('no MAYFLY_AUDIT_CHECKPOINT_KEY_FILE: signing audit checkpoints with a key that lives only as long as this process');
+    jwk = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }) as typeof jwk;
+  }
+  return { privateKey: ed25519PrivateKey({ x: jwk.x!, d: jwk.d! }), publicKey: jwk.x! };
+}
+
+/** Signs the chain's head when it has moved since the last checkpoint. */
+export class CheckpointSigner {
+  constructor(
+    private readonly ports: CheckpointPorts,
+    private readonly key: CheckpointKey,
+  ) {}
+
+  async checkpoint(now: Date): Promise<string | undefined> {
+    const head = await this.ports.readHead();
+    if (head.position === '0' || head.position === (await this.ports.lastCheckpointPosition())) return undefined;
+    const checkpoint = { position: head.position, chainHash: head.chainHash, signedAt: now };
+    await this.ports.insert({
+      position: head.position,
+      chain_hash: head.chainHash,
+      signed_at: now,
+      key_id: this.key.publicKey.slice(0, 16),
+      public_key: this.key.publicKey,
+      signature: signCheckpoint(checkpoint, this.key.privateKey),
+    });
+    return head.position;
+  }
+}
