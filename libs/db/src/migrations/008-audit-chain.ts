@@ -46,21 +46,29 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       )::text, 'UTF8'))
     $$;
 
-    -- Runs as the owner (SECURITY DEFINER): writers need no rights on the chain itself.
+    -- Runs as the owner (SECURITY DEFINER): writers need no rights on the chain itself. Once per
+    -- statement (a batch of events): one lock and one update of the head per batch.
     CREATE FUNCTION audit_chain_append() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
     DECLARE
-      previous bytea;
-      content bytea;
       link bytea;
+      content bytea;
+      e audit_events;
+      appended boolean := false;
     BEGIN
-      SELECT chain_hash INTO previous FROM audit_chain_head WHERE only_row FOR UPDATE;
-      content := audit_content_hash(NEW);
-      link := sha256(previous || content);
-      INSERT INTO audit_chain (sequence, content_hash, chain_hash) VALUES (NEW.sequence, content, link);
-      UPDATE audit_chain_head SET position = currval(pg_get_serial_sequence('audit_chain', 'position')), chain_hash = link WHERE only_row;
+      SELECT chain_hash INTO link FROM audit_chain_head WHERE only_row FOR UPDATE;
+      FOR e IN SELECT * FROM appended_events ORDER BY sequence LOOP
+        content := audit_content_hash(e);
+        link := sha256(link || content);
+        INSERT INTO audit_chain (sequence, content_hash, chain_hash) VALUES (e.sequence, content, link);
+        appended := true;
+      END LOOP;
+      IF appended THEN
+        UPDATE audit_chain_head SET position = currval(pg_get_serial_sequence('audit_chain', 'position')), chain_hash = link WHERE only_row;
+      END IF;
       RETURN NULL;
     END $$;
-    CREATE TRIGGER audit_events_chain AFTER INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION audit_chain_append();
+    CREATE TRIGGER audit_events_chain AFTER INSERT ON audit_events REFERENCING NEW TABLE AS appended_events
+      FOR EACH STATEMENT EXECUTE FUNCTION audit_chain_append();
 
     -- The chain and the checkpoints are as append-only as the log.
     CREATE TRIGGER audit_chain_no_update_delete BEFORE UPDATE OR DELETE ON audit_chain FOR EACH ROW EXECUTE FUNCTION audit_events_append_only();
