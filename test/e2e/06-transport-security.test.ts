@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceName } from '@mayfly/config';
 import { callUnary, channelCredentials, checkHealth } from '@mayfly/grpc';
 import { ensureDevPki } from '@mayfly/pki';
-import { AttestationServiceClient, AuditServiceClient, DecideRequest, DecisionServiceClient, GrantStatus, RevocationServiceClient } from '@mayfly/proto';
+import { AttestationServiceClient, AuditServiceClient, DecideRequest, DecisionServiceClient, GrantStatus, RevocationServiceClient, ListEventsRequest } from '@mayfly/proto';
 import { DEV, RESOURCE, refusal, startTestMesh, wireStatus, type TestMesh } from '../support/test-mesh.js';
 
 // Step 6: every internal hop is mutual TLS, and each RPC admits only the callers its role needs:
@@ -48,7 +48,7 @@ describe('06 transport security', () => {
       ['audit → Attestation.Attest', 'audit', 'attestation', (c) => callUnary(c, (c as AttestationServiceClient).attest, { evidence: { oidcToken: 'x.y.z' } }), AttestationServiceClient],
       ['edge-verifier → Revocation.Revoke', 'edge-verifier', 'revocation', (c) => callUnary(c, (c as RevocationServiceClient).revoke, { grantId: '00000000-0000-4000-8000-000000000000', reason: 'x', requestedBy: 'x', finalStatus: GrantStatus.GRANT_STATUS_UNSPECIFIED }), RevocationServiceClient],
       ['decision → Audit.Record', 'decision', 'audit', (c) => callUnary(c, (c as AuditServiceClient).record, { events: [] }), AuditServiceClient],
-      ['issuance → Audit.ListEvents', 'issuance', 'audit', (c) => callUnary(c, (c as AuditServiceClient).listEvents, { grantId: '', taskId: '', limit: 1 }), AuditServiceClient],
+      ['issuance → Audit.ListEvents', 'issuance', 'audit', (c) => callUnary(c, (c as AuditServiceClient).listEvents, ListEventsRequest.fromPartial({ limit: 1 })), AuditServiceClient],
     ];
     for (const [name, identity, service, call, Ctor] of cases) {
       it(name, async () => {

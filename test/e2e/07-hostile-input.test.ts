@@ -13,6 +13,7 @@ import {
   GrantStatus,
   Verdict,
   type RequestGrantRequest,
+  ListEventsRequest,
 } from '@mayfly/proto';
 import { AUDIENCE, DEV, ISSUER, RESOURCE, STRANGER_SUBJECT, eventually, refusal, startTestMesh, wireStatus, type TestMesh } from '../support/test-mesh.js';
 
@@ -218,7 +219,7 @@ const CASES: HostileCase[] = [
   { name: 'Record: grant_id with SQL metacharacters', status: status.INVALID_ARGUMENT, run: () => record([auditEvent({ grantId: SQL })]) },
   { name: 'Record: more than 500 events', status: status.INVALID_ARGUMENT, run: () => record(Array.from({ length: 501 }, () => auditEvent({}))) },
   { name: 'Record: no events', status: status.INVALID_ARGUMENT, run: () => record([]) },
-  { name: 'ListEvents: limit above 1000', status: status.INVALID_ARGUMENT, run: () => callUnary(t.audit, t.audit.listEvents, { grantId: '', taskId: '', limit: 5000 }) },
+  { name: 'ListEvents: limit above 1000', status: status.INVALID_ARGUMENT, run: () => callUnary(t.audit, t.audit.listEvents, ListEventsRequest.fromPartial({ limit: 5000 })) },
   // Edge verifier.
   { name: 'Verify: empty token', status: status.INVALID_ARGUMENT, run: () => callUnary(t.edge, t.edge.verify, { accessToken: '', audience: RESOURCE, action: '', peerCertificate: Buffer.alloc(0) }) },
   { name: 'Verify: audience with SQL metacharacters', status: status.INVALID_ARGUMENT, run: () => callUnary(t.edge, t.edge.verify, { accessToken: activeGrant.token, audience: SQL, action: '', peerCertificate: Buffer.alloc(0) }) },

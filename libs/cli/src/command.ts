@@ -19,6 +19,16 @@ export interface Flags {
   readonly every: string | undefined;
   /** `mayfly audit verify --public-key FILE`: the checkpoint key to trust. */
   readonly publicKey: string | undefined;
+  /** Audit queries: filters, page size, follow, output file. */
+  readonly grant: string | undefined;
+  readonly task: string | undefined;
+  readonly workload: string | undefined;
+  readonly kind: string | undefined;
+  readonly since: string | undefined;
+  readonly until: string | undefined;
+  readonly limit: string | undefined;
+  readonly follow: boolean;
+  readonly out: string | undefined;
 }
 
 export interface CommandContext {

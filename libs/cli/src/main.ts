@@ -24,6 +24,9 @@ const COMMANDS: Readonly<Record<string, Readonly<Record<string, Command>>>> = {
   },
   audit: {
     verify: { summary: 'check the audit trail against its hash chain and signed checkpoints; names every edited, deleted, inserted or reordered record (exit 1)', run: audit.verify },
+    search: { summary: 'events matching --grant, --task, --workload, --kind, --since, --until (oldest first; --limit, default 100)', run: audit.search },
+    tail: { summary: 'the newest events (--limit, default 20); --follow keeps printing new ones', run: audit.tail },
+    export: { summary: 'every matching event as JSON lines, for a SIEM (stdout, or --out FILE)', run: audit.exportEvents },
   },
   workload: {
     disable: { summary: 'disable a workload: no new session, no grant (audited)', run: workload.disable },
@@ -54,7 +57,8 @@ function usage(): string {
     for (const [verb, command] of Object.entries(verbs)) lines.push(`  ${`${noun} ${verb}`.padEnd(16)} ${command.summary}`);
   }
   lines.push('', 'flags: --json (one JSON document on stdout), --database-url URL, --role-prefix P, --skip-roles, --reason TEXT, --serial HEX, --issued-before ISO,',
-    '       --dir DIR, --min-published S, --max-ttl S, --grace S, --trust-domain TD, --every S, --public-key FILE');
+    '       --dir DIR, --min-published S, --max-ttl S, --grace S, --trust-domain TD, --every S, --public-key FILE,',
+    '       --grant ID, --task ID, --workload SPIFFE-ID, --kind K[,K], --since T, --until T, --limit N, --follow, --out FILE');
   return lines.join('\n');
 }
 
@@ -77,6 +81,15 @@ async function main(argv: readonly string[]): Promise<void> {
       'trust-domain': { type: 'string' },
       every: { type: 'string' },
       'public-key': { type: 'string' },
+      grant: { type: 'string' },
+      task: { type: 'string' },
+      workload: { type: 'string' },
+      kind: { type: 'string' },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      limit: { type: 'string' },
+      follow: { type: 'boolean', default: false },
+      out: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -103,6 +116,15 @@ async function main(argv: readonly string[]): Promise<void> {
       trustDomain: values['trust-domain'],
       every: values.every,
       publicKey: values['public-key'],
+      grant: values.grant,
+      task: values.task,
+      workload: values.workload,
+      kind: values.kind,
+      since: values.since,
+      until: values.until,
+      limit: values.limit,
+      follow: values.follow,
+      out: values.out,
     },
     args,
     out: output(values.json),

@@ -1,7 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { verifyAuditChain, type ChainLink, type StoredEvent } from '@mayfly/audit-trail';
+import { serviceAddress } from '@mayfly/config';
 import { createDatabase, listAuditChainLinks, listAuditCheckpoints, listAuditContentHashes, redactUrl } from '@mayfly/db';
+import { callUnary, createClient } from '@mayfly/grpc';
+import { useOperatorIdentity } from '@mayfly/mesh';
+import { AuditEvent, AuditOutcome, AuditServiceClient, ListEventsRequest } from '@mayfly/proto';
 import type { CommandContext } from '../command.js';
 
 const PAGE = 5_000;
@@ -64,5 +68,122 @@ export async function verify(context: CommandContext): Promise<void> {
     if (report.problems.length > 0) process.exitCode = 1;
   } finally {
     await db.destroy();
+  }
+}
+
+/** "2026-11-22T10:00:00Z", or a time ago: "30m", "2h", "7d". */
+export function parseTime(value: string | undefined, flag: string, now = Date.now()): Date | undefined {
+  if (value === undefined) return undefined;
+  const relative = /^(\d+)(s|m|h|d)$/.exec(value);
+  if (relative) return new Date(now - Number(relative[1]) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[relative[2] as 's' | 'm' | 'h' | 'd']);
+  const time = new Date(value);
+  if (Number.isNaN(time.getTime())) throw new Error(`${flag} must be an ISO-8601 time or an age like 30m, 2h, 7d (not ${JSON.stringify(value)})`);
+  return time;
+}
+
+/** The filters every audit query command shares (--grant, --task, --workload, --kind, --since, --until). */
+function filters(context: CommandContext): Partial<ListEventsRequest> {
+  return {
+    grantId: context.flags.grant ?? '',
+    taskId: context.flags.task ?? '',
+    workload: context.flags.workload ?? '',
+    kinds: context.flags.kind ? context.flags.kind.split(',').map((kind) => kind.trim()).filter(Boolean) : [],
+    since: parseTime(context.flags.since, '--since'),
+    until: parseTime(context.flags.until, '--until'),
+  };
+}
+
+async function withAudit<T>(context: CommandContext, use: (client: AuditServiceClient) => Promise<T>): Promise<T> {
+  useOperatorIdentity(context.stateDir);
+  const client = createClient(AuditServiceClient, serviceAddress('audit'), 'audit');
+  try {
+    return await use(client);
+  } finally {
+    client.close();
+  }
+}
+
+const list = (client: AuditServiceClient, request: Partial<ListEventsRequest>) => callUnary(client, client.listEvents, ListEventsRequest.fromPartial(request), { target: 'audit' });
+
+function row(event: AuditEvent): Record<string, string> {
+  return {
+    sequence: String(event.sequence),
+    occurred: event.occurredAt?.toISOString() ?? '',
+    kind: event.kind,
+    actor: event.actor,
+    outcome: AuditOutcome[event.outcome]?.replace('AUDIT_OUTCOME_', '').toLowerCase() ?? '',
+    grant: event.grantId,
+    task: event.taskId,
+  };
+}
+
+/** One event as a JSON line for a SIEM: every field, times in ISO-8601. */
+export function jsonLine(event: AuditEvent): string {
+  return JSON.stringify({ ...AuditEvent.toJSON(event) as object, sequence: event.sequence });
+}
+
+function limitFlag(context: CommandContext, fallback: number): number {
+  const limit = context.flags.limit === undefined ? fallback : Number(context.flags.limit);
+  if (!Number.isInteger(limit) || limit < 1) throw new Error(`--limit must be a positive whole number, not ${JSON.stringify(context.flags.limit)}`);
+  return limit;
+}
+
+/** `mayfly audit search [filters] [--limit N]`: matching events, oldest first (default 100). */
+export async function search(context: CommandContext): Promise<void> {
+  const wanted = limitFlag(context, 100);
+  const events = await withAudit(context, async (client) => {
+    const found: AuditEvent[] = [];
+    let pageToken = '';
+    do {
+      const page = await list(client, { ...filters(context), limit: Math.min(1000, wanted - found.length), pageToken });
+      found.push(...page.events);
+      pageToken = page.nextPageToken;
+    } while (pageToken && found.length < wanted);
+    return found;
+  });
+  if (events.length === 0) context.out.say('no matching events');
+  context.out.table(events.map(row));
+  context.out.document({ events: events.map((event) => JSON.parse(jsonLine(event)) as unknown) });
+}
+
+/** `mayfly audit tail [--limit N] [--follow] [filters]`: the newest events; --follow keeps printing new ones. */
+export async function tail(context: CommandContext): Promise<void> {
+  await withAudit(context, async (client) => {
+    const newest = await list(client, { ...filters(context), limit: Math.min(1000, limitFlag(context, 20)), newestFirst: true });
+    const print = (events: readonly AuditEvent[]): void => {
+      for (const event of events) process.stdout.write(`${context.flags.json ? jsonLine(event) : Object.values(row(event)).join('  ')}\n`);
+    };
+    const shown = [...newest.events].reverse();
+    print(shown);
+    if (!context.flags.follow) return;
+    let last = shown.at(-1)?.sequence ?? 0;
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      let page;
+      do {
+        page = await list(client, { ...filters(context), limit: 1000, afterSequence: last });
+        print(page.events);
+        last = page.events.at(-1)?.sequence ?? last;
+      } while (page.nextPageToken);
+    }
+  });
+}
+
+/** `mayfly audit export [filters] [--out FILE]`: every matching event as JSON lines (stdout by default). */
+export async function exportEvents(context: CommandContext): Promise<void> {
+  const out = context.flags.out ? createWriteStream(context.flags.out, { mode: 0o600 }) : process.stdout;
+  let count = 0;
+  await withAudit(context, async (client) => {
+    let pageToken = '';
+    do {
+      const page = await list(client, { ...filters(context), limit: 1000, pageToken });
+      for (const event of page.events) out.write(`${jsonLine(event)}\n`);
+      count += page.events.length;
+      pageToken = page.nextPageToken;
+    } while (pageToken);
+  });
+  if (out !== process.stdout) {
+    await new Promise<void>((resolve, reject) => (out as ReturnType<typeof createWriteStream>).end((error?: Error | null) => (error ? reject(error) : resolve())));
+    process.stderr.write(`exported ${count} events to ${context.flags.out}\n`);
   }
 }

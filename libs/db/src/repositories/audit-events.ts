@@ -1,4 +1,4 @@
-import type { Insertable, Kysely } from 'kysely';
+import { sql, type Insertable, type Kysely } from 'kysely';
 import type { AuditEventRow, AuditEventTable, Database } from '../schema.js';
 
 export type NewAuditEvent = Insertable<AuditEventTable>;
@@ -28,12 +28,35 @@ export async function appendAuditEvents(db: Kysely<Database>, events: readonly N
 export interface AuditQuery {
   grantId?: string | undefined;
   taskId?: string | undefined;
+  /** Events the workload took part in: as actor, or as the subject (detail.spiffeId). */
+  workload?: string | undefined;
+  kinds?: readonly string[] | undefined;
+  since?: Date | undefined;
+  until?: Date | undefined;
+  /** Only events after this sequence (oldest first) or before it (newest first). */
+  afterSequence?: string | undefined;
+  beforeSequence?: string | undefined;
+  newestFirst?: boolean;
   limit: number;
 }
 
+/** Events matching every given filter, in sequence order (or reversed), at most `limit`. */
 export async function listAuditEvents(db: Kysely<Database>, query: AuditQuery): Promise<AuditEventRow[]> {
-  let select = db.selectFrom('audit_events').selectAll().orderBy('sequence').limit(query.limit);
+  let select = db
+    .selectFrom('audit_events')
+    .selectAll()
+    .orderBy('sequence', query.newestFirst ? 'desc' : 'asc')
+    .limit(query.limit);
   if (query.grantId) select = select.where('grant_id', '=', query.grantId);
   if (query.taskId) select = select.where('task_id', '=', query.taskId);
+  if (query.workload) {
+    const workload = query.workload;
+    select = select.where((eb) => eb.or([eb('actor', '=', workload), eb(sql<string>`detail->>'spiffeId'`, '=', workload)]));
+  }
+  if (query.kinds && query.kinds.length > 0) select = select.where('kind', 'in', [...query.kinds]);
+  if (query.since) select = select.where('occurred_at', '>=', query.since);
+  if (query.until) select = select.where('occurred_at', '<', query.until);
+  if (query.afterSequence) select = select.where('sequence', '>', query.afterSequence);
+  if (query.beforeSequence) select = select.where('sequence', '<', query.beforeSequence);
   return select.execute();
 }

@@ -4,6 +4,7 @@ import { unary } from '@mayfly/grpc';
 import { withSpan } from '@mayfly/telemetry';
 import { AuditEvent, type AuditServiceServer } from '@mayfly/proto';
 import { outcomeFromName, outcomeName, validateAuditBatch } from '../domain/audit-record.js';
+import { decodePageToken, encodePageToken } from '../domain/page-token.js';
 import { storageFailure } from '../domain/storage-errors.js';
 
 export function auditApi(db: Kysely<Database>, log: Logger): AuditServiceServer {
@@ -31,12 +32,26 @@ export function auditApi(db: Kysely<Database>, log: Logger): AuditServiceServer 
 
     listEvents: unary(log, 'mayfly.v1.AuditService/ListEvents', async (request) => {
       if (request.limit > 1000) throw invalidArgument('limit', 'must be at most 1000');
+      const limit = request.limit || 100;
+      const cursor = request.pageToken ? decodePageToken(request.pageToken) : undefined;
+      if (cursor && cursor.newestFirst !== request.newestFirst) throw invalidArgument('page_token', 'was made for the other order (newest_first); keep the same filters and order across pages');
+      const after = request.afterSequence ? String(request.afterSequence) : undefined;
+      // One more than a page: whether another page exists.
       const rows = await listAuditEvents(db, {
         grantId: request.grantId || undefined,
         taskId: request.taskId || undefined,
-        limit: request.limit || 100,
+        workload: request.workload || undefined,
+        kinds: request.kinds,
+        since: request.since,
+        until: request.until,
+        newestFirst: request.newestFirst,
+        afterSequence: request.newestFirst ? after : (cursor?.sequence ?? after),
+        beforeSequence: request.newestFirst ? cursor?.sequence : undefined,
+        limit: limit + 1,
       });
-      return { events: rows.map(toAuditEvent) };
+      const page = rows.slice(0, limit);
+      const more = rows.length > limit;
+      return { events: page.map(toAuditEvent), nextPageToken: more ? encodePageToken({ sequence: page.at(-1)!.sequence, newestFirst: request.newestFirst }) : '' };
     }),
   };
 }

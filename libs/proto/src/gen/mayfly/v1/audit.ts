@@ -101,15 +101,32 @@ export interface RecordResponse {
 }
 
 export interface ListEventsRequest {
-  /** Filters; empty means any. */
+  /** Filters; empty means any. All given filters must match. */
   grantId: string;
   taskId: string;
-  /** Defaults to 100, at most 1000. */
+  /** Page size: defaults to 100, at most 1000. */
   limit: number;
+  /** Only events that occurred at or after `since`, and before `until`. */
+  since: Date | undefined;
+  until:
+    | Date
+    | undefined;
+  /** Events a workload took part in: its SPIFFE ID as the actor, or as the subject of the event. */
+  workload: string;
+  /** Only these kinds (grant.issued, grant.revoked, ...). */
+  kinds: string[];
+  /** From a previous response's next_page_token, with the same filters: the next page. */
+  pageToken: string;
+  /** Newest first (a tail); pages then go towards older events. Default: oldest first. */
+  newestFirst: boolean;
+  /** Only events after this sequence: a follower passes the last sequence it has seen. */
+  afterSequence: number;
 }
 
 export interface ListEventsResponse {
   events: AuditEvent[];
+  /** Empty when there is nothing more to read (for now: a follower asks again with after_sequence). */
+  nextPageToken: string;
 }
 
 function createBaseAuditEvent(): AuditEvent {
@@ -503,7 +520,18 @@ export const RecordResponse: MessageFns<RecordResponse> = {
 };
 
 function createBaseListEventsRequest(): ListEventsRequest {
-  return { grantId: "", taskId: "", limit: 0 };
+  return {
+    grantId: "",
+    taskId: "",
+    limit: 0,
+    since: undefined,
+    until: undefined,
+    workload: "",
+    kinds: [],
+    pageToken: "",
+    newestFirst: false,
+    afterSequence: 0,
+  };
 }
 
 export const ListEventsRequest: MessageFns<ListEventsRequest> = {
@@ -516,6 +544,27 @@ export const ListEventsRequest: MessageFns<ListEventsRequest> = {
     }
     if (message.limit !== 0) {
       writer.uint32(24).uint32(message.limit);
+    }
+    if (message.since !== undefined) {
+      Timestamp.encode(toTimestamp(message.since), writer.uint32(34).fork()).join();
+    }
+    if (message.until !== undefined) {
+      Timestamp.encode(toTimestamp(message.until), writer.uint32(42).fork()).join();
+    }
+    if (message.workload !== "") {
+      writer.uint32(50).string(message.workload);
+    }
+    for (const v of message.kinds) {
+      writer.uint32(58).string(v!);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(66).string(message.pageToken);
+    }
+    if (message.newestFirst !== false) {
+      writer.uint32(72).bool(message.newestFirst);
+    }
+    if (message.afterSequence !== 0) {
+      writer.uint32(80).uint64(message.afterSequence);
     }
     return writer;
   },
@@ -557,6 +606,62 @@ export const ListEventsRequest: MessageFns<ListEventsRequest> = {
             message.limit = reader.uint32();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.since = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.until = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.workload = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.kinds.push(reader.string());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.newestFirst = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.afterSequence = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -582,6 +687,25 @@ export const ListEventsRequest: MessageFns<ListEventsRequest> = {
         ? globalThis.String(object.task_id)
         : "",
       limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      since: isSet(object.since) ? fromJsonTimestamp(object.since) : undefined,
+      until: isSet(object.until) ? fromJsonTimestamp(object.until) : undefined,
+      workload: isSet(object.workload) ? globalThis.String(object.workload) : "",
+      kinds: globalThis.Array.isArray(object?.kinds) ? object.kinds.map((e: any) => globalThis.String(e)) : [],
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+      newestFirst: isSet(object.newestFirst)
+        ? globalThis.Boolean(object.newestFirst)
+        : isSet(object.newest_first)
+        ? globalThis.Boolean(object.newest_first)
+        : false,
+      afterSequence: isSet(object.afterSequence)
+        ? globalThis.Number(object.afterSequence)
+        : isSet(object.after_sequence)
+        ? globalThis.Number(object.after_sequence)
+        : 0,
     };
   },
 
@@ -596,6 +720,27 @@ export const ListEventsRequest: MessageFns<ListEventsRequest> = {
     if (message.limit !== 0) {
       obj.limit = Math.round(message.limit);
     }
+    if (message.since !== undefined) {
+      obj.since = message.since.toISOString();
+    }
+    if (message.until !== undefined) {
+      obj.until = message.until.toISOString();
+    }
+    if (message.workload !== "") {
+      obj.workload = message.workload;
+    }
+    if (message.kinds?.length) {
+      obj.kinds = message.kinds;
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    if (message.newestFirst !== false) {
+      obj.newestFirst = message.newestFirst;
+    }
+    if (message.afterSequence !== 0) {
+      obj.afterSequence = Math.round(message.afterSequence);
+    }
     return obj;
   },
 
@@ -607,18 +752,28 @@ export const ListEventsRequest: MessageFns<ListEventsRequest> = {
     message.grantId = object.grantId ?? "";
     message.taskId = object.taskId ?? "";
     message.limit = object.limit ?? 0;
+    message.since = object.since ?? undefined;
+    message.until = object.until ?? undefined;
+    message.workload = object.workload ?? "";
+    message.kinds = object.kinds?.map((e) => e) || [];
+    message.pageToken = object.pageToken ?? "";
+    message.newestFirst = object.newestFirst ?? false;
+    message.afterSequence = object.afterSequence ?? 0;
     return message;
   },
 };
 
 function createBaseListEventsResponse(): ListEventsResponse {
-  return { events: [] };
+  return { events: [], nextPageToken: "" };
 }
 
 export const ListEventsResponse: MessageFns<ListEventsResponse> = {
   encode(message: ListEventsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.events) {
       AuditEvent.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
     }
     return writer;
   },
@@ -644,6 +799,14 @@ export const ListEventsResponse: MessageFns<ListEventsResponse> = {
             message.events.push(AuditEvent.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -659,6 +822,11 @@ export const ListEventsResponse: MessageFns<ListEventsResponse> = {
   fromJSON(object: any): ListEventsResponse {
     return {
       events: globalThis.Array.isArray(object?.events) ? object.events.map((e: any) => AuditEvent.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
     };
   },
 
@@ -666,6 +834,9 @@ export const ListEventsResponse: MessageFns<ListEventsResponse> = {
     const obj: any = {};
     if (message.events?.length) {
       obj.events = message.events.map((e) => AuditEvent.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
     }
     return obj;
   },
@@ -676,6 +847,7 @@ export const ListEventsResponse: MessageFns<ListEventsResponse> = {
   fromPartial<I extends Exact<DeepPartial<ListEventsResponse>, I>>(object: I): ListEventsResponse {
     const message = createBaseListEventsResponse();
     message.events = object.events?.map((e) => AuditEvent.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
     return message;
   },
 };
