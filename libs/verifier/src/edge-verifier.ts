@@ -7,6 +7,7 @@ import { httpsFetch } from '@mayfly/pki';
 import type { RevocationEvent } from '@mayfly/proto';
 import { mayflyMetrics } from '@mayfly/telemetry';
 import { readAccessTokenClaims, type AccessTokenClaims } from './access-token.js';
+import type { UsageRecorder } from './usage-recorder.js';
 import { checkAccessTokenHeader, checkIssuerAndTimes, decodeCompactJws, verifyEd25519 } from './compact-jws.js';
 import { reject, rejectionFromJose, type Rejection } from './rejection.js';
 import { readRevocationEvent } from './revocation-event.js';
@@ -53,6 +54,11 @@ export interface EdgeVerifierOptions {
   readonly maxRevocationEntries?: number;
   /** How often the feed checks the stream for recreation or lost events, ms (default 2,000). */
   readonly feedCheckIntervalMs?: number;
+  /**
+   * Counts accepted tokens per grant, resource and action for usage reports (the sidecar sends
+   * them to the audit service). Omit it to record nothing.
+   */
+  readonly usage?: UsageRecorder;
   /**
    * The staleness bound (default 5 s): with no revocation-service heartbeat confirming the feed
    * for this long, every token is refused (ERR_REVOCATION_FEED_STALE) until one does.
@@ -151,6 +157,10 @@ export class EdgeVerifier {
   async verify(token: string, options: VerifyOptions): Promise<Verification> {
     const result = await this.check(token, options);
     mayflyMetrics().edgeVerifications.add(1, { result: result.ok ? 'accepted' : result.code });
+    if (result.ok && this.options.usage) {
+      const { grantId, spiffeId, taskId } = result.claims;
+      this.options.usage.record({ grantId, spiffeId, taskId, resource: options.audience, action: options.action ?? '' }, new Date());
+    }
     return result;
   }
 

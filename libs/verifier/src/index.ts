@@ -3,3 +3,4 @@ export { RevocationSet, type RevokedEntry } from './revocation-set.js';
 export { isSpiffeId, readAccessTokenClaims, type AccessTokenClaims } from './access-token.js';
 export { type Rejection, type RejectionCode } from './rejection.js';
 export { fetchTrustingCa, httpsFetch, type JwksFetch } from '@mayfly/pki';
+export { UsageRecorder, type GrantUsage } from './usage-recorder.js';

@@ -1,9 +1,10 @@
-import { EnvReader, commonSettings, componentSpiffeId, revocationStreamSettings, tlsSettings, tokenIssuerSettings } from '@mayfly/config';
+import { EnvReader, commonSettings, componentSpiffeId, revocationStreamSettings, serviceAddress, tlsSettings, tokenIssuerSettings } from '@mayfly/config';
 import type { Logger } from '@mayfly/core';
 import { connectBus } from '@mayfly/bus';
-import { startGrpcServer, type Closer, type RunningGrpcServer } from '@mayfly/grpc';
-import { EdgeVerifierServiceService } from '@mayfly/proto';
-import { EdgeVerifier } from '@mayfly/verifier';
+import { callUnary, createClient, startGrpcServer, type Closer, type RunningGrpcServer } from '@mayfly/grpc';
+import { AuditServiceClient, EdgeVerifierServiceService } from '@mayfly/proto';
+import { EdgeVerifier, UsageRecorder } from '@mayfly/verifier';
+import { UsageReporter } from './usage-reporter.js';
 import { edgeVerifierApi } from './api/edge-verifier-api.js';
 
 /**
@@ -18,8 +19,20 @@ export async function startEdgeVerifierService(log: Logger): Promise<Closer[]> {
   const tls = tlsSettings(env, { requireIdentity: true });
   const nats = await connectBus(settings.natsUrl, 'mayfly-edge-verifier');
 
+  // What was used, for the usage review: counted per grant, resource and action, sent to audit.
+  const usage = new UsageRecorder(env.int('MAYFLY_EDGE_USAGE_MAX_ENTRIES', 10_000, { min: 1 }));
+  const audit = createClient(AuditServiceClient, serviceAddress('audit', env), 'audit');
+  const reporter = new UsageReporter(
+    usage,
+    async (events) => void (await callUnary(audit, audit.record, { events }, { target: 'audit' })),
+    tls.mode === 'tls' ? componentSpiffeId(tls.trustDomain, 'edge-verifier') : 'edge-verifier',
+    log,
+  );
+  const reportTimer = setInterval(() => void reporter.report(new Date()), env.int('MAYFLY_EDGE_USAGE_REPORT_MS', 10_000, { min: 100 }));
+
   let server: RunningGrpcServer | undefined;
   const verifier = await EdgeVerifier.start({
+    usage,
     issuer,
     jwksUrl,
     nats,
@@ -54,5 +67,14 @@ export async function startEdgeVerifierService(log: Logger): Promise<Closer[]> {
     services: [{ name: 'mayfly.v1.EdgeVerifierService', definition: EdgeVerifierServiceService, implementation: edgeVerifierApi(verifier, log) }],
   });
   const running = server;
-  return [() => running.shutdown(settings.drainSeconds * 1000), () => verifier.close(), () => nats.drain()];
+  return [
+    () => running.shutdown(settings.drainSeconds * 1000),
+    async () => {
+      clearInterval(reportTimer);
+      await reporter.report(new Date()); // one last report of what was used
+      audit.close();
+    },
+    () => verifier.close(),
+    () => nats.drain(),
+  ];
 }
