@@ -1,12 +1,16 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callUnary } from '@mayfly/grpc';
-import { ListEventsRequest, Verdict } from '@mayfly/proto';
-import { DEV, RESOURCE, eventually, startTestMesh, type TestMesh } from '../support/test-mesh.js';
+import { ListEventsRequest, UsageReportRequest, Verdict } from '@mayfly/proto';
+import { AGENT, DEV, PROD, RESOURCE, eventually, startTestMesh, type TestMesh } from '../support/test-mesh.js';
 
 // Issue 9, points 5 and 10: edges report what was used (grant, resource, action, count, first and
 // last use) to the audit service in batches, off the verification path; a usage review compares
 // a workload's ceiling, what it was granted and what it used.
 
+const run = promisify(execFile);
 let t: TestMesh;
 beforeAll(async () => {
   t = await startTestMesh('usage', { env: { MAYFLY_EDGE_USAGE_REPORT_MS: '200' } });
@@ -32,5 +36,25 @@ describe('20 usage', () => {
     expect(events[0]).toMatchObject({ actor: DEV.spiffeId, source: 'edge-verifier', grantId: grant.grant.id });
     expect(events[0]!.detail).toMatchObject({ resource: RESOURCE, action: 'read', count: 5, edge: 'spiffe://mayfly.local/mayfly/edge-verifier' });
     expect(Date.parse(events[0]!.detail!['firstUse'] as string)).toBeLessThanOrEqual(Date.parse(events[0]!.detail!['lastUse'] as string));
+  });
+
+  it('the usage review: ceiling, granted and used per workload, and a smaller ceiling proposed (RPC and mayfly usage report)', async () => {
+    // DEV's ceiling is read and write; it was granted both above, and used only read.
+    const response = await callUnary(t.audit, t.audit.usageReport, UsageReportRequest.fromPartial({ workload: DEV.spiffeId }));
+    expect(response.workloads).toHaveLength(1);
+    const dev = response.workloads[0]!;
+    expect(dev.ceiling).toEqual([{ resource: RESOURCE, actions: ['read', 'write'] }]);
+    expect(dev.granted).toEqual([{ resource: RESOURCE, actions: ['read', 'write'] }]);
+    expect(dev.used).toEqual([{ resource: RESOURCE, actions: ['read'] }]);
+    expect(dev.proposedCeiling).toEqual([{ resource: RESOURCE, actions: ['read'] }]);
+    expect(dev.uses).toBe(5);
+    // Every registered workload when none is named; never-used ones get an empty proposal.
+    const all = await callUnary(t.audit, t.audit.usageReport, UsageReportRequest.fromPartial({}));
+    expect(all.workloads.map((workload) => workload.spiffeId)).toEqual(expect.arrayContaining([DEV.spiffeId, PROD.spiffeId, AGENT.spiffeId]));
+    expect(all.workloads.find((workload) => workload.spiffeId === PROD.spiffeId)!.proposedCeiling).toEqual([]);
+
+    const { stdout } = await run(process.execPath, [join(process.cwd(), 'libs/cli/dist/main.js'), 'usage', 'report', '--workload', DEV.spiffeId, '--since', '1h'], { env: process.env });
+    expect(stdout).toMatch(/WORKLOAD +RESOURCE +CEILING +GRANTED +USED +PROPOSED/);
+    expect(stdout).toContain(`${DEV.spiffeId}: 1 grants, 5 uses; its ceiling could drop write on ${RESOURCE}`);
   });
 });

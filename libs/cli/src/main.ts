@@ -8,6 +8,7 @@ import * as keys from './commands/keys.js';
 import * as mesh from './commands/mesh.js';
 import * as pki from './commands/pki.js';
 import * as traces from './commands/traces.js';
+import * as usageReview from './commands/usage.js';
 import * as workload from './commands/workload.js';
 import { output } from './output.js';
 
@@ -45,6 +46,9 @@ const COMMANDS: Readonly<Record<string, Readonly<Record<string, Command>>>> = {
     promote: { summary: 'the next key signs, the active one retires (refused until next is --min-published seconds old, default 300)', run: keys.promote },
     prune: { summary: 'delete retired keys past the longest token (--max-ttl) plus --grace', run: keys.prune },
     remove: { summary: 'delete one key now, e.g. a compromised one (never the active key)', run: keys.remove },
+  },
+  usage: {
+    report: { summary: 'per workload: ceiling, granted, used (edges), and the smallest ceiling covering the use (--workload, --since, default 30d)', run: usageReview.report },
   },
   traces: {
     show: { summary: 'print the last traces of MAYFLY_TRACES_FILE (default .mayfly/traces.jsonl) as timed trees', run: traces.show },

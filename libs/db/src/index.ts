@@ -55,7 +55,7 @@ export {
   liveRevocationSequences,
   markRevocationPublished,
 } from './repositories/revocations.js';
-export { appendAuditEvents, listAuditEvents, type AuditQuery, type NewAuditEvent } from './repositories/audit-events.js';
+export { appendAuditEvents, listAuditEvents, listUsageFacts, listWorkloadCeilings, type AuditQuery, type NewAuditEvent } from './repositories/audit-events.js';
 export {
   insertAuditCheckpoint,
   latestAuditCheckpoint,

@@ -50,8 +50,9 @@ export const SERVICE_ACCESS: Readonly<Record<DatabaseService, ServiceAccess>> = 
   },
   audit: {
     // The chain is written by the database itself (a SECURITY DEFINER trigger on insert); the
-    // audit service reads it and signs checkpoints of its head.
-    tables: { audit_events: ['SELECT', 'INSERT'], audit_chain: ['SELECT'], audit_chain_head: ['SELECT'], audit_checkpoints: ['SELECT', 'INSERT'] },
+    // audit service reads it and signs checkpoints of its head. It reads workloads' ceilings for
+    // the usage review.
+    tables: { audit_events: ['SELECT', 'INSERT'], audit_chain: ['SELECT'], audit_chain_head: ['SELECT'], audit_checkpoints: ['SELECT', 'INSERT'], workloads: ['SELECT'] },
     sequences: ['audit_events_sequence_seq', 'audit_checkpoints_id_seq'],
   },
 };

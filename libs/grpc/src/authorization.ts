@@ -23,6 +23,7 @@ export const ALLOWED_CALLERS: Readonly<Record<string, AllowedCallers>> = {
   'mayfly.v1.DecisionService/Decide': ['issuance'],
   'mayfly.v1.AuditService/Record': ['issuance', 'revocation', 'attestation', 'edge-verifier'],
   'mayfly.v1.AuditService/ListEvents': ['operator'],
+  'mayfly.v1.AuditService/UsageReport': ['operator'],
   'mayfly.v1.RevocationService/Revoke': ['issuance', 'operator'],
   'mayfly.v1.IssuanceService/StartSession': 'workloads',
   'mayfly.v1.IssuanceService/RequestGrant': 'workloads',

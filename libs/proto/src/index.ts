@@ -24,6 +24,9 @@ export {
   ListEventsResponse,
   RecordRequest,
   RecordResponse,
+  UsageReportRequest,
+  UsageReportResponse,
+  WorkloadUsage,
   auditOutcomeToJSON,
   type AuditServiceServer,
 } from './gen/mayfly/v1/audit.js';

@@ -60,3 +60,34 @@ export async function listAuditEvents(db: Kysely<Database>, query: AuditQuery): 
   if (query.beforeSequence) select = select.where('sequence', '<', query.beforeSequence);
   return select.execute();
 }
+
+/** The facts of a usage review since a time: grants issued (resource, scopes) and uses edges reported. */
+export async function listUsageFacts(
+  db: Kysely<Database>,
+  since: Date,
+  workload: string | undefined,
+): Promise<{ issued: { spiffeId: string; resource: string; actions: string[] }[]; used: { spiffeId: string; resource: string; action: string; count: number }[] }> {
+  let query = db
+    .selectFrom('audit_events')
+    .select(['kind', 'actor', sql<string>`detail->>'resource'`.as('resource'), sql<unknown>`detail->'scopes'`.as('scopes'), sql<string>`detail->>'action'`.as('action'), sql<string>`detail->>'count'`.as('count')])
+    .where('kind', 'in', ['grant.issued', 'grant.used'])
+    .where('occurred_at', '>=', since);
+  if (workload) query = query.where('actor', '=', workload);
+  const rows = await query.execute();
+  return {
+    issued: rows
+      .filter((row) => row.kind === 'grant.issued' && row.resource)
+      .map((row) => ({ spiffeId: row.actor, resource: row.resource, actions: Array.isArray(row.scopes) ? row.scopes.filter((scope): scope is string => typeof scope === 'string') : [] })),
+    used: rows
+      .filter((row) => row.kind === 'grant.used' && row.resource)
+      .map((row) => ({ spiffeId: row.actor, resource: row.resource, action: row.action ?? '', count: Number(row.count) || 0 })),
+  };
+}
+
+/** Registered workloads' ceilings (for the usage review). */
+export async function listWorkloadCeilings(db: Kysely<Database>, workload: string | undefined): Promise<Map<string, { resource: string; actions: string[] }[]>> {
+  let query = db.selectFrom('workloads').select(['spiffe_id', 'ceiling']);
+  if (workload) query = query.where('spiffe_id', '=', workload);
+  const rows = await query.execute();
+  return new Map(rows.map((row) => [row.spiffe_id, row.ceiling.map((entry) => ({ resource: entry.resource, actions: [...entry.actions] }))]));
+}

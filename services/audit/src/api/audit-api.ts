@@ -1,10 +1,11 @@
 import { invalidArgument, type Logger } from '@mayfly/core';
-import { appendAuditEvents, listAuditEvents, type AuditEventRow, type Database, type Kysely } from '@mayfly/db';
+import { appendAuditEvents, listAuditEvents, listUsageFacts, listWorkloadCeilings, type AuditEventRow, type Database, type Kysely } from '@mayfly/db';
 import { unary } from '@mayfly/grpc';
 import { withSpan } from '@mayfly/telemetry';
 import { AuditEvent, type AuditServiceServer } from '@mayfly/proto';
 import { outcomeFromName, outcomeName, validateAuditBatch } from '../domain/audit-record.js';
 import { decodePageToken, encodePageToken } from '../domain/page-token.js';
+import { buildUsageReport, type Entitlements } from '../domain/usage-report.js';
 import { storageFailure } from '../domain/storage-errors.js';
 
 export function auditApi(db: Kysely<Database>, log: Logger): AuditServiceServer {
@@ -52,6 +53,24 @@ export function auditApi(db: Kysely<Database>, log: Logger): AuditServiceServer 
       const page = rows.slice(0, limit);
       const more = rows.length > limit;
       return { events: page.map(toAuditEvent), nextPageToken: more ? encodePageToken({ sequence: page.at(-1)!.sequence, newestFirst: request.newestFirst }) : '' };
+    }),
+    usageReport: unary(log, 'mayfly.v1.AuditService/UsageReport', async (request) => {
+      const since = request.since ?? new Date(Date.now() - 30 * 86_400_000);
+      const workload = request.workload || undefined;
+      const [ceilings, facts] = await Promise.all([listWorkloadCeilings(db, workload), listUsageFacts(db, since, workload)]);
+      const entitlements = (map: Entitlements) => [...map].map(([resource, actions]) => ({ resource, actions: [...actions].sort() }));
+      return {
+        since,
+        workloads: buildUsageReport({ ceilings, issued: facts.issued, used: facts.used }).map((report) => ({
+          spiffeId: report.spiffeId,
+          ceiling: entitlements(report.ceiling),
+          granted: entitlements(report.granted),
+          used: entitlements(report.used),
+          proposedCeiling: entitlements(report.proposedCeiling),
+          grants: report.grants,
+          uses: report.uses,
+        })),
+      };
     }),
   };
 }

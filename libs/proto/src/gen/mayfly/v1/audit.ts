@@ -20,6 +20,7 @@ import {
 } from "@grpc/grpc-js";
 import { Struct } from "../../google/protobuf/struct.js";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
+import { Entitlement } from "./common.js";
 
 export const protobufPackage = "mayfly.v1";
 
@@ -127,6 +128,32 @@ export interface ListEventsResponse {
   events: AuditEvent[];
   /** Empty when there is nothing more to read (for now: a follower asks again with after_sequence). */
   nextPageToken: string;
+}
+
+export interface UsageReportRequest {
+  /** One workload's SPIFFE ID; empty: every registered workload. */
+  workload: string;
+  /** The period reviewed starts here; unset: 30 days ago. */
+  since: Date | undefined;
+}
+
+export interface WorkloadUsage {
+  spiffeId: string;
+  /** What the registry allows it. */
+  ceiling: Entitlement[];
+  /** What it was granted in the period (grant.issued). */
+  granted: Entitlement[];
+  /** What edges saw it use (grant.used). */
+  used: Entitlement[];
+  /** The smallest ceiling that covers what it used: a proposal, not applied. */
+  proposedCeiling: Entitlement[];
+  grants: number;
+  uses: number;
+}
+
+export interface UsageReportResponse {
+  workloads: WorkloadUsage[];
+  since: Date | undefined;
 }
 
 function createBaseAuditEvent(): AuditEvent {
@@ -852,6 +879,351 @@ export const ListEventsResponse: MessageFns<ListEventsResponse> = {
   },
 };
 
+function createBaseUsageReportRequest(): UsageReportRequest {
+  return { workload: "", since: undefined };
+}
+
+export const UsageReportRequest: MessageFns<UsageReportRequest> = {
+  encode(message: UsageReportRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.workload !== "") {
+      writer.uint32(10).string(message.workload);
+    }
+    if (message.since !== undefined) {
+      Timestamp.encode(toTimestamp(message.since), writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UsageReportRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUsageReportRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.workload = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.since = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UsageReportRequest {
+    return {
+      workload: isSet(object.workload) ? globalThis.String(object.workload) : "",
+      since: isSet(object.since) ? fromJsonTimestamp(object.since) : undefined,
+    };
+  },
+
+  toJSON(message: UsageReportRequest): unknown {
+    const obj: any = {};
+    if (message.workload !== "") {
+      obj.workload = message.workload;
+    }
+    if (message.since !== undefined) {
+      obj.since = message.since.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UsageReportRequest>, I>>(base?: I): UsageReportRequest {
+    return UsageReportRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UsageReportRequest>, I>>(object: I): UsageReportRequest {
+    const message = createBaseUsageReportRequest();
+    message.workload = object.workload ?? "";
+    message.since = object.since ?? undefined;
+    return message;
+  },
+};
+
+function createBaseWorkloadUsage(): WorkloadUsage {
+  return { spiffeId: "", ceiling: [], granted: [], used: [], proposedCeiling: [], grants: 0, uses: 0 };
+}
+
+export const WorkloadUsage: MessageFns<WorkloadUsage> = {
+  encode(message: WorkloadUsage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.spiffeId !== "") {
+      writer.uint32(10).string(message.spiffeId);
+    }
+    for (const v of message.ceiling) {
+      Entitlement.encode(v!, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.granted) {
+      Entitlement.encode(v!, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.used) {
+      Entitlement.encode(v!, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.proposedCeiling) {
+      Entitlement.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.grants !== 0) {
+      writer.uint32(48).uint64(message.grants);
+    }
+    if (message.uses !== 0) {
+      writer.uint32(56).uint64(message.uses);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WorkloadUsage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWorkloadUsage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.spiffeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.ceiling.push(Entitlement.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.granted.push(Entitlement.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.used.push(Entitlement.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.proposedCeiling.push(Entitlement.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.grants = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.uses = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WorkloadUsage {
+    return {
+      spiffeId: isSet(object.spiffeId)
+        ? globalThis.String(object.spiffeId)
+        : isSet(object.spiffe_id)
+        ? globalThis.String(object.spiffe_id)
+        : "",
+      ceiling: globalThis.Array.isArray(object?.ceiling) ? object.ceiling.map((e: any) => Entitlement.fromJSON(e)) : [],
+      granted: globalThis.Array.isArray(object?.granted) ? object.granted.map((e: any) => Entitlement.fromJSON(e)) : [],
+      used: globalThis.Array.isArray(object?.used) ? object.used.map((e: any) => Entitlement.fromJSON(e)) : [],
+      proposedCeiling: globalThis.Array.isArray(object?.proposedCeiling)
+        ? object.proposedCeiling.map((e: any) => Entitlement.fromJSON(e))
+        : globalThis.Array.isArray(object?.proposed_ceiling)
+        ? object.proposed_ceiling.map((e: any) => Entitlement.fromJSON(e))
+        : [],
+      grants: isSet(object.grants) ? globalThis.Number(object.grants) : 0,
+      uses: isSet(object.uses) ? globalThis.Number(object.uses) : 0,
+    };
+  },
+
+  toJSON(message: WorkloadUsage): unknown {
+    const obj: any = {};
+    if (message.spiffeId !== "") {
+      obj.spiffeId = message.spiffeId;
+    }
+    if (message.ceiling?.length) {
+      obj.ceiling = message.ceiling.map((e) => Entitlement.toJSON(e));
+    }
+    if (message.granted?.length) {
+      obj.granted = message.granted.map((e) => Entitlement.toJSON(e));
+    }
+    if (message.used?.length) {
+      obj.used = message.used.map((e) => Entitlement.toJSON(e));
+    }
+    if (message.proposedCeiling?.length) {
+      obj.proposedCeiling = message.proposedCeiling.map((e) => Entitlement.toJSON(e));
+    }
+    if (message.grants !== 0) {
+      obj.grants = Math.round(message.grants);
+    }
+    if (message.uses !== 0) {
+      obj.uses = Math.round(message.uses);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WorkloadUsage>, I>>(base?: I): WorkloadUsage {
+    return WorkloadUsage.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WorkloadUsage>, I>>(object: I): WorkloadUsage {
+    const message = createBaseWorkloadUsage();
+    message.spiffeId = object.spiffeId ?? "";
+    message.ceiling = object.ceiling?.map((e) => Entitlement.fromPartial(e)) || [];
+    message.granted = object.granted?.map((e) => Entitlement.fromPartial(e)) || [];
+    message.used = object.used?.map((e) => Entitlement.fromPartial(e)) || [];
+    message.proposedCeiling = object.proposedCeiling?.map((e) => Entitlement.fromPartial(e)) || [];
+    message.grants = object.grants ?? 0;
+    message.uses = object.uses ?? 0;
+    return message;
+  },
+};
+
+function createBaseUsageReportResponse(): UsageReportResponse {
+  return { workloads: [], since: undefined };
+}
+
+export const UsageReportResponse: MessageFns<UsageReportResponse> = {
+  encode(message: UsageReportResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.workloads) {
+      WorkloadUsage.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.since !== undefined) {
+      Timestamp.encode(toTimestamp(message.since), writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UsageReportResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUsageReportResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.workloads.push(WorkloadUsage.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.since = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UsageReportResponse {
+    return {
+      workloads: globalThis.Array.isArray(object?.workloads)
+        ? object.workloads.map((e: any) => WorkloadUsage.fromJSON(e))
+        : [],
+      since: isSet(object.since) ? fromJsonTimestamp(object.since) : undefined,
+    };
+  },
+
+  toJSON(message: UsageReportResponse): unknown {
+    const obj: any = {};
+    if (message.workloads?.length) {
+      obj.workloads = message.workloads.map((e) => WorkloadUsage.toJSON(e));
+    }
+    if (message.since !== undefined) {
+      obj.since = message.since.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UsageReportResponse>, I>>(base?: I): UsageReportResponse {
+    return UsageReportResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UsageReportResponse>, I>>(object: I): UsageReportResponse {
+    const message = createBaseUsageReportResponse();
+    message.workloads = object.workloads?.map((e) => WorkloadUsage.fromPartial(e)) || [];
+    message.since = object.since ?? undefined;
+    return message;
+  },
+};
+
 /** Append-only record of every request, attestation, decision, issuance and revocation. */
 export type AuditServiceService = typeof AuditServiceService;
 export const AuditServiceService = {
@@ -874,12 +1246,30 @@ export const AuditServiceService = {
     responseSerialize: (value: ListEventsResponse): Buffer => Buffer.from(ListEventsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListEventsResponse => ListEventsResponse.decode(value),
   },
+  /**
+   * The usage review: per workload, what its ceiling allows, what it was granted and what the
+   * edges saw it use, and the smallest ceiling that covers the use.
+   */
+  usageReport: {
+    path: "/mayfly.v1.AuditService/UsageReport" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UsageReportRequest): Buffer => Buffer.from(UsageReportRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UsageReportRequest => UsageReportRequest.decode(value),
+    responseSerialize: (value: UsageReportResponse): Buffer => Buffer.from(UsageReportResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UsageReportResponse => UsageReportResponse.decode(value),
+  },
 } as const;
 
 export interface AuditServiceServer extends UntypedServiceImplementation {
   /** Appends events durably; returns only once they are committed. */
   record: handleUnaryCall<RecordRequest, RecordResponse>;
   listEvents: handleUnaryCall<ListEventsRequest, ListEventsResponse>;
+  /**
+   * The usage review: per workload, what its ceiling allows, what it was granted and what the
+   * edges saw it use, and the smallest ceiling that covers the use.
+   */
+  usageReport: handleUnaryCall<UsageReportRequest, UsageReportResponse>;
 }
 
 export interface AuditServiceClient extends Client {
@@ -913,6 +1303,25 @@ export interface AuditServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListEventsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The usage review: per workload, what its ceiling allows, what it was granted and what the
+   * edges saw it use, and the smallest ceiling that covers the use.
+   */
+  usageReport(
+    request: UsageReportRequest,
+    callback: (error: ServiceError | null, response: UsageReportResponse) => void,
+  ): ClientUnaryCall;
+  usageReport(
+    request: UsageReportRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UsageReportResponse) => void,
+  ): ClientUnaryCall;
+  usageReport(
+    request: UsageReportRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UsageReportResponse) => void,
   ): ClientUnaryCall;
 }
 
