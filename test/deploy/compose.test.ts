@@ -75,6 +75,10 @@ describe('deploy/compose/compose.yaml', () => {
     expect(services['init-keys']!.command).toEqual(['mayfly', 'keys', 'init', '--dir', '/var/lib/mayfly/keys']);
     expect(services['init-pki']!.command).toEqual(['mayfly', 'pki', 'init', '--dir', '/var/lib/mayfly/pki']);
     expect(services['migrate']!.command).toEqual(['mayfly', 'db', 'migrate']);
+    // The audit checkpoint key: made by its own job, in a volume only audit mounts.
+    expect(services['init-audit-key']!.command).toEqual(['mayfly', 'audit', 'keygen', '--out', '/var/lib/mayfly/audit-key/checkpoint-key.jwk']);
+    expect(services['audit']!.environment?.['MAYFLY_AUDIT_CHECKPOINT_KEY_FILE']).toBe('/var/lib/mayfly/audit-key/checkpoint-key.jwk');
+    expect(Object.entries(services).filter(([, definition]) => definition.volumes?.some((volume) => volume.startsWith('audit-key:'))).map(([name]) => name).sort()).toEqual(['audit', 'init-audit-key']);
   });
 
   it('gives each service with a database its own role, and NATS users only to revocation (publish) and edges (read)', () => {

@@ -28,6 +28,7 @@ const COMMANDS: Readonly<Record<string, Readonly<Record<string, Command>>>> = {
     search: { summary: 'events matching --grant, --task, --workload, --kind, --since, --until (oldest first; --limit, default 100)', run: audit.search },
     tail: { summary: 'the newest events (--limit, default 20); --follow keeps printing new ones', run: audit.tail },
     export: { summary: 'every matching event as JSON lines, for a SIEM (stdout, or --out FILE)', run: audit.exportEvents },
+    keygen: { summary: "the audit service's checkpoint key (--out FILE, Ed25519 JWK) unless FILE exists", run: audit.keygen },
   },
   workload: {
     disable: { summary: 'disable a workload: no new session, no grant (audited)', run: workload.disable },

@@ -1,4 +1,5 @@
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { verifyAuditChain, type ChainLink, type StoredEvent } from '@mayfly/audit-trail';
 import { serviceAddress } from '@mayfly/config';
@@ -186,4 +187,25 @@ export async function exportEvents(context: CommandContext): Promise<void> {
     await new Promise<void>((resolve, reject) => (out as ReturnType<typeof createWriteStream>).end((error?: Error | null) => (error ? reject(error) : resolve())));
     process.stderr.write(`exported ${count} events to ${context.flags.out}\n`);
   }
+}
+
+/**
+ * `mayfly audit keygen --out FILE`: the audit service's checkpoint key (an Ed25519 private JWK,
+ * mode 0600), unless FILE exists (safe in an init job). Give the audit service the file
+ * (MAYFLY_AUDIT_CHECKPOINT_KEY_FILE) and `mayfly audit verify --public-key` the same file or its
+ * public half.
+ */
+export async function keygen(context: CommandContext): Promise<void> {
+  const file = context.flags.out;
+  if (!file) throw new Error('usage: mayfly audit keygen --out FILE');
+  if (existsSync(file)) {
+    const { x } = JSON.parse(readFileSync(file, 'utf8')) as { x?: string };
+    context.out.say(`${file} already holds a key (public ${x}): nothing to do`);
+    context.out.document({ file, publicKey: x, created: false });
+    return;
+  }
+  const jwk = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }) as { x: string };
+  writeFileSync(file, JSON.stringify(jwk), { mode: 0o600 });
+  context.out.say(`wrote ${file} (public ${jwk.x})`);
+  context.out.document({ file, publicKey: jwk.x, created: true });
 }
