@@ -4,8 +4,8 @@ import { cpus } from 'node:os';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
-import { verifyAuditChain } from '@mayfly/audit-trail';
-import { appendAuditEvents, createDatabase, listAuditChainLinks, listAuditContentHashes, migrateToLatest, type NewAuditEvent } from '@mayfly/db';
+import { readAuditChain, verifyAuditChain } from '@mayfly/audit-trail';
+import { appendAuditEvents, createDatabase, migrateToLatest, type NewAuditEvent } from '@mayfly/db';
 import { ensureDatabase } from '@mayfly/mesh';
 
 // `npm run bench:audit`: what the tamper-evident chain costs. Appends BENCH_AUDIT_EVENTS audit
@@ -49,20 +49,7 @@ async function verify(url: string): Promise<{ readSeconds: number; verifySeconds
   const db = createDatabase({ url, maxConnections: 1 });
   try {
     const started = performance.now();
-    const links = [];
-    for (let after = '0'; ; ) {
-      const page = await listAuditChainLinks(db, after, 5_000);
-      links.push(...page.map((link) => ({ position: link.position, sequence: link.sequence, contentHash: link.content_hash, chainHash: link.chain_hash })));
-      if (page.length < 5_000) break;
-      after = page.at(-1)!.position;
-    }
-    const events = [];
-    for (let after = '0'; ; ) {
-      const page = await listAuditContentHashes(db, after, 5_000);
-      events.push(...page.map((row) => ({ sequence: row.sequence, contentHash: row.content_hash })));
-      if (page.length < 5_000) break;
-      after = page.at(-1)!.sequence;
-    }
+    const { links, events } = await readAuditChain(db);
     const read = performance.now();
     const report = verifyAuditChain({ links, events, checkpoints: [] });
     return { readSeconds: (read - started) / 1000, verifySeconds: (performance.now() - read) / 1000, problems: report.problems.length };

@@ -1,15 +1,14 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { verifyAuditChain, type ChainLink, type StoredEvent } from '@mayfly/audit-trail';
+import { readAuditChain, verifyAuditChain } from '@mayfly/audit-trail';
 import { serviceAddress } from '@mayfly/config';
-import { createDatabase, listAuditChainLinks, listAuditCheckpoints, listAuditContentHashes, redactUrl } from '@mayfly/db';
+import { createDatabase, redactUrl } from '@mayfly/db';
 import { callUnary, createClient } from '@mayfly/grpc';
 import { useOperatorIdentity } from '@mayfly/mesh';
 import { AuditEvent, AuditOutcome, AuditServiceClient, ListEventsRequest } from '@mayfly/proto';
 import type { CommandContext } from '../command.js';
 
-const PAGE = 5_000;
 
 /**
  * The checkpoint key to trust: --public-key FILE (a JWK, public or private), else
@@ -38,27 +37,7 @@ export async function verify(context: CommandContext): Promise<void> {
   const keys = trustedKeys(context);
   const db = createDatabase({ url, maxConnections: 1, applicationName: 'mayfly-audit-verify' });
   try {
-    const links: ChainLink[] = [];
-    for (let after = '0'; ; ) {
-      const page = await listAuditChainLinks(db, after, PAGE);
-      links.push(...page.map((link) => ({ position: link.position, sequence: link.sequence, contentHash: link.content_hash, chainHash: link.chain_hash })));
-      if (page.length < PAGE) break;
-      after = page.at(-1)!.position;
-    }
-    const events: StoredEvent[] = [];
-    for (let after = '0'; ; ) {
-      const page = await listAuditContentHashes(db, after, PAGE);
-      events.push(...page.map((event) => ({ sequence: event.sequence, contentHash: event.content_hash })));
-      if (page.length < PAGE) break;
-      after = page.at(-1)!.sequence;
-    }
-    const checkpoints = (await listAuditCheckpoints(db)).map((row) => ({
-      position: row.position,
-      chainHash: row.chain_hash,
-      signedAt: row.signed_at,
-      publicKey: row.public_key,
-      signature: row.signature,
-    }));
+    const { links, events, checkpoints } = await readAuditChain(db);
     const started = performance.now();
     const report = verifyAuditChain({ links, events, checkpoints, trustedKeys: keys });
     const seconds = (performance.now() - started) / 1000;

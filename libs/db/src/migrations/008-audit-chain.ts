@@ -76,18 +76,26 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     CREATE TRIGGER audit_checkpoints_no_update_delete BEFORE UPDATE OR DELETE ON audit_checkpoints FOR EACH ROW EXECUTE FUNCTION audit_events_append_only();
     CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON audit_checkpoints FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only();
   `.execute(db);
-  // Events stored before this migration join the chain in their order.
+  // Events stored before this migration join the chain in their order. The link is carried in a
+  // variable and the head written once: updating the head row per event would leave one dead
+  // version per event for every later read to step over (quadratic on a large log).
   await sql`
     DO $$
-    DECLARE e audit_events;
+    DECLARE
+      e audit_events;
+      link bytea := decode(repeat('00', 32), 'hex');
+      content bytea;
+      chained bigint := 0;
     BEGIN
       FOR e IN SELECT * FROM audit_events ORDER BY sequence LOOP
-        PERFORM 1 FROM audit_chain_head WHERE only_row FOR UPDATE;
-        INSERT INTO audit_chain (sequence, content_hash, chain_hash)
-          SELECT e.sequence, audit_content_hash(e), sha256(h.chain_hash || audit_content_hash(e)) FROM audit_chain_head h WHERE h.only_row;
-        UPDATE audit_chain_head SET position = currval(pg_get_serial_sequence('audit_chain', 'position')),
-          chain_hash = (SELECT chain_hash FROM audit_chain WHERE sequence = e.sequence) WHERE only_row;
+        content := audit_content_hash(e);
+        link := sha256(link || content);
+        INSERT INTO audit_chain (sequence, content_hash, chain_hash) VALUES (e.sequence, content, link);
+        chained := chained + 1;
       END LOOP;
+      IF chained > 0 THEN
+        UPDATE audit_chain_head SET position = currval(pg_get_serial_sequence('audit_chain', 'position')), chain_hash = link WHERE only_row;
+      END IF;
     END $$;
   `.execute(db);
 }
