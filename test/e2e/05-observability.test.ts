@@ -102,7 +102,7 @@ describe('05 observability', () => {
     await eventually(async () => t.logLines.some((line) => line.includes(traceId)), 5_000, 100);
     const traced = t.logLines.filter((line) => line.includes(`"trace_id":"${traceId}"`));
     expect(traced.some((line) => line.startsWith('issuance') && line.includes('grant issued'))).toBe(true);
-    expect(traced.some((line) => line.startsWith('revocation') && line.includes('grant revoked'))).toBe(true);
+    expect(traced.some((line) => line.startsWith('revocation') && line.includes('"msg":"revoked"'))).toBe(true);
   });
 
   it('serves Prometheus metrics on every service', async () => {

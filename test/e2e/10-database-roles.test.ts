@@ -65,8 +65,11 @@ describe('10 database roles and migrations', () => {
   it('each service can touch only its own tables, and only its own audit outbox rows', async () => {
     expect(await asService('attestation', 'SELECT count(*) FROM grants')).toEqual({ error: expect.stringMatching(/permission denied/) });
     expect(await asService('attestation', "UPDATE workloads SET risk_tier = 'low'")).toEqual({ error: expect.stringMatching(/permission denied/) });
-    expect(await asService('issuance', 'SELECT count(*) FROM revocations')).toEqual({ error: expect.stringMatching(/permission denied/) });
+    // Issuance reads revocations (revoked signing keys) and may not write them.
+    expect(await asService('issuance', "UPDATE revocations SET reason = 'x'")).toEqual({ error: expect.stringMatching(/permission denied/) });
     expect(await asService('issuance', 'DELETE FROM grants')).toEqual({ error: expect.stringMatching(/permission denied/) });
+    // Revocation may move a workload's session cut-off (svids_not_before), nothing else of it.
+    expect(await asService('revocation', "UPDATE workloads SET risk_tier = 'low'")).toEqual({ error: expect.stringMatching(/permission denied/) });
     expect(await asService('revocation', "INSERT INTO workloads (spiffe_id, owner_team, owner_contact, environment, risk_tier) VALUES ('spiffe://x/y', 't', 'c', 'dev', 'low')")).toEqual({
       error: expect.stringMatching(/permission denied/),
     });

@@ -4,6 +4,7 @@ export {
   ensureRevocationStream,
   controlStreamName,
   grantRevocationSubject,
+  revocationSubject,
   heartbeatSubject,
   readResyncMarker,
   readStreamSnapshot,

@@ -3,7 +3,7 @@ import { headers, type NatsConnection } from '@nats-io/transport-node';
 import { SpanKind, context, propagation, withSpan } from '@mayfly/telemetry';
 import { RevocationEvent } from '@mayfly/proto';
 import type { FeedHeartbeat } from './feed-freshness.js';
-import { grantRevocationSubject, heartbeatSubject, resyncMarkerSubject, type ResyncMarker, type StreamSnapshot } from './revocation-stream.js';
+import { heartbeatSubject, revocationSubject, resyncMarkerSubject, type ResyncMarker, type StreamSnapshot } from './revocation-stream.js';
 import { headersSetter } from './trace-headers.js';
 
 /** Publishes revocation events and waits for the stream's acknowledgement. */
@@ -24,10 +24,11 @@ export class RevocationPublisher {
    * republish after a purge needs a fresh one, because a purge keeps the stream's dedupe memory.
    */
   async publish(event: RevocationEvent, msgId = event.id): Promise<number> {
-    const subject = grantRevocationSubject(this.subjectPrefix, event.grantId);
+    const subject = revocationSubject(this.subjectPrefix, event);
     return withSpan(
-      `${this.subjectPrefix}.grant publish`,
-      { 'messaging.system': 'nats', 'messaging.operation.type': 'publish', 'messaging.destination.name': subject, 'mayfly.grant_id': event.grantId },
+      // Named by the subject without its unique last token (OpenTelemetry: low-cardinality names).
+      `${subject.slice(0, subject.lastIndexOf('.'))} publish`,
+      { 'messaging.system': 'nats', 'messaging.operation.type': 'publish', 'messaging.destination.name': subject, 'mayfly.revocation_id': event.id, ...(event.grantId ? { 'mayfly.grant_id': event.grantId } : {}) },
       async () => {
         // Edges that apply the event continue the revoke request's trace from these headers.
         const carrier = headers();

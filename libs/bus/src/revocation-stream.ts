@@ -1,10 +1,11 @@
 import { DiscardPolicy, RetentionPolicy, StorageType, jetstreamManager, type StreamConfig } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { RevocationScope, type RevocationEvent } from '@mayfly/proto';
 
 export interface RevocationStreamConfig {
   /** JetStream stream name, e.g. MAYFLY_REVOCATIONS. */
   readonly stream: string;
-  /** Subjects are <prefix>.grant.<grant id>. */
+  /** Subjects are <prefix>.grant.<grant id>, <prefix>.workload.<id>, <prefix>.key.<id>. */
   readonly subjectPrefix: string;
   /**
    * How long the stream keeps an event. It must be at least the longest token lifetime: an edge
@@ -18,6 +19,22 @@ const NANOS_PER_SECOND = 1_000_000_000;
 
 export function grantRevocationSubject(prefix: string, grantId: string): string {
   return `${prefix}.grant.${grantId}`;
+}
+
+/**
+ * Where an event goes: <prefix>.grant.<grant id> for a grant, <prefix>.workload.<event id> and
+ * <prefix>.key.<event id> for watermarks (SPIFFE IDs and kids are not subject tokens). Edges
+ * read <prefix>.> and tell the scope from the event itself.
+ */
+export function revocationSubject(prefix: string, event: RevocationEvent): string {
+  switch (event.scope) {
+    case RevocationScope.REVOCATION_SCOPE_WORKLOAD:
+      return `${prefix}.workload.${event.id}`;
+    case RevocationScope.REVOCATION_SCOPE_KEY:
+      return `${prefix}.key.${event.id}`;
+    default:
+      return grantRevocationSubject(prefix, event.grantId);
+  }
 }
 
 /**

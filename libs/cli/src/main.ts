@@ -7,6 +7,7 @@ import * as db from './commands/db.js';
 import * as keys from './commands/keys.js';
 import * as mesh from './commands/mesh.js';
 import * as pki from './commands/pki.js';
+import * as revoke from './commands/revoke.js';
 import * as traces from './commands/traces.js';
 import * as usageReview from './commands/usage.js';
 import * as workload from './commands/workload.js';
@@ -33,6 +34,13 @@ const COMMANDS: Readonly<Record<string, Readonly<Record<string, Command>>>> = {
   workload: {
     disable: { summary: 'disable a workload: no new session, no grant (audited)', run: workload.disable },
     enable: { summary: 'enable a disabled workload again (audited)', run: workload.enable },
+  },
+  revoke: {
+    grant: { summary: 'revoke one grant and its token everywhere (--reason TEXT; audited with your identity)', run: revoke.grant },
+    token: { summary: 'revoke the grant whose token has this jti', run: revoke.token },
+    task: { summary: "revoke every active grant of a task (--workload SPIFFE-ID: only that workload's)", run: revoke.task },
+    workload: { summary: 'revoke every credential a workload holds, issued before --issued-before (default now); later ones still work', run: revoke.workload },
+    key: { summary: 'revoke a signing key: every token it signed is refused, it leaves the JWKS (promote another key first)', run: revoke.key },
   },
   svid: {
     revoke: { summary: 'revoke one X.509-SVID (--serial) or every SVID of a workload issued before a time (audited)', run: workload.revokeSvids },

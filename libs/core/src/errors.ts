@@ -16,6 +16,11 @@ export const ERROR_STATUS = {
   ERR_RATE_LIMITED: GrpcStatus.RESOURCE_EXHAUSTED,
   ERR_GRANT_NOT_FOUND: GrpcStatus.NOT_FOUND,
   ERR_GRANT_NOT_ACTIVE: GrpcStatus.FAILED_PRECONDITION,
+  ERR_WORKLOAD_NOT_FOUND: GrpcStatus.NOT_FOUND,
+  /** The signing key (or the watermark asked for) is already revoked. */
+  ERR_ALREADY_REVOKED: GrpcStatus.ALREADY_EXISTS,
+  /** Issuance's active signing key was revoked: promote another before tokens can be issued. */
+  ERR_SIGNING_KEY_REVOKED: GrpcStatus.FAILED_PRECONDITION,
   ERR_TASK_DEADLINE_PASSED: GrpcStatus.FAILED_PRECONDITION,
   ERR_DEPENDENCY_UNAVAILABLE: GrpcStatus.UNAVAILABLE,
   ERR_DEADLINE_EXCEEDED: GrpcStatus.DEADLINE_EXCEEDED,

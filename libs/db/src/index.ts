@@ -21,6 +21,7 @@ export {
   type GrantStatusName,
   type NewGrant,
   type RevocationRow,
+  type RevocationScopeName,
   type ReplayPolicy,
   type IssuerKind,
   type SvidRow,
@@ -47,9 +48,22 @@ export {
   setWorkloadDisabled,
   type NewSvid,
 } from './repositories/sessions.js';
-export { endGrant, expireDueGrants, findGrant, findGrantForUpdate, insertGrant, insertGrantWithAuditOutbox } from './repositories/grants.js';
 export {
+  endGrant,
+  expireDueGrants,
+  findGrant,
+  findGrantForUpdate,
+  findGrantIdByTokenId,
+  insertGrant,
+  insertGrantWithAuditOutbox,
+  lockActiveGrantIdsOfTask,
+  revokeWorkloadGrantsIssuedBefore,
+} from './repositories/grants.js';
+export {
+  findKeyRevocation,
   insertRevocation,
+  insertRevocations,
+  listRevokedKeyIds,
   listLiveRevocations,
   listUnpublishedRevocations,
   liveRevocationSequences,

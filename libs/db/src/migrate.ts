@@ -9,6 +9,7 @@ import * as auditDeadLetters from './migrations/005-audit-dead-letters.js';
 import * as sessions from './migrations/006-sessions.js';
 import * as outboxOrder from './migrations/007-outbox-order.js';
 import * as auditChain from './migrations/008-audit-chain.js';
+import * as revocationScopes from './migrations/009-revocation-scopes.js';
 import { MayflyError } from '@mayfly/core';
 import { sql } from 'kysely';
 import { provisionServiceRoles, type ProvisionOptions } from './roles.js';
@@ -24,6 +25,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '006-sessions': sessions,
   '007-outbox-order': outboxOrder,
   '008-audit-chain': auditChain,
+  '009-revocation-scopes': revocationScopes,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -39,12 +39,19 @@ export const SERVICE_ACCESS: Readonly<Record<DatabaseService, ServiceAccess>> = 
   },
   issuance: {
     // Reads the registry and SVID records to accept session certificates.
-    tables: { grants: ['SELECT', 'INSERT', 'UPDATE'], workloads: ['SELECT'], svids: ['SELECT'], audit_outbox: ['SELECT', 'INSERT', 'UPDATE'] },
+    // Reads revoked signing keys, to stop publishing and signing with them.
+    tables: { grants: ['SELECT', 'INSERT', 'UPDATE'], workloads: ['SELECT'], svids: ['SELECT'], revocations: ['SELECT'], audit_outbox: ['SELECT', 'INSERT', 'UPDATE'] },
     sequences: ['audit_outbox_position_seq'],
     outboxOwner: 'issuance',
   },
   revocation: {
-    tables: { grants: ['SELECT', 'UPDATE'], revocations: ['SELECT', 'INSERT', 'UPDATE'], audit_outbox: ['SELECT', 'INSERT', 'UPDATE'] },
+    // A workload revocation also cuts off the workload's session certificates (svids_not_before).
+    tables: {
+      grants: ['SELECT', 'UPDATE'],
+      revocations: ['SELECT', 'INSERT', 'UPDATE'],
+      workloads: ['SELECT', 'UPDATE (svids_not_before)'],
+      audit_outbox: ['SELECT', 'INSERT', 'UPDATE'],
+    },
     sequences: ['audit_outbox_position_seq'],
     outboxOwner: 'revocation',
   },

@@ -88,16 +88,26 @@ export interface GrantTable {
   created_at: CreatedAt;
 }
 
+export type RevocationScopeName = 'grant' | 'workload' | 'key';
+
 export interface RevocationTable {
   id: string;
-  grant_id: string;
-  token_id: string;
-  spiffe_id: string;
-  task_id: string;
+  /** grant: one grant's token; workload: a not-before watermark; key: a signing key. */
+  scope: ColumnType<RevocationScopeName, RevocationScopeName | undefined, RevocationScopeName>;
+  /** Set for scope 'grant' only (as are token_id and task_id). */
+  grant_id: string | null;
+  token_id: string | null;
+  /** The grant's or the watermark's workload; null for a key. */
+  spiffe_id: string | null;
+  task_id: string | null;
+  /** For scope 'key': the revoked kid. */
+  key_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** For scope 'workload': its tokens issued before this are revoked. */
+  not_before: ColumnType<Date | null, Date | null | undefined, Date | null>;
   reason: string;
   requested_by: string;
   revoked_at: Date;
-  /** When the revoked token would have expired; edges may forget the entry then. */
+  /** When the revoked token (the last token a watermark covers) would have expired; edges may forget the entry then. */
   not_after: Date;
   /** Set when the JetStream stream acknowledged the event. */
   published_at: Date | null;

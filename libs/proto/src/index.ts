@@ -73,10 +73,13 @@ export {
 } from './gen/mayfly/v1/issuance.js';
 export {
   RevocationEvent,
+  RevocationScope,
   RevocationServiceClient,
   RevocationServiceService,
   RevokeRequest,
   RevokeResponse,
+  TaskTarget,
+  WorkloadTarget,
   type RevocationServiceServer,
 } from './gen/mayfly/v1/revocation.js';
 

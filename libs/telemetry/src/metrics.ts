@@ -64,3 +64,22 @@ export function observeDatabasePool(pool: PoolStats, service: string): void {
     .createObservableGauge('mayfly_db_pool_waiting', { description: 'Queries waiting for a database connection' })
     .addCallback((result) => result.observe(pool.waitingCount, { service }));
 }
+
+/**
+ * Reports what an edge's revocation state holds (grant entries, workload and key watermarks)
+ * and the process's heap, so that an operator sees the state stay bounded.
+ */
+export function observeRevocationState(state: { counts(): Record<'grants' | 'workloadWatermarks' | 'keyWatermarks', number> }): void {
+  const meter = metrics.getMeter('mayfly');
+  meter
+    .createObservableGauge('mayfly_edge_revocation_entries', { description: 'Edge: revocations held, by kind (grant entries, workload and key watermarks)' })
+    .addCallback((result) => {
+      const counts = state.counts();
+      result.observe(counts.grants, { kind: 'grant' });
+      result.observe(counts.workloadWatermarks, { kind: 'workload' });
+      result.observe(counts.keyWatermarks, { kind: 'key' });
+    });
+  meter
+    .createObservableGauge('mayfly_process_heap_used_bytes', { unit: 'By', description: 'V8 heap in use (process.memoryUsage().heapUsed)' })
+    .addCallback((result) => result.observe(process.memoryUsage().heapUsed));
+}

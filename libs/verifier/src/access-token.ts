@@ -13,6 +13,8 @@ export interface AccessTokenClaims {
   readonly expiresAt: Date;
   /** cnf.x5t#S256: the token may be used only by the holder of this certificate (RFC 8705). */
   readonly certificateThumbprint: string | undefined;
+  /** The kid of the key that signed it (from the protected header). */
+  readonly keyId: string | undefined;
 }
 
 const SPIFFE_ID = /^spiffe:\/\/[a-z0-9.-]{1,255}(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$/;
@@ -26,7 +28,7 @@ export function isSpiffeId(value: string): boolean {
  * Reads the claims whose signature has been verified; undefined if a Mayfly claim is missing or
  * malformed. Defence in depth: issuance never signs a malformed sub, but an edge checks anyway.
  */
-export function readAccessTokenClaims(payload: JWTPayload): AccessTokenClaims | undefined {
+export function readAccessTokenClaims(payload: JWTPayload, keyId?: string): AccessTokenClaims | undefined {
   const { iss, sub, aud, jti, exp, iat } = payload;
   const scope = payload['scope'];
   const grantId = payload['grant_id'];
@@ -59,5 +61,6 @@ export function readAccessTokenClaims(payload: JWTPayload): AccessTokenClaims | 
     issuedAt: new Date(iat * 1000),
     expiresAt: new Date(exp * 1000),
     certificateThumbprint: thumbprint as string | undefined,
+    keyId,
   };
 }

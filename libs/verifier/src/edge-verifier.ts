@@ -173,7 +173,7 @@ export class EdgeVerifier {
     const unready = feedRejection(this.feedState);
     if (unready) return unready;
     if (this.revocations.isOverflowed()) {
-      return reject('ERR_REVOCATION_SET_FULL', 'edge heard more live revocations than it may keep (maxRevocationEntries); refusing every token until they expire');
+      return reject('ERR_REVOCATION_SET_FULL', 'edge heard more live revocations than it may keep (maxRevocationEntries), or one it cannot apply; refusing every token until they expire');
     }
     const cached = this.verified.get(token);
     const claims = cached && Date.now() - cached.verifiedAt < this.jwksCacheMaxAgeMs ? cached.claims : await this.verifySignatureAndClaims(token);
@@ -184,9 +184,8 @@ export class EdgeVerifier {
       return reject('ERR_TOKEN_EXPIRED', 'token has expired');
     }
     if (claims.audience !== options.audience) return reject('ERR_TOKEN_AUDIENCE', 'token is not for this resource (aud mismatch)');
-    if (this.revocations.isRevoked(claims.grantId, claims.tokenId)) {
-      return reject('ERR_TOKEN_REVOKED', `grant ${claims.grantId} has been revoked`);
-    }
+    const revoked = this.revocations.revocationOf(claims);
+    if (revoked) return reject('ERR_TOKEN_REVOKED', revoked);
     if (options.action !== undefined && !claims.scopes.includes(options.action)) {
       return reject('ERR_SCOPE_NOT_GRANTED', `action "${options.action}" is not in the token's scope`);
     }
@@ -236,7 +235,8 @@ export class EdgeVerifier {
     } catch (error) {
       return rejectionFromJose(error);
     }
-    const claims = readAccessTokenClaims(payload);
+    const kid = jws.header['kid'];
+    const claims = readAccessTokenClaims(payload, typeof kid === 'string' ? kid : undefined);
     if (!claims) return reject('ERR_TOKEN_CLAIMS', 'token lacks a Mayfly claim (sub, aud, jti, scope, grant_id or task_id)');
     if (this.verifiedCacheSize > 0) {
       if (this.verified.size >= this.verifiedCacheSize) this.verified.delete(this.verified.keys().next().value as string);
@@ -275,7 +275,8 @@ export class EdgeVerifier {
   private apply(event: RevocationEvent): void {
     const entry = readRevocationEvent(event, (this.options.maxTokenLifetimeSeconds ?? 86_400) * 1000);
     if ('problem' in entry) {
-      this.reportFeedError(new Error(`ignored a malformed revocation event: ${entry.problem}`));
+      if (entry.failClosedUntilMs !== undefined) this.revocations.refuseEverythingUntil(entry.failClosedUntilMs);
+      this.reportFeedError(new Error(`${entry.failClosedUntilMs === undefined ? 'ignored a malformed' : 'refusing every token for an unknown'} revocation event: ${entry.problem}`));
       return;
     }
     if (!this.revocations.add(entry)) {

@@ -6,13 +6,46 @@ export interface RevokedEntry {
   readonly notAfterMs: number;
 }
 
+/** Every token of a workload issued before a time is revoked. */
+export interface WorkloadWatermark {
+  readonly spiffeId: string;
+  /** Tokens whose iat (whole seconds) is before this epoch ms are revoked. */
+  readonly notBeforeMs: number;
+  /** When the last token the watermark covers has expired. */
+  readonly notAfterMs: number;
+}
+
+/** Every token signed by a key is revoked. */
+export interface KeyWatermark {
+  readonly keyId: string;
+  readonly notAfterMs: number;
+}
+
+/** A revocation as heard on the stream, by scope. */
+export type HeardRevocation =
+  | ({ readonly scope: 'grant' } & RevokedEntry)
+  | ({ readonly scope: 'workload' } & WorkloadWatermark)
+  | ({ readonly scope: 'key' } & KeyWatermark);
+
+/** What the set needs to know of a token to say whether it is revoked. */
+export interface TokenIdentity {
+  readonly grantId: string;
+  readonly tokenId: string;
+  readonly spiffeId: string;
+  readonly issuedAt: Date;
+  /** The kid its signature names. */
+  readonly keyId: string | undefined;
+}
+
 /** Default cap on entries: about 200 MB of strings and maps at the very worst. */
 export const DEFAULT_MAX_REVOCATION_ENTRIES = 1_000_000;
 
 /**
- * The revocations an edge has heard, keyed by grant and by token id. Entries live only as long
- * as the token they revoke could be presented, so the set stays as small as the number of
- * revoked-but-unexpired tokens, whatever the history.
+ * The revocations an edge has heard: grant entries keyed by grant and by token id, and
+ * watermarks — per workload a not-before time, per signing key a ban — a few bytes each, however
+ * many tokens they cover. Everything lives only as long as a token it revokes could be
+ * presented, so the set stays as small as the number of revoked-but-unexpired grants plus
+ * watermarks, whatever the history.
  *
  * The set is capped. An entry that does not fit is not silently forgotten: the set reports
  * itself overflowed until that entry's token would have expired, and the verifier refuses every
@@ -21,36 +54,77 @@ export const DEFAULT_MAX_REVOCATION_ENTRIES = 1_000_000;
 export class RevocationSet {
   private readonly byGrant = new Map<string, RevokedEntry>();
   private readonly byToken = new Map<string, RevokedEntry>();
+  private readonly byWorkload = new Map<string, WorkloadWatermark>();
+  private readonly byKey = new Map<string, KeyWatermark>();
   /** Until when (epoch ms) an entry that did not fit could still matter. */
   private overflowUntilMs = 0;
 
   constructor(private readonly maxEntries = DEFAULT_MAX_REVOCATION_ENTRIES) {}
 
-  /** Records a revocation. Returns false if the set was full and the entry could not be kept. */
-  add(entry: RevokedEntry, nowMs = Date.now()): boolean {
-    if (entry.notAfterMs <= nowMs) return true;
-    if (!this.byGrant.has(entry.grantId) && this.byGrant.size >= this.maxEntries) {
+  /** Records a revocation. Returns false if the set was full and it could not be kept. */
+  add(heard: HeardRevocation, nowMs = Date.now()): boolean {
+    if (heard.notAfterMs <= nowMs) return true;
+    if (!this.holds(heard) && this.size >= this.maxEntries) {
       this.prune(nowMs);
-      if (this.byGrant.size >= this.maxEntries) {
-        this.overflowUntilMs = Math.max(this.overflowUntilMs, entry.notAfterMs);
+      if (this.size >= this.maxEntries) {
+        this.overflowUntilMs = Math.max(this.overflowUntilMs, heard.notAfterMs);
         return false;
       }
     }
-    this.byGrant.set(entry.grantId, entry);
-    if (entry.tokenId) this.byToken.set(entry.tokenId, entry);
+    switch (heard.scope) {
+      case 'grant': {
+        const entry: RevokedEntry = { grantId: heard.grantId, tokenId: heard.tokenId, notAfterMs: heard.notAfterMs };
+        this.byGrant.set(entry.grantId, entry);
+        if (entry.tokenId) this.byToken.set(entry.tokenId, entry);
+        break;
+      }
+      case 'workload': {
+        // Two watermarks of one workload merge: the later time covers everything the earlier did.
+        const earlier = this.byWorkload.get(heard.spiffeId);
+        this.byWorkload.set(heard.spiffeId, {
+          spiffeId: heard.spiffeId,
+          notBeforeMs: Math.max(heard.notBeforeMs, earlier?.notBeforeMs ?? 0),
+          notAfterMs: Math.max(heard.notAfterMs, earlier?.notAfterMs ?? 0),
+        });
+        break;
+      }
+      case 'key': {
+        const earlier = this.byKey.get(heard.keyId);
+        this.byKey.set(heard.keyId, { keyId: heard.keyId, notAfterMs: Math.max(heard.notAfterMs, earlier?.notAfterMs ?? 0) });
+        break;
+      }
+    }
     return true;
+  }
+
+  /** Why the token is revoked, or undefined if nothing this set holds revokes it. */
+  revocationOf(token: TokenIdentity): string | undefined {
+    if (this.byGrant.has(token.grantId) || this.byToken.has(token.tokenId)) return `grant ${token.grantId} has been revoked`;
+    const workload = this.byWorkload.get(token.spiffeId);
+    // iat has whole seconds: a token from the watermark's own second may be from just before it,
+    // so it is refused too (fail closed; the workload asks again).
+    if (workload && token.issuedAt.getTime() < workload.notBeforeMs) {
+      return `credentials of ${token.spiffeId} issued before ${new Date(workload.notBeforeMs).toISOString()} have been revoked`;
+    }
+    if (token.keyId !== undefined && this.byKey.has(token.keyId)) return `signing key ${token.keyId} has been revoked; every token it signed is void`;
+    return undefined;
   }
 
   isRevoked(grantId: string | undefined, tokenId: string | undefined): boolean {
     return (grantId !== undefined && this.byGrant.has(grantId)) || (tokenId !== undefined && this.byToken.has(tokenId));
   }
 
-  /** True while a revocation that did not fit could still apply to a live token. */
+  /** Makes the set overflowed until `untilMs`: for a revocation it heard but cannot represent. */
+  refuseEverythingUntil(untilMs: number): void {
+    this.overflowUntilMs = Math.max(this.overflowUntilMs, untilMs);
+  }
+
+  /** True while a revocation that did not fit (or could not be read) could still apply to a live token. */
   isOverflowed(nowMs = Date.now()): boolean {
     return this.overflowUntilMs > nowMs;
   }
 
-  /** Forgets entries whose tokens have expired. Returns how many were dropped. */
+  /** Forgets entries and watermarks whose tokens have expired. Returns how many were dropped. */
   prune(nowMs = Date.now()): number {
     let dropped = 0;
     for (const [grantId, entry] of this.byGrant) {
@@ -60,10 +134,29 @@ export class RevocationSet {
         dropped += 1;
       }
     }
+    for (const watermarks of [this.byWorkload, this.byKey] as Map<string, { notAfterMs: number }>[]) {
+      for (const [key, watermark] of watermarks) {
+        if (watermark.notAfterMs <= nowMs) {
+          watermarks.delete(key);
+          dropped += 1;
+        }
+      }
+    }
     return dropped;
   }
 
+  /** Grant entries plus watermarks. */
   get size(): number {
-    return this.byGrant.size;
+    return this.byGrant.size + this.byWorkload.size + this.byKey.size;
+  }
+
+  /** What the set holds, by kind (for metrics and tests). */
+  counts(): { grants: number; workloadWatermarks: number; keyWatermarks: number } {
+    return { grants: this.byGrant.size, workloadWatermarks: this.byWorkload.size, keyWatermarks: this.byKey.size };
+  }
+
+  private holds(heard: HeardRevocation): boolean {
+    if (heard.scope === 'grant') return this.byGrant.has(heard.grantId);
+    return heard.scope === 'workload' ? this.byWorkload.has(heard.spiffeId) : this.byKey.has(heard.keyId);
   }
 }

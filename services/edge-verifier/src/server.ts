@@ -3,6 +3,7 @@ import type { Logger } from '@mayfly/core';
 import { connectBus } from '@mayfly/bus';
 import { callUnary, createClient, startGrpcServer, type Closer, type RunningGrpcServer } from '@mayfly/grpc';
 import { AuditServiceClient, EdgeVerifierServiceService } from '@mayfly/proto';
+import { observeRevocationState } from '@mayfly/telemetry';
 import { EdgeVerifier, UsageRecorder } from '@mayfly/verifier';
 import { UsageReporter } from './usage-reporter.js';
 import { edgeVerifierApi } from './api/edge-verifier-api.js';
@@ -44,7 +45,7 @@ export async function startEdgeVerifierService(log: Logger): Promise<Closer[]> {
     jwksCacheMaxAgeMs: env.int('MAYFLY_JWKS_CACHE_SECONDS', 300, { min: 1, max: 86_400 }) * 1000,
     staleAfterMs: env.int('MAYFLY_EDGE_STALE_AFTER_MS', 5_000, { min: 100, max: 600_000 }),
     clockToleranceSeconds: env.int('MAYFLY_CLOCK_TOLERANCE_SECONDS', 5, { max: 300 }),
-    onRevocationApplied: (event, delayMs) => log.info({ grantId: event.grantId, delayMs }, 'revocation applied'),
+    onRevocationApplied: (event, delayMs) => log.info({ revocationId: event.id, grantId: event.grantId || undefined, spiffeId: event.spiffeId || undefined, keyId: event.keyId || undefined, delayMs }, 'revocation applied'),
     maxTokenLifetimeSeconds: env.int('MAYFLY_MAX_TTL_SECONDS', 3600, { min: 1, max: 86_400 }),
     maxRevocationEntries: env.int('MAYFLY_EDGE_MAX_REVOCATIONS', 1_000_000, { min: 1 }),
     onFeedError: (error) => log.warn({ err: error }, 'revocation feed problem'),
@@ -55,6 +56,7 @@ export async function startEdgeVerifierService(log: Logger): Promise<Closer[]> {
       server?.setServing(state === 'live');
     },
   });
+  observeRevocationState(verifier.revocations);
   await verifier.ready;
   log.info({ revoked: verifier.revocations.size }, 'caught up with the revocation stream');
 

@@ -1,7 +1,7 @@
 import { EnvReader, commonSettings, serviceAddress, tokenIssuerSettings, DEFAULT_PORTS } from '@mayfly/config';
 import type { Logger } from '@mayfly/core';
 import { auditTrailFromEnv } from '@mayfly/audit-trail';
-import { assertDatabaseReachable, createDatabase, assertSchemaCurrent } from '@mayfly/db';
+import { assertDatabaseReachable, createDatabase, assertSchemaCurrent, listRevokedKeyIds } from '@mayfly/db';
 import { callUnary, certificateFiles, createClient, startGrpcServer, transportSettings, type Closer } from '@mayfly/grpc';
 import { withSpan } from '@mayfly/telemetry';
 import {
@@ -19,6 +19,7 @@ import { PeerThrottle } from './domain/peer-throttle.js';
 import { issuanceApi } from './api/issuance-api.js';
 import type { CredentialFormat } from './credentials/credential-format.js';
 import { JwtAccessTokenFormat } from './credentials/jwt-access-token.js';
+import { RevokedKeysFilter } from './credentials/revoked-keys-filter.js';
 import { SigningKeyring } from './credentials/signing-keyring.js';
 import { GrantFlow } from './domain/grant-flow.js';
 import { startJwksServer } from './http/jwks-server.js';
@@ -39,7 +40,20 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
     reloadIntervalMs: env.int('MAYFLY_SIGNING_KEYRING_RELOAD_MS', 5_000, { min: 100, max: 600_000 }),
     log,
   });
-  const credentials = new JwtAccessTokenFormat(issuer, signingKeys);
+  // Keys revoked with `mayfly revoke key` leave the JWKS and never sign again.
+  const unrevokedKeys = new RevokedKeysFilter(signingKeys);
+  const refreshRevokedKeys = async (): Promise<void> => {
+    const revoked = await listRevokedKeyIds(db);
+    const newly = revoked.filter((kid) => !unrevokedKeys.isRevoked(kid));
+    unrevokedKeys.update(revoked);
+    if (newly.length > 0) log.warn({ revoked: newly }, 'signing keys revoked: no longer published or used');
+  };
+  await refreshRevokedKeys();
+  const revokedKeysTimer = setInterval(() => {
+    refreshRevokedKeys().catch((error: unknown) => log.warn({ err: error }, 'reading revoked signing keys failed; keeping the last list'));
+  }, env.int('MAYFLY_REVOKED_KEYS_POLL_MS', 2_000, { min: 100, max: 60_000 }));
+  revokedKeysTimer.unref();
+  const credentials = new JwtAccessTokenFormat(issuer, unrevokedKeys);
   const audit = auditTrailFromEnv('issuance', db, log, env);
   const store = new PostgresGrantStore(db, audit);
   const attestation = createClient(AttestationServiceClient, serviceAddress('attestation', env), 'attestation');
@@ -98,7 +112,7 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
     host: settings.host,
     port: env.port('MAYFLY_ISSUANCE_HTTP_PORT', DEFAULT_PORTS['issuance-http']),
     issuer,
-    keys: () => signingKeys.published(),
+    keys: () => unrevokedKeys.published(),
     log,
     tls: (() => {
       const transport = transportSettings(true);
@@ -124,7 +138,10 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
   return [
     () => server.shutdown(settings.drainSeconds * 1000),
     () => jwks.close(),
-    () => signingKeys.close(),
+    () => {
+      clearInterval(revokedKeysTimer);
+      signingKeys.close();
+    },
     () => audit.close(),
     () => {
       attestation.close();

@@ -25,7 +25,7 @@ export async function startRevocationService(log: Logger): Promise<Closer[]> {
 
   const audit = auditTrailFromEnv('revocation', db, log, env);
   const publisher = new RevocationPublisher(nats, stream.subjectPrefix);
-  const revoker = new Revoker(db, publisher, audit, log, crashPointFromEnv(env, log));
+  const revoker = new Revoker(db, publisher, audit, log, streamConfig.retentionSeconds * 1000, crashPointFromEnv(env, log));
   const guard = new StreamGuard(
     {
       readStream: () => readStreamSnapshot(nats, stream.stream),

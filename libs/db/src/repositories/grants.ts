@@ -74,3 +74,36 @@ export async function expireDueGrants(db: Kysely<Database>, now: Date, limit: nu
     .returningAll()
     .execute();
 }
+
+/** The grant whose token has this jti, if any. */
+export async function findGrantIdByTokenId(db: Kysely<Database>, tokenId: string): Promise<string | undefined> {
+  const row = await db.selectFrom('grants').select('id').where('token_id', '=', tokenId).executeTakeFirst();
+  return row?.id;
+}
+
+/**
+ * The active grants of a task (of one workload, or of every workload when spiffeId is
+ * undefined), locked for the rest of the transaction; at most `limit`, oldest first.
+ */
+export async function lockActiveGrantIdsOfTask(db: Kysely<Database>, taskId: string, spiffeId: string | undefined, limit: number): Promise<string[]> {
+  let query = db.selectFrom('grants').select('id').where('task_id', '=', taskId).where('status', '=', 'active');
+  if (spiffeId !== undefined) query = query.where('spiffe_id', '=', spiffeId);
+  const rows = await query.orderBy('issued_at').limit(limit).forUpdate().execute();
+  return rows.map((row) => row.id);
+}
+
+/**
+ * Ends every active grant of the workload issued before `before`, in one statement whatever
+ * their number (a workload watermark covers their tokens at the edges, not one entry each).
+ * Returns how many it ended.
+ */
+export async function revokeWorkloadGrantsIssuedBefore(db: Kysely<Database>, spiffeId: string, before: Date, reason: string, at: Date): Promise<number> {
+  const result = await db
+    .updateTable('grants')
+    .set({ status: 'revoked', end_reason: reason, ended_at: at })
+    .where('spiffe_id', '=', spiffeId)
+    .where('status', '=', 'active')
+    .where('issued_at', '<', before)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}

@@ -5,6 +5,11 @@ export async function insertRevocation(db: Kysely<Database>, row: Insertable<Rev
   await db.insertInto('revocations').values(row).execute();
 }
 
+/** Inserts many revocations in one statement (a task's grants). */
+export async function insertRevocations(db: Kysely<Database>, rows: readonly Insertable<RevocationTable>[]): Promise<void> {
+  if (rows.length > 0) await db.insertInto('revocations').values([...rows]).execute();
+}
+
 /** Records that the stream stored the revocation, and at which sequence. */
 export async function markRevocationPublished(db: Kysely<Database>, id: string, at: Date, streamSequence: number): Promise<void> {
   await db.updateTable('revocations').set({ published_at: at, stream_sequence: String(streamSequence) }).where('id', '=', id).execute();
@@ -38,4 +43,15 @@ export async function liveRevocationSequences(db: Kysely<Database>, now: Date): 
     .executeTakeFirst();
   if (!row || row.lowest === null || row.highest === null) return undefined;
   return { lowest: Number(row.lowest), highest: Number(row.highest) };
+}
+
+/** The revocation of a signing key, if it has been revoked. */
+export async function findKeyRevocation(db: Kysely<Database>, keyId: string): Promise<RevocationRow | undefined> {
+  return db.selectFrom('revocations').selectAll().where('scope', '=', 'key').where('key_id', '=', keyId).executeTakeFirst();
+}
+
+/** Every signing key ever revoked (issuance never publishes nor signs with one again). */
+export async function listRevokedKeyIds(db: Kysely<Database>): Promise<string[]> {
+  const rows = await db.selectFrom('revocations').select('key_id').where('scope', '=', 'key').execute();
+  return rows.flatMap((row) => (row.key_id === null ? [] : [row.key_id]));
 }

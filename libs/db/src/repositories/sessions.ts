@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database, SvidRow, WorkloadRow } from '../schema.js';
 
 export interface NewSvid {
@@ -42,8 +42,16 @@ export async function revokeSvid(db: Kysely<Database>, serial: string, reason: s
     .executeTakeFirst();
 }
 
-/** Every SVID of the workload issued before `before` is no longer accepted. False if no such workload. */
+/**
+ * Every SVID of the workload issued before `before` is no longer accepted. The cut-off only moves
+ * forward: an earlier `before` than the one in force changes nothing (it must not re-admit
+ * certificates a later cut-off refused). False if no such workload.
+ */
 export async function revokeSvidsIssuedBefore(db: Kysely<Database>, spiffeId: string, before: Date): Promise<boolean> {
-  const result = await db.updateTable('workloads').set({ svids_not_before: before }).where('spiffe_id', '=', spiffeId).executeTakeFirst();
+  const result = await db
+    .updateTable('workloads')
+    .set({ svids_not_before: sql<Date>`greatest(coalesce(svids_not_before, ${before}), ${before})` })
+    .where('spiffe_id', '=', spiffeId)
+    .executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
 }

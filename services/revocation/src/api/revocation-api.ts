@@ -2,17 +2,27 @@ import type { Logger } from '@mayfly/core';
 import { unary } from '@mayfly/grpc';
 import { mayflyMetrics, withSpan } from '@mayfly/telemetry';
 import type { RevocationServiceServer } from '@mayfly/proto';
-import { readRevokeRequest } from '../domain/revoke-request.js';
+import { readRevokeRequest, type RevocationTarget } from '../domain/revoke-request.js';
 import type { Revoker } from '../domain/revoker.js';
 
 export function revocationApi(revoker: Revoker, log: Logger): RevocationServiceServer {
   return {
     revoke: unary(log, 'mayfly.v1.RevocationService/Revoke', async (request, call) => {
       const valid = readRevokeRequest(request, call.caller);
-      const response = await withSpan('revoke', { 'mayfly.grant_id': valid.grantId }, () => revoker.revoke(valid));
-      mayflyMetrics().revocations.add(1, { status: valid.finalStatus });
-      log.info({ grantId: request.grantId, requestedBy: valid.requestedBy, published: response.published }, 'grant revoked');
+      const response = await withSpan('revoke', spanAttributes(valid.target), () => revoker.revoke(valid));
+      mayflyMetrics().revocations.add(1, { status: valid.finalStatus, scope: valid.target.kind });
+      log.info({ target: valid.target, requestedBy: valid.requestedBy, grantsEnded: response.grantsEnded, published: response.published }, 'revoked');
       return response;
     }),
   };
+}
+
+function spanAttributes(target: RevocationTarget): Record<string, string> {
+  const attributes: Record<string, string> = { 'mayfly.revocation.scope': target.kind };
+  if (target.kind === 'grant') attributes['mayfly.grant_id'] = target.grantId;
+  if (target.kind === 'token') attributes['mayfly.token_id'] = target.tokenId;
+  if (target.kind === 'task') attributes['mayfly.task_id'] = target.taskId;
+  if (target.kind === 'workload' || (target.kind === 'task' && target.spiffeId)) attributes['mayfly.spiffe_id'] = target.spiffeId!;
+  if (target.kind === 'key') attributes['mayfly.key_id'] = target.keyId;
+  return attributes;
 }

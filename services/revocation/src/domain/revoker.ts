@@ -1,18 +1,16 @@
-import { MayflyError, newId, type Logger } from '@mayfly/core';
-import { auditEvent, type AuditTrail } from '@mayfly/audit-trail';
+import type { Logger } from '@mayfly/core';
+import type { AuditTrail } from '@mayfly/audit-trail';
 import {
-  endGrant,
-  findGrantForUpdate,
-  insertRevocation,
+  insertRevocations,
   listLiveRevocations,
   listUnpublishedRevocations,
   markRevocationPublished,
-  toGrantMessage,
   type Database,
   type Kysely,
   type RevocationRow,
 } from '@mayfly/db';
-import { RevocationEvent, type RevokeResponse } from '@mayfly/proto';
+import { RevocationEvent, RevocationScope, type RevokeResponse } from '@mayfly/proto';
+import { commitRevocation } from './revocation-commits.js';
 import type { ValidRevokeRequest } from './revoke-request.js';
 
 /** Where revocation events go once they are committed. */
@@ -21,12 +19,11 @@ export interface RevocationSink {
   publish(event: RevocationEvent, msgId?: string): Promise<number>;
 }
 
-const SOURCE = 'revocation';
-
 /**
- * Revokes grants. The grant's new status, the revocation record and its audit event commit in
- * one transaction: that is the moment of revocation. Publishing to the stream follows; if NATS
- * is away, the revocation waits in PostgreSQL and the retry loop publishes it when NATS is back.
+ * Revokes credentials. What the target ends (grants' status, a workload's session cut-off), the
+ * revocation records and their audit events commit in one transaction: that is the moment of
+ * revocation. Publishing to the stream follows; if NATS is away, the revocations wait in
+ * PostgreSQL and the retry loop publishes them when NATS is back.
  */
 export class Revoker {
   constructor(
@@ -34,6 +31,8 @@ export class Revoker {
     private readonly sink: RevocationSink,
     private readonly audit: AuditTrail,
     private readonly log: Logger,
+    /** How long a watermark stays on the stream: the stream's retention (see CommitContext). */
+    private readonly watermarkLifetimeMs: number,
     /**
      * Runs between the commit and the publish. Only fault-injection tests set it (they kill the
      * process here, to show that a committed revocation is published after a restart).
@@ -43,55 +42,27 @@ export class Revoker {
 
   async revoke(request: ValidRevokeRequest): Promise<RevokeResponse> {
     const now = new Date();
-    const { row, grant, events } = await this.db.transaction().execute(async (tx) => {
-      const current = await findGrantForUpdate(tx, request.grantId);
-      if (!current) throw new MayflyError('ERR_GRANT_NOT_FOUND', `grant ${request.grantId} does not exist`);
-      if (current.status !== 'active') {
-        throw new MayflyError('ERR_GRANT_NOT_ACTIVE', `grant ${request.grantId} is already ${current.status}; nothing to revoke`);
-      }
-      const ended = await endGrant(tx, current.id, request.finalStatus, request.reason, now);
-      if (!ended) throw new MayflyError('ERR_GRANT_NOT_ACTIVE', `grant ${request.grantId} ended while being revoked`);
-      const revocation: RevocationRow = {
-        id: newId(),
-        grant_id: ended.id,
-        token_id: ended.token_id,
-        spiffe_id: ended.spiffe_id,
-        task_id: ended.task_id,
-        reason: request.reason,
-        requested_by: request.requestedBy,
-        revoked_at: now,
-        not_after: ended.expires_at,
-        published_at: null,
-        stream_sequence: null,
-      };
-      await insertRevocation(tx, revocation);
-      const auditEvents = [
-        auditEvent(SOURCE, {
-          kind: request.finalStatus === 'completed' ? 'grant.completed' : 'grant.revoked',
-          actor: request.requestedBy,
-          outcome: 'success',
-          grantId: ended.id,
-          taskId: ended.task_id,
-          occurredAt: now,
-          detail: {
-            reason: request.reason,
-            // What the caller said of itself; the actor above is its verified identity.
-            ...(request.note ? { requestedByNote: request.note } : {}),
-            tokenId: ended.token_id,
-            spiffeId: ended.spiffe_id,
-            revocationId: revocation.id,
-          },
-        }),
-      ];
-      await this.audit.enqueue(tx, auditEvents);
-      return { row: revocation, grant: toGrantMessage(ended), events: auditEvents };
+    const committed = await this.db.transaction().execute(async (tx) => {
+      const revocation = await commitRevocation({ tx, request, now, watermarkLifetimeMs: this.watermarkLifetimeMs });
+      await insertRevocations(tx, revocation.rows);
+      await this.audit.enqueue(tx, revocation.auditEvents);
+      return revocation;
     });
-
     this.afterCommit();
-    const event = toRevocationEvent(row);
-    const published = await this.tryPublish(event);
-    void this.audit.deliver(events);
-    return { revocation: event, grant, published };
+    const events = committed.rows.map(toRevocationEvent);
+    let published = true;
+    for (const event of events) {
+      // Once NATS refuses one, the rest wait for the retry loop too (it keeps their order).
+      if (!published || !(await this.tryPublish(event))) published = false;
+    }
+    void this.audit.deliver(committed.auditEvents);
+    return {
+      revocation: events[0],
+      grant: committed.grant,
+      published,
+      grantsEnded: committed.grantsEnded,
+      endedGrantIds: [...committed.endedGrantIds],
+    };
   }
 
   /** Publishes revocations that were committed but not yet acknowledged by the stream. */
@@ -140,13 +111,18 @@ export class Revoker {
   }
 }
 
+const SCOPES = { grant: RevocationScope.REVOCATION_SCOPE_GRANT, workload: RevocationScope.REVOCATION_SCOPE_WORKLOAD, key: RevocationScope.REVOCATION_SCOPE_KEY } as const;
+
 export function toRevocationEvent(row: RevocationRow): RevocationEvent {
   return RevocationEvent.fromPartial({
     id: row.id,
-    grantId: row.grant_id,
-    tokenId: row.token_id,
-    spiffeId: row.spiffe_id,
-    taskId: row.task_id,
+    scope: SCOPES[row.scope],
+    grantId: row.grant_id ?? '',
+    tokenId: row.token_id ?? '',
+    spiffeId: row.spiffe_id ?? '',
+    taskId: row.task_id ?? '',
+    keyId: row.key_id ?? '',
+    notBefore: row.not_before ?? undefined,
     reason: row.reason,
     revokedAt: row.revoked_at,
     notAfter: row.not_after,

@@ -25,29 +25,130 @@ export const protobufPackage = "mayfly.v1";
 
 export const protobufFileName = "mayfly/v1/revocation.proto";
 
+export enum RevocationScope {
+  REVOCATION_SCOPE_UNSPECIFIED = 0,
+  /** REVOCATION_SCOPE_GRANT - One grant and its token (grant_id, token_id). */
+  REVOCATION_SCOPE_GRANT = 1,
+  /** REVOCATION_SCOPE_WORKLOAD - Tokens of spiffe_id issued before not_before. */
+  REVOCATION_SCOPE_WORKLOAD = 2,
+  /** REVOCATION_SCOPE_KEY - Every token signed by key_id. */
+  REVOCATION_SCOPE_KEY = 3,
+}
+
+export function revocationScopeFromJSON(object: any): RevocationScope {
+  switch (object) {
+    case 0:
+    case "REVOCATION_SCOPE_UNSPECIFIED":
+      return RevocationScope.REVOCATION_SCOPE_UNSPECIFIED;
+    case 1:
+    case "REVOCATION_SCOPE_GRANT":
+      return RevocationScope.REVOCATION_SCOPE_GRANT;
+    case 2:
+    case "REVOCATION_SCOPE_WORKLOAD":
+      return RevocationScope.REVOCATION_SCOPE_WORKLOAD;
+    case 3:
+    case "REVOCATION_SCOPE_KEY":
+      return RevocationScope.REVOCATION_SCOPE_KEY;
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum RevocationScope");
+  }
+}
+
+export function revocationScopeToJSON(object: RevocationScope): string {
+  switch (object) {
+    case RevocationScope.REVOCATION_SCOPE_UNSPECIFIED:
+      return "REVOCATION_SCOPE_UNSPECIFIED";
+    case RevocationScope.REVOCATION_SCOPE_GRANT:
+      return "REVOCATION_SCOPE_GRANT";
+    case RevocationScope.REVOCATION_SCOPE_WORKLOAD:
+      return "REVOCATION_SCOPE_WORKLOAD";
+    case RevocationScope.REVOCATION_SCOPE_KEY:
+      return "REVOCATION_SCOPE_KEY";
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum RevocationScope");
+  }
+}
+
 export interface RevokeRequest {
-  grantId: string;
+  /** One grant and its token. */
+  grantId?:
+    | string
+    | undefined;
+  /** The grant whose token has this jti. */
+  tokenId?:
+    | string
+    | undefined;
+  /** Every active grant of a task. */
+  task?:
+    | TaskTarget
+    | undefined;
+  /**
+   * Every credential a workload holds that was issued before a time: its grants' tokens and
+   * its session certificates. Later ones still work (compromise response).
+   */
+  workload?:
+    | WorkloadTarget
+    | undefined;
+  /**
+   * Every token a signing key signed: edges reject its kid at once, and issuance stops
+   * publishing and signing with it.
+   */
+  keyId?:
+    | string
+    | undefined;
   /** Why the grant is revoked; kept in the grant and the audit trail. */
   reason: string;
   /** Who asked, for the record (a person, a service, "issuance:complete"). */
   requestedBy: string;
-  /** The grant's status after revocation: REVOKED (default) or COMPLETED. */
+  /**
+   * The grant's status after revocation: REVOKED (default) or COMPLETED. Only for a grant
+   * or token target.
+   */
   finalStatus: GrantStatus;
 }
 
+export interface TaskTarget {
+  taskId: string;
+  /** The workload whose task it is; empty for the task id across every workload. */
+  spiffeId: string;
+}
+
+export interface WorkloadTarget {
+  spiffeId: string;
+  /**
+   * Credentials issued before this time are revoked; unset means now. Must not be in the
+   * future.
+   */
+  issuedBefore: Date | undefined;
+}
+
 export interface RevokeResponse {
-  revocation: RevocationEvent | undefined;
+  /**
+   * The revocation on the stream: the grant's (grant, token), the watermark (workload, key),
+   * or the first of a task's.
+   */
+  revocation:
+    | RevocationEvent
+    | undefined;
+  /** The grant, for a grant or token target. */
   grant:
     | Grant
     | undefined;
   /**
-   * True when the event was acknowledged by the stream before the call returned; when false
-   * it is stored and published as soon as NATS is reachable.
+   * True when every event was acknowledged by the stream before the call returned; when
+   * false they are stored and published as soon as NATS is reachable.
    */
   published: boolean;
+  /** How many active grants this revocation ended. */
+  grantsEnded: number;
+  /** The ended grants' ids, for a task target. */
+  endedGrantIds: string[];
 }
 
-/** The message on the revocation stream (subject mayfly.revocations.grant.<grant id>). */
+/**
+ * The message on the revocation stream (subject <prefix>.grant.<grant id>, or
+ * <prefix>.workload.<id> and <prefix>.key.<id> for watermarks).
+ */
 export interface RevocationEvent {
   id: string;
   grantId: string;
@@ -58,18 +159,50 @@ export interface RevocationEvent {
   revokedAt:
     | Date
     | undefined;
-  /** When the revoked token would have expired anyway; verifiers may forget the entry then. */
-  notAfter: Date | undefined;
+  /**
+   * When the revoked token would have expired anyway; verifiers may forget the entry then.
+   * For a watermark: when the last token it covers expires.
+   */
+  notAfter:
+    | Date
+    | undefined;
+  /** What the event revokes; UNSPECIFIED reads as GRANT (events before watermarks existed). */
+  scope: RevocationScope;
+  /** For a KEY event: the revoked kid. */
+  keyId: string;
+  /** For a WORKLOAD event: tokens of spiffe_id issued (iat) before this are revoked. */
+  notBefore: Date | undefined;
 }
 
 function createBaseRevokeRequest(): RevokeRequest {
-  return { grantId: "", reason: "", requestedBy: "", finalStatus: 0 };
+  return {
+    grantId: undefined,
+    tokenId: undefined,
+    task: undefined,
+    workload: undefined,
+    keyId: undefined,
+    reason: "",
+    requestedBy: "",
+    finalStatus: 0,
+  };
 }
 
 export const RevokeRequest: MessageFns<RevokeRequest> = {
   encode(message: RevokeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.grantId !== "") {
+    if (message.grantId !== undefined) {
       writer.uint32(10).string(message.grantId);
+    }
+    if (message.tokenId !== undefined) {
+      writer.uint32(42).string(message.tokenId);
+    }
+    if (message.task !== undefined) {
+      TaskTarget.encode(message.task, writer.uint32(50).fork()).join();
+    }
+    if (message.workload !== undefined) {
+      WorkloadTarget.encode(message.workload, writer.uint32(58).fork()).join();
+    }
+    if (message.keyId !== undefined) {
+      writer.uint32(66).string(message.keyId);
     }
     if (message.reason !== "") {
       writer.uint32(18).string(message.reason);
@@ -102,6 +235,38 @@ export const RevokeRequest: MessageFns<RevokeRequest> = {
             }
 
             message.grantId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.tokenId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.task = TaskTarget.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.workload = WorkloadTarget.decode(reader, reader.uint32());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.keyId = reader.string();
             continue;
           }
           case 2: {
@@ -146,7 +311,19 @@ export const RevokeRequest: MessageFns<RevokeRequest> = {
         ? globalThis.String(object.grantId)
         : isSet(object.grant_id)
         ? globalThis.String(object.grant_id)
-        : "",
+        : undefined,
+      tokenId: isSet(object.tokenId)
+        ? globalThis.String(object.tokenId)
+        : isSet(object.token_id)
+        ? globalThis.String(object.token_id)
+        : undefined,
+      task: isSet(object.task) ? TaskTarget.fromJSON(object.task) : undefined,
+      workload: isSet(object.workload) ? WorkloadTarget.fromJSON(object.workload) : undefined,
+      keyId: isSet(object.keyId)
+        ? globalThis.String(object.keyId)
+        : isSet(object.key_id)
+        ? globalThis.String(object.key_id)
+        : undefined,
       reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
       requestedBy: isSet(object.requestedBy)
         ? globalThis.String(object.requestedBy)
@@ -163,8 +340,20 @@ export const RevokeRequest: MessageFns<RevokeRequest> = {
 
   toJSON(message: RevokeRequest): unknown {
     const obj: any = {};
-    if (message.grantId !== "") {
+    if (message.grantId !== undefined) {
       obj.grantId = message.grantId;
+    }
+    if (message.tokenId !== undefined) {
+      obj.tokenId = message.tokenId;
+    }
+    if (message.task !== undefined) {
+      obj.task = TaskTarget.toJSON(message.task);
+    }
+    if (message.workload !== undefined) {
+      obj.workload = WorkloadTarget.toJSON(message.workload);
+    }
+    if (message.keyId !== undefined) {
+      obj.keyId = message.keyId;
     }
     if (message.reason !== "") {
       obj.reason = message.reason;
@@ -183,7 +372,15 @@ export const RevokeRequest: MessageFns<RevokeRequest> = {
   },
   fromPartial<I extends Exact<DeepPartial<RevokeRequest>, I>>(object: I): RevokeRequest {
     const message = createBaseRevokeRequest();
-    message.grantId = object.grantId ?? "";
+    message.grantId = object.grantId ?? undefined;
+    message.tokenId = object.tokenId ?? undefined;
+    message.task = (object.task !== undefined && object.task !== null)
+      ? TaskTarget.fromPartial(object.task)
+      : undefined;
+    message.workload = (object.workload !== undefined && object.workload !== null)
+      ? WorkloadTarget.fromPartial(object.workload)
+      : undefined;
+    message.keyId = object.keyId ?? undefined;
     message.reason = object.reason ?? "";
     message.requestedBy = object.requestedBy ?? "";
     message.finalStatus = object.finalStatus ?? 0;
@@ -191,8 +388,194 @@ export const RevokeRequest: MessageFns<RevokeRequest> = {
   },
 };
 
+function createBaseTaskTarget(): TaskTarget {
+  return { taskId: "", spiffeId: "" };
+}
+
+export const TaskTarget: MessageFns<TaskTarget> = {
+  encode(message: TaskTarget, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.taskId !== "") {
+      writer.uint32(10).string(message.taskId);
+    }
+    if (message.spiffeId !== "") {
+      writer.uint32(18).string(message.spiffeId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TaskTarget {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTaskTarget();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.spiffeId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TaskTarget {
+    return {
+      taskId: isSet(object.taskId)
+        ? globalThis.String(object.taskId)
+        : isSet(object.task_id)
+        ? globalThis.String(object.task_id)
+        : "",
+      spiffeId: isSet(object.spiffeId)
+        ? globalThis.String(object.spiffeId)
+        : isSet(object.spiffe_id)
+        ? globalThis.String(object.spiffe_id)
+        : "",
+    };
+  },
+
+  toJSON(message: TaskTarget): unknown {
+    const obj: any = {};
+    if (message.taskId !== "") {
+      obj.taskId = message.taskId;
+    }
+    if (message.spiffeId !== "") {
+      obj.spiffeId = message.spiffeId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TaskTarget>, I>>(base?: I): TaskTarget {
+    return TaskTarget.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TaskTarget>, I>>(object: I): TaskTarget {
+    const message = createBaseTaskTarget();
+    message.taskId = object.taskId ?? "";
+    message.spiffeId = object.spiffeId ?? "";
+    return message;
+  },
+};
+
+function createBaseWorkloadTarget(): WorkloadTarget {
+  return { spiffeId: "", issuedBefore: undefined };
+}
+
+export const WorkloadTarget: MessageFns<WorkloadTarget> = {
+  encode(message: WorkloadTarget, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.spiffeId !== "") {
+      writer.uint32(10).string(message.spiffeId);
+    }
+    if (message.issuedBefore !== undefined) {
+      Timestamp.encode(toTimestamp(message.issuedBefore), writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WorkloadTarget {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWorkloadTarget();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.spiffeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.issuedBefore = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WorkloadTarget {
+    return {
+      spiffeId: isSet(object.spiffeId)
+        ? globalThis.String(object.spiffeId)
+        : isSet(object.spiffe_id)
+        ? globalThis.String(object.spiffe_id)
+        : "",
+      issuedBefore: isSet(object.issuedBefore)
+        ? fromJsonTimestamp(object.issuedBefore)
+        : isSet(object.issued_before)
+        ? fromJsonTimestamp(object.issued_before)
+        : undefined,
+    };
+  },
+
+  toJSON(message: WorkloadTarget): unknown {
+    const obj: any = {};
+    if (message.spiffeId !== "") {
+      obj.spiffeId = message.spiffeId;
+    }
+    if (message.issuedBefore !== undefined) {
+      obj.issuedBefore = message.issuedBefore.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WorkloadTarget>, I>>(base?: I): WorkloadTarget {
+    return WorkloadTarget.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WorkloadTarget>, I>>(object: I): WorkloadTarget {
+    const message = createBaseWorkloadTarget();
+    message.spiffeId = object.spiffeId ?? "";
+    message.issuedBefore = object.issuedBefore ?? undefined;
+    return message;
+  },
+};
+
 function createBaseRevokeResponse(): RevokeResponse {
-  return { revocation: undefined, grant: undefined, published: false };
+  return { revocation: undefined, grant: undefined, published: false, grantsEnded: 0, endedGrantIds: [] };
 }
 
 export const RevokeResponse: MessageFns<RevokeResponse> = {
@@ -205,6 +588,12 @@ export const RevokeResponse: MessageFns<RevokeResponse> = {
     }
     if (message.published !== false) {
       writer.uint32(24).bool(message.published);
+    }
+    if (message.grantsEnded !== 0) {
+      writer.uint32(32).uint32(message.grantsEnded);
+    }
+    for (const v of message.endedGrantIds) {
+      writer.uint32(42).string(v!);
     }
     return writer;
   },
@@ -246,6 +635,22 @@ export const RevokeResponse: MessageFns<RevokeResponse> = {
             message.published = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.grantsEnded = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.endedGrantIds.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -263,6 +668,16 @@ export const RevokeResponse: MessageFns<RevokeResponse> = {
       revocation: isSet(object.revocation) ? RevocationEvent.fromJSON(object.revocation) : undefined,
       grant: isSet(object.grant) ? Grant.fromJSON(object.grant) : undefined,
       published: isSet(object.published) ? globalThis.Boolean(object.published) : false,
+      grantsEnded: isSet(object.grantsEnded)
+        ? globalThis.Number(object.grantsEnded)
+        : isSet(object.grants_ended)
+        ? globalThis.Number(object.grants_ended)
+        : 0,
+      endedGrantIds: globalThis.Array.isArray(object?.endedGrantIds)
+        ? object.endedGrantIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.ended_grant_ids)
+        ? object.ended_grant_ids.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -277,6 +692,12 @@ export const RevokeResponse: MessageFns<RevokeResponse> = {
     if (message.published !== false) {
       obj.published = message.published;
     }
+    if (message.grantsEnded !== 0) {
+      obj.grantsEnded = Math.round(message.grantsEnded);
+    }
+    if (message.endedGrantIds?.length) {
+      obj.endedGrantIds = message.endedGrantIds;
+    }
     return obj;
   },
 
@@ -290,6 +711,8 @@ export const RevokeResponse: MessageFns<RevokeResponse> = {
       : undefined;
     message.grant = (object.grant !== undefined && object.grant !== null) ? Grant.fromPartial(object.grant) : undefined;
     message.published = object.published ?? false;
+    message.grantsEnded = object.grantsEnded ?? 0;
+    message.endedGrantIds = object.endedGrantIds?.map((e) => e) || [];
     return message;
   },
 };
@@ -304,6 +727,9 @@ function createBaseRevocationEvent(): RevocationEvent {
     reason: "",
     revokedAt: undefined,
     notAfter: undefined,
+    scope: 0,
+    keyId: "",
+    notBefore: undefined,
   };
 }
 
@@ -332,6 +758,15 @@ export const RevocationEvent: MessageFns<RevocationEvent> = {
     }
     if (message.notAfter !== undefined) {
       Timestamp.encode(toTimestamp(message.notAfter), writer.uint32(66).fork()).join();
+    }
+    if (message.scope !== 0) {
+      writer.uint32(72).int32(message.scope);
+    }
+    if (message.keyId !== "") {
+      writer.uint32(82).string(message.keyId);
+    }
+    if (message.notBefore !== undefined) {
+      Timestamp.encode(toTimestamp(message.notBefore), writer.uint32(90).fork()).join();
     }
     return writer;
   },
@@ -413,6 +848,30 @@ export const RevocationEvent: MessageFns<RevocationEvent> = {
             message.notAfter = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.scope = reader.int32() as any;
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.keyId = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.notBefore = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -459,6 +918,17 @@ export const RevocationEvent: MessageFns<RevocationEvent> = {
         : isSet(object.not_after)
         ? fromJsonTimestamp(object.not_after)
         : undefined,
+      scope: isSet(object.scope) ? revocationScopeFromJSON(object.scope) : 0,
+      keyId: isSet(object.keyId)
+        ? globalThis.String(object.keyId)
+        : isSet(object.key_id)
+        ? globalThis.String(object.key_id)
+        : "",
+      notBefore: isSet(object.notBefore)
+        ? fromJsonTimestamp(object.notBefore)
+        : isSet(object.not_before)
+        ? fromJsonTimestamp(object.not_before)
+        : undefined,
     };
   },
 
@@ -488,6 +958,15 @@ export const RevocationEvent: MessageFns<RevocationEvent> = {
     if (message.notAfter !== undefined) {
       obj.notAfter = message.notAfter.toISOString();
     }
+    if (message.scope !== 0) {
+      obj.scope = revocationScopeToJSON(message.scope);
+    }
+    if (message.keyId !== "") {
+      obj.keyId = message.keyId;
+    }
+    if (message.notBefore !== undefined) {
+      obj.notBefore = message.notBefore.toISOString();
+    }
     return obj;
   },
 
@@ -504,12 +983,15 @@ export const RevocationEvent: MessageFns<RevocationEvent> = {
     message.reason = object.reason ?? "";
     message.revokedAt = object.revokedAt ?? undefined;
     message.notAfter = object.notAfter ?? undefined;
+    message.scope = object.scope ?? 0;
+    message.keyId = object.keyId ?? "";
+    message.notBefore = object.notBefore ?? undefined;
     return message;
   },
 };
 
 /**
- * Revokes grants. PostgreSQL holds the truth; a NATS JetStream stream carries each
+ * Revokes credentials. PostgreSQL holds the truth; a NATS JetStream stream carries each
  * revocation to every edge verifier.
  */
 export type RevocationServiceService = typeof RevocationServiceService;
