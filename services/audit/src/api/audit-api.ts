@@ -3,14 +3,14 @@ import { appendAuditEvents, listAuditEvents, listUsageFacts, listWorkloadCeiling
 import { unary } from '@mayfly/grpc';
 import { withSpan } from '@mayfly/telemetry';
 import { AuditEvent, type AuditServiceServer } from '@mayfly/proto';
-import { outcomeFromName, outcomeName, validateAuditBatch } from '../domain/audit-record.js';
+import { outcomeFromName, outcomeName, recordSource, validateAuditBatch } from '../domain/audit-record.js';
 import { decodePageToken, encodePageToken } from '../domain/page-token.js';
 import { buildUsageReport, type Entitlements } from '../domain/usage-report.js';
 import { storageFailure } from '../domain/storage-errors.js';
 
 export function auditApi(db: Kysely<Database>, log: Logger): AuditServiceServer {
   return {
-    record: unary(log, 'mayfly.v1.AuditService/Record', async (request) => {
+    record: unary(log, 'mayfly.v1.AuditService/Record', async (request, call) => {
       validateAuditBatch(request.events);
       const sequences = await withSpan('audit append', { 'mayfly.audit.events': request.events.length }, () => appendAuditEvents(
         db,
@@ -19,7 +19,7 @@ export function auditApi(db: Kysely<Database>, log: Logger): AuditServiceServer 
           occurred_at: event.occurredAt ?? new Date(),
           kind: event.kind,
           actor: event.actor,
-          source: event.source || 'unknown',
+          source: recordSource(call.caller, event.source),
           grant_id: event.grantId || null,
           task_id: event.taskId,
           outcome: outcomeName(event.outcome),

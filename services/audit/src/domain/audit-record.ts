@@ -41,3 +41,16 @@ export function validateAuditBatch(events: readonly AuditEvent[]): void {
     if (detailBytes > MAX_DETAIL_BYTES) throw invalidArgument(`${field}.detail`, `is ${detailBytes} bytes; at most ${MAX_DETAIL_BYTES}`);
   }
 }
+
+const COMPONENT = /^spiffe:\/\/[^/]+\/mayfly\/([a-z][a-z-]*)$/;
+
+/**
+ * What a stored record names as its source: the Mayfly component whose certificate made the
+ * Record call (issuance, revocation, edge-verifier, ...), never what the events say of
+ * themselves. Only without a verified caller (insecure development mode) is the claim kept, and
+ * marked as such.
+ */
+export function recordSource(caller: string | undefined, claimed: string): string {
+  if (caller === undefined) return `${claimed || 'unknown'} (unverified)`;
+  return COMPONENT.exec(caller)?.[1] ?? caller.slice(0, 64);
+}

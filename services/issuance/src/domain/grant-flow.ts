@@ -38,9 +38,18 @@ export interface GrantCall {
  */
 class RequestTrail {
   readonly events: AuditEvent[] = [];
-  actor = 'unattested';
+  private actor = 'unattested';
 
   constructor(readonly request: ValidGrantRequest) {}
+
+  /**
+   * The caller is identified: it is the actor of what follows, and of the records made before
+   * (the request itself) — nothing has left this process yet, all are committed together.
+   */
+  identify(spiffeId: string): void {
+    this.actor = spiffeId;
+    for (const event of this.events) event.actor = spiffeId;
+  }
 
   add(input: Omit<AuditEventInput, 'actor' | 'taskId'>): void {
     this.events.push(auditEvent(SOURCE, { ...input, actor: this.actor, taskId: this.request.task.id }));
@@ -88,7 +97,7 @@ export class GrantFlow {
     if (call.sessionProblem) throw new MayflyError('ERR_SVID_REJECTED', call.sessionProblem);
     if (call.session) {
       const workload = await this.ports.checkSession(call.session);
-      trail.actor = workload.spiffeId;
+      trail.identify(workload.spiffeId);
       return { via: 'session', workload, certificate: call.session };
     }
     if (!request.evidence) {
@@ -101,7 +110,7 @@ export class GrantFlow {
     this.peerThrottle.take(call.peer ?? 'unknown', (detail) => trail.add({ kind: 'grant.throttled', outcome: 'denied', detail }));
     const attested = await this.ports.attest(request.evidence, call.deadline);
     if (!attested.workload) throw new MayflyError('ERR_INTERNAL', 'attestation answered without a workload');
-    trail.actor = attested.workload.spiffeId;
+    trail.identify(attested.workload.spiffeId);
     const identity: WorkloadIdentity = {
       via: 'evidence',
       workload: attested.workload,
@@ -194,6 +203,11 @@ export class GrantFlow {
         resource: grant.resource,
         scopes: grant.actions,
         expiresAt: expiresAt.toISOString(),
+        // The issued record stands on its own (issue 9, point 8): why, and on what decision.
+        taskKind: request.task.kind,
+        taskReference: request.task.reference,
+        ...(request.justification ? { justification: request.justification } : {}),
+        policyIds: decision.policyIds,
         policyVersion: decision.policyVersion,
         ...(thumbprint ? { boundTo: thumbprint } : {}),
         ...identityDetail(identity),
