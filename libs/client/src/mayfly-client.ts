@@ -34,6 +34,11 @@ export interface AcquireRequest {
   /** Requested lifetime; the grant may be shorter (policy, task deadline). 0 = service default. */
   readonly ttlSeconds?: number;
   readonly justification?: string;
+  /**
+   * Renew the token before it expires, up to the grant's renewal ceiling (default true). The
+   * handle's `token` is then always current; its `signal` aborts when access is lost.
+   */
+  readonly autoRenew?: boolean;
 }
 
 /** How long a renewed-away session's channel stays open for calls already under way. */
@@ -48,6 +53,8 @@ export class MayflyClient {
   /** Set when the mesh answered that it offers no sessions: evidence from then on. */
   private sessionsUnavailable = false;
   private closed = false;
+  /** Every session started, for close(): older ones may still be held by grants renewing over them. */
+  private readonly sessions = new Set<WorkloadSession>();
 
   constructor(private readonly options: MayflyClientOptions) {
     this.bootstrap = createClient(IssuanceServiceClient, options.issuanceAddress, 'issuance');
@@ -76,21 +83,31 @@ export class MayflyClient {
     const grant = response.grant;
     if (!grant) throw new Error('issuance answered without a grant');
     span.setAttribute('mayfly.grant_id', grant.id);
-    const accessToken = response.accessToken;
+    const client = session?.client ?? this.bootstrap;
+    const letGo = request.autoRenew === false ? undefined : session?.hold();
     return new TaskGrant(
       grant,
-      accessToken,
-      async (outcome) => {
+      response.accessToken,
+      async (outcome, currentToken) => {
         try {
           await context.with(taskContext, async () => {
             await waitForReady(this.bootstrap, new Date(Date.now() + timeoutMs), 'issuance');
-            await callUnary(this.bootstrap, this.bootstrap.completeGrant, { grantId: grant.id, accessToken, outcome }, { timeoutMs, target: 'issuance' });
+            await callUnary(this.bootstrap, this.bootstrap.completeGrant, { grantId: grant.id, accessToken: currentToken, outcome }, { timeoutMs, target: 'issuance' });
           });
         } finally {
           span.end();
         }
       },
       session?.certificate,
+      {
+        // A bound token is renewed over its own session's channel (the certificate it is bound to).
+        renew:
+          request.autoRenew === false
+            ? undefined
+            : (currentToken) =>
+                context.with(taskContext, () => callUnary(client, client.renewGrant, { grantId: grant.id, accessToken: currentToken }, { timeoutMs, target: 'issuance' })),
+        onDone: letGo,
+      },
     );
   }
 
@@ -149,6 +166,8 @@ export class MayflyClient {
       timeoutMs,
       bootstrap: this.bootstrap,
     });
+    for (const old of this.sessions) if (old.isClosed) this.sessions.delete(old);
+    this.sessions.add(session);
     this.scheduleRenewal(session, timeoutMs, session.renewAt().getTime() - Date.now());
     return session;
   }
@@ -198,7 +217,8 @@ export class MayflyClient {
   close(): void {
     this.closed = true;
     if (this.renewTimer) clearTimeout(this.renewTimer);
-    void this.session?.then((session) => session.close(), () => undefined);
+    for (const session of this.sessions) session.close(true);
+    this.sessions.clear();
     this.bootstrap.close();
   }
 }

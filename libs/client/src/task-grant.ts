@@ -1,31 +1,91 @@
-import { isMayflyError } from '@mayfly/core';
-import type { Grant } from '@mayfly/proto';
+import { EventEmitter } from 'node:events';
+import { isMayflyError, type ErrorCode } from '@mayfly/core';
+import type { Grant, RenewGrantResponse } from '@mayfly/proto';
+import { renewalTime } from './workload-session.js';
+
+/** Asks issuance for a fresh token of the grant, presenting the current one. */
+export type Renewer = (currentToken: string) => Promise<RenewGrantResponse>;
+
+export interface TaskGrantOptions {
+  /** Renews the token before it expires; without it the grant is never renewed. */
+  readonly renew?: Renewer | undefined;
+  /** Called once the handle no longer needs what renewal uses (released, or access lost). */
+  readonly onDone?: () => void;
+  /** How long to wait before trying a failed renewal again (transient failures). Default 2 s. */
+  readonly retryMs?: number;
+  readonly random?: () => number;
+}
+
+/** What the handle tells its listeners: `renewed` with the new expiry, `renewal-failed` with the error. */
+export interface TaskGrantEvents {
+  renewed: [{ readonly expiresAt: Date | undefined }];
+  'renewal-failed': [error: unknown];
+}
+
+/** Failures that will not pass by waiting: the grant ended, its ceiling was reached, its identity was refused. */
+const DEFINITIVE: readonly ErrorCode[] = ['ERR_GRANT_NOT_ACTIVE', 'ERR_GRANT_NOT_FOUND', 'ERR_RENEWAL_LIMIT_REACHED', 'ERR_TOKEN_INVALID', 'ERR_SVID_REJECTED', 'ERR_INVALID_ARGUMENT'];
 
 /**
  * Access for one task. Release it when the task ends; with `await using` that happens on scope
  * exit, also when the task throws:
  *
  *     await using access = await client.acquire({ task, resource, actions });
- *     await callTheResource(access.accessToken);
+ *     await callTheResource(access.token);
  *
- * Releasing completes the grant, which revokes its token at every edge.
+ * `token` is always the current token: the handle renews it at about two thirds of each token's
+ * life (with jitter), up to the grant's renewal ceiling, so a long task holds short tokens
+ * without a cliff. When access is lost — a renewal refused for good, the ceiling reached and
+ * the last token expired, or the handle released — `signal` aborts (pass it on to the task's
+ * work), and every failed renewal is also emitted as `renewal-failed`. Nothing fails silently.
+ *
+ * Releasing completes the grant, which revokes every token of it at every edge.
  */
-export class TaskGrant implements AsyncDisposable {
+export class TaskGrant extends EventEmitter<TaskGrantEvents> implements AsyncDisposable {
   private released: Promise<void> | undefined;
+  private current: { grant: Grant; token: string };
+  private readonly controller = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  private renewing: Promise<void> | undefined;
+  private done = false;
 
   constructor(
-    readonly grant: Grant,
-    readonly accessToken: string,
-    private readonly complete: (outcome: string) => Promise<void>,
+    grant: Grant,
+    accessToken: string,
+    private readonly complete: (outcome: string, currentToken: string) => Promise<void>,
     /**
      * The session certificate (DER) the token is bound to, if it was granted within a session:
      * present it (mutual TLS) to the resource, whose edge refuses the token without it.
      */
     readonly certificate?: Buffer | undefined,
-  ) {}
+    private readonly options: TaskGrantOptions = {},
+  ) {
+    super();
+    this.current = { grant, token: accessToken };
+    this.schedule();
+  }
+
+  /** The grant as last heard from issuance (expiresAt is the current token's). */
+  get grant(): Grant {
+    return this.current.grant;
+  }
+
+  /** The current access token. */
+  get token(): string {
+    return this.current.token;
+  }
+
+  /** The current access token (the same as `token`). */
+  get accessToken(): string {
+    return this.current.token;
+  }
 
   get expiresAt(): Date | undefined {
-    return this.grant.expiresAt;
+    return this.current.grant.expiresAt;
+  }
+
+  /** Aborts when access is lost or released; its reason says why. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
   }
 
   /**
@@ -33,15 +93,72 @@ export class TaskGrant implements AsyncDisposable {
    * revoked) counts as released. Any other failure is thrown: the token may still be live.
    */
   release(outcome = 'released'): Promise<void> {
-    this.released ??= this.complete(outcome).catch((error: unknown) => {
-      if (isMayflyError(error, 'ERR_GRANT_NOT_ACTIVE')) return;
-      this.released = undefined;
-      throw error;
-    });
+    this.released ??= this.complete(outcome, this.current.token).then(
+      () => this.finish(new Error(`released: ${outcome}`)),
+      (error: unknown) => {
+        if (isMayflyError(error, 'ERR_GRANT_NOT_ACTIVE')) return this.finish(new Error(`released: ${outcome}`));
+        this.released = undefined;
+        throw error;
+      },
+    );
     return this.released;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.release('released at end of scope');
+  }
+
+  /** Renews now, outside the schedule (the schedule goes on from the new token). One at a time. */
+  renewNow(): Promise<void> {
+    this.renewing ??= this.renewOnce().finally(() => (this.renewing = undefined));
+    return this.renewing;
+  }
+
+  private async renewOnce(): Promise<void> {
+    const renew = this.options.renew;
+    if (!renew || this.done) return;
+    if (this.timer) clearTimeout(this.timer);
+    try {
+      const response = await renew(this.current.token);
+      if (this.done) return;
+      if (!response.grant || !response.accessToken) throw new Error('issuance answered a renewal without a grant and token');
+      this.current = { grant: response.grant, token: response.accessToken };
+      this.emit('renewed', { expiresAt: response.grant.expiresAt });
+      this.schedule();
+    } catch (error) {
+      if (this.done) return;
+      this.emit('renewal-failed', error);
+      const definitive = isMayflyError(error) && DEFINITIVE.includes(error.code);
+      const left = (this.current.grant.expiresAt?.getTime() ?? 0) - Date.now();
+      const retryMs = this.options.retryMs ?? 2_000;
+      if (definitive) this.finish(error);
+      else if (left > retryMs) this.at(Date.now() + retryMs, () => void this.renewNow());
+      else this.at(Date.now() + Math.max(0, left), () => this.finish(error));
+    }
+  }
+
+  /** Next renewal at about two thirds of the current token's life; or, at the ceiling, the end of access at its expiry. */
+  private schedule(): void {
+    const { expiresAt, renewableUntil } = this.current.grant;
+    if (!this.options.renew || !expiresAt) return;
+    if (!renewableUntil || expiresAt.getTime() >= renewableUntil.getTime()) {
+      this.at(expiresAt.getTime(), () => this.finish(new Error(`the grant reached its renewal ceiling (${expiresAt.toISOString()}) and its last token has expired`)));
+      return;
+    }
+    this.at(renewalTime(new Date(), expiresAt, this.options.random).getTime(), () => void this.renewNow());
+  }
+
+  private at(time: number, run: () => void): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(run, Math.max(0, time - Date.now()));
+    this.timer.unref();
+  }
+
+  private finish(reason: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.controller.abort(reason);
+    this.options.onDone?.();
   }
 }

@@ -38,11 +38,44 @@ export class WorkloadSession {
     return new WorkloadSession(response.spiffeId, response.serial, response.expiresAt ?? new Date(certificate.validTo), new Date(), certificate.raw, client);
   }
 
+  private holders = 0;
+  private closeWanted = false;
+
   renewAt(random = Math.random): Date {
     return renewalTime(this.issuedAt, this.expiresAt, random);
   }
 
-  close(): void {
+  /**
+   * Keeps the channel open for a grant bound to this certificate (its renewals must present
+   * it), even after the client has moved on to a newer session. Call the returned function
+   * when the grant no longer needs it.
+   */
+  hold(): () => void {
+    this.holders += 1;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.holders -= 1;
+      if (this.holders === 0 && this.closeWanted) this.closeChannel();
+    };
+  }
+
+  /** Closes the channel, or — while grants hold it, unless `now` — once the last of them lets go. */
+  close(now = false): void {
+    this.closeWanted = true;
+    if (this.holders === 0 || now) this.closeChannel();
+  }
+
+  /** True once the channel is closed. */
+  get isClosed(): boolean {
+    return this.channelClosed;
+  }
+
+  private channelClosed = false;
+
+  private closeChannel(): void {
+    this.channelClosed = true;
     this.client.close();
   }
 }

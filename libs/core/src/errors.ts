@@ -22,6 +22,8 @@ export const ERROR_STATUS = {
   /** Issuance's active signing key was revoked: promote another before tokens can be issued. */
   ERR_SIGNING_KEY_REVOKED: GrpcStatus.FAILED_PRECONDITION,
   ERR_TASK_DEADLINE_PASSED: GrpcStatus.FAILED_PRECONDITION,
+  /** The grant has reached its renewable_until: request a new grant. */
+  ERR_RENEWAL_LIMIT_REACHED: GrpcStatus.FAILED_PRECONDITION,
   ERR_DEPENDENCY_UNAVAILABLE: GrpcStatus.UNAVAILABLE,
   ERR_DEADLINE_EXCEEDED: GrpcStatus.DEADLINE_EXCEEDED,
   ERR_CONFIG: GrpcStatus.FAILED_PRECONDITION,

@@ -57,6 +57,7 @@ export {
   insertGrant,
   insertGrantWithAuditOutbox,
   lockActiveGrantIdsOfTask,
+  recordRenewedToken,
   revokeWorkloadGrantsIssuedBefore,
 } from './repositories/grants.js';
 export {

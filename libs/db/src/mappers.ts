@@ -30,6 +30,8 @@ export function toGrantMessage(row: GrantRecord): Grant {
     policyIds: row.policy_ids,
     endedAt: row.ended_at ?? undefined,
     endReason: row.end_reason ?? '',
+    renewableUntil: row.renewable_until,
+    renewals: row.renewals,
   });
 }
 

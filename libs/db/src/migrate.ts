@@ -10,6 +10,7 @@ import * as sessions from './migrations/006-sessions.js';
 import * as outboxOrder from './migrations/007-outbox-order.js';
 import * as auditChain from './migrations/008-audit-chain.js';
 import * as revocationScopes from './migrations/009-revocation-scopes.js';
+import * as grantRenewal from './migrations/010-grant-renewal.js';
 import { MayflyError } from '@mayfly/core';
 import { sql } from 'kysely';
 import { provisionServiceRoles, type ProvisionOptions } from './roles.js';
@@ -26,6 +27,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '007-outbox-order': outboxOrder,
   '008-audit-chain': auditChain,
   '009-revocation-scopes': revocationScopes,
+  '010-grant-renewal': grantRenewal,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -40,7 +40,14 @@ export const SERVICE_ACCESS: Readonly<Record<DatabaseService, ServiceAccess>> = 
   issuance: {
     // Reads the registry and SVID records to accept session certificates.
     // Reads revoked signing keys, to stop publishing and signing with them.
-    tables: { grants: ['SELECT', 'INSERT', 'UPDATE'], workloads: ['SELECT'], svids: ['SELECT'], revocations: ['SELECT'], audit_outbox: ['SELECT', 'INSERT', 'UPDATE'] },
+    tables: {
+      grants: ['SELECT', 'INSERT', 'UPDATE'],
+      grant_tokens: ['SELECT', 'INSERT'],
+      workloads: ['SELECT'],
+      svids: ['SELECT'],
+      revocations: ['SELECT'],
+      audit_outbox: ['SELECT', 'INSERT', 'UPDATE'],
+    },
     sequences: ['audit_outbox_position_seq'],
     outboxOwner: 'issuance',
   },
@@ -48,6 +55,7 @@ export const SERVICE_ACCESS: Readonly<Record<DatabaseService, ServiceAccess>> = 
     // A workload revocation also cuts off the workload's session certificates (svids_not_before).
     tables: {
       grants: ['SELECT', 'UPDATE'],
+      grant_tokens: ['SELECT'],
       revocations: ['SELECT', 'INSERT', 'UPDATE'],
       workloads: ['SELECT', 'UPDATE (svids_not_before)'],
       audit_outbox: ['SELECT', 'INSERT', 'UPDATE'],

@@ -78,14 +78,29 @@ export interface GrantTable {
   resource: string;
   actions: string[];
   status: GrantStatusName;
+  /** The first token's jti (renewed tokens are in grant_tokens). */
   token_id: string;
   policy_ids: string[];
   policy_version: string;
   issued_at: Date;
+  /** When the newest token expires. */
   expires_at: Date;
   ended_at: Date | null;
   end_reason: string | null;
+  /** The latest any token of the grant may expire (renewals stop here). */
+  renewable_until: Date;
+  /** The first token's lifetime; each renewal gives it again, up to renewable_until. */
+  token_lifetime_seconds: number;
+  renewals: ColumnType<number, number | undefined, number>;
   created_at: CreatedAt;
+}
+
+/** A token issued by renewing a grant. */
+export interface GrantTokenTable {
+  token_id: string;
+  grant_id: string;
+  issued_at: Date;
+  expires_at: Date;
 }
 
 export type RevocationScopeName = 'grant' | 'workload' | 'key';
@@ -184,6 +199,7 @@ export interface Database {
   workload_bindings: WorkloadBindingTable;
   grants: GrantTable;
   revocations: RevocationTable;
+  grant_tokens: GrantTokenTable;
   audit_events: AuditEventTable;
   audit_chain: AuditChainTable;
   audit_chain_head: AuditChainHeadTable;

@@ -63,6 +63,8 @@ export {
 export {
   CompleteGrantRequest,
   CompleteGrantResponse,
+  RenewGrantRequest,
+  RenewGrantResponse,
   IssuanceServiceClient,
   IssuanceServiceService,
   RequestGrantRequest,

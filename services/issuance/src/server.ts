@@ -20,6 +20,7 @@ import { issuanceApi } from './api/issuance-api.js';
 import type { CredentialFormat } from './credentials/credential-format.js';
 import { JwtAccessTokenFormat } from './credentials/jwt-access-token.js';
 import { RevokedKeysFilter } from './credentials/revoked-keys-filter.js';
+import type { RenewalPorts } from './domain/renew-grant.js';
 import { SigningKeyring } from './credentials/signing-keyring.js';
 import { GrantFlow } from './domain/grant-flow.js';
 import { startJwksServer } from './http/jwks-server.js';
@@ -83,6 +84,7 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
     {
       defaultTtlSeconds: env.int('MAYFLY_DEFAULT_TTL_SECONDS', 300, { min: 1, max: 86_400 }),
       maxRequestTtlSeconds: maxTtlSeconds,
+      maxGrantSeconds: env.int('MAYFLY_MAX_GRANT_SECONDS', 28_800, { min: 1, max: 7 * 86_400 }),
       rateLimit: {
         perSecond: env.int('MAYFLY_GRANT_RATE_PER_SECOND', 50, { min: 0, max: 1_000_000 }),
         burst: env.int('MAYFLY_GRANT_RATE_BURST', 100, { min: 1, max: 1_000_000 }),
@@ -95,6 +97,14 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
     issueSvid: (evidence: Evidence, publicKey: Uint8Array, deadline: Date | undefined) =>
       callUnary(attestation, attestation.issueSvid, { evidence, publicKey: Buffer.from(publicKey) }, { deadline, target: 'attestation' }),
     commitEvents: (events: readonly AuditEvent[]) => store.commitEvents(events),
+    deliverAudit,
+  };
+  const renewal: RenewalPorts = {
+    findGrant: (id) => store.findGrant(id),
+    checkSession: (certificate) => sessionRegistry.check(certificate),
+    checkWorkloadEnabled: (spiffeId) => sessionRegistry.checkWorkloadEnabled(spiffeId),
+    commitRenewal: (token, events) => withSpan('persist renewal', { 'mayfly.grant_id': token.grantId }, () => store.commitRenewal(token, events)),
+    commitEvents: (events) => store.commitEvents(events),
     deliverAudit,
   };
   const completion = {
@@ -131,7 +141,7 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
       {
         name: 'mayfly.v1.IssuanceService',
         definition: IssuanceServiceService,
-        implementation: issuanceApi({ flow, credentials, completion, sessions, peerThrottle, log }),
+        implementation: issuanceApi({ flow, credentials, completion, renewal, sessions, peerThrottle, log }),
       },
     ],
   });

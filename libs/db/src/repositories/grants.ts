@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { outboxRows, type OutboxEntry } from './audit-outbox.js';
 import type { Database, GrantRecord, GrantRow, GrantStatusName, NewGrant } from '../schema.js';
 
@@ -75,10 +75,39 @@ export async function expireDueGrants(db: Kysely<Database>, now: Date, limit: nu
     .execute();
 }
 
-/** The grant whose token has this jti, if any. */
+/** The grant whose token (its first, or a renewed one) has this jti, if any. */
 export async function findGrantIdByTokenId(db: Kysely<Database>, tokenId: string): Promise<string | undefined> {
-  const row = await db.selectFrom('grants').select('id').where('token_id', '=', tokenId).executeTakeFirst();
-  return row?.id;
+  const first = await db.selectFrom('grants').select('id').where('token_id', '=', tokenId).executeTakeFirst();
+  if (first) return first.id;
+  const renewed = await db.selectFrom('grant_tokens').select('grant_id').where('token_id', '=', tokenId).executeTakeFirst();
+  return renewed?.grant_id;
+}
+
+/**
+ * Records a renewed token: the grant's newest expiry moves to it, its renewal count goes up —
+ * only if the grant is still active and the token expires within renewable_until (checked here,
+ * in the same statement, so that a renewal racing a revocation or the ceiling cannot win).
+ * Returns the updated grant, or undefined if it was not renewable.
+ */
+export async function recordRenewedToken(
+  db: Kysely<Database>,
+  token: { tokenId: string; grantId: string; issuedAt: Date; expiresAt: Date },
+  audit: { owner: string; entries: readonly OutboxEntry[] },
+): Promise<GrantRow | undefined> {
+  return db.transaction().execute(async (tx) => {
+    const grant = await tx
+      .updateTable('grants')
+      .set((eb) => ({ expires_at: sql<Date>`greatest(expires_at, ${token.expiresAt})`, renewals: eb('renewals', '+', 1) }))
+      .where('id', '=', token.grantId)
+      .where('status', '=', 'active')
+      .where('renewable_until', '>=', token.expiresAt)
+      .returningAll()
+      .executeTakeFirst();
+    if (!grant) return undefined;
+    await tx.insertInto('grant_tokens').values({ token_id: token.tokenId, grant_id: token.grantId, issued_at: token.issuedAt, expires_at: token.expiresAt }).execute();
+    if (audit.entries.length > 0) await tx.insertInto('audit_outbox').values(outboxRows(audit.owner, audit.entries)).execute();
+    return grant;
+  });
 }
 
 /**

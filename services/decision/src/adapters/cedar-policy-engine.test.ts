@@ -26,7 +26,7 @@ const query = (w: Workload, action: string, reference = '') => ({
 describe('CedarPolicyEngine with the shipped policies', () => {
   it('permits low-risk dev workloads, with the policy id and its max TTL', () => {
     const answer = shipped.evaluate(query(workload('dev', RiskTier.RISK_TIER_LOW), 'write'));
-    expect(answer).toMatchObject({ allowed: true, policyIds: ['dev-low-risk-task-access'], maxTtlSeconds: 900 });
+    expect(answer).toMatchObject({ allowed: true, policyIds: ['dev-low-risk-task-access'], maxTtlSeconds: 900, maxGrantSeconds: 7200 });
   });
 
   it('does not permit high-risk dev workloads', () => {
@@ -36,7 +36,7 @@ describe('CedarPolicyEngine with the shipped policies', () => {
   it('lets prod read only with a task reference, for 5 minutes, and forbids deletes outright', () => {
     const prod = workload('prod', RiskTier.RISK_TIER_MEDIUM);
     expect(shipped.evaluate(query(prod, 'read')).allowed).toBe(false);
-    expect(shipped.evaluate(query(prod, 'read', 'INC-42'))).toMatchObject({ allowed: true, maxTtlSeconds: 300 });
+    expect(shipped.evaluate(query(prod, 'read', 'INC-42'))).toMatchObject({ allowed: true, maxTtlSeconds: 300, maxGrantSeconds: 1800 });
     expect(shipped.evaluate(query(prod, 'write', 'INC-42')).allowed).toBe(false);
     expect(shipped.evaluate(query(prod, 'delete', 'INC-42'))).toMatchObject({ allowed: false, policyIds: ['no-delete-in-prod'] });
   });
@@ -52,6 +52,7 @@ describe('CedarPolicyEngine with the shipped policies', () => {
   it('refuses unparseable policies and bad annotations at load time', () => {
     expect(() => engine('permit (principal, action')).toThrow(MayflyError);
     expect(() => engine('@max_ttl_seconds("soon") permit (principal, action, resource);')).toThrow(/max_ttl_seconds/);
+    expect(() => engine('@max_grant_seconds("0") permit (principal, action, resource);')).toThrow(/max_grant_seconds/);
   });
 
   it('refuses, at load time, policies that do not match the schema, naming the policy', () => {

@@ -21,7 +21,8 @@ export const SCHEMA_FILE = 'schema.cedarschema';
  * - context { task: { id, kind, reference, hasDeadline }, ttlSeconds, justification, hourUtc }.
  *
  * Annotations: `@id("...")` names a policy (default `<file>#<n>`); `@max_ttl_seconds("N")` on
- * a permit caps the lifetime of what it allows.
+ * a permit caps the lifetime of each token it allows; `@max_grant_seconds("N")` caps how long
+ * the grant may be renewed for, counted from its issue.
  *
  * A policy that fails to evaluate for a request (an overflow, a missing attribute) makes the
  * answer deny: Cedar itself would skip it, which turns a broken forbid into an allow.
@@ -29,12 +30,12 @@ export const SCHEMA_FILE = 'schema.cedarschema';
 export class CedarPolicyEngine implements PolicyEngine {
   readonly version: string;
   private readonly setId: string;
-  private readonly maxTtlById: ReadonlyMap<string, number>;
+  private readonly limitsById: ReadonlyMap<string, PolicyLimits>;
 
-  private constructor(setId: string, version: string, maxTtlById: ReadonlyMap<string, number>) {
+  private constructor(setId: string, version: string, limitsById: ReadonlyMap<string, PolicyLimits>) {
     this.setId = setId;
     this.version = version;
-    this.maxTtlById = maxTtlById;
+    this.limitsById = limitsById;
   }
 
   static fromDirectory(directory: string): CedarPolicyEngine {
@@ -62,7 +63,7 @@ export class CedarPolicyEngine implements PolicyEngine {
 
   static fromSources(sources: readonly { name: string; text: string }[], schema: string): CedarPolicyEngine {
     const policies: Record<string, string> = {};
-    const maxTtlById = new Map<string, number>();
+    const limitsById = new Map<string, PolicyLimits>();
     const digest = createHash('sha256');
     for (const source of sources) {
       digest.update(source.name).update('\0').update(source.text).update('\0');
@@ -75,14 +76,7 @@ export class CedarPolicyEngine implements PolicyEngine {
         const id = annotations['id'] ?? `${source.name}#${index}`;
         if (Object.hasOwn(policies, id)) throw new MayflyError('ERR_CONFIG', `policy id "${id}" is used twice`);
         policies[id] = text;
-        const maxTtl = annotations['max_ttl_seconds'];
-        if (maxTtl !== undefined) {
-          const seconds = Number(maxTtl);
-          if (!Number.isInteger(seconds) || seconds <= 0) {
-            throw new MayflyError('ERR_CONFIG', `policy "${id}": @max_ttl_seconds must be a positive whole number`);
-          }
-          maxTtlById.set(id, seconds);
-        }
+        limitsById.set(id, { maxTtlSeconds: secondsAnnotation(id, annotations, 'max_ttl_seconds'), maxGrantSeconds: secondsAnnotation(id, annotations, 'max_grant_seconds') });
       }
     }
     digest.update(schema);
@@ -91,7 +85,7 @@ export class CedarPolicyEngine implements PolicyEngine {
     const setId = `mayfly-${version}`;
     const parsed = cedar.preparsePolicySet(setId, { staticPolicies: policies });
     if (parsed.type === 'failure') throw policyError('policy set', parsed.errors);
-    return new CedarPolicyEngine(setId, version, maxTtlById);
+    return new CedarPolicyEngine(setId, version, limitsById);
   }
 
   evaluate(query: PolicyQuery): PolicyAnswer {
@@ -129,7 +123,7 @@ export class CedarPolicyEngine implements PolicyEngine {
     });
     if (answer.type === 'failure') {
       // Cannot evaluate means cannot allow.
-      return { allowed: false, policyIds: [], maxTtlSeconds: undefined, errors: answer.errors.map((e) => e.message) };
+      return { allowed: false, policyIds: [], maxTtlSeconds: undefined, maxGrantSeconds: undefined, errors: answer.errors.map((e) => e.message) };
     }
     const { decision, diagnostics } = answer.response;
     if (diagnostics.errors.length > 0) {
@@ -139,17 +133,36 @@ export class CedarPolicyEngine implements PolicyEngine {
         allowed: false,
         policyIds: [...new Set(diagnostics.errors.map((e) => e.policyId))],
         maxTtlSeconds: undefined,
+        maxGrantSeconds: undefined,
         errors: diagnostics.errors.map((e) => `${e.policyId}: ${e.error.message}`),
       };
     }
-    const ttls = diagnostics.reason.map((id) => this.maxTtlById.get(id)).filter((t): t is number => t !== undefined);
+    const strictest = (limit: keyof PolicyLimits): number | undefined => {
+      const values = diagnostics.reason.map((id) => this.limitsById.get(id)?.[limit]).filter((value): value is number => value !== undefined);
+      return values.length > 0 ? Math.min(...values) : undefined;
+    };
     return {
       allowed: decision === 'allow',
       policyIds: diagnostics.reason,
-      maxTtlSeconds: ttls.length > 0 ? Math.min(...ttls) : undefined,
+      maxTtlSeconds: strictest('maxTtlSeconds'),
+      maxGrantSeconds: strictest('maxGrantSeconds'),
       errors: [],
     };
   }
+}
+
+/** What a policy's annotations limit: each token's lifetime, and the grant's renewals. */
+interface PolicyLimits {
+  readonly maxTtlSeconds: number | undefined;
+  readonly maxGrantSeconds: number | undefined;
+}
+
+function secondsAnnotation(id: string, annotations: Record<string, string>, name: string): number | undefined {
+  const value = annotations[name];
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  if (!Number.isInteger(seconds) || seconds <= 0) throw new MayflyError('ERR_CONFIG', `policy "${id}": @${name} must be a positive whole number`);
+  return seconds;
 }
 
 function riskTierName(tier: RiskTier): string {

@@ -12,7 +12,7 @@ function engine(answers: Record<string, Partial<PolicyAnswer>>): PolicyEngine & 
     asked,
     evaluate(query: PolicyQuery): PolicyAnswer {
       asked.push(query.action);
-      return { allowed: false, policyIds: [], maxTtlSeconds: undefined, errors: [], ...answers[query.action] };
+      return { allowed: false, policyIds: [], maxTtlSeconds: undefined, maxGrantSeconds: undefined, errors: [], ...answers[query.action] };
     },
   };
 }
@@ -35,12 +35,13 @@ describe('decide', () => {
   it('allows exactly what was asked when every action is within the ceiling and permitted', () => {
     const answer = decide(
       request(['read', 'write']),
-      engine({ read: { allowed: true, policyIds: ['p-read'], maxTtlSeconds: 900 }, write: { allowed: true, policyIds: ['p-write'], maxTtlSeconds: 300 } }),
+      engine({ read: { allowed: true, policyIds: ['p-read'], maxTtlSeconds: 900, maxGrantSeconds: 3600 }, write: { allowed: true, policyIds: ['p-write'], maxTtlSeconds: 300 } }),
       { maxTtlSeconds: 3600 },
     );
     expect(answer.effect).toBe(Effect.EFFECT_ALLOW);
     expect(answer.grantedActions).toEqual(['read', 'write']);
     expect(answer.maxTtlSeconds).toBe(300); // the strictest policy wins
+    expect(answer.maxGrantSeconds).toBe(3600); // the only renewal ceiling set
     expect(answer.policyIds).toEqual(['p-read', 'p-write']);
     expect(answer.policyVersion).toBe('test-v1');
   });

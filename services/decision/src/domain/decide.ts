@@ -34,6 +34,7 @@ export function decide(request: DecideRequest, engine: PolicyEngine, limits: Dec
     effect: Effect.EFFECT_DENY,
     grantedActions: [],
     maxTtlSeconds: 0,
+    maxGrantSeconds: 0,
     policyIds: [...policyIds],
     reasons,
     policyVersion: engine.version,
@@ -48,6 +49,7 @@ export function decide(request: DecideRequest, engine: PolicyEngine, limits: Dec
   const denyingPolicies = new Set<string>();
   const allowingPolicies = new Set<string>();
   let maxTtlSeconds = limits.maxTtlSeconds;
+  let maxGrantSeconds: number | undefined;
   for (const action of request.actions) {
     const answer = engine.evaluate({
       workload,
@@ -65,6 +67,7 @@ export function decide(request: DecideRequest, engine: PolicyEngine, limits: Dec
     }
     answer.policyIds.forEach((id) => allowingPolicies.add(id));
     if (answer.maxTtlSeconds !== undefined) maxTtlSeconds = Math.min(maxTtlSeconds, answer.maxTtlSeconds);
+    if (answer.maxGrantSeconds !== undefined) maxGrantSeconds = Math.min(maxGrantSeconds ?? Infinity, answer.maxGrantSeconds);
   }
   if (reasons.length > 0) return deny(reasons, [...denyingPolicies]);
 
@@ -72,6 +75,7 @@ export function decide(request: DecideRequest, engine: PolicyEngine, limits: Dec
     effect: Effect.EFFECT_ALLOW,
     grantedActions: [...request.actions],
     maxTtlSeconds,
+    maxGrantSeconds: maxGrantSeconds ?? 0,
     policyIds: [...allowingPolicies],
     reasons: [`permitted by ${[...allowingPolicies].join(', ')}`],
     policyVersion: engine.version,

@@ -20,6 +20,8 @@ export interface PolicyAnswer {
   readonly policyIds: readonly string[];
   /** The strictest max_ttl_seconds among the determining permit policies, if any set one. */
   readonly maxTtlSeconds: number | undefined;
+  /** The strictest max_grant_seconds (renewal ceiling) among them, if any set one. */
+  readonly maxGrantSeconds: number | undefined;
   /** Policy evaluation errors, "<policy id>: <message>". Any error makes the answer deny. */
   readonly errors: readonly string[];
 }

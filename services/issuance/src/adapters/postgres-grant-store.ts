@@ -1,5 +1,5 @@
 import type { AuditTrail } from '@mayfly/audit-trail';
-import { insertGrantWithAuditOutbox, type Database, type GrantRecord, type Kysely } from '@mayfly/db';
+import { findGrant, insertGrantWithAuditOutbox, recordRenewedToken, type Database, type GrantRecord, type Kysely } from '@mayfly/db';
 import type { AuditEvent } from '@mayfly/proto';
 
 /** Grant rows and their audit events, committed together. */
@@ -11,6 +11,15 @@ export class PostgresGrantStore {
 
   async commitGrant(grant: GrantRecord, events: readonly AuditEvent[]): Promise<void> {
     await insertGrantWithAuditOutbox(this.db, grant, this.audit.owner, this.audit.outboxEntries(events));
+  }
+
+  findGrant(id: string): Promise<GrantRecord | undefined> {
+    return findGrant(this.db, id);
+  }
+
+  /** A renewed token and its audit events, together; undefined if the grant was no longer renewable. */
+  commitRenewal(token: { tokenId: string; grantId: string; issuedAt: Date; expiresAt: Date }, events: readonly AuditEvent[]): Promise<GrantRecord | undefined> {
+    return recordRenewedToken(this.db, token, { owner: this.audit.owner, entries: this.audit.outboxEntries(events) });
   }
 
   /** Audit events that describe no grant (a refusal, a session started), committed on their own. */

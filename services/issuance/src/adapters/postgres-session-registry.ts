@@ -20,6 +20,16 @@ export class PostgresSessionRegistry {
     private readonly ttlMs: number,
   ) {}
 
+  /**
+   * For a token not bound to a session (granted on evidence): its workload must still be
+   * registered and enabled. Not cached: renewals are rare next to grants.
+   */
+  async checkWorkloadEnabled(spiffeId: string): Promise<void> {
+    const { workload } = await findSessionState(this.db, spiffeId, '');
+    if (!workload) throw new MayflyError('ERR_SVID_REJECTED', `${spiffeId} is no longer a registered workload`);
+    if (workload.disabled_at) throw new MayflyError('ERR_SVID_REJECTED', `workload ${spiffeId} is disabled (since ${workload.disabled_at.toISOString()})`);
+  }
+
   async check(certificate: SessionCertificate): Promise<Workload> {
     const key = `${certificate.serial}|${certificate.spiffeId}`;
     const now = Date.now();

@@ -4,6 +4,7 @@ import { mayflyMetrics } from '@mayfly/telemetry';
 import type { IssuanceServiceServer } from '@mayfly/proto';
 import type { CredentialFormat } from '../credentials/credential-format.js';
 import { completeGrant, type CompletionPorts } from '../domain/complete-grant.js';
+import { renewGrant, type RenewalPorts } from '../domain/renew-grant.js';
 import type { GrantCall, GrantFlow } from '../domain/grant-flow.js';
 import type { PeerThrottle } from '../domain/peer-throttle.js';
 import { startSession, type SessionPorts } from '../domain/start-session.js';
@@ -14,6 +15,7 @@ export interface IssuanceApiDeps {
   readonly flow: GrantFlow;
   readonly credentials: CredentialFormat;
   readonly completion: CompletionPorts;
+  readonly renewal: RenewalPorts;
   readonly sessions: SessionPorts;
   readonly peerThrottle: PeerThrottle;
   readonly log: Logger;
@@ -32,7 +34,7 @@ function grantCall(call: CallContext): GrantCall {
   }
 }
 
-export function issuanceApi({ flow, credentials, completion, sessions, peerThrottle, log }: IssuanceApiDeps): IssuanceServiceServer {
+export function issuanceApi({ flow, credentials, completion, renewal, sessions, peerThrottle, log }: IssuanceApiDeps): IssuanceServiceServer {
   return {
     startSession: unary(log, 'mayfly.v1.IssuanceService/StartSession', async (request, call) => {
       const response = await startSession(request, { peer: peerHost(call.peer), deadline: call.deadline }, sessions, peerThrottle);
@@ -53,6 +55,12 @@ export function issuanceApi({ flow, credentials, completion, sessions, peerThrot
       metrics.grantDuration.record(performance.now() - started, { outcome: 'allow' });
       metrics.tokensIssued.add(1);
       log.debug({ grantId: response.grant?.id, spiffeId: response.grant?.spiffeId, taskId: request.task?.id }, 'grant issued');
+      return response;
+    }),
+    renewGrant: unary(log, 'mayfly.v1.IssuanceService/RenewGrant', async (request, call) => {
+      const response = await renewGrant(request, grantCall(call), credentials, renewal);
+      mayflyMetrics().tokensIssued.add(1, { via: 'renewal' });
+      log.debug({ grantId: request.grantId, expiresAt: response.grant?.expiresAt }, 'grant renewed');
       return response;
     }),
     completeGrant: unary(log, 'mayfly.v1.IssuanceService/CompleteGrant', async (request, call) => {

@@ -22,6 +22,8 @@ export interface PresentedCredential {
   readonly tokenId: string;
   readonly spiffeId: string;
   readonly expired: boolean;
+  /** The certificate it is bound to (cnf.x5t#S256), if any. */
+  readonly certificateThumbprint?: string | undefined;
 }
 
 /**

@@ -54,6 +54,7 @@ function world(options: { attest?: () => AttestResponse; decide?: () => DecideRe
     defaultTtlSeconds: 300,
     maxRequestTtlSeconds: 3600,
     rateLimit: { perSecond: options.perSecond ?? 0, burst: 2 },
+    maxGrantSeconds: 28_800,
     unauthenticatedRateLimit: { perSecond: options.perPeer ?? 0, burst: 3 },
   });
   return { flow, steps, grants, audit, minted };

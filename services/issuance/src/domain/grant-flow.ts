@@ -3,7 +3,8 @@ import { auditEvent, type AuditEventInput } from '@mayfly/audit-trail';
 import { toGrantMessage, type GrantRecord } from '@mayfly/db';
 import { Effect, type AuditEvent, type DecideResponse, type RequestGrantRequest, type RequestGrantResponse } from '@mayfly/proto';
 import type { CredentialFormat } from '../credentials/credential-format.js';
-import { credentialExpiry, readGrantRequest, type TtlPolicy, type ValidGrantRequest } from './grant-request.js';
+import { grantBounds } from './grant-bounds.js';
+import { readGrantRequest, type TtlPolicy, type ValidGrantRequest } from './grant-request.js';
 import type { GrantFlowPorts } from './ports.js';
 import { PeerThrottle } from './peer-throttle.js';
 import { GrantRateLimiter, type RateLimit } from './rate-limiter.js';
@@ -19,6 +20,8 @@ export interface GrantFlowOptions extends TtlPolicy {
    * work an unauthenticated flood should not be able to demand without bound.
    */
   readonly unauthenticatedRateLimit: RateLimit;
+  /** MAYFLY_MAX_GRANT_SECONDS: no grant is renewed past this long after its issue. */
+  readonly maxGrantSeconds: number;
 }
 
 /** What the transport knows of one RequestGrant call. */
@@ -162,7 +165,14 @@ export class GrantFlow {
   /** Step: mint the credential, commit grant and audit together, hand the token back. */
   private async issue(identity: WorkloadIdentity, request: ValidGrantRequest, decision: DecideResponse, trail: RequestTrail): Promise<RequestGrantResponse> {
     const issuedAt = new Date();
-    const expiresAt = credentialExpiry(issuedAt, request.requestedTtlSeconds, decision.maxTtlSeconds, request.task.deadline);
+    const { expiresAt, renewableUntil, tokenLifetimeSeconds } = grantBounds({
+      issuedAt,
+      requestedTtlSeconds: request.requestedTtlSeconds,
+      policyMaxTtlSeconds: decision.maxTtlSeconds,
+      policyMaxGrantSeconds: decision.maxGrantSeconds,
+      globalMaxGrantSeconds: this.options.maxGrantSeconds,
+      taskDeadline: request.task.deadline,
+    });
     const grant: GrantRecord = {
       id: newId(),
       spiffe_id: identity.workload.spiffeId,
@@ -180,6 +190,9 @@ export class GrantFlow {
       expires_at: expiresAt,
       ended_at: null,
       end_reason: null,
+      renewable_until: renewableUntil,
+      token_lifetime_seconds: tokenLifetimeSeconds,
+      renewals: 0,
     };
     const thumbprint = identity.via === 'session' ? identity.certificate.thumbprint : undefined;
     const accessToken = await this.credentials.mint({
@@ -203,6 +216,7 @@ export class GrantFlow {
         resource: grant.resource,
         scopes: grant.actions,
         expiresAt: expiresAt.toISOString(),
+        renewableUntil: renewableUntil.toISOString(),
         // The issued record stands on its own (issue 9, point 8): why, and on what decision.
         taskKind: request.task.kind,
         taskReference: request.task.reference,

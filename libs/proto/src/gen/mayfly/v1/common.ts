@@ -169,17 +169,32 @@ export interface Grant {
   resource: string;
   actions: string[];
   status: GrantStatus;
-  issuedAt: Date | undefined;
+  issuedAt:
+    | Date
+    | undefined;
+  /** When its newest token expires. */
   expiresAt:
     | Date
     | undefined;
-  /** jti of the access token issued for this grant. */
+  /**
+   * jti of the first access token issued for this grant (renewals add more; every token of a
+   * grant names it in grant_id, and revoking the grant revokes them all).
+   */
   tokenId: string;
   /** Policies that allowed the grant. */
   policyIds: string[];
   /** Set once the grant has ended (completed, revoked or expired). */
   endedAt: Date | undefined;
   endReason: string;
+  /**
+   * The latest any token of the grant may expire: RenewGrant issues tokens up to here and no
+   * further (min of the policy's @max_grant_seconds, the task deadline, the global maximum).
+   */
+  renewableUntil:
+    | Date
+    | undefined;
+  /** How many times the grant was renewed. */
+  renewals: number;
 }
 
 function createBaseEntitlement(): Entitlement {
@@ -654,6 +669,8 @@ function createBaseGrant(): Grant {
     policyIds: [],
     endedAt: undefined,
     endReason: "",
+    renewableUntil: undefined,
+    renewals: 0,
   };
 }
 
@@ -694,6 +711,12 @@ export const Grant: MessageFns<Grant> = {
     }
     if (message.endReason !== "") {
       writer.uint32(98).string(message.endReason);
+    }
+    if (message.renewableUntil !== undefined) {
+      Timestamp.encode(toTimestamp(message.renewableUntil), writer.uint32(106).fork()).join();
+    }
+    if (message.renewals !== 0) {
+      writer.uint32(112).uint32(message.renewals);
     }
     return writer;
   },
@@ -807,6 +830,22 @@ export const Grant: MessageFns<Grant> = {
             message.endReason = reader.string();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.renewableUntil = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.renewals = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -861,6 +900,12 @@ export const Grant: MessageFns<Grant> = {
         : isSet(object.end_reason)
         ? globalThis.String(object.end_reason)
         : "",
+      renewableUntil: isSet(object.renewableUntil)
+        ? fromJsonTimestamp(object.renewableUntil)
+        : isSet(object.renewable_until)
+        ? fromJsonTimestamp(object.renewable_until)
+        : undefined,
+      renewals: isSet(object.renewals) ? globalThis.Number(object.renewals) : 0,
     };
   },
 
@@ -902,6 +947,12 @@ export const Grant: MessageFns<Grant> = {
     if (message.endReason !== "") {
       obj.endReason = message.endReason;
     }
+    if (message.renewableUntil !== undefined) {
+      obj.renewableUntil = message.renewableUntil.toISOString();
+    }
+    if (message.renewals !== 0) {
+      obj.renewals = Math.round(message.renewals);
+    }
     return obj;
   },
 
@@ -922,6 +973,8 @@ export const Grant: MessageFns<Grant> = {
     message.policyIds = object.policyIds?.map((e) => e) || [];
     message.endedAt = object.endedAt ?? undefined;
     message.endReason = object.endReason ?? "";
+    message.renewableUntil = object.renewableUntil ?? undefined;
+    message.renewals = object.renewals ?? 0;
     return message;
   },
 };

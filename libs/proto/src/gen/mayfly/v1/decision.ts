@@ -80,6 +80,11 @@ export interface DecideResponse {
   reasons: string[];
   /** Digest of the policy set that was evaluated. */
   policyVersion: string;
+  /**
+   * The longest the grant may be renewed for, from its issue (@max_grant_seconds on the
+   * allowing policies; 0 when none sets one: the service's global maximum applies).
+   */
+  maxGrantSeconds: number;
 }
 
 function createBaseDecideRequest(): DecideRequest {
@@ -238,7 +243,15 @@ export const DecideRequest: MessageFns<DecideRequest> = {
 };
 
 function createBaseDecideResponse(): DecideResponse {
-  return { effect: 0, grantedActions: [], maxTtlSeconds: 0, policyIds: [], reasons: [], policyVersion: "" };
+  return {
+    effect: 0,
+    grantedActions: [],
+    maxTtlSeconds: 0,
+    policyIds: [],
+    reasons: [],
+    policyVersion: "",
+    maxGrantSeconds: 0,
+  };
 }
 
 export const DecideResponse: MessageFns<DecideResponse> = {
@@ -260,6 +273,9 @@ export const DecideResponse: MessageFns<DecideResponse> = {
     }
     if (message.policyVersion !== "") {
       writer.uint32(50).string(message.policyVersion);
+    }
+    if (message.maxGrantSeconds !== 0) {
+      writer.uint32(56).uint32(message.maxGrantSeconds);
     }
     return writer;
   },
@@ -325,6 +341,14 @@ export const DecideResponse: MessageFns<DecideResponse> = {
             message.policyVersion = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.maxGrantSeconds = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -361,6 +385,11 @@ export const DecideResponse: MessageFns<DecideResponse> = {
         : isSet(object.policy_version)
         ? globalThis.String(object.policy_version)
         : "",
+      maxGrantSeconds: isSet(object.maxGrantSeconds)
+        ? globalThis.Number(object.maxGrantSeconds)
+        : isSet(object.max_grant_seconds)
+        ? globalThis.Number(object.max_grant_seconds)
+        : 0,
     };
   },
 
@@ -384,6 +413,9 @@ export const DecideResponse: MessageFns<DecideResponse> = {
     if (message.policyVersion !== "") {
       obj.policyVersion = message.policyVersion;
     }
+    if (message.maxGrantSeconds !== 0) {
+      obj.maxGrantSeconds = Math.round(message.maxGrantSeconds);
+    }
     return obj;
   },
 
@@ -398,6 +430,7 @@ export const DecideResponse: MessageFns<DecideResponse> = {
     message.policyIds = object.policyIds?.map((e) => e) || [];
     message.reasons = object.reasons?.map((e) => e) || [];
     message.policyVersion = object.policyVersion ?? "";
+    message.maxGrantSeconds = object.maxGrantSeconds ?? 0;
     return message;
   },
 };

@@ -61,6 +61,20 @@ export interface RequestGrantResponse {
   accessToken: string;
 }
 
+export interface RenewGrantRequest {
+  grantId: string;
+  /** A current (unexpired) token of the grant. */
+  accessToken: string;
+}
+
+export interface RenewGrantResponse {
+  grant:
+    | Grant
+    | undefined;
+  /** The new token: same grant, resource and scope, a new jti and exp. */
+  accessToken: string;
+}
+
 export interface CompleteGrantRequest {
   grantId: string;
   /** The grant's own access token: holding it is what entitles the caller to end the grant. */
@@ -557,6 +571,188 @@ export const RequestGrantResponse: MessageFns<RequestGrantResponse> = {
   },
 };
 
+function createBaseRenewGrantRequest(): RenewGrantRequest {
+  return { grantId: "", accessToken: "" };
+}
+
+export const RenewGrantRequest: MessageFns<RenewGrantRequest> = {
+  encode(message: RenewGrantRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.grantId !== "") {
+      writer.uint32(10).string(message.grantId);
+    }
+    if (message.accessToken !== "") {
+      writer.uint32(18).string(message.accessToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RenewGrantRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRenewGrantRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.grantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.accessToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RenewGrantRequest {
+    return {
+      grantId: isSet(object.grantId)
+        ? globalThis.String(object.grantId)
+        : isSet(object.grant_id)
+        ? globalThis.String(object.grant_id)
+        : "",
+      accessToken: isSet(object.accessToken)
+        ? globalThis.String(object.accessToken)
+        : isSet(object.access_token)
+        ? globalThis.String(object.access_token)
+        : "",
+    };
+  },
+
+  toJSON(message: RenewGrantRequest): unknown {
+    const obj: any = {};
+    if (message.grantId !== "") {
+      obj.grantId = message.grantId;
+    }
+    if (message.accessToken !== "") {
+      obj.accessToken = message.accessToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RenewGrantRequest>, I>>(base?: I): RenewGrantRequest {
+    return RenewGrantRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RenewGrantRequest>, I>>(object: I): RenewGrantRequest {
+    const message = createBaseRenewGrantRequest();
+    message.grantId = object.grantId ?? "";
+    message.accessToken = object.accessToken ?? "";
+    return message;
+  },
+};
+
+function createBaseRenewGrantResponse(): RenewGrantResponse {
+  return { grant: undefined, accessToken: "" };
+}
+
+export const RenewGrantResponse: MessageFns<RenewGrantResponse> = {
+  encode(message: RenewGrantResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.grant !== undefined) {
+      Grant.encode(message.grant, writer.uint32(10).fork()).join();
+    }
+    if (message.accessToken !== "") {
+      writer.uint32(18).string(message.accessToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RenewGrantResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRenewGrantResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.grant = Grant.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.accessToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RenewGrantResponse {
+    return {
+      grant: isSet(object.grant) ? Grant.fromJSON(object.grant) : undefined,
+      accessToken: isSet(object.accessToken)
+        ? globalThis.String(object.accessToken)
+        : isSet(object.access_token)
+        ? globalThis.String(object.access_token)
+        : "",
+    };
+  },
+
+  toJSON(message: RenewGrantResponse): unknown {
+    const obj: any = {};
+    if (message.grant !== undefined) {
+      obj.grant = Grant.toJSON(message.grant);
+    }
+    if (message.accessToken !== "") {
+      obj.accessToken = message.accessToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RenewGrantResponse>, I>>(base?: I): RenewGrantResponse {
+    return RenewGrantResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RenewGrantResponse>, I>>(object: I): RenewGrantResponse {
+    const message = createBaseRenewGrantResponse();
+    message.grant = (object.grant !== undefined && object.grant !== null) ? Grant.fromPartial(object.grant) : undefined;
+    message.accessToken = object.accessToken ?? "";
+    return message;
+  },
+};
+
 function createBaseCompleteGrantRequest(): CompleteGrantRequest {
   return { grantId: "", accessToken: "", outcome: "" };
 }
@@ -777,6 +973,21 @@ export const IssuanceServiceService = {
       Buffer.from(CompleteGrantResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CompleteGrantResponse => CompleteGrantResponse.decode(value),
   },
+  /**
+   * A fresh token for a live grant, authenticated by a current token of it (and, for a token
+   * bound to a session certificate, by mutual TLS with that certificate). The new token expires
+   * no later than the grant's renewable_until; the old one stays valid until its own exp.
+   * FAILED_PRECONDITION once the grant has ended or reached renewable_until.
+   */
+  renewGrant: {
+    path: "/mayfly.v1.IssuanceService/RenewGrant" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RenewGrantRequest): Buffer => Buffer.from(RenewGrantRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RenewGrantRequest => RenewGrantRequest.decode(value),
+    responseSerialize: (value: RenewGrantResponse): Buffer => Buffer.from(RenewGrantResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RenewGrantResponse => RenewGrantResponse.decode(value),
+  },
 } as const;
 
 export interface IssuanceServiceServer extends UntypedServiceImplementation {
@@ -794,6 +1005,13 @@ export interface IssuanceServiceServer extends UntypedServiceImplementation {
   requestGrant: handleUnaryCall<RequestGrantRequest, RequestGrantResponse>;
   /** Ends a grant because its task is done; its token is revoked everywhere. */
   completeGrant: handleUnaryCall<CompleteGrantRequest, CompleteGrantResponse>;
+  /**
+   * A fresh token for a live grant, authenticated by a current token of it (and, for a token
+   * bound to a session certificate, by mutual TLS with that certificate). The new token expires
+   * no later than the grant's renewable_until; the old one stays valid until its own exp.
+   * FAILED_PRECONDITION once the grant has ended or reached renewable_until.
+   */
+  renewGrant: handleUnaryCall<RenewGrantRequest, RenewGrantResponse>;
 }
 
 export interface IssuanceServiceClient extends Client {
@@ -852,6 +1070,27 @@ export interface IssuanceServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CompleteGrantResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * A fresh token for a live grant, authenticated by a current token of it (and, for a token
+   * bound to a session certificate, by mutual TLS with that certificate). The new token expires
+   * no later than the grant's renewable_until; the old one stays valid until its own exp.
+   * FAILED_PRECONDITION once the grant has ended or reached renewable_until.
+   */
+  renewGrant(
+    request: RenewGrantRequest,
+    callback: (error: ServiceError | null, response: RenewGrantResponse) => void,
+  ): ClientUnaryCall;
+  renewGrant(
+    request: RenewGrantRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RenewGrantResponse) => void,
+  ): ClientUnaryCall;
+  renewGrant(
+    request: RenewGrantRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RenewGrantResponse) => void,
   ): ClientUnaryCall;
 }
 

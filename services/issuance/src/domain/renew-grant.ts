@@ -1,0 +1,116 @@
+import { MayflyError, isMayflyError, newId, validateToken, validateUuid } from '@mayfly/core';
+import { auditEvent } from '@mayfly/audit-trail';
+import { toGrantMessage, type GrantRecord } from '@mayfly/db';
+import type { AuditEvent, RenewGrantRequest, RenewGrantResponse } from '@mayfly/proto';
+import type { CredentialFormat, PresentedCredential } from '../credentials/credential-format.js';
+import { renewedExpiry } from './grant-bounds.js';
+import type { GrantCall } from './grant-flow.js';
+import type { SessionCertificate } from './workload-identity.js';
+
+export interface RenewalPorts {
+  findGrant(id: string): Promise<GrantRecord | undefined>;
+  /** Throws ERR_SVID_REJECTED unless the session certificate is still accepted. */
+  checkSession(certificate: SessionCertificate): Promise<unknown>;
+  /** Throws ERR_SVID_REJECTED if the workload is unknown or disabled. */
+  checkWorkloadEnabled(spiffeId: string): Promise<void>;
+  /**
+   * Commits the renewed token and its audit events, if the grant is still active and the token
+   * expires within its ceiling; returns the updated grant, else undefined.
+   */
+  commitRenewal(token: { tokenId: string; grantId: string; issuedAt: Date; expiresAt: Date }, events: readonly AuditEvent[]): Promise<GrantRecord | undefined>;
+  commitEvents(events: readonly AuditEvent[]): Promise<void>;
+  deliverAudit(events: readonly AuditEvent[]): void;
+}
+
+const SOURCE = 'issuance';
+
+/**
+ * A fresh token for a live grant. The caller proves itself with a current token of the grant —
+ * and, for a token bound to a session certificate, with mutual TLS under that certificate, which
+ * must still be accepted. Steps: read → authenticate → check the grant → bound the expiry → mint
+ * → commit (token and audit together; refused if the grant ended or its ceiling moved meanwhile)
+ * → deliver. The old token stays valid until its own exp: a renewal leaves no gap. Every refusal
+ * after the token's signature checked is audited, naming the token's workload.
+ */
+export async function renewGrant(request: RenewGrantRequest, call: GrantCall, credentials: CredentialFormat, ports: RenewalPorts, now = new Date()): Promise<RenewGrantResponse> {
+  validateUuid('grant_id', request.grantId);
+  validateToken('access_token', request.accessToken);
+  const presented = await credentials.inspect(request.accessToken);
+  try {
+    await authenticate(presented, request.grantId, call, ports);
+    const grant = await liveGrant(request.grantId, presented, ports);
+    const expiresAt = renewedExpiry(now, grant.token_lifetime_seconds, grant.renewable_until);
+    if (!expiresAt) {
+      throw new MayflyError('ERR_RENEWAL_LIMIT_REACHED', `grant ${grant.id} may not be renewed past ${grant.renewable_until.toISOString()} (its renewal ceiling); request a new grant`);
+    }
+    const tokenId = newId();
+    const accessToken = await credentials.mint({
+      spiffeId: grant.spiffe_id,
+      audience: grant.resource,
+      scopes: grant.actions,
+      tokenId,
+      grantId: grant.id,
+      taskId: grant.task_id,
+      issuedAt: now,
+      expiresAt,
+      certificateThumbprint: presented.certificateThumbprint,
+    });
+    const events = [
+      auditEvent(SOURCE, {
+        kind: 'grant.renewed',
+        actor: presented.spiffeId,
+        outcome: 'success',
+        grantId: grant.id,
+        taskId: grant.task_id,
+        occurredAt: now,
+        detail: { tokenId, previousTokenId: presented.tokenId, expiresAt: expiresAt.toISOString(), renewableUntil: grant.renewable_until.toISOString(), renewal: grant.renewals + 1 },
+      }),
+    ];
+    const renewed = await ports.commitRenewal({ tokenId, grantId: grant.id, issuedAt: now, expiresAt }, events);
+    if (!renewed) throw new MayflyError('ERR_GRANT_NOT_ACTIVE', `grant ${grant.id} ended while being renewed`);
+    ports.deliverAudit(events);
+    return { grant: toGrantMessage(renewed), accessToken };
+  } catch (error) {
+    await auditRefusal(request.grantId, presented, error, ports, now);
+    throw error;
+  }
+}
+
+/** The token must be this grant's, unexpired, and — if bound — presented under its certificate. */
+async function authenticate(presented: PresentedCredential, grantId: string, call: GrantCall, ports: RenewalPorts): Promise<void> {
+  if (presented.grantId !== grantId) throw new MayflyError('ERR_TOKEN_INVALID', 'access_token was not issued for this grant_id: renew a grant with one of its own tokens');
+  if (presented.expired) throw new MayflyError('ERR_TOKEN_INVALID', 'access_token has expired: renew before the current token expires, or request a new grant');
+  if (presented.certificateThumbprint === undefined) {
+    await ports.checkWorkloadEnabled(presented.spiffeId);
+    return;
+  }
+  if (call.sessionProblem) throw new MayflyError('ERR_SVID_REJECTED', call.sessionProblem);
+  if (call.session?.thumbprint !== presented.certificateThumbprint) {
+    throw new MayflyError('ERR_TOKEN_INVALID', 'access_token is bound to a session certificate (cnf.x5t#S256): renew over mutual TLS with that certificate');
+  }
+  await ports.checkSession(call.session);
+}
+
+async function liveGrant(grantId: string, presented: PresentedCredential, ports: RenewalPorts): Promise<GrantRecord> {
+  const grant = await ports.findGrant(grantId);
+  if (!grant || grant.spiffe_id !== presented.spiffeId) throw new MayflyError('ERR_GRANT_NOT_FOUND', `grant ${grantId} does not exist`);
+  if (grant.status !== 'active') throw new MayflyError('ERR_GRANT_NOT_ACTIVE', `grant ${grantId} is ${grant.status}${grant.end_reason ? ` (${grant.end_reason})` : ''}; request a new grant`);
+  return grant;
+}
+
+async function auditRefusal(grantId: string, presented: PresentedCredential, error: unknown, ports: RenewalPorts, now: Date): Promise<void> {
+  if (!isMayflyError(error) || error.code === 'ERR_DEPENDENCY_UNAVAILABLE' || error.code === 'ERR_INTERNAL') return;
+  const events = [
+    auditEvent(SOURCE, {
+      kind: 'grant.renewal_refused',
+      actor: presented.spiffeId,
+      outcome: 'denied',
+      // The grant asked about, when it is the token's own (another workload's grant is not named).
+      grantId: presented.grantId === grantId ? grantId : presented.grantId,
+      occurredAt: now,
+      detail: { code: error.code, reason: error.message, askedForGrant: grantId, tokenId: presented.tokenId },
+    }),
+  ];
+  await ports.commitEvents(events);
+  ports.deliverAudit(events);
+}
