@@ -39,7 +39,8 @@ export async function renewGrant(request: RenewGrantRequest, call: GrantCall, cr
   try {
     await authenticate(presented, request.grantId, call, ports);
     const grant = await liveGrant(request.grantId, presented, ports);
-    const expiresAt = renewedExpiry(now, grant.token_lifetime_seconds, grant.renewable_until);
+    // Nothing to give once the newest token already runs to the ceiling.
+    const expiresAt = grant.expires_at.getTime() < grant.renewable_until.getTime() ? renewedExpiry(now, grant.token_lifetime_seconds, grant.renewable_until) : undefined;
     if (!expiresAt) {
       throw new MayflyError('ERR_RENEWAL_LIMIT_REACHED', `grant ${grant.id} may not be renewed past ${grant.renewable_until.toISOString()} (its renewal ceiling); request a new grant`);
     }
