@@ -21,6 +21,7 @@ const grantBody = (label: string) => ({
   actions: ['read'],
   requestedTtlSeconds: 60,
   justification: '',
+  idempotencyKey: '',
 });
 
 /**

@@ -75,6 +75,7 @@ async function freshToken(issuer: DevIssuer, ttlSeconds = 300): Promise<{ token:
       actions: ['read'],
       requestedTtlSeconds: ttlSeconds,
       justification: '',
+      idempotencyKey: '',
     });
     return { token: response.accessToken, grantId: response.grant!.id };
   } finally {

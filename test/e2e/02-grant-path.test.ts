@@ -32,6 +32,7 @@ async function request(subject: string, overrides: Partial<RequestGrantRequest> 
     actions: ['read'],
     requestedTtlSeconds: 60,
     justification: 'e2e',
+    idempotencyKey: '',
     ...overrides,
   };
   return { body, call: callUnary(t.issuance, t.issuance.requestGrant, body, { target: 'issuance' }) };

@@ -148,6 +148,7 @@ describe('04 resilience', () => {
           actions: ['read'],
           requestedTtlSeconds: 60,
           justification: '',
+          idempotencyKey: '',
         },
         { timeoutMs: 1 },
       ),

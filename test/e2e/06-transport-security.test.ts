@@ -97,6 +97,7 @@ describe('06 transport security', () => {
       actions: ['read'],
       requestedTtlSeconds: 60,
       justification: '',
+      idempotencyKey: '',
     });
     expect(response.accessToken.split('.')).toHaveLength(3);
     issuance.close();

@@ -75,6 +75,7 @@ function grantRequest(overrides: Partial<RequestGrantRequest>, evidence: string,
     actions: ['read'],
     requestedTtlSeconds: 60,
     justification: '',
+    idempotencyKey: '',
     ...overrides,
   };
 }

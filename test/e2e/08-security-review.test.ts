@@ -138,6 +138,7 @@ describe('08 security review fixes', () => {
         actions: ['read'],
         requestedTtlSeconds: 60,
         justification: '',
+        idempotencyKey: '',
       }),
     );
     expect(wireStatus(error)).toBe(status.UNAUTHENTICATED);
@@ -154,6 +155,7 @@ describe('08 security review fixes', () => {
         actions: ['read'],
         requestedTtlSeconds: 60,
         justification: '',
+        idempotencyKey: '',
       }),
     );
     expect(wireStatus(error)).toBe(status.PERMISSION_DENIED);
@@ -286,6 +288,7 @@ describe('08 security review fixes', () => {
           actions: ['read'],
           requestedTtlSeconds: 60,
           justification: '',
+          idempotencyKey: '',
         }),
       ),
     );

@@ -23,7 +23,7 @@ afterAll(async () => {
 
 let n = 0;
 const task = (label: string) => ({ id: `${label}-${++n}-${Date.now()}`, kind: 'ci-job', reference: 'JOB-12', deadline: undefined });
-const acquire = (label: string, ttlSeconds: number, subject = DEV.subject) =>
+const acquire = (label: string, ttlSeconds: number, subject: string = DEV.subject) =>
   t.client(subject).acquire({ task: task(label), resource: RESOURCE, actions: ['read'], ttlSeconds, autoRenew: false });
 const renew = (grantId: string, accessToken: string) => callUnary(t.issuance, t.issuance.renewGrant, RenewGrantRequest.fromPartial({ grantId, accessToken }));
 const verdict = async (token: string, certificate?: Buffer) => {

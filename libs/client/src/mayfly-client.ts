@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { isMayflyError } from '@mayfly/core';
 import { callUnary, createClient, waitForReady } from '@mayfly/grpc';
-import { IssuanceServiceClient, type RequestGrantResponse, type Task } from '@mayfly/proto';
+import { IssuanceServiceClient, type RequestGrantRequest, type RequestGrantResponse, type Task } from '@mayfly/proto';
 import { context, recordFailure, trace, tracer } from '@mayfly/telemetry';
+import { DEFAULT_RETRIES, withRetries, type RetryPolicy } from './retries.js';
 import { TaskGrant } from './task-grant.js';
 import { WorkloadSession } from './workload-session.js';
 
@@ -25,6 +27,12 @@ export interface MayflyClientOptions {
   readonly session?: boolean;
   /** Hears of a session renewal that failed (the current session is kept while it lasts). */
   readonly onSessionError?: (error: unknown) => void;
+  /**
+   * How a grant request that got no answer (UNAVAILABLE, DEADLINE_EXCEEDED) is tried again:
+   * default 3 more attempts, 200 ms apart and doubling, with jitter. Retries are safe: every
+   * attempt carries the same idempotency key.
+   */
+  readonly retries?: RetryPolicy;
 }
 
 export interface AcquireRequest {
@@ -113,13 +121,20 @@ export class MayflyClient {
 
   /** Within the session if there is one; once more with a fresh session if it is no longer accepted. */
   private async requestGrant(request: AcquireRequest, timeoutMs: number): Promise<{ response: RequestGrantResponse; session: WorkloadSession | undefined }> {
+    // One key for every attempt of this acquire: a retry after a lost answer gets the grant the
+    // first attempt made, not a second one.
     const body = {
       task: request.task,
       resource: request.resource,
       actions: [...request.actions],
       requestedTtlSeconds: request.ttlSeconds ?? 0,
       justification: request.justification ?? '',
+      idempotencyKey: randomUUID(),
     };
+    return withRetries(() => this.requestOnce(body, timeoutMs), this.options.retries ?? DEFAULT_RETRIES);
+  }
+
+  private async requestOnce(body: Omit<RequestGrantRequest, 'evidence'>, timeoutMs: number): Promise<{ response: RequestGrantResponse; session: WorkloadSession | undefined }> {
     const held = this.session;
     const session = await this.currentSession(timeoutMs);
     if (!session) {

@@ -11,6 +11,7 @@ import * as outboxOrder from './migrations/007-outbox-order.js';
 import * as auditChain from './migrations/008-audit-chain.js';
 import * as revocationScopes from './migrations/009-revocation-scopes.js';
 import * as grantRenewal from './migrations/010-grant-renewal.js';
+import * as idempotentGrants from './migrations/011-idempotent-grants.js';
 import { MayflyError } from '@mayfly/core';
 import { sql } from 'kysely';
 import { provisionServiceRoles, type ProvisionOptions } from './roles.js';
@@ -28,6 +29,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '008-audit-chain': auditChain,
   '009-revocation-scopes': revocationScopes,
   '010-grant-renewal': grantRenewal,
+  '011-idempotent-grants': idempotentGrants,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

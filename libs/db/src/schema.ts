@@ -92,6 +92,10 @@ export interface GrantTable {
   /** The first token's lifetime; each renewal gives it again, up to renewable_until. */
   token_lifetime_seconds: number;
   renewals: ColumnType<number, number | undefined, number>;
+  /** Set together, for a grant requested with an idempotency key (see migration 011). */
+  idempotency_key: string | null;
+  request_digest: string | null;
+  token_reissue: string | null;
   created_at: CreatedAt;
 }
 

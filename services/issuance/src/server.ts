@@ -77,7 +77,8 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
       checkSession: (certificate) => withSpan('check session', { 'mayfly.spiffe_id': certificate.spiffeId }, () => sessionRegistry.check(certificate)),
       decide: async (request, deadline) => callUnary(decision, decision.decide, request, { deadline, target: 'decision' }),
       commitGrant: (grant, events) => withSpan('persist grant', { 'mayfly.grant_id': grant.id }, () => store.commitGrant(grant, events)),
-      commitRefusal: (events) => withSpan('persist refusal', {}, () => store.commitEvents(events)),
+      commitEvents: (events) => withSpan('persist events', {}, () => store.commitEvents(events)),
+      findIdempotentGrant: (spiffeId, key) => store.findIdempotentGrant(spiffeId, key),
       deliverAudit,
     },
     tracedCredentials(credentials),
@@ -168,5 +169,7 @@ function tracedCredentials(format: CredentialFormat): CredentialFormat {
     name: format.name,
     mint: (claims) => withSpan('sign', { 'mayfly.credential.format': format.name, 'mayfly.grant_id': claims.grantId }, () => format.mint(claims)),
     inspect: (credential) => format.inspect(credential),
+    reissuable: (credential) => format.reissuable(credential),
+    reissue: (saved) => format.reissue(saved),
   };
 }

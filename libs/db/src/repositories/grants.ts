@@ -136,3 +136,14 @@ export async function revokeWorkloadGrantsIssuedBefore(db: Kysely<Database>, spi
     .executeTakeFirst();
   return Number(result.numUpdatedRows);
 }
+
+/** The grant a workload requested under an idempotency key, if any. */
+export async function findGrantByIdempotencyKey(db: Kysely<Database>, spiffeId: string, key: string): Promise<GrantRow | undefined> {
+  return db.selectFrom('grants').selectAll().where('spiffe_id', '=', spiffeId).where('idempotency_key', '=', key).executeTakeFirst();
+}
+
+/** True when `error` is the insert of a second grant under a workload's idempotency key. */
+export function isIdempotencyKeyTaken(error: unknown): boolean {
+  const pg = error as { code?: string; constraint?: string };
+  return pg.code === '23505' && pg.constraint === 'grants_idempotency';
+}

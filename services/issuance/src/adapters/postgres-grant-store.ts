@@ -1,5 +1,5 @@
 import type { AuditTrail } from '@mayfly/audit-trail';
-import { findGrant, insertGrantWithAuditOutbox, recordRenewedToken, type Database, type GrantRecord, type Kysely } from '@mayfly/db';
+import { findGrant, findGrantByIdempotencyKey, insertGrantWithAuditOutbox, isIdempotencyKeyTaken, recordRenewedToken, type Database, type GrantRecord, type Kysely } from '@mayfly/db';
 import type { AuditEvent } from '@mayfly/proto';
 
 /** Grant rows and their audit events, committed together. */
@@ -9,8 +9,18 @@ export class PostgresGrantStore {
     private readonly audit: AuditTrail,
   ) {}
 
-  async commitGrant(grant: GrantRecord, events: readonly AuditEvent[]): Promise<void> {
-    await insertGrantWithAuditOutbox(this.db, grant, this.audit.owner, this.audit.outboxEntries(events));
+  async commitGrant(grant: GrantRecord, events: readonly AuditEvent[]): Promise<'committed' | 'idempotency-key-taken'> {
+    try {
+      await insertGrantWithAuditOutbox(this.db, grant, this.audit.owner, this.audit.outboxEntries(events));
+      return 'committed';
+    } catch (error) {
+      if (isIdempotencyKeyTaken(error)) return 'idempotency-key-taken';
+      throw error;
+    }
+  }
+
+  findIdempotentGrant(spiffeId: string, key: string): Promise<GrantRecord | undefined> {
+    return findGrantByIdempotencyKey(this.db, spiffeId, key);
   }
 
   findGrant(id: string): Promise<GrantRecord | undefined> {

@@ -35,4 +35,12 @@ export interface CredentialFormat {
   mint(claims: CredentialClaims): Promise<string>;
   /** Throws ERR_TOKEN_INVALID if the credential is not one this format minted. */
   inspect(credential: string): Promise<PresentedCredential>;
+  /**
+   * What it takes to issue this very credential again (for an idempotent retry), stored with
+   * the grant. It must not itself be a credential: for a JWT, the signing input without the
+   * signature.
+   */
+  reissuable(credential: string): string;
+  /** The same credential again, from reissuable(); undefined when its key can no longer sign. */
+  reissue(saved: string): string | undefined;
 }

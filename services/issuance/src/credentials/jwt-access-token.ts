@@ -65,6 +65,23 @@ export class JwtAccessTokenFormat implements CredentialFormat {
     }
   }
 
+  /** The signing input, header and claims: without the signature it proves nothing. */
+  reissuable(credential: string): string {
+    return credential.slice(0, credential.lastIndexOf('.'));
+  }
+
+  /** Ed25519 signatures are deterministic (RFC 8032): the same key and input give the same token. */
+  reissue(signingInput: string): string | undefined {
+    let kid: unknown;
+    try {
+      ({ kid } = JSON.parse(Buffer.from(signingInput.split('.')[0] ?? '', 'base64url').toString()) as { kid?: unknown });
+    } catch {
+      return undefined;
+    }
+    const key = typeof kid === 'string' ? this.keys.reissueKey(kid) : undefined;
+    return key ? `${signingInput}.${sign(null, Buffer.from(signingInput), key).toString('base64url')}` : undefined;
+  }
+
   private encodedHeader(kid: string): string {
     let header = this.encodedHeaders.get(kid);
     if (!header) this.encodedHeaders.set(kid, (header = base64url({ alg: 'EdDSA', typ: 'at+jwt', kid })));

@@ -11,6 +11,7 @@ const keyring: SigningKeys = {
   active: () => ({ kid: 'active', alg: 'EdDSA', privateKey }),
   verificationKey: (kid) => (['active', 'retired'].includes(kid) ? publicKey : undefined),
   published: () => [jwk('next'), jwk('active'), jwk('retired')],
+  reissueKey: (kid) => (['active', 'retired'].includes(kid) ? privateKey : undefined),
 };
 
 describe('RevokedKeysFilter', () => {
@@ -25,6 +26,7 @@ describe('RevokedKeysFilter', () => {
     keys.update(['retired']);
     expect(keys.published().map((key) => key.kid)).toEqual(['next', 'active']);
     expect(keys.verificationKey('retired')).toBeUndefined();
+    expect(keys.reissueKey('retired')).toBeUndefined(); // no idempotent retry re-signs with it either
     expect(keys.verificationKey('active')).toBe(publicKey);
   });
 

@@ -39,6 +39,10 @@ export class RevokedKeysFilter implements SigningKeys {
     return this.revoked.has(kid) ? undefined : this.keyring.verificationKey(kid);
   }
 
+  reissueKey(kid: string): KeyObject | undefined {
+    return this.revoked.has(kid) ? undefined : this.keyring.reissueKey(kid);
+  }
+
   published(): readonly Ed25519PublicJwk[] {
     const keys = this.keyring.published();
     return this.revoked.size === 0 ? keys : keys.filter((key) => !this.revoked.has(key.kid));

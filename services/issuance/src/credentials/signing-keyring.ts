@@ -27,12 +27,19 @@ export interface SigningKeys {
   verificationKey(kid: string): KeyObject | undefined;
   /** The JWKS's keys now: next, active, and retired keys inside their window. */
   published(): readonly Ed25519PublicJwk[];
+  /**
+   * The private key of an active or retired key still published: to sign again exactly a token
+   * it signed before (an idempotent retry), never a new one.
+   */
+  reissueKey(kid: string): KeyObject | undefined;
 }
 
 interface Snapshot {
   readonly active: ActiveSigningKey;
   readonly published: readonly Ed25519PublicJwk[];
   readonly verification: ReadonlyMap<string, KeyObject>;
+  /** Private keys of the published keys that have signed (active, retired). */
+  readonly reissue: ReadonlyMap<string, KeyObject>;
   /** What the snapshot was made from, to tell whether a reload changed anything. */
   readonly fingerprint: string;
 }
@@ -82,6 +89,10 @@ export class SigningKeyring implements SigningKeys {
     return this.snapshot.published;
   }
 
+  reissueKey(kid: string): KeyObject | undefined {
+    return this.snapshot.reissue.get(kid);
+  }
+
   /** Re-reads the keyring now (the timer calls this); keeps the last good keyring on error. */
   reload(): void {
     try {
@@ -111,6 +122,7 @@ export class SigningKeyring implements SigningKeys {
       active: { kid: signer.kid, alg: 'EdDSA', privateKey: privateKeyOf(signer) },
       published: published.map(publicJwkOf),
       verification: new Map(published.map((entry) => [entry.kid, publicKeyOf(entry)])),
+      reissue: new Map(published.filter((entry) => entry.state !== 'next').map((entry) => [entry.kid, privateKeyOf(entry)])),
       fingerprint: `${signer.kid}|${published.map((entry) => `${entry.kid}:${entry.state}`).join(',')}`,
     };
   }

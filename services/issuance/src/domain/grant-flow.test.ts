@@ -23,11 +23,17 @@ function world(options: { attest?: () => AttestResponse; decide?: () => DecideRe
     },
     commitGrant: async (grant, events) => {
       steps.push('commitGrant');
+      if (grant.idempotency_key && grants.some((g) => g.spiffe_id === grant.spiffe_id && g.idempotency_key === grant.idempotency_key)) return 'idempotency-key-taken';
       grants.push(grant);
       audit.push(...events);
+      return 'committed';
     },
-    commitRefusal: async (events) => {
-      steps.push('commitRefusal');
+    findIdempotentGrant: async (spiffeId, key) => {
+      steps.push('findIdempotentGrant');
+      return grants.find((g) => g.spiffe_id === spiffeId && g.idempotency_key === key);
+    },
+    commitEvents: async (events) => {
+      steps.push('commitEvents');
       audit.push(...events);
     },
     checkSession: async (certificate) => {
@@ -49,6 +55,8 @@ function world(options: { attest?: () => AttestResponse; decide?: () => DecideRe
     inspect: async () => {
       throw new Error('not used');
     },
+    reissuable: (token) => `unsigned:${token}`,
+    reissue: (saved) => saved.replace(/^unsigned:/, ''),
   };
   const flow = new GrantFlow(ports, format, {
     defaultTtlSeconds: 300,
@@ -112,7 +120,7 @@ describe('GrantFlow', () => {
     const w = world();
     const session = { spiffeId: 'spiffe://example.org/ci/builder', serial: 'revoked', thumbprint: 't', notBefore: new Date(0), notAfter: new Date(Date.now() + 60_000) };
     await expect(w.flow.requestGrant({ ...request, evidence: undefined }, { session })).rejects.toMatchObject({ code: 'ERR_SVID_REJECTED' });
-    expect(w.steps).toEqual(['checkSession', 'commitRefusal', 'deliverAudit']);
+    expect(w.steps).toEqual(['checkSession', 'commitEvents', 'deliverAudit']);
     expect(w.audit.map((e) => e.kind)).toEqual(['grant.requested', 'attestation.failed']);
   });
 
@@ -145,7 +153,7 @@ describe('GrantFlow', () => {
       },
     });
     await expect(w.flow.requestGrant(request)).rejects.toMatchObject({ code: 'ERR_ATTESTATION_FAILED' });
-    expect(w.steps).toEqual(['attest', 'commitRefusal', 'deliverAudit']);
+    expect(w.steps).toEqual(['attest', 'commitEvents', 'deliverAudit']);
     expect(w.audit.map((e) => [e.kind, e.actor])).toEqual([
       ['grant.requested', 'unattested'],
       ['attestation.failed', 'unattested'],
@@ -186,6 +194,44 @@ describe('GrantFlow', () => {
   it('refuses malformed requests before asking any service', async () => {
     const w = world();
     await expect(w.flow.requestGrant({ ...request, resource: '' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', field: 'resource' });
+    expect(w.steps).toEqual([]);
+  });
+});
+
+describe('GrantFlow idempotency', () => {
+  const keyed = RequestGrantRequest.fromPartial({ ...request, idempotencyKey: 'retry-1' });
+
+  it('answers a retry under the same key with the same grant and token, once the commit finds the key taken, on record', async () => {
+    const w = world();
+    const first = await w.flow.requestGrant(keyed);
+    w.steps.length = 0;
+    const again = await w.flow.requestGrant(keyed);
+    expect(again).toEqual(first);
+    expect(w.grants).toHaveLength(1);
+    expect(w.steps).toEqual(['attest', 'decide', 'mint', 'commitGrant', 'findIdempotentGrant', 'commitEvents', 'deliverAudit']);
+    expect(w.audit.at(-1)).toMatchObject({ kind: 'grant.replayed', grantId: first.grant!.id, detail: { idempotencyKey: 'retry-1' } });
+    // The retry's own request and decision stay on record, naming no grant; its discarded grant is not.
+    expect(w.audit.filter((e) => e.kind === 'grant.issued')).toHaveLength(1);
+  });
+
+  it('pays no lookup on the usual path', async () => {
+    const w = world();
+    await w.flow.requestGrant(keyed);
+    expect(w.steps).not.toContain('findIdempotentGrant');
+  });
+
+  it('refuses the key with other parameters (INVALID_ARGUMENT), audited', async () => {
+    const w = world();
+    await w.flow.requestGrant(keyed);
+    const other = RequestGrantRequest.fromPartial({ ...keyed, actions: ['read', 'write'] });
+    await expect(w.flow.requestGrant(other)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', field: 'idempotency_key' });
+    expect(w.audit.at(-1)).toMatchObject({ kind: 'grant.idempotency_conflict', detail: { idempotencyKey: 'retry-1' } });
+    expect(w.grants).toHaveLength(1);
+  });
+
+  it('refuses a malformed key before anything is asked', async () => {
+    const w = world();
+    await expect(w.flow.requestGrant(RequestGrantRequest.fromPartial({ ...request, idempotencyKey: 'no spaces' }))).rejects.toMatchObject({ field: 'idempotency_key' });
     expect(w.steps).toEqual([]);
   });
 });

@@ -1,5 +1,4 @@
 import { MayflyError, isMayflyError, newId } from '@mayfly/core';
-import { auditEvent, type AuditEventInput } from '@mayfly/audit-trail';
 import { toGrantMessage, type GrantRecord } from '@mayfly/db';
 import { Effect, type AuditEvent, type DecideResponse, type RequestGrantRequest, type RequestGrantResponse } from '@mayfly/proto';
 import type { CredentialFormat } from '../credentials/credential-format.js';
@@ -8,9 +7,9 @@ import { readGrantRequest, type TtlPolicy, type ValidGrantRequest } from './gran
 import type { GrantFlowPorts } from './ports.js';
 import { PeerThrottle } from './peer-throttle.js';
 import { GrantRateLimiter, type RateLimit } from './rate-limiter.js';
+import { replayGrant, requestDigest } from './idempotency.js';
+import { RequestTrail } from './request-trail.js';
 import { identityDetail, type SessionCertificate, type WorkloadIdentity } from './workload-identity.js';
-
-const SOURCE = 'issuance';
 
 export interface GrantFlowOptions extends TtlPolicy {
   /** Grant requests per workload (token bucket); perSecond 0 turns limiting off. */
@@ -33,30 +32,6 @@ export interface GrantCall {
   readonly session?: SessionCertificate | undefined;
   /** Why the certificate the caller presented is not an acceptable X.509-SVID, if it is not. */
   readonly sessionProblem?: string | undefined;
-}
-
-/**
- * The audit events of one request, gathered as it goes. They are committed with the grant (or
- * the refusal), in issuance's own transaction: that commit is the durable audit record.
- */
-class RequestTrail {
-  readonly events: AuditEvent[] = [];
-  private actor = 'unattested';
-
-  constructor(readonly request: ValidGrantRequest) {}
-
-  /**
-   * The caller is identified: it is the actor of what follows, and of the records made before
-   * (the request itself) — nothing has left this process yet, all are committed together.
-   */
-  identify(spiffeId: string): void {
-    this.actor = spiffeId;
-    for (const event of this.events) event.actor = spiffeId;
-  }
-
-  add(input: Omit<AuditEventInput, 'actor' | 'taskId'>): void {
-    this.events.push(auditEvent(SOURCE, { ...input, actor: this.actor, taskId: this.request.task.id }));
-  }
 }
 
 /**
@@ -92,6 +67,20 @@ export class GrantFlow {
       await this.recordRefusal(trail, error);
       throw error;
     }
+  }
+
+  /**
+   * Step, only when the commit finds the request's idempotency key taken (a retry, or a
+   * concurrent attempt): answer with the grant the key already has. The database's unique key
+   * decides, so the usual path pays no lookup for it.
+   */
+  private async replay(identity: WorkloadIdentity, request: ValidGrantRequest, trail: RequestTrail): Promise<RequestGrantResponse> {
+    const earlier = await this.ports.findIdempotentGrant(identity.workload.spiffeId, request.idempotencyKey ?? '');
+    if (!earlier) throw new MayflyError('ERR_INTERNAL', 'idempotency key taken, but its grant is not found');
+    const response = replayGrant(earlier, request, this.credentials, trail);
+    await this.ports.commitEvents(trail.events);
+    this.ports.deliverAudit(trail.events);
+    return response;
   }
 
   /** Step: who is asking. A session certificate says it outright; evidence goes to attestation. */
@@ -193,6 +182,9 @@ export class GrantFlow {
       renewable_until: renewableUntil,
       token_lifetime_seconds: tokenLifetimeSeconds,
       renewals: 0,
+      idempotency_key: null,
+      request_digest: null,
+      token_reissue: null,
     };
     const thumbprint = identity.via === 'session' ? identity.certificate.thumbprint : undefined;
     const accessToken = await this.credentials.mint({
@@ -206,6 +198,9 @@ export class GrantFlow {
       expiresAt,
       certificateThumbprint: thumbprint,
     });
+    if (request.idempotencyKey) {
+      Object.assign(grant, { idempotency_key: request.idempotencyKey, request_digest: requestDigest(request), token_reissue: this.credentials.reissuable(accessToken) });
+    }
     trail.add({
       kind: 'grant.issued',
       outcome: 'success',
@@ -228,7 +223,13 @@ export class GrantFlow {
       },
     });
     for (const event of trail.events) event.grantId = grant.id;
-    await this.ports.commitGrant(grant, trail.events);
+    if ((await this.ports.commitGrant(grant, trail.events)) === 'idempotency-key-taken') {
+      // An earlier or concurrent attempt under the same key committed first: answer with its
+      // grant. What this attempt did stays on record, except the grant it did not get to keep.
+      trail.events.splice(trail.events.findIndex((event) => event.kind === 'grant.issued'), 1);
+      for (const event of trail.events) event.grantId = '';
+      return this.replay(identity, request, trail);
+    }
     // The commit above is the durable audit record (invariant 1); the audit service gets it
     // from the outbox, now or — if it is away — by the retry loop. The token does not wait.
     this.ports.deliverAudit(trail.events);
@@ -242,10 +243,12 @@ export class GrantFlow {
     } else if (isMayflyError(error, 'ERR_RATE_LIMITED')) {
       // Throttling is audited once a second with a count: only the refusal that carries it.
       if (!trail.events.some((event) => event.kind === 'grant.throttled')) return;
+    } else if (trail.events.some((event) => event.kind === 'grant.idempotency_conflict')) {
+      // refused for reusing a key: committed below like a policy refusal
     } else if (!isMayflyError(error, 'ERR_POLICY_DENIED')) {
       return; // not a refusal (a dependency failed): nothing was decided about this workload
     }
-    await this.ports.commitRefusal(trail.events);
+    await this.ports.commitEvents(trail.events);
     this.ports.deliverAudit(trail.events);
   }
 }

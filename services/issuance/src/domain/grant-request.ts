@@ -24,6 +24,8 @@ export interface ValidGrantRequest {
   readonly actions: readonly string[];
   readonly requestedTtlSeconds: number;
   readonly justification: string;
+  /** Set when the client made the request idempotent. */
+  readonly idempotencyKey: string | undefined;
 }
 
 /** Checks a RequestGrant call before any other service is asked anything. */
@@ -40,6 +42,9 @@ export function readGrantRequest(request: RequestGrantRequest, ttl: TtlPolicy, n
   validateResource('resource', request.resource);
   validateActions('actions', request.actions);
   validateOptionalText('justification', request.justification, LIMITS.justificationMaxLength);
+  if (request.idempotencyKey !== '' && !/^[A-Za-z0-9._:-]{1,128}$/.test(request.idempotencyKey)) {
+    throw invalidArgument('idempotency_key', 'must be 1 to 128 of A-Z a-z 0-9 . _ : - (a UUID will do)');
+  }
   if (request.requestedTtlSeconds > ttl.maxRequestTtlSeconds) {
     throw invalidArgument('requested_ttl_seconds', `must be at most ${ttl.maxRequestTtlSeconds} (0 asks for the default, ${ttl.defaultTtlSeconds})`);
   }
@@ -50,6 +55,7 @@ export function readGrantRequest(request: RequestGrantRequest, ttl: TtlPolicy, n
     actions: request.actions,
     requestedTtlSeconds: request.requestedTtlSeconds || ttl.defaultTtlSeconds,
     justification: request.justification,
+    idempotencyKey: request.idempotencyKey || undefined,
   };
 }
 

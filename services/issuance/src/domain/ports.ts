@@ -12,10 +12,15 @@ export interface GrantFlowPorts {
    */
   checkSession(certificate: SessionCertificate): Promise<Workload>;
   decide(request: DecideRequest, deadline: Date | undefined): Promise<DecideResponse>;
-  /** Commits the grant row and its audit events in one transaction. */
-  commitGrant(grant: GrantRecord, events: readonly AuditEvent[]): Promise<void>;
-  /** Commits audit events of a refused request. */
-  commitRefusal(events: readonly AuditEvent[]): Promise<void>;
+  /**
+   * Commits the grant row and its audit events in one transaction. 'idempotency-key-taken'
+   * when another request under the grant's idempotency key committed first (nothing written).
+   */
+  commitGrant(grant: GrantRecord, events: readonly AuditEvent[]): Promise<'committed' | 'idempotency-key-taken'>;
+  /** The grant the workload requested under an idempotency key, if any. */
+  findIdempotentGrant(spiffeId: string, key: string): Promise<GrantRecord | undefined>;
+  /** Commits audit events that name no new grant: a refusal, a replay. */
+  commitEvents(events: readonly AuditEvent[]): Promise<void>;
   /** Hands committed events to the audit service in the background; never waited for. */
   deliverAudit(events: readonly AuditEvent[]): void;
 }

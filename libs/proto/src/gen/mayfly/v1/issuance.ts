@@ -51,6 +51,12 @@ export interface RequestGrantRequest {
   actions: string[];
   requestedTtlSeconds: number;
   justification: string;
+  /**
+   * Makes a retried request return the same grant and token instead of a second grant: a
+   * client-generated key (1 to 128 of A-Z a-z 0-9 . _ : -), unique per workload. The same key
+   * with other parameters is refused (INVALID_ARGUMENT).
+   */
+  idempotencyKey: string;
 }
 
 export interface RequestGrantResponse {
@@ -328,7 +334,15 @@ export const StartSessionResponse: MessageFns<StartSessionResponse> = {
 };
 
 function createBaseRequestGrantRequest(): RequestGrantRequest {
-  return { evidence: undefined, task: undefined, resource: "", actions: [], requestedTtlSeconds: 0, justification: "" };
+  return {
+    evidence: undefined,
+    task: undefined,
+    resource: "",
+    actions: [],
+    requestedTtlSeconds: 0,
+    justification: "",
+    idempotencyKey: "",
+  };
 }
 
 export const RequestGrantRequest: MessageFns<RequestGrantRequest> = {
@@ -350,6 +364,9 @@ export const RequestGrantRequest: MessageFns<RequestGrantRequest> = {
     }
     if (message.justification !== "") {
       writer.uint32(50).string(message.justification);
+    }
+    if (message.idempotencyKey !== "") {
+      writer.uint32(58).string(message.idempotencyKey);
     }
     return writer;
   },
@@ -415,6 +432,14 @@ export const RequestGrantRequest: MessageFns<RequestGrantRequest> = {
             message.justification = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.idempotencyKey = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -439,6 +464,11 @@ export const RequestGrantRequest: MessageFns<RequestGrantRequest> = {
         ? globalThis.Number(object.requested_ttl_seconds)
         : 0,
       justification: isSet(object.justification) ? globalThis.String(object.justification) : "",
+      idempotencyKey: isSet(object.idempotencyKey)
+        ? globalThis.String(object.idempotencyKey)
+        : isSet(object.idempotency_key)
+        ? globalThis.String(object.idempotency_key)
+        : "",
     };
   },
 
@@ -462,6 +492,9 @@ export const RequestGrantRequest: MessageFns<RequestGrantRequest> = {
     if (message.justification !== "") {
       obj.justification = message.justification;
     }
+    if (message.idempotencyKey !== "") {
+      obj.idempotencyKey = message.idempotencyKey;
+    }
     return obj;
   },
 
@@ -478,6 +511,7 @@ export const RequestGrantRequest: MessageFns<RequestGrantRequest> = {
     message.actions = object.actions?.map((e) => e) || [];
     message.requestedTtlSeconds = object.requestedTtlSeconds ?? 0;
     message.justification = object.justification ?? "";
+    message.idempotencyKey = object.idempotencyKey ?? "";
     return message;
   },
 };
