@@ -207,6 +207,21 @@ export class MayflyClient {
     this.renewTimer.unref();
   }
 
+  /**
+   * Ends every active grant this workload holds for a task, in one audited operation (edges
+   * reject their tokens at once). Within a session the certificate says who asks; without one,
+   * pass a current grant of the task. Returns the ids of the grants it ended.
+   */
+  async completeTask(taskId: string, outcome = 'completed', anyGrantOfTask?: TaskGrant): Promise<readonly string[]> {
+    const timeoutMs = this.options.timeoutMs ?? 5_000;
+    const session = anyGrantOfTask ? undefined : await this.currentSession(timeoutMs);
+    if (!session && !anyGrantOfTask) throw new Error('completeTask without a session needs a current grant of the task to prove who asks');
+    const client = session?.client ?? this.bootstrap;
+    await waitForReady(client, new Date(Date.now() + timeoutMs), 'issuance');
+    const response = await callUnary(client, client.completeTask, { taskId, accessToken: anyGrantOfTask?.token ?? '', outcome }, { timeoutMs, target: 'issuance' });
+    return response.endedGrantIds;
+  }
+
   /** The session's certificate (DER), if the client has one: tokens it gets are bound to it. */
   async sessionCertificate(): Promise<Buffer | undefined> {
     return (await this.session?.catch(() => undefined))?.certificate;

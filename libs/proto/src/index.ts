@@ -63,6 +63,8 @@ export {
 export {
   CompleteGrantRequest,
   CompleteGrantResponse,
+  CompleteTaskRequest,
+  CompleteTaskResponse,
   RenewGrantRequest,
   RenewGrantResponse,
   IssuanceServiceClient,

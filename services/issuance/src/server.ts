@@ -12,6 +12,7 @@ import {
   GrantStatus,
   IssuanceServiceService,
   RevocationServiceClient,
+  RevokeRequest,
 } from '@mayfly/proto';
 import { PostgresGrantStore } from './adapters/postgres-grant-store.js';
 import { PostgresSessionRegistry } from './adapters/postgres-session-registry.js';
@@ -20,6 +21,7 @@ import { issuanceApi } from './api/issuance-api.js';
 import type { CredentialFormat } from './credentials/credential-format.js';
 import { JwtAccessTokenFormat } from './credentials/jwt-access-token.js';
 import { RevokedKeysFilter } from './credentials/revoked-keys-filter.js';
+import type { TaskCompletionPorts } from './domain/complete-task.js';
 import type { RenewalPorts } from './domain/renew-grant.js';
 import { SigningKeyring } from './credentials/signing-keyring.js';
 import { GrantFlow } from './domain/grant-flow.js';
@@ -108,6 +110,16 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
     commitEvents: (events) => store.commitEvents(events),
     deliverAudit,
   };
+  const taskCompletion: TaskCompletionPorts = {
+    checkSession: (certificate) => sessionRegistry.check(certificate),
+    completeTask: (taskId, spiffeId, reason, note, deadline) =>
+      callUnary(
+        revocation,
+        revocation.revoke,
+        RevokeRequest.fromPartial({ task: { taskId, spiffeId }, reason, requestedBy: note, finalStatus: GrantStatus.GRANT_STATUS_COMPLETED }),
+        { deadline, target: 'revocation' },
+      ),
+  };
   const completion = {
     complete: (grantId: string, reason: string, note: string, deadline: Date | undefined) =>
       callUnary(
@@ -142,7 +154,7 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
       {
         name: 'mayfly.v1.IssuanceService',
         definition: IssuanceServiceService,
-        implementation: issuanceApi({ flow, credentials, completion, renewal, sessions, peerThrottle, log }),
+        implementation: issuanceApi({ flow, credentials, completion, renewal, taskCompletion, sessions, peerThrottle, log }),
       },
     ],
   });

@@ -4,6 +4,7 @@ import { mayflyMetrics } from '@mayfly/telemetry';
 import type { IssuanceServiceServer } from '@mayfly/proto';
 import type { CredentialFormat } from '../credentials/credential-format.js';
 import { completeGrant, type CompletionPorts } from '../domain/complete-grant.js';
+import { completeTask, type TaskCompletionPorts } from '../domain/complete-task.js';
 import { renewGrant, type RenewalPorts } from '../domain/renew-grant.js';
 import type { GrantCall, GrantFlow } from '../domain/grant-flow.js';
 import type { PeerThrottle } from '../domain/peer-throttle.js';
@@ -16,6 +17,7 @@ export interface IssuanceApiDeps {
   readonly credentials: CredentialFormat;
   readonly completion: CompletionPorts;
   readonly renewal: RenewalPorts;
+  readonly taskCompletion: TaskCompletionPorts;
   readonly sessions: SessionPorts;
   readonly peerThrottle: PeerThrottle;
   readonly log: Logger;
@@ -34,7 +36,7 @@ function grantCall(call: CallContext): GrantCall {
   }
 }
 
-export function issuanceApi({ flow, credentials, completion, renewal, sessions, peerThrottle, log }: IssuanceApiDeps): IssuanceServiceServer {
+export function issuanceApi({ flow, credentials, completion, renewal, taskCompletion, sessions, peerThrottle, log }: IssuanceApiDeps): IssuanceServiceServer {
   return {
     startSession: unary(log, 'mayfly.v1.IssuanceService/StartSession', async (request, call) => {
       const response = await startSession(request, { peer: peerHost(call.peer), deadline: call.deadline }, sessions, peerThrottle);
@@ -61,6 +63,11 @@ export function issuanceApi({ flow, credentials, completion, renewal, sessions, 
       const response = await renewGrant(request, grantCall(call), credentials, renewal);
       mayflyMetrics().tokensIssued.add(1, { via: 'renewal' });
       log.debug({ grantId: request.grantId, expiresAt: response.grant?.expiresAt }, 'grant renewed');
+      return response;
+    }),
+    completeTask: unary(log, 'mayfly.v1.IssuanceService/CompleteTask', async (request, call) => {
+      const response = await completeTask(request, grantCall(call), credentials, taskCompletion);
+      log.debug({ taskId: request.taskId, ended: response.endedGrantIds.length }, 'task completed');
       return response;
     }),
     completeGrant: unary(log, 'mayfly.v1.IssuanceService/CompleteGrant', async (request, call) => {

@@ -21,6 +21,7 @@ export interface PresentedCredential {
   readonly grantId: string;
   readonly tokenId: string;
   readonly spiffeId: string;
+  readonly taskId: string;
   readonly expired: boolean;
   /** The certificate it is bound to (cnf.x5t#S256), if any. */
   readonly certificateThumbprint?: string | undefined;

@@ -90,12 +90,12 @@ export class JwtAccessTokenFormat implements CredentialFormat {
 }
 
 function read(payload: Record<string, unknown>, expired: boolean): PresentedCredential {
-  const { grant_id: grantId, jti, sub, cnf } = payload;
-  if (typeof grantId !== 'string' || typeof jti !== 'string' || typeof sub !== 'string') {
-    throw new MayflyError('ERR_TOKEN_INVALID', 'access_token lacks grant_id, jti or sub');
+  const { grant_id: grantId, task_id: taskId, jti, sub, cnf } = payload;
+  if (typeof grantId !== 'string' || typeof jti !== 'string' || typeof sub !== 'string' || typeof taskId !== 'string') {
+    throw new MayflyError('ERR_TOKEN_INVALID', 'access_token lacks grant_id, task_id, jti or sub');
   }
   const thumbprint = typeof cnf === 'object' && cnf !== null ? (cnf as Record<string, unknown>)['x5t#S256'] : undefined;
-  return { grantId, tokenId: jti, spiffeId: sub, expired, certificateThumbprint: typeof thumbprint === 'string' ? thumbprint : undefined };
+  return { grantId, taskId, tokenId: jti, spiffeId: sub, expired, certificateThumbprint: typeof thumbprint === 'string' ? thumbprint : undefined };
 }
 
 function base64url(value: unknown): string {

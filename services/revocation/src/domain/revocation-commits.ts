@@ -80,7 +80,22 @@ async function revokeTask(context: CommitContext, taskId: string, spiffeId: stri
       { field: 'task' },
     );
   }
-  return revokeGrants(context, ids);
+  const ended = await revokeGrants(context, ids);
+  // One record of the operation as a whole, beside one per grant.
+  const summary = auditEvent(SOURCE, {
+    kind: context.request.finalStatus === 'completed' ? 'task.completed' : 'task.revoked',
+    actor: context.request.requestedBy,
+    outcome: 'success',
+    taskId,
+    occurredAt: context.now,
+    detail: {
+      ...commonDetail(context.request, ended.rows[0]!),
+      ...(spiffeId ? { spiffeId } : {}),
+      grantsEnded: ended.grantsEnded,
+      grantIds: ended.endedGrantIds.slice(0, 100),
+    },
+  });
+  return { ...ended, auditEvents: [...ended.auditEvents, summary] };
 }
 
 /** Ends each grant (locked, so two revocations cannot race) and records one revocation each. */

@@ -63,6 +63,6 @@ describe('readRevokeRequest', () => {
     refusal(() => readRevokeRequest(RevokeRequest.fromPartial({ task: { taskId: '', spiffeId: '' } }), OPERATOR));
     expect(
       refusal(() => readRevokeRequest(RevokeRequest.fromPartial({ workload: { spiffeId: WORKLOAD }, finalStatus: GrantStatus.GRANT_STATUS_COMPLETED }), OPERATOR, NOW)).message,
-    ).toMatch(/ends one grant/);
+    ).toMatch(/ends a grant or a task/);
   });
 });

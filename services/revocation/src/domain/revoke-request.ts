@@ -17,7 +17,7 @@ export interface ValidRevokeRequest {
   readonly requestedBy: string;
   /** What the caller said of itself or whom it acts for (requested_by): a note, not an identity. */
   readonly note: string;
-  /** The ended grants' status; 'completed' only for a grant or token target. */
+  /** The ended grants' status; 'completed' only for a grant, token or task target. */
   readonly finalStatus: 'revoked' | 'completed';
 }
 
@@ -42,8 +42,8 @@ const CLOCK_SKEW_MS = 5_000;
 export function readRevokeRequest(request: RevokeRequest, caller: string | undefined, now = new Date()): ValidRevokeRequest {
   const target = readTarget(request, now);
   const finalStatus = readFinalStatus(request.finalStatus);
-  if (finalStatus === 'completed' && target.kind !== 'grant' && target.kind !== 'token') {
-    throw invalidArgument('final_status', `GRANT_STATUS_COMPLETED ends one grant; a ${target.kind} revocation always revokes`);
+  if (finalStatus === 'completed' && (target.kind === 'workload' || target.kind === 'key')) {
+    throw invalidArgument('final_status', `GRANT_STATUS_COMPLETED ends a grant or a task; a ${target.kind} revocation always revokes`);
   }
   return {
     target,

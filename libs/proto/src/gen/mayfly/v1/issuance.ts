@@ -81,6 +81,19 @@ export interface RenewGrantResponse {
   accessToken: string;
 }
 
+export interface CompleteTaskRequest {
+  taskId: string;
+  /** A current token of one of the task's grants; not needed within a session. */
+  accessToken: string;
+  /** Free text, such as "succeeded" or "failed: exit 1". */
+  outcome: string;
+}
+
+export interface CompleteTaskResponse {
+  /** The grants this ended (none if the task had no active grant left). */
+  endedGrantIds: string[];
+}
+
 export interface CompleteGrantRequest {
   grantId: string;
   /** The grant's own access token: holding it is what entitles the caller to end the grant. */
@@ -787,6 +800,188 @@ export const RenewGrantResponse: MessageFns<RenewGrantResponse> = {
   },
 };
 
+function createBaseCompleteTaskRequest(): CompleteTaskRequest {
+  return { taskId: "", accessToken: "", outcome: "" };
+}
+
+export const CompleteTaskRequest: MessageFns<CompleteTaskRequest> = {
+  encode(message: CompleteTaskRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.taskId !== "") {
+      writer.uint32(10).string(message.taskId);
+    }
+    if (message.accessToken !== "") {
+      writer.uint32(18).string(message.accessToken);
+    }
+    if (message.outcome !== "") {
+      writer.uint32(26).string(message.outcome);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CompleteTaskRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCompleteTaskRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.accessToken = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.outcome = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CompleteTaskRequest {
+    return {
+      taskId: isSet(object.taskId)
+        ? globalThis.String(object.taskId)
+        : isSet(object.task_id)
+        ? globalThis.String(object.task_id)
+        : "",
+      accessToken: isSet(object.accessToken)
+        ? globalThis.String(object.accessToken)
+        : isSet(object.access_token)
+        ? globalThis.String(object.access_token)
+        : "",
+      outcome: isSet(object.outcome) ? globalThis.String(object.outcome) : "",
+    };
+  },
+
+  toJSON(message: CompleteTaskRequest): unknown {
+    const obj: any = {};
+    if (message.taskId !== "") {
+      obj.taskId = message.taskId;
+    }
+    if (message.accessToken !== "") {
+      obj.accessToken = message.accessToken;
+    }
+    if (message.outcome !== "") {
+      obj.outcome = message.outcome;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CompleteTaskRequest>, I>>(base?: I): CompleteTaskRequest {
+    return CompleteTaskRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CompleteTaskRequest>, I>>(object: I): CompleteTaskRequest {
+    const message = createBaseCompleteTaskRequest();
+    message.taskId = object.taskId ?? "";
+    message.accessToken = object.accessToken ?? "";
+    message.outcome = object.outcome ?? "";
+    return message;
+  },
+};
+
+function createBaseCompleteTaskResponse(): CompleteTaskResponse {
+  return { endedGrantIds: [] };
+}
+
+export const CompleteTaskResponse: MessageFns<CompleteTaskResponse> = {
+  encode(message: CompleteTaskResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.endedGrantIds) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CompleteTaskResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCompleteTaskResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.endedGrantIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CompleteTaskResponse {
+    return {
+      endedGrantIds: globalThis.Array.isArray(object?.endedGrantIds)
+        ? object.endedGrantIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.ended_grant_ids)
+        ? object.ended_grant_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: CompleteTaskResponse): unknown {
+    const obj: any = {};
+    if (message.endedGrantIds?.length) {
+      obj.endedGrantIds = message.endedGrantIds;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CompleteTaskResponse>, I>>(base?: I): CompleteTaskResponse {
+    return CompleteTaskResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CompleteTaskResponse>, I>>(object: I): CompleteTaskResponse {
+    const message = createBaseCompleteTaskResponse();
+    message.endedGrantIds = object.endedGrantIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
 function createBaseCompleteGrantRequest(): CompleteGrantRequest {
   return { grantId: "", accessToken: "", outcome: "" };
 }
@@ -1022,6 +1217,21 @@ export const IssuanceServiceService = {
     responseSerialize: (value: RenewGrantResponse): Buffer => Buffer.from(RenewGrantResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RenewGrantResponse => RenewGrantResponse.decode(value),
   },
+  /**
+   * Ends every active grant of the caller's task, in one audited operation: the task is done.
+   * Within a session the certificate says whose task it is; otherwise present a current token
+   * of one of the task's grants.
+   */
+  completeTask: {
+    path: "/mayfly.v1.IssuanceService/CompleteTask" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CompleteTaskRequest): Buffer => Buffer.from(CompleteTaskRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CompleteTaskRequest => CompleteTaskRequest.decode(value),
+    responseSerialize: (value: CompleteTaskResponse): Buffer =>
+      Buffer.from(CompleteTaskResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CompleteTaskResponse => CompleteTaskResponse.decode(value),
+  },
 } as const;
 
 export interface IssuanceServiceServer extends UntypedServiceImplementation {
@@ -1046,6 +1256,12 @@ export interface IssuanceServiceServer extends UntypedServiceImplementation {
    * FAILED_PRECONDITION once the grant has ended or reached renewable_until.
    */
   renewGrant: handleUnaryCall<RenewGrantRequest, RenewGrantResponse>;
+  /**
+   * Ends every active grant of the caller's task, in one audited operation: the task is done.
+   * Within a session the certificate says whose task it is; otherwise present a current token
+   * of one of the task's grants.
+   */
+  completeTask: handleUnaryCall<CompleteTaskRequest, CompleteTaskResponse>;
 }
 
 export interface IssuanceServiceClient extends Client {
@@ -1125,6 +1341,26 @@ export interface IssuanceServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RenewGrantResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Ends every active grant of the caller's task, in one audited operation: the task is done.
+   * Within a session the certificate says whose task it is; otherwise present a current token
+   * of one of the task's grants.
+   */
+  completeTask(
+    request: CompleteTaskRequest,
+    callback: (error: ServiceError | null, response: CompleteTaskResponse) => void,
+  ): ClientUnaryCall;
+  completeTask(
+    request: CompleteTaskRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CompleteTaskResponse) => void,
+  ): ClientUnaryCall;
+  completeTask(
+    request: CompleteTaskRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CompleteTaskResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -101,8 +101,8 @@ export interface RevokeRequest {
   /** Who asked, for the record (a person, a service, "issuance:complete"). */
   requestedBy: string;
   /**
-   * The grant's status after revocation: REVOKED (default) or COMPLETED. Only for a grant
-   * or token target.
+   * The grants' status after revocation: REVOKED (default) or COMPLETED. COMPLETED only for
+   * a grant, token or task target.
    */
   finalStatus: GrantStatus;
 }
