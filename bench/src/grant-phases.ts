@@ -22,6 +22,7 @@ const grantBody = (label: string) => ({
   requestedTtlSeconds: 60,
   justification: '',
   idempotencyKey: '',
+  heartbeatIntervalSeconds: 0,
 });
 
 /**

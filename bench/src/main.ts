@@ -76,6 +76,7 @@ async function freshToken(issuer: DevIssuer, ttlSeconds = 300): Promise<{ token:
       requestedTtlSeconds: ttlSeconds,
       justification: '',
       idempotencyKey: '',
+      heartbeatIntervalSeconds: 0,
     });
     return { token: response.accessToken, grantId: response.grant!.id };
   } finally {

@@ -33,6 +33,7 @@ async function request(subject: string, overrides: Partial<RequestGrantRequest> 
     requestedTtlSeconds: 60,
     justification: 'e2e',
     idempotencyKey: '',
+    heartbeatIntervalSeconds: 0,
     ...overrides,
   };
   return { body, call: callUnary(t.issuance, t.issuance.requestGrant, body, { target: 'issuance' }) };

@@ -149,6 +149,7 @@ describe('04 resilience', () => {
           requestedTtlSeconds: 60,
           justification: '',
           idempotencyKey: '',
+          heartbeatIntervalSeconds: 0,
         },
         { timeoutMs: 1 },
       ),

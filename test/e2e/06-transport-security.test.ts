@@ -98,6 +98,7 @@ describe('06 transport security', () => {
       requestedTtlSeconds: 60,
       justification: '',
       idempotencyKey: '',
+      heartbeatIntervalSeconds: 0,
     });
     expect(response.accessToken.split('.')).toHaveLength(3);
     issuance.close();

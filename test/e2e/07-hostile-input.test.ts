@@ -76,6 +76,7 @@ function grantRequest(overrides: Partial<RequestGrantRequest>, evidence: string,
     requestedTtlSeconds: 60,
     justification: '',
     idempotencyKey: '',
+    heartbeatIntervalSeconds: 0,
     ...overrides,
   };
 }

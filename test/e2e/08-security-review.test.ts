@@ -139,6 +139,7 @@ describe('08 security review fixes', () => {
         requestedTtlSeconds: 60,
         justification: '',
         idempotencyKey: '',
+        heartbeatIntervalSeconds: 0,
       }),
     );
     expect(wireStatus(error)).toBe(status.UNAUTHENTICATED);
@@ -156,6 +157,7 @@ describe('08 security review fixes', () => {
         requestedTtlSeconds: 60,
         justification: '',
         idempotencyKey: '',
+        heartbeatIntervalSeconds: 0,
       }),
     );
     expect(wireStatus(error)).toBe(status.PERMISSION_DENIED);
@@ -289,6 +291,7 @@ describe('08 security review fixes', () => {
           requestedTtlSeconds: 60,
           justification: '',
           idempotencyKey: '',
+          heartbeatIntervalSeconds: 0,
         }),
       ),
     );

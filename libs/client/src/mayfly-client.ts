@@ -47,6 +47,12 @@ export interface AcquireRequest {
    * handle's `token` is then always current; its `signal` aborts when access is lost.
    */
   readonly autoRenew?: boolean;
+  /**
+   * Ask for liveness: the grant is revoked if no heartbeat comes for this long (the handle sends
+   * them by itself while the process lives; a killed task loses its access within about this
+   * long). A policy may require it anyway; 0 or unset asks for none.
+   */
+  readonly heartbeatSeconds?: number;
 }
 
 /** How long a renewed-away session's channel stays open for calls already under way. */
@@ -92,7 +98,8 @@ export class MayflyClient {
     if (!grant) throw new Error('issuance answered without a grant');
     span.setAttribute('mayfly.grant_id', grant.id);
     const client = session?.client ?? this.bootstrap;
-    const letGo = request.autoRenew === false ? undefined : session?.hold();
+    // A bound grant renews and beats over its own session's channel: keep it open while needed.
+    const letGo = request.autoRenew === false && !grant.heartbeatIntervalSeconds ? undefined : session?.hold();
     return new TaskGrant(
       grant,
       response.accessToken,
@@ -114,6 +121,7 @@ export class MayflyClient {
             ? undefined
             : (currentToken) =>
                 context.with(taskContext, () => callUnary(client, client.renewGrant, { grantId: grant.id, accessToken: currentToken }, { timeoutMs, target: 'issuance' })),
+        heartbeat: (currentToken) => callUnary(client, client.heartbeat, { grantId: grant.id, accessToken: currentToken }, { timeoutMs, target: 'issuance' }),
         onDone: letGo,
       },
     );
@@ -130,6 +138,7 @@ export class MayflyClient {
       requestedTtlSeconds: request.ttlSeconds ?? 0,
       justification: request.justification ?? '',
       idempotencyKey: randomUUID(),
+      heartbeatIntervalSeconds: request.heartbeatSeconds ?? 0,
     };
     return withRetries(() => this.requestOnce(body, timeoutMs), this.options.retries ?? DEFAULT_RETRIES);
   }

@@ -140,3 +140,44 @@ describe('TaskGrant renewal', () => {
     expect(grant.token).toBe('token-1');
   });
 });
+
+describe('TaskGrant heartbeats', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+  const live = () => Grant.fromPartial({ id: 'g1', heartbeatIntervalSeconds: 3, expiresAt: new Date(Date.now() + 60_000), renewableUntil: new Date(Date.now() + 60_000) });
+
+  it('beats every third of the interval while the handle lives, and stops when released', async () => {
+    const beats: string[] = [];
+    const grant = new TaskGrant(live(), 'token-0', async () => undefined, undefined, { heartbeat: async (token) => void beats.push(token) });
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(beats).toEqual(['token-0', 'token-0', 'token-0']);
+    await grant.release();
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(beats).toHaveLength(3);
+  });
+
+  it('a refused heartbeat aborts the signal; a transient one is reported and the next beat goes out', async () => {
+    let calls = 0;
+    const grant = new TaskGrant(live(), 'token-0', async () => undefined, undefined, {
+      heartbeat: async () => {
+        calls += 1;
+        if (calls === 1) throw new MayflyError('ERR_DEPENDENCY_UNAVAILABLE', 'issuance restarting');
+        if (calls === 3) throw new MayflyError('ERR_GRANT_NOT_ACTIVE', 'revoked: heartbeat_missed');
+      },
+    });
+    const failures: unknown[] = [];
+    grant.on('heartbeat-failed', (error) => failures.push(error));
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(grant.signal.aborted).toBe(false);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(failures).toHaveLength(2);
+    expect(grant.signal.aborted).toBe(true);
+  });
+
+  it('sends none for a grant that requires no liveness', async () => {
+    let calls = 0;
+    new TaskGrant(Grant.fromPartial({ id: 'g1' }), 'token-0', async () => undefined, undefined, { heartbeat: async () => void (calls += 1) });
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(calls).toBe(0);
+  });
+});

@@ -6,9 +6,14 @@ import { renewalTime } from './workload-session.js';
 /** Asks issuance for a fresh token of the grant, presenting the current one. */
 export type Renewer = (currentToken: string) => Promise<RenewGrantResponse>;
 
+/** Tells issuance the task is alive, presenting the current token. */
+export type HeartbeatSender = (currentToken: string) => Promise<unknown>;
+
 export interface TaskGrantOptions {
   /** Renews the token before it expires; without it the grant is never renewed. */
   readonly renew?: Renewer | undefined;
+  /** Sends heartbeats, for a grant that requires liveness (grant.heartbeatIntervalSeconds). */
+  readonly heartbeat?: HeartbeatSender | undefined;
   /** Called once the handle no longer needs what renewal uses (released, or access lost). */
   readonly onDone?: () => void;
   /** How long to wait before trying a failed renewal again (transient failures). Default 2 s. */
@@ -20,6 +25,7 @@ export interface TaskGrantOptions {
 export interface TaskGrantEvents {
   renewed: [{ readonly expiresAt: Date | undefined }];
   'renewal-failed': [error: unknown];
+  'heartbeat-failed': [error: unknown];
 }
 
 /** Failures that will not pass by waiting: the grant ended, its ceiling was reached, its identity was refused. */
@@ -45,6 +51,7 @@ export class TaskGrant extends EventEmitter<TaskGrantEvents> implements AsyncDis
   private current: { grant: Grant; token: string };
   private readonly controller = new AbortController();
   private timer: NodeJS.Timeout | undefined;
+  private pulse: NodeJS.Timeout | undefined;
   private renewing: Promise<void> | undefined;
   private done = false;
 
@@ -62,6 +69,7 @@ export class TaskGrant extends EventEmitter<TaskGrantEvents> implements AsyncDis
     super();
     this.current = { grant, token: accessToken };
     this.schedule();
+    this.startPulse();
   }
 
   /** The grant as last heard from issuance (expiresAt is the current token's). */
@@ -125,6 +133,7 @@ export class TaskGrant extends EventEmitter<TaskGrantEvents> implements AsyncDis
       this.current = { grant: response.grant, token: response.accessToken };
       this.emit('renewed', { expiresAt: response.grant.expiresAt });
       this.schedule();
+      this.startPulse(); // the renewal was a heartbeat: count the interval from here
     } catch (error) {
       if (this.done) return;
       this.emit('renewal-failed', error);
@@ -148,6 +157,23 @@ export class TaskGrant extends EventEmitter<TaskGrantEvents> implements AsyncDis
     this.at(renewalTime(new Date(), expiresAt, this.options.random).getTime(), () => void this.renewNow());
   }
 
+  /** Heartbeats every third of the grant's liveness interval, if it has one. */
+  private startPulse(): void {
+    const send = this.options.heartbeat;
+    const intervalSeconds = this.current.grant.heartbeatIntervalSeconds;
+    if (this.pulse) clearInterval(this.pulse);
+    if (!send || !intervalSeconds || this.done) return;
+    this.pulse = setInterval(() => {
+      send(this.current.token).catch((error: unknown) => {
+        if (this.done) return;
+        this.emit('heartbeat-failed', error);
+        // Transient failures pass with the next beat (two more fit in the interval); a refusal is final.
+        if (isMayflyError(error) && DEFINITIVE.includes(error.code)) this.finish(error);
+      });
+    }, Math.max(100, (intervalSeconds * 1000) / 3));
+    this.pulse.unref();
+  }
+
   private at(time: number, run: () => void): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(run, Math.max(0, time - Date.now()));
@@ -158,6 +184,7 @@ export class TaskGrant extends EventEmitter<TaskGrantEvents> implements AsyncDis
     if (this.done) return;
     this.done = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.pulse) clearInterval(this.pulse);
     this.controller.abort(reason);
     this.options.onDone?.();
   }

@@ -58,7 +58,9 @@ export {
   insertGrant,
   insertGrantWithAuditOutbox,
   isIdempotencyKeyTaken,
+  listOverdueHeartbeats,
   lockActiveGrantIdsOfTask,
+  recordHeartbeat,
   recordRenewedToken,
   revokeWorkloadGrantsIssuedBefore,
 } from './repositories/grants.js';

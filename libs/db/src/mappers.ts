@@ -32,6 +32,7 @@ export function toGrantMessage(row: GrantRecord): Grant {
     endReason: row.end_reason ?? '',
     renewableUntil: row.renewable_until,
     renewals: row.renewals,
+    heartbeatIntervalSeconds: row.heartbeat_interval_seconds ?? 0,
   });
 }
 

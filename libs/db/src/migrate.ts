@@ -12,6 +12,7 @@ import * as auditChain from './migrations/008-audit-chain.js';
 import * as revocationScopes from './migrations/009-revocation-scopes.js';
 import * as grantRenewal from './migrations/010-grant-renewal.js';
 import * as idempotentGrants from './migrations/011-idempotent-grants.js';
+import * as grantHeartbeats from './migrations/012-grant-heartbeats.js';
 import { MayflyError } from '@mayfly/core';
 import { sql } from 'kysely';
 import { provisionServiceRoles, type ProvisionOptions } from './roles.js';
@@ -30,6 +31,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '009-revocation-scopes': revocationScopes,
   '010-grant-renewal': grantRenewal,
   '011-idempotent-grants': idempotentGrants,
+  '012-grant-heartbeats': grantHeartbeats,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

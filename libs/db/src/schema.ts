@@ -96,6 +96,9 @@ export interface GrantTable {
   idempotency_key: string | null;
   request_digest: string | null;
   token_reissue: string | null;
+  /** Liveness: a heartbeat (or renewal) at least this often, else the grant is revoked. */
+  heartbeat_interval_seconds: number | null;
+  last_heartbeat_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   created_at: CreatedAt;
 }
 

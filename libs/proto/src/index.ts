@@ -65,6 +65,8 @@ export {
   CompleteGrantResponse,
   CompleteTaskRequest,
   CompleteTaskResponse,
+  HeartbeatRequest,
+  HeartbeatResponse,
   RenewGrantRequest,
   RenewGrantResponse,
   IssuanceServiceClient,

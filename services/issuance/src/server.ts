@@ -1,7 +1,7 @@
 import { EnvReader, commonSettings, serviceAddress, tokenIssuerSettings, DEFAULT_PORTS } from '@mayfly/config';
 import type { Logger } from '@mayfly/core';
 import { auditTrailFromEnv } from '@mayfly/audit-trail';
-import { assertDatabaseReachable, createDatabase, assertSchemaCurrent, listRevokedKeyIds } from '@mayfly/db';
+import { assertDatabaseReachable, createDatabase, assertSchemaCurrent, listRevokedKeyIds, recordHeartbeat } from '@mayfly/db';
 import { callUnary, certificateFiles, createClient, startGrpcServer, transportSettings, type Closer } from '@mayfly/grpc';
 import { withSpan } from '@mayfly/telemetry';
 import {
@@ -22,6 +22,7 @@ import type { CredentialFormat } from './credentials/credential-format.js';
 import { JwtAccessTokenFormat } from './credentials/jwt-access-token.js';
 import { RevokedKeysFilter } from './credentials/revoked-keys-filter.js';
 import type { TaskCompletionPorts } from './domain/complete-task.js';
+import type { HeartbeatPorts } from './domain/heartbeat.js';
 import type { RenewalPorts } from './domain/renew-grant.js';
 import { SigningKeyring } from './credentials/signing-keyring.js';
 import { GrantFlow } from './domain/grant-flow.js';
@@ -110,6 +111,12 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
     commitEvents: (events) => store.commitEvents(events),
     deliverAudit,
   };
+  const heartbeats: HeartbeatPorts = {
+    findGrant: (id) => store.findGrant(id),
+    checkSession: (certificate) => sessionRegistry.check(certificate),
+    checkWorkloadEnabled: (spiffeId) => sessionRegistry.checkWorkloadEnabled(spiffeId),
+    recordHeartbeat: (grantId, at) => recordHeartbeat(db, grantId, at),
+  };
   const taskCompletion: TaskCompletionPorts = {
     checkSession: (certificate) => sessionRegistry.check(certificate),
     completeTask: (taskId, spiffeId, reason, note, deadline) =>
@@ -154,7 +161,7 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
       {
         name: 'mayfly.v1.IssuanceService',
         definition: IssuanceServiceService,
-        implementation: issuanceApi({ flow, credentials, completion, renewal, taskCompletion, sessions, peerThrottle, log }),
+        implementation: issuanceApi({ flow, credentials, completion, renewal, taskCompletion, heartbeats, sessions, peerThrottle, log }),
       },
     ],
   });

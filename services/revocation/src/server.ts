@@ -8,6 +8,7 @@ import { RevocationServiceService } from '@mayfly/proto';
 import { revocationApi } from './api/revocation-api.js';
 import { expireDueGrantsOnce } from './domain/expiry-sweeper.js';
 import { HeartbeatSender, type HeartbeatOutcome } from './domain/heartbeat.js';
+import { revokeMissedHeartbeats } from './domain/liveness-sweeper.js';
 import { Revoker } from './domain/revoker.js';
 import { StreamGuard } from './domain/stream-guard.js';
 
@@ -49,6 +50,10 @@ export async function startRevocationService(log: Logger): Promise<Closer[]> {
   const expiryTimer = setInterval(() => {
     expireDueGrantsOnce(db, audit, log).catch((error: unknown) => log.warn({ err: error }, 'expiry sweep failed'));
   }, env.int('MAYFLY_EXPIRY_SWEEP_MS', 5_000, { min: 100 }));
+  // Grants that require liveness and stopped sending heartbeats are revoked (issue 12).
+  const livenessTimer = setInterval(() => {
+    revokeMissedHeartbeats(db, revoker, log).catch((error: unknown) => log.warn({ err: error }, 'liveness sweep failed'));
+  }, env.int('MAYFLY_HEARTBEAT_SWEEP_MS', 1_000, { min: 100 }));
   // Heartbeats let edges tell they are current; without them they fail closed (issue 9).
   const heartbeat = new HeartbeatSender(
     {
@@ -85,6 +90,7 @@ export async function startRevocationService(log: Logger): Promise<Closer[]> {
       clearInterval(retryTimer);
       clearInterval(guardTimer);
       clearInterval(expiryTimer);
+      clearInterval(livenessTimer);
       clearInterval(heartbeatTimer);
     },
     () => audit.close(),

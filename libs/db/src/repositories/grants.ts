@@ -97,7 +97,8 @@ export async function recordRenewedToken(
   return db.transaction().execute(async (tx) => {
     const grant = await tx
       .updateTable('grants')
-      .set((eb) => ({ expires_at: sql<Date>`greatest(expires_at, ${token.expiresAt})`, renewals: eb('renewals', '+', 1) }))
+      // A renewal is also a heartbeat.
+      .set((eb) => ({ expires_at: sql<Date>`greatest(expires_at, ${token.expiresAt})`, renewals: eb('renewals', '+', 1), last_heartbeat_at: token.issuedAt }))
       .where('id', '=', token.grantId)
       .where('status', '=', 'active')
       .where('renewable_until', '>=', token.expiresAt)
@@ -146,4 +147,35 @@ export async function findGrantByIdempotencyKey(db: Kysely<Database>, spiffeId: 
 export function isIdempotencyKeyTaken(error: unknown): boolean {
   const pg = error as { code?: string; constraint?: string };
   return pg.code === '23505' && pg.constraint === 'grants_idempotency';
+}
+
+/**
+ * Records a heartbeat of an active grant that requires liveness. Returns when the next one is
+ * due, or undefined if the grant is not active (or requires none).
+ */
+export async function recordHeartbeat(db: Kysely<Database>, grantId: string, at: Date): Promise<Date | undefined> {
+  const row = await db
+    .updateTable('grants')
+    .set({ last_heartbeat_at: at })
+    .where('id', '=', grantId)
+    .where('status', '=', 'active')
+    .where('heartbeat_interval_seconds', 'is not', null)
+    .returning('heartbeat_interval_seconds')
+    .executeTakeFirst();
+  return row?.heartbeat_interval_seconds ? new Date(at.getTime() + row.heartbeat_interval_seconds * 1000) : undefined;
+}
+
+/** Active grants whose heartbeat is overdue at `now`, at most `limit`, most overdue first. */
+export async function listOverdueHeartbeats(db: Kysely<Database>, now: Date, limit: number): Promise<{ id: string; dueAt: Date }[]> {
+  const due = sql<Date>`coalesce(last_heartbeat_at, issued_at) + make_interval(secs => heartbeat_interval_seconds)`;
+  const rows = await db
+    .selectFrom('grants')
+    .select(['id', due.as('due_at')])
+    .where('status', '=', 'active')
+    .where('heartbeat_interval_seconds', 'is not', null)
+    .where(due, '<', now)
+    .orderBy(due)
+    .limit(limit)
+    .execute();
+  return rows.map((row) => ({ id: row.id, dueAt: row.due_at }));
 }

@@ -22,7 +22,8 @@ export const SCHEMA_FILE = 'schema.cedarschema';
  *
  * Annotations: `@id("...")` names a policy (default `<file>#<n>`); `@max_ttl_seconds("N")` on
  * a permit caps the lifetime of each token it allows; `@max_grant_seconds("N")` caps how long
- * the grant may be renewed for, counted from its issue.
+ * the grant may be renewed for, counted from its issue; `@heartbeat_seconds("N")` requires the
+ * workload to send a heartbeat at least every N seconds, or lose the grant.
  *
  * A policy that fails to evaluate for a request (an overflow, a missing attribute) makes the
  * answer deny: Cedar itself would skip it, which turns a broken forbid into an allow.
@@ -76,7 +77,11 @@ export class CedarPolicyEngine implements PolicyEngine {
         const id = annotations['id'] ?? `${source.name}#${index}`;
         if (Object.hasOwn(policies, id)) throw new MayflyError('ERR_CONFIG', `policy id "${id}" is used twice`);
         policies[id] = text;
-        limitsById.set(id, { maxTtlSeconds: secondsAnnotation(id, annotations, 'max_ttl_seconds'), maxGrantSeconds: secondsAnnotation(id, annotations, 'max_grant_seconds') });
+        limitsById.set(id, {
+          maxTtlSeconds: secondsAnnotation(id, annotations, 'max_ttl_seconds'),
+          maxGrantSeconds: secondsAnnotation(id, annotations, 'max_grant_seconds'),
+          heartbeatSeconds: secondsAnnotation(id, annotations, 'heartbeat_seconds'),
+        });
       }
     }
     digest.update(schema);
@@ -123,7 +128,7 @@ export class CedarPolicyEngine implements PolicyEngine {
     });
     if (answer.type === 'failure') {
       // Cannot evaluate means cannot allow.
-      return { allowed: false, policyIds: [], maxTtlSeconds: undefined, maxGrantSeconds: undefined, errors: answer.errors.map((e) => e.message) };
+      return { allowed: false, policyIds: [], maxTtlSeconds: undefined, maxGrantSeconds: undefined, heartbeatSeconds: undefined, errors: answer.errors.map((e) => e.message) };
     }
     const { decision, diagnostics } = answer.response;
     if (diagnostics.errors.length > 0) {
@@ -134,6 +139,7 @@ export class CedarPolicyEngine implements PolicyEngine {
         policyIds: [...new Set(diagnostics.errors.map((e) => e.policyId))],
         maxTtlSeconds: undefined,
         maxGrantSeconds: undefined,
+        heartbeatSeconds: undefined,
         errors: diagnostics.errors.map((e) => `${e.policyId}: ${e.error.message}`),
       };
     }
@@ -146,6 +152,7 @@ export class CedarPolicyEngine implements PolicyEngine {
       policyIds: diagnostics.reason,
       maxTtlSeconds: strictest('maxTtlSeconds'),
       maxGrantSeconds: strictest('maxGrantSeconds'),
+      heartbeatSeconds: strictest('heartbeatSeconds'),
       errors: [],
     };
   }
@@ -155,6 +162,7 @@ export class CedarPolicyEngine implements PolicyEngine {
 interface PolicyLimits {
   readonly maxTtlSeconds: number | undefined;
   readonly maxGrantSeconds: number | undefined;
+  readonly heartbeatSeconds: number | undefined;
 }
 
 function secondsAnnotation(id: string, annotations: Record<string, string>, name: string): number | undefined {

@@ -12,7 +12,7 @@ function engine(answers: Record<string, Partial<PolicyAnswer>>): PolicyEngine & 
     asked,
     evaluate(query: PolicyQuery): PolicyAnswer {
       asked.push(query.action);
-      return { allowed: false, policyIds: [], maxTtlSeconds: undefined, maxGrantSeconds: undefined, errors: [], ...answers[query.action] };
+      return { allowed: false, policyIds: [], maxTtlSeconds: undefined, maxGrantSeconds: undefined, heartbeatSeconds: undefined, errors: [], ...answers[query.action] };
     },
   };
 }

@@ -35,6 +35,7 @@ export function decide(request: DecideRequest, engine: PolicyEngine, limits: Dec
     grantedActions: [],
     maxTtlSeconds: 0,
     maxGrantSeconds: 0,
+    heartbeatSeconds: 0,
     policyIds: [...policyIds],
     reasons,
     policyVersion: engine.version,
@@ -50,6 +51,7 @@ export function decide(request: DecideRequest, engine: PolicyEngine, limits: Dec
   const allowingPolicies = new Set<string>();
   let maxTtlSeconds = limits.maxTtlSeconds;
   let maxGrantSeconds: number | undefined;
+  let heartbeatSeconds: number | undefined;
   for (const action of request.actions) {
     const answer = engine.evaluate({
       workload,
@@ -68,6 +70,7 @@ export function decide(request: DecideRequest, engine: PolicyEngine, limits: Dec
     answer.policyIds.forEach((id) => allowingPolicies.add(id));
     if (answer.maxTtlSeconds !== undefined) maxTtlSeconds = Math.min(maxTtlSeconds, answer.maxTtlSeconds);
     if (answer.maxGrantSeconds !== undefined) maxGrantSeconds = Math.min(maxGrantSeconds ?? Infinity, answer.maxGrantSeconds);
+    if (answer.heartbeatSeconds !== undefined) heartbeatSeconds = Math.min(heartbeatSeconds ?? Infinity, answer.heartbeatSeconds);
   }
   if (reasons.length > 0) return deny(reasons, [...denyingPolicies]);
 
@@ -76,6 +79,7 @@ export function decide(request: DecideRequest, engine: PolicyEngine, limits: Dec
     grantedActions: [...request.actions],
     maxTtlSeconds,
     maxGrantSeconds: maxGrantSeconds ?? 0,
+    heartbeatSeconds: heartbeatSeconds ?? 0,
     policyIds: [...allowingPolicies],
     reasons: [`permitted by ${[...allowingPolicies].join(', ')}`],
     policyVersion: engine.version,

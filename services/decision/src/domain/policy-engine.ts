@@ -22,6 +22,8 @@ export interface PolicyAnswer {
   readonly maxTtlSeconds: number | undefined;
   /** The strictest max_grant_seconds (renewal ceiling) among them, if any set one. */
   readonly maxGrantSeconds: number | undefined;
+  /** The strictest heartbeat_seconds (liveness obligation) among them, if any set one. */
+  readonly heartbeatSeconds: number | undefined;
   /** Policy evaluation errors, "<policy id>: <message>". Any error makes the answer deny. */
   readonly errors: readonly string[];
 }

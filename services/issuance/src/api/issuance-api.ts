@@ -5,6 +5,7 @@ import type { IssuanceServiceServer } from '@mayfly/proto';
 import type { CredentialFormat } from '../credentials/credential-format.js';
 import { completeGrant, type CompletionPorts } from '../domain/complete-grant.js';
 import { completeTask, type TaskCompletionPorts } from '../domain/complete-task.js';
+import { heartbeat, type HeartbeatPorts } from '../domain/heartbeat.js';
 import { renewGrant, type RenewalPorts } from '../domain/renew-grant.js';
 import type { GrantCall, GrantFlow } from '../domain/grant-flow.js';
 import type { PeerThrottle } from '../domain/peer-throttle.js';
@@ -18,6 +19,7 @@ export interface IssuanceApiDeps {
   readonly completion: CompletionPorts;
   readonly renewal: RenewalPorts;
   readonly taskCompletion: TaskCompletionPorts;
+  readonly heartbeats: HeartbeatPorts;
   readonly sessions: SessionPorts;
   readonly peerThrottle: PeerThrottle;
   readonly log: Logger;
@@ -36,7 +38,7 @@ function grantCall(call: CallContext): GrantCall {
   }
 }
 
-export function issuanceApi({ flow, credentials, completion, renewal, taskCompletion, sessions, peerThrottle, log }: IssuanceApiDeps): IssuanceServiceServer {
+export function issuanceApi({ flow, credentials, completion, renewal, taskCompletion, heartbeats, sessions, peerThrottle, log }: IssuanceApiDeps): IssuanceServiceServer {
   return {
     startSession: unary(log, 'mayfly.v1.IssuanceService/StartSession', async (request, call) => {
       const response = await startSession(request, { peer: peerHost(call.peer), deadline: call.deadline }, sessions, peerThrottle);
@@ -65,6 +67,7 @@ export function issuanceApi({ flow, credentials, completion, renewal, taskComple
       log.debug({ grantId: request.grantId, expiresAt: response.grant?.expiresAt }, 'grant renewed');
       return response;
     }),
+    heartbeat: unary(log, 'mayfly.v1.IssuanceService/Heartbeat', async (request, call) => heartbeat(request, grantCall(call), credentials, heartbeats)),
     completeTask: unary(log, 'mayfly.v1.IssuanceService/CompleteTask', async (request, call) => {
       const response = await completeTask(request, grantCall(call), credentials, taskCompletion);
       log.debug({ taskId: request.taskId, ended: response.endedGrantIds.length }, 'task completed');

@@ -185,6 +185,8 @@ export class GrantFlow {
       idempotency_key: null,
       request_digest: null,
       token_reissue: null,
+      heartbeat_interval_seconds: strictestInterval(request.heartbeatIntervalSeconds, decision.heartbeatSeconds),
+      last_heartbeat_at: null,
     };
     const thumbprint = identity.via === 'session' ? identity.certificate.thumbprint : undefined;
     const accessToken = await this.credentials.mint({
@@ -212,6 +214,7 @@ export class GrantFlow {
         scopes: grant.actions,
         expiresAt: expiresAt.toISOString(),
         renewableUntil: renewableUntil.toISOString(),
+        ...(grant.heartbeat_interval_seconds ? { heartbeatIntervalSeconds: grant.heartbeat_interval_seconds } : {}),
         // The issued record stands on its own (issue 9, point 8): why, and on what decision.
         taskKind: request.task.kind,
         taskReference: request.task.reference,
@@ -251,6 +254,12 @@ export class GrantFlow {
     await this.ports.commitEvents(trail.events);
     this.ports.deliverAudit(trail.events);
   }
+}
+
+/** The shorter of two liveness intervals, 0 meaning none; null when neither asks for one. */
+function strictestInterval(asked: number, required: number): number | null {
+  const set = [asked, required].filter((seconds) => seconds > 0);
+  return set.length > 0 ? Math.min(...set) : null;
 }
 
 function describeRequest(request: ValidGrantRequest): Record<string, unknown> {

@@ -26,6 +26,8 @@ export interface ValidGrantRequest {
   readonly justification: string;
   /** Set when the client made the request idempotent. */
   readonly idempotencyKey: string | undefined;
+  /** Liveness the client asked for (0: none). */
+  readonly heartbeatIntervalSeconds: number;
 }
 
 /** Checks a RequestGrant call before any other service is asked anything. */
@@ -45,6 +47,7 @@ export function readGrantRequest(request: RequestGrantRequest, ttl: TtlPolicy, n
   if (request.idempotencyKey !== '' && !/^[A-Za-z0-9._:-]{1,128}$/.test(request.idempotencyKey)) {
     throw invalidArgument('idempotency_key', 'must be 1 to 128 of A-Z a-z 0-9 . _ : - (a UUID will do)');
   }
+  if (request.heartbeatIntervalSeconds > 86_400) throw invalidArgument('heartbeat_interval_seconds', 'must be at most 86400 (0 asks for none)');
   if (request.requestedTtlSeconds > ttl.maxRequestTtlSeconds) {
     throw invalidArgument('requested_ttl_seconds', `must be at most ${ttl.maxRequestTtlSeconds} (0 asks for the default, ${ttl.defaultTtlSeconds})`);
   }
@@ -56,6 +59,7 @@ export function readGrantRequest(request: RequestGrantRequest, ttl: TtlPolicy, n
     requestedTtlSeconds: request.requestedTtlSeconds || ttl.defaultTtlSeconds,
     justification: request.justification,
     idempotencyKey: request.idempotencyKey || undefined,
+    heartbeatIntervalSeconds: request.heartbeatIntervalSeconds,
   };
 }
 

@@ -78,7 +78,7 @@ export async function renewGrant(request: RenewGrantRequest, call: GrantCall, cr
 }
 
 /** The token must be this grant's, unexpired, and — if bound — presented under its certificate. */
-async function authenticate(presented: PresentedCredential, grantId: string, call: GrantCall, ports: RenewalPorts): Promise<void> {
+export async function authenticate(presented: PresentedCredential, grantId: string, call: GrantCall, ports: Pick<RenewalPorts, 'checkSession' | 'checkWorkloadEnabled'>): Promise<void> {
   if (presented.grantId !== grantId) throw new MayflyError('ERR_TOKEN_INVALID', 'access_token was not issued for this grant_id: renew a grant with one of its own tokens');
   if (presented.expired) throw new MayflyError('ERR_TOKEN_INVALID', 'access_token has expired: renew before the current token expires, or request a new grant');
   if (presented.certificateThumbprint === undefined) {
@@ -92,7 +92,7 @@ async function authenticate(presented: PresentedCredential, grantId: string, cal
   await ports.checkSession(call.session);
 }
 
-async function liveGrant(grantId: string, presented: PresentedCredential, ports: RenewalPorts): Promise<GrantRecord> {
+export async function liveGrant(grantId: string, presented: PresentedCredential, ports: Pick<RenewalPorts, 'findGrant'>): Promise<GrantRecord> {
   const grant = await ports.findGrant(grantId);
   if (!grant || grant.spiffe_id !== presented.spiffeId) throw new MayflyError('ERR_GRANT_NOT_FOUND', `grant ${grantId} does not exist`);
   if (grant.status !== 'active') throw new MayflyError('ERR_GRANT_NOT_ACTIVE', `grant ${grantId} is ${grant.status}${grant.end_reason ? ` (${grant.end_reason})` : ''}; request a new grant`);

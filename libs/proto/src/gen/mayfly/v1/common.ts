@@ -195,6 +195,8 @@ export interface Grant {
     | undefined;
   /** How many times the grant was renewed. */
   renewals: number;
+  /** Liveness required: a heartbeat (or renewal) at least this often, else it is revoked. 0: none. */
+  heartbeatIntervalSeconds: number;
 }
 
 function createBaseEntitlement(): Entitlement {
@@ -671,6 +673,7 @@ function createBaseGrant(): Grant {
     endReason: "",
     renewableUntil: undefined,
     renewals: 0,
+    heartbeatIntervalSeconds: 0,
   };
 }
 
@@ -717,6 +720,9 @@ export const Grant: MessageFns<Grant> = {
     }
     if (message.renewals !== 0) {
       writer.uint32(112).uint32(message.renewals);
+    }
+    if (message.heartbeatIntervalSeconds !== 0) {
+      writer.uint32(120).uint32(message.heartbeatIntervalSeconds);
     }
     return writer;
   },
@@ -846,6 +852,14 @@ export const Grant: MessageFns<Grant> = {
             message.renewals = reader.uint32();
             continue;
           }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.heartbeatIntervalSeconds = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -906,6 +920,11 @@ export const Grant: MessageFns<Grant> = {
         ? fromJsonTimestamp(object.renewable_until)
         : undefined,
       renewals: isSet(object.renewals) ? globalThis.Number(object.renewals) : 0,
+      heartbeatIntervalSeconds: isSet(object.heartbeatIntervalSeconds)
+        ? globalThis.Number(object.heartbeatIntervalSeconds)
+        : isSet(object.heartbeat_interval_seconds)
+        ? globalThis.Number(object.heartbeat_interval_seconds)
+        : 0,
     };
   },
 
@@ -953,6 +972,9 @@ export const Grant: MessageFns<Grant> = {
     if (message.renewals !== 0) {
       obj.renewals = Math.round(message.renewals);
     }
+    if (message.heartbeatIntervalSeconds !== 0) {
+      obj.heartbeatIntervalSeconds = Math.round(message.heartbeatIntervalSeconds);
+    }
     return obj;
   },
 
@@ -975,6 +997,7 @@ export const Grant: MessageFns<Grant> = {
     message.endReason = object.endReason ?? "";
     message.renewableUntil = object.renewableUntil ?? undefined;
     message.renewals = object.renewals ?? 0;
+    message.heartbeatIntervalSeconds = object.heartbeatIntervalSeconds ?? 0;
     return message;
   },
 };

@@ -85,6 +85,8 @@ export interface DecideResponse {
    * allowing policies; 0 when none sets one: the service's global maximum applies).
    */
   maxGrantSeconds: number;
+  /** Liveness the allowing policies require (@heartbeat_seconds, the strictest); 0: none. */
+  heartbeatSeconds: number;
 }
 
 function createBaseDecideRequest(): DecideRequest {
@@ -251,6 +253,7 @@ function createBaseDecideResponse(): DecideResponse {
     reasons: [],
     policyVersion: "",
     maxGrantSeconds: 0,
+    heartbeatSeconds: 0,
   };
 }
 
@@ -276,6 +279,9 @@ export const DecideResponse: MessageFns<DecideResponse> = {
     }
     if (message.maxGrantSeconds !== 0) {
       writer.uint32(56).uint32(message.maxGrantSeconds);
+    }
+    if (message.heartbeatSeconds !== 0) {
+      writer.uint32(64).uint32(message.heartbeatSeconds);
     }
     return writer;
   },
@@ -349,6 +355,14 @@ export const DecideResponse: MessageFns<DecideResponse> = {
             message.maxGrantSeconds = reader.uint32();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.heartbeatSeconds = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -390,6 +404,11 @@ export const DecideResponse: MessageFns<DecideResponse> = {
         : isSet(object.max_grant_seconds)
         ? globalThis.Number(object.max_grant_seconds)
         : 0,
+      heartbeatSeconds: isSet(object.heartbeatSeconds)
+        ? globalThis.Number(object.heartbeatSeconds)
+        : isSet(object.heartbeat_seconds)
+        ? globalThis.Number(object.heartbeat_seconds)
+        : 0,
     };
   },
 
@@ -416,6 +435,9 @@ export const DecideResponse: MessageFns<DecideResponse> = {
     if (message.maxGrantSeconds !== 0) {
       obj.maxGrantSeconds = Math.round(message.maxGrantSeconds);
     }
+    if (message.heartbeatSeconds !== 0) {
+      obj.heartbeatSeconds = Math.round(message.heartbeatSeconds);
+    }
     return obj;
   },
 
@@ -431,6 +453,7 @@ export const DecideResponse: MessageFns<DecideResponse> = {
     message.reasons = object.reasons?.map((e) => e) || [];
     message.policyVersion = object.policyVersion ?? "";
     message.maxGrantSeconds = object.maxGrantSeconds ?? 0;
+    message.heartbeatSeconds = object.heartbeatSeconds ?? 0;
     return message;
   },
 };

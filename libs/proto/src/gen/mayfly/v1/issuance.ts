@@ -57,6 +57,11 @@ export interface RequestGrantRequest {
    * with other parameters is refused (INVALID_ARGUMENT).
    */
   idempotencyKey: string;
+  /**
+   * Ask for liveness: the workload sends Heartbeat (a renewal counts) at least this often, or
+   * the grant is revoked (heartbeat_missed). 0: none asked; a policy may still require one.
+   */
+  heartbeatIntervalSeconds: number;
 }
 
 export interface RequestGrantResponse {
@@ -79,6 +84,17 @@ export interface RenewGrantResponse {
     | undefined;
   /** The new token: same grant, resource and scope, a new jti and exp. */
   accessToken: string;
+}
+
+export interface HeartbeatRequest {
+  grantId: string;
+  /** A current token of the grant. */
+  accessToken: string;
+}
+
+export interface HeartbeatResponse {
+  /** When the grant is revoked unless another heartbeat (or a renewal) comes first. */
+  nextDue: Date | undefined;
 }
 
 export interface CompleteTaskRequest {
@@ -355,6 +371,7 @@ function createBaseRequestGrantRequest(): RequestGrantRequest {
     requestedTtlSeconds: 0,
     justification: "",
     idempotencyKey: "",
+    heartbeatIntervalSeconds: 0,
   };
 }
 
@@ -380,6 +397,9 @@ export const RequestGrantRequest: MessageFns<RequestGrantRequest> = {
     }
     if (message.idempotencyKey !== "") {
       writer.uint32(58).string(message.idempotencyKey);
+    }
+    if (message.heartbeatIntervalSeconds !== 0) {
+      writer.uint32(64).uint32(message.heartbeatIntervalSeconds);
     }
     return writer;
   },
@@ -453,6 +473,14 @@ export const RequestGrantRequest: MessageFns<RequestGrantRequest> = {
             message.idempotencyKey = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.heartbeatIntervalSeconds = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -482,6 +510,11 @@ export const RequestGrantRequest: MessageFns<RequestGrantRequest> = {
         : isSet(object.idempotency_key)
         ? globalThis.String(object.idempotency_key)
         : "",
+      heartbeatIntervalSeconds: isSet(object.heartbeatIntervalSeconds)
+        ? globalThis.Number(object.heartbeatIntervalSeconds)
+        : isSet(object.heartbeat_interval_seconds)
+        ? globalThis.Number(object.heartbeat_interval_seconds)
+        : 0,
     };
   },
 
@@ -508,6 +541,9 @@ export const RequestGrantRequest: MessageFns<RequestGrantRequest> = {
     if (message.idempotencyKey !== "") {
       obj.idempotencyKey = message.idempotencyKey;
     }
+    if (message.heartbeatIntervalSeconds !== 0) {
+      obj.heartbeatIntervalSeconds = Math.round(message.heartbeatIntervalSeconds);
+    }
     return obj;
   },
 
@@ -525,6 +561,7 @@ export const RequestGrantRequest: MessageFns<RequestGrantRequest> = {
     message.requestedTtlSeconds = object.requestedTtlSeconds ?? 0;
     message.justification = object.justification ?? "";
     message.idempotencyKey = object.idempotencyKey ?? "";
+    message.heartbeatIntervalSeconds = object.heartbeatIntervalSeconds ?? 0;
     return message;
   },
 };
@@ -796,6 +833,172 @@ export const RenewGrantResponse: MessageFns<RenewGrantResponse> = {
     const message = createBaseRenewGrantResponse();
     message.grant = (object.grant !== undefined && object.grant !== null) ? Grant.fromPartial(object.grant) : undefined;
     message.accessToken = object.accessToken ?? "";
+    return message;
+  },
+};
+
+function createBaseHeartbeatRequest(): HeartbeatRequest {
+  return { grantId: "", accessToken: "" };
+}
+
+export const HeartbeatRequest: MessageFns<HeartbeatRequest> = {
+  encode(message: HeartbeatRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.grantId !== "") {
+      writer.uint32(10).string(message.grantId);
+    }
+    if (message.accessToken !== "") {
+      writer.uint32(18).string(message.accessToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HeartbeatRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHeartbeatRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.grantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.accessToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HeartbeatRequest {
+    return {
+      grantId: isSet(object.grantId)
+        ? globalThis.String(object.grantId)
+        : isSet(object.grant_id)
+        ? globalThis.String(object.grant_id)
+        : "",
+      accessToken: isSet(object.accessToken)
+        ? globalThis.String(object.accessToken)
+        : isSet(object.access_token)
+        ? globalThis.String(object.access_token)
+        : "",
+    };
+  },
+
+  toJSON(message: HeartbeatRequest): unknown {
+    const obj: any = {};
+    if (message.grantId !== "") {
+      obj.grantId = message.grantId;
+    }
+    if (message.accessToken !== "") {
+      obj.accessToken = message.accessToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HeartbeatRequest>, I>>(base?: I): HeartbeatRequest {
+    return HeartbeatRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HeartbeatRequest>, I>>(object: I): HeartbeatRequest {
+    const message = createBaseHeartbeatRequest();
+    message.grantId = object.grantId ?? "";
+    message.accessToken = object.accessToken ?? "";
+    return message;
+  },
+};
+
+function createBaseHeartbeatResponse(): HeartbeatResponse {
+  return { nextDue: undefined };
+}
+
+export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
+  encode(message: HeartbeatResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nextDue !== undefined) {
+      Timestamp.encode(toTimestamp(message.nextDue), writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HeartbeatResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHeartbeatResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nextDue = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HeartbeatResponse {
+    return {
+      nextDue: isSet(object.nextDue)
+        ? fromJsonTimestamp(object.nextDue)
+        : isSet(object.next_due)
+        ? fromJsonTimestamp(object.next_due)
+        : undefined,
+    };
+  },
+
+  toJSON(message: HeartbeatResponse): unknown {
+    const obj: any = {};
+    if (message.nextDue !== undefined) {
+      obj.nextDue = message.nextDue.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HeartbeatResponse>, I>>(base?: I): HeartbeatResponse {
+    return HeartbeatResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HeartbeatResponse>, I>>(object: I): HeartbeatResponse {
+    const message = createBaseHeartbeatResponse();
+    message.nextDue = object.nextDue ?? undefined;
     return message;
   },
 };
@@ -1232,6 +1435,19 @@ export const IssuanceServiceService = {
       Buffer.from(CompleteTaskResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CompleteTaskResponse => CompleteTaskResponse.decode(value),
   },
+  /**
+   * Says the task holding a grant that requires liveness is still alive. Authenticated like
+   * RenewGrant. A grant without a heartbeat (or renewal) within its interval is revoked.
+   */
+  heartbeat: {
+    path: "/mayfly.v1.IssuanceService/Heartbeat" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: HeartbeatRequest): Buffer => Buffer.from(HeartbeatRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): HeartbeatRequest => HeartbeatRequest.decode(value),
+    responseSerialize: (value: HeartbeatResponse): Buffer => Buffer.from(HeartbeatResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): HeartbeatResponse => HeartbeatResponse.decode(value),
+  },
 } as const;
 
 export interface IssuanceServiceServer extends UntypedServiceImplementation {
@@ -1262,6 +1478,11 @@ export interface IssuanceServiceServer extends UntypedServiceImplementation {
    * of one of the task's grants.
    */
   completeTask: handleUnaryCall<CompleteTaskRequest, CompleteTaskResponse>;
+  /**
+   * Says the task holding a grant that requires liveness is still alive. Authenticated like
+   * RenewGrant. A grant without a heartbeat (or renewal) within its interval is revoked.
+   */
+  heartbeat: handleUnaryCall<HeartbeatRequest, HeartbeatResponse>;
 }
 
 export interface IssuanceServiceClient extends Client {
@@ -1361,6 +1582,25 @@ export interface IssuanceServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CompleteTaskResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Says the task holding a grant that requires liveness is still alive. Authenticated like
+   * RenewGrant. A grant without a heartbeat (or renewal) within its interval is revoked.
+   */
+  heartbeat(
+    request: HeartbeatRequest,
+    callback: (error: ServiceError | null, response: HeartbeatResponse) => void,
+  ): ClientUnaryCall;
+  heartbeat(
+    request: HeartbeatRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: HeartbeatResponse) => void,
+  ): ClientUnaryCall;
+  heartbeat(
+    request: HeartbeatRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: HeartbeatResponse) => void,
   ): ClientUnaryCall;
 }
 
