@@ -145,7 +145,8 @@ describe('03 revocation', () => {
     await edge.ready;
     // 2 s, not 1: JWT times are whole seconds, so a 1 s token granted late in a second lives only
     // milliseconds, and the first check could already find it expired.
-    const access = await t.client(DEV.subject).acquire({ task: task('cached-expiry'), resource: RESOURCE, actions: ['read'], ttlSeconds: 2 });
+    // autoRenew off: this is about the one token expiring, not the grant renewing it.
+    const access = await t.client(DEV.subject).acquire({ task: task('cached-expiry'), resource: RESOURCE, actions: ['read'], ttlSeconds: 2, autoRenew: false });
     expect((await edge.verify(access.accessToken, { audience: RESOURCE })).ok).toBe(true);
     expect(await edge.verify(access.accessToken, { audience: 'pg:elsewhere' })).toMatchObject({ ok: false, code: 'ERR_TOKEN_AUDIENCE' });
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, access.expiresAt!.getTime() - Date.now()) + 50));
@@ -153,7 +154,7 @@ describe('03 revocation', () => {
   });
 
   it('marks grants expired, with an audit record, once their credential lifetime ends', async () => {
-    const access = await t.client(DEV.subject).acquire({ task: task('expire'), resource: RESOURCE, actions: ['read'], ttlSeconds: 1 });
+    const access = await t.client(DEV.subject).acquire({ task: task('expire'), resource: RESOURCE, actions: ['read'], ttlSeconds: 1, autoRenew: false });
     await eventually(async () => (await grantRow(access.grant.id)).status === 'expired', 5_000, 100);
     await eventually(async () => (await auditKinds(access.grant.id)).includes('grant.expired'));
   });
