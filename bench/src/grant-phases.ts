@@ -23,6 +23,7 @@ const grantBody = (label: string) => ({
   justification: '',
   idempotencyKey: '',
   heartbeatIntervalSeconds: 0,
+  singleUse: false,
 });
 
 /**

@@ -77,6 +77,7 @@ async function freshToken(issuer: DevIssuer, ttlSeconds = 300): Promise<{ token:
       justification: '',
       idempotencyKey: '',
       heartbeatIntervalSeconds: 0,
+      singleUse: false,
     });
     return { token: response.accessToken, grantId: response.grant!.id };
   } finally {

@@ -34,6 +34,7 @@ async function request(subject: string, overrides: Partial<RequestGrantRequest> 
     justification: 'e2e',
     idempotencyKey: '',
     heartbeatIntervalSeconds: 0,
+    singleUse: false,
     ...overrides,
   };
   return { body, call: callUnary(t.issuance, t.issuance.requestGrant, body, { target: 'issuance' }) };

@@ -151,6 +151,7 @@ describe('04 resilience', () => {
           justification: '',
           idempotencyKey: '',
           heartbeatIntervalSeconds: 0,
+          singleUse: false,
         },
         { timeoutMs: 1 },
       ),

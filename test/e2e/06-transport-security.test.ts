@@ -99,6 +99,7 @@ describe('06 transport security', () => {
       justification: '',
       idempotencyKey: '',
       heartbeatIntervalSeconds: 0,
+      singleUse: false,
     });
     expect(response.accessToken.split('.')).toHaveLength(3);
     issuance.close();

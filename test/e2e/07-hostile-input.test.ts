@@ -77,6 +77,7 @@ function grantRequest(overrides: Partial<RequestGrantRequest>, evidence: string,
     justification: '',
     idempotencyKey: '',
     heartbeatIntervalSeconds: 0,
+    singleUse: false,
     ...overrides,
   };
 }

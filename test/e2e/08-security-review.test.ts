@@ -140,6 +140,7 @@ describe('08 security review fixes', () => {
         justification: '',
         idempotencyKey: '',
         heartbeatIntervalSeconds: 0,
+        singleUse: false,
       }),
     );
     expect(wireStatus(error)).toBe(status.UNAUTHENTICATED);
@@ -158,6 +159,7 @@ describe('08 security review fixes', () => {
         justification: '',
         idempotencyKey: '',
         heartbeatIntervalSeconds: 0,
+        singleUse: false,
       }),
     );
     expect(wireStatus(error)).toBe(status.PERMISSION_DENIED);
@@ -292,6 +294,7 @@ describe('08 security review fixes', () => {
           justification: '',
           idempotencyKey: '',
           heartbeatIntervalSeconds: 0,
+          singleUse: false,
         }),
       ),
     );

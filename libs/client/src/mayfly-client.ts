@@ -53,6 +53,8 @@ export interface AcquireRequest {
    * long). A policy may require it anyway; 0 or unset asks for none.
    */
   readonly heartbeatSeconds?: number;
+  /** A token for one use: the first edge that accepts it consumes it. Not renewed. */
+  readonly singleUse?: boolean;
 }
 
 /** How long a renewed-away session's channel stays open for calls already under way. */
@@ -139,6 +141,7 @@ export class MayflyClient {
       justification: request.justification ?? '',
       idempotencyKey: randomUUID(),
       heartbeatIntervalSeconds: request.heartbeatSeconds ?? 0,
+      singleUse: request.singleUse ?? false,
     };
     return withRetries(() => this.requestOnce(body, timeoutMs), this.options.retries ?? DEFAULT_RETRIES);
   }

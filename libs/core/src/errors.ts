@@ -24,6 +24,8 @@ export const ERROR_STATUS = {
   ERR_TASK_DEADLINE_PASSED: GrpcStatus.FAILED_PRECONDITION,
   /** The grant has reached its renewable_until: request a new grant. */
   ERR_RENEWAL_LIMIT_REACHED: GrpcStatus.FAILED_PRECONDITION,
+  /** A single-use token was used already. */
+  ERR_TOKEN_CONSUMED: GrpcStatus.FAILED_PRECONDITION,
   ERR_DEPENDENCY_UNAVAILABLE: GrpcStatus.UNAVAILABLE,
   ERR_DEADLINE_EXCEEDED: GrpcStatus.DEADLINE_EXCEEDED,
   ERR_CONFIG: GrpcStatus.FAILED_PRECONDITION,

@@ -60,6 +60,7 @@ export {
   isIdempotencyKeyTaken,
   listOverdueHeartbeats,
   lockActiveGrantIdsOfTask,
+  markGrantConsumed,
   recordHeartbeat,
   recordRenewedToken,
   revokeWorkloadGrantsIssuedBefore,

@@ -33,6 +33,7 @@ export function toGrantMessage(row: GrantRecord): Grant {
     renewableUntil: row.renewable_until,
     renewals: row.renewals,
     heartbeatIntervalSeconds: row.heartbeat_interval_seconds ?? 0,
+    singleUse: row.single_use,
   });
 }
 

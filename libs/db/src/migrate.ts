@@ -13,6 +13,7 @@ import * as revocationScopes from './migrations/009-revocation-scopes.js';
 import * as grantRenewal from './migrations/010-grant-renewal.js';
 import * as idempotentGrants from './migrations/011-idempotent-grants.js';
 import * as grantHeartbeats from './migrations/012-grant-heartbeats.js';
+import * as singleUseGrants from './migrations/013-single-use-grants.js';
 import { MayflyError } from '@mayfly/core';
 import { sql } from 'kysely';
 import { provisionServiceRoles, type ProvisionOptions } from './roles.js';
@@ -32,6 +33,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '010-grant-renewal': grantRenewal,
   '011-idempotent-grants': idempotentGrants,
   '012-grant-heartbeats': grantHeartbeats,
+  '013-single-use-grants': singleUseGrants,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

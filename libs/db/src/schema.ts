@@ -99,6 +99,9 @@ export interface GrantTable {
   /** Liveness: a heartbeat (or renewal) at least this often, else the grant is revoked. */
   heartbeat_interval_seconds: number | null;
   last_heartbeat_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** Its one token may be used once; consumed_at is when an edge did. */
+  single_use: ColumnType<boolean, boolean | undefined, boolean>;
+  consumed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   created_at: CreatedAt;
 }
 
@@ -126,6 +129,8 @@ export interface RevocationTable {
   key_id: ColumnType<string | null, string | null | undefined, string | null>;
   /** For scope 'workload': its tokens issued before this are revoked. */
   not_before: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** The grant ended because an edge consumed its single-use token. */
+  consumed: ColumnType<boolean, boolean | undefined, boolean>;
   reason: string;
   requested_by: string;
   revoked_at: Date;

@@ -25,6 +25,8 @@ export const ALLOWED_CALLERS: Readonly<Record<string, AllowedCallers>> = {
   'mayfly.v1.AuditService/ListEvents': ['operator'],
   'mayfly.v1.AuditService/UsageReport': ['operator'],
   'mayfly.v1.RevocationService/Revoke': ['issuance', 'operator'],
+  // An edge consumes a single-use token before accepting it: the first one wins, in PostgreSQL.
+  'mayfly.v1.RevocationService/Consume': ['edge-verifier'],
   'mayfly.v1.IssuanceService/StartSession': 'workloads',
   'mayfly.v1.IssuanceService/RequestGrant': 'workloads',
   'mayfly.v1.IssuanceService/CompleteGrant': 'workloads',

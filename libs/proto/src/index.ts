@@ -78,6 +78,8 @@ export {
   type IssuanceServiceServer,
 } from './gen/mayfly/v1/issuance.js';
 export {
+  ConsumeRequest,
+  ConsumeResponse,
   RevocationEvent,
   RevocationScope,
   RevocationServiceClient,

@@ -15,6 +15,8 @@ export interface AccessTokenClaims {
   readonly certificateThumbprint: string | undefined;
   /** The kid of the key that signed it (from the protected header). */
   readonly keyId: string | undefined;
+  /** single_use: the first edge that accepts it consumes it. */
+  readonly singleUse: boolean;
 }
 
 const SPIFFE_ID = /^spiffe:\/\/[a-z0-9.-]{1,255}(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$/;
@@ -62,5 +64,6 @@ export function readAccessTokenClaims(payload: JWTPayload, keyId?: string): Acce
     expiresAt: new Date(exp * 1000),
     certificateThumbprint: thumbprint as string | undefined,
     keyId,
+    singleUse: payload['single_use'] === true,
   };
 }

@@ -2,7 +2,7 @@ import { KeyObject, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRemoteJWKSet, customFetch, jwtVerify, type CryptoKey, type CompactJWSHeaderParameters, type JWTVerifyGetKey } from 'jose';
 import { subscribeRevocations, type FeedState, type NatsConnection, type RevocationSubscription } from '@mayfly/bus';
-import { MayflyError } from '@mayfly/core';
+import { MayflyError, isMayflyError } from '@mayfly/core';
 import { httpsFetch } from '@mayfly/pki';
 import type { RevocationEvent } from '@mayfly/proto';
 import { mayflyMetrics } from '@mayfly/telemetry';
@@ -64,6 +64,13 @@ export interface EdgeVerifierOptions {
    * for this long, every token is refused (ERR_REVOCATION_FEED_STALE) until one does.
    */
   readonly staleAfterMs?: number;
+  /**
+   * Consumes a single-use token before it is accepted (the sidecar asks the revocation service,
+   * where the first consumer wins). Throws MayflyError ERR_TOKEN_CONSUMED (or
+   * ERR_GRANT_NOT_ACTIVE) when it was used already. Without it, single-use tokens are refused
+   * (ERR_SINGLE_USE_UNAVAILABLE): an edge that cannot consume cannot promise "once".
+   */
+  readonly consumeSingleUse?: (token: { grantId: string; tokenId: string; resource: string; action: string }) => Promise<void>;
   /** Called when a revocation is applied, with the delay since it was revoked (ms). */
   readonly onRevocationApplied?: (event: RevocationEvent, delayMs: number) => void;
   /** A bad event, a full revocation set, or a feed failure. Never thrown: the edge fails closed instead. */
@@ -185,7 +192,7 @@ export class EdgeVerifier {
     }
     if (claims.audience !== options.audience) return reject('ERR_TOKEN_AUDIENCE', 'token is not for this resource (aud mismatch)');
     const revoked = this.revocations.revocationOf(claims);
-    if (revoked) return reject('ERR_TOKEN_REVOKED', revoked);
+    if (revoked) return reject(revoked.code, revoked.message);
     if (options.action !== undefined && !claims.scopes.includes(options.action)) {
       return reject('ERR_SCOPE_NOT_GRANTED', `action "${options.action}" is not in the token's scope`);
     }
@@ -197,7 +204,21 @@ export class EdgeVerifier {
         return reject('ERR_TOKEN_BINDING', "token is bound to another client certificate than the caller's");
       }
     }
+    if (claims.singleUse) return this.consume(claims, options);
     return { ok: true, claims };
+  }
+
+  /** The last step for a single-use token: it is accepted only if this edge consumed it now. */
+  private async consume(claims: AccessTokenClaims, options: VerifyOptions): Promise<Verification> {
+    const consume = this.options.consumeSingleUse;
+    if (!consume) return reject('ERR_SINGLE_USE_UNAVAILABLE', 'token is single-use and this edge cannot consume tokens (no revocation service configured); refused rather than accepted twice');
+    try {
+      await consume({ grantId: claims.grantId, tokenId: claims.tokenId, resource: options.audience, action: options.action ?? '' });
+      return { ok: true, claims };
+    } catch (error) {
+      if (isMayflyError(error, 'ERR_TOKEN_CONSUMED') || isMayflyError(error, 'ERR_GRANT_NOT_ACTIVE')) return reject('ERR_TOKEN_CONSUMED', `single-use token of grant ${claims.grantId} was used already`);
+      return reject('ERR_SINGLE_USE_UNAVAILABLE', `single-use token could not be consumed (${(error as Error).message}); refused rather than risk a second use`);
+    }
   }
 
   /** Forgets every verified token, e.g. after a signing key is withdrawn. */

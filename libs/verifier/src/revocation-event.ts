@@ -27,7 +27,7 @@ export function readRevocationEvent(event: RevocationEvent, maxTokenLifetimeMs: 
     case RevocationScope.REVOCATION_SCOPE_GRANT:
       if (!UUID.test(event.grantId)) return { problem: `revocation event ${name} has no valid grant_id` };
       if (event.tokenId !== '' && !UUID.test(event.tokenId)) return { problem: `revocation event for grant ${event.grantId} has an invalid token_id` };
-      return { scope: 'grant', grantId: event.grantId, tokenId: event.tokenId, notAfterMs: until };
+      return { scope: 'grant', grantId: event.grantId, tokenId: event.tokenId, notAfterMs: until, ...(event.consumed ? { consumed: true } : {}) };
     case RevocationScope.REVOCATION_SCOPE_WORKLOAD: {
       if (!isSpiffeId(event.spiffeId)) return { problem: `workload revocation ${name} has no valid spiffe_id` };
       const notBeforeMs = event.notBefore?.getTime();

@@ -12,7 +12,7 @@ describe('RevocationSet', () => {
     expect(set.isRevoked('g1', undefined)).toBe(true);
     expect(set.isRevoked(undefined, 't1')).toBe(true);
     expect(set.isRevoked('g2', 't2')).toBe(false);
-    expect(set.revocationOf(token({ grantId: 'g1' }))).toMatch(/grant g1 has been revoked/);
+    expect(set.revocationOf(token({ grantId: 'g1' }))?.message).toMatch(/grant g1 has been revoked/);
     expect(set.revocationOf(token({ tokenId: 't1' }))).toBeDefined();
     expect(set.revocationOf(token())).toBeUndefined();
   });
@@ -30,11 +30,21 @@ describe('RevocationSet', () => {
   });
 });
 
+describe('RevocationSet consumed single-use tokens', () => {
+  it('answers ERR_TOKEN_CONSUMED for a grant ended by consumption, ERR_TOKEN_REVOKED otherwise', () => {
+    const set = new RevocationSet();
+    set.add({ ...grant('g1', 't1', 5_000), consumed: true }, 1_000);
+    set.add(grant('g2', 't2', 5_000), 1_000);
+    expect(set.revocationOf(token({ grantId: 'g1' }))?.code).toBe('ERR_TOKEN_CONSUMED');
+    expect(set.revocationOf(token({ grantId: 'g2' }))?.code).toBe('ERR_TOKEN_REVOKED');
+  });
+});
+
 describe('RevocationSet watermarks', () => {
   it("revokes a workload's tokens issued before its watermark, and not later ones nor other workloads'", () => {
     const set = new RevocationSet();
     set.add({ scope: 'workload', spiffeId: WORKLOAD, notBeforeMs: 10_000, notAfterMs: 100_000 }, 1_000);
-    expect(set.revocationOf(token({ issuedAt: new Date(9_000) }))).toMatch(/issued before/);
+    expect(set.revocationOf(token({ issuedAt: new Date(9_000) }))?.message).toMatch(/issued before/);
     expect(set.revocationOf(token({ issuedAt: new Date(10_000) }))).toBeUndefined();
     expect(set.revocationOf(token({ issuedAt: new Date(9_000), spiffeId: 'spiffe://example.org/other' }))).toBeUndefined();
     expect(set.counts()).toEqual({ grants: 0, workloadWatermarks: 1, keyWatermarks: 0 });
@@ -55,7 +65,7 @@ describe('RevocationSet watermarks', () => {
   it('revokes every token a key signed, whenever issued', () => {
     const set = new RevocationSet();
     set.add({ scope: 'key', keyId: 'k1', notAfterMs: 100_000 }, 1_000);
-    expect(set.revocationOf(token({ issuedAt: new Date(50_000) }))).toMatch(/signing key k1/);
+    expect(set.revocationOf(token({ issuedAt: new Date(50_000) }))?.message).toMatch(/signing key k1/);
     expect(set.revocationOf(token({ keyId: 'k2' }))).toBeUndefined();
     expect(set.revocationOf(token({ keyId: undefined }))).toBeUndefined();
   });

@@ -2,6 +2,8 @@
 export interface RevokedEntry {
   readonly grantId: string;
   readonly tokenId: string;
+  /** The grant ended because its single-use token was consumed. */
+  readonly consumed?: boolean;
   /** Epoch ms after which the token is expired anyway and the entry can be forgotten. */
   readonly notAfterMs: number;
 }
@@ -73,7 +75,7 @@ export class RevocationSet {
     }
     switch (heard.scope) {
       case 'grant': {
-        const entry: RevokedEntry = { grantId: heard.grantId, tokenId: heard.tokenId, notAfterMs: heard.notAfterMs };
+        const entry: RevokedEntry = { grantId: heard.grantId, tokenId: heard.tokenId, notAfterMs: heard.notAfterMs, ...(heard.consumed ? { consumed: true } : {}) };
         this.byGrant.set(entry.grantId, entry);
         if (entry.tokenId) this.byToken.set(entry.tokenId, entry);
         break;
@@ -97,16 +99,20 @@ export class RevocationSet {
     return true;
   }
 
-  /** Why the token is revoked, or undefined if nothing this set holds revokes it. */
-  revocationOf(token: TokenIdentity): string | undefined {
-    if (this.byGrant.has(token.grantId) || this.byToken.has(token.tokenId)) return `grant ${token.grantId} has been revoked`;
+  /** Why the token is refused, or undefined if nothing this set holds revokes it. */
+  revocationOf(token: TokenIdentity): { code: 'ERR_TOKEN_REVOKED' | 'ERR_TOKEN_CONSUMED'; message: string } | undefined {
+    const entry = this.byGrant.get(token.grantId) ?? this.byToken.get(token.tokenId);
+    if (entry?.consumed) return { code: 'ERR_TOKEN_CONSUMED', message: `single-use token of grant ${token.grantId} was used already` };
+    if (entry) return { code: 'ERR_TOKEN_REVOKED', message: `grant ${token.grantId} has been revoked` };
     const workload = this.byWorkload.get(token.spiffeId);
     // iat has whole seconds: a token from the watermark's own second may be from just before it,
     // so it is refused too (fail closed; the workload asks again).
     if (workload && token.issuedAt.getTime() < workload.notBeforeMs) {
-      return `credentials of ${token.spiffeId} issued before ${new Date(workload.notBeforeMs).toISOString()} have been revoked`;
+      return { code: 'ERR_TOKEN_REVOKED', message: `credentials of ${token.spiffeId} issued before ${new Date(workload.notBeforeMs).toISOString()} have been revoked` };
     }
-    if (token.keyId !== undefined && this.byKey.has(token.keyId)) return `signing key ${token.keyId} has been revoked; every token it signed is void`;
+    if (token.keyId !== undefined && this.byKey.has(token.keyId)) {
+      return { code: 'ERR_TOKEN_REVOKED', message: `signing key ${token.keyId} has been revoked; every token it signed is void` };
+    }
     return undefined;
   }
 

@@ -2,7 +2,7 @@ import { EnvReader, commonSettings, componentSpiffeId, revocationStreamSettings,
 import type { Logger } from '@mayfly/core';
 import { connectBus } from '@mayfly/bus';
 import { callUnary, createClient, startGrpcServer, type Closer, type RunningGrpcServer } from '@mayfly/grpc';
-import { AuditServiceClient, EdgeVerifierServiceService } from '@mayfly/proto';
+import { AuditServiceClient, ConsumeRequest, EdgeVerifierServiceService, RevocationServiceClient } from '@mayfly/proto';
 import { observeRevocationState } from '@mayfly/telemetry';
 import { EdgeVerifier, UsageRecorder } from '@mayfly/verifier';
 import { UsageReporter } from './usage-reporter.js';
@@ -23,6 +23,9 @@ export async function startEdgeVerifierService(log: Logger): Promise<Closer[]> {
   // What was used, for the usage review: counted per grant, resource and action, sent to audit.
   const usage = new UsageRecorder(env.int('MAYFLY_EDGE_USAGE_MAX_ENTRIES', 10_000, { min: 1 }));
   const audit = createClient(AuditServiceClient, serviceAddress('audit', env), 'audit');
+  // Single-use tokens are consumed at the revocation service before they are accepted.
+  const revocation = createClient(RevocationServiceClient, serviceAddress('revocation', env), 'revocation');
+  const consumeTimeoutMs = env.int('MAYFLY_EDGE_CONSUME_TIMEOUT_MS', 2_000, { min: 50, max: 60_000 });
   const reporter = new UsageReporter(
     usage,
     async (events) => void (await callUnary(audit, audit.record, { events }, { target: 'audit' })),
@@ -49,6 +52,9 @@ export async function startEdgeVerifierService(log: Logger): Promise<Closer[]> {
     maxTokenLifetimeSeconds: env.int('MAYFLY_MAX_TTL_SECONDS', 3600, { min: 1, max: 86_400 }),
     maxRevocationEntries: env.int('MAYFLY_EDGE_MAX_REVOCATIONS', 1_000_000, { min: 1 }),
     onFeedError: (error) => log.warn({ err: error }, 'revocation feed problem'),
+    consumeSingleUse: async (token) => {
+      await callUnary(revocation, revocation.consume, ConsumeRequest.fromPartial(token), { timeoutMs: consumeTimeoutMs, target: 'revocation' });
+    },
     onFeedStateChange: (state) => {
       // Not live: every token is refused, so the sidecar reports NOT_SERVING until it is.
       if (state === 'live') log.info('revocation feed live again');
@@ -75,6 +81,7 @@ export async function startEdgeVerifierService(log: Logger): Promise<Closer[]> {
       clearInterval(reportTimer);
       await reporter.report(new Date()); // one last report of what was used
       audit.close();
+      revocation.close();
     },
     () => verifier.close(),
     () => nats.drain(),

@@ -44,7 +44,7 @@ decision: {port: 50052, healthPort: 50062, metricsPort: 9462, calls: [], databas
 issuance: {port: 50053, healthPort: 50063, metricsPort: 9463, calls: [attestation, decision, revocation, audit], database: true, nats: false, workloads: true, operators: false}
 revocation: {port: 50054, healthPort: 50064, metricsPort: 9464, calls: [audit], database: true, nats: true, workloads: false, operators: true}
 audit: {port: 50055, healthPort: 50065, metricsPort: 9465, calls: [], database: true, nats: false, workloads: false, operators: true}
-edge-verifier: {port: 50056, healthPort: 50066, metricsPort: 9466, calls: [audit], database: false, nats: true, workloads: true, operators: false}
+edge-verifier: {port: 50056, healthPort: 50066, metricsPort: 9466, calls: [audit, revocation], database: false, nats: true, workloads: true, operators: false}
 {{- end -}}
 
 {{/* Environment every Mayfly container shares: mesh TLS, where the others are, tracing. */}}

@@ -179,3 +179,8 @@ export async function listOverdueHeartbeats(db: Kysely<Database>, now: Date, lim
     .execute();
   return rows.map((row) => ({ id: row.id, dueAt: row.due_at }));
 }
+
+/** Marks a single-use grant consumed (under the caller's row lock). */
+export async function markGrantConsumed(db: Kysely<Database>, grantId: string, at: Date): Promise<void> {
+  await db.updateTable('grants').set({ consumed_at: at }).where('id', '=', grantId).where('single_use', '=', true).execute();
+}

@@ -14,6 +14,8 @@ export interface CredentialClaims {
    * from anyone not presenting the certificate.
    */
   readonly certificateThumbprint?: string | undefined;
+  /** The credential may be used once: the first edge that accepts it consumes it. */
+  readonly singleUse?: boolean | undefined;
 }
 
 /** What a presented credential proved, once its signature and issuer are checked. */

@@ -8,7 +8,8 @@ import type { SigningKeys } from './signing-keyring.js';
  * RFC 9068 JWT access tokens: header typ at+jwt with kid; claims iss, sub (SPIFFE ID),
  * client_id (the same SPIFFE ID: the workload is both the subject and the client, RFC 9068
  * §2.2), aud (the resource), scope (space-separated actions), iat, exp, jti, grant_id, task_id,
- * and cnf.x5t#S256 when bound to the workload's certificate (RFC 8705). Any standard JWT
+ * cnf.x5t#S256 when bound to the workload's certificate (RFC 8705), and single_use: true for a
+ * token an edge must consume on first use. Any standard JWT
  * library verifies them with the published JWKS. Each token is signed by the keyring's active
  * key at that moment and names it by kid.
  */
@@ -39,6 +40,7 @@ export class JwtAccessTokenFormat implements CredentialFormat {
       grant_id: claims.grantId,
       task_id: claims.taskId,
       ...(claims.certificateThumbprint ? { cnf: { 'x5t#S256': claims.certificateThumbprint } } : {}),
+      ...(claims.singleUse ? { single_use: true } : {}),
     });
     const key = this.keys.active();
     const signingInput = `${this.encodedHeader(key.kid)}.${payload}`;

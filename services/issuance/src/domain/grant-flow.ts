@@ -154,7 +154,7 @@ export class GrantFlow {
   /** Step: mint the credential, commit grant and audit together, hand the token back. */
   private async issue(identity: WorkloadIdentity, request: ValidGrantRequest, decision: DecideResponse, trail: RequestTrail): Promise<RequestGrantResponse> {
     const issuedAt = new Date();
-    const { expiresAt, renewableUntil, tokenLifetimeSeconds } = grantBounds({
+    const bounds = grantBounds({
       issuedAt,
       requestedTtlSeconds: request.requestedTtlSeconds,
       policyMaxTtlSeconds: decision.maxTtlSeconds,
@@ -162,6 +162,9 @@ export class GrantFlow {
       globalMaxGrantSeconds: this.options.maxGrantSeconds,
       taskDeadline: request.task.deadline,
     });
+    const { expiresAt, tokenLifetimeSeconds } = bounds;
+    // A single-use token is never renewed: its grant ends with it.
+    const renewableUntil = request.singleUse ? expiresAt : bounds.renewableUntil;
     const grant: GrantRecord = {
       id: newId(),
       spiffe_id: identity.workload.spiffeId,
@@ -187,6 +190,8 @@ export class GrantFlow {
       token_reissue: null,
       heartbeat_interval_seconds: strictestInterval(request.heartbeatIntervalSeconds, decision.heartbeatSeconds),
       last_heartbeat_at: null,
+      single_use: request.singleUse,
+      consumed_at: null,
     };
     const thumbprint = identity.via === 'session' ? identity.certificate.thumbprint : undefined;
     const accessToken = await this.credentials.mint({
@@ -199,6 +204,7 @@ export class GrantFlow {
       issuedAt,
       expiresAt,
       certificateThumbprint: thumbprint,
+      singleUse: request.singleUse,
     });
     if (request.idempotencyKey) {
       Object.assign(grant, { idempotency_key: request.idempotencyKey, request_digest: requestDigest(request), token_reissue: this.credentials.reissuable(accessToken) });
@@ -215,6 +221,7 @@ export class GrantFlow {
         expiresAt: expiresAt.toISOString(),
         renewableUntil: renewableUntil.toISOString(),
         ...(grant.heartbeat_interval_seconds ? { heartbeatIntervalSeconds: grant.heartbeat_interval_seconds } : {}),
+        ...(grant.single_use ? { singleUse: true } : {}),
         // The issued record stands on its own (issue 9, point 8): why, and on what decision.
         taskKind: request.task.kind,
         taskReference: request.task.reference,

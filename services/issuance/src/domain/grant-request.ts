@@ -28,6 +28,8 @@ export interface ValidGrantRequest {
   readonly idempotencyKey: string | undefined;
   /** Liveness the client asked for (0: none). */
   readonly heartbeatIntervalSeconds: number;
+  /** One use only: consumed by the first edge that accepts it. */
+  readonly singleUse: boolean;
 }
 
 /** Checks a RequestGrant call before any other service is asked anything. */
@@ -60,6 +62,7 @@ export function readGrantRequest(request: RequestGrantRequest, ttl: TtlPolicy, n
     justification: request.justification,
     idempotencyKey: request.idempotencyKey || undefined,
     heartbeatIntervalSeconds: request.heartbeatIntervalSeconds,
+    singleUse: request.singleUse,
   };
 }
 

@@ -2,7 +2,8 @@ import type { Logger } from '@mayfly/core';
 import { unary } from '@mayfly/grpc';
 import { mayflyMetrics, withSpan } from '@mayfly/telemetry';
 import type { RevocationServiceServer } from '@mayfly/proto';
-import { readRevokeRequest, type RevocationTarget } from '../domain/revoke-request.js';
+import { sanitizeText, validateUuid } from '@mayfly/core';
+import { UNVERIFIED_CALLER, readRevokeRequest, type RevocationTarget } from '../domain/revoke-request.js';
 import type { Revoker } from '../domain/revoker.js';
 
 export function revocationApi(revoker: Revoker, log: Logger): RevocationServiceServer {
@@ -13,6 +14,21 @@ export function revocationApi(revoker: Revoker, log: Logger): RevocationServiceS
       mayflyMetrics().revocations.add(1, { status: valid.finalStatus, scope: valid.target.kind });
       log.info({ target: valid.target, requestedBy: valid.requestedBy, grantsEnded: response.grantsEnded, published: response.published }, 'revoked');
       return response;
+    }),
+    consume: unary(log, 'mayfly.v1.RevocationService/Consume', async (request, call) => {
+      validateUuid('grant_id', request.grantId);
+      validateUuid('token_id', request.tokenId);
+      const target = {
+        kind: 'consumption' as const,
+        grantId: request.grantId,
+        tokenId: request.tokenId,
+        resource: sanitizeText(request.resource, 256),
+        action: sanitizeText(request.action, 64),
+      };
+      const response = await withSpan('consume', { 'mayfly.grant_id': request.grantId }, () =>
+        revoker.revoke({ target, reason: `consumed (single use) on ${target.resource}${target.action ? ` ${target.action}` : ''}`, requestedBy: call.caller ?? UNVERIFIED_CALLER, note: '', finalStatus: 'completed' }),
+      );
+      return { revocation: response.revocation };
     }),
   };
 }

@@ -6,6 +6,7 @@ import {
   findGrantIdByTokenId,
   findKeyRevocation,
   lockActiveGrantIdsOfTask,
+  markGrantConsumed,
   revokeSvidsIssuedBefore,
   revokeWorkloadGrantsIssuedBefore,
   toGrantMessage,
@@ -60,7 +61,36 @@ export function commitRevocation(context: CommitContext): Promise<CommittedRevoc
       return revokeWorkload(context, target.spiffeId, target.issuedBefore);
     case 'key':
       return revokeKey(context, target.keyId);
+    case 'consumption':
+      return consume(context, target);
   }
+}
+
+/**
+ * An edge consumes a single-use token: under the grant's row lock, the first consumption marks
+ * it consumed and ends the grant (completed), which revokes the token at every edge; any later
+ * one finds it consumed. PostgreSQL decides, so two edges asking at once cannot both win.
+ */
+async function consume(context: CommitContext, target: Extract<RevocationTarget, { kind: 'consumption' }>): Promise<CommittedRevocation> {
+  const { tx, now } = context;
+  const grant = await findGrantForUpdate(tx, target.grantId);
+  if (!grant || grant.token_id !== target.tokenId || !grant.single_use) {
+    throw new MayflyError('ERR_GRANT_NOT_FOUND', `no single-use grant ${target.grantId} with token ${target.tokenId}`);
+  }
+  if (grant.consumed_at) throw new MayflyError('ERR_TOKEN_CONSUMED', `single-use token ${target.tokenId} was consumed at ${grant.consumed_at.toISOString()}`);
+  if (grant.status !== 'active') throw new MayflyError('ERR_GRANT_NOT_ACTIVE', `grant ${grant.id} is already ${grant.status}; its token cannot be used`);
+  await markGrantConsumed(tx, grant.id, now);
+  const ended = await revokeGrants(context, [grant.id]);
+  const record = auditEvent(SOURCE, {
+    kind: 'grant.consumed',
+    actor: context.request.requestedBy,
+    outcome: 'success',
+    grantId: grant.id,
+    taskId: grant.task_id,
+    occurredAt: now,
+    detail: { tokenId: target.tokenId, spiffeId: grant.spiffe_id, resource: target.resource, action: target.action, revocationId: ended.rows[0]!.id },
+  });
+  return { ...ended, auditEvents: [record, ...ended.auditEvents] };
 }
 
 async function revokeToken(context: CommitContext, tokenId: string): Promise<CommittedRevocation> {
@@ -201,6 +231,7 @@ function revocationRow(context: CommitContext, target: RowTarget): RevocationRow
     task_id: null,
     key_id: null,
     not_before: null,
+    consumed: context.request.target.kind === 'consumption',
     ...target,
     reason: context.request.reason,
     requested_by: context.request.requestedBy,

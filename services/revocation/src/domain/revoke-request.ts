@@ -7,7 +7,9 @@ export type RevocationTarget =
   | { readonly kind: 'token'; readonly tokenId: string }
   | { readonly kind: 'task'; readonly taskId: string; readonly spiffeId: string | undefined }
   | { readonly kind: 'workload'; readonly spiffeId: string; readonly issuedBefore: Date }
-  | { readonly kind: 'key'; readonly keyId: string };
+  | { readonly kind: 'key'; readonly keyId: string }
+  /** Not a Revoke target: an edge consuming a single-use token (Consume). */
+  | { readonly kind: 'consumption'; readonly grantId: string; readonly tokenId: string; readonly resource: string; readonly action: string };
 
 export interface ValidRevokeRequest {
   readonly target: RevocationTarget;

@@ -123,6 +123,7 @@ export function toRevocationEvent(row: RevocationRow): RevocationEvent {
     taskId: row.task_id ?? '',
     keyId: row.key_id ?? '',
     notBefore: row.not_before ?? undefined,
+    consumed: row.consumed,
     reason: row.reason,
     revokedAt: row.revoked_at,
     notAfter: row.not_after,

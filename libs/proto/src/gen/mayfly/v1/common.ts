@@ -197,6 +197,8 @@ export interface Grant {
   renewals: number;
   /** Liveness required: a heartbeat (or renewal) at least this often, else it is revoked. 0: none. */
   heartbeatIntervalSeconds: number;
+  /** Its token may be used once (see RequestGrantRequest.single_use). */
+  singleUse: boolean;
 }
 
 function createBaseEntitlement(): Entitlement {
@@ -674,6 +676,7 @@ function createBaseGrant(): Grant {
     renewableUntil: undefined,
     renewals: 0,
     heartbeatIntervalSeconds: 0,
+    singleUse: false,
   };
 }
 
@@ -723,6 +726,9 @@ export const Grant: MessageFns<Grant> = {
     }
     if (message.heartbeatIntervalSeconds !== 0) {
       writer.uint32(120).uint32(message.heartbeatIntervalSeconds);
+    }
+    if (message.singleUse !== false) {
+      writer.uint32(128).bool(message.singleUse);
     }
     return writer;
   },
@@ -860,6 +866,14 @@ export const Grant: MessageFns<Grant> = {
             message.heartbeatIntervalSeconds = reader.uint32();
             continue;
           }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.singleUse = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -925,6 +939,11 @@ export const Grant: MessageFns<Grant> = {
         : isSet(object.heartbeat_interval_seconds)
         ? globalThis.Number(object.heartbeat_interval_seconds)
         : 0,
+      singleUse: isSet(object.singleUse)
+        ? globalThis.Boolean(object.singleUse)
+        : isSet(object.single_use)
+        ? globalThis.Boolean(object.single_use)
+        : false,
     };
   },
 
@@ -975,6 +994,9 @@ export const Grant: MessageFns<Grant> = {
     if (message.heartbeatIntervalSeconds !== 0) {
       obj.heartbeatIntervalSeconds = Math.round(message.heartbeatIntervalSeconds);
     }
+    if (message.singleUse !== false) {
+      obj.singleUse = message.singleUse;
+    }
     return obj;
   },
 
@@ -998,6 +1020,7 @@ export const Grant: MessageFns<Grant> = {
     message.renewableUntil = object.renewableUntil ?? undefined;
     message.renewals = object.renewals ?? 0;
     message.heartbeatIntervalSeconds = object.heartbeatIntervalSeconds ?? 0;
+    message.singleUse = object.singleUse ?? false;
     return message;
   },
 };

@@ -62,6 +62,11 @@ export interface RequestGrantRequest {
    * the grant is revoked (heartbeat_missed). 0: none asked; a policy may still require one.
    */
   heartbeatIntervalSeconds: number;
+  /**
+   * A single-use token: the first edge that accepts it consumes it, and it is refused
+   * everywhere after (ERR_TOKEN_CONSUMED). Not renewable.
+   */
+  singleUse: boolean;
 }
 
 export interface RequestGrantResponse {
@@ -372,6 +377,7 @@ function createBaseRequestGrantRequest(): RequestGrantRequest {
     justification: "",
     idempotencyKey: "",
     heartbeatIntervalSeconds: 0,
+    singleUse: false,
   };
 }
 
@@ -400,6 +406,9 @@ export const RequestGrantRequest: MessageFns<RequestGrantRequest> = {
     }
     if (message.heartbeatIntervalSeconds !== 0) {
       writer.uint32(64).uint32(message.heartbeatIntervalSeconds);
+    }
+    if (message.singleUse !== false) {
+      writer.uint32(72).bool(message.singleUse);
     }
     return writer;
   },
@@ -481,6 +490,14 @@ export const RequestGrantRequest: MessageFns<RequestGrantRequest> = {
             message.heartbeatIntervalSeconds = reader.uint32();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.singleUse = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -515,6 +532,11 @@ export const RequestGrantRequest: MessageFns<RequestGrantRequest> = {
         : isSet(object.heartbeat_interval_seconds)
         ? globalThis.Number(object.heartbeat_interval_seconds)
         : 0,
+      singleUse: isSet(object.singleUse)
+        ? globalThis.Boolean(object.singleUse)
+        : isSet(object.single_use)
+        ? globalThis.Boolean(object.single_use)
+        : false,
     };
   },
 
@@ -544,6 +566,9 @@ export const RequestGrantRequest: MessageFns<RequestGrantRequest> = {
     if (message.heartbeatIntervalSeconds !== 0) {
       obj.heartbeatIntervalSeconds = Math.round(message.heartbeatIntervalSeconds);
     }
+    if (message.singleUse !== false) {
+      obj.singleUse = message.singleUse;
+    }
     return obj;
   },
 
@@ -562,6 +587,7 @@ export const RequestGrantRequest: MessageFns<RequestGrantRequest> = {
     message.justification = object.justification ?? "";
     message.idempotencyKey = object.idempotencyKey ?? "";
     message.heartbeatIntervalSeconds = object.heartbeatIntervalSeconds ?? 0;
+    message.singleUse = object.singleUse ?? false;
     return message;
   },
 };

@@ -69,6 +69,20 @@ export function revocationScopeToJSON(object: RevocationScope): string {
   }
 }
 
+export interface ConsumeRequest {
+  grantId: string;
+  /** The token's jti. */
+  tokenId: string;
+  /** Where it is being used, for the record. */
+  resource: string;
+  action: string;
+}
+
+export interface ConsumeResponse {
+  /** The revocation that now refuses the token everywhere. */
+  revocation: RevocationEvent | undefined;
+}
+
 export interface RevokeRequest {
   /** One grant and its token. */
   grantId?:
@@ -171,8 +185,206 @@ export interface RevocationEvent {
   /** For a KEY event: the revoked kid. */
   keyId: string;
   /** For a WORKLOAD event: tokens of spiffe_id issued (iat) before this are revoked. */
-  notBefore: Date | undefined;
+  notBefore:
+    | Date
+    | undefined;
+  /** For a GRANT event: the grant ended because its single-use token was consumed. */
+  consumed: boolean;
 }
+
+function createBaseConsumeRequest(): ConsumeRequest {
+  return { grantId: "", tokenId: "", resource: "", action: "" };
+}
+
+export const ConsumeRequest: MessageFns<ConsumeRequest> = {
+  encode(message: ConsumeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.grantId !== "") {
+      writer.uint32(10).string(message.grantId);
+    }
+    if (message.tokenId !== "") {
+      writer.uint32(18).string(message.tokenId);
+    }
+    if (message.resource !== "") {
+      writer.uint32(26).string(message.resource);
+    }
+    if (message.action !== "") {
+      writer.uint32(34).string(message.action);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConsumeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConsumeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.grantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.tokenId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.resource = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.action = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConsumeRequest {
+    return {
+      grantId: isSet(object.grantId)
+        ? globalThis.String(object.grantId)
+        : isSet(object.grant_id)
+        ? globalThis.String(object.grant_id)
+        : "",
+      tokenId: isSet(object.tokenId)
+        ? globalThis.String(object.tokenId)
+        : isSet(object.token_id)
+        ? globalThis.String(object.token_id)
+        : "",
+      resource: isSet(object.resource) ? globalThis.String(object.resource) : "",
+      action: isSet(object.action) ? globalThis.String(object.action) : "",
+    };
+  },
+
+  toJSON(message: ConsumeRequest): unknown {
+    const obj: any = {};
+    if (message.grantId !== "") {
+      obj.grantId = message.grantId;
+    }
+    if (message.tokenId !== "") {
+      obj.tokenId = message.tokenId;
+    }
+    if (message.resource !== "") {
+      obj.resource = message.resource;
+    }
+    if (message.action !== "") {
+      obj.action = message.action;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ConsumeRequest>, I>>(base?: I): ConsumeRequest {
+    return ConsumeRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ConsumeRequest>, I>>(object: I): ConsumeRequest {
+    const message = createBaseConsumeRequest();
+    message.grantId = object.grantId ?? "";
+    message.tokenId = object.tokenId ?? "";
+    message.resource = object.resource ?? "";
+    message.action = object.action ?? "";
+    return message;
+  },
+};
+
+function createBaseConsumeResponse(): ConsumeResponse {
+  return { revocation: undefined };
+}
+
+export const ConsumeResponse: MessageFns<ConsumeResponse> = {
+  encode(message: ConsumeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.revocation !== undefined) {
+      RevocationEvent.encode(message.revocation, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConsumeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConsumeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.revocation = RevocationEvent.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ConsumeResponse {
+    return { revocation: isSet(object.revocation) ? RevocationEvent.fromJSON(object.revocation) : undefined };
+  },
+
+  toJSON(message: ConsumeResponse): unknown {
+    const obj: any = {};
+    if (message.revocation !== undefined) {
+      obj.revocation = RevocationEvent.toJSON(message.revocation);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ConsumeResponse>, I>>(base?: I): ConsumeResponse {
+    return ConsumeResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ConsumeResponse>, I>>(object: I): ConsumeResponse {
+    const message = createBaseConsumeResponse();
+    message.revocation = (object.revocation !== undefined && object.revocation !== null)
+      ? RevocationEvent.fromPartial(object.revocation)
+      : undefined;
+    return message;
+  },
+};
 
 function createBaseRevokeRequest(): RevokeRequest {
   return {
@@ -730,6 +942,7 @@ function createBaseRevocationEvent(): RevocationEvent {
     scope: 0,
     keyId: "",
     notBefore: undefined,
+    consumed: false,
   };
 }
 
@@ -767,6 +980,9 @@ export const RevocationEvent: MessageFns<RevocationEvent> = {
     }
     if (message.notBefore !== undefined) {
       Timestamp.encode(toTimestamp(message.notBefore), writer.uint32(90).fork()).join();
+    }
+    if (message.consumed !== false) {
+      writer.uint32(96).bool(message.consumed);
     }
     return writer;
   },
@@ -872,6 +1088,14 @@ export const RevocationEvent: MessageFns<RevocationEvent> = {
             message.notBefore = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.consumed = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -929,6 +1153,7 @@ export const RevocationEvent: MessageFns<RevocationEvent> = {
         : isSet(object.not_before)
         ? fromJsonTimestamp(object.not_before)
         : undefined,
+      consumed: isSet(object.consumed) ? globalThis.Boolean(object.consumed) : false,
     };
   },
 
@@ -967,6 +1192,9 @@ export const RevocationEvent: MessageFns<RevocationEvent> = {
     if (message.notBefore !== undefined) {
       obj.notBefore = message.notBefore.toISOString();
     }
+    if (message.consumed !== false) {
+      obj.consumed = message.consumed;
+    }
     return obj;
   },
 
@@ -986,6 +1214,7 @@ export const RevocationEvent: MessageFns<RevocationEvent> = {
     message.scope = object.scope ?? 0;
     message.keyId = object.keyId ?? "";
     message.notBefore = object.notBefore ?? undefined;
+    message.consumed = object.consumed ?? false;
     return message;
   },
 };
@@ -1005,10 +1234,30 @@ export const RevocationServiceService = {
     responseSerialize: (value: RevokeResponse): Buffer => Buffer.from(RevokeResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RevokeResponse => RevokeResponse.decode(value),
   },
+  /**
+   * An edge about to accept a single-use token consumes it: the first call for a token wins
+   * (decided in PostgreSQL), ends its grant and revokes it at every edge; any later call is
+   * refused (FAILED_PRECONDITION, ERR_TOKEN_CONSUMED). Only edge verifiers may call it.
+   */
+  consume: {
+    path: "/mayfly.v1.RevocationService/Consume" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ConsumeRequest): Buffer => Buffer.from(ConsumeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ConsumeRequest => ConsumeRequest.decode(value),
+    responseSerialize: (value: ConsumeResponse): Buffer => Buffer.from(ConsumeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ConsumeResponse => ConsumeResponse.decode(value),
+  },
 } as const;
 
 export interface RevocationServiceServer extends UntypedServiceImplementation {
   revoke: handleUnaryCall<RevokeRequest, RevokeResponse>;
+  /**
+   * An edge about to accept a single-use token consumes it: the first call for a token wins
+   * (decided in PostgreSQL), ends its grant and revokes it at every edge; any later call is
+   * refused (FAILED_PRECONDITION, ERR_TOKEN_CONSUMED). Only edge verifiers may call it.
+   */
+  consume: handleUnaryCall<ConsumeRequest, ConsumeResponse>;
 }
 
 export interface RevocationServiceClient extends Client {
@@ -1026,6 +1275,26 @@ export interface RevocationServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RevokeResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * An edge about to accept a single-use token consumes it: the first call for a token wins
+   * (decided in PostgreSQL), ends its grant and revokes it at every edge; any later call is
+   * refused (FAILED_PRECONDITION, ERR_TOKEN_CONSUMED). Only edge verifiers may call it.
+   */
+  consume(
+    request: ConsumeRequest,
+    callback: (error: ServiceError | null, response: ConsumeResponse) => void,
+  ): ClientUnaryCall;
+  consume(
+    request: ConsumeRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ConsumeResponse) => void,
+  ): ClientUnaryCall;
+  consume(
+    request: ConsumeRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ConsumeResponse) => void,
   ): ClientUnaryCall;
 }
 
