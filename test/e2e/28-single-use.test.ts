@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectBus, type NatsConnection } from '@mayfly/bus';
 import { callUnary, createClient } from '@mayfly/grpc';
 import type { MeshReplica } from '@mayfly/mesh';
-import { ConsumeRequest, EdgeVerifierServiceClient, Verdict } from '@mayfly/proto';
+import { ConsumeRequest, EdgeVerifierServiceClient, RevocationServiceClient, Verdict } from '@mayfly/proto';
 import { EdgeVerifier } from '@mayfly/verifier';
 import { DEV, RESOURCE, eventually, refusal, startTestMesh, wireStatus, type TestMesh } from '../support/test-mesh.js';
 
@@ -94,6 +96,30 @@ describe('28 single-use tokens', () => {
       expect(await at(t.edge, once.token)).toBe('accepted'); // still unused: the refusing edge did not consume it
     } finally {
       await edge.close();
+    }
+  });
+
+  it('a second consumption reaching the revocation service is refused (FAILED_PRECONDITION) and audited with who tried and where', async () => {
+    const grant = await acquireOnce();
+    const tokenId = (JSON.parse(Buffer.from(grant.token.split('.')[1]!, 'base64url').toString()) as { jti: string }).jti;
+    // As an edge would call it (the edge verifier's mesh certificate).
+    const asEdge = createClient(RevocationServiceClient, t.mesh.addresses.revocation, 'revocation', {
+      certificatePem: readFileSync(join(t.pkiDir, 'edge-verifier.pem'), 'utf8'),
+      privateKeyPem: readFileSync(join(t.pkiDir, 'edge-verifier-key.pem'), 'utf8'),
+    });
+    try {
+      const consume = () => callUnary(asEdge, asEdge.consume, ConsumeRequest.fromPartial({ grantId: grant.grant.id, tokenId, resource: RESOURCE, action: 'read' }));
+      expect((await consume()).revocation).toMatchObject({ grantId: grant.grant.id, consumed: true });
+      const again = await refusal(consume());
+      expect(wireStatus(again)).toBe(status.FAILED_PRECONDITION);
+      expect(again.code).toBe('ERR_TOKEN_CONSUMED');
+      await eventually(async () => {
+        const rows = await t.db.selectFrom('audit_events').select(['kind', 'actor', 'detail']).where('grant_id', '=', grant.grant.id).where('kind', '=', 'grant.consume_refused').execute();
+        return rows.some((r) => r.actor.endsWith('/mayfly/edge-verifier') && (r.detail as Record<string, unknown>)['resource'] === RESOURCE);
+      }, 10_000, 100);
+      expect(await at(t.edge, grant.token)).toBe('ERR_TOKEN_CONSUMED');
+    } finally {
+      asEdge.close();
     }
   });
 

@@ -17,8 +17,8 @@ export function percentile(sorted: readonly number[], p: number): number {
 
 /**
  * Walks one grant through the running mesh: grant → edge accepts → revoke → edge rejects, then a
- * deny, a scoped grant renewed and released by `await using`, and serial grant latency. Prints
- * timings.
+ * deny, a scoped grant renewed and released by `await using`, a single-use token used twice,
+ * and serial grant latency. Prints timings.
  */
 export async function runDemo(issuer: DevIssuer, options: { serialGrants?: number } = {}): Promise<void> {
   const evidence = () => issuer.mint(DEMO.subject, { audience: DEMO.audience });
@@ -99,6 +99,11 @@ export async function runDemo(issuer: DevIssuer, options: { serialGrants?: numbe
     while (released.verdict === Verdict.VERDICT_ACCEPTED && performance.now() - t < 5_000) released = await verify(scopedToken, 'write', scopedCertificate);
     print(`           after the scope ended: edge says ${verdictText(released)}`);
 
+    const once = await client.acquire({ task: { id: `demo-${run}-4`, kind: 'ci-job', reference: 'JOB-1236', deadline: undefined }, resource: DEMO.resource, actions: ['read'], singleUse: true });
+    const firstUse = await verify(once.token, 'read', once.certificate);
+    const secondUse = await verify(once.token, 'read', once.certificate);
+    print(`7. once     a single-use token: first use ${verdictText(firstUse).split(' (')[0]}, second use ${verdictText(secondUse)}`);
+
     // 100: within the default per-workload burst (100, refilled at 50 per second).
     const count = options.serialGrants ?? 100;
     const latencies: number[] = [];
@@ -109,7 +114,7 @@ export async function runDemo(issuer: DevIssuer, options: { serialGrants?: numbe
     }
     latencies.sort((a, b) => a - b);
     print(
-      `7. latency  ${count} serial grants through the whole mesh: p50 ${percentile(latencies, 50).toFixed(2)} ms, ` +
+      `8. latency  ${count} serial grants through the whole mesh: p50 ${percentile(latencies, 50).toFixed(2)} ms, ` +
         `p95 ${percentile(latencies, 95).toFixed(2)} ms, p99 ${percentile(latencies, 99).toFixed(2)} ms`,
     );
   } finally {

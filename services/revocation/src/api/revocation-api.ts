@@ -2,7 +2,8 @@ import type { Logger } from '@mayfly/core';
 import { unary } from '@mayfly/grpc';
 import { mayflyMetrics, withSpan } from '@mayfly/telemetry';
 import type { RevocationServiceServer } from '@mayfly/proto';
-import { sanitizeText, validateUuid } from '@mayfly/core';
+import { isMayflyError, sanitizeText, validateUuid } from '@mayfly/core';
+import { auditEvent } from '@mayfly/audit-trail';
 import { UNVERIFIED_CALLER, readRevokeRequest, type RevocationTarget } from '../domain/revoke-request.js';
 import type { Revoker } from '../domain/revoker.js';
 
@@ -25,10 +26,27 @@ export function revocationApi(revoker: Revoker, log: Logger): RevocationServiceS
         resource: sanitizeText(request.resource, 256),
         action: sanitizeText(request.action, 64),
       };
-      const response = await withSpan('consume', { 'mayfly.grant_id': request.grantId }, () =>
-        revoker.revoke({ target, reason: `consumed (single use) on ${target.resource}${target.action ? ` ${target.action}` : ''}`, requestedBy: call.caller ?? UNVERIFIED_CALLER, note: '', finalStatus: 'completed' }),
-      );
-      return { revocation: response.revocation };
+      const edge = call.caller ?? UNVERIFIED_CALLER;
+      try {
+        const response = await withSpan('consume', { 'mayfly.grant_id': request.grantId }, () =>
+          revoker.revoke({ target, reason: `consumed (single use) on ${target.resource}${target.action ? ` ${target.action}` : ''}`, requestedBy: edge, note: '', finalStatus: 'completed' }),
+        );
+        return { revocation: response.revocation };
+      } catch (error) {
+        // A second use of a single-use token is a refusal worth a record: who tried, where.
+        if (isMayflyError(error, 'ERR_TOKEN_CONSUMED')) {
+          await revoker.recordRefusal([
+            auditEvent('revocation', {
+              kind: 'grant.consume_refused',
+              actor: edge,
+              outcome: 'denied',
+              grantId: request.grantId,
+              detail: { tokenId: request.tokenId, resource: target.resource, action: target.action, reason: error.message },
+            }),
+          ]);
+        }
+        throw error;
+      }
     }),
   };
 }

@@ -9,7 +9,7 @@ import {
   type Kysely,
   type RevocationRow,
 } from '@mayfly/db';
-import { RevocationEvent, RevocationScope, type RevokeResponse } from '@mayfly/proto';
+import { RevocationEvent, RevocationScope, type AuditEvent, type RevokeResponse } from '@mayfly/proto';
 import { commitRevocation } from './revocation-commits.js';
 import type { ValidRevokeRequest } from './revoke-request.js';
 
@@ -63,6 +63,12 @@ export class Revoker {
       grantsEnded: committed.grantsEnded,
       endedGrantIds: [...committed.endedGrantIds],
     };
+  }
+
+  /** Records a refusal (a second use of a single-use token) durably: outbox first, then delivery. */
+  async recordRefusal(events: readonly AuditEvent[]): Promise<void> {
+    await this.audit.enqueue(this.db, events);
+    void this.audit.deliver(events);
   }
 
   /** Publishes revocations that were committed but not yet acknowledged by the stream. */
