@@ -71,6 +71,8 @@ export class MayflyClient {
   private closed = false;
   /** Every session started, for close(): older ones may still be held by grants renewing over them. */
   private readonly sessions = new Set<WorkloadSession>();
+  /** Handles that still renew or beat, for close() to stop them. */
+  private readonly live = new Set<TaskGrant>();
 
   constructor(private readonly options: MayflyClientOptions) {
     this.bootstrap = createClient(IssuanceServiceClient, options.issuanceAddress, 'issuance');
@@ -102,7 +104,7 @@ export class MayflyClient {
     const client = session?.client ?? this.bootstrap;
     // A bound grant renews and beats over its own session's channel: keep it open while needed.
     const letGo = request.autoRenew === false && !grant.heartbeatIntervalSeconds ? undefined : session?.hold();
-    return new TaskGrant(
+    const handle: TaskGrant = new TaskGrant(
       grant,
       response.accessToken,
       async (outcome, currentToken) => {
@@ -124,9 +126,14 @@ export class MayflyClient {
             : (currentToken) =>
                 context.with(taskContext, () => callUnary(client, client.renewGrant, { grantId: grant.id, accessToken: currentToken }, { timeoutMs, target: 'issuance' })),
         heartbeat: (currentToken) => callUnary(client, client.heartbeat, { grantId: grant.id, accessToken: currentToken }, { timeoutMs, target: 'issuance' }),
-        onDone: letGo,
+        onDone: () => {
+          this.live.delete(handle);
+          letGo?.();
+        },
       },
     );
+    if (!handle.signal.aborted) this.live.add(handle);
+    return handle;
   }
 
   /** Within the session if there is one; once more with a fresh session if it is no longer accepted. */
@@ -256,8 +263,13 @@ export class MayflyClient {
     return result;
   }
 
+  /**
+   * Closes the client: its handles stop renewing and beating (their tokens live until exp; release
+   * grants first to end them at once), and its channels close.
+   */
   close(): void {
     this.closed = true;
+    for (const handle of [...this.live]) handle.detach();
     if (this.renewTimer) clearTimeout(this.renewTimer);
     for (const session of this.sessions) session.close(true);
     this.sessions.clear();

@@ -181,3 +181,25 @@ describe('TaskGrant heartbeats', () => {
     expect(calls).toBe(0);
   });
 });
+
+describe('TaskGrant detach', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('stops renewing and beating without ending the grant, and says so on its signal', async () => {
+    let calls = 0;
+    let completed = 0;
+    const grant = new TaskGrant(
+      Grant.fromPartial({ id: 'g1', heartbeatIntervalSeconds: 3, expiresAt: new Date(Date.now() + 30_000), renewableUntil: new Date(Date.now() + 120_000) }),
+      'token-0',
+      async () => void (completed += 1),
+      undefined,
+      { renew: async () => Promise.reject(new Error(`renew ${++calls}`)), heartbeat: async () => void (calls += 1) },
+    );
+    grant.detach();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(calls).toBe(0);
+    expect(completed).toBe(0);
+    expect(String(grant.signal.reason)).toMatch(/detached/);
+  });
+});

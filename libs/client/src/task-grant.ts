@@ -112,6 +112,15 @@ export class TaskGrant extends EventEmitter<TaskGrantEvents> implements AsyncDis
     return this.released;
   }
 
+  /**
+   * Stops renewing and beating without ending the grant: its token stays valid until its own
+   * exp (a grant with required liveness is then revoked when its heartbeat is missed). For a
+   * client shutting down; `signal` aborts with `reason`.
+   */
+  detach(reason: unknown = new Error('detached: the client was closed')): void {
+    this.finish(reason);
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
     await this.release('released at end of scope');
   }
