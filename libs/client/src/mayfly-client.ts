@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { isMayflyError } from '@mayfly/core';
 import { callUnary, createClient, waitForReady } from '@mayfly/grpc';
-import { IssuanceServiceClient, type RequestGrantRequest, type RequestGrantResponse, type Task } from '@mayfly/proto';
-import { context, recordFailure, trace, tracer } from '@mayfly/telemetry';
+import { IssuanceServiceClient, type Grant, type RequestGrantRequest, type RequestGrantResponse, type Task } from '@mayfly/proto';
+import { context, recordFailure, trace, tracer, type Context, type Span } from '@mayfly/telemetry';
 import { DEFAULT_RETRIES, withRetries, type RetryPolicy } from './retries.js';
-import { TaskGrant } from './task-grant.js';
+import { TaskGrant, type DelegatedGrant } from './task-grant.js';
 import { WorkloadSession } from './workload-session.js';
 
 export interface MayflyClientOptions {
@@ -101,12 +101,45 @@ export class MayflyClient {
     const grant = response.grant;
     if (!grant) throw new Error('issuance answered without a grant');
     span.setAttribute('mayfly.grant_id', grant.id);
+    return this.handle(grant, response.accessToken, session, { autoRenew: request.autoRenew !== false, span, taskContext });
+  }
+
+  /**
+   * Takes up a grant another workload delegated to this one (its TaskGrant.delegate()): the
+   * handle renews it (never past its parent), beats if it must, and releases it like any other.
+   * A token bound to this client's certificate renews over the session that certificate is from.
+   */
+  async adopt(delegated: DelegatedGrant, options: { autoRenew?: boolean } = {}): Promise<TaskGrant> {
+    const { grant, accessToken } = delegated;
+    const span = tracer().startSpan(`task ${grant.task?.kind ?? 'delegated'}`, { attributes: { 'mayfly.task_id': grant.task?.id ?? '', 'mayfly.grant_id': grant.id, 'mayfly.resource': grant.resource } });
+    const bound = boundThumbprint(accessToken);
+    const session = bound ? await this.sessionWithThumbprint(bound) : undefined;
+    if (bound && !session) {
+      span.end();
+      throw new Error('the delegated token is bound to a certificate this client does not hold: send this client\'s identity().certificatePem to the delegator');
+    }
+    return this.handle(grant, accessToken, session, { autoRenew: options.autoRenew !== false, span, taskContext: trace.setSpan(context.active(), span) });
+  }
+
+  /**
+   * Who this client is, for a delegator: its SPIFFE ID and the certificate of its session
+   * (started now if need be) to bind delegated tokens to. Undefined without sessions.
+   */
+  async identity(): Promise<{ spiffeId: string; certificatePem: string } | undefined> {
+    const session = await this.currentSession(this.options.timeoutMs ?? 5_000);
+    return session ? { spiffeId: session.spiffeId, certificatePem: session.certificatePem } : undefined;
+  }
+
+  /** A live handle on a grant: completes, renews, beats and delegates over the right channel. */
+  private handle(grant: Grant, accessToken: string, session: WorkloadSession | undefined, how: { autoRenew: boolean; span: Span; taskContext: Context }): TaskGrant {
+    const timeoutMs = this.options.timeoutMs ?? 5_000;
+    const { span, taskContext } = how;
     const client = session?.client ?? this.bootstrap;
     // A bound grant renews and beats over its own session's channel: keep it open while needed.
-    const letGo = request.autoRenew === false && !grant.heartbeatIntervalSeconds ? undefined : session?.hold();
+    const letGo = !how.autoRenew && !grant.heartbeatIntervalSeconds ? undefined : session?.hold();
     const handle: TaskGrant = new TaskGrant(
       grant,
-      response.accessToken,
+      accessToken,
       async (outcome, currentToken) => {
         try {
           await context.with(taskContext, async () => {
@@ -120,12 +153,15 @@ export class MayflyClient {
       session?.certificate,
       {
         // A bound token is renewed over its own session's channel (the certificate it is bound to).
-        renew:
-          request.autoRenew === false
-            ? undefined
-            : (currentToken) =>
-                context.with(taskContext, () => callUnary(client, client.renewGrant, { grantId: grant.id, accessToken: currentToken }, { timeoutMs, target: 'issuance' })),
+        renew: how.autoRenew
+          ? (currentToken) => context.with(taskContext, () => callUnary(client, client.renewGrant, { grantId: grant.id, accessToken: currentToken }, { timeoutMs, target: 'issuance' }))
+          : undefined,
         heartbeat: (currentToken) => callUnary(client, client.heartbeat, { grantId: grant.id, accessToken: currentToken }, { timeoutMs, target: 'issuance' }),
+        delegate: (currentToken, request) =>
+          context.with(taskContext, async () => {
+            await waitForReady(client, new Date(Date.now() + timeoutMs), 'issuance');
+            return callUnary(client, client.delegateGrant, { ...request, parentToken: currentToken }, { timeoutMs, target: 'issuance' });
+          }),
         onDone: () => {
           this.live.delete(handle);
           letGo?.();
@@ -134,6 +170,12 @@ export class MayflyClient {
     );
     if (!handle.signal.aborted) this.live.add(handle);
     return handle;
+  }
+
+  /** The session (current or an earlier one still open) whose certificate has this RFC 8705 thumbprint. */
+  private async sessionWithThumbprint(thumbprint: string): Promise<WorkloadSession | undefined> {
+    await this.session?.catch(() => undefined);
+    return [...this.sessions].find((session) => !session.isClosed && createHash('sha256').update(session.certificate).digest('base64url') === thumbprint);
   }
 
   /** Within the session if there is one; once more with a fresh session if it is no longer accepted. */
@@ -274,5 +316,16 @@ export class MayflyClient {
     for (const session of this.sessions) session.close(true);
     this.sessions.clear();
     this.bootstrap.close();
+  }
+}
+
+/** cnf.x5t#S256 of a JWT access token, read without verifying it (only to pick a channel). */
+function boundThumbprint(accessToken: string): string | undefined {
+  try {
+    const payload = JSON.parse(Buffer.from(accessToken.split('.')[1] ?? '', 'base64url').toString()) as { cnf?: Record<string, unknown> };
+    const thumbprint = payload.cnf?.['x5t#S256'];
+    return typeof thumbprint === 'string' ? thumbprint : undefined;
+  } catch {
+    return undefined;
   }
 }

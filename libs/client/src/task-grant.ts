@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { isMayflyError, type ErrorCode } from '@mayfly/core';
-import type { Grant, RenewGrantResponse } from '@mayfly/proto';
+import type { DelegateGrantRequest, DelegateGrantResponse, Grant, RenewGrantResponse } from '@mayfly/proto';
 import { renewalTime } from './workload-session.js';
 
 /** Asks issuance for a fresh token of the grant, presenting the current one. */
@@ -9,11 +9,39 @@ export type Renewer = (currentToken: string) => Promise<RenewGrantResponse>;
 /** Tells issuance the task is alive, presenting the current token. */
 export type HeartbeatSender = (currentToken: string) => Promise<unknown>;
 
+/** Asks issuance to pass part of the grant on, presenting the current token. */
+export type Delegator = (currentToken: string, request: Omit<DelegateGrantRequest, 'parentToken'>) => Promise<DelegateGrantResponse>;
+
+/** What to pass on, and to whom (see TaskGrant.delegate). */
+export interface DelegationRequest {
+  /** The registered workload that receives it. */
+  readonly to: string;
+  /**
+   * The delegate's X.509-SVID, PEM (from its client's `identity()`): the child token is bound to
+   * it, so only the delegate can use it. Required when this grant's token is bound (a session).
+   */
+  readonly certificatePem?: string;
+  /** A subset of this grant's actions (default: all of them). */
+  readonly actions?: readonly string[];
+  /** Capped by policy and by this grant's current token. 0 or unset: the service default. */
+  readonly ttlSeconds?: number;
+  /** Why the delegate needs it; the default policy refuses a delegation without one. */
+  readonly justification: string;
+}
+
+/** A grant delegated to another workload: hand it over (it is plain data), and adopt it there. */
+export interface DelegatedGrant {
+  readonly grant: Grant;
+  readonly accessToken: string;
+}
+
 export interface TaskGrantOptions {
   /** Renews the token before it expires; without it the grant is never renewed. */
   readonly renew?: Renewer | undefined;
   /** Sends heartbeats, for a grant that requires liveness (grant.heartbeatIntervalSeconds). */
   readonly heartbeat?: HeartbeatSender | undefined;
+  /** Passes part of the grant on to another workload. */
+  readonly delegate?: Delegator | undefined;
   /** Called once the handle no longer needs what renewal uses (released, or access lost). */
   readonly onDone?: () => void;
   /** How long to wait before trying a failed renewal again (transient failures). Default 2 s. */
@@ -123,6 +151,26 @@ export class TaskGrant extends EventEmitter<TaskGrantEvents> implements AsyncDis
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.release('released at end of scope');
+  }
+
+  /**
+   * Passes part of this grant on to another registered workload (an agent's tool, a
+   * sub-agent): same resource, a subset of the actions, never outliving this grant; ended when
+   * this grant ends. Hand the result to the delegate, which takes it up with `client.adopt()`.
+   */
+  async delegate(request: DelegationRequest): Promise<DelegatedGrant> {
+    if (!this.options.delegate) throw new Error('this handle cannot delegate (no issuance channel)');
+    if (this.done) throw new Error('access was lost or released: nothing left to delegate');
+    const response = await this.options.delegate(this.current.token, {
+      delegateSpiffeId: request.to,
+      delegateCertificatePem: request.certificatePem ?? '',
+      resource: this.current.grant.resource,
+      actions: [...(request.actions ?? this.current.grant.actions)],
+      requestedTtlSeconds: request.ttlSeconds ?? 0,
+      justification: request.justification,
+    });
+    if (!response.grant || !response.accessToken) throw new Error('issuance answered a delegation without a grant and token');
+    return { grant: response.grant, accessToken: response.accessToken };
   }
 
   /** Renews now, outside the schedule (the schedule goes on from the new token). One at a time. */

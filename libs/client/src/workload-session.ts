@@ -15,6 +15,8 @@ export class WorkloadSession {
     readonly issuedAt: Date,
     /** The certificate, DER: what a resource's edge compares a bound token with. */
     readonly certificate: Buffer,
+    /** The same certificate, PEM: what a delegator sends to bind a delegated token to it. */
+    readonly certificatePem: string,
     readonly client: IssuanceServiceClient,
   ) {}
 
@@ -35,7 +37,7 @@ export class WorkloadSession {
       privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
     });
     // Its life counts from now: the certificate's notBefore is set back for clock skew.
-    return new WorkloadSession(response.spiffeId, response.serial, response.expiresAt ?? new Date(certificate.validTo), new Date(), certificate.raw, client);
+    return new WorkloadSession(response.spiffeId, response.serial, response.expiresAt ?? new Date(certificate.validTo), new Date(), certificate.raw, response.certificatePem, client);
   }
 
   private holders = 0;

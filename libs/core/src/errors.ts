@@ -17,6 +17,12 @@ export const ERROR_STATUS = {
   ERR_GRANT_NOT_FOUND: GrpcStatus.NOT_FOUND,
   ERR_GRANT_NOT_ACTIVE: GrpcStatus.FAILED_PRECONDITION,
   ERR_WORKLOAD_NOT_FOUND: GrpcStatus.NOT_FOUND,
+  /** The workload is registered but disabled: it may not receive access. */
+  ERR_WORKLOAD_DISABLED: GrpcStatus.FAILED_PRECONDITION,
+  /** A delegation asked for more than the parent grant holds (another resource, an action it lacks). */
+  ERR_DELEGATION_EXCEEDS_PARENT: GrpcStatus.PERMISSION_DENIED,
+  /** The delegation chain would be longer than MAYFLY_MAX_DELEGATION_DEPTH allows. */
+  ERR_DELEGATION_TOO_DEEP: GrpcStatus.PERMISSION_DENIED,
   /** The signing key (or the watermark asked for) is already revoked. */
   ERR_ALREADY_REVOKED: GrpcStatus.ALREADY_EXISTS,
   /** Issuance's active signing key was revoked: promote another before tokens can be issued. */

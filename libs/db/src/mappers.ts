@@ -34,6 +34,7 @@ export function toGrantMessage(row: GrantRecord): Grant {
     renewals: row.renewals,
     heartbeatIntervalSeconds: row.heartbeat_interval_seconds ?? 0,
     singleUse: row.single_use,
+    delegation: row.parent_grant_id ? { delegators: row.delegators, parentGrantIds: row.ancestor_grant_ids } : undefined,
   });
 }
 

@@ -14,6 +14,7 @@ import * as grantRenewal from './migrations/010-grant-renewal.js';
 import * as idempotentGrants from './migrations/011-idempotent-grants.js';
 import * as grantHeartbeats from './migrations/012-grant-heartbeats.js';
 import * as singleUseGrants from './migrations/013-single-use-grants.js';
+import * as grantDelegation from './migrations/014-grant-delegation.js';
 import { MayflyError } from '@mayfly/core';
 import { sql } from 'kysely';
 import { provisionServiceRoles, type ProvisionOptions } from './roles.js';
@@ -34,6 +35,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '011-idempotent-grants': idempotentGrants,
   '012-grant-heartbeats': grantHeartbeats,
   '013-single-use-grants': singleUseGrants,
+  '014-grant-delegation': grantDelegation,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -102,6 +102,10 @@ export interface GrantTable {
   /** Its one token may be used once; consumed_at is when an edge did. */
   single_use: ColumnType<boolean, boolean | undefined, boolean>;
   consumed_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** Delegation (migration 014): the grant it was carved from, all its ancestors (root first), and who passed it on. */
+  parent_grant_id: ColumnType<string | null, string | null | undefined, never>;
+  ancestor_grant_ids: ColumnType<string[], string[] | undefined, never>;
+  delegators: ColumnType<string[], string[] | undefined, never>;
   created_at: CreatedAt;
 }
 

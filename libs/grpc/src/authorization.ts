@@ -33,6 +33,7 @@ export const ALLOWED_CALLERS: Readonly<Record<string, AllowedCallers>> = {
   'mayfly.v1.IssuanceService/RenewGrant': 'workloads',
   'mayfly.v1.IssuanceService/CompleteTask': 'workloads',
   'mayfly.v1.IssuanceService/Heartbeat': 'workloads',
+  'mayfly.v1.IssuanceService/DelegateGrant': 'workloads',
   'mayfly.v1.EdgeVerifierService/Verify': 'workloads',
 };
 

@@ -31,6 +31,7 @@ export {
   type AuditServiceServer,
 } from './gen/mayfly/v1/audit.js';
 export {
+  Delegation,
   Entitlement,
   Evidence,
   Grant,
@@ -54,6 +55,7 @@ export {
 export {
   EdgeVerifierServiceClient,
   EdgeVerifierServiceService,
+  TokenDelegation,
   Verdict,
   VerifyRequest,
   VerifyResponse,
@@ -65,6 +67,8 @@ export {
   CompleteGrantResponse,
   CompleteTaskRequest,
   CompleteTaskResponse,
+  DelegateGrantRequest,
+  DelegateGrantResponse,
   HeartbeatRequest,
   HeartbeatResponse,
   RenewGrantRequest,

@@ -30,4 +30,34 @@ describe('readAccessTokenClaims', () => {
   it('refuses a cnf it cannot check rather than ignore the binding', () => {
     expect(readAccessTokenClaims(claims({ cnf: { jkt: 'x' } }))).toBeUndefined();
   });
+
+  it('reads a delegation chain (RFC 8693 act): the principal in sub, the current actor outermost', () => {
+    const delegated = claims({
+      sub: 'spiffe://example.org/agent',
+      client_id: 'spiffe://example.org/tool',
+      act: { sub: 'spiffe://example.org/tool', act: { sub: 'spiffe://example.org/sub-agent' } },
+      parent_grant_ids: ['g-root', 'g-sub'],
+    });
+    expect(readAccessTokenClaims(delegated)?.delegation).toEqual({
+      actor: 'spiffe://example.org/tool',
+      delegators: ['spiffe://example.org/agent', 'spiffe://example.org/sub-agent'],
+      depth: 2,
+      parentGrantIds: ['g-root', 'g-sub'],
+    });
+    expect(readAccessTokenClaims(claims())?.delegation).toBeUndefined();
+  });
+
+  it('refuses a chain it cannot read or that does not add up, rather than read the token as undelegated', () => {
+    const one = { sub: 'spiffe://example.org/agent', client_id: 'spiffe://example.org/tool', act: { sub: 'spiffe://example.org/tool' }, parent_grant_ids: ['g-root'] };
+    expect(readAccessTokenClaims(claims(one))).toBeDefined();
+    expect(readAccessTokenClaims(claims({ ...one, parent_grant_ids: undefined }))).toBeUndefined();
+    expect(readAccessTokenClaims(claims({ ...one, act: undefined }))).toBeUndefined();
+    expect(readAccessTokenClaims(claims({ ...one, parent_grant_ids: ['g-root', 'g-extra'] }))).toBeUndefined();
+    expect(readAccessTokenClaims(claims({ ...one, act: { sub: 'not a spiffe id' } }))).toBeUndefined();
+    expect(readAccessTokenClaims(claims({ ...one, act: 'spiffe://example.org/tool' }))).toBeUndefined();
+    expect(readAccessTokenClaims(claims({ ...one, client_id: 'spiffe://example.org/someone-else' }))).toBeUndefined();
+    let deep: Record<string, unknown> = { sub: 'spiffe://example.org/tool' };
+    for (let i = 0; i < 20; i++) deep = { sub: `spiffe://example.org/a${i}`, act: deep };
+    expect(readAccessTokenClaims(claims({ ...one, client_id: 'spiffe://example.org/a19', act: deep, parent_grant_ids: Array.from({ length: 21 }, (_, i) => `g${i}`) }))).toBeUndefined();
+  });
 });

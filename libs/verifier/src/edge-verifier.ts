@@ -6,7 +6,7 @@ import { MayflyError, isMayflyError } from '@mayfly/core';
 import { httpsFetch } from '@mayfly/pki';
 import type { RevocationEvent } from '@mayfly/proto';
 import { mayflyMetrics } from '@mayfly/telemetry';
-import { readAccessTokenClaims, type AccessTokenClaims } from './access-token.js';
+import { readAccessTokenClaims, type AccessTokenClaims, type TokenDelegation } from './access-token.js';
 import type { UsageRecorder } from './usage-recorder.js';
 import { checkAccessTokenHeader, checkIssuerAndTimes, decodeCompactJws, verifyEd25519 } from './compact-jws.js';
 import { reject, rejectionFromJose, type Rejection } from './rejection.js';
@@ -79,7 +79,11 @@ export interface EdgeVerifierOptions {
   readonly onFeedStateChange?: (state: FeedState) => void;
 }
 
-export type Verification = { readonly ok: true; readonly claims: AccessTokenClaims } | Rejection;
+/**
+ * An accepted token's claims, and — for a delegated one — its chain: `delegation.actor` is the
+ * workload presenting it, acting for `claims.spiffeId` (sub) through `delegation.delegators`.
+ */
+export type Verification = { readonly ok: true; readonly claims: AccessTokenClaims; readonly delegation: TokenDelegation | undefined } | Rejection;
 
 export interface VerifyOptions {
   /** The resource this edge guards; must equal the token's aud. */
@@ -165,7 +169,9 @@ export class EdgeVerifier {
     const result = await this.check(token, options);
     mayflyMetrics().edgeVerifications.add(1, { result: result.ok ? 'accepted' : result.code });
     if (result.ok && this.options.usage) {
-      const { grantId, spiffeId, taskId } = result.claims;
+      const { grantId, taskId } = result.claims;
+      // Usage is the actor's: for a delegated token, the workload presenting it.
+      const spiffeId = result.delegation?.actor ?? result.claims.spiffeId;
       this.options.usage.record({ grantId, spiffeId, taskId, resource: options.audience, action: options.action ?? '' }, new Date());
     }
     return result;
@@ -205,7 +211,7 @@ export class EdgeVerifier {
       }
     }
     if (claims.singleUse) return this.consume(claims, options);
-    return { ok: true, claims };
+    return { ok: true, claims, delegation: claims.delegation };
   }
 
   /** The last step for a single-use token: it is accepted only if this edge consumed it now. */
@@ -214,7 +220,7 @@ export class EdgeVerifier {
     if (!consume) return reject('ERR_SINGLE_USE_UNAVAILABLE', 'token is single-use and this edge cannot consume tokens (no revocation service configured); refused rather than accepted twice');
     try {
       await consume({ grantId: claims.grantId, tokenId: claims.tokenId, resource: options.audience, action: options.action ?? '' });
-      return { ok: true, claims };
+      return { ok: true, claims, delegation: claims.delegation };
     } catch (error) {
       if (isMayflyError(error, 'ERR_TOKEN_CONSUMED') || isMayflyError(error, 'ERR_GRANT_NOT_ACTIVE')) return reject('ERR_TOKEN_CONSUMED', `single-use token of grant ${claims.grantId} was used already`);
       return reject('ERR_SINGLE_USE_UNAVAILABLE', `single-use token could not be consumed (${(error as Error).message}); refused rather than risk a second use`);
@@ -258,7 +264,7 @@ export class EdgeVerifier {
     }
     const kid = jws.header['kid'];
     const claims = readAccessTokenClaims(payload, typeof kid === 'string' ? kid : undefined);
-    if (!claims) return reject('ERR_TOKEN_CLAIMS', 'token lacks a Mayfly claim (sub, aud, jti, scope, grant_id or task_id)');
+    if (!claims) return reject('ERR_TOKEN_CLAIMS', 'token lacks a Mayfly claim (sub, aud, jti, scope, grant_id or task_id), or its delegation chain (act, parent_grant_ids) is malformed');
     if (this.verifiedCacheSize > 0) {
       if (this.verified.size >= this.verifiedCacheSize) this.verified.delete(this.verified.keys().next().value as string);
       this.verified.delete(token); // re-inserted as the newest

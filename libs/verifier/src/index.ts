@@ -1,7 +1,7 @@
 export { EdgeVerifier, certificateThumbprint, type EdgeVerifierOptions, type Verification, type VerifyOptions } from './edge-verifier.js';
 export { readRevocationEvent, type UnreadableRevocation } from './revocation-event.js';
 export { RevocationSet, type HeardRevocation, type KeyWatermark, type RevokedEntry, type TokenIdentity, type WorkloadWatermark } from './revocation-set.js';
-export { isSpiffeId, readAccessTokenClaims, type AccessTokenClaims } from './access-token.js';
+export { isSpiffeId, readAccessTokenClaims, type AccessTokenClaims, type TokenDelegation } from './access-token.js';
 export { type Rejection, type RejectionCode } from './rejection.js';
 export { fetchTrustingCa, httpsFetch, type JwksFetch } from '@mayfly/pki';
 export { UsageRecorder, type GrantUsage } from './usage-recorder.js';

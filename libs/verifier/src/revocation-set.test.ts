@@ -100,3 +100,28 @@ describe('RevocationSet capacity', () => {
     expect(set.isOverflowed(5_000)).toBe(false);
   });
 });
+
+describe('RevocationSet and delegated tokens', () => {
+  const AGENT = 'spiffe://example.org/agent';
+  const TOOL = 'spiffe://example.org/tool';
+  const delegated = (fields: Partial<TokenIdentity> = {}) =>
+    token({ grantId: 'g-child', tokenId: 't-child', spiffeId: AGENT, delegation: { actor: TOOL, delegators: [AGENT], parentGrantIds: ['g-root'] }, ...fields });
+
+  it('refuses a delegated token once any grant it was carved from is revoked', () => {
+    const set = new RevocationSet();
+    expect(set.revocationOf(delegated())).toBeUndefined();
+    set.add(grant('g-root', 't-root', 5_000), 1_000);
+    expect(set.revocationOf(delegated())).toMatchObject({ code: 'ERR_TOKEN_REVOKED', message: expect.stringMatching(/g-root, which grant g-child was delegated from/) });
+    // An unrelated token of the principal is not touched.
+    expect(set.revocationOf(token({ spiffeId: AGENT }))).toBeUndefined();
+  });
+
+  it('applies a workload watermark to every party of the chain: the principal, who passed it on, and the actor', () => {
+    for (const revoked of [AGENT, TOOL]) {
+      const set = new RevocationSet();
+      set.add({ scope: 'workload', spiffeId: revoked, notBeforeMs: 2_000, notAfterMs: 9_000 }, 1_000);
+      expect(set.revocationOf(delegated())?.message).toContain(revoked);
+      expect(set.revocationOf(delegated({ issuedAt: new Date(3_000) }))).toBeUndefined();
+    }
+  });
+});

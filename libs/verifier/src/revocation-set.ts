@@ -37,6 +37,8 @@ export interface TokenIdentity {
   readonly issuedAt: Date;
   /** The kid its signature names. */
   readonly keyId: string | undefined;
+  /** For a delegated token: its actor, who passed it on, and the grants it was carved from. */
+  readonly delegation?: { readonly actor: string; readonly delegators: readonly string[]; readonly parentGrantIds: readonly string[] } | undefined;
 }
 
 /** Default cap on entries: about 200 MB of strings and maps at the very worst. */
@@ -104,11 +106,19 @@ export class RevocationSet {
     const entry = this.byGrant.get(token.grantId) ?? this.byToken.get(token.tokenId);
     if (entry?.consumed) return { code: 'ERR_TOKEN_CONSUMED', message: `single-use token of grant ${token.grantId} was used already` };
     if (entry) return { code: 'ERR_TOKEN_REVOKED', message: `grant ${token.grantId} has been revoked` };
-    const workload = this.byWorkload.get(token.spiffeId);
-    // iat has whole seconds: a token from the watermark's own second may be from just before it,
-    // so it is refused too (fail closed; the workload asks again).
-    if (workload && token.issuedAt.getTime() < workload.notBeforeMs) {
-      return { code: 'ERR_TOKEN_REVOKED', message: `credentials of ${token.spiffeId} issued before ${new Date(workload.notBeforeMs).toISOString()} have been revoked` };
+    if (token.delegation) {
+      // A delegated token falls with any grant it was carved from.
+      const revokedParent = token.delegation.parentGrantIds.find((grantId) => this.byGrant.has(grantId));
+      if (revokedParent) return { code: 'ERR_TOKEN_REVOKED', message: `grant ${revokedParent}, which grant ${token.grantId} was delegated from, has been revoked` };
+    }
+    // A workload watermark covers the tokens it holds and the ones it passed on (any party of a chain).
+    for (const spiffeId of token.delegation ? [token.delegation.actor, ...token.delegation.delegators] : [token.spiffeId]) {
+      const workload = this.byWorkload.get(spiffeId);
+      // iat has whole seconds: a token from the watermark's own second may be from just before it,
+      // so it is refused too (fail closed; the workload asks again).
+      if (workload && token.issuedAt.getTime() < workload.notBeforeMs) {
+        return { code: 'ERR_TOKEN_REVOKED', message: `credentials of ${spiffeId} issued before ${new Date(workload.notBeforeMs).toISOString()} have been revoked` };
+      }
     }
     if (token.keyId !== undefined && this.byKey.has(token.keyId)) {
       return { code: 'ERR_TOKEN_REVOKED', message: `signing key ${token.keyId} has been revoked; every token it signed is void` };

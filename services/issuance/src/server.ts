@@ -1,7 +1,7 @@
 import { EnvReader, commonSettings, serviceAddress, tokenIssuerSettings, DEFAULT_PORTS } from '@mayfly/config';
 import type { Logger } from '@mayfly/core';
 import { auditTrailFromEnv } from '@mayfly/audit-trail';
-import { assertDatabaseReachable, createDatabase, assertSchemaCurrent, listRevokedKeyIds, recordHeartbeat } from '@mayfly/db';
+import { assertDatabaseReachable, createDatabase, assertSchemaCurrent, findWorkload, insertDelegatedGrant, listRevokedKeyIds, recordHeartbeat, toWorkloadMessage } from '@mayfly/db';
 import { callUnary, certificateFiles, createClient, startGrpcServer, transportSettings, type Closer } from '@mayfly/grpc';
 import { withSpan } from '@mayfly/telemetry';
 import {
@@ -16,12 +16,14 @@ import {
 } from '@mayfly/proto';
 import { PostgresGrantStore } from './adapters/postgres-grant-store.js';
 import { PostgresSessionRegistry } from './adapters/postgres-session-registry.js';
+import { WorkloadCertificates } from './adapters/workload-certificates.js';
 import { PeerThrottle } from './domain/peer-throttle.js';
 import { issuanceApi } from './api/issuance-api.js';
 import type { CredentialFormat } from './credentials/credential-format.js';
 import { JwtAccessTokenFormat } from './credentials/jwt-access-token.js';
 import { RevokedKeysFilter } from './credentials/revoked-keys-filter.js';
 import type { TaskCompletionPorts } from './domain/complete-task.js';
+import type { DelegationOptions, DelegationPorts } from './domain/delegate-grant.js';
 import type { HeartbeatPorts } from './domain/heartbeat.js';
 import type { RenewalPorts } from './domain/renew-grant.js';
 import { SigningKeyring } from './credentials/signing-keyring.js';
@@ -74,6 +76,11 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
   const deliverAudit = (events: readonly AuditEvent[]): void =>
     void withSpan('audit deliver', { 'mayfly.audit.events': events.length }, () => audit.deliver(events));
 
+  const ttlPolicy = {
+    defaultTtlSeconds: env.int('MAYFLY_DEFAULT_TTL_SECONDS', 300, { min: 1, max: 86_400 }),
+    maxRequestTtlSeconds: maxTtlSeconds,
+    maxGrantSeconds: env.int('MAYFLY_MAX_GRANT_SECONDS', 28_800, { min: 1, max: 7 * 86_400 }),
+  };
   const flow = new GrantFlow(
     {
       attest: async (evidence, deadline) => callUnary(attestation, attestation.attest, { evidence }, { deadline, target: 'attestation' }),
@@ -86,9 +93,7 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
     },
     tracedCredentials(credentials),
     {
-      defaultTtlSeconds: env.int('MAYFLY_DEFAULT_TTL_SECONDS', 300, { min: 1, max: 86_400 }),
-      maxRequestTtlSeconds: maxTtlSeconds,
-      maxGrantSeconds: env.int('MAYFLY_MAX_GRANT_SECONDS', 28_800, { min: 1, max: 7 * 86_400 }),
+      ...ttlPolicy,
       rateLimit: {
         perSecond: env.int('MAYFLY_GRANT_RATE_PER_SECOND', 50, { min: 0, max: 1_000_000 }),
         burst: env.int('MAYFLY_GRANT_RATE_BURST', 100, { min: 1, max: 1_000_000 }),
@@ -110,6 +115,23 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
     commitRenewal: (token, events) => withSpan('persist renewal', { 'mayfly.grant_id': token.grantId }, () => store.commitRenewal(token, events)),
     commitEvents: (events) => store.commitEvents(events),
     deliverAudit,
+  };
+  const workloadCertificates = new WorkloadCertificates(env.optionalString('MAYFLY_WORKLOAD_CA_FILE'));
+  const delegation: { ports: DelegationPorts; options: DelegationOptions } = {
+    ports: {
+      ...renewal,
+      findWorkload: async (spiffeId) => {
+        const row = await findWorkload(db, spiffeId);
+        return row ? { workload: toWorkloadMessage(row), disabledAt: row.disabled_at ?? undefined } : undefined;
+      },
+      readCertificate: (pem) => workloadCertificates.read(pem),
+      decide: async (request, deadline) => callUnary(decision, decision.decide, request, { deadline, target: 'decision' }),
+      throttleUnauthenticated: (peer, audit) => peerThrottle.take(peer, audit),
+      commitDelegatedGrant: (grant, events) =>
+        withSpan('persist delegated grant', { 'mayfly.grant_id': grant.id }, () => insertDelegatedGrant(db, grant, audit.owner, audit.outboxEntries(events))),
+    },
+    // How many times access may be passed on: agent → sub-agent → tool is 2.
+    options: { ...ttlPolicy, maxDepth: env.int('MAYFLY_MAX_DELEGATION_DEPTH', 3, { min: 0, max: 16 }) },
   };
   const heartbeats: HeartbeatPorts = {
     findGrant: (id) => store.findGrant(id),
@@ -161,7 +183,7 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
       {
         name: 'mayfly.v1.IssuanceService',
         definition: IssuanceServiceService,
-        implementation: issuanceApi({ flow, credentials, completion, renewal, taskCompletion, heartbeats, sessions, peerThrottle, log }),
+        implementation: issuanceApi({ flow, credentials, completion, renewal, delegation, taskCompletion, heartbeats, sessions, peerThrottle, log }),
       },
     ],
   });

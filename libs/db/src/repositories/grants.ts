@@ -27,6 +27,51 @@ export async function insertGrantWithAuditOutbox(
     .execute();
 }
 
+/**
+ * Inserts a delegated grant and its audit outbox entries, only while its parent is still active
+ * and reaches at least as far (the parent row is share-locked, so a revocation of the parent
+ * either sees the child and ends it too, or comes first and the child is never written).
+ * Returns false, writing nothing, when the parent ended or no longer covers the child.
+ */
+export async function insertDelegatedGrant(db: Kysely<Database>, grant: GrantRecord, owner: string, entries: readonly OutboxEntry[]): Promise<boolean> {
+  if (!grant.parent_grant_id) throw new Error('insertDelegatedGrant: the grant has no parent');
+  const parentId = grant.parent_grant_id;
+  return db.transaction().execute(async (tx) => {
+    const parent = await tx
+      .selectFrom('grants')
+      .select('id')
+      .where('id', '=', parentId)
+      .where('status', '=', 'active')
+      .where('expires_at', '>=', grant.expires_at)
+      .where('renewable_until', '>=', grant.renewable_until)
+      .forShare()
+      .executeTakeFirst();
+    if (!parent) return false;
+    await tx.insertInto('grants').values(grant).execute();
+    if (entries.length > 0) await tx.insertInto('audit_outbox').values(outboxRows(owner, entries)).execute();
+    return true;
+  });
+}
+
+/**
+ * The active grants delegated (at any depth) from any of `grantIds`, locked for the rest of the
+ * transaction: ending a grant ends its subtree.
+ */
+export async function lockLiveDescendants(db: Kysely<Database>, grantIds: readonly string[]): Promise<string[]> {
+  if (grantIds.length === 0) return [];
+  const rows = await db
+    .selectFrom('grants')
+    .select('id')
+    .where('status', '=', 'active')
+    .where('parent_grant_id', 'is not', null)
+    .where(sql<boolean>`ancestor_grant_ids && ${sql.val(grantIds)}::uuid[]`)
+    .orderBy(sql`cardinality(ancestor_grant_ids)`)
+    .orderBy('id')
+    .forUpdate()
+    .execute();
+  return rows.map((row) => row.id);
+}
+
 export async function findGrant(db: Kysely<Database>, id: string): Promise<GrantRow | undefined> {
   return db.selectFrom('grants').selectAll().where('id', '=', id).executeTakeFirst();
 }
@@ -102,6 +147,20 @@ export async function recordRenewedToken(
       .where('id', '=', token.grantId)
       .where('status', '=', 'active')
       .where('renewable_until', '>=', token.expiresAt)
+      // A delegated grant's token never outlives its parent's newest token.
+      .where((eb) =>
+        eb.or([
+          eb('parent_grant_id', 'is', null),
+          eb.exists(
+            eb
+              .selectFrom('grants as parent')
+              .select('parent.id')
+              .whereRef('parent.id', '=', 'grants.parent_grant_id')
+              .where('parent.status', '=', 'active')
+              .where('parent.expires_at', '>=', token.expiresAt),
+          ),
+        ]),
+      )
       .returningAll()
       .executeTakeFirst();
     if (!grant) return undefined;
@@ -128,14 +187,24 @@ export async function lockActiveGrantIdsOfTask(db: Kysely<Database>, taskId: str
  * Returns how many it ended.
  */
 export async function revokeWorkloadGrantsIssuedBefore(db: Kysely<Database>, spiffeId: string, before: Date, reason: string, at: Date): Promise<number> {
-  const result = await db
+  const held = await db
     .updateTable('grants')
     .set({ status: 'revoked', end_reason: reason, ended_at: at })
     .where('spiffe_id', '=', spiffeId)
     .where('status', '=', 'active')
     .where('issued_at', '<', before)
     .executeTakeFirst();
-  return Number(result.numUpdatedRows);
+  // What the workload passed on ends with it: any live grant with it in its delegation chain,
+  // as edges refuse a token whose chain names a revoked workload.
+  const delegated = await db
+    .updateTable('grants')
+    .set({ status: 'revoked', end_reason: `${reason} (delegated by ${spiffeId})`, ended_at: at })
+    .where('status', '=', 'active')
+    .where('parent_grant_id', 'is not', null)
+    .where(sql<boolean>`delegators @> ARRAY[${spiffeId}]::text[]`)
+    .where('issued_at', '<', before)
+    .executeTakeFirst();
+  return Number(held.numUpdatedRows) + Number(delegated.numUpdatedRows);
 }
 
 /** The grant a workload requested under an idempotency key, if any. */

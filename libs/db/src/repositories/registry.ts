@@ -52,6 +52,11 @@ export async function findTrustedIssuer(db: Kysely<Database>, issuer: string): P
 }
 
 /** Registers (or replaces) a workload and its entitlement ceiling. */
+/** A registered workload by SPIFFE ID (disabled or not), if any. */
+export async function findWorkload(db: Kysely<Database>, spiffeId: string): Promise<WorkloadRow | undefined> {
+  return db.selectFrom('workloads').selectAll().where('spiffe_id', '=', spiffeId).executeTakeFirst();
+}
+
 export async function upsertWorkload(db: Kysely<Database>, input: WorkloadInput): Promise<void> {
   const values = {
     spiffe_id: input.spiffeId,

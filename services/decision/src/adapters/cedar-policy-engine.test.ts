@@ -13,13 +13,14 @@ const engine = (...texts: string[]) => CedarPolicyEngine.fromSources(texts.map((
 const workload = (environment: string, riskTier: RiskTier): Workload =>
   Workload.fromPartial({ spiffeId: `spiffe://example.org/${environment}/svc`, environment, riskTier });
 
-const query = (w: Workload, action: string, reference = '') => ({
+const query = (w: Workload, action: string, reference = '', more: { justification?: string; delegators?: string[] } = {}) => ({
   workload: w,
   task: { id: 't1', kind: 'ci-job', reference, deadline: undefined },
   resource: 'pg:orders-db',
   action,
   requestedTtlSeconds: 300,
-  justification: '',
+  justification: more.justification ?? '',
+  delegation: more.delegators ? { delegators: more.delegators, parentGrantIds: more.delegators.map((_, i) => `00000000-0000-4000-8000-00000000000${i}`) } : undefined,
   now: new Date('2026-11-22T10:00:00Z'),
 });
 
@@ -39,6 +40,30 @@ describe('CedarPolicyEngine with the shipped policies', () => {
     expect(shipped.evaluate(query(prod, 'read', 'INC-42'))).toMatchObject({ allowed: true, maxTtlSeconds: 300, maxGrantSeconds: 1800 });
     expect(shipped.evaluate(query(prod, 'write', 'INC-42')).allowed).toBe(false);
     expect(shipped.evaluate(query(prod, 'delete', 'INC-42'))).toMatchObject({ allowed: false, policyIds: ['no-delete-in-prod'] });
+  });
+
+  it('refuses a delegation without a justification, and allows it with one', () => {
+    const tool = workload('dev', RiskTier.RISK_TIER_LOW);
+    const delegators = ['spiffe://example.org/dev/agent'];
+    expect(shipped.evaluate(query(tool, 'read', '', { delegators }))).toMatchObject({ allowed: false, policyIds: ['delegation-needs-justification'] });
+    expect(shipped.evaluate(query(tool, 'read', '', { delegators, justification: 'summarise the orders' }))).toMatchObject({ allowed: true, policyIds: ['dev-low-risk-task-access'] });
+    // Not delegated: no justification needed.
+    expect(shipped.evaluate(query(tool, 'read')).allowed).toBe(true);
+  });
+
+  it('shows policies the delegation chain: depth, the principal, who passes it on, everyone in it', () => {
+    const chainAware = engine(
+      '@id("allow-all") permit (principal, action, resource);',
+      '@id("one-hop-only") forbid (principal, action, resource) when { context.delegation.depth > 1 };',
+      '@id("not-for-intern") forbid (principal, action, resource) when { context.delegation.onBehalfOf == "spiffe://example.org/intern" };',
+      '@id("no-relay-via-x") forbid (principal, action, resource) when { context.delegation.delegators.contains("spiffe://example.org/x") && context.delegation.delegatedBy != "spiffe://example.org/x" };',
+    );
+    const tool = workload('dev', RiskTier.RISK_TIER_LOW);
+    expect(chainAware.evaluate(query(tool, 'read')).allowed).toBe(true);
+    expect(chainAware.evaluate(query(tool, 'read', '', { delegators: ['spiffe://example.org/agent'] })).allowed).toBe(true);
+    expect(chainAware.evaluate(query(tool, 'read', '', { delegators: ['spiffe://example.org/agent', 'spiffe://example.org/sub'] })).policyIds).toEqual(['one-hop-only']);
+    expect(chainAware.evaluate(query(tool, 'read', '', { delegators: ['spiffe://example.org/intern'] })).policyIds).toEqual(['not-for-intern']);
+    expect(chainAware.evaluate(query(tool, 'read', '', { delegators: ['spiffe://example.org/x'] })).allowed).toBe(true);
   });
 
   it('names its policy set by a digest of the sources', () => {

@@ -18,7 +18,8 @@ export const SCHEMA_FILE = 'schema.cedarschema';
  *   ("low" | "medium" | "high" | "critical"), ownerTeam, shared;
  * - action `Mayfly::Action::"<action>"`;
  * - resource `Mayfly::Resource::"<resource>"` with attribute scheme (text before the first ":");
- * - context { task: { id, kind, reference, hasDeadline }, ttlSeconds, justification, hourUtc }.
+ * - context { task: { id, kind, reference, hasDeadline }, ttlSeconds, justification, hourUtc,
+ *   delegation: { depth, onBehalfOf, delegatedBy, delegators } }.
  *
  * Annotations: `@id("...")` names a policy (default `<file>#<n>`); `@max_ttl_seconds("N")` on
  * a permit caps the lifetime of each token it allows; `@max_grant_seconds("N")` caps how long
@@ -110,6 +111,7 @@ export class CedarPolicyEngine implements PolicyEngine {
         ttlSeconds: query.requestedTtlSeconds,
         justification: query.justification,
         hourUtc: query.now.getUTCHours(),
+        delegation: delegationContext(query),
       },
       preparsedPolicySetId: this.setId,
       entities: [
@@ -191,4 +193,14 @@ function validateAgainstSchema(policies: Record<string, string>, schema: string)
 
 function policyError(source: string, errors: readonly { message: string }[]): MayflyError {
   return new MayflyError('ERR_CONFIG', `cannot parse Cedar policies in ${source}: ${errors.map((e) => e.message).join('; ')}`);
+}
+
+/**
+ * context.delegation: depth 0 and empty names for a grant requested directly. For a delegated
+ * one, depth is how many times access was passed on to reach this workload, onBehalfOf the
+ * principal the chain acts for, delegatedBy the workload passing it on now, delegators all of them.
+ */
+function delegationContext(query: PolicyQuery): { depth: number; onBehalfOf: string; delegatedBy: string; delegators: string[] } {
+  const delegators = query.delegation?.delegators ?? [];
+  return { depth: delegators.length, onBehalfOf: delegators[0] ?? '', delegatedBy: delegators.at(-1) ?? '', delegators: [...delegators] };
 }

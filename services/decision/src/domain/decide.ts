@@ -60,6 +60,7 @@ export function decide(request: DecideRequest, engine: PolicyEngine, limits: Dec
       action,
       requestedTtlSeconds: request.requestedTtlSeconds,
       justification: request.justification,
+      delegation: request.delegation,
       now,
     });
     if (!answer.allowed) {

@@ -1,4 +1,4 @@
-import type { Task, Workload } from '@mayfly/proto';
+import type { Delegation, Task, Workload } from '@mayfly/proto';
 
 /** One question to the policy engine: may this workload do this action on this resource now? */
 export interface PolicyQuery {
@@ -8,6 +8,8 @@ export interface PolicyQuery {
   readonly action: string;
   readonly requestedTtlSeconds: number;
   readonly justification: string;
+  /** For a delegated grant: who passed it on (the principal first) and from which grants. */
+  readonly delegation: Delegation | undefined;
   readonly now: Date;
 }
 

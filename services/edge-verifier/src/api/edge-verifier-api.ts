@@ -20,7 +20,7 @@ export function edgeVerifierApi(verifier: EdgeVerifier, log: Logger): EdgeVerifi
         log.info({ reason: result.code }, 'token rejected');
         return VerifyResponse.fromPartial({ verdict: Verdict.VERDICT_REJECTED, reasonCode: result.code, message: result.message });
       }
-      const { claims } = result;
+      const { claims, delegation } = result;
       return VerifyResponse.fromPartial({
         verdict: Verdict.VERDICT_ACCEPTED,
         spiffeId: claims.spiffeId,
@@ -28,6 +28,7 @@ export function edgeVerifierApi(verifier: EdgeVerifier, log: Logger): EdgeVerifi
         taskId: claims.taskId,
         scopes: [...claims.scopes],
         expiresAt: claims.expiresAt,
+        delegation: delegation ? { actor: delegation.actor, delegators: [...delegation.delegators], depth: delegation.depth, parentGrantIds: [...delegation.parentGrantIds] } : undefined,
       });
     }),
   };

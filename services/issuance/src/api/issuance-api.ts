@@ -5,6 +5,7 @@ import type { IssuanceServiceServer } from '@mayfly/proto';
 import type { CredentialFormat } from '../credentials/credential-format.js';
 import { completeGrant, type CompletionPorts } from '../domain/complete-grant.js';
 import { completeTask, type TaskCompletionPorts } from '../domain/complete-task.js';
+import { delegateGrant, type DelegationOptions, type DelegationPorts } from '../domain/delegate-grant.js';
 import { heartbeat, type HeartbeatPorts } from '../domain/heartbeat.js';
 import { renewGrant, type RenewalPorts } from '../domain/renew-grant.js';
 import type { GrantCall, GrantFlow } from '../domain/grant-flow.js';
@@ -18,6 +19,7 @@ export interface IssuanceApiDeps {
   readonly credentials: CredentialFormat;
   readonly completion: CompletionPorts;
   readonly renewal: RenewalPorts;
+  readonly delegation: { readonly ports: DelegationPorts; readonly options: DelegationOptions };
   readonly taskCompletion: TaskCompletionPorts;
   readonly heartbeats: HeartbeatPorts;
   readonly sessions: SessionPorts;
@@ -38,7 +40,7 @@ function grantCall(call: CallContext): GrantCall {
   }
 }
 
-export function issuanceApi({ flow, credentials, completion, renewal, taskCompletion, heartbeats, sessions, peerThrottle, log }: IssuanceApiDeps): IssuanceServiceServer {
+export function issuanceApi({ flow, credentials, completion, renewal, delegation, taskCompletion, heartbeats, sessions, peerThrottle, log }: IssuanceApiDeps): IssuanceServiceServer {
   return {
     startSession: unary(log, 'mayfly.v1.IssuanceService/StartSession', async (request, call) => {
       const response = await startSession(request, { peer: peerHost(call.peer), deadline: call.deadline }, sessions, peerThrottle);
@@ -65,6 +67,12 @@ export function issuanceApi({ flow, credentials, completion, renewal, taskComple
       const response = await renewGrant(request, grantCall(call), credentials, renewal);
       mayflyMetrics().tokensIssued.add(1, { via: 'renewal' });
       log.debug({ grantId: request.grantId, expiresAt: response.grant?.expiresAt }, 'grant renewed');
+      return response;
+    }),
+    delegateGrant: unary(log, 'mayfly.v1.IssuanceService/DelegateGrant', async (request, call) => {
+      const response = await delegateGrant(request, grantCall(call), credentials, delegation.ports, delegation.options);
+      mayflyMetrics().tokensIssued.add(1, { via: 'delegation' });
+      log.debug({ grantId: response.grant?.id, parentGrantIds: response.grant?.delegation?.parentGrantIds, delegate: response.grant?.spiffeId }, 'grant delegated');
       return response;
     }),
     heartbeat: unary(log, 'mayfly.v1.IssuanceService/Heartbeat', async (request, call) => heartbeat(request, grantCall(call), credentials, heartbeats)),

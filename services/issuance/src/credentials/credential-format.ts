@@ -1,5 +1,6 @@
 /** What one credential says: who, on what, may do what, for which grant and task, until when. */
 export interface CredentialClaims {
+  /** The workload that holds the grant and presents the credential. */
   readonly spiffeId: string;
   readonly audience: string;
   readonly scopes: readonly string[];
@@ -16,12 +17,18 @@ export interface CredentialClaims {
   readonly certificateThumbprint?: string | undefined;
   /** The credential may be used once: the first edge that accepts it consumes it. */
   readonly singleUse?: boolean | undefined;
+  /**
+   * For a delegated grant: who passed it on (the principal first) and the grants it was carved
+   * from (the root first). The credential then speaks for the principal, acted on by the chain.
+   */
+  readonly delegation?: { readonly delegators: readonly string[]; readonly parentGrantIds: readonly string[] } | undefined;
 }
 
 /** What a presented credential proved, once its signature and issuer are checked. */
 export interface PresentedCredential {
   readonly grantId: string;
   readonly tokenId: string;
+  /** The workload it was issued to (its holder; for a delegated one, the actor, not the principal). */
   readonly spiffeId: string;
   readonly taskId: string;
   readonly expired: boolean;

@@ -45,6 +45,24 @@ describe('JwtAccessTokenFormat', () => {
     keys.close();
   });
 
+  it('mints a delegated token as RFC 8693 describes: sub the principal, act the actors (current outermost), client_id the holder', async () => {
+    const dir = keyringDir();
+    const [entry] = readKeyringDirectory(dir);
+    const keys = SigningKeyring.open({ dir, retention, reloadIntervalMs: 60_000, log });
+    const format = new JwtAccessTokenFormat('https://issuer.example', keys);
+    const [agent, subAgent, tool] = ['spiffe://example.org/agent', 'spiffe://example.org/sub-agent', 'spiffe://example.org/tool'];
+    const parents = ['11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222'];
+    const token = await format.mint({ ...claims, spiffeId: tool, delegation: { delegators: [agent, subAgent], parentGrantIds: parents } });
+    const { payload } = await jwtVerify(token, publicKeyOf(entry!), { issuer: 'https://issuer.example' });
+    expect(payload).toMatchObject({ sub: agent, client_id: tool, act: { sub: tool, act: { sub: subAgent } }, parent_grant_ids: parents });
+    expect((payload['act'] as { act: Record<string, unknown> }).act['act']).toBeUndefined();
+    // Who holds it (and may renew it) is the actor, not the principal.
+    expect((await format.inspect(token)).spiffeId).toBe(tool);
+    const once = await format.mint({ ...claims, spiffeId: subAgent, delegation: { delegators: [agent], parentGrantIds: parents.slice(0, 1) } });
+    expect((await jwtVerify(once, publicKeyOf(entry!))).payload).toMatchObject({ sub: agent, client_id: subAgent, act: { sub: subAgent } });
+    keys.close();
+  });
+
   it('signs with the promoted key after a reload and still reads tokens of the retired one until it is removed', async () => {
     const dir = keyringDir();
     const keys = SigningKeyring.open({ dir, retention, reloadIntervalMs: 60_000, log });

@@ -12,6 +12,11 @@ import type { SigningKeys } from './signing-keyring.js';
  * token an edge must consume on first use. Any standard JWT
  * library verifies them with the published JWKS. Each token is signed by the keyring's active
  * key at that moment and names it by kid.
+ *
+ * A delegated token (RFC 8693 §4.1) speaks for the principal that started the chain: sub is that
+ * principal, client_id the workload holding it, and act the actors, the current one (the holder)
+ * outermost and earlier ones nested inside; parent_grant_ids names the grants it was carved from,
+ * root first, so that an edge refuses it when any of them is revoked.
  */
 export class JwtAccessTokenFormat implements CredentialFormat {
   readonly name = 'jwt-access-token';
@@ -28,9 +33,10 @@ export class JwtAccessTokenFormat implements CredentialFormat {
    * WebCrypto queues a job per token, which measured ~9% of issuance's CPU under load.
    */
   async mint(claims: CredentialClaims): Promise<string> {
+    const delegation = claims.delegation;
     const payload = base64url({
       iss: this.issuer,
-      sub: claims.spiffeId,
+      sub: delegation ? delegation.delegators[0] : claims.spiffeId,
       aud: claims.audience,
       exp: Math.floor(claims.expiresAt.getTime() / 1000),
       iat: Math.floor(claims.issuedAt.getTime() / 1000),
@@ -41,6 +47,7 @@ export class JwtAccessTokenFormat implements CredentialFormat {
       task_id: claims.taskId,
       ...(claims.certificateThumbprint ? { cnf: { 'x5t#S256': claims.certificateThumbprint } } : {}),
       ...(claims.singleUse ? { single_use: true } : {}),
+      ...(delegation ? { act: actorClaim([...delegation.delegators.slice(1), claims.spiffeId]), parent_grant_ids: delegation.parentGrantIds } : {}),
     });
     const key = this.keys.active();
     const signingInput = `${this.encodedHeader(key.kid)}.${payload}`;
@@ -91,13 +98,21 @@ export class JwtAccessTokenFormat implements CredentialFormat {
   }
 }
 
+/** RFC 8693 act for actors oldest first: the last (current) outermost, each earlier one nested. */
+function actorClaim(actors: readonly string[]): Record<string, unknown> | undefined {
+  let act: Record<string, unknown> | undefined;
+  for (const actor of actors) act = act ? { sub: actor, act } : { sub: actor };
+  return act;
+}
+
 function read(payload: Record<string, unknown>, expired: boolean): PresentedCredential {
-  const { grant_id: grantId, task_id: taskId, jti, sub, cnf } = payload;
-  if (typeof grantId !== 'string' || typeof jti !== 'string' || typeof sub !== 'string' || typeof taskId !== 'string') {
-    throw new MayflyError('ERR_TOKEN_INVALID', 'access_token lacks grant_id, task_id, jti or sub');
+  const { grant_id: grantId, task_id: taskId, jti, client_id: clientId, cnf } = payload;
+  // client_id is the holder: the workload itself, or for a delegated token the current actor.
+  if (typeof grantId !== 'string' || typeof jti !== 'string' || typeof clientId !== 'string' || typeof taskId !== 'string') {
+    throw new MayflyError('ERR_TOKEN_INVALID', 'access_token lacks grant_id, task_id, jti or client_id');
   }
   const thumbprint = typeof cnf === 'object' && cnf !== null ? (cnf as Record<string, unknown>)['x5t#S256'] : undefined;
-  return { grantId, taskId, tokenId: jti, spiffeId: sub, expired, certificateThumbprint: typeof thumbprint === 'string' ? thumbprint : undefined };
+  return { grantId, taskId, tokenId: jti, spiffeId: clientId, expired, certificateThumbprint: typeof thumbprint === 'string' ? thumbprint : undefined };
 }
 
 function base64url(value: unknown): string {

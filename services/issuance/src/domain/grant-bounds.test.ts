@@ -36,7 +36,50 @@ describe('grantBounds', () => {
   });
 });
 
+describe('grantBounds for a delegated grant', () => {
+  const parent = { expiresAt: at(240), renewableUntil: at(3_600) };
+
+  it('never lets the child outlive its parent: exp ≤ parent exp, ceiling ≤ parent ceiling', () => {
+    expect(grantBounds({ ...base, parent })).toEqual({ expiresAt: at(240), renewableUntil: at(3_600), tokenLifetimeSeconds: 240 });
+  });
+
+  it('keeps exp ≤ ceiling ≤ parent ceiling ≤ deadline whichever is tightest', () => {
+    const cases = [
+      { ...base, parent, taskDeadline: at(100) },
+      { ...base, parent, policyMaxGrantSeconds: 60 },
+      { ...base, parent: { expiresAt: at(900), renewableUntil: at(200) } },
+      { ...base, parent, requestedTtlSeconds: 30 },
+    ];
+    for (const input of cases) {
+      const bounds = grantBounds(input);
+      expect(bounds.expiresAt.getTime()).toBeLessThanOrEqual(bounds.renewableUntil.getTime());
+      expect(bounds.expiresAt.getTime()).toBeLessThanOrEqual(input.parent.expiresAt.getTime());
+      expect(bounds.renewableUntil.getTime()).toBeLessThanOrEqual(input.parent.renewableUntil.getTime());
+      if (input.taskDeadline) expect(bounds.renewableUntil.getTime()).toBeLessThanOrEqual(input.taskDeadline.getTime());
+    }
+    expect(grantBounds(cases[0]!).expiresAt).toEqual(at(100));
+    expect(grantBounds(cases[1]!).expiresAt).toEqual(at(60));
+    expect(grantBounds(cases[2]!).expiresAt).toEqual(at(200));
+    expect(grantBounds(cases[3]!).expiresAt).toEqual(at(30));
+  });
+
+  it('refuses when the parent token has less than a second left', () => {
+    let error: unknown;
+    try {
+      grantBounds({ ...base, parent: { expiresAt: at(0), renewableUntil: at(3_600) } });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(isMayflyError(error, 'ERR_GRANT_NOT_ACTIVE')).toBe(true);
+  });
+});
+
 describe('renewedExpiry', () => {
+  it('cuts a delegated grant at its parent\'s newest token', () => {
+    expect(renewedExpiry(at(200), 300, at(28_800), at(400))).toEqual(at(400));
+    expect(renewedExpiry(at(200), 300, at(28_800), at(200))).toBeUndefined();
+  });
+
   it('gives the token lifetime again from now', () => {
     expect(renewedExpiry(at(200), 300, at(28_800))).toEqual(at(500));
   });

@@ -8,6 +8,7 @@ import type { GrantFlowPorts } from './ports.js';
 import { PeerThrottle } from './peer-throttle.js';
 import { GrantRateLimiter, type RateLimit } from './rate-limiter.js';
 import { replayGrant, requestDigest } from './idempotency.js';
+import { issuedDetail } from './issued-record.js';
 import { RequestTrail } from './request-trail.js';
 import { identityDetail, type SessionCertificate, type WorkloadIdentity } from './workload-identity.js';
 
@@ -138,6 +139,7 @@ export class GrantFlow {
         actions: [...request.actions],
         requestedTtlSeconds: request.requestedTtlSeconds,
         justification: request.justification,
+        delegation: undefined,
       },
       deadline,
     );
@@ -192,6 +194,9 @@ export class GrantFlow {
       last_heartbeat_at: null,
       single_use: request.singleUse,
       consumed_at: null,
+      parent_grant_id: null,
+      ancestor_grant_ids: [],
+      delegators: [],
     };
     const thumbprint = identity.via === 'session' ? identity.certificate.thumbprint : undefined;
     const accessToken = await this.credentials.mint({
@@ -213,24 +218,7 @@ export class GrantFlow {
       kind: 'grant.issued',
       outcome: 'success',
       occurredAt: issuedAt,
-      detail: {
-        tokenId: grant.token_id,
-        format: this.credentials.name,
-        resource: grant.resource,
-        scopes: grant.actions,
-        expiresAt: expiresAt.toISOString(),
-        renewableUntil: renewableUntil.toISOString(),
-        ...(grant.heartbeat_interval_seconds ? { heartbeatIntervalSeconds: grant.heartbeat_interval_seconds } : {}),
-        ...(grant.single_use ? { singleUse: true } : {}),
-        // The issued record stands on its own (issue 9, point 8): why, and on what decision.
-        taskKind: request.task.kind,
-        taskReference: request.task.reference,
-        ...(request.justification ? { justification: request.justification } : {}),
-        policyIds: decision.policyIds,
-        policyVersion: decision.policyVersion,
-        ...(thumbprint ? { boundTo: thumbprint } : {}),
-        ...identityDetail(identity),
-      },
+      detail: { ...issuedDetail(grant, { format: this.credentials.name, justification: request.justification, boundTo: thumbprint }), ...identityDetail(identity) },
     });
     for (const event of trail.events) event.grantId = grant.id;
     if ((await this.ports.commitGrant(grant, trail.events)) === 'idempotency-key-taken') {

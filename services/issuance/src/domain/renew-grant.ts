@@ -39,11 +39,7 @@ export async function renewGrant(request: RenewGrantRequest, call: GrantCall, cr
   try {
     await authenticate(presented, request.grantId, call, ports);
     const grant = await liveGrant(request.grantId, presented, ports);
-    // Nothing to give once the newest token already runs to the ceiling.
-    const expiresAt = grant.expires_at.getTime() < grant.renewable_until.getTime() ? renewedExpiry(now, grant.token_lifetime_seconds, grant.renewable_until) : undefined;
-    if (!expiresAt) {
-      throw new MayflyError('ERR_RENEWAL_LIMIT_REACHED', `grant ${grant.id} may not be renewed past ${grant.renewable_until.toISOString()} (its renewal ceiling); request a new grant`);
-    }
+    const expiresAt = await renewalExpiry(grant, ports, now);
     const tokenId = newId();
     const accessToken = await credentials.mint({
       spiffeId: grant.spiffe_id,
@@ -55,6 +51,7 @@ export async function renewGrant(request: RenewGrantRequest, call: GrantCall, cr
       issuedAt: now,
       expiresAt,
       certificateThumbprint: presented.certificateThumbprint,
+      delegation: grant.parent_grant_id ? { delegators: grant.delegators, parentGrantIds: grant.ancestor_grant_ids } : undefined,
     });
     const events = [
       auditEvent(SOURCE, {
@@ -75,6 +72,31 @@ export async function renewGrant(request: RenewGrantRequest, call: GrantCall, cr
     await auditRefusal(request.grantId, presented, error, ports, now);
     throw error;
   }
+}
+
+/**
+ * The renewed token's expiry, or ERR_RENEWAL_LIMIT_REACHED when there is nothing to give: the
+ * newest token already runs to the ceiling, or — for a delegated grant — its parent's newest
+ * token expires within a second (the parent stopped renewing, or reached its own ceiling).
+ */
+async function renewalExpiry(grant: GrantRecord, ports: Pick<RenewalPorts, 'findGrant'>, now: Date): Promise<Date> {
+  if (grant.expires_at.getTime() >= grant.renewable_until.getTime()) {
+    throw new MayflyError('ERR_RENEWAL_LIMIT_REACHED', `grant ${grant.id} may not be renewed past ${grant.renewable_until.toISOString()} (its renewal ceiling); request a new grant`);
+  }
+  const parent = grant.parent_grant_id ? await ports.findGrant(grant.parent_grant_id) : undefined;
+  const parentExpiresAt = grant.parent_grant_id ? (parent?.expires_at ?? now) : undefined;
+  const expiresAt = renewedExpiry(now, grant.token_lifetime_seconds, grant.renewable_until, parentExpiresAt);
+  // A delegated grant whose parent has not been renewed yet gets a token no later than the
+  // parent's: the client renews again at two thirds of what is left, by which time the parent
+  // usually has. Only when less than a second is left is there nothing to give.
+  if (expiresAt) return expiresAt;
+  if (parentExpiresAt && parentExpiresAt.getTime() < grant.renewable_until.getTime()) {
+    throw new MayflyError(
+      'ERR_RENEWAL_LIMIT_REACHED',
+      `grant ${grant.id} was delegated from grant ${grant.parent_grant_id}, whose newest token expires at ${parentExpiresAt.toISOString()}: a delegated token never outlives its parent's, and the parent was not renewed`,
+    );
+  }
+  throw new MayflyError('ERR_RENEWAL_LIMIT_REACHED', `grant ${grant.id} may not be renewed past ${grant.renewable_until.toISOString()} (its renewal ceiling); request a new grant`);
 }
 
 /** The token must be this grant's, unexpired, and — if bound — presented under its certificate. */

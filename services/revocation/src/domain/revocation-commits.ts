@@ -6,6 +6,7 @@ import {
   findGrantIdByTokenId,
   findKeyRevocation,
   lockActiveGrantIdsOfTask,
+  lockLiveDescendants,
   markGrantConsumed,
   revokeSvidsIssuedBefore,
   revokeWorkloadGrantsIssuedBefore,
@@ -128,47 +129,66 @@ async function revokeTask(context: CommitContext, taskId: string, spiffeId: stri
   return { ...ended, auditEvents: [...ended.auditEvents, summary] };
 }
 
-/** Ends each grant (locked, so two revocations cannot race) and records one revocation each. */
+/**
+ * Ends each grant (locked, so two revocations cannot race) and records one revocation each —
+ * then the same for every live grant delegated from them, at any depth: a delegated grant never
+ * outlives the grant it was carved from. Each descendant gets its own revocation, so an edge
+ * refuses it by its own grant id too (its tokens also name their ancestors).
+ */
 async function revokeGrants(context: CommitContext, grantIds: readonly string[]): Promise<CommittedRevocation> {
-  const { tx, request, now } = context;
   const rows: RevocationRow[] = [];
   const auditEvents: AuditEvent[] = [];
   let grant: Grant | undefined;
-  for (const grantId of grantIds) {
-    const current = await findGrantForUpdate(tx, grantId);
-    if (!current) throw new MayflyError('ERR_GRANT_NOT_FOUND', `grant ${grantId} does not exist`);
-    if (current.status !== 'active') {
-      throw new MayflyError('ERR_GRANT_NOT_ACTIVE', `grant ${grantId} is already ${current.status}; nothing to revoke`);
-    }
-    const ended = await endGrant(tx, current.id, request.finalStatus, request.reason, now);
-    if (!ended) throw new MayflyError('ERR_GRANT_NOT_ACTIVE', `grant ${grantId} ended while being revoked`);
-    const row = revocationRow(context, {
-      scope: 'grant',
-      grant_id: ended.id,
-      token_id: ended.token_id,
-      spiffe_id: ended.spiffe_id,
-      task_id: ended.task_id,
-      not_after: ended.expires_at,
-    });
-    rows.push(row);
-    auditEvents.push(
-      auditEvent(SOURCE, {
-        kind: request.finalStatus === 'completed' ? 'grant.completed' : 'grant.revoked',
-        actor: request.requestedBy,
-        outcome: 'success',
-        grantId: ended.id,
-        taskId: ended.task_id,
-        occurredAt: now,
-        detail: {
-          ...commonDetail(request, row),
-          tokenId: ended.token_id,
-          spiffeId: ended.spiffe_id,
-        },
-      }),
-    );
-    grant = toGrantMessage(ended);
+  const end = async (grantId: string, cascadedFrom: readonly string[] | undefined): Promise<void> => {
+    const ended = await endOne(context, grantId, cascadedFrom);
+    if (!ended) return; // a descendant that ended meanwhile
+    rows.push(ended.row);
+    auditEvents.push(ended.event);
+    if (!cascadedFrom) grant = ended.grant;
+  };
+  for (const grantId of grantIds) await end(grantId, undefined);
+  for (const descendantId of await lockLiveDescendants(context.tx, grantIds)) {
+    if (!grantIds.includes(descendantId)) await end(descendantId, grantIds);
   }
-  return { rows, auditEvents, ...(grantIds.length === 1 && grant ? { grant } : {}), grantsEnded: rows.length, endedGrantIds: rows.map((row) => row.grant_id!) };
+  const explicit = grantIds.length === 1 && grant ? { grant } : {};
+  return { rows, auditEvents, ...explicit, grantsEnded: rows.length, endedGrantIds: rows.map((row) => row.grant_id!) };
+}
+
+/** Ends one grant; a grant named by the request must be active, a descendant is skipped if not. */
+async function endOne(context: CommitContext, grantId: string, cascadedFrom: readonly string[] | undefined) {
+  const { tx, request, now } = context;
+  const current = await findGrantForUpdate(tx, grantId);
+  if (!current) throw new MayflyError('ERR_GRANT_NOT_FOUND', `grant ${grantId} does not exist`);
+  if (current.status !== 'active') {
+    if (cascadedFrom) return undefined;
+    throw new MayflyError('ERR_GRANT_NOT_ACTIVE', `grant ${grantId} is already ${current.status}; nothing to revoke`);
+  }
+  const reason = cascadedFrom ? `${request.reason} (delegated from grant ${current.ancestor_grant_ids.find((id) => cascadedFrom.includes(id)) ?? cascadedFrom[0]}, which ended)` : request.reason;
+  const ended = await endGrant(tx, current.id, request.finalStatus, reason, now);
+  if (!ended) throw new MayflyError('ERR_GRANT_NOT_ACTIVE', `grant ${grantId} ended while being revoked`);
+  const row = revocationRow(context, {
+    scope: 'grant',
+    grant_id: ended.id,
+    token_id: ended.token_id,
+    spiffe_id: ended.spiffe_id,
+    task_id: ended.task_id,
+    not_after: ended.expires_at,
+  });
+  const event = auditEvent(SOURCE, {
+    kind: request.finalStatus === 'completed' ? 'grant.completed' : 'grant.revoked',
+    actor: request.requestedBy,
+    outcome: 'success',
+    grantId: ended.id,
+    taskId: ended.task_id,
+    occurredAt: now,
+    detail: {
+      ...commonDetail(request, row),
+      tokenId: ended.token_id,
+      spiffeId: ended.spiffe_id,
+      ...(cascadedFrom ? { reason, delegatedFrom: ended.parent_grant_id } : {}),
+    },
+  });
+  return { row, event, grant: toGrantMessage(ended) };
 }
 
 /**

@@ -161,6 +161,23 @@ export interface Evidence {
   oidcToken?: string | undefined;
 }
 
+/**
+ * Where a delegated grant comes from (RFC 8693 delegation): the parties it was passed on by,
+ * and the grants it was carved from. Empty for a grant requested directly.
+ */
+export interface Delegation {
+  /**
+   * The SPIFFE IDs that delegated, in order: the principal the chain acts for first, then each
+   * actor that passed it on; the holder of this grant is not among them.
+   */
+  delegators: string[];
+  /**
+   * The grants this one was carved from, the root first and the direct parent last. Revoking or
+   * completing any of them ends this grant too.
+   */
+  parentGrantIds: string[];
+}
+
 /** The record of one task's access. */
 export interface Grant {
   id: string;
@@ -199,6 +216,8 @@ export interface Grant {
   heartbeatIntervalSeconds: number;
   /** Its token may be used once (see RequestGrantRequest.single_use). */
   singleUse: boolean;
+  /** Set when the grant was delegated to its holder by another grant's holder (DelegateGrant). */
+  delegation: Delegation | undefined;
 }
 
 function createBaseEntitlement(): Entitlement {
@@ -659,6 +678,97 @@ export const Evidence: MessageFns<Evidence> = {
   },
 };
 
+function createBaseDelegation(): Delegation {
+  return { delegators: [], parentGrantIds: [] };
+}
+
+export const Delegation: MessageFns<Delegation> = {
+  encode(message: Delegation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.delegators) {
+      writer.uint32(10).string(v!);
+    }
+    for (const v of message.parentGrantIds) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Delegation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDelegation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.delegators.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.parentGrantIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Delegation {
+    return {
+      delegators: globalThis.Array.isArray(object?.delegators)
+        ? object.delegators.map((e: any) => globalThis.String(e))
+        : [],
+      parentGrantIds: globalThis.Array.isArray(object?.parentGrantIds)
+        ? object.parentGrantIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.parent_grant_ids)
+        ? object.parent_grant_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: Delegation): unknown {
+    const obj: any = {};
+    if (message.delegators?.length) {
+      obj.delegators = message.delegators;
+    }
+    if (message.parentGrantIds?.length) {
+      obj.parentGrantIds = message.parentGrantIds;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Delegation>, I>>(base?: I): Delegation {
+    return Delegation.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Delegation>, I>>(object: I): Delegation {
+    const message = createBaseDelegation();
+    message.delegators = object.delegators?.map((e) => e) || [];
+    message.parentGrantIds = object.parentGrantIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
 function createBaseGrant(): Grant {
   return {
     id: "",
@@ -677,6 +787,7 @@ function createBaseGrant(): Grant {
     renewals: 0,
     heartbeatIntervalSeconds: 0,
     singleUse: false,
+    delegation: undefined,
   };
 }
 
@@ -729,6 +840,9 @@ export const Grant: MessageFns<Grant> = {
     }
     if (message.singleUse !== false) {
       writer.uint32(128).bool(message.singleUse);
+    }
+    if (message.delegation !== undefined) {
+      Delegation.encode(message.delegation, writer.uint32(138).fork()).join();
     }
     return writer;
   },
@@ -874,6 +988,14 @@ export const Grant: MessageFns<Grant> = {
             message.singleUse = reader.bool();
             continue;
           }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.delegation = Delegation.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -944,6 +1066,7 @@ export const Grant: MessageFns<Grant> = {
         : isSet(object.single_use)
         ? globalThis.Boolean(object.single_use)
         : false,
+      delegation: isSet(object.delegation) ? Delegation.fromJSON(object.delegation) : undefined,
     };
   },
 
@@ -997,6 +1120,9 @@ export const Grant: MessageFns<Grant> = {
     if (message.singleUse !== false) {
       obj.singleUse = message.singleUse;
     }
+    if (message.delegation !== undefined) {
+      obj.delegation = Delegation.toJSON(message.delegation);
+    }
     return obj;
   },
 
@@ -1021,6 +1147,9 @@ export const Grant: MessageFns<Grant> = {
     message.renewals = object.renewals ?? 0;
     message.heartbeatIntervalSeconds = object.heartbeatIntervalSeconds ?? 0;
     message.singleUse = object.singleUse ?? false;
+    message.delegation = (object.delegation !== undefined && object.delegation !== null)
+      ? Delegation.fromPartial(object.delegation)
+      : undefined;
     return message;
   },
 };

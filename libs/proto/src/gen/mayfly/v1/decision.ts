@@ -18,7 +18,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { Task, Workload } from "./common.js";
+import { Delegation, Task, Workload } from "./common.js";
 
 export const protobufPackage = "mayfly.v1";
 
@@ -66,6 +66,11 @@ export interface DecideRequest {
   actions: string[];
   requestedTtlSeconds: number;
   justification: string;
+  /**
+   * Set when the request delegates part of another grant to `workload` (DelegateGrant):
+   * policies see the chain and its depth (context.delegation).
+   */
+  delegation: Delegation | undefined;
 }
 
 export interface DecideResponse {
@@ -90,7 +95,15 @@ export interface DecideResponse {
 }
 
 function createBaseDecideRequest(): DecideRequest {
-  return { workload: undefined, task: undefined, resource: "", actions: [], requestedTtlSeconds: 0, justification: "" };
+  return {
+    workload: undefined,
+    task: undefined,
+    resource: "",
+    actions: [],
+    requestedTtlSeconds: 0,
+    justification: "",
+    delegation: undefined,
+  };
 }
 
 export const DecideRequest: MessageFns<DecideRequest> = {
@@ -112,6 +125,9 @@ export const DecideRequest: MessageFns<DecideRequest> = {
     }
     if (message.justification !== "") {
       writer.uint32(50).string(message.justification);
+    }
+    if (message.delegation !== undefined) {
+      Delegation.encode(message.delegation, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -177,6 +193,14 @@ export const DecideRequest: MessageFns<DecideRequest> = {
             message.justification = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.delegation = Delegation.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -201,6 +225,7 @@ export const DecideRequest: MessageFns<DecideRequest> = {
         ? globalThis.Number(object.requested_ttl_seconds)
         : 0,
       justification: isSet(object.justification) ? globalThis.String(object.justification) : "",
+      delegation: isSet(object.delegation) ? Delegation.fromJSON(object.delegation) : undefined,
     };
   },
 
@@ -224,6 +249,9 @@ export const DecideRequest: MessageFns<DecideRequest> = {
     if (message.justification !== "") {
       obj.justification = message.justification;
     }
+    if (message.delegation !== undefined) {
+      obj.delegation = Delegation.toJSON(message.delegation);
+    }
     return obj;
   },
 
@@ -240,6 +268,9 @@ export const DecideRequest: MessageFns<DecideRequest> = {
     message.actions = object.actions?.map((e) => e) || [];
     message.requestedTtlSeconds = object.requestedTtlSeconds ?? 0;
     message.justification = object.justification ?? "";
+    message.delegation = (object.delegation !== undefined && object.delegation !== null)
+      ? Delegation.fromPartial(object.delegation)
+      : undefined;
     return message;
   },
 };

@@ -81,7 +81,26 @@ export interface VerifyResponse {
   grantId: string;
   taskId: string;
   scopes: string[];
-  expiresAt: Date | undefined;
+  expiresAt:
+    | Date
+    | undefined;
+  /**
+   * For a delegated token (RFC 8693 act): who acts, for whom, through whom. spiffe_id is then
+   * the principal the chain acts for (sub); the actor is the workload presenting the token.
+   */
+  delegation: TokenDelegation | undefined;
+}
+
+/** The delegation chain of an accepted token. */
+export interface TokenDelegation {
+  /** The workload the token was delegated to, which presents it (the outermost act.sub). */
+  actor: string;
+  /** Earlier actors, the principal (sub) first; the actor itself is not among them. */
+  delegators: string[];
+  /** How many times access was passed on: 1 for a token delegated once. */
+  depth: number;
+  /** The grants the token's grant was carved from, the root first. */
+  parentGrantIds: string[];
 }
 
 function createBaseVerifyRequest(): VerifyRequest {
@@ -219,6 +238,7 @@ function createBaseVerifyResponse(): VerifyResponse {
     taskId: "",
     scopes: [],
     expiresAt: undefined,
+    delegation: undefined,
   };
 }
 
@@ -247,6 +267,9 @@ export const VerifyResponse: MessageFns<VerifyResponse> = {
     }
     if (message.expiresAt !== undefined) {
       Timestamp.encode(toTimestamp(message.expiresAt), writer.uint32(66).fork()).join();
+    }
+    if (message.delegation !== undefined) {
+      TokenDelegation.encode(message.delegation, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -328,6 +351,14 @@ export const VerifyResponse: MessageFns<VerifyResponse> = {
             message.expiresAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.delegation = TokenDelegation.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -372,6 +403,7 @@ export const VerifyResponse: MessageFns<VerifyResponse> = {
         : isSet(object.expires_at)
         ? fromJsonTimestamp(object.expires_at)
         : undefined,
+      delegation: isSet(object.delegation) ? TokenDelegation.fromJSON(object.delegation) : undefined,
     };
   },
 
@@ -401,6 +433,9 @@ export const VerifyResponse: MessageFns<VerifyResponse> = {
     if (message.expiresAt !== undefined) {
       obj.expiresAt = message.expiresAt.toISOString();
     }
+    if (message.delegation !== undefined) {
+      obj.delegation = TokenDelegation.toJSON(message.delegation);
+    }
     return obj;
   },
 
@@ -417,6 +452,132 @@ export const VerifyResponse: MessageFns<VerifyResponse> = {
     message.taskId = object.taskId ?? "";
     message.scopes = object.scopes?.map((e) => e) || [];
     message.expiresAt = object.expiresAt ?? undefined;
+    message.delegation = (object.delegation !== undefined && object.delegation !== null)
+      ? TokenDelegation.fromPartial(object.delegation)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseTokenDelegation(): TokenDelegation {
+  return { actor: "", delegators: [], depth: 0, parentGrantIds: [] };
+}
+
+export const TokenDelegation: MessageFns<TokenDelegation> = {
+  encode(message: TokenDelegation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.actor !== "") {
+      writer.uint32(10).string(message.actor);
+    }
+    for (const v of message.delegators) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.depth !== 0) {
+      writer.uint32(24).uint32(message.depth);
+    }
+    for (const v of message.parentGrantIds) {
+      writer.uint32(34).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TokenDelegation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTokenDelegation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.actor = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.delegators.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.depth = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.parentGrantIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TokenDelegation {
+    return {
+      actor: isSet(object.actor) ? globalThis.String(object.actor) : "",
+      delegators: globalThis.Array.isArray(object?.delegators)
+        ? object.delegators.map((e: any) => globalThis.String(e))
+        : [],
+      depth: isSet(object.depth) ? globalThis.Number(object.depth) : 0,
+      parentGrantIds: globalThis.Array.isArray(object?.parentGrantIds)
+        ? object.parentGrantIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.parent_grant_ids)
+        ? object.parent_grant_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: TokenDelegation): unknown {
+    const obj: any = {};
+    if (message.actor !== "") {
+      obj.actor = message.actor;
+    }
+    if (message.delegators?.length) {
+      obj.delegators = message.delegators;
+    }
+    if (message.depth !== 0) {
+      obj.depth = Math.round(message.depth);
+    }
+    if (message.parentGrantIds?.length) {
+      obj.parentGrantIds = message.parentGrantIds;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TokenDelegation>, I>>(base?: I): TokenDelegation {
+    return TokenDelegation.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TokenDelegation>, I>>(object: I): TokenDelegation {
+    const message = createBaseTokenDelegation();
+    message.actor = object.actor ?? "";
+    message.delegators = object.delegators?.map((e) => e) || [];
+    message.depth = object.depth ?? 0;
+    message.parentGrantIds = object.parentGrantIds?.map((e) => e) || [];
     return message;
   },
 };

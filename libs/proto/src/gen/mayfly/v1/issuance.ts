@@ -102,6 +102,39 @@ export interface HeartbeatResponse {
   nextDue: Date | undefined;
 }
 
+export interface DelegateGrantRequest {
+  /**
+   * A current token of the grant to delegate from (the parent). A token bound to a session
+   * certificate is presented over mutual TLS with that certificate.
+   */
+  parentToken: string;
+  /** The registered workload that receives the child grant. */
+  delegateSpiffeId: string;
+  /**
+   * The delegate's X.509-SVID (PEM, from its StartSession): the child token is bound to it
+   * (cnf.x5t#S256), so that only the delegate can use it. Required when the parent token is
+   * bound to a certificate: a bound chain stays bound.
+   */
+  delegateCertificatePem: string;
+  /** Must be the parent grant's resource. */
+  resource: string;
+  /** A subset of the parent grant's actions. */
+  actions: string[];
+  /** Capped by policy and by the parent's expiry; 0 for the service default. */
+  requestedTtlSeconds: number;
+  /** Why the delegate needs it; policies may require one for delegation. */
+  justification: string;
+}
+
+export interface DelegateGrantResponse {
+  /** The child grant, held by the delegate. */
+  grant:
+    | Grant
+    | undefined;
+  /** The child's access token, to hand to the delegate. */
+  accessToken: string;
+}
+
 export interface CompleteTaskRequest {
   taskId: string;
   /** A current token of one of the task's grants; not needed within a session. */
@@ -1029,6 +1062,284 @@ export const HeartbeatResponse: MessageFns<HeartbeatResponse> = {
   },
 };
 
+function createBaseDelegateGrantRequest(): DelegateGrantRequest {
+  return {
+    parentToken: "",
+    delegateSpiffeId: "",
+    delegateCertificatePem: "",
+    resource: "",
+    actions: [],
+    requestedTtlSeconds: 0,
+    justification: "",
+  };
+}
+
+export const DelegateGrantRequest: MessageFns<DelegateGrantRequest> = {
+  encode(message: DelegateGrantRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.parentToken !== "") {
+      writer.uint32(10).string(message.parentToken);
+    }
+    if (message.delegateSpiffeId !== "") {
+      writer.uint32(18).string(message.delegateSpiffeId);
+    }
+    if (message.delegateCertificatePem !== "") {
+      writer.uint32(26).string(message.delegateCertificatePem);
+    }
+    if (message.resource !== "") {
+      writer.uint32(34).string(message.resource);
+    }
+    for (const v of message.actions) {
+      writer.uint32(42).string(v!);
+    }
+    if (message.requestedTtlSeconds !== 0) {
+      writer.uint32(48).uint32(message.requestedTtlSeconds);
+    }
+    if (message.justification !== "") {
+      writer.uint32(58).string(message.justification);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DelegateGrantRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDelegateGrantRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.parentToken = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.delegateSpiffeId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.delegateCertificatePem = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.resource = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.actions.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.requestedTtlSeconds = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.justification = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DelegateGrantRequest {
+    return {
+      parentToken: isSet(object.parentToken)
+        ? globalThis.String(object.parentToken)
+        : isSet(object.parent_token)
+        ? globalThis.String(object.parent_token)
+        : "",
+      delegateSpiffeId: isSet(object.delegateSpiffeId)
+        ? globalThis.String(object.delegateSpiffeId)
+        : isSet(object.delegate_spiffe_id)
+        ? globalThis.String(object.delegate_spiffe_id)
+        : "",
+      delegateCertificatePem: isSet(object.delegateCertificatePem)
+        ? globalThis.String(object.delegateCertificatePem)
+        : isSet(object.delegate_certificate_pem)
+        ? globalThis.String(object.delegate_certificate_pem)
+        : "",
+      resource: isSet(object.resource) ? globalThis.String(object.resource) : "",
+      actions: globalThis.Array.isArray(object?.actions) ? object.actions.map((e: any) => globalThis.String(e)) : [],
+      requestedTtlSeconds: isSet(object.requestedTtlSeconds)
+        ? globalThis.Number(object.requestedTtlSeconds)
+        : isSet(object.requested_ttl_seconds)
+        ? globalThis.Number(object.requested_ttl_seconds)
+        : 0,
+      justification: isSet(object.justification) ? globalThis.String(object.justification) : "",
+    };
+  },
+
+  toJSON(message: DelegateGrantRequest): unknown {
+    const obj: any = {};
+    if (message.parentToken !== "") {
+      obj.parentToken = message.parentToken;
+    }
+    if (message.delegateSpiffeId !== "") {
+      obj.delegateSpiffeId = message.delegateSpiffeId;
+    }
+    if (message.delegateCertificatePem !== "") {
+      obj.delegateCertificatePem = message.delegateCertificatePem;
+    }
+    if (message.resource !== "") {
+      obj.resource = message.resource;
+    }
+    if (message.actions?.length) {
+      obj.actions = message.actions;
+    }
+    if (message.requestedTtlSeconds !== 0) {
+      obj.requestedTtlSeconds = Math.round(message.requestedTtlSeconds);
+    }
+    if (message.justification !== "") {
+      obj.justification = message.justification;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DelegateGrantRequest>, I>>(base?: I): DelegateGrantRequest {
+    return DelegateGrantRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DelegateGrantRequest>, I>>(object: I): DelegateGrantRequest {
+    const message = createBaseDelegateGrantRequest();
+    message.parentToken = object.parentToken ?? "";
+    message.delegateSpiffeId = object.delegateSpiffeId ?? "";
+    message.delegateCertificatePem = object.delegateCertificatePem ?? "";
+    message.resource = object.resource ?? "";
+    message.actions = object.actions?.map((e) => e) || [];
+    message.requestedTtlSeconds = object.requestedTtlSeconds ?? 0;
+    message.justification = object.justification ?? "";
+    return message;
+  },
+};
+
+function createBaseDelegateGrantResponse(): DelegateGrantResponse {
+  return { grant: undefined, accessToken: "" };
+}
+
+export const DelegateGrantResponse: MessageFns<DelegateGrantResponse> = {
+  encode(message: DelegateGrantResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.grant !== undefined) {
+      Grant.encode(message.grant, writer.uint32(10).fork()).join();
+    }
+    if (message.accessToken !== "") {
+      writer.uint32(18).string(message.accessToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DelegateGrantResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDelegateGrantResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.grant = Grant.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.accessToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DelegateGrantResponse {
+    return {
+      grant: isSet(object.grant) ? Grant.fromJSON(object.grant) : undefined,
+      accessToken: isSet(object.accessToken)
+        ? globalThis.String(object.accessToken)
+        : isSet(object.access_token)
+        ? globalThis.String(object.access_token)
+        : "",
+    };
+  },
+
+  toJSON(message: DelegateGrantResponse): unknown {
+    const obj: any = {};
+    if (message.grant !== undefined) {
+      obj.grant = Grant.toJSON(message.grant);
+    }
+    if (message.accessToken !== "") {
+      obj.accessToken = message.accessToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DelegateGrantResponse>, I>>(base?: I): DelegateGrantResponse {
+    return DelegateGrantResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DelegateGrantResponse>, I>>(object: I): DelegateGrantResponse {
+    const message = createBaseDelegateGrantResponse();
+    message.grant = (object.grant !== undefined && object.grant !== null) ? Grant.fromPartial(object.grant) : undefined;
+    message.accessToken = object.accessToken ?? "";
+    return message;
+  },
+};
+
 function createBaseCompleteTaskRequest(): CompleteTaskRequest {
   return { taskId: "", accessToken: "", outcome: "" };
 }
@@ -1474,6 +1785,26 @@ export const IssuanceServiceService = {
     responseSerialize: (value: HeartbeatResponse): Buffer => Buffer.from(HeartbeatResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): HeartbeatResponse => HeartbeatResponse.decode(value),
   },
+  /**
+   * Passes part of a grant on to another registered workload (an agent's tool, a sub-agent):
+   * RFC 8693 token exchange with delegation semantics. Authenticated like RenewGrant by a
+   * current token of the parent grant. The child grant is bounded by the parent in every
+   * dimension (same resource, actions a subset, expiry and renewal ceiling no later), and the
+   * delegate's own ceiling and policy apply too. Its token names the principal in sub and the
+   * chain of actors in act; revoking or completing the parent ends the child.
+   * PERMISSION_DENIED for more than the parent holds, a chain deeper than allowed, or a policy
+   * deny; NOT_FOUND / FAILED_PRECONDITION for an unregistered or disabled delegate.
+   */
+  delegateGrant: {
+    path: "/mayfly.v1.IssuanceService/DelegateGrant" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DelegateGrantRequest): Buffer => Buffer.from(DelegateGrantRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DelegateGrantRequest => DelegateGrantRequest.decode(value),
+    responseSerialize: (value: DelegateGrantResponse): Buffer =>
+      Buffer.from(DelegateGrantResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DelegateGrantResponse => DelegateGrantResponse.decode(value),
+  },
 } as const;
 
 export interface IssuanceServiceServer extends UntypedServiceImplementation {
@@ -1509,6 +1840,17 @@ export interface IssuanceServiceServer extends UntypedServiceImplementation {
    * RenewGrant. A grant without a heartbeat (or renewal) within its interval is revoked.
    */
   heartbeat: handleUnaryCall<HeartbeatRequest, HeartbeatResponse>;
+  /**
+   * Passes part of a grant on to another registered workload (an agent's tool, a sub-agent):
+   * RFC 8693 token exchange with delegation semantics. Authenticated like RenewGrant by a
+   * current token of the parent grant. The child grant is bounded by the parent in every
+   * dimension (same resource, actions a subset, expiry and renewal ceiling no later), and the
+   * delegate's own ceiling and policy apply too. Its token names the principal in sub and the
+   * chain of actors in act; revoking or completing the parent ends the child.
+   * PERMISSION_DENIED for more than the parent holds, a chain deeper than allowed, or a policy
+   * deny; NOT_FOUND / FAILED_PRECONDITION for an unregistered or disabled delegate.
+   */
+  delegateGrant: handleUnaryCall<DelegateGrantRequest, DelegateGrantResponse>;
 }
 
 export interface IssuanceServiceClient extends Client {
@@ -1627,6 +1969,31 @@ export interface IssuanceServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: HeartbeatResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Passes part of a grant on to another registered workload (an agent's tool, a sub-agent):
+   * RFC 8693 token exchange with delegation semantics. Authenticated like RenewGrant by a
+   * current token of the parent grant. The child grant is bounded by the parent in every
+   * dimension (same resource, actions a subset, expiry and renewal ceiling no later), and the
+   * delegate's own ceiling and policy apply too. Its token names the principal in sub and the
+   * chain of actors in act; revoking or completing the parent ends the child.
+   * PERMISSION_DENIED for more than the parent holds, a chain deeper than allowed, or a policy
+   * deny; NOT_FOUND / FAILED_PRECONDITION for an unregistered or disabled delegate.
+   */
+  delegateGrant(
+    request: DelegateGrantRequest,
+    callback: (error: ServiceError | null, response: DelegateGrantResponse) => void,
+  ): ClientUnaryCall;
+  delegateGrant(
+    request: DelegateGrantRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DelegateGrantResponse) => void,
+  ): ClientUnaryCall;
+  delegateGrant(
+    request: DelegateGrantRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DelegateGrantResponse) => void,
   ): ClientUnaryCall;
 }
 
