@@ -49,6 +49,8 @@ const verdict = async (token: string, certificate?: Buffer, action = 'read') => 
   const answer = await verify(token, certificate, action);
   return answer.verdict === Verdict.VERDICT_ACCEPTED ? 'accepted' : answer.reasonCode;
 };
+/** Until tokens issued now (iat in whole seconds) are no longer covered by a watermark at `at`. */
+const pastWatermark = (at: Date) => new Promise((resolve) => setTimeout(resolve, Math.ceil(at.getTime() / 1000) * 1000 - Date.now() + 50));
 const thumbprint = (der: Buffer) => createHash('sha256').update(der).digest('base64url');
 const grantRow = (id: string) => t.db.selectFrom('grants').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 const refusals = async (grantId: string) =>
@@ -225,22 +227,24 @@ describe('29 delegation', () => {
     const child = await delegateRaw({ parentToken: first.token, delegateSpiffeId: TOOL.spiffeId });
     expect(await verdict(child.accessToken)).toBe('accepted');
     // Compromise response: every credential of DEV issued until now, and what it delegated.
-    await callUnary(t.revocation, t.revocation.revoke, RevokeRequest.fromPartial({ reason: 'e2e: compromised', workload: { spiffeId: DEV.spiffeId, issuedBefore: new Date(Date.now() + 1_000) } }));
+    const devWatermark = new Date(Date.now() + 1_000);
+    await callUnary(t.revocation, t.revocation.revoke, RevokeRequest.fromPartial({ reason: 'e2e: compromised', workload: { spiffeId: DEV.spiffeId, issuedBefore: devWatermark } }));
     await eventually(async () => (await verdict(child.accessToken)) === 'ERR_TOKEN_REVOKED', 5_000, 20);
     expect((await grantRow(child.grant!.id)).status).toBe('revoked');
-    await new Promise((resolve) => setTimeout(resolve, 1_100)); // past the watermark
+    await pastWatermark(devWatermark);
 
     // The delegate's workload revoked: its delegated tokens die at the edges (the chain names it,
     // though sub is the principal); the principal's own grant lives on.
     const held = await dev.acquire({ task: task('actor'), resource: RESOURCE, actions: ['read'], ttlSeconds: 120, autoRenew: false });
     const toolChild = await delegateRaw({ parentToken: held.token, delegateSpiffeId: TOOL.spiffeId });
     expect(claims(toolChild.accessToken)['sub']).toBe(DEV.spiffeId);
-    await callUnary(t.revocation, t.revocation.revoke, RevokeRequest.fromPartial({ reason: 'e2e: tool compromised', workload: { spiffeId: TOOL.spiffeId, issuedBefore: new Date(Date.now() + 1_000) } }));
+    const toolWatermark = new Date(Date.now() + 1_000);
+    await callUnary(t.revocation, t.revocation.revoke, RevokeRequest.fromPartial({ reason: 'e2e: tool compromised', workload: { spiffeId: TOOL.spiffeId, issuedBefore: toolWatermark } }));
     await eventually(async () => (await verdict(toolChild.accessToken)) === 'ERR_TOKEN_REVOKED', 5_000, 20);
     expect(await verdict(held.token)).toBe('accepted');
     expect((await grantRow(toolChild.grant!.id)).status).toBe('revoked');
     expect((await grantRow(held.grant.id)).status).toBe('active');
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await pastWatermark(toolWatermark);
 
     // Task completion by the root workload ends the task's delegated grants in the same operation.
     const second = await dev.acquire({ task: task('task'), resource: RESOURCE, actions: ['read'], ttlSeconds: 120, autoRenew: false });

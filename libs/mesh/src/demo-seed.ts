@@ -1,13 +1,19 @@
 import { bindWorkload, createDatabase, migrateToLatest, upsertTrustedIssuer, upsertWorkload } from '@mayfly/db';
 import type { DevIssuer } from './dev-issuer.js';
 
-/** The demo's cast: one trusted development issuer and one CI workload bound to it. */
+/** The demo's cast: one trusted development issuer, one CI workload bound to it, and the tool it delegates to. */
 export const DEMO = {
   issuer: 'https://dev-issuer.mayfly.local',
   audience: 'mayfly',
   subject: 'system:serviceaccount:demo:report-builder',
   spiffeId: 'spiffe://demo.mayfly.local/ci/report-builder',
   resource: 'pg:orders-db',
+} as const;
+
+/** A tool the demo workload passes part of its access on to (DelegateGrant). */
+export const DEMO_TOOL = {
+  subject: 'system:serviceaccount:demo:report-tool',
+  spiffeId: 'spiffe://demo.mayfly.local/agents/report-tool',
 } as const;
 
 /** Registers the demo issuer (with its JWKS inline) and workload. Idempotent. */
@@ -25,6 +31,15 @@ export async function seedDemo(databaseUrl: string, issuer: DevIssuer): Promise<
       ceiling: [{ resource: DEMO.resource, actions: ['read', 'write'] }],
     });
     await bindWorkload(db, { issuer: DEMO.issuer, subject: DEMO.subject, spiffeId: DEMO.spiffeId });
+    await upsertWorkload(db, {
+      spiffeId: DEMO_TOOL.spiffeId,
+      ownerTeam: 'data-platform',
+      ownerContact: 'data-platform@example.com',
+      environment: 'dev',
+      riskTier: 'low',
+      ceiling: [{ resource: DEMO.resource, actions: ['read'] }],
+    });
+    await bindWorkload(db, { issuer: DEMO.issuer, subject: DEMO_TOOL.subject, spiffeId: DEMO_TOOL.spiffeId });
   } finally {
     await db.destroy();
   }

@@ -4,7 +4,7 @@ import { MayflyClient } from '@mayfly/client';
 import { isMayflyError } from '@mayfly/core';
 import { callUnary, createClient } from '@mayfly/grpc';
 import { EdgeVerifierServiceClient, RevocationServiceClient, Verdict, type VerifyResponse } from '@mayfly/proto';
-import { DEMO } from './demo-seed.js';
+import { DEMO, DEMO_TOOL } from './demo-seed.js';
 import type { DevIssuer } from './dev-issuer.js';
 
 const print = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -17,12 +17,13 @@ export function percentile(sorted: readonly number[], p: number): number {
 
 /**
  * Walks one grant through the running mesh: grant → edge accepts → revoke → edge rejects, then a
- * deny, a scoped grant renewed and released by `await using`, a single-use token used twice,
- * and serial grant latency. Prints timings.
+ * deny, a scoped grant renewed, delegated to a tool and released by `await using`, a single-use
+ * token used twice, and serial grant latency. Prints timings.
  */
 export async function runDemo(issuer: DevIssuer, options: { serialGrants?: number } = {}): Promise<void> {
   const evidence = () => issuer.mint(DEMO.subject, { audience: DEMO.audience });
   const client = new MayflyClient({ issuanceAddress: serviceAddress('issuance'), evidence });
+  const tool = new MayflyClient({ issuanceAddress: serviceAddress('issuance'), evidence: () => issuer.mint(DEMO_TOOL.subject, { audience: DEMO.audience }) });
   const edge = createClient(EdgeVerifierServiceClient, serviceAddress('edge-verifier'), 'edge-verifier');
   const revocation = createClient(RevocationServiceClient, serviceAddress('revocation'), 'revocation');
   // The workload calls the resource over mutual TLS with its session certificate; the resource
@@ -76,6 +77,8 @@ export async function runDemo(issuer: DevIssuer, options: { serialGrants?: numbe
 
     let scopedToken = '';
     let scopedCertificate: Buffer | undefined;
+    let delegatedToken = '';
+    let toolCertificate: Buffer | undefined;
     {
       await using scoped = await client.acquire({
         task: { id: `demo-${run}-3`, kind: 'ci-job', reference: 'JOB-1235', deadline: undefined },
@@ -93,16 +96,29 @@ export async function runDemo(issuer: DevIssuer, options: { serialGrants?: numbe
           `edge says ${verdictText(await verify(scoped.token, 'write', scoped.certificate)).split(' (')[0]} to it, and ${verdictText(await verify(scopedToken, 'write', scoped.certificate)).split(' (')[0]} to the old one until its exp   (${ms(t)})`,
       );
       scopedToken = scoped.token;
+
+      // An agent passes part of its access on to a tool: read only, bound to the tool's certificate.
+      t = performance.now();
+      const toolIdentity = await tool.identity();
+      const delegated = await scoped.delegate({ to: DEMO_TOOL.spiffeId, certificatePem: toolIdentity?.certificatePem, actions: ['read'], justification: 'render the report' });
+      delegatedToken = delegated.accessToken;
+      toolCertificate = await tool.sessionCertificate();
+      const seen = await verify(delegatedToken, 'read', toolCertificate);
+      print(
+        `7. delegate read passed on to ${DEMO_TOOL.spiffeId}: edge says ${verdictText(seen).split(' (')[0]}, ` +
+          `acting ${seen.delegation?.actor} for ${seen.spiffeId} (depth ${seen.delegation?.depth}); write: ${verdictText(await verify(delegatedToken, 'write', toolCertificate)).split(':')[0]}   (${ms(t)})`,
+      );
     }
     t = performance.now();
     let released = await verify(scopedToken, 'write', scopedCertificate);
     while (released.verdict === Verdict.VERDICT_ACCEPTED && performance.now() - t < 5_000) released = await verify(scopedToken, 'write', scopedCertificate);
     print(`           after the scope ended: edge says ${verdictText(released)}`);
+    print(`           and to the tool's delegated token: ${verdictText(await verify(delegatedToken, 'read', toolCertificate))}`);
 
     const once = await client.acquire({ task: { id: `demo-${run}-4`, kind: 'ci-job', reference: 'JOB-1236', deadline: undefined }, resource: DEMO.resource, actions: ['read'], singleUse: true });
     const firstUse = await verify(once.token, 'read', once.certificate);
     const secondUse = await verify(once.token, 'read', once.certificate);
-    print(`7. once     a single-use token: first use ${verdictText(firstUse).split(' (')[0]}, second use ${verdictText(secondUse)}`);
+    print(`8. once     a single-use token: first use ${verdictText(firstUse).split(' (')[0]}, second use ${verdictText(secondUse)}`);
 
     // 100: within the default per-workload burst (100, refilled at 50 per second).
     const count = options.serialGrants ?? 100;
@@ -114,11 +130,12 @@ export async function runDemo(issuer: DevIssuer, options: { serialGrants?: numbe
     }
     latencies.sort((a, b) => a - b);
     print(
-      `8. latency  ${count} serial grants through the whole mesh: p50 ${percentile(latencies, 50).toFixed(2)} ms, ` +
+      `9. latency  ${count} serial grants through the whole mesh: p50 ${percentile(latencies, 50).toFixed(2)} ms, ` +
         `p95 ${percentile(latencies, 95).toFixed(2)} ms, p99 ${percentile(latencies, 99).toFixed(2)} ms`,
     );
   } finally {
     client.close();
+    tool.close();
     edge.close();
     revocation.close();
   }
