@@ -24,6 +24,7 @@ const grantBody = (label: string) => ({
   idempotencyKey: '',
   heartbeatIntervalSeconds: 0,
   singleUse: false,
+  breakGlass: false,
 });
 
 /**

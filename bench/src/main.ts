@@ -78,6 +78,7 @@ async function freshToken(issuer: DevIssuer, ttlSeconds = 300): Promise<{ token:
       idempotencyKey: '',
       heartbeatIntervalSeconds: 0,
       singleUse: false,
+      breakGlass: false,
     });
     return { token: response.accessToken, grantId: response.grant!.id };
   } finally {

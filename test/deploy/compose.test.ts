@@ -89,22 +89,24 @@ describe('deploy/compose/compose.yaml', () => {
     expect(services['decision']!.environment?.['DATABASE_URL']).toBeUndefined();
     expect(services['revocation']!.environment?.['NATS_URL']).toMatch(/^nats:\/\/mayfly-revocation:[^@]+@nats:4222$/);
     expect(services['edge-verifier']!.environment?.['NATS_URL']).toMatch(/^nats:\/\/mayfly-edge:[^@]+@nats:4222$/);
+    expect(services['issuance']!.environment?.['NATS_URL']).toMatch(/^nats:\/\/mayfly-issuance:[^@]+@nats:4222$/);
     const natsUsers = Object.entries(services).filter(([, definition]) => definition.environment?.['NATS_URL']).map(([name]) => name);
-    expect(natsUsers.sort()).toEqual(['edge-verifier', 'revocation']);
+    expect(natsUsers.sort()).toEqual(['edge-verifier', 'issuance', 'revocation']);
   });
 
   it("has NATS users and permissions exactly as Mayfly's own generator makes them, in a config nats-server accepts", () => {
     const conf = readFileSync(`${DIR}nats.conf`, 'utf8');
     const generated = natsAuthorizationConfig(
-      { revocation: { user: 'mayfly-revocation', password: 'REVOCATION' }, edge: { user: 'mayfly-edge', password: 'EDGE' } },
+      { revocation: { user: 'mayfly-revocation', password: 'REVOCATION' }, edge: { user: 'mayfly-edge', password: 'EDGE' }, issuance: { user: 'mayfly-issuance', password: 'ISSUANCE' } },
       REVOCATION_STREAM_DEFAULTS,
     )
       .replace('"REVOCATION"', '$MAYFLY_NATS_REVOCATION_PASSWORD')
-      .replace('"EDGE"', '$MAYFLY_NATS_EDGE_PASSWORD');
+      .replace('"EDGE"', '$MAYFLY_NATS_EDGE_PASSWORD')
+      .replace('"ISSUANCE"', '$MAYFLY_NATS_ISSUANCE_PASSWORD');
     expect(conf).toContain(generated);
     const natsServer = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((path) => existsSync(path));
     if (!natsServer) return; // .ci/run makes sure one is installed
-    const check = spawnSync(natsServer, ['-c', `${DIR}nats.conf`, '-t'], { env: { MAYFLY_NATS_REVOCATION_PASSWORD: 'a', MAYFLY_NATS_EDGE_PASSWORD: 'b' }, encoding: 'utf8' });
+    const check = spawnSync(natsServer, ['-c', `${DIR}nats.conf`, '-t'], { env: { MAYFLY_NATS_REVOCATION_PASSWORD: 'a', MAYFLY_NATS_EDGE_PASSWORD: 'b', MAYFLY_NATS_ISSUANCE_PASSWORD: 'c' }, encoding: 'utf8' });
     expect(check.status, check.stderr + check.stdout).toBe(0);
   });
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { DEFAULT_HEALTH_PORTS, DEFAULT_METRICS_PORTS, DEFAULT_PORTS, SERVICE_NAMES, type ServiceName } from '@mayfly/config';
 import { DATABASE_SERVICES } from '@mayfly/db';
-import { ALLOWED_CALLERS } from '@mayfly/grpc';
+import { ALLOWED_CALLERS, componentOfMethod } from '@mayfly/grpc';
 
 // deploy/helm/mayfly, checked without a helm binary or a cluster: every values file against
 // values.schema.json, the call graph the NetworkPolicies are built from against the services'
@@ -45,12 +45,8 @@ function callGraph(): Record<ServiceName, GraphEntry> {
   return parse(body!) as Record<ServiceName, GraphEntry>;
 }
 
-/** "mayfly.v1.EdgeVerifierService/Verify" → "edge-verifier". */
-const serviceOf = (method: string): ServiceName =>
-  /\.(\w+)Service\//
-    .exec(method)![1]!
-    .replace(/([a-z])([A-Z])/g, '$1-$2')
-    .toLowerCase() as ServiceName;
+/** The component serving a method (ApprovalService is served by issuance). */
+const serviceOf = (method: string): ServiceName => componentOfMethod(method);
 
 describe('deploy/helm/mayfly', () => {
   it('values.yaml and every example values file validate against values.schema.json', () => {
@@ -97,7 +93,7 @@ describe('deploy/helm/mayfly', () => {
       expect([...entry.calls].sort(), `${service} calls`).toEqual([...expectedCalls.get(service)!].sort());
       expect(entry, service).toMatchObject({ port: DEFAULT_PORTS[service], healthPort: DEFAULT_HEALTH_PORTS[service], metricsPort: DEFAULT_METRICS_PORTS[service] });
       expect(entry.database, `${service} database`).toBe((DATABASE_SERVICES as readonly string[]).includes(service));
-      expect(entry.nats, `${service} nats`).toBe(service === 'revocation' || service === 'edge-verifier');
+      expect(entry.nats, `${service} nats`).toBe(service === 'revocation' || service === 'edge-verifier' || service === 'issuance');
       const calledByWorkloads = Object.entries(ALLOWED_CALLERS).some(([method, callers]) => callers === 'workloads' && serviceOf(method) === service);
       const calledByOperators = Object.entries(ALLOWED_CALLERS).some(([method, callers]) => callers !== 'workloads' && callers.includes('operator') && serviceOf(method) === service);
       expect(entry.workloads, `${service} workloads`).toBe(calledByWorkloads);

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { natsAuthorizationConfig } from '@mayfly/bus';
 import { DEFAULT_HEALTH_PORTS, DEFAULT_PORTS, SERVICE_NAMES, type ServiceName } from '@mayfly/config';
-import { ALLOWED_CALLERS } from '@mayfly/grpc';
+import { ALLOWED_CALLERS, componentOfMethod } from '@mayfly/grpc';
 
 // The Helm chart rendered, and the manifests checked as Kubernetes would receive them. There is
 // no helm binary here (nor a download), so test/deploy/helm-render (Go text/template + sprig, the
@@ -32,11 +32,8 @@ function render(valuesFile?: string): Manifest[] {
 
 const VALUES_FILES = [undefined, ...readdirSync(`${CHART}/ci`).map((file) => `${CHART}/ci/${file}`)];
 const label = (file: string | undefined): string => (file ? file.slice(CHART.length + 1) : 'values.yaml');
-const serviceOf = (method: string): ServiceName =>
-  /\.(\w+)Service\//
-    .exec(method)![1]!
-    .replace(/([a-z])([A-Z])/g, '$1-$2')
-    .toLowerCase() as ServiceName;
+/** The component serving a method (ApprovalService is served by issuance). */
+const serviceOf = (method: string): ServiceName => componentOfMethod(method);
 const componentOf = (manifest: Manifest): string => manifest.metadata.labels?.['app.kubernetes.io/component'] ?? '';
 const matches = (selector: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean =>
   selector !== undefined && Object.entries(selector).every(([key, value]) => labels?.[key] === value);
@@ -184,15 +181,16 @@ describe.skipIf(!hasGo)('deploy/helm/mayfly rendered (Go text/template + sprig; 
       const values = parse(readFileSync(valuesFile ?? `${CHART}/values.yaml`, 'utf8')) as { nats?: { stream?: string; subjectPrefix?: string } };
       const stream = { stream: values.nats?.stream ?? 'MAYFLY_REVOCATIONS', subjectPrefix: values.nats?.subjectPrefix ?? 'mayfly.revocations' };
       const configMap = render(valuesFile).find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'mayfly-nats-authorization');
-      const expected = natsAuthorizationConfig({ revocation: { user: 'mayfly-revocation', password: 'R' }, edge: { user: 'mayfly-edge', password: 'E' } }, stream)
+      const expected = natsAuthorizationConfig({ revocation: { user: 'mayfly-revocation', password: 'R' }, edge: { user: 'mayfly-edge', password: 'E' }, issuance: { user: 'mayfly-issuance', password: 'I' } }, stream)
         .replace('"R"', '$MAYFLY_NATS_REVOCATION_PASSWORD')
-        .replace('"E"', '$MAYFLY_NATS_EDGE_PASSWORD');
+        .replace('"E"', '$MAYFLY_NATS_EDGE_PASSWORD')
+        .replace('"I"', '$MAYFLY_NATS_ISSUANCE_PASSWORD');
       expect((configMap as unknown as { data: Record<string, string> }).data['mayfly-authorization.conf'], label(valuesFile)).toBe(expected);
       const natsServer = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((path) => existsSync(path));
       if (!natsServer) continue;
       const conf = join(mkdtempSync(join(tmpdir(), 'nats-conf-')), 'nats.conf');
       writeFileSync(conf, `listen: 127.0.0.1:4222\njetstream {}\n${expected}`);
-      const check = spawnSync(natsServer, ['-c', conf, '-t'], { env: { MAYFLY_NATS_REVOCATION_PASSWORD: 'a', MAYFLY_NATS_EDGE_PASSWORD: 'b' }, encoding: 'utf8' });
+      const check = spawnSync(natsServer, ['-c', conf, '-t'], { env: { MAYFLY_NATS_REVOCATION_PASSWORD: 'a', MAYFLY_NATS_EDGE_PASSWORD: 'b', MAYFLY_NATS_ISSUANCE_PASSWORD: 'c' }, encoding: 'utf8' });
       expect(check.status, check.stderr + check.stdout).toBe(0);
     }
   });

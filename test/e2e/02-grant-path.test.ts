@@ -35,6 +35,7 @@ async function request(subject: string, overrides: Partial<RequestGrantRequest> 
     idempotencyKey: '',
     heartbeatIntervalSeconds: 0,
     singleUse: false,
+    breakGlass: false,
     ...overrides,
   };
   return { body, call: callUnary(t.issuance, t.issuance.requestGrant, body, { target: 'issuance' }) };

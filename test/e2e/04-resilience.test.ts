@@ -152,6 +152,7 @@ describe('04 resilience', () => {
           idempotencyKey: '',
           heartbeatIntervalSeconds: 0,
           singleUse: false,
+          breakGlass: false,
         },
         { timeoutMs: 1 },
       ),

@@ -130,7 +130,7 @@ describe('05 observability', () => {
     secrets.push(grant.accessToken);
     await callUnary(t.edge, t.edge.verify, { accessToken: grant.accessToken, audience: 'pg:wrong', action: 'read', peerCertificate: Buffer.alloc(0) });
     await grant.release();
-    await refusal(callUnary(t.issuance, t.issuance.requestGrant, { evidence: { oidcToken: evidence.slice(0, -4) + 'AAAA' }, task: { id: 'x', kind: 'k', reference: '', deadline: undefined }, resource: RESOURCE, actions: ['read'], requestedTtlSeconds: 0, justification: '', idempotencyKey: '', heartbeatIntervalSeconds: 0, singleUse: false }));
+    await refusal(callUnary(t.issuance, t.issuance.requestGrant, { evidence: { oidcToken: evidence.slice(0, -4) + 'AAAA' }, task: { id: 'x', kind: 'k', reference: '', deadline: undefined }, resource: RESOURCE, actions: ['read'], requestedTtlSeconds: 0, justification: '', idempotencyKey: '', heartbeatIntervalSeconds: 0, singleUse: false, breakGlass: false }));
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(t.logLines.length).toBeGreaterThan(20);
     for (const secret of secrets) {

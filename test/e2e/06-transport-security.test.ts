@@ -100,6 +100,7 @@ describe('06 transport security', () => {
       idempotencyKey: '',
       heartbeatIntervalSeconds: 0,
       singleUse: false,
+      breakGlass: false,
     });
     expect(response.accessToken.split('.')).toHaveLength(3);
     issuance.close();

@@ -78,6 +78,7 @@ function grantRequest(overrides: Partial<RequestGrantRequest>, evidence: string,
     idempotencyKey: '',
     heartbeatIntervalSeconds: 0,
     singleUse: false,
+    breakGlass: false,
     ...overrides,
   };
 }

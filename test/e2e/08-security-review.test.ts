@@ -141,6 +141,7 @@ describe('08 security review fixes', () => {
         idempotencyKey: '',
         heartbeatIntervalSeconds: 0,
         singleUse: false,
+        breakGlass: false,
       }),
     );
     expect(wireStatus(error)).toBe(status.UNAUTHENTICATED);
@@ -160,6 +161,7 @@ describe('08 security review fixes', () => {
         idempotencyKey: '',
         heartbeatIntervalSeconds: 0,
         singleUse: false,
+        breakGlass: false,
       }),
     );
     expect(wireStatus(error)).toBe(status.PERMISSION_DENIED);
@@ -295,6 +297,7 @@ describe('08 security review fixes', () => {
           idempotencyKey: '',
           heartbeatIntervalSeconds: 0,
           singleUse: false,
+          breakGlass: false,
         }),
       ),
     );

@@ -91,7 +91,7 @@ async function startSession(subject: string) {
 /** RequestGrant over mutual TLS with the given certificate and key, and no evidence. */
 async function grantWith(identity: { certificatePem: string; privateKeyPem: string }, label = 'raw') {
   const client = createClient(IssuanceServiceClient, t.mesh.addresses.issuance, 'issuance', identity);
-  const body = { evidence: undefined, task: task(label), resource: RESOURCE, actions: ['read'], requestedTtlSeconds: 60, justification: '', idempotencyKey: '', heartbeatIntervalSeconds: 0, singleUse: false };
+  const body = { evidence: undefined, task: task(label), resource: RESOURCE, actions: ['read'], requestedTtlSeconds: 60, justification: '', idempotencyKey: '', heartbeatIntervalSeconds: 0, singleUse: false, breakGlass: false };
   try {
     return { body, response: await callUnary(client, client.requestGrant, body, { target: 'issuance' }) };
   } finally {

@@ -14,11 +14,12 @@ import { RevocationEvent } from '@mayfly/proto';
 // follow the stream and read the marker, and cannot publish, purge or delete anything.
 
 const STREAM = { stream: 'MAYFLY_PERMS', subjectPrefix: 'mayfly.perms' };
-const USERS = { revocation: { user: 'revocation', password: 'rev-secret' }, edge: { user: 'edge', password: 'edge-secret' } };
+const USERS = { revocation: { user: 'revocation', password: 'rev-secret' }, edge: { user: 'edge', password: 'edge-secret' }, issuance: { user: 'issuance', password: 'issuance-secret' } };
 let server: ChildProcess;
 let port: number;
 let revocation: NatsConnection;
 let edge: NatsConnection;
+let issuance: NatsConnection;
 
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mayfly-nats-perms-'));
@@ -32,9 +33,11 @@ beforeAll(async () => {
   }
   revocation = await connect({ servers: `127.0.0.1:${port}`, user: USERS.revocation.user, pass: USERS.revocation.password });
   edge = await connect({ servers: `127.0.0.1:${port}`, user: USERS.edge.user, pass: USERS.edge.password });
+  issuance = await connect({ servers: `127.0.0.1:${port}`, user: USERS.issuance.user, pass: USERS.issuance.password });
   await ensureRevocationStream(revocation, { ...STREAM, retentionSeconds: 3600 });
 });
 afterAll(async () => {
+  await issuance?.close();
   await edge?.close();
   await revocation?.close();
   server?.kill('SIGTERM');
@@ -92,5 +95,24 @@ describe('12 NATS permissions', () => {
     // The stream is untouched.
     const after = await readStreamSnapshot(revocation, STREAM.stream);
     expect(after!.lastSequence).toBeGreaterThanOrEqual(2);
+  });
+
+  it('issuance (which only announces approvals and break-glass alerts) can do nothing to revocations', async () => {
+    const js = jetstream(issuance, { timeout: 2_000 });
+    await expect(js.publish(grantRevocationSubject(STREAM.subjectPrefix, crypto.randomUUID()), RevocationEvent.encode(event()).finish())).rejects.toThrow();
+    await expect(jetstreamManager(issuance, { timeout: 2_000 }).then((jsm) => jsm.streams.purge(STREAM.stream))).rejects.toThrow();
+    // Nor forge the revocation service's heartbeat.
+    const beats: string[] = [];
+    const sub = edge.subscribe(heartbeatSubject(STREAM.subjectPrefix), {
+      callback: (error, message) => {
+        if (!error) beats.push(new TextDecoder().decode(message.data));
+      },
+    });
+    await edge.flush();
+    issuance.publish(heartbeatSubject(STREAM.subjectPrefix), JSON.stringify({ created: 'forged', lastSequence: 0 }));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(beats).toEqual([]);
+    sub.unsubscribe();
+    expect((await readStreamSnapshot(revocation, STREAM.stream))!.lastSequence).toBeGreaterThanOrEqual(2);
   });
 });

@@ -8,7 +8,7 @@ import { MayflyError } from '@mayfly/core';
 import { sql } from 'kysely';
 import { bindWorkload, createDatabase, dropServiceRoles, upsertTrustedIssuer, upsertWorkload, migrateToLatest, type Database, type Kysely } from '@mayfly/db';
 import { createClient } from '@mayfly/grpc';
-import { DevIssuer, ensureDatabase, startMesh, type Mesh } from '@mayfly/mesh';
+import { DevIssuer, approverEnv, devPeopleIssuer, ensureDatabase, personToken, startMesh, type Mesh } from '@mayfly/mesh';
 import { ensureDevPki } from '@mayfly/pki';
 import {
   AttestationServiceClient,
@@ -64,6 +64,10 @@ export interface TestMesh {
    * evidence with every grant (unbound tokens, as the suites before sessions expect).
    */
   client(subject: string, options?: { session?: boolean }): MayflyClient;
+  /** An OIDC ID token for a person from the approvers' identity provider the mesh trusts. */
+  person(email: string, groups: readonly string[], options?: { ttlSeconds?: number }): Promise<string>;
+  /** The approvers' identity provider (to mint tokens it would never issue, in hostile tests). */
+  readonly people: DevIssuer;
   close(): Promise<void>;
 }
 
@@ -88,6 +92,7 @@ export async function startTestMesh(suite: string, options: { env?: Record<strin
   // attestation is told to trust (MAYFLY_ISSUER_CA_FILE): http JWKS URLs are refused.
   const pki = await ensureDevPki(pkiDir, 'mayfly.local', ['workload-issuer']);
   const issuer = await DevIssuer.create(ISSUER);
+  const people = await devPeopleIssuer();
   const jwks = await issuer.serveJwks(0, { cert: readFileSync(pki.identity('workload-issuer').certFile), key: readFileSync(pki.identity('workload-issuer').keyFile) });
   await upsertTrustedIssuer(db, { issuer: ISSUER, audience: AUDIENCE, jwksUri: jwks.url, algorithms: ['ES256'] });
   await upsertWorkload(db, {
@@ -138,7 +143,7 @@ export async function startTestMesh(suite: string, options: { env?: Record<strin
       signingKeyringDir: join(stateDir, 'signing-keys'),
       auditCheckpointKeyFile: join(stateDir, 'audit-checkpoint-key.jwk'),
       pkiDir,
-      env: { MAYFLY_LOG_LEVEL: 'info', MAYFLY_DRAIN_SECONDS: '5', MAYFLY_ISSUER_CA_FILE: pki.caFile, ...options.env },
+      env: { MAYFLY_LOG_LEVEL: 'info', MAYFLY_DRAIN_SECONDS: '5', MAYFLY_ISSUER_CA_FILE: pki.caFile, ...approverEnv(people), ...options.env },
       onLine: (service, line) => lines.push(`${service.padEnd(13)} ${line}`),
     });
   } catch (error) {
@@ -180,6 +185,8 @@ export async function startTestMesh(suite: string, options: { env?: Record<strin
     },
     logLines: lines,
     evidence: (subject, evidenceOptions) => issuer.mint(subject, { audience: AUDIENCE, ttlSeconds: evidenceOptions?.ttlSeconds ?? 120 }),
+    people,
+    person: (email, groups, personOptions) => personToken(people, email, groups, personOptions?.ttlSeconds),
     client: (subject, clientOptions) => {
       const client = new MayflyClient({
         issuanceAddress: mesh.addresses.issuance,

@@ -16,5 +16,5 @@ export {
 export { RevocationPublisher } from './revocation-publisher.js';
 export { subscribeRevocations, type FeedState, type RevocationSubscription, type SubscribeOptions } from './revocation-subscriber.js';
 export type { NatsConnection } from '@nats-io/transport-node';
-export { natsAuthorizationConfig, revocationPermissions, type NatsUsers, type Permissions } from './nats-permissions.js';
+export { APPROVALS_PENDING_SUBJECT, BREAK_GLASS_ALERT_SUBJECT, natsAuthorizationConfig, revocationPermissions, type NatsUsers, type Permissions } from './nats-permissions.js';
 export { FeedFreshness, type FeedHeartbeat } from './feed-freshness.js';

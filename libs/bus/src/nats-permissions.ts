@@ -6,7 +6,14 @@ export interface NatsUsers {
   readonly revocation: { readonly user: string; readonly password: string };
   /** Edge verifiers: follow the revocation stream, read the marker; nothing else. */
   readonly edge: { readonly user: string; readonly password: string };
+  /** Issuance: announces requests waiting for approval and break-glass alerts; nothing else. */
+  readonly issuance: { readonly user: string; readonly password: string };
 }
+
+/** Where a request waiting for approval is announced, for chat and paging integrations. */
+export const APPROVALS_PENDING_SUBJECT = 'mayfly.approvals.pending';
+/** Where a break-glass grant is announced the moment it is issued. */
+export const BREAK_GLASS_ALERT_SUBJECT = 'mayfly.alerts.break-glass';
 
 export interface Permissions {
   readonly publish: { readonly allow: readonly string[] };
@@ -19,7 +26,7 @@ export interface Permissions {
  * revocation (or a forged one) nor purge, delete or change a stream. Only the revocation service
  * may publish on the revocation subjects and manage the streams.
  */
-export function revocationPermissions(config: { stream: string; subjectPrefix: string }): { revocation: Permissions; edge: Permissions } {
+export function revocationPermissions(config: { stream: string; subjectPrefix: string }): { revocation: Permissions; edge: Permissions; issuance: Permissions } {
   const control = controlStreamName(config.stream);
   return {
     revocation: {
@@ -47,6 +54,11 @@ export function revocationPermissions(config: { stream: string; subjectPrefix: s
       // Heartbeats: where the stream ends, so that an edge can tell it is current (fail closed when not).
       subscribe: { allow: ['_INBOX.>', heartbeatSubject(config.subjectPrefix)] },
     },
+    // Announcements only: issuance can neither publish a revocation nor touch a stream.
+    issuance: {
+      publish: { allow: ['mayfly.approvals.>', 'mayfly.alerts.>'] },
+      subscribe: { allow: ['_INBOX.>'] },
+    },
   };
 }
 
@@ -59,5 +71,5 @@ export function natsAuthorizationConfig(users: NatsUsers, config: { stream: stri
   const list = (values: readonly string[]) => `[${values.map((value) => JSON.stringify(value)).join(', ')}]`;
   const user = (credentials: { user: string; password: string }, p: Permissions) =>
     `    { user: ${JSON.stringify(credentials.user)}, password: ${JSON.stringify(credentials.password)}, permissions: { publish: { allow: ${list(p.publish.allow)} }, subscribe: { allow: ${list(p.subscribe.allow)} } } }`;
-  return `authorization {\n  users: [\n${user(users.revocation, permissions.revocation)},\n${user(users.edge, permissions.edge)}\n  ]\n}\n`;
+  return `authorization {\n  users: [\n${user(users.revocation, permissions.revocation)},\n${user(users.edge, permissions.edge)},\n${user(users.issuance, permissions.issuance)}\n  ]\n}\n`;
 }

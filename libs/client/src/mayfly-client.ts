@@ -1,9 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { isMayflyError } from '@mayfly/core';
 import { callUnary, createClient, waitForReady } from '@mayfly/grpc';
-import { IssuanceServiceClient, type Grant, type RequestGrantRequest, type RequestGrantResponse, type Task } from '@mayfly/proto';
+import { GrantStatus, IssuanceServiceClient, type Grant, type RequestGrantRequest, type RequestGrantResponse, type Task } from '@mayfly/proto';
 import { context, recordFailure, trace, tracer, type Context, type Span } from '@mayfly/telemetry';
 import { DEFAULT_RETRIES, withRetries, type RetryPolicy } from './retries.js';
+import { waitForApproval, type ApprovalWait } from './approval-wait.js';
 import { TaskGrant, type DelegatedGrant } from './task-grant.js';
 import { WorkloadSession } from './workload-session.js';
 
@@ -55,6 +56,18 @@ export interface AcquireRequest {
   readonly heartbeatSeconds?: number;
   /** A token for one use: the first edge that accepts it consumes it. Not renewed. */
   readonly singleUse?: boolean;
+  /**
+   * Break-glass: access now for an incident, without the approval policy would require — only
+   * where a @break_glass policy allows it; needs `justification` and the incident in
+   * `task.reference`. Short, alerted, and reviewed after.
+   */
+  readonly breakGlass?: boolean;
+  /**
+   * When policy sends the request for approval, acquire waits for it (the token arrives the
+   * moment the last approval is given): at most `timeoutMs` (default: as long as the request may
+   * wait), until `signal` aborts. Rejected: ERR_APPROVAL_REJECTED.
+   */
+  readonly approval?: ApprovalWait;
 }
 
 /** How long a renewed-away session's channel stays open for calls already under way. */
@@ -97,11 +110,23 @@ export class MayflyClient {
       span.end();
       throw error;
     }
-    const { response, session } = granted;
-    const grant = response.grant;
-    if (!grant) throw new Error('issuance answered without a grant');
-    span.setAttribute('mayfly.grant_id', grant.id);
-    return this.handle(grant, response.accessToken, session, { autoRenew: request.autoRenew !== false, span, taskContext });
+    const { session } = granted;
+    let { response } = granted;
+    if (!response.grant) throw new Error('issuance answered without a grant');
+    span.setAttribute('mayfly.grant_id', response.grant.id);
+    if (response.grant.status === GrantStatus.GRANT_STATUS_PENDING_APPROVAL) {
+      // Policy wants people to agree first: wait for them, over the same channel.
+      const pending = response.grant;
+      try {
+        const approved = await context.with(taskContext, () => waitForApproval(session?.client ?? this.bootstrap, pending, response.claimSecret, request.approval));
+        response = { ...response, ...approved };
+      } catch (error) {
+        recordFailure(span, error);
+        span.end();
+        throw error;
+      }
+    }
+    return this.handle(response.grant!, response.accessToken, session, { autoRenew: request.autoRenew !== false, span, taskContext });
   }
 
   /**
@@ -191,6 +216,7 @@ export class MayflyClient {
       idempotencyKey: randomUUID(),
       heartbeatIntervalSeconds: request.heartbeatSeconds ?? 0,
       singleUse: request.singleUse ?? false,
+      breakGlass: request.breakGlass ?? false,
     };
     return withRetries(() => this.requestOnce(body, timeoutMs), this.options.retries ?? DEFAULT_RETRIES);
   }

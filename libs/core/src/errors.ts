@@ -23,6 +23,12 @@ export const ERROR_STATUS = {
   ERR_DELEGATION_EXCEEDS_PARENT: GrpcStatus.PERMISSION_DENIED,
   /** The delegation chain would be longer than MAYFLY_MAX_DELEGATION_DEPTH allows. */
   ERR_DELEGATION_TOO_DEEP: GrpcStatus.PERMISSION_DENIED,
+  /** The person may not answer this request (separation of duties, or not an approver). */
+  ERR_APPROVER_NOT_ALLOWED: GrpcStatus.PERMISSION_DENIED,
+  /** An approver rejected the request; the message says who and why. */
+  ERR_APPROVAL_REJECTED: GrpcStatus.PERMISSION_DENIED,
+  /** The grant is not waiting for approval (approved, rejected, expired, or never needed it). */
+  ERR_GRANT_NOT_PENDING: GrpcStatus.FAILED_PRECONDITION,
   /** The signing key (or the watermark asked for) is already revoked. */
   ERR_ALREADY_REVOKED: GrpcStatus.ALREADY_EXISTS,
   /** Issuance's active signing key was revoked: promote another before tokens can be issued. */

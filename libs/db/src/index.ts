@@ -16,6 +16,8 @@ export {
   type AuditEventRow,
   type Database,
   type EntitlementRow,
+  type ApprovalRequestRow,
+  type ApprovalVoteRow,
   type GrantRecord,
   type GrantRow,
   type GrantStatusName,
@@ -64,6 +66,8 @@ export {
   lockActiveGrantIdsOfTask,
   lockLiveDescendants,
   markGrantConsumed,
+  notifyGrantState,
+  GRANT_STATE_CHANNEL,
   recordHeartbeat,
   recordRenewedToken,
   revokeWorkloadGrantsIssuedBefore,
@@ -100,3 +104,17 @@ export {
 } from './repositories/audit-outbox.js';
 export { type Kysely, type Transaction } from 'kysely';
 export { toGrantMessage, toWorkloadMessage } from './mappers.js';
+export {
+  countUnreviewedBreakGlass,
+  findApproval,
+  insertPendingGrant,
+  listBreakGlassGrants,
+  listGrants,
+  listPendingApprovals,
+  recordBreakGlassReview,
+  recordVote,
+  type ApprovalOutcome,
+  type NewApprovalRequest,
+  type PendingApproval,
+} from './repositories/approvals.js';
+export { GrantStateListener } from './grant-state-listener.js';

@@ -1,5 +1,5 @@
 import { Grant, GrantStatus, RiskTier, Workload } from '@mayfly/proto';
-import type { GrantRecord, GrantStatusName, WorkloadRow } from './schema.js';
+import type { ApprovalRequestRow, ApprovalVoteRow, GrantRecord, GrantStatusName, WorkloadRow } from './schema.js';
 
 const GRANT_STATUS: Record<GrantStatusName, GrantStatus> = {
   pending_approval: GrantStatus.GRANT_STATUS_PENDING_APPROVAL,
@@ -10,8 +10,8 @@ const GRANT_STATUS: Record<GrantStatusName, GrantStatus> = {
   denied: GrantStatus.GRANT_STATUS_DENIED,
 };
 
-/** A grant row as the contract's Grant message. */
-export function toGrantMessage(row: GrantRecord): Grant {
+/** A grant row as the contract's Grant message, with its approval state when it needed one. */
+export function toGrantMessage(row: GrantRecord & { reviewed_at?: Date | null; reviewed_by?: string | null; review?: string | null }, approval?: { request: ApprovalRequestRow; votes: readonly ApprovalVoteRow[] }): Grant {
   return Grant.fromPartial({
     id: row.id,
     spiffeId: row.spiffe_id,
@@ -35,6 +35,23 @@ export function toGrantMessage(row: GrantRecord): Grant {
     heartbeatIntervalSeconds: row.heartbeat_interval_seconds ?? 0,
     singleUse: row.single_use,
     delegation: row.parent_grant_id ? { delegators: row.delegators, parentGrantIds: row.ancestor_grant_ids } : undefined,
+    approval: approval
+      ? {
+          requirement: {
+            rule: approval.request.rule,
+            approverGroups: approval.request.approver_groups,
+            threshold: approval.request.threshold,
+            pendingSeconds: Math.round((approval.request.pending_until.getTime() - approval.request.created_at.getTime()) / 1000),
+            approvalValidSeconds: approval.request.approval_valid_seconds,
+          },
+          votes: approval.votes.map((vote) => ({ approver: vote.approver, groups: vote.groups, approved: vote.approved, reason: vote.reason, at: vote.at })),
+          pendingUntil: approval.request.pending_until,
+          approvedAt: approval.request.approved_at ?? undefined,
+        }
+      : undefined,
+    breakGlass: row.break_glass
+      ? { incidentReference: row.task_reference, reviewedAt: row.reviewed_at ?? undefined, reviewedBy: row.reviewed_by ?? '', review: row.review ?? '' }
+      : undefined,
   });
 }
 

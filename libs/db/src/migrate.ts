@@ -15,6 +15,7 @@ import * as idempotentGrants from './migrations/011-idempotent-grants.js';
 import * as grantHeartbeats from './migrations/012-grant-heartbeats.js';
 import * as singleUseGrants from './migrations/013-single-use-grants.js';
 import * as grantDelegation from './migrations/014-grant-delegation.js';
+import * as approvals from './migrations/015-approvals.js';
 import { MayflyError } from '@mayfly/core';
 import { sql } from 'kysely';
 import { provisionServiceRoles, type ProvisionOptions } from './roles.js';
@@ -36,6 +37,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '012-grant-heartbeats': grantHeartbeats,
   '013-single-use-grants': singleUseGrants,
   '014-grant-delegation': grantDelegation,
+  '015-approvals': approvals,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

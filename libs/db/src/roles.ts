@@ -43,6 +43,9 @@ export const SERVICE_ACCESS: Readonly<Record<DatabaseService, ServiceAccess>> = 
     tables: {
       grants: ['SELECT', 'INSERT', 'UPDATE'],
       grant_tokens: ['SELECT', 'INSERT'],
+      // Requests that wait for people, and their answers (approvals are served by issuance).
+      approval_requests: ['SELECT', 'INSERT', 'UPDATE'],
+      approval_votes: ['SELECT', 'INSERT'],
       workloads: ['SELECT'],
       svids: ['SELECT'],
       revocations: ['SELECT'],

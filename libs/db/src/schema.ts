@@ -106,7 +106,44 @@ export interface GrantTable {
   parent_grant_id: ColumnType<string | null, string | null | undefined, never>;
   ancestor_grant_ids: ColumnType<string[], string[] | undefined, never>;
   delegators: ColumnType<string[], string[] | undefined, never>;
+  /** Issued through break-glass (migration 015); its after-action review, once recorded. */
+  break_glass: ColumnType<boolean, boolean | undefined, never>;
+  reviewed_at: ColumnType<Date | null, never, Date>;
+  reviewed_by: ColumnType<string | null, never, string>;
+  review: ColumnType<string | null, never, string>;
   created_at: CreatedAt;
+}
+
+/** A request that waits for people: one per grant in status pending_approval (migration 015). */
+export interface ApprovalRequestTable {
+  grant_id: string;
+  rule: string;
+  approver_groups: string[];
+  threshold: number;
+  pending_until: Date;
+  approval_valid_seconds: number;
+  requested_ttl_seconds: number;
+  policy_max_ttl_seconds: number;
+  /** 0: no policy set one (the global maximum applies). */
+  policy_max_grant_seconds: number;
+  justification: string;
+  /** SHA-256 (base64url) of the secret the workload collects its token with. */
+  claim_secret_digest: string;
+  /** The session certificate the token is to be bound to, if the request came in a session. */
+  certificate_thumbprint: string | null;
+  approved_at: ColumnType<Date | null, Date | null | undefined, Date>;
+  rejected_at: ColumnType<Date | null, Date | null | undefined, Date>;
+  created_at: CreatedAt;
+}
+
+/** One person's answer to a request (one per person and request). */
+export interface ApprovalVoteTable {
+  grant_id: string;
+  approver: string;
+  groups: string[];
+  approved: boolean;
+  reason: string;
+  at: Date;
 }
 
 /** A token issued by renewing a grant. */
@@ -214,6 +251,8 @@ export interface Database {
   workloads: WorkloadTable;
   workload_bindings: WorkloadBindingTable;
   grants: GrantTable;
+  approval_requests: ApprovalRequestTable;
+  approval_votes: ApprovalVoteTable;
   revocations: RevocationTable;
   grant_tokens: GrantTokenTable;
   audit_events: AuditEventTable;
@@ -227,7 +266,9 @@ export interface Database {
 export type GrantRow = Selectable<GrantTable>;
 export type NewGrant = Insertable<GrantTable>;
 /** A grant as the services handle it (everything but bookkeeping columns). */
-export type GrantRecord = Omit<GrantRow, 'created_at'>;
+export type GrantRecord = Omit<GrantRow, 'created_at' | 'reviewed_at' | 'reviewed_by' | 'review'>;
+export type ApprovalRequestRow = Selectable<ApprovalRequestTable>;
+export type ApprovalVoteRow = Selectable<ApprovalVoteTable>;
 export type WorkloadRow = Selectable<WorkloadTable>;
 export type TrustedIssuerRow = Selectable<TrustedIssuerTable>;
 export type RevocationRow = Selectable<RevocationTable>;

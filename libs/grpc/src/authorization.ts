@@ -34,8 +34,26 @@ export const ALLOWED_CALLERS: Readonly<Record<string, AllowedCallers>> = {
   'mayfly.v1.IssuanceService/CompleteTask': 'workloads',
   'mayfly.v1.IssuanceService/Heartbeat': 'workloads',
   'mayfly.v1.IssuanceService/DelegateGrant': 'workloads',
+  'mayfly.v1.IssuanceService/WatchGrant': 'workloads',
+  // People: authenticated by their OIDC ID token in the request (listing also by the operator identity).
+  'mayfly.v1.ApprovalService/ListPending': 'workloads',
+  'mayfly.v1.ApprovalService/Approve': 'workloads',
+  'mayfly.v1.ApprovalService/Reject': 'workloads',
+  'mayfly.v1.ApprovalService/ListBreakGlass': 'workloads',
+  'mayfly.v1.ApprovalService/ReviewBreakGlass': 'workloads',
+  'mayfly.v1.ApprovalService/ListGrants': 'workloads',
+  'mayfly.v1.ApprovalService/GetGrant': 'workloads',
   'mayfly.v1.EdgeVerifierService/Verify': 'workloads',
 };
+
+/** gRPC services served by a component other than their name says. */
+const HOSTED_BY: Readonly<Record<string, ServiceName>> = { Approval: 'issuance' };
+
+/** The component that serves `method`: "mayfly.v1.EdgeVerifierService/Verify" → "edge-verifier". */
+export function componentOfMethod(method: string): ServiceName {
+  const name = /\.(\w+)Service\//.exec(method)?.[1] ?? '';
+  return HOSTED_BY[name] ?? (name.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase() as ServiceName);
+}
 
 /**
  * Throws unless the call's client certificate names a component allowed to call `method`.

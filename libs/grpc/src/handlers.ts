@@ -1,5 +1,5 @@
 import type { PeerCertificate } from 'node:tls';
-import { status, type ServerUnaryCall, type handleUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
+import { status, type ServerUnaryCall, type ServerWritableStream, type handleServerStreamingCall, type handleUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
 import { MayflyError, invalidArgument, type Logger } from '@mayfly/core';
 import { SpanKind, context, propagation, recordFailure, trace, tracer } from '@mayfly/telemetry';
 import { authorizeCaller } from './authorization.js';
@@ -73,6 +73,54 @@ export function unary<Req, Res>(
           if (SERVER_FAULTS.has(sent.code)) recordFailure(span, error);
           else if (error instanceof MayflyError) span.setAttribute('mayfly.error.code', error.code);
           if (!call.cancelled) callback(sent);
+        },
+      )
+      .finally(() => span.end());
+  };
+}
+
+/**
+ * Adapts an async function to a server-streaming handler: `send` writes one message; the stream
+ * ends when the function returns, or with the error's status when it throws. Same span, caller
+ * check and error mapping as unary(); a caller that went away stops being written to.
+ */
+export function serverStream<Req, Res>(
+  log: Logger,
+  method: string,
+  handler: (request: Req, context: CallContext, send: (response: Res) => void) => Promise<void>,
+): handleServerStreamingCall<Req, Res> {
+  const [service, rpc] = method.split('/') as [string, string];
+  return (call: ServerWritableStream<Req, Res>) => {
+    const deadline = call.getDeadline();
+    const callContext = {
+      deadline: deadline instanceof Date ? deadline : Number.isFinite(deadline) ? new Date(deadline) : undefined,
+      cancelled: () => call.cancelled,
+      peer: call.getPeer(),
+    };
+    const parent = propagation.extract(context.active(), call.metadata, metadataGetter);
+    const span = tracer().startSpan(method, { kind: SpanKind.SERVER, attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': rpc } }, parent);
+    const send = (response: Res): void => {
+      if (!call.cancelled) call.write(response);
+    };
+    context
+      .with(trace.setSpan(parent, span), async () => {
+        const peerCertificate = verifiedPeerCertificate(call as unknown as ServerUnaryCall<unknown, unknown>);
+        const caller = authorizeCaller(method, peerCertificate);
+        const malformed = (call.request as { [MALFORMED_REQUEST]?: string } | null)?.[MALFORMED_REQUEST];
+        if (malformed !== undefined) throw invalidArgument('request', `is not a valid ${method} request message (${malformed})`);
+        await handler(call.request, { ...callContext, caller, peerCertificate }, send);
+      })
+      .then(
+        () => {
+          span.setAttribute('rpc.grpc.status_code', status.OK);
+          if (!call.cancelled) call.end();
+        },
+        (error: unknown) => {
+          const sent = toStatus(error, log, rpc);
+          span.setAttribute('rpc.grpc.status_code', sent.code);
+          if (SERVER_FAULTS.has(sent.code)) recordFailure(span, error);
+          else if (error instanceof MayflyError) span.setAttribute('mayfly.error.code', error.code);
+          if (!call.cancelled) call.emit('error', sent);
         },
       )
       .finally(() => span.end());

@@ -1,7 +1,7 @@
 export { channelCredentials, serverCredentials, spiffeIdsOf, transportSettings } from './credentials.js';
-export { ALLOWED_CALLERS, authorizeCaller } from './authorization.js';
+export { ALLOWED_CALLERS, authorizeCaller, componentOfMethod } from './authorization.js';
 export { callUnary, createClient, waitForReady, type UnaryOptions } from './client.js';
-export { unary, type CallContext } from './handlers.js';
+export { serverStream, unary, type CallContext } from './handlers.js';
 export { closeOnSignals, exitOnStartupFailure, runService, type Closer } from './lifecycle.js';
 export { startGrpcServer, type GrpcServerOptions, type RunningGrpcServer, type ServiceBinding } from './server.js';
 export { checkHealth, waitForHealthy } from './health-client.js';

@@ -6,3 +6,4 @@ export { freePort, freePorts, localMeshOptions, startMesh, type Mesh, type MeshO
 export { percentile, runDemo } from './demo.js';
 export { useOperatorIdentity } from './operator-identity.js';
 export { printTraces } from './traces.js';
+export { DEV_PEOPLE, approverEnv, devPeopleIssuer, personToken } from './dev-people.js';

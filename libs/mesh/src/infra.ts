@@ -17,6 +17,8 @@ export interface Infrastructure {
    * carries the edge user's credentials.
    */
   readonly edgeNatsUrl: string;
+  /** NATS URL for issuance (its announcements user), when NATS was started here (default: natsUrl). */
+  readonly issuanceNatsUrl: string;
   /** What was chosen, for the log. */
   readonly description: string[];
   stop(): Promise<void>;
@@ -82,6 +84,7 @@ export async function resolveInfrastructure(stateDir: string, env = process.env)
 
   let natsUrl = env['NATS_URL'];
   let edgeNatsUrl: string | undefined;
+  let issuanceNatsUrl: string | undefined;
   if (natsUrl) {
     description.push('NATS from NATS_URL');
   } else if (await isListening('127.0.0.1', 4222)) {
@@ -91,6 +94,7 @@ export async function resolveInfrastructure(stateDir: string, env = process.env)
     const nats = await startNatsServer(join(stateDir, 'nats'));
     natsUrl = nats.url;
     edgeNatsUrl = nats.edgeUrl;
+    issuanceNatsUrl = nats.issuanceUrl;
     stops.push(nats.stop);
     description.push(`nats-server from PATH on port ${nats.port} (JetStream data in ${join(stateDir, 'nats')}; users and permissions: edges may only follow the revocation stream)`);
   }
@@ -99,6 +103,7 @@ export async function resolveInfrastructure(stateDir: string, env = process.env)
     databaseUrl,
     natsUrl,
     edgeNatsUrl: edgeNatsUrl ?? natsUrl,
+    issuanceNatsUrl: issuanceNatsUrl ?? natsUrl,
     description,
     stop: async () => {
       for (const stop of stops.reverse()) await stop();
@@ -159,7 +164,7 @@ function removeListenersAddedSince(before: Map<string, Listener[]>): void {
   }
 }
 
-async function startNatsServer(storeDir: string): Promise<{ url: string; edgeUrl: string; port: number; stop: () => Promise<void> }> {
+async function startNatsServer(storeDir: string): Promise<{ url: string; edgeUrl: string; issuanceUrl: string; port: number; stop: () => Promise<void> }> {
   const found = spawnSync('nats-server', ['--version'], { encoding: 'utf8' });
   if (found.error) {
     throw new Error(
@@ -173,6 +178,7 @@ async function startNatsServer(storeDir: string): Promise<{ url: string; edgeUrl
   const users = {
     revocation: { user: 'mayfly-revocation', password: randomBytes(18).toString('base64url') },
     edge: { user: 'mayfly-edge', password: randomBytes(18).toString('base64url') },
+    issuance: { user: 'mayfly-issuance', password: randomBytes(18).toString('base64url') },
   };
   const configFile = join(storeDir, 'mayfly-nats.conf');
   writeFileSync(
@@ -190,6 +196,7 @@ async function startNatsServer(storeDir: string): Promise<{ url: string; edgeUrl
   return {
     url: url(users.revocation),
     edgeUrl: url(users.edge),
+    issuanceUrl: url(users.issuance),
     port,
     stop: async () => {
       child.kill('SIGTERM');

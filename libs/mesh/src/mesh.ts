@@ -34,6 +34,8 @@ export interface MeshOptions {
   readonly natsUrl: string;
   /** NATS URL for the edge verifier, when it has credentials of its own (default: natsUrl). */
   readonly edgeNatsUrl?: string;
+  /** NATS URL for issuance, when it has credentials of its own (default: natsUrl). */
+  readonly issuanceNatsUrl?: string;
   /** Use these ports (default: Mayfly's default ports), or pick free ones with 'free'. */
   readonly ports?: MeshPorts | 'free';
   readonly revocationStream?: { stream: string; subjectPrefix: string };
@@ -107,13 +109,14 @@ export interface MeshReplica {
  * the infrastructure found or started, the signing key and development PKI kept in `stateDir`.
  */
 export function localMeshOptions(
-  infra: { databaseUrl: string; natsUrl: string; edgeNatsUrl: string },
+  infra: { databaseUrl: string; natsUrl: string; edgeNatsUrl: string; issuanceNatsUrl: string },
   stateDir: string,
-): Pick<MeshOptions, 'databaseUrl' | 'natsUrl' | 'edgeNatsUrl' | 'signingKeyringDir' | 'auditCheckpointKeyFile' | 'pkiDir'> {
+): Pick<MeshOptions, 'databaseUrl' | 'natsUrl' | 'edgeNatsUrl' | 'issuanceNatsUrl' | 'signingKeyringDir' | 'auditCheckpointKeyFile' | 'pkiDir'> {
   return {
     databaseUrl: infra.databaseUrl,
     natsUrl: infra.natsUrl,
     edgeNatsUrl: infra.edgeNatsUrl,
+    issuanceNatsUrl: infra.issuanceNatsUrl,
     signingKeyringDir: join(stateDir, 'signing-keys'),
     auditCheckpointKeyFile: join(stateDir, 'audit-checkpoint-key.jwk'),
     pkiDir: join(stateDir, 'pki'),
@@ -216,7 +219,11 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
 
   const onLine = options.onLine ?? (() => undefined);
   const natsEnv = (service: ServiceName): Record<string, string> =>
-    service === 'edge-verifier' && options.edgeNatsUrl ? { NATS_URL: options.edgeNatsUrl } : {};
+    service === 'edge-verifier' && options.edgeNatsUrl
+      ? { NATS_URL: options.edgeNatsUrl }
+      : service === 'issuance' && options.issuanceNatsUrl
+        ? { NATS_URL: options.issuanceNatsUrl }
+        : {};
   const serviceEnv = (service: ServiceName): NodeJS.ProcessEnv => ({ ...process.env, ...env, ...identityEnv(service), ...databaseEnv(service), ...natsEnv(service) });
   const processes = new Map<ServiceName, ServiceProcess>(SERVICE_NAMES.map((service) => [service, new ServiceProcess(service, serviceEnv(service), onLine)]));
   const replicas: ServiceProcess[] = [];

@@ -3,6 +3,26 @@
 import { fileURLToPath } from 'node:url';
 
 export {
+  ApprovalServiceClient,
+  ApprovalServiceService,
+  ApproveRequest,
+  ApproveResponse,
+  GetGrantRequest,
+  GetGrantResponse,
+  GrantForReview,
+  ListBreakGlassRequest,
+  ListBreakGlassResponse,
+  ListGrantsRequest,
+  ListGrantsResponse,
+  ListPendingRequest,
+  ListPendingResponse,
+  RejectRequest,
+  RejectResponse,
+  ReviewBreakGlassRequest,
+  ReviewBreakGlassResponse,
+  type ApprovalServiceServer,
+} from './gen/mayfly/v1/approval.js';
+export {
   AttestRequest,
   AttestResponse,
   AttestationServiceClient,
@@ -31,6 +51,10 @@ export {
   type AuditServiceServer,
 } from './gen/mayfly/v1/audit.js';
 export {
+  ApprovalRequirement,
+  ApprovalState,
+  ApprovalVote,
+  BreakGlass,
   Delegation,
   Entitlement,
   Evidence,
@@ -79,6 +103,8 @@ export {
   RequestGrantResponse,
   StartSessionRequest,
   StartSessionResponse,
+  WatchGrantRequest,
+  WatchGrantResponse,
   type IssuanceServiceServer,
 } from './gen/mayfly/v1/issuance.js';
 export {

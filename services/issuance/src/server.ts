@@ -1,7 +1,22 @@
 import { EnvReader, commonSettings, serviceAddress, tokenIssuerSettings, DEFAULT_PORTS } from '@mayfly/config';
-import type { Logger } from '@mayfly/core';
+import { MayflyError, type Logger } from '@mayfly/core';
 import { auditTrailFromEnv } from '@mayfly/audit-trail';
-import { assertDatabaseReachable, createDatabase, assertSchemaCurrent, findWorkload, insertDelegatedGrant, listRevokedKeyIds, recordHeartbeat, toWorkloadMessage } from '@mayfly/db';
+import {
+  GrantStateListener,
+  assertDatabaseReachable,
+  assertSchemaCurrent,
+  createDatabase,
+  findApproval,
+  findGrant,
+  findWorkload,
+  insertDelegatedGrant,
+  insertPendingGrant,
+  listRevokedKeyIds,
+  recordBreakGlassReview,
+  recordHeartbeat,
+  recordVote,
+  toWorkloadMessage,
+} from '@mayfly/db';
 import { callUnary, certificateFiles, createClient, startGrpcServer, transportSettings, type Closer } from '@mayfly/grpc';
 import { withSpan } from '@mayfly/telemetry';
 import {
@@ -10,22 +25,29 @@ import {
   type Evidence,
   DecisionServiceClient,
   GrantStatus,
+  ApprovalServiceService,
   IssuanceServiceService,
   RevocationServiceClient,
   RevokeRequest,
 } from '@mayfly/proto';
 import { PostgresGrantStore } from './adapters/postgres-grant-store.js';
+import { HumanIdentityProvider } from './adapters/human-identity.js';
+import { NatsAnnouncer } from './adapters/nats-announcer.js';
 import { PostgresSessionRegistry } from './adapters/postgres-session-registry.js';
 import { WorkloadCertificates } from './adapters/workload-certificates.js';
 import { PeerThrottle } from './domain/peer-throttle.js';
+import { approvalApi } from './api/approval-api.js';
 import { issuanceApi } from './api/issuance-api.js';
 import type { CredentialFormat } from './credentials/credential-format.js';
 import { JwtAccessTokenFormat } from './credentials/jwt-access-token.js';
 import { RevokedKeysFilter } from './credentials/revoked-keys-filter.js';
+import type { AnswerPorts } from './domain/answer-request.js';
 import type { TaskCompletionPorts } from './domain/complete-task.js';
 import type { DelegationOptions, DelegationPorts } from './domain/delegate-grant.js';
 import type { HeartbeatPorts } from './domain/heartbeat.js';
 import type { RenewalPorts } from './domain/renew-grant.js';
+import type { ReviewPorts } from './domain/review-break-glass.js';
+import type { WatchPorts } from './domain/watch-grant.js';
 import { SigningKeyring } from './credentials/signing-keyring.js';
 import { GrantFlow } from './domain/grant-flow.js';
 import { startJwksServer } from './http/jwks-server.js';
@@ -76,6 +98,10 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
   const deliverAudit = (events: readonly AuditEvent[]): void =>
     void withSpan('audit deliver', { 'mayfly.audit.events': events.length }, () => audit.deliver(events));
 
+  const announcer = new NatsAnnouncer(settings.natsUrl, log);
+  const grantStates = new GrantStateListener(settings.databaseUrl, (error) => log.warn({ err: error }, 'listening for grant state changes failed; retrying (watchers re-read every 2 s meanwhile)'));
+  const people = HumanIdentityProvider.fromEnv(env);
+  if (!people) log.warn('no approvers\' identity provider configured (MAYFLY_APPROVER_ISSUER): requests that need approval wait until they expire');
   const ttlPolicy = {
     defaultTtlSeconds: env.int('MAYFLY_DEFAULT_TTL_SECONDS', 300, { min: 1, max: 86_400 }),
     maxRequestTtlSeconds: maxTtlSeconds,
@@ -89,11 +115,16 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
       commitGrant: (grant, events) => withSpan('persist grant', { 'mayfly.grant_id': grant.id }, () => store.commitGrant(grant, events)),
       commitEvents: (events) => withSpan('persist events', {}, () => store.commitEvents(events)),
       findIdempotentGrant: (spiffeId, key) => store.findIdempotentGrant(spiffeId, key),
+      commitPendingGrant: (grant, approval, events) =>
+        withSpan('persist pending grant', { 'mayfly.grant_id': grant.id }, () => insertPendingGrant(db, grant, approval, { owner: audit.owner, entries: audit.outboxEntries(events) })),
+      announcePending: (grant, approval, workload) => announcer.announcePending(grant, approval, workload),
+      announceBreakGlass: (grant, workload, justification) => announcer.announceBreakGlass(grant, workload, justification),
       deliverAudit,
     },
     tracedCredentials(credentials),
     {
       ...ttlPolicy,
+      breakGlassMaxSeconds: env.int('MAYFLY_BREAK_GLASS_MAX_SECONDS', 900, { min: 60, max: 86_400 }),
       rateLimit: {
         perSecond: env.int('MAYFLY_GRANT_RATE_PER_SECOND', 50, { min: 0, max: 1_000_000 }),
         burst: env.int('MAYFLY_GRANT_RATE_BURST', 100, { min: 1, max: 1_000_000 }),
@@ -133,6 +164,48 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
     // How many times access may be passed on: agent → sub-agent → tool is 2.
     options: { ...ttlPolicy, maxDepth: env.int('MAYFLY_MAX_DELEGATION_DEPTH', 3, { min: 0, max: 16 }) },
   };
+  const verifyApprover = async (idToken: string) => {
+    if (!people) throw new MayflyError('ERR_CONFIG', 'no approvers\' identity provider is configured (MAYFLY_APPROVER_ISSUER, MAYFLY_APPROVER_JWKS_URL): nobody can approve here');
+    return people.verify(idToken);
+  };
+  const findOwners = async (spiffeId: string) => {
+    const row = await findWorkload(db, spiffeId);
+    return row ? { ownerTeam: row.owner_team, ownerContact: row.owner_contact } : undefined;
+  };
+  const answers: AnswerPorts = {
+    verifyApprover,
+    findOwners,
+    recordAnswer: async (grantId, decide) => {
+      let committed: readonly AuditEvent[] = [];
+      const result = await recordVote(
+        db,
+        grantId,
+        async (current) => {
+          const decided = await decide(current);
+          committed = decided.events;
+          return { ...decided, events: audit.outboxEntries(decided.events) };
+        },
+        audit.owner,
+      );
+      deliverAudit(committed);
+      return result;
+    },
+    findApproval: (grantId) => findApproval(db, grantId),
+    commitEvents: (events) => store.commitEvents(events),
+    deliverAudit,
+  };
+  const reviews: ReviewPorts = {
+    verifyApprover,
+    findOwners,
+    findGrant: (grantId) => findGrant(db, grantId),
+    commitReview: (review, events) => recordBreakGlassReview(db, review, { owner: audit.owner, entries: audit.outboxEntries(events) }),
+    commitEvents: (events) => store.commitEvents(events),
+    deliverAudit,
+  };
+  const watching: WatchPorts = {
+    findApproval: (grantId) => findApproval(db, grantId),
+    waitForChange: (grantId, timeoutMs) => grantStates.waitForChange(grantId, timeoutMs),
+  };
   const heartbeats: HeartbeatPorts = {
     findGrant: (id) => store.findGrant(id),
     checkSession: (certificate) => sessionRegistry.check(certificate),
@@ -160,6 +233,8 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
   };
 
   audit.start();
+  announcer.start();
+  grantStates.start();
   const jwks = await startJwksServer({
     host: settings.host,
     port: env.port('MAYFLY_ISSUANCE_HTTP_PORT', DEFAULT_PORTS['issuance-http']),
@@ -183,7 +258,12 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
       {
         name: 'mayfly.v1.IssuanceService',
         definition: IssuanceServiceService,
-        implementation: issuanceApi({ flow, credentials, completion, renewal, delegation, taskCompletion, heartbeats, sessions, peerThrottle, log }),
+        implementation: issuanceApi({ flow, credentials, completion, renewal, delegation, taskCompletion, heartbeats, watching, sessions, peerThrottle, log }),
+      },
+      {
+        name: 'mayfly.v1.ApprovalService',
+        definition: ApprovalServiceService,
+        implementation: approvalApi({ db, credentials, answers, reviews, options: { maxGrantSeconds: ttlPolicy.maxGrantSeconds }, log }),
       },
     ],
   });
@@ -195,6 +275,8 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
       signingKeys.close();
     },
     () => audit.close(),
+    () => announcer.close(),
+    () => grantStates.close(),
     () => {
       attestation.close();
       decision.close();

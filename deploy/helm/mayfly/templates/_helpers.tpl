@@ -41,7 +41,7 @@ whether workloads or operators call it.
 {{- define "mayfly.callGraph" -}}
 attestation: {port: 50051, healthPort: 50061, metricsPort: 9461, calls: [audit], database: true, nats: false, workloads: false, operators: true}
 decision: {port: 50052, healthPort: 50062, metricsPort: 9462, calls: [], database: false, nats: false, workloads: false, operators: false}
-issuance: {port: 50053, healthPort: 50063, metricsPort: 9463, calls: [attestation, decision, revocation, audit], database: true, nats: false, workloads: true, operators: false}
+issuance: {port: 50053, healthPort: 50063, metricsPort: 9463, calls: [attestation, decision, revocation, audit], database: true, nats: true, workloads: true, operators: false}
 revocation: {port: 50054, healthPort: 50064, metricsPort: 9464, calls: [audit], database: true, nats: true, workloads: false, operators: true}
 audit: {port: 50055, healthPort: 50065, metricsPort: 9465, calls: [], database: true, nats: false, workloads: false, operators: true}
 edge-verifier: {port: 50056, healthPort: 50066, metricsPort: 9466, calls: [audit, revocation], database: false, nats: true, workloads: true, operators: false}
@@ -94,7 +94,7 @@ edge-verifier: {port: 50056, healthPort: 50066, metricsPort: 9466, calls: [audit
   value: "postgres://{{ .root.Values.database.rolePrefix }}{{ .service }}:$(MAYFLY_DB_PASSWORD)@{{ .root.Values.database.host }}:{{ .root.Values.database.port }}/{{ .root.Values.database.name }}?sslmode={{ .root.Values.database.sslmode }}"
 {{- end -}}
 
-{{/* NATS_URL for one NATS user (revocation or edge), its password from the NATS Secret. */}}
+{{/* NATS_URL for one NATS user (revocation, edge or issuance), its password from the NATS Secret. */}}
 {{- define "mayfly.natsEnv" -}}
 - name: MAYFLY_NATS_PASSWORD
   valueFrom:

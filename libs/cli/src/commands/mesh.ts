@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServiceName } from '@mayfly/config';
-import { DEMO, DevIssuer, formatLogLine, localMeshOptions, resolveInfrastructure, runDemo, seedDemo, startMesh, useOperatorIdentity } from '@mayfly/mesh';
+import { DEMO, DevIssuer, approverEnv, devPeopleIssuer, formatLogLine, localMeshOptions, resolveInfrastructure, runDemo, seedDemo, startMesh, useOperatorIdentity } from '@mayfly/mesh';
 import { setupTelemetry, withSpan } from '@mayfly/telemetry';
 import type { CommandContext } from '../command.js';
 
@@ -19,10 +19,14 @@ export async function start(context: CommandContext): Promise<void> {
   await seedDemo(infra.databaseUrl, issuer);
   say(`mayfly: seeded demo workload ${DEMO.spiffeId}`);
 
+  // Approvers sign in with the development people issuer (`mayfly people token` mints for them).
+  const people = await devPeopleIssuer(stateDir);
+
   const color = process.stdout.isTTY;
   const index = new Map<ServiceName, number>();
   const mesh = await startMesh({
     ...localMeshOptions(infra, stateDir),
+    env: approverEnv(people),
     insecure: process.env['MAYFLY_INSECURE_DEV'] === 'true',
     onLine: (service, line) => {
       if (!index.has(service)) index.set(service, index.size);

@@ -102,23 +102,28 @@ export async function endGrant(
  * Marks active grants whose credential has expired as expired, at most `limit` at a time.
  * Returns them so that the expiry can be audited.
  */
-export async function expireDueGrants(db: Kysely<Database>, now: Date, limit: number): Promise<GrantRow[]> {
-  return db
-    .updateTable('grants')
-    .set({ status: 'expired', end_reason: 'credential lifetime ended', ended_at: now })
-    .where('id', 'in', (qb) =>
-      qb
-        .selectFrom('grants')
-        .select('id')
-        .where('status', '=', 'active')
-        .where('expires_at', '<=', now)
-        .limit(limit)
-        .forUpdate()
-        .skipLocked(),
-    )
-    .returningAll()
-    .execute();
+export async function expireDueGrants(db: Kysely<Database>, now: Date, limit: number): Promise<(GrantRow & { was_pending: boolean })[]> {
+  const due = (status: 'active' | 'pending_approval', reason: string) =>
+    db
+      .updateTable('grants')
+      .set({ status: 'expired', end_reason: reason, ended_at: now })
+      .where('id', 'in', (qb) => qb.selectFrom('grants').select('id').where('status', '=', status).where('expires_at', '<=', now).limit(limit).forUpdate().skipLocked())
+      .returningAll()
+      .execute();
+  const ended = (await due('active', 'credential lifetime ended')).map((row) => ({ ...row, was_pending: false }));
+  // A request nobody approved in time (expires_at is its pending_until); whoever waits on it hears.
+  const unapproved = await due('pending_approval', 'not approved in time');
+  for (const row of unapproved) await notifyGrantState(db, row.id);
+  return [...ended, ...unapproved.map((row) => ({ ...row, was_pending: true }))];
 }
+
+/** Wakes whoever follows the grant (WatchGrant, on any issuance replica), when the transaction commits. */
+export async function notifyGrantState(db: Kysely<Database>, grantId: string): Promise<void> {
+  await sql`SELECT pg_notify(${GRANT_STATE_CHANNEL}, ${grantId})`.execute(db);
+}
+
+/** The PostgreSQL channel grant state changes are announced on (the payload is the grant id). */
+export const GRANT_STATE_CHANNEL = 'mayfly_grant_state';
 
 /** The grant whose token (its first, or a renewed one) has this jti, if any. */
 export async function findGrantIdByTokenId(db: Kysely<Database>, tokenId: string): Promise<string | undefined> {

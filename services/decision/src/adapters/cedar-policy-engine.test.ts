@@ -13,14 +13,15 @@ const engine = (...texts: string[]) => CedarPolicyEngine.fromSources(texts.map((
 const workload = (environment: string, riskTier: RiskTier): Workload =>
   Workload.fromPartial({ spiffeId: `spiffe://example.org/${environment}/svc`, environment, riskTier });
 
-const query = (w: Workload, action: string, reference = '', more: { justification?: string; delegators?: string[] } = {}) => ({
+const query = (w: Workload, action: string, reference = '', more: { justification?: string; delegators?: string[]; kind?: string; breakGlass?: boolean } = {}) => ({
   workload: w,
-  task: { id: 't1', kind: 'ci-job', reference, deadline: undefined },
+  task: { id: 't1', kind: more.kind ?? 'ci-job', reference, deadline: undefined },
   resource: 'pg:orders-db',
   action,
   requestedTtlSeconds: 300,
   justification: more.justification ?? '',
   delegation: more.delegators ? { delegators: more.delegators, parentGrantIds: more.delegators.map((_, i) => `00000000-0000-4000-8000-00000000000${i}`) } : undefined,
+  breakGlass: more.breakGlass ?? false,
   now: new Date('2026-11-22T10:00:00Z'),
 });
 
@@ -64,6 +65,28 @@ describe('CedarPolicyEngine with the shipped policies', () => {
     expect(chainAware.evaluate(query(tool, 'read', '', { delegators: ['spiffe://example.org/agent', 'spiffe://example.org/sub'] })).policyIds).toEqual(['one-hop-only']);
     expect(chainAware.evaluate(query(tool, 'read', '', { delegators: ['spiffe://example.org/intern'] })).policyIds).toEqual(['not-for-intern']);
     expect(chainAware.evaluate(query(tool, 'read', '', { delegators: ['spiffe://example.org/x'] })).allowed).toBe(true);
+  });
+
+  it('sends production changes for approval as rule "prod-writes" says, and lets break-glass through only its own policy', () => {
+    const prod = workload('prod', RiskTier.RISK_TIER_MEDIUM);
+    const change = shipped.evaluate(query(prod, 'write', 'CHG-7', { kind: 'change' }));
+    expect(change).toMatchObject({ allowed: true, policyIds: ['prod-changes-with-approval'], maxTtlSeconds: 600, breakGlass: false });
+    expect(change.approvalRules.map((rule) => [rule.name, rule.threshold, rule.approverGroups])).toEqual([['prod-writes', 2, ['sre', 'data-owners']]]);
+    // Break-glass: an incident, its reference and a justification.
+    const glass = shipped.evaluate(query(prod, 'write', 'INC-9', { kind: 'incident', breakGlass: true, justification: 'orders stuck' }));
+    expect(glass).toMatchObject({ allowed: true, policyIds: ['break-glass-incident'], breakGlass: true, approvalRules: [] });
+    expect(shipped.evaluate(query(prod, 'write', 'INC-9', { kind: 'incident', breakGlass: true })).allowed).toBe(false); // no justification
+    expect(shipped.evaluate(query(prod, 'write', 'INC-9', { kind: 'incident', justification: 'orders stuck' })).allowed).toBe(false); // not asked as break-glass
+    expect(shipped.evaluate(query(prod, 'delete', 'INC-9', { kind: 'incident', breakGlass: true, justification: 'x' })).allowed).toBe(false);
+  });
+
+  it('refuses, at load time, @approval naming no rule and @break_glass that does not test context.breakGlass', () => {
+    const rules = JSON.stringify({ rules: { 'two-sre': { approverGroups: ['sre'], threshold: 2 } } });
+    expect(() => CedarPolicyEngine.fromSources([{ name: 'a', text: '@approval("nope") permit (principal, action, resource);' }], SCHEMA, rules)).toThrow(/names no rule .* \(it has two-sre\)/);
+    expect(() => CedarPolicyEngine.fromSources([{ name: 'a', text: '@approval("two-sre") forbid (principal, action, resource);' }], SCHEMA, rules)).toThrow(/belongs on a permit/);
+    expect(() => CedarPolicyEngine.fromSources([{ name: 'a', text: '@break_glass permit (principal, action, resource);' }], SCHEMA, rules)).toThrow(/must require context.breakGlass/);
+    const versioned = (text: string) => CedarPolicyEngine.fromSources([{ name: 'a', text: '@approval("two-sre") permit (principal, action, resource);' }], SCHEMA, text).version;
+    expect(versioned(rules)).not.toBe(versioned(JSON.stringify({ rules: { 'two-sre': { approverGroups: ['sre'], threshold: 3 } } })));
   });
 
   it('names its policy set by a digest of the sources', () => {

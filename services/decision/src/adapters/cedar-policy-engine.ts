@@ -4,6 +4,7 @@ import { basename, join } from 'node:path';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { MayflyError } from '@mayfly/core';
 import { RiskTier, riskTierToJSON } from '@mayfly/proto';
+import { APPROVAL_RULES_FILE, parseApprovalRules, type ApprovalRule } from '../domain/approval-rules.js';
 import type { PolicyAnswer, PolicyEngine, PolicyQuery } from '../domain/policy-engine.js';
 
 /** The schema file every policy directory must hold (see policies/schema.cedarschema). */
@@ -19,12 +20,15 @@ export const SCHEMA_FILE = 'schema.cedarschema';
  * - action `Mayfly::Action::"<action>"`;
  * - resource `Mayfly::Resource::"<resource>"` with attribute scheme (text before the first ":");
  * - context { task: { id, kind, reference, hasDeadline }, ttlSeconds, justification, hourUtc,
- *   delegation: { depth, onBehalfOf, delegatedBy, delegators } }.
+ *   delegation: { depth, onBehalfOf, delegatedBy, delegators }, breakGlass }.
  *
  * Annotations: `@id("...")` names a policy (default `<file>#<n>`); `@max_ttl_seconds("N")` on
  * a permit caps the lifetime of each token it allows; `@max_grant_seconds("N")` caps how long
  * the grant may be renewed for, counted from its issue; `@heartbeat_seconds("N")` requires the
- * workload to send a heartbeat at least every N seconds, or lose the grant.
+ * workload to send a heartbeat at least every N seconds, or lose the grant;
+ * `@approval("rule")` makes what the permit allows wait for people, as the rule of that name in
+ * approval-rules.json says; `@break_glass` marks a permit that allows break-glass requests
+ * (its condition must test context.breakGlass, so that it never allows anything else).
  *
  * A policy that fails to evaluate for a request (an overflow, a missing attribute) makes the
  * answer deny: Cedar itself would skip it, which turns a broken forbid into an allow.
@@ -60,13 +64,17 @@ export class CedarPolicyEngine implements PolicyEngine {
     return CedarPolicyEngine.fromSources(
       files.map((file) => ({ name: basename(file, '.cedar'), text: readFileSync(join(directory, file), 'utf8') })),
       schema,
+      readOptional(join(directory, APPROVAL_RULES_FILE)),
     );
   }
 
-  static fromSources(sources: readonly { name: string; text: string }[], schema: string): CedarPolicyEngine {
+  /** `approvalRules`: the text of approval-rules.json, if there is one; versioned with the policies. */
+  static fromSources(sources: readonly { name: string; text: string }[], schema: string, approvalRules?: string): CedarPolicyEngine {
     const policies: Record<string, string> = {};
     const limitsById = new Map<string, PolicyLimits>();
+    const rules = approvalRules === undefined ? new Map<string, ApprovalRule>() : parseApprovalRules(approvalRules);
     const digest = createHash('sha256');
+    if (approvalRules !== undefined) digest.update(APPROVAL_RULES_FILE).update('\0').update(approvalRules).update('\0');
     for (const source of sources) {
       digest.update(source.name).update('\0').update(source.text).update('\0');
       const parts = cedar.policySetTextToParts(source.text);
@@ -82,6 +90,8 @@ export class CedarPolicyEngine implements PolicyEngine {
           maxTtlSeconds: secondsAnnotation(id, annotations, 'max_ttl_seconds'),
           maxGrantSeconds: secondsAnnotation(id, annotations, 'max_grant_seconds'),
           heartbeatSeconds: secondsAnnotation(id, annotations, 'heartbeat_seconds'),
+          approvalRule: approvalAnnotation(id, annotations, rules, json.json.effect),
+          breakGlass: breakGlassAnnotation(id, annotations, text, json.json.effect),
         });
       }
     }
@@ -112,6 +122,7 @@ export class CedarPolicyEngine implements PolicyEngine {
         justification: query.justification,
         hourUtc: query.now.getUTCHours(),
         delegation: delegationContext(query),
+        breakGlass: query.breakGlass,
       },
       preparsedPolicySetId: this.setId,
       entities: [
@@ -130,41 +141,74 @@ export class CedarPolicyEngine implements PolicyEngine {
     });
     if (answer.type === 'failure') {
       // Cannot evaluate means cannot allow.
-      return { allowed: false, policyIds: [], maxTtlSeconds: undefined, maxGrantSeconds: undefined, heartbeatSeconds: undefined, errors: answer.errors.map((e) => e.message) };
+      return { ...NOTHING_ALLOWED, policyIds: [], errors: answer.errors.map((e) => e.message) };
     }
     const { decision, diagnostics } = answer.response;
     if (diagnostics.errors.length > 0) {
       // Cedar skips a policy that errors. For a forbid that would mean "allow"; so any error
       // denies, naming the policies that failed.
-      return {
-        allowed: false,
-        policyIds: [...new Set(diagnostics.errors.map((e) => e.policyId))],
-        maxTtlSeconds: undefined,
-        maxGrantSeconds: undefined,
-        heartbeatSeconds: undefined,
-        errors: diagnostics.errors.map((e) => `${e.policyId}: ${e.error.message}`),
-      };
+      return { ...NOTHING_ALLOWED, policyIds: [...new Set(diagnostics.errors.map((e) => e.policyId))], errors: diagnostics.errors.map((e) => `${e.policyId}: ${e.error.message}`) };
     }
-    const strictest = (limit: keyof PolicyLimits): number | undefined => {
-      const values = diagnostics.reason.map((id) => this.limitsById.get(id)?.[limit]).filter((value): value is number => value !== undefined);
+    const limits = diagnostics.reason.map((id) => this.limitsById.get(id)).filter((found): found is PolicyLimits => found !== undefined);
+    const strictest = (limit: 'maxTtlSeconds' | 'maxGrantSeconds' | 'heartbeatSeconds'): number | undefined => {
+      const values = limits.map((found) => found[limit]).filter((value): value is number => value !== undefined);
       return values.length > 0 ? Math.min(...values) : undefined;
     };
+    const allowed = decision === 'allow';
     return {
-      allowed: decision === 'allow',
+      allowed,
       policyIds: diagnostics.reason,
       maxTtlSeconds: strictest('maxTtlSeconds'),
       maxGrantSeconds: strictest('maxGrantSeconds'),
       heartbeatSeconds: strictest('heartbeatSeconds'),
+      approvalRules: allowed ? limits.flatMap((found) => (found.approvalRule ? [found.approvalRule] : [])) : [],
+      breakGlass: allowed && limits.some((found) => found.breakGlass),
       errors: [],
     };
   }
 }
 
-/** What a policy's annotations limit: each token's lifetime, and the grant's renewals. */
+/** What a policy's annotations limit: each token's lifetime, the grant's renewals, who must approve. */
 interface PolicyLimits {
   readonly maxTtlSeconds: number | undefined;
   readonly maxGrantSeconds: number | undefined;
   readonly heartbeatSeconds: number | undefined;
+  readonly approvalRule: ApprovalRule | undefined;
+  readonly breakGlass: boolean;
+}
+
+const NOTHING_ALLOWED = { allowed: false, maxTtlSeconds: undefined, maxGrantSeconds: undefined, heartbeatSeconds: undefined, approvalRules: [], breakGlass: false } as const;
+
+function readOptional(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new MayflyError('ERR_CONFIG', `cannot read ${path}: ${(error as Error).message}`);
+  }
+}
+
+/** @approval("rule") on a permit names a rule that must exist. */
+function approvalAnnotation(id: string, annotations: Record<string, string>, rules: ReadonlyMap<string, ApprovalRule>, effect: string): ApprovalRule | undefined {
+  const name = annotations['approval'];
+  if (name === undefined) return undefined;
+  if (effect !== 'permit') throw new MayflyError('ERR_CONFIG', `policy "${id}": @approval belongs on a permit (a forbid has nothing to approve)`);
+  const rule = rules.get(name);
+  if (!rule) throw new MayflyError('ERR_CONFIG', `policy "${id}": @approval("${name}") names no rule in ${APPROVAL_RULES_FILE}${rules.size > 0 ? ` (it has ${[...rules.keys()].join(', ')})` : ''}`);
+  return rule;
+}
+
+/**
+ * @break_glass on a permit lets it allow break-glass requests without approval. It must test
+ * context.breakGlass: a break-glass policy that could match an ordinary request would let that
+ * request skip its approval.
+ */
+function breakGlassAnnotation(id: string, annotations: Record<string, string>, text: string, effect: string): boolean {
+  if (annotations['break_glass'] === undefined) return false;
+  if (effect !== 'permit') throw new MayflyError('ERR_CONFIG', `policy "${id}": @break_glass belongs on a permit`);
+  if (!/context\.breakGlass\b/.test(text)) throw new MayflyError('ERR_CONFIG', `policy "${id}": a @break_glass permit must require context.breakGlass in its condition`);
+  if (annotations['approval'] !== undefined) throw new MayflyError('ERR_CONFIG', `policy "${id}": @break_glass and @approval contradict each other`);
+  return true;
 }
 
 function secondsAnnotation(id: string, annotations: Record<string, string>, name: string): number | undefined {

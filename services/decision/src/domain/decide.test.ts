@@ -12,12 +12,14 @@ function engine(answers: Record<string, Partial<PolicyAnswer>>): PolicyEngine & 
     asked,
     evaluate(query: PolicyQuery): PolicyAnswer {
       asked.push(query.action);
-      return { allowed: false, policyIds: [], maxTtlSeconds: undefined, maxGrantSeconds: undefined, heartbeatSeconds: undefined, errors: [], ...answers[query.action] };
+      return { allowed: false, policyIds: [], maxTtlSeconds: undefined, maxGrantSeconds: undefined, heartbeatSeconds: undefined, approvalRules: [], breakGlass: false, errors: [], ...answers[query.action] };
     },
   };
 }
 
-const request = (actions: string[]): DecideRequest =>
+const rule = (name: string, threshold: number) => ({ name, approverGroups: ['sre'], threshold, pendingSeconds: 600, approvalValidSeconds: 300 });
+
+const request = (actions: string[], more: Partial<DecideRequest> = {}): DecideRequest =>
   DecideRequest.fromPartial({
     workload: {
       spiffeId: 'spiffe://example.org/ci/builder',
@@ -29,6 +31,7 @@ const request = (actions: string[]): DecideRequest =>
     resource: 'pg:orders-db',
     actions,
     requestedTtlSeconds: 600,
+    ...more,
   });
 
 describe('decide', () => {
@@ -89,5 +92,30 @@ describe('decide', () => {
       expect((error as MayflyError).code).toBe('ERR_INVALID_ARGUMENT');
       expect((error as MayflyError).field).toBe('resource');
     }
+  });
+
+  it('waits for approval when any allowing policy names a rule, as the strictest rule says', () => {
+    const answer = decide(
+      request(['read', 'write']),
+      engine({ read: { allowed: true, policyIds: ['reads'], approvalRules: [rule('one', 1)] }, write: { allowed: true, policyIds: ['prod-writes'], approvalRules: [rule('two', 2)] } }),
+      { maxTtlSeconds: 3600 },
+    );
+    expect(answer).toMatchObject({ effect: Effect.EFFECT_NEEDS_APPROVAL, grantedActions: ['read', 'write'], approval: { rule: 'two', threshold: 2, approverGroups: ['sre'], pendingSeconds: 600, approvalValidSeconds: 300 } });
+    expect(answer.reasons[0]).toMatch(/once approved as rule "two" says/);
+    // No rule named: allowed outright.
+    expect(decide(request(['read']), engine({ read: { allowed: true, policyIds: ['reads'] } }), { maxTtlSeconds: 3600 })).toMatchObject({ effect: Effect.EFFECT_ALLOW, approval: undefined });
+  });
+
+  it('allows break-glass only through a @break_glass policy, and then without approval', () => {
+    const glass = request(['write'], { breakGlass: true });
+    expect(decide(glass, engine({ write: { allowed: true, policyIds: ['prod-writes'], approvalRules: [rule('two', 2)] } }), { maxTtlSeconds: 3600 })).toMatchObject({
+      effect: Effect.EFFECT_DENY,
+      reasons: [expect.stringMatching(/only by a @break_glass policy/)],
+    });
+    expect(decide(glass, engine({ write: { allowed: true, policyIds: ['break-glass'], breakGlass: true } }), { maxTtlSeconds: 3600 })).toMatchObject({
+      effect: Effect.EFFECT_ALLOW,
+      breakGlass: true,
+      approval: undefined,
+    });
   });
 });

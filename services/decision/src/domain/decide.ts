@@ -7,6 +7,7 @@ import {
   validateSpiffeId,
 } from '@mayfly/core';
 import { Effect, type DecideRequest, type DecideResponse } from '@mayfly/proto';
+import { strictestRule, type ApprovalRule } from './approval-rules.js';
 import { checkCeiling } from './ceiling.js';
 import type { PolicyAnswer, PolicyEngine } from './policy-engine.js';
 
@@ -18,7 +19,9 @@ export interface DecisionLimits {
 /**
  * The decision: deny unless every requested action is within the workload's ceiling and
  * allowed by policy. All-or-nothing, so that a workload never receives less than it asked for
- * without being told; granted actions are therefore exactly the requested ones.
+ * without being told; granted actions are therefore exactly the requested ones. An allow waits
+ * for people (NEEDS_APPROVAL) when an allowing policy names an approval rule — unless the request
+ * is break-glass and a @break_glass policy allows it, which is the only way break-glass is allowed.
  */
 export function decide(request: DecideRequest, engine: PolicyEngine, limits: DecisionLimits, now = new Date()): DecideResponse {
   const workload = request.workload;
@@ -39,6 +42,8 @@ export function decide(request: DecideRequest, engine: PolicyEngine, limits: Dec
     policyIds: [...policyIds],
     reasons,
     policyVersion: engine.version,
+    approval: undefined,
+    breakGlass: false,
   });
 
   const { outside } = checkCeiling(workload.ceiling, request.resource, request.actions);
@@ -52,6 +57,7 @@ export function decide(request: DecideRequest, engine: PolicyEngine, limits: Dec
   let maxTtlSeconds = limits.maxTtlSeconds;
   let maxGrantSeconds: number | undefined;
   let heartbeatSeconds: number | undefined;
+  const approvalRules: ApprovalRule[] = [];
   for (const action of request.actions) {
     const answer = engine.evaluate({
       workload,
@@ -61,8 +67,14 @@ export function decide(request: DecideRequest, engine: PolicyEngine, limits: Dec
       requestedTtlSeconds: request.requestedTtlSeconds,
       justification: request.justification,
       delegation: request.delegation,
+      breakGlass: request.breakGlass,
       now,
     });
+    if (answer.allowed && request.breakGlass && !answer.breakGlass) {
+      // Break-glass skips approval, so only a policy written for it may allow it.
+      reasons.push(`break-glass "${action}" on ${request.resource} is allowed only by a @break_glass policy, and none permits it for ${workload.spiffeId}`);
+      continue;
+    }
     if (!answer.allowed) {
       answer.policyIds.forEach((id) => denyingPolicies.add(id));
       reasons.push(refusalReason(action, request.resource, workload.spiffeId, answer));
@@ -72,18 +84,29 @@ export function decide(request: DecideRequest, engine: PolicyEngine, limits: Dec
     if (answer.maxTtlSeconds !== undefined) maxTtlSeconds = Math.min(maxTtlSeconds, answer.maxTtlSeconds);
     if (answer.maxGrantSeconds !== undefined) maxGrantSeconds = Math.min(maxGrantSeconds ?? Infinity, answer.maxGrantSeconds);
     if (answer.heartbeatSeconds !== undefined) heartbeatSeconds = Math.min(heartbeatSeconds ?? Infinity, answer.heartbeatSeconds);
+    approvalRules.push(...answer.approvalRules);
   }
   if (reasons.length > 0) return deny(reasons, [...denyingPolicies]);
 
+  // Any allowing policy that asks for approval makes the whole request wait for it (the strictest rule).
+  const rule = request.breakGlass ? undefined : strictestRule(approvalRules);
   return {
-    effect: Effect.EFFECT_ALLOW,
+    effect: rule ? Effect.EFFECT_NEEDS_APPROVAL : Effect.EFFECT_ALLOW,
     grantedActions: [...request.actions],
     maxTtlSeconds,
     maxGrantSeconds: maxGrantSeconds ?? 0,
     heartbeatSeconds: heartbeatSeconds ?? 0,
     policyIds: [...allowingPolicies],
-    reasons: [`permitted by ${[...allowingPolicies].join(', ')}`],
+    reasons: [
+      rule
+        ? `permitted by ${[...allowingPolicies].join(', ')} once approved as rule "${rule.name}" says (${rule.threshold} of ${rule.approverGroups.join(', ')})`
+        : `permitted by ${[...allowingPolicies].join(', ')}${request.breakGlass ? ' (break-glass)' : ''}`,
+    ],
     policyVersion: engine.version,
+    approval: rule
+      ? { rule: rule.name, approverGroups: [...rule.approverGroups], threshold: rule.threshold, pendingSeconds: rule.pendingSeconds, approvalValidSeconds: rule.approvalValidSeconds }
+      : undefined,
+    breakGlass: request.breakGlass,
   };
 }
 

@@ -1,4 +1,5 @@
 import type { Delegation, Task, Workload } from '@mayfly/proto';
+import type { ApprovalRule } from './approval-rules.js';
 
 /** One question to the policy engine: may this workload do this action on this resource now? */
 export interface PolicyQuery {
@@ -10,6 +11,8 @@ export interface PolicyQuery {
   readonly justification: string;
   /** For a delegated grant: who passed it on (the principal first) and from which grants. */
   readonly delegation: Delegation | undefined;
+  /** The workload asks for break-glass access (context.breakGlass). */
+  readonly breakGlass: boolean;
   readonly now: Date;
 }
 
@@ -26,6 +29,10 @@ export interface PolicyAnswer {
   readonly maxGrantSeconds: number | undefined;
   /** The strictest heartbeat_seconds (liveness obligation) among them, if any set one. */
   readonly heartbeatSeconds: number | undefined;
+  /** The approval rules the allowing permits name (@approval); empty when none needs approval. */
+  readonly approvalRules: readonly ApprovalRule[];
+  /** An allowing permit is a break-glass policy (@break_glass). */
+  readonly breakGlass: boolean;
   /** Policy evaluation errors, "<policy id>: <message>". Any error makes the answer deny. */
   readonly errors: readonly string[];
 }

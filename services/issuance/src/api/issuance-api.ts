@@ -1,5 +1,5 @@
 import { isMayflyError, type ErrorCode, type Logger } from '@mayfly/core';
-import { unary, type CallContext } from '@mayfly/grpc';
+import { serverStream, unary, type CallContext } from '@mayfly/grpc';
 import { mayflyMetrics } from '@mayfly/telemetry';
 import type { IssuanceServiceServer } from '@mayfly/proto';
 import type { CredentialFormat } from '../credentials/credential-format.js';
@@ -11,6 +11,7 @@ import { renewGrant, type RenewalPorts } from '../domain/renew-grant.js';
 import type { GrantCall, GrantFlow } from '../domain/grant-flow.js';
 import type { PeerThrottle } from '../domain/peer-throttle.js';
 import { startSession, type SessionPorts } from '../domain/start-session.js';
+import { watchGrant, type WatchPorts } from '../domain/watch-grant.js';
 import { peerHost } from './peer-host.js';
 import { sessionCertificateOf } from './session-certificate.js';
 
@@ -22,6 +23,7 @@ export interface IssuanceApiDeps {
   readonly delegation: { readonly ports: DelegationPorts; readonly options: DelegationOptions };
   readonly taskCompletion: TaskCompletionPorts;
   readonly heartbeats: HeartbeatPorts;
+  readonly watching: WatchPorts;
   readonly sessions: SessionPorts;
   readonly peerThrottle: PeerThrottle;
   readonly log: Logger;
@@ -40,7 +42,7 @@ function grantCall(call: CallContext): GrantCall {
   }
 }
 
-export function issuanceApi({ flow, credentials, completion, renewal, delegation, taskCompletion, heartbeats, sessions, peerThrottle, log }: IssuanceApiDeps): IssuanceServiceServer {
+export function issuanceApi({ flow, credentials, completion, renewal, delegation, taskCompletion, heartbeats, watching, sessions, peerThrottle, log }: IssuanceApiDeps): IssuanceServiceServer {
   return {
     startSession: unary(log, 'mayfly.v1.IssuanceService/StartSession', async (request, call) => {
       const response = await startSession(request, { peer: peerHost(call.peer), deadline: call.deadline }, sessions, peerThrottle);
@@ -58,9 +60,9 @@ export function issuanceApi({ flow, credentials, completion, renewal, delegation
         metrics.grantDuration.record(performance.now() - started, { outcome: refused ? 'deny' : 'error' });
         throw error;
       }
-      metrics.grantDuration.record(performance.now() - started, { outcome: 'allow' });
-      metrics.tokensIssued.add(1);
-      log.debug({ grantId: response.grant?.id, spiffeId: response.grant?.spiffeId, taskId: request.task?.id }, 'grant issued');
+      metrics.grantDuration.record(performance.now() - started, { outcome: response.accessToken ? 'allow' : 'pending' });
+      if (response.accessToken) metrics.tokensIssued.add(1);
+      log.debug({ grantId: response.grant?.id, spiffeId: response.grant?.spiffeId, taskId: request.task?.id }, response.accessToken ? 'grant issued' : 'grant pending approval');
       return response;
     }),
     renewGrant: unary(log, 'mayfly.v1.IssuanceService/RenewGrant', async (request, call) => {
@@ -75,6 +77,7 @@ export function issuanceApi({ flow, credentials, completion, renewal, delegation
       log.debug({ grantId: response.grant?.id, parentGrantIds: response.grant?.delegation?.parentGrantIds, delegate: response.grant?.spiffeId }, 'grant delegated');
       return response;
     }),
+    watchGrant: serverStream(log, 'mayfly.v1.IssuanceService/WatchGrant', (request, call, send) => watchGrant(request, call, credentials, watching, send)),
     heartbeat: unary(log, 'mayfly.v1.IssuanceService/Heartbeat', async (request, call) => heartbeat(request, grantCall(call), credentials, heartbeats)),
     completeTask: unary(log, 'mayfly.v1.IssuanceService/CompleteTask', async (request, call) => {
       const response = await completeTask(request, grantCall(call), credentials, taskCompletion);

@@ -168,9 +168,16 @@ async function decide(delegate: Workload, parent: GrantRecord, delegation: Valid
       requestedTtlSeconds: delegation.requestedTtlSeconds,
       justification: delegation.justification,
       delegation: chain,
+      breakGlass: false,
     },
     deadline,
   );
+  if (decision.effect === Effect.EFFECT_NEEDS_APPROVAL) {
+    throw Object.assign(
+      new MayflyError('ERR_POLICY_DENIED', `denied: policy sends this for approval (rule "${decision.approval?.rule ?? '?'}"), and a delegation does not wait for people: the delegate requests it itself`),
+      { decision },
+    );
+  }
   if (decision.effect !== Effect.EFFECT_ALLOW) {
     throw Object.assign(new MayflyError('ERR_POLICY_DENIED', `denied: ${decision.reasons.join('; ')}`), { decision });
   }
@@ -217,6 +224,7 @@ function childGrant(parent: GrantRecord, delegate: Workload, delegation: ValidDe
     parent_grant_id: parent.id,
     ancestor_grant_ids: [...chain.parentGrantIds],
     delegators: [...chain.delegators],
+    break_glass: false,
   };
 }
 

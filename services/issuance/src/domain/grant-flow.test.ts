@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MayflyError } from '@mayfly/core';
 import type { GrantRecord } from '@mayfly/db';
-import { AttestResponse, DecideResponse, Effect, RequestGrantRequest, type AuditEvent } from '@mayfly/proto';
+import { AttestResponse, DecideResponse, Effect, GrantStatus, RequestGrantRequest, type AuditEvent } from '@mayfly/proto';
 import type { CredentialClaims, CredentialFormat } from '../credentials/credential-format.js';
 import { GrantFlow } from './grant-flow.js';
 import type { GrantFlowPorts } from './ports.js';
@@ -12,6 +12,7 @@ function world(options: { attest?: () => AttestResponse; decide?: () => DecideRe
   const grants: GrantRecord[] = [];
   const audit: AuditEvent[] = [];
   const minted: CredentialClaims[] = [];
+  const announced: string[] = [];
   const ports: GrantFlowPorts = {
     attest: async () => {
       steps.push('attest');
@@ -44,6 +45,13 @@ function world(options: { attest?: () => AttestResponse; decide?: () => DecideRe
     deliverAudit: () => {
       steps.push('deliverAudit');
     },
+    commitPendingGrant: async (grant, _approval, events) => {
+      steps.push('commitPendingGrant');
+      grants.push(grant);
+      audit.push(...events);
+    },
+    announcePending: (grant) => void announced.push(`pending ${grant.id}`),
+    announceBreakGlass: (grant) => void announced.push(`break-glass ${grant.id}`),
   };
   const format: CredentialFormat = {
     name: 'test',
@@ -63,9 +71,10 @@ function world(options: { attest?: () => AttestResponse; decide?: () => DecideRe
     maxRequestTtlSeconds: 3600,
     rateLimit: { perSecond: options.perSecond ?? 0, burst: 2 },
     maxGrantSeconds: 28_800,
+    breakGlassMaxSeconds: 60,
     unauthenticatedRateLimit: { perSecond: options.perPeer ?? 0, burst: 3 },
   });
-  return { flow, steps, grants, audit, minted };
+  return { flow, steps, grants, audit, minted, announced };
 }
 
 const attested = AttestResponse.fromPartial({
@@ -86,6 +95,46 @@ const request = RequestGrantRequest.fromPartial({
 });
 
 describe('GrantFlow', () => {
+  it('holds a request policy sends for approval: a pending grant, no token minted, approvers told', async () => {
+    const needsApproval = DecideResponse.fromPartial({
+      effect: Effect.EFFECT_NEEDS_APPROVAL,
+      grantedActions: ['read'],
+      maxTtlSeconds: 120,
+      policyIds: ['p1'],
+      policyVersion: 'v1',
+      approval: { rule: 'two-sre', approverGroups: ['sre'], threshold: 2, pendingSeconds: 600, approvalValidSeconds: 300 },
+    });
+    const w = world({ decide: () => needsApproval });
+    const response = await w.flow.requestGrant(request);
+    expect(w.steps).toEqual(['attest', 'decide', 'commitPendingGrant', 'deliverAudit']);
+    expect(w.minted).toEqual([]); // invariant 1: no credential before the approvals
+    expect(response).toMatchObject({ accessToken: '', grant: { status: GrantStatus.GRANT_STATUS_PENDING_APPROVAL, approval: { requirement: { rule: 'two-sre', threshold: 2 } } } });
+    expect(response.claimSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(w.grants[0]).toMatchObject({ status: 'pending_approval' });
+    expect(w.audit.map((e) => e.kind)).toEqual(['grant.requested', 'attestation.succeeded', 'decision.made', 'grant.pending_approval']);
+    expect(w.audit.find((e) => e.kind === 'decision.made')!.detail).toMatchObject({ effect: 'needs_approval', approvalRule: 'two-sre' });
+    expect(JSON.stringify(w.audit)).not.toContain(response.claimSecret);
+    expect(w.announced).toEqual([`pending ${w.grants[0]!.id}`]);
+  });
+
+  it('issues break-glass at once, capped at the break-glass maximum, with its own audit record and alert', async () => {
+    const breakGlass = DecideResponse.fromPartial({ effect: Effect.EFFECT_ALLOW, grantedActions: ['read'], maxTtlSeconds: 900, policyIds: ['break-glass-incident'], policyVersion: 'v1', breakGlass: true });
+    const w = world({ decide: () => breakGlass });
+    await w.flow.requestGrant({ ...request, breakGlass: true, justification: 'orders stuck', task: { id: 'inc-1', kind: 'incident', reference: 'INC-9', deadline: undefined } });
+    const claims = w.minted[0]!;
+    expect((claims.expiresAt.getTime() - claims.issuedAt.getTime()) / 1000).toBeLessThanOrEqual(60);
+    expect(w.grants[0]).toMatchObject({ break_glass: true });
+    expect(w.grants[0]!.renewable_until.getTime() - Math.floor(w.grants[0]!.issued_at.getTime() / 1000) * 1000).toBeLessThanOrEqual(60_000);
+    expect(w.audit.find((e) => e.kind === 'grant.break_glass')!.detail).toMatchObject({ severity: 'high', incidentReference: 'INC-9', reviewRequired: true });
+    expect(w.announced).toEqual([`break-glass ${w.grants[0]!.id}`]);
+  });
+
+  it('refuses break-glass without a justification or an incident reference, before asking anyone', async () => {
+    const w = world();
+    await expect(w.flow.requestGrant({ ...request, breakGlass: true })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', field: 'justification' });
+    expect(w.steps).toEqual([]);
+  });
+
   it('issues only after an ALLOW and a committed grant row with its audit record; delivery to audit follows (invariant 1)', async () => {
     const w = world();
     const response = await w.flow.requestGrant(request);

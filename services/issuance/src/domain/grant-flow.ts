@@ -9,6 +9,7 @@ import { PeerThrottle } from './peer-throttle.js';
 import { GrantRateLimiter, type RateLimit } from './rate-limiter.js';
 import { replayGrant, requestDigest } from './idempotency.js';
 import { issuedDetail } from './issued-record.js';
+import { pendingGrant } from './pending-grant.js';
 import { RequestTrail } from './request-trail.js';
 import { identityDetail, type SessionCertificate, type WorkloadIdentity } from './workload-identity.js';
 
@@ -22,6 +23,8 @@ export interface GrantFlowOptions extends TtlPolicy {
   readonly unauthenticatedRateLimit: RateLimit;
   /** MAYFLY_MAX_GRANT_SECONDS: no grant is renewed past this long after its issue. */
   readonly maxGrantSeconds: number;
+  /** MAYFLY_BREAK_GLASS_MAX_SECONDS: no break-glass grant (nor any of its tokens) lives longer. */
+  readonly breakGlassMaxSeconds: number;
 }
 
 /** What the transport knows of one RequestGrant call. */
@@ -39,7 +42,8 @@ export interface GrantCall {
  * One grant, as a pipeline of named steps:
  *   read → identify (session certificate, or evidence through attestation) → throttle →
  *   decide → mint → commit (grant row and audit events, one local transaction) → deliver
- *   the audit events to the audit service in the background.
+ *   the audit events to the audit service in the background. When policy sends the request for
+ *   approval, hold replaces mint and commit: a pending grant without a token, collected later.
  * A refusal at any step is audited the same way (committed locally, delivered later) and
  * leaves no grant behind.
  */
@@ -63,6 +67,7 @@ export class GrantFlow {
       const identity = await this.identify(request, call, trail, requestedAt);
       this.throttle(identity, trail);
       const decision = await this.decide(identity, request, trail, call.deadline);
+      if (decision.effect === Effect.EFFECT_NEEDS_APPROVAL) return await this.hold(identity, request, decision, trail);
       return await this.issue(identity, request, decision, trail);
     } catch (error) {
       await this.recordRefusal(trail, error);
@@ -140,27 +145,68 @@ export class GrantFlow {
         requestedTtlSeconds: request.requestedTtlSeconds,
         justification: request.justification,
         delegation: undefined,
+        breakGlass: request.breakGlass,
       },
       deadline,
     );
-    const allowed = decision.effect === Effect.EFFECT_ALLOW;
+    const effect = decision.effect === Effect.EFFECT_ALLOW ? 'allow' : decision.effect === Effect.EFFECT_NEEDS_APPROVAL ? 'needs_approval' : 'deny';
     trail.add({
       kind: 'decision.made',
-      outcome: allowed ? 'success' : 'denied',
-      detail: { effect: allowed ? 'allow' : 'deny', reasons: decision.reasons, policyIds: decision.policyIds, policyVersion: decision.policyVersion },
+      outcome: effect === 'deny' ? 'denied' : 'success',
+      detail: {
+        effect,
+        reasons: decision.reasons,
+        policyIds: decision.policyIds,
+        policyVersion: decision.policyVersion,
+        ...(decision.approval ? { approvalRule: decision.approval.rule } : {}),
+        ...(decision.breakGlass ? { breakGlass: true } : {}),
+      },
     });
-    if (!allowed) throw new MayflyError('ERR_POLICY_DENIED', `denied: ${decision.reasons.join('; ')}`);
+    if (effect === 'deny') throw new MayflyError('ERR_POLICY_DENIED', `denied: ${decision.reasons.join('; ')}`);
     return decision;
+  }
+
+  /**
+   * Step, instead of issue, when policy says people must approve: a pending grant (no token)
+   * and its approval request, committed with the audit trail. The workload collects the token
+   * with WatchGrant and the claim secret once the approvals are in.
+   */
+  private async hold(identity: WorkloadIdentity, request: ValidGrantRequest, decision: DecideResponse, trail: RequestTrail): Promise<RequestGrantResponse> {
+    const pending = pendingGrant(identity, request, decision, strictestInterval(request.heartbeatIntervalSeconds, decision.heartbeatSeconds), new Date());
+    const rule = decision.approval!;
+    trail.add({
+      kind: 'grant.pending_approval',
+      outcome: 'success',
+      detail: {
+        rule: rule.rule,
+        approverGroups: rule.approverGroups,
+        threshold: rule.threshold,
+        pendingUntil: pending.approval.pending_until.toISOString(),
+        resource: request.resource,
+        actions: pending.grant.actions,
+        taskKind: request.task.kind,
+        taskReference: request.task.reference,
+        ...(request.justification ? { justification: request.justification } : {}),
+        ...identityDetail(identity),
+      },
+    });
+    for (const event of trail.events) event.grantId = pending.grant.id;
+    await this.ports.commitPendingGrant(pending.grant, pending.approval, trail.events);
+    this.ports.deliverAudit(trail.events);
+    this.ports.announcePending(pending.grant, pending.approval, identity.workload);
+    return { grant: toGrantMessage(pending.grant, { request: { ...pending.approval, approved_at: null, rejected_at: null, created_at: pending.grant.issued_at }, votes: [] }), accessToken: '', claimSecret: pending.claimSecret };
   }
 
   /** Step: mint the credential, commit grant and audit together, hand the token back. */
   private async issue(identity: WorkloadIdentity, request: ValidGrantRequest, decision: DecideResponse, trail: RequestTrail): Promise<RequestGrantResponse> {
     const issuedAt = new Date();
+    // Break-glass is short: neither a token nor the grant outlives the break-glass maximum.
+    const cap = decision.breakGlass ? this.options.breakGlassMaxSeconds : Infinity;
     const bounds = grantBounds({
       issuedAt,
       requestedTtlSeconds: request.requestedTtlSeconds,
-      policyMaxTtlSeconds: decision.maxTtlSeconds,
-      policyMaxGrantSeconds: decision.maxGrantSeconds,
+      policyMaxTtlSeconds: Math.min(decision.maxTtlSeconds, cap),
+      policyMaxGrantSeconds: decision.breakGlass ? Math.min(decision.maxGrantSeconds || cap, cap) : decision.maxGrantSeconds,
       globalMaxGrantSeconds: this.options.maxGrantSeconds,
       taskDeadline: request.task.deadline,
     });
@@ -197,6 +243,7 @@ export class GrantFlow {
       parent_grant_id: null,
       ancestor_grant_ids: [],
       delegators: [],
+      break_glass: decision.breakGlass,
     };
     const thumbprint = identity.via === 'session' ? identity.certificate.thumbprint : undefined;
     const accessToken = await this.credentials.mint({
@@ -220,6 +267,15 @@ export class GrantFlow {
       occurredAt: issuedAt,
       detail: { ...issuedDetail(grant, { format: this.credentials.name, justification: request.justification, boundTo: thumbprint }), ...identityDetail(identity) },
     });
+    if (grant.break_glass) {
+      // Its own record, for whoever watches for break-glass: it must be reviewed after.
+      trail.add({
+        kind: 'grant.break_glass',
+        outcome: 'success',
+        occurredAt: issuedAt,
+        detail: { severity: 'high', incidentReference: grant.task_reference, justification: request.justification, resource: grant.resource, scopes: grant.actions, expiresAt: expiresAt.toISOString(), reviewRequired: true },
+      });
+    }
     for (const event of trail.events) event.grantId = grant.id;
     if ((await this.ports.commitGrant(grant, trail.events)) === 'idempotency-key-taken') {
       // An earlier or concurrent attempt under the same key committed first: answer with its
@@ -231,7 +287,8 @@ export class GrantFlow {
     // The commit above is the durable audit record (invariant 1); the audit service gets it
     // from the outbox, now or — if it is away — by the retry loop. The token does not wait.
     this.ports.deliverAudit(trail.events);
-    return { grant: toGrantMessage(grant), accessToken };
+    if (grant.break_glass) this.ports.announceBreakGlass(grant, identity.workload, request.justification);
+    return { grant: toGrantMessage(grant), accessToken, claimSecret: '' };
   }
 
   /** A refusal leaves its trail: committed locally like a grant's, delivered in the background. */

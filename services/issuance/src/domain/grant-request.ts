@@ -30,6 +30,8 @@ export interface ValidGrantRequest {
   readonly heartbeatIntervalSeconds: number;
   /** One use only: consumed by the first edge that accepts it. */
   readonly singleUse: boolean;
+  /** Break-glass: at once, without approval, if a @break_glass policy allows it. */
+  readonly breakGlass: boolean;
 }
 
 /** Checks a RequestGrant call before any other service is asked anything. */
@@ -50,6 +52,9 @@ export function readGrantRequest(request: RequestGrantRequest, ttl: TtlPolicy, n
     throw invalidArgument('idempotency_key', 'must be 1 to 128 of A-Z a-z 0-9 . _ : - (a UUID will do)');
   }
   if (request.heartbeatIntervalSeconds > 86_400) throw invalidArgument('heartbeat_interval_seconds', 'must be at most 86400 (0 asks for none)');
+  if (request.breakGlass && (request.justification.trim() === '' || task.reference.trim() === '')) {
+    throw invalidArgument(request.justification.trim() === '' ? 'justification' : 'task.reference', 'is required for break-glass: say why, and name the incident in task.reference');
+  }
   if (request.requestedTtlSeconds > ttl.maxRequestTtlSeconds) {
     throw invalidArgument('requested_ttl_seconds', `must be at most ${ttl.maxRequestTtlSeconds} (0 asks for the default, ${ttl.defaultTtlSeconds})`);
   }
@@ -63,6 +68,7 @@ export function readGrantRequest(request: RequestGrantRequest, ttl: TtlPolicy, n
     idempotencyKey: request.idempotencyKey || undefined,
     heartbeatIntervalSeconds: request.heartbeatIntervalSeconds,
     singleUse: request.singleUse,
+    breakGlass: request.breakGlass,
   };
 }
 

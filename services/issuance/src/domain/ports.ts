@@ -1,5 +1,5 @@
 import type { AuditEvent, AttestResponse, DecideRequest, DecideResponse, Evidence, Workload } from '@mayfly/proto';
-import type { GrantRecord } from '@mayfly/db';
+import type { GrantRecord, NewApprovalRequest } from '@mayfly/db';
 import type { SessionCertificate } from './workload-identity.js';
 
 /** What the grant flow needs from the world; wired in server.ts, faked in unit tests. */
@@ -19,6 +19,12 @@ export interface GrantFlowPorts {
   commitGrant(grant: GrantRecord, events: readonly AuditEvent[]): Promise<'committed' | 'idempotency-key-taken'>;
   /** The grant the workload requested under an idempotency key, if any. */
   findIdempotentGrant(spiffeId: string, key: string): Promise<GrantRecord | undefined>;
+  /** Commits a pending grant, its approval request and its audit events in one transaction. */
+  commitPendingGrant(grant: GrantRecord, approval: NewApprovalRequest, events: readonly AuditEvent[]): Promise<void>;
+  /** Tells approvers a request waits for them (NATS mayfly.approvals.pending); best effort, never waited for. */
+  announcePending(grant: GrantRecord, approval: NewApprovalRequest, workload: Workload): void;
+  /** Raises the break-glass alert (NATS mayfly.alerts.break-glass); best effort, never waited for. */
+  announceBreakGlass(grant: GrantRecord, workload: Workload, justification: string): void;
   /** Commits audit events that name no new grant: a refusal, a replay. */
   commitEvents(events: readonly AuditEvent[]): Promise<void>;
   /** Hands committed events to the audit service in the background; never waited for. */

@@ -4,7 +4,8 @@ import { expireDueGrants, type Database, type Kysely } from '@mayfly/db';
 
 /**
  * Marks grants whose credential lifetime has ended as expired, with an audit event each. No
- * revocation is published: the token is already refused everywhere by its exp claim.
+ * revocation is published: the token is already refused everywhere by its exp claim. Requests
+ * still pending approval at their pending_until end the same way (no token was ever issued).
  */
 export async function expireDueGrantsOnce(db: Kysely<Database>, audit: AuditTrail, log: Logger): Promise<number> {
   const now = new Date();
@@ -18,7 +19,9 @@ export async function expireDueGrantsOnce(db: Kysely<Database>, audit: AuditTrai
         grantId: grant.id,
         taskId: grant.task_id,
         occurredAt: now,
-        detail: { spiffeId: grant.spiffe_id, tokenId: grant.token_id, expiresAt: grant.expires_at.toISOString() },
+        detail: grant.was_pending
+          ? { spiffeId: grant.spiffe_id, reason: 'not approved in time', pendingUntil: grant.expires_at.toISOString() }
+          : { spiffeId: grant.spiffe_id, tokenId: grant.token_id, expiresAt: grant.expires_at.toISOString() },
       }),
     );
     await audit.enqueue(tx, auditEvents);

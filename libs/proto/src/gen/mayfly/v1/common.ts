@@ -217,7 +217,66 @@ export interface Grant {
   /** Its token may be used once (see RequestGrantRequest.single_use). */
   singleUse: boolean;
   /** Set when the grant was delegated to its holder by another grant's holder (DelegateGrant). */
-  delegation: Delegation | undefined;
+  delegation:
+    | Delegation
+    | undefined;
+  /** Set when policy required approval: the rule, and the approvals and rejections so far. */
+  approval:
+    | ApprovalState
+    | undefined;
+  /** Set when it was issued through break-glass: flagged for an after-action review. */
+  breakGlass: BreakGlass | undefined;
+}
+
+/**
+ * How a request that needs approval is approved (an approval rule, named by a policy's
+ * @approval annotation).
+ */
+export interface ApprovalRequirement {
+  /** The rule's name in approval-rules.json. */
+  rule: string;
+  /** People in any of these groups may approve. */
+  approverGroups: string[];
+  /** How many distinct people must approve. */
+  threshold: number;
+  /** How long the request may wait for them. */
+  pendingSeconds: number;
+  /** Once approved, how long the workload has to collect its token. */
+  approvalValidSeconds: number;
+}
+
+/** One person's answer to a request that needs approval. */
+export interface ApprovalVote {
+  /** Who (the subject of their OIDC ID token, usually an email address). */
+  approver: string;
+  /** The groups their token named. */
+  groups: string[];
+  /** true: approved; false: rejected (which ends the request). */
+  approved: boolean;
+  reason: string;
+  at: Date | undefined;
+}
+
+/** Where a grant that needed approval stands. */
+export interface ApprovalState {
+  requirement: ApprovalRequirement | undefined;
+  votes: ApprovalVote[];
+  /** The request ends (expired) unless approved by then. */
+  pendingUntil:
+    | Date
+    | undefined;
+  /** When the threshold was met; the token's lifetime counts from here. */
+  approvedAt: Date | undefined;
+}
+
+/** A grant issued through break-glass, and its after-action review. */
+export interface BreakGlass {
+  /** The incident it was for (the task's reference). */
+  incidentReference: string;
+  /** Unset until someone other than the workload's owners has reviewed it. */
+  reviewedAt: Date | undefined;
+  reviewedBy: string;
+  review: string;
 }
 
 function createBaseEntitlement(): Entitlement {
@@ -788,6 +847,8 @@ function createBaseGrant(): Grant {
     heartbeatIntervalSeconds: 0,
     singleUse: false,
     delegation: undefined,
+    approval: undefined,
+    breakGlass: undefined,
   };
 }
 
@@ -843,6 +904,12 @@ export const Grant: MessageFns<Grant> = {
     }
     if (message.delegation !== undefined) {
       Delegation.encode(message.delegation, writer.uint32(138).fork()).join();
+    }
+    if (message.approval !== undefined) {
+      ApprovalState.encode(message.approval, writer.uint32(146).fork()).join();
+    }
+    if (message.breakGlass !== undefined) {
+      BreakGlass.encode(message.breakGlass, writer.uint32(154).fork()).join();
     }
     return writer;
   },
@@ -996,6 +1063,22 @@ export const Grant: MessageFns<Grant> = {
             message.delegation = Delegation.decode(reader, reader.uint32());
             continue;
           }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.approval = ApprovalState.decode(reader, reader.uint32());
+            continue;
+          }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.breakGlass = BreakGlass.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1067,6 +1150,12 @@ export const Grant: MessageFns<Grant> = {
         ? globalThis.Boolean(object.single_use)
         : false,
       delegation: isSet(object.delegation) ? Delegation.fromJSON(object.delegation) : undefined,
+      approval: isSet(object.approval) ? ApprovalState.fromJSON(object.approval) : undefined,
+      breakGlass: isSet(object.breakGlass)
+        ? BreakGlass.fromJSON(object.breakGlass)
+        : isSet(object.break_glass)
+        ? BreakGlass.fromJSON(object.break_glass)
+        : undefined,
     };
   },
 
@@ -1123,6 +1212,12 @@ export const Grant: MessageFns<Grant> = {
     if (message.delegation !== undefined) {
       obj.delegation = Delegation.toJSON(message.delegation);
     }
+    if (message.approval !== undefined) {
+      obj.approval = ApprovalState.toJSON(message.approval);
+    }
+    if (message.breakGlass !== undefined) {
+      obj.breakGlass = BreakGlass.toJSON(message.breakGlass);
+    }
     return obj;
   },
 
@@ -1150,6 +1245,546 @@ export const Grant: MessageFns<Grant> = {
     message.delegation = (object.delegation !== undefined && object.delegation !== null)
       ? Delegation.fromPartial(object.delegation)
       : undefined;
+    message.approval = (object.approval !== undefined && object.approval !== null)
+      ? ApprovalState.fromPartial(object.approval)
+      : undefined;
+    message.breakGlass = (object.breakGlass !== undefined && object.breakGlass !== null)
+      ? BreakGlass.fromPartial(object.breakGlass)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseApprovalRequirement(): ApprovalRequirement {
+  return { rule: "", approverGroups: [], threshold: 0, pendingSeconds: 0, approvalValidSeconds: 0 };
+}
+
+export const ApprovalRequirement: MessageFns<ApprovalRequirement> = {
+  encode(message: ApprovalRequirement, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.rule !== "") {
+      writer.uint32(10).string(message.rule);
+    }
+    for (const v of message.approverGroups) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.threshold !== 0) {
+      writer.uint32(24).uint32(message.threshold);
+    }
+    if (message.pendingSeconds !== 0) {
+      writer.uint32(32).uint32(message.pendingSeconds);
+    }
+    if (message.approvalValidSeconds !== 0) {
+      writer.uint32(40).uint32(message.approvalValidSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ApprovalRequirement {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseApprovalRequirement();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.rule = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.approverGroups.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.threshold = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.pendingSeconds = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.approvalValidSeconds = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ApprovalRequirement {
+    return {
+      rule: isSet(object.rule) ? globalThis.String(object.rule) : "",
+      approverGroups: globalThis.Array.isArray(object?.approverGroups)
+        ? object.approverGroups.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.approver_groups)
+        ? object.approver_groups.map((e: any) => globalThis.String(e))
+        : [],
+      threshold: isSet(object.threshold) ? globalThis.Number(object.threshold) : 0,
+      pendingSeconds: isSet(object.pendingSeconds)
+        ? globalThis.Number(object.pendingSeconds)
+        : isSet(object.pending_seconds)
+        ? globalThis.Number(object.pending_seconds)
+        : 0,
+      approvalValidSeconds: isSet(object.approvalValidSeconds)
+        ? globalThis.Number(object.approvalValidSeconds)
+        : isSet(object.approval_valid_seconds)
+        ? globalThis.Number(object.approval_valid_seconds)
+        : 0,
+    };
+  },
+
+  toJSON(message: ApprovalRequirement): unknown {
+    const obj: any = {};
+    if (message.rule !== "") {
+      obj.rule = message.rule;
+    }
+    if (message.approverGroups?.length) {
+      obj.approverGroups = message.approverGroups;
+    }
+    if (message.threshold !== 0) {
+      obj.threshold = Math.round(message.threshold);
+    }
+    if (message.pendingSeconds !== 0) {
+      obj.pendingSeconds = Math.round(message.pendingSeconds);
+    }
+    if (message.approvalValidSeconds !== 0) {
+      obj.approvalValidSeconds = Math.round(message.approvalValidSeconds);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ApprovalRequirement>, I>>(base?: I): ApprovalRequirement {
+    return ApprovalRequirement.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ApprovalRequirement>, I>>(object: I): ApprovalRequirement {
+    const message = createBaseApprovalRequirement();
+    message.rule = object.rule ?? "";
+    message.approverGroups = object.approverGroups?.map((e) => e) || [];
+    message.threshold = object.threshold ?? 0;
+    message.pendingSeconds = object.pendingSeconds ?? 0;
+    message.approvalValidSeconds = object.approvalValidSeconds ?? 0;
+    return message;
+  },
+};
+
+function createBaseApprovalVote(): ApprovalVote {
+  return { approver: "", groups: [], approved: false, reason: "", at: undefined };
+}
+
+export const ApprovalVote: MessageFns<ApprovalVote> = {
+  encode(message: ApprovalVote, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.approver !== "") {
+      writer.uint32(10).string(message.approver);
+    }
+    for (const v of message.groups) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.approved !== false) {
+      writer.uint32(24).bool(message.approved);
+    }
+    if (message.reason !== "") {
+      writer.uint32(34).string(message.reason);
+    }
+    if (message.at !== undefined) {
+      Timestamp.encode(toTimestamp(message.at), writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ApprovalVote {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseApprovalVote();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.approver = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.groups.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.approved = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.at = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ApprovalVote {
+    return {
+      approver: isSet(object.approver) ? globalThis.String(object.approver) : "",
+      groups: globalThis.Array.isArray(object?.groups) ? object.groups.map((e: any) => globalThis.String(e)) : [],
+      approved: isSet(object.approved) ? globalThis.Boolean(object.approved) : false,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      at: isSet(object.at) ? fromJsonTimestamp(object.at) : undefined,
+    };
+  },
+
+  toJSON(message: ApprovalVote): unknown {
+    const obj: any = {};
+    if (message.approver !== "") {
+      obj.approver = message.approver;
+    }
+    if (message.groups?.length) {
+      obj.groups = message.groups;
+    }
+    if (message.approved !== false) {
+      obj.approved = message.approved;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.at !== undefined) {
+      obj.at = message.at.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ApprovalVote>, I>>(base?: I): ApprovalVote {
+    return ApprovalVote.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ApprovalVote>, I>>(object: I): ApprovalVote {
+    const message = createBaseApprovalVote();
+    message.approver = object.approver ?? "";
+    message.groups = object.groups?.map((e) => e) || [];
+    message.approved = object.approved ?? false;
+    message.reason = object.reason ?? "";
+    message.at = object.at ?? undefined;
+    return message;
+  },
+};
+
+function createBaseApprovalState(): ApprovalState {
+  return { requirement: undefined, votes: [], pendingUntil: undefined, approvedAt: undefined };
+}
+
+export const ApprovalState: MessageFns<ApprovalState> = {
+  encode(message: ApprovalState, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requirement !== undefined) {
+      ApprovalRequirement.encode(message.requirement, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.votes) {
+      ApprovalVote.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.pendingUntil !== undefined) {
+      Timestamp.encode(toTimestamp(message.pendingUntil), writer.uint32(26).fork()).join();
+    }
+    if (message.approvedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.approvedAt), writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ApprovalState {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseApprovalState();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.requirement = ApprovalRequirement.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.votes.push(ApprovalVote.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pendingUntil = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.approvedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ApprovalState {
+    return {
+      requirement: isSet(object.requirement) ? ApprovalRequirement.fromJSON(object.requirement) : undefined,
+      votes: globalThis.Array.isArray(object?.votes) ? object.votes.map((e: any) => ApprovalVote.fromJSON(e)) : [],
+      pendingUntil: isSet(object.pendingUntil)
+        ? fromJsonTimestamp(object.pendingUntil)
+        : isSet(object.pending_until)
+        ? fromJsonTimestamp(object.pending_until)
+        : undefined,
+      approvedAt: isSet(object.approvedAt)
+        ? fromJsonTimestamp(object.approvedAt)
+        : isSet(object.approved_at)
+        ? fromJsonTimestamp(object.approved_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: ApprovalState): unknown {
+    const obj: any = {};
+    if (message.requirement !== undefined) {
+      obj.requirement = ApprovalRequirement.toJSON(message.requirement);
+    }
+    if (message.votes?.length) {
+      obj.votes = message.votes.map((e) => ApprovalVote.toJSON(e));
+    }
+    if (message.pendingUntil !== undefined) {
+      obj.pendingUntil = message.pendingUntil.toISOString();
+    }
+    if (message.approvedAt !== undefined) {
+      obj.approvedAt = message.approvedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ApprovalState>, I>>(base?: I): ApprovalState {
+    return ApprovalState.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ApprovalState>, I>>(object: I): ApprovalState {
+    const message = createBaseApprovalState();
+    message.requirement = (object.requirement !== undefined && object.requirement !== null)
+      ? ApprovalRequirement.fromPartial(object.requirement)
+      : undefined;
+    message.votes = object.votes?.map((e) => ApprovalVote.fromPartial(e)) || [];
+    message.pendingUntil = object.pendingUntil ?? undefined;
+    message.approvedAt = object.approvedAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseBreakGlass(): BreakGlass {
+  return { incidentReference: "", reviewedAt: undefined, reviewedBy: "", review: "" };
+}
+
+export const BreakGlass: MessageFns<BreakGlass> = {
+  encode(message: BreakGlass, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.incidentReference !== "") {
+      writer.uint32(10).string(message.incidentReference);
+    }
+    if (message.reviewedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.reviewedAt), writer.uint32(18).fork()).join();
+    }
+    if (message.reviewedBy !== "") {
+      writer.uint32(26).string(message.reviewedBy);
+    }
+    if (message.review !== "") {
+      writer.uint32(34).string(message.review);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BreakGlass {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBreakGlass();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.incidentReference = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reviewedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reviewedBy = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.review = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BreakGlass {
+    return {
+      incidentReference: isSet(object.incidentReference)
+        ? globalThis.String(object.incidentReference)
+        : isSet(object.incident_reference)
+        ? globalThis.String(object.incident_reference)
+        : "",
+      reviewedAt: isSet(object.reviewedAt)
+        ? fromJsonTimestamp(object.reviewedAt)
+        : isSet(object.reviewed_at)
+        ? fromJsonTimestamp(object.reviewed_at)
+        : undefined,
+      reviewedBy: isSet(object.reviewedBy)
+        ? globalThis.String(object.reviewedBy)
+        : isSet(object.reviewed_by)
+        ? globalThis.String(object.reviewed_by)
+        : "",
+      review: isSet(object.review) ? globalThis.String(object.review) : "",
+    };
+  },
+
+  toJSON(message: BreakGlass): unknown {
+    const obj: any = {};
+    if (message.incidentReference !== "") {
+      obj.incidentReference = message.incidentReference;
+    }
+    if (message.reviewedAt !== undefined) {
+      obj.reviewedAt = message.reviewedAt.toISOString();
+    }
+    if (message.reviewedBy !== "") {
+      obj.reviewedBy = message.reviewedBy;
+    }
+    if (message.review !== "") {
+      obj.review = message.review;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BreakGlass>, I>>(base?: I): BreakGlass {
+    return BreakGlass.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BreakGlass>, I>>(object: I): BreakGlass {
+    const message = createBaseBreakGlass();
+    message.incidentReference = object.incidentReference ?? "";
+    message.reviewedAt = object.reviewedAt ?? undefined;
+    message.reviewedBy = object.reviewedBy ?? "";
+    message.review = object.review ?? "";
     return message;
   },
 };

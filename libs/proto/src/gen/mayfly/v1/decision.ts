@@ -18,7 +18,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { Delegation, Task, Workload } from "./common.js";
+import { ApprovalRequirement, Delegation, Task, Workload } from "./common.js";
 
 export const protobufPackage = "mayfly.v1";
 
@@ -28,6 +28,8 @@ export enum Effect {
   EFFECT_UNSPECIFIED = 0,
   EFFECT_ALLOW = 1,
   EFFECT_DENY = 2,
+  /** EFFECT_NEEDS_APPROVAL - Allowed once people approve it, as the response's approval requirement says. */
+  EFFECT_NEEDS_APPROVAL = 3,
 }
 
 export function effectFromJSON(object: any): Effect {
@@ -41,6 +43,9 @@ export function effectFromJSON(object: any): Effect {
     case 2:
     case "EFFECT_DENY":
       return Effect.EFFECT_DENY;
+    case 3:
+    case "EFFECT_NEEDS_APPROVAL":
+      return Effect.EFFECT_NEEDS_APPROVAL;
     default:
       throw new globalThis.Error("Unrecognized enum value " + object + " for enum Effect");
   }
@@ -54,6 +59,8 @@ export function effectToJSON(object: Effect): string {
       return "EFFECT_ALLOW";
     case Effect.EFFECT_DENY:
       return "EFFECT_DENY";
+    case Effect.EFFECT_NEEDS_APPROVAL:
+      return "EFFECT_NEEDS_APPROVAL";
     default:
       throw new globalThis.Error("Unrecognized enum value " + object + " for enum Effect");
   }
@@ -70,7 +77,14 @@ export interface DecideRequest {
    * Set when the request delegates part of another grant to `workload` (DelegateGrant):
    * policies see the chain and its depth (context.delegation).
    */
-  delegation: Delegation | undefined;
+  delegation:
+    | Delegation
+    | undefined;
+  /**
+   * The workload asks for break-glass access: only a policy annotated @break_glass may allow it,
+   * and then without approval (short, alerted, reviewed after).
+   */
+  breakGlass: boolean;
 }
 
 export interface DecideResponse {
@@ -92,6 +106,15 @@ export interface DecideResponse {
   maxGrantSeconds: number;
   /** Liveness the allowing policies require (@heartbeat_seconds, the strictest); 0: none. */
   heartbeatSeconds: number;
+  /**
+   * For EFFECT_NEEDS_APPROVAL: how the request is to be approved (the strictest rule any
+   * allowing policy names with @approval).
+   */
+  approval:
+    | ApprovalRequirement
+    | undefined;
+  /** Allowed through a break-glass policy: issue at once, capped, alerted, reviewed after. */
+  breakGlass: boolean;
 }
 
 function createBaseDecideRequest(): DecideRequest {
@@ -103,6 +126,7 @@ function createBaseDecideRequest(): DecideRequest {
     requestedTtlSeconds: 0,
     justification: "",
     delegation: undefined,
+    breakGlass: false,
   };
 }
 
@@ -128,6 +152,9 @@ export const DecideRequest: MessageFns<DecideRequest> = {
     }
     if (message.delegation !== undefined) {
       Delegation.encode(message.delegation, writer.uint32(58).fork()).join();
+    }
+    if (message.breakGlass !== false) {
+      writer.uint32(64).bool(message.breakGlass);
     }
     return writer;
   },
@@ -201,6 +228,14 @@ export const DecideRequest: MessageFns<DecideRequest> = {
             message.delegation = Delegation.decode(reader, reader.uint32());
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.breakGlass = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -226,6 +261,11 @@ export const DecideRequest: MessageFns<DecideRequest> = {
         : 0,
       justification: isSet(object.justification) ? globalThis.String(object.justification) : "",
       delegation: isSet(object.delegation) ? Delegation.fromJSON(object.delegation) : undefined,
+      breakGlass: isSet(object.breakGlass)
+        ? globalThis.Boolean(object.breakGlass)
+        : isSet(object.break_glass)
+        ? globalThis.Boolean(object.break_glass)
+        : false,
     };
   },
 
@@ -252,6 +292,9 @@ export const DecideRequest: MessageFns<DecideRequest> = {
     if (message.delegation !== undefined) {
       obj.delegation = Delegation.toJSON(message.delegation);
     }
+    if (message.breakGlass !== false) {
+      obj.breakGlass = message.breakGlass;
+    }
     return obj;
   },
 
@@ -271,6 +314,7 @@ export const DecideRequest: MessageFns<DecideRequest> = {
     message.delegation = (object.delegation !== undefined && object.delegation !== null)
       ? Delegation.fromPartial(object.delegation)
       : undefined;
+    message.breakGlass = object.breakGlass ?? false;
     return message;
   },
 };
@@ -285,6 +329,8 @@ function createBaseDecideResponse(): DecideResponse {
     policyVersion: "",
     maxGrantSeconds: 0,
     heartbeatSeconds: 0,
+    approval: undefined,
+    breakGlass: false,
   };
 }
 
@@ -313,6 +359,12 @@ export const DecideResponse: MessageFns<DecideResponse> = {
     }
     if (message.heartbeatSeconds !== 0) {
       writer.uint32(64).uint32(message.heartbeatSeconds);
+    }
+    if (message.approval !== undefined) {
+      ApprovalRequirement.encode(message.approval, writer.uint32(74).fork()).join();
+    }
+    if (message.breakGlass !== false) {
+      writer.uint32(80).bool(message.breakGlass);
     }
     return writer;
   },
@@ -394,6 +446,22 @@ export const DecideResponse: MessageFns<DecideResponse> = {
             message.heartbeatSeconds = reader.uint32();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.approval = ApprovalRequirement.decode(reader, reader.uint32());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.breakGlass = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -440,6 +508,12 @@ export const DecideResponse: MessageFns<DecideResponse> = {
         : isSet(object.heartbeat_seconds)
         ? globalThis.Number(object.heartbeat_seconds)
         : 0,
+      approval: isSet(object.approval) ? ApprovalRequirement.fromJSON(object.approval) : undefined,
+      breakGlass: isSet(object.breakGlass)
+        ? globalThis.Boolean(object.breakGlass)
+        : isSet(object.break_glass)
+        ? globalThis.Boolean(object.break_glass)
+        : false,
     };
   },
 
@@ -469,6 +543,12 @@ export const DecideResponse: MessageFns<DecideResponse> = {
     if (message.heartbeatSeconds !== 0) {
       obj.heartbeatSeconds = Math.round(message.heartbeatSeconds);
     }
+    if (message.approval !== undefined) {
+      obj.approval = ApprovalRequirement.toJSON(message.approval);
+    }
+    if (message.breakGlass !== false) {
+      obj.breakGlass = message.breakGlass;
+    }
     return obj;
   },
 
@@ -485,6 +565,10 @@ export const DecideResponse: MessageFns<DecideResponse> = {
     message.policyVersion = object.policyVersion ?? "";
     message.maxGrantSeconds = object.maxGrantSeconds ?? 0;
     message.heartbeatSeconds = object.heartbeatSeconds ?? 0;
+    message.approval = (object.approval !== undefined && object.approval !== null)
+      ? ApprovalRequirement.fromPartial(object.approval)
+      : undefined;
+    message.breakGlass = object.breakGlass ?? false;
     return message;
   },
 };

@@ -11,7 +11,9 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -67,13 +69,40 @@ export interface RequestGrantRequest {
    * everywhere after (ERR_TOKEN_CONSUMED). Not renewable.
    */
   singleUse: boolean;
+  /**
+   * Break-glass: access now, without the approval policy would otherwise require, for an
+   * incident (task.reference names it; a justification is required). Only a policy annotated
+   * @break_glass allows it; the token is short (MAYFLY_BREAK_GLASS_MAX_SECONDS), the issuance
+   * alerted, and the grant listed as unreviewed until someone reviews it.
+   */
+  breakGlass: boolean;
 }
 
 export interface RequestGrantResponse {
+  /**
+   * Its status is ACTIVE with a token, or PENDING_APPROVAL without one: then follow it with
+   * WatchGrant, presenting claim_secret.
+   */
   grant:
     | Grant
     | undefined;
-  /** A signed JWT access token (RFC 9068, typ at+jwt). */
+  /** A signed JWT access token (RFC 9068, typ at+jwt); empty while the grant is pending. */
+  accessToken: string;
+  /** For a pending grant: the secret that entitles the caller to collect its token. */
+  claimSecret: string;
+}
+
+export interface WatchGrantRequest {
+  grantId: string;
+  /** From the RequestGrantResponse that created the pending grant. */
+  claimSecret: string;
+}
+
+export interface WatchGrantResponse {
+  grant:
+    | Grant
+    | undefined;
+  /** Set in the last message when the grant was approved (and its token issued). */
   accessToken: string;
 }
 
@@ -411,6 +440,7 @@ function createBaseRequestGrantRequest(): RequestGrantRequest {
     idempotencyKey: "",
     heartbeatIntervalSeconds: 0,
     singleUse: false,
+    breakGlass: false,
   };
 }
 
@@ -442,6 +472,9 @@ export const RequestGrantRequest: MessageFns<RequestGrantRequest> = {
     }
     if (message.singleUse !== false) {
       writer.uint32(72).bool(message.singleUse);
+    }
+    if (message.breakGlass !== false) {
+      writer.uint32(80).bool(message.breakGlass);
     }
     return writer;
   },
@@ -531,6 +564,14 @@ export const RequestGrantRequest: MessageFns<RequestGrantRequest> = {
             message.singleUse = reader.bool();
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.breakGlass = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -570,6 +611,11 @@ export const RequestGrantRequest: MessageFns<RequestGrantRequest> = {
         : isSet(object.single_use)
         ? globalThis.Boolean(object.single_use)
         : false,
+      breakGlass: isSet(object.breakGlass)
+        ? globalThis.Boolean(object.breakGlass)
+        : isSet(object.break_glass)
+        ? globalThis.Boolean(object.break_glass)
+        : false,
     };
   },
 
@@ -602,6 +648,9 @@ export const RequestGrantRequest: MessageFns<RequestGrantRequest> = {
     if (message.singleUse !== false) {
       obj.singleUse = message.singleUse;
     }
+    if (message.breakGlass !== false) {
+      obj.breakGlass = message.breakGlass;
+    }
     return obj;
   },
 
@@ -621,12 +670,13 @@ export const RequestGrantRequest: MessageFns<RequestGrantRequest> = {
     message.idempotencyKey = object.idempotencyKey ?? "";
     message.heartbeatIntervalSeconds = object.heartbeatIntervalSeconds ?? 0;
     message.singleUse = object.singleUse ?? false;
+    message.breakGlass = object.breakGlass ?? false;
     return message;
   },
 };
 
 function createBaseRequestGrantResponse(): RequestGrantResponse {
-  return { grant: undefined, accessToken: "" };
+  return { grant: undefined, accessToken: "", claimSecret: "" };
 }
 
 export const RequestGrantResponse: MessageFns<RequestGrantResponse> = {
@@ -636,6 +686,9 @@ export const RequestGrantResponse: MessageFns<RequestGrantResponse> = {
     }
     if (message.accessToken !== "") {
       writer.uint32(18).string(message.accessToken);
+    }
+    if (message.claimSecret !== "") {
+      writer.uint32(26).string(message.claimSecret);
     }
     return writer;
   },
@@ -669,6 +722,14 @@ export const RequestGrantResponse: MessageFns<RequestGrantResponse> = {
             message.accessToken = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.claimSecret = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -689,6 +750,11 @@ export const RequestGrantResponse: MessageFns<RequestGrantResponse> = {
         : isSet(object.access_token)
         ? globalThis.String(object.access_token)
         : "",
+      claimSecret: isSet(object.claimSecret)
+        ? globalThis.String(object.claimSecret)
+        : isSet(object.claim_secret)
+        ? globalThis.String(object.claim_secret)
+        : "",
     };
   },
 
@@ -700,6 +766,9 @@ export const RequestGrantResponse: MessageFns<RequestGrantResponse> = {
     if (message.accessToken !== "") {
       obj.accessToken = message.accessToken;
     }
+    if (message.claimSecret !== "") {
+      obj.claimSecret = message.claimSecret;
+    }
     return obj;
   },
 
@@ -708,6 +777,189 @@ export const RequestGrantResponse: MessageFns<RequestGrantResponse> = {
   },
   fromPartial<I extends Exact<DeepPartial<RequestGrantResponse>, I>>(object: I): RequestGrantResponse {
     const message = createBaseRequestGrantResponse();
+    message.grant = (object.grant !== undefined && object.grant !== null) ? Grant.fromPartial(object.grant) : undefined;
+    message.accessToken = object.accessToken ?? "";
+    message.claimSecret = object.claimSecret ?? "";
+    return message;
+  },
+};
+
+function createBaseWatchGrantRequest(): WatchGrantRequest {
+  return { grantId: "", claimSecret: "" };
+}
+
+export const WatchGrantRequest: MessageFns<WatchGrantRequest> = {
+  encode(message: WatchGrantRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.grantId !== "") {
+      writer.uint32(10).string(message.grantId);
+    }
+    if (message.claimSecret !== "") {
+      writer.uint32(18).string(message.claimSecret);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchGrantRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchGrantRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.grantId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.claimSecret = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchGrantRequest {
+    return {
+      grantId: isSet(object.grantId)
+        ? globalThis.String(object.grantId)
+        : isSet(object.grant_id)
+        ? globalThis.String(object.grant_id)
+        : "",
+      claimSecret: isSet(object.claimSecret)
+        ? globalThis.String(object.claimSecret)
+        : isSet(object.claim_secret)
+        ? globalThis.String(object.claim_secret)
+        : "",
+    };
+  },
+
+  toJSON(message: WatchGrantRequest): unknown {
+    const obj: any = {};
+    if (message.grantId !== "") {
+      obj.grantId = message.grantId;
+    }
+    if (message.claimSecret !== "") {
+      obj.claimSecret = message.claimSecret;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchGrantRequest>, I>>(base?: I): WatchGrantRequest {
+    return WatchGrantRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchGrantRequest>, I>>(object: I): WatchGrantRequest {
+    const message = createBaseWatchGrantRequest();
+    message.grantId = object.grantId ?? "";
+    message.claimSecret = object.claimSecret ?? "";
+    return message;
+  },
+};
+
+function createBaseWatchGrantResponse(): WatchGrantResponse {
+  return { grant: undefined, accessToken: "" };
+}
+
+export const WatchGrantResponse: MessageFns<WatchGrantResponse> = {
+  encode(message: WatchGrantResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.grant !== undefined) {
+      Grant.encode(message.grant, writer.uint32(10).fork()).join();
+    }
+    if (message.accessToken !== "") {
+      writer.uint32(18).string(message.accessToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchGrantResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchGrantResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.grant = Grant.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.accessToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchGrantResponse {
+    return {
+      grant: isSet(object.grant) ? Grant.fromJSON(object.grant) : undefined,
+      accessToken: isSet(object.accessToken)
+        ? globalThis.String(object.accessToken)
+        : isSet(object.access_token)
+        ? globalThis.String(object.access_token)
+        : "",
+    };
+  },
+
+  toJSON(message: WatchGrantResponse): unknown {
+    const obj: any = {};
+    if (message.grant !== undefined) {
+      obj.grant = Grant.toJSON(message.grant);
+    }
+    if (message.accessToken !== "") {
+      obj.accessToken = message.accessToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WatchGrantResponse>, I>>(base?: I): WatchGrantResponse {
+    return WatchGrantResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WatchGrantResponse>, I>>(object: I): WatchGrantResponse {
+    const message = createBaseWatchGrantResponse();
     message.grant = (object.grant !== undefined && object.grant !== null) ? Grant.fromPartial(object.grant) : undefined;
     message.accessToken = object.accessToken ?? "";
     return message;
@@ -1805,6 +2057,20 @@ export const IssuanceServiceService = {
       Buffer.from(DelegateGrantResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DelegateGrantResponse => DelegateGrantResponse.decode(value),
   },
+  /**
+   * Follows a grant that is pending approval: sends its state now and at every change (a vote,
+   * approval, rejection, expiry), the last message carrying the access token once approved, then
+   * ends. Authenticated by the claim secret RequestGrant returned with the pending grant.
+   */
+  watchGrant: {
+    path: "/mayfly.v1.IssuanceService/WatchGrant" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchGrantRequest): Buffer => Buffer.from(WatchGrantRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchGrantRequest => WatchGrantRequest.decode(value),
+    responseSerialize: (value: WatchGrantResponse): Buffer => Buffer.from(WatchGrantResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WatchGrantResponse => WatchGrantResponse.decode(value),
+  },
 } as const;
 
 export interface IssuanceServiceServer extends UntypedServiceImplementation {
@@ -1851,6 +2117,12 @@ export interface IssuanceServiceServer extends UntypedServiceImplementation {
    * deny; NOT_FOUND / FAILED_PRECONDITION for an unregistered or disabled delegate.
    */
   delegateGrant: handleUnaryCall<DelegateGrantRequest, DelegateGrantResponse>;
+  /**
+   * Follows a grant that is pending approval: sends its state now and at every change (a vote,
+   * approval, rejection, expiry), the last message carrying the access token once approved, then
+   * ends. Authenticated by the claim secret RequestGrant returned with the pending grant.
+   */
+  watchGrant: handleServerStreamingCall<WatchGrantRequest, WatchGrantResponse>;
 }
 
 export interface IssuanceServiceClient extends Client {
@@ -1995,6 +2267,17 @@ export interface IssuanceServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DelegateGrantResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Follows a grant that is pending approval: sends its state now and at every change (a vote,
+   * approval, rejection, expiry), the last message carrying the access token once approved, then
+   * ends. Authenticated by the claim secret RequestGrant returned with the pending grant.
+   */
+  watchGrant(request: WatchGrantRequest, options?: Partial<CallOptions>): ClientReadableStream<WatchGrantResponse>;
+  watchGrant(
+    request: WatchGrantRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchGrantResponse>;
 }
 
 export const IssuanceServiceClient = makeGenericClientConstructor(

@@ -1,0 +1,23 @@
+import { join } from 'node:path';
+import { DevIssuer } from './dev-issuer.js';
+
+/** The development identity provider for people (approvers, reviewers): not for production. */
+export const DEV_PEOPLE = {
+  issuer: 'https://people.mayfly.local',
+  audience: 'mayfly-approvals',
+} as const;
+
+/** The people issuer, its key kept in the state directory so that tokens outlive a restart. */
+export function devPeopleIssuer(stateDir?: string): Promise<DevIssuer> {
+  return DevIssuer.create(DEV_PEOPLE.issuer, stateDir ? join(stateDir, 'dev-people-issuer.jwk') : undefined);
+}
+
+/** Issuance's settings to trust that identity provider for approvals (its keys inline). */
+export function approverEnv(people: DevIssuer): Record<string, string> {
+  return { MAYFLY_APPROVER_ISSUER: people.issuer, MAYFLY_APPROVER_AUDIENCE: DEV_PEOPLE.audience, MAYFLY_APPROVER_JWKS: JSON.stringify(people.jwks) };
+}
+
+/** An OIDC ID token for a person, as their identity provider would issue it. */
+export function personToken(people: DevIssuer, email: string, groups: readonly string[], ttlSeconds = 600): Promise<string> {
+  return people.mint(email, { audience: DEV_PEOPLE.audience, ttlSeconds, claims: { email, groups: [...groups] } });
+}

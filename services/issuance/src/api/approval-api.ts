@@ -1,0 +1,83 @@
+import type { Logger } from '@mayfly/core';
+import { findApproval, listBreakGlassGrants, listGrants, listPendingApprovals, toGrantMessage, toWorkloadMessage, type Database, type GrantRow, type Kysely, type WorkloadRow, findWorkload } from '@mayfly/db';
+import { unary } from '@mayfly/grpc';
+import { GrantStatus, type ApprovalServiceServer, type GrantForReview } from '@mayfly/proto';
+import { MayflyError, validateUuid } from '@mayfly/core';
+import type { CredentialFormat } from '../credentials/credential-format.js';
+import { answerRequest, type AnswerOptions, type AnswerPorts } from '../domain/answer-request.js';
+import { reviewBreakGlass, type ReviewPorts } from '../domain/review-break-glass.js';
+
+export interface ApprovalApiDeps {
+  readonly db: Kysely<Database>;
+  readonly credentials: CredentialFormat;
+  readonly answers: AnswerPorts;
+  readonly reviews: ReviewPorts;
+  readonly options: AnswerOptions;
+  readonly log: Logger;
+}
+
+const STATUS_NAMES: Partial<Record<GrantStatus, GrantRow['status']>> = {
+  [GrantStatus.GRANT_STATUS_PENDING_APPROVAL]: 'pending_approval',
+  [GrantStatus.GRANT_STATUS_ACTIVE]: 'active',
+  [GrantStatus.GRANT_STATUS_COMPLETED]: 'completed',
+  [GrantStatus.GRANT_STATUS_REVOKED]: 'revoked',
+  [GrantStatus.GRANT_STATUS_EXPIRED]: 'expired',
+  [GrantStatus.GRANT_STATUS_DENIED]: 'denied',
+};
+
+/**
+ * ApprovalService: what people do with requests that wait for them, and with break-glass
+ * grants. Every call is made by a person, proven by an OIDC ID token from the approvers'
+ * identity provider; reading is open to any such person, answering is ruled by separation of duties.
+ */
+export function approvalApi({ db, credentials, answers, reviews, options, log }: ApprovalApiDeps): ApprovalServiceServer {
+  const forReview = async (grant: GrantRow): Promise<GrantForReview> => {
+    const approval = await findApproval(db, grant.id);
+    const workload: WorkloadRow | undefined = await findWorkload(db, grant.spiffe_id);
+    return { grant: toGrantMessage(grant, approval), workload: workload ? toWorkloadMessage(workload) : undefined, justification: approval?.request.justification ?? '' };
+  };
+  return {
+    listPending: unary(log, 'mayfly.v1.ApprovalService/ListPending', async (request) => {
+      await answers.verifyApprover(request.idToken);
+      const pending = await listPendingApprovals(db, 200);
+      return { grants: await Promise.all(pending.map((entry) => forReview(entry.grant))) };
+    }),
+    approve: unary(log, 'mayfly.v1.ApprovalService/Approve', async (request) => {
+      const answer = await answerRequest({ kind: 'approve', grantId: request.grantId, idToken: request.idToken, reason: request.reason }, credentials, answers, options);
+      log.info({ grantId: request.grantId, issued: answer.issued }, answer.issued ? 'request approved: token issued' : 'approval recorded');
+      return answer;
+    }),
+    reject: unary(log, 'mayfly.v1.ApprovalService/Reject', async (request) => {
+      const answer = await answerRequest({ kind: 'reject', grantId: request.grantId, idToken: request.idToken, reason: request.reason }, credentials, answers, options);
+      log.info({ grantId: request.grantId }, 'request rejected');
+      return { grant: answer.grant };
+    }),
+    listBreakGlass: unary(log, 'mayfly.v1.ApprovalService/ListBreakGlass', async (request) => {
+      await answers.verifyApprover(request.idToken);
+      const grants = await listBreakGlassGrants(db, { includeReviewed: request.includeReviewed, limit: 200 });
+      return { grants: await Promise.all(grants.map(forReview)) };
+    }),
+    reviewBreakGlass: unary(log, 'mayfly.v1.ApprovalService/ReviewBreakGlass', async (request) => {
+      const grant = await reviewBreakGlass({ grantId: request.grantId, idToken: request.idToken, review: request.review }, reviews);
+      log.info({ grantId: grant.id }, 'break-glass grant reviewed');
+      return { grant: toGrantMessage(grant) };
+    }),
+    listGrants: unary(log, 'mayfly.v1.ApprovalService/ListGrants', async (request) => {
+      await answers.verifyApprover(request.idToken);
+      const statuses = request.statuses.map((status) => {
+        const name = STATUS_NAMES[status];
+        if (!name) throw new MayflyError('ERR_INVALID_ARGUMENT', `statuses: ${status} is not a grant status`, { field: 'statuses' });
+        return name;
+      });
+      const grants = await listGrants(db, { statuses, spiffeId: request.spiffeId || undefined, limit: Math.min(request.limit || 50, 500) });
+      return { grants: grants.map((grant) => toGrantMessage(grant)) };
+    }),
+    getGrant: unary(log, 'mayfly.v1.ApprovalService/GetGrant', async (request) => {
+      validateUuid('grant_id', request.grantId);
+      await answers.verifyApprover(request.idToken);
+      const grant = await db.selectFrom('grants').selectAll().where('id', '=', request.grantId).executeTakeFirst();
+      if (!grant) throw new MayflyError('ERR_GRANT_NOT_FOUND', `grant ${request.grantId} does not exist`);
+      return { grant: await forReview(grant) };
+    }),
+  };
+}

@@ -1,0 +1,156 @@
+import { LIMITS, MayflyError, isMayflyError, sanitizeText, validateUuid } from '@mayfly/core';
+import { auditEvent, type AuditEventInput } from '@mayfly/audit-trail';
+import { toGrantMessage, type ApprovalOutcome, type ApprovalVoteRow, type PendingApproval } from '@mayfly/db';
+import type { AuditEvent, Grant } from '@mayfly/proto';
+import type { CredentialFormat } from '../credentials/credential-format.js';
+import { grantBounds } from './grant-bounds.js';
+import { issuedDetail } from './issued-record.js';
+import { checkMayAnswer, type Approver } from './separation-of-duties.js';
+
+export interface AnswerPorts {
+  /** The person an OIDC ID token names; throws ERR_TOKEN_INVALID if it is not one. */
+  verifyApprover(idToken: string): Promise<Approver>;
+  /** The registered owners of a workload. */
+  findOwners(spiffeId: string): Promise<{ ownerTeam: string; ownerContact: string } | undefined>;
+  /**
+   * Under the grant's row lock: `decide` sees the request as it is now and says what to record;
+   * the vote, the outcome and the audit events commit together. Undefined if no such request.
+   */
+  recordAnswer<T>(grantId: string, decide: (current: PendingApproval) => Promise<{ vote?: ApprovalVoteRow; outcome?: ApprovalOutcome; events: readonly AuditEvent[]; result: T }>): Promise<T | undefined>;
+  /** The grant with its approval state, as it is now. */
+  findApproval(grantId: string): Promise<PendingApproval | undefined>;
+  commitEvents(events: readonly AuditEvent[]): Promise<void>;
+  deliverAudit(events: readonly AuditEvent[]): void;
+}
+
+export interface AnswerOptions {
+  /** MAYFLY_MAX_GRANT_SECONDS. */
+  readonly maxGrantSeconds: number;
+}
+
+export interface Answer {
+  readonly kind: 'approve' | 'reject';
+  readonly grantId: string;
+  readonly idToken: string;
+  readonly reason: string;
+}
+
+const SOURCE = 'issuance';
+
+/**
+ * One person's answer to a request that waits for approval. Steps: read → authenticate the
+ * person (OIDC ID token) → under the grant's lock: still pending → separation of duties → count
+ * (a person's second approval counts once) → at the threshold, issue the token with its lifetime
+ * from now; a rejection ends the request → commit vote, outcome and audit together → wake the
+ * waiting workload. Every refusal is audited, naming the person (or "unauthenticated").
+ */
+export async function answerRequest(answer: Answer, credentials: CredentialFormat, ports: AnswerPorts, options: AnswerOptions, now = new Date()): Promise<{ grant: Grant; issued: boolean }> {
+  validateUuid('grant_id', answer.grantId);
+  const reason = sanitizeText(answer.reason, LIMITS.reasonMaxLength);
+  if (answer.kind === 'reject' && reason === '') throw new MayflyError('ERR_INVALID_ARGUMENT', 'reason: is required to reject: the workload\'s owners read it', { field: 'reason' });
+  let approver: Approver | undefined;
+  try {
+    approver = await ports.verifyApprover(answer.idToken);
+    const person = approver;
+    const outcome = await ports.recordAnswer(answer.grantId, (current) => decide(answer.kind, reason, person, current, credentials, ports, options, now));
+    if (outcome === undefined) throw new MayflyError('ERR_GRANT_NOT_PENDING', `grant ${answer.grantId} is not waiting for approval (no such request: it never needed approval, or does not exist)`);
+    const state = await ports.findApproval(answer.grantId);
+    return { grant: toGrantMessage(state!.grant, state), issued: outcome.issued };
+  } catch (error) {
+    await auditRefusal(answer, approver, error, ports, now);
+    throw error;
+  }
+}
+
+async function decide(kind: Answer['kind'], reason: string, approver: Approver, current: PendingApproval, credentials: CredentialFormat, ports: AnswerPorts, options: AnswerOptions, now: Date) {
+  const { grant, request, votes } = current;
+  if (grant.status !== 'pending_approval' || request.pending_until.getTime() <= now.getTime()) {
+    const state = grant.status === 'pending_approval' ? 'past its pending_until' : grant.status === 'denied' ? 'rejected' : grant.status;
+    throw new MayflyError('ERR_GRANT_NOT_PENDING', `grant ${grant.id} is not waiting for approval (it is ${state})`);
+  }
+  const owners = await ports.findOwners(grant.spiffe_id);
+  checkMayAnswer(approver, {
+    approverGroups: request.approver_groups,
+    workloadChain: [grant.spiffe_id, ...grant.delegators],
+    ownerTeam: owners?.ownerTeam ?? '',
+    ownerContact: owners?.ownerContact ?? '',
+  });
+  const record = (input: Omit<AuditEventInput, 'actor' | 'taskId' | 'grantId' | 'occurredAt'>): AuditEvent =>
+    auditEvent(SOURCE, { ...input, actor: approver.id, grantId: grant.id, taskId: grant.task_id, occurredAt: now });
+  const vote: ApprovalVoteRow = { grant_id: grant.id, approver: approver.id, groups: [...approver.groups], approved: kind === 'approve', reason, at: now };
+  const earlier = votes.find((existing) => existing.approver === approver.id);
+  if (earlier) {
+    // One person, one answer: a repeated one is recorded as such and changes nothing.
+    return { events: [record({ kind: 'grant.answer_repeated', outcome: 'denied', detail: { answer: kind, earlier: earlier.approved ? 'approve' : 'reject', at: earlier.at.toISOString() } })], result: { issued: false } };
+  }
+  if (kind === 'reject') {
+    const ended = `rejected by ${approver.id}: ${reason}`;
+    return { vote, outcome: { kind: 'rejected' as const, at: now, reason: ended }, events: [record({ kind: 'grant.rejected', outcome: 'success', detail: { reason, groups: approver.groups, rule: request.rule } })], result: { issued: false } };
+  }
+  const approvers = [...votes.filter((existing) => existing.approved).map((existing) => existing.approver), approver.id];
+  const approved = record({ kind: 'grant.approval_recorded', outcome: 'success', detail: { reason, groups: approver.groups, rule: request.rule, approvals: approvers.length, threshold: request.threshold } });
+  if (approvers.length < request.threshold) return { vote, events: [approved], result: { issued: false } };
+
+  // The threshold is met: issue now. The access window starts here, not at the request.
+  const bounds = grantBounds({
+    issuedAt: now,
+    requestedTtlSeconds: request.requested_ttl_seconds,
+    policyMaxTtlSeconds: request.policy_max_ttl_seconds,
+    policyMaxGrantSeconds: request.policy_max_grant_seconds,
+    globalMaxGrantSeconds: options.maxGrantSeconds,
+    taskDeadline: grant.task_deadline ?? undefined,
+  });
+  const renewableUntil = grant.single_use ? bounds.expiresAt : bounds.renewableUntil;
+  const token = await credentials.mint({
+    spiffeId: grant.spiffe_id,
+    audience: grant.resource,
+    scopes: grant.actions,
+    tokenId: grant.token_id,
+    grantId: grant.id,
+    taskId: grant.task_id,
+    issuedAt: now,
+    expiresAt: bounds.expiresAt,
+    certificateThumbprint: request.certificate_thumbprint ?? undefined,
+    singleUse: grant.single_use,
+  });
+  const issuedGrant = { ...grant, issued_at: now, expires_at: bounds.expiresAt, renewable_until: renewableUntil, token_lifetime_seconds: bounds.tokenLifetimeSeconds };
+  const issued = record({
+    kind: 'grant.issued',
+    outcome: 'success',
+    detail: {
+      ...issuedDetail(issuedGrant, { format: credentials.name, justification: request.justification, boundTo: request.certificate_thumbprint ?? undefined }),
+      spiffeId: grant.spiffe_id,
+      approval: { rule: request.rule, approvers, threshold: request.threshold, requestedAt: request.created_at.toISOString(), approvedAt: now.toISOString() },
+    },
+  });
+  return {
+    vote,
+    outcome: {
+      kind: 'approved' as const,
+      at: now,
+      issuedAt: now,
+      expiresAt: bounds.expiresAt,
+      renewableUntil,
+      tokenLifetimeSeconds: bounds.tokenLifetimeSeconds,
+      tokenReissue: credentials.reissuable(token),
+    },
+    events: [approved, issued],
+    result: { issued: true },
+  };
+}
+
+async function auditRefusal(answer: Answer, approver: Approver | undefined, error: unknown, ports: AnswerPorts, now: Date): Promise<void> {
+  if (!isMayflyError(error) || error.code === 'ERR_DEPENDENCY_UNAVAILABLE' || error.code === 'ERR_INTERNAL') return;
+  const events = [
+    auditEvent(SOURCE, {
+      kind: 'grant.answer_refused',
+      actor: approver?.id ?? 'unauthenticated',
+      outcome: 'denied',
+      grantId: answer.grantId,
+      occurredAt: now,
+      detail: { answer: answer.kind, code: error.code, reason: error.message, ...(approver ? { groups: approver.groups } : {}) },
+    }),
+  ];
+  await ports.commitEvents(events);
+  ports.deliverAudit(events);
+}

@@ -1,0 +1,81 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { newId } from '@mayfly/core';
+import type { GrantRecord, NewApprovalRequest } from '@mayfly/db';
+import type { DecideResponse } from '@mayfly/proto';
+import type { ValidGrantRequest } from './grant-request.js';
+import type { WorkloadIdentity } from './workload-identity.js';
+
+/** What a request that waits for people leaves behind: the pending grant, its request, and the secret to collect it with. */
+export interface PendingGrant {
+  readonly grant: GrantRecord;
+  readonly approval: NewApprovalRequest;
+  /** Handed to the workload once; only its digest is stored. */
+  readonly claimSecret: string;
+}
+
+/** The digest of a claim secret, as stored and compared. */
+export function claimSecretDigest(secret: string): string {
+  return createHash('sha256').update(secret).digest('base64url');
+}
+
+/**
+ * A grant in status pending_approval: no token yet. Its expires_at is the end of the wait
+ * (pending_until), after which it expires unapproved. What the decision allowed is kept with the
+ * approval request, so that the token can be issued at approval — with its lifetime counted from
+ * then — without asking the policy again.
+ */
+export function pendingGrant(identity: WorkloadIdentity, request: ValidGrantRequest, decision: DecideResponse, heartbeatSeconds: number | null, now: Date): PendingGrant {
+  const rule = decision.approval!;
+  const pendingUntil = new Date(Math.floor(now.getTime() / 1000) * 1000 + rule.pendingSeconds * 1000);
+  const id = newId();
+  const claimSecret = randomBytes(32).toString('base64url');
+  return {
+    claimSecret,
+    grant: {
+      id,
+      spiffe_id: identity.workload.spiffeId,
+      task_id: request.task.id,
+      task_kind: request.task.kind,
+      task_reference: request.task.reference,
+      task_deadline: request.task.deadline ?? null,
+      resource: request.resource,
+      actions: [...decision.grantedActions],
+      status: 'pending_approval',
+      token_id: newId(),
+      policy_ids: [...decision.policyIds],
+      policy_version: decision.policyVersion,
+      issued_at: now,
+      expires_at: pendingUntil,
+      ended_at: null,
+      end_reason: null,
+      renewable_until: pendingUntil,
+      token_lifetime_seconds: request.requestedTtlSeconds,
+      renewals: 0,
+      idempotency_key: null,
+      request_digest: null,
+      token_reissue: null,
+      heartbeat_interval_seconds: heartbeatSeconds,
+      last_heartbeat_at: null,
+      single_use: request.singleUse,
+      consumed_at: null,
+      parent_grant_id: null,
+      ancestor_grant_ids: [],
+      delegators: [],
+      break_glass: false,
+    },
+    approval: {
+      grant_id: id,
+      rule: rule.rule,
+      approver_groups: [...rule.approverGroups],
+      threshold: rule.threshold,
+      pending_until: pendingUntil,
+      approval_valid_seconds: rule.approvalValidSeconds,
+      requested_ttl_seconds: request.requestedTtlSeconds,
+      policy_max_ttl_seconds: decision.maxTtlSeconds,
+      policy_max_grant_seconds: decision.maxGrantSeconds,
+      justification: request.justification,
+      claim_secret_digest: claimSecretDigest(claimSecret),
+      certificate_thumbprint: identity.via === 'session' ? identity.certificate.thumbprint : null,
+    },
+  };
+}

@@ -1,0 +1,63 @@
+import { LIMITS, MayflyError, isMayflyError, sanitizeText, validateUuid } from '@mayfly/core';
+import { auditEvent } from '@mayfly/audit-trail';
+import type { GrantRow } from '@mayfly/db';
+import type { AuditEvent } from '@mayfly/proto';
+import type { Approver } from './separation-of-duties.js';
+
+export interface ReviewPorts {
+  verifyApprover(idToken: string): Promise<Approver>;
+  findGrant(grantId: string): Promise<GrantRow | undefined>;
+  findOwners(spiffeId: string): Promise<{ ownerTeam: string; ownerContact: string } | undefined>;
+  /** Records the review with its audit events; false when someone reviewed it first. */
+  commitReview(review: { grantId: string; reviewer: string; text: string; at: Date }, events: readonly AuditEvent[]): Promise<boolean>;
+  commitEvents(events: readonly AuditEvent[]): Promise<void>;
+  deliverAudit(events: readonly AuditEvent[]): void;
+}
+
+/**
+ * The mandatory after-action review of a break-glass grant: by a person who is not among the
+ * workload's owners (nor the workload), with what happened and whether the access was
+ * warranted. Once reviewed, the grant leaves the unreviewed list. Refusals are audited.
+ */
+export async function reviewBreakGlass(request: { grantId: string; idToken: string; review: string }, ports: ReviewPorts, now = new Date()): Promise<GrantRow> {
+  validateUuid('grant_id', request.grantId);
+  const text = sanitizeText(request.review, LIMITS.reasonMaxLength);
+  if (text === '') throw new MayflyError('ERR_INVALID_ARGUMENT', 'review: is required: what happened, and was the access warranted?', { field: 'review' });
+  let reviewer: Approver | undefined;
+  try {
+    reviewer = await ports.verifyApprover(request.idToken);
+    const grant = await ports.findGrant(request.grantId);
+    if (!grant?.break_glass) throw new MayflyError('ERR_GRANT_NOT_FOUND', `no break-glass grant has id ${request.grantId}`);
+    if (grant.reviewed_at) throw new MayflyError('ERR_GRANT_NOT_PENDING', `break-glass grant ${grant.id} was reviewed already, by ${grant.reviewed_by} at ${grant.reviewed_at.toISOString()}`);
+    const owners = await ports.findOwners(grant.spiffe_id);
+    const id = reviewer.id.toLowerCase();
+    if (id === owners?.ownerContact.toLowerCase() || (owners && reviewer.groups.includes(owners.ownerTeam)) || id === grant.spiffe_id.toLowerCase()) {
+      throw new MayflyError('ERR_APPROVER_NOT_ALLOWED', `${reviewer.id} owns the workload that broke the glass (team ${owners?.ownerTeam}); someone else reviews it`);
+    }
+    const events = [
+      auditEvent('issuance', {
+        kind: 'grant.break_glass_reviewed',
+        actor: reviewer.id,
+        outcome: 'success',
+        grantId: grant.id,
+        taskId: grant.task_id,
+        occurredAt: now,
+        detail: { review: text, groups: reviewer.groups, spiffeId: grant.spiffe_id, incidentReference: grant.task_reference, issuedAt: grant.issued_at.toISOString() },
+      }),
+    ];
+    if (!(await ports.commitReview({ grantId: grant.id, reviewer: reviewer.id, text, at: now }, events))) {
+      throw new MayflyError('ERR_GRANT_NOT_PENDING', `break-glass grant ${grant.id} was reviewed meanwhile`);
+    }
+    ports.deliverAudit(events);
+    return { ...grant, reviewed_at: now, reviewed_by: reviewer.id, review: text };
+  } catch (error) {
+    if (isMayflyError(error) && error.code !== 'ERR_DEPENDENCY_UNAVAILABLE' && error.code !== 'ERR_INTERNAL') {
+      const events = [
+        auditEvent('issuance', { kind: 'grant.break_glass_review_refused', actor: reviewer?.id ?? 'unauthenticated', outcome: 'denied', grantId: request.grantId, occurredAt: now, detail: { code: error.code, reason: error.message } }),
+      ];
+      await ports.commitEvents(events);
+      ports.deliverAudit(events);
+    }
+    throw error;
+  }
+}
