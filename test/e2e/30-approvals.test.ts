@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -294,5 +296,37 @@ describe('30 approvals and break-glass', () => {
     const notPending = await refusal(approve(plain.grant.id, await alice()));
     expect([wireStatus(notPending), notPending.code]).toEqual([status.FAILED_PRECONDITION, 'ERR_GRANT_NOT_PENDING']);
     expect(wireStatus(await refusal(approve('not-a-uuid', await alice())))).toBe(status.INVALID_ARGUMENT);
+  }, 60_000);
+
+  it('operators do it all with the mayfly CLI (--json for scripts); metrics show what waits and what is unreviewed', async () => {
+    const mayfly = async (...args: string[]) => {
+      const { stdout } = await promisify(execFile)(process.execPath, ['libs/cli/dist/main.js', ...args, '--json'], { env: { ...process.env, ...t.mesh.operatorEnv, MAYFLY_ID_TOKEN: await alice() } });
+      return JSON.parse(stdout) as unknown;
+    };
+    const pending = await requestChange();
+    const grantId = pending.grant!.id;
+    const scrape = async () => (await fetch(`http://127.0.0.1:${t.mesh.ports.metrics.issuance}/metrics`)).text();
+    const gauge = (text: string, name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)`, 'm').exec(text)?.[1] ?? NaN);
+    expect(gauge(await scrape(), 'mayfly_approvals_pending')).toBeGreaterThanOrEqual(1);
+
+    const listed = (await mayfly('approvals', 'list')) as { grant: { id: string }; justification: string }[];
+    expect(listed.find((entry) => entry.grant.id === grantId)).toMatchObject({ justification: 'rotate the orders table partition' });
+    expect(await mayfly('approvals', 'approve', grantId, '--reason', 'checked CHG-42')).toMatchObject({ issued: false });
+    expect(await mayfly('approvals', 'approve', grantId, '--id-token', await bob())).toMatchObject({ issued: true });
+    expect(await mayfly('grants', 'show', grantId)).toMatchObject({ grant: { id: grantId, approval: { votes: [{ approver: 'alice@example.com', reason: 'checked CHG-42' }, { approver: 'bob@example.com' }] } } });
+    const active = (await mayfly('grants', 'list', '--status', 'active', '--workload', PROD.spiffeId)) as { id: string }[];
+    expect(active.map((grant) => grant.id)).toContain(grantId);
+
+    const other = await requestChange();
+    expect(await mayfly('approvals', 'reject', other.grant!.id, '--reason', 'wrong window')).toMatchObject({ grant: { endReason: 'rejected by alice@example.com: wrong window' } });
+
+    const glass = await requestChange('incident', { breakGlass: true, task: { id: `incident-cli-${Date.now()}`, kind: 'incident', reference: 'INC-8', deadline: undefined } });
+    await eventually(async () => gauge(await scrape(), 'mayfly_break_glass_unreviewed') >= 1, 10_000, 200);
+    expect(((await mayfly('break-glass', 'list')) as { grant: { id: string } }[]).map((entry) => entry.grant.id)).toContain(glass.grant!.id);
+    expect(await mayfly('break-glass', 'review', glass.grant!.id, '--review', 'INC-8 handled; warranted')).toMatchObject({ grant: { breakGlass: { reviewedBy: 'alice@example.com' } } });
+    expect(((await mayfly('break-glass', 'list')) as { grant: { id: string } }[]).map((entry) => entry.grant.id)).not.toContain(glass.grant!.id);
+    // Without a person's token the CLI says what is missing.
+    const anonymous = await promisify(execFile)(process.execPath, ['libs/cli/dist/main.js', 'approvals', 'list'], { env: { ...process.env, ...t.mesh.operatorEnv, MAYFLY_ID_TOKEN: '' } }).catch((error: { stderr: string }) => error);
+    expect((anonymous as { stderr: string }).stderr).toMatch(/no identity: pass --id-token/);
   }, 60_000);
 });

@@ -29,6 +29,16 @@ export interface Flags {
   readonly limit: string | undefined;
   readonly follow: boolean;
   readonly out: string | undefined;
+  /** A person's OIDC ID token (`mayfly approvals|break-glass|grants`), or @FILE holding it. */
+  readonly idToken: string | undefined;
+  /** `mayfly break-glass review --review TEXT`. */
+  readonly review: string | undefined;
+  /** `mayfly grants list --status S[,S]`. */
+  readonly status: string | undefined;
+  /** `mayfly people token --groups G[,G]`. */
+  readonly groups: string | undefined;
+  /** `mayfly break-glass list --all`. */
+  readonly all: boolean;
 }
 
 export interface CommandContext {

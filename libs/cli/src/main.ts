@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Command } from './command.js';
+import * as approvals from './commands/approvals.js';
 import * as audit from './commands/audit.js';
 import * as db from './commands/db.js';
 import * as keys from './commands/keys.js';
@@ -42,6 +43,23 @@ const COMMANDS: Readonly<Record<string, Readonly<Record<string, Command>>>> = {
     workload: { summary: 'revoke every credential a workload holds, issued before --issued-before (default now); later ones still work', run: revoke.workload },
     key: { summary: 'revoke a signing key: every token it signed is refused, it leaves the JWKS (promote another key first)', run: revoke.key },
   },
+  approvals: {
+    list: { summary: 'requests waiting for approval (as the person --id-token names; MAYFLY_ID_TOKEN)', run: approvals.list },
+    show: { summary: 'one request: workload, owner, justification, rule, who answered', run: approvals.show },
+    approve: { summary: 'approve a request (--reason TEXT); at the threshold its token is issued', run: approvals.approve },
+    reject: { summary: 'reject a request (--reason TEXT, required): it ends', run: approvals.reject },
+  },
+  'break-glass': {
+    list: { summary: 'break-glass grants nobody has reviewed yet (--all: reviewed ones too)', run: approvals.breakGlassList },
+    review: { summary: 'record the after-action review of a break-glass grant (--review TEXT)', run: approvals.breakGlassReview },
+  },
+  grants: {
+    list: { summary: 'grants, newest first (--status S[,S], --workload SPIFFE-ID, --limit N)', run: approvals.grantsList },
+    show: { summary: 'one grant: status, bounds, delegation, approvals, break-glass review', run: approvals.grantsShow },
+  },
+  people: {
+    token: { summary: 'an ID token from the development people issuer (local meshes only; --groups G[,G])', run: approvals.peopleToken },
+  },
   svid: {
     revoke: { summary: 'revoke one X.509-SVID (--serial) or every SVID of a workload issued before a time (audited)', run: workload.revokeSvids },
   },
@@ -67,11 +85,12 @@ const COMMANDS: Readonly<Record<string, Readonly<Record<string, Command>>>> = {
 function usage(): string {
   const lines = ['usage: mayfly <noun> <verb> [--json]', ''];
   for (const [noun, verbs] of Object.entries(COMMANDS)) {
-    for (const [verb, command] of Object.entries(verbs)) lines.push(`  ${`${noun} ${verb}`.padEnd(16)} ${command.summary}`);
+    for (const [verb, command] of Object.entries(verbs)) lines.push(`  ${`${noun} ${verb}`.padEnd(20)} ${command.summary}`);
   }
   lines.push('', 'flags: --json (one JSON document on stdout), --database-url URL, --role-prefix P, --skip-roles, --reason TEXT, --serial HEX, --issued-before ISO,',
     '       --dir DIR, --min-published S, --max-ttl S, --grace S, --trust-domain TD, --every S, --public-key FILE,',
-    '       --grant ID, --task ID, --workload SPIFFE-ID, --kind K[,K], --since T, --until T, --limit N, --follow, --out FILE');
+    '       --grant ID, --task ID, --workload SPIFFE-ID, --kind K[,K], --since T, --until T, --limit N, --follow, --out FILE,',
+    '       --id-token TOKEN|@FILE (or MAYFLY_ID_TOKEN), --review TEXT, --status S[,S], --groups G[,G], --all');
   return lines.join('\n');
 }
 
@@ -103,6 +122,11 @@ async function main(argv: readonly string[]): Promise<void> {
       limit: { type: 'string' },
       follow: { type: 'boolean', default: false },
       out: { type: 'string' },
+      'id-token': { type: 'string' },
+      review: { type: 'string' },
+      status: { type: 'string' },
+      groups: { type: 'string' },
+      all: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -138,6 +162,11 @@ async function main(argv: readonly string[]): Promise<void> {
       limit: values.limit,
       follow: values.follow,
       out: values.out,
+      idToken: values['id-token'],
+      review: values.review,
+      status: values.status,
+      groups: values.groups,
+      all: values.all,
     },
     args,
     out: output(values.json),

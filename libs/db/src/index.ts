@@ -105,7 +105,7 @@ export {
 export { type Kysely, type Transaction } from 'kysely';
 export { toGrantMessage, toWorkloadMessage } from './mappers.js';
 export {
-  countUnreviewedBreakGlass,
+  countApprovalState,
   findApproval,
   insertPendingGrant,
   listBreakGlassGrants,

@@ -83,3 +83,19 @@ export function observeRevocationState(state: { counts(): Record<'grants' | 'wor
     .createObservableGauge('mayfly_process_heap_used_bytes', { unit: 'By', description: 'V8 heap in use (process.memoryUsage().heapUsed)' })
     .addCallback((result) => result.observe(process.memoryUsage().heapUsed));
 }
+
+/**
+ * Issuance: how many break-glass grants nobody has reviewed yet, and how many requests wait for
+ * approval — read at each collection (a cheap indexed count each), so an alert can watch them.
+ */
+export function observeApprovalState(read: () => Promise<{ unreviewedBreakGlass: number; pendingApprovals: number }>): void {
+  const meter = metrics.getMeter('mayfly');
+  const unreviewed = meter.createObservableGauge('mayfly_break_glass_unreviewed', { description: 'Issuance: break-glass grants waiting for their after-action review' });
+  const pending = meter.createObservableGauge('mayfly_approvals_pending', { description: 'Issuance: requests waiting for approval' });
+  meter.addBatchObservableCallback(async (result) => {
+    const state = await read().catch(() => undefined);
+    if (!state) return; // the database is away: no value rather than a wrong one
+    result.observe(unreviewed, state.unreviewedBreakGlass);
+    result.observe(pending, state.pendingApprovals);
+  }, [unreviewed, pending]);
+}

@@ -5,6 +5,7 @@ import {
   GrantStateListener,
   assertDatabaseReachable,
   assertSchemaCurrent,
+  countApprovalState,
   createDatabase,
   findApproval,
   findGrant,
@@ -18,7 +19,7 @@ import {
   toWorkloadMessage,
 } from '@mayfly/db';
 import { callUnary, certificateFiles, createClient, startGrpcServer, transportSettings, type Closer } from '@mayfly/grpc';
-import { withSpan } from '@mayfly/telemetry';
+import { observeApprovalState, withSpan } from '@mayfly/telemetry';
 import {
   AttestationServiceClient,
   type AuditEvent,
@@ -233,6 +234,7 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
   };
 
   audit.start();
+  observeApprovalState(() => countApprovalState(db));
   announcer.start();
   grantStates.start();
   const jwks = await startJwksServer({

@@ -112,10 +112,14 @@ export async function listBreakGlassGrants(db: Kysely<Database>, options: { incl
   return query.orderBy('issued_at', 'desc').limit(options.limit).execute();
 }
 
-/** How many break-glass grants nobody has reviewed yet (a metric). */
-export async function countUnreviewedBreakGlass(db: Kysely<Database>): Promise<number> {
-  const row = await db.selectFrom('grants').select((eb) => eb.fn.countAll<string>().as('count')).where('break_glass', '=', true).where('reviewed_at', 'is', null).executeTakeFirstOrThrow();
-  return Number(row.count);
+/** How many break-glass grants nobody has reviewed yet, and how many requests wait for approval (metrics). */
+export async function countApprovalState(db: Kysely<Database>): Promise<{ unreviewedBreakGlass: number; pendingApprovals: number }> {
+  const count = async (where: 'unreviewed' | 'pending') => {
+    let query = db.selectFrom('grants').select((eb) => eb.fn.countAll<string>().as('count'));
+    query = where === 'unreviewed' ? query.where('break_glass', '=', true).where('reviewed_at', 'is', null) : query.where('status', '=', 'pending_approval');
+    return Number((await query.executeTakeFirstOrThrow()).count);
+  };
+  return { unreviewedBreakGlass: await count('unreviewed'), pendingApprovals: await count('pending') };
 }
 
 /** Records the after-action review of a break-glass grant, with its audit events; false if it was reviewed already (or is not one). */
