@@ -10,6 +10,12 @@ export const DEMO = {
   resource: 'pg:orders-db',
 } as const;
 
+/** A production workload whose changes wait for two approvers (policy prod-changes-with-approval). */
+export const DEMO_PROD = {
+  subject: 'system:serviceaccount:demo:orders-writer',
+  spiffeId: 'spiffe://demo.mayfly.local/prod/orders-writer',
+} as const;
+
 /** A tool the demo workload passes part of its access on to (DelegateGrant). */
 export const DEMO_TOOL = {
   subject: 'system:serviceaccount:demo:report-tool',
@@ -40,6 +46,15 @@ export async function seedDemo(databaseUrl: string, issuer: DevIssuer): Promise<
       ceiling: [{ resource: DEMO.resource, actions: ['read'] }],
     });
     await bindWorkload(db, { issuer: DEMO.issuer, subject: DEMO_TOOL.subject, spiffeId: DEMO_TOOL.spiffeId });
+    await upsertWorkload(db, {
+      spiffeId: DEMO_PROD.spiffeId,
+      ownerTeam: 'orders',
+      ownerContact: 'orders@example.com',
+      environment: 'prod',
+      riskTier: 'medium',
+      ceiling: [{ resource: DEMO.resource, actions: ['read', 'write'] }],
+    });
+    await bindWorkload(db, { issuer: DEMO.issuer, subject: DEMO_PROD.subject, spiffeId: DEMO_PROD.spiffeId });
   } finally {
     await db.destroy();
   }

@@ -3,8 +3,9 @@ import { serviceAddress } from '@mayfly/config';
 import { MayflyClient } from '@mayfly/client';
 import { isMayflyError } from '@mayfly/core';
 import { callUnary, createClient } from '@mayfly/grpc';
-import { EdgeVerifierServiceClient, RevocationServiceClient, Verdict, type VerifyResponse } from '@mayfly/proto';
-import { DEMO, DEMO_TOOL } from './demo-seed.js';
+import { ApprovalServiceClient, EdgeVerifierServiceClient, RevocationServiceClient, Verdict, type VerifyResponse } from '@mayfly/proto';
+import { DEMO, DEMO_PROD, DEMO_TOOL } from './demo-seed.js';
+import { personToken } from './dev-people.js';
 import type { DevIssuer } from './dev-issuer.js';
 
 const print = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -18,9 +19,11 @@ export function percentile(sorted: readonly number[], p: number): number {
 /**
  * Walks one grant through the running mesh: grant → edge accepts → revoke → edge rejects, then a
  * deny, a scoped grant renewed, delegated to a tool and released by `await using`, a single-use
- * token used twice, and serial grant latency. Prints timings.
+ * token used twice, a production change approved by two people, a break-glass grant and its
+ * review (when `people`, the approvers' identity provider the mesh trusts, is given), and serial
+ * grant latency. Prints timings.
  */
-export async function runDemo(issuer: DevIssuer, options: { serialGrants?: number } = {}): Promise<void> {
+export async function runDemo(issuer: DevIssuer, options: { serialGrants?: number; people?: DevIssuer } = {}): Promise<void> {
   const evidence = () => issuer.mint(DEMO.subject, { audience: DEMO.audience });
   const client = new MayflyClient({ issuanceAddress: serviceAddress('issuance'), evidence });
   const tool = new MayflyClient({ issuanceAddress: serviceAddress('issuance'), evidence: () => issuer.mint(DEMO_TOOL.subject, { audience: DEMO.audience }) });
@@ -120,6 +123,9 @@ export async function runDemo(issuer: DevIssuer, options: { serialGrants?: numbe
     const secondUse = await verify(once.token, 'read', once.certificate);
     print(`8. once     a single-use token: first use ${verdictText(firstUse).split(' (')[0]}, second use ${verdictText(secondUse)}`);
 
+    if (options.people) await approvalsDemo(issuer, options.people, verify, run);
+    else print('9. approve  skipped: no approvers\' identity provider here (npm start configures a development one)');
+
     // 100: within the default per-workload burst (100, refilled at 50 per second).
     const count = options.serialGrants ?? 100;
     const latencies: number[] = [];
@@ -130,7 +136,7 @@ export async function runDemo(issuer: DevIssuer, options: { serialGrants?: numbe
     }
     latencies.sort((a, b) => a - b);
     print(
-      `9. latency  ${count} serial grants through the whole mesh: p50 ${percentile(latencies, 50).toFixed(2)} ms, ` +
+      `11. latency ${count} serial grants through the whole mesh: p50 ${percentile(latencies, 50).toFixed(2)} ms, ` +
         `p95 ${percentile(latencies, 95).toFixed(2)} ms, p99 ${percentile(latencies, 99).toFixed(2)} ms`,
     );
   } finally {
@@ -145,4 +151,70 @@ function verdictText(response: VerifyResponse): string {
   return response.verdict === Verdict.VERDICT_ACCEPTED
     ? `ACCEPTED (sub ${response.spiffeId}, scope ${response.scopes.join(' ')})`
     : `REJECTED ${response.reasonCode}: ${response.message}`;
+}
+
+/**
+ * A production change that waits for two approvers (policy prod-changes-with-approval, rule
+ * prod-writes): the workload's acquire waits; two people approve; the token arrives with its
+ * lifetime counted from the approval. Then break-glass for an incident: at once, short, and
+ * listed until someone other than its owners reviews it.
+ */
+async function approvalsDemo(issuer: DevIssuer, people: DevIssuer, verify: (token: string, action?: string, certificate?: Buffer) => Promise<VerifyResponse>, run: string): Promise<void> {
+  const client = new MayflyClient({ issuanceAddress: serviceAddress('issuance'), evidence: () => issuer.mint(DEMO_PROD.subject, { audience: DEMO.audience }) });
+  const approvals = createClient(ApprovalServiceClient, serviceAddress('issuance'), 'issuance');
+  try {
+    const t = performance.now();
+    let pendingId = '';
+    let heard!: () => void;
+    const pending = new Promise<void>((resolve) => (heard = resolve));
+    const acquiring = client.acquire({
+      task: { id: `demo-${run}-change`, kind: 'change', reference: 'CHG-1001', deadline: undefined },
+      resource: DEMO.resource,
+      actions: ['write'],
+      ttlSeconds: 300,
+      justification: 'add the partition for December',
+      autoRenew: false,
+      approval: { timeoutMs: 30_000, onUpdate: (grant) => ((pendingId = grant.id), heard()) },
+    });
+    await Promise.race([pending, acquiring]); // a refusal ends the wait too
+    print(`9. approve  ${DEMO_PROD.spiffeId} asks to write for change CHG-1001: pending, rule prod-writes (2 of sre, data-owners)   (${ms(t)})`);
+    const alice = await personToken(people, 'alice@example.com', ['sre']);
+    const bob = await personToken(people, 'bob@example.com', ['data-owners']);
+    const owner = await personToken(people, 'orders@example.com', ['sre', 'orders']);
+    const refused = await callUnary(approvals, approvals.approve, { grantId: pendingId, idToken: owner, reason: 'mine' }).catch((error: Error) => error);
+    print(`           the workload's owner tries to approve: ${refused instanceof Error ? `refused, ${refused.message.split(':')[0]}` : 'UNEXPECTED: accepted'}`);
+    await callUnary(approvals, approvals.approve, { grantId: pendingId, idToken: alice, reason: 'change record checked' });
+    print('           alice@example.com (sre) approves: 1 of 2');
+    const approvedAt = performance.now();
+    await callUnary(approvals, approvals.approve, { grantId: pendingId, idToken: bob, reason: 'data owner agrees' });
+    const access = await acquiring;
+    const approvedVerdict = await verify(access.token, 'write', access.certificate);
+    print(
+      `           bob@example.com (data-owners) approves: the waiting workload has its token ${ms(approvedAt)} later, ` +
+        `expiring ${access.expiresAt?.toISOString()} (counted from the approval); edge says ${verdictText(approvedVerdict).split(' (')[0]}`,
+    );
+    await access.release('change applied');
+
+    const glass = await client.acquire({
+      task: { id: `demo-${run}-incident`, kind: 'incident', reference: 'INC-2001', deadline: undefined },
+      resource: DEMO.resource,
+      actions: ['write'],
+      ttlSeconds: 3600,
+      justification: 'orders stuck in state PENDING; unblocking by hand',
+      breakGlass: true,
+      autoRenew: false,
+    });
+    const carol = await personToken(people, 'carol@example.com', ['sre']);
+    const unreviewed = await callUnary(approvals, approvals.listBreakGlass, { idToken: carol, includeReviewed: false });
+    print(
+      `10. glass   break-glass for INC-2001: issued at once, expiring ${glass.expiresAt?.toISOString()} (capped), alerted on NATS; ` +
+        `${unreviewed.grants.some((entry) => entry.grant?.id === glass.grant.id) ? 'listed as NOT REVIEWED' : 'UNEXPECTED: not listed'}`,
+    );
+    await callUnary(approvals, approvals.reviewBreakGlass, { grantId: glass.grant.id, idToken: carol, review: 'INC-2001: manual unblock was needed; access warranted' });
+    print('           carol@example.com reviews it after the fact: it leaves the unreviewed list');
+    await glass.release('incident handled');
+  } finally {
+    client.close();
+    approvals.close();
+  }
 }

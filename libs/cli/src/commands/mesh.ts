@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServiceName } from '@mayfly/config';
 import { DEMO, DevIssuer, approverEnv, devPeopleIssuer, formatLogLine, localMeshOptions, resolveInfrastructure, runDemo, seedDemo, startMesh, useOperatorIdentity } from '@mayfly/mesh';
@@ -64,7 +64,9 @@ export async function demo(context: CommandContext): Promise<void> {
   // rooted here (service mayfly-demo-workload) and continued by every service it reaches.
   const traced = Boolean(process.env['OTEL_TRACES_EXPORTER'] || process.env['MAYFLY_TRACES_FILE']);
   const telemetry = traced ? await setupTelemetry({ service: 'demo-workload', host: '127.0.0.1', metricsPort: 0, env: { ...process.env, OTEL_METRICS_EXPORTER: 'none' } }) : undefined;
-  const round = (): Promise<void> => withSpan('demo round', { 'mayfly.workload': DEMO.spiffeId }, () => runDemo(issuer));
+  // The approvers' development identity provider, if this state directory has the one npm start trusts.
+  const people = existsSync(join(context.stateDir, 'dev-people-issuer.jwk')) ? await devPeopleIssuer(context.stateDir) : undefined;
+  const round = (): Promise<void> => withSpan('demo round', { 'mayfly.workload': DEMO.spiffeId }, () => runDemo(issuer, { people }));
   try {
     if (every === undefined) return await round();
     // A demo workload for deployments (compose): grants, verifications and revocations keep
