@@ -50,7 +50,7 @@ const verdict = async (token: string, certificate?: Buffer, action = 'read') => 
   return answer.verdict === Verdict.VERDICT_ACCEPTED ? 'accepted' : answer.reasonCode;
 };
 /** Until tokens issued now (iat in whole seconds) are no longer covered by a watermark at `at`. */
-const pastWatermark = (at: Date) => new Promise((resolve) => setTimeout(resolve, Math.ceil(at.getTime() / 1000) * 1000 - Date.now() + 50));
+const pastWatermark = (at: Date) => new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.ceil(at.getTime() / 1000) * 1000 - Date.now() + 50)));
 const thumbprint = (der: Buffer) => createHash('sha256').update(der).digest('base64url');
 const grantRow = (id: string) => t.db.selectFrom('grants').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 const refusals = async (grantId: string) =>
