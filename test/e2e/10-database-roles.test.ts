@@ -63,8 +63,12 @@ describe('10 database roles and migrations', () => {
   });
 
   it('each service can touch only its own tables, and only its own audit outbox rows', async () => {
-    expect(await asService('attestation', 'SELECT count(*) FROM grants')).toEqual({ error: expect.stringMatching(/permission denied/) });
-    expect(await asService('attestation', "UPDATE workloads SET risk_tier = 'low'")).toEqual({ error: expect.stringMatching(/permission denied/) });
+    // Attestation keeps the registry (RegistryService): it reads grants (to name those a smaller
+    // ceiling leaves behind) and may change no grant, revocation or audit record, nor delete a workload.
+    expect(await asService('attestation', "UPDATE grants SET status = 'revoked'")).toEqual({ error: expect.stringMatching(/permission denied/) });
+    expect(await asService('attestation', 'DELETE FROM workloads')).toEqual({ error: expect.stringMatching(/permission denied/) });
+    expect(await asService('attestation', "UPDATE workloads SET created_at = now()")).toEqual({ error: expect.stringMatching(/permission denied/) });
+    expect(await asService('attestation', "INSERT INTO revocations (id) VALUES (gen_random_uuid())")).toEqual({ error: expect.stringMatching(/permission denied/) });
     // Issuance reads revocations (revoked signing keys) and may not write them.
     expect(await asService('issuance', "UPDATE revocations SET reason = 'x'")).toEqual({ error: expect.stringMatching(/permission denied/) });
     expect(await asService('issuance', 'DELETE FROM grants')).toEqual({ error: expect.stringMatching(/permission denied/) });

@@ -39,6 +39,18 @@ export interface Flags {
   readonly groups: string | undefined;
   /** `mayfly break-glass list --all`. */
   readonly all: boolean;
+  /** `mayfly workloads create|update`: the record's fields (update: only those given change). */
+  readonly ownerTeam: string | undefined;
+  readonly ownerContact: string | undefined;
+  readonly environment: string | undefined;
+  readonly riskTier: string | undefined;
+  /** "RESOURCE=ACTION,ACTION;RESOURCE=…". */
+  readonly ceiling: string | undefined;
+  readonly shared: boolean | undefined;
+  /** `mayfly workloads update --revoke-exceeding`: revoke live grants beyond a smaller ceiling. */
+  readonly revokeExceeding: boolean;
+  /** `mayfly workloads list --prefix P`. */
+  readonly prefix: string | undefined;
 }
 
 export interface CommandContext {

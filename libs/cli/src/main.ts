@@ -12,6 +12,7 @@ import * as revoke from './commands/revoke.js';
 import * as traces from './commands/traces.js';
 import * as usageReview from './commands/usage.js';
 import * as workload from './commands/workload.js';
+import * as workloads from './commands/workloads.js';
 import { output } from './output.js';
 
 /** Every command, by noun and verb: the one place that lists them. */
@@ -32,9 +33,18 @@ const COMMANDS: Readonly<Record<string, Readonly<Record<string, Command>>>> = {
     export: { summary: 'every matching event as JSON lines, for a SIEM (stdout, or --out FILE)', run: audit.exportEvents },
     keygen: { summary: "the audit service's checkpoint key (--out FILE, Ed25519 JWK) unless FILE exists", run: audit.keygen },
   },
-  workload: {
+  workloads: {
+    create: { summary: 'register a workload: --owner-team --owner-contact --environment --risk-tier --ceiling "RES=ACT,ACT;…" [--shared] (audited)', run: workloads.create },
+    update: { summary: 'change a workload (only the flags given); --revoke-exceeding revokes live grants a smaller ceiling no longer covers', run: workloads.update },
+    show: { summary: 'one registered workload: owner, environment, risk tier, state, ceiling', run: workloads.show },
+    list: { summary: 'registered workloads (--prefix spiffe://…/prod/, --limit N)', run: workloads.list },
     disable: { summary: 'disable a workload: no new session, no grant (audited)', run: workload.disable },
     enable: { summary: 'enable a disabled workload again (audited)', run: workload.enable },
+  },
+  // The singular noun of earlier releases, kept for scripts.
+  workload: {
+    disable: { summary: 'the same as mayfly workloads disable', run: workload.disable },
+    enable: { summary: 'the same as mayfly workloads enable', run: workload.enable },
   },
   revoke: {
     grant: { summary: 'revoke one grant and its token everywhere (--reason TEXT; audited with your identity)', run: revoke.grant },
@@ -90,7 +100,8 @@ function usage(): string {
   lines.push('', 'flags: --json (one JSON document on stdout), --database-url URL, --role-prefix P, --skip-roles, --reason TEXT, --serial HEX, --issued-before ISO,',
     '       --dir DIR, --min-published S, --max-ttl S, --grace S, --trust-domain TD, --every S, --public-key FILE,',
     '       --grant ID, --task ID, --workload SPIFFE-ID, --kind K[,K], --since T, --until T, --limit N, --follow, --out FILE,',
-    '       --id-token TOKEN|@FILE (or MAYFLY_ID_TOKEN), --review TEXT, --status S[,S], --groups G[,G], --all');
+    '       --id-token TOKEN|@FILE (or MAYFLY_ID_TOKEN), --review TEXT, --status S[,S], --groups G[,G], --all,',
+    '       --owner-team T, --owner-contact C, --environment E, --risk-tier R, --ceiling "RES=ACT,ACT;…", --shared, --revoke-exceeding, --prefix P');
   return lines.join('\n');
 }
 
@@ -127,6 +138,14 @@ async function main(argv: readonly string[]): Promise<void> {
       status: { type: 'string' },
       groups: { type: 'string' },
       all: { type: 'boolean', default: false },
+      'owner-team': { type: 'string' },
+      'owner-contact': { type: 'string' },
+      environment: { type: 'string' },
+      'risk-tier': { type: 'string' },
+      ceiling: { type: 'string' },
+      shared: { type: 'boolean' },
+      'revoke-exceeding': { type: 'boolean', default: false },
+      prefix: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -167,6 +186,14 @@ async function main(argv: readonly string[]): Promise<void> {
       status: values.status,
       groups: values.groups,
       all: values.all,
+      ownerTeam: values['owner-team'],
+      ownerContact: values['owner-contact'],
+      environment: values.environment,
+      riskTier: values['risk-tier'],
+      ceiling: values.ceiling,
+      shared: values.shared,
+      revokeExceeding: values['revoke-exceeding'],
+      prefix: values.prefix,
     },
     args,
     out: output(values.json),

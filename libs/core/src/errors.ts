@@ -31,6 +31,8 @@ export const ERROR_STATUS = {
   ERR_GRANT_NOT_PENDING: GrpcStatus.FAILED_PRECONDITION,
   /** The signing key (or the watermark asked for) is already revoked. */
   ERR_ALREADY_REVOKED: GrpcStatus.ALREADY_EXISTS,
+  /** What is being created exists already (a workload's SPIFFE ID is registered). */
+  ERR_ALREADY_EXISTS: GrpcStatus.ALREADY_EXISTS,
   /** Issuance's active signing key was revoked: promote another before tokens can be issued. */
   ERR_SIGNING_KEY_REVOKED: GrpcStatus.FAILED_PRECONDITION,
   ERR_TASK_DEADLINE_PASSED: GrpcStatus.FAILED_PRECONDITION,

@@ -21,3 +21,4 @@ export {
   validateUuid,
 } from './validation.js';
 export { sha256Hex, newId } from './ids.js';
+export { checkCeiling, entitlementCovers, type Entitlement } from './ceiling.js';

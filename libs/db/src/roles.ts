@@ -27,8 +27,11 @@ export const SERVICE_ACCESS: Readonly<Record<DatabaseService, ServiceAccess>> = 
   attestation: {
     tables: {
       trusted_issuers: ['SELECT'],
-      // Operators disable workloads and cut off their SVIDs through attestation; nothing else.
-      workloads: ['SELECT', 'UPDATE (disabled_at, svids_not_before)'],
+      // Operators register and change workloads, disable them and cut off their SVIDs through
+      // attestation (RegistryService, AttestationService); a workload is never deleted.
+      workloads: ['SELECT', 'INSERT', 'UPDATE (owner_team, owner_contact, environment, risk_tier, shared, ceiling, disabled_at, svids_not_before)'],
+      // To tell an operator which live grants a smaller ceiling no longer covers.
+      grants: ['SELECT'],
       workload_bindings: ['SELECT'],
       evidence_uses: ['SELECT', 'INSERT', 'DELETE'],
       svids: ['SELECT', 'INSERT', 'UPDATE (revoked_at, revoke_reason)'],

@@ -20,6 +20,11 @@ export const ALLOWED_CALLERS: Readonly<Record<string, AllowedCallers>> = {
   'mayfly.v1.AttestationService/IssueSvid': ['issuance'],
   'mayfly.v1.AttestationService/SetWorkloadEnabled': ['operator'],
   'mayfly.v1.AttestationService/RevokeSvids': ['operator'],
+  // The workload registry: operators only (served by attestation).
+  'mayfly.v1.RegistryService/CreateWorkload': ['operator'],
+  'mayfly.v1.RegistryService/UpdateWorkload': ['operator'],
+  'mayfly.v1.RegistryService/GetWorkload': ['operator'],
+  'mayfly.v1.RegistryService/ListWorkloads': ['operator'],
   'mayfly.v1.DecisionService/Decide': ['issuance'],
   'mayfly.v1.AuditService/Record': ['issuance', 'revocation', 'attestation', 'edge-verifier'],
   'mayfly.v1.AuditService/ListEvents': ['operator'],
@@ -47,7 +52,7 @@ export const ALLOWED_CALLERS: Readonly<Record<string, AllowedCallers>> = {
 };
 
 /** gRPC services served by a component other than their name says. */
-const HOSTED_BY: Readonly<Record<string, ServiceName>> = { Approval: 'issuance' };
+const HOSTED_BY: Readonly<Record<string, ServiceName>> = { Approval: 'issuance', Registry: 'attestation' };
 
 /** The component that serves `method`: "mayfly.v1.EdgeVerifierService/Verify" → "edge-verifier". */
 export function componentOfMethod(method: string): ServiceName {

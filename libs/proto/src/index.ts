@@ -108,6 +108,20 @@ export {
   type IssuanceServiceServer,
 } from './gen/mayfly/v1/issuance.js';
 export {
+  CreateWorkloadRequest,
+  CreateWorkloadResponse,
+  GetWorkloadRequest,
+  GetWorkloadResponse,
+  ListWorkloadsRequest,
+  ListWorkloadsResponse,
+  RegisteredWorkload,
+  RegistryServiceClient,
+  RegistryServiceService,
+  UpdateWorkloadRequest,
+  UpdateWorkloadResponse,
+  type RegistryServiceServer,
+} from './gen/mayfly/v1/registry.js';
+export {
   ConsumeRequest,
   ConsumeResponse,
   RevocationEvent,

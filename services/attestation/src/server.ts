@@ -5,9 +5,10 @@ import { WorkloadCa } from '@mayfly/pki';
 import type { Logger } from '@mayfly/core';
 import { assertDatabaseReachable, createDatabase, assertSchemaCurrent, pruneEvidenceUses } from '@mayfly/db';
 import { startGrpcServer, type Closer } from '@mayfly/grpc';
-import { AttestationServiceService } from '@mayfly/proto';
+import { AttestationServiceService, RegistryServiceService } from '@mayfly/proto';
 import { PostgresTrustedIssuers, PostgresWorkloadRegistry } from './adapters/postgres-registry.js';
 import { attestationApi } from './api/attestation-api.js';
+import { registryApi } from './api/registry-api.js';
 import { buildAttestorCatalog } from './attestors/catalog.js';
 
 export async function startAttestationService(log: Logger): Promise<Closer[]> {
@@ -57,6 +58,16 @@ export async function startAttestationService(log: Logger): Promise<Closer[]> {
           audit,
           workloadCa,
           svidMaxSeconds: env.int('MAYFLY_SVID_MAX_SECONDS', 3600, { min: 15, max: 86_400 }),
+          log,
+        }),
+      },
+      {
+        name: 'mayfly.v1.RegistryService',
+        definition: RegistryServiceService,
+        implementation: registryApi({
+          db,
+          audit,
+          trustDomains: (env.optionalString('MAYFLY_WORKLOAD_TRUST_DOMAINS') ?? '').split(',').map((domain) => domain.trim()).filter(Boolean),
           log,
         }),
       },

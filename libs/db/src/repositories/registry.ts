@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Database, EntitlementRow, IssuerKind, ReplayPolicy, RiskTierName, TrustedIssuerRow, WorkloadRow } from '../schema.js';
+import type { Database, EntitlementRow, GrantRow, IssuerKind, ReplayPolicy, RiskTierName, TrustedIssuerRow, WorkloadRow } from '../schema.js';
 
 export interface TrustedIssuerInput {
   issuer: string;
@@ -57,8 +57,51 @@ export async function findWorkload(db: Kysely<Database>, spiffeId: string): Prom
   return db.selectFrom('workloads').selectAll().where('spiffe_id', '=', spiffeId).executeTakeFirst();
 }
 
-export async function upsertWorkload(db: Kysely<Database>, input: WorkloadInput): Promise<void> {
-  const values = {
+/**
+ * Registers a new workload. Returns false, writing nothing, if the SPIFFE ID is registered
+ * already. `then` runs in the same transaction (its audit record).
+ */
+export async function createWorkload(db: Kysely<Database>, input: WorkloadInput, then: (tx: Kysely<Database>) => Promise<void>): Promise<WorkloadRow | undefined> {
+  return db.transaction().execute(async (tx) => {
+    const created = await tx.insertInto('workloads').values(workloadValues(input)).onConflict((oc) => oc.column('spiffe_id').doNothing()).returningAll().executeTakeFirst();
+    if (created) await then(tx);
+    return created;
+  });
+}
+
+/**
+ * Replaces a registered workload's record (not its enabled state), returning it before and after;
+ * undefined if it is not registered. `then` runs in the same transaction, seeing both.
+ */
+export async function replaceWorkload(
+  db: Kysely<Database>,
+  input: WorkloadInput,
+  then: (tx: Kysely<Database>, before: WorkloadRow, after: WorkloadRow) => Promise<void>,
+): Promise<{ before: WorkloadRow; after: WorkloadRow } | undefined> {
+  return db.transaction().execute(async (tx) => {
+    const before = await tx.selectFrom('workloads').selectAll().where('spiffe_id', '=', input.spiffeId).forUpdate().executeTakeFirst();
+    if (!before) return undefined;
+    const { spiffe_id: _id, ...values } = workloadValues(input);
+    const after = await tx.updateTable('workloads').set(values).where('spiffe_id', '=', input.spiffeId).returningAll().executeTakeFirstOrThrow();
+    await then(tx, before, after);
+    return { before, after };
+  });
+}
+
+/** Registered workloads in SPIFFE ID order, optionally under a prefix. */
+export async function listWorkloads(db: Kysely<Database>, options: { prefix: string; limit: number }): Promise<WorkloadRow[]> {
+  let query = db.selectFrom('workloads').selectAll();
+  if (options.prefix) query = query.where(sql<boolean>`starts_with(spiffe_id, ${options.prefix})`);
+  return query.orderBy('spiffe_id').limit(options.limit).execute();
+}
+
+/** The workload's active grants (it holds them), newest first. */
+export async function activeGrantsOf(db: Kysely<Database>, spiffeId: string, limit: number): Promise<GrantRow[]> {
+  return db.selectFrom('grants').selectAll().where('spiffe_id', '=', spiffeId).where('status', '=', 'active').orderBy('issued_at', 'desc').limit(limit).execute();
+}
+
+function workloadValues(input: WorkloadInput) {
+  return {
     spiffe_id: input.spiffeId,
     owner_team: input.ownerTeam,
     owner_contact: input.ownerContact,
@@ -67,6 +110,10 @@ export async function upsertWorkload(db: Kysely<Database>, input: WorkloadInput)
     shared: input.shared ?? false,
     ceiling: JSON.stringify(input.ceiling),
   };
+}
+
+export async function upsertWorkload(db: Kysely<Database>, input: WorkloadInput): Promise<void> {
+  const values = workloadValues(input);
   await db
     .insertInto('workloads')
     .values(values)

@@ -1,5 +1,6 @@
 import {
   LIMITS,
+  checkCeiling,
   invalidArgument,
   validateActions,
   validateOptionalText,
@@ -8,7 +9,6 @@ import {
 } from '@mayfly/core';
 import { Effect, type DecideRequest, type DecideResponse } from '@mayfly/proto';
 import { strictestRule, type ApprovalRule } from './approval-rules.js';
-import { checkCeiling } from './ceiling.js';
 import type { PolicyAnswer, PolicyEngine } from './policy-engine.js';
 
 export interface DecisionLimits {

@@ -1,4 +1,8 @@
-import type { Entitlement } from '@mayfly/proto';
+/** One resource (or resource prefix ending in "*") and the actions a workload may ever be granted on it. */
+export interface Entitlement {
+  readonly resource: string;
+  readonly actions: readonly string[];
+}
 
 /**
  * Whether a ceiling entry covers a resource. An entry ending in "*" covers every resource that

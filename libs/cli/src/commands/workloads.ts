@@ -1,0 +1,125 @@
+import { serviceAddress } from '@mayfly/config';
+import { callUnary, createClient } from '@mayfly/grpc';
+import { useOperatorIdentity } from '@mayfly/mesh';
+import { RegistryServiceClient, RevocationServiceClient, RiskTier, Workload, riskTierFromJSON, riskTierToJSON, type RegisteredWorkload } from '@mayfly/proto';
+import type { CommandContext } from '../command.js';
+
+/**
+ * `mayfly workloads create|update|show|list`: the workload registry (RegistryService on
+ * attestation), as the operator. `disable`/`enable` are `mayfly workload disable|enable`.
+ */
+async function withRegistry<T>(context: CommandContext, call: (client: RegistryServiceClient) => Promise<T>): Promise<T> {
+  useOperatorIdentity(context.stateDir);
+  const client = createClient(RegistryServiceClient, serviceAddress('attestation'), 'attestation');
+  try {
+    return await call(client);
+  } finally {
+    client.close();
+  }
+}
+
+function spiffeIdArgument(context: CommandContext, usage: string): string {
+  const spiffeId = context.args[0];
+  if (!spiffeId) throw new Error(`usage: ${usage}`);
+  return spiffeId;
+}
+
+/** "pg:orders-db=read,write;s3:reports/*=read" → entitlements. */
+export function parseCeiling(text: string): { resource: string; actions: string[] }[] {
+  return text
+    .split(';')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const at = entry.lastIndexOf('=');
+      if (at <= 0) throw new Error(`--ceiling entry "${entry}": write RESOURCE=ACTION[,ACTION], entries separated by ";"`);
+      return { resource: entry.slice(0, at), actions: entry.slice(at + 1).split(',').map((action) => action.trim()).filter(Boolean) };
+    });
+}
+
+const formatCeiling = (workload: Workload | undefined): string => (workload?.ceiling ?? []).map((entry) => `${entry.resource}=${entry.actions.join(',')}`).join('; ');
+const tier = (riskTier: RiskTier): string => riskTierToJSON(riskTier).replace('RISK_TIER_', '').toLowerCase();
+
+function row(entry: RegisteredWorkload): Record<string, string> {
+  const w = entry.workload;
+  return {
+    workload: w?.spiffeId ?? '',
+    owner: w ? `${w.ownerTeam} <${w.ownerContact}>` : '',
+    env: w?.environment ?? '',
+    risk: w ? tier(w.riskTier) : '',
+    state: entry.disabledAt ? `disabled since ${entry.disabledAt.toISOString()}` : 'enabled',
+    ceiling: formatCeiling(w),
+  };
+}
+
+/** The record the flags describe, on top of `base` (update changes only what is given). */
+function recordFrom(context: CommandContext, spiffeId: string, base?: Workload): Workload {
+  const f = context.flags;
+  const riskTier = f.riskTier === undefined ? base?.riskTier : riskTierFromJSON(`RISK_TIER_${f.riskTier.toUpperCase()}`);
+  return Workload.fromPartial({
+    spiffeId,
+    ownerTeam: f.ownerTeam ?? base?.ownerTeam ?? '',
+    ownerContact: f.ownerContact ?? base?.ownerContact ?? '',
+    environment: f.environment ?? base?.environment ?? '',
+    riskTier: riskTier ?? RiskTier.RISK_TIER_UNSPECIFIED,
+    shared: f.shared ?? base?.shared ?? false,
+    ceiling: f.ceiling === undefined ? (base?.ceiling ?? []) : parseCeiling(f.ceiling),
+  });
+}
+
+/** `mayfly workloads create <spiffe-id> --owner-team T --owner-contact C --environment E --risk-tier R --ceiling C [--shared]`. */
+export async function create(context: CommandContext): Promise<void> {
+  const spiffeId = spiffeIdArgument(context, 'mayfly workloads create <spiffe-id> --owner-team T --owner-contact C --environment E --risk-tier low|medium|high|critical --ceiling "RES=ACT,ACT;…" [--shared] [--reason T]');
+  const response = await withRegistry(context, (client) => callUnary(client, client.createWorkload, { workload: recordFrom(context, spiffeId), reason: context.flags.reason ?? '' }, { target: 'attestation' }));
+  context.out.table([row(response.workload!)]);
+  context.out.document(response.workload);
+}
+
+/**
+ * `mayfly workloads update <spiffe-id> [--owner-team …] [--ceiling …] [--revoke-exceeding]`: only
+ * the given fields change. A smaller ceiling governs the next grant at once; live grants beyond
+ * it are listed, and revoked too with --revoke-exceeding (through the revocation service).
+ */
+export async function update(context: CommandContext): Promise<void> {
+  const spiffeId = spiffeIdArgument(context, 'mayfly workloads update <spiffe-id> [--owner-team T] [--owner-contact C] [--environment E] [--risk-tier R] [--ceiling C] [--shared] [--revoke-exceeding] [--reason T]');
+  const response = await withRegistry(context, async (client) => {
+    const current = await callUnary(client, client.getWorkload, { spiffeId }, { target: 'attestation' });
+    return callUnary(client, client.updateWorkload, { workload: recordFrom(context, spiffeId, current.workload?.workload), reason: context.flags.reason ?? '' }, { target: 'attestation' });
+  });
+  context.out.table([row(response.workload!)]);
+  const exceeding = response.exceedingGrants;
+  const revoked: string[] = [];
+  if (exceeding.length > 0 && context.flags.revokeExceeding) {
+    const revocation = createClient(RevocationServiceClient, serviceAddress('revocation'), 'revocation');
+    try {
+      for (const grant of exceeding) {
+        await callUnary(revocation, revocation.revoke, { grantId: grant.id, reason: `ceiling of ${spiffeId} reduced${context.flags.reason ? `: ${context.flags.reason}` : ''}`, requestedBy: process.env['USER'] ?? '', finalStatus: 0 }, { target: 'revocation' }).then(
+          () => revoked.push(grant.id),
+          (error: Error) => context.out.say(`could not revoke ${grant.id}: ${error.message}`),
+        );
+      }
+    } finally {
+      revocation.close();
+    }
+  }
+  if (exceeding.length > 0) {
+    context.out.say(`live grants beyond the new ceiling: ${exceeding.map((grant) => `${grant.id} (${grant.resource} ${grant.actions.join(' ')})`).join(', ')}`);
+    context.out.say(context.flags.revokeExceeding ? `revoked: ${revoked.length} of ${exceeding.length}` : 'they run until they expire: add --revoke-exceeding to revoke them now');
+  }
+  context.out.document({ ...response, revokedGrantIds: revoked });
+}
+
+/** `mayfly workloads show <spiffe-id>`. */
+export async function show(context: CommandContext): Promise<void> {
+  const spiffeId = spiffeIdArgument(context, 'mayfly workloads show <spiffe-id>');
+  const response = await withRegistry(context, (client) => callUnary(client, client.getWorkload, { spiffeId }, { target: 'attestation' }));
+  context.out.table([row(response.workload!)]);
+  context.out.document(response.workload);
+}
+
+/** `mayfly workloads list [--prefix P] [--limit N]`. */
+export async function list(context: CommandContext): Promise<void> {
+  const response = await withRegistry(context, (client) => callUnary(client, client.listWorkloads, { prefix: context.flags.prefix ?? '', limit: Number(context.flags.limit ?? 100) }, { target: 'attestation' }));
+  context.out.table(response.workloads.map(row));
+  context.out.document(response.workloads);
+}

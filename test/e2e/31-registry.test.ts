@@ -1,0 +1,124 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { status } from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bindWorkload } from '@mayfly/db';
+import { callUnary, createClient } from '@mayfly/grpc';
+import { RegistryServiceClient, RiskTier, Verdict, Workload } from '@mayfly/proto';
+import { ISSUER, RESOURCE, eventually, refusal, startTestMesh, wireStatus, type TestMesh } from '../support/test-mesh.js';
+
+// Issue 10, points 6 and 7 (the workload part): operators register and change workloads through
+// RegistryService (served by attestation), every change audited with their identity; a new
+// ceiling governs the next grant at once, and live grants beyond a smaller one can be revoked.
+
+const DEPLOYER = { subject: 'system:serviceaccount:ci:deployer', spiffeId: 'spiffe://e2e.mayfly.test/ci/deployer' };
+
+let t: TestMesh;
+let registry: RegistryServiceClient;
+beforeAll(async () => {
+  t = await startTestMesh('registry', { env: { MAYFLY_WORKLOAD_TRUST_DOMAINS: 'e2e.mayfly.test' } });
+  registry = createClient(RegistryServiceClient, t.mesh.addresses.attestation, 'attestation');
+}, 60_000);
+afterAll(async () => {
+  registry?.close();
+  await t?.close();
+});
+
+const record = (fields: Partial<Workload> = {}) =>
+  Workload.fromPartial({
+    spiffeId: DEPLOYER.spiffeId,
+    ownerTeam: 'platform',
+    ownerContact: 'platform@example.com',
+    environment: 'dev',
+    riskTier: RiskTier.RISK_TIER_LOW,
+    ceiling: [{ resource: RESOURCE, actions: ['read'] }],
+    ...fields,
+  });
+const mayfly = async (...args: string[]) => {
+  const { stdout } = await promisify(execFile)(process.execPath, ['libs/cli/dist/main.js', ...args, '--json'], { env: { ...process.env, ...t.mesh.operatorEnv } });
+  return JSON.parse(stdout) as Record<string, unknown>;
+};
+let n = 0;
+const acquire = (actions: string[]) =>
+  t.client(DEPLOYER.subject).acquire({ task: { id: `registry-${++n}-${Date.now()}`, kind: 'deploy', reference: 'JOB-3', deadline: undefined }, resource: RESOURCE, actions, autoRenew: false });
+const verdict = async (token: string, action: string) => {
+  const answer = await callUnary(t.edge, t.edge.verify, { accessToken: token, audience: RESOURCE, action, peerCertificate: Buffer.alloc(0) }, { target: 'edge' });
+  return answer.verdict === Verdict.VERDICT_ACCEPTED ? 'accepted' : answer.reasonCode;
+};
+const audited = async (kind: string) => t.db.selectFrom('audit_events').select(['actor', 'detail']).where('kind', '=', kind).execute();
+
+describe('31 workload registry', () => {
+  it('registers a workload (audited with the operator), refuses a second registration, shows and lists it', async () => {
+    const created = await callUnary(registry, registry.createWorkload, { workload: record(), reason: 'new deploy job' });
+    expect(created.workload).toMatchObject({ workload: { spiffeId: DEPLOYER.spiffeId, ownerTeam: 'platform', riskTier: RiskTier.RISK_TIER_LOW }, disabledAt: undefined });
+    const again = await refusal(callUnary(registry, registry.createWorkload, { workload: record(), reason: '' }));
+    expect([wireStatus(again), again.code]).toEqual([status.ALREADY_EXISTS, 'ERR_ALREADY_EXISTS']);
+    expect((await callUnary(registry, registry.getWorkload, { spiffeId: DEPLOYER.spiffeId })).workload!.workload!.ceiling).toEqual([{ resource: RESOURCE, actions: ['read'] }]);
+    const listed = await callUnary(registry, registry.listWorkloads, { prefix: 'spiffe://e2e.mayfly.test/ci/', limit: 0 });
+    expect(listed.workloads.map((entry) => entry.workload!.spiffeId)).toEqual(['spiffe://e2e.mayfly.test/ci/builder', DEPLOYER.spiffeId]);
+    await eventually(async () => (await audited('workload.created')).length === 1, 10_000, 100);
+    const [event] = await audited('workload.created');
+    expect(event).toMatchObject({ actor: 'spiffe://mayfly.local/mayfly/operator', detail: { spiffeId: DEPLOYER.spiffeId, reason: 'new deploy job', ownerTeam: 'platform', ceiling: [`${RESOURCE}=read`] } });
+  });
+
+  it('a new ceiling governs the next grant at once; a smaller one names the live grants beyond it, and the CLI revokes them', async () => {
+    await bindWorkload(t.db, { issuer: ISSUER, subject: DEPLOYER.subject, spiffeId: DEPLOYER.spiffeId });
+    expect(wireStatus(await refusal(acquire(['write'])))).toBe(status.PERMISSION_DENIED);
+    // Wider: the next grant may write.
+    const widened = await mayfly('workloads', 'update', DEPLOYER.spiffeId, '--ceiling', `${RESOURCE}=read,write`, '--reason', 'deploys write now');
+    expect(widened).toMatchObject({ workload: { workload: { ceiling: [{ resource: RESOURCE, actions: ['read', 'write'] }], ownerTeam: 'platform' } }, exceedingGrants: [] });
+    const writer = await acquire(['read', 'write']);
+    const reader = await acquire(['read']);
+    expect(await verdict(writer.token, 'write')).toBe('accepted');
+    // Narrower again, revoking what it no longer covers: the write grant, not the read one.
+    const narrowed = (await mayfly('workloads', 'update', DEPLOYER.spiffeId, '--ceiling', `${RESOURCE}=read`, '--revoke-exceeding', '--reason', 'back to read')) as { exceedingGrants: { id: string }[]; revokedGrantIds: string[] };
+    expect(narrowed.exceedingGrants.map((grant) => grant.id)).toEqual([writer.grant.id]);
+    expect(narrowed.revokedGrantIds).toEqual([writer.grant.id]);
+    await eventually(async () => (await verdict(writer.token, 'write')) === 'ERR_TOKEN_REVOKED', 5_000, 20);
+    expect(await verdict(reader.token, 'read')).toBe('accepted');
+    expect(wireStatus(await refusal(acquire(['write'])))).toBe(status.PERMISSION_DENIED);
+    await eventually(async () => (await audited('workload.updated')).length === 2, 10_000, 100);
+    const updates = await audited('workload.updated');
+    expect(updates.map((event) => (event.detail as { changed: Record<string, unknown> }).changed)).toEqual([
+      { ceiling: { before: [`${RESOURCE}=read`], after: [`${RESOURCE}=read,write`] } },
+      { ceiling: { before: [`${RESOURCE}=read,write`], after: [`${RESOURCE}=read`] } },
+    ]);
+    // The CLI shows and lists, and disabling stops the workload's grants.
+    expect(await mayfly('workloads', 'show', DEPLOYER.spiffeId)).toMatchObject({ workload: { spiffeId: DEPLOYER.spiffeId } });
+    await mayfly('workloads', 'disable', DEPLOYER.spiffeId, '--reason', 'job retired');
+    expect(wireStatus(await refusal(acquire(['read'])))).toBe(status.UNAUTHENTICATED);
+    const state = (await mayfly('workloads', 'list', '--prefix', DEPLOYER.spiffeId)) as unknown as { disabledAt?: string }[];
+    expect(state[0]!.disabledAt).toBeDefined();
+  });
+
+  it('hostile: only operators may call it; malformed SPIFFE IDs, foreign trust domains, ceilings matching everything and missing owners are refused', async () => {
+    const asIssuance = createClient(RegistryServiceClient, t.mesh.addresses.attestation, 'attestation', {
+      certificatePem: readFileSync(join(t.pkiDir, 'issuance.pem'), 'utf8'),
+      privateKeyPem: readFileSync(join(t.pkiDir, 'issuance-key.pem'), 'utf8'),
+    });
+    const notOperator = await refusal(callUnary(asIssuance, asIssuance.listWorkloads, { prefix: '', limit: 1 }));
+    expect([wireStatus(notOperator), notOperator.code]).toEqual([status.PERMISSION_DENIED, 'ERR_CALLER_NOT_ALLOWED']);
+    expect(wireStatus(await refusal(callUnary(asIssuance, asIssuance.createWorkload, { workload: record({ spiffeId: 'spiffe://e2e.mayfly.test/ci/sneaky' }), reason: '' })))).toBe(status.PERMISSION_DENIED);
+    asIssuance.close();
+
+    const cases: [string, Partial<Workload>, RegExp][] = [
+      ['no path', { spiffeId: 'spiffe://e2e.mayfly.test' }, /spiffe_id/],
+      ['not spiffe', { spiffeId: 'https://e2e.mayfly.test/ci/x' }, /spiffe_id/],
+      ['NUL byte', { spiffeId: 'spiffe://e2e.mayfly.test/ci/\u0000x' }, /spiffe_id/],
+      ['foreign trust domain', { spiffeId: 'spiffe://evil.example/ci/x' }, /trust domain/],
+      ['ceiling matching everything', { spiffeId: 'spiffe://e2e.mayfly.test/ci/x', ceiling: [{ resource: '*', actions: ['read'] }] }, /every resource/],
+      ['no owner', { spiffeId: 'spiffe://e2e.mayfly.test/ci/x', ownerContact: '' }, /owner_contact/],
+      ['no risk tier', { spiffeId: 'spiffe://e2e.mayfly.test/ci/x', riskTier: RiskTier.RISK_TIER_UNSPECIFIED }, /risk_tier/],
+    ];
+    for (const [name, fields, why] of cases) {
+      const error = await refusal(callUnary(registry, registry.createWorkload, { workload: record(fields), reason: '' }));
+      expect({ name, status: wireStatus(error) }).toEqual({ name, status: status.INVALID_ARGUMENT });
+      expect(error.message).toMatch(why);
+    }
+    const unknown = await refusal(callUnary(registry, registry.updateWorkload, { workload: record({ spiffeId: 'spiffe://e2e.mayfly.test/ci/nobody' }), reason: '' }));
+    expect([wireStatus(unknown), unknown.code]).toEqual([status.NOT_FOUND, 'ERR_WORKLOAD_NOT_FOUND']);
+    expect((await t.db.selectFrom('workloads').select('spiffe_id').where('spiffe_id', '=', 'spiffe://e2e.mayfly.test/ci/x').execute())).toEqual([]);
+  });
+});
