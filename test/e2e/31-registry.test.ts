@@ -1,12 +1,15 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bindWorkload } from '@mayfly/db';
 import { callUnary, createClient } from '@mayfly/grpc';
-import { RegistryServiceClient, RiskTier, Verdict, Workload } from '@mayfly/proto';
+import { DevIssuer } from '@mayfly/mesh';
+import { IssuerKind, RegistryServiceClient, RiskTier, TrustedIssuer, Verdict, Workload } from '@mayfly/proto';
+import { MayflyClient } from '@mayfly/client';
 import { ISSUER, RESOURCE, eventually, refusal, startTestMesh, wireStatus, type TestMesh } from '../support/test-mesh.js';
 
 // Issue 10, points 6 and 7 (the workload part): operators register and change workloads through
@@ -120,5 +123,44 @@ describe('31 workload registry', () => {
     const unknown = await refusal(callUnary(registry, registry.updateWorkload, { workload: record({ spiffeId: 'spiffe://e2e.mayfly.test/ci/nobody' }), reason: '' }));
     expect([wireStatus(unknown), unknown.code]).toEqual([status.NOT_FOUND, 'ERR_WORKLOAD_NOT_FOUND']);
     expect((await t.db.selectFrom('workloads').select('spiffe_id').where('spiffe_id', '=', 'spiffe://e2e.mayfly.test/ci/x').execute())).toEqual([]);
+  });
+
+  it('operators trust a new issuer and bind its subjects with the CLI: evidence from it proves the workload; removed, it proves nothing', async () => {
+    const ci = await DevIssuer.create('https://ci.e2e.mayfly.test');
+    const jwksFile = join(mkdtempSync(join(tmpdir(), 'mayfly-issuer-')), 'jwks.json');
+    writeFileSync(jwksFile, JSON.stringify(ci.jwks));
+    await callUnary(registry, registry.createWorkload, { workload: record({ spiffeId: 'spiffe://e2e.mayfly.test/ci/releaser', ceiling: [{ resource: RESOURCE, actions: ['read'] }] }), reason: '' });
+    expect(await mayfly('issuers', 'put', ci.issuer, '--audience', 'mayfly-ci', '--jwks-file', jwksFile, '--algorithms', 'ES256', '--replay', 'single-use', '--reason', 'CI OIDC')).toMatchObject({ created: true, issuer: { issuer: ci.issuer, audience: 'mayfly-ci', algorithms: ['ES256'] } });
+    const subject = 'repo:acme/app:ref:refs/heads/main';
+    expect(await mayfly('bindings', 'put', ci.issuer, subject, 'spiffe://e2e.mayfly.test/ci/releaser')).toMatchObject({ binding: { subject, spiffeId: 'spiffe://e2e.mayfly.test/ci/releaser' }, replacedSpiffeId: '' });
+    expect(((await mayfly('bindings', 'list', '--workload', 'spiffe://e2e.mayfly.test/ci/releaser')) as unknown as unknown[]).length).toBe(1);
+    const client = new MayflyClient({ issuanceAddress: t.mesh.addresses.issuance, evidence: () => ci.mint(subject, { audience: 'mayfly-ci' }), session: false });
+    const task = () => ({ id: `ci-${Date.now()}-${Math.random()}`, kind: 'ci-job', reference: 'RUN-1', deadline: undefined });
+    try {
+      const access = await client.acquire({ task: task(), resource: RESOURCE, actions: ['read'], autoRenew: false });
+      expect(access.grant.spiffeId).toBe('spiffe://e2e.mayfly.test/ci/releaser');
+      await mayfly('bindings', 'remove', ci.issuer, subject);
+      expect(wireStatus(await refusal(client.acquire({ task: task(), resource: RESOURCE, actions: ['read'], autoRenew: false })))).toBe(status.UNAUTHENTICATED);
+      await mayfly('bindings', 'put', ci.issuer, subject, 'spiffe://e2e.mayfly.test/ci/releaser');
+      expect(await mayfly('issuers', 'remove', ci.issuer, '--reason', 'CI moved')).toMatchObject({ bindingsRemoved: 1 });
+      expect(((await mayfly('issuers', 'list')) as unknown as { issuer: string }[]).map((entry) => entry.issuer)).not.toContain(ci.issuer);
+    } finally {
+      client.close();
+    }
+    await eventually(async () => (await audited('issuer.removed')).length === 1 && (await audited('binding.removed')).length === 1, 10_000, 100);
+    expect((await audited('binding.put')).every((event) => event.actor === 'spiffe://mayfly.local/mayfly/operator')).toBe(true);
+  });
+
+  it('hostile: issuers and bindings that would weaken attestation are refused', async () => {
+    const issuer = (fields: Partial<TrustedIssuer>) => TrustedIssuer.fromPartial({ issuer: 'https://other.e2e.mayfly.test', kind: IssuerKind.ISSUER_KIND_OIDC, audience: 'a', jwksUri: 'https://other.e2e.mayfly.test/jwks', ...fields });
+    for (const fields of [{ issuer: 'http://other.e2e.mayfly.test' }, { algorithms: ['HS256'] }, { jwksUri: '', jwksJson: JSON.stringify({ keys: [{ kty: 'oct', k: 'c2VjcmV0' }] }) }]) {
+      expect(wireStatus(await refusal(callUnary(registry, registry.putTrustedIssuer, { issuer: issuer(fields), reason: '' })))).toBe(status.INVALID_ARGUMENT);
+    }
+    const binding = (fields: Record<string, string>) => ({ binding: { issuer: 'https://issuer.e2e.mayfly.test', subject: 'system:serviceaccount:ci:x', spiffeId: DEPLOYER.spiffeId, ...fields }, reason: '' });
+    expect(wireStatus(await refusal(callUnary(registry, registry.putBinding, binding({ subject: '*' }))))).toBe(status.INVALID_ARGUMENT);
+    expect(wireStatus(await refusal(callUnary(registry, registry.putBinding, binding({ subject: 'system:serviceaccount:*' }))))).toBe(status.INVALID_ARGUMENT);
+    expect(wireStatus(await refusal(callUnary(registry, registry.putBinding, binding({ spiffeId: 'spiffe://e2e.mayfly.test/ci/unregistered' }))))).toBe(status.NOT_FOUND);
+    expect(wireStatus(await refusal(callUnary(registry, registry.putBinding, binding({ issuer: 'https://untrusted.example' }))))).toBe(status.NOT_FOUND);
+    expect(wireStatus(await refusal(callUnary(registry, registry.removeTrustedIssuer, { issuer: 'https://untrusted.example', reason: '' })))).toBe(status.NOT_FOUND);
   });
 });

@@ -51,6 +51,14 @@ export interface Flags {
   readonly revokeExceeding: boolean;
   /** `mayfly workloads list --prefix P`. */
   readonly prefix: string | undefined;
+  /** `mayfly issuers put`: the issuer's record. */
+  readonly audience: string | undefined;
+  readonly jwksUri: string | undefined;
+  readonly jwksFile: string | undefined;
+  readonly issuerKind: string | undefined;
+  readonly algorithms: string | undefined;
+  readonly replay: string | undefined;
+  readonly maxLifetime: string | undefined;
 }
 
 export interface CommandContext {

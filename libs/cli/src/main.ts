@@ -41,6 +41,16 @@ const COMMANDS: Readonly<Record<string, Readonly<Record<string, Command>>>> = {
     disable: { summary: 'disable a workload: no new session, no grant (audited)', run: workload.disable },
     enable: { summary: 'enable a disabled workload again (audited)', run: workload.enable },
   },
+  issuers: {
+    put: { summary: 'trust (or change) an issuer of workload evidence: --audience, --jwks-uri URL or --jwks-file F, --issuer-kind, --algorithms, --replay', run: workloads.issuersPut },
+    list: { summary: 'trusted issuers: audience, where their keys come from, algorithms, replay policy', run: workloads.issuersList },
+    remove: { summary: 'stop trusting an issuer (its bindings go with it)', run: workloads.issuersRemove },
+  },
+  bindings: {
+    put: { summary: 'bind <issuer> <subject> exactly to a registered <spiffe-id> (audited)', run: workloads.bindingsPut },
+    remove: { summary: 'remove the binding of <issuer> <subject>', run: workloads.bindingsRemove },
+    list: { summary: 'bindings (--workload SPIFFE-ID: only its)', run: workloads.bindingsList },
+  },
   // The singular noun of earlier releases, kept for scripts.
   workload: {
     disable: { summary: 'the same as mayfly workloads disable', run: workload.disable },
@@ -101,7 +111,8 @@ function usage(): string {
     '       --dir DIR, --min-published S, --max-ttl S, --grace S, --trust-domain TD, --every S, --public-key FILE,',
     '       --grant ID, --task ID, --workload SPIFFE-ID, --kind K[,K], --since T, --until T, --limit N, --follow, --out FILE,',
     '       --id-token TOKEN|@FILE (or MAYFLY_ID_TOKEN), --review TEXT, --status S[,S], --groups G[,G], --all,',
-    '       --owner-team T, --owner-contact C, --environment E, --risk-tier R, --ceiling "RES=ACT,ACT;…", --shared, --revoke-exceeding, --prefix P');
+    '       --owner-team T, --owner-contact C, --environment E, --risk-tier R, --ceiling "RES=ACT,ACT;…", --shared, --revoke-exceeding, --prefix P,',
+    '       --audience A, --jwks-uri URL, --jwks-file F, --issuer-kind oidc|kubernetes, --algorithms A[,A], --replay single-use|reusable, --max-lifetime S');
   return lines.join('\n');
 }
 
@@ -146,6 +157,13 @@ async function main(argv: readonly string[]): Promise<void> {
       shared: { type: 'boolean' },
       'revoke-exceeding': { type: 'boolean', default: false },
       prefix: { type: 'string' },
+      audience: { type: 'string' },
+      'jwks-uri': { type: 'string' },
+      'jwks-file': { type: 'string' },
+      'issuer-kind': { type: 'string' },
+      algorithms: { type: 'string' },
+      replay: { type: 'string' },
+      'max-lifetime': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -194,6 +212,13 @@ async function main(argv: readonly string[]): Promise<void> {
       shared: values.shared,
       revokeExceeding: values['revoke-exceeding'],
       prefix: values.prefix,
+      audience: values.audience,
+      jwksUri: values['jwks-uri'],
+      jwksFile: values['jwks-file'],
+      issuerKind: values['issuer-kind'],
+      algorithms: values.algorithms,
+      replay: values.replay,
+      maxLifetime: values['max-lifetime'],
     },
     args,
     out: output(values.json),

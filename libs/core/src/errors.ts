@@ -17,6 +17,8 @@ export const ERROR_STATUS = {
   ERR_GRANT_NOT_FOUND: GrpcStatus.NOT_FOUND,
   ERR_GRANT_NOT_ACTIVE: GrpcStatus.FAILED_PRECONDITION,
   ERR_WORKLOAD_NOT_FOUND: GrpcStatus.NOT_FOUND,
+  /** A registry entry (trusted issuer, binding) that does not exist. */
+  ERR_NOT_FOUND: GrpcStatus.NOT_FOUND,
   /** The workload is registered but disabled: it may not receive access. */
   ERR_WORKLOAD_DISABLED: GrpcStatus.FAILED_PRECONDITION,
   /** A delegation asked for more than the parent grant holds (another resource, an action it lacks). */

@@ -26,13 +26,14 @@ interface ServiceAccess {
 export const SERVICE_ACCESS: Readonly<Record<DatabaseService, ServiceAccess>> = {
   attestation: {
     tables: {
-      trusted_issuers: ['SELECT'],
+      // Operators manage trusted issuers and bindings through RegistryService.
+      trusted_issuers: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
       // Operators register and change workloads, disable them and cut off their SVIDs through
       // attestation (RegistryService, AttestationService); a workload is never deleted.
       workloads: ['SELECT', 'INSERT', 'UPDATE (owner_team, owner_contact, environment, risk_tier, shared, ceiling, disabled_at, svids_not_before)'],
       // To tell an operator which live grants a smaller ceiling no longer covers.
       grants: ['SELECT'],
-      workload_bindings: ['SELECT'],
+      workload_bindings: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
       evidence_uses: ['SELECT', 'INSERT', 'DELETE'],
       svids: ['SELECT', 'INSERT', 'UPDATE (revoked_at, revoke_reason)'],
       audit_outbox: ['SELECT', 'INSERT', 'UPDATE'],

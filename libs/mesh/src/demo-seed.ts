@@ -1,4 +1,7 @@
 import { bindWorkload, createDatabase, migrateToLatest, upsertTrustedIssuer, upsertWorkload } from '@mayfly/db';
+import { isMayflyError } from '@mayfly/core';
+import { callUnary } from '@mayfly/grpc';
+import { IssuerKind, RiskTier, TrustedIssuer, Workload, type RegistryServiceClient } from '@mayfly/proto';
 import type { DevIssuer } from './dev-issuer.js';
 
 /** The demo's cast: one trusted development issuer, one CI workload bound to it, and the tool it delegates to. */
@@ -22,40 +25,44 @@ export const DEMO_TOOL = {
   spiffeId: 'spiffe://demo.mayfly.local/agents/report-tool',
 } as const;
 
-/** Registers the demo issuer (with its JWKS inline) and workload. Idempotent. */
+/** The demo's registry entries: who may ever get what, and who owns it. */
+const DEMO_WORKLOADS = [
+  { ...DEMO, ownerTeam: 'data-platform', ownerContact: 'data-platform@example.com', environment: 'dev', riskTier: 'low', actions: ['read', 'write'] },
+  { ...DEMO_TOOL, ownerTeam: 'data-platform', ownerContact: 'data-platform@example.com', environment: 'dev', riskTier: 'low', actions: ['read'] },
+  { ...DEMO_PROD, ownerTeam: 'orders', ownerContact: 'orders@example.com', environment: 'prod', riskTier: 'medium', actions: ['read', 'write'] },
+] as const;
+
+const RISK_TIERS = { low: RiskTier.RISK_TIER_LOW, medium: RiskTier.RISK_TIER_MEDIUM } as const;
+
+/** Registers the demo issuer (with its JWKS inline), workloads and bindings in the database directly (compose's seed job, tests). Idempotent. */
 export async function seedDemo(databaseUrl: string, issuer: DevIssuer): Promise<void> {
   const db = createDatabase({ url: databaseUrl, maxConnections: 1 });
   try {
     await migrateToLatest(db, databaseUrl);
     await upsertTrustedIssuer(db, { issuer: DEMO.issuer, audience: DEMO.audience, jwks: issuer.jwks, algorithms: ['ES256'] });
-    await upsertWorkload(db, {
-      spiffeId: DEMO.spiffeId,
-      ownerTeam: 'data-platform',
-      ownerContact: 'data-platform@example.com',
-      environment: 'dev',
-      riskTier: 'low',
-      ceiling: [{ resource: DEMO.resource, actions: ['read', 'write'] }],
-    });
-    await bindWorkload(db, { issuer: DEMO.issuer, subject: DEMO.subject, spiffeId: DEMO.spiffeId });
-    await upsertWorkload(db, {
-      spiffeId: DEMO_TOOL.spiffeId,
-      ownerTeam: 'data-platform',
-      ownerContact: 'data-platform@example.com',
-      environment: 'dev',
-      riskTier: 'low',
-      ceiling: [{ resource: DEMO.resource, actions: ['read'] }],
-    });
-    await bindWorkload(db, { issuer: DEMO.issuer, subject: DEMO_TOOL.subject, spiffeId: DEMO_TOOL.spiffeId });
-    await upsertWorkload(db, {
-      spiffeId: DEMO_PROD.spiffeId,
-      ownerTeam: 'orders',
-      ownerContact: 'orders@example.com',
-      environment: 'prod',
-      riskTier: 'medium',
-      ceiling: [{ resource: DEMO.resource, actions: ['read', 'write'] }],
-    });
-    await bindWorkload(db, { issuer: DEMO.issuer, subject: DEMO_PROD.subject, spiffeId: DEMO_PROD.spiffeId });
+    for (const workload of DEMO_WORKLOADS) {
+      await upsertWorkload(db, { ...workload, ceiling: [{ resource: DEMO.resource, actions: [...workload.actions] }] });
+      await bindWorkload(db, { issuer: DEMO.issuer, subject: workload.subject, spiffeId: workload.spiffeId });
+    }
   } finally {
     await db.destroy();
+  }
+}
+
+/**
+ * Registers the same through the running mesh's RegistryService, as an operator would (`npm
+ * start` does): each change audited with the operator's identity. Idempotent: a workload that
+ * exists is updated to the demo's record.
+ */
+export async function registerDemo(registry: RegistryServiceClient, issuer: DevIssuer): Promise<void> {
+  const call = { target: 'attestation' as const };
+  await callUnary(registry, registry.putTrustedIssuer, { issuer: TrustedIssuer.fromPartial({ issuer: DEMO.issuer, kind: IssuerKind.ISSUER_KIND_OIDC, audience: DEMO.audience, jwksJson: JSON.stringify(issuer.jwks), algorithms: ['ES256'], requireLowS: true }), reason: 'demo seed' }, call);
+  for (const entry of DEMO_WORKLOADS) {
+    const workload = Workload.fromPartial({ spiffeId: entry.spiffeId, ownerTeam: entry.ownerTeam, ownerContact: entry.ownerContact, environment: entry.environment, riskTier: RISK_TIERS[entry.riskTier], ceiling: [{ resource: DEMO.resource, actions: [...entry.actions] }] });
+    await callUnary(registry, registry.createWorkload, { workload, reason: 'demo seed' }, call).catch(async (error: unknown) => {
+      if (!isMayflyError(error, 'ERR_ALREADY_EXISTS')) throw error;
+      await callUnary(registry, registry.updateWorkload, { workload, reason: 'demo seed' }, call);
+    });
+    await callUnary(registry, registry.putBinding, { binding: { issuer: DEMO.issuer, subject: entry.subject, spiffeId: entry.spiffeId }, reason: 'demo seed' }, call);
   }
 }

@@ -108,8 +108,12 @@ export {
   type IssuanceServiceServer,
 } from './gen/mayfly/v1/issuance.js';
 export {
+  Binding,
   CreateWorkloadRequest,
   CreateWorkloadResponse,
+  IssuerKind,
+  ReplayPolicy,
+  TrustedIssuer,
   GetWorkloadRequest,
   GetWorkloadResponse,
   ListWorkloadsRequest,

@@ -1,7 +1,10 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServiceName } from '@mayfly/config';
-import { DEMO, DevIssuer, approverEnv, devPeopleIssuer, formatLogLine, localMeshOptions, resolveInfrastructure, runDemo, seedDemo, startMesh, useOperatorIdentity } from '@mayfly/mesh';
+import { serviceAddress } from '@mayfly/config';
+import { createClient } from '@mayfly/grpc';
+import { DEMO, DevIssuer, approverEnv, devPeopleIssuer, formatLogLine, localMeshOptions, registerDemo, resolveInfrastructure, runDemo, seedDemo, startMesh, useOperatorIdentity } from '@mayfly/mesh';
+import { RegistryServiceClient } from '@mayfly/proto';
 import { setupTelemetry, withSpan } from '@mayfly/telemetry';
 import type { CommandContext } from '../command.js';
 
@@ -16,8 +19,6 @@ export async function start(context: CommandContext): Promise<void> {
   say(`mayfly: Node ${process.version}`);
   infra.description.forEach((line) => say(`mayfly: ${line}`));
   const issuer = await DevIssuer.create(DEMO.issuer, devIssuerKey(stateDir));
-  await seedDemo(infra.databaseUrl, issuer);
-  say(`mayfly: seeded demo workload ${DEMO.spiffeId}`);
 
   // Approvers sign in with the development people issuer (`mayfly people token` mints for them).
   const people = await devPeopleIssuer(stateDir);
@@ -37,6 +38,15 @@ export async function start(context: CommandContext): Promise<void> {
     throw error;
   });
   say(`mayfly: mesh is up: ${Object.entries(mesh.addresses).map(([name, address]) => `${name} ${address}`).join(', ')}`);
+  // The demo's issuer, workloads and bindings go in through the registry API, as an operator's would.
+  useOperatorIdentity(stateDir);
+  const registry = createClient(RegistryServiceClient, serviceAddress('attestation'), 'attestation');
+  try {
+    await registerDemo(registry, issuer);
+  } finally {
+    registry.close();
+  }
+  say(`mayfly: registered the demo workloads through RegistryService (${DEMO.spiffeId} and two more; see mayfly workloads list)`);
   say(`mayfly: each service connects to PostgreSQL as its own role (mayfly_<service>); migrations ran first, as the owner`);
   say(`mayfly: JWKS at ${mesh.jwksUrl}. Try \`npm run demo\` in another terminal; Ctrl-C stops everything.`);
 

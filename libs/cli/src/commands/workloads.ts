@@ -1,12 +1,13 @@
 import { serviceAddress } from '@mayfly/config';
 import { callUnary, createClient } from '@mayfly/grpc';
 import { useOperatorIdentity } from '@mayfly/mesh';
-import { RegistryServiceClient, RevocationServiceClient, RiskTier, Workload, riskTierFromJSON, riskTierToJSON, type RegisteredWorkload } from '@mayfly/proto';
+import { readFileSync } from 'node:fs';
+import { IssuerKind, RegistryServiceClient, ReplayPolicy, RevocationServiceClient, RiskTier, TrustedIssuer, Workload, riskTierFromJSON, riskTierToJSON, type RegisteredWorkload } from '@mayfly/proto';
 import type { CommandContext } from '../command.js';
 
 /**
- * `mayfly workloads create|update|show|list`: the workload registry (RegistryService on
- * attestation), as the operator. `disable`/`enable` are `mayfly workload disable|enable`.
+ * `mayfly workloads|issuers|bindings …`: the registry (RegistryService on attestation), as the
+ * operator. `workloads disable|enable` are in workload.ts (AttestationService).
  */
 async function withRegistry<T>(context: CommandContext, call: (client: RegistryServiceClient) => Promise<T>): Promise<T> {
   useOperatorIdentity(context.stateDir);
@@ -122,4 +123,84 @@ export async function list(context: CommandContext): Promise<void> {
   const response = await withRegistry(context, (client) => callUnary(client, client.listWorkloads, { prefix: context.flags.prefix ?? '', limit: Number(context.flags.limit ?? 100) }, { target: 'attestation' }));
   context.out.table(response.workloads.map(row));
   context.out.document(response.workloads);
+}
+
+const ISSUER_KINDS: Record<string, IssuerKind> = { oidc: IssuerKind.ISSUER_KIND_OIDC, kubernetes: IssuerKind.ISSUER_KIND_KUBERNETES };
+const REPLAY: Record<string, ReplayPolicy> = { 'single-use': ReplayPolicy.REPLAY_POLICY_SINGLE_USE, reusable: ReplayPolicy.REPLAY_POLICY_REUSABLE_UNTIL_EXPIRY, 'reusable-until-expiry': ReplayPolicy.REPLAY_POLICY_REUSABLE_UNTIL_EXPIRY };
+
+function pick<T>(table: Record<string, T>, value: string | undefined, flag: string, fallback: T): T {
+  if (value === undefined) return fallback;
+  const found = table[value];
+  if (found === undefined) throw new Error(`${flag} ${value}: one of ${Object.keys(table).join(', ')}`);
+  return found;
+}
+
+const issuerRow = (issuer: TrustedIssuer): Record<string, string> => ({
+  issuer: issuer.issuer,
+  kind: issuer.kind === IssuerKind.ISSUER_KIND_KUBERNETES ? 'kubernetes' : 'oidc',
+  audience: issuer.audience,
+  keys: issuer.jwksUri || 'inline key set',
+  algorithms: issuer.algorithms.join(','),
+  replay: issuer.replayPolicy === ReplayPolicy.REPLAY_POLICY_SINGLE_USE ? 'single-use' : issuer.replayPolicy === ReplayPolicy.REPLAY_POLICY_REUSABLE_UNTIL_EXPIRY ? 'reusable' : 'default',
+});
+
+/** `mayfly issuers put <issuer> --audience A (--jwks-uri URL | --jwks-file FILE) [--issuer-kind oidc|kubernetes] [--algorithms ES256,RS256] [--replay single-use|reusable] [--max-lifetime S]`. */
+export async function issuersPut(context: CommandContext): Promise<void> {
+  const issuer = spiffeIdArgument(context, 'mayfly issuers put <issuer-url> --audience A (--jwks-uri URL | --jwks-file FILE) [--issuer-kind oidc|kubernetes] [--algorithms A,B] [--replay single-use|reusable] [--max-lifetime S]');
+  const f = context.flags;
+  const record = TrustedIssuer.fromPartial({
+    issuer,
+    kind: pick(ISSUER_KINDS, f.issuerKind, '--issuer-kind', IssuerKind.ISSUER_KIND_OIDC),
+    audience: f.audience ?? '',
+    jwksUri: f.jwksUri ?? '',
+    jwksJson: f.jwksFile ? readFileSync(f.jwksFile, 'utf8') : '',
+    algorithms: (f.algorithms ?? '').split(',').filter(Boolean),
+    requireLowS: true,
+    maxEvidenceLifetimeSeconds: Number(f.maxLifetime ?? 0),
+    replayPolicy: pick(REPLAY, f.replay, '--replay', ReplayPolicy.REPLAY_POLICY_UNSPECIFIED),
+  });
+  const response = await withRegistry(context, (client) => callUnary(client, client.putTrustedIssuer, { issuer: record, reason: f.reason ?? '' }, { target: 'attestation' }));
+  context.out.table([{ ...issuerRow(response.issuer!), change: response.created ? 'trusted' : 'updated' }]);
+  context.out.say('attestation sees the change within MAYFLY_ISSUER_CACHE_MS (default 10 s)');
+  context.out.document(response);
+}
+
+/** `mayfly issuers list`. */
+export async function issuersList(context: CommandContext): Promise<void> {
+  const response = await withRegistry(context, (client) => callUnary(client, client.listTrustedIssuers, {}, { target: 'attestation' }));
+  context.out.table(response.issuers.map(issuerRow));
+  context.out.document(response.issuers);
+}
+
+/** `mayfly issuers remove <issuer>`: its bindings go with it. */
+export async function issuersRemove(context: CommandContext): Promise<void> {
+  const issuer = spiffeIdArgument(context, 'mayfly issuers remove <issuer-url> [--reason T]');
+  const response = await withRegistry(context, (client) => callUnary(client, client.removeTrustedIssuer, { issuer, reason: context.flags.reason ?? '' }, { target: 'attestation' }));
+  context.out.table([{ issuer, bindingsRemoved: String(response.bindingsRemoved) }]);
+  context.out.document(response);
+}
+
+/** `mayfly bindings put <issuer> <subject> <spiffe-id>`. */
+export async function bindingsPut(context: CommandContext): Promise<void> {
+  const [issuer, subject, spiffeId] = context.args;
+  if (!issuer || !subject || !spiffeId) throw new Error('usage: mayfly bindings put <issuer-url> <subject> <spiffe-id> [--reason T]');
+  const response = await withRegistry(context, (client) => callUnary(client, client.putBinding, { binding: { issuer, subject, spiffeId }, reason: context.flags.reason ?? '' }, { target: 'attestation' }));
+  context.out.table([{ issuer, subject, workload: spiffeId, replaced: response.replacedSpiffeId }]);
+  context.out.document(response);
+}
+
+/** `mayfly bindings remove <issuer> <subject>`. */
+export async function bindingsRemove(context: CommandContext): Promise<void> {
+  const [issuer, subject] = context.args;
+  if (!issuer || !subject) throw new Error('usage: mayfly bindings remove <issuer-url> <subject> [--reason T]');
+  await withRegistry(context, (client) => callUnary(client, client.removeBinding, { issuer, subject, reason: context.flags.reason ?? '' }, { target: 'attestation' }));
+  context.out.table([{ issuer, subject, binding: 'removed' }]);
+  context.out.document({ issuer, subject, removed: true });
+}
+
+/** `mayfly bindings list [--workload W]`. */
+export async function bindingsList(context: CommandContext): Promise<void> {
+  const response = await withRegistry(context, (client) => callUnary(client, client.listBindings, { spiffeId: context.flags.workload ?? '' }, { target: 'attestation' }));
+  context.out.table(response.bindings.map((binding) => ({ issuer: binding.issuer, subject: binding.subject, workload: binding.spiffeId })));
+  context.out.document(response.bindings);
 }

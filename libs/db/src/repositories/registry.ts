@@ -121,6 +121,43 @@ export async function upsertWorkload(db: Kysely<Database>, input: WorkloadInput)
     .execute();
 }
 
+/** Registers or replaces a trusted issuer, in the caller's transaction; true when it was new. */
+export async function putTrustedIssuer(db: Kysely<Database>, input: TrustedIssuerInput): Promise<{ row: TrustedIssuerRow; created: boolean }> {
+  const existed = await db.selectFrom('trusted_issuers').select('issuer').where('issuer', '=', input.issuer).forUpdate().executeTakeFirst();
+  await upsertTrustedIssuer(db, input);
+  const row = await db.selectFrom('trusted_issuers').selectAll().where('issuer', '=', input.issuer).executeTakeFirstOrThrow();
+  return { row, created: !existed };
+}
+
+export async function listTrustedIssuers(db: Kysely<Database>): Promise<TrustedIssuerRow[]> {
+  return db.selectFrom('trusted_issuers').selectAll().orderBy('issuer').execute();
+}
+
+/** Stops trusting an issuer (its bindings cascade). Undefined if it was not trusted; else how many bindings went. */
+export async function removeTrustedIssuer(db: Kysely<Database>, issuer: string): Promise<number | undefined> {
+  const bindings = await db.selectFrom('workload_bindings').select((eb) => eb.fn.countAll<string>().as('count')).where('issuer', '=', issuer).executeTakeFirstOrThrow();
+  const removed = await db.deleteFrom('trusted_issuers').where('issuer', '=', issuer).executeTakeFirst();
+  return Number(removed.numDeletedRows) === 0 ? undefined : Number(bindings.count);
+}
+
+/** Binds (issuer, subject) to a workload, in the caller's transaction; returns the workload it was bound to before, if any. */
+export async function putBinding(db: Kysely<Database>, binding: { issuer: string; subject: string; spiffeId: string }): Promise<string | undefined> {
+  const before = await db.selectFrom('workload_bindings').select('spiffe_id').where('issuer', '=', binding.issuer).where('subject', '=', binding.subject).forUpdate().executeTakeFirst();
+  await bindWorkload(db, binding);
+  return before?.spiffe_id;
+}
+
+export async function removeBinding(db: Kysely<Database>, issuer: string, subject: string): Promise<boolean> {
+  const removed = await db.deleteFrom('workload_bindings').where('issuer', '=', issuer).where('subject', '=', subject).executeTakeFirst();
+  return Number(removed.numDeletedRows) > 0;
+}
+
+export async function listBindings(db: Kysely<Database>, spiffeId: string | undefined): Promise<{ issuer: string; subject: string; spiffe_id: string }[]> {
+  let query = db.selectFrom('workload_bindings').select(['issuer', 'subject', 'spiffe_id']);
+  if (spiffeId) query = query.where('spiffe_id', '=', spiffeId);
+  return query.orderBy('spiffe_id').orderBy('issuer').orderBy('subject').execute();
+}
+
 /** Maps evidence from `issuer` with subject `subject` to a registered workload. */
 export async function bindWorkload(
   db: Kysely<Database>,

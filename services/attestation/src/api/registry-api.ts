@@ -1,8 +1,27 @@
 import { LIMITS, MayflyError, sanitizeText, validateSpiffeId, type Logger } from '@mayfly/core';
 import { auditEvent, type AuditTrail } from '@mayfly/audit-trail';
-import { activeGrantsOf, createWorkload, findWorkload, listWorkloads, replaceWorkload, toGrantMessage, toWorkloadMessage, type Database, type Kysely, type WorkloadRow } from '@mayfly/db';
+import {
+  activeGrantsOf,
+  createWorkload,
+  findTrustedIssuer,
+  findWorkload,
+  listBindings,
+  listTrustedIssuers,
+  listWorkloads,
+  putBinding,
+  putTrustedIssuer,
+  removeBinding,
+  removeTrustedIssuer,
+  replaceWorkload,
+  toGrantMessage,
+  toWorkloadMessage,
+  type Database,
+  type Kysely,
+  type WorkloadRow,
+} from '@mayfly/db';
 import { unary } from '@mayfly/grpc';
 import type { AuditEvent, RegisteredWorkload, RegistryServiceServer } from '@mayfly/proto';
+import { readBinding, readIssuerRecord, toIssuerMessage } from '../domain/issuer-record.js';
 import { changedFields, grantsBeyond, readWorkloadRecord } from '../domain/workload-record.js';
 
 export interface RegistryApiDeps {
@@ -36,6 +55,16 @@ const asInput = (row: WorkloadRow) => ({
 export function registryApi({ db, audit, trustDomains, log }: RegistryApiDeps): RegistryServiceServer {
   const actorOf = (caller: string | undefined) => caller ?? 'unverified-caller (insecure development mode)';
   const record = (kind: string, actor: string, detail: Record<string, unknown>): AuditEvent => auditEvent(SOURCE, { kind, actor, outcome: 'success', detail });
+  /** A change and its audit record, in one transaction; the record then goes to the audit service. */
+  const audited = async <T>(change: (tx: Kysely<Database>) => Promise<{ result: T; event: AuditEvent }>): Promise<T> => {
+    const { result, event } = await db.transaction().execute(async (tx) => {
+      const done = await change(tx);
+      await audit.enqueue(tx, [done.event]);
+      return done;
+    });
+    void audit.deliver([event]).catch(() => undefined);
+    return result;
+  };
   return {
     createWorkload: unary(log, 'mayfly.v1.RegistryService/CreateWorkload', async (request, call) => {
       const input = readWorkloadRecord(request.workload, trustDomains);
@@ -70,6 +99,57 @@ export function registryApi({ db, audit, trustDomains, log }: RegistryApiDeps): 
       const row = await findWorkload(db, request.spiffeId);
       if (!row) throw new MayflyError('ERR_WORKLOAD_NOT_FOUND', `no workload ${request.spiffeId} is registered`);
       return { workload: registered(row) };
+    }),
+
+    putTrustedIssuer: unary(log, 'mayfly.v1.RegistryService/PutTrustedIssuer', async (request, call) => {
+      const input = readIssuerRecord(request.issuer);
+      const reason = sanitizeText(request.reason, LIMITS.reasonMaxLength);
+      const { row, created } = await audited(async (tx) => {
+        const put = await putTrustedIssuer(tx, input);
+        const detail = { issuer: input.issuer, kind: input.kind, audience: input.audience, keys: input.jwksUri ?? 'inline key set', algorithms: input.algorithms, replayPolicy: input.replayPolicy ?? 'default', ...(reason ? { reason } : {}) };
+        return { result: put, event: record(put.created ? 'issuer.trusted' : 'issuer.updated', actorOf(call.caller), detail) };
+      });
+      log.info({ issuer: input.issuer, created, actor: actorOf(call.caller) }, created ? 'issuer trusted' : 'issuer updated');
+      return { issuer: toIssuerMessage(row), created };
+    }),
+
+    listTrustedIssuers: unary(log, 'mayfly.v1.RegistryService/ListTrustedIssuers', async () => ({ issuers: (await listTrustedIssuers(db)).map(toIssuerMessage) })),
+
+    removeTrustedIssuer: unary(log, 'mayfly.v1.RegistryService/RemoveTrustedIssuer', async (request, call) => {
+      if (request.issuer === '' || request.issuer.length > 512) throw new MayflyError('ERR_INVALID_ARGUMENT', 'issuer: is required', { field: 'issuer' });
+      const reason = sanitizeText(request.reason, LIMITS.reasonMaxLength);
+      const removed = await audited(async (tx) => {
+        const bindings = await removeTrustedIssuer(tx, request.issuer);
+        if (bindings === undefined) throw new MayflyError('ERR_NOT_FOUND', `issuer ${request.issuer} is not trusted`);
+        return { result: bindings, event: record('issuer.removed', actorOf(call.caller), { issuer: request.issuer, bindingsRemoved: bindings, ...(reason ? { reason } : {}) }) };
+      });
+      return { bindingsRemoved: removed };
+    }),
+
+    putBinding: unary(log, 'mayfly.v1.RegistryService/PutBinding', async (request, call) => {
+      const binding = readBinding(request.binding);
+      const reason = sanitizeText(request.reason, LIMITS.reasonMaxLength);
+      const replaced = await audited(async (tx) => {
+        if (!(await findTrustedIssuer(tx, binding.issuer))) throw new MayflyError('ERR_NOT_FOUND', `issuer ${binding.issuer} is not trusted: trust it first (mayfly issuers put)`);
+        if (!(await findWorkload(tx, binding.spiffeId))) throw new MayflyError('ERR_WORKLOAD_NOT_FOUND', `no workload ${binding.spiffeId} is registered: register it first (mayfly workloads create)`);
+        const before = await putBinding(tx, binding);
+        return { result: before, event: record('binding.put', actorOf(call.caller), { ...binding, ...(before && before !== binding.spiffeId ? { replaced: before } : {}), ...(reason ? { reason } : {}) }) };
+      });
+      return { binding: { issuer: binding.issuer, subject: binding.subject, spiffeId: binding.spiffeId }, replacedSpiffeId: replaced && replaced !== binding.spiffeId ? replaced : '' };
+    }),
+
+    removeBinding: unary(log, 'mayfly.v1.RegistryService/RemoveBinding', async (request, call) => {
+      const reason = sanitizeText(request.reason, LIMITS.reasonMaxLength);
+      await audited(async (tx) => {
+        if (!(await removeBinding(tx, request.issuer, request.subject))) throw new MayflyError('ERR_NOT_FOUND', `no binding of subject "${request.subject}" of issuer ${request.issuer}`);
+        return { result: undefined, event: record('binding.removed', actorOf(call.caller), { issuer: request.issuer, subject: request.subject, ...(reason ? { reason } : {}) }) };
+      });
+      return {};
+    }),
+
+    listBindings: unary(log, 'mayfly.v1.RegistryService/ListBindings', async (request) => {
+      if (request.spiffeId) validateSpiffeId('spiffe_id', request.spiffeId);
+      return { bindings: (await listBindings(db, request.spiffeId || undefined)).map((row) => ({ issuer: row.issuer, subject: row.subject, spiffeId: row.spiffe_id })) };
     }),
 
     listWorkloads: unary(log, 'mayfly.v1.RegistryService/ListWorkloads', async (request) => {

@@ -25,6 +25,166 @@ export const protobufPackage = "mayfly.v1";
 
 export const protobufFileName = "mayfly/v1/registry.proto";
 
+export enum IssuerKind {
+  ISSUER_KIND_UNSPECIFIED = 0,
+  /** ISSUER_KIND_OIDC - Any OIDC issuer (CI systems, cloud identity providers). */
+  ISSUER_KIND_OIDC = 1,
+  /** ISSUER_KIND_KUBERNETES - A Kubernetes cluster's service-account token issuer (projected, audience-bound tokens). */
+  ISSUER_KIND_KUBERNETES = 2,
+}
+
+export function issuerKindFromJSON(object: any): IssuerKind {
+  switch (object) {
+    case 0:
+    case "ISSUER_KIND_UNSPECIFIED":
+      return IssuerKind.ISSUER_KIND_UNSPECIFIED;
+    case 1:
+    case "ISSUER_KIND_OIDC":
+      return IssuerKind.ISSUER_KIND_OIDC;
+    case 2:
+    case "ISSUER_KIND_KUBERNETES":
+      return IssuerKind.ISSUER_KIND_KUBERNETES;
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum IssuerKind");
+  }
+}
+
+export function issuerKindToJSON(object: IssuerKind): string {
+  switch (object) {
+    case IssuerKind.ISSUER_KIND_UNSPECIFIED:
+      return "ISSUER_KIND_UNSPECIFIED";
+    case IssuerKind.ISSUER_KIND_OIDC:
+      return "ISSUER_KIND_OIDC";
+    case IssuerKind.ISSUER_KIND_KUBERNETES:
+      return "ISSUER_KIND_KUBERNETES";
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum IssuerKind");
+  }
+}
+
+export enum ReplayPolicy {
+  /** REPLAY_POLICY_UNSPECIFIED - The kind's default: reusable until expiry for Kubernetes, single-use otherwise. */
+  REPLAY_POLICY_UNSPECIFIED = 0,
+  REPLAY_POLICY_SINGLE_USE = 1,
+  REPLAY_POLICY_REUSABLE_UNTIL_EXPIRY = 2,
+}
+
+export function replayPolicyFromJSON(object: any): ReplayPolicy {
+  switch (object) {
+    case 0:
+    case "REPLAY_POLICY_UNSPECIFIED":
+      return ReplayPolicy.REPLAY_POLICY_UNSPECIFIED;
+    case 1:
+    case "REPLAY_POLICY_SINGLE_USE":
+      return ReplayPolicy.REPLAY_POLICY_SINGLE_USE;
+    case 2:
+    case "REPLAY_POLICY_REUSABLE_UNTIL_EXPIRY":
+      return ReplayPolicy.REPLAY_POLICY_REUSABLE_UNTIL_EXPIRY;
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum ReplayPolicy");
+  }
+}
+
+export function replayPolicyToJSON(object: ReplayPolicy): string {
+  switch (object) {
+    case ReplayPolicy.REPLAY_POLICY_UNSPECIFIED:
+      return "REPLAY_POLICY_UNSPECIFIED";
+    case ReplayPolicy.REPLAY_POLICY_SINGLE_USE:
+      return "REPLAY_POLICY_SINGLE_USE";
+    case ReplayPolicy.REPLAY_POLICY_REUSABLE_UNTIL_EXPIRY:
+      return "REPLAY_POLICY_REUSABLE_UNTIL_EXPIRY";
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum ReplayPolicy");
+  }
+}
+
+/** An issuer whose tokens count as workload evidence. */
+export interface TrustedIssuer {
+  /** Its iss: an https URL. */
+  issuer: string;
+  kind: IssuerKind;
+  /** The aud its evidence for Mayfly must carry. */
+  audience: string;
+  /** Where it publishes its keys (https), or the key set itself (jwks_json); exactly one. */
+  jwksUri: string;
+  jwksJson: string;
+  /** Signature algorithms accepted from it (ES256, ES384, RS256, PS256, EdDSA). */
+  algorithms: string[];
+  /** Refuse high-S ECDSA signatures (default true when creating). */
+  requireLowS: boolean;
+  /** Evidence valid for longer than this (exp − iat) is refused; 0: 86400. */
+  maxEvidenceLifetimeSeconds: number;
+  replayPolicy: ReplayPolicy;
+}
+
+export interface PutTrustedIssuerRequest {
+  issuer: TrustedIssuer | undefined;
+  reason: string;
+}
+
+export interface PutTrustedIssuerResponse {
+  issuer:
+    | TrustedIssuer
+    | undefined;
+  /** False when it replaced an issuer registered before. */
+  created: boolean;
+}
+
+export interface ListTrustedIssuersRequest {
+}
+
+export interface ListTrustedIssuersResponse {
+  issuers: TrustedIssuer[];
+}
+
+export interface RemoveTrustedIssuerRequest {
+  issuer: string;
+  reason: string;
+}
+
+export interface RemoveTrustedIssuerResponse {
+  /** How many bindings went with it. */
+  bindingsRemoved: number;
+}
+
+/** Evidence from issuer about subject proves spiffe_id. */
+export interface Binding {
+  issuer: string;
+  subject: string;
+  spiffeId: string;
+}
+
+export interface PutBindingRequest {
+  binding: Binding | undefined;
+  reason: string;
+}
+
+export interface PutBindingResponse {
+  binding:
+    | Binding
+    | undefined;
+  /** The workload the subject was bound to before, if another. */
+  replacedSpiffeId: string;
+}
+
+export interface RemoveBindingRequest {
+  issuer: string;
+  subject: string;
+  reason: string;
+}
+
+export interface RemoveBindingResponse {
+}
+
+export interface ListBindingsRequest {
+  /** Only this workload's bindings (empty: all). */
+  spiffeId: string;
+}
+
+export interface ListBindingsResponse {
+  bindings: Binding[];
+}
+
 /** A workload as registered: its record, and whether it is disabled. */
 export interface RegisteredWorkload {
   workload:
@@ -79,6 +239,1268 @@ export interface ListWorkloadsRequest {
 export interface ListWorkloadsResponse {
   workloads: RegisteredWorkload[];
 }
+
+function createBaseTrustedIssuer(): TrustedIssuer {
+  return {
+    issuer: "",
+    kind: 0,
+    audience: "",
+    jwksUri: "",
+    jwksJson: "",
+    algorithms: [],
+    requireLowS: false,
+    maxEvidenceLifetimeSeconds: 0,
+    replayPolicy: 0,
+  };
+}
+
+export const TrustedIssuer: MessageFns<TrustedIssuer> = {
+  encode(message: TrustedIssuer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.issuer !== "") {
+      writer.uint32(10).string(message.issuer);
+    }
+    if (message.kind !== 0) {
+      writer.uint32(16).int32(message.kind);
+    }
+    if (message.audience !== "") {
+      writer.uint32(26).string(message.audience);
+    }
+    if (message.jwksUri !== "") {
+      writer.uint32(34).string(message.jwksUri);
+    }
+    if (message.jwksJson !== "") {
+      writer.uint32(42).string(message.jwksJson);
+    }
+    for (const v of message.algorithms) {
+      writer.uint32(50).string(v!);
+    }
+    if (message.requireLowS !== false) {
+      writer.uint32(56).bool(message.requireLowS);
+    }
+    if (message.maxEvidenceLifetimeSeconds !== 0) {
+      writer.uint32(64).uint32(message.maxEvidenceLifetimeSeconds);
+    }
+    if (message.replayPolicy !== 0) {
+      writer.uint32(72).int32(message.replayPolicy);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TrustedIssuer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTrustedIssuer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.issuer = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.audience = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.jwksUri = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.jwksJson = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.algorithms.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.requireLowS = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.maxEvidenceLifetimeSeconds = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.replayPolicy = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TrustedIssuer {
+    return {
+      issuer: isSet(object.issuer) ? globalThis.String(object.issuer) : "",
+      kind: isSet(object.kind) ? issuerKindFromJSON(object.kind) : 0,
+      audience: isSet(object.audience) ? globalThis.String(object.audience) : "",
+      jwksUri: isSet(object.jwksUri)
+        ? globalThis.String(object.jwksUri)
+        : isSet(object.jwks_uri)
+        ? globalThis.String(object.jwks_uri)
+        : "",
+      jwksJson: isSet(object.jwksJson)
+        ? globalThis.String(object.jwksJson)
+        : isSet(object.jwks_json)
+        ? globalThis.String(object.jwks_json)
+        : "",
+      algorithms: globalThis.Array.isArray(object?.algorithms)
+        ? object.algorithms.map((e: any) => globalThis.String(e))
+        : [],
+      requireLowS: isSet(object.requireLowS)
+        ? globalThis.Boolean(object.requireLowS)
+        : isSet(object.require_low_s)
+        ? globalThis.Boolean(object.require_low_s)
+        : false,
+      maxEvidenceLifetimeSeconds: isSet(object.maxEvidenceLifetimeSeconds)
+        ? globalThis.Number(object.maxEvidenceLifetimeSeconds)
+        : isSet(object.max_evidence_lifetime_seconds)
+        ? globalThis.Number(object.max_evidence_lifetime_seconds)
+        : 0,
+      replayPolicy: isSet(object.replayPolicy)
+        ? replayPolicyFromJSON(object.replayPolicy)
+        : isSet(object.replay_policy)
+        ? replayPolicyFromJSON(object.replay_policy)
+        : 0,
+    };
+  },
+
+  toJSON(message: TrustedIssuer): unknown {
+    const obj: any = {};
+    if (message.issuer !== "") {
+      obj.issuer = message.issuer;
+    }
+    if (message.kind !== 0) {
+      obj.kind = issuerKindToJSON(message.kind);
+    }
+    if (message.audience !== "") {
+      obj.audience = message.audience;
+    }
+    if (message.jwksUri !== "") {
+      obj.jwksUri = message.jwksUri;
+    }
+    if (message.jwksJson !== "") {
+      obj.jwksJson = message.jwksJson;
+    }
+    if (message.algorithms?.length) {
+      obj.algorithms = message.algorithms;
+    }
+    if (message.requireLowS !== false) {
+      obj.requireLowS = message.requireLowS;
+    }
+    if (message.maxEvidenceLifetimeSeconds !== 0) {
+      obj.maxEvidenceLifetimeSeconds = Math.round(message.maxEvidenceLifetimeSeconds);
+    }
+    if (message.replayPolicy !== 0) {
+      obj.replayPolicy = replayPolicyToJSON(message.replayPolicy);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TrustedIssuer>, I>>(base?: I): TrustedIssuer {
+    return TrustedIssuer.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TrustedIssuer>, I>>(object: I): TrustedIssuer {
+    const message = createBaseTrustedIssuer();
+    message.issuer = object.issuer ?? "";
+    message.kind = object.kind ?? 0;
+    message.audience = object.audience ?? "";
+    message.jwksUri = object.jwksUri ?? "";
+    message.jwksJson = object.jwksJson ?? "";
+    message.algorithms = object.algorithms?.map((e) => e) || [];
+    message.requireLowS = object.requireLowS ?? false;
+    message.maxEvidenceLifetimeSeconds = object.maxEvidenceLifetimeSeconds ?? 0;
+    message.replayPolicy = object.replayPolicy ?? 0;
+    return message;
+  },
+};
+
+function createBasePutTrustedIssuerRequest(): PutTrustedIssuerRequest {
+  return { issuer: undefined, reason: "" };
+}
+
+export const PutTrustedIssuerRequest: MessageFns<PutTrustedIssuerRequest> = {
+  encode(message: PutTrustedIssuerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.issuer !== undefined) {
+      TrustedIssuer.encode(message.issuer, writer.uint32(10).fork()).join();
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PutTrustedIssuerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePutTrustedIssuerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.issuer = TrustedIssuer.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PutTrustedIssuerRequest {
+    return {
+      issuer: isSet(object.issuer) ? TrustedIssuer.fromJSON(object.issuer) : undefined,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: PutTrustedIssuerRequest): unknown {
+    const obj: any = {};
+    if (message.issuer !== undefined) {
+      obj.issuer = TrustedIssuer.toJSON(message.issuer);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PutTrustedIssuerRequest>, I>>(base?: I): PutTrustedIssuerRequest {
+    return PutTrustedIssuerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PutTrustedIssuerRequest>, I>>(object: I): PutTrustedIssuerRequest {
+    const message = createBasePutTrustedIssuerRequest();
+    message.issuer = (object.issuer !== undefined && object.issuer !== null)
+      ? TrustedIssuer.fromPartial(object.issuer)
+      : undefined;
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBasePutTrustedIssuerResponse(): PutTrustedIssuerResponse {
+  return { issuer: undefined, created: false };
+}
+
+export const PutTrustedIssuerResponse: MessageFns<PutTrustedIssuerResponse> = {
+  encode(message: PutTrustedIssuerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.issuer !== undefined) {
+      TrustedIssuer.encode(message.issuer, writer.uint32(10).fork()).join();
+    }
+    if (message.created !== false) {
+      writer.uint32(16).bool(message.created);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PutTrustedIssuerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePutTrustedIssuerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.issuer = TrustedIssuer.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.created = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PutTrustedIssuerResponse {
+    return {
+      issuer: isSet(object.issuer) ? TrustedIssuer.fromJSON(object.issuer) : undefined,
+      created: isSet(object.created) ? globalThis.Boolean(object.created) : false,
+    };
+  },
+
+  toJSON(message: PutTrustedIssuerResponse): unknown {
+    const obj: any = {};
+    if (message.issuer !== undefined) {
+      obj.issuer = TrustedIssuer.toJSON(message.issuer);
+    }
+    if (message.created !== false) {
+      obj.created = message.created;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PutTrustedIssuerResponse>, I>>(base?: I): PutTrustedIssuerResponse {
+    return PutTrustedIssuerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PutTrustedIssuerResponse>, I>>(object: I): PutTrustedIssuerResponse {
+    const message = createBasePutTrustedIssuerResponse();
+    message.issuer = (object.issuer !== undefined && object.issuer !== null)
+      ? TrustedIssuer.fromPartial(object.issuer)
+      : undefined;
+    message.created = object.created ?? false;
+    return message;
+  },
+};
+
+function createBaseListTrustedIssuersRequest(): ListTrustedIssuersRequest {
+  return {};
+}
+
+export const ListTrustedIssuersRequest: MessageFns<ListTrustedIssuersRequest> = {
+  encode(_: ListTrustedIssuersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListTrustedIssuersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListTrustedIssuersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListTrustedIssuersRequest {
+    return {};
+  },
+
+  toJSON(_: ListTrustedIssuersRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListTrustedIssuersRequest>, I>>(base?: I): ListTrustedIssuersRequest {
+    return ListTrustedIssuersRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListTrustedIssuersRequest>, I>>(_: I): ListTrustedIssuersRequest {
+    const message = createBaseListTrustedIssuersRequest();
+    return message;
+  },
+};
+
+function createBaseListTrustedIssuersResponse(): ListTrustedIssuersResponse {
+  return { issuers: [] };
+}
+
+export const ListTrustedIssuersResponse: MessageFns<ListTrustedIssuersResponse> = {
+  encode(message: ListTrustedIssuersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.issuers) {
+      TrustedIssuer.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListTrustedIssuersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListTrustedIssuersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.issuers.push(TrustedIssuer.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListTrustedIssuersResponse {
+    return {
+      issuers: globalThis.Array.isArray(object?.issuers)
+        ? object.issuers.map((e: any) => TrustedIssuer.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListTrustedIssuersResponse): unknown {
+    const obj: any = {};
+    if (message.issuers?.length) {
+      obj.issuers = message.issuers.map((e) => TrustedIssuer.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListTrustedIssuersResponse>, I>>(base?: I): ListTrustedIssuersResponse {
+    return ListTrustedIssuersResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListTrustedIssuersResponse>, I>>(object: I): ListTrustedIssuersResponse {
+    const message = createBaseListTrustedIssuersResponse();
+    message.issuers = object.issuers?.map((e) => TrustedIssuer.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRemoveTrustedIssuerRequest(): RemoveTrustedIssuerRequest {
+  return { issuer: "", reason: "" };
+}
+
+export const RemoveTrustedIssuerRequest: MessageFns<RemoveTrustedIssuerRequest> = {
+  encode(message: RemoveTrustedIssuerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.issuer !== "") {
+      writer.uint32(10).string(message.issuer);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveTrustedIssuerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveTrustedIssuerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.issuer = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveTrustedIssuerRequest {
+    return {
+      issuer: isSet(object.issuer) ? globalThis.String(object.issuer) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: RemoveTrustedIssuerRequest): unknown {
+    const obj: any = {};
+    if (message.issuer !== "") {
+      obj.issuer = message.issuer;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveTrustedIssuerRequest>, I>>(base?: I): RemoveTrustedIssuerRequest {
+    return RemoveTrustedIssuerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveTrustedIssuerRequest>, I>>(object: I): RemoveTrustedIssuerRequest {
+    const message = createBaseRemoveTrustedIssuerRequest();
+    message.issuer = object.issuer ?? "";
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseRemoveTrustedIssuerResponse(): RemoveTrustedIssuerResponse {
+  return { bindingsRemoved: 0 };
+}
+
+export const RemoveTrustedIssuerResponse: MessageFns<RemoveTrustedIssuerResponse> = {
+  encode(message: RemoveTrustedIssuerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.bindingsRemoved !== 0) {
+      writer.uint32(8).uint32(message.bindingsRemoved);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveTrustedIssuerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveTrustedIssuerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.bindingsRemoved = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveTrustedIssuerResponse {
+    return {
+      bindingsRemoved: isSet(object.bindingsRemoved)
+        ? globalThis.Number(object.bindingsRemoved)
+        : isSet(object.bindings_removed)
+        ? globalThis.Number(object.bindings_removed)
+        : 0,
+    };
+  },
+
+  toJSON(message: RemoveTrustedIssuerResponse): unknown {
+    const obj: any = {};
+    if (message.bindingsRemoved !== 0) {
+      obj.bindingsRemoved = Math.round(message.bindingsRemoved);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveTrustedIssuerResponse>, I>>(base?: I): RemoveTrustedIssuerResponse {
+    return RemoveTrustedIssuerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveTrustedIssuerResponse>, I>>(object: I): RemoveTrustedIssuerResponse {
+    const message = createBaseRemoveTrustedIssuerResponse();
+    message.bindingsRemoved = object.bindingsRemoved ?? 0;
+    return message;
+  },
+};
+
+function createBaseBinding(): Binding {
+  return { issuer: "", subject: "", spiffeId: "" };
+}
+
+export const Binding: MessageFns<Binding> = {
+  encode(message: Binding, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.issuer !== "") {
+      writer.uint32(10).string(message.issuer);
+    }
+    if (message.subject !== "") {
+      writer.uint32(18).string(message.subject);
+    }
+    if (message.spiffeId !== "") {
+      writer.uint32(26).string(message.spiffeId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Binding {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBinding();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.issuer = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.subject = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.spiffeId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Binding {
+    return {
+      issuer: isSet(object.issuer) ? globalThis.String(object.issuer) : "",
+      subject: isSet(object.subject) ? globalThis.String(object.subject) : "",
+      spiffeId: isSet(object.spiffeId)
+        ? globalThis.String(object.spiffeId)
+        : isSet(object.spiffe_id)
+        ? globalThis.String(object.spiffe_id)
+        : "",
+    };
+  },
+
+  toJSON(message: Binding): unknown {
+    const obj: any = {};
+    if (message.issuer !== "") {
+      obj.issuer = message.issuer;
+    }
+    if (message.subject !== "") {
+      obj.subject = message.subject;
+    }
+    if (message.spiffeId !== "") {
+      obj.spiffeId = message.spiffeId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Binding>, I>>(base?: I): Binding {
+    return Binding.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Binding>, I>>(object: I): Binding {
+    const message = createBaseBinding();
+    message.issuer = object.issuer ?? "";
+    message.subject = object.subject ?? "";
+    message.spiffeId = object.spiffeId ?? "";
+    return message;
+  },
+};
+
+function createBasePutBindingRequest(): PutBindingRequest {
+  return { binding: undefined, reason: "" };
+}
+
+export const PutBindingRequest: MessageFns<PutBindingRequest> = {
+  encode(message: PutBindingRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.binding !== undefined) {
+      Binding.encode(message.binding, writer.uint32(10).fork()).join();
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PutBindingRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePutBindingRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.binding = Binding.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PutBindingRequest {
+    return {
+      binding: isSet(object.binding) ? Binding.fromJSON(object.binding) : undefined,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: PutBindingRequest): unknown {
+    const obj: any = {};
+    if (message.binding !== undefined) {
+      obj.binding = Binding.toJSON(message.binding);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PutBindingRequest>, I>>(base?: I): PutBindingRequest {
+    return PutBindingRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PutBindingRequest>, I>>(object: I): PutBindingRequest {
+    const message = createBasePutBindingRequest();
+    message.binding = (object.binding !== undefined && object.binding !== null)
+      ? Binding.fromPartial(object.binding)
+      : undefined;
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBasePutBindingResponse(): PutBindingResponse {
+  return { binding: undefined, replacedSpiffeId: "" };
+}
+
+export const PutBindingResponse: MessageFns<PutBindingResponse> = {
+  encode(message: PutBindingResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.binding !== undefined) {
+      Binding.encode(message.binding, writer.uint32(10).fork()).join();
+    }
+    if (message.replacedSpiffeId !== "") {
+      writer.uint32(18).string(message.replacedSpiffeId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PutBindingResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePutBindingResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.binding = Binding.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.replacedSpiffeId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PutBindingResponse {
+    return {
+      binding: isSet(object.binding) ? Binding.fromJSON(object.binding) : undefined,
+      replacedSpiffeId: isSet(object.replacedSpiffeId)
+        ? globalThis.String(object.replacedSpiffeId)
+        : isSet(object.replaced_spiffe_id)
+        ? globalThis.String(object.replaced_spiffe_id)
+        : "",
+    };
+  },
+
+  toJSON(message: PutBindingResponse): unknown {
+    const obj: any = {};
+    if (message.binding !== undefined) {
+      obj.binding = Binding.toJSON(message.binding);
+    }
+    if (message.replacedSpiffeId !== "") {
+      obj.replacedSpiffeId = message.replacedSpiffeId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PutBindingResponse>, I>>(base?: I): PutBindingResponse {
+    return PutBindingResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PutBindingResponse>, I>>(object: I): PutBindingResponse {
+    const message = createBasePutBindingResponse();
+    message.binding = (object.binding !== undefined && object.binding !== null)
+      ? Binding.fromPartial(object.binding)
+      : undefined;
+    message.replacedSpiffeId = object.replacedSpiffeId ?? "";
+    return message;
+  },
+};
+
+function createBaseRemoveBindingRequest(): RemoveBindingRequest {
+  return { issuer: "", subject: "", reason: "" };
+}
+
+export const RemoveBindingRequest: MessageFns<RemoveBindingRequest> = {
+  encode(message: RemoveBindingRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.issuer !== "") {
+      writer.uint32(10).string(message.issuer);
+    }
+    if (message.subject !== "") {
+      writer.uint32(18).string(message.subject);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveBindingRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveBindingRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.issuer = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.subject = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveBindingRequest {
+    return {
+      issuer: isSet(object.issuer) ? globalThis.String(object.issuer) : "",
+      subject: isSet(object.subject) ? globalThis.String(object.subject) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: RemoveBindingRequest): unknown {
+    const obj: any = {};
+    if (message.issuer !== "") {
+      obj.issuer = message.issuer;
+    }
+    if (message.subject !== "") {
+      obj.subject = message.subject;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveBindingRequest>, I>>(base?: I): RemoveBindingRequest {
+    return RemoveBindingRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveBindingRequest>, I>>(object: I): RemoveBindingRequest {
+    const message = createBaseRemoveBindingRequest();
+    message.issuer = object.issuer ?? "";
+    message.subject = object.subject ?? "";
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseRemoveBindingResponse(): RemoveBindingResponse {
+  return {};
+}
+
+export const RemoveBindingResponse: MessageFns<RemoveBindingResponse> = {
+  encode(_: RemoveBindingResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveBindingResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveBindingResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): RemoveBindingResponse {
+    return {};
+  },
+
+  toJSON(_: RemoveBindingResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveBindingResponse>, I>>(base?: I): RemoveBindingResponse {
+    return RemoveBindingResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveBindingResponse>, I>>(_: I): RemoveBindingResponse {
+    const message = createBaseRemoveBindingResponse();
+    return message;
+  },
+};
+
+function createBaseListBindingsRequest(): ListBindingsRequest {
+  return { spiffeId: "" };
+}
+
+export const ListBindingsRequest: MessageFns<ListBindingsRequest> = {
+  encode(message: ListBindingsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.spiffeId !== "") {
+      writer.uint32(10).string(message.spiffeId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListBindingsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListBindingsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.spiffeId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListBindingsRequest {
+    return {
+      spiffeId: isSet(object.spiffeId)
+        ? globalThis.String(object.spiffeId)
+        : isSet(object.spiffe_id)
+        ? globalThis.String(object.spiffe_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ListBindingsRequest): unknown {
+    const obj: any = {};
+    if (message.spiffeId !== "") {
+      obj.spiffeId = message.spiffeId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListBindingsRequest>, I>>(base?: I): ListBindingsRequest {
+    return ListBindingsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListBindingsRequest>, I>>(object: I): ListBindingsRequest {
+    const message = createBaseListBindingsRequest();
+    message.spiffeId = object.spiffeId ?? "";
+    return message;
+  },
+};
+
+function createBaseListBindingsResponse(): ListBindingsResponse {
+  return { bindings: [] };
+}
+
+export const ListBindingsResponse: MessageFns<ListBindingsResponse> = {
+  encode(message: ListBindingsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.bindings) {
+      Binding.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListBindingsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListBindingsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.bindings.push(Binding.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListBindingsResponse {
+    return {
+      bindings: globalThis.Array.isArray(object?.bindings) ? object.bindings.map((e: any) => Binding.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ListBindingsResponse): unknown {
+    const obj: any = {};
+    if (message.bindings?.length) {
+      obj.bindings = message.bindings.map((e) => Binding.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListBindingsResponse>, I>>(base?: I): ListBindingsResponse {
+    return ListBindingsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListBindingsResponse>, I>>(object: I): ListBindingsResponse {
+    const message = createBaseListBindingsResponse();
+    message.bindings = object.bindings?.map((e) => Binding.fromPartial(e)) || [];
+    return message;
+  },
+};
 
 function createBaseRegisteredWorkload(): RegisteredWorkload {
   return { workload: undefined, disabledAt: undefined, createdAt: undefined };
@@ -881,6 +2303,77 @@ export const RegistryServiceService = {
       Buffer.from(ListWorkloadsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListWorkloadsResponse => ListWorkloadsResponse.decode(value),
   },
+  /**
+   * Registers, or replaces, an issuer whose tokens count as workload evidence. Attestation sees
+   * the change within MAYFLY_ISSUER_CACHE_MS (default 10 s).
+   */
+  putTrustedIssuer: {
+    path: "/mayfly.v1.RegistryService/PutTrustedIssuer" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PutTrustedIssuerRequest): Buffer =>
+      Buffer.from(PutTrustedIssuerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PutTrustedIssuerRequest => PutTrustedIssuerRequest.decode(value),
+    responseSerialize: (value: PutTrustedIssuerResponse): Buffer =>
+      Buffer.from(PutTrustedIssuerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PutTrustedIssuerResponse => PutTrustedIssuerResponse.decode(value),
+  },
+  listTrustedIssuers: {
+    path: "/mayfly.v1.RegistryService/ListTrustedIssuers" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListTrustedIssuersRequest): Buffer =>
+      Buffer.from(ListTrustedIssuersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListTrustedIssuersRequest => ListTrustedIssuersRequest.decode(value),
+    responseSerialize: (value: ListTrustedIssuersResponse): Buffer =>
+      Buffer.from(ListTrustedIssuersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListTrustedIssuersResponse => ListTrustedIssuersResponse.decode(value),
+  },
+  /** Stops trusting an issuer; its bindings go with it. */
+  removeTrustedIssuer: {
+    path: "/mayfly.v1.RegistryService/RemoveTrustedIssuer" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemoveTrustedIssuerRequest): Buffer =>
+      Buffer.from(RemoveTrustedIssuerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveTrustedIssuerRequest => RemoveTrustedIssuerRequest.decode(value),
+    responseSerialize: (value: RemoveTrustedIssuerResponse): Buffer =>
+      Buffer.from(RemoveTrustedIssuerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveTrustedIssuerResponse => RemoveTrustedIssuerResponse.decode(value),
+  },
+  /**
+   * Binds evidence of one issuer about one subject (exactly: no wildcards) to a registered
+   * workload; replaces the subject's earlier binding.
+   */
+  putBinding: {
+    path: "/mayfly.v1.RegistryService/PutBinding" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PutBindingRequest): Buffer => Buffer.from(PutBindingRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PutBindingRequest => PutBindingRequest.decode(value),
+    responseSerialize: (value: PutBindingResponse): Buffer => Buffer.from(PutBindingResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PutBindingResponse => PutBindingResponse.decode(value),
+  },
+  removeBinding: {
+    path: "/mayfly.v1.RegistryService/RemoveBinding" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemoveBindingRequest): Buffer => Buffer.from(RemoveBindingRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveBindingRequest => RemoveBindingRequest.decode(value),
+    responseSerialize: (value: RemoveBindingResponse): Buffer =>
+      Buffer.from(RemoveBindingResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveBindingResponse => RemoveBindingResponse.decode(value),
+  },
+  listBindings: {
+    path: "/mayfly.v1.RegistryService/ListBindings" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListBindingsRequest): Buffer => Buffer.from(ListBindingsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListBindingsRequest => ListBindingsRequest.decode(value),
+    responseSerialize: (value: ListBindingsResponse): Buffer =>
+      Buffer.from(ListBindingsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListBindingsResponse => ListBindingsResponse.decode(value),
+  },
 } as const;
 
 export interface RegistryServiceServer extends UntypedServiceImplementation {
@@ -896,6 +2389,21 @@ export interface RegistryServiceServer extends UntypedServiceImplementation {
   getWorkload: handleUnaryCall<GetWorkloadRequest, GetWorkloadResponse>;
   /** Registered workloads by SPIFFE ID, optionally only under a path prefix. */
   listWorkloads: handleUnaryCall<ListWorkloadsRequest, ListWorkloadsResponse>;
+  /**
+   * Registers, or replaces, an issuer whose tokens count as workload evidence. Attestation sees
+   * the change within MAYFLY_ISSUER_CACHE_MS (default 10 s).
+   */
+  putTrustedIssuer: handleUnaryCall<PutTrustedIssuerRequest, PutTrustedIssuerResponse>;
+  listTrustedIssuers: handleUnaryCall<ListTrustedIssuersRequest, ListTrustedIssuersResponse>;
+  /** Stops trusting an issuer; its bindings go with it. */
+  removeTrustedIssuer: handleUnaryCall<RemoveTrustedIssuerRequest, RemoveTrustedIssuerResponse>;
+  /**
+   * Binds evidence of one issuer about one subject (exactly: no wildcards) to a registered
+   * workload; replaces the subject's earlier binding.
+   */
+  putBinding: handleUnaryCall<PutBindingRequest, PutBindingResponse>;
+  removeBinding: handleUnaryCall<RemoveBindingRequest, RemoveBindingResponse>;
+  listBindings: handleUnaryCall<ListBindingsRequest, ListBindingsResponse>;
 }
 
 export interface RegistryServiceClient extends Client {
@@ -966,6 +2474,105 @@ export interface RegistryServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListWorkloadsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Registers, or replaces, an issuer whose tokens count as workload evidence. Attestation sees
+   * the change within MAYFLY_ISSUER_CACHE_MS (default 10 s).
+   */
+  putTrustedIssuer(
+    request: PutTrustedIssuerRequest,
+    callback: (error: ServiceError | null, response: PutTrustedIssuerResponse) => void,
+  ): ClientUnaryCall;
+  putTrustedIssuer(
+    request: PutTrustedIssuerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PutTrustedIssuerResponse) => void,
+  ): ClientUnaryCall;
+  putTrustedIssuer(
+    request: PutTrustedIssuerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PutTrustedIssuerResponse) => void,
+  ): ClientUnaryCall;
+  listTrustedIssuers(
+    request: ListTrustedIssuersRequest,
+    callback: (error: ServiceError | null, response: ListTrustedIssuersResponse) => void,
+  ): ClientUnaryCall;
+  listTrustedIssuers(
+    request: ListTrustedIssuersRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListTrustedIssuersResponse) => void,
+  ): ClientUnaryCall;
+  listTrustedIssuers(
+    request: ListTrustedIssuersRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListTrustedIssuersResponse) => void,
+  ): ClientUnaryCall;
+  /** Stops trusting an issuer; its bindings go with it. */
+  removeTrustedIssuer(
+    request: RemoveTrustedIssuerRequest,
+    callback: (error: ServiceError | null, response: RemoveTrustedIssuerResponse) => void,
+  ): ClientUnaryCall;
+  removeTrustedIssuer(
+    request: RemoveTrustedIssuerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RemoveTrustedIssuerResponse) => void,
+  ): ClientUnaryCall;
+  removeTrustedIssuer(
+    request: RemoveTrustedIssuerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemoveTrustedIssuerResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Binds evidence of one issuer about one subject (exactly: no wildcards) to a registered
+   * workload; replaces the subject's earlier binding.
+   */
+  putBinding(
+    request: PutBindingRequest,
+    callback: (error: ServiceError | null, response: PutBindingResponse) => void,
+  ): ClientUnaryCall;
+  putBinding(
+    request: PutBindingRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PutBindingResponse) => void,
+  ): ClientUnaryCall;
+  putBinding(
+    request: PutBindingRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PutBindingResponse) => void,
+  ): ClientUnaryCall;
+  removeBinding(
+    request: RemoveBindingRequest,
+    callback: (error: ServiceError | null, response: RemoveBindingResponse) => void,
+  ): ClientUnaryCall;
+  removeBinding(
+    request: RemoveBindingRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RemoveBindingResponse) => void,
+  ): ClientUnaryCall;
+  removeBinding(
+    request: RemoveBindingRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemoveBindingResponse) => void,
+  ): ClientUnaryCall;
+  listBindings(
+    request: ListBindingsRequest,
+    callback: (error: ServiceError | null, response: ListBindingsResponse) => void,
+  ): ClientUnaryCall;
+  listBindings(
+    request: ListBindingsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListBindingsResponse) => void,
+  ): ClientUnaryCall;
+  listBindings(
+    request: ListBindingsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListBindingsResponse) => void,
   ): ClientUnaryCall;
 }
 
