@@ -59,6 +59,14 @@ export interface Flags {
   readonly algorithms: string | undefined;
   readonly replay: string | undefined;
   readonly maxLifetime: string | undefined;
+  /** `mayfly policy explain`: the request to explain. */
+  readonly resource: string | undefined;
+  readonly actions: string | undefined;
+  readonly taskKind: string | undefined;
+  readonly reference: string | undefined;
+  readonly justification: string | undefined;
+  readonly ttl: string | undefined;
+  readonly breakGlass: boolean;
 }
 
 export interface CommandContext {

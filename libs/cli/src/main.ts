@@ -8,6 +8,7 @@ import * as db from './commands/db.js';
 import * as keys from './commands/keys.js';
 import * as mesh from './commands/mesh.js';
 import * as pki from './commands/pki.js';
+import * as policy from './commands/policy.js';
 import * as revoke from './commands/revoke.js';
 import * as traces from './commands/traces.js';
 import * as usageReview from './commands/usage.js';
@@ -40,6 +41,10 @@ const COMMANDS: Readonly<Record<string, Readonly<Record<string, Command>>>> = {
     list: { summary: 'registered workloads (--prefix spiffe://…/prod/, --limit N)', run: workloads.list },
     disable: { summary: 'disable a workload: no new session, no grant (audited)', run: workload.disable },
     enable: { summary: 'enable a disabled workload again (audited)', run: workload.enable },
+  },
+  policy: {
+    validate: { summary: 'check a policy directory (*.cedar, schema.cedarschema, approval-rules.json) as the decision service would load it: FILE:LINE per problem, exit 1', run: policy.validate },
+    explain: { summary: 'what policy would decide for <spiffe-id> --resource R --actions A[,A] [--task-kind K --reference REF --justification J --ttl S --break-glass], per action; issues nothing', run: policy.explain },
   },
   issuers: {
     put: { summary: 'trust (or change) an issuer of workload evidence: --audience, --jwks-uri URL or --jwks-file F, --issuer-kind, --algorithms, --replay', run: workloads.issuersPut },
@@ -112,7 +117,8 @@ function usage(): string {
     '       --grant ID, --task ID, --workload SPIFFE-ID, --kind K[,K], --since T, --until T, --limit N, --follow, --out FILE,',
     '       --id-token TOKEN|@FILE (or MAYFLY_ID_TOKEN), --review TEXT, --status S[,S], --groups G[,G], --all,',
     '       --owner-team T, --owner-contact C, --environment E, --risk-tier R, --ceiling "RES=ACT,ACT;…", --shared, --revoke-exceeding, --prefix P,',
-    '       --audience A, --jwks-uri URL, --jwks-file F, --issuer-kind oidc|kubernetes, --algorithms A[,A], --replay single-use|reusable, --max-lifetime S');
+    '       --audience A, --jwks-uri URL, --jwks-file F, --issuer-kind oidc|kubernetes, --algorithms A[,A], --replay single-use|reusable, --max-lifetime S,',
+    '       --resource R, --actions A[,A], --task-kind K, --reference REF, --justification J, --ttl S, --break-glass');
   return lines.join('\n');
 }
 
@@ -164,6 +170,13 @@ async function main(argv: readonly string[]): Promise<void> {
       algorithms: { type: 'string' },
       replay: { type: 'string' },
       'max-lifetime': { type: 'string' },
+      resource: { type: 'string' },
+      actions: { type: 'string' },
+      'task-kind': { type: 'string' },
+      reference: { type: 'string' },
+      justification: { type: 'string' },
+      ttl: { type: 'string' },
+      'break-glass': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -219,6 +232,13 @@ async function main(argv: readonly string[]): Promise<void> {
       algorithms: values.algorithms,
       replay: values.replay,
       maxLifetime: values['max-lifetime'],
+      resource: values.resource,
+      actions: values.actions,
+      taskKind: values['task-kind'],
+      reference: values.reference,
+      justification: values.justification,
+      ttl: values.ttl,
+      breakGlass: values['break-glass'],
     },
     args,
     out: output(values.json),

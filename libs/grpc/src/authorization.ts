@@ -32,6 +32,9 @@ export const ALLOWED_CALLERS: Readonly<Record<string, AllowedCallers>> = {
   'mayfly.v1.RegistryService/RemoveBinding': ['operator'],
   'mayfly.v1.RegistryService/ListBindings': ['operator'],
   'mayfly.v1.DecisionService/Decide': ['issuance'],
+  // A dry run for operators: it issues nothing (only Decide, from issuance, leads to a token).
+  'mayfly.v1.DecisionService/Explain': ['operator'],
+  'mayfly.v1.DecisionService/ValidatePolicies': ['operator'],
   'mayfly.v1.AuditService/Record': ['issuance', 'revocation', 'attestation', 'edge-verifier'],
   'mayfly.v1.AuditService/ListEvents': ['operator'],
   'mayfly.v1.AuditService/UsageReport': ['operator'],

@@ -68,8 +68,15 @@ export {
   riskTierToJSON,
 } from './gen/mayfly/v1/common.js';
 export {
+  ActionExplanation,
   DecideRequest,
   DecideResponse,
+  ExplainRequest,
+  ExplainResponse,
+  PolicyFile,
+  PolicyProblem,
+  ValidatePoliciesRequest,
+  ValidatePoliciesResponse,
   DecisionServiceClient,
   DecisionServiceService,
   Effect,

@@ -89,6 +89,16 @@ describe('CedarPolicyEngine with the shipped policies', () => {
     expect(versioned(rules)).not.toBe(versioned(JSON.stringify({ rules: { 'two-sre': { approverGroups: ['sre'], threshold: 3 } } })));
   });
 
+  it('check names the file and line of every problem, and the version a valid set would have', () => {
+    const text = '// header\n@id("ok") permit (principal, action, resource);\n\n@id("typo")\nforbid (principal, action, resource)\nwhen { principal.enviroment == "prod" };\n';
+    const checked = CedarPolicyEngine.check([{ name: 'a', text }, { name: 'b', text: 'permit (principal, action' }], SCHEMA);
+    expect(checked.problems.map((problem) => [problem.file, problem.line, problem.policyId])).toEqual([
+      ['b', 1, ''],
+      ['a', 6, 'typo'],
+    ]);
+    expect(CedarPolicyEngine.check([{ name: 'a', text: '@id("ok") permit (principal, action, resource);' }], SCHEMA)).toMatchObject({ problems: [], version: expect.stringMatching(/^[0-9a-f]{16}$/) });
+  });
+
   it('names its policy set by a digest of the sources', () => {
     const a = CedarPolicyEngine.fromSources([{ name: 'a', text: 'permit (principal, action, resource);' }], SCHEMA);
     const b = CedarPolicyEngine.fromSources([{ name: 'a', text: 'forbid (principal, action, resource);' }], SCHEMA);

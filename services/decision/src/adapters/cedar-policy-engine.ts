@@ -70,38 +70,28 @@ export class CedarPolicyEngine implements PolicyEngine {
 
   /** `approvalRules`: the text of approval-rules.json, if there is one; versioned with the policies. */
   static fromSources(sources: readonly { name: string; text: string }[], schema: string, approvalRules?: string): CedarPolicyEngine {
-    const policies: Record<string, string> = {};
-    const limitsById = new Map<string, PolicyLimits>();
-    const rules = approvalRules === undefined ? new Map<string, ApprovalRule>() : parseApprovalRules(approvalRules);
-    const digest = createHash('sha256');
-    if (approvalRules !== undefined) digest.update(APPROVAL_RULES_FILE).update('\0').update(approvalRules).update('\0');
-    for (const source of sources) {
-      digest.update(source.name).update('\0').update(source.text).update('\0');
-      const parts = cedar.policySetTextToParts(source.text);
-      if (parts.type === 'failure') throw policyError(source.name, parts.errors);
-      for (const [index, text] of parts.policies.entries()) {
-        const json = cedar.policyToJson(text);
-        if (json.type === 'failure') throw policyError(source.name, json.errors);
-        const annotations = json.json.annotations ?? {};
-        const id = annotations['id'] ?? `${source.name}#${index}`;
-        if (Object.hasOwn(policies, id)) throw new MayflyError('ERR_CONFIG', `policy id "${id}" is used twice`);
-        policies[id] = text;
-        limitsById.set(id, {
-          maxTtlSeconds: secondsAnnotation(id, annotations, 'max_ttl_seconds'),
-          maxGrantSeconds: secondsAnnotation(id, annotations, 'max_grant_seconds'),
-          heartbeatSeconds: secondsAnnotation(id, annotations, 'heartbeat_seconds'),
-          approvalRule: approvalAnnotation(id, annotations, rules, json.json.effect),
-          breakGlass: breakGlassAnnotation(id, annotations, text, json.json.effect),
-        });
-      }
+    const { policies, limitsById, problems, digest } = readPolicies(sources, schema, approvalRules);
+    if (problems.length > 0) {
+      throw new MayflyError('ERR_CONFIG', `Cedar policies refused (unreadable, or they do not match the schema): ${problems.map(formatProblem).join('; ')}`);
     }
-    digest.update(schema);
-    validateAgainstSchema(policies, schema);
-    const version = digest.digest('hex').slice(0, 16);
+    const version = digest;
     const setId = `mayfly-${version}`;
     const parsed = cedar.preparsePolicySet(setId, { staticPolicies: policies });
-    if (parsed.type === 'failure') throw policyError('policy set', parsed.errors);
+    if (parsed.type === 'failure') throw new MayflyError('ERR_CONFIG', `cannot load the Cedar policy set: ${parsed.errors.map((e) => e.message).join('; ')}`);
     return new CedarPolicyEngine(setId, version, limitsById);
+  }
+
+  /**
+   * Everything wrong with a policy set, each problem with its file and line (what `mayfly policy
+   * validate` prints), and the version the set would have: nothing is loaded.
+   */
+  static check(sources: readonly { name: string; text: string }[], schema: string, approvalRules?: string): { version: string; problems: PolicyProblem[] } {
+    try {
+      const { problems, digest } = readPolicies(sources, schema, approvalRules);
+      return { version: digest, problems };
+    } catch (error) {
+      return { version: '', problems: [{ file: APPROVAL_RULES_FILE, line: 1, policyId: '', message: (error as Error).message }] };
+    }
   }
 
   evaluate(query: PolicyQuery): PolicyAnswer {
@@ -223,20 +213,84 @@ function riskTierName(tier: RiskTier): string {
   return riskTierToJSON(tier).replace('RISK_TIER_', '').toLowerCase();
 }
 
-/** Refuses to load policies that name attributes, types or actions the schema does not have. */
-function validateAgainstSchema(policies: Record<string, string>, schema: string): void {
-  const result = cedar.validate({ schema, policies: { staticPolicies: policies }, validationSettings: { mode: 'strict' } });
-  if (result.type === 'failure') {
-    throw new MayflyError('ERR_CONFIG', `cannot read the Cedar schema ${SCHEMA_FILE}: ${result.errors.map((e) => e.message).join('; ')}`);
-  }
-  if (result.validationErrors.length > 0) {
-    const problems = result.validationErrors.map((e) => `${e.policyId}: ${e.error.message}${e.error.help ? ` (${e.error.help})` : ''}`);
-    throw new MayflyError('ERR_CONFIG', `Cedar policies do not match the schema: ${problems.join('; ')}`);
-  }
+/** One thing wrong with a policy set, where it is. */
+export interface PolicyProblem {
+  readonly file: string;
+  /** 1-based. */
+  readonly line: number;
+  /** The policy's @id (or file#n), when the problem is in one policy. */
+  readonly policyId: string;
+  readonly message: string;
 }
 
-function policyError(source: string, errors: readonly { message: string }[]): MayflyError {
-  return new MayflyError('ERR_CONFIG', `cannot parse Cedar policies in ${source}: ${errors.map((e) => e.message).join('; ')}`);
+const formatProblem = (problem: PolicyProblem): string => `${problem.file}:${problem.line}: ${problem.policyId ? `${problem.policyId}: ` : ''}${problem.message}`;
+const lineAt = (text: string, offset: number): number => text.slice(0, Math.max(0, offset)).split('\n').length;
+
+/**
+ * Parses every file, reads each policy's annotations and validates the set against the schema
+ * (strict mode), collecting every problem with its file and line instead of stopping at the first.
+ */
+function readPolicies(sources: readonly { name: string; text: string }[], schema: string, approvalRules: string | undefined) {
+  const policies: Record<string, string> = {};
+  const where = new Map<string, { file: string; text: string; offset: number }>();
+  const limitsById = new Map<string, PolicyLimits>();
+  const problems: PolicyProblem[] = [];
+  const rules = approvalRules === undefined ? new Map<string, ApprovalRule>() : parseApprovalRules(approvalRules);
+  const hash = createHash('sha256');
+  if (approvalRules !== undefined) hash.update(APPROVAL_RULES_FILE).update('\0').update(approvalRules).update('\0');
+  for (const source of sources) {
+    hash.update(source.name).update('\0').update(source.text).update('\0');
+    const parts = cedar.policySetTextToParts(source.text);
+    if (parts.type === 'failure') {
+      for (const error of parts.errors) problems.push({ file: source.name, line: lineAt(source.text, (error as { sourceLocations?: { start: number }[] }).sourceLocations?.[0]?.start ?? 0), policyId: '', message: `cannot parse Cedar policies in ${source.name}: ${error.message}` });
+      continue;
+    }
+    let cursor = 0;
+    for (const [index, text] of parts.policies.entries()) {
+      const found = source.text.indexOf(text.trim().slice(0, 40), cursor);
+      const offset = found >= 0 ? found : cursor;
+      cursor = found >= 0 ? found + 1 : cursor;
+      const json = cedar.policyToJson(text);
+      if (json.type === 'failure') {
+        problems.push({ file: source.name, line: lineAt(source.text, offset), policyId: `${source.name}#${index}`, message: `cannot parse Cedar policies in ${source.name}: ${json.errors.map((e) => e.message).join('; ')}` });
+        continue;
+      }
+      const annotations = json.json.annotations ?? {};
+      const id = annotations['id'] ?? `${source.name}#${index}`;
+      const at = { file: source.name, line: lineAt(source.text, offset), policyId: id };
+      if (Object.hasOwn(policies, id)) {
+        problems.push({ ...at, message: `policy id "${id}" is used twice` });
+        continue;
+      }
+      try {
+        limitsById.set(id, {
+          maxTtlSeconds: secondsAnnotation(id, annotations, 'max_ttl_seconds'),
+          maxGrantSeconds: secondsAnnotation(id, annotations, 'max_grant_seconds'),
+          heartbeatSeconds: secondsAnnotation(id, annotations, 'heartbeat_seconds'),
+          approvalRule: approvalAnnotation(id, annotations, rules, json.json.effect),
+          breakGlass: breakGlassAnnotation(id, annotations, text, json.json.effect),
+        });
+      } catch (error) {
+        problems.push({ ...at, message: (error as Error).message });
+      }
+      policies[id] = text;
+      where.set(id, { file: source.name, text, offset });
+    }
+  }
+  hash.update(schema);
+  const result = cedar.validate({ schema, policies: { staticPolicies: policies }, validationSettings: { mode: 'strict' } });
+  if (result.type === 'failure') {
+    problems.push({ file: SCHEMA_FILE, line: 1, policyId: '', message: `cannot read the Cedar schema ${SCHEMA_FILE}: ${result.errors.map((e) => e.message).join('; ')}` });
+  } else {
+    for (const e of result.validationErrors) {
+      const place = where.get(e.policyId);
+      const within = e.error.sourceLocations?.[0]?.start ?? 0;
+      const source = sources.find((candidate) => candidate.name === place?.file);
+      const line = place && source ? lineAt(source.text, place.offset) + lineAt(place.text, within) - 1 : 1;
+      problems.push({ file: place?.file ?? '?', line, policyId: e.policyId, message: `${e.error.message}${e.error.help ? ` (${e.error.help})` : ''}` });
+    }
+  }
+  return { policies, limitsById, problems, digest: hash.digest('hex').slice(0, 16) };
 }
 
 /**

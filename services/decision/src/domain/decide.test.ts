@@ -119,3 +119,19 @@ describe('decide', () => {
     });
   });
 });
+
+describe('explain', () => {
+  it('says, per action, what the ceiling and the policies say, beside the decision itself', async () => {
+    const { explain } = await import('./explain.js');
+    const answer = explain(
+      request(['read', 'delete']),
+      engine({ read: { allowed: true, policyIds: ['reads'], approvalRules: [rule('two', 2)] }, delete: { allowed: false, policyIds: ['no-deletes'] } }),
+      { maxTtlSeconds: 3600 },
+    );
+    expect(answer.decision).toMatchObject({ effect: Effect.EFFECT_DENY });
+    expect(answer.actions).toEqual([
+      { action: 'read', withinCeiling: true, allowed: true, policyIds: ['reads'], errors: [], approvalRule: 'two', breakGlass: false },
+      { action: 'delete', withinCeiling: false, allowed: false, policyIds: ['no-deletes'], errors: [], approvalRule: '', breakGlass: false },
+    ]);
+  });
+});

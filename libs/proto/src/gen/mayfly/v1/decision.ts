@@ -66,6 +66,60 @@ export function effectToJSON(object: Effect): string {
   }
 }
 
+/** One file of a policy directory. */
+export interface PolicyFile {
+  /** Its name in the directory, e.g. "default.cedar", "schema.cedarschema", "approval-rules.json". */
+  name: string;
+  text: string;
+}
+
+export interface ValidatePoliciesRequest {
+  files: PolicyFile[];
+}
+
+/** One thing wrong with a policy set. */
+export interface PolicyProblem {
+  file: string;
+  /** 1-based. */
+  line: number;
+  policyId: string;
+  message: string;
+}
+
+export interface ValidatePoliciesResponse {
+  /** Empty when the set would load. */
+  problems: PolicyProblem[];
+  /** The version (digest) the set would have. */
+  policyVersion: string;
+}
+
+export interface ExplainRequest {
+  request: DecideRequest | undefined;
+}
+
+export interface ExplainResponse {
+  /** Exactly what Decide would answer now. */
+  decision: DecideResponse | undefined;
+  actions: ActionExplanation[];
+}
+
+/** Why one action of the request would be allowed or refused. */
+export interface ActionExplanation {
+  action: string;
+  /** The workload's entitlement ceiling covers it on this resource. */
+  withinCeiling: boolean;
+  /** Some policy permits it and none forbids it (asked even when the ceiling does not allow it). */
+  allowed: boolean;
+  /** The permits that allowed it, or the forbids that blocked it (or that failed to evaluate). */
+  policyIds: string[];
+  /** Policies that failed to evaluate, with why. */
+  errors: string[];
+  /** The approval rule its allowing policies name, if any. */
+  approvalRule: string;
+  /** Allowed by a break-glass policy. */
+  breakGlass: boolean;
+}
+
 export interface DecideRequest {
   workload: Workload | undefined;
   task: Task | undefined;
@@ -116,6 +170,719 @@ export interface DecideResponse {
   /** Allowed through a break-glass policy: issue at once, capped, alerted, reviewed after. */
   breakGlass: boolean;
 }
+
+function createBasePolicyFile(): PolicyFile {
+  return { name: "", text: "" };
+}
+
+export const PolicyFile: MessageFns<PolicyFile> = {
+  encode(message: PolicyFile, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.text !== "") {
+      writer.uint32(18).string(message.text);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PolicyFile {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePolicyFile();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.text = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PolicyFile {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      text: isSet(object.text) ? globalThis.String(object.text) : "",
+    };
+  },
+
+  toJSON(message: PolicyFile): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.text !== "") {
+      obj.text = message.text;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PolicyFile>, I>>(base?: I): PolicyFile {
+    return PolicyFile.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PolicyFile>, I>>(object: I): PolicyFile {
+    const message = createBasePolicyFile();
+    message.name = object.name ?? "";
+    message.text = object.text ?? "";
+    return message;
+  },
+};
+
+function createBaseValidatePoliciesRequest(): ValidatePoliciesRequest {
+  return { files: [] };
+}
+
+export const ValidatePoliciesRequest: MessageFns<ValidatePoliciesRequest> = {
+  encode(message: ValidatePoliciesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.files) {
+      PolicyFile.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ValidatePoliciesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseValidatePoliciesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.files.push(PolicyFile.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ValidatePoliciesRequest {
+    return {
+      files: globalThis.Array.isArray(object?.files) ? object.files.map((e: any) => PolicyFile.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ValidatePoliciesRequest): unknown {
+    const obj: any = {};
+    if (message.files?.length) {
+      obj.files = message.files.map((e) => PolicyFile.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ValidatePoliciesRequest>, I>>(base?: I): ValidatePoliciesRequest {
+    return ValidatePoliciesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ValidatePoliciesRequest>, I>>(object: I): ValidatePoliciesRequest {
+    const message = createBaseValidatePoliciesRequest();
+    message.files = object.files?.map((e) => PolicyFile.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBasePolicyProblem(): PolicyProblem {
+  return { file: "", line: 0, policyId: "", message: "" };
+}
+
+export const PolicyProblem: MessageFns<PolicyProblem> = {
+  encode(message: PolicyProblem, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.file !== "") {
+      writer.uint32(10).string(message.file);
+    }
+    if (message.line !== 0) {
+      writer.uint32(16).uint32(message.line);
+    }
+    if (message.policyId !== "") {
+      writer.uint32(26).string(message.policyId);
+    }
+    if (message.message !== "") {
+      writer.uint32(34).string(message.message);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PolicyProblem {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePolicyProblem();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.file = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.line = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.policyId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PolicyProblem {
+    return {
+      file: isSet(object.file) ? globalThis.String(object.file) : "",
+      line: isSet(object.line) ? globalThis.Number(object.line) : 0,
+      policyId: isSet(object.policyId)
+        ? globalThis.String(object.policyId)
+        : isSet(object.policy_id)
+        ? globalThis.String(object.policy_id)
+        : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+    };
+  },
+
+  toJSON(message: PolicyProblem): unknown {
+    const obj: any = {};
+    if (message.file !== "") {
+      obj.file = message.file;
+    }
+    if (message.line !== 0) {
+      obj.line = Math.round(message.line);
+    }
+    if (message.policyId !== "") {
+      obj.policyId = message.policyId;
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PolicyProblem>, I>>(base?: I): PolicyProblem {
+    return PolicyProblem.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PolicyProblem>, I>>(object: I): PolicyProblem {
+    const message = createBasePolicyProblem();
+    message.file = object.file ?? "";
+    message.line = object.line ?? 0;
+    message.policyId = object.policyId ?? "";
+    message.message = object.message ?? "";
+    return message;
+  },
+};
+
+function createBaseValidatePoliciesResponse(): ValidatePoliciesResponse {
+  return { problems: [], policyVersion: "" };
+}
+
+export const ValidatePoliciesResponse: MessageFns<ValidatePoliciesResponse> = {
+  encode(message: ValidatePoliciesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.problems) {
+      PolicyProblem.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.policyVersion !== "") {
+      writer.uint32(18).string(message.policyVersion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ValidatePoliciesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseValidatePoliciesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.problems.push(PolicyProblem.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.policyVersion = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ValidatePoliciesResponse {
+    return {
+      problems: globalThis.Array.isArray(object?.problems)
+        ? object.problems.map((e: any) => PolicyProblem.fromJSON(e))
+        : [],
+      policyVersion: isSet(object.policyVersion)
+        ? globalThis.String(object.policyVersion)
+        : isSet(object.policy_version)
+        ? globalThis.String(object.policy_version)
+        : "",
+    };
+  },
+
+  toJSON(message: ValidatePoliciesResponse): unknown {
+    const obj: any = {};
+    if (message.problems?.length) {
+      obj.problems = message.problems.map((e) => PolicyProblem.toJSON(e));
+    }
+    if (message.policyVersion !== "") {
+      obj.policyVersion = message.policyVersion;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ValidatePoliciesResponse>, I>>(base?: I): ValidatePoliciesResponse {
+    return ValidatePoliciesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ValidatePoliciesResponse>, I>>(object: I): ValidatePoliciesResponse {
+    const message = createBaseValidatePoliciesResponse();
+    message.problems = object.problems?.map((e) => PolicyProblem.fromPartial(e)) || [];
+    message.policyVersion = object.policyVersion ?? "";
+    return message;
+  },
+};
+
+function createBaseExplainRequest(): ExplainRequest {
+  return { request: undefined };
+}
+
+export const ExplainRequest: MessageFns<ExplainRequest> = {
+  encode(message: ExplainRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.request !== undefined) {
+      DecideRequest.encode(message.request, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExplainRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExplainRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.request = DecideRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExplainRequest {
+    return { request: isSet(object.request) ? DecideRequest.fromJSON(object.request) : undefined };
+  },
+
+  toJSON(message: ExplainRequest): unknown {
+    const obj: any = {};
+    if (message.request !== undefined) {
+      obj.request = DecideRequest.toJSON(message.request);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExplainRequest>, I>>(base?: I): ExplainRequest {
+    return ExplainRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExplainRequest>, I>>(object: I): ExplainRequest {
+    const message = createBaseExplainRequest();
+    message.request = (object.request !== undefined && object.request !== null)
+      ? DecideRequest.fromPartial(object.request)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseExplainResponse(): ExplainResponse {
+  return { decision: undefined, actions: [] };
+}
+
+export const ExplainResponse: MessageFns<ExplainResponse> = {
+  encode(message: ExplainResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.decision !== undefined) {
+      DecideResponse.encode(message.decision, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.actions) {
+      ActionExplanation.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExplainResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExplainResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.decision = DecideResponse.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.actions.push(ActionExplanation.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExplainResponse {
+    return {
+      decision: isSet(object.decision) ? DecideResponse.fromJSON(object.decision) : undefined,
+      actions: globalThis.Array.isArray(object?.actions)
+        ? object.actions.map((e: any) => ActionExplanation.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ExplainResponse): unknown {
+    const obj: any = {};
+    if (message.decision !== undefined) {
+      obj.decision = DecideResponse.toJSON(message.decision);
+    }
+    if (message.actions?.length) {
+      obj.actions = message.actions.map((e) => ActionExplanation.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExplainResponse>, I>>(base?: I): ExplainResponse {
+    return ExplainResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExplainResponse>, I>>(object: I): ExplainResponse {
+    const message = createBaseExplainResponse();
+    message.decision = (object.decision !== undefined && object.decision !== null)
+      ? DecideResponse.fromPartial(object.decision)
+      : undefined;
+    message.actions = object.actions?.map((e) => ActionExplanation.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseActionExplanation(): ActionExplanation {
+  return {
+    action: "",
+    withinCeiling: false,
+    allowed: false,
+    policyIds: [],
+    errors: [],
+    approvalRule: "",
+    breakGlass: false,
+  };
+}
+
+export const ActionExplanation: MessageFns<ActionExplanation> = {
+  encode(message: ActionExplanation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.action !== "") {
+      writer.uint32(10).string(message.action);
+    }
+    if (message.withinCeiling !== false) {
+      writer.uint32(16).bool(message.withinCeiling);
+    }
+    if (message.allowed !== false) {
+      writer.uint32(24).bool(message.allowed);
+    }
+    for (const v of message.policyIds) {
+      writer.uint32(34).string(v!);
+    }
+    for (const v of message.errors) {
+      writer.uint32(42).string(v!);
+    }
+    if (message.approvalRule !== "") {
+      writer.uint32(50).string(message.approvalRule);
+    }
+    if (message.breakGlass !== false) {
+      writer.uint32(56).bool(message.breakGlass);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ActionExplanation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseActionExplanation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.action = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.withinCeiling = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.allowed = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.policyIds.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.errors.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.approvalRule = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.breakGlass = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ActionExplanation {
+    return {
+      action: isSet(object.action) ? globalThis.String(object.action) : "",
+      withinCeiling: isSet(object.withinCeiling)
+        ? globalThis.Boolean(object.withinCeiling)
+        : isSet(object.within_ceiling)
+        ? globalThis.Boolean(object.within_ceiling)
+        : false,
+      allowed: isSet(object.allowed) ? globalThis.Boolean(object.allowed) : false,
+      policyIds: globalThis.Array.isArray(object?.policyIds)
+        ? object.policyIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.policy_ids)
+        ? object.policy_ids.map((e: any) => globalThis.String(e))
+        : [],
+      errors: globalThis.Array.isArray(object?.errors) ? object.errors.map((e: any) => globalThis.String(e)) : [],
+      approvalRule: isSet(object.approvalRule)
+        ? globalThis.String(object.approvalRule)
+        : isSet(object.approval_rule)
+        ? globalThis.String(object.approval_rule)
+        : "",
+      breakGlass: isSet(object.breakGlass)
+        ? globalThis.Boolean(object.breakGlass)
+        : isSet(object.break_glass)
+        ? globalThis.Boolean(object.break_glass)
+        : false,
+    };
+  },
+
+  toJSON(message: ActionExplanation): unknown {
+    const obj: any = {};
+    if (message.action !== "") {
+      obj.action = message.action;
+    }
+    if (message.withinCeiling !== false) {
+      obj.withinCeiling = message.withinCeiling;
+    }
+    if (message.allowed !== false) {
+      obj.allowed = message.allowed;
+    }
+    if (message.policyIds?.length) {
+      obj.policyIds = message.policyIds;
+    }
+    if (message.errors?.length) {
+      obj.errors = message.errors;
+    }
+    if (message.approvalRule !== "") {
+      obj.approvalRule = message.approvalRule;
+    }
+    if (message.breakGlass !== false) {
+      obj.breakGlass = message.breakGlass;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ActionExplanation>, I>>(base?: I): ActionExplanation {
+    return ActionExplanation.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ActionExplanation>, I>>(object: I): ActionExplanation {
+    const message = createBaseActionExplanation();
+    message.action = object.action ?? "";
+    message.withinCeiling = object.withinCeiling ?? false;
+    message.allowed = object.allowed ?? false;
+    message.policyIds = object.policyIds?.map((e) => e) || [];
+    message.errors = object.errors?.map((e) => e) || [];
+    message.approvalRule = object.approvalRule ?? "";
+    message.breakGlass = object.breakGlass ?? false;
+    return message;
+  },
+};
 
 function createBaseDecideRequest(): DecideRequest {
   return {
@@ -585,10 +1352,52 @@ export const DecisionServiceService = {
     responseSerialize: (value: DecideResponse): Buffer => Buffer.from(DecideResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DecideResponse => DecideResponse.decode(value),
   },
+  /**
+   * Operators: what policy would decide for a request, issuing nothing — the decision, and for
+   * each action whether the ceiling allows it and which policies allowed or blocked it, and the
+   * approval rule that would apply (`mayfly policy explain`).
+   */
+  explain: {
+    path: "/mayfly.v1.DecisionService/Explain" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ExplainRequest): Buffer => Buffer.from(ExplainRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExplainRequest => ExplainRequest.decode(value),
+    responseSerialize: (value: ExplainResponse): Buffer => Buffer.from(ExplainResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExplainResponse => ExplainResponse.decode(value),
+  },
+  /**
+   * Operators: checks a policy set (the *.cedar files, schema.cedarschema and approval-rules.json
+   * of a directory) as this service would load it, naming the file and line of every problem
+   * (`mayfly policy validate DIR`). Loads nothing.
+   */
+  validatePolicies: {
+    path: "/mayfly.v1.DecisionService/ValidatePolicies" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ValidatePoliciesRequest): Buffer =>
+      Buffer.from(ValidatePoliciesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ValidatePoliciesRequest => ValidatePoliciesRequest.decode(value),
+    responseSerialize: (value: ValidatePoliciesResponse): Buffer =>
+      Buffer.from(ValidatePoliciesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ValidatePoliciesResponse => ValidatePoliciesResponse.decode(value),
+  },
 } as const;
 
 export interface DecisionServiceServer extends UntypedServiceImplementation {
   decide: handleUnaryCall<DecideRequest, DecideResponse>;
+  /**
+   * Operators: what policy would decide for a request, issuing nothing — the decision, and for
+   * each action whether the ceiling allows it and which policies allowed or blocked it, and the
+   * approval rule that would apply (`mayfly policy explain`).
+   */
+  explain: handleUnaryCall<ExplainRequest, ExplainResponse>;
+  /**
+   * Operators: checks a policy set (the *.cedar files, schema.cedarschema and approval-rules.json
+   * of a directory) as this service would load it, naming the file and line of every problem
+   * (`mayfly policy validate DIR`). Loads nothing.
+   */
+  validatePolicies: handleUnaryCall<ValidatePoliciesRequest, ValidatePoliciesResponse>;
 }
 
 export interface DecisionServiceClient extends Client {
@@ -606,6 +1415,46 @@ export interface DecisionServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DecideResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Operators: what policy would decide for a request, issuing nothing — the decision, and for
+   * each action whether the ceiling allows it and which policies allowed or blocked it, and the
+   * approval rule that would apply (`mayfly policy explain`).
+   */
+  explain(
+    request: ExplainRequest,
+    callback: (error: ServiceError | null, response: ExplainResponse) => void,
+  ): ClientUnaryCall;
+  explain(
+    request: ExplainRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ExplainResponse) => void,
+  ): ClientUnaryCall;
+  explain(
+    request: ExplainRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ExplainResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Operators: checks a policy set (the *.cedar files, schema.cedarschema and approval-rules.json
+   * of a directory) as this service would load it, naming the file and line of every problem
+   * (`mayfly policy validate DIR`). Loads nothing.
+   */
+  validatePolicies(
+    request: ValidatePoliciesRequest,
+    callback: (error: ServiceError | null, response: ValidatePoliciesResponse) => void,
+  ): ClientUnaryCall;
+  validatePolicies(
+    request: ValidatePoliciesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ValidatePoliciesResponse) => void,
+  ): ClientUnaryCall;
+  validatePolicies(
+    request: ValidatePoliciesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ValidatePoliciesResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -1,0 +1,78 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { serviceAddress } from '@mayfly/config';
+import { callUnary, createClient } from '@mayfly/grpc';
+import { useOperatorIdentity } from '@mayfly/mesh';
+import { DecideRequest, DecisionServiceClient, RegistryServiceClient, effectToJSON } from '@mayfly/proto';
+import type { CommandContext } from '../command.js';
+
+async function withDecision<T>(context: CommandContext, call: (client: DecisionServiceClient) => Promise<T>): Promise<T> {
+  useOperatorIdentity(context.stateDir);
+  const client = createClient(DecisionServiceClient, serviceAddress('decision'), 'decision');
+  try {
+    return await call(client);
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * `mayfly policy validate DIR`: the decision service checks the directory's *.cedar files,
+ * schema.cedarschema and approval-rules.json as it would load them; every problem is printed as
+ * FILE:LINE with the policy and what is wrong, and the exit code is 1 if there is any.
+ */
+export async function validate(context: CommandContext): Promise<void> {
+  const dir = context.args[0];
+  if (!dir) throw new Error('usage: mayfly policy validate DIR');
+  const names = readdirSync(dir).filter((name) => name.endsWith('.cedar') || name === 'schema.cedarschema' || name === 'approval-rules.json').sort();
+  const files = names.map((name) => ({ name, text: readFileSync(join(dir, name), 'utf8') }));
+  const response = await withDecision(context, (client) => callUnary(client, client.validatePolicies, { files }, { target: 'decision' }));
+  if (response.problems.length === 0) context.out.say(`${dir}: ${files.length} files valid; policy version ${response.policyVersion}`);
+  else for (const problem of response.problems) context.out.say(`${join(dir, problem.file)}:${problem.line}: ${problem.policyId ? `${problem.policyId}: ` : ''}${problem.message}`);
+  context.out.document(response);
+  if (response.problems.length > 0) process.exitCode = 1;
+}
+
+/**
+ * `mayfly policy explain <spiffe-id> --resource R --actions A[,A] [--task-kind K] [--reference REF]
+ * [--justification J] [--ttl S] [--break-glass]`: what policy would decide for the registered
+ * workload now, per action, and the approval rule that would apply. Issues nothing.
+ */
+export async function explain(context: CommandContext): Promise<void> {
+  const spiffeId = context.args[0];
+  const f = context.flags;
+  if (!spiffeId || !f.resource || !f.actions) throw new Error('usage: mayfly policy explain <spiffe-id> --resource R --actions A[,A] [--task-kind K] [--reference REF] [--justification J] [--ttl S] [--break-glass]');
+  useOperatorIdentity(context.stateDir);
+  const registry = createClient(RegistryServiceClient, serviceAddress('attestation'), 'attestation');
+  let workload;
+  try {
+    workload = (await callUnary(registry, registry.getWorkload, { spiffeId }, { target: 'attestation' })).workload?.workload;
+  } finally {
+    registry.close();
+  }
+  const request = DecideRequest.fromPartial({
+    workload,
+    task: { id: f.task ?? 'explain', kind: f.taskKind ?? 'ci-job', reference: f.reference ?? '' },
+    resource: f.resource,
+    actions: f.actions.split(',').filter(Boolean),
+    requestedTtlSeconds: Number(f.ttl ?? 300),
+    justification: f.justification ?? '',
+    breakGlass: f.breakGlass,
+  });
+  const response = await withDecision(context, (client) => callUnary(client, client.explain, { request }, { target: 'decision' }));
+  const decision = response.decision!;
+  context.out.say(`${effectToJSON(decision.effect).replace('EFFECT_', '')}: ${decision.reasons.join('; ')}`);
+  if (decision.approval) context.out.say(`approval: rule ${decision.approval.rule}, ${decision.approval.threshold} of ${decision.approval.approverGroups.join(', ')}`);
+  context.out.table(
+    response.actions.map((action) => ({
+      action: action.action,
+      ceiling: action.withinCeiling ? 'within' : 'OUTSIDE',
+      policy: action.allowed ? 'allowed' : 'refused',
+      policies: action.policyIds.join(', '),
+      approval: action.approvalRule,
+      errors: action.errors.join('; '),
+    })),
+  );
+  context.out.say(`policy version ${decision.policyVersion}; max token ${decision.maxTtlSeconds} s${decision.maxGrantSeconds ? `, renewable for ${decision.maxGrantSeconds} s` : ''}`);
+  context.out.document(response);
+}
