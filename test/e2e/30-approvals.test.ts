@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APPROVALS_PENDING_SUBJECT, BREAK_GLASS_ALERT_SUBJECT } from '@mayfly/bus';
 import { callUnary, createClient } from '@mayfly/grpc';
 import { DevIssuer, personToken } from '@mayfly/mesh';
-import { ApprovalServiceClient, GrantStatus, RequestGrantRequest, Verdict, type Grant, type WatchGrantResponse } from '@mayfly/proto';
+import { ApprovalServiceClient, GrantStatus, RequestGrantRequest, RevokeRequest, Verdict, type Grant, type WatchGrantResponse } from '@mayfly/proto';
 import { PROD, RESOURCE, eventually, refusal, startTestMesh, wireStatus, type TestMesh } from '../support/test-mesh.js';
 
 // Issue 11: a request policy sends for approval waits as a pending grant (no token) until
@@ -297,6 +297,19 @@ describe('30 approvals and break-glass', () => {
     const notPending = await refusal(approve(plain.grant.id, await alice()));
     expect([wireStatus(notPending), notPending.code]).toEqual([status.FAILED_PRECONDITION, 'ERR_GRANT_NOT_PENDING']);
     expect(wireStatus(await refusal(approve('not-a-uuid', await alice())))).toBe(status.INVALID_ARGUMENT);
+
+    // A request whose workload is disabled meanwhile cannot be approved; one whose workload is
+    // revoked (compromise response) ends with the workload's grants, never to be issued.
+    const waiting = await requestChange();
+    await callUnary(t.attestation, t.attestation.setWorkloadEnabled, { spiffeId: PROD.spiffeId, enabled: false, reason: 'e2e' });
+    const whileDisabled = await refusal(approve(waiting.grant!.id, await alice()));
+    expect([wireStatus(whileDisabled), whileDisabled.code]).toEqual([status.FAILED_PRECONDITION, 'ERR_GRANT_NOT_PENDING']);
+    expect(whileDisabled.message).toMatch(/is disabled/);
+    await callUnary(t.attestation, t.attestation.setWorkloadEnabled, { spiffeId: PROD.spiffeId, enabled: true, reason: 'e2e' });
+    await callUnary(t.revocation, t.revocation.revoke, RevokeRequest.fromPartial({ reason: 'e2e: compromised', workload: { spiffeId: PROD.spiffeId, issuedBefore: new Date() } }));
+    expect((await t.db.selectFrom('grants').select('status').where('id', '=', waiting.grant!.id).executeTakeFirstOrThrow()).status).toBe('revoked');
+    expect(wireStatus(await refusal(approve(waiting.grant!.id, await alice())))).toBe(status.FAILED_PRECONDITION);
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // later requests are issued after the watermark's second
   }, 60_000);
 
   it('operators do it all with the mayfly CLI (--json for scripts); metrics show what waits and what is unreviewed', async () => {

@@ -171,7 +171,7 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
   };
   const findOwners = async (spiffeId: string) => {
     const row = await findWorkload(db, spiffeId);
-    return row ? { ownerTeam: row.owner_team, ownerContact: row.owner_contact } : undefined;
+    return row ? { ownerTeam: row.owner_team, ownerContact: row.owner_contact, disabled: row.disabled_at !== null } : undefined;
   };
   const answers: AnswerPorts = {
     verifyApprover,

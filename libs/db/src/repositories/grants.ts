@@ -192,11 +192,13 @@ export async function lockActiveGrantIdsOfTask(db: Kysely<Database>, taskId: str
  * Returns how many it ended.
  */
 export async function revokeWorkloadGrantsIssuedBefore(db: Kysely<Database>, spiffeId: string, before: Date, reason: string, at: Date): Promise<number> {
+  // Requests still waiting for approval end too: approved later, they would get a token after
+  // the watermark, which edges would not refuse.
   const held = await db
     .updateTable('grants')
     .set({ status: 'revoked', end_reason: reason, ended_at: at })
     .where('spiffe_id', '=', spiffeId)
-    .where('status', '=', 'active')
+    .where('status', 'in', ['active', 'pending_approval'])
     .where('issued_at', '<', before)
     .executeTakeFirst();
   // What the workload passed on ends with it: any live grant with it in its delegation chain,

@@ -10,8 +10,8 @@ import { checkMayAnswer, type Approver } from './separation-of-duties.js';
 export interface AnswerPorts {
   /** The person an OIDC ID token names; throws ERR_TOKEN_INVALID if it is not one. */
   verifyApprover(idToken: string): Promise<Approver>;
-  /** The registered owners of a workload. */
-  findOwners(spiffeId: string): Promise<{ ownerTeam: string; ownerContact: string } | undefined>;
+  /** The registered owners of a workload, and whether it is disabled. */
+  findOwners(spiffeId: string): Promise<{ ownerTeam: string; ownerContact: string; disabled?: boolean } | undefined>;
   /**
    * Under the grant's row lock: `decide` sees the request as it is now and says what to record;
    * the vote, the outcome and the audit events commit together. Undefined if no such request.
@@ -69,6 +69,9 @@ async function decide(kind: Answer['kind'], reason: string, approver: Approver, 
     throw new MayflyError('ERR_GRANT_NOT_PENDING', `grant ${grant.id} is not waiting for approval (it is ${state})`);
   }
   const owners = await ports.findOwners(grant.spiffe_id);
+  if (!owners || owners.disabled) {
+    throw new MayflyError('ERR_GRANT_NOT_PENDING', `grant ${grant.id} cannot be approved: its workload ${grant.spiffe_id} is ${owners ? 'disabled' : 'no longer registered'}`);
+  }
   checkMayAnswer(approver, {
     approverGroups: request.approver_groups,
     workloadChain: [grant.spiffe_id, ...grant.delegators],
