@@ -55,9 +55,10 @@ describe('01 the mesh starts', () => {
   });
 
   it('answers server reflection with its own services and health', async () => {
-    // Issuance also serves ApprovalService: people answer requests where grants are issued.
+    // Issuance also serves ApprovalService (people answer requests where grants are issued), and
+    // attestation RegistryService (it owns the registry).
     const expected: Record<string, string[]> = {
-      attestation: ['mayfly.v1.AttestationService'],
+      attestation: ['mayfly.v1.AttestationService', 'mayfly.v1.RegistryService'],
       decision: ['mayfly.v1.DecisionService'],
       issuance: ['mayfly.v1.ApprovalService', 'mayfly.v1.IssuanceService'],
       revocation: ['mayfly.v1.RevocationService'],

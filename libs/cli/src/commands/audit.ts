@@ -2,12 +2,11 @@ import { generateKeyPairSync } from 'node:crypto';
 import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readAuditChain, verifyAuditChain } from '@mayfly/audit-trail';
-import { serviceAddress } from '@mayfly/config';
 import { createDatabase, redactUrl } from '@mayfly/db';
-import { callUnary, createClient } from '@mayfly/grpc';
-import { useOperatorIdentity } from '@mayfly/mesh';
+import { callUnary } from '@mayfly/grpc';
 import { AuditEvent, AuditOutcome, AuditServiceClient, ListEventsRequest } from '@mayfly/proto';
 import type { CommandContext } from '../command.js';
+import { asOperator } from '../operator-client.js';
 
 
 /**
@@ -73,15 +72,7 @@ function filters(context: CommandContext): Partial<ListEventsRequest> {
   };
 }
 
-async function withAudit<T>(context: CommandContext, use: (client: AuditServiceClient) => Promise<T>): Promise<T> {
-  useOperatorIdentity(context.stateDir);
-  const client = createClient(AuditServiceClient, serviceAddress('audit'), 'audit');
-  try {
-    return await use(client);
-  } finally {
-    client.close();
-  }
-}
+const withAudit = <T>(context: CommandContext, use: (client: AuditServiceClient) => Promise<T>): Promise<T> => asOperator(context, AuditServiceClient, 'audit', use);
 
 const list = (client: AuditServiceClient, request: Partial<ListEventsRequest>) => callUnary(client, client.listEvents, ListEventsRequest.fromPartial(request), { target: 'audit' });
 

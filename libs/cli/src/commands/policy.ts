@@ -1,20 +1,11 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { serviceAddress } from '@mayfly/config';
-import { callUnary, createClient } from '@mayfly/grpc';
-import { useOperatorIdentity } from '@mayfly/mesh';
+import { callUnary } from '@mayfly/grpc';
 import { DecideRequest, DecisionServiceClient, RegistryServiceClient, effectToJSON } from '@mayfly/proto';
 import type { CommandContext } from '../command.js';
+import { asOperator } from '../operator-client.js';
 
-async function withDecision<T>(context: CommandContext, call: (client: DecisionServiceClient) => Promise<T>): Promise<T> {
-  useOperatorIdentity(context.stateDir);
-  const client = createClient(DecisionServiceClient, serviceAddress('decision'), 'decision');
-  try {
-    return await call(client);
-  } finally {
-    client.close();
-  }
-}
+const withDecision = <T>(context: CommandContext, call: (client: DecisionServiceClient) => Promise<T>): Promise<T> => asOperator(context, DecisionServiceClient, 'decision', call);
 
 /**
  * `mayfly policy validate DIR`: the decision service checks the directory's *.cedar files,
@@ -42,14 +33,7 @@ export async function explain(context: CommandContext): Promise<void> {
   const spiffeId = context.args[0];
   const f = context.flags;
   if (!spiffeId || !f.resource || !f.actions) throw new Error('usage: mayfly policy explain <spiffe-id> --resource R --actions A[,A] [--task-kind K] [--reference REF] [--justification J] [--ttl S] [--break-glass]');
-  useOperatorIdentity(context.stateDir);
-  const registry = createClient(RegistryServiceClient, serviceAddress('attestation'), 'attestation');
-  let workload;
-  try {
-    workload = (await callUnary(registry, registry.getWorkload, { spiffeId }, { target: 'attestation' })).workload?.workload;
-  } finally {
-    registry.close();
-  }
+  const workload = await asOperator(context, RegistryServiceClient, 'attestation', async (registry) => (await callUnary(registry, registry.getWorkload, { spiffeId }, { target: 'attestation' })).workload?.workload);
   const request = DecideRequest.fromPartial({
     workload,
     task: { id: f.task ?? 'explain', kind: f.taskKind ?? 'ci-job', reference: f.reference ?? '' },

@@ -1,19 +1,10 @@
-import { serviceAddress } from '@mayfly/config';
-import { callUnary, createClient } from '@mayfly/grpc';
-import { useOperatorIdentity } from '@mayfly/mesh';
+import { callUnary } from '@mayfly/grpc';
 import { AttestationServiceClient } from '@mayfly/proto';
 import type { CommandContext } from '../command.js';
+import { asOperator } from '../operator-client.js';
 
-/** Calls attestation as the operator (MAYFLY_TLS_* from the environment, else npm start's dev PKI). */
-async function withAttestation<T>(context: CommandContext, call: (client: AttestationServiceClient) => Promise<T>): Promise<T> {
-  useOperatorIdentity(context.stateDir);
-  const client = createClient(AttestationServiceClient, serviceAddress('attestation'), 'attestation');
-  try {
-    return await call(client);
-  } finally {
-    client.close();
-  }
-}
+/** Calls attestation as the operator. */
+const withAttestation = <T>(context: CommandContext, call: (client: AttestationServiceClient) => Promise<T>): Promise<T> => asOperator(context, AttestationServiceClient, 'attestation', call);
 
 function spiffeIdArgument(context: CommandContext, usage: string): string {
   const spiffeId = context.args[0];

@@ -1,23 +1,15 @@
+import { readFileSync } from 'node:fs';
 import { serviceAddress } from '@mayfly/config';
 import { callUnary, createClient } from '@mayfly/grpc';
-import { useOperatorIdentity } from '@mayfly/mesh';
-import { readFileSync } from 'node:fs';
 import { IssuerKind, RegistryServiceClient, ReplayPolicy, RevocationServiceClient, RiskTier, TrustedIssuer, Workload, riskTierFromJSON, riskTierToJSON, type RegisteredWorkload } from '@mayfly/proto';
 import type { CommandContext } from '../command.js';
+import { asOperator } from '../operator-client.js';
 
 /**
  * `mayfly workloads|issuers|bindings …`: the registry (RegistryService on attestation), as the
  * operator. `workloads disable|enable` are in workload.ts (AttestationService).
  */
-async function withRegistry<T>(context: CommandContext, call: (client: RegistryServiceClient) => Promise<T>): Promise<T> {
-  useOperatorIdentity(context.stateDir);
-  const client = createClient(RegistryServiceClient, serviceAddress('attestation'), 'attestation');
-  try {
-    return await call(client);
-  } finally {
-    client.close();
-  }
-}
+const withRegistry = <T>(context: CommandContext, call: (client: RegistryServiceClient) => Promise<T>): Promise<T> => asOperator(context, RegistryServiceClient, 'attestation', call);
 
 function spiffeIdArgument(context: CommandContext, usage: string): string {
   const spiffeId = context.args[0];

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { MayflyError, isMayflyError, newId } from '@mayfly/core';
+import { MayflyError, isMayflyError } from '@mayfly/core';
 import { auditEvent, type AuditEventInput } from '@mayfly/audit-trail';
 import { toGrantMessage, type GrantRecord } from '@mayfly/db';
 import { Effect, type AuditEvent, type DecideRequest, type DecideResponse, type DelegateGrantRequest, type DelegateGrantResponse, type Delegation, type Workload } from '@mayfly/proto';
 import type { CredentialFormat, PresentedCredential } from '../credentials/credential-format.js';
 import { delegationFrom, readDelegation, type ValidDelegation } from './delegation-request.js';
 import { grantBounds } from './grant-bounds.js';
+import { newGrantRecord } from './grant-record.js';
 import { issuedDetail } from './issued-record.js';
 import type { GrantCall } from './grant-flow.js';
 import type { TtlPolicy } from './grant-request.js';
@@ -194,38 +195,19 @@ function childGrant(parent: GrantRecord, delegate: Workload, delegation: ValidDe
     taskDeadline: parent.task_deadline ?? undefined,
     parent: { expiresAt: parent.expires_at, renewableUntil: parent.renewable_until },
   });
-  return {
-    id: newId(),
-    spiffe_id: delegate.spiffeId,
-    task_id: parent.task_id,
-    task_kind: parent.task_kind,
-    task_reference: parent.task_reference,
-    task_deadline: parent.task_deadline,
+  return newGrantRecord({
+    spiffeId: delegate.spiffeId,
+    task: { id: parent.task_id, kind: parent.task_kind, reference: parent.task_reference, deadline: parent.task_deadline ?? undefined },
     resource: parent.resource,
-    actions: [...decision.grantedActions],
+    decision,
     status: 'active',
-    token_id: newId(),
-    policy_ids: [...decision.policyIds],
-    policy_version: decision.policyVersion,
-    issued_at: now,
-    expires_at: bounds.expiresAt,
-    ended_at: null,
-    end_reason: null,
-    renewable_until: bounds.renewableUntil,
-    token_lifetime_seconds: bounds.tokenLifetimeSeconds,
-    renewals: 0,
-    idempotency_key: null,
-    request_digest: null,
-    token_reissue: null,
-    heartbeat_interval_seconds: decision.heartbeatSeconds > 0 ? decision.heartbeatSeconds : null,
-    last_heartbeat_at: null,
-    single_use: false,
-    consumed_at: null,
-    parent_grant_id: parent.id,
-    ancestor_grant_ids: [...chain.parentGrantIds],
-    delegators: [...chain.delegators],
-    break_glass: false,
-  };
+    issuedAt: now,
+    expiresAt: bounds.expiresAt,
+    renewableUntil: bounds.renewableUntil,
+    tokenLifetimeSeconds: bounds.tokenLifetimeSeconds,
+    heartbeatIntervalSeconds: decision.heartbeatSeconds > 0 ? decision.heartbeatSeconds : null,
+    delegation: { parentGrantId: parent.id, ancestorGrantIds: chain.parentGrantIds, delegators: chain.delegators },
+  });
 }
 
 function decisionDetail(decision: DecideResponse, delegate: Workload): Record<string, unknown> {

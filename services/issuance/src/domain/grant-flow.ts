@@ -1,5 +1,5 @@
-import { MayflyError, isMayflyError, newId } from '@mayfly/core';
-import { toGrantMessage, type GrantRecord } from '@mayfly/db';
+import { MayflyError, isMayflyError } from '@mayfly/core';
+import { toGrantMessage } from '@mayfly/db';
 import { Effect, type AuditEvent, type DecideResponse, type RequestGrantRequest, type RequestGrantResponse } from '@mayfly/proto';
 import type { CredentialFormat } from '../credentials/credential-format.js';
 import { grantBounds } from './grant-bounds.js';
@@ -10,6 +10,7 @@ import { GrantRateLimiter, type RateLimit } from './rate-limiter.js';
 import { replayGrant, requestDigest } from './idempotency.js';
 import { issuedDetail } from './issued-record.js';
 import { pendingGrant } from './pending-grant.js';
+import { newGrantRecord } from './grant-record.js';
 import { RequestTrail } from './request-trail.js';
 import { identityDetail, type SessionCertificate, type WorkloadIdentity } from './workload-identity.js';
 
@@ -213,38 +214,20 @@ export class GrantFlow {
     const { expiresAt, tokenLifetimeSeconds } = bounds;
     // A single-use token is never renewed: its grant ends with it.
     const renewableUntil = request.singleUse ? expiresAt : bounds.renewableUntil;
-    const grant: GrantRecord = {
-      id: newId(),
-      spiffe_id: identity.workload.spiffeId,
-      task_id: request.task.id,
-      task_kind: request.task.kind,
-      task_reference: request.task.reference,
-      task_deadline: request.task.deadline ?? null,
+    const grant = newGrantRecord({
+      spiffeId: identity.workload.spiffeId,
+      task: request.task,
       resource: request.resource,
-      actions: [...decision.grantedActions],
+      decision,
       status: 'active',
-      token_id: newId(),
-      policy_ids: [...decision.policyIds],
-      policy_version: decision.policyVersion,
-      issued_at: issuedAt,
-      expires_at: expiresAt,
-      ended_at: null,
-      end_reason: null,
-      renewable_until: renewableUntil,
-      token_lifetime_seconds: tokenLifetimeSeconds,
-      renewals: 0,
-      idempotency_key: null,
-      request_digest: null,
-      token_reissue: null,
-      heartbeat_interval_seconds: strictestInterval(request.heartbeatIntervalSeconds, decision.heartbeatSeconds),
-      last_heartbeat_at: null,
-      single_use: request.singleUse,
-      consumed_at: null,
-      parent_grant_id: null,
-      ancestor_grant_ids: [],
-      delegators: [],
-      break_glass: decision.breakGlass,
-    };
+      issuedAt,
+      expiresAt,
+      renewableUntil,
+      tokenLifetimeSeconds,
+      heartbeatIntervalSeconds: strictestInterval(request.heartbeatIntervalSeconds, decision.heartbeatSeconds),
+      singleUse: request.singleUse,
+      breakGlass: decision.breakGlass,
+    });
     const thumbprint = identity.via === 'session' ? identity.certificate.thumbprint : undefined;
     const accessToken = await this.credentials.mint({
       spiffeId: grant.spiffe_id,

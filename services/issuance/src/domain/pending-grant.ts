@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { newId } from '@mayfly/core';
 import type { GrantRecord, NewApprovalRequest } from '@mayfly/db';
 import type { DecideResponse } from '@mayfly/proto';
 import type { ValidGrantRequest } from './grant-request.js';
+import { newGrantRecord } from './grant-record.js';
 import type { WorkloadIdentity } from './workload-identity.js';
 
 /** What a request that waits for people leaves behind: the pending grant, its request, and the secret to collect it with. */
@@ -27,44 +27,26 @@ export function claimSecretDigest(secret: string): string {
 export function pendingGrant(identity: WorkloadIdentity, request: ValidGrantRequest, decision: DecideResponse, heartbeatSeconds: number | null, now: Date): PendingGrant {
   const rule = decision.approval!;
   const pendingUntil = new Date(Math.floor(now.getTime() / 1000) * 1000 + rule.pendingSeconds * 1000);
-  const id = newId();
   const claimSecret = randomBytes(32).toString('base64url');
+  // No token yet: its lifetime is set at approval. Until then the grant "expires" when the wait ends.
+  const grant = newGrantRecord({
+    spiffeId: identity.workload.spiffeId,
+    task: request.task,
+    resource: request.resource,
+    decision,
+    status: 'pending_approval',
+    issuedAt: now,
+    expiresAt: pendingUntil,
+    renewableUntil: pendingUntil,
+    tokenLifetimeSeconds: request.requestedTtlSeconds,
+    heartbeatIntervalSeconds: heartbeatSeconds,
+    singleUse: request.singleUse,
+  });
   return {
     claimSecret,
-    grant: {
-      id,
-      spiffe_id: identity.workload.spiffeId,
-      task_id: request.task.id,
-      task_kind: request.task.kind,
-      task_reference: request.task.reference,
-      task_deadline: request.task.deadline ?? null,
-      resource: request.resource,
-      actions: [...decision.grantedActions],
-      status: 'pending_approval',
-      token_id: newId(),
-      policy_ids: [...decision.policyIds],
-      policy_version: decision.policyVersion,
-      issued_at: now,
-      expires_at: pendingUntil,
-      ended_at: null,
-      end_reason: null,
-      renewable_until: pendingUntil,
-      token_lifetime_seconds: request.requestedTtlSeconds,
-      renewals: 0,
-      idempotency_key: null,
-      request_digest: null,
-      token_reissue: null,
-      heartbeat_interval_seconds: heartbeatSeconds,
-      last_heartbeat_at: null,
-      single_use: request.singleUse,
-      consumed_at: null,
-      parent_grant_id: null,
-      ancestor_grant_ids: [],
-      delegators: [],
-      break_glass: false,
-    },
+    grant,
     approval: {
-      grant_id: id,
+      grant_id: grant.id,
       rule: rule.rule,
       approver_groups: [...rule.approverGroups],
       threshold: rule.threshold,
