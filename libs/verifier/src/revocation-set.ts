@@ -111,19 +111,29 @@ export class RevocationSet {
       const revokedParent = token.delegation.parentGrantIds.find((grantId) => this.byGrant.has(grantId));
       if (revokedParent) return { code: 'ERR_TOKEN_REVOKED', message: `grant ${revokedParent}, which grant ${token.grantId} was delegated from, has been revoked` };
     }
-    // A workload watermark covers the tokens it holds and the ones it passed on (any party of a chain).
-    for (const spiffeId of token.delegation ? [token.delegation.actor, ...token.delegation.delegators] : [token.spiffeId]) {
-      const workload = this.byWorkload.get(spiffeId);
-      // iat has whole seconds: a token from the watermark's own second may be from just before it,
-      // so it is refused too (fail closed; the workload asks again).
-      if (workload && token.issuedAt.getTime() < workload.notBeforeMs) {
-        return { code: 'ERR_TOKEN_REVOKED', message: `credentials of ${spiffeId} issued before ${new Date(workload.notBeforeMs).toISOString()} have been revoked` };
-      }
+    // A workload watermark covers the tokens it holds and the ones it passed on (any party of a
+    // chain; sub is the first delegator). The common, undelegated case allocates nothing.
+    if (this.byWorkload.size > 0) {
+      const watermarked = token.delegation
+        ? [token.delegation.actor, ...token.delegation.delegators].map((spiffeId) => this.watermarkOf(spiffeId, token.issuedAt)).find(Boolean)
+        : this.watermarkOf(token.spiffeId, token.issuedAt);
+      if (watermarked) return watermarked;
     }
     if (token.keyId !== undefined && this.byKey.has(token.keyId)) {
       return { code: 'ERR_TOKEN_REVOKED', message: `signing key ${token.keyId} has been revoked; every token it signed is void` };
     }
     return undefined;
+  }
+
+  /**
+   * The refusal a workload watermark gives a token issued at `issuedAt`. iat has whole seconds: a
+   * token from the watermark's own second may be from just before it, so it is refused too (fail
+   * closed; the workload asks again).
+   */
+  private watermarkOf(spiffeId: string, issuedAt: Date): { code: 'ERR_TOKEN_REVOKED'; message: string } | undefined {
+    const workload = this.byWorkload.get(spiffeId);
+    if (!workload || issuedAt.getTime() >= workload.notBeforeMs) return undefined;
+    return { code: 'ERR_TOKEN_REVOKED', message: `credentials of ${spiffeId} issued before ${new Date(workload.notBeforeMs).toISOString()} have been revoked` };
   }
 
   isRevoked(grantId: string | undefined, tokenId: string | undefined): boolean {
