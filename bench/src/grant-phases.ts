@@ -40,7 +40,7 @@ export async function sessionGrants(issuer: DevIssuer, concurrency: number, timi
       sessions.push(
         await WorkloadSession.start({
           issuanceAddress: serviceAddress('issuance'),
-          evidence: await issuer.mint(benchSubject(i), { audience: DEMO.audience, ttlSeconds: 600 }),
+          evidence: { oidcToken: await issuer.mint(benchSubject(i), { audience: DEMO.audience, ttlSeconds: 600 }) },
           timeoutMs: 5_000,
           bootstrap,
         }),

@@ -31,7 +31,7 @@ afterAll(async () => {
 });
 
 async function startSession(): Promise<WorkloadSession> {
-  const session = await WorkloadSession.start({ issuanceAddress: t.mesh.addresses.issuance, evidence: await t.evidence(DEV.subject), timeoutMs: 10_000, bootstrap: t.issuance });
+  const session = await WorkloadSession.start({ issuanceAddress: t.mesh.addresses.issuance, evidence: { oidcToken: await t.evidence(DEV.subject) }, timeoutMs: 10_000, bootstrap: t.issuance });
   sessions.push(session);
   return session;
 }

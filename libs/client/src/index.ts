@@ -2,3 +2,4 @@ export { MayflyClient, type AcquireRequest, type MayflyClientOptions } from './m
 export { TaskGrant, type DelegatedGrant, type DelegationRequest } from './task-grant.js';
 export { WorkloadSession } from './workload-session.js';
 export { waitForApproval, type ApprovalWait } from './approval-wait.js';
+export { asEvidence, joinTokenEvidence, jwtSvidEvidence, x509Evidence, type EvidenceSource } from './evidence.js';

@@ -7,16 +7,18 @@ import { DEFAULT_RETRIES, withRetries, type RetryPolicy } from './retries.js';
 import { waitForApproval, type ApprovalWait } from './approval-wait.js';
 import { TaskGrant, type DelegatedGrant } from './task-grant.js';
 import { WorkloadSession } from './workload-session.js';
+import { asEvidence, type EvidenceSource } from './evidence.js';
 
 export interface MayflyClientOptions {
   /** host:port of the issuance service. */
   readonly issuanceAddress: string;
   /**
-   * Returns fresh evidence of what this workload is (for example, re-reads the projected
-   * Kubernetes service-account token). Called to start a session — once, then about every two
-   * thirds of the session's life — or, without sessions, for every grant.
+   * Returns fresh evidence of what this workload is: an OIDC token as a string (for example,
+   * re-reads the projected Kubernetes service-account token), or Evidence of another kind
+   * (x509Evidence, jwtSvidEvidence, joinTokenEvidence). Called to start a session — once, then
+   * about every two thirds of the session's life — or, without sessions, for every grant.
    */
-  readonly evidence: () => string | Promise<string>;
+  readonly evidence: () => EvidenceSource | Promise<EvidenceSource>;
   /** Per-call timeout, ms. Default 5000. */
   readonly timeoutMs?: number;
   /**
@@ -226,7 +228,7 @@ export class MayflyClient {
     const session = await this.currentSession(timeoutMs);
     if (!session) {
       await waitForReady(this.bootstrap, new Date(Date.now() + timeoutMs), 'issuance');
-      const evidence = { oidcToken: await this.options.evidence() };
+      const evidence = asEvidence(await this.options.evidence());
       return { response: await callUnary(this.bootstrap, this.bootstrap.requestGrant, { ...body, evidence }, { timeoutMs, target: 'issuance' }), session: undefined };
     }
     const within = async (s: WorkloadSession) => {
@@ -264,7 +266,7 @@ export class MayflyClient {
   private async startSession(timeoutMs: number): Promise<WorkloadSession> {
     const session = await WorkloadSession.start({
       issuanceAddress: this.options.issuanceAddress,
-      evidence: await this.options.evidence(),
+      evidence: asEvidence(await this.options.evidence()),
       timeoutMs,
       bootstrap: this.bootstrap,
     });

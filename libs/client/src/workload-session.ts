@@ -1,6 +1,6 @@
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { callUnary, createClient, waitForReady } from '@mayfly/grpc';
-import { IssuanceServiceClient } from '@mayfly/proto';
+import { IssuanceServiceClient, type Evidence } from '@mayfly/proto';
 
 /**
  * An attested session: an X.509-SVID for a key generated here and never sent anywhere, and an
@@ -21,14 +21,14 @@ export class WorkloadSession {
   ) {}
 
   /** Attests `evidence` once through StartSession and opens the session's channel. */
-  static async start(options: { issuanceAddress: string; evidence: string; timeoutMs: number; bootstrap: IssuanceServiceClient }): Promise<WorkloadSession> {
+  static async start(options: { issuanceAddress: string; evidence: Evidence; timeoutMs: number; bootstrap: IssuanceServiceClient }): Promise<WorkloadSession> {
     const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const deadline = new Date(Date.now() + options.timeoutMs);
     await waitForReady(options.bootstrap, deadline, 'issuance');
     const response = await callUnary(
       options.bootstrap,
       options.bootstrap.startSession,
-      { evidence: { oidcToken: options.evidence }, publicKey: publicKey.export({ type: 'spki', format: 'der' }) },
+      { evidence: options.evidence, publicKey: publicKey.export({ type: 'spki', format: 'der' }) },
       { deadline, target: 'issuance' },
     );
     const certificate = new X509Certificate(response.certificatePem);

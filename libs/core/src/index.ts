@@ -22,3 +22,4 @@ export {
 } from './validation.js';
 export { sha256Hex, newId } from './ids.js';
 export { checkCeiling, entitlementCovers, type Entitlement } from './ceiling.js';
+export { EVIDENCE_CLAIMS, allEvidenceClaimNames, isEvidenceIssuerKind, type EvidenceClaims, type EvidenceIssuerKind } from './evidence-claims.js';

@@ -30,6 +30,8 @@ export {
   type RiskTierName,
   type TrustedIssuerRow,
   type WorkloadRow,
+  type BindingRuleRow,
+  type JoinTokenRow,
 } from './schema.js';
 export {
   bindWorkload,
@@ -53,6 +55,8 @@ export {
   type TrustedIssuerInput,
   type WorkloadInput,
 } from './repositories/registry.js';
+export { bindingRulesMatching, deleteBindingRule, insertBindingRule, listBindingRules, type NewBindingRule } from './repositories/binding-rules.js';
+export { consumeJoinToken, deleteUnusedJoinToken, insertJoinToken, listJoinTokens, type NewJoinToken } from './repositories/join-tokens.js';
 export {
   findSessionState,
   recordSvid,

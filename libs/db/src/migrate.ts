@@ -16,6 +16,7 @@ import * as grantHeartbeats from './migrations/012-grant-heartbeats.js';
 import * as singleUseGrants from './migrations/013-single-use-grants.js';
 import * as grantDelegation from './migrations/014-grant-delegation.js';
 import * as approvals from './migrations/015-approvals.js';
+import * as attestors from './migrations/016-attestors.js';
 import { MayflyError } from '@mayfly/core';
 import { sql } from 'kysely';
 import { provisionServiceRoles, type ProvisionOptions } from './roles.js';
@@ -38,6 +39,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '013-single-use-grants': singleUseGrants,
   '014-grant-delegation': grantDelegation,
   '015-approvals': approvals,
+  '016-attestors': attestors,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

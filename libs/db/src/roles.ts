@@ -34,6 +34,9 @@ export const SERVICE_ACCESS: Readonly<Record<DatabaseService, ServiceAccess>> = 
       // To tell an operator which live grants a smaller ceiling no longer covers.
       grants: ['SELECT'],
       workload_bindings: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+      binding_rules: ['SELECT', 'INSERT', 'DELETE'],
+      // Join tokens are created, consumed once (used_at) and withdrawn through attestation.
+      join_tokens: ['SELECT', 'INSERT', 'UPDATE (used_at)', 'DELETE'],
       evidence_uses: ['SELECT', 'INSERT', 'DELETE'],
       svids: ['SELECT', 'INSERT', 'UPDATE (revoked_at, revoke_reason)'],
       audit_outbox: ['SELECT', 'INSERT', 'UPDATE'],

@@ -29,10 +29,14 @@ export interface TrustedIssuerTable {
   kind: Generated<IssuerKind>;
   /** Null: the kind's default (reusable for kubernetes, single-use otherwise). */
   replay_policy: ReplayPolicy | null;
+  /** The trust domain its workloads belong to (the trust_domain claim), if set. */
+  trust_domain: ColumnType<string | null, string | null | undefined, string | null>;
+  /** X.509 issuers: the CA certificates, PEM. */
+  ca_pem: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: CreatedAt;
 }
 
-export type IssuerKind = 'oidc' | 'kubernetes';
+export type IssuerKind = 'oidc' | 'kubernetes' | 'github-actions' | 'gitlab-ci' | 'spiffe' | 'x509';
 export type ReplayPolicy = 'single-use' | 'reusable-until-expiry';
 
 export interface WorkloadTable {
@@ -59,6 +63,32 @@ export interface SvidTable {
   expires_at: Date;
   revoked_at: Date | null;
   revoke_reason: string | null;
+  /** What the session was attested with: its grants' policies see the claims. */
+  attestor: Generated<string>;
+  issuer: Generated<string>;
+  claims: ColumnType<Record<string, string>, string | undefined, string>;
+}
+
+/** Verified claims of one issuer equal to `match` prove the SPIFFE ID the template expands to. */
+export interface BindingRuleTable {
+  id: string;
+  issuer: string;
+  match: ColumnType<Record<string, string>, string, string>;
+  spiffe_id_template: string;
+  description: string;
+  created_by: string;
+  created_at: CreatedAt;
+}
+
+/** A one-time bootstrap credential for one workload; the secret is kept as its SHA-256. */
+export interface JoinTokenTable {
+  id: string;
+  digest: string;
+  spiffe_id: string;
+  expires_at: Date;
+  created_by: string;
+  created_at: CreatedAt;
+  used_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 export interface WorkloadBindingTable {
@@ -261,6 +291,8 @@ export interface Database {
   audit_checkpoints: AuditCheckpointTable;
   audit_outbox: AuditOutboxTable;
   svids: SvidTable;
+  binding_rules: BindingRuleTable;
+  join_tokens: JoinTokenTable;
 }
 
 export type GrantRow = Selectable<GrantTable>;
@@ -274,3 +306,5 @@ export type TrustedIssuerRow = Selectable<TrustedIssuerTable>;
 export type RevocationRow = Selectable<RevocationTable>;
 export type AuditEventRow = Selectable<AuditEventTable>;
 export type SvidRow = Selectable<SvidTable>;
+export type BindingRuleRow = Selectable<BindingRuleTable>;
+export type JoinTokenRow = Selectable<JoinTokenTable>;

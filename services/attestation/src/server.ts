@@ -6,7 +6,9 @@ import type { Logger } from '@mayfly/core';
 import { assertDatabaseReachable, createDatabase, assertSchemaCurrent, pruneEvidenceUses } from '@mayfly/db';
 import { startGrpcServer, type Closer } from '@mayfly/grpc';
 import { AttestationServiceService, RegistryServiceService } from '@mayfly/proto';
-import { PostgresTrustedIssuers, PostgresWorkloadRegistry } from './adapters/postgres-registry.js';
+import { PostgresJoinTokens } from './adapters/postgres-join-tokens.js';
+import { PostgresWorkloadRegistry } from './adapters/postgres-registry.js';
+import { PostgresTrustedIssuers } from './adapters/postgres-trusted-issuers.js';
 import { attestationApi } from './api/attestation-api.js';
 import { registryApi } from './api/registry-api.js';
 import { buildAttestorCatalog } from './attestors/catalog.js';
@@ -18,8 +20,11 @@ export async function startAttestationService(log: Logger): Promise<Closer[]> {
   const db = createDatabase({ url: settings.databaseUrl, applicationName: 'mayfly-attestation' });
   await assertSchemaCurrent(db);
 
+  const audit = auditTrailFromEnv('attestation', db, log, env);
+  audit.start();
   const attestors = buildAttestorCatalog({
     trustedIssuers: new PostgresTrustedIssuers(db, env.int('MAYFLY_ISSUER_CACHE_MS', 10_000)),
+    joinTokens: new PostgresJoinTokens(db, audit),
     clockToleranceSeconds: env.int('MAYFLY_CLOCK_TOLERANCE_SECONDS', 5, { max: 300 }),
     jwksFetch: {
       // Issuers' JWKS come over https, trusting the system store plus this private CA bundle.
@@ -35,8 +40,6 @@ export async function startAttestationService(log: Logger): Promise<Closer[]> {
   }, 60_000);
   pruneTimer.unref();
 
-  const audit = auditTrailFromEnv('attestation', db, log, env);
-  audit.start();
   const workloadCaFile = env.optionalString('MAYFLY_WORKLOAD_CA_FILE');
   const workloadCaKeyFile = env.optionalString('MAYFLY_WORKLOAD_CA_KEY_FILE');
   const workloadCa = workloadCaFile && workloadCaKeyFile ? await WorkloadCa.load(workloadCaFile, workloadCaKeyFile) : undefined;

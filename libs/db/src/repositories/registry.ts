@@ -15,6 +15,10 @@ export interface TrustedIssuerInput {
   kind?: IssuerKind | undefined;
   /** Default: the kind's (reusable-until-expiry for kubernetes, single-use otherwise). */
   replayPolicy?: ReplayPolicy | undefined;
+  /** The trust_domain claim of its evidence (for SPIFFE ID templates). */
+  trustDomain?: string | undefined;
+  /** X.509 issuers: the CA certificates, PEM. */
+  caPem?: string | undefined;
 }
 
 export interface WorkloadInput {
@@ -39,6 +43,8 @@ export async function upsertTrustedIssuer(db: Kysely<Database>, input: TrustedIs
     max_evidence_lifetime_seconds: input.maxEvidenceLifetimeSeconds ?? 86_400,
     kind: input.kind ?? 'oidc',
     replay_policy: input.replayPolicy ?? null,
+    trust_domain: input.trustDomain ?? null,
+    ca_pem: input.caPem ?? null,
   };
   await db
     .insertInto('trusted_issuers')

@@ -7,13 +7,28 @@ export interface NewSvid {
   evidenceDigest: string;
   issuedAt: Date;
   expiresAt: Date;
+  /** What the session was attested with (its grants' policies see context.evidence). */
+  attestor: string;
+  issuer: string;
+  claims: Readonly<Record<string, string>>;
 }
 
 /** Records an SVID attestation has signed, so that it can be revoked by serial. */
 export async function recordSvid(db: Kysely<Database>, svid: NewSvid): Promise<void> {
   await db
     .insertInto('svids')
-    .values({ serial: svid.serial, spiffe_id: svid.spiffeId, evidence_digest: svid.evidenceDigest, issued_at: svid.issuedAt, expires_at: svid.expiresAt, revoked_at: null, revoke_reason: null })
+    .values({
+      serial: svid.serial,
+      spiffe_id: svid.spiffeId,
+      evidence_digest: svid.evidenceDigest,
+      issued_at: svid.issuedAt,
+      expires_at: svid.expiresAt,
+      revoked_at: null,
+      revoke_reason: null,
+      attestor: svid.attestor,
+      issuer: svid.issuer,
+      claims: JSON.stringify(svid.claims),
+    })
     .execute();
 }
 

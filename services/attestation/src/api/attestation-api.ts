@@ -63,7 +63,16 @@ export function attestationApi(deps: AttestationApiDeps): AttestationServiceServ
           throw invalidArgument('public_key', (error as Error).message);
         }),
       );
-      await recordSvid(deps.db, { serial: svid.serial, spiffeId, evidenceDigest: attested.evidenceDigest, issuedAt, expiresAt: svid.notAfter });
+      await recordSvid(deps.db, {
+        serial: svid.serial,
+        spiffeId,
+        evidenceDigest: attested.evidenceDigest,
+        issuedAt,
+        expiresAt: svid.notAfter,
+        attestor: attested.attestor,
+        issuer: attested.issuer,
+        claims: attested.claims,
+      });
       return {
         spiffeId,
         certificatePem: svid.certificatePem,
@@ -74,6 +83,7 @@ export function attestationApi(deps: AttestationApiDeps): AttestationServiceServ
         issuer: attested.issuer,
         subject: attested.subject,
         evidenceDigest: attested.evidenceDigest,
+        claims: attested.claims,
       };
     }),
 

@@ -1,5 +1,5 @@
 import { LIMITS, MayflyError, sanitizeText, validateSpiffeId, type Logger } from '@mayfly/core';
-import { auditEvent, type AuditTrail } from '@mayfly/audit-trail';
+import type { AuditTrail } from '@mayfly/audit-trail';
 import {
   activeGrantsOf,
   createWorkload,
@@ -23,6 +23,9 @@ import { unary } from '@mayfly/grpc';
 import type { AuditEvent, RegisteredWorkload, RegistryServiceServer } from '@mayfly/proto';
 import { readBinding, readIssuerRecord, toIssuerMessage } from '../domain/issuer-record.js';
 import { changedFields, grantsBeyond, readWorkloadRecord } from '../domain/workload-record.js';
+import { bindingRulesApi } from './binding-rules-api.js';
+import { joinTokensApi } from './join-tokens-api.js';
+import { actorOf, auditedChanges, changeRecord } from './registry-change.js';
 
 export interface RegistryApiDeps {
   readonly db: Kysely<Database>;
@@ -32,7 +35,6 @@ export interface RegistryApiDeps {
   readonly log: Logger;
 }
 
-const SOURCE = 'attestation';
 
 function registered(row: WorkloadRow): RegisteredWorkload {
   return { workload: toWorkloadMessage(row), disabledAt: row.disabled_at ?? undefined, createdAt: row.created_at };
@@ -53,19 +55,11 @@ const asInput = (row: WorkloadRow) => ({
  * audit record (the operator's verified identity, why, and what changed), in one transaction.
  */
 export function registryApi({ db, audit, trustDomains, log }: RegistryApiDeps): RegistryServiceServer {
-  const actorOf = (caller: string | undefined) => caller ?? 'unverified-caller (insecure development mode)';
-  const record = (kind: string, actor: string, detail: Record<string, unknown>): AuditEvent => auditEvent(SOURCE, { kind, actor, outcome: 'success', detail });
-  /** A change and its audit record, in one transaction; the record then goes to the audit service. */
-  const audited = async <T>(change: (tx: Kysely<Database>) => Promise<{ result: T; event: AuditEvent }>): Promise<T> => {
-    const { result, event } = await db.transaction().execute(async (tx) => {
-      const done = await change(tx);
-      await audit.enqueue(tx, [done.event]);
-      return done;
-    });
-    void audit.deliver([event]).catch(() => undefined);
-    return result;
-  };
+  const record = changeRecord;
+  const audited = auditedChanges(db, audit);
   return {
+    ...bindingRulesApi({ db, audit, log }),
+    ...joinTokensApi({ db, audit, log }),
     createWorkload: unary(log, 'mayfly.v1.RegistryService/CreateWorkload', async (request, call) => {
       const input = readWorkloadRecord(request.workload, trustDomains);
       const reason = sanitizeText(request.reason, LIMITS.reasonMaxLength);

@@ -1,19 +1,35 @@
 import type { HttpsFetchOptions } from '@mayfly/pki';
 import type { Attestor, EvidenceKind } from './attestor.js';
+import { JoinTokenAttestor, type JoinTokenStore } from './join-token/join-token-attestor.js';
 import { OidcAttestor } from './oidc/oidc-attestor.js';
-import type { TrustedIssuerSource } from './oidc/trusted-issuers.js';
+import { JwtSvidAttestor } from './spiffe/jwt-svid-attestor.js';
+import type { TrustedIssuerSource } from './trusted-issuers.js';
+import { X509Attestor } from './x509/x509-attestor.js';
 
 export interface AttestorCatalogOptions {
   readonly trustedIssuers: TrustedIssuerSource;
+  readonly joinTokens: JoinTokenStore;
   readonly clockToleranceSeconds: number;
   /** How issuers' key sets are fetched: trust anchors, and whether http: is allowed (development only). */
   readonly jwksFetch: HttpsFetchOptions;
 }
 
-/** The one place that lists which attestors exist. Add a new evidence kind here. */
+/**
+ * The one place that lists which attestors exist, one per evidence kind:
+ * - oidc_token: OIDC JWTs, their claims mapped by issuer kind — generic OIDC, Kubernetes
+ *   service-account tokens (kubernetes/), GitHub Actions and GitLab CI (ci/);
+ * - jwt_svid: SPIFFE JWT-SVIDs against a trust domain's bundle (spiffe/);
+ * - x509_assertion: proof of an X.509 certificate or X.509-SVID chaining to a trusted CA (x509/);
+ * - join_token: one-time bootstrap tokens operators create (join-token/).
+ * Add a new evidence kind here; a new OIDC platform is a claim mapper in oidc-attestor.ts.
+ */
 export function buildAttestorCatalog(options: AttestorCatalogOptions): ReadonlyMap<EvidenceKind, Attestor> {
+  const jwt = { issuers: options.trustedIssuers, clockToleranceSeconds: options.clockToleranceSeconds, jwksFetch: options.jwksFetch };
   const attestors: Attestor[] = [
-    new OidcAttestor({ issuers: options.trustedIssuers, clockToleranceSeconds: options.clockToleranceSeconds, jwksFetch: options.jwksFetch }),
+    new OidcAttestor(jwt),
+    new JwtSvidAttestor(jwt),
+    new X509Attestor({ issuers: options.trustedIssuers, clockToleranceSeconds: options.clockToleranceSeconds }),
+    new JoinTokenAttestor(options.joinTokens),
   ];
   return new Map(attestors.map((attestor) => [attestor.evidenceKind, attestor]));
 }

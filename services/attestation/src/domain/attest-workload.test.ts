@@ -10,7 +10,9 @@ const attestor: Attestor = {
   attest: async (evidence) => ({
     attestor: 'fake',
     issuer: 'iss',
+    issuerKind: 'oidc',
     subject: evidence.split('#')[0]!,
+    claims: { sub: evidence.split('#')[0]! },
     expiresAt: new Date(0),
     evidenceDigest: evidence,
     replayPolicy: evidence.includes('reusable') ? 'reusable-until-expiry' : 'single-use',
@@ -25,6 +27,8 @@ function registryFake() {
     consumeAndFind: async (use: { digest: string; subject: string }) => {
       const firstUse = !used.has(use.digest);
       used.add(use.digest);
+      if (use.subject === 'ambiguous') return { firstUse, workload: undefined, disabled: false, problem: 'binding rules disagree about this evidence' };
+      if (use.subject === 'unregistered') return { firstUse, workload: undefined, disabled: false, boundBy: 'binding rule r1', unregisteredSpiffeId: 'spiffe://example.org/ghost' };
       return { firstUse, workload: use.subject === 'known' || use.subject === 'disabled' ? bound : undefined, disabled: use.subject === 'disabled' };
     },
   };
@@ -35,7 +39,22 @@ describe('attestWorkload', () => {
   it('maps attested (issuer, subject) to the workload bound to it', async () => {
     const result = await attestWorkload({ oidcToken: 'known#1' }, attestors, registry);
     expect(result.workload?.spiffeId).toBe('spiffe://example.org/bound');
-    expect(result).toMatchObject({ attestor: 'fake', issuer: 'iss', subject: 'known', evidenceDigest: 'known#1' });
+    expect(result).toMatchObject({ attestor: 'fake', issuer: 'iss', subject: 'known', evidenceDigest: 'known#1', claims: { sub: 'known' } });
+  });
+
+  it('refuses evidence binding rules disagree about, and names the unregistered SPIFFE ID a rule proved', async () => {
+    await expect(attestWorkload({ oidcToken: 'ambiguous' }, attestors, registry)).rejects.toMatchObject({ code: 'ERR_ATTESTATION_FAILED', message: expect.stringContaining('disagree') });
+    await expect(attestWorkload({ oidcToken: 'unregistered' }, attestors, registry)).rejects.toMatchObject({
+      message: expect.stringContaining('binding rule r1 names spiffe://example.org/ghost, which is not a registered workload'),
+    });
+  });
+
+  it('takes whichever one kind of evidence is set, and refuses none', async () => {
+    const joinTokens: Attestor = { ...attestor, name: 'join', evidenceKind: 'join_token' };
+    const both = new Map<EvidenceKind, Attestor>([...attestors, ['join_token', joinTokens]]);
+    await expect(attestWorkload({ joinToken: 'known#j' }, both, registry)).resolves.toMatchObject({ subject: 'known' });
+    await expect(attestWorkload({ jwtSvid: 'known#s' }, both, registry)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringContaining('no attestor handles evidence of kind "jwt_svid"') });
+    await expect(attestWorkload({}, both, registry)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringContaining('jwt_svid, x509_assertion, join_token') });
   });
 
   it('refuses evidence that has been used before (single use)', async () => {

@@ -4,10 +4,11 @@ import type { Attestor, EvidenceKind } from '../attestors/attestor.js';
 import type { WorkloadRegistry } from './registry.js';
 
 /**
- * Evidence → attested workload. The attestor proves who issued the evidence about whom; the
- * registry's explicit binding decides which workload that is. Unbound evidence proves nothing;
- * a disabled workload is refused; and, unless its issuer's replay policy says the evidence is
- * reusable until it expires, evidence proves something only once: a replay is refused.
+ * Evidence → attested workload. The attestor proves who issued the evidence about whom and what
+ * it verified; the registry's explicit bindings and binding rules decide which workload that is.
+ * Unbound evidence proves nothing; a disabled workload is refused; and, unless its issuer's replay
+ * policy says the evidence is reusable until it expires, evidence proves something only once: a
+ * replay is refused.
  */
 export async function attestWorkload(
   evidence: Evidence | undefined,
@@ -19,38 +20,50 @@ export async function attestWorkload(
   if (!attestor) throw invalidArgument('evidence', `no attestor handles evidence of kind "${kind}"`);
 
   const subject = await attestor.attest(payload);
-  const { firstUse, workload, disabled } = await registry.consumeAndFind({
+  const refused = (reason: string) => new MayflyError('ERR_ATTESTATION_FAILED', `attestation failed (${attestor.name}): ${reason}`);
+  const answer = await registry.consumeAndFind({
     digest: subject.evidenceDigest,
     issuer: subject.issuer,
     subject: subject.subject,
     expiresAt: subject.expiresAt,
+    claims: subject.claims,
+    boundSpiffeId: subject.boundSpiffeId,
   });
-  if (!firstUse && subject.replayPolicy === 'single-use') {
-    throw new MayflyError('ERR_ATTESTATION_FAILED', `attestation failed (${attestor.name}): this evidence has already been used; evidence from ${subject.issuer} is single-use, fetch fresh evidence`);
+  if (!answer.firstUse && subject.replayPolicy === 'single-use') {
+    throw refused(`this evidence has already been used; evidence from ${subject.issuer} is single-use, fetch fresh evidence`);
   }
-  if (!workload) {
-    throw new MayflyError(
-      'ERR_ATTESTATION_FAILED',
-      `attestation failed (${attestor.name}): subject "${subject.subject}" of issuer "${subject.issuer}" is not bound to a registered workload`,
-    );
+  if (answer.problem) throw refused(answer.problem);
+  if (!answer.workload) {
+    const proven = answer.unregisteredSpiffeId ? `; ${answer.boundBy ?? 'a binding rule'} names ${answer.unregisteredSpiffeId}, which is not a registered workload` : '';
+    throw refused(`subject "${subject.subject}" of issuer "${subject.issuer}" is not bound to a registered workload${proven}`);
   }
-  if (disabled) {
-    throw new MayflyError('ERR_ATTESTATION_FAILED', `attestation failed (${attestor.name}): workload ${workload.spiffeId} is disabled`);
-  }
+  if (answer.disabled) throw refused(`workload ${answer.workload.spiffeId} is disabled`);
   return {
-    workload,
+    workload: answer.workload,
     attestor: subject.attestor,
     issuer: subject.issuer,
     subject: subject.subject,
     evidenceDigest: subject.evidenceDigest,
     evidenceExpiresAt: subject.expiresAt,
+    claims: { ...subject.claims },
   };
 }
 
-function readEvidence(evidence: Evidence | undefined): { kind: EvidenceKind; payload: string } {
-  if (evidence?.oidcToken) {
-    validateToken('evidence.oidc_token', evidence.oidcToken);
-    return { kind: 'oidc_token', payload: evidence.oidcToken };
+const EVIDENCE_FIELDS = [
+  ['oidcToken', 'oidc_token'],
+  ['jwtSvid', 'jwt_svid'],
+  ['x509Assertion', 'x509_assertion'],
+  ['joinToken', 'join_token'],
+] as const satisfies readonly (readonly [keyof Evidence, EvidenceKind])[];
+
+/** The one kind of evidence set, checked for size and characters. */
+export function readEvidence(evidence: Evidence | undefined): { kind: EvidenceKind; payload: string } {
+  for (const [field, kind] of EVIDENCE_FIELDS) {
+    const payload = evidence?.[field];
+    if (payload) {
+      validateToken(`evidence.${kind}`, payload);
+      return { kind, payload };
+    }
   }
-  throw invalidArgument('evidence', 'is required (set evidence.oidc_token)');
+  throw invalidArgument('evidence', 'is required (set one of evidence.oidc_token, jwt_svid, x509_assertion, join_token)');
 }

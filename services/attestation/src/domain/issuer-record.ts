@@ -1,6 +1,8 @@
 import { invalidArgument, validateOptionalText, validateSpiffeId } from '@mayfly/core';
+import type { X509Certificate } from 'node:crypto';
 import type { TrustedIssuerInput, TrustedIssuerRow } from '@mayfly/db';
 import { IssuerKind, ReplayPolicy, type Binding, type TrustedIssuer } from '@mayfly/proto';
+import { oneLine, readPemBundle } from '../attestors/x509/certificate-chain.js';
 
 /** The signature algorithms an issuer may be trusted with (never "none", never HMAC). */
 const ALGORITHMS = ['ES256', 'ES384', 'RS256', 'PS256', 'EdDSA'];
@@ -17,38 +19,81 @@ function httpsUrl(field: string, value: string): void {
   if (value.length > 512) throw invalidArgument(field, 'must be at most 512 characters');
 }
 
+const KINDS: readonly (readonly [IssuerKind, TrustedIssuerRow['kind']])[] = [
+  [IssuerKind.ISSUER_KIND_OIDC, 'oidc'],
+  [IssuerKind.ISSUER_KIND_KUBERNETES, 'kubernetes'],
+  [IssuerKind.ISSUER_KIND_GITHUB_ACTIONS, 'github-actions'],
+  [IssuerKind.ISSUER_KIND_GITLAB_CI, 'gitlab-ci'],
+  [IssuerKind.ISSUER_KIND_SPIFFE, 'spiffe'],
+  [IssuerKind.ISSUER_KIND_X509, 'x509'],
+];
+const TRUST_DOMAIN = /^[a-z0-9.-]{1,255}$/;
+const X509_NAME = /^[A-Za-z0-9._:\/-]{1,128}$/;
+/** Proof-of-possession assertions for a certificate need live only seconds: the default for x509. */
+const X509_DEFAULT_LIFETIME = 300;
+
 /**
- * Checks an issuer an operator wants trusted: an https issuer, an audience, keys from exactly
- * one place (an https URL, or a public key set — a private key is refused), an allow-list of
- * asymmetric algorithms, a bounded evidence lifetime, and a replay policy.
+ * Checks an issuer an operator wants trusted. JWT issuers (OIDC, Kubernetes, GitHub Actions,
+ * GitLab CI): an https issuer, an audience, keys from exactly one place (an https URL, or a public
+ * key set — a private key is refused), an allow-list of asymmetric algorithms, a bounded evidence
+ * lifetime, and a replay policy. A SPIFFE trust domain: "spiffe://<trust domain>" and its JWT
+ * bundle the same way. An X.509 CA: a name, CA certificates in PEM, an audience.
  */
 export function readIssuerRecord(issuer: TrustedIssuer | undefined): TrustedIssuerInput {
   if (!issuer) throw invalidArgument('issuer', 'is required');
-  httpsUrl('issuer.issuer', issuer.issuer);
+  const kind = KINDS.find(([value]) => value === issuer.kind)?.[1];
+  if (!kind) throw invalidArgument('issuer.kind', `must be one of ${KINDS.map(([value]) => IssuerKind[value]).join(', ')}`);
   if (issuer.audience.trim() === '') throw invalidArgument('issuer.audience', 'is required: the aud its evidence for Mayfly carries');
   validateOptionalText('issuer.audience', issuer.audience, 256);
-  if (Boolean(issuer.jwksUri) === Boolean(issuer.jwksJson)) throw invalidArgument('issuer.jwks_uri', 'set exactly one of jwks_uri (https) and jwks_json');
-  let jwks: { keys: unknown[] } | undefined;
-  if (issuer.jwksUri) httpsUrl('issuer.jwks_uri', issuer.jwksUri);
-  else jwks = readKeySet(issuer.jwksJson);
+  if (issuer.trustDomain && !TRUST_DOMAIN.test(issuer.trustDomain)) throw invalidArgument('issuer.trust_domain', 'must be a trust domain name: lower-case letters, digits, "." and "-"');
   const algorithms = issuer.algorithms.length > 0 ? issuer.algorithms : ['ES256', 'RS256'];
   const unknown = algorithms.filter((algorithm) => !ALGORITHMS.includes(algorithm));
   if (unknown.length > 0) throw invalidArgument('issuer.algorithms', `${unknown.join(', ')} not accepted: choose from ${ALGORITHMS.join(', ')}`);
   if (issuer.maxEvidenceLifetimeSeconds > MAX_LIFETIME) throw invalidArgument('issuer.max_evidence_lifetime_seconds', `must be at most ${MAX_LIFETIME}`);
-  const kind = issuer.kind === IssuerKind.ISSUER_KIND_KUBERNETES ? 'kubernetes' : issuer.kind === IssuerKind.ISSUER_KIND_OIDC ? 'oidc' : undefined;
-  if (!kind) throw invalidArgument('issuer.kind', 'must be ISSUER_KIND_OIDC or ISSUER_KIND_KUBERNETES');
-  return {
+  const common: TrustedIssuerInput = {
     issuer: issuer.issuer,
     audience: issuer.audience,
-    jwksUri: issuer.jwksUri || undefined,
-    jwks,
     algorithms: [...new Set(algorithms)],
     requireLowS: issuer.requireLowS,
-    maxEvidenceLifetimeSeconds: issuer.maxEvidenceLifetimeSeconds || MAX_LIFETIME,
     kind,
+    trustDomain: issuer.trustDomain || undefined,
     replayPolicy:
       issuer.replayPolicy === ReplayPolicy.REPLAY_POLICY_SINGLE_USE ? 'single-use' : issuer.replayPolicy === ReplayPolicy.REPLAY_POLICY_REUSABLE_UNTIL_EXPIRY ? 'reusable-until-expiry' : undefined,
   };
+  if (kind === 'x509') {
+    if (!X509_NAME.test(issuer.issuer)) throw invalidArgument('issuer.issuer', 'names the CA: 1–128 letters, digits, ".", "_", ":", "/" or "-"');
+    if (issuer.jwksUri || issuer.jwksJson) throw invalidArgument('issuer.jwks_uri', 'an X.509 CA has certificates (ca_pem), not a key set');
+    return { ...common, caPem: readCaBundle(issuer.caPem), maxEvidenceLifetimeSeconds: issuer.maxEvidenceLifetimeSeconds || X509_DEFAULT_LIFETIME };
+  }
+  if (issuer.caPem) throw invalidArgument('issuer.ca_pem', 'is for issuers of kind ISSUER_KIND_X509 only');
+  if (kind === 'spiffe') {
+    const trustDomain = /^spiffe:\/\/([a-z0-9.-]{1,255})$/.exec(issuer.issuer)?.[1];
+    if (!trustDomain) throw invalidArgument('issuer.issuer', 'a SPIFFE bundle is registered as "spiffe://<trust domain>" (no path)');
+    if (issuer.trustDomain && issuer.trustDomain !== trustDomain) throw invalidArgument('issuer.trust_domain', `is ${trustDomain} for this bundle`);
+  } else {
+    httpsUrl('issuer.issuer', issuer.issuer);
+  }
+  if (Boolean(issuer.jwksUri) === Boolean(issuer.jwksJson)) throw invalidArgument('issuer.jwks_uri', 'set exactly one of jwks_uri (https) and jwks_json');
+  let jwks: { keys: unknown[] } | undefined;
+  if (issuer.jwksUri) httpsUrl('issuer.jwks_uri', issuer.jwksUri);
+  else jwks = readKeySet(issuer.jwksJson);
+  return { ...common, jwksUri: issuer.jwksUri || undefined, jwks, maxEvidenceLifetimeSeconds: issuer.maxEvidenceLifetimeSeconds || MAX_LIFETIME };
+}
+
+/** CA certificates, PEM: at least one, each a CA certificate, no private key. */
+function readCaBundle(pem: string): string {
+  if (pem.includes('PRIVATE KEY')) throw invalidArgument('issuer.ca_pem', 'holds a private key: give only the CA certificates');
+  let certificates: X509Certificate[];
+  try {
+    certificates = readPemBundle(pem);
+  } catch {
+    throw invalidArgument('issuer.ca_pem', 'holds a certificate that does not parse');
+  }
+  if (certificates.length === 0) throw invalidArgument('issuer.ca_pem', 'is required for an X.509 CA: its certificates in PEM');
+  if (certificates.length > 20) throw invalidArgument('issuer.ca_pem', 'at most 20 certificates');
+  const notCa = certificates.find((certificate) => !certificate.ca);
+  if (notCa) throw invalidArgument('issuer.ca_pem', `${oneLine(notCa.subject)} is not a CA certificate`);
+  return pem.trim();
 }
 
 function readKeySet(text: string): { keys: unknown[] } {
@@ -72,7 +117,7 @@ function readKeySet(text: string): { keys: unknown[] } {
 export function toIssuerMessage(row: TrustedIssuerRow): TrustedIssuer {
   return {
     issuer: row.issuer,
-    kind: row.kind === 'kubernetes' ? IssuerKind.ISSUER_KIND_KUBERNETES : IssuerKind.ISSUER_KIND_OIDC,
+    kind: KINDS.find(([, name]) => name === row.kind)?.[0] ?? IssuerKind.ISSUER_KIND_UNSPECIFIED,
     audience: row.audience,
     jwksUri: row.jwks_uri ?? '',
     jwksJson: row.jwks ? JSON.stringify(row.jwks) : '',
@@ -81,6 +126,8 @@ export function toIssuerMessage(row: TrustedIssuerRow): TrustedIssuer {
     maxEvidenceLifetimeSeconds: row.max_evidence_lifetime_seconds,
     replayPolicy:
       row.replay_policy === 'single-use' ? ReplayPolicy.REPLAY_POLICY_SINGLE_USE : row.replay_policy === 'reusable-until-expiry' ? ReplayPolicy.REPLAY_POLICY_REUSABLE_UNTIL_EXPIRY : ReplayPolicy.REPLAY_POLICY_UNSPECIFIED,
+    trustDomain: row.trust_domain ?? '',
+    caPem: row.ca_pem ?? '',
   };
 }
 
@@ -90,7 +137,7 @@ export function toIssuerMessage(row: TrustedIssuerRow): TrustedIssuer {
  */
 export function readBinding(binding: Binding | undefined): { issuer: string; subject: string; spiffeId: string } {
   if (!binding) throw invalidArgument('binding', 'is required');
-  httpsUrl('binding.issuer', binding.issuer);
+  if (!/^\S{1,512}$/.test(binding.issuer)) throw invalidArgument('binding.issuer', 'is required: the trusted issuer, as registered');
   if (binding.subject === '' || binding.subject.trim() !== binding.subject) throw invalidArgument('binding.subject', 'is required, without surrounding spaces');
   if (/[*?%]/.test(binding.subject)) throw invalidArgument('binding.subject', 'must name one subject exactly: "*", "?" and "%" would read as patterns, and a binding that matches everything is refused');
   validateOptionalText('binding.subject', binding.subject, 512);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { MayflyError } from '@mayfly/core';
+import { MayflyError, allEvidenceClaimNames } from '@mayfly/core';
 import { RiskTier, Workload } from '@mayfly/proto';
 import { CedarPolicyEngine } from './cedar-policy-engine.js';
 
@@ -13,7 +13,7 @@ const engine = (...texts: string[]) => CedarPolicyEngine.fromSources(texts.map((
 const workload = (environment: string, riskTier: RiskTier): Workload =>
   Workload.fromPartial({ spiffeId: `spiffe://example.org/${environment}/svc`, environment, riskTier });
 
-const query = (w: Workload, action: string, reference = '', more: { justification?: string; delegators?: string[]; kind?: string; breakGlass?: boolean } = {}) => ({
+const query = (w: Workload, action: string, reference = '', more: { justification?: string; delegators?: string[]; kind?: string; breakGlass?: boolean; claims?: Record<string, string> } = {}) => ({
   workload: w,
   task: { id: 't1', kind: more.kind ?? 'ci-job', reference, deadline: undefined },
   resource: 'pg:orders-db',
@@ -22,10 +22,33 @@ const query = (w: Workload, action: string, reference = '', more: { justificatio
   justification: more.justification ?? '',
   delegation: more.delegators ? { delegators: more.delegators, parentGrantIds: more.delegators.map((_, i) => `00000000-0000-4000-8000-00000000000${i}`) } : undefined,
   breakGlass: more.breakGlass ?? false,
+  evidence: more.claims ? { attestor: 'oidc', issuer: 'https://token.actions.githubusercontent.com', claims: more.claims } : undefined,
   now: new Date('2026-11-22T10:00:00Z'),
 });
 
 describe('CedarPolicyEngine with the shipped policies', () => {
+  it('lets a CI run deploy only from the main branch (GitHub and GitLab spellings), and leaves evidence without a ref alone', () => {
+    const ci = workload('dev', RiskTier.RISK_TIER_LOW);
+    const deploy = (claims?: Record<string, string>) => shipped.evaluate(query(ci, 'deploy', '', claims ? { claims } : {}));
+    expect(deploy({ repository: 'acme/app', ref: 'refs/heads/main' }).allowed).toBe(true);
+    expect(deploy({ project_path: 'acme/app', ref: 'main', ref_type: 'branch' }).allowed).toBe(true);
+    expect(deploy({ repository: 'acme/app', ref: 'refs/heads/feature' })).toMatchObject({ allowed: false, policyIds: ['ci-deploys-from-main-only'] });
+    expect(deploy({ project_path: 'acme/app', ref: 'main', ref_type: 'tag' })).toMatchObject({ allowed: false, policyIds: ['ci-deploys-from-main-only'] });
+    expect(deploy({ namespace: 'payments', service_account: 'api' }).allowed).toBe(true);
+    expect(deploy().allowed).toBe(true);
+    // Other actions are not this policy's business.
+    expect(shipped.evaluate(query(ci, 'read', '', { claims: { ref: 'refs/heads/feature' } })).allowed).toBe(true);
+  });
+
+  it('declares every evidence claim of the catalog in the shipped schema, and passes no other', () => {
+    for (const name of allEvidenceClaimNames()) expect(SCHEMA).toMatch(new RegExp(`\\b${name}\\?: String,`));
+    const strict = engine('@id("p") permit (principal, action, resource) when { context.evidence.claims has namespace && context.evidence.claims.namespace == "payments" };');
+    const asked = (claims: Record<string, string>) => strict.evaluate(query(workload('dev', RiskTier.RISK_TIER_LOW), 'read', '', { claims })).allowed;
+    expect(asked({ namespace: 'payments' })).toBe(true);
+    expect(asked({ namespace: 'billing' })).toBe(false);
+    expect(asked({ not_a_claim: 'x', namespace: 'payments' })).toBe(true);
+  });
+
   it('permits low-risk dev workloads, with the policy id and its max TTL', () => {
     const answer = shipped.evaluate(query(workload('dev', RiskTier.RISK_TIER_LOW), 'write'));
     expect(answer).toMatchObject({ allowed: true, policyIds: ['dev-low-risk-task-access'], maxTtlSeconds: 900, maxGrantSeconds: 7200 });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
-import { MayflyError } from '@mayfly/core';
+import { MayflyError, allEvidenceClaimNames } from '@mayfly/core';
 import { RiskTier, riskTierToJSON } from '@mayfly/proto';
 import { APPROVAL_RULES_FILE, parseApprovalRules, type ApprovalRule } from '../domain/approval-rules.js';
 import type { PolicyAnswer, PolicyEngine, PolicyQuery } from '../domain/policy-engine.js';
@@ -20,7 +20,8 @@ export const SCHEMA_FILE = 'schema.cedarschema';
  * - action `Mayfly::Action::"<action>"`;
  * - resource `Mayfly::Resource::"<resource>"` with attribute scheme (text before the first ":");
  * - context { task: { id, kind, reference, hasDeadline }, ttlSeconds, justification, hourUtc,
- *   delegation: { depth, onBehalfOf, delegatedBy, delegators }, breakGlass }.
+ *   delegation: { depth, onBehalfOf, delegatedBy, delegators }, breakGlass,
+ *   evidence: { attestor, issuer, claims: { <claim>?: String } } }.
  *
  * Annotations: `@id("...")` names a policy (default `<file>#<n>`); `@max_ttl_seconds("N")` on
  * a permit caps the lifetime of each token it allows; `@max_grant_seconds("N")` caps how long
@@ -113,6 +114,7 @@ export class CedarPolicyEngine implements PolicyEngine {
         hourUtc: query.now.getUTCHours(),
         delegation: delegationContext(query),
         breakGlass: query.breakGlass,
+        evidence: evidenceContext(query),
       },
       preparsedPolicySetId: this.setId,
       entities: [
@@ -292,6 +294,21 @@ function readPolicies(sources: readonly { name: string; text: string }[], schema
   }
   return { policies, limitsById, problems, digest: hash.digest('hex').slice(0, 16) };
 }
+
+/**
+ * context.evidence: what the workload's evidence proved — attestor, issuer and the claims its
+ * kind maps (EVIDENCE_CLAIMS), each optional, so a policy tests `has` before reading one. Empty
+ * for a delegated grant (the delegate presented no evidence of its own).
+ */
+function evidenceContext(query: PolicyQuery): { attestor: string; issuer: string; claims: Record<string, string> } {
+  const claims: Record<string, string> = {};
+  for (const [name, value] of Object.entries(query.evidence?.claims ?? {})) {
+    if (CLAIM_NAMES.has(name)) claims[name] = value;
+  }
+  return { attestor: query.evidence?.attestor ?? '', issuer: query.evidence?.issuer ?? '', claims };
+}
+
+const CLAIM_NAMES = new Set(allEvidenceClaimNames());
 
 /**
  * context.delegation: depth 0 and empty names for a grant requested directly. For a delegated

@@ -67,6 +67,7 @@ export function decide(request: DecideRequest, engine: PolicyEngine, limits: Dec
       requestedTtlSeconds: request.requestedTtlSeconds,
       justification: request.justification,
       delegation: request.delegation,
+      evidence: request.evidence,
       breakGlass: request.breakGlass,
       now,
     });

@@ -21,6 +21,7 @@ export function explain(request: DecideRequest, engine: PolicyEngine, limits: De
       requestedTtlSeconds: request.requestedTtlSeconds,
       justification: request.justification,
       delegation: request.delegation,
+      evidence: request.evidence,
       breakGlass: request.breakGlass,
       now,
     });

@@ -1,4 +1,4 @@
-import type { Delegation, Task, Workload } from '@mayfly/proto';
+import type { AttestedEvidence, Delegation, Task, Workload } from '@mayfly/proto';
 import type { ApprovalRule } from './approval-rules.js';
 
 /** One question to the policy engine: may this workload do this action on this resource now? */
@@ -13,6 +13,8 @@ export interface PolicyQuery {
   readonly delegation: Delegation | undefined;
   /** The workload asks for break-glass access (context.breakGlass). */
   readonly breakGlass: boolean;
+  /** What the workload's evidence proved (context.evidence); undefined for a delegated grant. */
+  readonly evidence?: AttestedEvidence | undefined;
   readonly now: Date;
 }
 

@@ -1,8 +1,8 @@
 import { MayflyError } from '@mayfly/core';
 import { findSessionState, toWorkloadMessage, type Database, type Kysely } from '@mayfly/db';
-import type { Workload } from '@mayfly/proto';
+import type { AttestedEvidence, Workload } from '@mayfly/proto';
 import { sessionRefusal } from '../domain/session-check.js';
-import type { SessionCertificate } from '../domain/workload-identity.js';
+import type { SessionCertificate, SessionWorkload } from '../domain/workload-identity.js';
 
 const MAX_CACHED = 10_000;
 
@@ -13,7 +13,7 @@ const MAX_CACHED = 10_000;
  * per bound instead of one per grant.
  */
 export class PostgresSessionRegistry {
-  private readonly cache = new Map<string, { until: number; workload: Workload | undefined; refusal: string | undefined }>();
+  private readonly cache = new Map<string, { until: number; workload: Workload | undefined; evidence: AttestedEvidence; refusal: string | undefined }>();
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -30,20 +30,25 @@ export class PostgresSessionRegistry {
     if (workload.disabled_at) throw new MayflyError('ERR_SVID_REJECTED', `workload ${spiffeId} is disabled (since ${workload.disabled_at.toISOString()})`);
   }
 
-  async check(certificate: SessionCertificate): Promise<Workload> {
+  async check(certificate: SessionCertificate): Promise<SessionWorkload> {
     const key = `${certificate.serial}|${certificate.spiffeId}`;
     const now = Date.now();
     let entry = this.cache.get(key);
     if (!entry || entry.until <= now) {
       const { workload, svid } = await findSessionState(this.db, certificate.spiffeId, certificate.serial);
       const refusal = sessionRefusal(certificate, workload, svid);
-      entry = { until: now + this.ttlMs, workload: workload && !refusal ? toWorkloadMessage(workload) : undefined, refusal };
+      entry = {
+        until: now + this.ttlMs,
+        workload: workload && !refusal ? toWorkloadMessage(workload) : undefined,
+        evidence: { attestor: svid?.attestor ?? '', issuer: svid?.issuer ?? '', claims: svid?.claims ?? {} },
+        refusal,
+      };
       if (this.cache.size >= MAX_CACHED) this.cache.clear();
       this.cache.set(key, entry);
     }
     if (entry.refusal || !entry.workload) {
       throw new MayflyError('ERR_SVID_REJECTED', `session certificate no longer accepted: ${entry.refusal ?? 'unknown'}; attest again with fresh evidence (StartSession)`);
     }
-    return entry.workload;
+    return { workload: entry.workload, evidence: entry.evidence };
   }
 }

@@ -170,6 +170,8 @@ async function decide(delegate: Workload, parent: GrantRecord, delegation: Valid
       justification: delegation.justification,
       delegation: chain,
       breakGlass: false,
+      // The delegate presented no evidence of its own here: policies see no claims (context.evidence empty).
+      evidence: undefined,
     },
     deadline,
   );

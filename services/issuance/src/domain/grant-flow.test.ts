@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MayflyError } from '@mayfly/core';
 import type { GrantRecord } from '@mayfly/db';
-import { AttestResponse, DecideResponse, Effect, GrantStatus, RequestGrantRequest, type AuditEvent } from '@mayfly/proto';
+import { AttestResponse, DecideResponse, type DecideRequest, Effect, GrantStatus, RequestGrantRequest, type AuditEvent } from '@mayfly/proto';
 import type { CredentialClaims, CredentialFormat } from '../credentials/credential-format.js';
 import { GrantFlow } from './grant-flow.js';
 import type { GrantFlowPorts } from './ports.js';
@@ -13,13 +13,15 @@ function world(options: { attest?: () => AttestResponse; decide?: () => DecideRe
   const audit: AuditEvent[] = [];
   const minted: CredentialClaims[] = [];
   const announced: string[] = [];
+  const decided: DecideRequest[] = [];
   const ports: GrantFlowPorts = {
     attest: async () => {
       steps.push('attest');
       return options.attest ? options.attest() : attested;
     },
-    decide: async () => {
+    decide: async (asked) => {
       steps.push('decide');
+      decided.push(asked);
       return options.decide ? options.decide() : allow;
     },
     commitGrant: async (grant, events) => {
@@ -40,7 +42,7 @@ function world(options: { attest?: () => AttestResponse; decide?: () => DecideRe
     checkSession: async (certificate) => {
       steps.push('checkSession');
       if (certificate.serial === 'revoked') throw new MayflyError('ERR_SVID_REJECTED', 'session certificate no longer accepted: revoked');
-      return attested.workload!;
+      return { workload: attested.workload!, evidence: { attestor: 'oidc', issuer: 'https://k8s.example', claims: { namespace: 'ci', service_account: 'builder' } } };
     },
     deliverAudit: () => {
       steps.push('deliverAudit');
@@ -74,7 +76,7 @@ function world(options: { attest?: () => AttestResponse; decide?: () => DecideRe
     breakGlassMaxSeconds: 60,
     unauthenticatedRateLimit: { perSecond: options.perPeer ?? 0, burst: 3 },
   });
-  return { flow, steps, grants, audit, minted, announced };
+  return { flow, steps, grants, audit, minted, announced, decided };
 }
 
 const attested = AttestResponse.fromPartial({
@@ -83,6 +85,7 @@ const attested = AttestResponse.fromPartial({
   issuer: 'https://issuer.example',
   subject: 'builder',
   evidenceDigest: 'abc123',
+  claims: { sub: 'builder', repository: 'acme/builder', ref: 'refs/heads/main' },
 });
 const allow = DecideResponse.fromPartial({ effect: Effect.EFFECT_ALLOW, grantedActions: ['read'], maxTtlSeconds: 120, policyIds: ['p1'], policyVersion: 'v1' });
 const deny = DecideResponse.fromPartial({ effect: Effect.EFFECT_DENY, reasons: ['nope'], policyIds: ['f1'], policyVersion: 'v1' });
@@ -163,6 +166,15 @@ describe('GrantFlow', () => {
     expect(w.minted[0]!.certificateThumbprint).toBe('thumb');
     expect(w.audit.map((e) => e.kind)).toEqual(['grant.requested', 'decision.made', 'grant.issued']);
     expect(w.audit.find((e) => e.kind === 'grant.issued')!.detail).toMatchObject({ via: 'session', svidSerial: 'ab12', boundTo: 'thumb' });
+    // Policies see what the session was attested with.
+    expect(w.decided[0]!.evidence).toEqual({ attestor: 'oidc', issuer: 'https://k8s.example', claims: { namespace: 'ci', service_account: 'builder' } });
+  });
+
+  it('shows policy the claims the evidence proved, and records them with the attestation', async () => {
+    const w = world();
+    await w.flow.requestGrant(request);
+    expect(w.decided[0]!.evidence).toEqual({ attestor: 'oidc', issuer: 'https://issuer.example', claims: { sub: 'builder', repository: 'acme/builder', ref: 'refs/heads/main' } });
+    expect(w.audit.find((e) => e.kind === 'attestation.succeeded')!.detail).toMatchObject({ claims: ['sub=builder', 'repository=acme/builder', 'ref=refs/heads/main'] });
   });
 
   it('refuses a session certificate no longer accepted, audited, asking no policy', async () => {

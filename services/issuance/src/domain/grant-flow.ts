@@ -95,14 +95,14 @@ export class GrantFlow {
     trail.add({ kind: 'grant.requested', outcome: 'success', occurredAt: requestedAt, detail: describeRequest(request) });
     if (call.sessionProblem) throw new MayflyError('ERR_SVID_REJECTED', call.sessionProblem);
     if (call.session) {
-      const workload = await this.ports.checkSession(call.session);
+      const { workload, evidence } = await this.ports.checkSession(call.session);
       trail.identify(workload.spiffeId);
-      return { via: 'session', workload, certificate: call.session };
+      return { via: 'session', workload, certificate: call.session, evidence };
     }
     if (!request.evidence) {
       throw new MayflyError(
         'ERR_ATTESTATION_FAILED',
-        'no identity: send evidence (evidence.oidc_token), or call over mutual TLS with the X.509-SVID from StartSession ' +
+        'no identity: send evidence (evidence.oidc_token, jwt_svid, x509_assertion or join_token), or call over mutual TLS with the X.509-SVID from StartSession ' +
           '(a certificate that does not chain to the workload CA, or has expired, counts as none)',
       );
     }
@@ -117,6 +117,7 @@ export class GrantFlow {
       issuer: attested.issuer,
       subject: attested.subject,
       evidenceDigest: attested.evidenceDigest,
+      evidence: { attestor: attested.attestor, issuer: attested.issuer, claims: attested.claims },
     };
     trail.add({ kind: 'attestation.succeeded', outcome: 'success', detail: identityDetail(identity) });
     return identity;
@@ -147,6 +148,7 @@ export class GrantFlow {
         justification: request.justification,
         delegation: undefined,
         breakGlass: request.breakGlass,
+        evidence: identity.evidence,
       },
       deadline,
     );

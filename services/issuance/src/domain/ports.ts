@@ -1,6 +1,6 @@
 import type { AuditEvent, AttestResponse, DecideRequest, DecideResponse, Evidence, Workload } from '@mayfly/proto';
 import type { GrantRecord, NewApprovalRequest } from '@mayfly/db';
-import type { SessionCertificate } from './workload-identity.js';
+import type { SessionCertificate, SessionWorkload } from './workload-identity.js';
 
 /** What the grant flow needs from the world; wired in server.ts, faked in unit tests. */
 export interface GrantFlowPorts {
@@ -10,7 +10,7 @@ export interface GrantFlowPorts {
    * accepted (not revoked, not issued before the workload's SVID cut-off); else throws
    * ERR_SVID_REJECTED. May answer from a cache of bounded age.
    */
-  checkSession(certificate: SessionCertificate): Promise<Workload>;
+  checkSession(certificate: SessionCertificate): Promise<SessionWorkload>;
   decide(request: DecideRequest, deadline: Date | undefined): Promise<DecideResponse>;
   /**
    * Commits the grant row and its audit events in one transaction. 'idempotency-key-taken'

@@ -26,13 +26,15 @@ export async function startSession(
   ports: SessionPorts,
   throttle: PeerThrottle,
 ): Promise<StartSessionResponse> {
-  if (!request.evidence?.oidcToken) throw invalidArgument('evidence', 'is required (set evidence.oidc_token)');
-  validateToken('evidence.oidc_token', request.evidence.oidcToken);
+  const { oidcToken, jwtSvid, x509Assertion, joinToken } = request.evidence ?? {};
+  const presented = oidcToken || jwtSvid || x509Assertion || joinToken;
+  if (!presented) throw invalidArgument('evidence', 'is required (set one of evidence.oidc_token, jwt_svid, x509_assertion, join_token)');
+  validateToken('evidence', presented);
   if (request.publicKey.length === 0) throw invalidArgument('public_key', 'is required: the DER SubjectPublicKeyInfo of a key the workload generated');
   const events: AuditEvent[] = [];
   try {
     throttle.take(call.peer, (detail) => events.push(auditEvent(SOURCE, { kind: 'session.throttled', actor: 'unattested', outcome: 'denied', detail })));
-    const svid = await ports.issueSvid(request.evidence, request.publicKey, call.deadline);
+    const svid = await ports.issueSvid(request.evidence!, request.publicKey, call.deadline);
     events.push(
       auditEvent(SOURCE, {
         kind: 'session.started',
@@ -45,6 +47,7 @@ export async function startSession(
           issuer: svid.issuer,
           subject: svid.subject,
           evidenceDigest: svid.evidenceDigest,
+          claims: Object.entries(svid.claims).map(([name, value]) => `${name}=${value}`),
         },
       }),
     );

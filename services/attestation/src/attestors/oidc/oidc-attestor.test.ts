@@ -2,9 +2,9 @@ import { createServer } from 'node:http';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MayflyError, sha256Hex } from '@mayfly/core';
-import { isHighS } from './signed-content.js';
+import { isHighS } from '../jwt/signed-content.js';
 import { OidcAttestor } from './oidc-attestor.js';
-import type { TrustedIssuer } from './trusted-issuers.js';
+import type { TrustedIssuer } from '../trusted-issuers.js';
 
 const ISSUER = 'https://issuer.example';
 let key: CryptoKey;
@@ -23,6 +23,7 @@ const P256_ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc6
 function trustedIssuer(rules: Partial<TrustedIssuer> = {}): TrustedIssuer {
   return {
     issuer: ISSUER,
+    kind: 'oidc',
     audience: 'mayfly',
     jwksUri: undefined,
     jwks: { keys: [jwk] },
@@ -30,16 +31,20 @@ function trustedIssuer(rules: Partial<TrustedIssuer> = {}): TrustedIssuer {
     requireLowS: true,
     maxEvidenceLifetimeSeconds: 86_400,
     replayPolicy: 'single-use',
+    trustDomain: undefined,
+    caPem: undefined,
     ...rules,
   };
 }
 
 function attestor(rules: Partial<TrustedIssuer> = {}): OidcAttestor {
   const trusted = trustedIssuer(rules);
-  return new OidcAttestor({ issuers: { find: async (iss) => (iss === ISSUER ? trusted : undefined) }, clockToleranceSeconds: 0 });
+  return new OidcAttestor({ issuers: { find: async (iss) => (iss === ISSUER ? trusted : undefined), ofKind: async () => [trusted] }, clockToleranceSeconds: 0 });
 }
 
-async function evidence(overrides: { iss?: string; aud?: string; exp?: number; signWith?: CryptoKey; sub?: string } = {}): Promise<string> {
+type Overrides = { iss?: string; aud?: string; exp?: number; signWith?: CryptoKey; sub?: string; claims?: Record<string, unknown> };
+
+async function evidence(overrides: Overrides = {}): Promise<string> {
   return lowS(await signed(overrides));
 }
 
@@ -58,9 +63,9 @@ function lowS(token: string): string {
   return isHighS('ES256', sig) ? twin(token) : token;
 }
 
-async function signed(overrides: { iss?: string; aud?: string; exp?: number; signWith?: CryptoKey; sub?: string } = {}): Promise<string> {
+async function signed(overrides: Overrides = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({})
+  return new SignJWT(overrides.claims ?? {})
     .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
     .setIssuer(overrides.iss ?? ISSUER)
     .setAudience(overrides.aud ?? 'mayfly')
@@ -125,7 +130,7 @@ describe('OidcAttestor', () => {
     expect(await failure(await evidence({ exp: Math.floor(Date.now() / 1000) - 10 }))).toContain('expired');
     expect(await failure(await evidence({ aud: 'someone-else' }))).toContain('"aud"');
     expect(await failure(await evidence({ iss: 'https://evil.example' }))).toContain('not a trusted issuer');
-    expect(await failure('not-a-jwt')).toContain('not a compact JWS');
+    expect(await failure('not-a-jwt')).toContain('not a well-formed JWT');
   });
 
   it('refuses alg "none"', async () => {
@@ -141,7 +146,7 @@ describe('OidcAttestor', () => {
     const port = typeof address === 'object' && address ? address.port : 0;
     try {
       const slow = new OidcAttestor({
-        issuers: { find: async () => ({ ...trustedIssuer(), jwksUri: `http://127.0.0.1:${port}/jwks`, jwks: undefined }) },
+        issuers: { find: async () => ({ ...trustedIssuer(), jwksUri: `http://127.0.0.1:${port}/jwks`, jwks: undefined }), ofKind: async () => [] },
         clockToleranceSeconds: 0,
         jwksFetch: { allowHttp: true },
       });
@@ -156,9 +161,61 @@ describe('OidcAttestor', () => {
 
   it('refuses an issuer registered with an http JWKS URL outside development mode', async () => {
     const plain = new OidcAttestor({
-      issuers: { find: async () => ({ ...trustedIssuer(), jwksUri: 'http://127.0.0.1:1/jwks', jwks: undefined }) },
+      issuers: { find: async () => ({ ...trustedIssuer(), jwksUri: 'http://127.0.0.1:1/jwks', jwks: undefined }), ofKind: async () => [] },
       clockToleranceSeconds: 0,
     });
     await expect(plain.attest(await evidence())).rejects.toThrow(/plain http JWKS URL/);
+  });
+});
+
+describe('OidcAttestor claim mapping, by issuer kind', () => {
+  const projected = {
+    'kubernetes.io': {
+      namespace: 'payments',
+      serviceaccount: { name: 'api', uid: 'sa-uid-1' },
+      pod: { name: 'api-7d9f', uid: 'pod-uid-1' },
+      node: { name: 'node-a', uid: 'node-uid' },
+    },
+  };
+
+  it('maps a projected Kubernetes service-account token to namespace, service account, pod and node; trust domain from the registration', async () => {
+    const token = await evidence({ sub: 'system:serviceaccount:payments:api', claims: projected });
+    const subject = await attestor({ kind: 'kubernetes', trustDomain: 'example.org' }).attest(token);
+    expect(subject.claims).toEqual({
+      sub: 'system:serviceaccount:payments:api',
+      namespace: 'payments',
+      service_account: 'api',
+      service_account_uid: 'sa-uid-1',
+      pod_name: 'api-7d9f',
+      pod_uid: 'pod-uid-1',
+      node_name: 'node-a',
+      trust_domain: 'example.org',
+    });
+    expect(subject.issuerKind).toBe('kubernetes');
+  });
+
+  it('refuses Kubernetes tokens that are not projected, or whose sub disagrees with their claims', async () => {
+    expect(await failure(await evidence({ sub: 'system:serviceaccount:payments:api' }), { kind: 'kubernetes' })).toContain('not a projected Kubernetes service-account token');
+    expect(await failure(await evidence({ sub: 'system:serviceaccount:kube-system:admin', claims: projected }), { kind: 'kubernetes' })).toContain('does not match');
+    expect(await failure(await evidence({ sub: 'x', claims: { 'kubernetes.io': { namespace: 'payments' } } }), { kind: 'kubernetes' })).toContain('names no namespace or service account');
+  });
+
+  it('maps GitHub Actions claims, and nothing the catalog does not name; a token claiming trust_domain does not set it', async () => {
+    const claims = { repository: 'acme/deployer', repository_owner: 'acme', ref: 'refs/heads/main', workflow: 'deploy', environment: 'prod', run_id: 4242, run_attempt: '1', sha: 'abc', trust_domain: 'evil.example', job_secret: 'nope' };
+    const subject = await attestor({ kind: 'github-actions' }).attest(await evidence({ sub: 'repo:acme/deployer:environment:prod', claims }));
+    expect(subject.claims).toEqual({ sub: 'repo:acme/deployer:environment:prod', repository: 'acme/deployer', repository_owner: 'acme', ref: 'refs/heads/main', workflow: 'deploy', environment: 'prod', run_id: '4242', run_attempt: '1', sha: 'abc' });
+    expect(await failure(await evidence({ claims: { ref: 'refs/heads/main' } }), { kind: 'github-actions' })).toContain('not a GitHub Actions token');
+  });
+
+  it('maps GitLab CI claims and refuses a token that is not from a job', async () => {
+    const claims = { project_path: 'acme/app', namespace_path: 'acme', ref: 'main', ref_type: 'branch', ref_protected: 'true', pipeline_id: '77', pipeline_source: 'push', environment: 'production', user_login: 'ana' };
+    const subject = await attestor({ kind: 'gitlab-ci' }).attest(await evidence({ sub: 'project_path:acme/app:ref_type:branch:ref:main', claims }));
+    expect(subject.claims).toMatchObject({ project_path: 'acme/app', ref: 'main', ref_type: 'branch', pipeline_id: '77', environment: 'production' });
+    expect(await failure(await evidence({ claims: { ref: 'main' } }), { kind: 'gitlab-ci' })).toContain('not a GitLab CI ID token');
+  });
+
+  it('refuses a claim value with control characters, and an issuer registered for another kind of evidence', async () => {
+    expect(await failure(await evidence({ claims: { repository: 'acme/x\u0007', run_id: 1 } }), { kind: 'github-actions' })).toContain('control characters');
+    expect(await failure(await evidence(), { kind: 'x509' })).toContain('whose evidence is not an OIDC token');
   });
 });

@@ -48,6 +48,13 @@ export interface IssueSvidResponse {
   issuer: string;
   subject: string;
   evidenceDigest: string;
+  /** The verified claims, as in AttestResponse (kept with the SVID for its grants' policies). */
+  claims: { [key: string]: string };
+}
+
+export interface IssueSvidResponse_ClaimsEntry {
+  key: string;
+  value: string;
 }
 
 export interface SetWorkloadEnabledRequest {
@@ -89,7 +96,16 @@ export interface AttestResponse {
   subject: string;
   /** SHA-256 of the evidence, hex; audit records carry it instead of the evidence itself. */
   evidenceDigest: string;
-  evidenceExpiresAt: Date | undefined;
+  evidenceExpiresAt:
+    | Date
+    | undefined;
+  /** The verified claims the issuer kind maps (policies see them as context.evidence.claims). */
+  claims: { [key: string]: string };
+}
+
+export interface AttestResponse_ClaimsEntry {
+  key: string;
+  value: string;
 }
 
 function createBaseIssueSvidRequest(): IssueSvidRequest {
@@ -194,6 +210,7 @@ function createBaseIssueSvidResponse(): IssueSvidResponse {
     issuer: "",
     subject: "",
     evidenceDigest: "",
+    claims: {},
   };
 }
 
@@ -226,6 +243,9 @@ export const IssueSvidResponse: MessageFns<IssueSvidResponse> = {
     if (message.evidenceDigest !== "") {
       writer.uint32(74).string(message.evidenceDigest);
     }
+    globalThis.Object.entries(message.claims).forEach(([key, value]: [string, string]) => {
+      IssueSvidResponse_ClaimsEntry.encode({ key: key as any, value }, writer.uint32(82).fork()).join();
+    });
     return writer;
   },
 
@@ -314,6 +334,17 @@ export const IssueSvidResponse: MessageFns<IssueSvidResponse> = {
             message.evidenceDigest = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            const entry10 = IssueSvidResponse_ClaimsEntry.decode(reader, reader.uint32());
+            if (entry10.value !== undefined) {
+              message.claims[entry10.key] = entry10.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -357,6 +388,20 @@ export const IssueSvidResponse: MessageFns<IssueSvidResponse> = {
         : isSet(object.evidence_digest)
         ? globalThis.String(object.evidence_digest)
         : "",
+      claims: isObject(object.claims)
+        ? (globalThis.Object.entries(object.claims) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -389,6 +434,15 @@ export const IssueSvidResponse: MessageFns<IssueSvidResponse> = {
     if (message.evidenceDigest !== "") {
       obj.evidenceDigest = message.evidenceDigest;
     }
+    if (message.claims) {
+      const entries = globalThis.Object.entries(message.claims) as [string, string][];
+      if (entries.length > 0) {
+        obj.claims = {};
+        entries.forEach(([k, v]) => {
+          obj.claims[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -406,6 +460,102 @@ export const IssueSvidResponse: MessageFns<IssueSvidResponse> = {
     message.issuer = object.issuer ?? "";
     message.subject = object.subject ?? "";
     message.evidenceDigest = object.evidenceDigest ?? "";
+    message.claims = (globalThis.Object.entries(object.claims ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseIssueSvidResponse_ClaimsEntry(): IssueSvidResponse_ClaimsEntry {
+  return { key: "", value: "" };
+}
+
+export const IssueSvidResponse_ClaimsEntry: MessageFns<IssueSvidResponse_ClaimsEntry> = {
+  encode(message: IssueSvidResponse_ClaimsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): IssueSvidResponse_ClaimsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIssueSvidResponse_ClaimsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): IssueSvidResponse_ClaimsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: IssueSvidResponse_ClaimsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<IssueSvidResponse_ClaimsEntry>, I>>(base?: I): IssueSvidResponse_ClaimsEntry {
+    return IssueSvidResponse_ClaimsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<IssueSvidResponse_ClaimsEntry>, I>>(
+    object: I,
+  ): IssueSvidResponse_ClaimsEntry {
+    const message = createBaseIssueSvidResponse_ClaimsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -879,6 +1029,7 @@ function createBaseAttestResponse(): AttestResponse {
     subject: "",
     evidenceDigest: "",
     evidenceExpiresAt: undefined,
+    claims: {},
   };
 }
 
@@ -902,6 +1053,9 @@ export const AttestResponse: MessageFns<AttestResponse> = {
     if (message.evidenceExpiresAt !== undefined) {
       Timestamp.encode(toTimestamp(message.evidenceExpiresAt), writer.uint32(50).fork()).join();
     }
+    globalThis.Object.entries(message.claims).forEach(([key, value]: [string, string]) => {
+      AttestResponse_ClaimsEntry.encode({ key: key as any, value }, writer.uint32(58).fork()).join();
+    });
     return writer;
   },
 
@@ -966,6 +1120,17 @@ export const AttestResponse: MessageFns<AttestResponse> = {
             message.evidenceExpiresAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            const entry7 = AttestResponse_ClaimsEntry.decode(reader, reader.uint32());
+            if (entry7.value !== undefined) {
+              message.claims[entry7.key] = entry7.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -994,6 +1159,20 @@ export const AttestResponse: MessageFns<AttestResponse> = {
         : isSet(object.evidence_expires_at)
         ? fromJsonTimestamp(object.evidence_expires_at)
         : undefined,
+      claims: isObject(object.claims)
+        ? (globalThis.Object.entries(object.claims) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -1017,6 +1196,15 @@ export const AttestResponse: MessageFns<AttestResponse> = {
     if (message.evidenceExpiresAt !== undefined) {
       obj.evidenceExpiresAt = message.evidenceExpiresAt.toISOString();
     }
+    if (message.claims) {
+      const entries = globalThis.Object.entries(message.claims) as [string, string][];
+      if (entries.length > 0) {
+        obj.claims = {};
+        entries.forEach(([k, v]) => {
+          obj.claims[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -1033,6 +1221,100 @@ export const AttestResponse: MessageFns<AttestResponse> = {
     message.subject = object.subject ?? "";
     message.evidenceDigest = object.evidenceDigest ?? "";
     message.evidenceExpiresAt = object.evidenceExpiresAt ?? undefined;
+    message.claims = (globalThis.Object.entries(object.claims ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseAttestResponse_ClaimsEntry(): AttestResponse_ClaimsEntry {
+  return { key: "", value: "" };
+}
+
+export const AttestResponse_ClaimsEntry: MessageFns<AttestResponse_ClaimsEntry> = {
+  encode(message: AttestResponse_ClaimsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AttestResponse_ClaimsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAttestResponse_ClaimsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AttestResponse_ClaimsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: AttestResponse_ClaimsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AttestResponse_ClaimsEntry>, I>>(base?: I): AttestResponse_ClaimsEntry {
+    return AttestResponse_ClaimsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AttestResponse_ClaimsEntry>, I>>(object: I): AttestResponse_ClaimsEntry {
+    const message = createBaseAttestResponse_ClaimsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -1229,6 +1511,10 @@ function fromJsonTimestamp(o: any): Date {
   } else {
     return fromTimestamp(Timestamp.fromJSON(o));
   }
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {

@@ -158,7 +158,47 @@ export interface Evidence {
    * An OIDC ID token (Kubernetes service-account token, CI OIDC token, cloud IdP token)
    * from an issuer that Mayfly trusts.
    */
-  oidcToken?: string | undefined;
+  oidcToken?:
+    | string
+    | undefined;
+  /**
+   * A SPIFFE JWT-SVID from a trust domain whose bundle Mayfly trusts (issuer kind SPIFFE,
+   * registered as "spiffe://<trust domain>").
+   */
+  jwtSvid?:
+    | string
+    | undefined;
+  /**
+   * Proof of an X.509 certificate: a compact JWS signed with the certificate's private key,
+   * the chain in its x5c header (leaf first), aud = the CA's registered audience, lifetime at
+   * most the CA's max evidence lifetime. The certificate chains to a CA registered as an issuer
+   * of kind X509. The client library builds it (x509Evidence).
+   */
+  x509Assertion?:
+    | string
+    | undefined;
+  /**
+   * A one-time join token an operator created (RegistryService/CreateJoinToken) for one
+   * SPIFFE ID: the first use attests, any later use is refused and audited.
+   */
+  joinToken?: string | undefined;
+}
+
+/**
+ * What attestation verified about the evidence a workload presented: which attestor and issuer,
+ * and the claims its issuer kind maps (Kubernetes namespace and service account, CI repository
+ * and ref, SPIFFE ID, ...). Policies see it as context.evidence.
+ */
+export interface AttestedEvidence {
+  attestor: string;
+  issuer: string;
+  /** Only the claims the issuer kind's catalog names (services/attestation/README.md). */
+  claims: { [key: string]: string };
+}
+
+export interface AttestedEvidence_ClaimsEntry {
+  key: string;
+  value: string;
 }
 
 /**
@@ -665,13 +705,22 @@ export const Task: MessageFns<Task> = {
 };
 
 function createBaseEvidence(): Evidence {
-  return { oidcToken: undefined };
+  return { oidcToken: undefined, jwtSvid: undefined, x509Assertion: undefined, joinToken: undefined };
 }
 
 export const Evidence: MessageFns<Evidence> = {
   encode(message: Evidence, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.oidcToken !== undefined) {
       writer.uint32(10).string(message.oidcToken);
+    }
+    if (message.jwtSvid !== undefined) {
+      writer.uint32(18).string(message.jwtSvid);
+    }
+    if (message.x509Assertion !== undefined) {
+      writer.uint32(26).string(message.x509Assertion);
+    }
+    if (message.joinToken !== undefined) {
+      writer.uint32(34).string(message.joinToken);
     }
     return writer;
   },
@@ -697,6 +746,30 @@ export const Evidence: MessageFns<Evidence> = {
             message.oidcToken = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.jwtSvid = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.x509Assertion = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.joinToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -716,6 +789,21 @@ export const Evidence: MessageFns<Evidence> = {
         : isSet(object.oidc_token)
         ? globalThis.String(object.oidc_token)
         : undefined,
+      jwtSvid: isSet(object.jwtSvid)
+        ? globalThis.String(object.jwtSvid)
+        : isSet(object.jwt_svid)
+        ? globalThis.String(object.jwt_svid)
+        : undefined,
+      x509Assertion: isSet(object.x509Assertion)
+        ? globalThis.String(object.x509Assertion)
+        : isSet(object.x509_assertion)
+        ? globalThis.String(object.x509_assertion)
+        : undefined,
+      joinToken: isSet(object.joinToken)
+        ? globalThis.String(object.joinToken)
+        : isSet(object.join_token)
+        ? globalThis.String(object.join_token)
+        : undefined,
     };
   },
 
@@ -723,6 +811,15 @@ export const Evidence: MessageFns<Evidence> = {
     const obj: any = {};
     if (message.oidcToken !== undefined) {
       obj.oidcToken = message.oidcToken;
+    }
+    if (message.jwtSvid !== undefined) {
+      obj.jwtSvid = message.jwtSvid;
+    }
+    if (message.x509Assertion !== undefined) {
+      obj.x509Assertion = message.x509Assertion;
+    }
+    if (message.joinToken !== undefined) {
+      obj.joinToken = message.joinToken;
     }
     return obj;
   },
@@ -733,6 +830,225 @@ export const Evidence: MessageFns<Evidence> = {
   fromPartial<I extends Exact<DeepPartial<Evidence>, I>>(object: I): Evidence {
     const message = createBaseEvidence();
     message.oidcToken = object.oidcToken ?? undefined;
+    message.jwtSvid = object.jwtSvid ?? undefined;
+    message.x509Assertion = object.x509Assertion ?? undefined;
+    message.joinToken = object.joinToken ?? undefined;
+    return message;
+  },
+};
+
+function createBaseAttestedEvidence(): AttestedEvidence {
+  return { attestor: "", issuer: "", claims: {} };
+}
+
+export const AttestedEvidence: MessageFns<AttestedEvidence> = {
+  encode(message: AttestedEvidence, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.attestor !== "") {
+      writer.uint32(10).string(message.attestor);
+    }
+    if (message.issuer !== "") {
+      writer.uint32(18).string(message.issuer);
+    }
+    globalThis.Object.entries(message.claims).forEach(([key, value]: [string, string]) => {
+      AttestedEvidence_ClaimsEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AttestedEvidence {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAttestedEvidence();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.attestor = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.issuer = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            const entry3 = AttestedEvidence_ClaimsEntry.decode(reader, reader.uint32());
+            if (entry3.value !== undefined) {
+              message.claims[entry3.key] = entry3.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AttestedEvidence {
+    return {
+      attestor: isSet(object.attestor) ? globalThis.String(object.attestor) : "",
+      issuer: isSet(object.issuer) ? globalThis.String(object.issuer) : "",
+      claims: isObject(object.claims)
+        ? (globalThis.Object.entries(object.claims) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: AttestedEvidence): unknown {
+    const obj: any = {};
+    if (message.attestor !== "") {
+      obj.attestor = message.attestor;
+    }
+    if (message.issuer !== "") {
+      obj.issuer = message.issuer;
+    }
+    if (message.claims) {
+      const entries = globalThis.Object.entries(message.claims) as [string, string][];
+      if (entries.length > 0) {
+        obj.claims = {};
+        entries.forEach(([k, v]) => {
+          obj.claims[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AttestedEvidence>, I>>(base?: I): AttestedEvidence {
+    return AttestedEvidence.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AttestedEvidence>, I>>(object: I): AttestedEvidence {
+    const message = createBaseAttestedEvidence();
+    message.attestor = object.attestor ?? "";
+    message.issuer = object.issuer ?? "";
+    message.claims = (globalThis.Object.entries(object.claims ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseAttestedEvidence_ClaimsEntry(): AttestedEvidence_ClaimsEntry {
+  return { key: "", value: "" };
+}
+
+export const AttestedEvidence_ClaimsEntry: MessageFns<AttestedEvidence_ClaimsEntry> = {
+  encode(message: AttestedEvidence_ClaimsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AttestedEvidence_ClaimsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAttestedEvidence_ClaimsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AttestedEvidence_ClaimsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: AttestedEvidence_ClaimsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AttestedEvidence_ClaimsEntry>, I>>(base?: I): AttestedEvidence_ClaimsEntry {
+    return AttestedEvidence_ClaimsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AttestedEvidence_ClaimsEntry>, I>>(object: I): AttestedEvidence_ClaimsEntry {
+    const message = createBaseAttestedEvidence_ClaimsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -1821,6 +2137,10 @@ function fromJsonTimestamp(o: any): Date {
   } else {
     return fromTimestamp(Timestamp.fromJSON(o));
   }
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {

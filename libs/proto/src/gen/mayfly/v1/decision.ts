@@ -18,7 +18,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { ApprovalRequirement, Delegation, Task, Workload } from "./common.js";
+import { ApprovalRequirement, AttestedEvidence, Delegation, Task, Workload } from "./common.js";
 
 export const protobufPackage = "mayfly.v1";
 
@@ -139,6 +139,11 @@ export interface DecideRequest {
    * and then without approval (short, alerted, reviewed after).
    */
   breakGlass: boolean;
+  /**
+   * What the workload's evidence proved (at attestation, for a session): policies see it as
+   * context.evidence, e.g. only a CI run of refs/heads/main may deploy.
+   */
+  evidence: AttestedEvidence | undefined;
 }
 
 export interface DecideResponse {
@@ -894,6 +899,7 @@ function createBaseDecideRequest(): DecideRequest {
     justification: "",
     delegation: undefined,
     breakGlass: false,
+    evidence: undefined,
   };
 }
 
@@ -922,6 +928,9 @@ export const DecideRequest: MessageFns<DecideRequest> = {
     }
     if (message.breakGlass !== false) {
       writer.uint32(64).bool(message.breakGlass);
+    }
+    if (message.evidence !== undefined) {
+      AttestedEvidence.encode(message.evidence, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -1003,6 +1012,14 @@ export const DecideRequest: MessageFns<DecideRequest> = {
             message.breakGlass = reader.bool();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.evidence = AttestedEvidence.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1033,6 +1050,7 @@ export const DecideRequest: MessageFns<DecideRequest> = {
         : isSet(object.break_glass)
         ? globalThis.Boolean(object.break_glass)
         : false,
+      evidence: isSet(object.evidence) ? AttestedEvidence.fromJSON(object.evidence) : undefined,
     };
   },
 
@@ -1062,6 +1080,9 @@ export const DecideRequest: MessageFns<DecideRequest> = {
     if (message.breakGlass !== false) {
       obj.breakGlass = message.breakGlass;
     }
+    if (message.evidence !== undefined) {
+      obj.evidence = AttestedEvidence.toJSON(message.evidence);
+    }
     return obj;
   },
 
@@ -1082,6 +1103,9 @@ export const DecideRequest: MessageFns<DecideRequest> = {
       ? Delegation.fromPartial(object.delegation)
       : undefined;
     message.breakGlass = object.breakGlass ?? false;
+    message.evidence = (object.evidence !== undefined && object.evidence !== null)
+      ? AttestedEvidence.fromPartial(object.evidence)
+      : undefined;
     return message;
   },
 };

@@ -29,8 +29,25 @@ export enum IssuerKind {
   ISSUER_KIND_UNSPECIFIED = 0,
   /** ISSUER_KIND_OIDC - Any OIDC issuer (CI systems, cloud identity providers). */
   ISSUER_KIND_OIDC = 1,
-  /** ISSUER_KIND_KUBERNETES - A Kubernetes cluster's service-account token issuer (projected, audience-bound tokens). */
+  /**
+   * ISSUER_KIND_KUBERNETES - A Kubernetes cluster's service-account token issuer (projected, audience-bound tokens):
+   * claims namespace, service_account, pod_name, pod_uid, ...
+   */
   ISSUER_KIND_KUBERNETES = 2,
+  /**
+   * ISSUER_KIND_GITHUB_ACTIONS - GitHub Actions OIDC (https://token.actions.githubusercontent.com): claims repository, ref,
+   * workflow, environment, run_id, ...
+   */
+  ISSUER_KIND_GITHUB_ACTIONS = 3,
+  /** ISSUER_KIND_GITLAB_CI - GitLab CI ID tokens: claims project_path, ref, pipeline_id, environment, ... */
+  ISSUER_KIND_GITLAB_CI = 4,
+  /** ISSUER_KIND_SPIFFE - A SPIFFE trust domain's JWT-SVID bundle; the issuer is "spiffe://<trust domain>". */
+  ISSUER_KIND_SPIFFE = 5,
+  /**
+   * ISSUER_KIND_X509 - A certificate authority (an existing PKI, or a SPIFFE trust domain's X.509 bundle) for
+   * x509_assertion evidence; the issuer is a name the operator chooses, ca_pem its certificates.
+   */
+  ISSUER_KIND_X509 = 6,
 }
 
 export function issuerKindFromJSON(object: any): IssuerKind {
@@ -44,6 +61,18 @@ export function issuerKindFromJSON(object: any): IssuerKind {
     case 2:
     case "ISSUER_KIND_KUBERNETES":
       return IssuerKind.ISSUER_KIND_KUBERNETES;
+    case 3:
+    case "ISSUER_KIND_GITHUB_ACTIONS":
+      return IssuerKind.ISSUER_KIND_GITHUB_ACTIONS;
+    case 4:
+    case "ISSUER_KIND_GITLAB_CI":
+      return IssuerKind.ISSUER_KIND_GITLAB_CI;
+    case 5:
+    case "ISSUER_KIND_SPIFFE":
+      return IssuerKind.ISSUER_KIND_SPIFFE;
+    case 6:
+    case "ISSUER_KIND_X509":
+      return IssuerKind.ISSUER_KIND_X509;
     default:
       throw new globalThis.Error("Unrecognized enum value " + object + " for enum IssuerKind");
   }
@@ -57,6 +86,14 @@ export function issuerKindToJSON(object: IssuerKind): string {
       return "ISSUER_KIND_OIDC";
     case IssuerKind.ISSUER_KIND_KUBERNETES:
       return "ISSUER_KIND_KUBERNETES";
+    case IssuerKind.ISSUER_KIND_GITHUB_ACTIONS:
+      return "ISSUER_KIND_GITHUB_ACTIONS";
+    case IssuerKind.ISSUER_KIND_GITLAB_CI:
+      return "ISSUER_KIND_GITLAB_CI";
+    case IssuerKind.ISSUER_KIND_SPIFFE:
+      return "ISSUER_KIND_SPIFFE";
+    case IssuerKind.ISSUER_KIND_X509:
+      return "ISSUER_KIND_X509";
     default:
       throw new globalThis.Error("Unrecognized enum value " + object + " for enum IssuerKind");
   }
@@ -115,6 +152,13 @@ export interface TrustedIssuer {
   /** Evidence valid for longer than this (exp − iat) is refused; 0: 86400. */
   maxEvidenceLifetimeSeconds: number;
   replayPolicy: ReplayPolicy;
+  /**
+   * The trust domain its workloads belong to: the claim trust_domain, for SPIFFE ID templates
+   * ("spiffe://{trust_domain}/ns/{namespace}/sa/{service_account}"). SPIFFE issuers: their own.
+   */
+  trustDomain: string;
+  /** X509 issuers only: the CA certificates (PEM) client certificates must chain to. */
+  caPem: string;
 }
 
 export interface PutTrustedIssuerRequest {
@@ -240,6 +284,103 @@ export interface ListWorkloadsResponse {
   workloads: RegisteredWorkload[];
 }
 
+/**
+ * Evidence of `issuer` whose claims equal every value of `match` proves the SPIFFE ID that
+ * `spiffe_id_template` expands to.
+ */
+export interface BindingRule {
+  /** Assigned when created. */
+  id: string;
+  issuer: string;
+  /** Claim name → the exact value it must have. Names come from the issuer kind's catalog. */
+  match: { [key: string]: string };
+  /**
+   * A SPIFFE ID, literally or with {claim} placeholders, e.g.
+   * "spiffe://{trust_domain}/ns/{namespace}/sa/{service_account}". A placeholder's value must
+   * be one path segment (letters, digits, ".", "-", "_"), or the rule does not apply.
+   */
+  spiffeIdTemplate: string;
+  description: string;
+  createdAt: Date | undefined;
+}
+
+export interface BindingRule_MatchEntry {
+  key: string;
+  value: string;
+}
+
+export interface CreateBindingRuleRequest {
+  rule: BindingRule | undefined;
+  reason: string;
+}
+
+export interface CreateBindingRuleResponse {
+  rule: BindingRule | undefined;
+}
+
+export interface RemoveBindingRuleRequest {
+  id: string;
+  reason: string;
+}
+
+export interface RemoveBindingRuleResponse {
+}
+
+export interface ListBindingRulesRequest {
+  /** Only this issuer's rules (empty: all). */
+  issuer: string;
+}
+
+export interface ListBindingRulesResponse {
+  rules: BindingRule[];
+}
+
+/** A one-time join token, without its secret. */
+export interface JoinToken {
+  id: string;
+  spiffeId: string;
+  expiresAt: Date | undefined;
+  createdAt:
+    | Date
+    | undefined;
+  /** Who created it (the operator's verified identity). */
+  createdBy: string;
+  /** Set once it attested. */
+  usedAt: Date | undefined;
+}
+
+export interface CreateJoinTokenRequest {
+  spiffeId: string;
+  /** How long it may wait for its first use: 1 to 3600 seconds; 0: 600. */
+  ttlSeconds: number;
+  reason: string;
+}
+
+export interface CreateJoinTokenResponse {
+  joinToken:
+    | JoinToken
+    | undefined;
+  /** The secret to hand to the workload ("mfjt_..."): shown here only. */
+  token: string;
+}
+
+export interface ListJoinTokensRequest {
+  /** Only this workload's tokens (empty: all); used and expired ones are listed too. */
+  spiffeId: string;
+}
+
+export interface ListJoinTokensResponse {
+  joinTokens: JoinToken[];
+}
+
+export interface RemoveJoinTokenRequest {
+  id: string;
+  reason: string;
+}
+
+export interface RemoveJoinTokenResponse {
+}
+
 function createBaseTrustedIssuer(): TrustedIssuer {
   return {
     issuer: "",
@@ -251,6 +392,8 @@ function createBaseTrustedIssuer(): TrustedIssuer {
     requireLowS: false,
     maxEvidenceLifetimeSeconds: 0,
     replayPolicy: 0,
+    trustDomain: "",
+    caPem: "",
   };
 }
 
@@ -282,6 +425,12 @@ export const TrustedIssuer: MessageFns<TrustedIssuer> = {
     }
     if (message.replayPolicy !== 0) {
       writer.uint32(72).int32(message.replayPolicy);
+    }
+    if (message.trustDomain !== "") {
+      writer.uint32(82).string(message.trustDomain);
+    }
+    if (message.caPem !== "") {
+      writer.uint32(90).string(message.caPem);
     }
     return writer;
   },
@@ -371,6 +520,22 @@ export const TrustedIssuer: MessageFns<TrustedIssuer> = {
             message.replayPolicy = reader.int32() as any;
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.trustDomain = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.caPem = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -416,6 +581,16 @@ export const TrustedIssuer: MessageFns<TrustedIssuer> = {
         : isSet(object.replay_policy)
         ? replayPolicyFromJSON(object.replay_policy)
         : 0,
+      trustDomain: isSet(object.trustDomain)
+        ? globalThis.String(object.trustDomain)
+        : isSet(object.trust_domain)
+        ? globalThis.String(object.trust_domain)
+        : "",
+      caPem: isSet(object.caPem)
+        ? globalThis.String(object.caPem)
+        : isSet(object.ca_pem)
+        ? globalThis.String(object.ca_pem)
+        : "",
     };
   },
 
@@ -448,6 +623,12 @@ export const TrustedIssuer: MessageFns<TrustedIssuer> = {
     if (message.replayPolicy !== 0) {
       obj.replayPolicy = replayPolicyToJSON(message.replayPolicy);
     }
+    if (message.trustDomain !== "") {
+      obj.trustDomain = message.trustDomain;
+    }
+    if (message.caPem !== "") {
+      obj.caPem = message.caPem;
+    }
     return obj;
   },
 
@@ -465,6 +646,8 @@ export const TrustedIssuer: MessageFns<TrustedIssuer> = {
     message.requireLowS = object.requireLowS ?? false;
     message.maxEvidenceLifetimeSeconds = object.maxEvidenceLifetimeSeconds ?? 0;
     message.replayPolicy = object.replayPolicy ?? 0;
+    message.trustDomain = object.trustDomain ?? "";
+    message.caPem = object.caPem ?? "";
     return message;
   },
 };
@@ -2245,6 +2428,1359 @@ export const ListWorkloadsResponse: MessageFns<ListWorkloadsResponse> = {
   },
 };
 
+function createBaseBindingRule(): BindingRule {
+  return { id: "", issuer: "", match: {}, spiffeIdTemplate: "", description: "", createdAt: undefined };
+}
+
+export const BindingRule: MessageFns<BindingRule> = {
+  encode(message: BindingRule, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.issuer !== "") {
+      writer.uint32(18).string(message.issuer);
+    }
+    globalThis.Object.entries(message.match).forEach(([key, value]: [string, string]) => {
+      BindingRule_MatchEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
+    });
+    if (message.spiffeIdTemplate !== "") {
+      writer.uint32(34).string(message.spiffeIdTemplate);
+    }
+    if (message.description !== "") {
+      writer.uint32(42).string(message.description);
+    }
+    if (message.createdAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BindingRule {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBindingRule();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.issuer = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            const entry3 = BindingRule_MatchEntry.decode(reader, reader.uint32());
+            if (entry3.value !== undefined) {
+              message.match[entry3.key] = entry3.value;
+            }
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.spiffeIdTemplate = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BindingRule {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      issuer: isSet(object.issuer) ? globalThis.String(object.issuer) : "",
+      match: isObject(object.match)
+        ? (globalThis.Object.entries(object.match) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      spiffeIdTemplate: isSet(object.spiffeIdTemplate)
+        ? globalThis.String(object.spiffeIdTemplate)
+        : isSet(object.spiffe_id_template)
+        ? globalThis.String(object.spiffe_id_template)
+        : "",
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+      createdAt: isSet(object.createdAt)
+        ? fromJsonTimestamp(object.createdAt)
+        : isSet(object.created_at)
+        ? fromJsonTimestamp(object.created_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: BindingRule): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.issuer !== "") {
+      obj.issuer = message.issuer;
+    }
+    if (message.match) {
+      const entries = globalThis.Object.entries(message.match) as [string, string][];
+      if (entries.length > 0) {
+        obj.match = {};
+        entries.forEach(([k, v]) => {
+          obj.match[k] = v;
+        });
+      }
+    }
+    if (message.spiffeIdTemplate !== "") {
+      obj.spiffeIdTemplate = message.spiffeIdTemplate;
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    if (message.createdAt !== undefined) {
+      obj.createdAt = message.createdAt.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BindingRule>, I>>(base?: I): BindingRule {
+    return BindingRule.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BindingRule>, I>>(object: I): BindingRule {
+    const message = createBaseBindingRule();
+    message.id = object.id ?? "";
+    message.issuer = object.issuer ?? "";
+    message.match = (globalThis.Object.entries(object.match ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.spiffeIdTemplate = object.spiffeIdTemplate ?? "";
+    message.description = object.description ?? "";
+    message.createdAt = object.createdAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseBindingRule_MatchEntry(): BindingRule_MatchEntry {
+  return { key: "", value: "" };
+}
+
+export const BindingRule_MatchEntry: MessageFns<BindingRule_MatchEntry> = {
+  encode(message: BindingRule_MatchEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BindingRule_MatchEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBindingRule_MatchEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BindingRule_MatchEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: BindingRule_MatchEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BindingRule_MatchEntry>, I>>(base?: I): BindingRule_MatchEntry {
+    return BindingRule_MatchEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BindingRule_MatchEntry>, I>>(object: I): BindingRule_MatchEntry {
+    const message = createBaseBindingRule_MatchEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateBindingRuleRequest(): CreateBindingRuleRequest {
+  return { rule: undefined, reason: "" };
+}
+
+export const CreateBindingRuleRequest: MessageFns<CreateBindingRuleRequest> = {
+  encode(message: CreateBindingRuleRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.rule !== undefined) {
+      BindingRule.encode(message.rule, writer.uint32(10).fork()).join();
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateBindingRuleRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateBindingRuleRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.rule = BindingRule.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateBindingRuleRequest {
+    return {
+      rule: isSet(object.rule) ? BindingRule.fromJSON(object.rule) : undefined,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: CreateBindingRuleRequest): unknown {
+    const obj: any = {};
+    if (message.rule !== undefined) {
+      obj.rule = BindingRule.toJSON(message.rule);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateBindingRuleRequest>, I>>(base?: I): CreateBindingRuleRequest {
+    return CreateBindingRuleRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateBindingRuleRequest>, I>>(object: I): CreateBindingRuleRequest {
+    const message = createBaseCreateBindingRuleRequest();
+    message.rule = (object.rule !== undefined && object.rule !== null)
+      ? BindingRule.fromPartial(object.rule)
+      : undefined;
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateBindingRuleResponse(): CreateBindingRuleResponse {
+  return { rule: undefined };
+}
+
+export const CreateBindingRuleResponse: MessageFns<CreateBindingRuleResponse> = {
+  encode(message: CreateBindingRuleResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.rule !== undefined) {
+      BindingRule.encode(message.rule, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateBindingRuleResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateBindingRuleResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.rule = BindingRule.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateBindingRuleResponse {
+    return { rule: isSet(object.rule) ? BindingRule.fromJSON(object.rule) : undefined };
+  },
+
+  toJSON(message: CreateBindingRuleResponse): unknown {
+    const obj: any = {};
+    if (message.rule !== undefined) {
+      obj.rule = BindingRule.toJSON(message.rule);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateBindingRuleResponse>, I>>(base?: I): CreateBindingRuleResponse {
+    return CreateBindingRuleResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateBindingRuleResponse>, I>>(object: I): CreateBindingRuleResponse {
+    const message = createBaseCreateBindingRuleResponse();
+    message.rule = (object.rule !== undefined && object.rule !== null)
+      ? BindingRule.fromPartial(object.rule)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRemoveBindingRuleRequest(): RemoveBindingRuleRequest {
+  return { id: "", reason: "" };
+}
+
+export const RemoveBindingRuleRequest: MessageFns<RemoveBindingRuleRequest> = {
+  encode(message: RemoveBindingRuleRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveBindingRuleRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveBindingRuleRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveBindingRuleRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: RemoveBindingRuleRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveBindingRuleRequest>, I>>(base?: I): RemoveBindingRuleRequest {
+    return RemoveBindingRuleRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveBindingRuleRequest>, I>>(object: I): RemoveBindingRuleRequest {
+    const message = createBaseRemoveBindingRuleRequest();
+    message.id = object.id ?? "";
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseRemoveBindingRuleResponse(): RemoveBindingRuleResponse {
+  return {};
+}
+
+export const RemoveBindingRuleResponse: MessageFns<RemoveBindingRuleResponse> = {
+  encode(_: RemoveBindingRuleResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveBindingRuleResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveBindingRuleResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): RemoveBindingRuleResponse {
+    return {};
+  },
+
+  toJSON(_: RemoveBindingRuleResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveBindingRuleResponse>, I>>(base?: I): RemoveBindingRuleResponse {
+    return RemoveBindingRuleResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveBindingRuleResponse>, I>>(_: I): RemoveBindingRuleResponse {
+    const message = createBaseRemoveBindingRuleResponse();
+    return message;
+  },
+};
+
+function createBaseListBindingRulesRequest(): ListBindingRulesRequest {
+  return { issuer: "" };
+}
+
+export const ListBindingRulesRequest: MessageFns<ListBindingRulesRequest> = {
+  encode(message: ListBindingRulesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.issuer !== "") {
+      writer.uint32(10).string(message.issuer);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListBindingRulesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListBindingRulesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.issuer = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListBindingRulesRequest {
+    return { issuer: isSet(object.issuer) ? globalThis.String(object.issuer) : "" };
+  },
+
+  toJSON(message: ListBindingRulesRequest): unknown {
+    const obj: any = {};
+    if (message.issuer !== "") {
+      obj.issuer = message.issuer;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListBindingRulesRequest>, I>>(base?: I): ListBindingRulesRequest {
+    return ListBindingRulesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListBindingRulesRequest>, I>>(object: I): ListBindingRulesRequest {
+    const message = createBaseListBindingRulesRequest();
+    message.issuer = object.issuer ?? "";
+    return message;
+  },
+};
+
+function createBaseListBindingRulesResponse(): ListBindingRulesResponse {
+  return { rules: [] };
+}
+
+export const ListBindingRulesResponse: MessageFns<ListBindingRulesResponse> = {
+  encode(message: ListBindingRulesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.rules) {
+      BindingRule.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListBindingRulesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListBindingRulesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.rules.push(BindingRule.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListBindingRulesResponse {
+    return {
+      rules: globalThis.Array.isArray(object?.rules) ? object.rules.map((e: any) => BindingRule.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ListBindingRulesResponse): unknown {
+    const obj: any = {};
+    if (message.rules?.length) {
+      obj.rules = message.rules.map((e) => BindingRule.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListBindingRulesResponse>, I>>(base?: I): ListBindingRulesResponse {
+    return ListBindingRulesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListBindingRulesResponse>, I>>(object: I): ListBindingRulesResponse {
+    const message = createBaseListBindingRulesResponse();
+    message.rules = object.rules?.map((e) => BindingRule.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseJoinToken(): JoinToken {
+  return { id: "", spiffeId: "", expiresAt: undefined, createdAt: undefined, createdBy: "", usedAt: undefined };
+}
+
+export const JoinToken: MessageFns<JoinToken> = {
+  encode(message: JoinToken, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.spiffeId !== "") {
+      writer.uint32(18).string(message.spiffeId);
+    }
+    if (message.expiresAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.expiresAt), writer.uint32(26).fork()).join();
+    }
+    if (message.createdAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(34).fork()).join();
+    }
+    if (message.createdBy !== "") {
+      writer.uint32(42).string(message.createdBy);
+    }
+    if (message.usedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.usedAt), writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): JoinToken {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseJoinToken();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.spiffeId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.expiresAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.createdBy = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.usedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): JoinToken {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      spiffeId: isSet(object.spiffeId)
+        ? globalThis.String(object.spiffeId)
+        : isSet(object.spiffe_id)
+        ? globalThis.String(object.spiffe_id)
+        : "",
+      expiresAt: isSet(object.expiresAt)
+        ? fromJsonTimestamp(object.expiresAt)
+        : isSet(object.expires_at)
+        ? fromJsonTimestamp(object.expires_at)
+        : undefined,
+      createdAt: isSet(object.createdAt)
+        ? fromJsonTimestamp(object.createdAt)
+        : isSet(object.created_at)
+        ? fromJsonTimestamp(object.created_at)
+        : undefined,
+      createdBy: isSet(object.createdBy)
+        ? globalThis.String(object.createdBy)
+        : isSet(object.created_by)
+        ? globalThis.String(object.created_by)
+        : "",
+      usedAt: isSet(object.usedAt)
+        ? fromJsonTimestamp(object.usedAt)
+        : isSet(object.used_at)
+        ? fromJsonTimestamp(object.used_at)
+        : undefined,
+    };
+  },
+
+  toJSON(message: JoinToken): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.spiffeId !== "") {
+      obj.spiffeId = message.spiffeId;
+    }
+    if (message.expiresAt !== undefined) {
+      obj.expiresAt = message.expiresAt.toISOString();
+    }
+    if (message.createdAt !== undefined) {
+      obj.createdAt = message.createdAt.toISOString();
+    }
+    if (message.createdBy !== "") {
+      obj.createdBy = message.createdBy;
+    }
+    if (message.usedAt !== undefined) {
+      obj.usedAt = message.usedAt.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<JoinToken>, I>>(base?: I): JoinToken {
+    return JoinToken.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<JoinToken>, I>>(object: I): JoinToken {
+    const message = createBaseJoinToken();
+    message.id = object.id ?? "";
+    message.spiffeId = object.spiffeId ?? "";
+    message.expiresAt = object.expiresAt ?? undefined;
+    message.createdAt = object.createdAt ?? undefined;
+    message.createdBy = object.createdBy ?? "";
+    message.usedAt = object.usedAt ?? undefined;
+    return message;
+  },
+};
+
+function createBaseCreateJoinTokenRequest(): CreateJoinTokenRequest {
+  return { spiffeId: "", ttlSeconds: 0, reason: "" };
+}
+
+export const CreateJoinTokenRequest: MessageFns<CreateJoinTokenRequest> = {
+  encode(message: CreateJoinTokenRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.spiffeId !== "") {
+      writer.uint32(10).string(message.spiffeId);
+    }
+    if (message.ttlSeconds !== 0) {
+      writer.uint32(16).uint32(message.ttlSeconds);
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateJoinTokenRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateJoinTokenRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.spiffeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.ttlSeconds = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateJoinTokenRequest {
+    return {
+      spiffeId: isSet(object.spiffeId)
+        ? globalThis.String(object.spiffeId)
+        : isSet(object.spiffe_id)
+        ? globalThis.String(object.spiffe_id)
+        : "",
+      ttlSeconds: isSet(object.ttlSeconds)
+        ? globalThis.Number(object.ttlSeconds)
+        : isSet(object.ttl_seconds)
+        ? globalThis.Number(object.ttl_seconds)
+        : 0,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: CreateJoinTokenRequest): unknown {
+    const obj: any = {};
+    if (message.spiffeId !== "") {
+      obj.spiffeId = message.spiffeId;
+    }
+    if (message.ttlSeconds !== 0) {
+      obj.ttlSeconds = Math.round(message.ttlSeconds);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateJoinTokenRequest>, I>>(base?: I): CreateJoinTokenRequest {
+    return CreateJoinTokenRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateJoinTokenRequest>, I>>(object: I): CreateJoinTokenRequest {
+    const message = createBaseCreateJoinTokenRequest();
+    message.spiffeId = object.spiffeId ?? "";
+    message.ttlSeconds = object.ttlSeconds ?? 0;
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateJoinTokenResponse(): CreateJoinTokenResponse {
+  return { joinToken: undefined, token: "" };
+}
+
+export const CreateJoinTokenResponse: MessageFns<CreateJoinTokenResponse> = {
+  encode(message: CreateJoinTokenResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.joinToken !== undefined) {
+      JoinToken.encode(message.joinToken, writer.uint32(10).fork()).join();
+    }
+    if (message.token !== "") {
+      writer.uint32(18).string(message.token);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateJoinTokenResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateJoinTokenResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.joinToken = JoinToken.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateJoinTokenResponse {
+    return {
+      joinToken: isSet(object.joinToken)
+        ? JoinToken.fromJSON(object.joinToken)
+        : isSet(object.join_token)
+        ? JoinToken.fromJSON(object.join_token)
+        : undefined,
+      token: isSet(object.token) ? globalThis.String(object.token) : "",
+    };
+  },
+
+  toJSON(message: CreateJoinTokenResponse): unknown {
+    const obj: any = {};
+    if (message.joinToken !== undefined) {
+      obj.joinToken = JoinToken.toJSON(message.joinToken);
+    }
+    if (message.token !== "") {
+      obj.token = message.token;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateJoinTokenResponse>, I>>(base?: I): CreateJoinTokenResponse {
+    return CreateJoinTokenResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateJoinTokenResponse>, I>>(object: I): CreateJoinTokenResponse {
+    const message = createBaseCreateJoinTokenResponse();
+    message.joinToken = (object.joinToken !== undefined && object.joinToken !== null)
+      ? JoinToken.fromPartial(object.joinToken)
+      : undefined;
+    message.token = object.token ?? "";
+    return message;
+  },
+};
+
+function createBaseListJoinTokensRequest(): ListJoinTokensRequest {
+  return { spiffeId: "" };
+}
+
+export const ListJoinTokensRequest: MessageFns<ListJoinTokensRequest> = {
+  encode(message: ListJoinTokensRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.spiffeId !== "") {
+      writer.uint32(10).string(message.spiffeId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListJoinTokensRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListJoinTokensRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.spiffeId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListJoinTokensRequest {
+    return {
+      spiffeId: isSet(object.spiffeId)
+        ? globalThis.String(object.spiffeId)
+        : isSet(object.spiffe_id)
+        ? globalThis.String(object.spiffe_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ListJoinTokensRequest): unknown {
+    const obj: any = {};
+    if (message.spiffeId !== "") {
+      obj.spiffeId = message.spiffeId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListJoinTokensRequest>, I>>(base?: I): ListJoinTokensRequest {
+    return ListJoinTokensRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListJoinTokensRequest>, I>>(object: I): ListJoinTokensRequest {
+    const message = createBaseListJoinTokensRequest();
+    message.spiffeId = object.spiffeId ?? "";
+    return message;
+  },
+};
+
+function createBaseListJoinTokensResponse(): ListJoinTokensResponse {
+  return { joinTokens: [] };
+}
+
+export const ListJoinTokensResponse: MessageFns<ListJoinTokensResponse> = {
+  encode(message: ListJoinTokensResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.joinTokens) {
+      JoinToken.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListJoinTokensResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListJoinTokensResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.joinTokens.push(JoinToken.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListJoinTokensResponse {
+    return {
+      joinTokens: globalThis.Array.isArray(object?.joinTokens)
+        ? object.joinTokens.map((e: any) => JoinToken.fromJSON(e))
+        : globalThis.Array.isArray(object?.join_tokens)
+        ? object.join_tokens.map((e: any) => JoinToken.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListJoinTokensResponse): unknown {
+    const obj: any = {};
+    if (message.joinTokens?.length) {
+      obj.joinTokens = message.joinTokens.map((e) => JoinToken.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListJoinTokensResponse>, I>>(base?: I): ListJoinTokensResponse {
+    return ListJoinTokensResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListJoinTokensResponse>, I>>(object: I): ListJoinTokensResponse {
+    const message = createBaseListJoinTokensResponse();
+    message.joinTokens = object.joinTokens?.map((e) => JoinToken.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRemoveJoinTokenRequest(): RemoveJoinTokenRequest {
+  return { id: "", reason: "" };
+}
+
+export const RemoveJoinTokenRequest: MessageFns<RemoveJoinTokenRequest> = {
+  encode(message: RemoveJoinTokenRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveJoinTokenRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveJoinTokenRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveJoinTokenRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: RemoveJoinTokenRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveJoinTokenRequest>, I>>(base?: I): RemoveJoinTokenRequest {
+    return RemoveJoinTokenRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveJoinTokenRequest>, I>>(object: I): RemoveJoinTokenRequest {
+    const message = createBaseRemoveJoinTokenRequest();
+    message.id = object.id ?? "";
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseRemoveJoinTokenResponse(): RemoveJoinTokenResponse {
+  return {};
+}
+
+export const RemoveJoinTokenResponse: MessageFns<RemoveJoinTokenResponse> = {
+  encode(_: RemoveJoinTokenResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveJoinTokenResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveJoinTokenResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): RemoveJoinTokenResponse {
+    return {};
+  },
+
+  toJSON(_: RemoveJoinTokenResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveJoinTokenResponse>, I>>(base?: I): RemoveJoinTokenResponse {
+    return RemoveJoinTokenResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveJoinTokenResponse>, I>>(_: I): RemoveJoinTokenResponse {
+    const message = createBaseRemoveJoinTokenResponse();
+    return message;
+  },
+};
+
 /**
  * The workload registry, for operators: which workloads exist, who owns them, and the most each
  * may ever be granted. Served by attestation, which already owns the registry (it maps evidence
@@ -2374,6 +3910,83 @@ export const RegistryServiceService = {
       Buffer.from(ListBindingsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListBindingsResponse => ListBindingsResponse.decode(value),
   },
+  /**
+   * Adds a binding rule: evidence of one issuer whose verified claims equal every value in
+   * `match` proves the SPIFFE ID `spiffe_id_template` expands to (placeholders are claims of the
+   * issuer's kind). Only the claims the rule names are trusted; the SPIFFE ID must be a
+   * registered workload when evidence arrives. A rule that names no claim is refused.
+   */
+  createBindingRule: {
+    path: "/mayfly.v1.RegistryService/CreateBindingRule" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateBindingRuleRequest): Buffer =>
+      Buffer.from(CreateBindingRuleRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateBindingRuleRequest => CreateBindingRuleRequest.decode(value),
+    responseSerialize: (value: CreateBindingRuleResponse): Buffer =>
+      Buffer.from(CreateBindingRuleResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateBindingRuleResponse => CreateBindingRuleResponse.decode(value),
+  },
+  removeBindingRule: {
+    path: "/mayfly.v1.RegistryService/RemoveBindingRule" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemoveBindingRuleRequest): Buffer =>
+      Buffer.from(RemoveBindingRuleRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveBindingRuleRequest => RemoveBindingRuleRequest.decode(value),
+    responseSerialize: (value: RemoveBindingRuleResponse): Buffer =>
+      Buffer.from(RemoveBindingRuleResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveBindingRuleResponse => RemoveBindingRuleResponse.decode(value),
+  },
+  listBindingRules: {
+    path: "/mayfly.v1.RegistryService/ListBindingRules" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListBindingRulesRequest): Buffer =>
+      Buffer.from(ListBindingRulesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListBindingRulesRequest => ListBindingRulesRequest.decode(value),
+    responseSerialize: (value: ListBindingRulesResponse): Buffer =>
+      Buffer.from(ListBindingRulesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListBindingRulesResponse => ListBindingRulesResponse.decode(value),
+  },
+  /**
+   * Creates a one-time join token for one registered workload, valid for ttl_seconds (at most
+   * one hour). The secret is in this answer only; Mayfly keeps its digest.
+   */
+  createJoinToken: {
+    path: "/mayfly.v1.RegistryService/CreateJoinToken" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateJoinTokenRequest): Buffer =>
+      Buffer.from(CreateJoinTokenRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateJoinTokenRequest => CreateJoinTokenRequest.decode(value),
+    responseSerialize: (value: CreateJoinTokenResponse): Buffer =>
+      Buffer.from(CreateJoinTokenResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateJoinTokenResponse => CreateJoinTokenResponse.decode(value),
+  },
+  listJoinTokens: {
+    path: "/mayfly.v1.RegistryService/ListJoinTokens" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListJoinTokensRequest): Buffer =>
+      Buffer.from(ListJoinTokensRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListJoinTokensRequest => ListJoinTokensRequest.decode(value),
+    responseSerialize: (value: ListJoinTokensResponse): Buffer =>
+      Buffer.from(ListJoinTokensResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListJoinTokensResponse => ListJoinTokensResponse.decode(value),
+  },
+  /** Withdraws an unused join token. */
+  removeJoinToken: {
+    path: "/mayfly.v1.RegistryService/RemoveJoinToken" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemoveJoinTokenRequest): Buffer =>
+      Buffer.from(RemoveJoinTokenRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveJoinTokenRequest => RemoveJoinTokenRequest.decode(value),
+    responseSerialize: (value: RemoveJoinTokenResponse): Buffer =>
+      Buffer.from(RemoveJoinTokenResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveJoinTokenResponse => RemoveJoinTokenResponse.decode(value),
+  },
 } as const;
 
 export interface RegistryServiceServer extends UntypedServiceImplementation {
@@ -2404,6 +4017,23 @@ export interface RegistryServiceServer extends UntypedServiceImplementation {
   putBinding: handleUnaryCall<PutBindingRequest, PutBindingResponse>;
   removeBinding: handleUnaryCall<RemoveBindingRequest, RemoveBindingResponse>;
   listBindings: handleUnaryCall<ListBindingsRequest, ListBindingsResponse>;
+  /**
+   * Adds a binding rule: evidence of one issuer whose verified claims equal every value in
+   * `match` proves the SPIFFE ID `spiffe_id_template` expands to (placeholders are claims of the
+   * issuer's kind). Only the claims the rule names are trusted; the SPIFFE ID must be a
+   * registered workload when evidence arrives. A rule that names no claim is refused.
+   */
+  createBindingRule: handleUnaryCall<CreateBindingRuleRequest, CreateBindingRuleResponse>;
+  removeBindingRule: handleUnaryCall<RemoveBindingRuleRequest, RemoveBindingRuleResponse>;
+  listBindingRules: handleUnaryCall<ListBindingRulesRequest, ListBindingRulesResponse>;
+  /**
+   * Creates a one-time join token for one registered workload, valid for ttl_seconds (at most
+   * one hour). The secret is in this answer only; Mayfly keeps its digest.
+   */
+  createJoinToken: handleUnaryCall<CreateJoinTokenRequest, CreateJoinTokenResponse>;
+  listJoinTokens: handleUnaryCall<ListJoinTokensRequest, ListJoinTokensResponse>;
+  /** Withdraws an unused join token. */
+  removeJoinToken: handleUnaryCall<RemoveJoinTokenRequest, RemoveJoinTokenResponse>;
 }
 
 export interface RegistryServiceClient extends Client {
@@ -2574,6 +4204,107 @@ export interface RegistryServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListBindingsResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Adds a binding rule: evidence of one issuer whose verified claims equal every value in
+   * `match` proves the SPIFFE ID `spiffe_id_template` expands to (placeholders are claims of the
+   * issuer's kind). Only the claims the rule names are trusted; the SPIFFE ID must be a
+   * registered workload when evidence arrives. A rule that names no claim is refused.
+   */
+  createBindingRule(
+    request: CreateBindingRuleRequest,
+    callback: (error: ServiceError | null, response: CreateBindingRuleResponse) => void,
+  ): ClientUnaryCall;
+  createBindingRule(
+    request: CreateBindingRuleRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateBindingRuleResponse) => void,
+  ): ClientUnaryCall;
+  createBindingRule(
+    request: CreateBindingRuleRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateBindingRuleResponse) => void,
+  ): ClientUnaryCall;
+  removeBindingRule(
+    request: RemoveBindingRuleRequest,
+    callback: (error: ServiceError | null, response: RemoveBindingRuleResponse) => void,
+  ): ClientUnaryCall;
+  removeBindingRule(
+    request: RemoveBindingRuleRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RemoveBindingRuleResponse) => void,
+  ): ClientUnaryCall;
+  removeBindingRule(
+    request: RemoveBindingRuleRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemoveBindingRuleResponse) => void,
+  ): ClientUnaryCall;
+  listBindingRules(
+    request: ListBindingRulesRequest,
+    callback: (error: ServiceError | null, response: ListBindingRulesResponse) => void,
+  ): ClientUnaryCall;
+  listBindingRules(
+    request: ListBindingRulesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListBindingRulesResponse) => void,
+  ): ClientUnaryCall;
+  listBindingRules(
+    request: ListBindingRulesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListBindingRulesResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Creates a one-time join token for one registered workload, valid for ttl_seconds (at most
+   * one hour). The secret is in this answer only; Mayfly keeps its digest.
+   */
+  createJoinToken(
+    request: CreateJoinTokenRequest,
+    callback: (error: ServiceError | null, response: CreateJoinTokenResponse) => void,
+  ): ClientUnaryCall;
+  createJoinToken(
+    request: CreateJoinTokenRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateJoinTokenResponse) => void,
+  ): ClientUnaryCall;
+  createJoinToken(
+    request: CreateJoinTokenRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateJoinTokenResponse) => void,
+  ): ClientUnaryCall;
+  listJoinTokens(
+    request: ListJoinTokensRequest,
+    callback: (error: ServiceError | null, response: ListJoinTokensResponse) => void,
+  ): ClientUnaryCall;
+  listJoinTokens(
+    request: ListJoinTokensRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListJoinTokensResponse) => void,
+  ): ClientUnaryCall;
+  listJoinTokens(
+    request: ListJoinTokensRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListJoinTokensResponse) => void,
+  ): ClientUnaryCall;
+  /** Withdraws an unused join token. */
+  removeJoinToken(
+    request: RemoveJoinTokenRequest,
+    callback: (error: ServiceError | null, response: RemoveJoinTokenResponse) => void,
+  ): ClientUnaryCall;
+  removeJoinToken(
+    request: RemoveJoinTokenRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RemoveJoinTokenResponse) => void,
+  ): ClientUnaryCall;
+  removeJoinToken(
+    request: RemoveJoinTokenRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemoveJoinTokenResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const RegistryServiceClient = makeGenericClientConstructor(
@@ -2617,6 +4348,10 @@ function fromJsonTimestamp(o: any): Date {
   } else {
     return fromTimestamp(Timestamp.fromJSON(o));
   }
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {

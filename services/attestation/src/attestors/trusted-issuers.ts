@@ -1,6 +1,10 @@
-/** How the OIDC attestor learns which issuers to trust. */
+import type { EvidenceIssuerKind } from '@mayfly/core';
+
+/** An issuer (or certificate authority) whose evidence Mayfly accepts, as the registry holds it. */
 export interface TrustedIssuer {
   readonly issuer: string;
+  /** Which claims its evidence yields, and which attestor reads it. */
+  readonly kind: Exclude<EvidenceIssuerKind, 'join-token'>;
   readonly audience: string;
   readonly jwksUri: string | undefined;
   readonly jwks: { keys: unknown[] } | undefined;
@@ -15,8 +19,14 @@ export interface TrustedIssuer {
   readonly maxEvidenceLifetimeSeconds: number;
   /** Single-use, or reusable until expiry (the default for Kubernetes service-account issuers). */
   readonly replayPolicy: 'single-use' | 'reusable-until-expiry';
+  /** The trust_domain claim of its evidence, if the operator set one (SPIFFE issuers: their own). */
+  readonly trustDomain: string | undefined;
+  /** X.509 issuers: the CA certificates, PEM. */
+  readonly caPem: string | undefined;
 }
 
 export interface TrustedIssuerSource {
   find(issuer: string): Promise<TrustedIssuer | undefined>;
+  /** Every trusted issuer of one kind (the X.509 attestor tries each CA). */
+  ofKind(kind: TrustedIssuer['kind']): Promise<readonly TrustedIssuer[]>;
 }
