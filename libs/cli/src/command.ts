@@ -59,6 +59,14 @@ export interface Flags {
   readonly algorithms: string | undefined;
   readonly replay: string | undefined;
   readonly maxLifetime: string | undefined;
+  /** `mayfly issuers put --ca-file PEM`: an X.509 CA's certificates. */
+  readonly caFile: string | undefined;
+  /** `mayfly binding-rules create`: claims to match exactly (NAME=VALUE, repeatable), the SPIFFE ID template, a description. */
+  readonly match: readonly string[];
+  readonly template: string | undefined;
+  readonly description: string | undefined;
+  /** `mayfly policy explain --claim NAME=VALUE` (repeatable): evidence claims policies see. */
+  readonly claim: readonly string[];
   /** `mayfly policy explain`: the request to explain. */
   readonly resource: string | undefined;
   readonly actions: string | undefined;

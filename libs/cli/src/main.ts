@@ -4,7 +4,9 @@ import { parseArgs } from 'node:util';
 import type { Command } from './command.js';
 import * as approvals from './commands/approvals.js';
 import * as audit from './commands/audit.js';
+import * as bindingRules from './commands/binding-rules.js';
 import * as db from './commands/db.js';
+import * as joinTokens from './commands/join-tokens.js';
 import * as keys from './commands/keys.js';
 import * as mesh from './commands/mesh.js';
 import * as pki from './commands/pki.js';
@@ -50,6 +52,16 @@ const COMMANDS: Readonly<Record<string, Readonly<Record<string, Command>>>> = {
     put: { summary: 'trust (or change) an issuer of workload evidence: --audience, --jwks-uri URL or --jwks-file F, --issuer-kind, --algorithms, --replay', run: workloads.issuersPut },
     list: { summary: 'trusted issuers: audience, where their keys come from, algorithms, replay policy', run: workloads.issuersList },
     remove: { summary: 'stop trusting an issuer (its bindings go with it)', run: workloads.issuersRemove },
+  },
+  'binding-rules': {
+    create: { summary: 'map claims of <issuer> to a workload: --template "spiffe://{trust_domain}/ns/{namespace}/sa/{service_account}" [--match NAME=VALUE …] [--description D]', run: bindingRules.create },
+    list: { summary: 'binding rules, optionally of one <issuer>', run: bindingRules.list },
+    remove: { summary: 'remove the binding rule <id> (audited)', run: bindingRules.remove },
+  },
+  'join-tokens': {
+    create: { summary: 'a one-time join token for <spiffe-id> (--ttl S, default 600, at most 3600): shown once', run: joinTokens.create },
+    list: { summary: 'join tokens, used and unused (--workload SPIFFE-ID)', run: joinTokens.list },
+    remove: { summary: 'withdraw the unused join token <id> (audited)', run: joinTokens.remove },
   },
   bindings: {
     put: { summary: 'bind <issuer> <subject> exactly to a registered <spiffe-id> (audited)', run: workloads.bindingsPut },
@@ -117,8 +129,9 @@ function usage(): string {
     '       --grant ID, --task ID, --workload SPIFFE-ID, --kind K[,K], --since T, --until T, --limit N, --follow, --out FILE,',
     '       --id-token TOKEN|@FILE (or MAYFLY_ID_TOKEN), --review TEXT, --status S[,S], --groups G[,G], --all,',
     '       --owner-team T, --owner-contact C, --environment E, --risk-tier R, --ceiling "RES=ACT,ACT;…", --shared, --revoke-exceeding, --prefix P,',
-    '       --audience A, --jwks-uri URL, --jwks-file F, --issuer-kind oidc|kubernetes, --algorithms A[,A], --replay single-use|reusable, --max-lifetime S,',
-    '       --resource R, --actions A[,A], --task-kind K, --reference REF, --justification J, --ttl S, --break-glass');
+    '       --audience A, --jwks-uri URL, --jwks-file F, --ca-file PEM, --issuer-kind oidc|kubernetes|github-actions|gitlab-ci|spiffe|x509,',
+    '       --algorithms A[,A], --replay single-use|reusable, --max-lifetime S, --match NAME=VALUE (repeatable), --template T, --description D,',
+    '       --resource R, --actions A[,A], --task-kind K, --reference REF, --justification J, --ttl S, --break-glass, --claim NAME=VALUE (repeatable)');
   return lines.join('\n');
 }
 
@@ -170,6 +183,11 @@ async function main(argv: readonly string[]): Promise<void> {
       algorithms: { type: 'string' },
       replay: { type: 'string' },
       'max-lifetime': { type: 'string' },
+      'ca-file': { type: 'string' },
+      match: { type: 'string', multiple: true },
+      template: { type: 'string' },
+      description: { type: 'string' },
+      claim: { type: 'string', multiple: true },
       resource: { type: 'string' },
       actions: { type: 'string' },
       'task-kind': { type: 'string' },
@@ -232,6 +250,11 @@ async function main(argv: readonly string[]): Promise<void> {
       algorithms: values.algorithms,
       replay: values.replay,
       maxLifetime: values['max-lifetime'],
+      caFile: values['ca-file'],
+      match: values.match ?? [],
+      template: values.template,
+      description: values.description,
+      claim: values.claim ?? [],
       resource: values.resource,
       actions: values.actions,
       taskKind: values['task-kind'],

@@ -23,3 +23,4 @@ export {
 export { sha256Hex, newId } from './ids.js';
 export { checkCeiling, entitlementCovers, type Entitlement } from './ceiling.js';
 export { EVIDENCE_CLAIMS, allEvidenceClaimNames, isEvidenceIssuerKind, type EvidenceClaims, type EvidenceIssuerKind } from './evidence-claims.js';
+export { presentedEvidence, type EvidenceFields } from './evidence.js';

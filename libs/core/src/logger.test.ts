@@ -20,7 +20,7 @@ describe('createLogger', () => {
     log.info(
       {
         token: 'eyJ-TOP-SECRET',
-        request: { accessToken: 'eyJ-NESTED-1', evidence: 'eyJ-NESTED-2', oidcToken: 'eyJ-NESTED-3', privateKey: 'PRIV' },
+        request: { accessToken: 'eyJ-NESTED-1', evidence: 'eyJ-NESTED-2', oidcToken: 'eyJ-NESTED-3', privateKey: 'PRIV', jwtSvid: 'eyJ-NESTED-4', x509Assertion: 'eyJ-NESTED-5', joinToken: 'eyJ-mfjt_NESTED-6' },
         grantId: 'g-1',
       },
       'grant issued',

@@ -31,6 +31,12 @@ export const ALLOWED_CALLERS: Readonly<Record<string, AllowedCallers>> = {
   'mayfly.v1.RegistryService/PutBinding': ['operator'],
   'mayfly.v1.RegistryService/RemoveBinding': ['operator'],
   'mayfly.v1.RegistryService/ListBindings': ['operator'],
+  'mayfly.v1.RegistryService/CreateBindingRule': ['operator'],
+  'mayfly.v1.RegistryService/RemoveBindingRule': ['operator'],
+  'mayfly.v1.RegistryService/ListBindingRules': ['operator'],
+  'mayfly.v1.RegistryService/CreateJoinToken': ['operator'],
+  'mayfly.v1.RegistryService/ListJoinTokens': ['operator'],
+  'mayfly.v1.RegistryService/RemoveJoinToken': ['operator'],
   'mayfly.v1.DecisionService/Decide': ['issuance'],
   // A dry run for operators: it issues nothing (only Decide, from issuance, leads to a token).
   'mayfly.v1.DecisionService/Explain': ['operator'],

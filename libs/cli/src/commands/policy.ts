@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { callUnary } from '@mayfly/grpc';
 import { DecideRequest, DecisionServiceClient, RegistryServiceClient, effectToJSON } from '@mayfly/proto';
 import type { CommandContext } from '../command.js';
+import { parseClaimPairs } from './binding-rules.js';
 import { asOperator } from '../operator-client.js';
 
 const withDecision = <T>(context: CommandContext, call: (client: DecisionServiceClient) => Promise<T>): Promise<T> => asOperator(context, DecisionServiceClient, 'decision', call);
@@ -26,13 +27,14 @@ export async function validate(context: CommandContext): Promise<void> {
 
 /**
  * `mayfly policy explain <spiffe-id> --resource R --actions A[,A] [--task-kind K] [--reference REF]
- * [--justification J] [--ttl S] [--break-glass]`: what policy would decide for the registered
- * workload now, per action, and the approval rule that would apply. Issues nothing.
+ * [--justification J] [--ttl S] [--break-glass] [--claim NAME=VALUE …]`: what policy would decide for
+ * the registered workload now — with the evidence claims given (context.evidence.claims) — per
+ * action, and the approval rule that would apply. Issues nothing.
  */
 export async function explain(context: CommandContext): Promise<void> {
   const spiffeId = context.args[0];
   const f = context.flags;
-  if (!spiffeId || !f.resource || !f.actions) throw new Error('usage: mayfly policy explain <spiffe-id> --resource R --actions A[,A] [--task-kind K] [--reference REF] [--justification J] [--ttl S] [--break-glass]');
+  if (!spiffeId || !f.resource || !f.actions) throw new Error('usage: mayfly policy explain <spiffe-id> --resource R --actions A[,A] [--task-kind K] [--reference REF] [--justification J] [--ttl S] [--break-glass] [--claim NAME=VALUE …]');
   const workload = await asOperator(context, RegistryServiceClient, 'attestation', async (registry) => (await callUnary(registry, registry.getWorkload, { spiffeId }, { target: 'attestation' })).workload?.workload);
   const request = DecideRequest.fromPartial({
     workload,
@@ -42,6 +44,7 @@ export async function explain(context: CommandContext): Promise<void> {
     requestedTtlSeconds: Number(f.ttl ?? 300),
     justification: f.justification ?? '',
     breakGlass: f.breakGlass,
+    evidence: f.claim.length > 0 ? { attestor: 'explain', issuer: 'explain', claims: parseClaimPairs(f.claim, '--claim') } : undefined,
   });
   const response = await withDecision(context, (client) => callUnary(client, client.explain, { request }, { target: 'decision' }));
   const decision = response.decision!;

@@ -9,7 +9,7 @@ import { asOperator } from '../operator-client.js';
  * `mayfly workloads|issuers|bindings …`: the registry (RegistryService on attestation), as the
  * operator. `workloads disable|enable` are in workload.ts (AttestationService).
  */
-const withRegistry = <T>(context: CommandContext, call: (client: RegistryServiceClient) => Promise<T>): Promise<T> => asOperator(context, RegistryServiceClient, 'attestation', call);
+export const withRegistry = <T>(context: CommandContext, call: (client: RegistryServiceClient) => Promise<T>): Promise<T> => asOperator(context, RegistryServiceClient, 'attestation', call);
 
 function spiffeIdArgument(context: CommandContext, usage: string): string {
   const spiffeId = context.args[0];
@@ -117,7 +117,14 @@ export async function list(context: CommandContext): Promise<void> {
   context.out.document(response.workloads);
 }
 
-const ISSUER_KINDS: Record<string, IssuerKind> = { oidc: IssuerKind.ISSUER_KIND_OIDC, kubernetes: IssuerKind.ISSUER_KIND_KUBERNETES };
+const ISSUER_KINDS: Record<string, IssuerKind> = {
+  oidc: IssuerKind.ISSUER_KIND_OIDC,
+  kubernetes: IssuerKind.ISSUER_KIND_KUBERNETES,
+  'github-actions': IssuerKind.ISSUER_KIND_GITHUB_ACTIONS,
+  'gitlab-ci': IssuerKind.ISSUER_KIND_GITLAB_CI,
+  spiffe: IssuerKind.ISSUER_KIND_SPIFFE,
+  x509: IssuerKind.ISSUER_KIND_X509,
+};
 const REPLAY: Record<string, ReplayPolicy> = { 'single-use': ReplayPolicy.REPLAY_POLICY_SINGLE_USE, reusable: ReplayPolicy.REPLAY_POLICY_REUSABLE_UNTIL_EXPIRY, 'reusable-until-expiry': ReplayPolicy.REPLAY_POLICY_REUSABLE_UNTIL_EXPIRY };
 
 function pick<T>(table: Record<string, T>, value: string | undefined, flag: string, fallback: T): T {
@@ -129,16 +136,21 @@ function pick<T>(table: Record<string, T>, value: string | undefined, flag: stri
 
 const issuerRow = (issuer: TrustedIssuer): Record<string, string> => ({
   issuer: issuer.issuer,
-  kind: issuer.kind === IssuerKind.ISSUER_KIND_KUBERNETES ? 'kubernetes' : 'oidc',
+  kind: Object.entries(ISSUER_KINDS).find(([, kind]) => kind === issuer.kind)?.[0] ?? 'unknown',
   audience: issuer.audience,
-  keys: issuer.jwksUri || 'inline key set',
+  keys: issuer.caPem ? 'CA certificates' : issuer.jwksUri || 'inline key set',
+  trustDomain: issuer.trustDomain,
   algorithms: issuer.algorithms.join(','),
   replay: issuer.replayPolicy === ReplayPolicy.REPLAY_POLICY_SINGLE_USE ? 'single-use' : issuer.replayPolicy === ReplayPolicy.REPLAY_POLICY_REUSABLE_UNTIL_EXPIRY ? 'reusable' : 'default',
 });
 
-/** `mayfly issuers put <issuer> --audience A (--jwks-uri URL | --jwks-file FILE) [--issuer-kind oidc|kubernetes] [--algorithms ES256,RS256] [--replay single-use|reusable] [--max-lifetime S]`. */
+const ISSUERS_PUT_USAGE =
+  'mayfly issuers put <issuer> --audience A (--jwks-uri URL | --jwks-file FILE | --ca-file PEM) [--issuer-kind oidc|kubernetes|github-actions|gitlab-ci|spiffe|x509] ' +
+  '[--trust-domain TD] [--algorithms A,B] [--replay single-use|reusable] [--max-lifetime S]';
+
+/** `mayfly issuers put <issuer> …`: an OIDC issuer or platform (https URL), a SPIFFE bundle (spiffe://TD) or an X.509 CA (a name, --ca-file). */
 export async function issuersPut(context: CommandContext): Promise<void> {
-  const issuer = spiffeIdArgument(context, 'mayfly issuers put <issuer-url> --audience A (--jwks-uri URL | --jwks-file FILE) [--issuer-kind oidc|kubernetes] [--algorithms A,B] [--replay single-use|reusable] [--max-lifetime S]');
+  const issuer = spiffeIdArgument(context, ISSUERS_PUT_USAGE);
   const f = context.flags;
   const record = TrustedIssuer.fromPartial({
     issuer,
@@ -150,6 +162,8 @@ export async function issuersPut(context: CommandContext): Promise<void> {
     requireLowS: true,
     maxEvidenceLifetimeSeconds: Number(f.maxLifetime ?? 0),
     replayPolicy: pick(REPLAY, f.replay, '--replay', ReplayPolicy.REPLAY_POLICY_UNSPECIFIED),
+    trustDomain: f.trustDomain ?? '',
+    caPem: f.caFile ? readFileSync(f.caFile, 'utf8') : '',
   });
   const response = await withRegistry(context, (client) => callUnary(client, client.putTrustedIssuer, { issuer: record, reason: f.reason ?? '' }, { target: 'attestation' }));
   context.out.table([{ ...issuerRow(response.issuer!), change: response.created ? 'trusted' : 'updated' }]);

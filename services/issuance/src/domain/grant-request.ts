@@ -2,6 +2,7 @@ import {
   LIMITS,
   MayflyError,
   invalidArgument,
+  presentedEvidence,
   validateActions,
   validateOptionalText,
   validateResource,
@@ -59,7 +60,7 @@ export function readGrantRequest(request: RequestGrantRequest, ttl: TtlPolicy, n
     throw invalidArgument('requested_ttl_seconds', `must be at most ${ttl.maxRequestTtlSeconds} (0 asks for the default, ${ttl.defaultTtlSeconds})`);
   }
   return {
-    evidence: request.evidence?.oidcToken ? request.evidence : undefined,
+    evidence: presentedEvidence(request.evidence) ? request.evidence : undefined,
     task,
     resource: request.resource,
     actions: request.actions,

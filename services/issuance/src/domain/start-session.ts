@@ -1,4 +1,4 @@
-import { invalidArgument, isMayflyError, validateToken } from '@mayfly/core';
+import { invalidArgument, isMayflyError, presentedEvidence, validateToken } from '@mayfly/core';
 import { auditEvent } from '@mayfly/audit-trail';
 import type { AuditEvent, Evidence, IssueSvidResponse, StartSessionRequest, StartSessionResponse } from '@mayfly/proto';
 import type { PeerThrottle } from './peer-throttle.js';
@@ -26,8 +26,7 @@ export async function startSession(
   ports: SessionPorts,
   throttle: PeerThrottle,
 ): Promise<StartSessionResponse> {
-  const { oidcToken, jwtSvid, x509Assertion, joinToken } = request.evidence ?? {};
-  const presented = oidcToken || jwtSvid || x509Assertion || joinToken;
+  const presented = presentedEvidence(request.evidence);
   if (!presented) throw invalidArgument('evidence', 'is required (set one of evidence.oidc_token, jwt_svid, x509_assertion, join_token)');
   validateToken('evidence', presented);
   if (request.publicKey.length === 0) throw invalidArgument('public_key', 'is required: the DER SubjectPublicKeyInfo of a key the workload generated');
