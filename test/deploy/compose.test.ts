@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { DATABASE_SERVICES } from '@mayfly/db';
 import { natsAuthorizationConfig } from '@mayfly/bus';
 import { DEFAULT_METRICS_PORTS, DEFAULT_PORTS, REVOCATION_STREAM_DEFAULTS, SERVICE_NAMES, addressVariable } from '@mayfly/config';
 
@@ -82,11 +83,11 @@ describe('deploy/compose/compose.yaml', () => {
   });
 
   it('gives each service with a database its own role, and NATS users only to revocation (publish) and edges (read)', () => {
-    for (const service of ['attestation', 'issuance', 'revocation', 'audit']) {
+    for (const service of DATABASE_SERVICES) {
       expect(services[service]!.environment?.['DATABASE_URL'], service).toMatch(new RegExp(`^postgres://mayfly_${service}:[^@]+@postgres:5432/mayfly$`));
       expect(services['migrate']!.environment?.[`MAYFLY_DB_PASSWORD_${service.toUpperCase()}`], service).toBeTruthy();
     }
-    expect(services['decision']!.environment?.['DATABASE_URL']).toBeUndefined();
+    expect(services['edge-verifier']!.environment?.['DATABASE_URL']).toBeUndefined();
     expect(services['revocation']!.environment?.['NATS_URL']).toMatch(/^nats:\/\/mayfly-revocation:[^@]+@nats:4222$/);
     expect(services['edge-verifier']!.environment?.['NATS_URL']).toMatch(/^nats:\/\/mayfly-edge:[^@]+@nats:4222$/);
     expect(services['issuance']!.environment?.['NATS_URL']).toMatch(/^nats:\/\/mayfly-issuance:[^@]+@nats:4222$/);

@@ -5,8 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { createDatabase, migrateToLatest } from '@mayfly/db';
 import { waitForHealthy } from '@mayfly/grpc';
-import { freePorts } from '@mayfly/mesh';
+import { ensureDatabase, freePorts } from '@mayfly/mesh';
 
 // The container image. No container engine runs here, so the image itself is not built: its
 // entry point and health check run for real from the repository (the same layout the image
@@ -35,16 +37,29 @@ function stages(): string[][] {
 
 describe('container image', () => {
   it('the entry point runs a service by its name, and the health check reports it SERVING, then not', async () => {
-    const [port, health, metrics] = await freePorts(3);
-    const env = { ...process.env, MAYFLY_INSECURE_DEV: 'true', MAYFLY_DECISION_PORT: String(port), MAYFLY_DECISION_HEALTH_PORT: String(health), MAYFLY_DECISION_METRICS_PORT: String(metrics) };
-    const decision = spawn(process.execPath, [ENTRY, 'decision'], { env, stdio: 'ignore' });
-    children.push(decision);
-    await waitForHealthy(`127.0.0.1:${health}`, 20_000);
-    const probe = () => spawnSync(process.execPath, [HEALTHCHECK], { env: { ...env, MAYFLY_SERVICE: 'decision' }, encoding: 'utf8', timeout: 10_000 });
-    expect(probe().status).toBe(0);
-    decision.kill('SIGTERM');
-    await new Promise((resolve) => decision.once('exit', resolve));
-    expect(probe().status).toBe(1);
+    // Decision needs only its database (the policy sets): a fresh one, migrated.
+    const admin = process.env['MAYFLY_TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+    const url = Object.assign(new URL(admin), { pathname: `/mayfly_e2e_image_${Date.now().toString(36)}` }).toString();
+    await ensureDatabase(url);
+    const db = createDatabase({ url, maxConnections: 1 });
+    try {
+      await migrateToLatest(db, url);
+      const [port, health, metrics] = await freePorts(3);
+      const env = { ...process.env, DATABASE_URL: url, MAYFLY_INSECURE_DEV: 'true', MAYFLY_DECISION_PORT: String(port), MAYFLY_DECISION_HEALTH_PORT: String(health), MAYFLY_DECISION_METRICS_PORT: String(metrics) };
+      const decision = spawn(process.execPath, [ENTRY, 'decision'], { env, stdio: 'ignore' });
+      children.push(decision);
+      await waitForHealthy(`127.0.0.1:${health}`, 20_000);
+      const probe = () => spawnSync(process.execPath, [HEALTHCHECK], { env: { ...env, MAYFLY_SERVICE: 'decision' }, encoding: 'utf8', timeout: 10_000 });
+      expect(probe().status).toBe(0);
+      decision.kill('SIGTERM');
+      await new Promise((resolve) => decision.once('exit', resolve));
+      expect(probe().status).toBe(1);
+    } finally {
+      await db.destroy();
+      const dropper = createDatabase({ url: admin, maxConnections: 1 });
+      await sql.raw(`DROP DATABASE IF EXISTS "${new URL(url).pathname.slice(1)}" WITH (FORCE)`).execute(dropper);
+      await dropper.destroy();
+    }
   });
 
   it('the entry point refuses a name that is not a service', () => {

@@ -26,7 +26,7 @@ afterAll(async () => {
 });
 
 /** Runs one statement as a service's own role; returns its rows or the error's message. */
-async function asService(service: 'attestation' | 'issuance' | 'revocation' | 'audit', text: string): Promise<{ rows: unknown[] } | { error: string }> {
+async function asService(service: 'attestation' | 'decision' | 'issuance' | 'revocation' | 'audit', text: string): Promise<{ rows: unknown[] } | { error: string }> {
   const client = new pg.Client({ connectionString: t.mesh.databaseUrls[service] });
   await client.connect();
   try {
@@ -39,14 +39,19 @@ async function asService(service: 'attestation' | 'issuance' | 'revocation' | 'a
 }
 
 describe('10 database roles and migrations', () => {
-  it('every service connects as its own role, never as the owner; decision has no database access', async () => {
+  it('every service connects as its own role, never as the owner; decision sees only policy sets', async () => {
     const sessions = await sql<{ application_name: string; usename: string }>`
       SELECT application_name, usename FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'mayfly-%'`.execute(t.db);
     const byService = new Map(sessions.rows.map((row) => [row.application_name, row.usename]));
-    for (const service of ['attestation', 'issuance', 'revocation', 'audit']) {
+    for (const service of ['attestation', 'decision', 'issuance', 'revocation', 'audit']) {
       expect(byService.get(`mayfly-${service}`), service).toMatch(new RegExp(`^mayfly_e2e_.*_${service}$`));
     }
-    expect(t.mesh.databaseUrls.decision).toBeUndefined();
+    // Decision reads and appends policy sets; nothing of the registry, grants or the audit log,
+    // and it cannot rewrite a stored version.
+    for (const statement of ['SELECT count(*) FROM workloads', 'SELECT count(*) FROM grants', 'SELECT count(*) FROM audit_events', 'SELECT count(*) FROM trusted_issuers', "UPDATE policy_sets SET reason = 'x'", 'DELETE FROM policy_sets']) {
+      expect(await asService('decision', statement), statement).toEqual({ error: expect.stringMatching(/permission denied/) });
+    }
+    expect(await asService('decision', 'SELECT count(*) AS n FROM policy_sets')).toMatchObject({ rows: [{ n: '1' }] });
   });
 
   it('only the audit service can read or append the audit log, and nobody can change it', async () => {
@@ -121,7 +126,7 @@ describe('10 database roles and migrations', () => {
       expect(migrated.status, migrated.stderr).toBe(0);
       const result = JSON.parse(migrated.stdout) as { migrations: { appliedAt: string | null }[]; roles: { role: string }[] };
       expect(result.migrations.every((m) => m.appliedAt)).toBe(true);
-      expect(result.roles.map((r) => r.role)).toEqual(['attestation', 'issuance', 'revocation', 'audit'].map((s) => `${prefix}${s}`));
+      expect(result.roles.map((r) => r.role)).toEqual(['attestation', 'decision', 'issuance', 'revocation', 'audit'].map((s) => `${prefix}${s}`));
 
       const after = run('db', 'status');
       expect(after.status).toBe(0);

@@ -226,7 +226,7 @@ function refusedForContent(error: unknown): boolean {
  * A service's audit trail as configured by the environment: the audit service at
  * MAYFLY_AUDIT_ADDR, MAYFLY_AUDIT_MAX_ATTEMPTS refusals before an event is dead-lettered.
  */
-export function auditTrailFromEnv(owner: 'attestation' | 'issuance' | 'revocation', db: Kysely<Database>, log: Logger, env = new EnvReader()): AuditTrail {
+export function auditTrailFromEnv(owner: 'attestation' | 'decision' | 'issuance' | 'revocation', db: Kysely<Database>, log: Logger, env = new EnvReader()): AuditTrail {
   return new AuditTrail({
     db,
     owner,

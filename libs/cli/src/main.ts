@@ -11,6 +11,7 @@ import * as keys from './commands/keys.js';
 import * as mesh from './commands/mesh.js';
 import * as pki from './commands/pki.js';
 import * as policy from './commands/policy.js';
+import * as policySets from './commands/policy-sets.js';
 import * as revoke from './commands/revoke.js';
 import * as traces from './commands/traces.js';
 import * as usageReview from './commands/usage.js';
@@ -46,6 +47,11 @@ const COMMANDS: Readonly<Record<string, Readonly<Record<string, Command>>>> = {
   },
   policy: {
     validate: { summary: 'check a policy directory (*.cedar, schema.cedarschema, approval-rules.json) as the decision service would load it: FILE:LINE per problem, exit 1', run: policy.validate },
+    push: { summary: 'store DIR as the next policy set version (validated first: FILE:LINE per problem; audited); decision replicas use it within a second', run: policySets.push },
+    versions: { summary: 'stored policy set versions, the active one first (--limit N)', run: policySets.versions },
+    show: { summary: "a version's files (default: the active one)", run: policySets.show },
+    diff: { summary: 'what changed: [FROM [TO]], each a version or a directory (none: previous → active; DIR: active → DIR)', run: policySets.diff },
+    rollback: { summary: "make VERSION's files active again, as a new version (audited)", run: policySets.rollback },
     explain: { summary: 'what policy would decide for <spiffe-id> --resource R --actions A[,A] [--task-kind K --reference REF --justification J --ttl S --break-glass], per action; issues nothing', run: policy.explain },
   },
   issuers: {

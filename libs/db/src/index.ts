@@ -32,6 +32,7 @@ export {
   type WorkloadRow,
   type BindingRuleRow,
   type JoinTokenRow,
+  type PolicySetRow,
 } from './schema.js';
 export {
   bindWorkload,
@@ -56,6 +57,7 @@ export {
   type WorkloadInput,
 } from './repositories/registry.js';
 export { bindingRulesMatching, deleteBindingRule, insertBindingRule, listBindingRules, type NewBindingRule } from './repositories/binding-rules.js';
+export { POLICY_SETS_CHANNEL, appendPolicySet, findPolicySet, latestPolicySet, listPolicySets, seedPolicySet, type PolicySetFile, type NewPolicySet } from './repositories/policy-sets.js';
 export { consumeJoinToken, deleteUnusedJoinToken, insertJoinToken, listJoinTokens, type NewJoinToken } from './repositories/join-tokens.js';
 export {
   findSessionState,
@@ -131,4 +133,4 @@ export {
   type NewApprovalRequest,
   type PendingApproval,
 } from './repositories/approvals.js';
-export { GrantStateListener } from './grant-state-listener.js';
+export { ChannelListener, GrantStateListener, PolicySetListener } from './channel-listener.js';

@@ -17,6 +17,7 @@ import * as singleUseGrants from './migrations/013-single-use-grants.js';
 import * as grantDelegation from './migrations/014-grant-delegation.js';
 import * as approvals from './migrations/015-approvals.js';
 import * as attestors from './migrations/016-attestors.js';
+import * as policySets from './migrations/017-policy-sets.js';
 import { MayflyError } from '@mayfly/core';
 import { sql } from 'kysely';
 import { provisionServiceRoles, type ProvisionOptions } from './roles.js';
@@ -40,6 +41,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '014-grant-delegation': grantDelegation,
   '015-approvals': approvals,
   '016-attestors': attestors,
+  '017-policy-sets': policySets,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

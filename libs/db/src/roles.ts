@@ -1,8 +1,11 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 
-/** The services that use PostgreSQL. Decision has no database access at all. */
-export const DATABASE_SERVICES = ['attestation', 'issuance', 'revocation', 'audit'] as const;
+/**
+ * The services that use PostgreSQL. Decision reads and appends versioned policy sets only: it
+ * sees no registry, grant or audit table.
+ */
+export const DATABASE_SERVICES = ['attestation', 'decision', 'issuance', 'revocation', 'audit'] as const;
 export type DatabaseService = (typeof DATABASE_SERVICES)[number];
 
 /** A table privilege, optionally limited to columns: 'UPDATE (disabled_at)'. */
@@ -43,6 +46,16 @@ export const SERVICE_ACCESS: Readonly<Record<DatabaseService, ServiceAccess>> = 
     },
     sequences: ['audit_outbox_position_seq'],
     outboxOwner: 'attestation',
+  },
+  decision: {
+    // Versioned policy sets: read the active one, append pushes and rollbacks (never change or
+    // delete one). Its audit records (policy.pushed, policy.rolled_back) go through its outbox rows.
+    tables: {
+      policy_sets: ['SELECT', 'INSERT'],
+      audit_outbox: ['SELECT', 'INSERT', 'UPDATE'],
+    },
+    sequences: ['audit_outbox_position_seq'],
+    outboxOwner: 'decision',
   },
   issuance: {
     // Reads the registry and SVID records to accept session certificates.

@@ -80,6 +80,17 @@ export interface BindingRuleTable {
   created_at: CreatedAt;
 }
 
+/** One stored version of the policy set (the highest is active). */
+export interface PolicySetTable {
+  version: number;
+  digest: string;
+  files: ColumnType<{ name: string; text: string }[], string, never>;
+  created_by: string;
+  reason: string;
+  rolled_back_from: number | null;
+  created_at: CreatedAt;
+}
+
 /** A one-time bootstrap credential for one workload; the secret is kept as its SHA-256. */
 export interface JoinTokenTable {
   id: string;
@@ -293,6 +304,7 @@ export interface Database {
   svids: SvidTable;
   binding_rules: BindingRuleTable;
   join_tokens: JoinTokenTable;
+  policy_sets: PolicySetTable;
 }
 
 export type GrantRow = Selectable<GrantTable>;
@@ -308,3 +320,4 @@ export type AuditEventRow = Selectable<AuditEventTable>;
 export type SvidRow = Selectable<SvidTable>;
 export type BindingRuleRow = Selectable<BindingRuleTable>;
 export type JoinTokenRow = Selectable<JoinTokenTable>;
+export type PolicySetRow = Selectable<PolicySetTable>;

@@ -41,7 +41,11 @@ export const ALLOWED_CALLERS: Readonly<Record<string, AllowedCallers>> = {
   // A dry run for operators: it issues nothing (only Decide, from issuance, leads to a token).
   'mayfly.v1.DecisionService/Explain': ['operator'],
   'mayfly.v1.DecisionService/ValidatePolicies': ['operator'],
-  'mayfly.v1.AuditService/Record': ['issuance', 'revocation', 'attestation', 'edge-verifier'],
+  'mayfly.v1.DecisionService/PushPolicies': ['operator'],
+  'mayfly.v1.DecisionService/ListPolicyVersions': ['operator'],
+  'mayfly.v1.DecisionService/GetPolicyVersion': ['operator'],
+  'mayfly.v1.DecisionService/RollbackPolicies': ['operator'],
+  'mayfly.v1.AuditService/Record': ['issuance', 'revocation', 'attestation', 'decision', 'edge-verifier'],
   'mayfly.v1.AuditService/ListEvents': ['operator'],
   'mayfly.v1.AuditService/UsageReport': ['operator'],
   'mayfly.v1.RevocationService/Revoke': ['issuance', 'operator'],

@@ -1,20 +1,46 @@
 import { fileURLToPath } from 'node:url';
+import { auditTrailFromEnv } from '@mayfly/audit-trail';
 import { EnvReader, commonSettings } from '@mayfly/config';
 import type { Logger } from '@mayfly/core';
+import { PolicySetListener, assertDatabaseReachable, assertSchemaCurrent, createDatabase } from '@mayfly/db';
 import { startGrpcServer, type Closer } from '@mayfly/grpc';
 import { DecisionServiceService } from '@mayfly/proto';
-import { CedarPolicyEngine } from './adapters/cedar-policy-engine.js';
+import { LivePolicies } from './adapters/live-policies.js';
+import { checkPolicyFiles, readPolicyDirectory } from './adapters/policy-files.js';
+import { PostgresPolicyStore } from './adapters/postgres-policy-store.js';
 import { decisionApi } from './api/decision-api.js';
 
-/** Policies shipped with the service, used when MAYFLY_POLICY_DIR is not set. */
+/** Policies shipped with the service: the seed when MAYFLY_POLICY_DIR is not set. */
 const DEFAULT_POLICY_DIR = fileURLToPath(new URL('../policies', import.meta.url));
 
 export async function startDecisionService(log: Logger): Promise<Closer[]> {
   const env = new EnvReader();
   const settings = commonSettings('decision', env);
+  await assertDatabaseReachable(settings.databaseUrl);
+  const db = createDatabase({ url: settings.databaseUrl, applicationName: 'mayfly-decision' });
+  await assertSchemaCurrent(db);
+  const audit = auditTrailFromEnv('decision', db, log, env);
+  audit.start();
+  const store = new PostgresPolicyStore(db, audit);
+
+  // The directory seeds an empty database (a fresh local run, a first deployment); after that
+  // the stored versions rule, changed with `mayfly policy push|rollback`.
   const policyDir = env.string('MAYFLY_POLICY_DIR', DEFAULT_POLICY_DIR);
-  const engine = CedarPolicyEngine.fromDirectory(policyDir);
-  log.info({ policyDir, policyVersion: engine.version }, 'policies loaded');
+  if (!(await store.active())) {
+    const files = readPolicyDirectory(policyDir);
+    const { version, problems } = checkPolicyFiles(files);
+    if (problems.length > 0) {
+      throw new Error(`the policies in ${policyDir} do not load: ${problems.map((problem) => `${problem.file}:${problem.line}: ${problem.message}`).join('; ')}`);
+    }
+    const seeded = await store.seed({ files, digest: version, actor: `decision (seeded from ${policyDir})`, reason: 'first start on an empty database' });
+    if (seeded) log.info({ policyDir, policySetVersion: seeded.version }, 'policy set seeded from the policy directory');
+  }
+  const live = new LivePolicies(store, log);
+  await live.load();
+  const listener = new PolicySetListener(settings.databaseUrl, (error) => log.warn({ err: error }, 'policy set notifications interrupted; reconnecting (the periodic check still runs)'));
+  listener.onNotification(() => void live.refresh());
+  listener.start();
+  live.startChecking(env.int('MAYFLY_POLICY_CHECK_MS', 5_000, { min: 100, max: 300_000 }));
 
   const limits = { maxTtlSeconds: env.int('MAYFLY_MAX_TTL_SECONDS', 3600, { min: 1, max: 86_400 }) };
   const server = await startGrpcServer({
@@ -22,7 +48,7 @@ export async function startDecisionService(log: Logger): Promise<Closer[]> {
     port: settings.port,
     healthPort: settings.healthPort,
     log,
-    services: [{ name: 'mayfly.v1.DecisionService', definition: DecisionServiceService, implementation: decisionApi(engine, limits, log) }],
+    services: [{ name: 'mayfly.v1.DecisionService', definition: DecisionServiceService, implementation: decisionApi(live, store, limits, log) }],
   });
-  return [() => server.shutdown(settings.drainSeconds * 1000)];
+  return [() => server.shutdown(settings.drainSeconds * 1000), () => live.stop(), () => listener.close(), () => audit.close(), () => db.destroy()];
 }

@@ -40,7 +40,7 @@ whether workloads or operators call it.
 */}}
 {{- define "mayfly.callGraph" -}}
 attestation: {port: 50051, healthPort: 50061, metricsPort: 9461, calls: [audit], database: true, nats: false, workloads: false, operators: true}
-decision: {port: 50052, healthPort: 50062, metricsPort: 9462, calls: [], database: false, nats: false, workloads: false, operators: true}
+decision: {port: 50052, healthPort: 50062, metricsPort: 9462, calls: [audit], database: true, nats: false, workloads: false, operators: true}
 issuance: {port: 50053, healthPort: 50063, metricsPort: 9463, calls: [attestation, decision, revocation, audit], database: true, nats: true, workloads: true, operators: false}
 revocation: {port: 50054, healthPort: 50064, metricsPort: 9464, calls: [audit], database: true, nats: true, workloads: false, operators: true}
 audit: {port: 50055, healthPort: 50065, metricsPort: 9465, calls: [], database: true, nats: false, workloads: false, operators: true}

@@ -6,6 +6,12 @@ import type { CommandContext } from '../command.js';
 import { parseClaimPairs } from './binding-rules.js';
 import { asOperator } from '../operator-client.js';
 
+/** The files of a policy directory that make up a set: *.cedar, schema.cedarschema, approval-rules.json. */
+export function readPolicyDir(dir: string): { name: string; text: string }[] {
+  const names = readdirSync(dir).filter((name) => name.endsWith('.cedar') || name === 'schema.cedarschema' || name === 'approval-rules.json').sort();
+  return names.map((name) => ({ name, text: readFileSync(join(dir, name), 'utf8') }));
+}
+
 const withDecision = <T>(context: CommandContext, call: (client: DecisionServiceClient) => Promise<T>): Promise<T> => asOperator(context, DecisionServiceClient, 'decision', call);
 
 /**
@@ -16,8 +22,7 @@ const withDecision = <T>(context: CommandContext, call: (client: DecisionService
 export async function validate(context: CommandContext): Promise<void> {
   const dir = context.args[0];
   if (!dir) throw new Error('usage: mayfly policy validate DIR');
-  const names = readdirSync(dir).filter((name) => name.endsWith('.cedar') || name === 'schema.cedarschema' || name === 'approval-rules.json').sort();
-  const files = names.map((name) => ({ name, text: readFileSync(join(dir, name), 'utf8') }));
+  const files = readPolicyDir(dir);
   const response = await withDecision(context, (client) => callUnary(client, client.validatePolicies, { files }, { target: 'decision' }));
   if (response.problems.length === 0) context.out.say(`${dir}: ${files.length} files valid; policy version ${response.policyVersion}`);
   else for (const problem of response.problems) context.out.say(`${join(dir, problem.file)}:${problem.line}: ${problem.policyId ? `${problem.policyId}: ` : ''}${problem.message}`);
@@ -60,6 +65,6 @@ export async function explain(context: CommandContext): Promise<void> {
       errors: action.errors.join('; '),
     })),
   );
-  context.out.say(`policy version ${decision.policyVersion}; max token ${decision.maxTtlSeconds} s${decision.maxGrantSeconds ? `, renewable for ${decision.maxGrantSeconds} s` : ''}`);
+  context.out.say(`policy set version ${decision.policySetVersion} (${decision.policyVersion.slice(0, 16)}); max token ${decision.maxTtlSeconds} s${decision.maxGrantSeconds ? `, renewable for ${decision.maxGrantSeconds} s` : ''}`);
   context.out.document(response);
 }

@@ -42,6 +42,8 @@ export function decide(request: DecideRequest, engine: PolicyEngine, limits: Dec
     policyIds: [...policyIds],
     reasons,
     policyVersion: engine.version,
+    // The stored version number is the service's to add (the engine knows only its digest).
+    policySetVersion: 0,
     approval: undefined,
     breakGlass: false,
   });
@@ -104,6 +106,8 @@ export function decide(request: DecideRequest, engine: PolicyEngine, limits: Dec
         : `permitted by ${[...allowingPolicies].join(', ')}${request.breakGlass ? ' (break-glass)' : ''}`,
     ],
     policyVersion: engine.version,
+    // The stored version number is the service's to add (the engine knows only its digest).
+    policySetVersion: 0,
     approval: rule
       ? { rule: rule.name, approverGroups: [...rule.approverGroups], threshold: rule.threshold, pendingSeconds: rule.pendingSeconds, approvalValidSeconds: rule.approvalValidSeconds }
       : undefined,

@@ -214,7 +214,7 @@ function childGrant(parent: GrantRecord, delegate: Workload, delegation: ValidDe
 
 function decisionDetail(decision: DecideResponse, delegate: Workload): Record<string, unknown> {
   const allowed = decision.effect === Effect.EFFECT_ALLOW;
-  return { effect: allowed ? 'allow' : 'deny', delegate: delegate.spiffeId, reasons: decision.reasons, policyIds: decision.policyIds, policyVersion: decision.policyVersion };
+  return { effect: allowed ? 'allow' : 'deny', delegate: delegate.spiffeId, reasons: decision.reasons, policyIds: decision.policyIds, policyVersion: decision.policyVersion, policySetVersion: decision.policySetVersion };
 }
 
 /** The issuance record of a delegated grant: who passed what on to whom, besides what was issued. */
@@ -237,7 +237,7 @@ async function auditRefusal(
   if (!isMayflyError(error) || error.code === 'ERR_DEPENDENCY_UNAVAILABLE' || error.code === 'ERR_INTERNAL' || error.code === 'ERR_DEADLINE_EXCEEDED') return;
   const decision = (error as { decision?: DecideResponse }).decision;
   const events = [
-    ...(decision ? [record({ kind: 'decision.made', outcome: 'denied', grantId: presented.grantId, detail: { effect: 'deny', delegate: delegation.delegateSpiffeId, reasons: decision.reasons, policyIds: decision.policyIds, policyVersion: decision.policyVersion } })] : []),
+    ...(decision ? [record({ kind: 'decision.made', outcome: 'denied', grantId: presented.grantId, detail: { effect: 'deny', delegate: delegation.delegateSpiffeId, reasons: decision.reasons, policyIds: decision.policyIds, policyVersion: decision.policyVersion, policySetVersion: decision.policySetVersion } })] : []),
     record({
       kind: 'grant.delegation_refused',
       outcome: 'denied',

@@ -161,6 +161,7 @@ export class GrantFlow {
         reasons: decision.reasons,
         policyIds: decision.policyIds,
         policyVersion: decision.policyVersion,
+        policySetVersion: decision.policySetVersion,
         ...(decision.approval ? { approvalRule: decision.approval.rule } : {}),
         ...(decision.breakGlass ? { breakGlass: true } : {}),
       },

@@ -18,6 +18,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { Timestamp } from "../../google/protobuf/timestamp.js";
 import { ApprovalRequirement, AttestedEvidence, Delegation, Task, Workload } from "./common.js";
 
 export const protobufPackage = "mayfly.v1";
@@ -64,6 +65,64 @@ export function effectToJSON(object: Effect): string {
     default:
       throw new globalThis.Error("Unrecognized enum value " + object + " for enum Effect");
   }
+}
+
+/** One stored version of the policy set. */
+export interface PolicySetVersion {
+  /** 1, 2, 3, ...: the highest is active. */
+  version: number;
+  /** Its digest (DecideResponse.policy_version). */
+  digest: string;
+  /** Who pushed it (the operator's verified identity), or the decision service that seeded it. */
+  createdBy: string;
+  createdAt: Date | undefined;
+  reason: string;
+  /** Set when it was made by rolling back to that version. */
+  rolledBackFrom: number;
+  /** File names, sorted. */
+  files: string[];
+}
+
+export interface PushPoliciesRequest {
+  /** The directory's *.cedar files, schema.cedarschema and approval-rules.json. */
+  files: PolicyFile[];
+  reason: string;
+}
+
+export interface PushPoliciesResponse {
+  version:
+    | PolicySetVersion
+    | undefined;
+  /** True when the set equals the active version: nothing new was stored. */
+  unchanged: boolean;
+}
+
+export interface ListPolicyVersionsRequest {
+  /** At most this many (default 20, at most 200). */
+  limit: number;
+}
+
+export interface ListPolicyVersionsResponse {
+  versions: PolicySetVersion[];
+}
+
+export interface GetPolicyVersionRequest {
+  /** 0: the active version. */
+  version: number;
+}
+
+export interface GetPolicyVersionResponse {
+  version: PolicySetVersion | undefined;
+  files: PolicyFile[];
+}
+
+export interface RollbackPoliciesRequest {
+  version: number;
+  reason: string;
+}
+
+export interface RollbackPoliciesResponse {
+  version: PolicySetVersion | undefined;
 }
 
 /** One file of a policy directory. */
@@ -174,7 +233,806 @@ export interface DecideResponse {
     | undefined;
   /** Allowed through a break-glass policy: issue at once, capped, alerted, reviewed after. */
   breakGlass: boolean;
+  /** The stored version of the policy set that was evaluated (PushPolicies), 0 if none. */
+  policySetVersion: number;
 }
+
+function createBasePolicySetVersion(): PolicySetVersion {
+  return { version: 0, digest: "", createdBy: "", createdAt: undefined, reason: "", rolledBackFrom: 0, files: [] };
+}
+
+export const PolicySetVersion: MessageFns<PolicySetVersion> = {
+  encode(message: PolicySetVersion, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== 0) {
+      writer.uint32(8).uint32(message.version);
+    }
+    if (message.digest !== "") {
+      writer.uint32(18).string(message.digest);
+    }
+    if (message.createdBy !== "") {
+      writer.uint32(26).string(message.createdBy);
+    }
+    if (message.createdAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.createdAt), writer.uint32(34).fork()).join();
+    }
+    if (message.reason !== "") {
+      writer.uint32(42).string(message.reason);
+    }
+    if (message.rolledBackFrom !== 0) {
+      writer.uint32(48).uint32(message.rolledBackFrom);
+    }
+    for (const v of message.files) {
+      writer.uint32(58).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PolicySetVersion {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePolicySetVersion();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.version = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.digest = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.createdBy = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.createdAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.rolledBackFrom = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.files.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PolicySetVersion {
+    return {
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      digest: isSet(object.digest) ? globalThis.String(object.digest) : "",
+      createdBy: isSet(object.createdBy)
+        ? globalThis.String(object.createdBy)
+        : isSet(object.created_by)
+        ? globalThis.String(object.created_by)
+        : "",
+      createdAt: isSet(object.createdAt)
+        ? fromJsonTimestamp(object.createdAt)
+        : isSet(object.created_at)
+        ? fromJsonTimestamp(object.created_at)
+        : undefined,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      rolledBackFrom: isSet(object.rolledBackFrom)
+        ? globalThis.Number(object.rolledBackFrom)
+        : isSet(object.rolled_back_from)
+        ? globalThis.Number(object.rolled_back_from)
+        : 0,
+      files: globalThis.Array.isArray(object?.files)
+        ? object.files.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: PolicySetVersion): unknown {
+    const obj: any = {};
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.digest !== "") {
+      obj.digest = message.digest;
+    }
+    if (message.createdBy !== "") {
+      obj.createdBy = message.createdBy;
+    }
+    if (message.createdAt !== undefined) {
+      obj.createdAt = message.createdAt.toISOString();
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.rolledBackFrom !== 0) {
+      obj.rolledBackFrom = Math.round(message.rolledBackFrom);
+    }
+    if (message.files?.length) {
+      obj.files = message.files;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PolicySetVersion>, I>>(base?: I): PolicySetVersion {
+    return PolicySetVersion.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PolicySetVersion>, I>>(object: I): PolicySetVersion {
+    const message = createBasePolicySetVersion();
+    message.version = object.version ?? 0;
+    message.digest = object.digest ?? "";
+    message.createdBy = object.createdBy ?? "";
+    message.createdAt = object.createdAt ?? undefined;
+    message.reason = object.reason ?? "";
+    message.rolledBackFrom = object.rolledBackFrom ?? 0;
+    message.files = object.files?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBasePushPoliciesRequest(): PushPoliciesRequest {
+  return { files: [], reason: "" };
+}
+
+export const PushPoliciesRequest: MessageFns<PushPoliciesRequest> = {
+  encode(message: PushPoliciesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.files) {
+      PolicyFile.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PushPoliciesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePushPoliciesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.files.push(PolicyFile.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PushPoliciesRequest {
+    return {
+      files: globalThis.Array.isArray(object?.files) ? object.files.map((e: any) => PolicyFile.fromJSON(e)) : [],
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: PushPoliciesRequest): unknown {
+    const obj: any = {};
+    if (message.files?.length) {
+      obj.files = message.files.map((e) => PolicyFile.toJSON(e));
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PushPoliciesRequest>, I>>(base?: I): PushPoliciesRequest {
+    return PushPoliciesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PushPoliciesRequest>, I>>(object: I): PushPoliciesRequest {
+    const message = createBasePushPoliciesRequest();
+    message.files = object.files?.map((e) => PolicyFile.fromPartial(e)) || [];
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBasePushPoliciesResponse(): PushPoliciesResponse {
+  return { version: undefined, unchanged: false };
+}
+
+export const PushPoliciesResponse: MessageFns<PushPoliciesResponse> = {
+  encode(message: PushPoliciesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== undefined) {
+      PolicySetVersion.encode(message.version, writer.uint32(10).fork()).join();
+    }
+    if (message.unchanged !== false) {
+      writer.uint32(16).bool(message.unchanged);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PushPoliciesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePushPoliciesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.version = PolicySetVersion.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.unchanged = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PushPoliciesResponse {
+    return {
+      version: isSet(object.version) ? PolicySetVersion.fromJSON(object.version) : undefined,
+      unchanged: isSet(object.unchanged) ? globalThis.Boolean(object.unchanged) : false,
+    };
+  },
+
+  toJSON(message: PushPoliciesResponse): unknown {
+    const obj: any = {};
+    if (message.version !== undefined) {
+      obj.version = PolicySetVersion.toJSON(message.version);
+    }
+    if (message.unchanged !== false) {
+      obj.unchanged = message.unchanged;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PushPoliciesResponse>, I>>(base?: I): PushPoliciesResponse {
+    return PushPoliciesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PushPoliciesResponse>, I>>(object: I): PushPoliciesResponse {
+    const message = createBasePushPoliciesResponse();
+    message.version = (object.version !== undefined && object.version !== null)
+      ? PolicySetVersion.fromPartial(object.version)
+      : undefined;
+    message.unchanged = object.unchanged ?? false;
+    return message;
+  },
+};
+
+function createBaseListPolicyVersionsRequest(): ListPolicyVersionsRequest {
+  return { limit: 0 };
+}
+
+export const ListPolicyVersionsRequest: MessageFns<ListPolicyVersionsRequest> = {
+  encode(message: ListPolicyVersionsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.limit !== 0) {
+      writer.uint32(8).uint32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListPolicyVersionsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListPolicyVersionsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListPolicyVersionsRequest {
+    return { limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0 };
+  },
+
+  toJSON(message: ListPolicyVersionsRequest): unknown {
+    const obj: any = {};
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListPolicyVersionsRequest>, I>>(base?: I): ListPolicyVersionsRequest {
+    return ListPolicyVersionsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListPolicyVersionsRequest>, I>>(object: I): ListPolicyVersionsRequest {
+    const message = createBaseListPolicyVersionsRequest();
+    message.limit = object.limit ?? 0;
+    return message;
+  },
+};
+
+function createBaseListPolicyVersionsResponse(): ListPolicyVersionsResponse {
+  return { versions: [] };
+}
+
+export const ListPolicyVersionsResponse: MessageFns<ListPolicyVersionsResponse> = {
+  encode(message: ListPolicyVersionsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.versions) {
+      PolicySetVersion.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListPolicyVersionsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListPolicyVersionsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.versions.push(PolicySetVersion.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListPolicyVersionsResponse {
+    return {
+      versions: globalThis.Array.isArray(object?.versions)
+        ? object.versions.map((e: any) => PolicySetVersion.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListPolicyVersionsResponse): unknown {
+    const obj: any = {};
+    if (message.versions?.length) {
+      obj.versions = message.versions.map((e) => PolicySetVersion.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListPolicyVersionsResponse>, I>>(base?: I): ListPolicyVersionsResponse {
+    return ListPolicyVersionsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListPolicyVersionsResponse>, I>>(object: I): ListPolicyVersionsResponse {
+    const message = createBaseListPolicyVersionsResponse();
+    message.versions = object.versions?.map((e) => PolicySetVersion.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseGetPolicyVersionRequest(): GetPolicyVersionRequest {
+  return { version: 0 };
+}
+
+export const GetPolicyVersionRequest: MessageFns<GetPolicyVersionRequest> = {
+  encode(message: GetPolicyVersionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== 0) {
+      writer.uint32(8).uint32(message.version);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetPolicyVersionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetPolicyVersionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.version = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetPolicyVersionRequest {
+    return { version: isSet(object.version) ? globalThis.Number(object.version) : 0 };
+  },
+
+  toJSON(message: GetPolicyVersionRequest): unknown {
+    const obj: any = {};
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetPolicyVersionRequest>, I>>(base?: I): GetPolicyVersionRequest {
+    return GetPolicyVersionRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetPolicyVersionRequest>, I>>(object: I): GetPolicyVersionRequest {
+    const message = createBaseGetPolicyVersionRequest();
+    message.version = object.version ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetPolicyVersionResponse(): GetPolicyVersionResponse {
+  return { version: undefined, files: [] };
+}
+
+export const GetPolicyVersionResponse: MessageFns<GetPolicyVersionResponse> = {
+  encode(message: GetPolicyVersionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== undefined) {
+      PolicySetVersion.encode(message.version, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.files) {
+      PolicyFile.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetPolicyVersionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetPolicyVersionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.version = PolicySetVersion.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.files.push(PolicyFile.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetPolicyVersionResponse {
+    return {
+      version: isSet(object.version) ? PolicySetVersion.fromJSON(object.version) : undefined,
+      files: globalThis.Array.isArray(object?.files) ? object.files.map((e: any) => PolicyFile.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: GetPolicyVersionResponse): unknown {
+    const obj: any = {};
+    if (message.version !== undefined) {
+      obj.version = PolicySetVersion.toJSON(message.version);
+    }
+    if (message.files?.length) {
+      obj.files = message.files.map((e) => PolicyFile.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetPolicyVersionResponse>, I>>(base?: I): GetPolicyVersionResponse {
+    return GetPolicyVersionResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetPolicyVersionResponse>, I>>(object: I): GetPolicyVersionResponse {
+    const message = createBaseGetPolicyVersionResponse();
+    message.version = (object.version !== undefined && object.version !== null)
+      ? PolicySetVersion.fromPartial(object.version)
+      : undefined;
+    message.files = object.files?.map((e) => PolicyFile.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRollbackPoliciesRequest(): RollbackPoliciesRequest {
+  return { version: 0, reason: "" };
+}
+
+export const RollbackPoliciesRequest: MessageFns<RollbackPoliciesRequest> = {
+  encode(message: RollbackPoliciesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== 0) {
+      writer.uint32(8).uint32(message.version);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RollbackPoliciesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRollbackPoliciesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.version = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RollbackPoliciesRequest {
+    return {
+      version: isSet(object.version) ? globalThis.Number(object.version) : 0,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: RollbackPoliciesRequest): unknown {
+    const obj: any = {};
+    if (message.version !== 0) {
+      obj.version = Math.round(message.version);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RollbackPoliciesRequest>, I>>(base?: I): RollbackPoliciesRequest {
+    return RollbackPoliciesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RollbackPoliciesRequest>, I>>(object: I): RollbackPoliciesRequest {
+    const message = createBaseRollbackPoliciesRequest();
+    message.version = object.version ?? 0;
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseRollbackPoliciesResponse(): RollbackPoliciesResponse {
+  return { version: undefined };
+}
+
+export const RollbackPoliciesResponse: MessageFns<RollbackPoliciesResponse> = {
+  encode(message: RollbackPoliciesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== undefined) {
+      PolicySetVersion.encode(message.version, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RollbackPoliciesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRollbackPoliciesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.version = PolicySetVersion.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RollbackPoliciesResponse {
+    return { version: isSet(object.version) ? PolicySetVersion.fromJSON(object.version) : undefined };
+  },
+
+  toJSON(message: RollbackPoliciesResponse): unknown {
+    const obj: any = {};
+    if (message.version !== undefined) {
+      obj.version = PolicySetVersion.toJSON(message.version);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RollbackPoliciesResponse>, I>>(base?: I): RollbackPoliciesResponse {
+    return RollbackPoliciesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RollbackPoliciesResponse>, I>>(object: I): RollbackPoliciesResponse {
+    const message = createBaseRollbackPoliciesResponse();
+    message.version = (object.version !== undefined && object.version !== null)
+      ? PolicySetVersion.fromPartial(object.version)
+      : undefined;
+    return message;
+  },
+};
 
 function createBasePolicyFile(): PolicyFile {
   return { name: "", text: "" };
@@ -1122,6 +1980,7 @@ function createBaseDecideResponse(): DecideResponse {
     heartbeatSeconds: 0,
     approval: undefined,
     breakGlass: false,
+    policySetVersion: 0,
   };
 }
 
@@ -1156,6 +2015,9 @@ export const DecideResponse: MessageFns<DecideResponse> = {
     }
     if (message.breakGlass !== false) {
       writer.uint32(80).bool(message.breakGlass);
+    }
+    if (message.policySetVersion !== 0) {
+      writer.uint32(88).uint32(message.policySetVersion);
     }
     return writer;
   },
@@ -1253,6 +2115,14 @@ export const DecideResponse: MessageFns<DecideResponse> = {
             message.breakGlass = reader.bool();
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.policySetVersion = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1305,6 +2175,11 @@ export const DecideResponse: MessageFns<DecideResponse> = {
         : isSet(object.break_glass)
         ? globalThis.Boolean(object.break_glass)
         : false,
+      policySetVersion: isSet(object.policySetVersion)
+        ? globalThis.Number(object.policySetVersion)
+        : isSet(object.policy_set_version)
+        ? globalThis.Number(object.policy_set_version)
+        : 0,
     };
   },
 
@@ -1340,6 +2215,9 @@ export const DecideResponse: MessageFns<DecideResponse> = {
     if (message.breakGlass !== false) {
       obj.breakGlass = message.breakGlass;
     }
+    if (message.policySetVersion !== 0) {
+      obj.policySetVersion = Math.round(message.policySetVersion);
+    }
     return obj;
   },
 
@@ -1360,6 +2238,7 @@ export const DecideResponse: MessageFns<DecideResponse> = {
       ? ApprovalRequirement.fromPartial(object.approval)
       : undefined;
     message.breakGlass = object.breakGlass ?? false;
+    message.policySetVersion = object.policySetVersion ?? 0;
     return message;
   },
 };
@@ -1406,6 +2285,58 @@ export const DecisionServiceService = {
       Buffer.from(ValidatePoliciesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ValidatePoliciesResponse => ValidatePoliciesResponse.decode(value),
   },
+  /**
+   * Operators: stores a policy set as the next version (validated first: INVALID_ARGUMENT names
+   * the file and line of every problem), audited. Every decision replica uses it within a second
+   * (PostgreSQL NOTIFY from the same commit), at the latest after MAYFLY_POLICY_CHECK_MS (5 s).
+   * A set equal to the active one makes no new version.
+   */
+  pushPolicies: {
+    path: "/mayfly.v1.DecisionService/PushPolicies" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PushPoliciesRequest): Buffer => Buffer.from(PushPoliciesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PushPoliciesRequest => PushPoliciesRequest.decode(value),
+    responseSerialize: (value: PushPoliciesResponse): Buffer =>
+      Buffer.from(PushPoliciesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PushPoliciesResponse => PushPoliciesResponse.decode(value),
+  },
+  /** Operators: the stored versions, newest (the active one) first. */
+  listPolicyVersions: {
+    path: "/mayfly.v1.DecisionService/ListPolicyVersions" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListPolicyVersionsRequest): Buffer =>
+      Buffer.from(ListPolicyVersionsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListPolicyVersionsRequest => ListPolicyVersionsRequest.decode(value),
+    responseSerialize: (value: ListPolicyVersionsResponse): Buffer =>
+      Buffer.from(ListPolicyVersionsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListPolicyVersionsResponse => ListPolicyVersionsResponse.decode(value),
+  },
+  /** Operators: one version with its files (0: the active one). */
+  getPolicyVersion: {
+    path: "/mayfly.v1.DecisionService/GetPolicyVersion" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetPolicyVersionRequest): Buffer =>
+      Buffer.from(GetPolicyVersionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetPolicyVersionRequest => GetPolicyVersionRequest.decode(value),
+    responseSerialize: (value: GetPolicyVersionResponse): Buffer =>
+      Buffer.from(GetPolicyVersionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetPolicyVersionResponse => GetPolicyVersionResponse.decode(value),
+  },
+  /** Operators: makes an earlier version's files active again, as a new version (audited). */
+  rollbackPolicies: {
+    path: "/mayfly.v1.DecisionService/RollbackPolicies" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RollbackPoliciesRequest): Buffer =>
+      Buffer.from(RollbackPoliciesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RollbackPoliciesRequest => RollbackPoliciesRequest.decode(value),
+    responseSerialize: (value: RollbackPoliciesResponse): Buffer =>
+      Buffer.from(RollbackPoliciesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RollbackPoliciesResponse => RollbackPoliciesResponse.decode(value),
+  },
 } as const;
 
 export interface DecisionServiceServer extends UntypedServiceImplementation {
@@ -1422,6 +2353,19 @@ export interface DecisionServiceServer extends UntypedServiceImplementation {
    * (`mayfly policy validate DIR`). Loads nothing.
    */
   validatePolicies: handleUnaryCall<ValidatePoliciesRequest, ValidatePoliciesResponse>;
+  /**
+   * Operators: stores a policy set as the next version (validated first: INVALID_ARGUMENT names
+   * the file and line of every problem), audited. Every decision replica uses it within a second
+   * (PostgreSQL NOTIFY from the same commit), at the latest after MAYFLY_POLICY_CHECK_MS (5 s).
+   * A set equal to the active one makes no new version.
+   */
+  pushPolicies: handleUnaryCall<PushPoliciesRequest, PushPoliciesResponse>;
+  /** Operators: the stored versions, newest (the active one) first. */
+  listPolicyVersions: handleUnaryCall<ListPolicyVersionsRequest, ListPolicyVersionsResponse>;
+  /** Operators: one version with its files (0: the active one). */
+  getPolicyVersion: handleUnaryCall<GetPolicyVersionRequest, GetPolicyVersionResponse>;
+  /** Operators: makes an earlier version's files active again, as a new version (audited). */
+  rollbackPolicies: handleUnaryCall<RollbackPoliciesRequest, RollbackPoliciesResponse>;
 }
 
 export interface DecisionServiceClient extends Client {
@@ -1480,6 +2424,75 @@ export interface DecisionServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ValidatePoliciesResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Operators: stores a policy set as the next version (validated first: INVALID_ARGUMENT names
+   * the file and line of every problem), audited. Every decision replica uses it within a second
+   * (PostgreSQL NOTIFY from the same commit), at the latest after MAYFLY_POLICY_CHECK_MS (5 s).
+   * A set equal to the active one makes no new version.
+   */
+  pushPolicies(
+    request: PushPoliciesRequest,
+    callback: (error: ServiceError | null, response: PushPoliciesResponse) => void,
+  ): ClientUnaryCall;
+  pushPolicies(
+    request: PushPoliciesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PushPoliciesResponse) => void,
+  ): ClientUnaryCall;
+  pushPolicies(
+    request: PushPoliciesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PushPoliciesResponse) => void,
+  ): ClientUnaryCall;
+  /** Operators: the stored versions, newest (the active one) first. */
+  listPolicyVersions(
+    request: ListPolicyVersionsRequest,
+    callback: (error: ServiceError | null, response: ListPolicyVersionsResponse) => void,
+  ): ClientUnaryCall;
+  listPolicyVersions(
+    request: ListPolicyVersionsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListPolicyVersionsResponse) => void,
+  ): ClientUnaryCall;
+  listPolicyVersions(
+    request: ListPolicyVersionsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListPolicyVersionsResponse) => void,
+  ): ClientUnaryCall;
+  /** Operators: one version with its files (0: the active one). */
+  getPolicyVersion(
+    request: GetPolicyVersionRequest,
+    callback: (error: ServiceError | null, response: GetPolicyVersionResponse) => void,
+  ): ClientUnaryCall;
+  getPolicyVersion(
+    request: GetPolicyVersionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetPolicyVersionResponse) => void,
+  ): ClientUnaryCall;
+  getPolicyVersion(
+    request: GetPolicyVersionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetPolicyVersionResponse) => void,
+  ): ClientUnaryCall;
+  /** Operators: makes an earlier version's files active again, as a new version (audited). */
+  rollbackPolicies(
+    request: RollbackPoliciesRequest,
+    callback: (error: ServiceError | null, response: RollbackPoliciesResponse) => void,
+  ): ClientUnaryCall;
+  rollbackPolicies(
+    request: RollbackPoliciesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RollbackPoliciesResponse) => void,
+  ): ClientUnaryCall;
+  rollbackPolicies(
+    request: RollbackPoliciesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RollbackPoliciesResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const DecisionServiceClient = makeGenericClientConstructor(
@@ -1502,6 +2515,28 @@ export type DeepPartial<T> = T extends Builtin ? T
 type KeysOfUnion<T> = T extends T ? keyof T : never;
 export type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+function toTimestamp(date: Date): Timestamp {
+  const seconds = Math.trunc(date.getTime() / 1_000);
+  const nanos = (date.getTime() % 1_000) * 1_000_000;
+  return { seconds, nanos };
+}
+
+function fromTimestamp(t: Timestamp): Date {
+  let millis = (t.seconds || 0) * 1_000;
+  millis += (t.nanos || 0) / 1_000_000;
+  return new globalThis.Date(millis);
+}
+
+function fromJsonTimestamp(o: any): Date {
+  if (o instanceof globalThis.Date) {
+    return o;
+  } else if (typeof o === "string") {
+    return new globalThis.Date(o);
+  } else {
+    return fromTimestamp(Timestamp.fromJSON(o));
+  }
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;
