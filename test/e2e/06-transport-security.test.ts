@@ -47,7 +47,8 @@ describe('06 transport security', () => {
       ['operator → Decision.Decide', 'operator', 'decision', (c) => callUnary(c, (c as DecisionServiceClient).decide, decideRequest), DecisionServiceClient],
       ['audit → Attestation.Attest', 'audit', 'attestation', (c) => callUnary(c, (c as AttestationServiceClient).attest, { evidence: { oidcToken: 'x.y.z' } }), AttestationServiceClient],
       ['edge-verifier → Revocation.Revoke', 'edge-verifier', 'revocation', (c) => callUnary(c, (c as RevocationServiceClient).revoke, { grantId: '00000000-0000-4000-8000-000000000000', reason: 'x', requestedBy: 'x', finalStatus: GrantStatus.GRANT_STATUS_UNSPECIFIED }), RevocationServiceClient],
-      ['decision → Audit.Record', 'decision', 'audit', (c) => callUnary(c, (c as AuditServiceClient).record, { events: [] }), AuditServiceClient],
+      ['decision → Audit.ListEvents', 'decision', 'audit', (c) => callUnary(c, (c as AuditServiceClient).listEvents, ListEventsRequest.fromPartial({ limit: 1 })), AuditServiceClient],
+      ['decision → Attestation.Attest', 'decision', 'attestation', (c) => callUnary(c, (c as AttestationServiceClient).attest, { evidence: { oidcToken: 'x.y.z' } }), AttestationServiceClient],
       ['issuance → Audit.ListEvents', 'issuance', 'audit', (c) => callUnary(c, (c as AuditServiceClient).listEvents, ListEventsRequest.fromPartial({ limit: 1 })), AuditServiceClient],
     ];
     for (const [name, identity, service, call, Ctor] of cases) {

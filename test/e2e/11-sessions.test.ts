@@ -224,7 +224,11 @@ describe('11 attested sessions', () => {
       const cluster = await DevIssuer.create('https://kubernetes.default.svc.e2e');
       await upsertTrustedIssuer(t.db, { issuer: cluster.issuer, audience: AUDIENCE, jwks: cluster.jwks, algorithms: ['ES256'], kind: 'kubernetes' });
       await bindWorkload(t.db, { issuer: cluster.issuer, subject: 'system:serviceaccount:ci:pod', spiffeId: DEV.spiffeId });
-      const projected = await cluster.mint('system:serviceaccount:ci:pod', { audience: AUDIENCE, ttlSeconds: 600 });
+      const projected = await cluster.mint('system:serviceaccount:ci:pod', {
+        audience: AUDIENCE,
+        ttlSeconds: 600,
+        claims: { 'kubernetes.io': { namespace: 'ci', serviceaccount: { name: 'pod', uid: 'sa-1' }, pod: { name: 'pod-1', uid: 'p-1' } } },
+      });
       await new Promise((resolve) => setTimeout(resolve, 100));
       for (let i = 0; i < 3; i++) {
         const again = await callUnary(bootstrap, bootstrap.startSession, { evidence: { oidcToken: projected }, publicKey: key() });

@@ -77,6 +77,9 @@ export class AuditTrail {
    * out together in the next one, so under load one call and one INSERT carry many grants.
    */
   deliver(events: readonly AuditEvent[], deadline?: Date): Promise<boolean> {
+    // Nothing to deliver is delivered. (Sent, it would be refused for its content — "at least one
+    // event" — and the refusal would be split in halves forever.)
+    if (events.length === 0) return Promise.resolve(true);
     return new Promise<boolean>((resolve) => {
       this.queue.push({ events, bytes: encodedSize(events), deadline, resolve: (ok) => resolve(ok) });
       if (!this.sending) void this.sendQueued();
@@ -102,6 +105,7 @@ export class AuditTrail {
 
   /** Sends events; returns the ids the audit service has stored. */
   private async record(events: readonly AuditEvent[], deadline: Date | undefined): Promise<Set<string>> {
+    if (events.length === 0) return new Set();
     const ids = events.map((event) => event.id);
     try {
       await callUnary(this.client, this.client.record, { events: [...events] }, { deadline, timeoutMs: 2_000, target: 'audit' });
