@@ -26,7 +26,8 @@ export async function startDecisionService(log: Logger): Promise<Closer[]> {
   // The directory seeds an empty database (a fresh local run, a first deployment); after that
   // the stored versions rule, changed with `mayfly policy push|rollback`.
   const policyDir = env.string('MAYFLY_POLICY_DIR', DEFAULT_POLICY_DIR);
-  if (!(await store.active())) {
+  const stored = await store.active();
+  if (!stored) {
     const files = readPolicyDirectory(policyDir);
     const { version, problems } = checkPolicyFiles(files);
     if (problems.length > 0) {
@@ -34,6 +35,15 @@ export async function startDecisionService(log: Logger): Promise<Closer[]> {
     }
     const seeded = await store.seed({ files, digest: version, actor: `decision (seeded from ${policyDir})`, reason: 'first start on an empty database' });
     if (seeded) log.info({ policyDir, policySetVersion: seeded.version }, 'policy set seeded from the policy directory');
+  } else {
+    // Edited files do not change policy by themselves once a set is stored: say so, once, at start.
+    let onDisk: string | undefined;
+    try {
+      onDisk = checkPolicyFiles(readPolicyDirectory(policyDir)).version;
+    } catch {
+      onDisk = undefined; // no directory to compare: the stored versions rule either way
+    }
+    if (onDisk !== undefined && onDisk !== stored.digest) log.info({ policyDir, policySetVersion: stored.version }, `the policy directory differs from the active policy set; to use it: mayfly policy push ${policyDir}`);
   }
   const live = new LivePolicies(store, log);
   await live.load();
