@@ -51,7 +51,7 @@ export async function createCertificateAuthority(options: { name: string; parent
 /** A client certificate signed by `ca`: a SPIFFE ID as its only URI SAN (an X.509-SVID), or just a subject. */
 export async function issueClientCertificate(
   ca: CertificateAuthority,
-  options: { subject: string; spiffeId?: string; notBefore?: Date; notAfter?: Date },
+  options: { subject: string; spiffeId?: string; notBefore?: Date; notAfter?: Date; serverOnly?: boolean },
 ): Promise<IssuedCertificate> {
   const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
   const certificate = await x509.X509CertificateGenerator.create({
@@ -66,7 +66,8 @@ export async function issueClientCertificate(
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+      // A TLS server's certificate (serverOnly) is not meant to prove a client: tests use it to see that refused.
+      new x509.ExtendedKeyUsageExtension([options.serverOnly ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth]),
       await x509.AuthorityKeyIdentifierExtension.create(ca.certificate, false),
       ...(options.spiffeId ? [new x509.SubjectAlternativeNameExtension([{ type: 'url', value: options.spiffeId }], true)] : []),
     ],

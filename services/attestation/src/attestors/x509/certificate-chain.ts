@@ -1,5 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 
+/** id-kp-clientAuth: a certificate that names its uses must name this one to prove a client. */
+const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
+
 /** Longest chain accepted in x5c: leaf, intermediates; the CA itself may be its last element. */
 export const MAX_CHAIN_LENGTH = 5;
 
@@ -12,12 +15,17 @@ export function readPemBundle(pem: string): X509Certificate[] {
 /**
  * Why `chain` (leaf first) does not lead to one of `anchors` at `now`, or undefined when it does:
  * each certificate is within its validity, signed by the next, every signer is a CA, the leaf is
- * not, and the last certificate is an anchor or is signed by one.
+ * not (and is for client authentication, if it names its uses), and the last certificate is an
+ * anchor or is signed by one. Revocation (CRL, OCSP) is not checked: short-lived certificates and
+ * removing the CA are the controls.
  */
 export function chainProblem(chain: readonly X509Certificate[], anchors: readonly X509Certificate[], now: Date): string | undefined {
   const [leaf] = chain;
   if (!leaf) return 'x5c holds no certificate';
   if (leaf.ca) return 'the leaf certificate is a CA certificate; present the workload certificate first in x5c';
+  // Node lists the extended key usages here; none listed means any use.
+  const usages = leaf.keyUsage ?? [];
+  if (usages.length > 0 && !usages.includes(CLIENT_AUTH)) return 'the certificate is not for client authentication (its extended key usage lacks clientAuth)';
   for (const [index, certificate] of chain.entries()) {
     if (now < new Date(certificate.validFrom) || now > new Date(certificate.validTo)) {
       return `certificate ${index} in x5c (${oneLine(certificate.subject)}) is outside its validity (${certificate.validFrom} – ${certificate.validTo})`;

@@ -80,6 +80,8 @@ describe('X509Attestor', () => {
     expect(await refusal(attestor(ca()).attest(assertion(intermediate.certificatePem, intermediate.privateKeyPem)))).toContain('leaf certificate is a CA');
     const expired = await issueClientCertificate(root, { subject: 'CN=old', notBefore: new Date(Date.now() - 7_200_000), notAfter: new Date(Date.now() - 3_600_000) });
     expect(await refusal(attestor(ca()).attest(assertion(expired.certificatePem, expired.privateKeyPem)))).toContain('outside its validity');
+    const server = await issueClientCertificate(root, { subject: 'CN=api.corp.example', serverOnly: true });
+    expect(await refusal(attestor(ca()).attest(assertion(server.certificatePem, server.privateKeyPem)))).toContain('not for client authentication');
   });
 
   it('refuses another audience, a lifetime beyond the maximum, and a missing x5c', async () => {
