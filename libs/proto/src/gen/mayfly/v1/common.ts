@@ -192,7 +192,7 @@ export interface Evidence {
 export interface AttestedEvidence {
   attestor: string;
   issuer: string;
-  /** Only the claims the issuer kind's catalog names (services/attestation/README.md). */
+  /** Only the claims the issuer kind's catalog names (README, "Attestors"). */
   claims: { [key: string]: string };
 }
 
