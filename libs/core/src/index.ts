@@ -24,3 +24,4 @@ export { sha256Hex, newId } from './ids.js';
 export { checkCeiling, entitlementCovers, type Entitlement } from './ceiling.js';
 export { EVIDENCE_CLAIMS, allEvidenceClaimNames, isEvidenceIssuerKind, type EvidenceClaims, type EvidenceIssuerKind } from './evidence-claims.js';
 export { presentedEvidence, type EvidenceFields } from './evidence.js';
+export { UNVERIFIED_CALLER, actorOf } from './actor.js';

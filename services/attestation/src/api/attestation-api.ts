@@ -1,4 +1,4 @@
-import { LIMITS, MayflyError, invalidArgument, sanitizeText, validateSpiffeId, type Logger } from '@mayfly/core';
+import { LIMITS, MayflyError, actorOf, invalidArgument, sanitizeText, validateSpiffeId, type Logger } from '@mayfly/core';
 import { auditEvent, type AuditTrail } from '@mayfly/audit-trail';
 import { recordSvid, revokeSvid, revokeSvidsIssuedBefore, setWorkloadDisabled, type Database, type Kysely } from '@mayfly/db';
 import { unary } from '@mayfly/grpc';
@@ -90,7 +90,7 @@ export function attestationApi(deps: AttestationApiDeps): AttestationServiceServ
     setWorkloadEnabled: unary(log, 'mayfly.v1.AttestationService/SetWorkloadEnabled', async (request, call) => {
       validateSpiffeId('spiffe_id', request.spiffeId);
       const reason = sanitizeText(request.reason, LIMITS.reasonMaxLength) || 'no reason given';
-      const actor = call.caller ?? 'unverified-caller (insecure development mode)';
+      const actor = actorOf(call.caller);
       await audited(
         (tx) => setWorkloadDisabled(tx, request.spiffeId, request.enabled ? null : new Date()),
         auditEvent(SOURCE, { kind: request.enabled ? 'workload.enabled' : 'workload.disabled', actor, outcome: 'success', detail: { spiffeId: request.spiffeId, reason } }),
@@ -102,7 +102,7 @@ export function attestationApi(deps: AttestationApiDeps): AttestationServiceServ
 
     revokeSvids: unary(log, 'mayfly.v1.AttestationService/RevokeSvids', async (request, call) => {
       const reason = sanitizeText(request.reason, LIMITS.reasonMaxLength) || 'no reason given';
-      const actor = call.caller ?? 'unverified-caller (insecure development mode)';
+      const actor = actorOf(call.caller);
       if (request.serial) {
         if (!/^[0-9a-f]{1,64}$/.test(request.serial)) throw invalidArgument('serial', 'must be the certificate serial in lower-case hex');
         let spiffeId = '';

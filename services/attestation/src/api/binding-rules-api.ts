@@ -1,10 +1,10 @@
-import { LIMITS, MayflyError, invalidArgument, isEvidenceIssuerKind, newId, sanitizeText, validateUuid, type Logger } from '@mayfly/core';
+import { LIMITS, MayflyError, actorOf, invalidArgument, isEvidenceIssuerKind, newId, sanitizeText, validateUuid, type Logger } from '@mayfly/core';
 import type { AuditTrail } from '@mayfly/audit-trail';
 import { deleteBindingRule, findTrustedIssuer, insertBindingRule, listBindingRules, type BindingRuleRow, type Database, type Kysely } from '@mayfly/db';
 import { unary } from '@mayfly/grpc';
 import type { BindingRule, RegistryServiceServer } from '@mayfly/proto';
 import { checkBindingRule, templateClaims } from '../domain/binding-rule.js';
-import { actorOf, auditedChanges, changeRecord } from './registry-change.js';
+import { auditedChanges, changeRecord } from './registry-change.js';
 
 function toRuleMessage(row: BindingRuleRow): BindingRule {
   return { id: row.id, issuer: row.issuer, match: row.match, spiffeIdTemplate: row.spiffe_id_template, description: row.description, createdAt: row.created_at };

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { LIMITS, MayflyError, invalidArgument, newId, sanitizeText, sha256Hex, validateSpiffeId, validateUuid, type Logger } from '@mayfly/core';
+import { LIMITS, MayflyError, actorOf, invalidArgument, newId, sanitizeText, sha256Hex, validateSpiffeId, validateUuid, type Logger } from '@mayfly/core';
 import type { AuditTrail } from '@mayfly/audit-trail';
 import { deleteUnusedJoinToken, findWorkload, insertJoinToken, listJoinTokens, type Database, type JoinTokenRow, type Kysely } from '@mayfly/db';
 import { unary } from '@mayfly/grpc';
 import type { JoinToken, RegistryServiceServer } from '@mayfly/proto';
-import { actorOf, auditedChanges, changeRecord } from './registry-change.js';
+import { auditedChanges, changeRecord } from './registry-change.js';
 
 const DEFAULT_TTL_SECONDS = 600;
 const MAX_TTL_SECONDS = 3600;

@@ -1,4 +1,4 @@
-import { LIMITS, MayflyError, sanitizeText, validateSpiffeId, type Logger } from '@mayfly/core';
+import { LIMITS, MayflyError, actorOf, sanitizeText, validateSpiffeId, type Logger } from '@mayfly/core';
 import type { AuditTrail } from '@mayfly/audit-trail';
 import {
   activeGrantsOf,
@@ -25,7 +25,7 @@ import { readBinding, readIssuerRecord, toIssuerMessage } from '../domain/issuer
 import { changedFields, grantsBeyond, readWorkloadRecord } from '../domain/workload-record.js';
 import { bindingRulesApi } from './binding-rules-api.js';
 import { joinTokensApi } from './join-tokens-api.js';
-import { actorOf, auditedChanges, changeRecord } from './registry-change.js';
+import { auditedChanges, changeRecord } from './registry-change.js';
 
 export interface RegistryApiDeps {
   readonly db: Kysely<Database>;
@@ -34,7 +34,6 @@ export interface RegistryApiDeps {
   readonly trustDomains: readonly string[];
   readonly log: Logger;
 }
-
 
 function registered(row: WorkloadRow): RegisteredWorkload {
   return { workload: toWorkloadMessage(row), disabledAt: row.disabled_at ?? undefined, createdAt: row.created_at };

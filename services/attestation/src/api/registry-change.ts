@@ -4,9 +4,6 @@ import type { AuditEvent } from '@mayfly/proto';
 
 const SOURCE = 'attestation';
 
-/** Who made a registry change: the operator's verified identity. */
-export const actorOf = (caller: string | undefined): string => caller ?? 'unverified-caller (insecure development mode)';
-
 export function changeRecord(kind: string, actor: string, detail: Record<string, unknown>): AuditEvent {
   return auditEvent(SOURCE, { kind, actor, outcome: 'success', detail });
 }

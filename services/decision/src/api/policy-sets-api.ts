@@ -1,4 +1,4 @@
-import { LIMITS, MayflyError, invalidArgument, sanitizeText, type Logger } from '@mayfly/core';
+import { LIMITS, MayflyError, actorOf, invalidArgument, sanitizeText, type Logger } from '@mayfly/core';
 import type { PolicySetRow } from '@mayfly/db';
 import { unary } from '@mayfly/grpc';
 import type { DecisionServiceServer, PolicySetVersion } from '@mayfly/proto';
@@ -17,8 +17,6 @@ function toVersionMessage(row: PolicySetRow): PolicySetVersion {
     files: row.files.map((file) => file.name).sort(),
   };
 }
-
-const actorOf = (caller: string | undefined): string => caller ?? 'unverified-caller (insecure development mode)';
 
 /** The problems of a set as one refusal an operator can act on: FILE:LINE: policy: message, each. */
 function refusal(problems: readonly { file: string; line: number; policyId: string; message: string }[]): MayflyError {

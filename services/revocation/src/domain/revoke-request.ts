@@ -1,4 +1,4 @@
-import { LIMITS, invalidArgument, sanitizeText, validateSpiffeId, validateTaskId, validateUuid } from '@mayfly/core';
+import { LIMITS, actorOf, invalidArgument, sanitizeText, validateSpiffeId, validateTaskId, validateUuid } from '@mayfly/core';
 import { GrantStatus, type RevokeRequest } from '@mayfly/proto';
 
 /** What a Revoke call revokes: exactly one of the request's oneof target. */
@@ -24,7 +24,7 @@ export interface ValidRevokeRequest {
 }
 
 /** Stands in for the caller's identity where none can be verified (MAYFLY_INSECURE_DEV only). */
-export const UNVERIFIED_CALLER = 'unverified-caller (insecure development mode)';
+export { UNVERIFIED_CALLER } from '@mayfly/core';
 
 /** A JWK thumbprint (base64url), as Mayfly's keyring names keys; other kids in the same alphabet. */
 const KEY_ID = /^[A-Za-z0-9_-]{1,128}$/;
@@ -50,7 +50,7 @@ export function readRevokeRequest(request: RevokeRequest, caller: string | undef
   return {
     target,
     reason: sanitizeText(request.reason, LIMITS.reasonMaxLength) || 'no reason given',
-    requestedBy: caller ?? UNVERIFIED_CALLER,
+    requestedBy: actorOf(caller),
     note: sanitizeText(request.requestedBy, 256),
     finalStatus,
   };
