@@ -128,7 +128,7 @@ describe('08 security review fixes', () => {
     const plain = await DevIssuer.create('https://plain-http-issuer.example');
     const served = await plain.serveJwks();
     cleanups.push(() => served.close());
-    await upsertTrustedIssuer(t.db, { issuer: plain.issuer, audience: AUDIENCE, jwksUri: served.url, algorithms: ['ES256'] });
+    await upsertTrustedIssuer(t.db, { issuer: plain.issuer, audiences: [AUDIENCE], jwksUri: served.url, algorithms: ['ES256'] });
     await bindWorkload(t.db, { issuer: plain.issuer, subject: 'plain-subject', spiffeId: DEV.spiffeId });
     const error = await refusal(
       callUnary(t.issuance, t.issuance.requestGrant, {

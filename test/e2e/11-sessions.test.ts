@@ -222,7 +222,7 @@ describe('11 attested sessions', () => {
       expect((await refusal(callUnary(bootstrap, bootstrap.startSession, { evidence: { oidcToken: once }, publicKey: key() }))).message).toContain('single-use');
 
       const cluster = await DevIssuer.create('https://kubernetes.default.svc.e2e');
-      await upsertTrustedIssuer(t.db, { issuer: cluster.issuer, audience: AUDIENCE, jwks: cluster.jwks, algorithms: ['ES256'], kind: 'kubernetes' });
+      await upsertTrustedIssuer(t.db, { issuer: cluster.issuer, audiences: [AUDIENCE], jwks: cluster.jwks, algorithms: ['ES256'], kind: 'kubernetes' });
       await bindWorkload(t.db, { issuer: cluster.issuer, subject: 'system:serviceaccount:ci:pod', spiffeId: DEV.spiffeId });
       const projected = await cluster.mint('system:serviceaccount:ci:pod', {
         audience: AUDIENCE,

@@ -130,7 +130,11 @@ describe('31 workload registry', () => {
     const jwksFile = join(mkdtempSync(join(tmpdir(), 'mayfly-issuer-')), 'jwks.json');
     writeFileSync(jwksFile, JSON.stringify(ci.jwks));
     await callUnary(registry, registry.createWorkload, { workload: record({ spiffeId: 'spiffe://e2e.mayfly.test/ci/releaser', ceiling: [{ resource: RESOURCE, actions: ['read'] }] }), reason: '' });
-    expect(await mayfly('issuers', 'put', ci.issuer, '--audience', 'mayfly-ci', '--jwks-file', jwksFile, '--algorithms', 'ES256', '--replay', 'single-use', '--reason', 'CI OIDC')).toMatchObject({ created: true, issuer: { issuer: ci.issuer, audience: 'mayfly-ci', algorithms: ['ES256'] } });
+    // Two audiences: evidence minted for either proves the workload.
+    expect(await mayfly('issuers', 'put', ci.issuer, '--audience', 'mayfly-ci', '--audience', 'mayfly-ci-eu', '--jwks-file', jwksFile, '--algorithms', 'ES256', '--replay', 'single-use', '--reason', 'CI OIDC')).toMatchObject({
+      created: true,
+      issuer: { issuer: ci.issuer, audiences: ['mayfly-ci', 'mayfly-ci-eu'], algorithms: ['ES256'] },
+    });
     const subject = 'repo:acme/app:ref:refs/heads/main';
     expect(await mayfly('bindings', 'put', ci.issuer, subject, 'spiffe://e2e.mayfly.test/ci/releaser')).toMatchObject({ binding: { subject, spiffeId: 'spiffe://e2e.mayfly.test/ci/releaser' }, replacedSpiffeId: '' });
     expect(((await mayfly('bindings', 'list', '--workload', 'spiffe://e2e.mayfly.test/ci/releaser')) as unknown as unknown[]).length).toBe(1);
@@ -139,6 +143,16 @@ describe('31 workload registry', () => {
     try {
       const access = await client.acquire({ task: task(), resource: RESOURCE, actions: ['read'], autoRenew: false });
       expect(access.grant.spiffeId).toBe('spiffe://e2e.mayfly.test/ci/releaser');
+      for (const [audience, accepted] of [['mayfly-ci-eu', true], ['mayfly-elsewhere', false]] as const) {
+        const other = new MayflyClient({ issuanceAddress: t.mesh.addresses.issuance, evidence: () => ci.mint(subject, { audience }), session: false });
+        try {
+          const attempt = other.acquire({ task: task(), resource: RESOURCE, actions: ['read'], autoRenew: false });
+          if (accepted) expect((await attempt).grant.spiffeId).toBe('spiffe://e2e.mayfly.test/ci/releaser');
+          else expect((await refusal(attempt)).message).toMatch(/aud/);
+        } finally {
+          other.close();
+        }
+      }
       await mayfly('bindings', 'remove', ci.issuer, subject);
       expect(wireStatus(await refusal(client.acquire({ task: task(), resource: RESOURCE, actions: ['read'], autoRenew: false })))).toBe(status.UNAUTHENTICATED);
       await mayfly('bindings', 'put', ci.issuer, subject, 'spiffe://e2e.mayfly.test/ci/releaser');
@@ -152,7 +166,7 @@ describe('31 workload registry', () => {
   });
 
   it('hostile: issuers and bindings that would weaken attestation are refused', async () => {
-    const issuer = (fields: Partial<TrustedIssuer>) => TrustedIssuer.fromPartial({ issuer: 'https://other.e2e.mayfly.test', kind: IssuerKind.ISSUER_KIND_OIDC, audience: 'a', jwksUri: 'https://other.e2e.mayfly.test/jwks', ...fields });
+    const issuer = (fields: Partial<TrustedIssuer>) => TrustedIssuer.fromPartial({ issuer: 'https://other.e2e.mayfly.test', kind: IssuerKind.ISSUER_KIND_OIDC, audiences: ['a'], jwksUri: 'https://other.e2e.mayfly.test/jwks', ...fields });
     for (const fields of [{ issuer: 'http://other.e2e.mayfly.test' }, { algorithms: ['HS256'] }, { jwksUri: '', jwksJson: JSON.stringify({ keys: [{ kty: 'oct', k: 'c2VjcmV0' }] }) }]) {
       expect(wireStatus(await refusal(callUnary(registry, registry.putTrustedIssuer, { issuer: issuer(fields), reason: '' })))).toBe(status.INVALID_ARGUMENT);
     }

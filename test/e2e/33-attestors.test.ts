@@ -238,7 +238,7 @@ describe('33 attestors', () => {
       [{ kind: 1, issuer: 'https://ok.example', jwksJson: '{"keys":[{"kty":"EC"}]}', trustDomain: 'Not A Domain' }, /trust_domain/],
     ];
     for (const [fields, why] of issuerCases) {
-      const error = await refusal(callUnary(registry, registry.putTrustedIssuer, { issuer: { issuer: '', kind: 0, audience: 'a', jwksUri: '', jwksJson: '', algorithms: [], requireLowS: true, maxEvidenceLifetimeSeconds: 0, replayPolicy: 0, trustDomain: '', caPem: '', ...fields }, reason: '' }));
+      const error = await refusal(callUnary(registry, registry.putTrustedIssuer, { issuer: { issuer: '', kind: 0, audiences: ['a'], jwksUri: '', jwksJson: '', algorithms: [], requireLowS: true, maxEvidenceLifetimeSeconds: 0, replayPolicy: 0, trustDomain: '', caPem: '', ...fields }, reason: '' }));
       expect([wireStatus(error), error.message]).toEqual([status.INVALID_ARGUMENT, expect.stringMatching(why)]);
     }
     // Not an operator: the issuance service's own mesh identity.

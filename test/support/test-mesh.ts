@@ -94,7 +94,7 @@ export async function startTestMesh(suite: string, options: { env?: Record<strin
   const issuer = await DevIssuer.create(ISSUER);
   const people = await devPeopleIssuer();
   const jwks = await issuer.serveJwks(0, { cert: readFileSync(pki.identity('workload-issuer').certFile), key: readFileSync(pki.identity('workload-issuer').keyFile) });
-  await upsertTrustedIssuer(db, { issuer: ISSUER, audience: AUDIENCE, jwksUri: jwks.url, algorithms: ['ES256'] });
+  await upsertTrustedIssuer(db, { issuer: ISSUER, audiences: [AUDIENCE], jwksUri: jwks.url, algorithms: ['ES256'] });
   await upsertWorkload(db, {
     spiffeId: DEV.spiffeId,
     ownerTeam: 'ci',

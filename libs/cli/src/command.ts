@@ -51,8 +51,8 @@ export interface Flags {
   readonly revokeExceeding: boolean;
   /** `mayfly workloads list --prefix P`. */
   readonly prefix: string | undefined;
-  /** `mayfly issuers put`: the issuer's record. */
-  readonly audience: string | undefined;
+  /** `mayfly issuers put`: the issuer's record (--audience is repeatable: evidence may carry any one). */
+  readonly audiences: readonly string[];
   readonly jwksUri: string | undefined;
   readonly jwksFile: string | undefined;
   readonly issuerKind: string | undefined;

@@ -55,8 +55,8 @@ const COMMANDS: Readonly<Record<string, Readonly<Record<string, Command>>>> = {
     explain: { summary: 'what policy would decide for <spiffe-id> --resource R --actions A[,A] [--task-kind K --reference REF --justification J --ttl S --break-glass], per action; issues nothing', run: policy.explain },
   },
   issuers: {
-    put: { summary: 'trust (or change) an issuer of workload evidence: --audience, --jwks-uri URL or --jwks-file F, --issuer-kind, --algorithms, --replay', run: workloads.issuersPut },
-    list: { summary: 'trusted issuers: audience, where their keys come from, algorithms, replay policy', run: workloads.issuersList },
+    put: { summary: 'trust (or change) an issuer of workload evidence: --audience (repeatable), --jwks-uri URL or --jwks-file F, --issuer-kind, --algorithms, --replay', run: workloads.issuersPut },
+    list: { summary: 'trusted issuers: audiences, where their keys come from, algorithms, replay policy', run: workloads.issuersList },
     remove: { summary: 'stop trusting an issuer (its bindings go with it)', run: workloads.issuersRemove },
   },
   'binding-rules': {
@@ -135,7 +135,7 @@ function usage(): string {
     '       --grant ID, --task ID, --workload SPIFFE-ID, --kind K[,K], --since T, --until T, --limit N, --follow, --out FILE,',
     '       --id-token TOKEN|@FILE (or MAYFLY_ID_TOKEN), --review TEXT, --status S[,S], --groups G[,G], --all,',
     '       --owner-team T, --owner-contact C, --environment E, --risk-tier R, --ceiling "RES=ACT,ACT;…", --shared, --revoke-exceeding, --prefix P,',
-    '       --audience A, --jwks-uri URL, --jwks-file F, --ca-file PEM, --issuer-kind oidc|kubernetes|github-actions|gitlab-ci|spiffe|x509,',
+    '       --audience A (repeatable), --jwks-uri URL, --jwks-file F, --ca-file PEM, --issuer-kind oidc|kubernetes|github-actions|gitlab-ci|spiffe|x509,',
     '       --algorithms A[,A], --replay single-use|reusable, --max-lifetime S, --match NAME=VALUE (repeatable), --template T, --description D,',
     '       --resource R, --actions A[,A], --task-kind K, --reference REF, --justification J, --ttl S, --break-glass, --claim NAME=VALUE (repeatable)');
   return lines.join('\n');
@@ -182,7 +182,7 @@ async function main(argv: readonly string[]): Promise<void> {
       shared: { type: 'boolean' },
       'revoke-exceeding': { type: 'boolean', default: false },
       prefix: { type: 'string' },
-      audience: { type: 'string' },
+      audience: { type: 'string', multiple: true },
       'jwks-uri': { type: 'string' },
       'jwks-file': { type: 'string' },
       'issuer-kind': { type: 'string' },
@@ -249,7 +249,7 @@ async function main(argv: readonly string[]): Promise<void> {
       shared: values.shared,
       revokeExceeding: values['revoke-exceeding'],
       prefix: values.prefix,
-      audience: values.audience,
+      audiences: values.audience ?? [],
       jwksUri: values['jwks-uri'],
       jwksFile: values['jwks-file'],
       issuerKind: values['issuer-kind'],

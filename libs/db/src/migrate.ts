@@ -18,6 +18,7 @@ import * as grantDelegation from './migrations/014-grant-delegation.js';
 import * as approvals from './migrations/015-approvals.js';
 import * as attestors from './migrations/016-attestors.js';
 import * as policySets from './migrations/017-policy-sets.js';
+import * as issuerAudiences from './migrations/018-issuer-audiences.js';
 import { MayflyError } from '@mayfly/core';
 import { sql } from 'kysely';
 import { provisionServiceRoles, type ProvisionOptions } from './roles.js';
@@ -42,6 +43,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '015-approvals': approvals,
   '016-attestors': attestors,
   '017-policy-sets': policySets,
+  '018-issuer-audiences': issuerAudiences,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

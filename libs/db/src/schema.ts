@@ -16,7 +16,9 @@ type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 
 export interface TrustedIssuerTable {
   issuer: string;
-  /** The aud the evidence must carry. */
+  /** Evidence must carry one of these in its aud. */
+  audiences: string[];
+  /** audiences[0], kept for replicas of the release before 018 during an upgrade. */
   audience: string;
   /** Where the issuer publishes its JWKS; or, instead, the JWKS itself in `jwks`. */
   jwks_uri: string | null;

@@ -39,7 +39,7 @@ export async function seedDemo(databaseUrl: string, issuer: DevIssuer): Promise<
   const db = createDatabase({ url: databaseUrl, maxConnections: 1 });
   try {
     await migrateToLatest(db, databaseUrl);
-    await upsertTrustedIssuer(db, { issuer: DEMO.issuer, audience: DEMO.audience, jwks: issuer.jwks, algorithms: ['ES256'] });
+    await upsertTrustedIssuer(db, { issuer: DEMO.issuer, audiences: [DEMO.audience], jwks: issuer.jwks, algorithms: ['ES256'] });
     for (const workload of DEMO_WORKLOADS) {
       await upsertWorkload(db, { ...workload, ceiling: [{ resource: DEMO.resource, actions: [...workload.actions] }] });
       await bindWorkload(db, { issuer: DEMO.issuer, subject: workload.subject, spiffeId: workload.spiffeId });
@@ -56,7 +56,7 @@ export async function seedDemo(databaseUrl: string, issuer: DevIssuer): Promise<
  */
 export async function registerDemo(registry: RegistryServiceClient, issuer: DevIssuer): Promise<void> {
   const call = { target: 'attestation' as const };
-  await callUnary(registry, registry.putTrustedIssuer, { issuer: TrustedIssuer.fromPartial({ issuer: DEMO.issuer, kind: IssuerKind.ISSUER_KIND_OIDC, audience: DEMO.audience, jwksJson: JSON.stringify(issuer.jwks), algorithms: ['ES256'], requireLowS: true }), reason: 'demo seed' }, call);
+  await callUnary(registry, registry.putTrustedIssuer, { issuer: TrustedIssuer.fromPartial({ issuer: DEMO.issuer, kind: IssuerKind.ISSUER_KIND_OIDC, audiences: [DEMO.audience], jwksJson: JSON.stringify(issuer.jwks), algorithms: ['ES256'], requireLowS: true }), reason: 'demo seed' }, call);
   for (const entry of DEMO_WORKLOADS) {
     const workload = Workload.fromPartial({ spiffeId: entry.spiffeId, ownerTeam: entry.ownerTeam, ownerContact: entry.ownerContact, environment: entry.environment, riskTier: RISK_TIERS[entry.riskTier], ceiling: [{ resource: DEMO.resource, actions: [...entry.actions] }] });
     await callUnary(registry, registry.createWorkload, { workload, reason: 'demo seed' }, call).catch(async (error: unknown) => {

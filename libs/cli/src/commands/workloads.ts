@@ -137,7 +137,7 @@ function pick<T>(table: Record<string, T>, value: string | undefined, flag: stri
 const issuerRow = (issuer: TrustedIssuer): Record<string, string> => ({
   issuer: issuer.issuer,
   kind: Object.entries(ISSUER_KINDS).find(([, kind]) => kind === issuer.kind)?.[0] ?? 'unknown',
-  audience: issuer.audience,
+  audiences: issuer.audiences.join(','),
   keys: issuer.caPem ? 'CA certificates' : issuer.jwksUri || 'inline key set',
   trustDomain: issuer.trustDomain,
   algorithms: issuer.algorithms.join(','),
@@ -145,7 +145,7 @@ const issuerRow = (issuer: TrustedIssuer): Record<string, string> => ({
 });
 
 const ISSUERS_PUT_USAGE =
-  'mayfly issuers put <issuer> --audience A (--jwks-uri URL | --jwks-file FILE | --ca-file PEM) [--issuer-kind oidc|kubernetes|github-actions|gitlab-ci|spiffe|x509] ' +
+  'mayfly issuers put <issuer> --audience A [--audience B …] (--jwks-uri URL | --jwks-file FILE | --ca-file PEM) [--issuer-kind oidc|kubernetes|github-actions|gitlab-ci|spiffe|x509] ' +
   '[--trust-domain TD] [--algorithms A,B] [--replay single-use|reusable] [--max-lifetime S]';
 
 /** `mayfly issuers put <issuer> …`: an OIDC issuer or platform (https URL), a SPIFFE bundle (spiffe://TD) or an X.509 CA (a name, --ca-file). */
@@ -155,7 +155,7 @@ export async function issuersPut(context: CommandContext): Promise<void> {
   const record = TrustedIssuer.fromPartial({
     issuer,
     kind: pick(ISSUER_KINDS, f.issuerKind, '--issuer-kind', IssuerKind.ISSUER_KIND_OIDC),
-    audience: f.audience ?? '',
+    audiences: [...f.audiences],
     jwksUri: f.jwksUri ?? '',
     jwksJson: f.jwksFile ? readFileSync(f.jwksFile, 'utf8') : '',
     algorithms: (f.algorithms ?? '').split(',').filter(Boolean),

@@ -3,7 +3,8 @@ import type { Database, EntitlementRow, GrantRow, IssuerKind, ReplayPolicy, Risk
 
 export interface TrustedIssuerInput {
   issuer: string;
-  audience: string;
+  /** At least one: evidence must carry one of them in its aud. */
+  audiences: string[];
   jwksUri?: string | undefined;
   jwks?: { keys: unknown[] } | undefined;
   algorithms?: string[] | undefined;
@@ -35,7 +36,8 @@ export interface WorkloadInput {
 export async function upsertTrustedIssuer(db: Kysely<Database>, input: TrustedIssuerInput): Promise<void> {
   const values = {
     issuer: input.issuer,
-    audience: input.audience,
+    audiences: input.audiences,
+    audience: input.audiences[0] ?? '',
     jwks_uri: input.jwksUri ?? null,
     jwks: input.jwks ? JSON.stringify(input.jwks) : null,
     algorithms: input.algorithms ?? ['RS256', 'ES256', 'EdDSA'],

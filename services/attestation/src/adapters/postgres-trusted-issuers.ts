@@ -40,7 +40,7 @@ function toTrustedIssuer(row: TrustedIssuerRow): TrustedIssuer {
   return {
     issuer: row.issuer,
     kind: row.kind,
-    audience: row.audience,
+    audiences: row.audiences,
     jwksUri: row.jwks_uri ?? undefined,
     jwks: row.jwks ?? undefined,
     algorithms: row.algorithms,

@@ -99,7 +99,7 @@ export function registryApi({ db, audit, trustDomains, log }: RegistryApiDeps): 
       const reason = sanitizeText(request.reason, LIMITS.reasonMaxLength);
       const { row, created } = await audited(async (tx) => {
         const put = await putTrustedIssuer(tx, input);
-        const detail = { issuer: input.issuer, kind: input.kind, audience: input.audience, keys: input.jwksUri ?? 'inline key set', algorithms: input.algorithms, replayPolicy: input.replayPolicy ?? 'default', ...(reason ? { reason } : {}) };
+        const detail = { issuer: input.issuer, kind: input.kind, audiences: input.audiences, keys: input.jwksUri ?? 'inline key set', algorithms: input.algorithms, replayPolicy: input.replayPolicy ?? 'default', ...(reason ? { reason } : {}) };
         return { result: put, event: record(put.created ? 'issuer.trusted' : 'issuer.updated', actorOf(call.caller), detail) };
       });
       log.info({ issuer: input.issuer, created, actor: actorOf(call.caller) }, created ? 'issuer trusted' : 'issuer updated');

@@ -5,7 +5,8 @@ export interface TrustedIssuer {
   readonly issuer: string;
   /** Which claims its evidence yields, and which attestor reads it. */
   readonly kind: Exclude<EvidenceIssuerKind, 'join-token'>;
-  readonly audience: string;
+  /** Evidence must carry at least one of these in its aud. */
+  readonly audiences: readonly string[];
   readonly jwksUri: string | undefined;
   readonly jwks: { keys: unknown[] } | undefined;
   readonly algorithms: readonly string[];

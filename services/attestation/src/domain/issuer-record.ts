@@ -34,17 +34,16 @@ const X509_DEFAULT_LIFETIME = 300;
 
 /**
  * Checks an issuer an operator wants trusted. JWT issuers (OIDC, Kubernetes, GitHub Actions,
- * GitLab CI): an https issuer, an audience, keys from exactly one place (an https URL, or a public
+ * GitLab CI): an https issuer, its audiences, keys from exactly one place (an https URL, or a public
  * key set — a private key is refused), an allow-list of asymmetric algorithms, a bounded evidence
  * lifetime, and a replay policy. A SPIFFE trust domain: "spiffe://<trust domain>" and its JWT
- * bundle the same way. An X.509 CA: a name, CA certificates in PEM, an audience.
+ * bundle the same way. An X.509 CA: a name, CA certificates in PEM, audiences.
  */
 export function readIssuerRecord(issuer: TrustedIssuer | undefined): TrustedIssuerInput {
   if (!issuer) throw invalidArgument('issuer', 'is required');
   const kind = KINDS.find(([value]) => value === issuer.kind)?.[1];
   if (!kind) throw invalidArgument('issuer.kind', `must be one of ${KINDS.map(([value]) => IssuerKind[value]).join(', ')}`);
-  if (issuer.audience.trim() === '') throw invalidArgument('issuer.audience', 'is required: the aud its evidence for Mayfly carries');
-  validateOptionalText('issuer.audience', issuer.audience, 256);
+  const audiences = readAudiences(issuer.audiences);
   if (issuer.trustDomain && !TRUST_DOMAIN.test(issuer.trustDomain)) throw invalidArgument('issuer.trust_domain', 'must be a trust domain name: lower-case letters, digits, "." and "-"');
   const algorithms = issuer.algorithms.length > 0 ? issuer.algorithms : ['ES256', 'RS256'];
   const unknown = algorithms.filter((algorithm) => !ALGORITHMS.includes(algorithm));
@@ -52,7 +51,7 @@ export function readIssuerRecord(issuer: TrustedIssuer | undefined): TrustedIssu
   if (issuer.maxEvidenceLifetimeSeconds > MAX_LIFETIME) throw invalidArgument('issuer.max_evidence_lifetime_seconds', `must be at most ${MAX_LIFETIME}`);
   const common: TrustedIssuerInput = {
     issuer: issuer.issuer,
-    audience: issuer.audience,
+    audiences,
     algorithms: [...new Set(algorithms)],
     requireLowS: issuer.requireLowS,
     kind,
@@ -78,6 +77,20 @@ export function readIssuerRecord(issuer: TrustedIssuer | undefined): TrustedIssu
   if (issuer.jwksUri) httpsUrl('issuer.jwks_uri', issuer.jwksUri);
   else jwks = readKeySet(issuer.jwksJson);
   return { ...common, jwksUri: issuer.jwksUri || undefined, jwks, maxEvidenceLifetimeSeconds: issuer.maxEvidenceLifetimeSeconds || MAX_LIFETIME };
+}
+
+const MAX_AUDIENCES = 8;
+
+/** One to eight distinct audiences, each a plain value (no padding, no control characters). */
+function readAudiences(audiences: readonly string[]): string[] {
+  if (audiences.length === 0) throw invalidArgument('issuer.audiences', 'at least one is required: the aud its evidence for Mayfly carries');
+  if (audiences.length > MAX_AUDIENCES) throw invalidArgument('issuer.audiences', `at most ${MAX_AUDIENCES}`);
+  for (const audience of audiences) {
+    if (audience.trim() === '' || audience.trim() !== audience) throw invalidArgument('issuer.audiences', 'each must be non-empty, without surrounding spaces');
+    validateOptionalText('issuer.audiences', audience, 256);
+  }
+  if (new Set(audiences).size !== audiences.length) throw invalidArgument('issuer.audiences', 'lists an audience twice');
+  return [...audiences];
 }
 
 /** CA certificates, PEM: at least one, each a CA certificate, no private key. */
@@ -118,7 +131,7 @@ export function toIssuerMessage(row: TrustedIssuerRow): TrustedIssuer {
   return {
     issuer: row.issuer,
     kind: KINDS.find(([, name]) => name === row.kind)?.[0] ?? IssuerKind.ISSUER_KIND_UNSPECIFIED,
-    audience: row.audience,
+    audiences: row.audiences,
     jwksUri: row.jwks_uri ?? '',
     jwksJson: row.jwks ? JSON.stringify(row.jwks) : '',
     algorithms: row.algorithms,

@@ -49,7 +49,8 @@ export class JwtVerifier {
     try {
       const { payload } = await jwtVerify(evidence, this.keySet(trusted), {
         ...(checkIssuer ? { issuer: trusted.issuer } : {}),
-        audience: trusted.audience,
+        // jose accepts the token when its aud includes any one of these.
+        audience: [...trusted.audiences],
         algorithms,
         clockTolerance: tolerance,
         requiredClaims: ['exp', 'sub'],

@@ -24,7 +24,7 @@ function trustedIssuer(rules: Partial<TrustedIssuer> = {}): TrustedIssuer {
   return {
     issuer: ISSUER,
     kind: 'oidc',
-    audience: 'mayfly',
+    audiences: ['mayfly'],
     jwksUri: undefined,
     jwks: { keys: [jwk] },
     algorithms: ['ES256'],
@@ -129,6 +129,9 @@ describe('OidcAttestor', () => {
     expect(await failure(await evidence({ signWith: otherKey }))).toContain('signature is invalid');
     expect(await failure(await evidence({ exp: Math.floor(Date.now() / 1000) - 10 }))).toContain('expired');
     expect(await failure(await evidence({ aud: 'someone-else' }))).toContain('"aud"');
+    // An issuer trusted for several audiences accepts evidence for any one of them, and only those.
+    await expect(attestor({ audiences: ['mayfly', 'mayfly-eu'] }).attest(await evidence({ aud: 'mayfly-eu' }))).resolves.toBeDefined();
+    expect(await failure(await evidence({ aud: 'mayfly-us' }), { audiences: ['mayfly', 'mayfly-eu'] })).toContain('"aud"');
     expect(await failure(await evidence({ iss: 'https://evil.example' }))).toContain('not a trusted issuer');
     expect(await failure('not-a-jwt')).toContain('not a well-formed JWT');
   });

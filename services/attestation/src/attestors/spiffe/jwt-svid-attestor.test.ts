@@ -22,7 +22,7 @@ beforeAll(async () => {
 const bundle = (): TrustedIssuer => ({
   issuer: 'spiffe://partner.example',
   kind: 'spiffe',
-  audience: 'mayfly',
+  audiences: ['mayfly'],
   jwksUri: undefined,
   // A SPIFFE bundle: the JWT-SVID key, and an X.509 authority that must not verify JWTs.
   jwks: { keys: [jwk, { ...x509Authority, use: 'x509-svid' }] },

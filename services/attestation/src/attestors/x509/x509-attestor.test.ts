@@ -23,7 +23,7 @@ function ca(overrides: Partial<TrustedIssuer> = {}): TrustedIssuer {
   return {
     issuer: 'corp-pki',
     kind: 'x509',
-    audience: 'mayfly',
+    audiences: ['mayfly'],
     jwksUri: undefined,
     jwks: undefined,
     algorithms: ['ES256', 'EdDSA', 'RS256'],
@@ -85,7 +85,9 @@ describe('X509Attestor', () => {
   });
 
   it('refuses another audience, a lifetime beyond the maximum, and a missing x5c', async () => {
-    expect(await refusal(attestor(ca()).attest(assertion(plain.certificatePem, plain.privateKeyPem, { audience: 'someone-else' })))).toContain('aud must include "mayfly"');
+    expect(await refusal(attestor(ca()).attest(assertion(plain.certificatePem, plain.privateKeyPem, { audience: 'someone-else' })))).toContain('aud must include one of "mayfly"');
+    // A CA trusted for two audiences accepts either.
+    await expect(attestor(ca({ audiences: ['mayfly', 'mayfly-eu'] })).attest(assertion(plain.certificatePem, plain.privateKeyPem, { audience: 'mayfly-eu' }))).resolves.toBeDefined();
     expect(await refusal(attestor(ca()).attest(assertion(plain.certificatePem, plain.privateKeyPem, { lifetimeSeconds: 3600 })))).toContain("longer than this CA's maximum of 300 s");
     const header = Buffer.from(JSON.stringify({ alg: 'ES256' })).toString('base64url');
     const payload = Buffer.from(JSON.stringify({ aud: 'mayfly' })).toString('base64url');

@@ -63,7 +63,7 @@ export class X509Attestor implements Attestor {
     if (iat - tolerance > nowSeconds) throw this.failed('evidence claims to be issued in the future (iat)');
     if (exp - iat > trusted.maxEvidenceLifetimeSeconds) throw this.failed(`evidence is valid for ${Math.round(exp - iat)} s, longer than this CA's maximum of ${trusted.maxEvidenceLifetimeSeconds} s`);
     const audiences = Array.isArray(aud) ? aud : [aud];
-    if (!audiences.includes(trusted.audience)) throw this.failed(`evidence aud must include ${JSON.stringify(trusted.audience)}`);
+    if (!trusted.audiences.some((audience) => audiences.includes(audience))) throw this.failed(`evidence aud must include one of ${trusted.audiences.map((audience) => JSON.stringify(audience)).join(', ')}`);
 
     const spiffeIds = uriSans(leaf).filter((uri) => uri.startsWith('spiffe://'));
     if (spiffeIds.length > 1) throw this.failed('the certificate names more than one SPIFFE ID (an X.509-SVID has exactly one URI SAN)');

@@ -140,8 +140,6 @@ export interface TrustedIssuer {
   /** Its iss: an https URL. */
   issuer: string;
   kind: IssuerKind;
-  /** The aud its evidence for Mayfly must carry. */
-  audience: string;
   /** Where it publishes its keys (https), or the key set itself (jwks_json); exactly one. */
   jwksUri: string;
   jwksJson: string;
@@ -159,6 +157,11 @@ export interface TrustedIssuer {
   trustDomain: string;
   /** X509 issuers only: the CA certificates (PEM) client certificates must chain to. */
   caPem: string;
+  /**
+   * Evidence for Mayfly must carry at least one of these in its aud (1 to 8 of them; e.g. one per
+   * cluster or environment, or an old and a new name while workloads move from one to the other).
+   */
+  audiences: string[];
 }
 
 export interface PutTrustedIssuerRequest {
@@ -385,7 +388,6 @@ function createBaseTrustedIssuer(): TrustedIssuer {
   return {
     issuer: "",
     kind: 0,
-    audience: "",
     jwksUri: "",
     jwksJson: "",
     algorithms: [],
@@ -394,6 +396,7 @@ function createBaseTrustedIssuer(): TrustedIssuer {
     replayPolicy: 0,
     trustDomain: "",
     caPem: "",
+    audiences: [],
   };
 }
 
@@ -404,9 +407,6 @@ export const TrustedIssuer: MessageFns<TrustedIssuer> = {
     }
     if (message.kind !== 0) {
       writer.uint32(16).int32(message.kind);
-    }
-    if (message.audience !== "") {
-      writer.uint32(26).string(message.audience);
     }
     if (message.jwksUri !== "") {
       writer.uint32(34).string(message.jwksUri);
@@ -431,6 +431,9 @@ export const TrustedIssuer: MessageFns<TrustedIssuer> = {
     }
     if (message.caPem !== "") {
       writer.uint32(90).string(message.caPem);
+    }
+    for (const v of message.audiences) {
+      writer.uint32(98).string(v!);
     }
     return writer;
   },
@@ -462,14 +465,6 @@ export const TrustedIssuer: MessageFns<TrustedIssuer> = {
             }
 
             message.kind = reader.int32() as any;
-            continue;
-          }
-          case 3: {
-            if (tag !== 26) {
-              break;
-            }
-
-            message.audience = reader.string();
             continue;
           }
           case 4: {
@@ -536,6 +531,14 @@ export const TrustedIssuer: MessageFns<TrustedIssuer> = {
             message.caPem = reader.string();
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.audiences.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -552,7 +555,6 @@ export const TrustedIssuer: MessageFns<TrustedIssuer> = {
     return {
       issuer: isSet(object.issuer) ? globalThis.String(object.issuer) : "",
       kind: isSet(object.kind) ? issuerKindFromJSON(object.kind) : 0,
-      audience: isSet(object.audience) ? globalThis.String(object.audience) : "",
       jwksUri: isSet(object.jwksUri)
         ? globalThis.String(object.jwksUri)
         : isSet(object.jwks_uri)
@@ -591,6 +593,9 @@ export const TrustedIssuer: MessageFns<TrustedIssuer> = {
         : isSet(object.ca_pem)
         ? globalThis.String(object.ca_pem)
         : "",
+      audiences: globalThis.Array.isArray(object?.audiences)
+        ? object.audiences.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -601,9 +606,6 @@ export const TrustedIssuer: MessageFns<TrustedIssuer> = {
     }
     if (message.kind !== 0) {
       obj.kind = issuerKindToJSON(message.kind);
-    }
-    if (message.audience !== "") {
-      obj.audience = message.audience;
     }
     if (message.jwksUri !== "") {
       obj.jwksUri = message.jwksUri;
@@ -629,6 +631,9 @@ export const TrustedIssuer: MessageFns<TrustedIssuer> = {
     if (message.caPem !== "") {
       obj.caPem = message.caPem;
     }
+    if (message.audiences?.length) {
+      obj.audiences = message.audiences;
+    }
     return obj;
   },
 
@@ -639,7 +644,6 @@ export const TrustedIssuer: MessageFns<TrustedIssuer> = {
     const message = createBaseTrustedIssuer();
     message.issuer = object.issuer ?? "";
     message.kind = object.kind ?? 0;
-    message.audience = object.audience ?? "";
     message.jwksUri = object.jwksUri ?? "";
     message.jwksJson = object.jwksJson ?? "";
     message.algorithms = object.algorithms?.map((e) => e) || [];
@@ -648,6 +652,7 @@ export const TrustedIssuer: MessageFns<TrustedIssuer> = {
     message.replayPolicy = object.replayPolicy ?? 0;
     message.trustDomain = object.trustDomain ?? "";
     message.caPem = object.caPem ?? "";
+    message.audiences = object.audiences?.map((e) => e) || [];
     return message;
   },
 };
