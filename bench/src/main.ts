@@ -5,8 +5,8 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_HEALTH_PORTS, SERVICE_NAMES, serviceAddress, tokenIssuerSettings, type ServiceName } from '@mayfly/config';
 import { callUnary, checkHealth, createClient } from '@mayfly/grpc';
-import { DEMO, DevIssuer, localMeshOptions, resolveInfrastructure, seedDemo, startMesh, useOperatorIdentity, type Mesh } from '@mayfly/mesh';
-import { IssuanceServiceClient, RevocationServiceClient } from '@mayfly/proto';
+import { DEMO, DevIssuer, localMeshOptions, registerDemo, resolveInfrastructure, startMesh, useOperatorIdentity, type Mesh } from '@mayfly/mesh';
+import { IssuanceServiceClient, RegistryServiceClient, RevocationServiceClient } from '@mayfly/proto';
 import { connectBus, type NatsConnection } from '@mayfly/bus';
 import { EdgeVerifier } from '@mayfly/verifier';
 import { bindWorkload, createDatabase, upsertWorkload } from '@mayfly/db';
@@ -229,8 +229,6 @@ async function ensureMesh(): Promise<{ mesh: Mesh | undefined; stop: () => Promi
   say('no mesh running: starting one');
   mkdirSync(stateDir, { recursive: true });
   const infra = await resolveInfrastructure(stateDir);
-  await seedDemo(infra.databaseUrl, await DevIssuer.create(DEMO.issuer, join(stateDir, 'dev-issuer.jwk')));
-  await seedBenchWorkloads(infra.databaseUrl);
   const mesh = await startMesh({
     ...localMeshOptions(infra, stateDir),
     // This one process stands in for many workloads: the per-peer limit on unauthenticated
@@ -238,14 +236,23 @@ async function ensureMesh(): Promise<{ mesh: Mesh | undefined; stop: () => Promi
     env: { MAYFLY_UNAUTHENTICATED_RATE_PER_PEER: '0' },
   });
   Object.assign(process.env, mesh.operatorEnv);
-  return {
-    mesh,
-    natsUrl: infra.natsUrl,
-    stop: async () => {
-      await mesh.stop();
-      await infra.stop();
-    },
+  // The demo issuer and workloads through RegistryService, as `npm start` registers them; the
+  // thousands of bench workloads (a fixture) straight into the database.
+  const stop = async (): Promise<void> => {
+    await mesh.stop();
+    await infra.stop();
   };
+  const registry = createClient(RegistryServiceClient, serviceAddress('attestation'), 'attestation');
+  try {
+    await registerDemo(registry, await DevIssuer.create(DEMO.issuer, join(stateDir, 'dev-issuer.jwk')));
+    await seedBenchWorkloads(infra.databaseUrl);
+  } catch (error) {
+    await stop();
+    throw error;
+  } finally {
+    registry.close();
+  }
+  return { mesh, natsUrl: infra.natsUrl, stop };
 }
 
 async function main(): Promise<void> {

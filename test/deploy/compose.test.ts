@@ -122,5 +122,8 @@ describe('deploy/compose/compose.yaml', () => {
     expect(targets.sort()).toEqual(SERVICE_NAMES.map((service) => `${service}:${DEFAULT_METRICS_PORTS[service]}`).sort());
     expect(services['demo']!.command?.join(' ')).toMatch(/mesh seed && exec .* mesh demo --every \d+/);
     expect(services['demo']!.depends_on?.['edge-verifier']?.condition).toBe('service_healthy');
+    // It registers the demo through RegistryService, as the operator: no database password.
+    expect(services['demo']!.depends_on?.['attestation']?.condition).toBe('service_healthy');
+    expect(services['demo']!.environment?.['DATABASE_URL']).toBeUndefined();
   });
 });

@@ -151,7 +151,8 @@ describe('05 observability', () => {
       run(process.execPath, [join(process.cwd(), 'libs/cli/dist/main.js'), ...args], {
         env: { ...process.env, MAYFLY_STATE_DIR: stateDir, OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint },
       });
-    await cli('mesh', 'seed', '--database-url', t.databaseUrl);
+    // Registered through RegistryService as the operator (this process's mesh identity env).
+    expect(JSON.parse((await cli('mesh', 'seed', '--json')).stdout)).toEqual({ seeded: 'spiffe://demo.mayfly.local/ci/report-builder' });
     const { stdout } = await cli('mesh', 'demo');
     expect(stdout).toContain('edge says ACCEPTED');
     const rounds = (): CollectedSpan[] => collector.spans.filter((span) => span.service === 'mayfly-demo-workload' && span.name === 'demo round');

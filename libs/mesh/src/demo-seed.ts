@@ -1,4 +1,3 @@
-import { bindWorkload, createDatabase, migrateToLatest, upsertTrustedIssuer, upsertWorkload } from '@mayfly/db';
 import { isMayflyError } from '@mayfly/core';
 import { callUnary } from '@mayfly/grpc';
 import { IssuerKind, RiskTier, TrustedIssuer, Workload, type RegistryServiceClient } from '@mayfly/proto';
@@ -34,25 +33,10 @@ const DEMO_WORKLOADS = [
 
 const RISK_TIERS = { low: RiskTier.RISK_TIER_LOW, medium: RiskTier.RISK_TIER_MEDIUM } as const;
 
-/** Registers the demo issuer (with its JWKS inline), workloads and bindings in the database directly (compose's seed job, tests). Idempotent. */
-export async function seedDemo(databaseUrl: string, issuer: DevIssuer): Promise<void> {
-  const db = createDatabase({ url: databaseUrl, maxConnections: 1 });
-  try {
-    await migrateToLatest(db, databaseUrl);
-    await upsertTrustedIssuer(db, { issuer: DEMO.issuer, audiences: [DEMO.audience], jwks: issuer.jwks, algorithms: ['ES256'] });
-    for (const workload of DEMO_WORKLOADS) {
-      await upsertWorkload(db, { ...workload, ceiling: [{ resource: DEMO.resource, actions: [...workload.actions] }] });
-      await bindWorkload(db, { issuer: DEMO.issuer, subject: workload.subject, spiffeId: workload.spiffeId });
-    }
-  } finally {
-    await db.destroy();
-  }
-}
-
 /**
- * Registers the same through the running mesh's RegistryService, as an operator would (`npm
- * start` does): each change audited with the operator's identity. Idempotent: a workload that
- * exists is updated to the demo's record.
+ * Registers the demo issuer (its JWKS inline), workloads and bindings through the running mesh's
+ * RegistryService, as an operator would (`npm start`, `mayfly mesh seed`): each change audited
+ * with the operator's identity. Idempotent: a workload that exists is updated to the demo's record.
  */
 export async function registerDemo(registry: RegistryServiceClient, issuer: DevIssuer): Promise<void> {
   const call = { target: 'attestation' as const };

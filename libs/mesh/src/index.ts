@@ -1,5 +1,5 @@
 export { DevIssuer, ecdsaTwin, withLowS } from './dev-issuer.js';
-export { DEMO, registerDemo, seedDemo } from './demo-seed.js';
+export { DEMO, registerDemo } from './demo-seed.js';
 export { ensureDatabase, isListening, resolveInfrastructure, type Infrastructure } from './infra.js';
 export { formatLogLine } from './log-format.js';
 export { freePort, freePorts, localMeshOptions, startMesh, type Mesh, type MeshOptions, type MeshPorts, type MeshReplica } from './mesh.js';

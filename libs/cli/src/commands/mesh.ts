@@ -1,12 +1,10 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServiceName } from '@mayfly/config';
-import { serviceAddress } from '@mayfly/config';
-import { createClient } from '@mayfly/grpc';
-import { DEMO, DevIssuer, approverEnv, devPeopleIssuer, formatLogLine, localMeshOptions, registerDemo, resolveInfrastructure, runDemo, seedDemo, startMesh, useOperatorIdentity } from '@mayfly/mesh';
-import { RegistryServiceClient } from '@mayfly/proto';
+import { DEMO, DevIssuer, approverEnv, devPeopleIssuer, formatLogLine, localMeshOptions, registerDemo, resolveInfrastructure, runDemo, startMesh, useOperatorIdentity } from '@mayfly/mesh';
 import { setupTelemetry, withSpan } from '@mayfly/telemetry';
 import type { CommandContext } from '../command.js';
+import { withRegistry } from './workloads.js';
 
 const devIssuerKey = (stateDir: string) => join(stateDir, 'dev-issuer.jwk');
 
@@ -39,13 +37,7 @@ export async function start(context: CommandContext): Promise<void> {
   });
   say(`mayfly: mesh is up: ${Object.entries(mesh.addresses).map(([name, address]) => `${name} ${address}`).join(', ')}`);
   // The demo's issuer, workloads and bindings go in through the registry API, as an operator's would.
-  useOperatorIdentity(stateDir);
-  const registry = createClient(RegistryServiceClient, serviceAddress('attestation'), 'attestation');
-  try {
-    await registerDemo(registry, issuer);
-  } finally {
-    registry.close();
-  }
+  await withRegistry(context, (registry) => registerDemo(registry, issuer));
   say(`mayfly: registered the demo workloads through RegistryService (${DEMO.spiffeId} and two more; see mayfly workloads list)`);
   say(`mayfly: each service connects to PostgreSQL as its own role (mayfly_<service>); migrations ran first, as the owner`);
   say(`mayfly: JWKS at ${mesh.jwksUrl}. Try \`npm run demo\` in another terminal; Ctrl-C stops everything.`);
@@ -90,11 +82,14 @@ export async function demo(context: CommandContext): Promise<void> {
   }
 }
 
-/** `mayfly mesh seed`: registers the demo issuer and workload in DATABASE_URL. */
+/**
+ * `mayfly mesh seed`: registers the demo issuer, workloads and bindings in a running mesh through
+ * RegistryService, as an operator (what `npm start` does; compose's demo job runs it first).
+ */
 export async function seed(context: CommandContext): Promise<void> {
   mkdirSync(context.stateDir, { recursive: true });
-  const url = context.flags.databaseUrl ?? process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/mayfly';
-  await seedDemo(url, await DevIssuer.create(DEMO.issuer, devIssuerKey(context.stateDir)));
-  context.out.say(`seeded ${DEMO.spiffeId}`);
+  const issuer = await DevIssuer.create(DEMO.issuer, devIssuerKey(context.stateDir));
+  await withRegistry(context, (registry) => registerDemo(registry, issuer));
+  context.out.say(`registered ${DEMO.spiffeId} and two more through RegistryService (see mayfly workloads list)`);
   context.out.document({ seeded: DEMO.spiffeId });
 }
