@@ -263,17 +263,31 @@ export class MayflyClient {
     }
   }
 
-  private async startSession(timeoutMs: number): Promise<WorkloadSession> {
-    const session = await WorkloadSession.start({
-      issuanceAddress: this.options.issuanceAddress,
-      evidence: asEvidence(await this.options.evidence()),
-      timeoutMs,
-      bootstrap: this.bootstrap,
-    });
+  private async startSession(timeoutMs: number, rotating?: WorkloadSession): Promise<WorkloadSession> {
+    const session = rotating
+      ? await rotating.rotate(this.options.issuanceAddress, timeoutMs)
+      : await WorkloadSession.start({ issuanceAddress: this.options.issuanceAddress, evidence: asEvidence(await this.options.evidence()), timeoutMs, bootstrap: this.bootstrap });
     for (const old of this.sessions) if (old.isClosed) this.sessions.delete(old);
     this.sessions.add(session);
     this.scheduleRenewal(session, timeoutMs, session.renewAt().getTime() - Date.now());
     return session;
+  }
+
+  /**
+   * The next session: a session that may rotate (one a join token started, whose evidence cannot
+   * be presented again) rotates its certificate; otherwise fresh evidence. A refused rotation (the
+   * session ended, or its certificate is no longer accepted) falls back to evidence too; any other
+   * failure is retried as a rotation, not answered with evidence that was spent already.
+   */
+  private async renewSession(current: WorkloadSession, timeoutMs: number): Promise<WorkloadSession> {
+    if (!current.canRotate()) return this.startSession(timeoutMs);
+    try {
+      return await this.startSession(timeoutMs, current);
+    } catch (error) {
+      if (!isMayflyError(error, 'ERR_SESSION_NOT_ROTATABLE') && !isMayflyError(error, 'ERR_SVID_REJECTED')) throw error;
+      this.options.onSessionError?.(error);
+      return this.startSession(timeoutMs);
+    }
   }
 
   /** Renews before expiry; a failed renewal is reported and retried, the current session kept meanwhile. */
@@ -281,7 +295,7 @@ export class MayflyClient {
     if (this.renewTimer) clearTimeout(this.renewTimer);
     if (this.closed) return;
     this.renewTimer = setTimeout(() => {
-      this.startSession(timeoutMs).then(
+      this.renewSession(current, timeoutMs).then(
         (next) => {
           this.session = Promise.resolve(next);
           setTimeout(() => current.close(), OLD_SESSION_GRACE_MS).unref();

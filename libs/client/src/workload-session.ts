@@ -2,6 +2,9 @@ import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { callUnary, createClient, waitForReady } from '@mayfly/grpc';
 import { IssuanceServiceClient, type Evidence } from '@mayfly/proto';
 
+/** Attestation issues no rotated certificate with less life than this (10 s), plus a margin. */
+const MIN_ROTATED_LIFE_MS = 15_000;
+
 /**
  * An attested session: an X.509-SVID for a key generated here and never sent anywhere, and an
  * issuance channel that presents it (mutual TLS). Grants asked for over that channel need no
@@ -18,26 +21,41 @@ export class WorkloadSession {
     /** The same certificate, PEM: what a delegator sends to bind a delegated token to it. */
     readonly certificatePem: string,
     readonly client: IssuanceServiceClient,
+    /** Until when the session may rotate its certificate without evidence (a join token's); else undefined. */
+    readonly rotatableUntil: Date | undefined,
   ) {}
 
   /** Attests `evidence` once through StartSession and opens the session's channel. */
   static async start(options: { issuanceAddress: string; evidence: Evidence; timeoutMs: number; bootstrap: IssuanceServiceClient }): Promise<WorkloadSession> {
+    return WorkloadSession.open(options.issuanceAddress, options.bootstrap, options.evidence, options.timeoutMs);
+  }
+
+  /**
+   * The same session with a new key and certificate, without evidence: StartSession over this
+   * session's channel (mutual TLS with the current certificate). Only while `canRotate()`.
+   */
+  rotate(issuanceAddress: string, timeoutMs: number): Promise<WorkloadSession> {
+    return WorkloadSession.open(issuanceAddress, this.client, undefined, timeoutMs);
+  }
+
+  /** True while the session may rotate and a rotated certificate would still be worth having. */
+  canRotate(now = Date.now()): boolean {
+    return this.rotatableUntil !== undefined && this.rotatableUntil.getTime() - now > MIN_ROTATED_LIFE_MS;
+  }
+
+  private static async open(issuanceAddress: string, via: IssuanceServiceClient, evidence: Evidence | undefined, timeoutMs: number): Promise<WorkloadSession> {
     const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const deadline = new Date(Date.now() + options.timeoutMs);
-    await waitForReady(options.bootstrap, deadline, 'issuance');
-    const response = await callUnary(
-      options.bootstrap,
-      options.bootstrap.startSession,
-      { evidence: options.evidence, publicKey: publicKey.export({ type: 'spki', format: 'der' }) },
-      { deadline, target: 'issuance' },
-    );
+    const deadline = new Date(Date.now() + timeoutMs);
+    await waitForReady(via, deadline, 'issuance');
+    const response = await callUnary(via, via.startSession, { evidence, publicKey: publicKey.export({ type: 'spki', format: 'der' }) }, { deadline, target: 'issuance' });
     const certificate = new X509Certificate(response.certificatePem);
-    const client = createClient(IssuanceServiceClient, options.issuanceAddress, 'issuance', {
+    const client = createClient(IssuanceServiceClient, issuanceAddress, 'issuance', {
       certificatePem: response.certificatePem,
       privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
     });
     // Its life counts from now: the certificate's notBefore is set back for clock skew.
-    return new WorkloadSession(response.spiffeId, response.serial, response.expiresAt ?? new Date(certificate.validTo), new Date(), certificate.raw, response.certificatePem, client);
+    const expiresAt = response.expiresAt ?? new Date(certificate.validTo);
+    return new WorkloadSession(response.spiffeId, response.serial, expiresAt, new Date(), certificate.raw, response.certificatePem, client, response.rotatableUntil);
   }
 
   private holders = 0;

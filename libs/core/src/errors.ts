@@ -42,6 +42,8 @@ export const ERROR_STATUS = {
   ERR_RENEWAL_LIMIT_REACHED: GrpcStatus.FAILED_PRECONDITION,
   /** A single-use token was used already. */
   ERR_TOKEN_CONSUMED: GrpcStatus.FAILED_PRECONDITION,
+  /** The session may not rotate its certificate without evidence (not a join token's, or past its rotatable_until). */
+  ERR_SESSION_NOT_ROTATABLE: GrpcStatus.FAILED_PRECONDITION,
   ERR_DEPENDENCY_UNAVAILABLE: GrpcStatus.UNAVAILABLE,
   ERR_DEADLINE_EXCEEDED: GrpcStatus.DEADLINE_EXCEEDED,
   ERR_CONFIG: GrpcStatus.FAILED_PRECONDITION,

@@ -59,9 +59,11 @@ export {
 export { bindingRulesMatching, deleteBindingRule, insertBindingRule, listBindingRules, type NewBindingRule } from './repositories/binding-rules.js';
 export { POLICY_SETS_CHANNEL, appendPolicySet, findPolicySet, latestPolicySet, listPolicySets, seedPolicySet, type PolicySetFile, type NewPolicySet } from './repositories/policy-sets.js';
 export { consumeJoinToken, deleteUnusedJoinToken, insertJoinToken, listJoinTokens, type NewJoinToken } from './repositories/join-tokens.js';
+export { sessionRefusal } from './session-refusal.js';
 export {
   findSessionState,
   recordSvid,
+  recordSvidRotation,
   revokeSvid,
   revokeSvidsIssuedBefore,
   setWorkloadDisabled,

@@ -19,6 +19,7 @@ import * as approvals from './migrations/015-approvals.js';
 import * as attestors from './migrations/016-attestors.js';
 import * as policySets from './migrations/017-policy-sets.js';
 import * as issuerAudiences from './migrations/018-issuer-audiences.js';
+import * as sessionRotation from './migrations/019-session-rotation.js';
 import { MayflyError } from '@mayfly/core';
 import { sql } from 'kysely';
 import { provisionServiceRoles, type ProvisionOptions } from './roles.js';
@@ -44,6 +45,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '016-attestors': attestors,
   '017-policy-sets': policySets,
   '018-issuer-audiences': issuerAudiences,
+  '019-session-rotation': sessionRotation,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -41,7 +41,7 @@ export const SERVICE_ACCESS: Readonly<Record<DatabaseService, ServiceAccess>> = 
       // Join tokens are created, consumed once (used_at) and withdrawn through attestation.
       join_tokens: ['SELECT', 'INSERT', 'UPDATE (used_at)', 'DELETE'],
       evidence_uses: ['SELECT', 'INSERT', 'DELETE'],
-      svids: ['SELECT', 'INSERT', 'UPDATE (revoked_at, revoke_reason)'],
+      svids: ['SELECT', 'INSERT', 'UPDATE (revoked_at, revoke_reason, rotated_at)'],
       audit_outbox: ['SELECT', 'INSERT', 'UPDATE'],
     },
     sequences: ['audit_outbox_position_seq'],

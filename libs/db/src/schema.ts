@@ -69,6 +69,12 @@ export interface SvidTable {
   attestor: Generated<string>;
   issuer: Generated<string>;
   claims: ColumnType<Record<string, string>, string | undefined, string>;
+  /** Set when the session may rotate this certificate without evidence (a join token's), until then. */
+  rotatable_until: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** When it was rotated: it rotates once. */
+  rotated_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** The certificate this one replaced by rotation. */
+  rotated_from: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** Verified claims of one issuer equal to `match` prove the SPIFFE ID the template expands to. */

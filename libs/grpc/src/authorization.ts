@@ -18,6 +18,7 @@ export type AllowedCallers = readonly (ServiceName | 'operator')[] | 'workloads'
 export const ALLOWED_CALLERS: Readonly<Record<string, AllowedCallers>> = {
   'mayfly.v1.AttestationService/Attest': ['issuance'],
   'mayfly.v1.AttestationService/IssueSvid': ['issuance'],
+  'mayfly.v1.AttestationService/RotateSvid': ['issuance'],
   'mayfly.v1.AttestationService/SetWorkloadEnabled': ['operator'],
   'mayfly.v1.AttestationService/RevokeSvids': ['operator'],
   // The workload registry: operators only (served by attestation).

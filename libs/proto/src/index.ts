@@ -29,6 +29,8 @@ export {
   AttestationServiceService,
   IssueSvidRequest,
   IssueSvidResponse,
+  RotateSvidRequest,
+  RotateSvidResponse,
   RevokeSvidsRequest,
   RevokeSvidsResponse,
   SetWorkloadEnabledRequest,

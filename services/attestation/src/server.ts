@@ -26,6 +26,7 @@ export async function startAttestationService(log: Logger): Promise<Closer[]> {
     trustedIssuers: new PostgresTrustedIssuers(db, env.int('MAYFLY_ISSUER_CACHE_MS', 10_000)),
     joinTokens: new PostgresJoinTokens(db, audit),
     clockToleranceSeconds: env.int('MAYFLY_CLOCK_TOLERANCE_SECONDS', 5, { max: 300 }),
+    joinTokenSessionSeconds: env.int('MAYFLY_JOIN_TOKEN_SESSION_SECONDS', 86_400, { min: 60, max: 30 * 86_400 }),
     jwksFetch: {
       // Issuers' JWKS come over https, trusting the system store plus this private CA bundle.
       ca: readOptionalFile(env.optionalString('MAYFLY_ISSUER_CA_FILE')),

@@ -47,8 +47,10 @@ import type { TaskCompletionPorts } from './domain/complete-task.js';
 import type { DelegationOptions, DelegationPorts } from './domain/delegate-grant.js';
 import type { HeartbeatPorts } from './domain/heartbeat.js';
 import type { RenewalPorts } from './domain/renew-grant.js';
+import type { SessionPorts } from './domain/start-session.js';
 import type { ReviewPorts } from './domain/review-break-glass.js';
 import type { WatchPorts } from './domain/watch-grant.js';
+import type { SessionCertificate } from './domain/workload-identity.js';
 import { SigningKeyring } from './credentials/signing-keyring.js';
 import { GrantFlow } from './domain/grant-flow.js';
 import { startJwksServer } from './http/jwks-server.js';
@@ -134,9 +136,11 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
     },
     peerThrottle,
   );
-  const sessions = {
+  const sessions: SessionPorts = {
     issueSvid: (evidence: Evidence, publicKey: Uint8Array, deadline: Date | undefined) =>
       callUnary(attestation, attestation.issueSvid, { evidence, publicKey: Buffer.from(publicKey) }, { deadline, target: 'attestation' }),
+    rotateSvid: (current: SessionCertificate, publicKey: Uint8Array, deadline: Date | undefined) =>
+      callUnary(attestation, attestation.rotateSvid, { spiffeId: current.spiffeId, serial: current.serial, publicKey: Buffer.from(publicKey) }, { deadline, target: 'attestation' }),
     commitEvents: (events: readonly AuditEvent[]) => store.commitEvents(events),
     deliverAudit,
   };

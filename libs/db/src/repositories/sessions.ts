@@ -11,6 +11,10 @@ export interface NewSvid {
   attestor: string;
   issuer: string;
   claims: Readonly<Record<string, string>>;
+  /** Set when the session may rotate this certificate without evidence, until then. */
+  rotatableUntil?: Date | undefined;
+  /** The certificate this one replaces by rotation. */
+  rotatedFrom?: string | undefined;
 }
 
 /** Records an SVID attestation has signed, so that it can be revoked by serial. */
@@ -28,8 +32,30 @@ export async function recordSvid(db: Kysely<Database>, svid: NewSvid): Promise<v
       attestor: svid.attestor,
       issuer: svid.issuer,
       claims: JSON.stringify(svid.claims),
+      rotatable_until: svid.rotatableUntil ?? null,
+      rotated_from: svid.rotatedFrom ?? null,
     })
     .execute();
+}
+
+/**
+ * Records a rotation: marks the current certificate rotated — only if nobody rotated or revoked
+ * it meanwhile — and records its successor, in one transaction. False (and nothing written) if
+ * the current certificate was rotated or revoked first.
+ */
+export async function recordSvidRotation(db: Kysely<Database>, next: NewSvid & { rotatedFrom: string }, now: Date): Promise<boolean> {
+  return db.transaction().execute(async (tx) => {
+    const marked = await tx
+      .updateTable('svids')
+      .set({ rotated_at: now })
+      .where('serial', '=', next.rotatedFrom)
+      .where('rotated_at', 'is', null)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    if (Number(marked.numUpdatedRows) === 0) return false;
+    await recordSvid(tx, next);
+    return true;
+  });
 }
 
 /** The workload a session certificate names and the certificate's record, in one query. */

@@ -1,6 +1,6 @@
 import { LIMITS, MayflyError, actorOf, invalidArgument, sanitizeText, validateSpiffeId, type Logger } from '@mayfly/core';
 import { auditEvent, type AuditTrail } from '@mayfly/audit-trail';
-import { recordSvid, revokeSvid, revokeSvidsIssuedBefore, setWorkloadDisabled, type Database, type Kysely } from '@mayfly/db';
+import { findSessionState, recordSvid, recordSvidRotation, revokeSvid, revokeSvidsIssuedBefore, setWorkloadDisabled, type Database, type Kysely } from '@mayfly/db';
 import { unary } from '@mayfly/grpc';
 import type { WorkloadCa } from '@mayfly/pki';
 import { withSpan } from '@mayfly/telemetry';
@@ -9,6 +9,7 @@ import type { Attestor, EvidenceKind } from '../attestors/attestor.js';
 import { attestWorkload } from '../domain/attest-workload.js';
 import type { WorkloadRegistry } from '../domain/registry.js';
 import { svidExpiry } from '../domain/svid-lifetime.js';
+import { rotatedSvidExpiry } from '../domain/svid-rotation.js';
 
 export interface AttestationApiDeps {
   readonly attestors: ReadonlyMap<EvidenceKind, Attestor>;
@@ -44,25 +45,33 @@ export function attestationApi(deps: AttestationApiDeps): AttestationServiceServ
     deps.audit.deliver([event]).catch(() => undefined);
   };
 
+  /** The workload CA, for a session certificate for this public key. */
+  const sessionCa = (publicKey: Uint8Array): WorkloadCa => {
+    if (!deps.workloadCa) {
+      throw new MayflyError('ERR_CONFIG', 'sessions are not available: no workload CA is configured (MAYFLY_WORKLOAD_CA_FILE, MAYFLY_WORKLOAD_CA_KEY_FILE)');
+    }
+    if (publicKey.length === 0 || publicKey.length > 1024) throw invalidArgument('public_key', 'is required: a DER SubjectPublicKeyInfo of at most 1 KiB');
+    return deps.workloadCa;
+  };
+  const signSvid = (ca: WorkloadCa, spiffeId: string, publicKey: Uint8Array, expiresAt: Date) =>
+    withSpan('sign svid', { 'mayfly.spiffe_id': spiffeId }, () =>
+      ca.signSvid(spiffeId, publicKey, expiresAt).catch((error: unknown) => {
+        throw invalidArgument('public_key', (error as Error).message);
+      }),
+    );
+
   return {
     attest: unary(log, 'mayfly.v1.AttestationService/Attest', async (request) => attest(request.evidence)),
 
     issueSvid: unary(log, 'mayfly.v1.AttestationService/IssueSvid', async (request) => {
-      if (!deps.workloadCa) {
-        throw new MayflyError('ERR_CONFIG', 'sessions are not available: no workload CA is configured (MAYFLY_WORKLOAD_CA_FILE, MAYFLY_WORKLOAD_CA_KEY_FILE)');
-      }
-      if (request.publicKey.length === 0 || request.publicKey.length > 1024) throw invalidArgument('public_key', 'is required: a DER SubjectPublicKeyInfo of at most 1 KiB');
+      const ca = sessionCa(request.publicKey);
       const attested = await attest(request.evidence);
       const spiffeId = attested.workload!.spiffeId;
       const expiresAt = svidExpiry(attested.evidenceExpiresAt ?? new Date(), deps.svidMaxSeconds);
       // The moment of issue, for "revoke every SVID issued before T" (the certificate's notBefore
       // is set a little earlier, for clock skew between hosts).
       const issuedAt = new Date();
-      const svid = await withSpan('sign svid', { 'mayfly.spiffe_id': spiffeId }, () =>
-        deps.workloadCa!.signSvid(spiffeId, request.publicKey, expiresAt).catch((error: unknown) => {
-          throw invalidArgument('public_key', (error as Error).message);
-        }),
-      );
+      const svid = await signSvid(ca, spiffeId, request.publicKey, expiresAt);
       await recordSvid(deps.db, {
         serial: svid.serial,
         spiffeId,
@@ -72,11 +81,12 @@ export function attestationApi(deps: AttestationApiDeps): AttestationServiceServ
         attestor: attested.attestor,
         issuer: attested.issuer,
         claims: attested.claims,
+        rotatableUntil: attested.rotatableUntil,
       });
       return {
         spiffeId,
         certificatePem: svid.certificatePem,
-        caPem: deps.workloadCa.certificatePem,
+        caPem: ca.certificatePem,
         serial: svid.serial,
         expiresAt: svid.notAfter,
         attestor: attested.attestor,
@@ -84,6 +94,48 @@ export function attestationApi(deps: AttestationApiDeps): AttestationServiceServ
         subject: attested.subject,
         evidenceDigest: attested.evidenceDigest,
         claims: attested.claims,
+        rotatableUntil: attested.rotatableUntil,
+      };
+    }),
+
+    rotateSvid: unary(log, 'mayfly.v1.AttestationService/RotateSvid', async (request) => {
+      const ca = sessionCa(request.publicKey);
+      validateSpiffeId('spiffe_id', request.spiffeId);
+      if (!/^[0-9a-f]{1,64}$/.test(request.serial)) throw invalidArgument('serial', 'must be the certificate serial in lower-case hex');
+      const issuedAt = new Date();
+      const state = await findSessionState(deps.db, request.spiffeId, request.serial);
+      const expiresAt = rotatedSvidExpiry(request, state, deps.svidMaxSeconds, issuedAt);
+      const current = state.svid!;
+      const svid = await signSvid(ca, request.spiffeId, request.publicKey, expiresAt);
+      const recorded = await recordSvidRotation(
+        deps.db,
+        {
+          serial: svid.serial,
+          spiffeId: request.spiffeId,
+          evidenceDigest: current.evidence_digest,
+          issuedAt,
+          expiresAt: svid.notAfter,
+          attestor: current.attestor,
+          issuer: current.issuer,
+          claims: current.claims,
+          rotatableUntil: current.rotatable_until ?? undefined,
+          rotatedFrom: current.serial,
+        },
+        issuedAt,
+      );
+      // Two rotations of one certificate at once: only one wins.
+      if (!recorded) throw new MayflyError('ERR_SVID_REJECTED', `certificate ${current.serial} was rotated or revoked meanwhile; a certificate rotates once`);
+      log.info({ spiffeId: request.spiffeId, from: current.serial, serial: svid.serial }, 'session certificate rotated');
+      return {
+        spiffeId: request.spiffeId,
+        certificatePem: svid.certificatePem,
+        caPem: ca.certificatePem,
+        serial: svid.serial,
+        expiresAt: svid.notAfter,
+        rotatableUntil: current.rotatable_until ?? undefined,
+        attestor: current.attestor,
+        issuer: current.issuer,
+        claims: current.claims,
       };
     }),
 

@@ -25,6 +25,11 @@ export interface AttestedSubject {
    * join token); otherwise bindings and binding rules decide.
    */
   readonly boundSpiffeId?: string;
+  /**
+   * Set when the evidence cannot be presented again (a join token is spent): the session it
+   * starts may rotate its certificate without evidence until then.
+   */
+  readonly rotatableUntil?: Date;
 }
 
 /**

@@ -10,6 +10,8 @@ export interface AttestorCatalogOptions {
   readonly trustedIssuers: TrustedIssuerSource;
   readonly joinTokens: JoinTokenStore;
   readonly clockToleranceSeconds: number;
+  /** How long a session a join token starts may rotate without evidence (MAYFLY_JOIN_TOKEN_SESSION_SECONDS). */
+  readonly joinTokenSessionSeconds: number;
   /** How issuers' key sets are fetched: trust anchors, and whether http: is allowed (development only). */
   readonly jwksFetch: HttpsFetchOptions;
 }
@@ -29,7 +31,7 @@ export function buildAttestorCatalog(options: AttestorCatalogOptions): ReadonlyM
     new OidcAttestor(jwt),
     new JwtSvidAttestor(jwt),
     new X509Attestor({ issuers: options.trustedIssuers, clockToleranceSeconds: options.clockToleranceSeconds }),
-    new JoinTokenAttestor(options.joinTokens),
+    new JoinTokenAttestor(options.joinTokens, options.joinTokenSessionSeconds),
   ];
   return new Map(attestors.map((attestor) => [attestor.evidenceKind, attestor]));
 }

@@ -46,6 +46,7 @@ export async function attestWorkload(
     evidenceDigest: subject.evidenceDigest,
     evidenceExpiresAt: subject.expiresAt,
     claims: { ...subject.claims },
+    rotatableUntil: subject.rotatableUntil,
   };
 }
 

@@ -1,7 +1,6 @@
 import { MayflyError } from '@mayfly/core';
-import { findSessionState, toWorkloadMessage, type Database, type Kysely } from '@mayfly/db';
+import { findSessionState, sessionRefusal, toWorkloadMessage, type Database, type Kysely } from '@mayfly/db';
 import type { AttestedEvidence, Workload } from '@mayfly/proto';
-import { sessionRefusal } from '../domain/session-check.js';
 import type { SessionCertificate, SessionWorkload } from '../domain/workload-identity.js';
 
 const MAX_CACHED = 10_000;

@@ -32,7 +32,7 @@ export interface IssuanceApiDeps {
 /** Outcomes that are answers about the workload (metrics: deny), not failures of Mayfly (error). */
 const REFUSALS: readonly ErrorCode[] = ['ERR_POLICY_DENIED', 'ERR_ATTESTATION_FAILED', 'ERR_SVID_REJECTED', 'ERR_RATE_LIMITED'];
 
-/** What the transport knows of a RequestGrant call: deadline, peer, and the session certificate. */
+/** What the transport knows of a call: deadline, peer, and the session certificate. */
 function grantCall(call: CallContext): GrantCall {
   const base = { deadline: call.deadline, peer: peerHost(call.peer) };
   try {
@@ -45,8 +45,8 @@ function grantCall(call: CallContext): GrantCall {
 export function issuanceApi({ flow, credentials, completion, renewal, delegation, taskCompletion, heartbeats, watching, sessions, peerThrottle, log }: IssuanceApiDeps): IssuanceServiceServer {
   return {
     startSession: unary(log, 'mayfly.v1.IssuanceService/StartSession', async (request, call) => {
-      const response = await startSession(request, { peer: peerHost(call.peer), deadline: call.deadline }, sessions, peerThrottle);
-      log.debug({ spiffeId: response.spiffeId, serial: response.serial }, 'session started');
+      const response = await startSession(request, grantCall(call), sessions, peerThrottle);
+      log.debug({ spiffeId: response.spiffeId, serial: response.serial }, request.evidence ? 'session started' : 'session rotated');
       return response;
     }),
     requestGrant: unary(log, 'mayfly.v1.IssuanceService/RequestGrant', async (request, call) => {

@@ -22,19 +22,22 @@ export interface JoinTokenStore {
   consume(digest: string, now: Date): Promise<{ firstUse: boolean; token: JoinTokenRecord | undefined }>;
 }
 
-/** How long a session started with a join token may last at most (MAYFLY_SVID_MAX_SECONDS caps it further). */
-const SESSION_BOUND_MS = 24 * 3600 * 1000;
-
 /**
  * Join tokens bootstrap a workload that has no platform identity yet: an operator creates a
  * one-time token for one registered SPIFFE ID (mayfly join-tokens create), the workload presents
  * it once. The first use attests; a second use, an expired or an unknown token is refused.
+ * The session it starts rotates its certificate without evidence (there is none to present
+ * again) for `sessionSeconds` (MAYFLY_JOIN_TOKEN_SESSION_SECONDS, default 24 h); each
+ * certificate lives MAYFLY_SVID_MAX_SECONDS at most.
  */
 export class JoinTokenAttestor implements Attestor {
   readonly name = 'join-token';
   readonly evidenceKind = 'join_token' as const;
 
-  constructor(private readonly store: JoinTokenStore) {}
+  constructor(
+    private readonly store: JoinTokenStore,
+    private readonly sessionSeconds = 86_400,
+  ) {}
 
   async attest(evidence: string): Promise<AttestedSubject> {
     if (!JOIN_TOKEN.test(evidence)) throw this.failed('evidence is not a join token (mfjt_ followed by 43 characters)');
@@ -47,13 +50,15 @@ export class JoinTokenAttestor implements Attestor {
       throw this.failed(`join token ${token.id} expired at ${token.expiresAt.toISOString()}; ask an operator for a new one`);
     }
     const spiffeId = token.spiffeId;
+    const sessionEnds = new Date(now.getTime() + this.sessionSeconds * 1000);
     return {
       attestor: this.name,
       issuer: 'mayfly-join-token',
       issuerKind: 'join-token',
       subject: spiffeId,
-      // The token is spent; what it started may last the session bound (the SVID's own cap applies).
-      expiresAt: new Date(now.getTime() + SESSION_BOUND_MS),
+      // The token is spent; the session it starts may last (and rotate) until then.
+      expiresAt: sessionEnds,
+      rotatableUntil: sessionEnds,
       evidenceDigest: digest,
       replayPolicy: 'single-use',
       claims: { sub: spiffeId, spiffe_id: spiffeId, trust_domain: new URL(spiffeId).host, join_token_id: token.id },

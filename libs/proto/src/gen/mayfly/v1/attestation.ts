@@ -50,9 +50,40 @@ export interface IssueSvidResponse {
   evidenceDigest: string;
   /** The verified claims, as in AttestResponse (kept with the SVID for its grants' policies). */
   claims: { [key: string]: string };
+  /** As in AttestResponse: set when the session may rotate its certificate without evidence. */
+  rotatableUntil: Date | undefined;
 }
 
 export interface IssueSvidResponse_ClaimsEntry {
+  key: string;
+  value: string;
+}
+
+export interface RotateSvidRequest {
+  /** The session certificate the workload presented (issuance verified it against the workload CA). */
+  spiffeId: string;
+  serial: string;
+  /** The workload's new public key, DER SubjectPublicKeyInfo (ECDSA P-256 or Ed25519). */
+  publicKey: Buffer;
+}
+
+export interface RotateSvidResponse {
+  spiffeId: string;
+  /** The new X.509-SVID, PEM; it expires no later than rotatable_until. */
+  certificatePem: string;
+  caPem: string;
+  serial: string;
+  expiresAt: Date | undefined;
+  rotatableUntil:
+    | Date
+    | undefined;
+  /** What the session was attested with, carried over from the certificate it replaces. */
+  attestor: string;
+  issuer: string;
+  claims: { [key: string]: string };
+}
+
+export interface RotateSvidResponse_ClaimsEntry {
   key: string;
   value: string;
 }
@@ -101,6 +132,11 @@ export interface AttestResponse {
     | undefined;
   /** The verified claims the issuer kind maps (policies see them as context.evidence.claims). */
   claims: { [key: string]: string };
+  /**
+   * Set when evidence of this kind cannot be presented again (a join token is spent): a session
+   * it starts may rotate its certificate without evidence until then (RotateSvid).
+   */
+  rotatableUntil: Date | undefined;
 }
 
 export interface AttestResponse_ClaimsEntry {
@@ -211,6 +247,7 @@ function createBaseIssueSvidResponse(): IssueSvidResponse {
     subject: "",
     evidenceDigest: "",
     claims: {},
+    rotatableUntil: undefined,
   };
 }
 
@@ -246,6 +283,9 @@ export const IssueSvidResponse: MessageFns<IssueSvidResponse> = {
     globalThis.Object.entries(message.claims).forEach(([key, value]: [string, string]) => {
       IssueSvidResponse_ClaimsEntry.encode({ key: key as any, value }, writer.uint32(82).fork()).join();
     });
+    if (message.rotatableUntil !== undefined) {
+      Timestamp.encode(toTimestamp(message.rotatableUntil), writer.uint32(90).fork()).join();
+    }
     return writer;
   },
 
@@ -345,6 +385,14 @@ export const IssueSvidResponse: MessageFns<IssueSvidResponse> = {
             }
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.rotatableUntil = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -402,6 +450,11 @@ export const IssueSvidResponse: MessageFns<IssueSvidResponse> = {
           {},
         )
         : {},
+      rotatableUntil: isSet(object.rotatableUntil)
+        ? fromJsonTimestamp(object.rotatableUntil)
+        : isSet(object.rotatable_until)
+        ? fromJsonTimestamp(object.rotatable_until)
+        : undefined,
     };
   },
 
@@ -443,6 +496,9 @@ export const IssueSvidResponse: MessageFns<IssueSvidResponse> = {
         });
       }
     }
+    if (message.rotatableUntil !== undefined) {
+      obj.rotatableUntil = message.rotatableUntil.toISOString();
+    }
     return obj;
   },
 
@@ -469,6 +525,7 @@ export const IssueSvidResponse: MessageFns<IssueSvidResponse> = {
       },
       {},
     );
+    message.rotatableUntil = object.rotatableUntil ?? undefined;
     return message;
   },
 };
@@ -554,6 +611,459 @@ export const IssueSvidResponse_ClaimsEntry: MessageFns<IssueSvidResponse_ClaimsE
     object: I,
   ): IssueSvidResponse_ClaimsEntry {
     const message = createBaseIssueSvidResponse_ClaimsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseRotateSvidRequest(): RotateSvidRequest {
+  return { spiffeId: "", serial: "", publicKey: Buffer.alloc(0) };
+}
+
+export const RotateSvidRequest: MessageFns<RotateSvidRequest> = {
+  encode(message: RotateSvidRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.spiffeId !== "") {
+      writer.uint32(10).string(message.spiffeId);
+    }
+    if (message.serial !== "") {
+      writer.uint32(18).string(message.serial);
+    }
+    if (message.publicKey.length !== 0) {
+      writer.uint32(26).bytes(message.publicKey);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RotateSvidRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRotateSvidRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.spiffeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.serial = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.publicKey = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RotateSvidRequest {
+    return {
+      spiffeId: isSet(object.spiffeId)
+        ? globalThis.String(object.spiffeId)
+        : isSet(object.spiffe_id)
+        ? globalThis.String(object.spiffe_id)
+        : "",
+      serial: isSet(object.serial) ? globalThis.String(object.serial) : "",
+      publicKey: isSet(object.publicKey)
+        ? Buffer.from(bytesFromBase64(object.publicKey))
+        : isSet(object.public_key)
+        ? Buffer.from(bytesFromBase64(object.public_key))
+        : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: RotateSvidRequest): unknown {
+    const obj: any = {};
+    if (message.spiffeId !== "") {
+      obj.spiffeId = message.spiffeId;
+    }
+    if (message.serial !== "") {
+      obj.serial = message.serial;
+    }
+    if (message.publicKey.length !== 0) {
+      obj.publicKey = base64FromBytes(message.publicKey);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RotateSvidRequest>, I>>(base?: I): RotateSvidRequest {
+    return RotateSvidRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RotateSvidRequest>, I>>(object: I): RotateSvidRequest {
+    const message = createBaseRotateSvidRequest();
+    message.spiffeId = object.spiffeId ?? "";
+    message.serial = object.serial ?? "";
+    message.publicKey = object.publicKey ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseRotateSvidResponse(): RotateSvidResponse {
+  return {
+    spiffeId: "",
+    certificatePem: "",
+    caPem: "",
+    serial: "",
+    expiresAt: undefined,
+    rotatableUntil: undefined,
+    attestor: "",
+    issuer: "",
+    claims: {},
+  };
+}
+
+export const RotateSvidResponse: MessageFns<RotateSvidResponse> = {
+  encode(message: RotateSvidResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.spiffeId !== "") {
+      writer.uint32(10).string(message.spiffeId);
+    }
+    if (message.certificatePem !== "") {
+      writer.uint32(18).string(message.certificatePem);
+    }
+    if (message.caPem !== "") {
+      writer.uint32(26).string(message.caPem);
+    }
+    if (message.serial !== "") {
+      writer.uint32(34).string(message.serial);
+    }
+    if (message.expiresAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.expiresAt), writer.uint32(42).fork()).join();
+    }
+    if (message.rotatableUntil !== undefined) {
+      Timestamp.encode(toTimestamp(message.rotatableUntil), writer.uint32(50).fork()).join();
+    }
+    if (message.attestor !== "") {
+      writer.uint32(58).string(message.attestor);
+    }
+    if (message.issuer !== "") {
+      writer.uint32(66).string(message.issuer);
+    }
+    globalThis.Object.entries(message.claims).forEach(([key, value]: [string, string]) => {
+      RotateSvidResponse_ClaimsEntry.encode({ key: key as any, value }, writer.uint32(74).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RotateSvidResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRotateSvidResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.spiffeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.certificatePem = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.caPem = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.serial = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.expiresAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.rotatableUntil = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.attestor = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.issuer = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            const entry9 = RotateSvidResponse_ClaimsEntry.decode(reader, reader.uint32());
+            if (entry9.value !== undefined) {
+              message.claims[entry9.key] = entry9.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RotateSvidResponse {
+    return {
+      spiffeId: isSet(object.spiffeId)
+        ? globalThis.String(object.spiffeId)
+        : isSet(object.spiffe_id)
+        ? globalThis.String(object.spiffe_id)
+        : "",
+      certificatePem: isSet(object.certificatePem)
+        ? globalThis.String(object.certificatePem)
+        : isSet(object.certificate_pem)
+        ? globalThis.String(object.certificate_pem)
+        : "",
+      caPem: isSet(object.caPem)
+        ? globalThis.String(object.caPem)
+        : isSet(object.ca_pem)
+        ? globalThis.String(object.ca_pem)
+        : "",
+      serial: isSet(object.serial) ? globalThis.String(object.serial) : "",
+      expiresAt: isSet(object.expiresAt)
+        ? fromJsonTimestamp(object.expiresAt)
+        : isSet(object.expires_at)
+        ? fromJsonTimestamp(object.expires_at)
+        : undefined,
+      rotatableUntil: isSet(object.rotatableUntil)
+        ? fromJsonTimestamp(object.rotatableUntil)
+        : isSet(object.rotatable_until)
+        ? fromJsonTimestamp(object.rotatable_until)
+        : undefined,
+      attestor: isSet(object.attestor) ? globalThis.String(object.attestor) : "",
+      issuer: isSet(object.issuer) ? globalThis.String(object.issuer) : "",
+      claims: isObject(object.claims)
+        ? (globalThis.Object.entries(object.claims) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: RotateSvidResponse): unknown {
+    const obj: any = {};
+    if (message.spiffeId !== "") {
+      obj.spiffeId = message.spiffeId;
+    }
+    if (message.certificatePem !== "") {
+      obj.certificatePem = message.certificatePem;
+    }
+    if (message.caPem !== "") {
+      obj.caPem = message.caPem;
+    }
+    if (message.serial !== "") {
+      obj.serial = message.serial;
+    }
+    if (message.expiresAt !== undefined) {
+      obj.expiresAt = message.expiresAt.toISOString();
+    }
+    if (message.rotatableUntil !== undefined) {
+      obj.rotatableUntil = message.rotatableUntil.toISOString();
+    }
+    if (message.attestor !== "") {
+      obj.attestor = message.attestor;
+    }
+    if (message.issuer !== "") {
+      obj.issuer = message.issuer;
+    }
+    if (message.claims) {
+      const entries = globalThis.Object.entries(message.claims) as [string, string][];
+      if (entries.length > 0) {
+        obj.claims = {};
+        entries.forEach(([k, v]) => {
+          obj.claims[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RotateSvidResponse>, I>>(base?: I): RotateSvidResponse {
+    return RotateSvidResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RotateSvidResponse>, I>>(object: I): RotateSvidResponse {
+    const message = createBaseRotateSvidResponse();
+    message.spiffeId = object.spiffeId ?? "";
+    message.certificatePem = object.certificatePem ?? "";
+    message.caPem = object.caPem ?? "";
+    message.serial = object.serial ?? "";
+    message.expiresAt = object.expiresAt ?? undefined;
+    message.rotatableUntil = object.rotatableUntil ?? undefined;
+    message.attestor = object.attestor ?? "";
+    message.issuer = object.issuer ?? "";
+    message.claims = (globalThis.Object.entries(object.claims ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseRotateSvidResponse_ClaimsEntry(): RotateSvidResponse_ClaimsEntry {
+  return { key: "", value: "" };
+}
+
+export const RotateSvidResponse_ClaimsEntry: MessageFns<RotateSvidResponse_ClaimsEntry> = {
+  encode(message: RotateSvidResponse_ClaimsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RotateSvidResponse_ClaimsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRotateSvidResponse_ClaimsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RotateSvidResponse_ClaimsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: RotateSvidResponse_ClaimsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RotateSvidResponse_ClaimsEntry>, I>>(base?: I): RotateSvidResponse_ClaimsEntry {
+    return RotateSvidResponse_ClaimsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RotateSvidResponse_ClaimsEntry>, I>>(
+    object: I,
+  ): RotateSvidResponse_ClaimsEntry {
+    const message = createBaseRotateSvidResponse_ClaimsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
     return message;
@@ -1030,6 +1540,7 @@ function createBaseAttestResponse(): AttestResponse {
     evidenceDigest: "",
     evidenceExpiresAt: undefined,
     claims: {},
+    rotatableUntil: undefined,
   };
 }
 
@@ -1056,6 +1567,9 @@ export const AttestResponse: MessageFns<AttestResponse> = {
     globalThis.Object.entries(message.claims).forEach(([key, value]: [string, string]) => {
       AttestResponse_ClaimsEntry.encode({ key: key as any, value }, writer.uint32(58).fork()).join();
     });
+    if (message.rotatableUntil !== undefined) {
+      Timestamp.encode(toTimestamp(message.rotatableUntil), writer.uint32(66).fork()).join();
+    }
     return writer;
   },
 
@@ -1131,6 +1645,14 @@ export const AttestResponse: MessageFns<AttestResponse> = {
             }
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.rotatableUntil = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1173,6 +1695,11 @@ export const AttestResponse: MessageFns<AttestResponse> = {
           {},
         )
         : {},
+      rotatableUntil: isSet(object.rotatableUntil)
+        ? fromJsonTimestamp(object.rotatableUntil)
+        : isSet(object.rotatable_until)
+        ? fromJsonTimestamp(object.rotatable_until)
+        : undefined,
     };
   },
 
@@ -1205,6 +1732,9 @@ export const AttestResponse: MessageFns<AttestResponse> = {
         });
       }
     }
+    if (message.rotatableUntil !== undefined) {
+      obj.rotatableUntil = message.rotatableUntil.toISOString();
+    }
     return obj;
   },
 
@@ -1230,6 +1760,7 @@ export const AttestResponse: MessageFns<AttestResponse> = {
       },
       {},
     );
+    message.rotatableUntil = object.rotatableUntil ?? undefined;
     return message;
   },
 };
@@ -1346,6 +1877,22 @@ export const AttestationServiceService = {
     responseDeserialize: (value: Buffer): IssueSvidResponse => IssueSvidResponse.decode(value),
   },
   /**
+   * A new X.509-SVID for a session, without fresh evidence, for a new key: same SPIFFE ID, same
+   * attested claims. Only for sessions whose evidence cannot be presented again (a join token's)
+   * and no later than their rotatable_until; the current certificate must be Mayfly's, unrevoked
+   * and unexpired, and its workload enabled. Only issuance calls it (StartSession over mutual TLS
+   * with the current certificate). FAILED_PRECONDITION when the session may not rotate.
+   */
+  rotateSvid: {
+    path: "/mayfly.v1.AttestationService/RotateSvid" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RotateSvidRequest): Buffer => Buffer.from(RotateSvidRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RotateSvidRequest => RotateSvidRequest.decode(value),
+    responseSerialize: (value: RotateSvidResponse): Buffer => Buffer.from(RotateSvidResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RotateSvidResponse => RotateSvidResponse.decode(value),
+  },
+  /**
    * Operators: a disabled workload gets no session and no grant (within the documented cache
    * bound); enabling it again lifts that.
    */
@@ -1380,6 +1927,14 @@ export interface AttestationServiceServer extends UntypedServiceImplementation {
    * generated: attest once, then ask for grants over mutual TLS with it. Only issuance calls it.
    */
   issueSvid: handleUnaryCall<IssueSvidRequest, IssueSvidResponse>;
+  /**
+   * A new X.509-SVID for a session, without fresh evidence, for a new key: same SPIFFE ID, same
+   * attested claims. Only for sessions whose evidence cannot be presented again (a join token's)
+   * and no later than their rotatable_until; the current certificate must be Mayfly's, unrevoked
+   * and unexpired, and its workload enabled. Only issuance calls it (StartSession over mutual TLS
+   * with the current certificate). FAILED_PRECONDITION when the session may not rotate.
+   */
+  rotateSvid: handleUnaryCall<RotateSvidRequest, RotateSvidResponse>;
   /**
    * Operators: a disabled workload gets no session and no grant (within the documented cache
    * bound); enabling it again lifts that.
@@ -1424,6 +1979,28 @@ export interface AttestationServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: IssueSvidResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * A new X.509-SVID for a session, without fresh evidence, for a new key: same SPIFFE ID, same
+   * attested claims. Only for sessions whose evidence cannot be presented again (a join token's)
+   * and no later than their rotatable_until; the current certificate must be Mayfly's, unrevoked
+   * and unexpired, and its workload enabled. Only issuance calls it (StartSession over mutual TLS
+   * with the current certificate). FAILED_PRECONDITION when the session may not rotate.
+   */
+  rotateSvid(
+    request: RotateSvidRequest,
+    callback: (error: ServiceError | null, response: RotateSvidResponse) => void,
+  ): ClientUnaryCall;
+  rotateSvid(
+    request: RotateSvidRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RotateSvidResponse) => void,
+  ): ClientUnaryCall;
+  rotateSvid(
+    request: RotateSvidRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RotateSvidResponse) => void,
   ): ClientUnaryCall;
   /**
    * Operators: a disabled workload gets no session and no grant (within the documented cache

@@ -28,6 +28,7 @@ export const protobufPackage = "mayfly.v1";
 export const protobufFileName = "mayfly/v1/issuance.proto";
 
 export interface StartSessionRequest {
+  /** Absent to rotate the session whose certificate the call presents. */
   evidence:
     | Evidence
     | undefined;
@@ -42,7 +43,14 @@ export interface StartSessionResponse {
   /** The workload CA, PEM. */
   caPem: string;
   serial: string;
-  expiresAt: Date | undefined;
+  expiresAt:
+    | Date
+    | undefined;
+  /**
+   * Until when the session may rotate its certificate without evidence (StartSession over mutual
+   * TLS with this certificate and no evidence); unset: renew it with fresh evidence.
+   */
+  rotatableUntil: Date | undefined;
 }
 
 export interface RequestGrantRequest {
@@ -281,7 +289,7 @@ export const StartSessionRequest: MessageFns<StartSessionRequest> = {
 };
 
 function createBaseStartSessionResponse(): StartSessionResponse {
-  return { spiffeId: "", certificatePem: "", caPem: "", serial: "", expiresAt: undefined };
+  return { spiffeId: "", certificatePem: "", caPem: "", serial: "", expiresAt: undefined, rotatableUntil: undefined };
 }
 
 export const StartSessionResponse: MessageFns<StartSessionResponse> = {
@@ -300,6 +308,9 @@ export const StartSessionResponse: MessageFns<StartSessionResponse> = {
     }
     if (message.expiresAt !== undefined) {
       Timestamp.encode(toTimestamp(message.expiresAt), writer.uint32(42).fork()).join();
+    }
+    if (message.rotatableUntil !== undefined) {
+      Timestamp.encode(toTimestamp(message.rotatableUntil), writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -357,6 +368,14 @@ export const StartSessionResponse: MessageFns<StartSessionResponse> = {
             message.expiresAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.rotatableUntil = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -392,6 +411,11 @@ export const StartSessionResponse: MessageFns<StartSessionResponse> = {
         : isSet(object.expires_at)
         ? fromJsonTimestamp(object.expires_at)
         : undefined,
+      rotatableUntil: isSet(object.rotatableUntil)
+        ? fromJsonTimestamp(object.rotatableUntil)
+        : isSet(object.rotatable_until)
+        ? fromJsonTimestamp(object.rotatable_until)
+        : undefined,
     };
   },
 
@@ -412,6 +436,9 @@ export const StartSessionResponse: MessageFns<StartSessionResponse> = {
     if (message.expiresAt !== undefined) {
       obj.expiresAt = message.expiresAt.toISOString();
     }
+    if (message.rotatableUntil !== undefined) {
+      obj.rotatableUntil = message.rotatableUntil.toISOString();
+    }
     return obj;
   },
 
@@ -425,6 +452,7 @@ export const StartSessionResponse: MessageFns<StartSessionResponse> = {
     message.caPem = object.caPem ?? "";
     message.serial = object.serial ?? "";
     message.expiresAt = object.expiresAt ?? undefined;
+    message.rotatableUntil = object.rotatableUntil ?? undefined;
     return message;
   },
 };
@@ -1955,7 +1983,10 @@ export type IssuanceServiceService = typeof IssuanceServiceService;
 export const IssuanceServiceService = {
   /**
    * Attest once: evidence and a public key in, a short-lived X.509-SVID out. Then call
-   * RequestGrant over mutual TLS with it and no evidence.
+   * RequestGrant over mutual TLS with it and no evidence. Without evidence, over mutual TLS with
+   * the current X.509-SVID of a session that may rotate (rotatable_until set: one a join token
+   * started), it rotates the session: a new certificate for the new key, no later than
+   * rotatable_until. FAILED_PRECONDITION when the session may not rotate (present evidence).
    */
   startSession: {
     path: "/mayfly.v1.IssuanceService/StartSession" as const,
@@ -2076,7 +2107,10 @@ export const IssuanceServiceService = {
 export interface IssuanceServiceServer extends UntypedServiceImplementation {
   /**
    * Attest once: evidence and a public key in, a short-lived X.509-SVID out. Then call
-   * RequestGrant over mutual TLS with it and no evidence.
+   * RequestGrant over mutual TLS with it and no evidence. Without evidence, over mutual TLS with
+   * the current X.509-SVID of a session that may rotate (rotatable_until set: one a join token
+   * started), it rotates the session: a new certificate for the new key, no later than
+   * rotatable_until. FAILED_PRECONDITION when the session may not rotate (present evidence).
    */
   startSession: handleUnaryCall<StartSessionRequest, StartSessionResponse>;
   /**
@@ -2128,7 +2162,10 @@ export interface IssuanceServiceServer extends UntypedServiceImplementation {
 export interface IssuanceServiceClient extends Client {
   /**
    * Attest once: evidence and a public key in, a short-lived X.509-SVID out. Then call
-   * RequestGrant over mutual TLS with it and no evidence.
+   * RequestGrant over mutual TLS with it and no evidence. Without evidence, over mutual TLS with
+   * the current X.509-SVID of a session that may rotate (rotatable_until set: one a join token
+   * started), it rotates the session: a new certificate for the new key, no later than
+   * rotatable_until. FAILED_PRECONDITION when the session may not rotate (present evidence).
    */
   startSession(
     request: StartSessionRequest,

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { isMayflyError } from '@mayfly/core';
+import type { SvidRow, WorkloadRow } from '@mayfly/db';
+import { rotatedSvidExpiry } from './svid-rotation.js';
+
+const ID = 'spiffe://example.org/edge/kiosk-7';
+const NOW = new Date('2026-11-30T12:00:00Z');
+const at = (seconds: number) => new Date(NOW.getTime() + seconds * 1000);
+const presented = { spiffeId: ID, serial: 'ab12' };
+const workload = (fields: Partial<WorkloadRow> = {}): WorkloadRow =>
+  ({ spiffe_id: ID, owner_team: 't', owner_contact: 'c', environment: 'dev', risk_tier: 'low', shared: false, ceiling: [], disabled_at: null, svids_not_before: null, created_at: at(-7200), ...fields }) as WorkloadRow;
+const svid = (fields: Partial<SvidRow> = {}): SvidRow => ({
+  serial: 'ab12',
+  spiffe_id: ID,
+  evidence_digest: 'd',
+  issued_at: at(-600),
+  expires_at: at(600),
+  revoked_at: null,
+  revoke_reason: null,
+  attestor: 'join-token',
+  issuer: 'mayfly-join-token',
+  claims: {},
+  rotatable_until: at(86_400),
+  rotated_at: null,
+  rotated_from: null,
+  ...fields,
+});
+const refusal = (state: { workload?: WorkloadRow | undefined; svid?: SvidRow | undefined }, max = 3600) => {
+  try {
+    rotatedSvidExpiry(presented, { workload: workload(), svid: svid(), ...state }, max, NOW);
+    return undefined;
+  } catch (error) {
+    return isMayflyError(error) ? `${error.code}: ${error.message}` : String(error);
+  }
+};
+
+describe('rotatedSvidExpiry', () => {
+  it('gives a join-token session a new certificate for MAYFLY_SVID_MAX_SECONDS, never past its rotatable_until', () => {
+    expect(rotatedSvidExpiry(presented, { workload: workload(), svid: svid() }, 3600, NOW)).toEqual(at(3600));
+    expect(rotatedSvidExpiry(presented, { workload: workload(), svid: svid({ rotatable_until: at(900) }) }, 3600, NOW)).toEqual(at(900));
+  });
+
+  it('refuses sessions that renew with evidence, and a session at its end', () => {
+    expect(refusal({ svid: svid({ attestor: 'oidc', rotatable_until: null }) })).toMatch(/^ERR_SESSION_NOT_ROTATABLE: .*attested with oidc and renews with fresh evidence/);
+    expect(refusal({ svid: svid({ rotatable_until: at(5) }) })).toMatch(/^ERR_SESSION_NOT_ROTATABLE: .*may rotate only until .*new join token/);
+  });
+
+  it('refuses a certificate rotated before (a second holder of its key), expired, revoked, or of a disabled workload', () => {
+    expect(refusal({ svid: svid({ rotated_at: at(-60) }) })).toMatch(/^ERR_SVID_REJECTED: .*already rotated .*someone else holds its key/);
+    expect(refusal({ svid: svid({ expires_at: at(-1) }) })).toMatch(/^ERR_SVID_REJECTED: .*expired/);
+    expect(refusal({ svid: svid({ revoked_at: at(-10), revoke_reason: 'lost' }) })).toMatch(/^ERR_SVID_REJECTED: .*revoked/);
+    expect(refusal({ workload: workload({ disabled_at: at(-10) }) })).toMatch(/^ERR_SVID_REJECTED: .*disabled/);
+    expect(refusal({ workload: workload({ svids_not_before: at(-60) }) })).toMatch(/^ERR_SVID_REJECTED: .*issued before/);
+    expect(refusal({ svid: undefined })).toMatch(/^ERR_SVID_REJECTED: .*not issued/);
+  });
+});
