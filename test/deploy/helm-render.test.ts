@@ -195,6 +195,16 @@ describe.skipIf(!hasGo)('deploy/helm/mayfly rendered (Go text/template + sprig; 
     }
   });
 
+  it("passes the session settings to attestation, and only to it", () => {
+    const values = parse(readFileSync(`${CHART}/values.yaml`, 'utf8')) as { sessions: { svidMaxSeconds: number; joinTokenSessionSeconds: number } };
+    const env = (name: string) =>
+      Object.fromEntries(
+        (render().find((m) => m.kind === 'Deployment' && m.metadata.name === `mayfly-${name}`)!.spec['template'].spec.containers[0].env as { name: string; value?: string }[]).map((v) => [v.name, v.value]),
+      );
+    expect(env('attestation')).toMatchObject({ MAYFLY_SVID_MAX_SECONDS: String(values.sessions.svidMaxSeconds), MAYFLY_JOIN_TOKEN_SESSION_SECONDS: String(values.sessions.joinTokenSessionSeconds) });
+    expect(env('issuance')['MAYFLY_JOIN_TOKEN_SESSION_SECONDS']).toBeUndefined();
+  });
+
   it('with edgeVerifier.mode none there is no edge DaemonSet, account or policy', () => {
     const manifests = render(`${CHART}/ci/minimal-values.yaml`);
     expect(manifests.filter((m) => componentOf(m) === 'edge-verifier')).toEqual([]);
