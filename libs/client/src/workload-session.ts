@@ -1,4 +1,4 @@
-import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { generateKeyPairSync, X509Certificate, type KeyPairKeyObjectResult } from 'node:crypto';
 import { callUnary, createClient, waitForReady } from '@mayfly/grpc';
 import { IssuanceServiceClient, type Evidence } from '@mayfly/proto';
 
@@ -32,19 +32,30 @@ export class WorkloadSession {
 
   /**
    * The same session with a new key and certificate, without evidence: StartSession over this
-   * session's channel (mutual TLS with the current certificate). Only while `canRotate()`.
+   * session's channel (mutual TLS with the current certificate). Only while `canRotate()`. A
+   * certificate rotates once, so retries use the same new key: if an earlier answer was lost,
+   * attestation answers with the same certificate again.
    */
   rotate(issuanceAddress: string, timeoutMs: number): Promise<WorkloadSession> {
-    return WorkloadSession.open(issuanceAddress, this.client, undefined, timeoutMs);
+    this.rotationKey ??= generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    return WorkloadSession.open(issuanceAddress, this.client, undefined, timeoutMs, this.rotationKey);
   }
+
+  private rotationKey: KeyPairKeyObjectResult | undefined;
 
   /** True while the session may rotate and a rotated certificate would still be worth having. */
   canRotate(now = Date.now()): boolean {
     return this.rotatableUntil !== undefined && this.rotatableUntil.getTime() - now > MIN_ROTATED_LIFE_MS;
   }
 
-  private static async open(issuanceAddress: string, via: IssuanceServiceClient, evidence: Evidence | undefined, timeoutMs: number): Promise<WorkloadSession> {
-    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  private static async open(
+    issuanceAddress: string,
+    via: IssuanceServiceClient,
+    evidence: Evidence | undefined,
+    timeoutMs: number,
+    key: KeyPairKeyObjectResult = generateKeyPairSync('ec', { namedCurve: 'P-256' }),
+  ): Promise<WorkloadSession> {
+    const { publicKey, privateKey } = key;
     const deadline = new Date(Date.now() + timeoutMs);
     await waitForReady(via, deadline, 'issuance');
     const response = await callUnary(via, via.startSession, { evidence, publicKey: publicKey.export({ type: 'spki', format: 'der' }) }, { deadline, target: 'issuance' });

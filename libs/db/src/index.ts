@@ -61,6 +61,7 @@ export { POLICY_SETS_CHANNEL, appendPolicySet, findPolicySet, latestPolicySet, l
 export { consumeJoinToken, deleteUnusedJoinToken, insertJoinToken, listJoinTokens, type NewJoinToken } from './repositories/join-tokens.js';
 export { sessionRefusal } from './session-refusal.js';
 export {
+  findRotationSuccessor,
   findSessionState,
   recordSvid,
   recordSvidRotation,

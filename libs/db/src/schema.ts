@@ -75,6 +75,9 @@ export interface SvidTable {
   rotated_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
   /** The certificate this one replaced by rotation. */
   rotated_from: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Rotated certificates: SHA-256 (hex) of the key's DER, and the PEM, to answer a retry again. */
+  public_key_sha256: ColumnType<string | null, string | null | undefined, string | null>;
+  certificate_pem: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** Verified claims of one issuer equal to `match` prove the SPIFFE ID the template expands to. */

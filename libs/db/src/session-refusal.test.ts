@@ -6,7 +6,7 @@ const ID = 'spiffe://example.org/ci/builder';
 const cert = { spiffeId: ID, serial: 'ab12', thumbprint: 't', notBefore: new Date(1_000), notAfter: new Date(9_000) };
 const workload = (fields: Partial<WorkloadRow> = {}): WorkloadRow =>
   ({ spiffe_id: ID, owner_team: 't', owner_contact: 'c', environment: 'dev', risk_tier: 'low', shared: false, ceiling: [], disabled_at: null, svids_not_before: null, created_at: new Date(0), ...fields }) as WorkloadRow;
-const svid = (fields: Partial<SvidRow> = {}): SvidRow => ({ serial: 'ab12', spiffe_id: ID, evidence_digest: 'd', issued_at: new Date(1_000), expires_at: new Date(9_000), revoked_at: null, revoke_reason: null, attestor: 'oidc', issuer: 'https://issuer.example', claims: {}, rotatable_until: null, rotated_at: null, rotated_from: null, ...fields });
+const svid = (fields: Partial<SvidRow> = {}): SvidRow => ({ serial: 'ab12', spiffe_id: ID, evidence_digest: 'd', issued_at: new Date(1_000), expires_at: new Date(9_000), revoked_at: null, revoke_reason: null, attestor: 'oidc', issuer: 'https://issuer.example', claims: {}, rotatable_until: null, rotated_at: null, rotated_from: null, public_key_sha256: null, certificate_pem: null, ...fields });
 
 describe('sessionRefusal', () => {
   it('accepts a certificate attestation issued to an enabled, registered workload', () => {

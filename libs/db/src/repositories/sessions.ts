@@ -15,6 +15,9 @@ export interface NewSvid {
   rotatableUntil?: Date | undefined;
   /** The certificate this one replaces by rotation. */
   rotatedFrom?: string | undefined;
+  /** Rotated certificates: the key's digest and the PEM, to answer a retry for the same key again. */
+  publicKeySha256?: string | undefined;
+  certificatePem?: string | undefined;
 }
 
 /** Records an SVID attestation has signed, so that it can be revoked by serial. */
@@ -34,8 +37,15 @@ export async function recordSvid(db: Kysely<Database>, svid: NewSvid): Promise<v
       claims: JSON.stringify(svid.claims),
       rotatable_until: svid.rotatableUntil ?? null,
       rotated_from: svid.rotatedFrom ?? null,
+      public_key_sha256: svid.publicKeySha256 ?? null,
+      certificate_pem: svid.certificatePem ?? null,
     })
     .execute();
+}
+
+/** The certificate that replaced this one by rotation, if any. */
+export async function findRotationSuccessor(db: Kysely<Database>, serial: string): Promise<SvidRow | undefined> {
+  return db.selectFrom('svids').selectAll().where('rotated_from', '=', serial).executeTakeFirst();
 }
 
 /**

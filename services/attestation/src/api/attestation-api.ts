@@ -1,15 +1,15 @@
-import { LIMITS, MayflyError, actorOf, invalidArgument, sanitizeText, validateSpiffeId, type Logger } from '@mayfly/core';
+import { LIMITS, MayflyError, actorOf, invalidArgument, sanitizeText, sha256Hex, validateSpiffeId, type Logger } from '@mayfly/core';
 import { auditEvent, type AuditTrail } from '@mayfly/audit-trail';
-import { findSessionState, recordSvid, recordSvidRotation, revokeSvid, revokeSvidsIssuedBefore, setWorkloadDisabled, type Database, type Kysely } from '@mayfly/db';
+import { findRotationSuccessor, findSessionState, recordSvid, recordSvidRotation, revokeSvid, revokeSvidsIssuedBefore, setWorkloadDisabled, type Database, type Kysely, type SvidRow } from '@mayfly/db';
 import { unary } from '@mayfly/grpc';
 import type { WorkloadCa } from '@mayfly/pki';
 import { withSpan } from '@mayfly/telemetry';
-import type { AttestationServiceServer, AuditEvent } from '@mayfly/proto';
+import type { AttestationServiceServer, AuditEvent, RotateSvidResponse } from '@mayfly/proto';
 import type { Attestor, EvidenceKind } from '../attestors/attestor.js';
 import { attestWorkload } from '../domain/attest-workload.js';
 import type { WorkloadRegistry } from '../domain/registry.js';
 import { svidExpiry } from '../domain/svid-lifetime.js';
-import { rotatedSvidExpiry } from '../domain/svid-rotation.js';
+import { repeatedRotation, rotatedSvidExpiry } from '../domain/svid-rotation.js';
 
 export interface AttestationApiDeps {
   readonly attestors: ReadonlyMap<EvidenceKind, Attestor>;
@@ -60,6 +60,18 @@ export function attestationApi(deps: AttestationApiDeps): AttestationServiceServ
       }),
     );
 
+  /** A rotated certificate's record as RotateSvid's answer (the PEM is added by the caller). */
+  const rotationAnswer = (svid: SvidRow, ca: WorkloadCa): Omit<RotateSvidResponse, 'certificatePem'> => ({
+    spiffeId: svid.spiffe_id,
+    caPem: ca.certificatePem,
+    serial: svid.serial,
+    expiresAt: svid.expires_at,
+    rotatableUntil: svid.rotatable_until ?? undefined,
+    attestor: svid.attestor,
+    issuer: svid.issuer,
+    claims: svid.claims,
+  });
+
   return {
     attest: unary(log, 'mayfly.v1.AttestationService/Attest', async (request) => attest(request.evidence)),
 
@@ -104,6 +116,12 @@ export function attestationApi(deps: AttestationApiDeps): AttestationServiceServ
       if (!/^[0-9a-f]{1,64}$/.test(request.serial)) throw invalidArgument('serial', 'must be the certificate serial in lower-case hex');
       const issuedAt = new Date();
       const state = await findSessionState(deps.db, request.spiffeId, request.serial);
+      const publicKeySha256 = sha256Hex(request.publicKey);
+      if (state.svid?.rotated_at) {
+        // A retry whose first answer was lost gets the same certificate again.
+        const again = repeatedRotation(request, state, await findRotationSuccessor(deps.db, request.serial), publicKeySha256, issuedAt);
+        if (again) return { ...rotationAnswer(again, ca), certificatePem: again.certificate_pem! };
+      }
       const expiresAt = rotatedSvidExpiry(request, state, deps.svidMaxSeconds, issuedAt);
       const current = state.svid!;
       const svid = await signSvid(ca, request.spiffeId, request.publicKey, expiresAt);
@@ -120,23 +138,15 @@ export function attestationApi(deps: AttestationApiDeps): AttestationServiceServ
           claims: current.claims,
           rotatableUntil: current.rotatable_until ?? undefined,
           rotatedFrom: current.serial,
+          publicKeySha256,
+          certificatePem: svid.certificatePem,
         },
         issuedAt,
       );
       // Two rotations of one certificate at once: only one wins.
       if (!recorded) throw new MayflyError('ERR_SVID_REJECTED', `certificate ${current.serial} was rotated or revoked meanwhile; a certificate rotates once`);
       log.info({ spiffeId: request.spiffeId, from: current.serial, serial: svid.serial }, 'session certificate rotated');
-      return {
-        spiffeId: request.spiffeId,
-        certificatePem: svid.certificatePem,
-        caPem: ca.certificatePem,
-        serial: svid.serial,
-        expiresAt: svid.notAfter,
-        rotatableUntil: current.rotatable_until ?? undefined,
-        attestor: current.attestor,
-        issuer: current.issuer,
-        claims: current.claims,
-      };
+      return { ...rotationAnswer({ ...current, serial: svid.serial, expires_at: svid.notAfter }, ca), certificatePem: svid.certificatePem };
     }),
 
     setWorkloadEnabled: unary(log, 'mayfly.v1.AttestationService/SetWorkloadEnabled', async (request, call) => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isMayflyError } from '@mayfly/core';
 import type { SvidRow, WorkloadRow } from '@mayfly/db';
-import { rotatedSvidExpiry } from './svid-rotation.js';
+import { repeatedRotation, rotatedSvidExpiry } from './svid-rotation.js';
 
 const ID = 'spiffe://example.org/edge/kiosk-7';
 const NOW = new Date('2026-11-30T12:00:00Z');
@@ -23,6 +23,8 @@ const svid = (fields: Partial<SvidRow> = {}): SvidRow => ({
   rotatable_until: at(86_400),
   rotated_at: null,
   rotated_from: null,
+  public_key_sha256: null,
+  certificate_pem: null,
   ...fields,
 });
 const refusal = (state: { workload?: WorkloadRow | undefined; svid?: SvidRow | undefined }, max = 3600) => {
@@ -52,5 +54,17 @@ describe('rotatedSvidExpiry', () => {
     expect(refusal({ workload: workload({ disabled_at: at(-10) }) })).toMatch(/^ERR_SVID_REJECTED: .*disabled/);
     expect(refusal({ workload: workload({ svids_not_before: at(-60) }) })).toMatch(/^ERR_SVID_REJECTED: .*issued before/);
     expect(refusal({ svid: undefined })).toMatch(/^ERR_SVID_REJECTED: .*not issued/);
+  });
+
+  it('answers a retry for the same key (the answer was lost) with the same certificate, and nothing else', () => {
+    const rotated = svid({ rotated_at: at(-5) });
+    const successor = svid({ serial: 'cd34', rotated_from: 'ab12', public_key_sha256: 'k1', certificate_pem: 'PEM', issued_at: at(-5), expires_at: at(3595) });
+    const state = { workload: workload(), svid: rotated };
+    expect(repeatedRotation(presented, state, successor, 'k1', NOW)).toBe(successor);
+    expect(repeatedRotation(presented, state, successor, 'k2', NOW)).toBeUndefined(); // another key: a second holder
+    expect(repeatedRotation(presented, { ...state, svid: svid() }, successor, 'k1', NOW)).toBeUndefined(); // not rotated yet
+    expect(repeatedRotation(presented, state, { ...successor, revoked_at: at(-1) }, 'k1', NOW)).toBeUndefined();
+    expect(repeatedRotation(presented, { ...state, workload: workload({ disabled_at: at(-1) }) }, successor, 'k1', NOW)).toBeUndefined();
+    expect(repeatedRotation(presented, state, { ...successor, expires_at: at(-1) }, 'k1', NOW)).toBeUndefined();
   });
 });

@@ -43,3 +43,21 @@ export function rotatedSvidExpiry(
   }
   return expiresAt;
 }
+
+/**
+ * A retry of a rotation whose answer was lost: the presented certificate (still accepted) was
+ * rotated already, for this very key, into a certificate that is still accepted and unexpired.
+ * Then that certificate is the answer again. A rotation for another key is a second holder of the
+ * presented certificate's key, and rotatedSvidExpiry refuses it.
+ */
+export function repeatedRotation(
+  presented: { readonly spiffeId: string; readonly serial: string },
+  state: { readonly workload: WorkloadRow | undefined; readonly svid: SvidRow | undefined },
+  successor: SvidRow | undefined,
+  publicKeySha256: string,
+  now: Date,
+): SvidRow | undefined {
+  if (!state.svid?.rotated_at || !successor?.certificate_pem || successor.public_key_sha256 !== publicKeySha256) return undefined;
+  if (sessionRefusal(presented, state.workload, state.svid) || sessionRefusal({ spiffeId: successor.spiffe_id, serial: successor.serial }, state.workload, successor)) return undefined;
+  return successor.expires_at > now ? successor : undefined;
+}
