@@ -1,5 +1,5 @@
 import { httpsFetch, type HttpsFetchOptions } from '@mayfly/pki';
-import { createLocalJWKSet, createRemoteJWKSet, customFetch, errors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, customFetch, decodeJwt, errors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { MayflyError } from '@mayfly/core';
 import { attestationFailed } from '../attestation-failure.js';
 import type { TrustedIssuer } from '../trusted-issuers.js';
@@ -63,6 +63,18 @@ export class JwtVerifier {
     } catch (error) {
       if (error instanceof MayflyError) throw error;
       throw this.failed(describeJoseFailure(error), error);
+    }
+  }
+
+  /**
+   * The claims of a JWT before it is verified: only to find which issuer's keys verify it, never
+   * to trust them.
+   */
+  peek(evidence: string): JWTPayload {
+    try {
+      return decodeJwt(evidence);
+    } catch {
+      throw this.failed('evidence is not a well-formed JWT');
     }
   }
 

@@ -1,5 +1,5 @@
 import type { HttpsFetchOptions } from '@mayfly/pki';
-import { decodeJwt, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
 import type { AttestedSubject, Attestor } from '../attestor.js';
 import { withTrustDomain, type MappedClaims } from '../claims.js';
 import { githubActionsClaims } from '../ci/github-actions-claims.js';
@@ -64,12 +64,7 @@ export class OidcAttestor implements Attestor {
   }
 
   private readClaimedIssuer(evidence: string): string {
-    let iss: unknown;
-    try {
-      iss = decodeJwt(evidence).iss;
-    } catch {
-      throw this.verifier.failed('evidence is not a well-formed JWT');
-    }
+    const { iss } = this.verifier.peek(evidence);
     if (typeof iss !== 'string' || iss.length === 0) throw this.verifier.failed('evidence has no issuer (iss)');
     if (iss.length > MAX_ISSUER_LENGTH) throw this.verifier.failed(`evidence issuer (iss) is longer than ${MAX_ISSUER_LENGTH} characters`);
     if (CONTROL_CHARACTERS.test(iss)) throw this.verifier.failed('evidence issuer (iss) contains control characters');

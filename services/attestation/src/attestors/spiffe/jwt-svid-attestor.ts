@@ -1,6 +1,5 @@
 import type { HttpsFetchOptions } from '@mayfly/pki';
 import { validateSpiffeId } from '@mayfly/core';
-import { decodeJwt } from 'jose';
 import type { AttestedSubject, Attestor } from '../attestor.js';
 import { JwtVerifier } from '../jwt/verify-jwt.js';
 import type { TrustedIssuerSource } from '../trusted-issuers.js';
@@ -47,12 +46,7 @@ export class JwtSvidAttestor implements Attestor {
   }
 
   private readSpiffeId(evidence: string): string {
-    let sub: unknown;
-    try {
-      sub = decodeJwt(evidence).sub;
-    } catch {
-      throw this.verifier.failed('evidence is not a well-formed JWT');
-    }
+    const { sub } = this.verifier.peek(evidence);
     if (typeof sub !== 'string') throw this.verifier.failed('a JWT-SVID names its SPIFFE ID in sub; this one has none');
     try {
       validateSpiffeId('sub', sub);
