@@ -7,12 +7,28 @@ import type { ValidGrantRequest } from './grant-request.js';
 import type { RequestTrail } from './request-trail.js';
 
 /**
- * What makes two requests "the same request": everything the caller chose. Evidence is not in
- * it (a retry brings fresh evidence); the identity it proves is the key's scope instead.
+ * What makes two requests "the same request": every field the caller chose that shapes the
+ * grant — a retry that differs in any of them (single-use, liveness, break-glass included) is
+ * another request, refused under the same key. Evidence is not in it (a retry brings fresh
+ * evidence); the identity it proves is the key's scope instead. Versioned: a digest stored by
+ * an older release never matches, so a retry across an upgrade is refused, never mis-answered.
  */
 export function requestDigest(request: ValidGrantRequest): string {
   const { task } = request;
-  const canonical = JSON.stringify([task.id, task.kind, task.reference, task.deadline?.toISOString() ?? null, request.resource, [...request.actions], request.requestedTtlSeconds, request.justification]);
+  const canonical = JSON.stringify([
+    'v2',
+    task.id,
+    task.kind,
+    task.reference,
+    task.deadline?.toISOString() ?? null,
+    request.resource,
+    [...request.actions],
+    request.requestedTtlSeconds,
+    request.justification,
+    request.singleUse,
+    request.heartbeatIntervalSeconds,
+    request.breakGlass,
+  ]);
   return createHash('sha256').update(canonical).digest('hex');
 }
 
