@@ -43,6 +43,7 @@ import type { CredentialFormat } from './credentials/credential-format.js';
 import { JwtAccessTokenFormat } from './credentials/jwt-access-token.js';
 import { RevokedKeysFilter } from './credentials/revoked-keys-filter.js';
 import type { AnswerPorts } from './domain/answer-request.js';
+import type { CompletionPorts } from './domain/complete-grant.js';
 import type { TaskCompletionPorts } from './domain/complete-task.js';
 import type { DelegationOptions, DelegationPorts } from './domain/delegate-grant.js';
 import type { HeartbeatPorts } from './domain/heartbeat.js';
@@ -217,8 +218,12 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
     checkWorkloadEnabled: (spiffeId) => sessionRegistry.checkWorkloadEnabled(spiffeId),
     recordHeartbeat: (grantId, at) => recordHeartbeat(db, grantId, at),
   };
+  const holders = {
+    checkSession: (certificate: SessionCertificate) => sessionRegistry.check(certificate),
+    checkWorkloadEnabled: (spiffeId: string) => sessionRegistry.checkWorkloadEnabled(spiffeId),
+  };
   const taskCompletion: TaskCompletionPorts = {
-    checkSession: (certificate) => sessionRegistry.check(certificate),
+    ...holders,
     completeTask: (taskId, spiffeId, reason, note, deadline) =>
       callUnary(
         revocation,
@@ -227,7 +232,8 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
         { deadline, target: 'revocation' },
       ),
   };
-  const completion = {
+  const completion: CompletionPorts = {
+    ...holders,
     complete: (grantId: string, reason: string, note: string, deadline: Date | undefined) =>
       callUnary(
         revocation,

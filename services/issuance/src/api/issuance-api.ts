@@ -85,7 +85,7 @@ export function issuanceApi({ flow, credentials, completion, renewal, delegation
       return response;
     }),
     completeGrant: unary(log, 'mayfly.v1.IssuanceService/CompleteGrant', async (request, call) => {
-      const response = await completeGrant(request, credentials, completion, call.deadline);
+      const response = await completeGrant(request, grantCall(call), credentials, completion);
       log.debug({ grantId: request.grantId }, 'grant completed');
       return response;
     }),

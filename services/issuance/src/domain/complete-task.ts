@@ -2,11 +2,9 @@ import { LIMITS, MayflyError, isMayflyError, sanitizeText, validateTaskId } from
 import type { CompleteTaskRequest, CompleteTaskResponse, RevokeResponse } from '@mayfly/proto';
 import type { CredentialFormat } from '../credentials/credential-format.js';
 import type { GrantCall } from './grant-flow.js';
-import type { SessionCertificate } from './workload-identity.js';
+import { requireBinding, type HolderPorts } from './grant-holder.js';
 
-export interface TaskCompletionPorts {
-  /** Throws ERR_SVID_REJECTED unless the session certificate is still accepted. */
-  checkSession(certificate: SessionCertificate): Promise<unknown>;
+export interface TaskCompletionPorts extends HolderPorts {
   /**
    * Ends the workload's active grants of the task through the revocation service (one
    * transaction there, audited, pushed to edges), with status COMPLETED.
@@ -44,5 +42,7 @@ async function caller(request: CompleteTaskRequest, call: GrantCall, credentials
   const presented = await credentials.inspect(request.accessToken);
   if (presented.expired) throw new MayflyError('ERR_TOKEN_INVALID', 'access_token has expired: present a current token of one of the task\'s grants');
   if (presented.taskId !== request.taskId) throw new MayflyError('ERR_TOKEN_INVALID', 'access_token was not issued for this task_id');
+  // A bound token speaks only with its certificate: without it, it is a stolen token.
+  await requireBinding(presented, call, ports, 'complete the task');
   return presented.spiffeId;
 }

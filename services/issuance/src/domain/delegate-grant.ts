@@ -10,7 +10,8 @@ import { newGrantRecord } from './grant-record.js';
 import { issuedDetail } from './issued-record.js';
 import type { GrantCall } from './grant-flow.js';
 import type { TtlPolicy } from './grant-request.js';
-import { authenticate, liveGrant, type RenewalPorts } from './renew-grant.js';
+import { authenticateHolder } from './grant-holder.js';
+import { liveGrant, type RenewalPorts } from './renew-grant.js';
 import type { SessionCertificate } from './workload-identity.js';
 
 export interface DelegationPorts extends Pick<RenewalPorts, 'findGrant' | 'checkSession' | 'checkWorkloadEnabled' | 'commitEvents' | 'deliverAudit'> {
@@ -62,7 +63,7 @@ export async function delegateGrant(
   const record = (input: Omit<AuditEventInput, 'actor' | 'taskId'>): AuditEvent =>
     auditEvent(SOURCE, { ...input, actor: presented.spiffeId, taskId: presented.taskId, occurredAt: now });
   try {
-    await authenticate(presented, presented.grantId, call, ports);
+    await authenticateHolder(presented, presented.grantId, call, ports, 'delegate');
     const parent = await liveGrant(presented.grantId, presented, ports);
     const chain = delegationFrom(parent, delegation, options.maxDepth);
     const delegate = await registeredDelegate(delegation.delegateSpiffeId, ports);

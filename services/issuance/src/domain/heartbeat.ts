@@ -2,7 +2,8 @@ import { validateToken, validateUuid } from '@mayfly/core';
 import type { HeartbeatRequest, HeartbeatResponse } from '@mayfly/proto';
 import type { CredentialFormat } from '../credentials/credential-format.js';
 import type { GrantCall } from './grant-flow.js';
-import { authenticate, liveGrant, type RenewalPorts } from './renew-grant.js';
+import { authenticateHolder } from './grant-holder.js';
+import { liveGrant, type RenewalPorts } from './renew-grant.js';
 
 export interface HeartbeatPorts extends Pick<RenewalPorts, 'findGrant' | 'checkSession' | 'checkWorkloadEnabled'> {
   /** Records the heartbeat; returns when the next is due, or undefined if the grant is no longer active. */
@@ -19,7 +20,7 @@ export async function heartbeat(request: HeartbeatRequest, call: GrantCall, cred
   validateUuid('grant_id', request.grantId);
   validateToken('access_token', request.accessToken);
   const presented = await credentials.inspect(request.accessToken);
-  await authenticate(presented, request.grantId, call, ports);
+  await authenticateHolder(presented, request.grantId, call, ports, 'send heartbeats');
   const grant = await liveGrant(request.grantId, presented, ports);
   if (grant.heartbeat_interval_seconds === null) return { nextDue: undefined };
   // Undefined: the grant ended between the read and the write (revoked for a missed heartbeat, say).

@@ -4,6 +4,7 @@ import { toGrantMessage, type GrantRecord } from '@mayfly/db';
 import type { AuditEvent, RenewGrantRequest, RenewGrantResponse } from '@mayfly/proto';
 import type { CredentialFormat, PresentedCredential } from '../credentials/credential-format.js';
 import { renewedExpiry } from './grant-bounds.js';
+import { authenticateHolder } from './grant-holder.js';
 import type { GrantCall } from './grant-flow.js';
 import type { SessionCertificate } from './workload-identity.js';
 
@@ -37,7 +38,7 @@ export async function renewGrant(request: RenewGrantRequest, call: GrantCall, cr
   validateToken('access_token', request.accessToken);
   const presented = await credentials.inspect(request.accessToken);
   try {
-    await authenticate(presented, request.grantId, call, ports);
+    await authenticateHolder(presented, request.grantId, call, ports);
     const grant = await liveGrant(request.grantId, presented, ports);
     const expiresAt = await renewalExpiry(grant, ports, now);
     const tokenId = newId();
@@ -97,21 +98,6 @@ async function renewalExpiry(grant: GrantRecord, ports: Pick<RenewalPorts, 'find
     );
   }
   throw new MayflyError('ERR_RENEWAL_LIMIT_REACHED', `grant ${grant.id} may not be renewed past ${grant.renewable_until.toISOString()} (its renewal ceiling); request a new grant`);
-}
-
-/** The token must be this grant's, unexpired, and — if bound — presented under its certificate. */
-export async function authenticate(presented: PresentedCredential, grantId: string, call: GrantCall, ports: Pick<RenewalPorts, 'checkSession' | 'checkWorkloadEnabled'>): Promise<void> {
-  if (presented.grantId !== grantId) throw new MayflyError('ERR_TOKEN_INVALID', 'access_token was not issued for this grant_id: renew a grant with one of its own tokens');
-  if (presented.expired) throw new MayflyError('ERR_TOKEN_INVALID', 'access_token has expired: renew before the current token expires, or request a new grant');
-  if (presented.certificateThumbprint === undefined) {
-    await ports.checkWorkloadEnabled(presented.spiffeId);
-    return;
-  }
-  if (call.sessionProblem) throw new MayflyError('ERR_SVID_REJECTED', call.sessionProblem);
-  if (call.session?.thumbprint !== presented.certificateThumbprint) {
-    throw new MayflyError('ERR_TOKEN_INVALID', 'access_token is bound to a session certificate (cnf.x5t#S256): renew over mutual TLS with that certificate');
-  }
-  await ports.checkSession(call.session);
 }
 
 export async function liveGrant(grantId: string, presented: PresentedCredential, ports: Pick<RenewalPorts, 'findGrant'>): Promise<GrantRecord> {
