@@ -21,6 +21,7 @@ export {
   validateUuid,
 } from './validation.js';
 export { sha256Hex, newId } from './ids.js';
+export { SPIFFE_ID_MAX_LENGTH, TRUST_DOMAIN, isSpiffeId, spiffeIdProblem } from './spiffe-id.js';
 export { checkCeiling, entitlementCovers, type Entitlement } from './ceiling.js';
 export { EVIDENCE_CLAIMS, allEvidenceClaimNames, isEvidenceIssuerKind, type EvidenceClaims, type EvidenceIssuerKind } from './evidence-claims.js';
 export { presentedEvidence, type EvidenceFields } from './evidence.js';

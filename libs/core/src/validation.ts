@@ -1,3 +1,4 @@
+import { spiffeIdProblem } from './spiffe-id.js';
 import { invalidArgument } from './errors.js';
 
 /**
@@ -17,7 +18,6 @@ export const LIMITS = {
   tokenMaxLength: 16 * 1024,
 } as const;
 
-const SPIFFE_ID = /^spiffe:\/\/[a-z0-9.-]{1,255}(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$/;
 const RESOURCE = /^[A-Za-z][A-Za-z0-9+.-]*:[A-Za-z0-9._~:/?#@!$&'()*+,;=%-]+$/;
 const ACTION = /^[a-z][a-z0-9_.:-]*$/;
 const TASK_ID = /^[A-Za-z0-9][A-Za-z0-9._:/@-]*$/;
@@ -30,9 +30,8 @@ function requireText(field: string, value: string, maxLength: number): void {
 
 export function validateSpiffeId(field: string, value: string): void {
   requireText(field, value, LIMITS.spiffeIdMaxLength);
-  if (!SPIFFE_ID.test(value)) {
-    throw invalidArgument(field, 'must be a SPIFFE ID of the form spiffe://<trust-domain>/<path>');
-  }
+  const problem = spiffeIdProblem(value);
+  if (problem) throw invalidArgument(field, `is not a SPIFFE ID: it ${problem}`);
 }
 
 export function validateResource(field: string, value: string): void {

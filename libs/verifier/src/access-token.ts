@@ -1,3 +1,4 @@
+import { isSpiffeId } from '@mayfly/core';
 import type { JWTPayload } from 'jose';
 
 /** How a delegated token (RFC 8693 act) came to its holder. */
@@ -37,12 +38,8 @@ export interface AccessTokenClaims {
 /** Deeper than any chain issuance would sign (MAYFLY_MAX_DELEGATION_DEPTH is at most 16). */
 const MAX_ACT_DEPTH = 16;
 
-const SPIFFE_ID = /^spiffe:\/\/[a-z0-9.-]{1,255}(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$/;
-
-/** A well-formed SPIFFE ID (no NUL, no spaces, a trust domain and a path), as Mayfly issues them. */
-export function isSpiffeId(value: string): boolean {
-  return value.length <= 2048 && SPIFFE_ID.test(value);
-}
+/** A well-formed SPIFFE ID, as the specification allows and Mayfly issues them (the one pattern, in @mayfly/core). */
+export { isSpiffeId };
 
 /**
  * Reads the claims whose signature has been verified; undefined if a Mayfly claim is missing or

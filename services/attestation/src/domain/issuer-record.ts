@@ -1,4 +1,4 @@
-import { invalidArgument, validateOptionalText, validateSpiffeId } from '@mayfly/core';
+import { TRUST_DOMAIN, invalidArgument, validateOptionalText, validateSpiffeId } from '@mayfly/core';
 import type { X509Certificate } from 'node:crypto';
 import type { TrustedIssuerInput, TrustedIssuerRow } from '@mayfly/db';
 import { IssuerKind, ReplayPolicy, type Binding, type TrustedIssuer } from '@mayfly/proto';
@@ -27,7 +27,6 @@ const KINDS: readonly (readonly [IssuerKind, TrustedIssuerRow['kind']])[] = [
   [IssuerKind.ISSUER_KIND_SPIFFE, 'spiffe'],
   [IssuerKind.ISSUER_KIND_X509, 'x509'],
 ];
-const TRUST_DOMAIN = /^[a-z0-9.-]{1,255}$/;
 const X509_NAME = /^[A-Za-z0-9._:\/-]{1,128}$/;
 /** Proof-of-possession assertions for a certificate need live only seconds: the default for x509. */
 const X509_DEFAULT_LIFETIME = 300;
@@ -44,7 +43,7 @@ export function readIssuerRecord(issuer: TrustedIssuer | undefined): TrustedIssu
   const kind = KINDS.find(([value]) => value === issuer.kind)?.[1];
   if (!kind) throw invalidArgument('issuer.kind', `must be one of ${KINDS.map(([value]) => IssuerKind[value]).join(', ')}`);
   const audiences = readAudiences(issuer.audiences);
-  if (issuer.trustDomain && !TRUST_DOMAIN.test(issuer.trustDomain)) throw invalidArgument('issuer.trust_domain', 'must be a trust domain name: lower-case letters, digits, "." and "-"');
+  if (issuer.trustDomain && !TRUST_DOMAIN.test(issuer.trustDomain)) throw invalidArgument('issuer.trust_domain', 'must be a trust domain name: lower-case letters, digits, ".", "-" and "_"');
   const algorithms = issuer.algorithms.length > 0 ? issuer.algorithms : ['ES256', 'RS256'];
   const unknown = algorithms.filter((algorithm) => !ALGORITHMS.includes(algorithm));
   if (unknown.length > 0) throw invalidArgument('issuer.algorithms', `${unknown.join(', ')} not accepted: choose from ${ALGORITHMS.join(', ')}`);
@@ -66,7 +65,8 @@ export function readIssuerRecord(issuer: TrustedIssuer | undefined): TrustedIssu
   }
   if (issuer.caPem) throw invalidArgument('issuer.ca_pem', 'is for issuers of kind ISSUER_KIND_X509 only');
   if (kind === 'spiffe') {
-    const trustDomain = /^spiffe:\/\/([a-z0-9.-]{1,255})$/.exec(issuer.issuer)?.[1];
+    const trustDomain = /^spiffe:\/\/([^/]+)$/.exec(issuer.issuer)?.[1];
+    if (trustDomain !== undefined && !TRUST_DOMAIN.test(trustDomain)) throw invalidArgument('issuer.issuer', `"${trustDomain}" is not a trust domain name: lower-case letters, digits, ".", "-" and "_"`);
     if (!trustDomain) throw invalidArgument('issuer.issuer', 'a SPIFFE bundle is registered as "spiffe://<trust domain>" (no path)');
     if (issuer.trustDomain && issuer.trustDomain !== trustDomain) throw invalidArgument('issuer.trust_domain', `is ${trustDomain} for this bundle`);
   } else {
