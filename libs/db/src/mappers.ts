@@ -44,7 +44,7 @@ export function toGrantMessage(row: GrantRecord & { reviewed_at?: Date | null; r
             pendingSeconds: Math.round((approval.request.pending_until.getTime() - approval.request.created_at.getTime()) / 1000),
             approvalValidSeconds: approval.request.approval_valid_seconds,
           },
-          votes: approval.votes.map((vote) => ({ approver: vote.approver, groups: vote.groups, approved: vote.approved, reason: vote.reason, at: vote.at })),
+          votes: approval.votes.map((vote) => ({ approver: vote.approver_name ?? vote.approver, groups: vote.groups, approved: vote.approved, reason: vote.reason, at: vote.at })),
           pendingUntil: approval.request.pending_until,
           approvedAt: approval.request.approved_at ?? undefined,
         }

@@ -20,6 +20,7 @@ import * as attestors from './migrations/016-attestors.js';
 import * as policySets from './migrations/017-policy-sets.js';
 import * as issuerAudiences from './migrations/018-issuer-audiences.js';
 import * as sessionRotation from './migrations/019-session-rotation.js';
+import * as peopleBySubject from './migrations/020-people-by-subject.js';
 import { MayflyError } from '@mayfly/core';
 import { sql } from 'kysely';
 import { provisionServiceRoles, type ProvisionOptions } from './roles.js';
@@ -46,6 +47,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '017-policy-sets': policySets,
   '018-issuer-audiences': issuerAudiences,
   '019-session-rotation': sessionRotation,
+  '020-people-by-subject': peopleBySubject,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -191,7 +191,10 @@ export interface ApprovalRequestTable {
 /** One person's answer to a request (one per person and request). */
 export interface ApprovalVoteTable {
   grant_id: string;
+  /** Who: `<issuer>#<sub>` (migration 020; older votes hold the email or subject they were counted by). */
   approver: string;
+  /** How they are shown: their verified email, else their subject (null on votes before migration 020). */
+  approver_name: string | null;
   groups: string[];
   approved: boolean;
   reason: string;

@@ -19,5 +19,5 @@ export function approverEnv(people: DevIssuer): Record<string, string> {
 
 /** An OIDC ID token for a person, as their identity provider would issue it. */
 export function personToken(people: DevIssuer, email: string, groups: readonly string[], ttlSeconds = 600): Promise<string> {
-  return people.mint(email, { audience: DEV_PEOPLE.audience, ttlSeconds, claims: { email, groups: [...groups] } });
+  return people.mint(email, { audience: DEV_PEOPLE.audience, ttlSeconds, claims: { email, email_verified: true, groups: [...groups] } });
 }

@@ -3,7 +3,7 @@ import { createLocalJWKSet, createRemoteJWKSet, customFetch, errors, jwtVerify, 
 import type { EnvReader } from '@mayfly/config';
 import { MayflyError } from '@mayfly/core';
 import { httpsFetch } from '@mayfly/pki';
-import type { Approver } from '../domain/separation-of-duties.js';
+import { normalizeEmail, type Approver } from '../domain/separation-of-duties.js';
 
 export interface HumanIdentityOptions {
   /** The identity provider's issuer (iss). */
@@ -14,14 +14,18 @@ export interface HumanIdentityOptions {
   readonly keys: { readonly url: string; readonly caFile?: string | undefined } | { readonly jwks: JSONWebKeySet };
   /** The claim that lists a person's groups (default "groups"). */
   readonly groupsClaim?: string;
-  /** ID tokens issued longer ago than this are refused, whatever their exp (default 3600 s). */
+  /** ID tokens issued longer ago than this are refused, whatever their exp (default 900 s). */
   readonly maxAgeSeconds?: number;
 }
+
+/** MAYFLY_APPROVER_MAX_AGE_SECONDS's default: a person signs in again after a quarter of an hour. */
+export const DEFAULT_ID_TOKEN_MAX_AGE_SECONDS = 900;
 
 /**
  * The people who approve: OIDC ID tokens from the one human identity provider Mayfly is told to
  * trust (MAYFLY_APPROVER_*), never a workload's evidence, SVID or mesh certificate. A person is
- * their email (or subject) and the groups the token lists.
+ * the pair (issuer, sub) and the groups the token lists; an email counts only when the token
+ * says it is verified (see personFromClaims).
  */
 export class HumanIdentityProvider {
   private readonly keys: JWTVerifyGetKey;
@@ -52,6 +56,7 @@ export class HumanIdentityProvider {
       audience: env.optionalString('MAYFLY_APPROVER_AUDIENCE') ?? 'mayfly-approvals',
       keys,
       groupsClaim: env.optionalString('MAYFLY_APPROVER_GROUPS_CLAIM') ?? 'groups',
+      maxAgeSeconds: env.int('MAYFLY_APPROVER_MAX_AGE_SECONDS', DEFAULT_ID_TOKEN_MAX_AGE_SECONDS, { min: 30, max: 86_400 }),
     });
   }
 
@@ -65,18 +70,51 @@ export class HumanIdentityProvider {
         issuer: this.options.issuer,
         audience: this.options.audience,
         algorithms: ['ES256', 'RS256', 'EdDSA'],
-        maxTokenAge: this.options.maxAgeSeconds ?? 3_600,
+        maxTokenAge: this.options.maxAgeSeconds ?? DEFAULT_ID_TOKEN_MAX_AGE_SECONDS,
         requiredClaims: ['sub', 'exp', 'iat'],
       }));
     } catch (error) {
-      const why = error instanceof errors.JWTExpired ? 'it has expired: sign in again' : error instanceof errors.JWTClaimValidationFailed ? `its ${error.claim} claim is not what Mayfly expects` : 'it is not signed by the approvers\' identity provider';
+      // jose reports a token older than maxTokenAge as JWTExpired on its iat claim.
+      const why =
+        (error instanceof errors.JWTExpired || error instanceof errors.JWTClaimValidationFailed) && error.claim === 'iat'
+          ? `it was issued more than ${this.options.maxAgeSeconds ?? DEFAULT_ID_TOKEN_MAX_AGE_SECONDS} s ago (MAYFLY_APPROVER_MAX_AGE_SECONDS): sign in again`
+          : error instanceof errors.JWTExpired
+            ? 'it has expired: sign in again'
+            : error instanceof errors.JWTClaimValidationFailed
+              ? `its ${error.claim} claim is not what Mayfly expects`
+              : 'it is not signed by the approvers\' identity provider';
       throw new MayflyError('ERR_TOKEN_INVALID', `id_token is not accepted: ${why}`, { cause: error });
     }
-    const id = typeof payload['email'] === 'string' && payload['email'] ? payload['email'] : String(payload['sub']);
-    const claim = payload[this.options.groupsClaim ?? 'groups'];
-    const groups = Array.isArray(claim) ? claim.filter((group): group is string => typeof group === 'string') : [];
-    return { id, groups };
+    return personFromClaims(payload, { issuer: this.options.issuer, audience: this.options.audience, groupsClaim: this.options.groupsClaim ?? 'groups' });
   }
+}
+
+/**
+ * The person verified ID token claims name. Who they are is (iss, sub) — never the email, which
+ * a token may carry or not, in any case, for the same person. Refused (ERR_TOKEN_INVALID):
+ * - a token whose email is not verified (email_verified must be true): an unverified email
+ *   could claim someone else's, or dodge the owner check;
+ * - a token for several audiences whose authorized party (azp) is not Mayfly's audience, and
+ *   any azp other than Mayfly's (OpenID Connect Core 3.1.3.7): a token issued to another client
+ *   is not a sign-in to Mayfly.
+ */
+export function personFromClaims(payload: Record<string, unknown>, expected: { issuer: string; audience: string; groupsClaim: string }): Approver {
+  const sub = payload['sub'];
+  if (typeof sub !== 'string' || sub.trim() === '') throw new MayflyError('ERR_TOKEN_INVALID', 'id_token is not accepted: it names no subject (sub)');
+  const audiences = Array.isArray(payload['aud']) ? payload['aud'] : [payload['aud']];
+  const azp = payload['azp'];
+  if ((audiences.length > 1 && azp === undefined) || (azp !== undefined && azp !== expected.audience)) {
+    throw new MayflyError('ERR_TOKEN_INVALID', `id_token is not accepted: it was issued to ${typeof azp === 'string' ? `the client "${azp}"` : 'several audiences with no authorized party (azp)'}, not to ${expected.audience}`);
+  }
+  let email: string | undefined;
+  if (payload['email'] !== undefined && payload['email'] !== '') {
+    if (typeof payload['email'] !== 'string') throw new MayflyError('ERR_TOKEN_INVALID', 'id_token is not accepted: its email claim is not a string');
+    if (payload['email_verified'] !== true) throw new MayflyError('ERR_TOKEN_INVALID', 'id_token is not accepted: its email is not verified (email_verified is not true); Mayfly compares verified emails only');
+    email = normalizeEmail(payload['email']);
+  }
+  const claim = payload[expected.groupsClaim];
+  const groups = Array.isArray(claim) ? claim.filter((group): group is string => typeof group === 'string') : [];
+  return { id: `${expected.issuer}#${sub}`, name: email ?? sub, email, groups };
 }
 
 function parseJwks(text: string): JSONWebKeySet {

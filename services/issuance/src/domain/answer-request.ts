@@ -79,19 +79,19 @@ async function decide(kind: Answer['kind'], reason: string, approver: Approver, 
     ownerContact: owners?.ownerContact ?? '',
   });
   const record = (input: Omit<AuditEventInput, 'actor' | 'taskId' | 'grantId' | 'occurredAt'>): AuditEvent =>
-    auditEvent(SOURCE, { ...input, actor: approver.id, grantId: grant.id, taskId: grant.task_id, occurredAt: now });
-  const vote: ApprovalVoteRow = { grant_id: grant.id, approver: approver.id, groups: [...approver.groups], approved: kind === 'approve', reason, at: now };
+    auditEvent(SOURCE, { ...input, actor: approver.name, grantId: grant.id, taskId: grant.task_id, occurredAt: now });
+  const vote: ApprovalVoteRow = { grant_id: grant.id, approver: approver.id, approver_name: approver.name, groups: [...approver.groups], approved: kind === 'approve', reason, at: now };
   const earlier = votes.find((existing) => existing.approver === approver.id);
   if (earlier) {
     // One person, one answer: a repeated one is recorded as such and changes nothing.
     return { events: [record({ kind: 'grant.answer_repeated', outcome: 'denied', detail: { answer: kind, earlier: earlier.approved ? 'approve' : 'reject', at: earlier.at.toISOString() } })], result: { issued: false } };
   }
   if (kind === 'reject') {
-    const ended = `rejected by ${approver.id}: ${reason}`;
-    return { vote, outcome: { kind: 'rejected' as const, at: now, reason: ended }, events: [record({ kind: 'grant.rejected', outcome: 'success', detail: { reason, groups: approver.groups, rule: request.rule } })], result: { issued: false } };
+    const ended = `rejected by ${approver.name}: ${reason}`;
+    return { vote, outcome: { kind: 'rejected' as const, at: now, reason: ended }, events: [record({ kind: 'grant.rejected', outcome: 'success', detail: { reason, person: approver.id, groups: approver.groups, rule: request.rule } })], result: { issued: false } };
   }
-  const approvers = [...votes.filter((existing) => existing.approved).map((existing) => existing.approver), approver.id];
-  const approved = record({ kind: 'grant.approval_recorded', outcome: 'success', detail: { reason, groups: approver.groups, rule: request.rule, approvals: approvers.length, threshold: request.threshold } });
+  const approvers = [...votes.filter((existing) => existing.approved).map((existing) => existing.approver_name ?? existing.approver), approver.name];
+  const approved = record({ kind: 'grant.approval_recorded', outcome: 'success', detail: { reason, person: approver.id, groups: approver.groups, rule: request.rule, approvals: approvers.length, threshold: request.threshold } });
   if (approvers.length < request.threshold) return { vote, events: [approved], result: { issued: false } };
 
   // The threshold is met: issue now. The access window starts here, not at the request.
@@ -147,7 +147,7 @@ async function auditRefusal(answer: Answer, approver: Approver | undefined, erro
   const events = [
     auditEvent(SOURCE, {
       kind: 'grant.answer_refused',
-      actor: approver?.id ?? 'unauthenticated',
+      actor: approver?.name ?? 'unauthenticated',
       outcome: 'denied',
       grantId: answer.grantId,
       occurredAt: now,

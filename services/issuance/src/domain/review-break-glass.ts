@@ -2,7 +2,7 @@ import { LIMITS, MayflyError, isMayflyError, sanitizeText, validateUuid } from '
 import { auditEvent } from '@mayfly/audit-trail';
 import type { GrantRow } from '@mayfly/db';
 import type { AuditEvent } from '@mayfly/proto';
-import type { Approver } from './separation-of-duties.js';
+import { ownsWorkload, type Approver } from './separation-of-duties.js';
 
 export interface ReviewPorts {
   verifyApprover(idToken: string): Promise<Approver>;
@@ -30,30 +30,29 @@ export async function reviewBreakGlass(request: { grantId: string; idToken: stri
     if (!grant?.break_glass) throw new MayflyError('ERR_GRANT_NOT_FOUND', `no break-glass grant has id ${request.grantId}`);
     if (grant.reviewed_at) throw new MayflyError('ERR_GRANT_NOT_PENDING', `break-glass grant ${grant.id} was reviewed already, by ${grant.reviewed_by} at ${grant.reviewed_at.toISOString()}`);
     const owners = await ports.findOwners(grant.spiffe_id);
-    const id = reviewer.id.toLowerCase();
-    if (id === owners?.ownerContact.toLowerCase() || (owners && reviewer.groups.includes(owners.ownerTeam)) || id === grant.spiffe_id.toLowerCase()) {
-      throw new MayflyError('ERR_APPROVER_NOT_ALLOWED', `${reviewer.id} owns the workload that broke the glass (team ${owners?.ownerTeam}); someone else reviews it`);
+    if (!owners || ownsWorkload(reviewer, owners)) {
+      throw new MayflyError('ERR_APPROVER_NOT_ALLOWED', `${reviewer.name} owns the workload that broke the glass (team ${owners?.ownerTeam}); someone else reviews it`);
     }
     const events = [
       auditEvent('issuance', {
         kind: 'grant.break_glass_reviewed',
-        actor: reviewer.id,
+        actor: reviewer.name,
         outcome: 'success',
         grantId: grant.id,
         taskId: grant.task_id,
         occurredAt: now,
-        detail: { review: text, groups: reviewer.groups, spiffeId: grant.spiffe_id, incidentReference: grant.task_reference, issuedAt: grant.issued_at.toISOString() },
+        detail: { review: text, person: reviewer.id, groups: reviewer.groups, spiffeId: grant.spiffe_id, incidentReference: grant.task_reference, issuedAt: grant.issued_at.toISOString() },
       }),
     ];
-    if (!(await ports.commitReview({ grantId: grant.id, reviewer: reviewer.id, text, at: now }, events))) {
+    if (!(await ports.commitReview({ grantId: grant.id, reviewer: reviewer.name, text, at: now }, events))) {
       throw new MayflyError('ERR_GRANT_NOT_PENDING', `break-glass grant ${grant.id} was reviewed meanwhile`);
     }
     ports.deliverAudit(events);
-    return { ...grant, reviewed_at: now, reviewed_by: reviewer.id, review: text };
+    return { ...grant, reviewed_at: now, reviewed_by: reviewer.name, review: text };
   } catch (error) {
     if (isMayflyError(error) && error.code !== 'ERR_DEPENDENCY_UNAVAILABLE' && error.code !== 'ERR_INTERNAL') {
       const events = [
-        auditEvent('issuance', { kind: 'grant.break_glass_review_refused', actor: reviewer?.id ?? 'unauthenticated', outcome: 'denied', grantId: request.grantId, occurredAt: now, detail: { code: error.code, reason: error.message } }),
+        auditEvent('issuance', { kind: 'grant.break_glass_review_refused', actor: reviewer?.name ?? 'unauthenticated', outcome: 'denied', grantId: request.grantId, occurredAt: now, detail: { code: error.code, reason: error.message } }),
       ];
       await ports.commitEvents(events);
       ports.deliverAudit(events);

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { isMayflyError } from '@mayfly/core';
-import { checkMayAnswer } from './separation-of-duties.js';
+import { checkMayAnswer, ownsWorkload, type Approver } from './separation-of-duties.js';
 
 const parties = { approverGroups: ['sre', 'data-owners'], workloadChain: ['spiffe://example.org/prod/reporter'], ownerTeam: 'reporting', ownerContact: 'reporting@example.com' };
-const refusal = (approver: { id: string; groups: string[] }) => {
+const person = (email: string | undefined, groups: string[], sub = email ?? 'someone'): Approver => ({ id: `https://idp#${sub}`, name: email ?? sub, email: email?.trim().toLowerCase(), groups });
+const refusal = (approver: Approver) => {
   try {
     checkMayAnswer(approver, parties);
     return undefined;
@@ -14,21 +15,29 @@ const refusal = (approver: { id: string; groups: string[] }) => {
 
 describe('checkMayAnswer', () => {
   it('lets a member of an approver group who does not own the workload answer', () => {
-    expect(refusal({ id: 'alice@example.com', groups: ['sre'] })).toBeUndefined();
-    expect(refusal({ id: 'bob@example.com', groups: ['eng', 'data-owners'] })).toBeUndefined();
+    expect(refusal(person('alice@example.com', ['sre']))).toBeUndefined();
+    expect(refusal(person('bob@example.com', ['eng', 'data-owners']))).toBeUndefined();
   });
 
   it('refuses people outside the approver groups', () => {
-    expect(refusal({ id: 'carol@example.com', groups: ['eng'] })).toMatch(/ERR_APPROVER_NOT_ALLOWED: .*none of the approver groups/);
-    expect(refusal({ id: 'carol@example.com', groups: [] })).toMatch(/no groups/);
+    expect(refusal(person('carol@example.com', ['eng']))).toMatch(/ERR_APPROVER_NOT_ALLOWED: .*none of the approver groups/);
+    expect(refusal(person('carol@example.com', []))).toMatch(/no groups/);
   });
 
-  it('refuses the workload\'s owners: its contact (any case) and its owner team', () => {
-    expect(refusal({ id: 'Reporting@Example.com', groups: ['sre'] })).toMatch(/owns the requesting workload/);
-    expect(refusal({ id: 'dave@example.com', groups: ['sre', 'reporting'] })).toMatch(/owns the requesting workload/);
+  it('refuses the workload\'s owners: its contact (any case, any padding) and its owner team', () => {
+    expect(refusal(person(' Reporting@Example.com', ['sre']))).toMatch(/owns the requesting workload/);
+    expect(refusal(person('dave@example.com', ['sre', 'reporting']))).toMatch(/owns the requesting workload/);
   });
 
   it('refuses the requester itself and anyone in its chain', () => {
-    expect(refusal({ id: 'spiffe://example.org/prod/reporter', groups: ['sre'] })).toMatch(/never approves itself/);
+    expect(refusal(person(undefined, ['sre'], 'spiffe://example.org/prod/reporter'))).toMatch(/never approves itself/);
+  });
+});
+
+describe('ownsWorkload', () => {
+  // Red team (issue 20, point 2): an owner whose contact had a leading space reviewed their own break-glass grant.
+  it('normalises both sides the same way', () => {
+    expect(ownsWorkload(person('owner@example.com', []), { ownerTeam: 't', ownerContact: ' Owner@Example.com ' })).toBe(true);
+    expect(ownsWorkload(person(undefined, [], 'owner@example.com'), { ownerTeam: 't', ownerContact: 'owner@example.com' })).toBe(false);
   });
 });
