@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { DATABASE_SERVICES } from '@mayfly/db';
 import { natsAuthorizationConfig } from '@mayfly/bus';
-import { DEFAULT_METRICS_PORTS, DEFAULT_PORTS, REVOCATION_STREAM_DEFAULTS, SERVICE_NAMES, addressVariable } from '@mayfly/config';
+import { AUDIT_HEAD_STREAM_DEFAULTS, DEFAULT_METRICS_PORTS, DEFAULT_PORTS, REVOCATION_STREAM_DEFAULTS, SERVICE_NAMES, addressVariable } from '@mayfly/config';
 
 // deploy/compose: no container engine runs here, so the file is checked statically — against
 // the compose-spec JSON schema (vendored from docker-compose 1.29's package), for the wiring
@@ -91,23 +91,23 @@ describe('deploy/compose/compose.yaml', () => {
     expect(services['revocation']!.environment?.['NATS_URL']).toMatch(/^nats:\/\/mayfly-revocation:[^@]+@nats:4222$/);
     expect(services['edge-verifier']!.environment?.['NATS_URL']).toMatch(/^nats:\/\/mayfly-edge:[^@]+@nats:4222$/);
     expect(services['issuance']!.environment?.['NATS_URL']).toMatch(/^nats:\/\/mayfly-issuance:[^@]+@nats:4222$/);
+    expect(services['audit']!.environment?.['NATS_URL']).toMatch(/^nats:\/\/mayfly-audit:[^@]+@nats:4222$/);
     const natsUsers = Object.entries(services).filter(([, definition]) => definition.environment?.['NATS_URL']).map(([name]) => name);
-    expect(natsUsers.sort()).toEqual(['edge-verifier', 'issuance', 'revocation']);
+    expect(natsUsers.sort()).toEqual(['audit', 'edge-verifier', 'issuance', 'revocation']);
   });
 
   it("has NATS users and permissions exactly as Mayfly's own generator makes them, in a config nats-server accepts", () => {
     const conf = readFileSync(`${DIR}nats.conf`, 'utf8');
-    const generated = natsAuthorizationConfig(
-      { revocation: { user: 'mayfly-revocation', password: 'REVOCATION' }, edge: { user: 'mayfly-edge', password: 'EDGE' }, issuance: { user: 'mayfly-issuance', password: 'ISSUANCE' } },
-      REVOCATION_STREAM_DEFAULTS,
-    )
-      .replace('"REVOCATION"', '$MAYFLY_NATS_REVOCATION_PASSWORD')
-      .replace('"EDGE"', '$MAYFLY_NATS_EDGE_PASSWORD')
-      .replace('"ISSUANCE"', '$MAYFLY_NATS_ISSUANCE_PASSWORD');
+    const roles = ['revocation', 'edge', 'issuance', 'audit', 'auditor'] as const;
+    let generated = natsAuthorizationConfig(
+      Object.fromEntries(roles.map((role) => [role, { user: `mayfly-${role}`, password: role.toUpperCase() }])) as unknown as Parameters<typeof natsAuthorizationConfig>[0],
+      { ...REVOCATION_STREAM_DEFAULTS, auditHead: AUDIT_HEAD_STREAM_DEFAULTS },
+    );
+    for (const role of roles) generated = generated.replace(`"${role.toUpperCase()}"`, `$MAYFLY_NATS_${role.toUpperCase()}_PASSWORD`);
     expect(conf).toContain(generated);
     const natsServer = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((path) => existsSync(path));
     if (!natsServer) return; // .ci/run makes sure one is installed
-    const check = spawnSync(natsServer, ['-c', `${DIR}nats.conf`, '-t'], { env: { MAYFLY_NATS_REVOCATION_PASSWORD: 'a', MAYFLY_NATS_EDGE_PASSWORD: 'b', MAYFLY_NATS_ISSUANCE_PASSWORD: 'c' }, encoding: 'utf8' });
+    const check = spawnSync(natsServer, ['-c', `${DIR}nats.conf`, '-t'], { env: { MAYFLY_NATS_REVOCATION_PASSWORD: 'a', MAYFLY_NATS_EDGE_PASSWORD: 'b', MAYFLY_NATS_ISSUANCE_PASSWORD: 'c', MAYFLY_NATS_AUDIT_PASSWORD: 'd', MAYFLY_NATS_AUDITOR_PASSWORD: 'e' }, encoding: 'utf8' });
     expect(check.status, check.stderr + check.stdout).toBe(0);
   });
 

@@ -93,7 +93,7 @@ describe('deploy/helm/mayfly', () => {
       expect([...entry.calls].sort(), `${service} calls`).toEqual([...expectedCalls.get(service)!].sort());
       expect(entry, service).toMatchObject({ port: DEFAULT_PORTS[service], healthPort: DEFAULT_HEALTH_PORTS[service], metricsPort: DEFAULT_METRICS_PORTS[service] });
       expect(entry.database, `${service} database`).toBe((DATABASE_SERVICES as readonly string[]).includes(service));
-      expect(entry.nats, `${service} nats`).toBe(service === 'revocation' || service === 'edge-verifier' || service === 'issuance');
+      expect(entry.nats, `${service} nats`).toBe(service === 'revocation' || service === 'edge-verifier' || service === 'issuance' || service === 'audit');
       const calledByWorkloads = Object.entries(ALLOWED_CALLERS).some(([method, callers]) => callers === 'workloads' && serviceOf(method) === service);
       const calledByOperators = Object.entries(ALLOWED_CALLERS).some(([method, callers]) => callers !== 'workloads' && callers.includes('operator') && serviceOf(method) === service);
       expect(entry.workloads, `${service} workloads`).toBe(calledByWorkloads);

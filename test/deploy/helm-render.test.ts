@@ -178,19 +178,22 @@ describe.skipIf(!hasGo)('deploy/helm/mayfly rendered (Go text/template + sprig; 
 
   it("renders Mayfly's NATS users and permissions for the NATS server exactly as libs/bus generates them, in a config nats-server accepts", () => {
     for (const valuesFile of VALUES_FILES) {
-      const values = parse(readFileSync(valuesFile ?? `${CHART}/values.yaml`, 'utf8')) as { nats?: { stream?: string; subjectPrefix?: string } };
-      const stream = { stream: values.nats?.stream ?? 'MAYFLY_REVOCATIONS', subjectPrefix: values.nats?.subjectPrefix ?? 'mayfly.revocations' };
+      const values = parse(readFileSync(valuesFile ?? `${CHART}/values.yaml`, 'utf8')) as { nats?: { stream?: string; subjectPrefix?: string; auditHeadStream?: string; auditHeadSubject?: string } };
+      const stream = {
+        stream: values.nats?.stream ?? 'MAYFLY_REVOCATIONS',
+        subjectPrefix: values.nats?.subjectPrefix ?? 'mayfly.revocations',
+        auditHead: { stream: values.nats?.auditHeadStream ?? 'MAYFLY_AUDIT_HEAD', subject: values.nats?.auditHeadSubject ?? 'mayfly.audit.head' },
+      };
       const configMap = render(valuesFile).find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'mayfly-nats-authorization');
-      const expected = natsAuthorizationConfig({ revocation: { user: 'mayfly-revocation', password: 'R' }, edge: { user: 'mayfly-edge', password: 'E' }, issuance: { user: 'mayfly-issuance', password: 'I' } }, stream)
-        .replace('"R"', '$MAYFLY_NATS_REVOCATION_PASSWORD')
-        .replace('"E"', '$MAYFLY_NATS_EDGE_PASSWORD')
-        .replace('"I"', '$MAYFLY_NATS_ISSUANCE_PASSWORD');
+      const roles = ['revocation', 'edge', 'issuance', 'audit', 'auditor'] as const;
+      let expected = natsAuthorizationConfig(Object.fromEntries(roles.map((role) => [role, { user: `mayfly-${role}`, password: role.toUpperCase() }])) as unknown as Parameters<typeof natsAuthorizationConfig>[0], stream);
+      for (const role of roles) expected = expected.replace(`"${role.toUpperCase()}"`, `$MAYFLY_NATS_${role.toUpperCase()}_PASSWORD`);
       expect((configMap as unknown as { data: Record<string, string> }).data['mayfly-authorization.conf'], label(valuesFile)).toBe(expected);
       const natsServer = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((path) => existsSync(path));
       if (!natsServer) continue;
       const conf = join(mkdtempSync(join(tmpdir(), 'nats-conf-')), 'nats.conf');
       writeFileSync(conf, `listen: 127.0.0.1:4222\njetstream {}\n${expected}`);
-      const check = spawnSync(natsServer, ['-c', conf, '-t'], { env: { MAYFLY_NATS_REVOCATION_PASSWORD: 'a', MAYFLY_NATS_EDGE_PASSWORD: 'b', MAYFLY_NATS_ISSUANCE_PASSWORD: 'c' }, encoding: 'utf8' });
+      const check = spawnSync(natsServer, ['-c', conf, '-t'], { env: { MAYFLY_NATS_REVOCATION_PASSWORD: 'a', MAYFLY_NATS_EDGE_PASSWORD: 'b', MAYFLY_NATS_ISSUANCE_PASSWORD: 'c', MAYFLY_NATS_AUDIT_PASSWORD: 'd', MAYFLY_NATS_AUDITOR_PASSWORD: 'e' }, encoding: 'utf8' });
       expect(check.status, check.stderr + check.stdout).toBe(0);
     }
   });

@@ -5,7 +5,18 @@ import { join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RevocationPublisher, ensureRevocationStream, grantRevocationSubject, heartbeatSubject, natsAuthorizationConfig, readStreamSnapshot, subscribeRevocations } from '@mayfly/bus';
+import {
+  RevocationPublisher,
+  ensureAuditHeadStream,
+  ensureRevocationStream,
+  grantRevocationSubject,
+  heartbeatSubject,
+  natsAuthorizationConfig,
+  publishAuditHead,
+  readAuditHead,
+  readStreamSnapshot,
+  subscribeRevocations,
+} from '@mayfly/bus';
 import { freePort, isListening } from '@mayfly/mesh';
 import { RevocationEvent } from '@mayfly/proto';
 
@@ -13,8 +24,14 @@ import { RevocationEvent } from '@mayfly/proto';
 // config: the revocation service may publish revocations and manage the streams; an edge may
 // follow the stream and read the marker, and cannot publish, purge or delete anything.
 
-const STREAM = { stream: 'MAYFLY_PERMS', subjectPrefix: 'mayfly.perms' };
-const USERS = { revocation: { user: 'revocation', password: 'rev-secret' }, edge: { user: 'edge', password: 'edge-secret' }, issuance: { user: 'issuance', password: 'issuance-secret' } };
+const STREAM = { stream: 'MAYFLY_PERMS', subjectPrefix: 'mayfly.perms', auditHead: { stream: 'MAYFLY_PERMS_AUDIT_HEAD', subject: 'mayfly.perms-audit.head' } };
+const USERS = {
+  revocation: { user: 'revocation', password: 'rev-secret' },
+  edge: { user: 'edge', password: 'edge-secret' },
+  issuance: { user: 'issuance', password: 'issuance-secret' },
+  audit: { user: 'audit', password: 'audit-secret' },
+  auditor: { user: 'auditor', password: 'auditor-secret' },
+};
 let server: ChildProcess;
 let port: number;
 let revocation: NatsConnection;
@@ -114,5 +131,31 @@ describe('12 NATS permissions', () => {
     expect(beats).toEqual([]);
     sub.unsubscribe();
     expect((await readStreamSnapshot(revocation, STREAM.stream))!.lastSequence).toBeGreaterThanOrEqual(2);
+  });
+
+  // Issue 20, point 1: the audit chain's head lives outside the database, out of reach of
+  // everyone but the audit service — even of the revocation service, which manages its own streams.
+  it('only the audit service publishes the audit head; nobody deletes or purges it; auditors only read it', async () => {
+    const connectAs = (who: keyof typeof USERS) => connect({ servers: `127.0.0.1:${port}`, user: USERS[who].user, pass: USERS[who].password });
+    const audit = await connectAs('audit');
+    const auditor = await connectAs('auditor');
+    try {
+      await ensureAuditHeadStream(audit, STREAM.auditHead);
+      await publishAuditHead(audit, STREAM.auditHead, 'head-1');
+      expect(await readAuditHead(auditor, STREAM.auditHead)).toBe('head-1'); // positive control
+      for (const [who, nc] of [['auditor', auditor], ['revocation', revocation], ['edge', edge], ['issuance', issuance]] as const) {
+        await expect(publishAuditHead(nc, STREAM.auditHead, `forged by ${who}`, 1_000), who).rejects.toThrow();
+      }
+      for (const nc of [audit, revocation, auditor]) {
+        const jsm = await jetstreamManager(nc, { timeout: 2_000 });
+        await expect(jsm.streams.purge(STREAM.auditHead.stream)).rejects.toThrow();
+        await expect(jsm.streams.delete(STREAM.auditHead.stream)).rejects.toThrow();
+        await expect(jsm.streams.deleteMessage(STREAM.auditHead.stream, 1)).rejects.toThrow();
+      }
+      expect(await readAuditHead(auditor, STREAM.auditHead)).toBe('head-1');
+    } finally {
+      await audit.close();
+      await auditor.close();
+    }
   });
 });

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { connectBus, deleteRevocationStream } from '@mayfly/bus';
 import { MayflyClient } from '@mayfly/client';
 import { MayflyError } from '@mayfly/core';
@@ -139,6 +140,7 @@ export async function startTestMesh(suite: string, options: { env?: Record<strin
       natsUrl: NATS_URL,
       ports: 'free',
       revocationStream: stream,
+      auditHeadStream: { stream: `${stream.stream}_AUDIT_HEAD`, subject: `${stream.subjectPrefix}-audit.head` },
       databaseRolePrefix: rolePrefix,
       signingKeyringDir: join(stateDir, 'signing-keys'),
       auditCheckpointKeyFile: join(stateDir, 'audit-checkpoint-key.jwk'),
@@ -205,6 +207,7 @@ export async function startTestMesh(suite: string, options: { env?: Record<strin
       await db.destroy();
       const nats = await connectBus(NATS_URL, 'mayfly-e2e-cleanup');
       await deleteRevocationStream(nats, stream.stream);
+      await (await jetstreamManager(nats)).streams.delete(`${stream.stream}_AUDIT_HEAD`).catch(() => undefined);
       await nats.close();
       const admin = createDatabase({ url: ADMIN_URL, maxConnections: 1 });
       await sql.raw(`DROP DATABASE IF EXISTS "mayfly_e2e_${id}" WITH (FORCE)`).execute(admin);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { checkpointSignatureValid, ed25519PublicKey } from './checkpoint.js';
+import { chainHeadSignatureValid, checkpointSignatureValid, ed25519PublicKey, type SignedChainHead } from './checkpoint.js';
 
 /** One link of the chain as stored (audit_chain), in chain order. */
 export interface ChainLink {
@@ -21,6 +21,8 @@ export interface StoredCheckpoint {
   readonly signedAt: Date;
   readonly publicKey: string;
   readonly signature: Buffer;
+  /** The checkpoint before it ('0' for the first); undefined on checkpoints signed before v2. */
+  readonly previousPosition?: string | undefined;
 }
 
 export type ChainProblem =
@@ -29,7 +31,21 @@ export type ChainProblem =
   | { kind: 'inserted'; sequence: string; detail: string }
   | { kind: 'reordered'; sequence: string; detail: string }
   | { kind: 'chain-altered'; sequence: string; detail: string }
-  | { kind: 'checkpoint-mismatch'; sequence: string; detail: string };
+  | { kind: 'checkpoint-mismatch'; sequence: string; detail: string }
+  /** The log ends before a position the audit service signed outside the database. */
+  | { kind: 'truncated'; sequence: string; detail: string }
+  /** Signed checkpoints are gone from the database. */
+  | { kind: 'checkpoint-missing'; sequence: string; detail: string }
+  /** The external head is older than the checkpoint interval allows, or it is not there at all. */
+  | { kind: 'stale'; sequence: string; detail: string };
+
+/**
+ * Whether the trail is proven complete: only with a head kept outside the database, signed by a
+ * trusted key, fresh, and agreeing with the log. Otherwise the report says why it cannot be.
+ */
+export type Completeness =
+  | { readonly proven: true; readonly through: string; readonly signedAt: Date }
+  | { readonly proven: false; readonly reason: string };
 
 export interface ChainReport {
   readonly links: number;
@@ -37,6 +53,16 @@ export interface ChainReport {
   readonly checkpointsChecked: number;
   /** Every problem found, the earliest (by sequence) first. */
   readonly problems: readonly ChainProblem[];
+  readonly completeness: Completeness;
+}
+
+/** What the verifier was given from outside the database. */
+export interface ExternalRecord {
+  /** The newest signed head from the external record; undefined when the record holds none. */
+  readonly head: SignedChainHead | undefined;
+  /** Now, and how old the head may be: the audit service's checkpoint interval plus a grace. */
+  readonly now: Date;
+  readonly maxHeadAgeMs: number;
 }
 
 const GENESIS = Buffer.alloc(32);
@@ -58,6 +84,13 @@ export function verifyAuditChain(input: {
   checkpoints: readonly StoredCheckpoint[];
   /** Public keys (JWK x) whose signatures are trusted; undefined: any key the rows name (signature still checked). */
   trustedKeys?: readonly string[] | undefined;
+  /**
+   * The head published outside the database. Undefined: no external record was given, and
+   * completeness cannot be proven (a truncation would go unseen).
+   */
+  external?: ExternalRecord | undefined;
+  /** Why there is no external record, for the report (e.g. "NATS unreachable: …"). */
+  externalUnavailable?: string | undefined;
 }): ChainReport {
   const problems: ChainProblem[] = [];
   const eventBySequence = new Map(input.events.map((event) => [event.sequence, event]));
@@ -96,6 +129,79 @@ export function verifyAuditChain(input: {
       problems.push({ kind: 'checkpoint-mismatch', sequence: at?.sequence ?? '0', detail: `the chain at position ${checkpoint.position} is not what the audit service signed at ${checkpoint.signedAt.toISOString()}: history before it was rewritten` });
     }
   }
+  problems.push(...checkpointGaps(input.checkpoints));
+  const lastLink = input.links.at(-1);
+  const headProblems = input.external ? checkExternalHead(input.external, chainAt, lastLink, input.checkpoints, input.trustedKeys) : [];
+  problems.push(...headProblems);
   problems.sort((a, b) => (BigInt(a.sequence) < BigInt(b.sequence) ? -1 : BigInt(a.sequence) > BigInt(b.sequence) ? 1 : 0));
-  return { links: input.links.length, events: input.events.length, checkpointsChecked: input.checkpoints.length, problems };
+  return { links: input.links.length, events: input.events.length, checkpointsChecked: input.checkpoints.length, problems, completeness: completeness(input, problems) };
+}
+
+/** Each v2 checkpoint names the one before it: a name that is not its predecessor is a gap. */
+function checkpointGaps(checkpoints: readonly StoredCheckpoint[]): ChainProblem[] {
+  const problems: ChainProblem[] = [];
+  let previous = '0';
+  for (const checkpoint of checkpoints) {
+    if (checkpoint.previousPosition !== undefined && checkpoint.previousPosition !== previous) {
+      problems.push({
+        kind: 'checkpoint-missing',
+        sequence: '0',
+        detail: `the checkpoint at position ${checkpoint.position} follows one at position ${checkpoint.previousPosition}, which is not in the database (the one before it there is at ${previous}): signed checkpoints were deleted`,
+      });
+    }
+    previous = checkpoint.position;
+  }
+  return problems;
+}
+
+function checkExternalHead(
+  external: ExternalRecord,
+  chainAt: ReadonlyMap<string, { chainHash: Buffer; sequence: string }>,
+  lastLink: ChainLink | undefined,
+  checkpoints: readonly StoredCheckpoint[],
+  trustedKeys: readonly string[] | undefined,
+): ChainProblem[] {
+  const head = external.head;
+  const end = lastLink?.position ?? '0';
+  if (!head) return [{ kind: 'stale', sequence: end === '0' ? '0' : lastLink!.sequence, detail: 'the external record holds no signed head: it was deleted, or the audit service never published one (it needs NATS)' }];
+  const signed = head.publicKey !== '' && (trustedKeys === undefined || trustedKeys.includes(head.publicKey)) && chainHeadSignatureValid(head);
+  if (!signed) return [{ kind: 'checkpoint-mismatch', sequence: '0', detail: `the external head (position ${head.position}) is not signed by a trusted key` }];
+  const problems: ChainProblem[] = [];
+  const at = chainAt.get(head.position);
+  if (head.position !== '0' && !at) {
+    problems.push({
+      kind: 'truncated',
+      sequence: lastLink?.sequence ?? '0',
+      detail:
+        BigInt(end) < BigInt(head.position)
+          ? `the log ends at position ${end}, but the audit service signed position ${head.position} at ${head.signedAt.toISOString()}: ${BigInt(head.position) - BigInt(end)} or more records after position ${end} were removed`
+          : `the chain has no link at position ${head.position}, which the audit service signed at ${head.signedAt.toISOString()}: records were removed and the chain continued without them`,
+    });
+  } else if (at && !at.chainHash.equals(head.chainHash)) {
+    problems.push({ kind: 'checkpoint-mismatch', sequence: at.sequence, detail: `the chain at position ${head.position} is not what the audit service signed outside the database at ${head.signedAt.toISOString()}: history before it was rewritten` });
+  }
+  const newestCheckpoint = checkpoints.reduce((newest, checkpoint) => (BigInt(checkpoint.position) > newest ? BigInt(checkpoint.position) : newest), 0n);
+  if (BigInt(head.checkpointPosition) > newestCheckpoint) {
+    problems.push({
+      kind: 'checkpoint-missing',
+      sequence: '0',
+      detail: `the audit service had signed a checkpoint at position ${head.checkpointPosition} (so says its head of ${head.signedAt.toISOString()}); the newest in the database is at ${newestCheckpoint}: checkpoints were deleted`,
+    });
+  }
+  const ageMs = external.now.getTime() - head.signedAt.getTime();
+  if (ageMs > external.maxHeadAgeMs) {
+    problems.push({
+      kind: 'stale',
+      sequence: '0',
+      detail: `the newest external head was signed at ${head.signedAt.toISOString()}, ${Math.round(ageMs / 1000)} s ago (more than ${Math.round(external.maxHeadAgeMs / 1000)} s): the audit service stopped signing, or its record is withheld — records after position ${head.position} are not proven`,
+    });
+  }
+  return problems;
+}
+
+function completeness(input: { trustedKeys?: readonly string[] | undefined; external?: ExternalRecord | undefined; externalUnavailable?: string | undefined }, problems: readonly ChainProblem[]): Completeness {
+  if (input.trustedKeys === undefined) return { proven: false, reason: 'no trusted checkpoint key was given: signatures were checked against the keys the rows name, which proves nothing against someone who can write the rows (pass --public-key)' };
+  if (!input.external) return { proven: false, reason: `no external record of the chain's head${input.externalUnavailable ? ` (${input.externalUnavailable})` : ''}: a truncated log cannot be told from a complete one` };
+  if (problems.length > 0 || !input.external.head) return { proven: false, reason: 'the trail has problems' };
+  return { proven: true, through: input.external.head.position, signedAt: input.external.head.signedAt };
 }

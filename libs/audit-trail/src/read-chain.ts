@@ -25,6 +25,7 @@ export async function readAuditChain(db: Kysely<Database>): Promise<{ links: Cha
     signedAt: row.signed_at,
     publicKey: row.public_key,
     signature: row.signature,
+    previousPosition: row.previous_position ?? undefined,
   }));
   return { links, events, checkpoints };
 }

@@ -26,7 +26,7 @@ export function parseNatsUrl(url: string): { servers: string[]; user?: string; p
  * Connects to NATS and keeps reconnecting for as long as the process lives: a service must ride
  * out a NATS restart, not die with it. Messages name the servers and the user, never a password.
  */
-export async function connectBus(url: string, name: string): Promise<NatsConnection> {
+export async function connectBus(url: string, name: string, options: { waitOnFirstConnect?: boolean } = {}): Promise<NatsConnection> {
   const { servers, user, pass, display } = parseNatsUrl(url);
   try {
     return await connect({
@@ -36,6 +36,8 @@ export async function connectBus(url: string, name: string): Promise<NatsConnect
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
       timeout: 5_000,
+      // A service that can do its main work without NATS starts without it, and connects later.
+      ...(options.waitOnFirstConnect ? { waitOnFirstConnect: true } : {}),
     });
   } catch (error) {
     throw new MayflyError(
@@ -43,5 +45,20 @@ export async function connectBus(url: string, name: string): Promise<NatsConnect
       `cannot reach NATS at ${display}: ${(error as Error).message}. Set NATS_URL (nats://user:password@host:port) or start nats-server -js.`,
       { cause: error },
     );
+  }
+}
+
+/**
+ * Whether the NATS server at `url` lets a client in without credentials (the URL's own are left
+ * out). False when it refuses, or cannot be reached (then connecting properly says why).
+ */
+export async function acceptsAnonymous(url: string): Promise<boolean> {
+  const { servers } = parseNatsUrl(url);
+  try {
+    const nc = await connect({ servers, name: 'mayfly-anonymous-probe', reconnect: false, timeout: 2_000 });
+    await nc.close();
+    return true;
+  } catch {
+    return false;
   }
 }

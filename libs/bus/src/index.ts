@@ -1,4 +1,4 @@
-export { connectBus, parseNatsUrl } from './connection.js';
+export { acceptsAnonymous, connectBus, parseNatsUrl } from './connection.js';
 export {
   deleteRevocationStream,
   ensureRevocationStream,
@@ -16,5 +16,6 @@ export {
 export { RevocationPublisher } from './revocation-publisher.js';
 export { subscribeRevocations, type FeedState, type RevocationSubscription, type SubscribeOptions } from './revocation-subscriber.js';
 export type { NatsConnection } from '@nats-io/transport-node';
-export { APPROVALS_PENDING_SUBJECT, BREAK_GLASS_ALERT_SUBJECT, natsAuthorizationConfig, revocationPermissions, type NatsUsers, type Permissions } from './nats-permissions.js';
+export { APPROVALS_PENDING_SUBJECT, BREAK_GLASS_ALERT_SUBJECT, natsAuthorizationConfig, revocationPermissions, type NatsLayout, type NatsUsers, type Permissions } from './nats-permissions.js';
+export { AuditHeadMissing, ensureAuditHeadStream, publishAuditHead, readAuditHead, type AuditHeadStreamConfig } from './audit-head-stream.js';
 export { FeedFreshness, type FeedHeartbeat } from './feed-freshness.js';

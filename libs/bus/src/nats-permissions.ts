@@ -1,3 +1,4 @@
+import type { AuditHeadStreamConfig } from './audit-head-stream.js';
 import { controlStreamName, heartbeatSubject, resyncMarkerSubject } from './revocation-stream.js';
 
 /** Who connects to NATS, by role. */
@@ -8,6 +9,18 @@ export interface NatsUsers {
   readonly edge: { readonly user: string; readonly password: string };
   /** Issuance: announces requests waiting for approval and break-glass alerts; nothing else. */
   readonly issuance: { readonly user: string; readonly password: string };
+  /** The audit service: publishes the audit chain's signed head to its stream; nothing else. */
+  readonly audit: { readonly user: string; readonly password: string };
+  /** Auditors (`mayfly audit verify`): read the audit chain's head; nothing else. */
+  readonly auditor: { readonly user: string; readonly password: string };
+}
+
+/** The streams and subjects the permissions are about. */
+export interface NatsLayout {
+  readonly stream: string;
+  readonly subjectPrefix: string;
+  /** The audit chain's external head (@mayfly/config AUDIT_HEAD_STREAM_DEFAULTS in a deployment). */
+  readonly auditHead: AuditHeadStreamConfig;
 }
 
 /** Where a request waiting for approval is announced, for chat and paging integrations. */
@@ -16,7 +29,7 @@ export const APPROVALS_PENDING_SUBJECT = 'mayfly.approvals.pending';
 export const BREAK_GLASS_ALERT_SUBJECT = 'mayfly.alerts.break-glass';
 
 export interface Permissions {
-  readonly publish: { readonly allow: readonly string[] };
+  readonly publish: { readonly allow: readonly string[]; readonly deny?: readonly string[] };
   readonly subscribe: { readonly allow: readonly string[] };
 }
 
@@ -26,11 +39,19 @@ export interface Permissions {
  * revocation (or a forged one) nor purge, delete or change a stream. Only the revocation service
  * may publish on the revocation subjects and manage the streams.
  */
-export function revocationPermissions(config: { stream: string; subjectPrefix: string }): { revocation: Permissions; edge: Permissions; issuance: Permissions } {
+export function revocationPermissions(config: NatsLayout): Record<keyof NatsUsers, Permissions> {
   const control = controlStreamName(config.stream);
+  const head = config.auditHead;
+  // Reading the audit head: what both the audit service (to resume) and auditors need.
+  const readHead = ['$JS.API.INFO', `$JS.API.STREAM.INFO.${head.stream}`, `$JS.API.STREAM.MSG.GET.${head.stream}`, `$JS.API.DIRECT.GET.${head.stream}`, `$JS.API.DIRECT.GET.${head.stream}.>`];
   return {
     revocation: {
-      publish: { allow: [`${config.subjectPrefix}.>`, resyncMarkerSubject(config.subjectPrefix), heartbeatSubject(config.subjectPrefix), '$JS.API.>'] },
+      // It manages its streams through the JetStream API, but never the audit head's stream:
+      // the audit trail's external record must be out of reach of every other service.
+      publish: {
+        allow: [`${config.subjectPrefix}.>`, resyncMarkerSubject(config.subjectPrefix), heartbeatSubject(config.subjectPrefix), '$JS.API.>'],
+        deny: [head.subject, `$JS.API.STREAM.*.${head.stream}`, `$JS.API.STREAM.MSG.*.${head.stream}`, `$JS.API.CONSUMER.*.${head.stream}`, `$JS.API.CONSUMER.*.${head.stream}.>`],
+      },
       subscribe: { allow: ['_INBOX.>'] },
     },
     edge: {
@@ -59,6 +80,15 @@ export function revocationPermissions(config: { stream: string; subjectPrefix: s
       publish: { allow: ['mayfly.approvals.>', 'mayfly.alerts.>'] },
       subscribe: { allow: ['_INBOX.>'] },
     },
+    // The audit head: create and publish to its stream, never delete or purge it.
+    audit: {
+      publish: { allow: [head.subject, ...readHead, `$JS.API.STREAM.CREATE.${head.stream}`, `$JS.API.STREAM.UPDATE.${head.stream}`] },
+      subscribe: { allow: ['_INBOX.>'] },
+    },
+    auditor: {
+      publish: { allow: readHead },
+      subscribe: { allow: ['_INBOX.>'] },
+    },
   };
 }
 
@@ -66,10 +96,11 @@ export function revocationPermissions(config: { stream: string; subjectPrefix: s
  * A nats-server `authorization` block giving each role its user and permissions, for the
  * server Mayfly starts itself and as the model for compose and Helm.
  */
-export function natsAuthorizationConfig(users: NatsUsers, config: { stream: string; subjectPrefix: string }): string {
+export function natsAuthorizationConfig(users: NatsUsers, config: NatsLayout): string {
   const permissions = revocationPermissions(config);
   const list = (values: readonly string[]) => `[${values.map((value) => JSON.stringify(value)).join(', ')}]`;
   const user = (credentials: { user: string; password: string }, p: Permissions) =>
-    `    { user: ${JSON.stringify(credentials.user)}, password: ${JSON.stringify(credentials.password)}, permissions: { publish: { allow: ${list(p.publish.allow)} }, subscribe: { allow: ${list(p.subscribe.allow)} } } }`;
-  return `authorization {\n  users: [\n${user(users.revocation, permissions.revocation)},\n${user(users.edge, permissions.edge)},\n${user(users.issuance, permissions.issuance)}\n  ]\n}\n`;
+    `    { user: ${JSON.stringify(credentials.user)}, password: ${JSON.stringify(credentials.password)}, permissions: { publish: { allow: ${list(p.publish.allow)}${p.publish.deny ? `, deny: ${list(p.publish.deny)}` : ''} }, subscribe: { allow: ${list(p.subscribe.allow)} } } }`;
+  const roles = ['revocation', 'edge', 'issuance', 'audit', 'auditor'] as const;
+  return `authorization {\n  users: [\n${roles.map((role) => user(users[role], permissions[role])).join(',\n')}\n  ]\n}\n`;
 }

@@ -101,7 +101,7 @@ export async function ensureRevocationStream(nc: NatsConnection, config: Revocat
   return ensureStream(jsm, config.stream, settings);
 }
 
-async function ensureStream(jsm: StreamManager, name: string, settings: Partial<StreamConfig>): Promise<StreamSnapshot & { createdNow: boolean }> {
+export async function ensureStream(jsm: StreamManager, name: string, settings: Partial<StreamConfig>): Promise<StreamSnapshot & { createdNow: boolean }> {
   try {
     await jsm.streams.info(name);
     const info = await jsm.streams.update(name, settings);

@@ -19,6 +19,11 @@ export interface Flags {
   readonly every: string | undefined;
   /** `mayfly audit verify --public-key FILE`: the checkpoint key to trust. */
   readonly publicKey: string | undefined;
+  /** `mayfly audit verify`: where the audit chain's external head is (NATS URL, stream, subject) and how old it may be. */
+  readonly nats: string | undefined;
+  readonly headStream: string | undefined;
+  readonly headSubject: string | undefined;
+  readonly maxHeadAge: string | undefined;
   /** Audit queries: filters, page size, follow, output file. */
   readonly grant: string | undefined;
   readonly task: string | undefined;

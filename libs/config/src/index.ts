@@ -6,6 +6,8 @@ export {
   DEFAULT_NATS_URL,
   DEFAULT_PORTS,
   REVOCATION_STREAM_DEFAULTS,
+  AUDIT_HEAD_STREAM_DEFAULTS,
+  auditHeadStreamSettings,
   SERVICE_NAMES,
   addressVariable,
   commonSettings,

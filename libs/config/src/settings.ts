@@ -96,6 +96,19 @@ export function revocationStreamSettings(env = new EnvReader()): RevocationStrea
   };
 }
 
+/**
+ * Where the audit service keeps the audit chain's signed head outside the database (a JetStream
+ * stream and its one subject; see @mayfly/bus audit-head-stream), and where verifiers read it.
+ */
+export const AUDIT_HEAD_STREAM_DEFAULTS = { stream: 'MAYFLY_AUDIT_HEAD', subject: 'mayfly.audit.head' } as const;
+
+export function auditHeadStreamSettings(env = new EnvReader()): { stream: string; subject: string } {
+  return {
+    stream: env.string('MAYFLY_AUDIT_HEAD_STREAM', AUDIT_HEAD_STREAM_DEFAULTS.stream),
+    subject: env.string('MAYFLY_AUDIT_HEAD_SUBJECT', AUDIT_HEAD_STREAM_DEFAULTS.subject),
+  };
+}
+
 /** The token issuer (iss) and where its JWKS is published. */
 export function tokenIssuerSettings(env = new EnvReader()): { issuer: string; jwksUrl: string } {
   const httpPort = env.port('MAYFLY_ISSUANCE_HTTP_PORT', DEFAULT_PORTS['issuance-http']);

@@ -109,6 +109,7 @@ export {
   listAuditCheckpoints,
   listAuditContentHashes,
   readAuditChainHead,
+  readAuditChainHashAt,
   type AuditChainLink,
   type AuditCheckpointRow,
 } from './repositories/audit-chain.js';

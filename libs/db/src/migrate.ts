@@ -21,6 +21,7 @@ import * as policySets from './migrations/017-policy-sets.js';
 import * as issuerAudiences from './migrations/018-issuer-audiences.js';
 import * as sessionRotation from './migrations/019-session-rotation.js';
 import * as peopleBySubject from './migrations/020-people-by-subject.js';
+import * as checkpointChain from './migrations/021-checkpoint-chain.js';
 import { MayflyError } from '@mayfly/core';
 import { sql } from 'kysely';
 import { provisionServiceRoles, type ProvisionOptions } from './roles.js';
@@ -48,6 +49,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '018-issuer-audiences': issuerAudiences,
   '019-session-rotation': sessionRotation,
   '020-people-by-subject': peopleBySubject,
+  '021-checkpoint-chain': checkpointChain,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -276,6 +276,8 @@ export interface AuditCheckpointTable {
   key_id: string;
   public_key: string;
   signature: Buffer;
+  /** The checkpoint before it, signed with it (migration 021); null on checkpoints signed before. */
+  previous_position: ColumnType<string | null, string | null | undefined, never>;
 }
 
 export interface AuditOutboxTable {

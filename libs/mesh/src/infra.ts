@@ -1,8 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { natsAuthorizationConfig } from '@mayfly/bus';
-import { REVOCATION_STREAM_DEFAULTS } from '@mayfly/config';
+import { acceptsAnonymous, natsAuthorizationConfig } from '@mayfly/bus';
+import { AUDIT_HEAD_STREAM_DEFAULTS, REVOCATION_STREAM_DEFAULTS } from '@mayfly/config';
+import { freePort } from './mesh.js';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -19,6 +20,10 @@ export interface Infrastructure {
   readonly edgeNatsUrl: string;
   /** NATS URL for issuance (its announcements user), when NATS was started here (default: natsUrl). */
   readonly issuanceNatsUrl: string;
+  /** NATS URL for the audit service (publishes the audit chain's head), likewise. */
+  readonly auditNatsUrl: string;
+  /** NATS URL for auditors (`mayfly audit verify` reads the head), likewise. */
+  readonly auditorNatsUrl: string;
   /** What was chosen, for the log. */
   readonly description: string[];
   stop(): Promise<void>;
@@ -58,7 +63,11 @@ export async function ensureDatabase(url: string): Promise<void> {
 /**
  * Finds PostgreSQL and NATS for a local mesh, in order of preference:
  * PostgreSQL from DATABASE_URL, else the server on 127.0.0.1:5432, else an embedded one;
- * NATS from NATS_URL, else the server on 127.0.0.1:4222, else nats-server from PATH.
+ * NATS from NATS_URL — which must require authentication, unless
+ * MAYFLY_ALLOW_UNAUTHENTICATED_NATS=true says otherwise — else nats-server from PATH, started
+ * with Mayfly's users and permissions (on 4222, or a free port when 4222 is taken). Mayfly never
+ * runs on a NATS that anyone may read and write just because one happens to listen on 4222: there,
+ * anyone could read announcements, publish revocations and delete the streams.
  */
 export async function resolveInfrastructure(stateDir: string, env = process.env): Promise<Infrastructure> {
   const description: string[] = [];
@@ -83,27 +92,38 @@ export async function resolveInfrastructure(stateDir: string, env = process.env)
   await ensureDatabase(databaseUrl);
 
   let natsUrl = env['NATS_URL'];
-  let edgeNatsUrl: string | undefined;
-  let issuanceNatsUrl: string | undefined;
+  let users: Partial<Record<'edge' | 'issuance' | 'audit' | 'auditor', string>> = {};
   if (natsUrl) {
-    description.push('NATS from NATS_URL');
-  } else if (await isListening('127.0.0.1', 4222)) {
-    natsUrl = 'nats://127.0.0.1:4222';
-    description.push('NATS on 127.0.0.1:4222');
+    if (env['MAYFLY_ALLOW_UNAUTHENTICATED_NATS'] === 'true') {
+      description.push('NATS from NATS_URL (MAYFLY_ALLOW_UNAUTHENTICATED_NATS=true: not checked for authentication)');
+    } else if (await acceptsAnonymous(natsUrl)) {
+      await Promise.all(stops.map((stop) => stop()));
+      throw new Error(
+        `NATS_URL (${redactCredentials(natsUrl)}) accepts connections without credentials: anyone could read approval announcements, publish revocations and delete Mayfly's streams there. ` +
+          'Point NATS_URL at a server with users (see deploy/compose/nats.conf), unset it to let Mayfly start its own nats-server, or set MAYFLY_ALLOW_UNAUTHENTICATED_NATS=true for a throwaway development server.',
+      );
+    } else {
+      description.push('NATS from NATS_URL');
+    }
   } else {
     const nats = await startNatsServer(join(stateDir, 'nats'));
-    natsUrl = nats.url;
-    edgeNatsUrl = nats.edgeUrl;
-    issuanceNatsUrl = nats.issuanceUrl;
+    natsUrl = nats.urls.revocation;
+    users = nats.urls;
     stops.push(nats.stop);
-    description.push(`nats-server from PATH on port ${nats.port} (JetStream data in ${join(stateDir, 'nats')}; users and permissions: edges may only follow the revocation stream)`);
+    // The auditor's URL, for `mayfly audit verify` run against this mesh (owner-only file).
+    writeFileSync(join(stateDir, 'nats-auditor.url'), `${nats.urls.auditor}\n`, { mode: 0o600 });
+    description.push(
+      `nats-server from PATH on port ${nats.port}${nats.port === 4222 ? '' : ' (4222 is taken)'} (JetStream data in ${join(stateDir, 'nats')}; users and permissions: edges may only follow the revocation stream)`,
+    );
   }
 
   return {
     databaseUrl,
     natsUrl,
-    edgeNatsUrl: edgeNatsUrl ?? natsUrl,
-    issuanceNatsUrl: issuanceNatsUrl ?? natsUrl,
+    edgeNatsUrl: users.edge ?? natsUrl,
+    issuanceNatsUrl: users.issuance ?? natsUrl,
+    auditNatsUrl: users.audit ?? natsUrl,
+    auditorNatsUrl: users.auditor ?? natsUrl,
     description,
     stop: async () => {
       for (const stop of stops.reverse()) await stop();
@@ -164,7 +184,14 @@ function removeListenersAddedSince(before: Map<string, Listener[]>): void {
   }
 }
 
-async function startNatsServer(storeDir: string): Promise<{ url: string; edgeUrl: string; issuanceUrl: string; port: number; stop: () => Promise<void> }> {
+/** A URL for logs and messages: its password replaced. */
+function redactCredentials(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/g, '//$1:***@');
+}
+
+type NatsRole = 'revocation' | 'edge' | 'issuance' | 'audit' | 'auditor';
+
+async function startNatsServer(storeDir: string): Promise<{ urls: Record<NatsRole, string>; port: number; stop: () => Promise<void> }> {
   const found = spawnSync('nats-server', ['--version'], { encoding: 'utf8' });
   if (found.error) {
     throw new Error(
@@ -173,30 +200,26 @@ async function startNatsServer(storeDir: string): Promise<{ url: string; edgeUrl
     );
   }
   mkdirSync(storeDir, { recursive: true });
-  const port = 4222;
+  // 4222 when it is free; else another port: whatever listens on 4222 is not ours to trust.
+  const port = (await isListening('127.0.0.1', 4222)) ? await freePort() : 4222;
   // Fresh passwords each start; the services get them in their NATS_URL.
-  const users = {
-    revocation: { user: 'mayfly-revocation', password: randomBytes(18).toString('base64url') },
-    edge: { user: 'mayfly-edge', password: randomBytes(18).toString('base64url') },
-    issuance: { user: 'mayfly-issuance', password: randomBytes(18).toString('base64url') },
-  };
+  const roles: readonly NatsRole[] = ['revocation', 'edge', 'issuance', 'audit', 'auditor'];
+  const users = Object.fromEntries(roles.map((role) => [role, { user: `mayfly-${role}`, password: randomBytes(18).toString('base64url') }])) as Record<NatsRole, { user: string; password: string }>;
   const configFile = join(storeDir, 'mayfly-nats.conf');
   writeFileSync(
     configFile,
-    `listen: "127.0.0.1:${port}"\njetstream { store_dir: ${JSON.stringify(storeDir)} }\n${natsAuthorizationConfig(users, REVOCATION_STREAM_DEFAULTS)}`,
+    `listen: "127.0.0.1:${port}"\njetstream { store_dir: ${JSON.stringify(storeDir)} }\n${natsAuthorizationConfig(users, { ...REVOCATION_STREAM_DEFAULTS, auditHead: AUDIT_HEAD_STREAM_DEFAULTS })}`,
     { mode: 0o600 },
   );
   const child: ChildProcess = spawn('nats-server', ['-c', configFile], { stdio: 'ignore' });
   const until = Date.now() + 10_000;
   while (!(await isListening('127.0.0.1', port))) {
-    if (Date.now() > until || child.exitCode !== null) throw new Error('nats-server did not start listening on 127.0.0.1:4222');
+    if (Date.now() > until || child.exitCode !== null) throw new Error(`nats-server did not start listening on 127.0.0.1:${port} (its configuration: ${configFile})`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const url = (credentials: { user: string; password: string }) => `nats://${credentials.user}:${credentials.password}@127.0.0.1:${port}`;
   return {
-    url: url(users.revocation),
-    edgeUrl: url(users.edge),
-    issuanceUrl: url(users.issuance),
+    urls: Object.fromEntries(roles.map((role) => [role, url(users[role])])) as Record<NatsRole, string>,
     port,
     stop: async () => {
       child.kill('SIGTERM');

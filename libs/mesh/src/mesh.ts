@@ -7,6 +7,7 @@ import {
   DEFAULT_PORTS,
   metricsPortVariable,
   REVOCATION_STREAM_DEFAULTS,
+  AUDIT_HEAD_STREAM_DEFAULTS,
   SERVICE_NAMES,
   addressVariable,
   portVariable,
@@ -36,6 +37,10 @@ export interface MeshOptions {
   readonly edgeNatsUrl?: string;
   /** NATS URL for issuance, when it has credentials of its own (default: natsUrl). */
   readonly issuanceNatsUrl?: string;
+  /** NATS URL for the audit service, when it has credentials of its own (default: natsUrl). */
+  readonly auditNatsUrl?: string;
+  /** The audit chain's external head (default: @mayfly/config AUDIT_HEAD_STREAM_DEFAULTS). */
+  readonly auditHeadStream?: { stream: string; subject: string };
   /** Use these ports (default: Mayfly's default ports), or pick free ones with 'free'. */
   readonly ports?: MeshPorts | 'free';
   readonly revocationStream?: { stream: string; subjectPrefix: string };
@@ -109,14 +114,15 @@ export interface MeshReplica {
  * the infrastructure found or started, the signing key and development PKI kept in `stateDir`.
  */
 export function localMeshOptions(
-  infra: { databaseUrl: string; natsUrl: string; edgeNatsUrl: string; issuanceNatsUrl: string },
+  infra: { databaseUrl: string; natsUrl: string; edgeNatsUrl: string; issuanceNatsUrl: string; auditNatsUrl: string },
   stateDir: string,
-): Pick<MeshOptions, 'databaseUrl' | 'natsUrl' | 'edgeNatsUrl' | 'issuanceNatsUrl' | 'signingKeyringDir' | 'auditCheckpointKeyFile' | 'pkiDir'> {
+): Pick<MeshOptions, 'databaseUrl' | 'natsUrl' | 'edgeNatsUrl' | 'issuanceNatsUrl' | 'auditNatsUrl' | 'signingKeyringDir' | 'auditCheckpointKeyFile' | 'pkiDir'> {
   return {
     databaseUrl: infra.databaseUrl,
     natsUrl: infra.natsUrl,
     edgeNatsUrl: infra.edgeNatsUrl,
     issuanceNatsUrl: infra.issuanceNatsUrl,
+    auditNatsUrl: infra.auditNatsUrl,
     signingKeyringDir: join(stateDir, 'signing-keys'),
     auditCheckpointKeyFile: join(stateDir, 'audit-checkpoint-key.jwk'),
     pkiDir: join(stateDir, 'pki'),
@@ -181,6 +187,8 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     MAYFLY_TOKEN_ISSUER: issuer,
     MAYFLY_REVOCATION_STREAM: stream.stream,
     MAYFLY_REVOCATION_SUBJECT_PREFIX: stream.subjectPrefix,
+    MAYFLY_AUDIT_HEAD_STREAM: (options.auditHeadStream ?? AUDIT_HEAD_STREAM_DEFAULTS).stream,
+    MAYFLY_AUDIT_HEAD_SUBJECT: (options.auditHeadStream ?? AUDIT_HEAD_STREAM_DEFAULTS).subject,
     ...(options.signingKeyringDir ? { MAYFLY_SIGNING_KEYRING_DIR: ensureDevKeyring(options.signingKeyringDir) } : {}),
     ...(options.auditCheckpointKeyFile ? { MAYFLY_AUDIT_CHECKPOINT_KEY_FILE: ensureDevEd25519Key(options.auditCheckpointKeyFile) } : {}),
     ...options.env,
@@ -223,7 +231,9 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
       ? { NATS_URL: options.edgeNatsUrl }
       : service === 'issuance' && options.issuanceNatsUrl
         ? { NATS_URL: options.issuanceNatsUrl }
-        : {};
+        : service === 'audit' && options.auditNatsUrl
+          ? { NATS_URL: options.auditNatsUrl }
+          : {};
   const serviceEnv = (service: ServiceName): NodeJS.ProcessEnv => ({ ...process.env, ...env, ...identityEnv(service), ...databaseEnv(service), ...natsEnv(service) });
   const processes = new Map<ServiceName, ServiceProcess>(SERVICE_NAMES.map((service) => [service, new ServiceProcess(service, serviceEnv(service), onLine)]));
   const replicas: ServiceProcess[] = [];

@@ -43,7 +43,7 @@ attestation: {port: 50051, healthPort: 50061, metricsPort: 9461, calls: [audit],
 decision: {port: 50052, healthPort: 50062, metricsPort: 9462, calls: [audit], database: true, nats: false, workloads: false, operators: true}
 issuance: {port: 50053, healthPort: 50063, metricsPort: 9463, calls: [attestation, decision, revocation, audit], database: true, nats: true, workloads: true, operators: false}
 revocation: {port: 50054, healthPort: 50064, metricsPort: 9464, calls: [audit], database: true, nats: true, workloads: false, operators: true}
-audit: {port: 50055, healthPort: 50065, metricsPort: 9465, calls: [], database: true, nats: false, workloads: false, operators: true}
+audit: {port: 50055, healthPort: 50065, metricsPort: 9465, calls: [], database: true, nats: true, workloads: false, operators: true}
 edge-verifier: {port: 50056, healthPort: 50066, metricsPort: 9466, calls: [audit, revocation], database: false, nats: true, workloads: true, operators: false}
 {{- end -}}
 
@@ -94,7 +94,7 @@ edge-verifier: {port: 50056, healthPort: 50066, metricsPort: 9466, calls: [audit
   value: "postgres://{{ .root.Values.database.rolePrefix }}{{ .service }}:$(MAYFLY_DB_PASSWORD)@{{ .root.Values.database.host }}:{{ .root.Values.database.port }}/{{ .root.Values.database.name }}?sslmode={{ .root.Values.database.sslmode }}"
 {{- end -}}
 
-{{/* NATS_URL for one NATS user (revocation, edge or issuance), its password from the NATS Secret. */}}
+{{/* NATS_URL for one NATS user (revocation, edge, issuance or audit), its password from the NATS Secret. */}}
 {{- define "mayfly.natsEnv" -}}
 - name: MAYFLY_NATS_PASSWORD
   valueFrom:
@@ -107,6 +107,10 @@ edge-verifier: {port: 50056, healthPort: 50066, metricsPort: 9466, calls: [audit
   value: {{ .root.Values.nats.stream | quote }}
 - name: MAYFLY_REVOCATION_SUBJECT_PREFIX
   value: {{ .root.Values.nats.subjectPrefix | quote }}
+- name: MAYFLY_AUDIT_HEAD_STREAM
+  value: {{ .root.Values.nats.auditHeadStream | quote }}
+- name: MAYFLY_AUDIT_HEAD_SUBJECT
+  value: {{ .root.Values.nats.auditHeadSubject | quote }}
 {{- end -}}
 
 {{/* gRPC health probes on the plaintext health port: startup, readiness, liveness. */}}

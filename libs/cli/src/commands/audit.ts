@@ -1,7 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readAuditChain, verifyAuditChain } from '@mayfly/audit-trail';
+import { decodeChainHead, readAuditChain, verifyAuditChain, type ExternalRecord } from '@mayfly/audit-trail';
+import { AuditHeadMissing, connectBus, readAuditHead } from '@mayfly/bus';
+import { DEFAULT_NATS_URL, auditHeadStreamSettings } from '@mayfly/config';
 import { createDatabase, redactUrl } from '@mayfly/db';
 import { callUnary } from '@mayfly/grpc';
 import { AuditEvent, AuditOutcome, AuditServiceClient, ListEventsRequest } from '@mayfly/proto';
@@ -12,8 +14,8 @@ import { asOperator } from '../operator-client.js';
 /**
  * The checkpoint key to trust: --public-key FILE (a JWK, public or private), else
  * MAYFLY_AUDIT_CHECKPOINT_KEY_FILE, else npm start's key in the state directory. Without one,
- * checkpoints are checked against the key they name (which shows a rewritten chain only if the
- * rewriter could not sign).
+ * signatures are checked against the keys the rows name — which proves nothing against someone
+ * who can write the rows, and the report says so.
  */
 function trustedKeys(context: CommandContext): string[] | undefined {
   const file = context.flags.publicKey ?? process.env['MAYFLY_AUDIT_CHECKPOINT_KEY_FILE'] ?? join(context.stateDir, 'audit-checkpoint-key.jwk');
@@ -26,25 +28,80 @@ function trustedKeys(context: CommandContext): string[] | undefined {
   return [x];
 }
 
+/** The checkpoint interval (60 s) plus a grace: how old the external head may be by default. */
+const DEFAULT_MAX_HEAD_AGE_SECONDS = 180;
+
+/** "180", "90s", "3m", "1h": seconds. */
+export function parseSeconds(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const match = /^(\d+)(s|m|h)?$/.exec(value.trim());
+  if (!match) throw new Error(`${flag} must be a number of seconds or an age like 90s, 3m, 1h (not ${JSON.stringify(value)})`);
+  return Number(match[1]) * { s: 1, m: 60, h: 3_600 }[(match[2] ?? 's') as 's' | 'm' | 'h'];
+}
+
 /**
- * `mayfly audit verify`: checks the whole audit trail against its hash chain and the audit
- * service's signed checkpoints, and names every edited, deleted, inserted or reordered record
- * (the earliest first). Exit code 1 when anything is wrong.
+ * Where the audit chain's signed head is kept outside the database: --nats URL, else NATS_URL,
+ * else the auditor URL `npm start` leaves in the state directory; the stream from --head-stream
+ * or MAYFLY_AUDIT_HEAD_STREAM.
+ */
+function headSource(context: CommandContext): { url: string; stream: { stream: string; subject: string } } {
+  const saved = join(context.stateDir, 'nats-auditor.url');
+  const url = context.flags.nats ?? process.env['NATS_URL'] ?? (existsSync(saved) ? readFileSync(saved, 'utf8').trim() : DEFAULT_NATS_URL);
+  const settings = auditHeadStreamSettings();
+  return { url, stream: { stream: context.flags.headStream ?? settings.stream, subject: context.flags.headSubject ?? settings.subject } };
+}
+
+/** The external record, or why there is none (NATS unreachable: completeness is then unproven). */
+async function readExternalRecord(context: CommandContext): Promise<{ external?: ExternalRecord; unavailable?: string }> {
+  const source = headSource(context);
+  const maxHeadAgeMs = parseSeconds(context.flags.maxHeadAge, '--max-head-age', DEFAULT_MAX_HEAD_AGE_SECONDS) * 1000;
+  let nats;
+  try {
+    nats = await connectBus(source.url, 'mayfly-audit-verify');
+  } catch (error) {
+    return { unavailable: `cannot read the head from NATS: ${(error as Error).message}` };
+  }
+  try {
+    const text = await readAuditHead(nats, source.stream);
+    return { external: { head: text === undefined ? undefined : decodeChainHead(text), now: new Date(), maxHeadAgeMs } };
+  } catch (error) {
+    // A stream that is gone is itself a finding: the record was deleted, or never kept.
+    if (error instanceof AuditHeadMissing) return { external: { head: undefined, now: new Date(), maxHeadAgeMs } };
+    return { unavailable: `cannot read the head from stream ${source.stream.stream}: ${(error as Error).message}` };
+  } finally {
+    await nats.close().catch(() => undefined);
+  }
+}
+
+/**
+ * `mayfly audit verify`: checks the whole audit trail against its hash chain, the audit
+ * service's signed checkpoints and the signed head kept on NATS, and names every edited,
+ * deleted, inserted, reordered or truncated record (the earliest first). Exit code 1 when
+ * anything is wrong; 2 when nothing is wrong in what is there but completeness cannot be proven
+ * (no trusted key, or no external head); 0 only when the trail is proven intact and complete.
  */
 export async function verify(context: CommandContext): Promise<void> {
   const url = context.flags.databaseUrl ?? process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/mayfly';
   const keys = trustedKeys(context);
+  const { external, unavailable } = await readExternalRecord(context);
   const db = createDatabase({ url, maxConnections: 1, applicationName: 'mayfly-audit-verify' });
   try {
     const { links, events, checkpoints } = await readAuditChain(db);
     const started = performance.now();
-    const report = verifyAuditChain({ links, events, checkpoints, trustedKeys: keys });
+    const report = verifyAuditChain({ links, events, checkpoints, trustedKeys: keys, external, externalUnavailable: unavailable });
     const seconds = (performance.now() - started) / 1000;
-    context.out.say(`${redactUrl(url)}: ${report.events} events, ${report.links} chain links, ${report.checkpointsChecked} checkpoints${keys ? '' : ' (no trusted key given: checked against the keys they name)'}`);
-    if (report.problems.length === 0) context.out.say('the audit trail is intact');
-    else context.out.table(report.problems.map((problem) => ({ sequence: problem.sequence, problem: problem.kind, detail: problem.detail })));
-    context.out.document({ ...report, intact: report.problems.length === 0, trustedKey: keys?.[0] ?? null, verifySeconds: seconds });
+    context.out.say(`${redactUrl(url)}: ${report.events} events, ${report.links} chain links, ${report.checkpointsChecked} checkpoints${external?.head ? `, external head at position ${external.head.position} (signed ${external.head.signedAt.toISOString()})` : ''}`);
+    if (report.problems.length > 0) {
+      context.out.table(report.problems.map((problem) => ({ sequence: problem.sequence, problem: problem.kind, detail: problem.detail })));
+    } else if (report.completeness.proven) {
+      context.out.say(`the audit trail is intact and complete through position ${report.completeness.through} (head signed ${report.completeness.signedAt.toISOString()})`);
+    } else {
+      context.out.say(`no tampering found in what is there, but completeness is NOT proven: ${report.completeness.reason}`);
+    }
+    const intact = report.problems.length === 0 && report.completeness.proven;
+    context.out.document({ ...report, intact, trustedKey: keys?.[0] ?? null, verifySeconds: seconds });
     if (report.problems.length > 0) process.exitCode = 1;
+    else if (!report.completeness.proven) process.exitCode = 2;
   } finally {
     await db.destroy();
   }

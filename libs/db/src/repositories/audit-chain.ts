@@ -10,6 +10,11 @@ export async function readAuditChainHead(db: Kysely<Database>): Promise<{ positi
   return { position: head.position, chainHash: head.chain_hash };
 }
 
+/** The chain hash of the link at `position`, if the chain has one there. */
+export async function readAuditChainHashAt(db: Kysely<Database>, position: string): Promise<Buffer | undefined> {
+  return (await db.selectFrom('audit_chain').select('chain_hash').where('position', '=', position).executeTakeFirst())?.chain_hash;
+}
+
 export async function insertAuditCheckpoint(db: Kysely<Database>, checkpoint: Omit<AuditCheckpointRow, 'id'>): Promise<void> {
   await db.insertInto('audit_checkpoints').values(checkpoint).execute();
 }

@@ -8,7 +8,13 @@ import { decodePageToken, encodePageToken } from '../domain/page-token.js';
 import { buildUsageReport, type Entitlements } from '../domain/usage-report.js';
 import { storageFailure } from '../domain/storage-errors.js';
 
-export function auditApi(db: Kysely<Database>, log: Logger): AuditServiceServer {
+/** What the API tells the rest of the service. */
+export interface AuditApiHooks {
+  /** Events were appended: the chain's head moved (the external head is published soon after). */
+  appended(): void;
+}
+
+export function auditApi(db: Kysely<Database>, log: Logger, hooks: AuditApiHooks = { appended: () => undefined }): AuditServiceServer {
   return {
     record: unary(log, 'mayfly.v1.AuditService/Record', async (request, call) => {
       validateAuditBatch(request.events);
@@ -28,6 +34,7 @@ export function auditApi(db: Kysely<Database>, log: Logger): AuditServiceServer 
       ).catch((error: unknown) => {
         throw storageFailure(error);
       }));
+      hooks.appended();
       return { sequences: sequences.map(Number) };
     }),
 

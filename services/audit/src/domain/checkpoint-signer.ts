@@ -6,7 +6,7 @@ import { MayflyError, type Logger } from '@mayfly/core';
 export interface CheckpointPorts {
   readHead(): Promise<{ position: string; chainHash: Buffer }>;
   lastCheckpointPosition(): Promise<string | undefined>;
-  insert(checkpoint: { position: string; chain_hash: Buffer; signed_at: Date; key_id: string; public_key: string; signature: Buffer }): Promise<void>;
+  insert(checkpoint: { position: string; chain_hash: Buffer; signed_at: Date; key_id: string; public_key: string; signature: Buffer; previous_position: string }): Promise<void>;
 }
 
 export interface CheckpointKey {
@@ -38,7 +38,11 @@ export function loadCheckpointKey(file: string | undefined, log: Logger): Checkp
   return { privateKey: ed25519PrivateKey({ x: jwk.x!, d: jwk.d! }), publicKey: jwk.x! };
 }
 
-/** Signs the chain's head when it has moved since the last checkpoint. */
+/**
+ * Signs the chain's head when it has moved past the last checkpoint. Each checkpoint names the
+ * one before it (v2), so that deleting checkpoints leaves a gap. A head behind the last
+ * checkpoint means the log was cut back: nothing is signed over it (see HeadPublisher).
+ */
 export class CheckpointSigner {
   constructor(
     private readonly ports: CheckpointPorts,
@@ -47,8 +51,9 @@ export class CheckpointSigner {
 
   async checkpoint(now: Date): Promise<string | undefined> {
     const head = await this.ports.readHead();
-    if (head.position === '0' || head.position === (await this.ports.lastCheckpointPosition())) return undefined;
-    const checkpoint = { position: head.position, chainHash: head.chainHash, signedAt: now };
+    const previous = (await this.ports.lastCheckpointPosition()) ?? '0';
+    if (head.position === '0' || BigInt(head.position) <= BigInt(previous)) return undefined;
+    const checkpoint = { position: head.position, chainHash: head.chainHash, signedAt: now, previousPosition: previous };
     await this.ports.insert({
       position: head.position,
       chain_hash: head.chainHash,
@@ -56,6 +61,7 @@ export class CheckpointSigner {
       key_id: this.key.publicKey.slice(0, 16),
       public_key: this.key.publicKey,
       signature: signCheckpoint(checkpoint, this.key.privateKey),
+      previous_position: previous,
     });
     return head.position;
   }

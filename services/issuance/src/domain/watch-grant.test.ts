@@ -24,7 +24,7 @@ function state(fields: { status: PendingApproval['grant']['status']; approvedAt?
       approved_at: fields.approvedAt ?? null,
       created_at: NOW,
     } as unknown as PendingApproval['request'],
-    votes: Array.from({ length: fields.votes ?? 0 }, (_, i) => ({ grant_id: GRANT_ID, approver: `p${i}`, groups: ['sre'], approved: true, reason: '', at: NOW })),
+    votes: Array.from({ length: fields.votes ?? 0 }, (_, i) => ({ grant_id: GRANT_ID, approver: `p${i}`, approver_name: null, groups: ['sre'], approved: true, reason: '', at: NOW })),
   };
 }
 
