@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { DEFAULT_HEALTH_PORTS, SERVICE_NAMES, serviceAddress, tokenIssuerSettings, type ServiceName } from '@mayfly/config';
+import { DEFAULT_HEALTH_PORTS, SERVICE_NAMES, revocationKeysSettings, serviceAddress, tokenIssuerSettings, type ServiceName } from '@mayfly/config';
 import { callUnary, checkHealth, createClient } from '@mayfly/grpc';
 import { DEMO, DevIssuer, localMeshOptions, registerDemo, resolveInfrastructure, startMesh, useOperatorIdentity, type Mesh } from '@mayfly/mesh';
 import { IssuanceServiceClient, RegistryServiceClient, RevocationServiceClient } from '@mayfly/proto';
@@ -107,7 +107,7 @@ async function edgeVerification(issuer: DevIssuer, nats: NatsConnection) {
   const subjectPrefix = process.env['MAYFLY_REVOCATION_SUBJECT_PREFIX'] ?? 'mayfly.revocations';
   const tokens = await issueTokens(issuer, 1000);
   const measure = async (mode: 'full' | 'cached') => {
-    const edge = await EdgeVerifier.start({ issuer: iss, jwksUrl, jwksCaFile: process.env['MAYFLY_TLS_CA_FILE'], nats, stream, subjectPrefix, verifiedCacheSize: mode === 'full' ? 0 : 10_000 });
+    const edge = await EdgeVerifier.start({ issuer: iss, jwksUrl, jwksCaFile: process.env['MAYFLY_TLS_CA_FILE'], revocationKeysUrl: revocationKeysSettings().url, nats, stream, subjectPrefix, verifiedCacheSize: mode === 'full' ? 0 : 10_000 });
     await edge.ready;
     const tokenAt = (i: number): string => (mode === 'full' ? tokens[i % tokens.length]! : tokens[0]!);
     for (let i = 0; i < 2000; i++) await edge.verify(tokenAt(i), { audience: DEMO.resource, action: 'read' }); // warm-up; JWKS fetched
@@ -164,6 +164,7 @@ async function revocationFanout(issuer: DevIssuer, natsUrl: string) {
         issuer: iss,
         jwksUrl,
         jwksCaFile: process.env['MAYFLY_TLS_CA_FILE'],
+        revocationKeysUrl: revocationKeysSettings().url,
         nats,
         stream,
         subjectPrefix,

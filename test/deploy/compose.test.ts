@@ -80,6 +80,11 @@ describe('deploy/compose/compose.yaml', () => {
     expect(services['init-audit-key']!.command).toEqual(['mayfly', 'audit', 'keygen', '--out', '/var/lib/mayfly/audit-key/checkpoint-key.jwk']);
     expect(services['audit']!.environment?.['MAYFLY_AUDIT_CHECKPOINT_KEY_FILE']).toBe('/var/lib/mayfly/audit-key/checkpoint-key.jwk');
     expect(Object.entries(services).filter(([, definition]) => definition.volumes?.some((volume) => volume.startsWith('audit-key:'))).map(([name]) => name).sort()).toEqual(['audit', 'init-audit-key']);
+    // The revocation feed key likewise: only the revocation service signs the feed; edges fetch its public half.
+    expect(services['init-revocation-key']!.command).toEqual(['mayfly', 'revocation', 'keygen', '--out', '/var/lib/mayfly/revocation-key/feed-key.jwk']);
+    expect(services['revocation']!.environment?.['MAYFLY_REVOCATION_FEED_KEY_FILE']).toBe('/var/lib/mayfly/revocation-key/feed-key.jwk');
+    expect(Object.entries(services).filter(([, definition]) => definition.volumes?.some((volume) => volume.startsWith('revocation-key:'))).map(([name]) => name).sort()).toEqual(['init-revocation-key', 'revocation']);
+    expect(services['edge-verifier']!.environment?.['MAYFLY_REVOCATION_KEYS_URL']).toBe('https://revocation:8081/.well-known/revocation-keys.json');
   });
 
   it('gives each service with a database its own role, and NATS users only to revocation (publish) and edges (read)', () => {

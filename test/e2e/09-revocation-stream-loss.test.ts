@@ -121,7 +121,8 @@ describe('09 revocation survives the stream', () => {
     await js.publish(subject, RevocationEvent.encode(RevocationEvent.fromPartial({ id: 'x', grantId: 'g'.repeat(10_000) })).finish());
     await js.publish(subject, RevocationEvent.encode(RevocationEvent.fromPartial({ id: 'y', grantId: "'; DROP TABLE grants; --", tokenId: 'nope' })).finish());
     await eventually(async () => running.errors.length >= 3);
-    expect(running.errors.join('\n')).toMatch(/malformed revocation event/);
+    // Unsigned, so refused before they are even read (issue 20, point 3a).
+    expect(running.errors.join('\n')).toMatch(/refused the revocation event .*\(unsigned\)/);
 
     const access = await acquire('after-garbage');
     expect((await verdict(running.edge, access.accessToken)).ok).toBe(true);

@@ -9,14 +9,17 @@ import {
   RevocationPublisher,
   ensureAuditHeadStream,
   ensureRevocationStream,
+  feedSigner,
   grantRevocationSubject,
   heartbeatSubject,
   natsAuthorizationConfig,
   publishAuditHead,
   readAuditHead,
   readStreamSnapshot,
+  staticFeedKeys,
   subscribeRevocations,
 } from '@mayfly/bus';
+import { generateKeyPairSync } from 'node:crypto';
 import { freePort, isListening } from '@mayfly/mesh';
 import { RevocationEvent } from '@mayfly/proto';
 
@@ -32,6 +35,8 @@ const USERS = {
   audit: { user: 'audit', password: 'audit-secret' },
   auditor: { user: 'auditor', password: 'auditor-secret' },
 };
+// The revocation service's feed key: edges act only on what it signed.
+const SIGNER = feedSigner(generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }) as { x: string; d: string });
 let server: ChildProcess;
 let port: number;
 let revocation: NatsConnection;
@@ -68,11 +73,11 @@ describe('12 NATS permissions', () => {
   });
 
   it('the revocation service publishes revocations and markers; an edge follows the stream and goes live on the marker', async () => {
-    const publisher = new RevocationPublisher(revocation, STREAM.subjectPrefix);
+    const publisher = new RevocationPublisher(revocation, STREAM.subjectPrefix, SIGNER);
     const first = event();
     await publisher.publish(first);
     const applied: string[] = [];
-    const feed = await subscribeRevocations(edge, { ...STREAM, onEvent: (e) => applied.push(e.grantId), checkIntervalMs: 200 });
+    const feed = await subscribeRevocations(edge, { ...STREAM, feedKeys: staticFeedKeys([SIGNER.publicJwk.x]), onEvent: (e) => applied.push(e.grantId), checkIntervalMs: 200 });
     const snapshot = (await readStreamSnapshot(revocation, STREAM.stream))!;
     await publisher.publishResyncMarker(snapshot);
     // Whole by the marker; live once a heartbeat confirms the edge has read to the stream's end.
@@ -105,7 +110,7 @@ describe('12 NATS permissions', () => {
     });
     await edge.flush();
     edge.publish(heartbeatSubject(STREAM.subjectPrefix), JSON.stringify({ created: 'forged', lastSequence: 0 }));
-    await new RevocationPublisher(revocation, STREAM.subjectPrefix).publishHeartbeat({ created: 'genuine', lastSequence: 0 });
+    await new RevocationPublisher(revocation, STREAM.subjectPrefix, SIGNER).publishHeartbeat({ created: 'genuine', lastSequence: 0 });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(heard.map((text) => (JSON.parse(text) as { created: string }).created)).toEqual(['genuine']);
     listener.unsubscribe();

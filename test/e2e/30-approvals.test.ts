@@ -113,9 +113,11 @@ describe('30 approvals and break-glass', () => {
       task: { kind: 'change', reference: 'CHG-42' },
       resource: RESOURCE,
       actions: ['write'],
-      justification: 'rotate the orders table partition',
+      details: `mayfly approvals show ${grantId}`,
       rule: 'prod-writes',
     });
+    // Issue 20, point 3c: the justification is read signed in, never on NATS.
+    expect(announced.find((a) => a.body['grantId'] === grantId)!.body).not.toHaveProperty('justification');
     const watching = watch(grantId, pending.claimSecret);
 
     await new Promise((resolve) => setTimeout(resolve, 1_500)); // the window must start at approval, not here
@@ -249,7 +251,10 @@ describe('30 approvals and break-glass', () => {
     expect(await verdict(glass.accessToken)).toBe('accepted');
     const grantId = glass.grant!.id;
     await eventually(async () => announced.some((a) => a.subject === BREAK_GLASS_ALERT_SUBJECT && a.body['grantId'] === grantId), 5_000, 20);
-    expect(announced.find((a) => a.subject === BREAK_GLASS_ALERT_SUBJECT && a.body['grantId'] === grantId)!.body).toMatchObject({ severity: 'high', incidentReference: 'INC-7', workload: PROD.spiffeId, reviewRequired: true });
+    const alert = announced.find((a) => a.subject === BREAK_GLASS_ALERT_SUBJECT && a.body['grantId'] === grantId)!.body;
+    expect(alert).toMatchObject({ severity: 'high', incidentReference: 'INC-7', workload: PROD.spiffeId, reviewRequired: true, details: `mayfly grants show ${grantId}` });
+    // Issue 20, point 3c: no justification text for whoever subscribes on NATS.
+    expect(alert).not.toHaveProperty('justification');
     await eventually(async () => (await auditKinds(grantId)).includes(`grant.break_glass ${PROD.spiffeId}`), 10_000, 100);
 
     const unreviewed = async () => (await callUnary(approvals, approvals.listBreakGlass, { idToken: await alice(), includeReviewed: false })).grants.map((entry) => entry.grant!.id);

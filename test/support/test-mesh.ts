@@ -43,7 +43,8 @@ export interface TestMesh {
   readonly db: Kysely<Database>;
   readonly databaseUrl: string;
   readonly natsUrl: string;
-  readonly stream: { stream: string; subjectPrefix: string };
+  /** The revocation stream, and where its signing keys are published (spread it into EdgeVerifier options). */
+  readonly stream: { stream: string; subjectPrefix: string; revocationKeysUrl: string };
   readonly issuer: DevIssuer;
   readonly issuance: IssuanceServiceClient;
   readonly revocation: RevocationServiceClient;
@@ -144,6 +145,7 @@ export async function startTestMesh(suite: string, options: { env?: Record<strin
       databaseRolePrefix: rolePrefix,
       signingKeyringDir: join(stateDir, 'signing-keys'),
       auditCheckpointKeyFile: join(stateDir, 'audit-checkpoint-key.jwk'),
+      revocationFeedKeyFile: join(stateDir, 'revocation-feed-key.jwk'),
       pkiDir,
       env: { MAYFLY_LOG_LEVEL: 'info', MAYFLY_DRAIN_SECONDS: '5', MAYFLY_ISSUER_CA_FILE: pki.caFile, ...approverEnv(people), ...options.env },
       onLine: (service, line) => lines.push(`${service.padEnd(13)} ${line}`),
@@ -172,7 +174,7 @@ export async function startTestMesh(suite: string, options: { env?: Record<strin
     db,
     databaseUrl,
     natsUrl: NATS_URL,
-    stream,
+    stream: { ...stream, revocationKeysUrl: mesh.env['MAYFLY_REVOCATION_KEYS_URL']! },
     issuer,
     ...clients,
     logFile,

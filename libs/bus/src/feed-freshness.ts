@@ -5,6 +5,12 @@
 export interface FeedHeartbeat {
   readonly created: string;
   readonly lastSequence: number;
+  /**
+   * When the revocation service sent it (ms since the epoch, its clock). A heartbeat confirms
+   * the edge as of this moment at the latest — never of when it arrived — so a heartbeat
+   * replayed later, or held back, buys no freshness.
+   */
+  readonly sentAt?: number;
 }
 
 /**
@@ -27,12 +33,13 @@ export class FeedFreshness {
   /** A heartbeat arrived; `read` is the last stream sequence the edge has applied. */
   heartbeat(heartbeat: FeedHeartbeat, stream: { created: string; read: number }, now: number): void {
     if (heartbeat.created !== stream.created) return; // another incarnation: says nothing about ours
+    const at = heartbeat.sentAt === undefined ? now : Math.min(now, heartbeat.sentAt);
     if (stream.read >= heartbeat.lastSequence) {
-      this.confirm(now);
+      this.confirm(at);
       this.pending = undefined;
     } else if (!this.pending || heartbeat.lastSequence >= this.pending.lastSequence) {
       // Keep the newest; an older pending one is covered as soon as the newer is.
-      this.pending = { lastSequence: heartbeat.lastSequence, receivedAt: now };
+      this.pending = { lastSequence: heartbeat.lastSequence, receivedAt: at };
     }
   }
 

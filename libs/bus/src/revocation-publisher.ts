@@ -2,17 +2,21 @@ import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
 import { SpanKind, context, propagation, withSpan } from '@mayfly/telemetry';
 import { RevocationEvent } from '@mayfly/proto';
-import type { FeedHeartbeat } from './feed-freshness.js';
+import { FEED_SIGNATURE_HEADER, eventSigningInput, heartbeatSigningInput, markerSigningInput, type FeedSigner } from './feed-signature.js';
 import { heartbeatSubject, revocationSubject, resyncMarkerSubject, type ResyncMarker, type StreamSnapshot } from './revocation-stream.js';
 import { headersSetter } from './trace-headers.js';
 
-/** Publishes revocation events and waits for the stream's acknowledgement. */
+/**
+ * Publishes revocation events (and waits for the stream's acknowledgement), heartbeats and
+ * resync markers — each signed with the revocation service's feed key (see feed-signature.ts).
+ */
 export class RevocationPublisher {
   private readonly js: JetStreamClient;
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly subjectPrefix: string,
+    private readonly signer: FeedSigner,
     private readonly timeoutMs = 2_000,
   ) {
     this.js = jetstream(nc, { timeout: timeoutMs });
@@ -33,16 +37,22 @@ export class RevocationPublisher {
         // Edges that apply the event continue the revoke request's trace from these headers.
         const carrier = headers();
         propagation.inject(context.active(), carrier, headersSetter);
-        const ack = await this.js.publish(subject, RevocationEvent.encode(event).finish(), { msgID: msgId, timeout: this.timeoutMs, headers: carrier });
+        const payload = RevocationEvent.encode(event).finish();
+        carrier.set(FEED_SIGNATURE_HEADER, this.signer.sign(eventSigningInput(subject, payload)));
+        const ack = await this.js.publish(subject, payload, { msgID: msgId, timeout: this.timeoutMs, headers: carrier });
         return ack.seq;
       },
       SpanKind.PRODUCER,
     );
   }
 
-  /** Tells edges where the stream ends now (core NATS: a heartbeat is not stored). */
-  async publishHeartbeat(heartbeat: FeedHeartbeat): Promise<void> {
-    this.nc.publish(heartbeatSubject(this.subjectPrefix), JSON.stringify(heartbeat));
+  /**
+   * Tells edges where the stream ends now (core NATS: a heartbeat is not stored), signed and
+   * stamped with the time it is sent: edges refuse a forged, replayed or old one.
+   */
+  async publishHeartbeat(stream: { created: string; lastSequence: number }, sentAt = Date.now()): Promise<void> {
+    const heartbeat = { created: stream.created, lastSequence: stream.lastSequence, sentAt };
+    this.nc.publish(heartbeatSubject(this.subjectPrefix), JSON.stringify({ ...heartbeat, signature: this.signer.sign(heartbeatSigningInput(heartbeat)) }));
     await this.nc.flush();
   }
 
@@ -52,6 +62,6 @@ export class RevocationPublisher {
    */
   async publishResyncMarker(checked: StreamSnapshot): Promise<void> {
     const marker: ResyncMarker = { created: checked.created, firstSequence: checked.firstSequence, lastSequence: checked.lastSequence };
-    await this.js.publish(resyncMarkerSubject(this.subjectPrefix), JSON.stringify(marker), { timeout: this.timeoutMs });
+    await this.js.publish(resyncMarkerSubject(this.subjectPrefix), JSON.stringify({ ...marker, signature: this.signer.sign(markerSigningInput(marker)) }), { timeout: this.timeoutMs });
   }
 }

@@ -115,14 +115,14 @@ export async function ensureStream(jsm: StreamManager, name: string, settings: P
 
 type StreamManager = Awaited<ReturnType<typeof jetstreamManager>>;
 
-/** The latest resync marker, or undefined if there is none (yet). */
-export async function readResyncMarker(jsm: StreamManager, config: { stream: string; subjectPrefix: string }): Promise<ResyncMarker | undefined> {
+/** The latest resync marker and its signature, or undefined if there is none (yet) or it is malformed. */
+export async function readResyncMarker(jsm: StreamManager, config: { stream: string; subjectPrefix: string }): Promise<(ResyncMarker & { signature: string | undefined }) | undefined> {
   try {
     const message = await jsm.streams.getMessage(controlStreamName(config.stream), { last_by_subj: resyncMarkerSubject(config.subjectPrefix) });
     if (!message) return undefined;
-    const marker = JSON.parse(new TextDecoder().decode(message.data)) as Partial<ResyncMarker>;
+    const marker = JSON.parse(new TextDecoder().decode(message.data)) as Partial<ResyncMarker> & { signature?: unknown };
     if (typeof marker.created !== 'string' || typeof marker.firstSequence !== 'number' || typeof marker.lastSequence !== 'number') return undefined;
-    return { created: marker.created, firstSequence: marker.firstSequence, lastSequence: marker.lastSequence };
+    return { created: marker.created, firstSequence: marker.firstSequence, lastSequence: marker.lastSequence, signature: typeof marker.signature === 'string' ? marker.signature : undefined };
   } catch {
     return undefined;
   }

@@ -3,6 +3,7 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { RevocationEvent } from '@mayfly/proto';
 import { SpanKind, context, propagation, recordFailure, trace, tracer } from '@mayfly/telemetry';
 import { FeedFreshness, type FeedHeartbeat } from './feed-freshness.js';
+import { FEED_SIGNATURE_HEADER, eventSigningInput, heartbeatSigningInput, markerSigningInput, verifyFeedSignature, type FeedKeyLookup } from './feed-signature.js';
 import { heartbeatSubject, isStreamNotFound, readResyncMarker } from './revocation-stream.js';
 import { headersGetter } from './trace-headers.js';
 
@@ -33,6 +34,12 @@ export interface SubscribeOptions {
   readonly subjectPrefix: string;
   /** Applies one event. May throw: the error goes to onError, the feed goes on. */
   readonly onEvent: (event: RevocationEvent) => void;
+  /**
+   * The revocation service's feed keys. Only events, markers and heartbeats signed by one of them
+   * are acted on; anything unsigned or wrongly signed is refused (reported to onError). When the
+   * keys cannot be fetched, the feed fails closed until they can.
+   */
+  readonly feedKeys: FeedKeyLookup;
   readonly onError?: (error: unknown) => void;
   readonly onStateChange?: (state: FeedState) => void;
   /** How long to wait for the stream to be created (by the revocation service). Default 30 s. */
@@ -116,7 +123,7 @@ class RevocationFeed implements RevocationSubscription {
     this.created = info.created;
     this.heartbeats = this.nc.subscribe(heartbeatSubject(this.options.subjectPrefix), {
       callback: (error, message) => {
-        if (!error) this.onHeartbeat(message.data);
+        if (!error) void this.onHeartbeat(message.data, Date.now());
       },
     });
     await this.follow(info);
@@ -127,16 +134,41 @@ class RevocationFeed implements RevocationSubscription {
     this.watchdog.unref();
   }
 
-  private onHeartbeat(data: Uint8Array): void {
-    let heartbeat: FeedHeartbeat;
+  /** The newest heartbeat time accepted: one sent no later is a replay. */
+  private lastHeartbeatSentAt = 0;
+
+  /**
+   * A heartbeat counts only when the revocation service signed it, it is not older than the
+   * staleness bound, and it was sent after the last one accepted: a forged heartbeat, or genuine
+   * ones replayed while the revocation service is frozen, never keep a stale edge open.
+   */
+  private async onHeartbeat(data: Uint8Array, receivedAt: number): Promise<void> {
+    let heartbeat: Required<FeedHeartbeat> & { signature?: string };
     try {
-      heartbeat = JSON.parse(new TextDecoder().decode(data)) as FeedHeartbeat;
-      if (typeof heartbeat.created !== 'string' || !Number.isInteger(heartbeat.lastSequence)) throw new Error('not a heartbeat');
+      heartbeat = JSON.parse(new TextDecoder().decode(data)) as typeof heartbeat;
+      if (typeof heartbeat.created !== 'string' || !Number.isInteger(heartbeat.lastSequence) || !Number.isInteger(heartbeat.sentAt)) throw new Error('not a heartbeat');
     } catch (error) {
       this.report(new Error(`ignored a malformed heartbeat: ${(error as Error).message}`));
       return;
     }
-    this.freshness.heartbeat(heartbeat, { created: this.created, read: this.lastSequence }, Date.now());
+    let verdict;
+    try {
+      verdict = await verifyFeedSignature(this.options.feedKeys, heartbeatSigningInput(heartbeat), heartbeat.signature);
+    } catch (error) {
+      this.report(new Error(`ignored a heartbeat: the revocation service's keys cannot be fetched: ${(error as Error).message}`));
+      return;
+    }
+    if (verdict !== 'valid') {
+      this.report(new Error(`refused a heartbeat (${verdict}): not from the revocation service`));
+      return;
+    }
+    if (heartbeat.sentAt <= this.lastHeartbeatSentAt) return; // a replay, or a slower replica's: nothing new
+    if (receivedAt - heartbeat.sentAt > this.freshness.staleAfterMs) {
+      this.report(new Error(`refused a heartbeat sent ${receivedAt - heartbeat.sentAt} ms ago (more than the staleness bound): replayed, or held back`));
+      return;
+    }
+    this.lastHeartbeatSentAt = heartbeat.sentAt;
+    this.freshness.heartbeat(heartbeat, { created: this.created, read: this.lastSequence }, receivedAt);
     this.reportState();
   }
 
@@ -199,7 +231,9 @@ class RevocationFeed implements RevocationSubscription {
 
   private async consume(messages: ConsumerMessages): Promise<void> {
     for await (const message of messages) {
-      this.handle(message);
+      // Throws when the event cannot be verified (keys unreachable): the feed fails closed and
+      // the next check replays the stream.
+      await this.handle(message);
       this.lastSequence = message.info.streamSequence;
       this.freshness.advanced(this.lastSequence);
       this.goLiveIfWhole();
@@ -213,8 +247,16 @@ class RevocationFeed implements RevocationSubscription {
     if (this.lastSequence >= this.readyAt) this.setState('live');
   }
 
-  /** One message: never throws, whatever it holds. */
-  private handle(message: JsMsg): void {
+  /**
+   * One message: applied when the revocation service signed it, refused (reported) when not.
+   * Throws only when its signature cannot be checked (the keys cannot be fetched).
+   */
+  private async handle(message: JsMsg): Promise<void> {
+    const verdict = await verifyFeedSignature(this.options.feedKeys, eventSigningInput(message.subject, message.data), message.headers?.get(FEED_SIGNATURE_HEADER) || undefined);
+    if (verdict !== 'valid') {
+      this.report(new Error(`refused the revocation event at stream sequence ${message.info.streamSequence} on ${message.subject} (${verdict}): not from the revocation service`));
+      return;
+    }
     const parent = propagation.extract(context.active(), message.headers, headersGetter);
     const span = tracer().startSpan(
       `${this.options.subjectPrefix}.grant process`,
@@ -274,6 +316,11 @@ class RevocationFeed implements RevocationSubscription {
     if (!awaited) return;
     const marker = await readResyncMarker(this.jsm, this.options);
     if (!marker || marker.created !== awaited.created || marker.firstSequence < awaited.firstSequence) return;
+    const verdict = await verifyFeedSignature(this.options.feedKeys, markerSigningInput(marker), marker.signature);
+    if (verdict !== 'valid') {
+      this.report(new Error(`refused the resync marker (${verdict}): not from the revocation service`));
+      return;
+    }
     this.awaitedMarker = undefined;
     // The marker's last sequence, or the first event there is: events before it aged out.
     this.readyAt = Math.max(marker.lastSequence, awaited.firstSequence - 1);

@@ -30,6 +30,9 @@ const COMMANDS: Readonly<Record<string, Readonly<Record<string, Command>>>> = {
     migrate: { summary: 'migrate the schema and provision one least-privilege role per service (as the owner)', run: db.migrate },
     status: { summary: 'list migrations, applied or pending (exit 1 if any is pending)', run: db.status },
   },
+  revocation: {
+    keygen: { summary: "the revocation service's feed key (--out FILE, Ed25519 JWK; MAYFLY_REVOCATION_FEED_KEY_FILE) unless FILE exists", run: audit.keygen },
+  },
   audit: {
     verify: { summary: 'check the audit trail against its hash chain, its signed checkpoints and the signed head kept on NATS (--nats, --head-stream, --max-head-age); names every edited, deleted, inserted, reordered or truncated record (exit 1); exit 2 when completeness cannot be proven', run: audit.verify },
     search: { summary: 'events matching --grant, --task, --workload, --kind, --since, --until (oldest first; --limit, default 100)', run: audit.search },

@@ -88,6 +88,8 @@ export class MayflyClient {
   private readonly sessions = new Set<WorkloadSession>();
   /** Handles that still renew or beat, for close() to stop them. */
   private readonly live = new Set<TaskGrant>();
+  /** The session each bound grant was issued in: its token counts only over that session's channel. */
+  private readonly sessionOf = new WeakMap<TaskGrant, WorkloadSession>();
 
   constructor(private readonly options: MayflyClientOptions) {
     this.bootstrap = createClient(IssuanceServiceClient, options.issuanceAddress, 'issuance');
@@ -162,16 +164,17 @@ export class MayflyClient {
     const timeoutMs = this.options.timeoutMs ?? 5_000;
     const { span, taskContext } = how;
     const client = session?.client ?? this.bootstrap;
-    // A bound grant renews and beats over its own session's channel: keep it open while needed.
-    const letGo = !how.autoRenew && !grant.heartbeatIntervalSeconds ? undefined : session?.hold();
+    // A bound grant renews, beats and completes over its own session's channel (its token counts
+    // only with the certificate it is bound to): keep that channel open for the grant's life.
+    const letGo = session?.hold();
     const handle: TaskGrant = new TaskGrant(
       grant,
       accessToken,
       async (outcome, currentToken) => {
         try {
           await context.with(taskContext, async () => {
-            await waitForReady(this.bootstrap, new Date(Date.now() + timeoutMs), 'issuance');
-            await callUnary(this.bootstrap, this.bootstrap.completeGrant, { grantId: grant.id, accessToken: currentToken, outcome }, { timeoutMs, target: 'issuance' });
+            await waitForReady(client, new Date(Date.now() + timeoutMs), 'issuance');
+            await callUnary(client, client.completeGrant, { grantId: grant.id, accessToken: currentToken, outcome }, { timeoutMs, target: 'issuance' });
           });
         } finally {
           span.end();
@@ -196,6 +199,7 @@ export class MayflyClient {
       },
     );
     if (!handle.signal.aborted) this.live.add(handle);
+    if (session) this.sessionOf.set(handle, session);
     return handle;
   }
 
@@ -317,7 +321,8 @@ export class MayflyClient {
    */
   async completeTask(taskId: string, outcome = 'completed', anyGrantOfTask?: TaskGrant): Promise<readonly string[]> {
     const timeoutMs = this.options.timeoutMs ?? 5_000;
-    const session = anyGrantOfTask ? undefined : await this.currentSession(timeoutMs);
+    // A bound grant speaks over its own session's channel; without one, the current session's certificate says who asks.
+    const session = anyGrantOfTask ? this.sessionOf.get(anyGrantOfTask) : await this.currentSession(timeoutMs);
     if (!session && !anyGrantOfTask) throw new Error('completeTask without a session needs a current grant of the task to prove who asks');
     const client = session?.client ?? this.bootstrap;
     await waitForReady(client, new Date(Date.now() + timeoutMs), 'issuance');

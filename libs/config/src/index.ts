@@ -8,6 +8,8 @@ export {
   REVOCATION_STREAM_DEFAULTS,
   AUDIT_HEAD_STREAM_DEFAULTS,
   auditHeadStreamSettings,
+  revocationKeysSettings,
+  REVOCATION_KEYS_PATH,
   SERVICE_NAMES,
   addressVariable,
   commonSettings,

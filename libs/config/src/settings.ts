@@ -10,9 +10,10 @@ export const DEFAULT_PORTS = {
   audit: 50055,
   'edge-verifier': 50056,
   'issuance-http': 8080,
+  'revocation-http': 8081,
 } as const;
 
-export type ServiceName = Exclude<keyof typeof DEFAULT_PORTS, 'issuance-http'>;
+export type ServiceName = Exclude<keyof typeof DEFAULT_PORTS, 'issuance-http' | 'revocation-http'>;
 
 /** Default ports of each service's Prometheus /metrics endpoint. */
 export const DEFAULT_METRICS_PORTS: Readonly<Record<ServiceName, number>> = {
@@ -108,6 +109,19 @@ export function auditHeadStreamSettings(env = new EnvReader()): { stream: string
     subject: env.string('MAYFLY_AUDIT_HEAD_SUBJECT', AUDIT_HEAD_STREAM_DEFAULTS.subject),
   };
 }
+
+/**
+ * Where the revocation service publishes the public keys its feed (events, markers, heartbeats)
+ * is signed with: HTTPS on MAYFLY_REVOCATION_HTTP_PORT, with its own certificate, so edges pin its
+ * SPIFFE ID as they pin issuance's for the JWKS.
+ */
+export function revocationKeysSettings(env = new EnvReader()): { httpPort: number; url: string } {
+  const httpPort = env.port('MAYFLY_REVOCATION_HTTP_PORT', DEFAULT_PORTS['revocation-http']);
+  const scheme = env.bool('MAYFLY_INSECURE_DEV', false) ? 'http' : 'https';
+  return { httpPort, url: env.string('MAYFLY_REVOCATION_KEYS_URL', `${scheme}://127.0.0.1:${httpPort}${REVOCATION_KEYS_PATH}`) };
+}
+
+export const REVOCATION_KEYS_PATH = '/.well-known/revocation-keys.json';
 
 /** The token issuer (iss) and where its JWKS is published. */
 export function tokenIssuerSettings(env = new EnvReader()): { issuer: string; jwksUrl: string } {

@@ -13,3 +13,4 @@ export {
 export { planGenerate, planPromote, planPrune, planRemove, type KeyringChange } from './rotation.js';
 export { ed25519Thumbprint, generateEd25519Entry, kidOfPrivateJwk, privateKeyOf, publicJwkOf, publicKeyOf, type Ed25519PublicJwk } from './ed25519.js';
 export { applyKeyringChange, readKeyringDirectory } from './keyring-directory.js';
+export { loadEd25519KeyFile } from './key-file.js';

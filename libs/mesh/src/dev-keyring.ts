@@ -12,7 +12,7 @@ export function ensureDevKeyring(dir: string): string {
   return dir;
 }
 
-/** An Ed25519 private JWK in `file` (mode 0600), made on first start: the audit checkpoint key. */
+/** An Ed25519 private JWK in `file` (mode 0600), made on first start: the audit checkpoint key, the revocation feed key. */
 export function ensureDevEd25519Key(file: string): string {
   if (!existsSync(file)) writeFileSync(file, JSON.stringify(generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' })), { mode: 0o600 });
   return file;

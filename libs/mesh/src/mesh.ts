@@ -7,6 +7,7 @@ import {
   DEFAULT_PORTS,
   metricsPortVariable,
   REVOCATION_STREAM_DEFAULTS,
+  REVOCATION_KEYS_PATH,
   AUDIT_HEAD_STREAM_DEFAULTS,
   SERVICE_NAMES,
   addressVariable,
@@ -19,7 +20,7 @@ import { ensureDevEd25519Key, ensureDevKeyring } from './dev-keyring.js';
 import { prepareMeshDatabase } from './database-roles.js';
 import { ServiceProcess } from './service-process.js';
 
-export type MeshPorts = Record<ServiceName | 'issuance-http', number> & {
+export type MeshPorts = Record<ServiceName | 'issuance-http' | 'revocation-http', number> & {
   readonly metrics: Record<ServiceName, number>;
   readonly health: Record<ServiceName, number>;
 };
@@ -55,6 +56,11 @@ export interface MeshOptions {
    * audit service signs checkpoints with a key of its own that lives as long as the process.
    */
   readonly auditCheckpointKeyFile?: string;
+  /**
+   * The revocation service's feed key (an Ed25519 private JWK), made if missing: every replica
+   * signs the feed with it. Without it each revocation process signs with a key of its own.
+   */
+  readonly revocationFeedKeyFile?: string;
   /** Further environment for every service (MAYFLY_POLICY_DIR, MAYFLY_LOG_LEVEL, ...). */
   readonly env?: Readonly<Record<string, string>>;
   /**
@@ -116,7 +122,7 @@ export interface MeshReplica {
 export function localMeshOptions(
   infra: { databaseUrl: string; natsUrl: string; edgeNatsUrl: string; issuanceNatsUrl: string; auditNatsUrl: string },
   stateDir: string,
-): Pick<MeshOptions, 'databaseUrl' | 'natsUrl' | 'edgeNatsUrl' | 'issuanceNatsUrl' | 'auditNatsUrl' | 'signingKeyringDir' | 'auditCheckpointKeyFile' | 'pkiDir'> {
+): Pick<MeshOptions, 'databaseUrl' | 'natsUrl' | 'edgeNatsUrl' | 'issuanceNatsUrl' | 'auditNatsUrl' | 'signingKeyringDir' | 'auditCheckpointKeyFile' | 'revocationFeedKeyFile' | 'pkiDir'> {
   return {
     databaseUrl: infra.databaseUrl,
     natsUrl: infra.natsUrl,
@@ -125,6 +131,7 @@ export function localMeshOptions(
     auditNatsUrl: infra.auditNatsUrl,
     signingKeyringDir: join(stateDir, 'signing-keys'),
     auditCheckpointKeyFile: join(stateDir, 'audit-checkpoint-key.jwk'),
+    revocationFeedKeyFile: join(stateDir, 'revocation-feed-key.jwk'),
     pkiDir: join(stateDir, 'pki'),
   };
 }
@@ -160,11 +167,11 @@ export async function freePorts(count: number): Promise<number[]> {
 
 async function choosePorts(ports: MeshOptions['ports']): Promise<MeshPorts> {
   if (ports === 'free') {
-    const names = Object.keys(DEFAULT_PORTS) as (ServiceName | 'issuance-http')[];
+    const names = Object.keys(DEFAULT_PORTS) as (keyof typeof DEFAULT_PORTS)[];
     const free = await freePorts(names.length + 2 * SERVICE_NAMES.length);
     const take = (): number => free.shift()!;
     return {
-      ...(Object.fromEntries(names.map((name) => [name, take()])) as Record<ServiceName | 'issuance-http', number>),
+      ...(Object.fromEntries(names.map((name) => [name, take()])) as Record<keyof typeof DEFAULT_PORTS, number>),
       metrics: Object.fromEntries(SERVICE_NAMES.map((service) => [service, take()])) as Record<ServiceName, number>,
       health: Object.fromEntries(SERVICE_NAMES.map((service) => [service, take()])) as Record<ServiceName, number>,
     };
@@ -184,6 +191,8 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     DATABASE_URL: options.databaseUrl,
     NATS_URL: options.natsUrl,
     MAYFLY_ISSUANCE_HTTP_PORT: String(ports['issuance-http']),
+    MAYFLY_REVOCATION_HTTP_PORT: String(ports['revocation-http']),
+    MAYFLY_REVOCATION_KEYS_URL: `${options.insecure ? 'http' : 'https'}://127.0.0.1:${ports['revocation-http']}${REVOCATION_KEYS_PATH}`,
     MAYFLY_TOKEN_ISSUER: issuer,
     MAYFLY_REVOCATION_STREAM: stream.stream,
     MAYFLY_REVOCATION_SUBJECT_PREFIX: stream.subjectPrefix,
@@ -191,6 +200,7 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     MAYFLY_AUDIT_HEAD_SUBJECT: (options.auditHeadStream ?? AUDIT_HEAD_STREAM_DEFAULTS).subject,
     ...(options.signingKeyringDir ? { MAYFLY_SIGNING_KEYRING_DIR: ensureDevKeyring(options.signingKeyringDir) } : {}),
     ...(options.auditCheckpointKeyFile ? { MAYFLY_AUDIT_CHECKPOINT_KEY_FILE: ensureDevEd25519Key(options.auditCheckpointKeyFile) } : {}),
+    ...(options.revocationFeedKeyFile ? { MAYFLY_REVOCATION_FEED_KEY_FILE: ensureDevEd25519Key(options.revocationFeedKeyFile) } : {}),
     ...options.env,
   };
   const addresses = {} as Record<ServiceName, string>;
@@ -265,6 +275,8 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
         [healthPortVariable(service)]: String(healthPort),
         [metricsPortVariable(service)]: String(metricsPort),
         ...(service === 'issuance' ? { MAYFLY_ISSUANCE_HTTP_PORT: String(httpPort) } : {}),
+        // A revocation replica serves the same feed keys (the same key file) on a port of its own.
+        ...(service === 'revocation' ? { MAYFLY_REVOCATION_HTTP_PORT: String(httpPort) } : {}),
         ...replicaOptions.env,
       },
       onLine,

@@ -10,6 +10,7 @@ import { readAccessTokenClaims, type AccessTokenClaims, type TokenDelegation } f
 import type { UsageRecorder } from './usage-recorder.js';
 import { checkAccessTokenHeader, checkIssuerAndTimes, decodeCompactJws, verifyEd25519 } from './compact-jws.js';
 import { reject, rejectionFromJose, type Rejection } from './rejection.js';
+import { remoteFeedKeys } from './feed-keys.js';
 import { readRevocationEvent } from './revocation-event.js';
 import { DEFAULT_MAX_REVOCATION_ENTRIES, RevocationSet } from './revocation-set.js';
 
@@ -21,6 +22,13 @@ export interface EdgeVerifierOptions {
   readonly nats: NatsConnection;
   readonly stream: string;
   readonly subjectPrefix: string;
+  /**
+   * Where the revocation service publishes its feed keys (https; its REVOCATION_KEYS_PATH). The
+   * edge acts only on revocation events, markers and heartbeats signed by one of them.
+   */
+  readonly revocationKeysUrl: string;
+  /** The SPIFFE ID the revocation keys server's certificate must name (the revocation service's). */
+  readonly revocationKeysSpiffeId?: string | undefined;
   /** PEM CA to trust for an https JWKS URL (the mesh CA); without it the system store is used. */
   readonly jwksCaFile?: string | undefined;
   /**
@@ -149,6 +157,13 @@ export class EdgeVerifier {
     verifier.subscription = await subscribeRevocations(options.nats, {
       stream: options.stream,
       subjectPrefix: options.subjectPrefix,
+      feedKeys: remoteFeedKeys({
+        url: options.revocationKeysUrl,
+        caFile: options.jwksCaFile,
+        spiffeId: options.revocationKeysSpiffeId,
+        allowHttp: options.allowInsecureJwks ?? false,
+        cacheMaxAgeMs: options.jwksCacheMaxAgeMs,
+      }),
       onEvent: (event) => verifier.apply(event),
       onError: (error) => verifier.reportFeedError(error),
       onStateChange: (state) => options.onFeedStateChange?.(state),

@@ -1,4 +1,4 @@
-import { EnvReader, commonSettings, componentSpiffeId, revocationStreamSettings, serviceAddress, tlsSettings, tokenIssuerSettings } from '@mayfly/config';
+import { EnvReader, commonSettings, componentSpiffeId, revocationKeysSettings, revocationStreamSettings, serviceAddress, tlsSettings, tokenIssuerSettings } from '@mayfly/config';
 import type { Logger } from '@mayfly/core';
 import { connectBus } from '@mayfly/bus';
 import { callUnary, createClient, startGrpcServer, type Closer, type RunningGrpcServer } from '@mayfly/grpc';
@@ -45,6 +45,9 @@ export async function startEdgeVerifierService(log: Logger): Promise<Closer[]> {
     // The mesh CA signs every component: only issuance may serve the signing keys.
     jwksSpiffeId: env.optionalString('MAYFLY_JWKS_SPIFFE_ID') ?? (tls.mode === 'tls' ? componentSpiffeId(tls.trustDomain, 'issuance') : undefined),
     allowInsecureJwks: tls.mode === 'insecure',
+    // Revocations count only when the revocation service signed them, with keys it serves itself.
+    revocationKeysUrl: revocationKeysSettings(env).url,
+    revocationKeysSpiffeId: env.optionalString('MAYFLY_REVOCATION_KEYS_SPIFFE_ID') ?? (tls.mode === 'tls' ? componentSpiffeId(tls.trustDomain, 'revocation') : undefined),
     jwksCacheMaxAgeMs: env.int('MAYFLY_JWKS_CACHE_SECONDS', 300, { min: 1, max: 86_400 }) * 1000,
     staleAfterMs: env.int('MAYFLY_EDGE_STALE_AFTER_MS', 5_000, { min: 100, max: 600_000 }),
     clockToleranceSeconds: env.int('MAYFLY_CLOCK_TOLERANCE_SECONDS', 5, { max: 300 }),

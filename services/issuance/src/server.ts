@@ -122,7 +122,7 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
       commitPendingGrant: (grant, approval, events) =>
         withSpan('persist pending grant', { 'mayfly.grant_id': grant.id }, () => insertPendingGrant(db, grant, approval, { owner: audit.owner, entries: audit.outboxEntries(events) })),
       announcePending: (grant, approval, workload) => announcer.announcePending(grant, approval, workload),
-      announceBreakGlass: (grant, workload, justification) => announcer.announceBreakGlass(grant, workload, justification),
+      announceBreakGlass: (grant, workload) => announcer.announceBreakGlass(grant, workload),
       deliverAudit,
     },
     tracedCredentials(credentials),

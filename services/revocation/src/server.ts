@@ -1,9 +1,10 @@
-import { EnvReader, commonSettings, revocationStreamSettings } from '@mayfly/config';
+import { EnvReader, REVOCATION_KEYS_PATH, commonSettings, revocationKeysSettings, revocationStreamSettings } from '@mayfly/config';
 import { MayflyError, type Logger } from '@mayfly/core';
 import { auditTrailFromEnv } from '@mayfly/audit-trail';
-import { RevocationPublisher, connectBus, ensureRevocationStream, readStreamSnapshot } from '@mayfly/bus';
+import { RevocationPublisher, connectBus, ensureRevocationStream, feedSigner, readStreamSnapshot } from '@mayfly/bus';
+import { loadEd25519KeyFile } from '@mayfly/keyring';
 import { assertDatabaseReachable, createDatabase, listUnpublishedRevocations, liveRevocationSequences, assertSchemaCurrent } from '@mayfly/db';
-import { startGrpcServer, type Closer } from '@mayfly/grpc';
+import { certificateFiles, startGrpcServer, startKeySetServer, transportSettings, type Closer } from '@mayfly/grpc';
 import { RevocationServiceService } from '@mayfly/proto';
 import { revocationApi } from './api/revocation-api.js';
 import { expireDueGrantsOnce } from './domain/expiry-sweeper.js';
@@ -25,7 +26,24 @@ export async function startRevocationService(log: Logger): Promise<Closer[]> {
   await ensureRevocationStream(nats, streamConfig);
 
   const audit = auditTrailFromEnv('revocation', db, log, env);
-  const publisher = new RevocationPublisher(nats, stream.subjectPrefix);
+  // Every event, marker and heartbeat is signed: edges act on nothing else (NATS is transport).
+  const signer = feedSigner(
+    loadEd25519KeyFile(env.optionalString('MAYFLY_REVOCATION_FEED_KEY_FILE'), 'MAYFLY_REVOCATION_FEED_KEY_FILE', () =>
+      log.warn('no MAYFLY_REVOCATION_FEED_KEY_FILE: signing the revocation feed with a key that lives only as long as this process (one replica only; edges re-fetch the key)'),
+    ),
+  );
+  const keys = await startKeySetServer({
+    name: 'revocation feed keys',
+    host: settings.host,
+    port: revocationKeysSettings(env).httpPort,
+    log,
+    documents: { [REVOCATION_KEYS_PATH]: () => JSON.stringify({ keys: [signer.publicJwk] }) },
+    tls: (() => {
+      const transport = transportSettings(true);
+      return transport.mode === 'tls' ? certificateFiles({ certFile: transport.certFile, keyFile: transport.keyFile }) : undefined;
+    })(),
+  });
+  const publisher = new RevocationPublisher(nats, stream.subjectPrefix, signer);
   const revoker = new Revoker(db, publisher, audit, log, streamConfig.retentionSeconds * 1000, crashPointFromEnv(env, log));
   const guard = new StreamGuard(
     {
@@ -59,7 +77,7 @@ export async function startRevocationService(log: Logger): Promise<Closer[]> {
     {
       readStream: () => readStreamSnapshot(nats, stream.stream),
       oldestUnpublishedAt: async () => (await listUnpublishedRevocations(db, 1))[0]?.revoked_at,
-      publish: (beat) => publisher.publishHeartbeat(beat),
+      publish: (beat, sentAt) => publisher.publishHeartbeat(beat, sentAt),
     },
     env.int('MAYFLY_REVOCATION_PUBLISH_GRACE_MS', 1_000, { min: 0 }),
   );
@@ -94,6 +112,7 @@ export async function startRevocationService(log: Logger): Promise<Closer[]> {
       clearInterval(heartbeatTimer);
     },
     () => audit.close(),
+    () => keys.close(),
     () => nats.drain(),
     () => db.destroy(),
   ];

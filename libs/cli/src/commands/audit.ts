@@ -217,14 +217,14 @@ export async function exportEvents(context: CommandContext): Promise<void> {
 }
 
 /**
- * `mayfly audit keygen --out FILE`: the audit service's checkpoint key (an Ed25519 private JWK,
- * mode 0600), unless FILE exists (safe in an init job). Give the audit service the file
- * (MAYFLY_AUDIT_CHECKPOINT_KEY_FILE) and `mayfly audit verify --public-key` the same file or its
- * public half.
+ * `mayfly audit keygen --out FILE` (and `mayfly revocation keygen`): an Ed25519 private JWK,
+ * mode 0600, unless FILE exists (safe in an init job). For the audit service's checkpoint key
+ * (MAYFLY_AUDIT_CHECKPOINT_KEY_FILE; give `mayfly audit verify --public-key` the same file or its
+ * public half) and the revocation service's feed key (MAYFLY_REVOCATION_FEED_KEY_FILE).
  */
 export async function keygen(context: CommandContext): Promise<void> {
   const file = context.flags.out;
-  if (!file) throw new Error('usage: mayfly audit keygen --out FILE');
+  if (!file) throw new Error('usage: mayfly audit keygen --out FILE (or mayfly revocation keygen --out FILE)');
   if (existsSync(file)) {
     const { x } = JSON.parse(readFileSync(file, 'utf8')) as { x?: string };
     context.out.say(`${file} already holds a key (public ${x}): nothing to do`);

@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { ed25519PrivateKey, signCheckpoint } from '@mayfly/audit-trail';
-import { MayflyError, type Logger } from '@mayfly/core';
+import type { Logger } from '@mayfly/core';
+import { loadEd25519KeyFile } from '@mayfly/keyring';
 
 export interface CheckpointPorts {
   readHead(): Promise<{ position: string; chainHash: Buffer }>;
@@ -23,19 +23,10 @@ export interface CheckpointKey {
  * the checkpoint rows.
  */
 export function loadCheckpointKey(file: string | undefined, log: Logger): CheckpointKey {
-  let jwk: { kty?: string; crv?: string; x?: string; d?: string };
-  if (file) {
-    try {
-      jwk = JSON.parse(readFileSync(file, 'utf8')) as typeof jwk;
-    } catch (error) {
-      throw new MayflyError('ERR_CONFIG', `MAYFLY_AUDIT_CHECKPOINT_KEY_FILE ${file}: ${(error as Error).message}`);
-    }
-    if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || !jwk.x || !jwk.d) throw new MayflyError('ERR_CONFIG', `MAYFLY_AUDIT_CHECKPOINT_KEY_FILE ${file} must hold an Ed25519 private JWK (kty OKP, crv Ed25519, x, d)`);
-  } else {
-    log.warn('no MAYFLY_AUDIT_CHECKPOINT_KEY_FILE: signing audit checkpoints with a key that lives only as long as this process');
-    jwk = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }) as typeof jwk;
-  }
-  return { privateKey: ed25519PrivateKey({ x: jwk.x!, d: jwk.d! }), publicKey: jwk.x! };
+  const jwk = loadEd25519KeyFile(file, 'MAYFLY_AUDIT_CHECKPOINT_KEY_FILE', () =>
+    log.warn('no MAYFLY_AUDIT_CHECKPOINT_KEY_FILE: signing audit checkpoints with a key that lives only as long as this process'),
+  );
+  return { privateKey: ed25519PrivateKey(jwk), publicKey: jwk.x };
 }
 
 /**

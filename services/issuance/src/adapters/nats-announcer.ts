@@ -5,9 +5,14 @@ import { riskTierToJSON, type Workload } from '@mayfly/proto';
 
 /**
  * Tells people what needs them, on NATS: a request waiting for approval on
- * mayfly.approvals.pending (what an approver needs to decide), a break-glass grant on
- * mayfly.alerts.break-glass. Best effort: a grant never waits for NATS, and while NATS is away
- * announcements are logged instead (the audit trail has every request either way).
+ * mayfly.approvals.pending, a break-glass grant on mayfly.alerts.break-glass. Best effort: a grant
+ * never waits for NATS, and while NATS is away announcements are logged instead (the audit trail
+ * has every request either way).
+ *
+ * An announcement says that something needs people and where to look — never why: the
+ * justification (free text, perhaps naming systems, customers or incidents) is not on NATS, where
+ * any subscriber the NATS operator lets in would read it. Approvers read it through
+ * ApprovalService (`mayfly approvals show <grant>`), signed in.
  */
 export class NatsAnnouncer {
   private nats: NatsConnection | undefined;
@@ -43,7 +48,7 @@ export class NatsAnnouncer {
       task: { id: grant.task_id, kind: grant.task_kind, reference: grant.task_reference },
       resource: grant.resource,
       actions: grant.actions,
-      justification: approval.justification,
+      details: `mayfly approvals show ${grant.id}`,
       rule: approval.rule,
       approverGroups: approval.approver_groups,
       threshold: approval.threshold,
@@ -52,14 +57,14 @@ export class NatsAnnouncer {
     });
   }
 
-  announceBreakGlass(grant: GrantRecord, workload: Workload, justification: string): void {
+  announceBreakGlass(grant: GrantRecord, workload: Workload): void {
     this.publish(BREAK_GLASS_ALERT_SUBJECT, {
       severity: 'high',
       grantId: grant.id,
       workload: workload.spiffeId,
       owner: { team: workload.ownerTeam, contact: workload.ownerContact },
       incidentReference: grant.task_reference,
-      justification,
+      details: `mayfly grants show ${grant.id}`,
       resource: grant.resource,
       actions: grant.actions,
       issuedAt: grant.issued_at.toISOString(),

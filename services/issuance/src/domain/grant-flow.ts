@@ -273,7 +273,7 @@ export class GrantFlow {
     // The commit above is the durable audit record (invariant 1); the audit service gets it
     // from the outbox, now or — if it is away — by the retry loop. The token does not wait.
     this.ports.deliverAudit(trail.events);
-    if (grant.break_glass) this.ports.announceBreakGlass(grant, identity.workload, request.justification);
+    if (grant.break_glass) this.ports.announceBreakGlass(grant, identity.workload);
     return { grant: toGrantMessage(grant), accessToken, claimSecret: '' };
   }
 

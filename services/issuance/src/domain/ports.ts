@@ -23,8 +23,11 @@ export interface GrantFlowPorts {
   commitPendingGrant(grant: GrantRecord, approval: NewApprovalRequest, events: readonly AuditEvent[]): Promise<void>;
   /** Tells approvers a request waits for them (NATS mayfly.approvals.pending); best effort, never waited for. */
   announcePending(grant: GrantRecord, approval: NewApprovalRequest, workload: Workload): void;
-  /** Raises the break-glass alert (NATS mayfly.alerts.break-glass); best effort, never waited for. */
-  announceBreakGlass(grant: GrantRecord, workload: Workload, justification: string): void;
+  /**
+   * Raises the break-glass alert (NATS mayfly.alerts.break-glass); best effort, never waited for.
+   * It carries no justification text: that is read signed in, through ApprovalService.
+   */
+  announceBreakGlass(grant: GrantRecord, workload: Workload): void;
   /** Commits audit events that name no new grant: a refusal, a replay. */
   commitEvents(events: readonly AuditEvent[]): Promise<void>;
   /** Hands committed events to the audit service in the background; never waited for. */

@@ -4,7 +4,8 @@ export interface HeartbeatPorts {
   readStream(): Promise<StreamSnapshot | undefined>;
   /** When the oldest revocation still waiting to be published was made, if any waits. */
   oldestUnpublishedAt(): Promise<Date | undefined>;
-  publish(heartbeat: { created: string; lastSequence: number }): Promise<void>;
+  /** `sentAt`: the moment before the stream was read — the heartbeat vouches for nothing later. */
+  publish(heartbeat: { created: string; lastSequence: number }, sentAt: number): Promise<void>;
 }
 
 export type HeartbeatOutcome = 'sent' | 'withheld: no stream' | 'withheld: revocation waiting to be published';
@@ -28,7 +29,7 @@ export class HeartbeatSender {
     // The stream is read after the outbox: a revocation published in between is inside it.
     const stream = await this.ports.readStream();
     if (!stream) return 'withheld: no stream';
-    await this.ports.publish({ created: stream.created, lastSequence: stream.lastSequence });
+    await this.ports.publish({ created: stream.created, lastSequence: stream.lastSequence }, now.getTime());
     return 'sent';
   }
 }
