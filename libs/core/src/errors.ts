@@ -31,6 +31,8 @@ export const ERROR_STATUS = {
   ERR_APPROVAL_REJECTED: GrpcStatus.PERMISSION_DENIED,
   /** The grant is not waiting for approval (approved, rejected, expired, or never needed it). */
   ERR_GRANT_NOT_PENDING: GrpcStatus.FAILED_PRECONDITION,
+  /** What a pending request asked for no longer holds at approval (ceiling, policy, workload, session): it ended. */
+  ERR_REQUEST_CHANGED: GrpcStatus.FAILED_PRECONDITION,
   /** The signing key (or the watermark asked for) is already revoked. */
   ERR_ALREADY_REVOKED: GrpcStatus.ALREADY_EXISTS,
   /** What is being created exists already (a workload's SPIFFE ID is registered). */

@@ -96,6 +96,7 @@ export {
   insertRevocation,
   insertRevocations,
   listRevokedKeyIds,
+  latestWorkloadRevocationSince,
   listLiveRevocations,
   listUnpublishedRevocations,
   liveRevocationSequences,

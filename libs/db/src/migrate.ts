@@ -22,6 +22,7 @@ import * as issuerAudiences from './migrations/018-issuer-audiences.js';
 import * as sessionRotation from './migrations/019-session-rotation.js';
 import * as peopleBySubject from './migrations/020-people-by-subject.js';
 import * as checkpointChain from './migrations/021-checkpoint-chain.js';
+import * as approvalRecheck from './migrations/022-approval-recheck.js';
 import { MayflyError } from '@mayfly/core';
 import { sql } from 'kysely';
 import { provisionServiceRoles, type ProvisionOptions } from './roles.js';
@@ -50,6 +51,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '019-session-rotation': sessionRotation,
   '020-people-by-subject': peopleBySubject,
   '021-checkpoint-chain': checkpointChain,
+  '022-approval-recheck': approvalRecheck,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -166,6 +166,13 @@ export interface GrantTable {
   created_at: CreatedAt;
 }
 
+/** What a workload's evidence proved (jsonb; node-pg writes the object as JSON). */
+export interface AttestedEvidenceRow {
+  readonly attestor: string;
+  readonly issuer: string;
+  readonly claims: Record<string, string>;
+}
+
 /** A request that waits for people: one per grant in status pending_approval (migration 015). */
 export interface ApprovalRequestTable {
   grant_id: string;
@@ -183,6 +190,10 @@ export interface ApprovalRequestTable {
   claim_secret_digest: string;
   /** The session certificate the token is to be bound to, if the request came in a session. */
   certificate_thumbprint: string | null;
+  /** That certificate's serial: an approval refuses once it is revoked or expired (migration 022). */
+  certificate_serial: ColumnType<string | null, string | null | undefined, never>;
+  /** What the workload's evidence proved when it asked ({attestor, issuer, claims}), for the decision at approval. */
+  evidence: ColumnType<AttestedEvidenceRow | null, AttestedEvidenceRow | null | undefined, never>;
   approved_at: ColumnType<Date | null, Date | null | undefined, Date>;
   rejected_at: ColumnType<Date | null, Date | null | undefined, Date>;
   created_at: CreatedAt;

@@ -9,13 +9,16 @@ import {
   createDatabase,
   findApproval,
   findGrant,
+  findSessionState,
   findWorkload,
   insertDelegatedGrant,
   insertPendingGrant,
+  latestWorkloadRevocationSince,
   listRevokedKeyIds,
   recordBreakGlassReview,
   recordHeartbeat,
   recordVote,
+  sessionRefusal,
   toWorkloadMessage,
 } from '@mayfly/db';
 import { callUnary, certificateFiles, createClient, startGrpcServer, transportSettings, type Closer } from '@mayfly/grpc';
@@ -33,6 +36,8 @@ import {
 } from '@mayfly/proto';
 import { PostgresGrantStore } from './adapters/postgres-grant-store.js';
 import { HumanIdentityProvider } from './adapters/human-identity.js';
+import { UnauthenticatedRefusals } from './domain/refusal-records.js';
+import { whyRequestNoLongerHolds, type RecheckPorts } from './domain/approval-recheck.js';
 import { NatsAnnouncer } from './adapters/nats-announcer.js';
 import { PostgresSessionRegistry } from './adapters/postgres-session-registry.js';
 import { WorkloadCertificates } from './adapters/workload-certificates.js';
@@ -178,9 +183,30 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
     const row = await findWorkload(db, spiffeId);
     return row ? { ownerTeam: row.owner_team, ownerContact: row.owner_contact, disabled: row.disabled_at !== null } : undefined;
   };
+  // Refusals of people who proved no identity: recorded sparingly per peer, then aggregated.
+  const unauthenticatedRefusals = new UnauthenticatedRefusals();
+  const unauthenticatedRefusal = (peer: string) => unauthenticatedRefusals.record(peer);
+  const recheck: RecheckPorts = {
+    findWorkload: async (spiffeId) => {
+      const row = await findWorkload(db, spiffeId);
+      return row ? { workload: toWorkloadMessage(row), disabledAt: row.disabled_at ?? undefined } : undefined;
+    },
+    sessionRefusal: async (spiffeId, serial) => {
+      const { workload, svid } = await findSessionState(db, spiffeId, serial);
+      if (svid && svid.expires_at.getTime() <= Date.now()) return `certificate ${serial} expired at ${svid.expires_at.toISOString()}`;
+      return sessionRefusal({ spiffeId, serial }, workload, svid);
+    },
+    workloadRevokedSince: async (spiffeId, since) => {
+      const row = await latestWorkloadRevocationSince(db, spiffeId, since);
+      return row ? { revokedAt: row.revoked_at, reason: row.reason } : undefined;
+    },
+    decide: (request) => callUnary(decision, decision.decide, request, { target: 'decision' }),
+  };
   const answers: AnswerPorts = {
     verifyApprover,
     findOwners,
+    unauthenticatedRefusal,
+    whyNoLongerHolds: (current) => whyRequestNoLongerHolds(current, recheck),
     recordAnswer: async (grantId, decide) => {
       let committed: readonly AuditEvent[] = [];
       const result = await recordVote(
@@ -203,6 +229,7 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
   const reviews: ReviewPorts = {
     verifyApprover,
     findOwners,
+    unauthenticatedRefusal,
     findGrant: (grantId) => findGrant(db, grantId),
     commitReview: (review, events) => recordBreakGlassReview(db, review, { owner: audit.owner, entries: audit.outboxEntries(events) }),
     commitEvents: (events) => store.commitEvents(events),

@@ -55,3 +55,16 @@ export async function listRevokedKeyIds(db: Kysely<Database>): Promise<string[]>
   const rows = await db.selectFrom('revocations').select('key_id').where('scope', '=', 'key').execute();
   return rows.flatMap((row) => (row.key_id === null ? [] : [row.key_id]));
 }
+
+/** The newest watermark over a workload (everything it held revoked) made after `since`, if any. */
+export async function latestWorkloadRevocationSince(db: Kysely<Database>, spiffeId: string, since: Date): Promise<RevocationRow | undefined> {
+  return db
+    .selectFrom('revocations')
+    .selectAll()
+    .where('scope', '=', 'workload')
+    .where('spiffe_id', '=', spiffeId)
+    .where('revoked_at', '>', since)
+    .orderBy('revoked_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}

@@ -1,11 +1,14 @@
 import type { Logger } from '@mayfly/core';
 import { findApproval, listBreakGlassGrants, listGrants, listPendingApprovals, toGrantMessage, toWorkloadMessage, type Database, type GrantRow, type Kysely, type WorkloadRow, findWorkload } from '@mayfly/db';
-import { unary } from '@mayfly/grpc';
+import { unary, type CallContext } from '@mayfly/grpc';
 import { GrantStatus, type ApprovalServiceServer, type GrantForReview } from '@mayfly/proto';
 import { MayflyError, validateUuid } from '@mayfly/core';
 import type { CredentialFormat } from '../credentials/credential-format.js';
 import { answerRequest, type AnswerOptions, type AnswerPorts } from '../domain/answer-request.js';
 import { reviewBreakGlass, type ReviewPorts } from '../domain/review-break-glass.js';
+import { peerHost } from './peer-host.js';
+
+const peerOf = (call: CallContext): string => peerHost(call.peer);
 
 export interface ApprovalApiDeps {
   readonly db: Kysely<Database>;
@@ -42,13 +45,13 @@ export function approvalApi({ db, credentials, answers, reviews, options, log }:
       const pending = await listPendingApprovals(db, 200);
       return { grants: await Promise.all(pending.map((entry) => forReview(entry.grant))) };
     }),
-    approve: unary(log, 'mayfly.v1.ApprovalService/Approve', async (request) => {
-      const answer = await answerRequest({ kind: 'approve', grantId: request.grantId, idToken: request.idToken, reason: request.reason }, credentials, answers, options);
+    approve: unary(log, 'mayfly.v1.ApprovalService/Approve', async (request, call) => {
+      const answer = await answerRequest({ kind: 'approve', grantId: request.grantId, idToken: request.idToken, reason: request.reason, peer: peerOf(call) }, credentials, answers, options);
       log.info({ grantId: request.grantId, issued: answer.issued }, answer.issued ? 'request approved: token issued' : 'approval recorded');
       return answer;
     }),
-    reject: unary(log, 'mayfly.v1.ApprovalService/Reject', async (request) => {
-      const answer = await answerRequest({ kind: 'reject', grantId: request.grantId, idToken: request.idToken, reason: request.reason }, credentials, answers, options);
+    reject: unary(log, 'mayfly.v1.ApprovalService/Reject', async (request, call) => {
+      const answer = await answerRequest({ kind: 'reject', grantId: request.grantId, idToken: request.idToken, reason: request.reason, peer: peerOf(call) }, credentials, answers, options);
       log.info({ grantId: request.grantId }, 'request rejected');
       return { grant: answer.grant };
     }),
@@ -57,8 +60,8 @@ export function approvalApi({ db, credentials, answers, reviews, options, log }:
       const grants = await listBreakGlassGrants(db, { includeReviewed: request.includeReviewed, limit: 200 });
       return { grants: await Promise.all(grants.map(forReview)) };
     }),
-    reviewBreakGlass: unary(log, 'mayfly.v1.ApprovalService/ReviewBreakGlass', async (request) => {
-      const grant = await reviewBreakGlass({ grantId: request.grantId, idToken: request.idToken, review: request.review }, reviews);
+    reviewBreakGlass: unary(log, 'mayfly.v1.ApprovalService/ReviewBreakGlass', async (request, call) => {
+      const grant = await reviewBreakGlass({ grantId: request.grantId, idToken: request.idToken, review: request.review, peer: peerOf(call) }, reviews);
       log.info({ grantId: grant.id }, 'break-glass grant reviewed');
       return { grant: toGrantMessage(grant) };
     }),

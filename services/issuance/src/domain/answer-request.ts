@@ -5,6 +5,7 @@ import type { AuditEvent, Grant } from '@mayfly/proto';
 import type { CredentialFormat } from '../credentials/credential-format.js';
 import { grantBounds } from './grant-bounds.js';
 import { issuedDetail } from './issued-record.js';
+import type { RefusalRecord } from './refusal-records.js';
 import { checkMayAnswer, type Approver } from './separation-of-duties.js';
 
 export interface AnswerPorts {
@@ -21,6 +22,10 @@ export interface AnswerPorts {
   findApproval(grantId: string): Promise<PendingApproval | undefined>;
   commitEvents(events: readonly AuditEvent[]): Promise<void>;
   deliverAudit(events: readonly AuditEvent[]): void;
+  /** Whether, and how, to record a refusal of someone who proved no identity (see UnauthenticatedRefusals). */
+  unauthenticatedRefusal(peer: string): RefusalRecord;
+  /** At the threshold, before anything is issued: why the request no longer holds, if it does not (see whyRequestNoLongerHolds). */
+  whyNoLongerHolds(current: PendingApproval): Promise<string | undefined>;
 }
 
 export interface AnswerOptions {
@@ -33,6 +38,8 @@ export interface Answer {
   readonly grantId: string;
   readonly idToken: string;
   readonly reason: string;
+  /** The caller's network address (host): refusals of unauthenticated callers are recorded per peer, sparingly. */
+  readonly peer: string;
 }
 
 const SOURCE = 'issuance';
@@ -54,15 +61,32 @@ export async function answerRequest(answer: Answer, credentials: CredentialForma
     const person = approver;
     const outcome = await ports.recordAnswer(answer.grantId, (current) => decide(answer.kind, reason, person, current, credentials, ports, options, now));
     if (outcome === undefined) throw new MayflyError('ERR_GRANT_NOT_PENDING', `grant ${answer.grantId} is not waiting for approval (no such request: it never needed approval, or does not exist)`);
+    if (outcome.ended) throw new MayflyError('ERR_REQUEST_CHANGED', `grant ${answer.grantId} was not issued and its request has ended: ${outcome.ended}; the workload must request again`);
     const state = await ports.findApproval(answer.grantId);
     return { grant: toGrantMessage(state!.grant, state), issued: outcome.issued };
   } catch (error) {
-    await auditRefusal(answer, approver, error, ports, now);
+    // A request ended at approval is on record already (grant.approval_invalidated).
+    if (!isMayflyError(error, 'ERR_REQUEST_CHANGED')) await auditRefusal(answer, approver, error, ports, now);
     throw error;
   }
 }
 
-async function decide(kind: Answer['kind'], reason: string, approver: Approver, current: PendingApproval, credentials: CredentialFormat, ports: AnswerPorts, options: AnswerOptions, now: Date) {
+/** What one answer did: issued the token, or ended the request because it no longer holds (why). */
+interface AnswerResult {
+  readonly issued: boolean;
+  readonly ended: string | undefined;
+}
+
+async function decide(
+  kind: Answer['kind'],
+  reason: string,
+  approver: Approver,
+  current: PendingApproval,
+  credentials: CredentialFormat,
+  ports: AnswerPorts,
+  options: AnswerOptions,
+  now: Date,
+): Promise<{ vote?: ApprovalVoteRow; outcome?: ApprovalOutcome; events: readonly AuditEvent[]; result: AnswerResult }> {
   const { grant, request, votes } = current;
   if (grant.status !== 'pending_approval' || request.pending_until.getTime() <= now.getTime()) {
     const state = grant.status === 'pending_approval' ? 'past its pending_until' : grant.status === 'denied' ? 'rejected' : grant.status;
@@ -84,15 +108,22 @@ async function decide(kind: Answer['kind'], reason: string, approver: Approver, 
   const earlier = votes.find((existing) => existing.approver === approver.id);
   if (earlier) {
     // One person, one answer: a repeated one is recorded as such and changes nothing.
-    return { events: [record({ kind: 'grant.answer_repeated', outcome: 'denied', detail: { answer: kind, earlier: earlier.approved ? 'approve' : 'reject', at: earlier.at.toISOString() } })], result: { issued: false } };
+    return { events: [record({ kind: 'grant.answer_repeated', outcome: 'denied', detail: { answer: kind, earlier: earlier.approved ? 'approve' : 'reject', at: earlier.at.toISOString() } })], result: { issued: false, ended: undefined } };
   }
   if (kind === 'reject') {
     const ended = `rejected by ${approver.name}: ${reason}`;
-    return { vote, outcome: { kind: 'rejected' as const, at: now, reason: ended }, events: [record({ kind: 'grant.rejected', outcome: 'success', detail: { reason, person: approver.id, groups: approver.groups, rule: request.rule } })], result: { issued: false } };
+    return { vote, outcome: { kind: 'rejected' as const, at: now, reason: ended }, events: [record({ kind: 'grant.rejected', outcome: 'success', detail: { reason, person: approver.id, groups: approver.groups, rule: request.rule } })], result: { issued: false, ended: undefined } };
   }
   const approvers = [...votes.filter((existing) => existing.approved).map((existing) => existing.approver_name ?? existing.approver), approver.name];
   const approved = record({ kind: 'grant.approval_recorded', outcome: 'success', detail: { reason, person: approver.id, groups: approver.groups, rule: request.rule, approvals: approvers.length, threshold: request.threshold } });
-  if (approvers.length < request.threshold) return { vote, events: [approved], result: { issued: false } };
+  if (approvers.length < request.threshold) return { vote, events: [approved], result: { issued: false, ended: undefined } };
+
+  // The threshold is met: issue only what still holds now (ceiling, policy, workload, session).
+  const changed = await ports.whyNoLongerHolds(current);
+  if (changed) {
+    const invalidated = record({ kind: 'grant.approval_invalidated', outcome: 'denied', detail: { reason: changed, rule: request.rule, approvers } });
+    return { vote, outcome: { kind: 'rejected' as const, at: now, reason: `ended at approval: ${changed}` }, events: [approved, invalidated], result: { issued: false, ended: changed } };
+  }
 
   // The threshold is met: issue now. The access window starts here, not at the request.
   const bounds = grantBounds({
@@ -138,12 +169,15 @@ async function decide(kind: Answer['kind'], reason: string, approver: Approver, 
       tokenReissue: credentials.reissuable(token),
     },
     events: [approved, issued],
-    result: { issued: true },
+    result: { issued: true, ended: undefined },
   };
 }
 
 async function auditRefusal(answer: Answer, approver: Approver | undefined, error: unknown, ports: AnswerPorts, now: Date): Promise<void> {
   if (!isMayflyError(error) || error.code === 'ERR_DEPENDENCY_UNAVAILABLE' || error.code === 'ERR_INTERNAL') return;
+  // Someone who proved no identity buys a record only sparingly (per peer, then aggregated).
+  const recording = approver ? ({ kind: 'each' } as const) : ports.unauthenticatedRefusal(answer.peer);
+  if (recording.kind === 'none') return;
   const events = [
     auditEvent(SOURCE, {
       kind: 'grant.answer_refused',
@@ -151,7 +185,13 @@ async function auditRefusal(answer: Answer, approver: Approver | undefined, erro
       outcome: 'denied',
       grantId: answer.grantId,
       occurredAt: now,
-      detail: { answer: answer.kind, code: error.code, reason: error.message, ...(approver ? { groups: approver.groups } : {}) },
+      detail: {
+        answer: answer.kind,
+        code: error.code,
+        reason: error.message,
+        ...(approver ? { person: approver.id, groups: approver.groups } : { peer: answer.peer }),
+        ...(recording.kind === 'aggregate' ? { refusedSinceLastRecord: recording.refusedSinceLastRecord } : {}),
+      },
     }),
   ];
   await ports.commitEvents(events);

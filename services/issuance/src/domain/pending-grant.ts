@@ -58,6 +58,8 @@ export function pendingGrant(identity: WorkloadIdentity, request: ValidGrantRequ
       justification: request.justification,
       claim_secret_digest: claimSecretDigest(claimSecret),
       certificate_thumbprint: identity.via === 'session' ? identity.certificate.thumbprint : null,
+      certificate_serial: identity.via === 'session' ? identity.certificate.serial : null,
+      evidence: { attestor: identity.evidence.attestor, issuer: identity.evidence.issuer, claims: { ...identity.evidence.claims } },
     },
   };
 }

@@ -2,6 +2,7 @@ import { LIMITS, MayflyError, isMayflyError, sanitizeText, validateUuid } from '
 import { auditEvent } from '@mayfly/audit-trail';
 import type { GrantRow } from '@mayfly/db';
 import type { AuditEvent } from '@mayfly/proto';
+import type { RefusalRecord } from './refusal-records.js';
 import { ownsWorkload, type Approver } from './separation-of-duties.js';
 
 export interface ReviewPorts {
@@ -12,6 +13,8 @@ export interface ReviewPorts {
   commitReview(review: { grantId: string; reviewer: string; text: string; at: Date }, events: readonly AuditEvent[]): Promise<boolean>;
   commitEvents(events: readonly AuditEvent[]): Promise<void>;
   deliverAudit(events: readonly AuditEvent[]): void;
+  /** Whether, and how, to record a refusal of someone who proved no identity (see UnauthenticatedRefusals). */
+  unauthenticatedRefusal(peer: string): RefusalRecord;
 }
 
 /**
@@ -19,7 +22,7 @@ export interface ReviewPorts {
  * workload's owners (nor the workload), with what happened and whether the access was
  * warranted. Once reviewed, the grant leaves the unreviewed list. Refusals are audited.
  */
-export async function reviewBreakGlass(request: { grantId: string; idToken: string; review: string }, ports: ReviewPorts, now = new Date()): Promise<GrantRow> {
+export async function reviewBreakGlass(request: { grantId: string; idToken: string; review: string; peer: string }, ports: ReviewPorts, now = new Date()): Promise<GrantRow> {
   validateUuid('grant_id', request.grantId);
   const text = sanitizeText(request.review, LIMITS.reasonMaxLength);
   if (text === '') throw new MayflyError('ERR_INVALID_ARGUMENT', 'review: is required: what happened, and was the access warranted?', { field: 'review' });
@@ -50,10 +53,16 @@ export async function reviewBreakGlass(request: { grantId: string; idToken: stri
     ports.deliverAudit(events);
     return { ...grant, reviewed_at: now, reviewed_by: reviewer.name, review: text };
   } catch (error) {
-    if (isMayflyError(error) && error.code !== 'ERR_DEPENDENCY_UNAVAILABLE' && error.code !== 'ERR_INTERNAL') {
-      const events = [
-        auditEvent('issuance', { kind: 'grant.break_glass_review_refused', actor: reviewer?.name ?? 'unauthenticated', outcome: 'denied', grantId: request.grantId, occurredAt: now, detail: { code: error.code, reason: error.message } }),
-      ];
+    // Someone who proved no identity buys a record only sparingly (per peer, then aggregated).
+    const recording = reviewer ? ({ kind: 'each' } as const) : ports.unauthenticatedRefusal(request.peer);
+    if (isMayflyError(error) && error.code !== 'ERR_DEPENDENCY_UNAVAILABLE' && error.code !== 'ERR_INTERNAL' && recording.kind !== 'none') {
+      const detail = {
+        code: error.code,
+        reason: error.message,
+        ...(reviewer ? { person: reviewer.id } : { peer: request.peer }),
+        ...(recording.kind === 'aggregate' ? { refusedSinceLastRecord: recording.refusedSinceLastRecord } : {}),
+      };
+      const events = [auditEvent('issuance', { kind: 'grant.break_glass_review_refused', actor: reviewer?.name ?? 'unauthenticated', outcome: 'denied', grantId: request.grantId, occurredAt: now, detail })];
       await ports.commitEvents(events);
       ports.deliverAudit(events);
     }
