@@ -214,7 +214,7 @@ const CASES: HostileCase[] = [
   { name: 'Revoke: a grant that does not exist', status: status.NOT_FOUND, run: () => revoke('00000000-0000-4000-8000-000000000000') },
   { name: 'Revoke: bytes that are not a protobuf message', status: status.INVALID_ARGUMENT, run: () => rawCall('revocation', '/mayfly.v1.RevocationService/Revoke', Buffer.from([0x12, 0xff, 0xff, 0xff, 0xff, 0x0f])) },
   // Decide (as issuance): the decision service validates on its own.
-  { name: 'Decide: malformed SPIFFE ID', status: status.INVALID_ARGUMENT, run: () => decide({ workload: { spiffeId: "spiffe://x/'; DROP", ownerTeam: '', ownerContact: '', environment: 'dev', riskTier: 1, shared: false, ceiling: [] } }) },
+  { name: 'Decide: malformed SPIFFE ID', status: status.INVALID_ARGUMENT, run: () => decide({ workload: { spiffeId: "spiffe://x/'; DROP", ownerTeam: '', ownerContact: '', environment: 'dev', riskTier: 1, shared: false, ceiling: [], breakGlassAllowed: false } }) },
   { name: 'Decide: resource with SQL metacharacters', status: status.INVALID_ARGUMENT, run: () => decide({ resource: SQL }) },
   { name: 'Decide: workload missing', status: status.INVALID_ARGUMENT, run: () => decide({ workload: undefined }) },
   // Audit (as issuance): nothing malformed enters the log.

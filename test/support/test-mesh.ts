@@ -112,6 +112,8 @@ export async function startTestMesh(suite: string, options: { env?: Record<strin
     environment: 'prod',
     riskTier: 'medium',
     ceiling: [{ resource: RESOURCE, actions: ['read', 'write', 'delete'] }],
+    // The suites' break-glass cases use it; DEV and AGENT are left without (the default).
+    breakGlassAllowed: true,
   });
   await upsertWorkload(db, {
     spiffeId: AGENT.spiffeId,

@@ -54,6 +54,8 @@ export interface Flags {
   readonly shared: boolean | undefined;
   /** `mayfly workloads update --revoke-exceeding`: revoke live grants beyond a smaller ceiling. */
   readonly revokeExceeding: boolean;
+  /** `mayfly workloads create|update --break-glass-allowed true|false` (default false). */
+  readonly breakGlassAllowed: string | undefined;
   /** `mayfly workloads list --prefix P`. */
   readonly prefix: string | undefined;
   /** `mayfly issuers put`: the issuer's record (--audience is repeatable: evidence may carry any one). */

@@ -72,6 +72,7 @@ export function toWorkloadMessage(row: WorkloadRow): Workload {
     riskTier: RISK_TIER[row.risk_tier],
     shared: row.shared,
     ceiling: row.ceiling,
+    breakGlassAllowed: row.break_glass_allowed,
   });
 }
 

@@ -23,6 +23,7 @@ import * as sessionRotation from './migrations/019-session-rotation.js';
 import * as peopleBySubject from './migrations/020-people-by-subject.js';
 import * as checkpointChain from './migrations/021-checkpoint-chain.js';
 import * as approvalRecheck from './migrations/022-approval-recheck.js';
+import * as breakGlassControls from './migrations/023-break-glass-controls.js';
 import { MayflyError } from '@mayfly/core';
 import { sql } from 'kysely';
 import { provisionServiceRoles, type ProvisionOptions } from './roles.js';
@@ -52,6 +53,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '020-people-by-subject': peopleBySubject,
   '021-checkpoint-chain': checkpointChain,
   '022-approval-recheck': approvalRecheck,
+  '023-break-glass-controls': breakGlassControls,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -33,7 +33,7 @@ export const SERVICE_ACCESS: Readonly<Record<DatabaseService, ServiceAccess>> = 
       trusted_issuers: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
       // Operators register and change workloads, disable them and cut off their SVIDs through
       // attestation (RegistryService, AttestationService); a workload is never deleted.
-      workloads: ['SELECT', 'INSERT', 'UPDATE (owner_team, owner_contact, environment, risk_tier, shared, ceiling, disabled_at, svids_not_before)'],
+      workloads: ['SELECT', 'INSERT', 'UPDATE (owner_team, owner_contact, environment, risk_tier, shared, ceiling, disabled_at, svids_not_before, break_glass_allowed)'],
       // To tell an operator which live grants a smaller ceiling no longer covers.
       grants: ['SELECT'],
       workload_bindings: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],

@@ -51,6 +51,8 @@ export interface WorkloadTable {
   ceiling: ColumnType<EntitlementRow[], string, string>;
   /** Set while the workload is disabled: no session, no grant. */
   disabled_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** It may ask for break-glass access at all (migration 023; default false). */
+  break_glass_allowed: ColumnType<boolean, boolean | undefined, boolean>;
   /** SVIDs issued before this are no longer accepted (compromise response). */
   svids_not_before: ColumnType<Date | null, Date | null | undefined, Date | null>;
   created_at: CreatedAt;
@@ -160,6 +162,8 @@ export interface GrantTable {
   delegators: ColumnType<string[], string[] | undefined, never>;
   /** Issued through break-glass (migration 015); its after-action review, once recorded. */
   break_glass: ColumnType<boolean, boolean | undefined, never>;
+  /** Who must review a break-glass grant: a person in one of these groups (migration 023). */
+  review_groups: ColumnType<string[], string[] | undefined, never>;
   reviewed_at: ColumnType<Date | null, never, Date>;
   reviewed_by: ColumnType<string | null, never, string>;
   review: ColumnType<string | null, never, string>;

@@ -31,7 +31,7 @@ beforeAll(async () => {
     decide: unary(quiet, 'mayfly.v1.DecisionService/Decide', async (request: { resource: string }) =>
       withSpan('decide', {}, async () => {
         if (request.resource === 'pg:forbidden') throw new MayflyError('ERR_POLICY_DENIED', 'denied: test');
-        return { effect: Effect.EFFECT_ALLOW, grantedActions: [], maxTtlSeconds: 1, maxGrantSeconds: 0, heartbeatSeconds: 0, policyIds: [], reasons: [], policyVersion: 'v', policySetVersion: 1 };
+        return { effect: Effect.EFFECT_ALLOW, grantedActions: [], maxTtlSeconds: 1, maxGrantSeconds: 0, heartbeatSeconds: 0, policyIds: [], reasons: [], policyVersion: 'v', policySetVersion: 1, breakGlassReviewerGroups: [] };
       }),
     ),
   });

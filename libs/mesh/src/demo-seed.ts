@@ -26,9 +26,10 @@ export const DEMO_TOOL = {
 
 /** The demo's registry entries: who may ever get what, and who owns it. */
 const DEMO_WORKLOADS = [
-  { ...DEMO, ownerTeam: 'data-platform', ownerContact: 'data-platform@example.com', environment: 'dev', riskTier: 'low', actions: ['read', 'write'] },
-  { ...DEMO_TOOL, ownerTeam: 'data-platform', ownerContact: 'data-platform@example.com', environment: 'dev', riskTier: 'low', actions: ['read'] },
-  { ...DEMO_PROD, ownerTeam: 'orders', ownerContact: 'orders@example.com', environment: 'prod', riskTier: 'medium', actions: ['read', 'write'] },
+  { ...DEMO, ownerTeam: 'data-platform', ownerContact: 'data-platform@example.com', environment: 'dev', riskTier: 'low', actions: ['read', 'write'], breakGlassAllowed: false },
+  { ...DEMO_TOOL, ownerTeam: 'data-platform', ownerContact: 'data-platform@example.com', environment: 'dev', riskTier: 'low', actions: ['read'], breakGlassAllowed: false },
+  // The one workload registered for break-glass (an on-call fix in production, demo step 10).
+  { ...DEMO_PROD, ownerTeam: 'orders', ownerContact: 'orders@example.com', environment: 'prod', riskTier: 'medium', actions: ['read', 'write'], breakGlassAllowed: true },
 ] as const;
 
 const RISK_TIERS = { low: RiskTier.RISK_TIER_LOW, medium: RiskTier.RISK_TIER_MEDIUM } as const;
@@ -42,7 +43,7 @@ export async function registerDemo(registry: RegistryServiceClient, issuer: DevI
   const call = { target: 'attestation' as const };
   await callUnary(registry, registry.putTrustedIssuer, { issuer: TrustedIssuer.fromPartial({ issuer: DEMO.issuer, kind: IssuerKind.ISSUER_KIND_OIDC, audiences: [DEMO.audience], jwksJson: JSON.stringify(issuer.jwks), algorithms: ['ES256'], requireLowS: true }), reason: 'demo seed' }, call);
   for (const entry of DEMO_WORKLOADS) {
-    const workload = Workload.fromPartial({ spiffeId: entry.spiffeId, ownerTeam: entry.ownerTeam, ownerContact: entry.ownerContact, environment: entry.environment, riskTier: RISK_TIERS[entry.riskTier], ceiling: [{ resource: DEMO.resource, actions: [...entry.actions] }] });
+    const workload = Workload.fromPartial({ spiffeId: entry.spiffeId, ownerTeam: entry.ownerTeam, ownerContact: entry.ownerContact, environment: entry.environment, riskTier: RISK_TIERS[entry.riskTier], ceiling: [{ resource: DEMO.resource, actions: [...entry.actions] }], breakGlassAllowed: entry.breakGlassAllowed });
     await callUnary(registry, registry.createWorkload, { workload, reason: 'demo seed' }, call).catch(async (error: unknown) => {
       if (!isMayflyError(error, 'ERR_ALREADY_EXISTS')) throw error;
       await callUnary(registry, registry.updateWorkload, { workload, reason: 'demo seed' }, call);

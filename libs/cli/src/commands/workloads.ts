@@ -42,6 +42,7 @@ function row(entry: RegisteredWorkload): Record<string, string> {
     risk: w ? tier(w.riskTier) : '',
     state: entry.disabledAt ? `disabled since ${entry.disabledAt.toISOString()}` : 'enabled',
     ceiling: formatCeiling(w),
+    'break-glass': w?.breakGlassAllowed ? 'allowed' : 'no',
   };
 }
 
@@ -57,12 +58,19 @@ function recordFrom(context: CommandContext, spiffeId: string, base?: Workload):
     riskTier: riskTier ?? RiskTier.RISK_TIER_UNSPECIFIED,
     shared: f.shared ?? base?.shared ?? false,
     ceiling: f.ceiling === undefined ? (base?.ceiling ?? []) : parseCeiling(f.ceiling),
+    breakGlassAllowed: f.breakGlassAllowed === undefined ? (base?.breakGlassAllowed ?? false) : parseBoolean(f.breakGlassAllowed, '--break-glass-allowed'),
   });
+}
+
+/** "true" or "false", and nothing else: a typo must not open or shut the break-glass door. */
+function parseBoolean(value: string, flag: string): boolean {
+  if (value === 'true' || value === 'false') return value === 'true';
+  throw new Error(`${flag} must be true or false (not ${JSON.stringify(value)})`);
 }
 
 /** `mayfly workloads create <spiffe-id> --owner-team T --owner-contact C --environment E --risk-tier R --ceiling C [--shared]`. */
 export async function create(context: CommandContext): Promise<void> {
-  const spiffeId = spiffeIdArgument(context, 'mayfly workloads create <spiffe-id> --owner-team T --owner-contact C --environment E --risk-tier low|medium|high|critical --ceiling "RES=ACT,ACT;…" [--shared] [--reason T]');
+  const spiffeId = spiffeIdArgument(context, 'mayfly workloads create <spiffe-id> --owner-team T --owner-contact C --environment E --risk-tier low|medium|high|critical --ceiling "RES=ACT,ACT;…" [--shared] [--break-glass-allowed true|false] [--reason T]');
   const response = await withRegistry(context, (client) => callUnary(client, client.createWorkload, { workload: recordFrom(context, spiffeId), reason: context.flags.reason ?? '' }, { target: 'attestation' }));
   context.out.table([row(response.workload!)]);
   context.out.document(response.workload);
@@ -74,7 +82,7 @@ export async function create(context: CommandContext): Promise<void> {
  * it are listed, and revoked too with --revoke-exceeding (through the revocation service).
  */
 export async function update(context: CommandContext): Promise<void> {
-  const spiffeId = spiffeIdArgument(context, 'mayfly workloads update <spiffe-id> [--owner-team T] [--owner-contact C] [--environment E] [--risk-tier R] [--ceiling C] [--shared] [--revoke-exceeding] [--reason T]');
+  const spiffeId = spiffeIdArgument(context, 'mayfly workloads update <spiffe-id> [--owner-team T] [--owner-contact C] [--environment E] [--risk-tier R] [--ceiling C] [--shared] [--break-glass-allowed true|false] [--revoke-exceeding] [--reason T]');
   const response = await withRegistry(context, async (client) => {
     const current = await callUnary(client, client.getWorkload, { spiffeId }, { target: 'attestation' });
     return callUnary(client, client.updateWorkload, { workload: recordFrom(context, spiffeId, current.workload?.workload), reason: context.flags.reason ?? '' }, { target: 'attestation' });

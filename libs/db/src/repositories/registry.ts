@@ -30,6 +30,8 @@ export interface WorkloadInput {
   riskTier: RiskTierName;
   shared?: boolean;
   ceiling: EntitlementRow[];
+  /** May ask for break-glass access (default false). */
+  breakGlassAllowed?: boolean;
 }
 
 /** Registers (or replaces) an issuer whose tokens count as workload evidence. */
@@ -117,6 +119,7 @@ function workloadValues(input: WorkloadInput) {
     risk_tier: input.riskTier,
     shared: input.shared ?? false,
     ceiling: JSON.stringify(input.ceiling),
+    break_glass_allowed: input.breakGlassAllowed ?? false,
   };
 }
 

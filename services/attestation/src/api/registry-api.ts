@@ -47,6 +47,7 @@ const asInput = (row: WorkloadRow) => ({
   riskTier: row.risk_tier,
   shared: row.shared,
   ceiling: row.ceiling,
+  breakGlassAllowed: row.break_glass_allowed,
 });
 
 /**

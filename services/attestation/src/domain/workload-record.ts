@@ -49,6 +49,7 @@ export function readWorkloadRecord(workload: Workload | undefined, trustDomains:
     riskTier,
     shared: workload.shared,
     ceiling: workload.ceiling.map((entry) => ({ resource: entry.resource, actions: [...entry.actions] })),
+    breakGlassAllowed: workload.breakGlassAllowed,
   };
 }
 
@@ -68,7 +69,7 @@ export function changedFields(before: WorkloadInput, after: WorkloadInput): Reco
   return changed;
 }
 
-const FIELDS = ['ownerTeam', 'ownerContact', 'environment', 'riskTier', 'shared', 'ceiling'] as const;
+const FIELDS = ['ownerTeam', 'ownerContact', 'environment', 'riskTier', 'shared', 'ceiling', 'breakGlassAllowed'] as const;
 
 /** Live grants a ceiling no longer covers: an action, or the resource, outside it. */
 export function grantsBeyond(ceiling: WorkloadInput['ceiling'], grants: readonly GrantRow[]): GrantRow[] {

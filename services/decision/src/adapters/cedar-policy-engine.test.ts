@@ -97,7 +97,7 @@ describe('CedarPolicyEngine with the shipped policies', () => {
     expect(change.approvalRules.map((rule) => [rule.name, rule.threshold, rule.approverGroups])).toEqual([['prod-writes', 2, ['sre', 'data-owners']]]);
     // Break-glass: an incident, its reference and a justification.
     const glass = shipped.evaluate(query(prod, 'write', 'INC-9', { kind: 'incident', breakGlass: true, justification: 'orders stuck' }));
-    expect(glass).toMatchObject({ allowed: true, policyIds: ['break-glass-incident'], breakGlass: true, approvalRules: [] });
+    expect(glass).toMatchObject({ allowed: true, policyIds: ['break-glass-incident'], breakGlass: true, approvalRules: [], breakGlassReviewerGroups: ['sre', 'security'] });
     expect(shipped.evaluate(query(prod, 'write', 'INC-9', { kind: 'incident', breakGlass: true })).allowed).toBe(false); // no justification
     expect(shipped.evaluate(query(prod, 'write', 'INC-9', { kind: 'incident', justification: 'orders stuck' })).allowed).toBe(false); // not asked as break-glass
     expect(shipped.evaluate(query(prod, 'delete', 'INC-9', { kind: 'incident', breakGlass: true, justification: 'x' })).allowed).toBe(false);
@@ -107,7 +107,11 @@ describe('CedarPolicyEngine with the shipped policies', () => {
     const rules = JSON.stringify({ rules: { 'two-sre': { approverGroups: ['sre'], threshold: 2 } } });
     expect(() => CedarPolicyEngine.fromSources([{ name: 'a', text: '@approval("nope") permit (principal, action, resource);' }], SCHEMA, rules)).toThrow(/names no rule .* \(it has two-sre\)/);
     expect(() => CedarPolicyEngine.fromSources([{ name: 'a', text: '@approval("two-sre") forbid (principal, action, resource);' }], SCHEMA, rules)).toThrow(/belongs on a permit/);
-    expect(() => CedarPolicyEngine.fromSources([{ name: 'a', text: '@break_glass permit (principal, action, resource);' }], SCHEMA, rules)).toThrow(/must require context.breakGlass/);
+    expect(() => CedarPolicyEngine.fromSources([{ name: 'a', text: '@break_glass("two-sre") permit (principal, action, resource);' }], SCHEMA, rules)).toThrow(/must require context.breakGlass/);
+    // Who reviews a break-glass grant must be named (issue 20, point 8).
+    const glass = (annotation: string) => `${annotation} permit (principal, action, resource) when { context.breakGlass };`;
+    expect(() => CedarPolicyEngine.fromSources([{ name: 'a', text: glass('@break_glass') }], SCHEMA, rules)).toThrow(/must name the rule .* whose approver groups review/);
+    expect(() => CedarPolicyEngine.fromSources([{ name: 'a', text: glass('@break_glass("nobody")') }], SCHEMA, rules)).toThrow(/@break_glass\("nobody"\) names no rule/);
     const versioned = (text: string) => CedarPolicyEngine.fromSources([{ name: 'a', text: '@approval("two-sre") permit (principal, action, resource);' }], SCHEMA, text).version;
     expect(versioned(rules)).not.toBe(versioned(JSON.stringify({ rules: { 'two-sre': { approverGroups: ['sre'], threshold: 3 } } })));
   });

@@ -28,8 +28,9 @@ export const SCHEMA_FILE = 'schema.cedarschema';
  * the grant may be renewed for, counted from its issue; `@heartbeat_seconds("N")` requires the
  * workload to send a heartbeat at least every N seconds, or lose the grant;
  * `@approval("rule")` makes what the permit allows wait for people, as the rule of that name in
- * approval-rules.json says; `@break_glass` marks a permit that allows break-glass requests
- * (its condition must test context.breakGlass, so that it never allows anything else).
+ * approval-rules.json says; `@break_glass("rule")` marks a permit that allows break-glass
+ * requests (its condition must test context.breakGlass, so that it never allows anything else),
+ * reviewed afterwards by the named rule's approver groups.
  *
  * A policy that fails to evaluate for a request (an overflow, a missing attribute) makes the
  * answer deny: Cedar itself would skip it, which turns a broken forbid into an allow.
@@ -154,7 +155,8 @@ export class CedarPolicyEngine implements PolicyEngine {
       maxGrantSeconds: strictest('maxGrantSeconds'),
       heartbeatSeconds: strictest('heartbeatSeconds'),
       approvalRules: allowed ? limits.flatMap((found) => (found.approvalRule ? [found.approvalRule] : [])) : [],
-      breakGlass: allowed && limits.some((found) => found.breakGlass),
+      breakGlass: allowed && limits.some((found) => found.breakGlassReview !== undefined),
+      breakGlassReviewerGroups: allowed ? [...new Set(limits.flatMap((found) => found.breakGlassReview?.approverGroups ?? []))] : [],
       errors: [],
     };
   }
@@ -166,10 +168,11 @@ interface PolicyLimits {
   readonly maxGrantSeconds: number | undefined;
   readonly heartbeatSeconds: number | undefined;
   readonly approvalRule: ApprovalRule | undefined;
-  readonly breakGlass: boolean;
+  /** Set on a @break_glass permit: the rule whose approver groups review what it allowed. */
+  readonly breakGlassReview: ApprovalRule | undefined;
 }
 
-const NOTHING_ALLOWED = { allowed: false, maxTtlSeconds: undefined, maxGrantSeconds: undefined, heartbeatSeconds: undefined, approvalRules: [], breakGlass: false } as const;
+const NOTHING_ALLOWED = { allowed: false, maxTtlSeconds: undefined, maxGrantSeconds: undefined, heartbeatSeconds: undefined, approvalRules: [], breakGlass: false, breakGlassReviewerGroups: [] } as const;
 
 function readOptional(path: string): string | undefined {
   try {
@@ -191,16 +194,22 @@ function approvalAnnotation(id: string, annotations: Record<string, string>, rul
 }
 
 /**
- * @break_glass on a permit lets it allow break-glass requests without approval. It must test
- * context.breakGlass: a break-glass policy that could match an ordinary request would let that
- * request skip its approval.
+ * @break_glass("rule") on a permit lets it allow break-glass requests without approval; the
+ * approver groups of the named rule review each such grant afterwards (nobody outside them may).
+ * It must test context.breakGlass: a break-glass policy that could match an ordinary request
+ * would let that request skip its approval. Returns the review rule.
  */
-function breakGlassAnnotation(id: string, annotations: Record<string, string>, text: string, effect: string): boolean {
-  if (annotations['break_glass'] === undefined) return false;
+function breakGlassAnnotation(id: string, annotations: Record<string, string>, text: string, effect: string, rules: ReadonlyMap<string, ApprovalRule>): ApprovalRule | undefined {
+  const name = annotations['break_glass'];
+  if (name === undefined) return undefined;
   if (effect !== 'permit') throw new MayflyError('ERR_CONFIG', `policy "${id}": @break_glass belongs on a permit`);
   if (!/context\.breakGlass\b/.test(text)) throw new MayflyError('ERR_CONFIG', `policy "${id}": a @break_glass permit must require context.breakGlass in its condition`);
   if (annotations['approval'] !== undefined) throw new MayflyError('ERR_CONFIG', `policy "${id}": @break_glass and @approval contradict each other`);
-  return true;
+  // A bare annotation reads as null (or an empty string).
+  if (name === '' || (name as string | null) === null) throw new MayflyError('ERR_CONFIG', `policy "${id}": @break_glass must name the rule in ${APPROVAL_RULES_FILE} whose approver groups review what it allows: @break_glass("<rule>")`);
+  const rule = rules.get(name);
+  if (!rule) throw new MayflyError('ERR_CONFIG', `policy "${id}": @break_glass("${name}") names no rule in ${APPROVAL_RULES_FILE}${rules.size > 0 ? ` (it has ${[...rules.keys()].join(', ')})` : ''}`);
+  return rule;
 }
 
 function secondsAnnotation(id: string, annotations: Record<string, string>, name: string): number | undefined {
@@ -270,7 +279,7 @@ function readPolicies(sources: readonly { name: string; text: string }[], schema
           maxGrantSeconds: secondsAnnotation(id, annotations, 'max_grant_seconds'),
           heartbeatSeconds: secondsAnnotation(id, annotations, 'heartbeat_seconds'),
           approvalRule: approvalAnnotation(id, annotations, rules, json.json.effect),
-          breakGlass: breakGlassAnnotation(id, annotations, text, json.json.effect),
+          breakGlassReview: breakGlassAnnotation(id, annotations, text, json.json.effect, rules),
         });
       } catch (error) {
         problems.push({ ...at, message: (error as Error).message });

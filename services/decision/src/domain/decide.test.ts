@@ -12,7 +12,7 @@ function engine(answers: Record<string, Partial<PolicyAnswer>>): PolicyEngine & 
     asked,
     evaluate(query: PolicyQuery): PolicyAnswer {
       asked.push(query.action);
-      return { allowed: false, policyIds: [], maxTtlSeconds: undefined, maxGrantSeconds: undefined, heartbeatSeconds: undefined, approvalRules: [], breakGlass: false, errors: [], ...answers[query.action] };
+      return { allowed: false, policyIds: [], maxTtlSeconds: undefined, maxGrantSeconds: undefined, heartbeatSeconds: undefined, approvalRules: [], breakGlass: false, breakGlassReviewerGroups: [], errors: [], ...answers[query.action] };
     },
   };
 }
@@ -106,16 +106,25 @@ describe('decide', () => {
     expect(decide(request(['read']), engine({ read: { allowed: true, policyIds: ['reads'] } }), { maxTtlSeconds: 3600 })).toMatchObject({ effect: Effect.EFFECT_ALLOW, approval: undefined });
   });
 
-  it('allows break-glass only through a @break_glass policy, and then without approval', () => {
+  // Red team (issue 20, point 8): any workload could call its task an incident and get a write.
+  it('refuses break-glass to a workload whose registry entry does not allow it, whatever the policies say', () => {
     const glass = request(['write'], { breakGlass: true });
+    const answer = decide(glass, engine({ write: { allowed: true, policyIds: ['break-glass'], breakGlass: true, breakGlassReviewerGroups: ['sre'] } }), { maxTtlSeconds: 3600 });
+    expect(answer).toMatchObject({ effect: Effect.EFFECT_DENY, reasons: [expect.stringMatching(/may not use break-glass: its registry entry does not allow it/)] });
+  });
+
+  it('allows break-glass only through a @break_glass policy, and then without approval, naming who reviews it', () => {
+    const glass = request(['write'], { breakGlass: true });
+    glass.workload!.breakGlassAllowed = true;
     expect(decide(glass, engine({ write: { allowed: true, policyIds: ['prod-writes'], approvalRules: [rule('two', 2)] } }), { maxTtlSeconds: 3600 })).toMatchObject({
       effect: Effect.EFFECT_DENY,
       reasons: [expect.stringMatching(/only by a @break_glass policy/)],
     });
-    expect(decide(glass, engine({ write: { allowed: true, policyIds: ['break-glass'], breakGlass: true } }), { maxTtlSeconds: 3600 })).toMatchObject({
+    expect(decide(glass, engine({ write: { allowed: true, policyIds: ['break-glass'], breakGlass: true, breakGlassReviewerGroups: ['sre', 'security'] } }), { maxTtlSeconds: 3600 })).toMatchObject({
       effect: Effect.EFFECT_ALLOW,
       breakGlass: true,
       approval: undefined,
+      breakGlassReviewerGroups: ['sre', 'security'],
     });
   });
 });

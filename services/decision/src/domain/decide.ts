@@ -46,7 +46,13 @@ export function decide(request: DecideRequest, engine: PolicyEngine, limits: Dec
     policySetVersion: 0,
     approval: undefined,
     breakGlass: false,
+    breakGlassReviewerGroups: [],
   });
+
+  // Break-glass is a per-workload door, shut unless an operator registered the workload for it.
+  if (request.breakGlass && !workload.breakGlassAllowed) {
+    return deny([`${workload.spiffeId} may not use break-glass: its registry entry does not allow it (mayfly workloads update ${workload.spiffeId} --break-glass-allowed true)`]);
+  }
 
   const { outside } = checkCeiling(workload.ceiling, request.resource, request.actions);
   if (outside.length > 0) {
@@ -60,6 +66,7 @@ export function decide(request: DecideRequest, engine: PolicyEngine, limits: Dec
   let maxGrantSeconds: number | undefined;
   let heartbeatSeconds: number | undefined;
   const approvalRules: ApprovalRule[] = [];
+  const reviewerGroups = new Set<string>();
   for (const action of request.actions) {
     const answer = engine.evaluate({
       workload,
@@ -88,6 +95,7 @@ export function decide(request: DecideRequest, engine: PolicyEngine, limits: Dec
     if (answer.maxGrantSeconds !== undefined) maxGrantSeconds = Math.min(maxGrantSeconds ?? Infinity, answer.maxGrantSeconds);
     if (answer.heartbeatSeconds !== undefined) heartbeatSeconds = Math.min(heartbeatSeconds ?? Infinity, answer.heartbeatSeconds);
     approvalRules.push(...answer.approvalRules);
+    if (request.breakGlass) answer.breakGlassReviewerGroups.forEach((group) => reviewerGroups.add(group));
   }
   if (reasons.length > 0) return deny(reasons, [...denyingPolicies]);
 
@@ -112,6 +120,7 @@ export function decide(request: DecideRequest, engine: PolicyEngine, limits: Dec
       ? { rule: rule.name, approverGroups: [...rule.approverGroups], threshold: rule.threshold, pendingSeconds: rule.pendingSeconds, approvalValidSeconds: rule.approvalValidSeconds }
       : undefined,
     breakGlass: request.breakGlass,
+    breakGlassReviewerGroups: [...reviewerGroups],
   };
 }
 

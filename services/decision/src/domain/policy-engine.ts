@@ -35,6 +35,8 @@ export interface PolicyAnswer {
   readonly approvalRules: readonly ApprovalRule[];
   /** An allowing permit is a break-glass policy (@break_glass). */
   readonly breakGlass: boolean;
+  /** Who reviews what a break-glass permit allowed: the approver groups of its @break_glass("rule"). */
+  readonly breakGlassReviewerGroups: readonly string[];
   /** Policy evaluation errors, "<policy id>: <message>". Any error makes the answer deny. */
   readonly errors: readonly string[];
 }

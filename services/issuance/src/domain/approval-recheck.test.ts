@@ -4,7 +4,7 @@ import { DecideResponse, Effect, RiskTier, type DecideRequest, type Workload } f
 import { whyRequestNoLongerHolds, type RecheckPorts } from './approval-recheck.js';
 
 const SPIFFE = 'spiffe://demo.mayfly.local/prod/orders-writer';
-const workload: Workload = { spiffeId: SPIFFE, ownerTeam: 'orders', ownerContact: 'orders@example.com', environment: 'prod', riskTier: RiskTier.RISK_TIER_HIGH, shared: false, ceiling: [{ resource: 'pg:orders-db', actions: ['read', 'write'] }] };
+const workload: Workload = { spiffeId: SPIFFE, ownerTeam: 'orders', ownerContact: 'orders@example.com', environment: 'prod', riskTier: RiskTier.RISK_TIER_HIGH, shared: false, ceiling: [{ resource: 'pg:orders-db', actions: ['read', 'write'] }], breakGlassAllowed: false };
 const current = (fields: { serial?: string | null } = {}): PendingApproval =>
   ({
     grant: { id: 'g1', spiffe_id: SPIFFE, resource: 'pg:orders-db', actions: ['write'], task_id: 't1', task_kind: 'change', task_reference: 'CHG-1', task_deadline: null },

@@ -7,7 +7,7 @@ export interface NewGrant {
   readonly spiffeId: string;
   readonly task: Task;
   readonly resource: string;
-  readonly decision: Pick<DecideResponse, 'grantedActions' | 'policyIds' | 'policyVersion'>;
+  readonly decision: Pick<DecideResponse, 'grantedActions' | 'policyIds' | 'policyVersion'> & Partial<Pick<DecideResponse, 'breakGlassReviewerGroups'>>;
   readonly status: GrantRecord['status'];
   readonly issuedAt: Date;
   readonly expiresAt: Date;
@@ -52,5 +52,7 @@ export function newGrantRecord(grant: NewGrant): GrantRecord {
     ancestor_grant_ids: [...(grant.delegation?.ancestorGrantIds ?? [])],
     delegators: [...(grant.delegation?.delegators ?? [])],
     break_glass: grant.breakGlass ?? false,
+    // Who reviews a break-glass grant afterwards: the groups its @break_glass policy's rule names.
+    review_groups: grant.breakGlass ? [...(grant.decision.breakGlassReviewerGroups ?? [])] : [],
   };
 }

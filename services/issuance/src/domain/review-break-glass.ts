@@ -3,7 +3,7 @@ import { auditEvent } from '@mayfly/audit-trail';
 import type { GrantRow } from '@mayfly/db';
 import type { AuditEvent } from '@mayfly/proto';
 import type { RefusalRecord } from './refusal-records.js';
-import { ownsWorkload, type Approver } from './separation-of-duties.js';
+import { checkInGroups, ownsWorkload, type Approver } from './separation-of-duties.js';
 
 export interface ReviewPorts {
   verifyApprover(idToken: string): Promise<Approver>;
@@ -18,9 +18,10 @@ export interface ReviewPorts {
 }
 
 /**
- * The mandatory after-action review of a break-glass grant: by a person who is not among the
- * workload's owners (nor the workload), with what happened and whether the access was
- * warranted. Once reviewed, the grant leaves the unreviewed list. Refusals are audited.
+ * The mandatory after-action review of a break-glass grant: by a person in one of the groups its
+ * policy's rule names (kept with the grant) who is not among the workload's owners (nor the
+ * workload), with what happened and whether the access was warranted. Once reviewed, the grant
+ * leaves the unreviewed list. Refusals are audited.
  */
 export async function reviewBreakGlass(request: { grantId: string; idToken: string; review: string; peer: string }, ports: ReviewPorts, now = new Date()): Promise<GrantRow> {
   validateUuid('grant_id', request.grantId);
@@ -32,6 +33,10 @@ export async function reviewBreakGlass(request: { grantId: string; idToken: stri
     const grant = await ports.findGrant(request.grantId);
     if (!grant?.break_glass) throw new MayflyError('ERR_GRANT_NOT_FOUND', `no break-glass grant has id ${request.grantId}`);
     if (grant.reviewed_at) throw new MayflyError('ERR_GRANT_NOT_PENDING', `break-glass grant ${grant.id} was reviewed already, by ${grant.reviewed_by} at ${grant.reviewed_at.toISOString()}`);
+    // Grants from before reviewer groups were kept name none: then any approver group will do —
+    // never a person in no group at all.
+    if (grant.review_groups.length > 0) checkInGroups(reviewer, grant.review_groups, 'named to review this break-glass grant');
+    else if (reviewer.groups.length === 0) throw new MayflyError('ERR_APPROVER_NOT_ALLOWED', `${reviewer.name} is in no group: a break-glass grant is reviewed by someone its policy's rule names`);
     const owners = await ports.findOwners(grant.spiffe_id);
     if (!owners || ownsWorkload(reviewer, owners)) {
       throw new MayflyError('ERR_APPROVER_NOT_ALLOWED', `${reviewer.name} owns the workload that broke the glass (team ${owners?.ownerTeam}); someone else reviews it`);

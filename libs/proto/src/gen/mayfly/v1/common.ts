@@ -138,6 +138,11 @@ export interface Workload {
   shared: boolean;
   /** The most this workload may ever be granted. No grant exceeds it. */
   ceiling: Entitlement[];
+  /**
+   * Whether it may ask for break-glass access at all (default false): only workloads an operator
+   * registered for it, and then only as a @break_glass policy allows.
+   */
+  breakGlassAllowed: boolean;
 }
 
 /** The unit of work that one grant serves. */
@@ -405,7 +410,16 @@ export const Entitlement: MessageFns<Entitlement> = {
 };
 
 function createBaseWorkload(): Workload {
-  return { spiffeId: "", ownerTeam: "", ownerContact: "", environment: "", riskTier: 0, shared: false, ceiling: [] };
+  return {
+    spiffeId: "",
+    ownerTeam: "",
+    ownerContact: "",
+    environment: "",
+    riskTier: 0,
+    shared: false,
+    ceiling: [],
+    breakGlassAllowed: false,
+  };
 }
 
 export const Workload: MessageFns<Workload> = {
@@ -430,6 +444,9 @@ export const Workload: MessageFns<Workload> = {
     }
     for (const v of message.ceiling) {
       Entitlement.encode(v!, writer.uint32(58).fork()).join();
+    }
+    if (message.breakGlassAllowed !== false) {
+      writer.uint32(64).bool(message.breakGlassAllowed);
     }
     return writer;
   },
@@ -503,6 +520,14 @@ export const Workload: MessageFns<Workload> = {
             message.ceiling.push(Entitlement.decode(reader, reader.uint32()));
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.breakGlassAllowed = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -542,6 +567,11 @@ export const Workload: MessageFns<Workload> = {
       ceiling: globalThis.Array.isArray(object?.ceiling)
         ? object.ceiling.map((e: any) => Entitlement.fromJSON(e))
         : [],
+      breakGlassAllowed: isSet(object.breakGlassAllowed)
+        ? globalThis.Boolean(object.breakGlassAllowed)
+        : isSet(object.break_glass_allowed)
+        ? globalThis.Boolean(object.break_glass_allowed)
+        : false,
     };
   },
 
@@ -568,6 +598,9 @@ export const Workload: MessageFns<Workload> = {
     if (message.ceiling?.length) {
       obj.ceiling = message.ceiling.map((e) => Entitlement.toJSON(e));
     }
+    if (message.breakGlassAllowed !== false) {
+      obj.breakGlassAllowed = message.breakGlassAllowed;
+    }
     return obj;
   },
 
@@ -583,6 +616,7 @@ export const Workload: MessageFns<Workload> = {
     message.riskTier = object.riskTier ?? 0;
     message.shared = object.shared ?? false;
     message.ceiling = object.ceiling?.map((e) => Entitlement.fromPartial(e)) || [];
+    message.breakGlassAllowed = object.breakGlassAllowed ?? false;
     return message;
   },
 };

@@ -235,6 +235,11 @@ export interface DecideResponse {
   breakGlass: boolean;
   /** The stored version of the policy set that was evaluated (PushPolicies), 0 if none. */
   policySetVersion: number;
+  /**
+   * For a break-glass allow: who reviews it afterwards — the approver groups of the rule its
+   * @break_glass("rule") policy names (a person in one of them, who does not own the workload).
+   */
+  breakGlassReviewerGroups: string[];
 }
 
 function createBasePolicySetVersion(): PolicySetVersion {
@@ -1981,6 +1986,7 @@ function createBaseDecideResponse(): DecideResponse {
     approval: undefined,
     breakGlass: false,
     policySetVersion: 0,
+    breakGlassReviewerGroups: [],
   };
 }
 
@@ -2018,6 +2024,9 @@ export const DecideResponse: MessageFns<DecideResponse> = {
     }
     if (message.policySetVersion !== 0) {
       writer.uint32(88).uint32(message.policySetVersion);
+    }
+    for (const v of message.breakGlassReviewerGroups) {
+      writer.uint32(98).string(v!);
     }
     return writer;
   },
@@ -2123,6 +2132,14 @@ export const DecideResponse: MessageFns<DecideResponse> = {
             message.policySetVersion = reader.uint32();
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.breakGlassReviewerGroups.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2180,6 +2197,11 @@ export const DecideResponse: MessageFns<DecideResponse> = {
         : isSet(object.policy_set_version)
         ? globalThis.Number(object.policy_set_version)
         : 0,
+      breakGlassReviewerGroups: globalThis.Array.isArray(object?.breakGlassReviewerGroups)
+        ? object.breakGlassReviewerGroups.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.break_glass_reviewer_groups)
+        ? object.break_glass_reviewer_groups.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -2218,6 +2240,9 @@ export const DecideResponse: MessageFns<DecideResponse> = {
     if (message.policySetVersion !== 0) {
       obj.policySetVersion = Math.round(message.policySetVersion);
     }
+    if (message.breakGlassReviewerGroups?.length) {
+      obj.breakGlassReviewerGroups = message.breakGlassReviewerGroups;
+    }
     return obj;
   },
 
@@ -2239,6 +2264,7 @@ export const DecideResponse: MessageFns<DecideResponse> = {
       : undefined;
     message.breakGlass = object.breakGlass ?? false;
     message.policySetVersion = object.policySetVersion ?? 0;
+    message.breakGlassReviewerGroups = object.breakGlassReviewerGroups?.map((e) => e) || [];
     return message;
   },
 };
