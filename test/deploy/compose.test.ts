@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { describe, expect, it } from 'vitest';
@@ -130,5 +132,26 @@ describe('deploy/compose/compose.yaml', () => {
     // It registers the demo through RegistryService, as the operator: no database password.
     expect(services['demo']!.depends_on?.['attestation']?.condition).toBe('service_healthy');
     expect(services['demo']!.environment?.['DATABASE_URL']).toBeUndefined();
+  });
+
+  // Issue 20, point 10: compose fell back to passwords printed in this repository.
+  it('refuses to start without passwords, and make-env.sh gives it fresh ones', () => {
+    if (spawnSync('docker-compose', ['version'], { encoding: 'utf8' }).status !== 0) return; // .ci/run installs it
+    const dir = mkdtempSync(join(tmpdir(), 'mayfly-compose-'));
+    for (const file of ['compose.yaml', 'nats.conf', 'prometheus.yml', 'make-env.sh']) copyFileSync(`${DIR}${file}`, join(dir, file));
+    const env = { PATH: process.env['PATH'] ?? '' };
+    const without = spawnSync('docker-compose', ['-f', join(dir, 'compose.yaml'), 'config', '-q'], { env, encoding: 'utf8' });
+    expect(without.status).not.toBe(0);
+    expect(without.stderr).toMatch(/POSTGRES_PASSWORD.*is not set - run deploy\/compose\/make-env.sh once/);
+    expect(spawnSync('bash', [join(dir, 'make-env.sh')], { encoding: 'utf8' }).status).toBe(0);
+    const written = readFileSync(join(dir, '.env'), 'utf8');
+    expect(written).toMatch(/^MAYFLY_NATS_AUDITOR_PASSWORD=[A-Za-z0-9_-]{20,}$/m);
+    expect(written).not.toMatch(/dev-/);
+    expect(statSync(join(dir, '.env')).mode & 0o777).toBe(0o600);
+    const withEnv = spawnSync('docker-compose', ['-f', join(dir, 'compose.yaml'), 'config', '-q'], { env, encoding: 'utf8' });
+    expect(withEnv.status, withEnv.stderr).toBe(0);
+    // Run again, it keeps what is there.
+    spawnSync('bash', [join(dir, 'make-env.sh')], { encoding: 'utf8' });
+    expect(readFileSync(join(dir, '.env'), 'utf8')).toBe(written);
   });
 });

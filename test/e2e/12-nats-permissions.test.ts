@@ -101,6 +101,12 @@ describe('12 NATS permissions', () => {
     await expect(jsm.streams.purge(STREAM.stream)).rejects.toThrow();
     await expect(jsm.streams.delete(STREAM.stream)).rejects.toThrow();
     await expect(jsm.streams.update(STREAM.stream, { max_age: 1 })).rejects.toThrow();
+    // Nor delete consumers: not even another edge's (issue 20, point 10).
+    const consumers = await jetstreamManager(revocation, { timeout: 2_000 });
+    await consumers.consumers.add(STREAM.stream, { durable_name: 'someone-elses', ack_policy: 'none' as never });
+    await expect(jsm.consumers.delete(STREAM.stream, 'someone-elses')).rejects.toThrow();
+    expect((await consumers.consumers.info(STREAM.stream, 'someone-elses')).name).toBe('someone-elses');
+    await consumers.consumers.delete(STREAM.stream, 'someone-elses');
     // Nor forge the revocation service's heartbeat (which would keep a cut-off edge trusting itself).
     const heard: string[] = [];
     const listener = edge.subscribe(heartbeatSubject(STREAM.subjectPrefix), {

@@ -36,7 +36,8 @@ export interface Permissions {
 /**
  * What each role may do on NATS. An edge may read the stream (create and follow its own
  * consumer, read stream info and the resync marker) and nothing more: it can neither publish a
- * revocation (or a forged one) nor purge, delete or change a stream. Only the revocation service
+ * revocation (or a forged one) nor purge, delete or change a stream, nor delete consumers — not
+ * even others' (its own ordered consumers are ephemeral: the server removes them once idle). Only the revocation service
  * may publish on the revocation subjects and manage the streams.
  */
 export function revocationPermissions(config: NatsLayout): Record<keyof NatsUsers, Permissions> {
@@ -66,7 +67,6 @@ export function revocationPermissions(config: NatsLayout): Record<keyof NatsUser
           `$JS.API.CONSUMER.CREATE.${config.stream}`,
           `$JS.API.CONSUMER.CREATE.${config.stream}.>`,
           `$JS.API.CONSUMER.INFO.${config.stream}.>`,
-          `$JS.API.CONSUMER.DELETE.${config.stream}.>`,
           `$JS.API.CONSUMER.MSG.NEXT.${config.stream}.>`,
           `$JS.ACK.${config.stream}.>`,
           `$JS.FC.${config.stream}.>`,

@@ -46,6 +46,15 @@ export class EnvReader {
     if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
     throw configError(name, `must be true or false, got "${raw}"`);
   }
+
+  /** A comma-separated list (blanks dropped); the fallback when unset. An empty list is an error. */
+  list(name: string, fallback: readonly string[]): string[] {
+    const raw = this.optionalString(name);
+    if (raw === undefined) return [...fallback];
+    const values = raw.split(',').map((value) => value.trim()).filter(Boolean);
+    if (values.length === 0) throw configError(name, 'must name at least one value (comma-separated)');
+    return values;
+  }
 }
 
 function configError(name: string, problem: string): MayflyError {

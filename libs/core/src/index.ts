@@ -19,6 +19,7 @@ export {
   validateTaskId,
   validateToken,
   validateUuid,
+  isUuid,
 } from './validation.js';
 export { sha256Hex, newId } from './ids.js';
 export { SPIFFE_ID_MAX_LENGTH, TRUST_DOMAIN, isSpiffeId, spiffeIdProblem } from './spiffe-id.js';

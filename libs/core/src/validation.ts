@@ -70,6 +70,11 @@ export function validateOptionalText(field: string, value: string, maxLength: nu
   }
 }
 
+/** A lower-case UUID, as Mayfly makes grant, token and event ids. */
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
+
 export function validateUuid(field: string, value: string): void {
   if (value.length === 0) throw invalidArgument(field, 'is required');
   if (!UUID.test(value)) throw invalidArgument(field, 'must be a UUID in lower-case hex');

@@ -1,4 +1,4 @@
-import { isSpiffeId } from '@mayfly/core';
+import { isSpiffeId, isUuid } from '@mayfly/core';
 import type { JWTPayload } from 'jose';
 
 /** How a delegated token (RFC 8693 act) came to its holder. */
@@ -60,7 +60,10 @@ export function readAccessTokenClaims(payload: JWTPayload, keyId?: string): Acce
     typeof scope !== 'string' ||
     typeof grantId !== 'string' ||
     typeof taskId !== 'string' ||
-    !isSpiffeId(sub)
+    !isSpiffeId(sub) ||
+    // Issuance makes grant ids; anything else (validly signed or not) would reach the usage
+    // report and the revocation set as a key nothing else uses.
+    !isUuid(grantId)
   ) {
     return undefined;
   }
@@ -105,7 +108,7 @@ function readDelegation(payload: JWTPayload, sub: string): TokenDelegation | und
     newestFirst.push(actor);
     level = (level as Record<string, unknown>)['act'];
   }
-  if (!Array.isArray(parents) || parents.length !== newestFirst.length || !parents.every((id) => typeof id === 'string' && id.length > 0)) return null;
+  if (!Array.isArray(parents) || parents.length !== newestFirst.length || !parents.every((id) => typeof id === 'string' && isUuid(id))) return null;
   const actors = newestFirst.reverse();
   const actor = actors.at(-1)!;
   if (payload['client_id'] !== actor) return null; // the holder is the current actor

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '@mayfly/core';
+import { MayflyError, createLogger } from '@mayfly/core';
 import type { AuditEvent } from '@mayfly/proto';
 import { UsageRecorder } from '@mayfly/verifier';
 import { UsageReporter } from './usage-reporter.js';
@@ -47,5 +47,44 @@ describe('UsageReporter', () => {
     fail = false;
     await reporter.report(new Date());
     expect(attempts[1]).toEqual(attempts[0]);
+  });
+
+  // Red team (issue 20, point 10): one refused event stopped every later usage report.
+  it('splits a batch the audit service refuses for its content, sets the event at fault aside, and delivers the rest', async () => {
+    const recorder = new UsageRecorder();
+    const delivered: string[] = [];
+    let calls = 0;
+    const reporter = new UsageReporter(
+      recorder,
+      async (events) => {
+        calls += 1;
+        if (events.some((event) => event.grantId === 'poison')) throw new MayflyError('ERR_INVALID_ARGUMENT', 'grant_id must be a UUID');
+        delivered.push(...events.map((event) => event.grantId));
+      },
+      'edge',
+      log,
+    );
+    for (const id of ['a', 'b', 'poison', 'c', 'd']) recorder.record(use(id), new Date(1_000));
+    expect(await reporter.report(new Date())).toBe(4);
+    expect(delivered.sort()).toEqual(['a', 'b', 'c', 'd']);
+    expect(reporter.deadLettered).toBe(1);
+    // Later reports are not held up behind it.
+    recorder.record(use('e'), new Date(2_000));
+    calls = 0;
+    expect(await reporter.report(new Date())).toBe(1);
+    expect(calls).toBe(1);
+  });
+
+  it('keeps retrying a batch the audit service could not take (unavailable), without splitting it', async () => {
+    const recorder = new UsageRecorder();
+    let calls = 0;
+    const reporter = new UsageReporter(recorder, async () => {
+      calls += 1;
+      throw new MayflyError('ERR_DEPENDENCY_UNAVAILABLE', 'audit is away');
+    }, 'edge', log);
+    for (const id of ['a', 'b', 'c']) recorder.record(use(id), new Date(1_000));
+    expect(await reporter.report(new Date())).toBe(0);
+    expect(calls).toBe(1);
+    expect(reporter.deadLettered).toBe(0);
   });
 });

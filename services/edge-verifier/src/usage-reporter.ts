@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '@mayfly/core';
+import { GrpcStatus, MayflyError, type Logger } from '@mayfly/core';
 import { AuditEvent, AuditOutcome } from '@mayfly/proto';
 import type { GrantUsage, UsageRecorder } from '@mayfly/verifier';
 
@@ -11,9 +11,16 @@ const BATCH = 500;
  * made of. A batch that fails is retried with the same event ids (the audit log stores an id
  * once), while new usage keeps accumulating in the bounded recorder: memory stays bounded however
  * long the audit service is away; uses that found no room are reported as `usage.dropped`.
+ *
+ * A batch the audit service refuses for what it holds (INVALID_ARGUMENT, RESOURCE_EXHAUSTED) is
+ * not retried as it is — it would be refused for ever, and every later report behind it — but
+ * split in halves until the event at fault stands alone, which is set aside (dead-lettered:
+ * logged whole at error level and counted); the rest are delivered.
  */
 export class UsageReporter {
   private pending: AuditEvent[] | undefined;
+  /** Events the audit service refused for their content, set aside since start. */
+  deadLettered = 0;
 
   constructor(
     private readonly recorder: UsageRecorder,
@@ -30,12 +37,30 @@ export class UsageReporter {
     }
     const events = this.pending;
     try {
-      for (let i = 0; i < events.length; i += BATCH) await this.send(events.slice(i, i + BATCH));
+      let delivered = 0;
+      for (let i = 0; i < events.length; i += BATCH) delivered += await this.deliver(events.slice(i, i + BATCH));
       this.pending = undefined;
-      return events.length;
+      return delivered;
     } catch (error) {
       this.log.warn({ err: (error as Error).message, events: events.length }, 'usage report not delivered; will retry');
       return 0;
+    }
+  }
+
+  /** Sends `events`, splitting a batch refused for its content; returns how many were stored. Throws on anything else. */
+  private async deliver(events: AuditEvent[]): Promise<number> {
+    try {
+      await this.send(events);
+      return events.length;
+    } catch (error) {
+      if (!refusedForContent(error)) throw error;
+      if (events.length === 1) {
+        this.deadLettered += 1;
+        this.log.error({ err: (error as Error).message, event: AuditEvent.toJSON(events[0]!) }, 'usage event refused by the audit service: set aside (dead-lettered)');
+        return 0;
+      }
+      const half = Math.ceil(events.length / 2);
+      return (await this.deliver(events.slice(0, half))) + (await this.deliver(events.slice(half)));
     }
   }
 
@@ -64,4 +89,9 @@ export class UsageReporter {
       detail: { dropped, reason: 'more distinct grant uses in one period than the edge keeps (MAYFLY_EDGE_USAGE_MAX_ENTRIES)' },
     });
   }
+}
+
+/** The audit service refused the batch for what it holds: sending it again as it is cannot help. */
+function refusedForContent(error: unknown): boolean {
+  return error instanceof MayflyError && (error.status === GrpcStatus.INVALID_ARGUMENT || error.status === GrpcStatus.RESOURCE_EXHAUSTED);
 }

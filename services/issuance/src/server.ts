@@ -37,6 +37,7 @@ import {
 import { PostgresGrantStore } from './adapters/postgres-grant-store.js';
 import { HumanIdentityProvider } from './adapters/human-identity.js';
 import { UnauthenticatedRefusals } from './domain/refusal-records.js';
+import { DEFAULT_READER_GROUPS } from './domain/people-scope.js';
 import { whyRequestNoLongerHolds, type RecheckPorts } from './domain/approval-recheck.js';
 import { NatsAnnouncer } from './adapters/nats-announcer.js';
 import { PostgresSessionRegistry } from './adapters/postgres-session-registry.js';
@@ -302,7 +303,7 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
       {
         name: 'mayfly.v1.ApprovalService',
         definition: ApprovalServiceService,
-        implementation: approvalApi({ db, credentials, answers, reviews, options: { maxGrantSeconds: ttlPolicy.maxGrantSeconds }, log }),
+        implementation: approvalApi({ db, credentials, answers, reviews, options: { maxGrantSeconds: ttlPolicy.maxGrantSeconds }, scope: { readerGroups: env.list('MAYFLY_GRANT_READER_GROUPS', [...DEFAULT_READER_GROUPS]) }, log }),
       },
     ],
   });

@@ -67,20 +67,24 @@ export async function listUsageFacts(
   since: Date,
   workload: string | undefined,
 ): Promise<{ issued: { spiffeId: string; resource: string; actions: string[] }[]; used: { spiffeId: string; resource: string; action: string; count: number }[] }> {
+  // Whose grant: the record names the workload in detail.spiffeId where its actor is someone
+  // else (a grant issued by the approving call has the approver as its actor, a person).
+  const holder = sql<string>`COALESCE(detail->>'spiffeId', actor)`;
   let query = db
     .selectFrom('audit_events')
-    .select(['kind', 'actor', sql<string>`detail->>'resource'`.as('resource'), sql<unknown>`detail->'scopes'`.as('scopes'), sql<string>`detail->>'action'`.as('action'), sql<string>`detail->>'count'`.as('count')])
+    .select(['kind', holder.as('holder'), sql<string>`detail->>'resource'`.as('resource'), sql<unknown>`detail->'scopes'`.as('scopes'), sql<string>`detail->>'action'`.as('action'), sql<string>`detail->>'count'`.as('count')])
     .where('kind', 'in', ['grant.issued', 'grant.used'])
     .where('occurred_at', '>=', since);
-  if (workload) query = query.where('actor', '=', workload);
-  const rows = await query.execute();
+  if (workload) query = query.where(holder, '=', workload);
+  // Only workloads: a person is never one, whatever a record's actor says.
+  const rows = (await query.execute()).filter((row) => row.holder.startsWith('spiffe://'));
   return {
     issued: rows
       .filter((row) => row.kind === 'grant.issued' && row.resource)
-      .map((row) => ({ spiffeId: row.actor, resource: row.resource, actions: Array.isArray(row.scopes) ? row.scopes.filter((scope): scope is string => typeof scope === 'string') : [] })),
+      .map((row) => ({ spiffeId: row.holder, resource: row.resource, actions: Array.isArray(row.scopes) ? row.scopes.filter((scope): scope is string => typeof scope === 'string') : [] })),
     used: rows
       .filter((row) => row.kind === 'grant.used' && row.resource)
-      .map((row) => ({ spiffeId: row.actor, resource: row.resource, action: row.action ?? '', count: Number(row.count) || 0 })),
+      .map((row) => ({ spiffeId: row.holder, resource: row.resource, action: row.action ?? '', count: Number(row.count) || 0 })),
   };
 }
 

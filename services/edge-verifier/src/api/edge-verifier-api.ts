@@ -1,4 +1,4 @@
-import { LIMITS, invalidArgument, validateResource, type Logger } from '@mayfly/core';
+import { LIMITS, invalidArgument, validateActions, validateResource, type Logger } from '@mayfly/core';
 import { unary } from '@mayfly/grpc';
 import { Verdict, VerifyResponse, type EdgeVerifierServiceServer } from '@mayfly/proto';
 import type { EdgeVerifier } from '@mayfly/verifier';
@@ -11,9 +11,13 @@ export function edgeVerifierApi(verifier: EdgeVerifier, log: Logger): EdgeVerifi
         return VerifyResponse.fromPartial({ verdict: Verdict.VERDICT_REJECTED, reasonCode: 'ERR_TOKEN_MALFORMED', message: 'token is too large' });
       }
       validateResource('audience', request.audience);
+      // The sidecar answers "may this token do this here?": without an action, the scope check
+      // would be skipped and any scope would pass. Ask for what the caller is about to do.
+      if (request.action === '') throw invalidArgument('action', 'is required: name what the caller is about to do (e.g. "read"); the token must carry it in its scope');
+      validateActions('action', [request.action]);
       const result = await verifier.verify(request.accessToken, {
         audience: request.audience,
-        action: request.action || undefined,
+        action: request.action,
         peerCertificate: request.peerCertificate.length > 0 ? request.peerCertificate : undefined,
       });
       if (!result.ok) {

@@ -6,6 +6,7 @@ import { MayflyError, validateUuid } from '@mayfly/core';
 import type { CredentialFormat } from '../credentials/credential-format.js';
 import { answerRequest, type AnswerOptions, type AnswerPorts } from '../domain/answer-request.js';
 import { reviewBreakGlass, type ReviewPorts } from '../domain/review-break-glass.js';
+import { checkIsReader, checkMayRead, mayAnswerOrRead, mayReview, type ReadScope } from '../domain/people-scope.js';
 import { peerHost } from './peer-host.js';
 
 const peerOf = (call: CallContext): string => peerHost(call.peer);
@@ -16,6 +17,8 @@ export interface ApprovalApiDeps {
   readonly answers: AnswerPorts;
   readonly reviews: ReviewPorts;
   readonly options: AnswerOptions;
+  /** Who may read what (see people-scope.ts). */
+  readonly scope: ReadScope;
   readonly log: Logger;
 }
 
@@ -31,9 +34,9 @@ const STATUS_NAMES: Partial<Record<GrantStatus, GrantRow['status']>> = {
 /**
  * ApprovalService: what people do with requests that wait for them, and with break-glass
  * grants. Every call is made by a person, proven by an OIDC ID token from the approvers'
- * identity provider; reading is open to any such person, answering is ruled by separation of duties.
+ * identity provider; reading is scoped (people-scope.ts), answering is ruled by separation of duties.
  */
-export function approvalApi({ db, credentials, answers, reviews, options, log }: ApprovalApiDeps): ApprovalServiceServer {
+export function approvalApi({ db, credentials, answers, reviews, options, scope, log }: ApprovalApiDeps): ApprovalServiceServer {
   const forReview = async (grant: GrantRow): Promise<GrantForReview> => {
     const approval = await findApproval(db, grant.id);
     const workload: WorkloadRow | undefined = await findWorkload(db, grant.spiffe_id);
@@ -41,8 +44,8 @@ export function approvalApi({ db, credentials, answers, reviews, options, log }:
   };
   return {
     listPending: unary(log, 'mayfly.v1.ApprovalService/ListPending', async (request) => {
-      await answers.verifyApprover(request.idToken);
-      const pending = await listPendingApprovals(db, 200);
+      const person = await answers.verifyApprover(request.idToken);
+      const pending = (await listPendingApprovals(db, 200)).filter((entry) => mayAnswerOrRead(person, entry.request, scope));
       return { grants: await Promise.all(pending.map((entry) => forReview(entry.grant))) };
     }),
     approve: unary(log, 'mayfly.v1.ApprovalService/Approve', async (request, call) => {
@@ -56,8 +59,8 @@ export function approvalApi({ db, credentials, answers, reviews, options, log }:
       return { grant: answer.grant };
     }),
     listBreakGlass: unary(log, 'mayfly.v1.ApprovalService/ListBreakGlass', async (request) => {
-      await answers.verifyApprover(request.idToken);
-      const grants = await listBreakGlassGrants(db, { includeReviewed: request.includeReviewed, limit: 200 });
+      const person = await answers.verifyApprover(request.idToken);
+      const grants = (await listBreakGlassGrants(db, { includeReviewed: request.includeReviewed, limit: 200 })).filter((grant) => mayReview(person, grant, scope));
       return { grants: await Promise.all(grants.map(forReview)) };
     }),
     reviewBreakGlass: unary(log, 'mayfly.v1.ApprovalService/ReviewBreakGlass', async (request, call) => {
@@ -66,7 +69,7 @@ export function approvalApi({ db, credentials, answers, reviews, options, log }:
       return { grant: toGrantMessage(grant) };
     }),
     listGrants: unary(log, 'mayfly.v1.ApprovalService/ListGrants', async (request) => {
-      await answers.verifyApprover(request.idToken);
+      checkIsReader(await answers.verifyApprover(request.idToken), scope);
       const statuses = request.statuses.map((status) => {
         const name = STATUS_NAMES[status];
         if (!name) throw new MayflyError('ERR_INVALID_ARGUMENT', `statuses: ${status} is not a grant status`, { field: 'statuses' });
@@ -77,9 +80,12 @@ export function approvalApi({ db, credentials, answers, reviews, options, log }:
     }),
     getGrant: unary(log, 'mayfly.v1.ApprovalService/GetGrant', async (request) => {
       validateUuid('grant_id', request.grantId);
-      await answers.verifyApprover(request.idToken);
+      const person = await answers.verifyApprover(request.idToken);
       const grant = await db.selectFrom('grants').selectAll().where('id', '=', request.grantId).executeTakeFirst();
       if (!grant) throw new MayflyError('ERR_GRANT_NOT_FOUND', `grant ${request.grantId} does not exist`);
+      const approval = await findApproval(db, grant.id);
+      const owners = await findWorkload(db, grant.spiffe_id);
+      checkMayRead(person, grant, approval?.request, owners ? { ownerTeam: owners.owner_team, ownerContact: owners.owner_contact } : undefined, scope);
       return { grant: await forReview(grant) };
     }),
   };

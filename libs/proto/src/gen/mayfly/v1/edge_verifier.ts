@@ -63,7 +63,7 @@ export interface VerifyRequest {
   accessToken: string;
   /** The resource this edge guards; must equal the token's aud. */
   audience: string;
-  /** Optional: an action the caller wants to perform; it must be in the token's scope. */
+  /** Required: the action the caller is about to perform; it must be in the token's scope. */
   action: string;
   /**
    * The client certificate (DER) the resource's caller presented over mutual TLS, if any. A
