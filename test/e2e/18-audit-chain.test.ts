@@ -1,9 +1,7 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import { createDatabase } from '@mayfly/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditVerify as verifyTrail } from '../support/audit-verify.js';
 import { DEV, RESOURCE, eventually, startTestMesh, type TestMesh } from '../support/test-mesh.js';
 
 // Issue 9, point 6: the audit trail proves itself. The database chains every record as it is
@@ -11,7 +9,6 @@ import { DEV, RESOURCE, eventually, startTestMesh, type TestMesh } from '../supp
 // deleted, inserted or reordered directly in PostgreSQL — and a chain recomputed to hide them
 // still disagrees with the signed checkpoints.
 
-const run = promisify(execFile);
 let t: TestMesh;
 
 beforeAll(async () => {
@@ -21,38 +18,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-interface VerifyReport {
-  intact: boolean;
-  events: number;
-  checkpointsChecked: number;
-  problems: { kind: string; sequence: string; detail: string }[];
-}
-
-async function auditVerify(): Promise<{ code: number; report: VerifyReport }> {
-  const args = [
-    join(process.cwd(), 'libs/cli/dist/main.js'),
-    'audit',
-    'verify',
-    '--database-url',
-    t.databaseUrl,
-    '--public-key',
-    t.mesh.env['MAYFLY_AUDIT_CHECKPOINT_KEY_FILE']!,
-    '--nats',
-    t.natsUrl,
-    '--head-stream',
-    t.mesh.env['MAYFLY_AUDIT_HEAD_STREAM']!,
-    '--head-subject',
-    t.mesh.env['MAYFLY_AUDIT_HEAD_SUBJECT']!,
-    '--json',
-  ];
-  try {
-    const { stdout } = await run(process.execPath, args, { env: process.env });
-    return { code: 0, report: JSON.parse(stdout) as VerifyReport };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string };
-    return { code: failed.code, report: JSON.parse(failed.stdout) as VerifyReport };
-  }
-}
+const auditVerify = () => verifyTrail(t);
 
 const sequences = async (): Promise<string[]> => (await t.db.selectFrom('audit_events').select('sequence').orderBy('sequence').execute()).map((row) => row.sequence);
 

@@ -1,10 +1,8 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import { decodeChainHead } from '@mayfly/audit-trail';
 import { connectBus, readAuditHead } from '@mayfly/bus';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditVerify as verifyTrail } from '../support/audit-verify.js';
 import { DEV, RESOURCE, eventually, startTestMesh, type TestMesh } from '../support/test-mesh.js';
 
 // Issue 20, point 1 (red team): as the database owner, inside one transaction, three truncations
@@ -12,7 +10,6 @@ import { DEV, RESOURCE, eventually, startTestMesh, type TestMesh } from '../supp
 // head outside the database (a JetStream stream only it may publish to), refuses to sign over a
 // cut-back chain, and `mayfly audit verify` names each truncation.
 
-const run = promisify(execFile);
 let t: TestMesh;
 
 beforeAll(async () => {
@@ -24,42 +21,8 @@ afterAll(async () => {
   await t?.close();
 });
 
-interface VerifyReport {
-  intact: boolean;
-  events: number;
-  problems: { kind: string; sequence: string; detail: string }[];
-  completeness: { proven: boolean; reason?: string; through?: string };
-}
-
 const headStream = () => ({ stream: t.mesh.env['MAYFLY_AUDIT_HEAD_STREAM']!, subject: t.mesh.env['MAYFLY_AUDIT_HEAD_SUBJECT']! });
-
-async function auditVerify(options: { trustedKey?: boolean; nats?: string } = {}): Promise<{ code: number; report: VerifyReport }> {
-  const args = [
-    join(process.cwd(), 'libs/cli/dist/main.js'),
-    'audit',
-    'verify',
-    '--database-url',
-    t.databaseUrl,
-    ...(options.trustedKey === false ? [] : ['--public-key', t.mesh.env['MAYFLY_AUDIT_CHECKPOINT_KEY_FILE']!]),
-    '--nats',
-    options.nats ?? t.natsUrl,
-    '--head-stream',
-    headStream().stream,
-    '--head-subject',
-    headStream().subject,
-    '--json',
-  ];
-  // No key from the environment or a state directory: only what the flags say.
-  const env: NodeJS.ProcessEnv = { ...process.env, MAYFLY_STATE_DIR: '/nonexistent-mayfly-state' };
-  delete env['MAYFLY_AUDIT_CHECKPOINT_KEY_FILE'];
-  try {
-    const { stdout } = await run(process.execPath, args, { env });
-    return { code: 0, report: JSON.parse(stdout) as VerifyReport };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string };
-    return { code: failed.code, report: JSON.parse(failed.stdout) as VerifyReport };
-  }
-}
+const auditVerify = (options: { trustedKey?: boolean; nats?: string } = {}) => verifyTrail(t, options);
 
 async function publishedHead() {
   const nats = await connectBus(t.natsUrl, 'e2e-audit-head');

@@ -65,7 +65,7 @@ export async function startAuditService(log: Logger): Promise<Closer[]> {
     });
     if (outcome !== lastOutcome) {
       if (outcome === 'refused: the log is behind a head already published') {
-        log.error({ stream: headStream.stream }, 'AUDIT LOG TRUNCATED OR REWRITTEN: the database chain is behind the head this service already signed; refusing to sign over it (run mayfly audit verify)');
+        log.error({ stream: headStream.stream, ...heads.lastRefusal }, 'AUDIT LOG TRUNCATED OR REWRITTEN: the database chain is behind the head this service already signed; refusing to sign over it (run mayfly audit verify)');
       } else if (outcome === 'published') {
         log.info({ stream: headStream.stream }, 'publishing the signed audit head outside the database');
       }

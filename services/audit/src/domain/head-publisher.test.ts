@@ -63,4 +63,36 @@ describe('HeadPublisher', () => {
     w.truncateTo(4);
     expect(await new HeadPublisher(w.ports, key).publish(new Date())).toBe('refused: the log is behind a head already published');
   });
+
+  it('overlapping publications (an append\'s and the interval\'s) never read as a truncation', async () => {
+    const w = world();
+    w.append(5);
+    // The first publication reads the head (5) slowly; meanwhile the chain grows to 8 and a
+    // second publication reads it. Compared out of turn, 5 after a published 8 looks truncated.
+    let calls = 0;
+    const slowPorts = {
+      ...w.ports,
+      readHead: async () => {
+        const head = await w.ports.readHead();
+        if (calls++ === 0) await new Promise((resolve) => setTimeout(resolve, 30));
+        return head;
+      },
+    };
+    const publisher = new HeadPublisher(slowPorts, key);
+    const first = publisher.publish(new Date());
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    w.append(8);
+    const second = publisher.publish(new Date());
+    expect(await Promise.all([first, second])).toEqual(['published', 'published']);
+    expect(w.published.map((head) => head.position)).toEqual(['5', '8']);
+  });
+
+  it('an empty chain published first is extended by the first appends (position 0 has no link)', async () => {
+    const w = world();
+    const publisher = new HeadPublisher(w.ports, key);
+    expect(await publisher.publish(new Date())).toBe('published'); // position 0, the zero hash
+    w.append(5);
+    expect(await publisher.publish(new Date())).toBe('published');
+    expect(w.published.map((head) => head.position)).toEqual(['0', '5']);
+  });
 });

@@ -27,6 +27,20 @@ export type HeadOutcome = 'published' | 'refused: the log is behind a head alrea
 export class HeadPublisher {
   private published: { position: bigint; chainHash: Buffer } | undefined;
   private resumed = false;
+  /**
+   * One check or publication at a time: two overlapping ones (an append's and the interval's)
+   * could compare a head read before the other's publication with what it published — an older
+   * head against a newer one, which reads as a truncation.
+   */
+  private turn: Promise<unknown> = Promise.resolve();
+  /** What the last refusal compared, for the operator's log. */
+  lastRefusal: { publishedPosition: string; databasePosition: string } | undefined;
+
+  private serially<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.turn.then(work, work);
+    this.turn = result.catch(() => undefined);
+    return result;
+  }
 
   constructor(
     private readonly ports: HeadPorts,
@@ -39,7 +53,7 @@ export class HeadPublisher {
    * the external record cannot be read yet (NATS away at start).
    */
   async extendsPublished(): Promise<boolean> {
-    return (await this.check()).extends;
+    return this.serially(async () => (await this.check()).extends);
   }
 
   private async check(): Promise<{ extends: boolean; head: { position: string; chainHash: Buffer } }> {
@@ -51,14 +65,22 @@ export class HeadPublisher {
     const head = await this.ports.readHead();
     const position = BigInt(head.position);
     const known = this.published;
-    if (!known) return { extends: true, head };
+    // Nothing published yet, or only the empty chain (position 0 has no link): anything extends it.
+    if (!known || known.position === 0n) return { extends: true, head };
     const stillThere = position === known.position ? head.chainHash : position > known.position ? await this.ports.chainHashAt(known.position.toString()) : undefined;
     return { extends: stillThere?.equals(known.chainHash) ?? false, head };
   }
 
-  async publish(now: Date): Promise<HeadOutcome> {
+  publish(now: Date): Promise<HeadOutcome> {
+    return this.serially(() => this.checkAndPublish(now));
+  }
+
+  private async checkAndPublish(now: Date): Promise<HeadOutcome> {
     const { extends: extendsPublished, head } = await this.check();
-    if (!extendsPublished) return 'refused: the log is behind a head already published';
+    if (!extendsPublished) {
+      this.lastRefusal = { publishedPosition: this.published?.position.toString() ?? '0', databasePosition: head.position };
+      return 'refused: the log is behind a head already published';
+    }
     const position = BigInt(head.position);
     const signed = signChainHead(
       { position: head.position, chainHash: head.chainHash, signedAt: now, checkpointPosition: (await this.ports.newestCheckpointPosition()) ?? '0' },
