@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { MayflyError } from '@mayfly/core';
+import { MayflyError, isSpiffeId } from '@mayfly/core';
 import type { SessionCertificate } from '../domain/workload-identity.js';
 
 const invalid = (message: string): MayflyError => new MayflyError('ERR_INVALID_ARGUMENT', `delegate_certificate_pem: ${message}`, { field: 'delegate_certificate_pem' });
@@ -33,7 +33,7 @@ export class WorkloadCertificates {
       .map((entry) => entry.trim())
       .filter((entry) => entry.startsWith('URI:'))
       .map((entry) => entry.slice('URI:'.length));
-    if (uris.length !== 1 || !uris[0]!.startsWith('spiffe://')) throw invalid(`is not an X.509-SVID: it must name exactly one SPIFFE ID as its only URI SAN (it names ${uris.length})`);
+    if (uris.length !== 1 || !isSpiffeId(uris[0]!)) throw invalid(`is not an X.509-SVID: it must name exactly one SPIFFE ID as its only URI SAN (it names ${uris.length})`);
     return {
       spiffeId: uris[0]!,
       serial: certificate.serialNumber.toLowerCase(),

@@ -1,5 +1,5 @@
 import type { PeerCertificate } from 'node:tls';
-import { MayflyError } from '@mayfly/core';
+import { MayflyError, isSpiffeId } from '@mayfly/core';
 import type { SessionCertificate } from '../domain/workload-identity.js';
 
 /**
@@ -14,7 +14,7 @@ export function sessionCertificateOf(peer: PeerCertificate | undefined): Session
     .map((entry) => entry.trim())
     .filter((entry) => entry.startsWith('URI:'))
     .map((entry) => entry.slice('URI:'.length));
-  if (uris.length !== 1 || !uris[0]!.startsWith('spiffe://')) {
+  if (uris.length !== 1 || !isSpiffeId(uris[0]!)) {
     throw new MayflyError('ERR_SVID_REJECTED', `the client certificate is not an X.509-SVID: it must name exactly one SPIFFE ID as its only URI SAN (it names ${uris.length})`);
   }
   // The TLS layer has parsed it already: no second parse per grant.
