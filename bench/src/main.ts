@@ -101,13 +101,16 @@ async function issueTokens(issuer: DevIssuer, count: number): Promise<string[]> 
  * distinct tokens, cache off): the target's definition. "cached": the same token again, as an
  * edge sees it during a task: signature skipped, expiry, audience, scope and revocation checked.
  */
+/** A bench edge that cannot go live says why, instead of waiting in silence. */
+const reportFeedError = (error: unknown): void => void process.stderr.write(`edge feed: ${(error as Error).message}\n`);
+
 async function edgeVerification(issuer: DevIssuer, nats: NatsConnection) {
   const { issuer: iss, jwksUrl } = tokenIssuerSettings();
   const stream = process.env['MAYFLY_REVOCATION_STREAM'] ?? 'MAYFLY_REVOCATIONS';
   const subjectPrefix = process.env['MAYFLY_REVOCATION_SUBJECT_PREFIX'] ?? 'mayfly.revocations';
   const tokens = await issueTokens(issuer, 1000);
   const measure = async (mode: 'full' | 'cached') => {
-    const edge = await EdgeVerifier.start({ issuer: iss, jwksUrl, jwksCaFile: process.env['MAYFLY_TLS_CA_FILE'], revocationKeysUrl: revocationKeysSettings().url, nats, stream, subjectPrefix, verifiedCacheSize: mode === 'full' ? 0 : 10_000 });
+    const edge = await EdgeVerifier.start({ issuer: iss, jwksUrl, jwksCaFile: process.env['MAYFLY_TLS_CA_FILE'], revocationKeysUrl: revocationKeysSettings().url, nats, stream, subjectPrefix, verifiedCacheSize: mode === 'full' ? 0 : 10_000, onFeedError: reportFeedError });
     await edge.ready;
     const tokenAt = (i: number): string => (mode === 'full' ? tokens[i % tokens.length]! : tokens[0]!);
     for (let i = 0; i < 2000; i++) await edge.verify(tokenAt(i), { audience: DEMO.resource, action: 'read' }); // warm-up; JWKS fetched
@@ -165,6 +168,7 @@ async function revocationFanout(issuer: DevIssuer, natsUrl: string) {
         jwksUrl,
         jwksCaFile: process.env['MAYFLY_TLS_CA_FILE'],
         revocationKeysUrl: revocationKeysSettings().url,
+        onFeedError: reportFeedError,
         nats,
         stream,
         subjectPrefix,
@@ -253,7 +257,8 @@ async function ensureMesh(): Promise<{ mesh: Mesh | undefined; stop: () => Promi
   } finally {
     registry.close();
   }
-  return { mesh, natsUrl: infra.natsUrl, stop };
+  // The bench's own edges connect as edges (the revocation user may not hear heartbeats).
+  return { mesh, natsUrl: infra.edgeNatsUrl, stop };
 }
 
 async function main(): Promise<void> {
