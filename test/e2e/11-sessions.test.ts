@@ -194,6 +194,14 @@ describe('11 attested sessions', () => {
     const error = await refusal(grantWith(bySerial, 'revoked-serial'));
     expect(error.code).toBe('ERR_SVID_REJECTED');
     expect(error.message).toContain('key leaked');
+    // Nothing to revoke or disable is NOT_FOUND naming what is missing — not "grant not found" (issue 21).
+    const unknownSerial = await refusal(callUnary(attestationAsOperator, attestationAsOperator.revokeSvids, { serial: 'abcdef0123', spiffeId: '', issuedBefore: undefined, reason: 'x' }));
+    expect([unknownSerial.code, unknownSerial.message]).toEqual(['ERR_NOT_FOUND', 'no SVID with serial abcdef0123']);
+    const unregistered = 'spiffe://e2e.mayfly.test/nobody';
+    const notRegistered = await refusal(callUnary(attestationAsOperator, attestationAsOperator.setWorkloadEnabled, { spiffeId: unregistered, enabled: false, reason: 'x' }));
+    expect(notRegistered.code).toBe('ERR_WORKLOAD_NOT_FOUND');
+    const noWorkload = await refusal(callUnary(attestationAsOperator, attestationAsOperator.revokeSvids, { serial: '', spiffeId: unregistered, issuedBefore: undefined, reason: 'x' }));
+    expect(noWorkload.code).toBe('ERR_WORKLOAD_NOT_FOUND');
 
     const counted = countingClient();
     const client = counted.client;

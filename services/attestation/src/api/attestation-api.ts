@@ -36,10 +36,10 @@ export function attestationApi(deps: AttestationApiDeps): AttestationServiceServ
       throw error;
     });
 
-  /** An operator change and its audit event, in one transaction. */
-  const audited = async (change: (tx: Kysely<Database>) => Promise<boolean>, event: AuditEvent, missing: string): Promise<void> => {
+  /** An operator change and its audit event, in one transaction; `missing` when there was nothing to change. */
+  const audited = async (change: (tx: Kysely<Database>) => Promise<boolean>, event: AuditEvent, missing: () => MayflyError): Promise<void> => {
     await deps.db.transaction().execute(async (tx) => {
-      if (!(await change(tx))) throw new MayflyError('ERR_GRANT_NOT_FOUND', missing);
+      if (!(await change(tx))) throw missing();
       await deps.audit.enqueue(tx, [event]);
     });
     deps.audit.deliver([event]).catch(() => undefined);
@@ -156,7 +156,7 @@ export function attestationApi(deps: AttestationApiDeps): AttestationServiceServ
       await audited(
         (tx) => setWorkloadDisabled(tx, request.spiffeId, request.enabled ? null : new Date()),
         auditEvent(SOURCE, { kind: request.enabled ? 'workload.enabled' : 'workload.disabled', actor, outcome: 'success', detail: { spiffeId: request.spiffeId, reason } }),
-        `workload ${request.spiffeId} is not registered`,
+        () => new MayflyError('ERR_WORKLOAD_NOT_FOUND', `workload ${request.spiffeId} is not registered`),
       );
       log.info({ spiffeId: request.spiffeId, enabled: request.enabled, actor }, request.enabled ? 'workload enabled' : 'workload disabled');
       return { spiffeId: request.spiffeId, enabled: request.enabled };
@@ -175,7 +175,7 @@ export function attestationApi(deps: AttestationApiDeps): AttestationServiceServ
             return revoked !== undefined;
           },
           auditEvent(SOURCE, { kind: 'svid.revoked', actor, outcome: 'success', detail: { serial: request.serial, reason } }),
-          `no SVID with serial ${request.serial}`,
+          () => new MayflyError('ERR_NOT_FOUND', `no SVID with serial ${request.serial}`),
         );
         return { spiffeId };
       }
@@ -184,7 +184,7 @@ export function attestationApi(deps: AttestationApiDeps): AttestationServiceServ
       await audited(
         (tx) => revokeSvidsIssuedBefore(tx, request.spiffeId, before),
         auditEvent(SOURCE, { kind: 'svid.revoked', actor, outcome: 'success', detail: { spiffeId: request.spiffeId, issuedBefore: before.toISOString(), reason } }),
-        `workload ${request.spiffeId} is not registered`,
+        () => new MayflyError('ERR_WORKLOAD_NOT_FOUND', `workload ${request.spiffeId} is not registered`),
       );
       return { spiffeId: request.spiffeId };
     }),

@@ -1,5 +1,5 @@
 import type { Logger } from '@mayfly/core';
-import { findApproval, listBreakGlassGrants, listGrants, listPendingApprovals, toGrantMessage, toWorkloadMessage, type Database, type GrantRow, type Kysely, type WorkloadRow, findWorkload } from '@mayfly/db';
+import { findApproval, listBreakGlassGrants, listGrants, listPendingApprovals, toGrantMessage, toWorkloadMessage, type Database, type GrantRow, type Kysely, findWorkload } from '@mayfly/db';
 import { unary, type CallContext } from '@mayfly/grpc';
 import { GrantStatus, type ApprovalServiceServer, type GrantForReview } from '@mayfly/proto';
 import { MayflyError, validateUuid } from '@mayfly/core';
@@ -37,11 +37,14 @@ const STATUS_NAMES: Partial<Record<GrantStatus, GrantRow['status']>> = {
  * identity provider; reading is scoped (people-scope.ts), answering is ruled by separation of duties.
  */
 export function approvalApi({ db, credentials, answers, reviews, options, scope, log }: ApprovalApiDeps): ApprovalServiceServer {
-  const forReview = async (grant: GrantRow): Promise<GrantForReview> => {
-    const approval = await findApproval(db, grant.id);
-    const workload: WorkloadRow | undefined = await findWorkload(db, grant.spiffe_id);
-    return { grant: toGrantMessage(grant, approval), workload: workload ? toWorkloadMessage(workload) : undefined, justification: approval?.request.justification ?? '' };
-  };
+  /** A grant with its approval and workload, as people review it. */
+  const reviewed = async (grant: GrantRow) => ({ grant, approval: await findApproval(db, grant.id), workload: await findWorkload(db, grant.spiffe_id) });
+  const asReview = ({ grant, approval, workload }: Awaited<ReturnType<typeof reviewed>>): GrantForReview => ({
+    grant: toGrantMessage(grant, approval),
+    workload: workload ? toWorkloadMessage(workload) : undefined,
+    justification: approval?.request.justification ?? '',
+  });
+  const forReview = async (grant: GrantRow): Promise<GrantForReview> => asReview(await reviewed(grant));
   return {
     listPending: unary(log, 'mayfly.v1.ApprovalService/ListPending', async (request) => {
       const person = await answers.verifyApprover(request.idToken);
@@ -83,10 +86,10 @@ export function approvalApi({ db, credentials, answers, reviews, options, scope,
       const person = await answers.verifyApprover(request.idToken);
       const grant = await db.selectFrom('grants').selectAll().where('id', '=', request.grantId).executeTakeFirst();
       if (!grant) throw new MayflyError('ERR_GRANT_NOT_FOUND', `grant ${request.grantId} does not exist`);
-      const approval = await findApproval(db, grant.id);
-      const owners = await findWorkload(db, grant.spiffe_id);
-      checkMayRead(person, grant, approval?.request, owners ? { ownerTeam: owners.owner_team, ownerContact: owners.owner_contact } : undefined, scope);
-      return { grant: await forReview(grant) };
+      const found = await reviewed(grant);
+      const owners = found.workload ? { ownerTeam: found.workload.owner_team, ownerContact: found.workload.owner_contact } : undefined;
+      checkMayRead(person, grant, found.approval?.request, owners, scope);
+      return { grant: asReview(found) };
     }),
   };
 }
