@@ -15,7 +15,7 @@ import {
 import { callUnary, createClient } from '@mayfly/grpc';
 import { AuditEvent, AuditServiceClient } from '@mayfly/proto';
 import { mayflyMetrics } from '@mayfly/telemetry';
-import { auditEvent } from './audit-event.js';
+import { auditEvent } from '@mayfly/model';
 import { takeBatch, type Queued } from './batching.js';
 
 export interface AuditTrailOptions {

@@ -1,7 +1,7 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { verifyAuditChain, type ChainLink, type StoredEvent } from './chain-verification.js';
-import { signCheckpoint } from './checkpoint.js';
+import { signCheckpoint } from '@mayfly/model';
 
 const sha = (data: Buffer | string) => createHash('sha256').update(data).digest();
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chainHeadSignatureValid, checkpointSignatureValid, ed25519PublicKey, type SignedChainHead } from './checkpoint.js';
+import { chainHeadSignatureValid, checkpointSignatureValid, ed25519PublicKey, type SignedChainHead } from '@mayfly/model';
 
 /** One link of the chain as stored (audit_chain), in chain order. */
 export interface ChainLink {

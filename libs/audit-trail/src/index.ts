@@ -1,5 +1,6 @@
-export { auditEvent, type AuditEventInput, type Outcome } from './audit-event.js';
+export { auditEvent, type AuditEventInput, type Outcome } from '@mayfly/model';
 export { AuditTrail, auditTrailFromEnv, type AuditTrailOptions } from './audit-trail.js';
+export { auditedTransaction, type AuditedChange, type AuditedTransactionOptions } from './audited-transaction.js';
 export { verifyAuditChain, type ChainLink, type ChainProblem, type ChainReport, type Completeness, type ExternalRecord, type StoredCheckpoint, type StoredEvent } from './chain-verification.js';
 export {
   chainHeadSignatureValid,
@@ -13,5 +14,5 @@ export {
   type ChainHead,
   type Checkpoint,
   type SignedChainHead,
-} from './checkpoint.js';
+} from '@mayfly/model';
 export { readAuditChain } from './read-chain.js';

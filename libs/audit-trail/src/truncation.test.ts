@@ -1,7 +1,7 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { verifyAuditChain, type ChainLink, type StoredCheckpoint, type StoredEvent } from './chain-verification.js';
-import { decodeChainHead, encodeChainHead, signChainHead, signCheckpoint, type SignedChainHead } from './checkpoint.js';
+import { decodeChainHead, encodeChainHead, signChainHead, signCheckpoint, type SignedChainHead } from '@mayfly/model';
 
 // Red team (issue 20, point 1): as the database owner, in one transaction, three truncations
 // each verified as "intact". With the head kept outside the database each one is named.

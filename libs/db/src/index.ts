@@ -59,7 +59,7 @@ export {
 export { bindingRulesMatching, deleteBindingRule, insertBindingRule, listBindingRules, type NewBindingRule } from './repositories/binding-rules.js';
 export { POLICY_SETS_CHANNEL, appendPolicySet, findPolicySet, latestPolicySet, listPolicySets, seedPolicySet, type PolicySetFile, type NewPolicySet } from './repositories/policy-sets.js';
 export { consumeJoinToken, deleteUnusedJoinToken, insertJoinToken, listJoinTokens, type NewJoinToken } from './repositories/join-tokens.js';
-export { sessionRefusal } from './session-refusal.js';
+export { sessionRefusal, toGrantMessage, toWorkloadMessage } from '@mayfly/model';
 export {
   findRotationSuccessor,
   findSessionState,
@@ -124,7 +124,7 @@ export {
   type OutboxEntry,
 } from './repositories/audit-outbox.js';
 export { type Kysely, type Transaction } from 'kysely';
-export { toGrantMessage, toWorkloadMessage } from './mappers.js';
+
 export {
   countApprovalState,
   findApproval,

@@ -1,16 +1,8 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
-/** Statuses a grant moves through. Only ACTIVE grants have a live credential. */
-export const GRANT_STATUSES = ['pending_approval', 'active', 'completed', 'revoked', 'expired', 'denied'] as const;
-export type GrantStatusName = (typeof GRANT_STATUSES)[number];
+import { GRANT_STATUSES, RISK_TIERS, type AttestedEvidenceRow, type EntitlementRow, type GrantStatusName, type IssuerKind, type ReplayPolicy, type RevocationScopeName, type RiskTierName } from '@mayfly/model';
 
-export const RISK_TIERS = ['low', 'medium', 'high', 'critical'] as const;
-export type RiskTierName = (typeof RISK_TIERS)[number];
-
-export interface EntitlementRow {
-  resource: string;
-  actions: string[];
-}
+export { GRANT_STATUSES, RISK_TIERS, type AttestedEvidenceRow, type EntitlementRow, type GrantStatusName, type IssuerKind, type ReplayPolicy, type RevocationScopeName, type RiskTierName };
 
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
 
@@ -38,8 +30,6 @@ export interface TrustedIssuerTable {
   created_at: CreatedAt;
 }
 
-export type IssuerKind = 'oidc' | 'kubernetes' | 'github-actions' | 'gitlab-ci' | 'spiffe' | 'x509';
-export type ReplayPolicy = 'single-use' | 'reusable-until-expiry';
 
 export interface WorkloadTable {
   spiffe_id: string;
@@ -170,13 +160,6 @@ export interface GrantTable {
   created_at: CreatedAt;
 }
 
-/** What a workload's evidence proved (jsonb; node-pg writes the object as JSON). */
-export interface AttestedEvidenceRow {
-  readonly attestor: string;
-  readonly issuer: string;
-  readonly claims: Record<string, string>;
-}
-
 /** A request that waits for people: one per grant in status pending_approval (migration 015). */
 export interface ApprovalRequestTable {
   grant_id: string;
@@ -224,7 +207,6 @@ export interface GrantTokenTable {
   expires_at: Date;
 }
 
-export type RevocationScopeName = 'grant' | 'workload' | 'key';
 
 export interface RevocationTable {
   id: string;

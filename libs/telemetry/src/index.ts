@@ -1,3 +1,4 @@
+export { Periodic, type PeriodicOptions } from './periodic.js';
 export { setupTelemetry, type Telemetry, type TelemetryOptions } from './setup.js';
 export { SpanKind, recordFailure, tracer, withSpan } from './spans.js';
 export { mayflyMetrics, observeApprovalState, observeDatabasePool, observeRevocationState, type MayflyMetrics, type PoolStats } from './metrics.js';

@@ -6,7 +6,8 @@ import { assertDatabaseReachable, createDatabase, assertSchemaCurrent, insertAud
 import { startGrpcServer, type Closer } from '@mayfly/grpc';
 import { AuditServiceService } from '@mayfly/proto';
 import { auditApi } from './api/audit-api.js';
-import { CheckpointSigner, loadCheckpointKey } from './domain/checkpoint-signer.js';
+import { loadCheckpointKey } from './adapters/checkpoint-key.js';
+import { CheckpointSigner } from './domain/checkpoint-signer.js';
 import { Coalescer, HeadPublisher, type HeadOutcome } from './domain/head-publisher.js';
 
 /** Wires the audit service: database, migrations, the external head on NATS, gRPC. Returns what to close, in order. */

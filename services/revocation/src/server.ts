@@ -1,11 +1,14 @@
-import { EnvReader, REVOCATION_KEYS_PATH, commonSettings, revocationKeysSettings, revocationStreamSettings } from '@mayfly/config';
-import { MayflyError, type Logger } from '@mayfly/core';
+import { EnvReader, commonSettings, revocationStreamSettings } from '@mayfly/config';
+import type { Logger } from '@mayfly/core';
 import { auditTrailFromEnv } from '@mayfly/audit-trail';
-import { RevocationPublisher, connectBus, ensureRevocationStream, feedSigner, readStreamSnapshot } from '@mayfly/bus';
-import { loadEd25519KeyFile } from '@mayfly/keyring';
-import { assertDatabaseReachable, createDatabase, listUnpublishedRevocations, liveRevocationSequences, assertSchemaCurrent } from '@mayfly/db';
-import { certificateFiles, startGrpcServer, startKeySetServer, transportSettings, type Closer } from '@mayfly/grpc';
+import { RevocationPublisher, connectBus, ensureRevocationStream, readStreamSnapshot } from '@mayfly/bus';
+import { assertDatabaseReachable, assertSchemaCurrent, createDatabase, liveRevocationSequences } from '@mayfly/db';
+import { startGrpcServer, type Closer } from '@mayfly/grpc';
 import { RevocationServiceService } from '@mayfly/proto';
+import { Periodic } from '@mayfly/telemetry';
+import { crashPointFromEnv } from './adapters/fault-injection.js';
+import { postgresRevocationPorts } from './adapters/postgres-revocations.js';
+import { startSignedFeed } from './adapters/signed-feed.js';
 import { revocationApi } from './api/revocation-api.js';
 import { expireDueGrantsOnce } from './domain/expiry-sweeper.js';
 import { HeartbeatSender, type HeartbeatOutcome } from './domain/heartbeat.js';
@@ -13,6 +16,7 @@ import { revokeMissedHeartbeats } from './domain/liveness-sweeper.js';
 import { Revoker } from './domain/revoker.js';
 import { StreamGuard } from './domain/stream-guard.js';
 
+/** Wiring only: settings, adapters, the domain objects they serve, the background loops, the gRPC server. */
 export async function startRevocationService(log: Logger): Promise<Closer[]> {
   const env = new EnvReader();
   const settings = commonSettings('revocation', env);
@@ -20,34 +24,19 @@ export async function startRevocationService(log: Logger): Promise<Closer[]> {
   await assertDatabaseReachable(settings.databaseUrl);
   const db = createDatabase({ url: settings.databaseUrl, applicationName: 'mayfly-revocation' });
   await assertSchemaCurrent(db);
-
   const nats = await connectBus(settings.natsUrl, 'mayfly-revocation');
   const streamConfig = { ...stream, retentionSeconds: env.int('MAYFLY_REVOCATION_RETENTION_SECONDS', 86_400, { min: 60 }) };
   await ensureRevocationStream(nats, streamConfig);
 
   const audit = auditTrailFromEnv('revocation', db, log, env);
-  // Every event, marker and heartbeat is signed: edges act on nothing else (NATS is transport).
-  const signer = feedSigner(
-    loadEd25519KeyFile(env.optionalString('MAYFLY_REVOCATION_FEED_KEY_FILE'), 'MAYFLY_REVOCATION_FEED_KEY_FILE', () =>
-      log.warn('no MAYFLY_REVOCATION_FEED_KEY_FILE: signing the revocation feed with a key that lives only as long as this process (one replica only; edges re-fetch the key)'),
-    ),
-  );
-  const keys = await startKeySetServer({
-    name: 'revocation feed keys',
-    host: settings.host,
-    port: revocationKeysSettings(env).httpPort,
-    log,
-    documents: { [REVOCATION_KEYS_PATH]: () => JSON.stringify({ keys: [signer.publicJwk] }) },
-    tls: (() => {
-      const transport = transportSettings(true);
-      return transport.mode === 'tls' ? certificateFiles({ certFile: transport.certFile, keyFile: transport.keyFile }) : undefined;
-    })(),
-  });
-  const publisher = new RevocationPublisher(nats, stream.subjectPrefix, signer);
-  const revoker = new Revoker(db, publisher, audit, log, streamConfig.retentionSeconds * 1000, crashPointFromEnv(env, log));
+  const ports = postgresRevocationPorts(db, audit);
+  const feed = await startSignedFeed(env, settings.host, log);
+  const publisher = new RevocationPublisher(nats, stream.subjectPrefix, feed.signer);
+  const revoker = new Revoker(ports, publisher, log, streamConfig.retentionSeconds * 1000, crashPointFromEnv(env, log));
+  const readStream = () => readStreamSnapshot(nats, stream.stream);
   const guard = new StreamGuard(
     {
-      readStream: () => readStreamSnapshot(nats, stream.stream),
+      readStream,
       createStream: () => ensureRevocationStream(nats, streamConfig),
       liveSequences: () => liveRevocationSequences(db, new Date()),
       republishLive: () => revoker.republishLive(),
@@ -55,45 +44,25 @@ export async function startRevocationService(log: Logger): Promise<Closer[]> {
     },
     log,
   );
-
-  // Background work: publish what NATS missed, deliver what audit missed, expire what is due.
-  audit.start();
-  const retryTimer = setInterval(() => {
-    revoker.publishPending().catch((error: unknown) => log.warn({ err: error }, 'publishing pending revocations failed'));
-  }, env.int('MAYFLY_REVOCATION_RETRY_MS', 1_000, { min: 50 }));
-  // The stream must hold every live revocation: check it, and repair it from PostgreSQL.
-  const guardTimer = setInterval(() => {
-    guard.check().catch((error: unknown) => log.warn({ err: (error as Error).message }, 'revocation stream check failed; will retry'));
-  }, env.int('MAYFLY_REVOCATION_STREAM_CHECK_MS', 2_000, { min: 100 }));
-  const expiryTimer = setInterval(() => {
-    expireDueGrantsOnce(db, audit, log).catch((error: unknown) => log.warn({ err: error }, 'expiry sweep failed'));
-  }, env.int('MAYFLY_EXPIRY_SWEEP_MS', 5_000, { min: 100 }));
-  // Grants that require liveness and stopped sending heartbeats are revoked (issue 12).
-  const livenessTimer = setInterval(() => {
-    revokeMissedHeartbeats(db, revoker, log).catch((error: unknown) => log.warn({ err: error }, 'liveness sweep failed'));
-  }, env.int('MAYFLY_HEARTBEAT_SWEEP_MS', 1_000, { min: 100 }));
-  // Heartbeats let edges tell they are current; without them they fail closed (issue 9).
+  // Heartbeats let edges tell they are current; without them they fail closed.
   const heartbeat = new HeartbeatSender(
-    {
-      readStream: () => readStreamSnapshot(nats, stream.stream),
-      oldestUnpublishedAt: async () => (await listUnpublishedRevocations(db, 1))[0]?.revoked_at,
-      publish: (beat, sentAt) => publisher.publishHeartbeat(beat, sentAt),
-    },
+    { readStream, oldestUnpublishedAt: async () => (await ports.unpublishedRevocations(1))[0]?.revoked_at, publish: (beat, sentAt) => publisher.publishHeartbeat(beat, sentAt) },
     env.int('MAYFLY_REVOCATION_PUBLISH_GRACE_MS', 1_000, { min: 0 }),
   );
-  let lastOutcome: HeartbeatOutcome | 'failed' = 'sent';
-  const heartbeatTimer = setInterval(() => {
-    heartbeat
-      .beat(new Date())
-      .catch(() => 'failed' as const)
-      .then((outcome) => {
-        // Said once per change, not every second.
-        if (outcome !== lastOutcome) (outcome === 'sent' ? log.info.bind(log) : log.warn.bind(log))({ outcome }, 'revocation heartbeat');
-        lastOutcome = outcome;
-      });
-  }, env.int('MAYFLY_REVOCATION_HEARTBEAT_MS', 1_000, { min: 50 }));
+
+  audit.start();
   await revoker.publishPending();
   await guard.check().catch((error: unknown) => log.warn({ err: (error as Error).message }, 'revocation stream check failed; will retry'));
+  const onHeartbeat = logHeartbeatChange(log);
+  const loops = [
+    // Publish what NATS missed; keep the stream holding every live revocation (repair it from PostgreSQL).
+    Periodic.start({ name: 'revocation.publish-pending', intervalMs: env.int('MAYFLY_REVOCATION_RETRY_MS', 1_000, { min: 50 }), log }, () => revoker.publishPending()),
+    Periodic.start({ name: 'revocation.stream-guard', intervalMs: env.int('MAYFLY_REVOCATION_STREAM_CHECK_MS', 2_000, { min: 100 }), log }, () => guard.check()),
+    // Expire what is due; revoke grants whose task stopped sending heartbeats.
+    Periodic.start({ name: 'revocation.expiry-sweep', intervalMs: env.int('MAYFLY_EXPIRY_SWEEP_MS', 5_000, { min: 100 }), log }, () => expireDueGrantsOnce(ports, log)),
+    Periodic.start({ name: 'revocation.liveness-sweep', intervalMs: env.int('MAYFLY_HEARTBEAT_SWEEP_MS', 1_000, { min: 100 }), log }, () => revokeMissedHeartbeats(ports, revoker, log)),
+    Periodic.start({ name: 'revocation.heartbeat', intervalMs: env.int('MAYFLY_REVOCATION_HEARTBEAT_MS', 1_000, { min: 50 }), jitter: 0, log }, () => heartbeat.beat(new Date()).then(onHeartbeat)),
+  ];
 
   const server = await startGrpcServer({
     host: settings.host,
@@ -104,29 +73,19 @@ export async function startRevocationService(log: Logger): Promise<Closer[]> {
   });
   return [
     () => server.shutdown(settings.drainSeconds * 1000),
-    () => {
-      clearInterval(retryTimer);
-      clearInterval(guardTimer);
-      clearInterval(expiryTimer);
-      clearInterval(livenessTimer);
-      clearInterval(heartbeatTimer);
-    },
+    async () => void (await Promise.all(loops.map((loop) => loop.stop()))),
     () => audit.close(),
-    () => keys.close(),
+    () => feed.keys.close(),
     () => nats.drain(),
     () => db.destroy(),
   ];
 }
 
-/**
- * MAYFLY_FAULT_INJECTION=crash-after-revocation-commit kills the process (SIGKILL) right after a
- * revocation commits, before it is published: for tests that show nothing is lost. Never set in
- * production; the service says so loudly when it is.
- */
-function crashPointFromEnv(env: EnvReader, log: Logger): (() => void) | undefined {
-  const fault = env.optionalString('MAYFLY_FAULT_INJECTION');
-  if (fault === undefined) return undefined;
-  if (fault !== 'crash-after-revocation-commit') throw new MayflyError('ERR_CONFIG', `MAYFLY_FAULT_INJECTION=${fault} is not a known fault (crash-after-revocation-commit)`);
-  log.warn({ fault }, 'FAULT INJECTION ON: this process kills itself after each revocation commit (tests only)');
-  return () => process.kill(process.pid, 'SIGKILL');
+/** Says the heartbeat's outcome once per change, not every second. */
+function logHeartbeatChange(log: Logger): (outcome: HeartbeatOutcome) => void {
+  let last: HeartbeatOutcome = 'sent';
+  return (outcome) => {
+    if (outcome !== last) (outcome === 'sent' ? log.info.bind(log) : log.warn.bind(log))({ outcome }, 'revocation heartbeat');
+    last = outcome;
+  };
 }

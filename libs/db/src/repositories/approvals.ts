@@ -1,16 +1,11 @@
 import { type Kysely } from 'kysely';
 import { outboxRows, type OutboxEntry } from './audit-outbox.js';
 import { notifyGrantState } from './grants.js';
+import type { ApprovalOutcome, NewApprovalRequest, PendingApproval } from '@mayfly/model';
 import type { ApprovalRequestRow, ApprovalVoteRow, Database, GrantRecord, GrantRow } from '../schema.js';
 
-export type NewApprovalRequest = Omit<ApprovalRequestRow, 'created_at' | 'approved_at' | 'rejected_at'>;
+export type { ApprovalOutcome, NewApprovalRequest, PendingApproval };
 
-/** A grant pending approval with its request and the answers so far. */
-export interface PendingApproval {
-  readonly grant: GrantRow;
-  readonly request: ApprovalRequestRow;
-  readonly votes: readonly ApprovalVoteRow[];
-}
 
 /** The pending grant, its approval request and its audit events, in one transaction. */
 export async function insertPendingGrant(db: Kysely<Database>, grant: GrantRecord, request: NewApprovalRequest, audit: { owner: string; entries: readonly OutboxEntry[] }): Promise<void> {
@@ -56,19 +51,6 @@ export async function recordVote<T>(
   });
 }
 
-/** What an answer decided: the token issued (the grant becomes active), or the request ended. */
-export type ApprovalOutcome =
-  | {
-      readonly kind: 'approved';
-      readonly at: Date;
-      readonly issuedAt: Date;
-      readonly expiresAt: Date;
-      readonly renewableUntil: Date;
-      readonly tokenLifetimeSeconds: number;
-      /** What it takes to sign the token again for its collection (never the token itself). */
-      readonly tokenReissue: string;
-    }
-  | { readonly kind: 'rejected'; readonly at: Date; readonly reason: string };
 
 async function applyOutcome(tx: Kysely<Database>, grantId: string, outcome: ApprovalOutcome): Promise<void> {
   if (outcome.kind === 'approved') {

@@ -1,38 +1,8 @@
 import { sql, type Kysely } from 'kysely';
+import type { TrustedIssuerInput, WorkloadInput } from '@mayfly/model';
 import type { Database, EntitlementRow, GrantRow, IssuerKind, ReplayPolicy, RiskTierName, TrustedIssuerRow, WorkloadRow } from '../schema.js';
 
-export interface TrustedIssuerInput {
-  issuer: string;
-  /** At least one: evidence must carry one of them in its aud. */
-  audiences: string[];
-  jwksUri?: string | undefined;
-  jwks?: { keys: unknown[] } | undefined;
-  algorithms?: string[] | undefined;
-  /** Default true: refuse high-S ECDSA signatures. */
-  requireLowS?: boolean | undefined;
-  /** Default 86,400 (24 h). */
-  maxEvidenceLifetimeSeconds?: number | undefined;
-  /** Default 'oidc'. */
-  kind?: IssuerKind | undefined;
-  /** Default: the kind's (reusable-until-expiry for kubernetes, single-use otherwise). */
-  replayPolicy?: ReplayPolicy | undefined;
-  /** The trust_domain claim of its evidence (for SPIFFE ID templates). */
-  trustDomain?: string | undefined;
-  /** X.509 issuers: the CA certificates, PEM. */
-  caPem?: string | undefined;
-}
-
-export interface WorkloadInput {
-  spiffeId: string;
-  ownerTeam: string;
-  ownerContact: string;
-  environment: string;
-  riskTier: RiskTierName;
-  shared?: boolean;
-  ceiling: EntitlementRow[];
-  /** May ask for break-glass access (default false). */
-  breakGlassAllowed?: boolean;
-}
+export type { TrustedIssuerInput, WorkloadInput };
 
 /** Registers (or replaces) an issuer whose tokens count as workload evidence. */
 export async function upsertTrustedIssuer(db: Kysely<Database>, input: TrustedIssuerInput): Promise<void> {

@@ -1,8 +1,8 @@
+import { type TrustedIssuerInput, type TrustedIssuerRecord } from '@mayfly/model';
 import { TRUST_DOMAIN, invalidArgument, validateOptionalText, validateSpiffeId } from '@mayfly/core';
 import type { X509Certificate } from 'node:crypto';
-import type { TrustedIssuerInput, TrustedIssuerRow } from '@mayfly/db';
 import { IssuerKind, ReplayPolicy, type Binding, type TrustedIssuer } from '@mayfly/proto';
-import { oneLine, readPemBundle } from '../attestors/x509/certificate-chain.js';
+import { oneLine, readPemBundle } from './certificate-chain.js';
 
 /** The signature algorithms an issuer may be trusted with (never "none", never HMAC). */
 const ALGORITHMS = ['ES256', 'ES384', 'RS256', 'PS256', 'EdDSA'];
@@ -19,7 +19,7 @@ function httpsUrl(field: string, value: string): void {
   if (value.length > 512) throw invalidArgument(field, 'must be at most 512 characters');
 }
 
-const KINDS: readonly (readonly [IssuerKind, TrustedIssuerRow['kind']])[] = [
+const KINDS: readonly (readonly [IssuerKind, TrustedIssuerRecord['kind']])[] = [
   [IssuerKind.ISSUER_KIND_OIDC, 'oidc'],
   [IssuerKind.ISSUER_KIND_KUBERNETES, 'kubernetes'],
   [IssuerKind.ISSUER_KIND_GITHUB_ACTIONS, 'github-actions'],
@@ -127,7 +127,7 @@ function readKeySet(text: string): { keys: unknown[] } {
 }
 
 /** An issuer row as the contract's message. */
-export function toIssuerMessage(row: TrustedIssuerRow): TrustedIssuer {
+export function toIssuerMessage(row: TrustedIssuerRecord): TrustedIssuer {
   return {
     issuer: row.issuer,
     kind: KINDS.find(([, name]) => name === row.kind)?.[0] ?? IssuerKind.ISSUER_KIND_UNSPECIFIED,

@@ -1,15 +1,15 @@
+import { type SvidRecord, type WorkloadRecord } from '@mayfly/model';
 import { describe, expect, it } from 'vitest';
 import { isMayflyError } from '@mayfly/core';
-import type { SvidRow, WorkloadRow } from '@mayfly/db';
 import { repeatedRotation, rotatedSvidExpiry } from './svid-rotation.js';
 
 const ID = 'spiffe://example.org/edge/kiosk-7';
 const NOW = new Date('2026-11-30T12:00:00Z');
 const at = (seconds: number) => new Date(NOW.getTime() + seconds * 1000);
 const presented = { spiffeId: ID, serial: 'ab12' };
-const workload = (fields: Partial<WorkloadRow> = {}): WorkloadRow =>
-  ({ spiffe_id: ID, owner_team: 't', owner_contact: 'c', environment: 'dev', risk_tier: 'low', shared: false, ceiling: [], disabled_at: null, svids_not_before: null, created_at: at(-7200), ...fields }) as WorkloadRow;
-const svid = (fields: Partial<SvidRow> = {}): SvidRow => ({
+const workload = (fields: Partial<WorkloadRecord> = {}): WorkloadRecord =>
+  ({ spiffe_id: ID, owner_team: 't', owner_contact: 'c', environment: 'dev', risk_tier: 'low', shared: false, ceiling: [], disabled_at: null, svids_not_before: null, created_at: at(-7200), ...fields }) as WorkloadRecord;
+const svid = (fields: Partial<SvidRecord> = {}): SvidRecord => ({
   serial: 'ab12',
   spiffe_id: ID,
   evidence_digest: 'd',
@@ -27,7 +27,7 @@ const svid = (fields: Partial<SvidRow> = {}): SvidRow => ({
   certificate_pem: null,
   ...fields,
 });
-const refusal = (state: { workload?: WorkloadRow | undefined; svid?: SvidRow | undefined }, max = 3600) => {
+const refusal = (state: { workload?: WorkloadRecord | undefined; svid?: SvidRecord | undefined }, max = 3600) => {
   try {
     rotatedSvidExpiry(presented, { workload: workload(), svid: svid(), ...state }, max, NOW);
     return undefined;

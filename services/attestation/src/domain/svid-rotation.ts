@@ -1,5 +1,5 @@
+import { type SvidRecord, type WorkloadRecord, sessionRefusal } from '@mayfly/model';
 import { MayflyError } from '@mayfly/core';
-import { sessionRefusal, type SvidRow, type WorkloadRow } from '@mayfly/db';
 
 /** A rotated certificate with less than this left is not worth issuing: the session has ended. */
 const MIN_LIFE_MS = 10_000;
@@ -14,7 +14,7 @@ const MIN_LIFE_MS = 10_000;
  */
 export function rotatedSvidExpiry(
   presented: { readonly spiffeId: string; readonly serial: string },
-  state: { readonly workload: WorkloadRow | undefined; readonly svid: SvidRow | undefined },
+  state: { readonly workload: WorkloadRecord | undefined; readonly svid: SvidRecord | undefined },
   svidMaxSeconds: number,
   now: Date,
 ): Date {
@@ -52,11 +52,11 @@ export function rotatedSvidExpiry(
  */
 export function repeatedRotation(
   presented: { readonly spiffeId: string; readonly serial: string },
-  state: { readonly workload: WorkloadRow | undefined; readonly svid: SvidRow | undefined },
-  successor: SvidRow | undefined,
+  state: { readonly workload: WorkloadRecord | undefined; readonly svid: SvidRecord | undefined },
+  successor: SvidRecord | undefined,
   publicKeySha256: string,
   now: Date,
-): SvidRow | undefined {
+): SvidRecord | undefined {
   if (!state.svid?.rotated_at || !successor?.certificate_pem || successor.public_key_sha256 !== publicKeySha256) return undefined;
   if (sessionRefusal(presented, state.workload, state.svid) || sessionRefusal({ spiffeId: successor.spiffe_id, serial: successor.serial }, state.workload, successor)) return undefined;
   return successor.expires_at > now ? successor : undefined;

@@ -1,5 +1,5 @@
+import { type StoredGrant } from '@mayfly/model';
 import { describe, expect, it } from 'vitest';
-import type { GrantRow } from '@mayfly/db';
 import { RiskTier, Workload } from '@mayfly/proto';
 import { changedFields, grantsBeyond, readWorkloadRecord } from './workload-record.js';
 
@@ -61,7 +61,7 @@ describe('changedFields and grantsBeyond', () => {
       { id: 'a', resource: 'pg:orders-db', actions: ['read'] },
       { id: 'b', resource: 'pg:orders-db', actions: ['read', 'write'] },
       { id: 'c', resource: 's3:reports/q4', actions: ['read'] },
-    ] as unknown as GrantRow[];
+    ] as unknown as StoredGrant[];
     expect(grantsBeyond([{ resource: 'pg:orders-db', actions: ['read'] }], grants).map((grant) => grant.id)).toEqual(['b', 'c']);
   });
 });

@@ -1,5 +1,5 @@
+import { type RiskTierName, type StoredGrant, type WorkloadInput } from '@mayfly/model';
 import { LIMITS, checkCeiling, invalidArgument, validateActions, validateOptionalText, validateResource, validateSpiffeId } from '@mayfly/core';
-import type { GrantRow, RiskTierName, WorkloadInput } from '@mayfly/db';
 import { RiskTier, type Workload } from '@mayfly/proto';
 
 const RISK_TIERS: Partial<Record<RiskTier, RiskTierName>> = {
@@ -72,6 +72,6 @@ export function changedFields(before: WorkloadInput, after: WorkloadInput): Reco
 const FIELDS = ['ownerTeam', 'ownerContact', 'environment', 'riskTier', 'shared', 'ceiling', 'breakGlassAllowed'] as const;
 
 /** Live grants a ceiling no longer covers: an action, or the resource, outside it. */
-export function grantsBeyond(ceiling: WorkloadInput['ceiling'], grants: readonly GrantRow[]): GrantRow[] {
+export function grantsBeyond(ceiling: WorkloadInput['ceiling'], grants: readonly StoredGrant[]): StoredGrant[] {
   return grants.filter((grant) => checkCeiling(ceiling, grant.resource, grant.actions).outside.length > 0);
 }

@@ -1,7 +1,5 @@
+import { signCheckpoint } from '@mayfly/model';
 import type { KeyObject } from 'node:crypto';
-import { ed25519PrivateKey, signCheckpoint } from '@mayfly/audit-trail';
-import type { Logger } from '@mayfly/core';
-import { loadEd25519KeyFile } from '@mayfly/keyring';
 
 export interface CheckpointPorts {
   readHead(): Promise<{ position: string; chainHash: Buffer }>;
@@ -13,20 +11,6 @@ export interface CheckpointKey {
   readonly privateKey: KeyObject;
   /** The public key's JWK x: what verifiers are given to trust. */
   readonly publicKey: string;
-}
-
-/**
- * The audit service's checkpoint key (Ed25519, MAYFLY_AUDIT_CHECKPOINT_KEY_FILE: a private JWK).
- * It never goes into the database: that is what makes a signed checkpoint worth more than the
- * chain an attacker with database access could recompute. Without a file, a key for this process
- * only (development): its checkpoints still bind the chain, but verifiers must take the key from
- * the checkpoint rows.
- */
-export function loadCheckpointKey(file: string | undefined, log: Logger): CheckpointKey {
-  const jwk = loadEd25519KeyFile(file, 'MAYFLY_AUDIT_CHECKPOINT_KEY_FILE', () =>
-    log.warn('no MAYFLY_AUDIT_CHECKPOINT_KEY_FILE: signing audit checkpoints with a key that lives only as long as this process'),
-  );
-  return { privateKey: ed25519PrivateKey(jwk), publicKey: jwk.x };
 }
 
 /**

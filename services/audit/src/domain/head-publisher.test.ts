@@ -1,6 +1,6 @@
+import { type SignedChainHead, chainHeadSignatureValid } from '@mayfly/model';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { chainHeadSignatureValid, type SignedChainHead } from '@mayfly/audit-trail';
 import { HeadPublisher } from './head-publisher.js';
 
 const { privateKey, publicKey } = generateKeyPairSync('ed25519');

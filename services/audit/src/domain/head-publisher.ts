@@ -1,4 +1,4 @@
-import { signChainHead, type SignedChainHead } from '@mayfly/audit-trail';
+import { type SignedChainHead, signChainHead } from '@mayfly/model';
 import type { CheckpointKey } from './checkpoint-signer.js';
 
 export interface HeadPorts {

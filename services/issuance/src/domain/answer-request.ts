@@ -1,6 +1,5 @@
+import { type ApprovalOutcome, type ApprovalVoteRecord, type AuditEventInput, type PendingApproval, auditEvent, toGrantMessage } from '@mayfly/model';
 import { LIMITS, MayflyError, isMayflyError, sanitizeText, validateUuid } from '@mayfly/core';
-import { auditEvent, type AuditEventInput } from '@mayfly/audit-trail';
-import { toGrantMessage, type ApprovalOutcome, type ApprovalVoteRow, type PendingApproval } from '@mayfly/db';
 import type { AuditEvent, Grant } from '@mayfly/proto';
 import type { CredentialFormat } from '../credentials/credential-format.js';
 import { grantBounds } from './grant-bounds.js';
@@ -17,7 +16,7 @@ export interface AnswerPorts {
    * Under the grant's row lock: `decide` sees the request as it is now and says what to record;
    * the vote, the outcome and the audit events commit together. Undefined if no such request.
    */
-  recordAnswer<T>(grantId: string, decide: (current: PendingApproval) => Promise<{ vote?: ApprovalVoteRow; outcome?: ApprovalOutcome; events: readonly AuditEvent[]; result: T }>): Promise<T | undefined>;
+  recordAnswer<T>(grantId: string, decide: (current: PendingApproval) => Promise<{ vote?: ApprovalVoteRecord; outcome?: ApprovalOutcome; events: readonly AuditEvent[]; result: T }>): Promise<T | undefined>;
   /** The grant with its approval state, as it is now. */
   findApproval(grantId: string): Promise<PendingApproval | undefined>;
   commitEvents(events: readonly AuditEvent[]): Promise<void>;
@@ -86,7 +85,7 @@ async function decide(
   ports: AnswerPorts,
   options: AnswerOptions,
   now: Date,
-): Promise<{ vote?: ApprovalVoteRow; outcome?: ApprovalOutcome; events: readonly AuditEvent[]; result: AnswerResult }> {
+): Promise<{ vote?: ApprovalVoteRecord; outcome?: ApprovalOutcome; events: readonly AuditEvent[]; result: AnswerResult }> {
   const { grant, request, votes } = current;
   if (grant.status !== 'pending_approval' || request.pending_until.getTime() <= now.getTime()) {
     const state = grant.status === 'pending_approval' ? 'past its pending_until' : grant.status === 'denied' ? 'rejected' : grant.status;
@@ -104,7 +103,7 @@ async function decide(
   });
   const record = (input: Omit<AuditEventInput, 'actor' | 'taskId' | 'grantId' | 'occurredAt'>): AuditEvent =>
     auditEvent(SOURCE, { ...input, actor: approver.name, grantId: grant.id, taskId: grant.task_id, occurredAt: now });
-  const vote: ApprovalVoteRow = { grant_id: grant.id, approver: approver.id, approver_name: approver.name, groups: [...approver.groups], approved: kind === 'approve', reason, at: now };
+  const vote: ApprovalVoteRecord = { grant_id: grant.id, approver: approver.id, approver_name: approver.name, groups: [...approver.groups], approved: kind === 'approve', reason, at: now };
   const earlier = votes.find((existing) => existing.approver === approver.id);
   if (earlier) {
     // One person, one answer: a repeated one is recorded as such and changes nothing.

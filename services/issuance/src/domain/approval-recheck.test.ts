@@ -1,5 +1,5 @@
+import { type PendingApproval } from '@mayfly/model';
 import { describe, expect, it } from 'vitest';
-import type { PendingApproval } from '@mayfly/db';
 import { DecideResponse, Effect, RiskTier, type DecideRequest, type Workload } from '@mayfly/proto';
 import { whyRequestNoLongerHolds, type RecheckPorts } from './approval-recheck.js';
 

@@ -1,5 +1,5 @@
+import { type PendingApproval } from '@mayfly/model';
 import { checkCeiling } from '@mayfly/core';
-import type { PendingApproval } from '@mayfly/db';
 import { Effect, type DecideRequest, type DecideResponse, type Workload } from '@mayfly/proto';
 
 /** What an approval looks at again, as it is now. */

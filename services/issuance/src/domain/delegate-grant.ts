@@ -1,7 +1,6 @@
+import { type AuditEventInput, type GrantRecord, auditEvent, toGrantMessage } from '@mayfly/model';
 import { createHash } from 'node:crypto';
 import { MayflyError, isMayflyError } from '@mayfly/core';
-import { auditEvent, type AuditEventInput } from '@mayfly/audit-trail';
-import { toGrantMessage, type GrantRecord } from '@mayfly/db';
 import { Effect, type AuditEvent, type DecideRequest, type DecideResponse, type DelegateGrantRequest, type DelegateGrantResponse, type Delegation, type Workload } from '@mayfly/proto';
 import type { CredentialFormat, PresentedCredential } from '../credentials/credential-format.js';
 import { delegationFrom, readDelegation, type ValidDelegation } from './delegation-request.js';

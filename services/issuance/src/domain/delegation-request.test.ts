@@ -1,6 +1,6 @@
+import { type GrantRecord } from '@mayfly/model';
 import { describe, expect, it } from 'vitest';
 import { isMayflyError, type ErrorCode } from '@mayfly/core';
-import type { GrantRecord } from '@mayfly/db';
 import { DelegateGrantRequest } from '@mayfly/proto';
 import { delegationFrom, readDelegation } from './delegation-request.js';
 

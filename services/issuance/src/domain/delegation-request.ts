@@ -1,3 +1,4 @@
+import { type GrantRecord } from '@mayfly/model';
 import {
   LIMITS,
   MayflyError,
@@ -8,7 +9,6 @@ import {
   validateSpiffeId,
   validateToken,
 } from '@mayfly/core';
-import type { GrantRecord } from '@mayfly/db';
 import type { DelegateGrantRequest, Delegation } from '@mayfly/proto';
 import type { TtlPolicy } from './grant-request.js';
 

@@ -1,6 +1,6 @@
+import { type GrantRecord } from '@mayfly/model';
 import { describe, expect, it } from 'vitest';
 import { MayflyError } from '@mayfly/core';
-import type { GrantRecord } from '@mayfly/db';
 import { AttestResponse, DecideResponse, type DecideRequest, Effect, GrantStatus, RequestGrantRequest, type AuditEvent } from '@mayfly/proto';
 import type { CredentialClaims, CredentialFormat } from '../credentials/credential-format.js';
 import { GrantFlow } from './grant-flow.js';

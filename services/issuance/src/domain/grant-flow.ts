@@ -1,5 +1,5 @@
+import { toGrantMessage } from '@mayfly/model';
 import { MayflyError, isMayflyError } from '@mayfly/core';
-import { toGrantMessage } from '@mayfly/db';
 import { Effect, type AuditEvent, type DecideResponse, type RequestGrantRequest, type RequestGrantResponse } from '@mayfly/proto';
 import type { CredentialFormat } from '../credentials/credential-format.js';
 import { grantBounds } from './grant-bounds.js';

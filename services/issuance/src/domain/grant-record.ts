@@ -1,5 +1,5 @@
+import { type GrantRecord } from '@mayfly/model';
 import { newId } from '@mayfly/core';
-import type { GrantRecord } from '@mayfly/db';
 import type { DecideResponse, Task } from '@mayfly/proto';
 
 /** What differs between grants; everything else starts empty (no renewals, no heartbeat yet, no idempotency key, not delegated). */

@@ -1,6 +1,6 @@
+import { type GrantRecord, toGrantMessage } from '@mayfly/model';
 import { createHash } from 'node:crypto';
 import { MayflyError, invalidArgument } from '@mayfly/core';
-import { toGrantMessage, type GrantRecord } from '@mayfly/db';
 import type { RequestGrantResponse } from '@mayfly/proto';
 import type { CredentialFormat } from '../credentials/credential-format.js';
 import type { ValidGrantRequest } from './grant-request.js';

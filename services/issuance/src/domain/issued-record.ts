@@ -1,4 +1,3 @@
-import type { GrantRecord } from '@mayfly/db';
 
 /**
  * The detail of a grant.issued audit record, which stands on its own (issue 9, point 8): what
@@ -22,4 +21,5 @@ export function issuedDetail(grant: GrantRecord, how: { format: string; justific
     policyVersion: grant.policy_version,
     ...(how.boundTo ? { boundTo: how.boundTo } : {}),
   };
-}
+}import { type GrantRecord } from '@mayfly/model';
+

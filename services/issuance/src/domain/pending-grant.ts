@@ -1,5 +1,5 @@
+import { type GrantRecord, type NewApprovalRequest } from '@mayfly/model';
 import { createHash, randomBytes } from 'node:crypto';
-import type { GrantRecord, NewApprovalRequest } from '@mayfly/db';
 import type { DecideResponse } from '@mayfly/proto';
 import type { ValidGrantRequest } from './grant-request.js';
 import { newGrantRecord } from './grant-record.js';

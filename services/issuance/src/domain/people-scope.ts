@@ -1,5 +1,5 @@
+import { type ApprovalRequestRecord, type StoredGrant } from '@mayfly/model';
 import { MayflyError } from '@mayfly/core';
-import type { ApprovalRequestRow, GrantRow } from '@mayfly/db';
 import { ownsWorkload, type Approver } from './separation-of-duties.js';
 
 /**
@@ -23,20 +23,20 @@ export function isReader(person: Approver, scope: ReadScope): boolean {
 }
 
 /** A pending request is listed to readers and to people in one of its rule's approver groups. */
-export function mayAnswerOrRead(person: Approver, request: Pick<ApprovalRequestRow, 'approver_groups'>, scope: ReadScope): boolean {
+export function mayAnswerOrRead(person: Approver, request: Pick<ApprovalRequestRecord, 'approver_groups'>, scope: ReadScope): boolean {
   return isReader(person, scope) || inAny(person, request.approver_groups);
 }
 
 /** A break-glass grant is listed to readers and to the groups named to review it (any group for grants from before). */
-export function mayReview(person: Approver, grant: Pick<GrantRow, 'review_groups'>, scope: ReadScope): boolean {
+export function mayReview(person: Approver, grant: Pick<StoredGrant, 'review_groups'>, scope: ReadScope): boolean {
   return isReader(person, scope) || (grant.review_groups.length > 0 ? inAny(person, grant.review_groups) : person.groups.length > 0);
 }
 
 /** One grant: readers, its approvers or reviewers, and its workload's owners. Throws PERMISSION_DENIED otherwise. */
 export function checkMayRead(
   person: Approver,
-  grant: Pick<GrantRow, 'id' | 'review_groups' | 'break_glass'>,
-  request: Pick<ApprovalRequestRow, 'approver_groups'> | undefined,
+  grant: Pick<StoredGrant, 'id' | 'review_groups' | 'break_glass'>,
+  request: Pick<ApprovalRequestRecord, 'approver_groups'> | undefined,
   owners: { ownerTeam: string; ownerContact: string } | undefined,
   scope: ReadScope,
 ): void {

@@ -1,5 +1,5 @@
+import { type GrantRecord, type NewApprovalRequest } from '@mayfly/model';
 import type { AuditEvent, AttestResponse, DecideRequest, DecideResponse, Evidence, Workload } from '@mayfly/proto';
-import type { GrantRecord, NewApprovalRequest } from '@mayfly/db';
 import type { SessionCertificate, SessionWorkload } from './workload-identity.js';
 
 /** What the grant flow needs from the world; wired in server.ts, faked in unit tests. */

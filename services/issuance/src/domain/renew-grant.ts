@@ -1,6 +1,5 @@
+import { type GrantRecord, auditEvent, toGrantMessage } from '@mayfly/model';
 import { MayflyError, isMayflyError, newId, validateToken, validateUuid } from '@mayfly/core';
-import { auditEvent } from '@mayfly/audit-trail';
-import { toGrantMessage, type GrantRecord } from '@mayfly/db';
 import type { AuditEvent, RenewGrantRequest, RenewGrantResponse } from '@mayfly/proto';
 import type { CredentialFormat, PresentedCredential } from '../credentials/credential-format.js';
 import { renewedExpiry } from './grant-bounds.js';

@@ -1,4 +1,4 @@
-import { auditEvent, type AuditEventInput } from '@mayfly/audit-trail';
+import { type AuditEventInput, auditEvent } from '@mayfly/model';
 import type { AuditEvent } from '@mayfly/proto';
 import type { ValidGrantRequest } from './grant-request.js';
 

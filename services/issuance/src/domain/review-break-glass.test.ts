@@ -1,15 +1,15 @@
+import { type StoredGrant } from '@mayfly/model';
 import { describe, expect, it } from 'vitest';
 import { MayflyError } from '@mayfly/core';
-import type { GrantRow } from '@mayfly/db';
 import type { AuditEvent } from '@mayfly/proto';
 import { reviewBreakGlass, type ReviewPorts } from './review-break-glass.js';
 import type { Approver } from './separation-of-duties.js';
 
 const GRANT = '6c1f6f0e-1d7a-4b8e-9a55-0f1f2e3d4c5b';
-const grant = { id: GRANT, spiffe_id: 'spiffe://demo.mayfly.local/prod/orders-writer', break_glass: true, reviewed_at: null, review_groups: ['sre', 'security'], task_id: 't', task_reference: 'INC-7', issued_at: new Date() } as unknown as GrantRow;
+const grant = { id: GRANT, spiffe_id: 'spiffe://demo.mayfly.local/prod/orders-writer', break_glass: true, reviewed_at: null, review_groups: ['sre', 'security'], task_id: 't', task_reference: 'INC-7', issued_at: new Date() } as unknown as StoredGrant;
 const person = (name: string, groups: string[]): Approver => ({ id: `https://idp#${name}`, name, email: name.includes('@') ? name.trim().toLowerCase() : undefined, groups });
 
-function ports(reviewer: Approver, overrides: Partial<GrantRow> = {}): ReviewPorts & { recorded: AuditEvent[]; reviewed: boolean } {
+function ports(reviewer: Approver, overrides: Partial<StoredGrant> = {}): ReviewPorts & { recorded: AuditEvent[]; reviewed: boolean } {
   const world = {
     recorded: [] as AuditEvent[],
     reviewed: false,

@@ -1,13 +1,12 @@
+import { type StoredGrant, auditEvent } from '@mayfly/model';
 import { LIMITS, MayflyError, isMayflyError, sanitizeText, validateUuid } from '@mayfly/core';
-import { auditEvent } from '@mayfly/audit-trail';
-import type { GrantRow } from '@mayfly/db';
 import type { AuditEvent } from '@mayfly/proto';
 import type { RefusalRecord } from './refusal-records.js';
 import { checkInGroups, ownsWorkload, type Approver } from './separation-of-duties.js';
 
 export interface ReviewPorts {
   verifyApprover(idToken: string): Promise<Approver>;
-  findGrant(grantId: string): Promise<GrantRow | undefined>;
+  findGrant(grantId: string): Promise<StoredGrant | undefined>;
   findOwners(spiffeId: string): Promise<{ ownerTeam: string; ownerContact: string } | undefined>;
   /** Records the review with its audit events; false when someone reviewed it first. */
   commitReview(review: { grantId: string; reviewer: string; text: string; at: Date }, events: readonly AuditEvent[]): Promise<boolean>;
@@ -23,7 +22,7 @@ export interface ReviewPorts {
  * workload), with what happened and whether the access was warranted. Once reviewed, the grant
  * leaves the unreviewed list. Refusals are audited.
  */
-export async function reviewBreakGlass(request: { grantId: string; idToken: string; review: string; peer: string }, ports: ReviewPorts, now = new Date()): Promise<GrantRow> {
+export async function reviewBreakGlass(request: { grantId: string; idToken: string; review: string; peer: string }, ports: ReviewPorts, now = new Date()): Promise<StoredGrant> {
   validateUuid('grant_id', request.grantId);
   const text = sanitizeText(request.review, LIMITS.reasonMaxLength);
   if (text === '') throw new MayflyError('ERR_INVALID_ARGUMENT', 'review: is required: what happened, and was the access warranted?', { field: 'review' });

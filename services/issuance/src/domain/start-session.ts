@@ -1,5 +1,5 @@
+import { auditEvent } from '@mayfly/model';
 import { MayflyError, invalidArgument, isMayflyError, presentedEvidence, validateToken } from '@mayfly/core';
-import { auditEvent } from '@mayfly/audit-trail';
 import type { AuditEvent, Evidence, IssueSvidResponse, RotateSvidResponse, StartSessionRequest, StartSessionResponse } from '@mayfly/proto';
 import type { GrantCall } from './grant-flow.js';
 import type { PeerThrottle } from './peer-throttle.js';

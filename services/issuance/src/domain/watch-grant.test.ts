@@ -1,6 +1,6 @@
+import { type PendingApproval } from '@mayfly/model';
 import { describe, expect, it } from 'vitest';
 import { isMayflyError } from '@mayfly/core';
-import type { PendingApproval } from '@mayfly/db';
 import { GrantStatus, type WatchGrantResponse } from '@mayfly/proto';
 import type { CredentialFormat } from '../credentials/credential-format.js';
 import { claimSecretDigest } from './pending-grant.js';

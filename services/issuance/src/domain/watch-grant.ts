@@ -1,6 +1,6 @@
+import { type PendingApproval, toGrantMessage } from '@mayfly/model';
 import { timingSafeEqual } from 'node:crypto';
 import { MayflyError, validateToken, validateUuid } from '@mayfly/core';
-import { toGrantMessage, type PendingApproval } from '@mayfly/db';
 import type { WatchGrantRequest, WatchGrantResponse } from '@mayfly/proto';
 import type { CredentialFormat } from '../credentials/credential-format.js';
 import { claimSecretDigest } from './pending-grant.js';

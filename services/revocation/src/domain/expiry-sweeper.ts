@@ -1,16 +1,18 @@
 import type { Logger } from '@mayfly/core';
-import { auditEvent, type AuditTrail } from '@mayfly/audit-trail';
-import { expireDueGrants, type Database, type Kysely } from '@mayfly/db';
+import { auditEvent } from '@mayfly/model';
+import type { RevocationPorts } from './ports.js';
+
+/** Grants expired per sweep, at most (the next sweep takes the rest). */
+const SWEEP_LIMIT = 500;
 
 /**
  * Marks grants whose credential lifetime has ended as expired, with an audit event each. No
  * revocation is published: the token is already refused everywhere by its exp claim. Requests
  * still pending approval at their pending_until end the same way (no token was ever issued).
  */
-export async function expireDueGrantsOnce(db: Kysely<Database>, audit: AuditTrail, log: Logger): Promise<number> {
-  const now = new Date();
-  const events = await db.transaction().execute(async (tx) => {
-    const expired = await expireDueGrants(tx, now, 500);
+export async function expireDueGrantsOnce(ports: RevocationPorts, log: Logger, now = new Date()): Promise<number> {
+  const events = await ports.commit(async (store) => {
+    const expired = await store.expireDueGrants(now, SWEEP_LIMIT);
     const auditEvents = expired.map((grant) =>
       auditEvent('revocation', {
         kind: 'grant.expired',
@@ -24,12 +26,11 @@ export async function expireDueGrantsOnce(db: Kysely<Database>, audit: AuditTrai
           : { spiffeId: grant.spiffe_id, tokenId: grant.token_id, expiresAt: grant.expires_at.toISOString() },
       }),
     );
-    await audit.enqueue(tx, auditEvents);
-    return auditEvents;
+    return { result: auditEvents, events: auditEvents };
   });
   if (events.length > 0) {
     log.info({ expired: events.length }, 'expired grants');
-    void audit.deliver(events);
+    ports.deliverAudit(events);
   }
   return events.length;
 }

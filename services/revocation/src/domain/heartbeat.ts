@@ -1,4 +1,4 @@
-import type { StreamSnapshot } from '@mayfly/bus';
+import type { StreamSnapshot } from './ports.js';
 
 export interface HeartbeatPorts {
   readStream(): Promise<StreamSnapshot | undefined>;

@@ -1,5 +1,5 @@
 import { isMayflyError, type Logger } from '@mayfly/core';
-import { listOverdueHeartbeats, type Database, type Kysely } from '@mayfly/db';
+import type { RevocationPorts } from './ports.js';
 import type { Revoker } from './revoker.js';
 
 /** Who revokes a grant whose task stopped sending heartbeats, in the audit trail. */
@@ -11,8 +11,8 @@ export const LIVENESS_ACTOR = 'mayfly:liveness';
  * its access within its heartbeat interval plus one sweep. Replicas may sweep at once: a grant
  * another one revoked first is skipped.
  */
-export async function revokeMissedHeartbeats(db: Kysely<Database>, revoker: Revoker, log: Logger, now = new Date()): Promise<number> {
-  const overdue = await listOverdueHeartbeats(db, now, 200);
+export async function revokeMissedHeartbeats(ports: Pick<RevocationPorts, 'overdueHeartbeats'>, revoker: Pick<Revoker, 'revoke'>, log: Logger, now = new Date()): Promise<number> {
+  const overdue = await ports.overdueHeartbeats(now, 200);
   let revoked = 0;
   for (const grant of overdue) {
     try {

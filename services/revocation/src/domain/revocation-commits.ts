@@ -1,21 +1,7 @@
+import { auditEvent, toGrantMessage, type RevocationRecord as RevocationRow } from '@mayfly/model';
 import { MayflyError, newId } from '@mayfly/core';
-import { auditEvent } from '@mayfly/audit-trail';
-import {
-  endGrant,
-  findGrantForUpdate,
-  findGrantIdByTokenId,
-  findKeyRevocation,
-  lockActiveGrantIdsOfTask,
-  lockLiveDescendants,
-  markGrantConsumed,
-  revokeSvidsIssuedBefore,
-  revokeWorkloadGrantsIssuedBefore,
-  toGrantMessage,
-  type Database,
-  type Kysely,
-  type RevocationRow,
-} from '@mayfly/db';
 import type { AuditEvent, Grant } from '@mayfly/proto';
+import type { RevocationStore } from './ports.js';
 import type { RevocationTarget, ValidRevokeRequest } from './revoke-request.js';
 
 /**
@@ -33,7 +19,8 @@ export interface CommittedRevocation {
 }
 
 export interface CommitContext {
-  readonly tx: Kysely<Database>;
+  /** The records, inside the revocation's transaction. */
+  readonly store: RevocationStore;
   readonly request: ValidRevokeRequest;
   readonly now: Date;
   /**
@@ -73,14 +60,14 @@ export function commitRevocation(context: CommitContext): Promise<CommittedRevoc
  * one finds it consumed. PostgreSQL decides, so two edges asking at once cannot both win.
  */
 async function consume(context: CommitContext, target: Extract<RevocationTarget, { kind: 'consumption' }>): Promise<CommittedRevocation> {
-  const { tx, now } = context;
-  const grant = await findGrantForUpdate(tx, target.grantId);
+  const { store, now } = context;
+  const grant = await store.findGrantForUpdate(target.grantId);
   if (!grant || grant.token_id !== target.tokenId || !grant.single_use) {
     throw new MayflyError('ERR_GRANT_NOT_FOUND', `no single-use grant ${target.grantId} with token ${target.tokenId}`);
   }
   if (grant.consumed_at) throw new MayflyError('ERR_TOKEN_CONSUMED', `single-use token ${target.tokenId} was consumed at ${grant.consumed_at.toISOString()}`);
   if (grant.status !== 'active') throw new MayflyError('ERR_GRANT_NOT_ACTIVE', `grant ${grant.id} is already ${grant.status}; its token cannot be used`);
-  await markGrantConsumed(tx, grant.id, now);
+  await store.markGrantConsumed(grant.id, now);
   const ended = await revokeGrants(context, [grant.id]);
   const record = auditEvent(SOURCE, {
     kind: 'grant.consumed',
@@ -95,13 +82,13 @@ async function consume(context: CommitContext, target: Extract<RevocationTarget,
 }
 
 async function revokeToken(context: CommitContext, tokenId: string): Promise<CommittedRevocation> {
-  const grantId = await findGrantIdByTokenId(context.tx, tokenId);
+  const grantId = await context.store.findGrantIdByTokenId(tokenId);
   if (!grantId) throw new MayflyError('ERR_GRANT_NOT_FOUND', `no grant has a token with jti ${tokenId}`);
   return revokeGrants(context, [grantId]);
 }
 
 async function revokeTask(context: CommitContext, taskId: string, spiffeId: string | undefined): Promise<CommittedRevocation> {
-  const ids = await lockActiveGrantIdsOfTask(context.tx, taskId, spiffeId, MAX_GRANTS_PER_TASK_REVOCATION + 1);
+  const ids = await context.store.lockActiveGrantIdsOfTask(taskId, spiffeId, MAX_GRANTS_PER_TASK_REVOCATION + 1);
   const whose = spiffeId ? ` of ${spiffeId}` : '';
   if (ids.length === 0) throw new MayflyError('ERR_GRANT_NOT_FOUND', `task ${taskId}${whose} has no active grant; nothing to revoke`);
   if (ids.length > MAX_GRANTS_PER_TASK_REVOCATION) {
@@ -147,7 +134,7 @@ async function revokeGrants(context: CommitContext, grantIds: readonly string[])
     if (!cascadedFrom) grant = ended.grant;
   };
   for (const grantId of grantIds) await end(grantId, undefined);
-  for (const descendantId of await lockLiveDescendants(context.tx, grantIds)) {
+  for (const descendantId of await context.store.lockLiveDescendants(grantIds)) {
     if (!grantIds.includes(descendantId)) await end(descendantId, grantIds);
   }
   const explicit = grantIds.length === 1 && grant ? { grant } : {};
@@ -156,15 +143,15 @@ async function revokeGrants(context: CommitContext, grantIds: readonly string[])
 
 /** Ends one grant; a grant named by the request must be active, a descendant is skipped if not. */
 async function endOne(context: CommitContext, grantId: string, cascadedFrom: readonly string[] | undefined) {
-  const { tx, request, now } = context;
-  const current = await findGrantForUpdate(tx, grantId);
+  const { store, request, now } = context;
+  const current = await store.findGrantForUpdate(grantId);
   if (!current) throw new MayflyError('ERR_GRANT_NOT_FOUND', `grant ${grantId} does not exist`);
   if (current.status !== 'active') {
     if (cascadedFrom) return undefined;
     throw new MayflyError('ERR_GRANT_NOT_ACTIVE', `grant ${grantId} is already ${current.status}; nothing to revoke`);
   }
   const reason = cascadedFrom ? `${request.reason} (delegated from grant ${current.ancestor_grant_ids.find((id) => cascadedFrom.includes(id)) ?? cascadedFrom[0]}, which ended)` : request.reason;
-  const ended = await endGrant(tx, current.id, request.finalStatus, reason, now);
+  const ended = await store.endGrant(current.id, request.finalStatus, reason, now);
   if (!ended) throw new MayflyError('ERR_GRANT_NOT_ACTIVE', `grant ${grantId} ended while being revoked`);
   const row = revocationRow(context, {
     scope: 'grant',
@@ -197,11 +184,11 @@ async function endOne(context: CommitContext, grantId: string, cascadedFrom: rea
  * iat is before it — one stream entry, however many tokens.
  */
 async function revokeWorkload(context: CommitContext, spiffeId: string, issuedBefore: Date): Promise<CommittedRevocation> {
-  const { tx, request, now } = context;
-  if (!(await revokeSvidsIssuedBefore(tx, spiffeId, issuedBefore))) {
+  const { store, request, now } = context;
+  if (!(await store.revokeSvidsIssuedBefore(spiffeId, issuedBefore))) {
     throw new MayflyError('ERR_WORKLOAD_NOT_FOUND', `no workload ${spiffeId} is registered; nothing to revoke`);
   }
-  const grantsEnded = await revokeWorkloadGrantsIssuedBefore(tx, spiffeId, issuedBefore, request.reason, now);
+  const grantsEnded = await store.revokeWorkloadGrantsIssuedBefore(spiffeId, issuedBefore, request.reason, now);
   const row = revocationRow(context, {
     scope: 'workload',
     spiffe_id: spiffeId,
@@ -224,8 +211,8 @@ async function revokeWorkload(context: CommitContext, spiffeId: string, issuedBe
  * key is gone from the JWKS before the watermark ages off the stream.
  */
 async function revokeKey(context: CommitContext, keyId: string): Promise<CommittedRevocation> {
-  const { tx, request, now } = context;
-  const earlier = await findKeyRevocation(tx, keyId);
+  const { store, request, now } = context;
+  const earlier = await store.findKeyRevocation(keyId);
   if (earlier) {
     throw new MayflyError('ERR_ALREADY_REVOKED', `signing key ${keyId} was already revoked at ${earlier.revoked_at.toISOString()} by ${earlier.requested_by}`);
   }

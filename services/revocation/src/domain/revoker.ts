@@ -1,15 +1,7 @@
 import type { Logger } from '@mayfly/core';
-import type { AuditTrail } from '@mayfly/audit-trail';
-import {
-  insertRevocations,
-  listLiveRevocations,
-  listUnpublishedRevocations,
-  markRevocationPublished,
-  type Database,
-  type Kysely,
-  type RevocationRow,
-} from '@mayfly/db';
+import type { RevocationRecord } from '@mayfly/model';
 import { RevocationEvent, RevocationScope, type AuditEvent, type RevokeResponse } from '@mayfly/proto';
+import type { RevocationPorts } from './ports.js';
 import { commitRevocation } from './revocation-commits.js';
 import type { ValidRevokeRequest } from './revoke-request.js';
 
@@ -27,9 +19,8 @@ export interface RevocationSink {
  */
 export class Revoker {
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly ports: RevocationPorts,
     private readonly sink: RevocationSink,
-    private readonly audit: AuditTrail,
     private readonly log: Logger,
     /** How long a watermark stays on the stream: the stream's retention (see CommitContext). */
     private readonly watermarkLifetimeMs: number,
@@ -42,11 +33,10 @@ export class Revoker {
 
   async revoke(request: ValidRevokeRequest): Promise<RevokeResponse> {
     const now = new Date();
-    const committed = await this.db.transaction().execute(async (tx) => {
-      const revocation = await commitRevocation({ tx, request, now, watermarkLifetimeMs: this.watermarkLifetimeMs });
-      await insertRevocations(tx, revocation.rows);
-      await this.audit.enqueue(tx, revocation.auditEvents);
-      return revocation;
+    const committed = await this.ports.commit(async (store) => {
+      const revocation = await commitRevocation({ store, request, now, watermarkLifetimeMs: this.watermarkLifetimeMs });
+      await store.insertRevocations(revocation.rows);
+      return { result: revocation, events: revocation.auditEvents };
     });
     this.afterCommit();
     const events = committed.rows.map(toRevocationEvent);
@@ -55,7 +45,7 @@ export class Revoker {
       // Once NATS refuses one, the rest wait for the retry loop too (it keeps their order).
       if (!published || !(await this.tryPublish(event))) published = false;
     }
-    void this.audit.deliver(committed.auditEvents);
+    this.ports.deliverAudit(committed.auditEvents);
     return {
       revocation: events[0],
       grant: committed.grant,
@@ -67,13 +57,12 @@ export class Revoker {
 
   /** Records a refusal (a second use of a single-use token) durably: outbox first, then delivery. */
   async recordRefusal(events: readonly AuditEvent[]): Promise<void> {
-    await this.audit.enqueue(this.db, events);
-    void this.audit.deliver(events);
+    await this.ports.recordEvents(events);
   }
 
   /** Publishes revocations that were committed but not yet acknowledged by the stream. */
   async publishPending(): Promise<number> {
-    const pending = await listUnpublishedRevocations(this.db, 100);
+    const pending = await this.ports.unpublishedRevocations(100);
     let published = 0;
     for (const row of pending) {
       if (!(await this.tryPublish(toRevocationEvent(row)))) break;
@@ -94,10 +83,10 @@ export class Revoker {
     let count = 0;
     let after: string | undefined;
     for (;;) {
-      const page = await listLiveRevocations(this.db, new Date(), 500, after);
+      const page = await this.ports.liveRevocations(new Date(), 500, after);
       for (const row of page) {
         const sequence = await this.sink.publish(toRevocationEvent(row), `${row.id}:${round}`);
-        await markRevocationPublished(this.db, row.id, row.published_at ?? new Date(), sequence);
+        await this.ports.markPublished(row.id, row.published_at ?? new Date(), sequence);
         count += 1;
       }
       if (page.length < 500) return count;
@@ -108,7 +97,7 @@ export class Revoker {
   private async tryPublish(event: RevocationEvent): Promise<boolean> {
     try {
       const sequence = await this.sink.publish(event);
-      await markRevocationPublished(this.db, event.id, new Date(), sequence);
+      await this.ports.markPublished(event.id, new Date(), sequence);
       return true;
     } catch (error) {
       this.log.warn({ err: (error as Error).message, revocationId: event.id }, 'revocation stored but not yet published; will retry');
@@ -119,7 +108,7 @@ export class Revoker {
 
 const SCOPES = { grant: RevocationScope.REVOCATION_SCOPE_GRANT, workload: RevocationScope.REVOCATION_SCOPE_WORKLOAD, key: RevocationScope.REVOCATION_SCOPE_KEY } as const;
 
-export function toRevocationEvent(row: RevocationRow): RevocationEvent {
+export function toRevocationEvent(row: RevocationRecord): RevocationEvent {
   return RevocationEvent.fromPartial({
     id: row.id,
     scope: SCOPES[row.scope],

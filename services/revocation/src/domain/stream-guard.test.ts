@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '@mayfly/core';
-import type { StreamSnapshot } from '@mayfly/bus';
+import type { StreamSnapshot } from './ports.js';
 import { StreamGuard, type StreamGuardPorts } from './stream-guard.js';
 import type { LiveSequences } from './stream-loss.js';
 

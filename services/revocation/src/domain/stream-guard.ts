@@ -1,5 +1,5 @@
 import type { Logger } from '@mayfly/core';
-import type { StreamSnapshot } from '@mayfly/bus';
+import type { StreamSnapshot } from './ports.js';
 import { findStreamLoss, type LiveSequences } from './stream-loss.js';
 
 /** What the guard needs from NATS and PostgreSQL; wired in server.ts. */

@@ -1,4 +1,4 @@
-import type { StreamSnapshot } from '@mayfly/bus';
+import type { StreamSnapshot } from './ports.js';
 
 /** Where the live revocations sit in the stream, by sequence (undefined: none is live). */
 export type LiveSequences = { readonly lowest: number; readonly highest: number } | undefined;

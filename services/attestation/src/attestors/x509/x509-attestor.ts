@@ -7,7 +7,7 @@ import { pickClaims } from '../claims.js';
 import { describeJoseFailure } from '../jwt/verify-jwt.js';
 import { isHighS, readSignedContent } from '../jwt/signed-content.js';
 import type { TrustedIssuer, TrustedIssuerSource } from '../trusted-issuers.js';
-import { MAX_CHAIN_LENGTH, chainProblem, commonName, oneLine, readPemBundle, uriSans } from './certificate-chain.js';
+import { MAX_CHAIN_LENGTH, chainProblem, commonName, oneLine, readPemBundle, uriSans } from '../../domain/certificate-chain.js';
 
 const ALGORITHMS = ['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA'];
 

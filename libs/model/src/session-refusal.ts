@@ -1,4 +1,4 @@
-import type { SvidRow, WorkloadRow } from './schema.js';
+import type { SvidRecord as SvidRow, WorkloadRecord as WorkloadRow } from './records.js';
 
 /**
  * Why a session certificate is no longer accepted, or undefined if it is. The TLS layer has

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SvidRow, WorkloadRow } from './schema.js';
+import type { SvidRecord as SvidRow, WorkloadRecord as WorkloadRow } from './records.js';
 import { sessionRefusal } from './session-refusal.js';
 
 const ID = 'spiffe://example.org/ci/builder';

@@ -1,5 +1,5 @@
 import { Grant, GrantStatus, RiskTier, Workload } from '@mayfly/proto';
-import type { ApprovalRequestRow, ApprovalVoteRow, GrantRecord, GrantStatusName, WorkloadRow } from './schema.js';
+import type { ApprovalRequestRecord as ApprovalRequestRow, ApprovalVoteRecord as ApprovalVoteRow, GrantRecord, GrantStatusName, WorkloadRecord as WorkloadRow } from './records.js';
 
 const GRANT_STATUS: Record<GrantStatusName, GrantStatus> = {
   pending_approval: GrantStatus.GRANT_STATUS_PENDING_APPROVAL,
