@@ -34,10 +34,12 @@ module.exports = {
     },
     {
       name: 'api-handlers-do-not-query-the-database',
-      comment: 'An api/ handler translates the contract; it reads and writes through ports/adapters, never with SQL.',
+      comment:
+        'An api/ handler translates the contract; it reads and writes through the ports server.ts hands it, never with ' +
+        'SQL: no kysely or pg, and no @mayfly/db (its repositories take a database handle).',
       severity: 'error',
       from: { path: '(^|/)services/[^/]+/src/api/' },
-      to: { path: [`(^|/)node_modules/(kysely|pg)/`, '^(kysely|pg)$'] },
+      to: { path: ['(^|/)node_modules/(kysely|pg)/', '^(kysely|pg)$', '(^|/)libs/db/'] },
     },
     {
       name: 'libs-do-not-import-services',

@@ -272,3 +272,52 @@ export interface RevocationRecord {
   /** The event's sequence in the stream (bigint as text), set with published_at. */
   stream_sequence: string | null;
 }
+
+/** One audit event as the audit service stores it. */
+export interface AuditEventRecord {
+  /** Its place in the log (bigint as text), given by the database. */
+  sequence: string;
+  id: string;
+  occurred_at: Date;
+  recorded_at: Date;
+  kind: string;
+  actor: string;
+  source: string;
+  grant_id: string | null;
+  task_id: string;
+  outcome: string;
+  detail: Record<string, unknown>;
+}
+
+/** Verified claims of one issuer equal to `match` prove the SPIFFE ID the template expands to. */
+export interface BindingRuleRecord {
+  id: string;
+  issuer: string;
+  match: Record<string, string>;
+  spiffe_id_template: string;
+  description: string;
+  created_by: string;
+  created_at: Date;
+}
+
+/** A one-time bootstrap credential for one workload; the secret is kept as its SHA-256. */
+export interface JoinTokenRecord {
+  id: string;
+  digest: string;
+  spiffe_id: string;
+  expires_at: Date;
+  created_by: string;
+  created_at: Date;
+  used_at: Date | null;
+}
+
+/** One stored version of the policy set (the highest is active). */
+export interface PolicySetRecord {
+  version: number;
+  digest: string;
+  files: { name: string; text: string }[];
+  created_by: string;
+  reason: string;
+  rolled_back_from: number | null;
+  created_at: Date;
+}

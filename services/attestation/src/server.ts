@@ -6,12 +6,17 @@ import type { Logger } from '@mayfly/core';
 import { assertDatabaseReachable, createDatabase, assertSchemaCurrent, pruneEvidenceUses } from '@mayfly/db';
 import { startGrpcServer, type Closer } from '@mayfly/grpc';
 import { AttestationServiceService, RegistryServiceService } from '@mayfly/proto';
+import { Periodic } from '@mayfly/telemetry';
 import { PostgresJoinTokens } from './adapters/postgres-join-tokens.js';
 import { PostgresWorkloadRegistry } from './adapters/postgres-registry.js';
+import { postgresRegistryPorts } from './adapters/postgres-registry-store.js';
+import { postgresSessionControls, postgresSvidStore } from './adapters/postgres-sessions.js';
 import { PostgresTrustedIssuers } from './adapters/postgres-trusted-issuers.js';
 import { attestationApi } from './api/attestation-api.js';
 import { registryApi } from './api/registry-api.js';
 import { buildAttestorCatalog } from './attestors/catalog.js';
+import { workloadCaSigner } from './adapters/workload-ca-signer.js';
+import { Sessions } from './domain/sessions.js';
 
 export async function startAttestationService(log: Logger): Promise<Closer[]> {
   const env = new EnvReader();
@@ -36,10 +41,7 @@ export async function startAttestationService(log: Logger): Promise<Closer[]> {
   });
   // Evidence uses are kept only while the evidence could still be presented (plus clock skew).
   const clockToleranceMs = env.int('MAYFLY_CLOCK_TOLERANCE_SECONDS', 5, { max: 300 }) * 1000;
-  const pruneTimer = setInterval(() => {
-    pruneEvidenceUses(db, new Date(Date.now() - clockToleranceMs)).catch((error: unknown) => log.warn({ err: error }, 'pruning evidence uses failed'));
-  }, 60_000);
-  pruneTimer.unref();
+  const prune = Periodic.start({ name: 'attestation.prune-evidence-uses', intervalMs: 60_000, log }, () => pruneEvidenceUses(db, new Date(Date.now() - clockToleranceMs)));
 
   const workloadCaFile = env.optionalString('MAYFLY_WORKLOAD_CA_FILE');
   const workloadCaKeyFile = env.optionalString('MAYFLY_WORKLOAD_CA_KEY_FILE');
@@ -58,10 +60,10 @@ export async function startAttestationService(log: Logger): Promise<Closer[]> {
         implementation: attestationApi({
           attestors,
           registry: new PostgresWorkloadRegistry(db),
-          db,
-          audit,
-          workloadCa,
-          svidMaxSeconds: env.int('MAYFLY_SVID_MAX_SECONDS', 3600, { min: 15, max: 86_400 }),
+          sessions: new Sessions(postgresSvidStore(db), workloadCa ? workloadCaSigner(workloadCa) : undefined, {
+            svidMaxSeconds: env.int('MAYFLY_SVID_MAX_SECONDS', 3600, { min: 15, max: 86_400 }),
+          }),
+          controls: postgresSessionControls(db, audit),
           log,
         }),
       },
@@ -69,15 +71,14 @@ export async function startAttestationService(log: Logger): Promise<Closer[]> {
         name: 'mayfly.v1.RegistryService',
         definition: RegistryServiceService,
         implementation: registryApi({
-          db,
-          audit,
+          registry: postgresRegistryPorts(db, audit),
           trustDomains: (env.optionalString('MAYFLY_WORKLOAD_TRUST_DOMAINS') ?? '').split(',').map((domain) => domain.trim()).filter(Boolean),
           log,
         }),
       },
     ],
   });
-  return [() => server.shutdown(settings.drainSeconds * 1000), () => clearInterval(pruneTimer), () => audit.close(), () => db.destroy()];
+  return [() => server.shutdown(settings.drainSeconds * 1000), () => prune.stop(), () => audit.close(), () => db.destroy()];
 }
 
 function readOptionalFile(file: string | undefined): Buffer | undefined {

@@ -7,6 +7,7 @@ import { startGrpcServer, type Closer } from '@mayfly/grpc';
 import { AuditServiceService } from '@mayfly/proto';
 import { auditApi } from './api/audit-api.js';
 import { loadCheckpointKey } from './adapters/checkpoint-key.js';
+import { postgresAuditLog } from './adapters/postgres-audit-log.js';
 import { CheckpointSigner } from './domain/checkpoint-signer.js';
 import { Coalescer, HeadPublisher, type HeadOutcome } from './domain/head-publisher.js';
 
@@ -89,7 +90,7 @@ export async function startAuditService(log: Logger): Promise<Closer[]> {
     port: settings.port,
     healthPort: settings.healthPort,
     log,
-    services: [{ name: 'mayfly.v1.AuditService', definition: AuditServiceService, implementation: auditApi(db, log, { appended: () => afterAppend.request() }) }],
+    services: [{ name: 'mayfly.v1.AuditService', definition: AuditServiceService, implementation: auditApi(postgresAuditLog(db), log, { appended: () => afterAppend.request() }) }],
   });
   return [
     () => server.shutdown(settings.drainSeconds * 1000),

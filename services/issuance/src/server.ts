@@ -34,6 +34,7 @@ import {
   RevocationServiceClient,
   RevokeRequest,
 } from '@mayfly/proto';
+import { postgresGrantReads } from './adapters/postgres-grant-reads.js';
 import { PostgresGrantStore } from './adapters/postgres-grant-store.js';
 import { HumanIdentityProvider } from './adapters/human-identity.js';
 import { UnauthenticatedRefusals } from './domain/refusal-records.js';
@@ -303,7 +304,7 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
       {
         name: 'mayfly.v1.ApprovalService',
         definition: ApprovalServiceService,
-        implementation: approvalApi({ db, credentials, answers, reviews, options: { maxGrantSeconds: ttlPolicy.maxGrantSeconds }, scope: { readerGroups: env.list('MAYFLY_GRANT_READER_GROUPS', [...DEFAULT_READER_GROUPS]) }, log }),
+        implementation: approvalApi({ reads: postgresGrantReads(db), credentials, answers, reviews, options: { maxGrantSeconds: ttlPolicy.maxGrantSeconds }, scope: { readerGroups: env.list('MAYFLY_GRANT_READER_GROUPS', [...DEFAULT_READER_GROUPS]) }, log }),
       },
     ],
   });

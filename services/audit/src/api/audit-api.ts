@@ -1,11 +1,12 @@
 import { invalidArgument, type Logger } from '@mayfly/core';
-import { appendAuditEvents, listAuditEvents, listUsageFacts, listWorkloadCeilings, type AuditEventRow, type Database, type Kysely } from '@mayfly/db';
+import type { AuditEventRecord } from '@mayfly/model';
 import { unary } from '@mayfly/grpc';
 import { withSpan } from '@mayfly/telemetry';
 import { AuditEvent, type AuditServiceServer } from '@mayfly/proto';
 import { outcomeFromName, outcomeName, recordSource, validateAuditBatch } from '../domain/audit-record.js';
 import { decodePageToken, encodePageToken } from '../domain/page-token.js';
 import { buildUsageReport, type Entitlements } from '../domain/usage-report.js';
+import type { AuditLog } from '../domain/ports.js';
 import { storageFailure } from '../domain/storage-errors.js';
 
 /** What the API tells the rest of the service. */
@@ -14,12 +15,11 @@ export interface AuditApiHooks {
   appended(): void;
 }
 
-export function auditApi(db: Kysely<Database>, log: Logger, hooks: AuditApiHooks = { appended: () => undefined }): AuditServiceServer {
+export function auditApi(auditLog: AuditLog, log: Logger, hooks: AuditApiHooks = { appended: () => undefined }): AuditServiceServer {
   return {
     record: unary(log, 'mayfly.v1.AuditService/Record', async (request, call) => {
       validateAuditBatch(request.events);
-      const sequences = await withSpan('audit append', { 'mayfly.audit.events': request.events.length }, () => appendAuditEvents(
-        db,
+      const sequences = await withSpan('audit append', { 'mayfly.audit.events': request.events.length }, () => auditLog.append(
         request.events.map((event) => ({
           id: event.id,
           occurred_at: event.occurredAt ?? new Date(),
@@ -29,7 +29,7 @@ export function auditApi(db: Kysely<Database>, log: Logger, hooks: AuditApiHooks
           grant_id: event.grantId || null,
           task_id: event.taskId,
           outcome: outcomeName(event.outcome),
-          detail: JSON.stringify(event.detail ?? {}),
+          detail: event.detail ?? {},
         })),
       ).catch((error: unknown) => {
         throw storageFailure(error);
@@ -45,7 +45,7 @@ export function auditApi(db: Kysely<Database>, log: Logger, hooks: AuditApiHooks
       if (cursor && cursor.newestFirst !== request.newestFirst) throw invalidArgument('page_token', 'was made for the other order (newest_first); keep the same filters and order across pages');
       const after = request.afterSequence ? String(request.afterSequence) : undefined;
       // One more than a page: whether another page exists.
-      const rows = await listAuditEvents(db, {
+      const rows = await auditLog.list({
         grantId: request.grantId || undefined,
         taskId: request.taskId || undefined,
         workload: request.workload || undefined,
@@ -64,7 +64,7 @@ export function auditApi(db: Kysely<Database>, log: Logger, hooks: AuditApiHooks
     usageReport: unary(log, 'mayfly.v1.AuditService/UsageReport', async (request) => {
       const since = request.since ?? new Date(Date.now() - 30 * 86_400_000);
       const workload = request.workload || undefined;
-      const [ceilings, facts] = await Promise.all([listWorkloadCeilings(db, workload), listUsageFacts(db, since, workload)]);
+      const [ceilings, facts] = await Promise.all([auditLog.ceilings(workload), auditLog.usageFacts(since, workload)]);
       const entitlements = (map: Entitlements) => [...map].map(([resource, actions]) => ({ resource, actions: [...actions].sort() }));
       return {
         since,
@@ -82,7 +82,7 @@ export function auditApi(db: Kysely<Database>, log: Logger, hooks: AuditApiHooks
   };
 }
 
-function toAuditEvent(row: AuditEventRow): AuditEvent {
+function toAuditEvent(row: AuditEventRecord): AuditEvent {
   return AuditEvent.fromPartial({
     id: row.id,
     occurredAt: row.occurred_at,

@@ -1,12 +1,12 @@
 import { LIMITS, MayflyError, actorOf, invalidArgument, sanitizeText, type Logger } from '@mayfly/core';
-import type { PolicySetRow } from '@mayfly/db';
+import type { PolicySetRecord } from '@mayfly/model';
 import { unary } from '@mayfly/grpc';
 import type { DecisionServiceServer, PolicySetVersion } from '@mayfly/proto';
 import type { LivePolicies } from '../adapters/live-policies.js';
 import { checkPolicyFiles, type PolicyFile } from '../adapters/policy-files.js';
 import type { PostgresPolicyStore } from '../adapters/postgres-policy-store.js';
 
-function toVersionMessage(row: PolicySetRow): PolicySetVersion {
+function toVersionMessage(row: PolicySetRecord): PolicySetVersion {
   return {
     version: row.version,
     digest: row.digest,

@@ -1,9 +1,10 @@
 import type { Logger } from '@mayfly/core';
-import { findApproval, listBreakGlassGrants, listGrants, listPendingApprovals, toGrantMessage, toWorkloadMessage, type Database, type GrantRow, type Kysely, findWorkload } from '@mayfly/db';
+import { toGrantMessage, toWorkloadMessage, type GrantStatusName, type StoredGrant } from '@mayfly/model';
 import { unary, type CallContext } from '@mayfly/grpc';
 import { GrantStatus, type ApprovalServiceServer, type GrantForReview } from '@mayfly/proto';
 import { MayflyError, validateUuid } from '@mayfly/core';
 import type { CredentialFormat } from '../credentials/credential-format.js';
+import type { GrantReads } from '../domain/ports.js';
 import { answerRequest, type AnswerOptions, type AnswerPorts } from '../domain/answer-request.js';
 import { reviewBreakGlass, type ReviewPorts } from '../domain/review-break-glass.js';
 import { checkIsReader, checkMayRead, mayAnswerOrRead, mayReview, type ReadScope } from '../domain/people-scope.js';
@@ -12,7 +13,7 @@ import { peerHost } from './peer-host.js';
 const peerOf = (call: CallContext): string => peerHost(call.peer);
 
 export interface ApprovalApiDeps {
-  readonly db: Kysely<Database>;
+  readonly reads: GrantReads;
   readonly credentials: CredentialFormat;
   readonly answers: AnswerPorts;
   readonly reviews: ReviewPorts;
@@ -22,7 +23,7 @@ export interface ApprovalApiDeps {
   readonly log: Logger;
 }
 
-const STATUS_NAMES: Partial<Record<GrantStatus, GrantRow['status']>> = {
+const STATUS_NAMES: Partial<Record<GrantStatus, GrantStatusName>> = {
   [GrantStatus.GRANT_STATUS_PENDING_APPROVAL]: 'pending_approval',
   [GrantStatus.GRANT_STATUS_ACTIVE]: 'active',
   [GrantStatus.GRANT_STATUS_COMPLETED]: 'completed',
@@ -36,19 +37,19 @@ const STATUS_NAMES: Partial<Record<GrantStatus, GrantRow['status']>> = {
  * grants. Every call is made by a person, proven by an OIDC ID token from the approvers'
  * identity provider; reading is scoped (people-scope.ts), answering is ruled by separation of duties.
  */
-export function approvalApi({ db, credentials, answers, reviews, options, scope, log }: ApprovalApiDeps): ApprovalServiceServer {
+export function approvalApi({ reads, credentials, answers, reviews, options, scope, log }: ApprovalApiDeps): ApprovalServiceServer {
   /** A grant with its approval and workload, as people review it. */
-  const reviewed = async (grant: GrantRow) => ({ grant, approval: await findApproval(db, grant.id), workload: await findWorkload(db, grant.spiffe_id) });
+  const reviewed = async (grant: StoredGrant) => ({ grant, approval: await reads.approval(grant.id), workload: await reads.workload(grant.spiffe_id) });
   const asReview = ({ grant, approval, workload }: Awaited<ReturnType<typeof reviewed>>): GrantForReview => ({
     grant: toGrantMessage(grant, approval),
     workload: workload ? toWorkloadMessage(workload) : undefined,
     justification: approval?.request.justification ?? '',
   });
-  const forReview = async (grant: GrantRow): Promise<GrantForReview> => asReview(await reviewed(grant));
+  const forReview = async (grant: StoredGrant): Promise<GrantForReview> => asReview(await reviewed(grant));
   return {
     listPending: unary(log, 'mayfly.v1.ApprovalService/ListPending', async (request) => {
       const person = await answers.verifyApprover(request.idToken);
-      const pending = (await listPendingApprovals(db, 200)).filter((entry) => mayAnswerOrRead(person, entry.request, scope));
+      const pending = (await reads.pendingApprovals(200)).filter((entry) => mayAnswerOrRead(person, entry.request, scope));
       return { grants: await Promise.all(pending.map((entry) => forReview(entry.grant))) };
     }),
     approve: unary(log, 'mayfly.v1.ApprovalService/Approve', async (request, call) => {
@@ -63,7 +64,7 @@ export function approvalApi({ db, credentials, answers, reviews, options, scope,
     }),
     listBreakGlass: unary(log, 'mayfly.v1.ApprovalService/ListBreakGlass', async (request) => {
       const person = await answers.verifyApprover(request.idToken);
-      const grants = (await listBreakGlassGrants(db, { includeReviewed: request.includeReviewed, limit: 200 })).filter((grant) => mayReview(person, grant, scope));
+      const grants = (await reads.breakGlassGrants({ includeReviewed: request.includeReviewed, limit: 200 })).filter((grant) => mayReview(person, grant, scope));
       return { grants: await Promise.all(grants.map(forReview)) };
     }),
     reviewBreakGlass: unary(log, 'mayfly.v1.ApprovalService/ReviewBreakGlass', async (request, call) => {
@@ -78,13 +79,13 @@ export function approvalApi({ db, credentials, answers, reviews, options, scope,
         if (!name) throw new MayflyError('ERR_INVALID_ARGUMENT', `statuses: ${status} is not a grant status`, { field: 'statuses' });
         return name;
       });
-      const grants = await listGrants(db, { statuses, spiffeId: request.spiffeId || undefined, limit: Math.min(request.limit || 50, 500) });
+      const grants = await reads.grants({ statuses, spiffeId: request.spiffeId || undefined, limit: Math.min(request.limit || 50, 500) });
       return { grants: grants.map((grant) => toGrantMessage(grant)) };
     }),
     getGrant: unary(log, 'mayfly.v1.ApprovalService/GetGrant', async (request) => {
       validateUuid('grant_id', request.grantId);
       const person = await answers.verifyApprover(request.idToken);
-      const grant = await db.selectFrom('grants').selectAll().where('id', '=', request.grantId).executeTakeFirst();
+      const grant = await reads.grant(request.grantId);
       if (!grant) throw new MayflyError('ERR_GRANT_NOT_FOUND', `grant ${request.grantId} does not exist`);
       const found = await reviewed(grant);
       const owners = found.workload ? { ownerTeam: found.workload.owner_team, ownerContact: found.workload.owner_contact } : undefined;

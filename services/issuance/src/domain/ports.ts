@@ -1,4 +1,4 @@
-import { type GrantRecord, type NewApprovalRequest } from '@mayfly/model';
+import type { GrantRecord, GrantStatusName, NewApprovalRequest, PendingApproval, StoredGrant, WorkloadRecord } from '@mayfly/model';
 import type { AuditEvent, AttestResponse, DecideRequest, DecideResponse, Evidence, Workload } from '@mayfly/proto';
 import type { SessionCertificate, SessionWorkload } from './workload-identity.js';
 
@@ -32,4 +32,18 @@ export interface GrantFlowPorts {
   commitEvents(events: readonly AuditEvent[]): Promise<void>;
   /** Hands committed events to the audit service in the background; never waited for. */
   deliverAudit(events: readonly AuditEvent[]): void;
+}
+
+/** What people read through ApprovalService: grants, the requests that wait, and whose workloads they are. */
+export interface GrantReads {
+  grant(grantId: string): Promise<StoredGrant | undefined>;
+  /** Grants, newest first, filtered by status (none: all) and workload. */
+  grants(filter: { readonly statuses: readonly GrantStatusName[]; readonly spiffeId: string | undefined; readonly limit: number }): Promise<StoredGrant[]>;
+  /** Requests waiting for approval, oldest first. */
+  pendingApprovals(limit: number): Promise<PendingApproval[]>;
+  /** Break-glass grants, newest first; only those not yet reviewed unless asked. */
+  breakGlassGrants(filter: { readonly includeReviewed: boolean; readonly limit: number }): Promise<StoredGrant[]>;
+  /** A grant's approval request and votes, if it needed approval. */
+  approval(grantId: string): Promise<PendingApproval | undefined>;
+  workload(spiffeId: string): Promise<WorkloadRecord | undefined>;
 }
