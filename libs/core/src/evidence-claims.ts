@@ -1,3 +1,5 @@
+import type { IssuerKindName } from './issuer-kinds.js';
+
 /**
  * The claims each kind of evidence issuer yields, once verified: the only names binding rules
  * may match or place into a SPIFFE ID template, and the only attributes policies find in
@@ -45,7 +47,7 @@ export const EVIDENCE_CLAIMS = {
   spiffe: ['sub', 'spiffe_id', 'trust_domain', 'path'],
   x509: ['sub', 'spiffe_id', 'trust_domain', 'path', 'subject', 'common_name', 'serial', 'issuer_subject'],
   'join-token': ['sub', 'spiffe_id', 'trust_domain', 'join_token_id'],
-} as const satisfies Record<string, readonly string[]>;
+} as const satisfies Record<IssuerKindName | 'join-token', readonly string[]>;
 
 export type EvidenceIssuerKind = keyof typeof EVIDENCE_CLAIMS;
 

@@ -25,5 +25,35 @@ export { sha256Hex, newId } from './ids.js';
 export { SPIFFE_ID_MAX_LENGTH, TRUST_DOMAIN, isSpiffeId, spiffeIdProblem } from './spiffe-id.js';
 export { checkCeiling, entitlementCovers, type Entitlement } from './ceiling.js';
 export { EVIDENCE_CLAIMS, allEvidenceClaimNames, isEvidenceIssuerKind, type EvidenceClaims, type EvidenceIssuerKind } from './evidence-claims.js';
-export { presentedEvidence, type EvidenceFields } from './evidence.js';
+export {
+  EVIDENCE_KINDS,
+  EVIDENCE_KINDS_SENTENCE,
+  EVIDENCE_LOG_PATHS,
+  EVIDENCE_TABLE,
+  presentedEvidence,
+  setEvidence,
+  type EvidenceField,
+  type EvidenceFields,
+  type EvidenceKind,
+} from './evidence.js';
+export {
+  ISSUER_KINDS,
+  ISSUER_KIND_NAMES,
+  defaultReplayPolicy,
+  isIssuerKindName,
+  issuerKindByContractName,
+  type IssuerKindContractName,
+  type IssuerKindName,
+  type ReplayPolicyName,
+} from './issuer-kinds.js';
 export { UNVERIFIED_CALLER, actorOf } from './actor.js';
+export {
+  ACCESS_TOKEN_ALGORITHM,
+  ACCESS_TOKEN_ALGORITHMS,
+  DEFAULT_ISSUER_ALGORITHMS,
+  EVIDENCE_ALGORITHMS,
+  ID_TOKEN_ALGORITHMS,
+  RECORD_SIGNATURE_ALGORITHM,
+  isEvidenceAlgorithm,
+  type EvidenceAlgorithm,
+} from './crypto-policy.js';

@@ -1,5 +1,6 @@
 import { isSpanContextValid, trace } from '@opentelemetry/api';
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { EVIDENCE_LOG_PATHS } from './evidence.js';
 
 export type { Logger };
 
@@ -11,23 +12,15 @@ const REDACTED_PATHS = [
   'token',
   'accessToken',
   'access_token',
-  'evidence',
-  'oidcToken',
-  'jwtSvid',
-  'x509Assertion',
-  'joinToken',
   'privateKey',
   'key',
   '*.token',
   '*.accessToken',
   '*.access_token',
-  '*.evidence',
-  '*.oidcToken',
-  '*.jwtSvid',
-  '*.x509Assertion',
-  '*.joinToken',
   '*.privateKey',
   '*.authorization',
+  // Every kind of evidence, from the evidence table.
+  ...EVIDENCE_LOG_PATHS,
 ];
 
 export interface LoggerOptions {

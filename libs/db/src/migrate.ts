@@ -24,6 +24,7 @@ import * as peopleBySubject from './migrations/020-people-by-subject.js';
 import * as checkpointChain from './migrations/021-checkpoint-chain.js';
 import * as approvalRecheck from './migrations/022-approval-recheck.js';
 import * as breakGlassControls from './migrations/023-break-glass-controls.js';
+import * as issuerAlgorithmsFromPolicy from './migrations/024-issuer-algorithms-from-policy.js';
 import { MayflyError } from '@mayfly/core';
 import { sql } from 'kysely';
 import { provisionServiceRoles, type ProvisionOptions } from './roles.js';
@@ -54,6 +55,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '021-checkpoint-chain': checkpointChain,
   '022-approval-recheck': approvalRecheck,
   '023-break-glass-controls': breakGlassControls,
+  '024-issuer-algorithms-from-policy': issuerAlgorithmsFromPolicy,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -1,3 +1,5 @@
+import type { IssuerKindName, ReplayPolicyName } from '@mayfly/core';
+
 /**
  * The records Mayfly keeps, as the domain code reads them. The database adapter (@mayfly/db)
  * stores them; its table types are checked against these at compile time
@@ -157,8 +159,9 @@ export interface SvidRecord {
   certificate_pem: string | null;
 }
 
-export type IssuerKind = 'oidc' | 'kubernetes' | 'github-actions' | 'gitlab-ci' | 'spiffe' | 'x509';
-export type ReplayPolicy = 'single-use' | 'reusable-until-expiry';
+/** The kinds of issuer an operator can trust (core's issuer-kind table). */
+export type IssuerKind = IssuerKindName;
+export type ReplayPolicy = ReplayPolicyName;
 
 /** An issuer whose tokens (or certificates) count as workload evidence. */
 export interface TrustedIssuerRecord {

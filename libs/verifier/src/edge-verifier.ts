@@ -1,8 +1,8 @@
 import { KeyObject, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createRemoteJWKSet, customFetch, jwtVerify, type CryptoKey, type CompactJWSHeaderParameters, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, customFetch, type CryptoKey, type CompactJWSHeaderParameters, type JWTVerifyGetKey } from 'jose';
 import { subscribeRevocations, type FeedState, type NatsConnection, type RevocationSubscription } from '@mayfly/bus';
-import { MayflyError, isMayflyError } from '@mayfly/core';
+import { ACCESS_TOKEN_ALGORITHMS, MayflyError, isMayflyError } from '@mayfly/core';
 import { httpsFetch } from '@mayfly/pki';
 import type { RevocationEvent } from '@mayfly/proto';
 import { mayflyMetrics } from '@mayfly/telemetry';
@@ -110,8 +110,8 @@ export function certificateThumbprint(der: Uint8Array): string {
   return createHash('sha256').update(der).digest('base64url');
 }
 
-/** Only the algorithms Mayfly's issuance signs with. Anything else is refused. */
-const ALLOWED_ALGORITHMS = ['EdDSA', 'ES256'];
+/** Only the algorithm Mayfly's issuance signs with (crypto-policy.ts). Anything else is refused. */
+const ALLOWED_ALGORITHMS = [...ACCESS_TOKEN_ALGORITHMS];
 
 /**
  * Verifies Mayfly access tokens offline: signature against the issuer's JWKS (cached; an
@@ -261,19 +261,10 @@ export class EdgeVerifier {
     const tolerance = this.options.clockToleranceSeconds ?? 5;
     let payload: Record<string, unknown>;
     try {
-      if (jws.header['alg'] === 'EdDSA') {
-        const failure = verifyEd25519(jws, await this.keyFor(jws.header as CompactJWSHeaderParameters, token)) ?? checkIssuerAndTimes(jws.payload, this.options.issuer, tolerance);
-        if (failure) return failure;
-        payload = jws.payload;
-      } else {
-        ({ payload } = await jwtVerify(token, this.jwks, {
-          issuer: this.options.issuer,
-          algorithms: ALLOWED_ALGORITHMS,
-          typ: 'at+jwt',
-          clockTolerance: tolerance,
-          requiredClaims: ['exp', 'iat', 'jti', 'sub', 'aud'],
-        }));
-      }
+      // The header check allows EdDSA only (crypto-policy.ts): node:crypto verifies it directly.
+      const failure = verifyEd25519(jws, await this.keyFor(jws.header as CompactJWSHeaderParameters, token)) ?? checkIssuerAndTimes(jws.payload, this.options.issuer, tolerance);
+      if (failure) return failure;
+      payload = jws.payload;
     } catch (error) {
       return rejectionFromJose(error);
     }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { ISSUER_KINDS as ISSUER_KIND_TABLE, ISSUER_KIND_NAMES } from '@mayfly/core';
 import { serviceAddress } from '@mayfly/config';
 import { callUnary, createClient } from '@mayfly/grpc';
 import { IssuerKind, RegistryServiceClient, ReplayPolicy, RevocationServiceClient, RiskTier, TrustedIssuer, Workload, riskTierFromJSON, riskTierToJSON, type RegisteredWorkload } from '@mayfly/proto';
@@ -125,14 +126,8 @@ export async function list(context: CommandContext): Promise<void> {
   context.out.document(response.workloads);
 }
 
-const ISSUER_KINDS: Record<string, IssuerKind> = {
-  oidc: IssuerKind.ISSUER_KIND_OIDC,
-  kubernetes: IssuerKind.ISSUER_KIND_KUBERNETES,
-  'github-actions': IssuerKind.ISSUER_KIND_GITHUB_ACTIONS,
-  'gitlab-ci': IssuerKind.ISSUER_KIND_GITLAB_CI,
-  spiffe: IssuerKind.ISSUER_KIND_SPIFFE,
-  x509: IssuerKind.ISSUER_KIND_X509,
-};
+/** --kind names → the contract's enum (core's issuer-kind table). */
+const ISSUER_KINDS: Record<string, IssuerKind> = Object.fromEntries(ISSUER_KIND_NAMES.map((kind) => [kind, IssuerKind[ISSUER_KIND_TABLE[kind].contract]]));
 const REPLAY: Record<string, ReplayPolicy> = { 'single-use': ReplayPolicy.REPLAY_POLICY_SINGLE_USE, reusable: ReplayPolicy.REPLAY_POLICY_REUSABLE_UNTIL_EXPIRY, 'reusable-until-expiry': ReplayPolicy.REPLAY_POLICY_REUSABLE_UNTIL_EXPIRY };
 
 function pick<T>(table: Record<string, T>, value: string | undefined, flag: string, fallback: T): T {

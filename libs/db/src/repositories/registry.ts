@@ -1,3 +1,4 @@
+import { DEFAULT_ISSUER_ALGORITHMS } from '@mayfly/core';
 import { sql, type Kysely } from 'kysely';
 import type { TrustedIssuerInput, WorkloadInput } from '@mayfly/model';
 import type { Database, EntitlementRow, GrantRow, IssuerKind, ReplayPolicy, RiskTierName, TrustedIssuerRow, WorkloadRow } from '../schema.js';
@@ -12,7 +13,7 @@ export async function upsertTrustedIssuer(db: Kysely<Database>, input: TrustedIs
     audience: input.audiences[0] ?? '',
     jwks_uri: input.jwksUri ?? null,
     jwks: input.jwks ? JSON.stringify(input.jwks) : null,
-    algorithms: input.algorithms ?? ['RS256', 'ES256', 'EdDSA'],
+    algorithms: input.algorithms ?? [...DEFAULT_ISSUER_ALGORITHMS],
     require_low_s: input.requireLowS ?? true,
     max_evidence_lifetime_seconds: input.maxEvidenceLifetimeSeconds ?? 86_400,
     kind: input.kind ?? 'oidc',

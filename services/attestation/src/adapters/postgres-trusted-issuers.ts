@@ -1,3 +1,4 @@
+import { defaultReplayPolicy } from '@mayfly/core';
 import { findTrustedIssuer, listTrustedIssuers, type Database, type Kysely, type TrustedIssuerRow } from '@mayfly/db';
 import type { TrustedIssuer, TrustedIssuerSource } from '../attestors/trusted-issuers.js';
 
@@ -46,7 +47,7 @@ function toTrustedIssuer(row: TrustedIssuerRow): TrustedIssuer {
     algorithms: row.algorithms,
     requireLowS: row.require_low_s,
     maxEvidenceLifetimeSeconds: row.max_evidence_lifetime_seconds,
-    replayPolicy: row.replay_policy ?? (row.kind === 'kubernetes' ? 'reusable-until-expiry' : 'single-use'),
+    replayPolicy: row.replay_policy ?? defaultReplayPolicy(row.kind),
     trustDomain: row.trust_domain ?? (row.kind === 'spiffe' ? row.issuer.replace('spiffe://', '') : undefined),
     caPem: row.ca_pem ?? undefined,
   };

@@ -1,7 +1,7 @@
-import type { EvidenceClaims, EvidenceIssuerKind } from '@mayfly/core';
+import type { EvidenceClaims, EvidenceIssuerKind, EvidenceKind } from '@mayfly/core';
 
-/** The evidence kinds Mayfly understands (the Evidence oneof); one attestor per kind. */
-export type EvidenceKind = 'oidc_token' | 'jwt_svid' | 'x509_assertion' | 'join_token';
+/** The evidence kinds Mayfly understands (the Evidence oneof; core's EVIDENCE_TABLE); one attestor per kind. */
+export type { EvidenceKind };
 
 /** What an attestor established: who issued the evidence, about whom, until when, and what it says. */
 export interface AttestedSubject {

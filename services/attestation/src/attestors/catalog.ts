@@ -1,3 +1,4 @@
+import { EVIDENCE_TABLE } from '@mayfly/core';
 import type { HttpsFetchOptions } from '@mayfly/pki';
 import type { Attestor, EvidenceKind } from './attestor.js';
 import { JoinTokenAttestor, type JoinTokenStore } from './join-token/join-token-attestor.js';
@@ -33,5 +34,10 @@ export function buildAttestorCatalog(options: AttestorCatalogOptions): ReadonlyM
     new X509Attestor({ issuers: options.trustedIssuers, clockToleranceSeconds: options.clockToleranceSeconds }),
     new JoinTokenAttestor(options.joinTokens, options.joinTokenSessionSeconds),
   ];
+  // The evidence table names one attestor per kind: a kind without one (or a renamed attestor) fails at start, not at the first request.
+  for (const row of EVIDENCE_TABLE) {
+    const attestor = attestors.find((candidate) => candidate.evidenceKind === row.kind);
+    if (attestor?.name !== row.attestor) throw new Error(`evidence kind ${row.kind}: the evidence table names attestor ${row.attestor}, the catalog has ${attestor?.name ?? 'none'}`);
+  }
   return new Map(attestors.map((attestor) => [attestor.evidenceKind, attestor]));
 }

@@ -1,3 +1,4 @@
+import { EVIDENCE_KINDS_SENTENCE } from '@mayfly/core';
 import { describe, expect, it } from 'vitest';
 import { MayflyError } from '@mayfly/core';
 import { Workload } from '@mayfly/proto';
@@ -54,7 +55,7 @@ describe('attestWorkload', () => {
     const both = new Map<EvidenceKind, Attestor>([...attestors, ['join_token', joinTokens]]);
     await expect(attestWorkload({ joinToken: 'known#j' }, both, registry)).resolves.toMatchObject({ subject: 'known' });
     await expect(attestWorkload({ jwtSvid: 'known#s' }, both, registry)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringContaining('no attestor handles evidence of kind "jwt_svid"') });
-    await expect(attestWorkload({}, both, registry)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringContaining('jwt_svid, x509_assertion, join_token') });
+    await expect(attestWorkload({}, both, registry)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', message: expect.stringContaining(EVIDENCE_KINDS_SENTENCE) });
   });
 
   it('refuses evidence that has been used before (single use)', async () => {

@@ -1,4 +1,4 @@
-import { MayflyError, invalidArgument, validateToken } from '@mayfly/core';
+import { EVIDENCE_KINDS_SENTENCE, MayflyError, invalidArgument, setEvidence, validateToken } from '@mayfly/core';
 import type { AttestResponse, Evidence } from '@mayfly/proto';
 import type { Attestor, EvidenceKind } from '../attestors/attestor.js';
 import type { WorkloadRegistry } from './registry.js';
@@ -50,21 +50,11 @@ export async function attestWorkload(
   };
 }
 
-const EVIDENCE_FIELDS = [
-  ['oidcToken', 'oidc_token'],
-  ['jwtSvid', 'jwt_svid'],
-  ['x509Assertion', 'x509_assertion'],
-  ['joinToken', 'join_token'],
-] as const satisfies readonly (readonly [keyof Evidence, EvidenceKind])[];
-
-/** The one kind of evidence set, checked for size and characters. */
+/** The one kind of evidence set (the first, in the evidence table's order), checked for size and characters. */
 export function readEvidence(evidence: Evidence | undefined): { kind: EvidenceKind; payload: string } {
-  for (const [field, kind] of EVIDENCE_FIELDS) {
-    const payload = evidence?.[field];
-    if (payload) {
-      validateToken(`evidence.${kind}`, payload);
-      return { kind, payload };
-    }
-  }
-  throw invalidArgument('evidence', 'is required (set one of evidence.oidc_token, jwt_svid, x509_assertion, join_token)');
+  const [presented] = setEvidence(evidence);
+  if (!presented) throw invalidArgument('evidence', `is required (set one of ${EVIDENCE_KINDS_SENTENCE})`);
+  const [kind, payload] = presented;
+  validateToken(`evidence.${kind}`, payload);
+  return { kind, payload };
 }

@@ -1,11 +1,9 @@
 import { type TrustedIssuerInput, type TrustedIssuerRecord } from '@mayfly/model';
-import { TRUST_DOMAIN, invalidArgument, validateOptionalText, validateSpiffeId } from '@mayfly/core';
+import { DEFAULT_ISSUER_ALGORITHMS, ISSUER_KINDS, ISSUER_KIND_NAMES, EVIDENCE_ALGORITHMS, TRUST_DOMAIN, invalidArgument, isEvidenceAlgorithm, validateOptionalText, validateSpiffeId } from '@mayfly/core';
 import type { X509Certificate } from 'node:crypto';
 import { IssuerKind, ReplayPolicy, type Binding, type TrustedIssuer } from '@mayfly/proto';
 import { oneLine, readPemBundle } from './certificate-chain.js';
 
-/** The signature algorithms an issuer may be trusted with (never "none", never HMAC). */
-const ALGORITHMS = ['ES256', 'ES384', 'RS256', 'PS256', 'EdDSA'];
 const MAX_LIFETIME = 86_400;
 
 function httpsUrl(field: string, value: string): void {
@@ -19,14 +17,8 @@ function httpsUrl(field: string, value: string): void {
   if (value.length > 512) throw invalidArgument(field, 'must be at most 512 characters');
 }
 
-const KINDS: readonly (readonly [IssuerKind, TrustedIssuerRecord['kind']])[] = [
-  [IssuerKind.ISSUER_KIND_OIDC, 'oidc'],
-  [IssuerKind.ISSUER_KIND_KUBERNETES, 'kubernetes'],
-  [IssuerKind.ISSUER_KIND_GITHUB_ACTIONS, 'github-actions'],
-  [IssuerKind.ISSUER_KIND_GITLAB_CI, 'gitlab-ci'],
-  [IssuerKind.ISSUER_KIND_SPIFFE, 'spiffe'],
-  [IssuerKind.ISSUER_KIND_X509, 'x509'],
-];
+/** The contract's enum value for each kind, from the issuer-kind table. */
+const KINDS: readonly (readonly [IssuerKind, TrustedIssuerRecord['kind']])[] = ISSUER_KIND_NAMES.map((kind) => [IssuerKind[ISSUER_KINDS[kind].contract], kind] as const);
 const X509_NAME = /^[A-Za-z0-9._:\/-]{1,128}$/;
 /** Proof-of-possession assertions for a certificate need live only seconds: the default for x509. */
 const X509_DEFAULT_LIFETIME = 300;
@@ -44,9 +36,9 @@ export function readIssuerRecord(issuer: TrustedIssuer | undefined): TrustedIssu
   if (!kind) throw invalidArgument('issuer.kind', `must be one of ${KINDS.map(([value]) => IssuerKind[value]).join(', ')}`);
   const audiences = readAudiences(issuer.audiences);
   if (issuer.trustDomain && !TRUST_DOMAIN.test(issuer.trustDomain)) throw invalidArgument('issuer.trust_domain', 'must be a trust domain name: lower-case letters, digits, ".", "-" and "_"');
-  const algorithms = issuer.algorithms.length > 0 ? issuer.algorithms : ['ES256', 'RS256'];
-  const unknown = algorithms.filter((algorithm) => !ALGORITHMS.includes(algorithm));
-  if (unknown.length > 0) throw invalidArgument('issuer.algorithms', `${unknown.join(', ')} not accepted: choose from ${ALGORITHMS.join(', ')}`);
+  const algorithms = issuer.algorithms.length > 0 ? issuer.algorithms : [...DEFAULT_ISSUER_ALGORITHMS];
+  const unknown = algorithms.filter((algorithm) => !isEvidenceAlgorithm(algorithm));
+  if (unknown.length > 0) throw invalidArgument('issuer.algorithms', `${unknown.join(', ')} not accepted: choose from ${EVIDENCE_ALGORITHMS.join(', ')} (see libs/core/src/crypto-policy.ts)`);
   if (issuer.maxEvidenceLifetimeSeconds > MAX_LIFETIME) throw invalidArgument('issuer.max_evidence_lifetime_seconds', `must be at most ${MAX_LIFETIME}`);
   const common: TrustedIssuerInput = {
     issuer: issuer.issuer,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, createRemoteJWKSet, customFetch, errors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import type { EnvReader } from '@mayfly/config';
-import { MayflyError } from '@mayfly/core';
+import { ID_TOKEN_ALGORITHMS, MayflyError } from '@mayfly/core';
 import { httpsFetch } from '@mayfly/pki';
 import { normalizeEmail, type Approver } from '../domain/separation-of-duties.js';
 
@@ -69,7 +69,7 @@ export class HumanIdentityProvider {
       ({ payload } = await jwtVerify(idToken, this.keys, {
         issuer: this.options.issuer,
         audience: this.options.audience,
-        algorithms: ['ES256', 'RS256', 'EdDSA'],
+        algorithms: [...ID_TOKEN_ALGORITHMS],
         maxTokenAge: this.options.maxAgeSeconds ?? DEFAULT_ID_TOKEN_MAX_AGE_SECONDS,
         requiredClaims: ['sub', 'exp', 'iat'],
       }));

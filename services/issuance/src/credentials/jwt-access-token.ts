@@ -1,6 +1,6 @@
 import { sign } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify } from 'jose';
-import { MayflyError } from '@mayfly/core';
+import { ACCESS_TOKEN_ALGORITHMS, MayflyError } from '@mayfly/core';
 import type { CredentialClaims, CredentialFormat, PresentedCredential } from './credential-format.js';
 import type { SigningKeys } from './signing-keyring.js';
 
@@ -61,7 +61,7 @@ export class JwtAccessTokenFormat implements CredentialFormat {
       if (!key) throw new Error(`no published key ${kid ?? '(no kid)'}`);
       const { payload } = await jwtVerify(credential, key, {
         issuer: this.issuer,
-        algorithms: ['EdDSA'],
+        algorithms: [...ACCESS_TOKEN_ALGORITHMS],
         typ: 'at+jwt',
       });
       return read(payload, false);

@@ -1,5 +1,5 @@
 import { toGrantMessage } from '@mayfly/model';
-import { MayflyError, isMayflyError } from '@mayfly/core';
+import { EVIDENCE_KINDS_SENTENCE, MayflyError, isMayflyError } from '@mayfly/core';
 import { Effect, type AuditEvent, type DecideResponse, type RequestGrantRequest, type RequestGrantResponse } from '@mayfly/proto';
 import type { CredentialFormat } from '../credentials/credential-format.js';
 import { grantBounds } from './grant-bounds.js';
@@ -102,7 +102,7 @@ export class GrantFlow {
     if (!request.evidence) {
       throw new MayflyError(
         'ERR_ATTESTATION_FAILED',
-        'no identity: send evidence (evidence.oidc_token, jwt_svid, x509_assertion or join_token), or call over mutual TLS with the X.509-SVID from StartSession ' +
+        `no identity: send evidence (${EVIDENCE_KINDS_SENTENCE}), or call over mutual TLS with the X.509-SVID from StartSession ` +
           '(a certificate that does not chain to the workload CA, or has expired, counts as none)',
       );
     }

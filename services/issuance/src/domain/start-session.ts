@@ -1,5 +1,5 @@
 import { auditEvent } from '@mayfly/model';
-import { MayflyError, invalidArgument, isMayflyError, presentedEvidence, validateToken } from '@mayfly/core';
+import { EVIDENCE_KINDS_SENTENCE, MayflyError, invalidArgument, isMayflyError, presentedEvidence, validateToken } from '@mayfly/core';
 import type { AuditEvent, Evidence, IssueSvidResponse, RotateSvidResponse, StartSessionRequest, StartSessionResponse } from '@mayfly/proto';
 import type { GrantCall } from './grant-flow.js';
 import type { PeerThrottle } from './peer-throttle.js';
@@ -28,7 +28,7 @@ const SOURCE = 'issuance';
 export async function startSession(request: StartSessionRequest, call: GrantCall, ports: SessionPorts, throttle: PeerThrottle): Promise<StartSessionResponse> {
   const presented = presentedEvidence(request.evidence);
   if (!presented && !call.session && !call.sessionProblem) {
-    throw invalidArgument('evidence', 'is required (set one of evidence.oidc_token, jwt_svid, x509_assertion, join_token), unless the call rotates a session over mutual TLS with its current certificate');
+    throw invalidArgument('evidence', `is required (set one of ${EVIDENCE_KINDS_SENTENCE}), unless the call rotates a session over mutual TLS with its current certificate`);
   }
   if (presented) validateToken('evidence', presented);
   if (request.publicKey.length === 0) throw invalidArgument('public_key', 'is required: the DER SubjectPublicKeyInfo of a key the workload generated');

@@ -1,5 +1,5 @@
 import type { JWK } from 'jose';
-import type { Logger } from '@mayfly/core';
+import { ACCESS_TOKEN_ALGORITHMS, type Logger } from '@mayfly/core';
 import { startKeySetServer, type CertificateFiles, type KeySetServer } from '@mayfly/grpc';
 
 /**
@@ -19,7 +19,7 @@ export function startJwksServer(options: {
   const discovery = JSON.stringify({
     issuer: options.issuer,
     jwks_uri: `${options.issuer}/.well-known/jwks.json`,
-    id_token_signing_alg_values_supported: ['EdDSA'],
+    id_token_signing_alg_values_supported: [...ACCESS_TOKEN_ALGORITHMS],
   });
   return startKeySetServer({
     name: 'JWKS',

@@ -1,12 +1,10 @@
 import { httpsFetch, type HttpsFetchOptions } from '@mayfly/pki';
 import { createLocalJWKSet, createRemoteJWKSet, customFetch, decodeJwt, errors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { MayflyError } from '@mayfly/core';
+import { MayflyError, isEvidenceAlgorithm } from '@mayfly/core';
 import { attestationFailed } from '../attestation-failure.js';
 import type { TrustedIssuer } from '../trusted-issuers.js';
 import { isHighS, readSignedContent } from './signed-content.js';
 
-/** Asymmetric algorithms only: an HMAC "secret" would have to be shared with the attestor. */
-const ASYMMETRIC_ALGORITHMS = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA']);
 
 /** Longest sub accepted: it reaches the database, the audit trail and error messages. */
 const MAX_SUBJECT_LENGTH = 1024;
@@ -44,7 +42,7 @@ export class JwtVerifier {
     if (trusted.requireLowS && isHighS(content.algorithm, content.signature)) {
       throw this.failed('evidence carries a high-S ECDSA signature (the twin of another valid signature); this issuer is registered to require low-S signatures');
     }
-    const algorithms = trusted.algorithms.filter((alg) => ASYMMETRIC_ALGORITHMS.has(alg));
+    const algorithms = trusted.algorithms.filter(isEvidenceAlgorithm);
     const tolerance = this.options.clockToleranceSeconds;
     try {
       const { payload } = await jwtVerify(evidence, this.keySet(trusted), {

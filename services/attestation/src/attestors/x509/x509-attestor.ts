@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { validateSpiffeId } from '@mayfly/core';
+import { isEvidenceAlgorithm, validateSpiffeId } from '@mayfly/core';
 import { compactVerify, decodeProtectedHeader, errors } from 'jose';
 import type { AttestedSubject, Attestor } from '../attestor.js';
 import { attestationFailed } from '../attestation-failure.js';
@@ -9,7 +9,6 @@ import { isHighS, readSignedContent } from '../jwt/signed-content.js';
 import type { TrustedIssuer, TrustedIssuerSource } from '../trusted-issuers.js';
 import { MAX_CHAIN_LENGTH, chainProblem, commonName, oneLine, readPemBundle, uriSans } from '../../domain/certificate-chain.js';
 
-const ALGORITHMS = ['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA'];
 
 export interface X509AttestorOptions {
   readonly issuers: TrustedIssuerSource;
@@ -49,7 +48,7 @@ export class X509Attestor implements Attestor {
     if (trusted.requireLowS && isHighS(content.algorithm, content.signature)) throw this.failed('evidence carries a high-S ECDSA signature; this CA is registered to require low-S signatures');
     let payload: Record<string, unknown>;
     try {
-      const verified = await compactVerify(evidence, leaf.publicKey, { algorithms: ALGORITHMS.filter((alg) => trusted.algorithms.includes(alg)) });
+      const verified = await compactVerify(evidence, leaf.publicKey, { algorithms: trusted.algorithms.filter(isEvidenceAlgorithm) });
       payload = JSON.parse(new TextDecoder().decode(verified.payload)) as Record<string, unknown>;
     } catch (error) {
       if (error instanceof errors.JOSEError) throw this.failed(`${describeJoseFailure(error)} (signed with the certificate's key?)`, error);
