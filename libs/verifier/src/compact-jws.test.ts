@@ -1,3 +1,4 @@
+import { ACCESS_TOKEN_ALGORITHMS } from '@mayfly/core';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { checkAccessTokenHeader, checkIssuerAndTimes, decodeCompactJws, verifyEd25519 } from './compact-jws.js';
@@ -47,6 +48,12 @@ describe('compact JWS checks', () => {
     expect(checkAccessTokenHeader({ ...header, typ: 'JWT' }, ['EdDSA'])?.code).toBe('ERR_TOKEN_TYPE');
     expect(checkAccessTokenHeader({ ...header, crit: ['exp'] }, ['EdDSA'])?.code).toBe('ERR_TOKEN_MALFORMED');
     expect(checkAccessTokenHeader({ alg: 'EdDSA', typ: 'at+jwt' }, ['EdDSA'])?.code).toBe('ERR_TOKEN_MALFORMED');
+  });
+
+  it('under the crypto policy, accepts only the algorithm issuance signs with: an ES256 token is refused (the edge allowed it before)', () => {
+    expect(ACCESS_TOKEN_ALGORITHMS).toEqual(['EdDSA']);
+    expect(checkAccessTokenHeader({ ...header, alg: 'ES256' }, ACCESS_TOKEN_ALGORITHMS)?.code).toBe('ERR_TOKEN_SIGNATURE');
+    expect(checkAccessTokenHeader(header, ACCESS_TOKEN_ALGORITHMS)).toBeUndefined();
   });
 
   it('refuses malformed and oversized tokens before any crypto', () => {
