@@ -324,3 +324,22 @@ export interface PolicySetRecord {
   rolled_back_from: number | null;
   created_at: Date;
 }
+
+/** An X.509-SVID to record: what attestation signed, and what the session proved. */
+export interface NewSvid {
+  serial: string;
+  spiffeId: string;
+  evidenceDigest: string;
+  issuedAt: Date;
+  expiresAt: Date;
+  attestor: string;
+  issuer: string;
+  claims: Readonly<Record<string, string>>;
+  /** Set when the session may rotate this certificate without evidence, until then. */
+  rotatableUntil?: Date | undefined;
+  /** The certificate this one replaces by rotation. */
+  rotatedFrom?: string | undefined;
+  /** Rotated certificates: the key's digest and the PEM, to answer a retry for the same key again. */
+  publicKeySha256?: string | undefined;
+  certificatePem?: string | undefined;
+}

@@ -1,24 +1,8 @@
 import { sql, type Kysely } from 'kysely';
+import type { NewSvid } from '@mayfly/model';
 import type { Database, SvidRow, WorkloadRow } from '../schema.js';
 
-export interface NewSvid {
-  serial: string;
-  spiffeId: string;
-  evidenceDigest: string;
-  issuedAt: Date;
-  expiresAt: Date;
-  /** What the session was attested with (its grants' policies see context.evidence). */
-  attestor: string;
-  issuer: string;
-  claims: Readonly<Record<string, string>>;
-  /** Set when the session may rotate this certificate without evidence, until then. */
-  rotatableUntil?: Date | undefined;
-  /** The certificate this one replaces by rotation. */
-  rotatedFrom?: string | undefined;
-  /** Rotated certificates: the key's digest and the PEM, to answer a retry for the same key again. */
-  publicKeySha256?: string | undefined;
-  certificatePem?: string | undefined;
-}
+export type { NewSvid };
 
 /** Records an SVID attestation has signed, so that it can be revoked by serial. */
 export async function recordSvid(db: Kysely<Database>, svid: NewSvid): Promise<void> {

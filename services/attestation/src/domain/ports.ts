@@ -1,24 +1,7 @@
-import type { BindingRuleRecord, JoinTokenRecord, StoredGrant, SvidRecord, TrustedIssuerInput, TrustedIssuerRecord, WorkloadInput, WorkloadRecord } from '@mayfly/model';
+import type { BindingRuleRecord, JoinTokenRecord, NewSvid, StoredGrant, SvidRecord, TrustedIssuerInput, TrustedIssuerRecord, WorkloadInput, WorkloadRecord } from '@mayfly/model';
 import type { AuditEvent } from '@mayfly/proto';
 
-/** An X.509-SVID to record: what attestation signed, and what the session proved. */
-export interface NewSvid {
-  serial: string;
-  spiffeId: string;
-  evidenceDigest: string;
-  issuedAt: Date;
-  expiresAt: Date;
-  attestor: string;
-  issuer: string;
-  claims: Readonly<Record<string, string>>;
-  /** Set when the session may rotate this certificate without evidence, until then. */
-  rotatableUntil?: Date | undefined;
-  /** The certificate this one replaces by rotation. */
-  rotatedFrom?: string | undefined;
-  /** Rotated certificates: the key's digest and the PEM, to answer a retry for the same key again. */
-  publicKeySha256?: string | undefined;
-  certificatePem?: string | undefined;
-}
+export type { NewSvid };
 
 /** The SVID records sessions are checked against. */
 export interface SvidStore {
