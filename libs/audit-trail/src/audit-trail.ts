@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { status, type ServiceError } from '@grpc/grpc-js';
-import { EnvReader, serviceAddress } from '@mayfly/config';
+import { AUDIT_MAX_ATTEMPTS, EnvReader, serviceAddress } from '@mayfly/config';
 import { MayflyError, type Logger } from '@mayfly/core';
 import {
   deadLetterAudit,
@@ -14,7 +14,7 @@ import {
 } from '@mayfly/db';
 import { callUnary, createClient } from '@mayfly/grpc';
 import { AuditEvent, AuditServiceClient } from '@mayfly/proto';
-import { mayflyMetrics } from '@mayfly/telemetry';
+import { Periodic, mayflyMetrics } from '@mayfly/telemetry';
 import { auditEvent } from '@mayfly/model';
 import { takeBatch, type Queued } from './batching.js';
 
@@ -48,7 +48,7 @@ const DEAD_LETTERED = 'audit.dead_lettered';
  */
 export class AuditTrail {
   private readonly client: AuditServiceClient;
-  private timer: NodeJS.Timeout | undefined;
+  private retrying: Periodic | undefined;
   private draining: Promise<void> | undefined;
 
   constructor(private readonly options: AuditTrailOptions) {
@@ -186,10 +186,7 @@ export class AuditTrail {
 
   /** Starts the background retry loop. */
   start(): void {
-    this.timer = setInterval(() => {
-      this.drain().catch((error: unknown) => this.options.log.warn({ err: error }, 'audit outbox drain failed'));
-    }, this.options.retryIntervalMs ?? 1_000);
-    this.timer.unref();
+    this.retrying = Periodic.start({ name: `audit-trail.${this.options.owner}.retry`, intervalMs: this.options.retryIntervalMs ?? 1_000, log: this.options.log }, () => this.drain());
   }
 
   /**
@@ -198,7 +195,7 @@ export class AuditTrail {
    * does not go out stays in the outbox and is delivered when the service runs again.
    */
   async close(graceMs = 3_000): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    await this.retrying?.stop();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       this.drain().catch(() => undefined),
@@ -230,12 +227,12 @@ function refusedForContent(error: unknown): boolean {
  * A service's audit trail as configured by the environment: the audit service at
  * MAYFLY_AUDIT_ADDR, MAYFLY_AUDIT_MAX_ATTEMPTS refusals before an event is dead-lettered.
  */
-export function auditTrailFromEnv(owner: 'attestation' | 'decision' | 'issuance' | 'revocation', db: Kysely<Database>, log: Logger, env = new EnvReader()): AuditTrail {
+export function auditTrailFromEnv(owner: 'attestation' | 'decision' | 'issuance' | 'revocation', db: Kysely<Database>, log: Logger, env = new EnvReader(process.env, owner)): AuditTrail {
   return new AuditTrail({
     db,
     owner,
     auditAddress: serviceAddress('audit', env),
     log,
-    maxAttempts: env.int('MAYFLY_AUDIT_MAX_ATTEMPTS', 5, { min: 1, max: 1000 }),
+    maxAttempts: env.read(AUDIT_MAX_ATTEMPTS),
   });
 }

@@ -1,62 +1,28 @@
 import { MayflyError } from '@mayfly/core';
+import type { Setting, SettingReader } from './setting.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
 /**
- * Reads typed settings from the environment. A malformed value stops the service at start-up
- * with a message that names the variable, rather than surfacing later as odd behaviour.
+ * Reads settings from the environment, only through the registry (registry/): a malformed value
+ * stops the service at start-up with a message that names the variable, rather than surfacing
+ * later as odd behaviour. A reader that names itself may read only settings whose `readBy` names
+ * it, so the registry (and the README table made from it) cannot forget who reads what.
  */
 export class EnvReader {
-  constructor(private readonly env: Env = process.env) {}
+  constructor(
+    private readonly env: Env = process.env,
+    private readonly reader?: SettingReader,
+  ) {}
 
-  string(name: string, fallback: string): string {
-    const value = this.env[name];
-    return value === undefined || value === '' ? fallback : value;
-  }
-
-  optionalString(name: string): string | undefined {
-    const value = this.env[name];
-    return value === undefined || value === '' ? undefined : value;
-  }
-
-  requiredString(name: string): string {
-    const value = this.optionalString(name);
-    if (value === undefined) throw configError(name, 'is required');
-    return value;
-  }
-
-  int(name: string, fallback: number, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}): number {
-    const raw = this.optionalString(name);
-    if (raw === undefined) return fallback;
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < min || value > max) {
-      throw configError(name, `must be a whole number from ${min} to ${max}, got "${raw}"`);
+  read<T>(setting: Setting<T>): T {
+    if (this.reader !== undefined && !setting.readBy.includes(this.reader)) {
+      throw new MayflyError(
+        'ERR_CONFIG',
+        `${this.reader} reads ${setting.name}, but the settings registry does not say so: add '${this.reader}' to its readBy in libs/config/src/registry/ (the README table is generated from it)`,
+      );
     }
-    return value;
+    const value = this.env[setting.name];
+    return setting.parse(value === undefined || value === '' ? undefined : value);
   }
-
-  port(name: string, fallback: number): number {
-    return this.int(name, fallback, { min: 0, max: 65535 });
-  }
-
-  bool(name: string, fallback: boolean): boolean {
-    const raw = this.optionalString(name);
-    if (raw === undefined) return fallback;
-    if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
-    if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
-    throw configError(name, `must be true or false, got "${raw}"`);
-  }
-
-  /** A comma-separated list (blanks dropped); the fallback when unset. An empty list is an error. */
-  list(name: string, fallback: readonly string[]): string[] {
-    const raw = this.optionalString(name);
-    if (raw === undefined) return [...fallback];
-    const values = raw.split(',').map((value) => value.trim()).filter(Boolean);
-    if (values.length === 0) throw configError(name, 'must name at least one value (comma-separated)');
-    return values;
-  }
-}
-
-function configError(name: string, problem: string): MayflyError {
-  return new MayflyError('ERR_CONFIG', `environment variable ${name} ${problem}`);
 }

@@ -1,28 +1,21 @@
 export { EnvReader } from './env.js';
+export * from './ports.js';
+export * from './setting.js';
+export * from './registry/index.js';
+export { renderSettingsTable, withSettingsTable, TABLE_BEGIN, TABLE_END } from './settings-table.js';
 export {
-  DEFAULT_DATABASE_URL,
-  DEFAULT_HEALTH_PORTS,
-  DEFAULT_METRICS_PORTS,
-  DEFAULT_NATS_URL,
-  DEFAULT_PORTS,
   REVOCATION_STREAM_DEFAULTS,
   AUDIT_HEAD_STREAM_DEFAULTS,
   auditHeadStreamSettings,
   revocationKeysSettings,
   REVOCATION_KEYS_PATH,
-  SERVICE_NAMES,
-  addressVariable,
   commonSettings,
   componentSpiffeId,
-  healthPortVariable,
   tlsSettings,
   type TlsSettings,
-  metricsPortVariable,
-  portVariable,
   revocationStreamSettings,
   serviceAddress,
   tokenIssuerSettings,
   type CommonSettings,
   type RevocationStreamSettings,
-  type ServiceName,
 } from './settings.js';

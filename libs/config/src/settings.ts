@@ -1,53 +1,32 @@
 import { MayflyError } from '@mayfly/core';
 import { EnvReader } from './env.js';
+import type { ServiceName } from './ports.js';
+import {
+  AUDIT_HEAD_STREAM,
+  AUDIT_HEAD_SUBJECT,
+  DATABASE_URL,
+  DRAIN_SECONDS,
+  HEALTH_PORT,
+  HOST,
+  INSECURE_DEV,
+  ISSUANCE_HTTP_PORT,
+  JWKS_URL,
+  METRICS_PORT,
+  NATS_URL,
+  REVOCATION_HTTP_PORT,
+  REVOCATION_KEYS_URL,
+  REVOCATION_STREAM,
+  REVOCATION_SUBJECT_PREFIX,
+  SERVICE_ADDRESS,
+  SERVICE_PORT,
+  TLS_CA_FILE,
+  TLS_CERT_FILE,
+  TLS_KEY_FILE,
+  TOKEN_ISSUER,
+  TRUST_DOMAIN,
+} from './registry/index.js';
 
-/** Default ports. Each is overridable by the variable named in SERVICE_PORT_VARIABLES. */
-export const DEFAULT_PORTS = {
-  attestation: 50051,
-  decision: 50052,
-  issuance: 50053,
-  revocation: 50054,
-  audit: 50055,
-  'edge-verifier': 50056,
-  'issuance-http': 8080,
-  'revocation-http': 8081,
-} as const;
-
-export type ServiceName = Exclude<keyof typeof DEFAULT_PORTS, 'issuance-http' | 'revocation-http'>;
-
-/** Default ports of each service's Prometheus /metrics endpoint. */
-export const DEFAULT_METRICS_PORTS: Readonly<Record<ServiceName, number>> = {
-  attestation: 9461,
-  decision: 9462,
-  issuance: 9463,
-  revocation: 9464,
-  audit: 9465,
-  'edge-verifier': 9466,
-};
-
-/** Variable that sets the port of a service's /metrics endpoint. */
-export function metricsPortVariable(service: ServiceName): string {
-  return `MAYFLY_${service.toUpperCase().replace('-', '_')}_METRICS_PORT`;
-}
-
-export const SERVICE_NAMES: readonly ServiceName[] = [
-  'attestation',
-  'decision',
-  'issuance',
-  'revocation',
-  'audit',
-  'edge-verifier',
-];
-
-/** Variable that sets the port a service listens on. */
-export function portVariable(service: ServiceName): string {
-  return `MAYFLY_${service.toUpperCase().replace('-', '_')}_PORT`;
-}
-
-/** Variable that tells a client where a service is ("host:port"). */
-export function addressVariable(service: ServiceName): string {
-  return `MAYFLY_${service.toUpperCase().replace('-', '_')}_ADDR`;
-}
+/** Settings composed from several registry entries, read the same way by every service. */
 
 export interface CommonSettings {
   readonly host: string;
@@ -60,29 +39,31 @@ export interface CommonSettings {
   readonly healthPort: number;
 }
 
-export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/mayfly';
-export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
-
 export function commonSettings(service: ServiceName, env = new EnvReader()): CommonSettings {
   return {
-    host: env.string('MAYFLY_HOST', '127.0.0.1'),
-    port: env.port(portVariable(service), DEFAULT_PORTS[service]),
-    databaseUrl: env.string('DATABASE_URL', DEFAULT_DATABASE_URL),
-    natsUrl: env.string('NATS_URL', DEFAULT_NATS_URL),
-    drainSeconds: env.int('MAYFLY_DRAIN_SECONDS', 10, { min: 0, max: 600 }),
-    metricsPort: env.port(metricsPortVariable(service), DEFAULT_METRICS_PORTS[service]),
-    healthPort: env.port(healthPortVariable(service), DEFAULT_HEALTH_PORTS[service]),
+    host: env.read(HOST),
+    port: env.read(SERVICE_PORT.forService(service)),
+    // Read when used: not every service has a database or a bus (the registry says which).
+    get databaseUrl() {
+      return env.read(DATABASE_URL);
+    },
+    get natsUrl() {
+      return env.read(NATS_URL);
+    },
+    drainSeconds: env.read(DRAIN_SECONDS),
+    metricsPort: env.read(METRICS_PORT.forService(service)),
+    healthPort: env.read(HEALTH_PORT.forService(service)),
   };
 }
 
 /** Where to reach another service: MAYFLY_<NAME>_ADDR, else 127.0.0.1 on its default port. */
 export function serviceAddress(service: ServiceName, env = new EnvReader()): string {
-  return env.string(addressVariable(service), `127.0.0.1:${DEFAULT_PORTS[service]}`);
+  return env.read(SERVICE_ADDRESS.forService(service));
 }
 
 export const REVOCATION_STREAM_DEFAULTS = {
-  stream: 'MAYFLY_REVOCATIONS',
-  subjectPrefix: 'mayfly.revocations',
+  stream: REVOCATION_STREAM.parse(undefined),
+  subjectPrefix: REVOCATION_SUBJECT_PREFIX.parse(undefined),
 } as const;
 
 export interface RevocationStreamSettings {
@@ -91,23 +72,17 @@ export interface RevocationStreamSettings {
 }
 
 export function revocationStreamSettings(env = new EnvReader()): RevocationStreamSettings {
-  return {
-    stream: env.string('MAYFLY_REVOCATION_STREAM', REVOCATION_STREAM_DEFAULTS.stream),
-    subjectPrefix: env.string('MAYFLY_REVOCATION_SUBJECT_PREFIX', REVOCATION_STREAM_DEFAULTS.subjectPrefix),
-  };
+  return { stream: env.read(REVOCATION_STREAM), subjectPrefix: env.read(REVOCATION_SUBJECT_PREFIX) };
 }
 
 /**
  * Where the audit service keeps the audit chain's signed head outside the database (a JetStream
  * stream and its one subject; see @mayfly/bus audit-head-stream), and where verifiers read it.
  */
-export const AUDIT_HEAD_STREAM_DEFAULTS = { stream: 'MAYFLY_AUDIT_HEAD', subject: 'mayfly.audit.head' } as const;
+export const AUDIT_HEAD_STREAM_DEFAULTS = { stream: AUDIT_HEAD_STREAM.parse(undefined), subject: AUDIT_HEAD_SUBJECT.parse(undefined) } as const;
 
 export function auditHeadStreamSettings(env = new EnvReader()): { stream: string; subject: string } {
-  return {
-    stream: env.string('MAYFLY_AUDIT_HEAD_STREAM', AUDIT_HEAD_STREAM_DEFAULTS.stream),
-    subject: env.string('MAYFLY_AUDIT_HEAD_SUBJECT', AUDIT_HEAD_STREAM_DEFAULTS.subject),
-  };
+  return { stream: env.read(AUDIT_HEAD_STREAM), subject: env.read(AUDIT_HEAD_SUBJECT) };
 }
 
 /**
@@ -116,20 +91,32 @@ export function auditHeadStreamSettings(env = new EnvReader()): { stream: string
  * SPIFFE ID as they pin issuance's for the JWKS.
  */
 export function revocationKeysSettings(env = new EnvReader()): { httpPort: number; url: string } {
-  const httpPort = env.port('MAYFLY_REVOCATION_HTTP_PORT', DEFAULT_PORTS['revocation-http']);
-  const scheme = env.bool('MAYFLY_INSECURE_DEV', false) ? 'http' : 'https';
-  return { httpPort, url: env.string('MAYFLY_REVOCATION_KEYS_URL', `${scheme}://127.0.0.1:${httpPort}${REVOCATION_KEYS_PATH}`) };
+  const httpPort = env.read(REVOCATION_HTTP_PORT);
+  const scheme = env.read(INSECURE_DEV) ? 'http' : 'https';
+  return {
+    httpPort,
+    // Read when used: the revocation service needs only the port, the edge only the URL.
+    get url() {
+      return env.read(REVOCATION_KEYS_URL) ?? `${scheme}://127.0.0.1:${httpPort}${REVOCATION_KEYS_PATH}`;
+    },
+  };
 }
 
 export const REVOCATION_KEYS_PATH = '/.well-known/revocation-keys.json';
 
 /** The token issuer (iss) and where its JWKS is published. */
 export function tokenIssuerSettings(env = new EnvReader()): { issuer: string; jwksUrl: string } {
-  const httpPort = env.port('MAYFLY_ISSUANCE_HTTP_PORT', DEFAULT_PORTS['issuance-http']);
+  const httpPort = env.read(ISSUANCE_HTTP_PORT);
   // The JWKS is served over HTTPS with issuance's certificate unless TLS is off (development).
-  const scheme = env.bool('MAYFLY_INSECURE_DEV', false) ? 'http' : 'https';
-  const issuer = env.string('MAYFLY_TOKEN_ISSUER', `${scheme}://127.0.0.1:${httpPort}`);
-  return { issuer, jwksUrl: env.string('MAYFLY_JWKS_URL', `${issuer}/.well-known/jwks.json`) };
+  const scheme = env.read(INSECURE_DEV) ? 'http' : 'https';
+  const issuer = env.read(TOKEN_ISSUER) ?? `${scheme}://127.0.0.1:${httpPort}`;
+  return {
+    issuer,
+    // Read when used: issuance serves the JWKS, only edges fetch it from a URL.
+    get jwksUrl() {
+      return env.read(JWKS_URL) ?? `${issuer}/.well-known/jwks.json`;
+    },
+  };
 }
 
 export type TlsSettings =
@@ -154,10 +141,10 @@ export function componentSpiffeId(trustDomain: string, name: string): string {
  * when MAYFLY_INSECURE_DEV=true. Nothing configured is an error, never a silent plaintext.
  */
 export function tlsSettings(env = new EnvReader(), { requireIdentity }: { requireIdentity: boolean }): TlsSettings {
-  if (env.bool('MAYFLY_INSECURE_DEV', false)) return { mode: 'insecure' };
-  const caFile = env.optionalString('MAYFLY_TLS_CA_FILE');
-  const certFile = env.optionalString('MAYFLY_TLS_CERT_FILE');
-  const keyFile = env.optionalString('MAYFLY_TLS_KEY_FILE');
+  if (env.read(INSECURE_DEV)) return { mode: 'insecure' };
+  const caFile = env.read(TLS_CA_FILE);
+  const certFile = env.read(TLS_CERT_FILE);
+  const keyFile = env.read(TLS_KEY_FILE);
   const missing = [
     ['MAYFLY_TLS_CA_FILE', caFile],
     ...(requireIdentity ? [['MAYFLY_TLS_CERT_FILE', certFile], ['MAYFLY_TLS_KEY_FILE', keyFile]] : []),
@@ -169,20 +156,6 @@ export function tlsSettings(env = new EnvReader(), { requireIdentity }: { requir
         '(npm start makes a development CA and certificates), or MAYFLY_INSECURE_DEV=true to run plaintext for development only',
     );
   }
-  return { mode: 'tls', trustDomain: env.string('MAYFLY_TRUST_DOMAIN', 'mayfly.local'), caFile: caFile!, certFile, keyFile };
+  return { mode: 'tls', trustDomain: env.read(TRUST_DOMAIN), caFile: caFile!, certFile, keyFile };
 }
 
-/** Port of a service's plaintext grpc.health.v1 endpoint for orchestrator probes. */
-export function healthPortVariable(service: ServiceName): string {
-  return `MAYFLY_${service.toUpperCase().replace('-', '_')}_HEALTH_PORT`;
-}
-
-/** Default health ports: the service's gRPC port + 10 (50061 … 50066). */
-export const DEFAULT_HEALTH_PORTS: Readonly<Record<ServiceName, number>> = {
-  attestation: 50061,
-  decision: 50062,
-  issuance: 50063,
-  revocation: 50064,
-  audit: 50065,
-  'edge-verifier': 50066,
-};

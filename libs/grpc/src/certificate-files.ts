@@ -1,3 +1,4 @@
+import { EnvReader, TLS_RELOAD_MS } from '@mayfly/config';
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import type { experimental } from '@grpc/grpc-js';
@@ -22,8 +23,7 @@ export type CertificateFilesEvent = { kind: 'reloaded'; paths: CertificatePaths 
 
 /** How often certificate files are re-read (MAYFLY_TLS_RELOAD_MS, default 10 s). */
 function reloadIntervalMs(): number {
-  const configured = Number(process.env['MAYFLY_TLS_RELOAD_MS'] ?? '10000');
-  return Number.isFinite(configured) && configured >= 50 ? configured : 10_000;
+  return new EnvReader().read(TLS_RELOAD_MS);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { EnvReader, GRPC_MAX_CONNECTION_AGE_MS } from '@mayfly/config';
 import { readFileSync } from 'node:fs';
 import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { loadFileDescriptorSetFromBuffer, loadSync, type PackageDefinition } from '@grpc/proto-loader';
@@ -45,8 +46,7 @@ const HEALTH_SERVICE = 'grpc.health.v1.Health';
 
 /** MAYFLY_GRPC_MAX_CONNECTION_AGE_MS, default 5 minutes. */
 function maxConnectionAgeMs(): number {
-  const configured = Number(process.env['MAYFLY_GRPC_MAX_CONNECTION_AGE_MS'] ?? '300000');
-  return Number.isInteger(configured) && configured >= 100 ? configured : 300_000;
+  return new EnvReader().read(GRPC_MAX_CONNECTION_AGE_MS);
 }
 let reflectionDefinition: PackageDefinition | undefined;
 

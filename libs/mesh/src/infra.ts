@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { acceptsAnonymous, natsAuthorizationConfig } from '@mayfly/bus';
-import { AUDIT_HEAD_STREAM_DEFAULTS, REVOCATION_STREAM_DEFAULTS } from '@mayfly/config';
+import { AUDIT_HEAD_STREAM_DEFAULTS, DEFAULT_DATABASE_URL, REVOCATION_STREAM_DEFAULTS } from '@mayfly/config';
 import { freePort } from './mesh.js';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -77,7 +77,7 @@ export async function resolveInfrastructure(stateDir: string, env = process.env)
   if (databaseUrl) {
     description.push('PostgreSQL from DATABASE_URL');
   } else if (await isListening('127.0.0.1', 5432)) {
-    databaseUrl = 'postgres://postgres@127.0.0.1:5432/mayfly';
+    databaseUrl = DEFAULT_DATABASE_URL;
     description.push('PostgreSQL on 127.0.0.1:5432 (database mayfly)');
   } else if (await isListening('127.0.0.1', EMBEDDED_PORT)) {
     // An embedded server that another `npm start` (or test run) already runs.

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { EnvReader, commonSettings, tlsSettings } from '@mayfly/config';
+import { CLOCK_TOLERANCE_SECONDS, EnvReader, ISSUER_CACHE_MS, ISSUER_CA_FILE, JOIN_TOKEN_SESSION_SECONDS, SVID_MAX_SECONDS, WORKLOAD_CA_FILE, WORKLOAD_CA_KEY_FILE, WORKLOAD_TRUST_DOMAINS, commonSettings, tlsSettings } from '@mayfly/config';
 import { auditTrailFromEnv } from '@mayfly/audit-trail';
 import { WorkloadCa } from '@mayfly/pki';
 import type { Logger } from '@mayfly/core';
@@ -19,7 +19,7 @@ import { workloadCaSigner } from './adapters/workload-ca-signer.js';
 import { Sessions } from './domain/sessions.js';
 
 export async function startAttestationService(log: Logger): Promise<Closer[]> {
-  const env = new EnvReader();
+  const env = new EnvReader(process.env, 'attestation');
   const settings = commonSettings('attestation', env);
   await assertDatabaseReachable(settings.databaseUrl);
   const db = createDatabase({ url: settings.databaseUrl, applicationName: 'mayfly-attestation' });
@@ -28,23 +28,23 @@ export async function startAttestationService(log: Logger): Promise<Closer[]> {
   const audit = auditTrailFromEnv('attestation', db, log, env);
   audit.start();
   const attestors = buildAttestorCatalog({
-    trustedIssuers: new PostgresTrustedIssuers(db, env.int('MAYFLY_ISSUER_CACHE_MS', 10_000)),
+    trustedIssuers: new PostgresTrustedIssuers(db, env.read(ISSUER_CACHE_MS)),
     joinTokens: new PostgresJoinTokens(db, audit),
-    clockToleranceSeconds: env.int('MAYFLY_CLOCK_TOLERANCE_SECONDS', 5, { max: 300 }),
-    joinTokenSessionSeconds: env.int('MAYFLY_JOIN_TOKEN_SESSION_SECONDS', 86_400, { min: 60, max: 30 * 86_400 }),
+    clockToleranceSeconds: env.read(CLOCK_TOLERANCE_SECONDS),
+    joinTokenSessionSeconds: env.read(JOIN_TOKEN_SESSION_SECONDS),
     jwksFetch: {
       // Issuers' JWKS come over https, trusting the system store plus this private CA bundle.
-      ca: readOptionalFile(env.optionalString('MAYFLY_ISSUER_CA_FILE')),
+      ca: readOptionalFile(env.read(ISSUER_CA_FILE)),
       withSystemRoots: true,
       allowHttp: tlsSettings(env, { requireIdentity: true }).mode === 'insecure',
     },
   });
   // Evidence uses are kept only while the evidence could still be presented (plus clock skew).
-  const clockToleranceMs = env.int('MAYFLY_CLOCK_TOLERANCE_SECONDS', 5, { max: 300 }) * 1000;
+  const clockToleranceMs = env.read(CLOCK_TOLERANCE_SECONDS) * 1000;
   const prune = Periodic.start({ name: 'attestation.prune-evidence-uses', intervalMs: 60_000, log }, () => pruneEvidenceUses(db, new Date(Date.now() - clockToleranceMs)));
 
-  const workloadCaFile = env.optionalString('MAYFLY_WORKLOAD_CA_FILE');
-  const workloadCaKeyFile = env.optionalString('MAYFLY_WORKLOAD_CA_KEY_FILE');
+  const workloadCaFile = env.read(WORKLOAD_CA_FILE);
+  const workloadCaKeyFile = env.read(WORKLOAD_CA_KEY_FILE);
   const workloadCa = workloadCaFile && workloadCaKeyFile ? await WorkloadCa.load(workloadCaFile, workloadCaKeyFile) : undefined;
   if (!workloadCa) log.warn('no workload CA configured (MAYFLY_WORKLOAD_CA_FILE, MAYFLY_WORKLOAD_CA_KEY_FILE): sessions are off, grants need evidence');
 
@@ -61,7 +61,7 @@ export async function startAttestationService(log: Logger): Promise<Closer[]> {
           attestors,
           registry: new PostgresWorkloadRegistry(db),
           sessions: new Sessions(postgresSvidStore(db), workloadCa ? workloadCaSigner(workloadCa) : undefined, {
-            svidMaxSeconds: env.int('MAYFLY_SVID_MAX_SECONDS', 3600, { min: 15, max: 86_400 }),
+            svidMaxSeconds: env.read(SVID_MAX_SECONDS),
           }),
           controls: postgresSessionControls(db, audit),
           log,
@@ -72,7 +72,7 @@ export async function startAttestationService(log: Logger): Promise<Closer[]> {
         definition: RegistryServiceService,
         implementation: registryApi({
           registry: postgresRegistryPorts(db, audit),
-          trustDomains: (env.optionalString('MAYFLY_WORKLOAD_TRUST_DOMAINS') ?? '').split(',').map((domain) => domain.trim()).filter(Boolean),
+          trustDomains: env.read(WORKLOAD_TRUST_DOMAINS),
           log,
         }),
       },

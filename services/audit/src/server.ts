@@ -1,6 +1,7 @@
+import { Periodic } from '@mayfly/telemetry';
 import { encodeChainHead, decodeChainHead } from '@mayfly/audit-trail';
 import { AuditHeadMissing, connectBus, ensureAuditHeadStream, publishAuditHead, readAuditHead, type NatsConnection } from '@mayfly/bus';
-import { EnvReader, auditHeadStreamSettings, commonSettings } from '@mayfly/config';
+import { AUDIT_CHECKPOINT_KEY_FILE, AUDIT_CHECKPOINT_MS, AUDIT_HEAD_COALESCE_MS, EnvReader, auditHeadStreamSettings, commonSettings } from '@mayfly/config';
 import type { Logger } from '@mayfly/core';
 import { assertDatabaseReachable, createDatabase, assertSchemaCurrent, insertAuditCheckpoint, latestAuditCheckpoint, readAuditChainHashAt, readAuditChainHead } from '@mayfly/db';
 import { startGrpcServer, type Closer } from '@mayfly/grpc';
@@ -13,12 +14,12 @@ import { Coalescer, HeadPublisher, type HeadOutcome } from './domain/head-publis
 
 /** Wires the audit service: database, migrations, the external head on NATS, gRPC. Returns what to close, in order. */
 export async function startAuditService(log: Logger): Promise<Closer[]> {
-  const env = new EnvReader();
+  const env = new EnvReader(process.env, 'audit');
   const settings = commonSettings('audit', env);
   await assertDatabaseReachable(settings.databaseUrl);
   const db = createDatabase({ url: settings.databaseUrl, applicationName: 'mayfly-audit' });
   await assertSchemaCurrent(db);
-  const key = loadCheckpointKey(env.optionalString('MAYFLY_AUDIT_CHECKPOINT_KEY_FILE'), log);
+  const key = loadCheckpointKey(env.read(AUDIT_CHECKPOINT_KEY_FILE), log);
 
   // The log is hash-chained by the database; this service signs the chain's head at intervals.
   const signer = new CheckpointSigner(
@@ -74,7 +75,7 @@ export async function startAuditService(log: Logger): Promise<Closer[]> {
       lastOutcome = outcome;
     }
   };
-  const afterAppend = new Coalescer(publishHead, env.int('MAYFLY_AUDIT_HEAD_COALESCE_MS', 250, { min: 10, max: 60_000 }));
+  const afterAppend = new Coalescer(publishHead, env.read(AUDIT_HEAD_COALESCE_MS));
 
   // A checkpoint over the database's chain, unless that chain no longer extends the head already
   // published (truncated: nothing is signed over it); then the head, fresh even when idle.
@@ -83,7 +84,7 @@ export async function startAuditService(log: Logger): Promise<Closer[]> {
     if (intact) await signer.checkpoint(new Date()).catch((error: unknown) => log.warn({ err: (error as Error).message }, 'signing an audit checkpoint failed; will retry'));
     await publishHead();
   };
-  const checkpointTimer = setInterval(() => void checkpointAndHead(), env.int('MAYFLY_AUDIT_CHECKPOINT_MS', 60_000, { min: 100 }));
+  const checkpoints = Periodic.start({ name: 'audit.checkpoint', intervalMs: env.read(AUDIT_CHECKPOINT_MS), jitter: 0, log }, checkpointAndHead);
 
   const server = await startGrpcServer({
     host: settings.host,
@@ -96,7 +97,7 @@ export async function startAuditService(log: Logger): Promise<Closer[]> {
     () => server.shutdown(settings.drainSeconds * 1000),
     // A last checkpoint and head cover everything appended before the shutdown.
     async () => {
-      clearInterval(checkpointTimer);
+      await checkpoints.stop();
       await afterAppend.stop();
       await checkpointAndHead();
     },

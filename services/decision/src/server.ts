@@ -1,6 +1,7 @@
+import { Periodic } from '@mayfly/telemetry';
 import { fileURLToPath } from 'node:url';
 import { auditTrailFromEnv } from '@mayfly/audit-trail';
-import { EnvReader, commonSettings } from '@mayfly/config';
+import { EnvReader, MAX_TTL_SECONDS, POLICY_CHECK_MS, POLICY_DIR, commonSettings } from '@mayfly/config';
 import type { Logger } from '@mayfly/core';
 import { PolicySetListener, assertDatabaseReachable, assertSchemaCurrent, createDatabase } from '@mayfly/db';
 import { startGrpcServer, type Closer } from '@mayfly/grpc';
@@ -14,7 +15,7 @@ import { decisionApi } from './api/decision-api.js';
 const DEFAULT_POLICY_DIR = fileURLToPath(new URL('../policies', import.meta.url));
 
 export async function startDecisionService(log: Logger): Promise<Closer[]> {
-  const env = new EnvReader();
+  const env = new EnvReader(process.env, 'decision');
   const settings = commonSettings('decision', env);
   await assertDatabaseReachable(settings.databaseUrl);
   const db = createDatabase({ url: settings.databaseUrl, applicationName: 'mayfly-decision' });
@@ -25,7 +26,7 @@ export async function startDecisionService(log: Logger): Promise<Closer[]> {
 
   // The directory seeds an empty database (a fresh local run, a first deployment); after that
   // the stored versions rule, changed with `mayfly policy push|rollback`.
-  const policyDir = env.string('MAYFLY_POLICY_DIR', DEFAULT_POLICY_DIR);
+  const policyDir = env.read(POLICY_DIR) ?? DEFAULT_POLICY_DIR;
   const stored = await store.active();
   if (!stored) {
     const files = readPolicyDirectory(policyDir);
@@ -50,9 +51,9 @@ export async function startDecisionService(log: Logger): Promise<Closer[]> {
   const listener = new PolicySetListener(settings.databaseUrl, (error) => log.warn({ err: error }, 'policy set notifications interrupted; reconnecting (the periodic check still runs)'));
   listener.onNotification(() => void live.refresh());
   listener.start();
-  live.startChecking(env.int('MAYFLY_POLICY_CHECK_MS', 5_000, { min: 100, max: 300_000 }));
+  const checking = Periodic.start({ name: 'decision.policy-check', intervalMs: env.read(POLICY_CHECK_MS), log }, () => live.refresh());
 
-  const limits = { maxTtlSeconds: env.int('MAYFLY_MAX_TTL_SECONDS', 3600, { min: 1, max: 86_400 }) };
+  const limits = { maxTtlSeconds: env.read(MAX_TTL_SECONDS) };
   const server = await startGrpcServer({
     host: settings.host,
     port: settings.port,
@@ -60,5 +61,5 @@ export async function startDecisionService(log: Logger): Promise<Closer[]> {
     log,
     services: [{ name: 'mayfly.v1.DecisionService', definition: DecisionServiceService, implementation: decisionApi(live, store, limits, log) }],
   });
-  return [() => server.shutdown(settings.drainSeconds * 1000), () => live.stop(), () => listener.close(), () => audit.close(), () => db.destroy()];
+  return [() => server.shutdown(settings.drainSeconds * 1000), () => checking.stop(), () => listener.close(), () => audit.close(), () => db.destroy()];
 }

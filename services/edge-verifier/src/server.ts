@@ -1,9 +1,9 @@
-import { EnvReader, commonSettings, componentSpiffeId, revocationKeysSettings, revocationStreamSettings, serviceAddress, tlsSettings, tokenIssuerSettings } from '@mayfly/config';
+import { CLOCK_TOLERANCE_SECONDS, EDGE_CONSUME_TIMEOUT_MS, EDGE_MAX_REVOCATIONS, EDGE_STALE_AFTER_MS, EDGE_USAGE_MAX_ENTRIES, EDGE_USAGE_REPORT_MS, EnvReader, JWKS_CACHE_SECONDS, JWKS_CA_FILE, JWKS_SPIFFE_ID, MAX_TTL_SECONDS, REVOCATION_KEYS_SPIFFE_ID, TLS_CA_FILE, commonSettings, componentSpiffeId, revocationKeysSettings, revocationStreamSettings, serviceAddress, tlsSettings, tokenIssuerSettings } from '@mayfly/config';
 import type { Logger } from '@mayfly/core';
 import { connectBus } from '@mayfly/bus';
 import { callUnary, createClient, startGrpcServer, type Closer, type RunningGrpcServer } from '@mayfly/grpc';
 import { AuditServiceClient, ConsumeRequest, EdgeVerifierServiceService, RevocationServiceClient } from '@mayfly/proto';
-import { observeRevocationState } from '@mayfly/telemetry';
+import { Periodic, observeRevocationState } from '@mayfly/telemetry';
 import { EdgeVerifier, UsageRecorder } from '@mayfly/verifier';
 import { UsageReporter } from './usage-reporter.js';
 import { edgeVerifierApi } from './api/edge-verifier-api.js';
@@ -13,7 +13,7 @@ import { edgeVerifierApi } from './api/edge-verifier-api.js';
  * ask a neighbour than embed the library.
  */
 export async function startEdgeVerifierService(log: Logger): Promise<Closer[]> {
-  const env = new EnvReader();
+  const env = new EnvReader(process.env, 'edge-verifier');
   const settings = commonSettings('edge-verifier', env);
   const { issuer, jwksUrl } = tokenIssuerSettings(env);
   const stream = revocationStreamSettings(env);
@@ -21,18 +21,18 @@ export async function startEdgeVerifierService(log: Logger): Promise<Closer[]> {
   const nats = await connectBus(settings.natsUrl, 'mayfly-edge-verifier');
 
   // What was used, for the usage review: counted per grant, resource and action, sent to audit.
-  const usage = new UsageRecorder(env.int('MAYFLY_EDGE_USAGE_MAX_ENTRIES', 10_000, { min: 1 }));
+  const usage = new UsageRecorder(env.read(EDGE_USAGE_MAX_ENTRIES));
   const audit = createClient(AuditServiceClient, serviceAddress('audit', env), 'audit');
   // Single-use tokens are consumed at the revocation service before they are accepted.
   const revocation = createClient(RevocationServiceClient, serviceAddress('revocation', env), 'revocation');
-  const consumeTimeoutMs = env.int('MAYFLY_EDGE_CONSUME_TIMEOUT_MS', 2_000, { min: 50, max: 60_000 });
+  const consumeTimeoutMs = env.read(EDGE_CONSUME_TIMEOUT_MS);
   const reporter = new UsageReporter(
     usage,
     async (events) => void (await callUnary(audit, audit.record, { events }, { target: 'audit' })),
     tls.mode === 'tls' ? componentSpiffeId(tls.trustDomain, 'edge-verifier') : 'edge-verifier',
     log,
   );
-  const reportTimer = setInterval(() => void reporter.report(new Date()), env.int('MAYFLY_EDGE_USAGE_REPORT_MS', 10_000, { min: 100 }));
+  const reporting = Periodic.start({ name: 'edge.usage-report', intervalMs: env.read(EDGE_USAGE_REPORT_MS), log }, () => reporter.report(new Date()));
 
   let server: RunningGrpcServer | undefined;
   const verifier = await EdgeVerifier.start({
@@ -41,19 +41,19 @@ export async function startEdgeVerifierService(log: Logger): Promise<Closer[]> {
     jwksUrl,
     nats,
     ...stream,
-    jwksCaFile: env.optionalString('MAYFLY_JWKS_CA_FILE') ?? env.optionalString('MAYFLY_TLS_CA_FILE'),
+    jwksCaFile: env.read(JWKS_CA_FILE) ?? env.read(TLS_CA_FILE),
     // The mesh CA signs every component: only issuance may serve the signing keys.
-    jwksSpiffeId: env.optionalString('MAYFLY_JWKS_SPIFFE_ID') ?? (tls.mode === 'tls' ? componentSpiffeId(tls.trustDomain, 'issuance') : undefined),
+    jwksSpiffeId: env.read(JWKS_SPIFFE_ID) ?? (tls.mode === 'tls' ? componentSpiffeId(tls.trustDomain, 'issuance') : undefined),
     allowInsecureJwks: tls.mode === 'insecure',
     // Revocations count only when the revocation service signed them, with keys it serves itself.
     revocationKeysUrl: revocationKeysSettings(env).url,
-    revocationKeysSpiffeId: env.optionalString('MAYFLY_REVOCATION_KEYS_SPIFFE_ID') ?? (tls.mode === 'tls' ? componentSpiffeId(tls.trustDomain, 'revocation') : undefined),
-    jwksCacheMaxAgeMs: env.int('MAYFLY_JWKS_CACHE_SECONDS', 300, { min: 1, max: 86_400 }) * 1000,
-    staleAfterMs: env.int('MAYFLY_EDGE_STALE_AFTER_MS', 5_000, { min: 100, max: 600_000 }),
-    clockToleranceSeconds: env.int('MAYFLY_CLOCK_TOLERANCE_SECONDS', 5, { max: 300 }),
+    revocationKeysSpiffeId: env.read(REVOCATION_KEYS_SPIFFE_ID) ?? (tls.mode === 'tls' ? componentSpiffeId(tls.trustDomain, 'revocation') : undefined),
+    jwksCacheMaxAgeMs: env.read(JWKS_CACHE_SECONDS) * 1000,
+    staleAfterMs: env.read(EDGE_STALE_AFTER_MS),
+    clockToleranceSeconds: env.read(CLOCK_TOLERANCE_SECONDS),
     onRevocationApplied: (event, delayMs) => log.info({ revocationId: event.id, grantId: event.grantId || undefined, spiffeId: event.spiffeId || undefined, keyId: event.keyId || undefined, delayMs }, 'revocation applied'),
-    maxTokenLifetimeSeconds: env.int('MAYFLY_MAX_TTL_SECONDS', 3600, { min: 1, max: 86_400 }),
-    maxRevocationEntries: env.int('MAYFLY_EDGE_MAX_REVOCATIONS', 1_000_000, { min: 1 }),
+    maxTokenLifetimeSeconds: env.read(MAX_TTL_SECONDS),
+    maxRevocationEntries: env.read(EDGE_MAX_REVOCATIONS),
     onFeedError: (error) => log.warn({ err: error }, 'revocation feed problem'),
     consumeSingleUse: async (token) => {
       await callUnary(revocation, revocation.consume, ConsumeRequest.fromPartial(token), { timeoutMs: consumeTimeoutMs, target: 'revocation' });
@@ -81,7 +81,7 @@ export async function startEdgeVerifierService(log: Logger): Promise<Closer[]> {
   return [
     () => running.shutdown(settings.drainSeconds * 1000),
     async () => {
-      clearInterval(reportTimer);
+      await reporting.stop();
       await reporter.report(new Date()); // one last report of what was used
       audit.close();
       revocation.close();

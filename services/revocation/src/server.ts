@@ -1,4 +1,4 @@
-import { EnvReader, commonSettings, revocationStreamSettings } from '@mayfly/config';
+import { EXPIRY_SWEEP_MS, EnvReader, HEARTBEAT_SWEEP_MS, REVOCATION_HEARTBEAT_MS, REVOCATION_PUBLISH_GRACE_MS, REVOCATION_RETENTION_SECONDS, REVOCATION_RETRY_MS, REVOCATION_STREAM_CHECK_MS, commonSettings, revocationStreamSettings } from '@mayfly/config';
 import type { Logger } from '@mayfly/core';
 import { auditTrailFromEnv } from '@mayfly/audit-trail';
 import { RevocationPublisher, connectBus, ensureRevocationStream, readStreamSnapshot } from '@mayfly/bus';
@@ -18,14 +18,14 @@ import { StreamGuard } from './domain/stream-guard.js';
 
 /** Wiring only: settings, adapters, the domain objects they serve, the background loops, the gRPC server. */
 export async function startRevocationService(log: Logger): Promise<Closer[]> {
-  const env = new EnvReader();
+  const env = new EnvReader(process.env, 'revocation');
   const settings = commonSettings('revocation', env);
   const stream = revocationStreamSettings(env);
   await assertDatabaseReachable(settings.databaseUrl);
   const db = createDatabase({ url: settings.databaseUrl, applicationName: 'mayfly-revocation' });
   await assertSchemaCurrent(db);
   const nats = await connectBus(settings.natsUrl, 'mayfly-revocation');
-  const streamConfig = { ...stream, retentionSeconds: env.int('MAYFLY_REVOCATION_RETENTION_SECONDS', 86_400, { min: 60 }) };
+  const streamConfig = { ...stream, retentionSeconds: env.read(REVOCATION_RETENTION_SECONDS) };
   await ensureRevocationStream(nats, streamConfig);
 
   const audit = auditTrailFromEnv('revocation', db, log, env);
@@ -47,7 +47,7 @@ export async function startRevocationService(log: Logger): Promise<Closer[]> {
   // Heartbeats let edges tell they are current; without them they fail closed.
   const heartbeat = new HeartbeatSender(
     { readStream, oldestUnpublishedAt: async () => (await ports.unpublishedRevocations(1))[0]?.revoked_at, publish: (beat, sentAt) => publisher.publishHeartbeat(beat, sentAt) },
-    env.int('MAYFLY_REVOCATION_PUBLISH_GRACE_MS', 1_000, { min: 0 }),
+    env.read(REVOCATION_PUBLISH_GRACE_MS),
   );
 
   audit.start();
@@ -56,12 +56,12 @@ export async function startRevocationService(log: Logger): Promise<Closer[]> {
   const onHeartbeat = logHeartbeatChange(log);
   const loops = [
     // Publish what NATS missed; keep the stream holding every live revocation (repair it from PostgreSQL).
-    Periodic.start({ name: 'revocation.publish-pending', intervalMs: env.int('MAYFLY_REVOCATION_RETRY_MS', 1_000, { min: 50 }), log }, () => revoker.publishPending()),
-    Periodic.start({ name: 'revocation.stream-guard', intervalMs: env.int('MAYFLY_REVOCATION_STREAM_CHECK_MS', 2_000, { min: 100 }), log }, () => guard.check()),
+    Periodic.start({ name: 'revocation.publish-pending', intervalMs: env.read(REVOCATION_RETRY_MS), log }, () => revoker.publishPending()),
+    Periodic.start({ name: 'revocation.stream-guard', intervalMs: env.read(REVOCATION_STREAM_CHECK_MS), log }, () => guard.check()),
     // Expire what is due; revoke grants whose task stopped sending heartbeats.
-    Periodic.start({ name: 'revocation.expiry-sweep', intervalMs: env.int('MAYFLY_EXPIRY_SWEEP_MS', 5_000, { min: 100 }), log }, () => expireDueGrantsOnce(ports, log)),
-    Periodic.start({ name: 'revocation.liveness-sweep', intervalMs: env.int('MAYFLY_HEARTBEAT_SWEEP_MS', 1_000, { min: 100 }), log }, () => revokeMissedHeartbeats(ports, revoker, log)),
-    Periodic.start({ name: 'revocation.heartbeat', intervalMs: env.int('MAYFLY_REVOCATION_HEARTBEAT_MS', 1_000, { min: 50 }), jitter: 0, log }, () => heartbeat.beat(new Date()).then(onHeartbeat)),
+    Periodic.start({ name: 'revocation.expiry-sweep', intervalMs: env.read(EXPIRY_SWEEP_MS), log }, () => expireDueGrantsOnce(ports, log)),
+    Periodic.start({ name: 'revocation.liveness-sweep', intervalMs: env.read(HEARTBEAT_SWEEP_MS), log }, () => revokeMissedHeartbeats(ports, revoker, log)),
+    Periodic.start({ name: 'revocation.heartbeat', intervalMs: env.read(REVOCATION_HEARTBEAT_MS), jitter: 0, log }, () => heartbeat.beat(new Date()).then(onHeartbeat)),
   ];
 
   const server = await startGrpcServer({

@@ -3,7 +3,7 @@ import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { decodeChainHead, readAuditChain, verifyAuditChain, type ExternalRecord } from '@mayfly/audit-trail';
 import { AuditHeadMissing, connectBus, readAuditHead } from '@mayfly/bus';
-import { DEFAULT_NATS_URL, auditHeadStreamSettings } from '@mayfly/config';
+import { DATABASE_URL, DEFAULT_NATS_URL, EnvReader, auditHeadStreamSettings } from '@mayfly/config';
 import { createDatabase, redactUrl } from '@mayfly/db';
 import { callUnary } from '@mayfly/grpc';
 import { AuditEvent, AuditOutcome, AuditServiceClient, ListEventsRequest } from '@mayfly/proto';
@@ -81,7 +81,7 @@ async function readExternalRecord(context: CommandContext): Promise<{ external?:
  * (no trusted key, or no external head); 0 only when the trail is proven intact and complete.
  */
 export async function verify(context: CommandContext): Promise<void> {
-  const url = context.flags.databaseUrl ?? process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/mayfly';
+  const url = context.flags.databaseUrl ?? new EnvReader(process.env, 'mayfly CLI').read(DATABASE_URL);
   const keys = trustedKeys(context);
   const { external, unavailable } = await readExternalRecord(context);
   const db = createDatabase({ url, maxConnections: 1, applicationName: 'mayfly-audit-verify' });

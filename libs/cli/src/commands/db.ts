@@ -1,9 +1,10 @@
+import { DATABASE_URL, EnvReader } from '@mayfly/config';
 import { DATABASE_SERVICES, DEFAULT_ROLE_PREFIX, appliedMigrations, createDatabase, migrateToLatest, redactUrl, serviceRoleName, type DatabaseService } from '@mayfly/db';
 import type { CommandContext } from '../command.js';
 
 /** The owner's connection: --database-url, else DATABASE_URL, else the local default. */
 function ownerUrl(context: CommandContext): string {
-  return context.flags.databaseUrl ?? process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/mayfly';
+  return context.flags.databaseUrl ?? new EnvReader(process.env, 'mayfly CLI').read(DATABASE_URL);
 }
 
 /** Passwords for the service roles from MAYFLY_DB_PASSWORD_<SERVICE>, where set. */

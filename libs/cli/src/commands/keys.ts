@@ -1,3 +1,4 @@
+import { EnvReader, MAX_TTL_SECONDS, SIGNING_KEY_RETIRE_GRACE_SECONDS } from '@mayfly/config';
 import { join } from 'node:path';
 import {
   applyKeyringChange,
@@ -22,18 +23,18 @@ function keyringDir(context: CommandContext): string {
   return context.flags.dir ?? process.env['MAYFLY_SIGNING_KEYRING_DIR'] ?? join(context.stateDir, 'signing-keys');
 }
 
-function seconds(value: string | undefined, fallback: number, flag: string): number {
-  if (value === undefined) return fallback;
+function seconds(value: string, flag: string): number {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 0) throw new Error(`${flag} must be a whole number of seconds, not ${JSON.stringify(value)}`);
   return parsed;
 }
 
-/** Must match issuance's MAYFLY_MAX_TTL_SECONDS and MAYFLY_SIGNING_KEY_RETIRE_GRACE_SECONDS. */
+/** Must match issuance's: the flags, else the same settings issuance reads (libs/config registry). */
 function retention(context: CommandContext): RetentionPolicy {
+  const env = new EnvReader(process.env, 'mayfly CLI');
   return {
-    maxTokenTtlSeconds: seconds(context.flags.maxTtl ?? process.env['MAYFLY_MAX_TTL_SECONDS'], 3600, '--max-ttl'),
-    graceSeconds: seconds(context.flags.grace ?? process.env['MAYFLY_SIGNING_KEY_RETIRE_GRACE_SECONDS'], 300, '--grace'),
+    maxTokenTtlSeconds: context.flags.maxTtl === undefined ? env.read(MAX_TTL_SECONDS) : seconds(context.flags.maxTtl, '--max-ttl'),
+    graceSeconds: context.flags.grace === undefined ? env.read(SIGNING_KEY_RETIRE_GRACE_SECONDS) : seconds(context.flags.grace, '--grace'),
   };
 }
 
@@ -95,7 +96,7 @@ export async function init(context: CommandContext): Promise<void> {
 /** `mayfly keys promote`: the next key signs, the active key retires (still published). */
 export async function promote(context: CommandContext): Promise<void> {
   const dir = keyringDir(context);
-  const change = planPromote(readKeyringDirectory(dir), new Date(), seconds(context.flags.minPublished, 300, '--min-published'));
+  const change = planPromote(readKeyringDirectory(dir), new Date(), context.flags.minPublished === undefined ? 300 : seconds(context.flags.minPublished, '--min-published'));
   applyKeyringChange(dir, change);
   const policy = retention(context);
   report(context, dir, change, `the retired key stays published for ${policy.maxTokenTtlSeconds + policy.graceSeconds} s (longest token + grace); then run mayfly keys prune`);

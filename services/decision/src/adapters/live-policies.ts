@@ -18,7 +18,6 @@ export interface ActivePolicies {
 export class LivePolicies {
   private active: ActivePolicies | undefined;
   private refreshing: Promise<void> | undefined;
-  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly store: PostgresPolicyStore,
@@ -44,14 +43,6 @@ export class LivePolicies {
     return this.refreshing;
   }
 
-  startChecking(checkMs: number): void {
-    this.timer = setInterval(() => void this.refresh(), checkMs);
-    this.timer.unref();
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-  }
 
   private async reload(strict: boolean): Promise<void> {
     try {

@@ -1,3 +1,4 @@
+import { APPROVER_AUDIENCE, APPROVER_GROUPS_CLAIM, APPROVER_ISSUER, APPROVER_JWKS, APPROVER_JWKS_URL, APPROVER_MAX_AGE_SECONDS, ISSUER_CA_FILE } from '@mayfly/config';
 import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, createRemoteJWKSet, customFetch, errors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import type { EnvReader } from '@mayfly/config';
@@ -39,24 +40,24 @@ export class HumanIdentityProvider {
 
   /** From MAYFLY_APPROVER_ISSUER, _AUDIENCE, _JWKS_URL or _JWKS (inline), _GROUPS_CLAIM; undefined when none is set. */
   static fromEnv(env: EnvReader): HumanIdentityProvider | undefined {
-    const issuer = env.optionalString('MAYFLY_APPROVER_ISSUER');
+    const issuer = env.read(APPROVER_ISSUER);
     if (!issuer) return undefined;
-    const url = env.optionalString('MAYFLY_APPROVER_JWKS_URL');
-    const inline = env.optionalString('MAYFLY_APPROVER_JWKS');
+    const url = env.read(APPROVER_JWKS_URL);
+    const inline = env.read(APPROVER_JWKS);
     if (!url === !inline) throw new MayflyError('ERR_CONFIG', 'MAYFLY_APPROVER_ISSUER is set: set exactly one of MAYFLY_APPROVER_JWKS_URL (https) and MAYFLY_APPROVER_JWKS (a JSON key set)');
     let keys: HumanIdentityOptions['keys'];
     if (url) {
       if (!url.startsWith('https://')) throw new MayflyError('ERR_CONFIG', `MAYFLY_APPROVER_JWKS_URL must be https (it is ${url})`);
-      keys = { url, caFile: env.optionalString('MAYFLY_ISSUER_CA_FILE') };
+      keys = { url, caFile: env.read(ISSUER_CA_FILE) };
     } else {
       keys = { jwks: parseJwks(inline!) };
     }
     return new HumanIdentityProvider({
       issuer,
-      audience: env.optionalString('MAYFLY_APPROVER_AUDIENCE') ?? 'mayfly-approvals',
+      audience: env.read(APPROVER_AUDIENCE) ?? 'mayfly-approvals',
       keys,
-      groupsClaim: env.optionalString('MAYFLY_APPROVER_GROUPS_CLAIM') ?? 'groups',
-      maxAgeSeconds: env.int('MAYFLY_APPROVER_MAX_AGE_SECONDS', DEFAULT_ID_TOKEN_MAX_AGE_SECONDS, { min: 30, max: 86_400 }),
+      groupsClaim: env.read(APPROVER_GROUPS_CLAIM) ?? 'groups',
+      maxAgeSeconds: env.read(APPROVER_MAX_AGE_SECONDS),
     });
   }
 

@@ -32,7 +32,7 @@ describe('JwtAccessTokenFormat', () => {
   it('mints RFC 9068 tokens a standard JWT library verifies, bound to a certificate when asked', async () => {
     const dir = keyringDir();
     const [entry] = readKeyringDirectory(dir);
-    const keys = SigningKeyring.open({ dir, retention, reloadIntervalMs: 60_000, log });
+    const keys = SigningKeyring.open({ dir, retention, log });
     const format = new JwtAccessTokenFormat('https://issuer.example', keys);
     const token = await format.mint({ ...claims, certificateThumbprint: 'thumb' });
     expect(decodeProtectedHeader(token)).toEqual({ alg: 'EdDSA', typ: 'at+jwt', kid: entry!.kid });
@@ -42,13 +42,12 @@ describe('JwtAccessTokenFormat', () => {
     expect(JSON.stringify(payload)).not.toContain('undefined');
     const unbound = await format.mint(claims);
     expect((await jwtVerify(unbound, publicKeyOf(entry!))).payload['cnf']).toBeUndefined();
-    keys.close();
   });
 
   it('mints a delegated token as RFC 8693 describes: sub the principal, act the actors (current outermost), client_id the holder', async () => {
     const dir = keyringDir();
     const [entry] = readKeyringDirectory(dir);
-    const keys = SigningKeyring.open({ dir, retention, reloadIntervalMs: 60_000, log });
+    const keys = SigningKeyring.open({ dir, retention, log });
     const format = new JwtAccessTokenFormat('https://issuer.example', keys);
     const [agent, subAgent, tool] = ['spiffe://example.org/agent', 'spiffe://example.org/sub-agent', 'spiffe://example.org/tool'];
     const parents = ['11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222'];
@@ -60,12 +59,11 @@ describe('JwtAccessTokenFormat', () => {
     expect((await format.inspect(token)).spiffeId).toBe(tool);
     const once = await format.mint({ ...claims, spiffeId: subAgent, delegation: { delegators: [agent], parentGrantIds: parents.slice(0, 1) } });
     expect((await jwtVerify(once, publicKeyOf(entry!))).payload).toMatchObject({ sub: agent, client_id: subAgent, act: { sub: subAgent } });
-    keys.close();
   });
 
   it('signs with the promoted key after a reload and still reads tokens of the retired one until it is removed', async () => {
     const dir = keyringDir();
-    const keys = SigningKeyring.open({ dir, retention, reloadIntervalMs: 60_000, log });
+    const keys = SigningKeyring.open({ dir, retention, log });
     const format = new JwtAccessTokenFormat('https://issuer.example', keys);
     const before = await format.mint(claims);
     const oldKid = decodeProtectedHeader(before).kid!;
@@ -85,6 +83,5 @@ describe('JwtAccessTokenFormat', () => {
     applyKeyringChange(dir, planRemove(readKeyringDirectory(dir), oldKid));
     keys.reload();
     await expect(format.inspect(before)).rejects.toMatchObject({ code: 'ERR_TOKEN_INVALID' });
-    keys.close();
   });
 });

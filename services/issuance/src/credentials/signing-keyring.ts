@@ -47,14 +47,13 @@ interface Snapshot {
 /**
  * Issuance's signing keys. With a keyring directory (MAYFLY_SIGNING_KEYRING_DIR: a directory or
  * a mounted Kubernetes Secret shared by every replica) the keyring is re-read every
- * `reloadIntervalMs`: a promoted key starts signing, a new next key and the retired keys'
+ * MAYFLY_SIGNING_KEYRING_RELOAD_MS (adapters/signing-keys.ts runs reload()): a promoted key starts signing, a new next key and the retired keys'
  * windows show in the JWKS, with no restart. A keyring that stops being valid (no active key, a
  * damaged file) is logged and ignored: the last good one stays in use. Without a directory a key
  * is made for this process alone (development), and its tokens die with it.
  */
 export class SigningKeyring implements SigningKeys {
   private snapshot: Snapshot;
-  private timer: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly source: { dir: string } | { ephemeral: readonly KeyringEntry[] },
@@ -65,15 +64,13 @@ export class SigningKeyring implements SigningKeys {
   }
 
   /** Loads the keyring; a keyring that cannot sign is a start-up error. */
-  static open(options: { dir: string | undefined; retention: RetentionPolicy; reloadIntervalMs: number; log: Logger }): SigningKeyring {
+  static open(options: { dir: string | undefined; retention: RetentionPolicy; log: Logger }): SigningKeyring {
     if (!options.dir) {
       options.log.warn('no MAYFLY_SIGNING_KEYRING_DIR: signing with a key that lives only as long as this process (development only)');
       return new SigningKeyring({ ephemeral: [{ ...generateEd25519Entry(new Date()), state: 'active' }] }, options.retention, options.log);
     }
     const keyring = new SigningKeyring({ dir: options.dir }, options.retention, options.log);
     keyring.log.info({ dir: options.dir, active: keyring.snapshot.active.kid, published: keyring.snapshot.published.map((key) => key.kid) }, 'signing keyring loaded');
-    keyring.timer = setInterval(() => keyring.reload(), options.reloadIntervalMs);
-    keyring.timer.unref();
     return keyring;
   }
 
@@ -93,7 +90,7 @@ export class SigningKeyring implements SigningKeys {
     return this.snapshot.reissue.get(kid);
   }
 
-  /** Re-reads the keyring now (the timer calls this); keeps the last good keyring on error. */
+  /** Re-reads the keyring now (a Periodic loop calls this every reload interval); keeps the last good keyring on error. */
   reload(): void {
     try {
       const next = this.load();
@@ -107,10 +104,6 @@ export class SigningKeyring implements SigningKeys {
     } catch (error) {
       this.log.error({ err: error }, 'signing keyring unreadable: still signing with the last good keyring');
     }
-  }
-
-  close(): void {
-    if (this.timer) clearInterval(this.timer);
   }
 
   private load(): Snapshot {

@@ -1,3 +1,4 @@
+import { FAULT_INJECTION } from '@mayfly/config';
 import type { EnvReader } from '@mayfly/config';
 import { MayflyError, type Logger } from '@mayfly/core';
 
@@ -7,7 +8,7 @@ import { MayflyError, type Logger } from '@mayfly/core';
  * production; the service says so loudly when it is.
  */
 export function crashPointFromEnv(env: EnvReader, log: Logger): (() => void) | undefined {
-  const fault = env.optionalString('MAYFLY_FAULT_INJECTION');
+  const fault = env.read(FAULT_INJECTION);
   if (fault === undefined) return undefined;
   if (fault !== 'crash-after-revocation-commit') throw new MayflyError('ERR_CONFIG', `MAYFLY_FAULT_INJECTION=${fault} is not a known fault (crash-after-revocation-commit)`);
   log.warn({ fault }, 'FAULT INJECTION ON: this process kills itself after each revocation commit (tests only)');

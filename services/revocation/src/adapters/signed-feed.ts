@@ -1,4 +1,4 @@
-import { REVOCATION_KEYS_PATH, revocationKeysSettings, type EnvReader } from '@mayfly/config';
+import { type EnvReader, REVOCATION_FEED_KEY_FILE, REVOCATION_KEYS_PATH, revocationKeysSettings } from '@mayfly/config';
 import type { Logger } from '@mayfly/core';
 import { feedSigner } from '@mayfly/bus';
 import { certificateFiles, startKeySetServer, transportSettings } from '@mayfly/grpc';
@@ -10,7 +10,7 @@ import { loadEd25519KeyFile } from '@mayfly/keyring';
  */
 export async function startSignedFeed(env: EnvReader, host: string, log: Logger) {
   const signer = feedSigner(
-    loadEd25519KeyFile(env.optionalString('MAYFLY_REVOCATION_FEED_KEY_FILE'), 'MAYFLY_REVOCATION_FEED_KEY_FILE', () =>
+    loadEd25519KeyFile(env.read(REVOCATION_FEED_KEY_FILE), 'MAYFLY_REVOCATION_FEED_KEY_FILE', () =>
       log.warn('no MAYFLY_REVOCATION_FEED_KEY_FILE: signing the revocation feed with a key that lives only as long as this process (one replica only; edges re-fetch the key)'),
     ),
   );

@@ -1,0 +1,18 @@
+import { intSetting, optionalSetting } from '../setting.js';
+
+/** Settings of the decision service. */
+
+export const POLICY_DIR = optionalSetting({
+  name: 'MAYFLY_POLICY_DIR',
+  readBy: ['decision'],
+  defaultText: '`services/decision/policies` (the package\'s own)',
+  description: 'the policy set (`*.cedar`, `schema.cedarschema`, `approval-rules.json`) stored as version 1 when the database holds none; after that `mayfly policy push` changes policy',
+});
+export const POLICY_CHECK_MS = intSetting({
+  name: 'MAYFLY_POLICY_CHECK_MS',
+  readBy: ['decision'],
+  default: 5_000,
+  min: 100,
+  max: 300_000,
+  description: 'how often each replica re-reads the active policy set besides the NOTIFY it hears (the bound on picking up a push should a notification be lost)',
+});

@@ -1,0 +1,62 @@
+import {
+  BREAK_GLASS_MAX_SECONDS,
+  DEFAULT_TTL_SECONDS,
+  EnvReader,
+  GRANT_RATE_BURST,
+  GRANT_RATE_PER_SECOND,
+  GRANT_READER_GROUPS,
+  ISSUANCE_HTTP_PORT,
+  MAX_DELEGATION_DEPTH,
+  MAX_GRANT_SECONDS,
+  MAX_TTL_SECONDS,
+  REVOKED_KEYS_POLL_MS,
+  SESSION_CHECK_CACHE_MS,
+  SIGNING_KEYRING_DIR,
+  SIGNING_KEYRING_RELOAD_MS,
+  SIGNING_KEY_RETIRE_GRACE_SECONDS,
+  UNAUTHENTICATED_BURST_PER_PEER,
+  UNAUTHENTICATED_RATE_PER_PEER,
+  WORKLOAD_CA_FILE,
+  commonSettings,
+  tokenIssuerSettings,
+  type CommonSettings,
+} from '@mayfly/config';
+
+/** Everything issuance reads from its environment, read once at start (libs/config registry). */
+export interface IssuanceSettings {
+  readonly common: CommonSettings;
+  readonly issuer: string;
+  readonly httpPort: number;
+  readonly ttl: { readonly defaultTtlSeconds: number; readonly maxRequestTtlSeconds: number; readonly maxGrantSeconds: number };
+  readonly breakGlassMaxSeconds: number;
+  readonly maxDelegationDepth: number;
+  readonly rateLimit: { readonly perSecond: number; readonly burst: number };
+  readonly unauthenticatedRateLimit: { readonly perSecond: number; readonly burst: number };
+  readonly signingKeys: { readonly dir: string | undefined; readonly graceSeconds: number; readonly reloadIntervalMs: number; readonly revokedPollMs: number };
+  readonly sessionCheckCacheMs: number;
+  readonly workloadCaFile: string | undefined;
+  readonly readerGroups: readonly string[];
+}
+
+export function issuanceSettings(env: EnvReader): IssuanceSettings {
+  return {
+    common: commonSettings('issuance', env),
+    issuer: tokenIssuerSettings(env).issuer,
+    httpPort: env.read(ISSUANCE_HTTP_PORT),
+    ttl: { defaultTtlSeconds: env.read(DEFAULT_TTL_SECONDS), maxRequestTtlSeconds: env.read(MAX_TTL_SECONDS), maxGrantSeconds: env.read(MAX_GRANT_SECONDS) },
+    breakGlassMaxSeconds: env.read(BREAK_GLASS_MAX_SECONDS),
+    // How many times access may be passed on: agent → sub-agent → tool is 2.
+    maxDelegationDepth: env.read(MAX_DELEGATION_DEPTH),
+    rateLimit: { perSecond: env.read(GRANT_RATE_PER_SECOND), burst: env.read(GRANT_RATE_BURST) },
+    unauthenticatedRateLimit: { perSecond: env.read(UNAUTHENTICATED_RATE_PER_PEER), burst: env.read(UNAUTHENTICATED_BURST_PER_PEER) },
+    signingKeys: {
+      dir: env.read(SIGNING_KEYRING_DIR),
+      graceSeconds: env.read(SIGNING_KEY_RETIRE_GRACE_SECONDS),
+      reloadIntervalMs: env.read(SIGNING_KEYRING_RELOAD_MS),
+      revokedPollMs: env.read(REVOKED_KEYS_POLL_MS),
+    },
+    sessionCheckCacheMs: env.read(SESSION_CHECK_CACHE_MS),
+    workloadCaFile: env.read(WORKLOAD_CA_FILE),
+    readerGroups: env.read(GRANT_READER_GROUPS),
+  };
+}
