@@ -144,3 +144,27 @@ describe('explain', () => {
     ]);
   });
 });
+
+describe('explain', () => {
+  it('answers with what decide answers, asking the policies about each action once', async () => {
+    const { explain } = await import('./explain.js');
+    const table = { read: { allowed: true, policyIds: ['read-ok'] }, write: { allowed: false, policyIds: ['no-writes'] } };
+    const asked = engine(table);
+    const explained = explain(request(['read', 'write']), asked, { maxTtlSeconds: 3600 }, new Date(0));
+    expect(explained.decision).toEqual(decide(request(['read', 'write']), engine(table), { maxTtlSeconds: 3600 }, new Date(0)));
+    expect(explained.decision?.effect).toBe(Effect.EFFECT_DENY);
+    expect(asked.asked).toEqual(['read', 'write']);
+    expect(explained.actions.map((action) => [action.action, action.allowed, action.withinCeiling])).toEqual([
+      ['read', true, true],
+      ['write', false, true],
+    ]);
+  });
+
+  it('still asks the policies about actions outside the ceiling, which decide refuses without asking', async () => {
+    const { explain } = await import('./explain.js');
+    const asked = engine({ delete: { allowed: true, policyIds: ['too-kind'] } });
+    const explained = explain(request(['delete']), asked, { maxTtlSeconds: 3600 });
+    expect(explained.decision?.effect).toBe(Effect.EFFECT_DENY);
+    expect(explained.actions[0]).toMatchObject({ action: 'delete', withinCeiling: false, allowed: true, policyIds: ['too-kind'] });
+  });
+});

@@ -24,6 +24,38 @@ export interface DecisionLimits {
  * is break-glass and a @break_glass policy allows it, which is the only way break-glass is allowed.
  */
 export function decide(request: DecideRequest, engine: PolicyEngine, limits: DecisionLimits, now = new Date()): DecideResponse {
+  return decideWith(request, engine, limits, policyAnswers(request, engine, now));
+}
+
+/** The policies' answer per action, each asked at most once (decide and explain share them). */
+export type PolicyAnswers = (action: string) => PolicyAnswer;
+
+/** Asks the engine about one action of the request, remembering the answer. */
+export function policyAnswers(request: DecideRequest, engine: PolicyEngine, now: Date): PolicyAnswers {
+  const answers = new Map<string, PolicyAnswer>();
+  return (action) => {
+    let answer = answers.get(action);
+    if (!answer) {
+      answer = engine.evaluate({
+        workload: request.workload!,
+        task: request.task!,
+        resource: request.resource,
+        action,
+        requestedTtlSeconds: request.requestedTtlSeconds,
+        justification: request.justification,
+        delegation: request.delegation,
+        evidence: request.evidence,
+        breakGlass: request.breakGlass,
+        now,
+      });
+      answers.set(action, answer);
+    }
+    return answer;
+  };
+}
+
+/** decide() over answers already asked for (explain asks for every action, decide only as needed). */
+export function decideWith(request: DecideRequest, engine: PolicyEngine, limits: DecisionLimits, answerFor: PolicyAnswers): DecideResponse {
   const workload = request.workload;
   const task = request.task;
   if (!workload) throw invalidArgument('workload', 'is required');
@@ -68,18 +100,7 @@ export function decide(request: DecideRequest, engine: PolicyEngine, limits: Dec
   const approvalRules: ApprovalRule[] = [];
   const reviewerGroups = new Set<string>();
   for (const action of request.actions) {
-    const answer = engine.evaluate({
-      workload,
-      task,
-      resource: request.resource,
-      action,
-      requestedTtlSeconds: request.requestedTtlSeconds,
-      justification: request.justification,
-      delegation: request.delegation,
-      evidence: request.evidence,
-      breakGlass: request.breakGlass,
-      now,
-    });
+    const answer = answerFor(action);
     if (answer.allowed && request.breakGlass && !answer.breakGlass) {
       // Break-glass skips approval, so only a policy written for it may allow it.
       reasons.push(`break-glass "${action}" on ${request.resource} is allowed only by a @break_glass policy, and none permits it for ${workload.spiffeId}`);

@@ -1,30 +1,20 @@
 import { checkCeiling } from '@mayfly/core';
 import type { ActionExplanation, DecideRequest, ExplainResponse } from '@mayfly/proto';
-import { decide, type DecisionLimits } from './decide.js';
+import { decideWith, policyAnswers, type DecisionLimits } from './decide.js';
 import type { PolicyEngine } from './policy-engine.js';
 
 /**
- * A dry run: what decide() would answer for the request now, and for each action the ceiling's
- * say and the policies' — asked even where the ceiling already refuses, so that an operator sees
- * everything that stands in the way. Nothing is recorded and nothing is issued.
+ * A dry run: what decide() answers for the request now — the same code, over the same policy
+ * answers — and for each action the ceiling's say and the policies' — asked even where the
+ * ceiling already refuses, so that an operator sees everything that stands in the way. Nothing is
+ * recorded and nothing is issued.
  */
 export function explain(request: DecideRequest, engine: PolicyEngine, limits: DecisionLimits, now = new Date()): ExplainResponse {
-  const decision = decide(request, engine, limits, now);
-  const workload = request.workload!;
-  const { within } = checkCeiling(workload.ceiling, request.resource, request.actions);
+  const answerFor = policyAnswers(request, engine, now);
+  const decision = decideWith(request, engine, limits, answerFor);
+  const { within } = checkCeiling(request.workload!.ceiling, request.resource, request.actions);
   const actions: ActionExplanation[] = request.actions.map((action) => {
-    const answer = engine.evaluate({
-      workload,
-      task: request.task!,
-      resource: request.resource,
-      action,
-      requestedTtlSeconds: request.requestedTtlSeconds,
-      justification: request.justification,
-      delegation: request.delegation,
-      evidence: request.evidence,
-      breakGlass: request.breakGlass,
-      now,
-    });
+    const answer = answerFor(action);
     return {
       action,
       withinCeiling: within.includes(action),

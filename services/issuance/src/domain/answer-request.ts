@@ -6,6 +6,7 @@ import { grantBounds } from './grant-bounds.js';
 import { issuedDetail } from './issued-record.js';
 import type { RefusalRecord } from './refusal-records.js';
 import { checkMayAnswer, type Approver } from './separation-of-duties.js';
+import { mintGrantToken } from './grant-steps.js';
 
 export interface AnswerPorts {
   /** The person an OIDC ID token names; throws ERR_TOKEN_INVALID if it is not one. */
@@ -134,18 +135,7 @@ async function decide(
     taskDeadline: grant.task_deadline ?? undefined,
   });
   const renewableUntil = grant.single_use ? bounds.expiresAt : bounds.renewableUntil;
-  const token = await credentials.mint({
-    spiffeId: grant.spiffe_id,
-    audience: grant.resource,
-    scopes: grant.actions,
-    tokenId: grant.token_id,
-    grantId: grant.id,
-    taskId: grant.task_id,
-    issuedAt: now,
-    expiresAt: bounds.expiresAt,
-    certificateThumbprint: request.certificate_thumbprint ?? undefined,
-    singleUse: grant.single_use,
-  });
+  const token = await mintGrantToken(credentials, grant, { issuedAt: now, expiresAt: bounds.expiresAt, boundTo: request.certificate_thumbprint ?? undefined });
   const issuedGrant = { ...grant, issued_at: now, expires_at: bounds.expiresAt, renewable_until: renewableUntil, token_lifetime_seconds: bounds.tokenLifetimeSeconds };
   const issued = record({
     kind: 'grant.issued',

@@ -1,6 +1,7 @@
 import { type PendingApproval } from '@mayfly/model';
 import { checkCeiling } from '@mayfly/core';
 import { Effect, type DecideRequest, type DecideResponse, type Workload } from '@mayfly/proto';
+import { taskOf } from './grant-steps.js';
 
 /** What an approval looks at again, as it is now. */
 export interface RecheckPorts {
@@ -36,7 +37,7 @@ export async function whyRequestNoLongerHolds(current: PendingApproval, ports: R
   }
   const decision = await ports.decide({
     workload: registered.workload,
-    task: { id: grant.task_id, kind: grant.task_kind, reference: grant.task_reference, deadline: grant.task_deadline ?? undefined },
+    task: taskOf(grant),
     resource: grant.resource,
     actions: [...grant.actions],
     requestedTtlSeconds: request.requested_ttl_seconds,

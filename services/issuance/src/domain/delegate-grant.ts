@@ -5,6 +5,7 @@ import { Effect, type AuditEvent, type DecideRequest, type DecideResponse, type 
 import type { CredentialFormat, PresentedCredential } from '../credentials/credential-format.js';
 import { delegationFrom, readDelegation, type ValidDelegation } from './delegation-request.js';
 import { grantBounds } from './grant-bounds.js';
+import { decisionDetail, mintGrantToken, refuseIfDenied, taskOf } from './grant-steps.js';
 import { newGrantRecord } from './grant-record.js';
 import { issuedDetail } from './issued-record.js';
 import type { GrantCall } from './grant-flow.js';
@@ -69,20 +70,9 @@ export async function delegateGrant(
     const thumbprint = delegateBinding(delegation, presented, ports);
     if (thumbprint) await ports.checkSession(thumbprint.certificate);
     const decision = await decide(delegate, parent, delegation, chain, ports, call.deadline);
-    const events = [record({ kind: 'decision.made', outcome: 'success', detail: decisionDetail(decision, delegate) })];
+    const events = [record({ kind: 'decision.made', outcome: 'success', detail: decisionDetail(decision, { delegate: delegate.spiffeId }) })];
     const grant = childGrant(parent, delegate, delegation, chain, decision, options, now);
-    const accessToken = await credentials.mint({
-      spiffeId: grant.spiffe_id,
-      audience: grant.resource,
-      scopes: grant.actions,
-      tokenId: grant.token_id,
-      grantId: grant.id,
-      taskId: grant.task_id,
-      issuedAt: now,
-      expiresAt: grant.expires_at,
-      certificateThumbprint: thumbprint?.certificate.thumbprint,
-      delegation: chain,
-    });
+    const accessToken = await mintGrantToken(credentials, grant, { issuedAt: now, expiresAt: grant.expires_at, boundTo: thumbprint?.certificate.thumbprint });
     events.push(record({ kind: 'grant.issued', outcome: 'success', grantId: grant.id, detail: delegatedDetail(grant, parent, delegation, chain, credentials.name, thumbprint?.certificate.thumbprint) }));
     for (const event of events) event.grantId = grant.id;
     if (!(await ports.commitDelegatedGrant(grant, events))) {
@@ -163,7 +153,7 @@ async function decide(delegate: Workload, parent: GrantRecord, delegation: Valid
   const decision = await ports.decide(
     {
       workload: delegate,
-      task: { id: parent.task_id, kind: parent.task_kind, reference: parent.task_reference, deadline: parent.task_deadline ?? undefined },
+      task: taskOf(parent),
       resource: delegation.resource,
       actions: [...delegation.actions],
       requestedTtlSeconds: delegation.requestedTtlSeconds,
@@ -181,9 +171,7 @@ async function decide(delegate: Workload, parent: GrantRecord, delegation: Valid
       { decision },
     );
   }
-  if (decision.effect !== Effect.EFFECT_ALLOW) {
-    throw Object.assign(new MayflyError('ERR_POLICY_DENIED', `denied: ${decision.reasons.join('; ')}`), { decision });
-  }
+  refuseIfDenied(decision);
   return decision;
 }
 
@@ -199,7 +187,7 @@ function childGrant(parent: GrantRecord, delegate: Workload, delegation: ValidDe
   });
   return newGrantRecord({
     spiffeId: delegate.spiffeId,
-    task: { id: parent.task_id, kind: parent.task_kind, reference: parent.task_reference, deadline: parent.task_deadline ?? undefined },
+    task: taskOf(parent),
     resource: parent.resource,
     decision,
     status: 'active',
@@ -210,11 +198,6 @@ function childGrant(parent: GrantRecord, delegate: Workload, delegation: ValidDe
     heartbeatIntervalSeconds: decision.heartbeatSeconds > 0 ? decision.heartbeatSeconds : null,
     delegation: { parentGrantId: parent.id, ancestorGrantIds: chain.parentGrantIds, delegators: chain.delegators },
   });
-}
-
-function decisionDetail(decision: DecideResponse, delegate: Workload): Record<string, unknown> {
-  const allowed = decision.effect === Effect.EFFECT_ALLOW;
-  return { effect: allowed ? 'allow' : 'deny', delegate: delegate.spiffeId, reasons: decision.reasons, policyIds: decision.policyIds, policyVersion: decision.policyVersion, policySetVersion: decision.policySetVersion };
 }
 
 /** The issuance record of a delegated grant: who passed what on to whom, besides what was issued. */
@@ -237,7 +220,8 @@ async function auditRefusal(
   if (!isMayflyError(error) || error.code === 'ERR_DEPENDENCY_UNAVAILABLE' || error.code === 'ERR_INTERNAL' || error.code === 'ERR_DEADLINE_EXCEEDED') return;
   const decision = (error as { decision?: DecideResponse }).decision;
   const events = [
-    ...(decision ? [record({ kind: 'decision.made', outcome: 'denied', grantId: presented.grantId, detail: { effect: 'deny', delegate: delegation.delegateSpiffeId, reasons: decision.reasons, policyIds: decision.policyIds, policyVersion: decision.policyVersion, policySetVersion: decision.policySetVersion } })] : []),
+    // A delegation that policy would send to people is refused (it does not wait): recorded as a deny.
+    ...(decision ? [record({ kind: 'decision.made', outcome: 'denied', grantId: presented.grantId, detail: { ...decisionDetail(decision, { delegate: delegation.delegateSpiffeId }), effect: 'deny' } })] : []),
     record({
       kind: 'grant.delegation_refused',
       outcome: 'denied',

@@ -3,6 +3,7 @@ import { EVIDENCE_KINDS_SENTENCE, MayflyError, isMayflyError } from '@mayfly/cor
 import { Effect, type AuditEvent, type DecideResponse, type RequestGrantRequest, type RequestGrantResponse } from '@mayfly/proto';
 import type { CredentialFormat } from '../credentials/credential-format.js';
 import { grantBounds } from './grant-bounds.js';
+import { decisionDetail, effectName, mintGrantToken, refuseIfDenied } from './grant-steps.js';
 import { readGrantRequest, type TtlPolicy, type ValidGrantRequest } from './grant-request.js';
 import type { GrantFlowPorts } from './ports.js';
 import { PeerThrottle } from './peer-throttle.js';
@@ -152,21 +153,8 @@ export class GrantFlow {
       },
       deadline,
     );
-    const effect = decision.effect === Effect.EFFECT_ALLOW ? 'allow' : decision.effect === Effect.EFFECT_NEEDS_APPROVAL ? 'needs_approval' : 'deny';
-    trail.add({
-      kind: 'decision.made',
-      outcome: effect === 'deny' ? 'denied' : 'success',
-      detail: {
-        effect,
-        reasons: decision.reasons,
-        policyIds: decision.policyIds,
-        policyVersion: decision.policyVersion,
-        policySetVersion: decision.policySetVersion,
-        ...(decision.approval ? { approvalRule: decision.approval.rule } : {}),
-        ...(decision.breakGlass ? { breakGlass: true } : {}),
-      },
-    });
-    if (effect === 'deny') throw new MayflyError('ERR_POLICY_DENIED', `denied: ${decision.reasons.join('; ')}`);
+    trail.add({ kind: 'decision.made', outcome: effectName(decision) === 'deny' ? 'denied' : 'success', detail: decisionDetail(decision) });
+    refuseIfDenied(decision);
     return decision;
   }
 
@@ -232,18 +220,7 @@ export class GrantFlow {
       breakGlass: decision.breakGlass,
     });
     const thumbprint = identity.via === 'session' ? identity.certificate.thumbprint : undefined;
-    const accessToken = await this.credentials.mint({
-      spiffeId: grant.spiffe_id,
-      audience: grant.resource,
-      scopes: grant.actions,
-      tokenId: grant.token_id,
-      grantId: grant.id,
-      taskId: grant.task_id,
-      issuedAt,
-      expiresAt,
-      certificateThumbprint: thumbprint,
-      singleUse: request.singleUse,
-    });
+    const accessToken = await mintGrantToken(this.credentials, grant, { issuedAt, expiresAt, boundTo: thumbprint });
     if (request.idempotencyKey) {
       Object.assign(grant, { idempotency_key: request.idempotencyKey, request_digest: requestDigest(request), token_reissue: this.credentials.reissuable(accessToken) });
     }

@@ -6,6 +6,7 @@ import { renewedExpiry } from './grant-bounds.js';
 import { authenticateHolder } from './grant-holder.js';
 import type { GrantCall } from './grant-flow.js';
 import type { SessionCertificate } from './workload-identity.js';
+import { mintGrantToken } from './grant-steps.js';
 
 export interface RenewalPorts {
   findGrant(id: string): Promise<GrantRecord | undefined>;
@@ -41,18 +42,7 @@ export async function renewGrant(request: RenewGrantRequest, call: GrantCall, cr
     const grant = await liveGrant(request.grantId, presented, ports);
     const expiresAt = await renewalExpiry(grant, ports, now);
     const tokenId = newId();
-    const accessToken = await credentials.mint({
-      spiffeId: grant.spiffe_id,
-      audience: grant.resource,
-      scopes: grant.actions,
-      tokenId,
-      grantId: grant.id,
-      taskId: grant.task_id,
-      issuedAt: now,
-      expiresAt,
-      certificateThumbprint: presented.certificateThumbprint,
-      delegation: grant.parent_grant_id ? { delegators: grant.delegators, parentGrantIds: grant.ancestor_grant_ids } : undefined,
-    });
+    const accessToken = await mintGrantToken(credentials, grant, { tokenId, issuedAt: now, expiresAt, boundTo: presented.certificateThumbprint });
     const events = [
       auditEvent(SOURCE, {
         kind: 'grant.renewed',
