@@ -2,21 +2,12 @@ import { createHash } from 'node:crypto';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { AUDIT_MAX_ATTEMPTS, EnvReader, serviceAddress } from '@mayfly/config';
 import { MayflyError, type Logger } from '@mayfly/core';
-import {
-  deadLetterAudit,
-  enqueueAuditEvents,
-  listPendingAudit,
-  markAuditDelivered,
-  recordAuditDeliveryFailure,
-  recordAuditRefusal,
-  type Database,
-  type Kysely,
-} from '@mayfly/db';
-import { callUnary, createClient } from '@mayfly/grpc';
-import { AuditEvent, AuditServiceClient } from '@mayfly/proto';
+import { enqueueAuditEvents, type Database, type Kysely } from '@mayfly/db';
+import { AuditEvent } from '@mayfly/proto';
 import { Periodic, mayflyMetrics } from '@mayfly/telemetry';
 import { auditEvent } from '@mayfly/model';
 import { takeBatch, type Queued } from './batching.js';
+import { grpcAuditSink, postgresAuditOutbox, type AuditOutbox, type AuditSink } from './ports.js';
 
 export interface AuditTrailOptions {
   readonly db: Kysely<Database>;
@@ -28,6 +19,10 @@ export interface AuditTrailOptions {
   readonly retryIntervalMs?: number;
   /** Refusals of one event by the audit service before it is set aside (dead-lettered). Default 5. */
   readonly maxAttempts?: number;
+  /** The outbox; default: the owner's rows of audit_outbox in `db`. */
+  readonly outbox?: AuditOutbox;
+  /** Where events go; default: the audit service at `auditAddress`. */
+  readonly sink?: AuditSink;
 }
 
 const BATCH = 200;
@@ -47,12 +42,14 @@ const DEAD_LETTERED = 'audit.dead_lettered';
  * audited — while everything else goes through.
  */
 export class AuditTrail {
-  private readonly client: AuditServiceClient;
+  private readonly outbox: AuditOutbox;
+  private readonly sink: AuditSink;
   private retrying: Periodic | undefined;
   private draining: Promise<void> | undefined;
 
   constructor(private readonly options: AuditTrailOptions) {
-    this.client = createClient(AuditServiceClient, options.auditAddress, 'audit');
+    this.outbox = options.outbox ?? postgresAuditOutbox(options.db, options.owner);
+    this.sink = options.sink ?? grpcAuditSink(options.auditAddress);
   }
 
   get owner(): string {
@@ -108,11 +105,11 @@ export class AuditTrail {
     if (events.length === 0) return new Set();
     const ids = events.map((event) => event.id);
     try {
-      await callUnary(this.client, this.client.record, { events: [...events] }, { deadline, timeoutMs: 2_000, target: 'audit' });
+      await this.sink.record(events, deadline);
     } catch (error) {
       if (!refusedForContent(error)) {
         this.options.log.warn({ err: (error as Error).message, events: ids.length }, 'audit service unreachable; events kept in the outbox');
-        await recordAuditDeliveryFailure(this.options.db, ids, (error as Error).message).catch(() => undefined);
+        await this.outbox.recordDeliveryFailure(ids, (error as Error).message).catch(() => undefined);
         return new Set();
       }
       if (events.length === 1) {
@@ -127,7 +124,7 @@ export class AuditTrail {
     }
     // The audit service has the events: that is what the caller waits for. Clearing them from
     // the outbox can happen after; if it never does, redelivery is harmless (ids are unique).
-    markAuditDelivered(this.options.db, ids, new Date()).catch((error: unknown) =>
+    this.outbox.markDelivered(ids, new Date()).catch((error: unknown) =>
       this.options.log.warn({ err: (error as Error).message }, 'could not mark audit events delivered; they will be redelivered'),
     );
     return new Set(ids);
@@ -135,11 +132,11 @@ export class AuditTrail {
 
   /** The audit service refused this one event for what it holds; after maxAttempts it is set aside. */
   private async refused(event: AuditEvent, error: Error): Promise<void> {
-    const attempts = await recordAuditRefusal(this.options.db, event.id, error.message);
+    const attempts = await this.outbox.recordRefusal(event.id, error.message);
     const maxAttempts = this.options.maxAttempts ?? 5;
     this.options.log.warn({ eventId: event.id, kind: event.kind, attempts, maxAttempts, err: error.message }, 'audit service refused an event');
     if (attempts < maxAttempts) return;
-    await deadLetterAudit(this.options.db, event.id, new Date());
+    await this.outbox.deadLetter(event.id, new Date());
     mayflyMetrics().auditDeadLetters.add(1, { owner: this.options.owner });
     this.options.log.error({ eventId: event.id, kind: event.kind, attempts }, 'audit event dead-lettered: it stays in audit_outbox for inspection');
     if (event.kind === DEAD_LETTERED) return; // never a notice about a notice
@@ -157,7 +154,7 @@ export class AuditTrail {
         payloadDigest: createHash('sha256').update(AuditEvent.encode(event).finish()).digest('hex'),
       },
     });
-    await this.enqueue(this.options.db, [notice]);
+    await this.outbox.enqueue(this.outboxEntries([notice]));
   }
 
   /** Delivers everything still pending, oldest first. */
@@ -165,7 +162,7 @@ export class AuditTrail {
     this.draining ??= (async () => {
       try {
         for (;;) {
-          const pending = await listPendingAudit(this.options.db, this.options.owner, BATCH);
+          const pending = await this.outbox.listPending(BATCH);
           if (pending.length === 0) return;
           const delivered = await this.deliver(pending.map((entry) => AuditEvent.decode(entry.payload)));
           // Partly delivered (an event was refused): go on; what is left is retried next round.
@@ -180,7 +177,7 @@ export class AuditTrail {
   }
 
   private async madeProgress(ids: readonly string[]): Promise<boolean> {
-    const still = await listPendingAudit(this.options.db, this.options.owner, BATCH);
+    const still = await this.outbox.listPending(BATCH);
     return still.some((entry) => !ids.includes(entry.id)) || still.length < ids.length;
   }
 
@@ -205,7 +202,7 @@ export class AuditTrail {
     ]);
     clearTimeout(timer);
     await Promise.race([this.draining?.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 100))]);
-    this.client.close();
+    this.sink.close();
   }
 }
 

@@ -122,7 +122,7 @@ const ALLOWED_ALGORITHMS = [...ACCESS_TOKEN_ALGORITHMS];
 export class EdgeVerifier {
   readonly revocations: RevocationSet;
   private readonly jwks: JWTVerifyGetKey;
-  private subscription: RevocationSubscription | undefined;
+  private subscription: RevocationFeed | undefined;
   /** Verified tokens, their claims and when they were verified, oldest first (Map keeps insertion order). */
   private readonly verified = new Map<string, { claims: AccessTokenClaims; verifiedAt: number }>();
   private readonly jwksCacheMaxAgeMs: number;
@@ -130,30 +130,31 @@ export class EdgeVerifier {
   private readonly keyObjects = new WeakMap<CryptoKey, KeyObject>();
   private pruneTimer: NodeJS.Timeout | undefined;
 
-  private constructor(private readonly options: EdgeVerifierOptions) {
+  private constructor(
+    private readonly options: VerifierRules,
+    keys: JWTVerifyGetKey,
+  ) {
     this.verifiedCacheSize = options.verifiedCacheSize ?? 10_000;
     this.jwksCacheMaxAgeMs = options.jwksCacheMaxAgeMs ?? 300_000;
     this.revocations = new RevocationSet(options.maxRevocationEntries ?? DEFAULT_MAX_REVOCATION_ENTRIES);
-    if (options.jwksUrl.startsWith('http:') && !options.allowInsecureJwks) {
-      throw new MayflyError('ERR_CONFIG', `the JWKS URL ${options.jwksUrl} is plain http: signing keys must come over https (or set MAYFLY_INSECURE_DEV=true for development)`);
-    }
-    // Read once here so that a missing CA file is a start-up error; fetches re-read it (rotation).
-    if (options.jwksCaFile) readFileSync(options.jwksCaFile);
-    this.jwks = createRemoteJWKSet(new URL(options.jwksUrl), {
-      timeoutDuration: 2_000,
-      cooldownDuration: 5_000,
-      cacheMaxAge: this.jwksCacheMaxAgeMs,
-      [customFetch]: httpsFetch({
-        caFile: options.jwksCaFile,
-        spiffeId: options.jwksSpiffeId,
-        allowHttp: options.allowInsecureJwks ?? false,
-      }),
-    });
+    this.jwks = keys;
+  }
+
+  /**
+   * The verifier over a key source and a revocation feed its caller provides: what start() does
+   * with the JWKS over https and the NATS stream, and what unit tests do with a local key and a
+   * feed in hand. `follow` is given the function that applies each (already verified) event.
+   */
+  static over(rules: VerifierRules, keys: JWTVerifyGetKey, follow: (apply: (event: RevocationEvent) => void) => RevocationFeed): EdgeVerifier {
+    const verifier = new EdgeVerifier(rules, keys);
+    verifier.subscription = follow((event) => verifier.apply(event));
+    verifier.startPruning();
+    return verifier;
   }
 
   /** Starts following the revocation stream; resolves once subscribed (not yet caught up). */
   static async start(options: EdgeVerifierOptions): Promise<EdgeVerifier> {
-    const verifier = new EdgeVerifier(options);
+    const verifier = new EdgeVerifier(options, remoteKeys(options));
     verifier.subscription = await subscribeRevocations(options.nats, {
       stream: options.stream,
       subjectPrefix: options.subjectPrefix,
@@ -170,9 +171,14 @@ export class EdgeVerifier {
       ...(options.feedCheckIntervalMs ? { checkIntervalMs: options.feedCheckIntervalMs } : {}),
       ...(options.staleAfterMs ? { staleAfterMs: options.staleAfterMs } : {}),
     });
-    verifier.pruneTimer = setInterval(() => verifier.revocations.prune(), 30_000);
-    verifier.pruneTimer.unref();
+    verifier.startPruning();
     return verifier;
+  }
+
+  /** Expired revocations are forgotten every 30 s (a sync sweep of memory: no Periodic, nothing to fail or log). */
+  private startPruning(): void {
+    this.pruneTimer = setInterval(() => this.revocations.prune(), 30_000);
+    this.pruneTimer.unref();
   }
 
   /** Resolves when the verifier has applied every revocation that existed when it started. */
@@ -339,4 +345,29 @@ function feedRejection(state: FeedState): Rejection | undefined {
     case 'failed':
       return reject('ERR_REVOCATION_FEED_FAILED', 'the revocation feed failed; edge refuses tokens until it recovers');
   }
+}
+
+/** What the verifier needs of its revocation feed: the NATS subscription in production. */
+export type RevocationFeed = Pick<RevocationSubscription, 'state' | 'isCaughtUp' | 'caughtUp' | 'stop'>;
+
+/** The verifier's rules, apart from where its keys and revocations come from. */
+export type VerifierRules = Omit<EdgeVerifierOptions, 'jwksUrl' | 'nats' | 'stream' | 'subjectPrefix' | 'revocationKeysUrl' | 'revocationKeysSpiffeId' | 'jwksCaFile' | 'jwksSpiffeId' | 'allowInsecureJwks' | 'feedCheckIntervalMs' | 'staleAfterMs' | 'onFeedStateChange'>;
+
+/** The issuer's JWKS over https (pinned to its SPIFFE ID), cached and refetched on an unknown kid. */
+function remoteKeys(options: EdgeVerifierOptions): JWTVerifyGetKey {
+  if (options.jwksUrl.startsWith('http:') && !options.allowInsecureJwks) {
+    throw new MayflyError('ERR_CONFIG', `the JWKS URL ${options.jwksUrl} is plain http: signing keys must come over https (or set MAYFLY_INSECURE_DEV=true for development)`);
+  }
+  // Read once here so that a missing CA file is a start-up error; fetches re-read it (rotation).
+  if (options.jwksCaFile) readFileSync(options.jwksCaFile);
+  return createRemoteJWKSet(new URL(options.jwksUrl), {
+    timeoutDuration: 2_000,
+    cooldownDuration: 5_000,
+    cacheMaxAge: options.jwksCacheMaxAgeMs ?? 300_000,
+    [customFetch]: httpsFetch({
+      caFile: options.jwksCaFile,
+      spiffeId: options.jwksSpiffeId,
+      allowHttp: options.allowInsecureJwks ?? false,
+    }),
+  });
 }

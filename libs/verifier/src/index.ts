@@ -1,4 +1,4 @@
-export { EdgeVerifier, certificateThumbprint, type EdgeVerifierOptions, type Verification, type VerifyOptions } from './edge-verifier.js';
+export { EdgeVerifier, certificateThumbprint, type EdgeVerifierOptions, type RevocationFeed, type Verification, type VerifierRules, type VerifyOptions } from './edge-verifier.js';
 export { readRevocationEvent, type UnreadableRevocation } from './revocation-event.js';
 export { RevocationSet, type HeardRevocation, type KeyWatermark, type RevokedEntry, type TokenIdentity, type WorkloadWatermark } from './revocation-set.js';
 export { isSpiffeId, readAccessTokenClaims, type AccessTokenClaims, type TokenDelegation } from './access-token.js';

@@ -1,0 +1,50 @@
+import {
+  deadLetterAudit,
+  enqueueAuditEvents,
+  listPendingAudit,
+  markAuditDelivered,
+  recordAuditDeliveryFailure,
+  recordAuditRefusal,
+  type Database,
+  type Kysely,
+} from '@mayfly/db';
+import { callUnary, createClient } from '@mayfly/grpc';
+import { AuditServiceClient, type AuditEvent } from '@mayfly/proto';
+
+/** One service's outbox of audit events: where they wait, are retried, and are set aside. */
+export interface AuditOutbox {
+  /** Adds entries outside any caller's transaction (the dead-letter notice). */
+  enqueue(entries: readonly { id: string; payload: Buffer }[]): Promise<void>;
+  /** The oldest undelivered entries. */
+  listPending(limit: number): Promise<readonly { id: string; payload: Buffer }[]>;
+  markDelivered(ids: readonly string[], at: Date): Promise<void>;
+  recordDeliveryFailure(ids: readonly string[], message: string): Promise<void>;
+  /** Counts one refusal of an event for its content; returns how many it has had. */
+  recordRefusal(id: string, message: string): Promise<number>;
+  deadLetter(id: string, at: Date): Promise<void>;
+}
+
+/** Where events go: the audit service's Record. Throws as callUnary does (a MayflyError with the gRPC status). */
+export interface AuditSink {
+  record(events: readonly AuditEvent[], deadline: Date | undefined): Promise<void>;
+  close(): void;
+}
+
+export function postgresAuditOutbox(db: Kysely<Database>, owner: string): AuditOutbox {
+  return {
+    enqueue: (entries) => enqueueAuditEvents(db, owner, [...entries]),
+    listPending: (limit) => listPendingAudit(db, owner, limit),
+    markDelivered: (ids, at) => markAuditDelivered(db, [...ids], at),
+    recordDeliveryFailure: (ids, message) => recordAuditDeliveryFailure(db, [...ids], message),
+    recordRefusal: (id, message) => recordAuditRefusal(db, id, message),
+    deadLetter: (id, at) => deadLetterAudit(db, id, at),
+  };
+}
+
+export function grpcAuditSink(auditAddress: string): AuditSink {
+  const client = createClient(AuditServiceClient, auditAddress, 'audit');
+  return {
+    record: async (events, deadline) => void (await callUnary(client, client.record, { events: [...events] }, { deadline, timeoutMs: 2_000, target: 'audit' })),
+    close: () => client.close(),
+  };
+}
