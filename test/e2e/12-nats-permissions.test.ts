@@ -22,6 +22,7 @@ import {
 import { generateKeyPairSync } from 'node:crypto';
 import { freePort, isListening } from '@mayfly/mesh';
 import { RevocationEvent } from '@mayfly/proto';
+import { eventually } from '../support/test-mesh.js';
 
 // Step 12: NATS permissions. A real nats-server with JetStream runs with Mayfly's authorization
 // config: the revocation service may publish revocations and manage the streams; an edge may
@@ -87,8 +88,7 @@ describe('12 NATS permissions', () => {
     await feed.caughtUp;
     const second = event();
     await publisher.publish(second);
-    const until = Date.now() + 5_000;
-    while (!applied.includes(second.grantId) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+    await eventually(async () => applied.includes(second.grantId));
     expect(applied).toEqual([first.grantId, second.grantId]);
     expect(feed.state()).toBe('live');
     await feed.stop();
@@ -116,8 +116,11 @@ describe('12 NATS permissions', () => {
     });
     await edge.flush();
     edge.publish(heartbeatSubject(STREAM.subjectPrefix), JSON.stringify({ created: 'forged', lastSequence: 0 }));
+    await edge.flush(); // the forged one has reached the server (and been dropped) before the genuine one is sent
     await new RevocationPublisher(revocation, STREAM.subjectPrefix, SIGNER).publishHeartbeat({ created: 'genuine', lastSequence: 0 });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Positive control: the genuine heartbeat arrives, so the listener would have heard a forged one.
+    await eventually(async () => heard.length > 0);
+    await edge.flush();
     expect(heard.map((text) => (JSON.parse(text) as { created: string }).created)).toEqual(['genuine']);
     listener.unsubscribe();
     // The stream is untouched.
@@ -138,8 +141,12 @@ describe('12 NATS permissions', () => {
     });
     await edge.flush();
     issuance.publish(heartbeatSubject(STREAM.subjectPrefix), JSON.stringify({ created: 'forged', lastSequence: 0 }));
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(beats).toEqual([]);
+    await issuance.flush();
+    // Positive control: a genuine heartbeat sent after the forged one arrives, and alone.
+    await new RevocationPublisher(revocation, STREAM.subjectPrefix, SIGNER).publishHeartbeat({ created: 'genuine', lastSequence: 0 });
+    await eventually(async () => beats.length > 0);
+    await edge.flush();
+    expect(beats.map((text) => (JSON.parse(text) as { created: string }).created)).toEqual(['genuine']);
     sub.unsubscribe();
     expect((await readStreamSnapshot(revocation, STREAM.stream))!.lastSequence).toBeGreaterThanOrEqual(2);
   });

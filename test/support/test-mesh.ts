@@ -247,3 +247,22 @@ export async function eventually(probe: () => Promise<boolean>, timeoutMs = 5_00
   }
   throw new Error(`condition not met within ${timeoutMs} ms`);
 }
+
+/**
+ * Retries `attempt` until it is refused, within `withinMs` (a bound the product promises, such as
+ * a cache lifetime), and returns the refusal. Replaces "sleep past the bound, then try once":
+ * the test waits only as long as it must and still fails when the bound is not kept.
+ */
+export async function refusedWithin(attempt: () => Promise<unknown>, withinMs: number, intervalMs = 50): Promise<MayflyError> {
+  const until = Date.now() + withinMs;
+  for (;;) {
+    try {
+      await attempt();
+    } catch (error) {
+      if (error instanceof MayflyError) return error;
+      throw error;
+    }
+    if (Date.now() > until) throw new Error(`still accepted ${withinMs} ms later: the bound was not kept`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
