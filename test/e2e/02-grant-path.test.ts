@@ -170,7 +170,8 @@ describe('02 the grant path', () => {
     const { body, call } = await request(DEV.subject, { actions: ['read', 'delete'] });
     const error = await refusal(call);
     expect(wireStatus(error)).toBe(status.PERMISSION_DENIED);
-    expect(error.message).toContain('exceeds the entitlement ceiling');
+    expect(error.code).toBe('ERR_POLICY_DENIED');
+    expect(error.message).toContain('exceeds the entitlement ceiling'); // the ceiling's refusal, not a policy's
     expect(await grantsForTask(body.task!.id)).toEqual([]);
   });
 
@@ -226,7 +227,8 @@ describe('02 the grant path', () => {
     const { body, call } = await request(DEV.subject, { evidence: { oidcToken: evidence } });
     const error = await refusal(call);
     expect(wireStatus(error)).toBe(status.UNAUTHENTICATED);
-    expect(error.message).toContain('already been used');
+    expect(error.code).toBe('ERR_ATTESTATION_FAILED');
+    expect(error.message).toContain('already been used'); // replay, among the attestation refusals
     expect(await grantsForTask(body.task!.id)).toEqual([]);
     expect((await auditForTask(body.task!.id, 2)).map((e) => e.kind)).toEqual(['grant.requested', 'attestation.failed']);
     const use = await t.db.selectFrom('evidence_uses').selectAll().where('subject', '=', DEV.subject).orderBy('used_at', 'desc').executeTakeFirstOrThrow();

@@ -145,7 +145,8 @@ describe('08 security review fixes', () => {
       }),
     );
     expect(wireStatus(error)).toBe(status.UNAUTHENTICATED);
-    expect(error.message).toContain('plain http JWKS URL');
+    expect(error.code).toBe('ERR_ATTESTATION_FAILED');
+    expect(error.message).toContain('plain http JWKS URL'); // why, among the attestation refusals
   });
 
   it('a forbid that fails to evaluate denies, naming the policy in the refusal and the audit', async () => {
@@ -165,7 +166,8 @@ describe('08 security review fixes', () => {
       }),
     );
     expect(wireStatus(error)).toBe(status.PERMISSION_DENIED);
-    expect(error.message).toContain('payments-overflowing-forbid');
+    expect(error.code).toBe('ERR_POLICY_DENIED');
+    expect(error.message).toContain('payments-overflowing-forbid'); // names the policy at fault
     expect(error.message).toContain('failed to evaluate');
     const readDecision = () => t.db.selectFrom('audit_events').select(['outcome', 'detail']).where('task_id', '=', id).where('kind', '=', 'decision.made').execute();
     await eventually(async () => (await readDecision()).length === 1); // delivered in the background

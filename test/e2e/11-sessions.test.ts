@@ -211,7 +211,7 @@ describe('11 attested sessions', () => {
       const older = await startSession(DEV.subject);
       await callUnary(attestationAsOperator, attestationAsOperator.revokeSvids, { serial: '', spiffeId: DEV.spiffeId, issuedBefore: new Date(Date.now() + 1_000), reason: 'compromise response' });
       await new Promise((resolve) => setTimeout(resolve, 1_100 + SESSION_CHECK_CACHE_MS));
-      expect((await refusal(grantWith(older, 'cut-off'))).message).toContain('issued before');
+      expect(await refusal(grantWith(older, 'cut-off'))).toMatchObject({ code: 'ERR_SVID_REJECTED', message: expect.stringContaining('issued before') });
       // The library is told its SVID is no longer accepted, starts a new session with fresh evidence, and retries once.
       const after = await acquire(client, 'after-cutoff');
       expect(after.grant.spiffeId).toBe(DEV.spiffeId);
@@ -228,7 +228,7 @@ describe('11 attested sessions', () => {
     const key = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'der' });
     try {
       await callUnary(bootstrap, bootstrap.startSession, { evidence: { oidcToken: once }, publicKey: key() });
-      expect((await refusal(callUnary(bootstrap, bootstrap.startSession, { evidence: { oidcToken: once }, publicKey: key() }))).message).toContain('single-use');
+      expect(await refusal(callUnary(bootstrap, bootstrap.startSession, { evidence: { oidcToken: once }, publicKey: key() }))).toMatchObject({ code: 'ERR_ATTESTATION_FAILED', message: expect.stringContaining('single-use') });
 
       const cluster = await DevIssuer.create('https://kubernetes.default.svc.e2e');
       await upsertTrustedIssuer(t.db, { issuer: cluster.issuer, audiences: [AUDIENCE], jwks: cluster.jwks, algorithms: ['ES256'], kind: 'kubernetes' });
@@ -281,7 +281,7 @@ describe('11 attested sessions', () => {
       const forged = await rogueCa.signSvid(DEV.spiffeId, publicKey.export({ type: 'spki', format: 'der' }), new Date(Date.now() + 600_000));
       const failure = await refusal(grantWith({ certificatePem: forged.certificatePem, privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string }, 'rogue-ca'));
       expect(wireStatus(failure)).toBe(status.UNAUTHENTICATED);
-      expect(failure.message).toContain('no identity');
+      expect([failure.code, failure.message.includes('no identity')]).toEqual(['ERR_ATTESTATION_FAILED', true]);
     });
 
     it('an expired SVID counts as no certificate', async () => {
@@ -301,13 +301,13 @@ describe('11 attested sessions', () => {
       expect(failure.code).toBe('ERR_SVID_REJECTED');
       expect(failure.message).toContain('not a registered workload');
       const unrecorded = await ca.signSvid(DEV.spiffeId, publicKey.export({ type: 'spki', format: 'der' }), new Date(Date.now() + 600_000));
-      expect((await refusal(grantWith({ certificatePem: unrecorded.certificatePem, privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string }, 'unrecorded'))).message).toContain('not issued');
+      expect(await refusal(grantWith({ certificatePem: unrecorded.certificatePem, privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string }, 'unrecorded'))).toMatchObject({ code: 'ERR_SVID_REJECTED', message: expect.stringContaining('not issued') });
     });
 
     it('a mesh-service certificate presented as a workload counts as no certificate', async () => {
       const failure = await refusal(grantWith({ certificatePem: readFileSync(join(t.pkiDir, 'issuance.pem'), 'utf8'), privateKeyPem: readFileSync(join(t.pkiDir, 'issuance-key.pem'), 'utf8') }, 'mesh-cert'));
       expect(wireStatus(failure)).toBe(status.UNAUTHENTICATED);
-      expect(failure.message).toContain('no identity');
+      expect([failure.code, failure.message.includes('no identity')]).toEqual(['ERR_ATTESTATION_FAILED', true]);
     });
 
     it('a bound token replayed without its certificate is refused at the edge', async () => {

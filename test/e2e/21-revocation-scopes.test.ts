@@ -85,7 +85,7 @@ describe('21 revocation scopes', () => {
     // An unknown jti is NOT_FOUND, with a message naming it.
     const unknown = await refusal(revoke({ tokenId: crypto.randomUUID() }));
     expect(wireStatus(unknown)).toBe(status.NOT_FOUND);
-    expect(unknown.message).toMatch(/no grant has a token with jti/);
+    expect(unknown.code).toBe('ERR_GRANT_NOT_FOUND');
   });
 
   it('by task: every active grant of the task and no other', async () => {
@@ -139,7 +139,8 @@ describe('21 revocation scopes', () => {
     // A cut-off in the future would void credentials not yet issued: refused, saying why.
     const future = await refusal(revoke({ workload: { spiffeId: DEV.spiffeId, issuedBefore: new Date(Date.now() + 60_000) } }));
     expect(wireStatus(future)).toBe(status.INVALID_ARGUMENT);
-    expect(future.message).toMatch(/in the future/);
+    expect(future.code).toBe('ERR_INVALID_ARGUMENT');
+    expect(future.field).toMatch(/issued_before/);
     expect(wireStatus(await refusal(revoke({ workload: { spiffeId: 'spiffe://e2e.mayfly.test/nobody', issuedBefore: undefined } })))).toBe(status.NOT_FOUND);
   }, 30_000);
 
@@ -189,7 +190,7 @@ describe('21 revocation scopes', () => {
   it('needs exactly one target, from an allowed caller', async () => {
     const none = await refusal(revoke({}));
     expect(wireStatus(none)).toBe(status.INVALID_ARGUMENT);
-    expect(none.message).toMatch(/name what to revoke/);
+    expect(none.code).toBe('ERR_INVALID_ARGUMENT');
     expect(wireStatus(await refusal(revoke({ grantId: crypto.randomUUID(), keyId: 'abc' })))).toBe(status.INVALID_ARGUMENT);
   });
 });

@@ -1,6 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MayflyClient, TaskGrant } from '@mayfly/client';
+import type { MayflyError } from '@mayfly/core';
 import { callUnary } from '@mayfly/grpc';
 import { RenewGrantRequest, RevokeRequest, Verdict } from '@mayfly/proto';
 import { DEV, PROD, RESOURCE, eventually, refusal, startTestMesh, wireStatus, type TestMesh } from '../support/test-mesh.js';
@@ -58,7 +59,7 @@ describe('24 renewal', () => {
       const next = await renew(first.grant.id, current).catch((error: unknown) => error as Error);
       if (next instanceof Error) {
         expect(wireStatus(next)).toBe(status.FAILED_PRECONDITION);
-        expect(next.message).toMatch(/renewal ceiling/);
+        expect((next as MayflyError).code).toBe('ERR_RENEWAL_LIMIT_REACHED');
         break;
       }
       current = next.accessToken;
@@ -96,7 +97,8 @@ describe('24 renewal', () => {
     const theirs = await acquire('hostile-theirs', 60, PROD.subject);
     const wrongGrant = await refusal(renew(theirs.grant.id, mine.accessToken));
     expect(wireStatus(wrongGrant)).toBe(status.UNAUTHENTICATED);
-    expect(wrongGrant.message).toMatch(/not issued for this grant_id/);
+    expect(wrongGrant.code).toBe('ERR_TOKEN_INVALID');
+    expect(wrongGrant.message).toMatch(/not issued for this grant_id/); // which of the token refusals
     await eventually(async () => {
       const rows = await t.db.selectFrom('audit_events').select(['actor', 'detail']).where('kind', '=', 'grant.renewal_refused').where('grant_id', '=', mine.grant.id).execute();
       return rows.some((r) => r.actor === DEV.spiffeId && (r.detail as Record<string, unknown>)['askedForGrant'] === theirs.grant.id);
@@ -105,7 +107,8 @@ describe('24 renewal', () => {
     await sleep(2_600); // mine's token has expired
     const expired = await refusal(renew(mine.grant.id, mine.accessToken));
     expect(wireStatus(expired)).toBe(status.UNAUTHENTICATED);
-    expect(expired.message).toMatch(/expired/);
+    expect(expired.code).toBe('ERR_TOKEN_INVALID');
+    expect(expired.message).toMatch(/expired/); // which of the token refusals
 
     const [header, payload] = theirs.accessToken.split('.');
     const forged = await refusal(renew(theirs.grant.id, `${header}.${payload}.${Buffer.alloc(64).toString('base64url')}`));
@@ -123,7 +126,8 @@ describe('24 renewal', () => {
     // Over a channel without the certificate (a thief holding only the token): refused.
     const stolen = await refusal(renew(bound.grant.id, bound.accessToken));
     expect(wireStatus(stolen)).toBe(status.UNAUTHENTICATED);
-    expect(stolen.message).toMatch(/renew over mutual TLS/);
+    expect(stolen.code).toBe('ERR_TOKEN_INVALID');
+    expect(stolen.message).toMatch(/renew over mutual TLS/); // which of the token refusals
     // The holder renews (the library's renewNow uses the session's channel), and the new token is bound too.
     const before = bound.token;
     await bound.renewNow();

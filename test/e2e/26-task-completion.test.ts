@@ -62,7 +62,7 @@ describe('26 completing and revoking a task', () => {
     const other = await client.acquire({ task: task(`${id}-x`), resource: RESOURCE, actions: ['read'] });
     const wrong = await refusal(callUnary(t.issuance, t.issuance.completeTask, CompleteTaskRequest.fromPartial({ taskId: id, accessToken: other.token })));
     expect(wireStatus(wrong)).toBe(status.UNAUTHENTICATED);
-    expect(wrong.message).toMatch(/not issued for this task_id/);
+    expect(wrong.code).toBe('ERR_TOKEN_INVALID');
     const none = await refusal(callUnary(t.issuance, t.issuance.completeTask, CompleteTaskRequest.fromPartial({ taskId: id })));
     expect(wireStatus(none)).toBe(status.UNAUTHENTICATED);
     expect(await client.completeTask(id, 'done', grant)).toEqual([grant.grant.id]);

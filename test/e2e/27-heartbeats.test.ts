@@ -121,7 +121,8 @@ describe('27 heartbeats', () => {
     expect(await verdict(silent.accessToken)).toBe('ERR_TOKEN_REVOKED');
     const late = await refusal(callUnary(t.issuance, t.issuance.heartbeat, HeartbeatRequest.fromPartial({ grantId: silent.grant!.id, accessToken: silent.accessToken })));
     expect(wireStatus(late)).toBe(status.FAILED_PRECONDITION);
-    expect(late.message).toMatch(/heartbeat_missed/);
+    expect(late.code).toBe('ERR_GRANT_NOT_ACTIVE');
+    expect(late.message).toMatch(/heartbeat_missed/); // why it ended
     expect(await verdict(other.token)).toBe('accepted'); // it asked for no liveness
     await other.release();
   }, 20_000);

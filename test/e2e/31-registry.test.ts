@@ -117,8 +117,8 @@ describe('31 workload registry', () => {
     ];
     for (const [name, fields, why] of cases) {
       const error = await refusal(callUnary(registry, registry.createWorkload, { workload: record(fields), reason: '' }));
-      expect({ name, status: wireStatus(error) }).toEqual({ name, status: status.INVALID_ARGUMENT });
-      expect(error.message).toMatch(why);
+      expect({ name, status: wireStatus(error), code: error.code }).toEqual({ name, status: status.INVALID_ARGUMENT, code: 'ERR_INVALID_ARGUMENT' });
+      expect(error.message).toMatch(why); // which field, of the many a record has
     }
     const unknown = await refusal(callUnary(registry, registry.updateWorkload, { workload: record({ spiffeId: 'spiffe://e2e.mayfly.test/ci/nobody' }), reason: '' }));
     expect([wireStatus(unknown), unknown.code]).toEqual([status.NOT_FOUND, 'ERR_WORKLOAD_NOT_FOUND']);
@@ -148,7 +148,7 @@ describe('31 workload registry', () => {
         try {
           const attempt = other.acquire({ task: task(), resource: RESOURCE, actions: ['read'], autoRenew: false });
           if (accepted) expect((await attempt).grant.spiffeId).toBe('spiffe://e2e.mayfly.test/ci/releaser');
-          else expect((await refusal(attempt)).message).toMatch(/aud/);
+          else expect(await refusal(attempt)).toMatchObject({ code: 'ERR_ATTESTATION_FAILED', message: expect.stringMatching(/aud/) });
         } finally {
           other.close();
         }
