@@ -71,6 +71,7 @@ export {
   type NewSvid,
 } from './repositories/sessions.js';
 export {
+  activeGrantIds,
   endGrant,
   expireDueGrants,
   findGrant,

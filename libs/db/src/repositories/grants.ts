@@ -76,6 +76,17 @@ export async function findGrant(db: Kysely<Database>, id: string): Promise<Grant
   return db.selectFrom('grants').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/**
+ * Of these grant ids, those whose grant is active or waiting for approval: their credentials must
+ * live (the login reconciler destroys the rest). Ids that are not UUIDs are simply not found.
+ */
+export async function activeGrantIds(db: Kysely<Database>, ids: readonly string[]): Promise<Set<string>> {
+  const uuids = ids.filter((id) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id));
+  if (uuids.length === 0) return new Set();
+  const rows = await db.selectFrom('grants').select('id').where('id', 'in', uuids).where('status', 'in', ['active', 'pending_approval']).execute();
+  return new Set(rows.map((row) => row.id));
+}
+
 /** Locks the grant row for the rest of the transaction, so that two revocations cannot race. */
 export async function findGrantForUpdate(db: Kysely<Database>, id: string): Promise<GrantRow | undefined> {
   return db.selectFrom('grants').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();

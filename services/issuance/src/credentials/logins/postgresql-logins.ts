@@ -1,0 +1,137 @@
+import { randomBytes } from 'node:crypto';
+import { MayflyError } from '@mayfly/core';
+import pg from 'pg';
+import { grantIdOfLogin, loginName, mappedTo, type DynamicLoginKind, type IssuedLogin, type LoginGrant } from './dynamic-login.js';
+
+export interface PostgresqlResource {
+  /** The resource's name in grants, e.g. `pg:orders-db`. */
+  readonly name: string;
+  /** An admin connection (a role with CREATEROLE and ADMIN OPTION on the mapped roles); read from a file, never stored. */
+  readonly adminUrl: string;
+  /** Where workloads connect (often the same host as the admin URL). */
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  /** Each action → existing NOLOGIN group roles. The login is only ever a member of these. */
+  readonly actions: Readonly<Record<string, readonly string[]>>;
+  /** Connections one login may hold. Default 10. */
+  readonly connectionLimit?: number;
+}
+
+/**
+ * PostgreSQL logins per grant. The login is a member of the mapped group roles and holds nothing
+ * of its own — no direct grants, so dropping it can never fail on privileges (Vault issues 1535,
+ * 1994), and `DROP OWNED` covers anything it created anyway. Destroying it first refuses new
+ * logins, then terminates its open sessions (what Vault's lease revocation leaves running), then
+ * drops it.
+ */
+export class PostgresqlLogins implements DynamicLoginKind {
+  readonly kind = 'postgresql' as const;
+  private readonly pool: pg.Pool;
+
+  constructor(private readonly resource: PostgresqlResource) {
+    this.pool = new pg.Pool({ connectionString: resource.adminUrl, max: 4, application_name: 'mayfly-credentials' });
+    // An idle admin connection that breaks is replaced on the next query; it must not crash the service.
+    this.pool.on('error', () => undefined);
+  }
+
+  /** Checks the admin can make logins and every mapped role exists; the message says what is missing. */
+  async check(): Promise<void> {
+    const roles = [...new Set(Object.values(this.resource.actions).flat())];
+    const { rows } = await this.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [roles]);
+    const missing = roles.filter((role) => !rows.some((row) => row.rolname === role));
+    if (missing.length > 0) throw new MayflyError('ERR_INVALID_ARGUMENT', `resource ${this.resource.name}: no role ${missing.join(', ')} in the database (create them as NOLOGIN group roles first)`);
+    const admin = await this.query<{ ok: boolean }>('SELECT rolcreaterole OR rolsuper AS ok FROM pg_roles WHERE rolname = current_user');
+    if (!admin.rows[0]?.ok) throw new MayflyError('ERR_INVALID_ARGUMENT', `resource ${this.resource.name}: the admin role may not create roles (it needs CREATEROLE)`);
+  }
+
+  async issue(grant: LoginGrant): Promise<IssuedLogin> {
+    const roles = mappedTo(grant.actions, this.resource.actions, this.resource.name);
+    const user = loginName(grant.grantId);
+    const password = randomBytes(32).toString('base64url');
+    const client = await this.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(
+        `CREATE ROLE ${pg.escapeIdentifier(user)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT ` +
+          `CONNECTION LIMIT ${this.resource.connectionLimit ?? 10} PASSWORD ${pg.escapeLiteral(password)} VALID UNTIL ${pg.escapeLiteral(grant.expiresAt.toISOString())}`,
+      );
+      for (const role of roles) await client.query(`GRANT ${pg.escapeIdentifier(role)} TO ${pg.escapeIdentifier(user)}`);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw this.failure('create a login for', grant.grantId, error);
+    } finally {
+      client.release();
+    }
+    const { host, port, database } = this.resource;
+    return { user, password, host, port, database, validUntil: grant.expiresAt };
+  }
+
+  async renew(grant: LoginGrant): Promise<void> {
+    await this.query(`ALTER ROLE ${pg.escapeIdentifier(loginName(grant.grantId))} VALID UNTIL ${pg.escapeLiteral(grant.expiresAt.toISOString())}`).catch((error: unknown) => {
+      throw this.failure('renew the login of', grant.grantId, error);
+    });
+  }
+
+  async destroy(grantId: string): Promise<'destroyed' | 'absent'> {
+    const user = loginName(grantId);
+    const exists = await this.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [user]);
+    if (exists.rowCount === 0) return 'absent';
+    const role = pg.escapeIdentifier(user);
+    try {
+      // No new logins, then end the sessions it has: nothing it opened outlives the grant.
+      await this.query(`ALTER ROLE ${role} NOLOGIN`);
+      await this.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [user]);
+      const client = await this.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query(`REASSIGN OWNED BY ${role} TO CURRENT_USER`);
+        await client.query(`DROP OWNED BY ${role}`);
+        await client.query(`DROP ROLE IF EXISTS ${role}`);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    } catch (error) {
+      throw this.failure('destroy the login of', grantId, error);
+    }
+    return 'destroyed';
+  }
+
+  async listLive(): Promise<string[]> {
+    const { rows } = await this.query<{ rolname: string }>("SELECT rolname FROM pg_roles WHERE rolname LIKE 'mayfly\\_g\\_%'");
+    return rows.map((row) => grantIdOfLogin(row.rolname)).filter((id): id is string => id !== undefined);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  private async connect(): Promise<pg.PoolClient> {
+    try {
+      return await this.pool.connect();
+    } catch (error) {
+      throw new MayflyError('ERR_DEPENDENCY_UNAVAILABLE', `resource ${this.resource.name}: cannot reach its database (${(error as Error).message})`, { cause: error });
+    }
+  }
+
+  private async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    const client = await this.connect();
+    try {
+      return await client.query<R>(text, values);
+    } finally {
+      client.release();
+    }
+  }
+
+  /** A database error, said as what could not be done and why, without the statement (it may hold a password). */
+  private failure(what: string, grantId: string, error: unknown): MayflyError {
+    if (error instanceof MayflyError) return error;
+    const reason = (error as { message?: string }).message ?? String(error);
+    return new MayflyError('ERR_DEPENDENCY_UNAVAILABLE', `resource ${this.resource.name}: could not ${what} grant ${grantId}: ${reason}`);
+  }
+}
