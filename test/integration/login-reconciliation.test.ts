@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, insertGrant, migrateToLatest, upsertWorkload, type Database, type Kysely } from '@mayfly/db';
 import { loginReconciler } from '../../services/issuance/src/adapters/login-reconciliation.js';
-import { PostgresqlLogins } from '../../services/issuance/src/credentials/logins/postgresql-logins.js';
+import { PostgresqlLogins } from '@mayfly/connectors';
 import { newGrantRecord } from '../../services/issuance/src/domain/grant-record.js';
 
 /**

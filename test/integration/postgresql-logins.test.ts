@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MayflyError } from '@mayfly/core';
-import { PostgresqlLogins } from '../../services/issuance/src/credentials/logins/postgresql-logins.js';
+import { PostgresqlLogins } from '@mayfly/connectors';
 
 /**
  * Dynamic PostgreSQL logins against the machine's real PostgreSQL (issue 22, point 3): a login per

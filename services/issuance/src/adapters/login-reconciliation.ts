@@ -1,7 +1,7 @@
 import type { Logger } from '@mayfly/core';
 import { activeGrantIds, type Database, type Kysely } from '@mayfly/db';
 import { Periodic } from '@mayfly/telemetry';
-import type { DynamicLoginKind } from '../credentials/logins/dynamic-login.js';
+import type { DynamicLoginKind } from '@mayfly/connectors';
 import { LoginReconciler } from '../domain/login-reconciler.js';
 
 /** A reconciler per connected system, over its users and Mayfly's grants in PostgreSQL. */
