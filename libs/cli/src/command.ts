@@ -74,6 +74,14 @@ export interface Flags {
   readonly description: string | undefined;
   /** `mayfly policy explain --claim NAME=VALUE` (repeatable): evidence claims policies see. */
   readonly claim: readonly string[];
+  /** `mayfly resources put`: where workloads connect, the admin credential's file, what each action gives a login. */
+  readonly host: string | undefined;
+  readonly port: string | undefined;
+  readonly database: string | undefined;
+  readonly adminCredentialFile: string | undefined;
+  /** ACTION=GRANT[,GRANT] (repeatable): roles (SQL) or ACL rules (Redis). */
+  readonly map: readonly string[];
+  readonly connectionLimit: string | undefined;
   /** `mayfly policy explain`: the request to explain. */
   readonly resource: string | undefined;
   readonly actions: string | undefined;

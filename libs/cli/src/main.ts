@@ -7,6 +7,7 @@ import * as audit from './commands/audit.js';
 import * as bindingRules from './commands/binding-rules.js';
 import * as db from './commands/db.js';
 import * as joinTokens from './commands/join-tokens.js';
+import * as resources from './commands/resources.js';
 import * as keys from './commands/keys.js';
 import * as mesh from './commands/mesh.js';
 import * as pki from './commands/pki.js';
@@ -66,6 +67,12 @@ const COMMANDS: Readonly<Record<string, Readonly<Record<string, Command>>>> = {
     create: { summary: 'map claims of <issuer> to a workload: --template "spiffe://{trust_domain}/ns/{namespace}/sa/{service_account}" [--match NAME=VALUE …] [--description D]', run: bindingRules.create },
     list: { summary: 'binding rules, optionally of one <issuer>', run: bindingRules.list },
     remove: { summary: 'remove the binding rule <id> (audited)', run: bindingRules.remove },
+  },
+  resources: {
+    put: { summary: 'give <name> dynamic logins: --kind postgresql|mariadb|redis --host H --port P [--database D] --admin-credential-file FILE --map ACTION=ROLE[,ROLE] (repeatable) [--connection-limit N]; checked by connecting', run: resources.put },
+    list: { summary: 'resources with dynamic logins: kind, where, actions', run: resources.list },
+    show: { summary: 'one resource', run: resources.show },
+    remove: { summary: 'remove <name> (refused while live grants hold logins in it)', run: resources.remove },
   },
   'join-tokens': {
     create: { summary: 'a one-time join token for <spiffe-id> (--ttl S, default 600, at most 3600): shown once', run: joinTokens.create },
@@ -140,6 +147,7 @@ function usage(): string {
     '       --owner-team T, --owner-contact C, --environment E, --risk-tier R, --ceiling "RES=ACT,ACT;…", --shared, --revoke-exceeding, --prefix P,',
     '       --audience A (repeatable), --jwks-uri URL, --jwks-file F, --ca-file PEM, --issuer-kind oidc|kubernetes|github-actions|gitlab-ci|spiffe|x509,',
     '       --algorithms A[,A], --replay single-use|reusable, --max-lifetime S, --match NAME=VALUE (repeatable), --template T, --description D,',
+    '       --host H, --port P, --database D, --admin-credential-file FILE, --map ACTION=GRANT[,GRANT] (repeatable), --connection-limit N,',
     '       --resource R, --actions A[,A], --task-kind K, --reference REF, --justification J, --ttl S, --break-glass, --claim NAME=VALUE (repeatable)');
   return lines.join('\n');
 }
@@ -202,6 +210,12 @@ async function main(argv: readonly string[]): Promise<void> {
       template: { type: 'string' },
       description: { type: 'string' },
       claim: { type: 'string', multiple: true },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      database: { type: 'string' },
+      'admin-credential-file': { type: 'string' },
+      map: { type: 'string', multiple: true },
+      'connection-limit': { type: 'string' },
       resource: { type: 'string' },
       actions: { type: 'string' },
       'task-kind': { type: 'string' },
@@ -274,6 +288,12 @@ async function main(argv: readonly string[]): Promise<void> {
       template: values.template,
       description: values.description,
       claim: values.claim ?? [],
+      host: values.host,
+      port: values.port,
+      database: values.database,
+      adminCredentialFile: values['admin-credential-file'],
+      map: values.map ?? [],
+      connectionLimit: values['connection-limit'],
       resource: values.resource,
       actions: values.actions,
       taskKind: values['task-kind'],

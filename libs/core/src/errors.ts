@@ -39,6 +39,7 @@ export const ERROR_STATUS = {
   ERR_ALREADY_EXISTS: GrpcStatus.ALREADY_EXISTS,
   /** Issuance's active signing key was revoked: promote another before tokens can be issued. */
   ERR_SIGNING_KEY_REVOKED: GrpcStatus.FAILED_PRECONDITION,
+  ERR_RESOURCE_IN_USE: GrpcStatus.FAILED_PRECONDITION,
   ERR_TASK_DEADLINE_PASSED: GrpcStatus.FAILED_PRECONDITION,
   /** The grant has reached its renewable_until: request a new grant. */
   ERR_RENEWAL_LIMIT_REACHED: GrpcStatus.FAILED_PRECONDITION,

@@ -32,6 +32,7 @@ export {
   type WorkloadRow,
   type BindingRuleRow,
   type JoinTokenRow,
+  type ResourceRow,
   type PolicySetRow,
 } from './schema.js';
 export {
@@ -140,3 +141,4 @@ export {
   type PendingApproval,
 } from './repositories/approvals.js';
 export { ChannelListener, GrantStateListener, PolicySetListener } from './channel-listener.js';
+export { countLiveGrantsOn, deleteResource, findResource, listResources, putResource, type ResourceInput } from './repositories/resources.js';

@@ -25,6 +25,7 @@ import * as checkpointChain from './migrations/021-checkpoint-chain.js';
 import * as approvalRecheck from './migrations/022-approval-recheck.js';
 import * as breakGlassControls from './migrations/023-break-glass-controls.js';
 import * as issuerAlgorithmsFromPolicy from './migrations/024-issuer-algorithms-from-policy.js';
+import * as resources from './migrations/025-resources.js';
 import { MayflyError } from '@mayfly/core';
 import { sql } from 'kysely';
 import { provisionServiceRoles, type ProvisionOptions } from './roles.js';
@@ -56,6 +57,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '022-approval-recheck': approvalRecheck,
   '023-break-glass-controls': breakGlassControls,
   '024-issuer-algorithms-from-policy': issuerAlgorithmsFromPolicy,
+  '025-resources': resources,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -40,6 +40,8 @@ export const SERVICE_ACCESS: Readonly<Record<DatabaseService, ServiceAccess>> = 
       binding_rules: ['SELECT', 'INSERT', 'DELETE'],
       // Join tokens are created, consumed once (used_at) and withdrawn through attestation.
       join_tokens: ['SELECT', 'INSERT', 'UPDATE (used_at)', 'DELETE'],
+      // Operators put and remove resources that get dynamic logins (issue 22).
+      resources: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
       evidence_uses: ['SELECT', 'INSERT', 'DELETE'],
       svids: ['SELECT', 'INSERT', 'UPDATE (revoked_at, revoke_reason, rotated_at)'],
       audit_outbox: ['SELECT', 'INSERT', 'UPDATE'],
@@ -69,6 +71,8 @@ export const SERVICE_ACCESS: Readonly<Record<DatabaseService, ServiceAccess>> = 
       workloads: ['SELECT'],
       svids: ['SELECT'],
       revocations: ['SELECT'],
+      // Which resources get dynamic logins, and how to reach their admin credential.
+      resources: ['SELECT'],
       audit_outbox: ['SELECT', 'INSERT', 'UPDATE'],
     },
     sequences: ['audit_outbox_position_seq'],

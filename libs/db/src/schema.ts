@@ -95,6 +95,20 @@ export interface PolicySetTable {
 }
 
 /** A one-time bootstrap credential for one workload; the secret is kept as its SHA-256. */
+export interface ResourceTable {
+  name: string;
+  kind: 'postgresql' | 'mariadb' | 'redis';
+  host: string;
+  port: number;
+  database: string;
+  admin_credential_file: string;
+  actions: ColumnType<Record<string, string[]>, string, string>;
+  connection_limit: number;
+  updated_by: string;
+  created_at: CreatedAt;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
 export interface JoinTokenTable {
   id: string;
   digest: string;
@@ -317,6 +331,7 @@ export interface Database {
   svids: SvidTable;
   binding_rules: BindingRuleTable;
   join_tokens: JoinTokenTable;
+  resources: ResourceTable;
   policy_sets: PolicySetTable;
 }
 
@@ -333,4 +348,5 @@ export type AuditEventRow = Selectable<AuditEventTable>;
 export type SvidRow = Selectable<SvidTable>;
 export type BindingRuleRow = Selectable<BindingRuleTable>;
 export type JoinTokenRow = Selectable<JoinTokenTable>;
+export type ResourceRow = Selectable<ResourceTable>;
 export type PolicySetRow = Selectable<PolicySetTable>;

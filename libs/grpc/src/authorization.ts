@@ -23,6 +23,10 @@ export const ALLOWED_CALLERS: Readonly<Record<string, AllowedCallers>> = {
   'mayfly.v1.AttestationService/RevokeSvids': ['operator'],
   // The workload registry: operators only (served by attestation).
   'mayfly.v1.RegistryService/CreateWorkload': ['operator'],
+  'mayfly.v1.RegistryService/PutResource': ['operator'],
+  'mayfly.v1.RegistryService/GetResource': ['operator'],
+  'mayfly.v1.RegistryService/ListResources': ['operator'],
+  'mayfly.v1.RegistryService/RemoveResource': ['operator'],
   'mayfly.v1.RegistryService/UpdateWorkload': ['operator'],
   'mayfly.v1.RegistryService/GetWorkload': ['operator'],
   'mayfly.v1.RegistryService/ListWorkloads': ['operator'],

@@ -314,6 +314,23 @@ export interface JoinTokenRecord {
   used_at: Date | null;
 }
 
+/** A system whose grants carry a login made for the grant (issue 22). */
+export interface ResourceRecord {
+  name: string;
+  kind: 'postgresql' | 'mariadb' | 'redis';
+  host: string;
+  port: number;
+  database: string;
+  /** Where the admin connection URL is read from; the credential itself is never stored. */
+  admin_credential_file: string;
+  /** Each action → group roles (SQL) or ACL rules (Redis). */
+  actions: Record<string, string[]>;
+  connection_limit: number;
+  updated_by: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
 /** One stored version of the policy set (the highest is active). */
 export interface PolicySetRecord {
   version: number;

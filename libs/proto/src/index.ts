@@ -154,6 +154,13 @@ export {
   RegistryServiceService,
   UpdateWorkloadRequest,
   UpdateWorkloadResponse,
+  GetResourceRequest,
+  ListResourcesRequest,
+  PutResourceRequest,
+  RemoveResourceRequest,
+  Resource,
+  ResourceActionMapping,
+  ResourceKind,
   type RegistryServiceServer,
 } from './gen/mayfly/v1/registry.js';
 export {

@@ -9,6 +9,7 @@ import { AttestationServiceService, RegistryServiceService } from '@mayfly/proto
 import { Periodic } from '@mayfly/telemetry';
 import { PostgresJoinTokens } from './adapters/postgres-join-tokens.js';
 import { PostgresWorkloadRegistry } from './adapters/postgres-registry.js';
+import { checkResourceByConnecting } from './adapters/resource-check.js';
 import { postgresRegistryPorts } from './adapters/postgres-registry-store.js';
 import { postgresSessionControls, postgresSvidStore } from './adapters/postgres-sessions.js';
 import { PostgresTrustedIssuers } from './adapters/postgres-trusted-issuers.js';
@@ -72,6 +73,7 @@ export async function startAttestationService(log: Logger): Promise<Closer[]> {
         definition: RegistryServiceService,
         implementation: registryApi({
           registry: postgresRegistryPorts(db, audit),
+          checkResource: checkResourceByConnecting,
           trustDomains: env.read(WORKLOAD_TRUST_DOMAINS),
           log,
         }),

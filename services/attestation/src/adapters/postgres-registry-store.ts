@@ -1,6 +1,11 @@
 import { auditedTransaction, type AuditTrail } from '@mayfly/audit-trail';
 import {
   activeGrantsOf,
+  countLiveGrantsOn,
+  deleteResource,
+  findResource,
+  listResources,
+  putResource,
   createWorkload,
   deleteBindingRule,
   deleteUnusedJoinToken,
@@ -43,6 +48,11 @@ function storeOver(db: Kysely<Database>): RegistryStore {
     listJoinTokens: (spiffeId) => listJoinTokens(db, spiffeId),
     insertJoinToken: (token) => insertJoinToken(db, token),
     deleteUnusedJoinToken: (id) => deleteUnusedJoinToken(db, id),
+    findResource: (name) => findResource(db, name),
+    listResources: () => listResources(db),
+    putResource: (input) => putResource(db, input),
+    deleteResource: (name) => deleteResource(db, name),
+    liveGrantsOn: (resource) => countLiveGrantsOn(db, resource),
   };
 }
 

@@ -2,15 +2,18 @@ import { LIMITS, MayflyError, actorOf, sanitizeText, validateSpiffeId, type Logg
 import { toGrantMessage, toWorkloadMessage, type WorkloadRecord } from '@mayfly/model';
 import { unary } from '@mayfly/grpc';
 import type { RegisteredWorkload, RegistryServiceServer } from '@mayfly/proto';
-import type { RegistryPorts } from '../domain/ports.js';
+import type { RegistryPorts, ResourceCheck } from '../domain/ports.js';
 import { readBinding, readIssuerRecord, toIssuerMessage } from '../domain/issuer-record.js';
 import { changedFields, grantsBeyond, readWorkloadRecord } from '../domain/workload-record.js';
 import { bindingRulesApi } from './binding-rules-api.js';
 import { joinTokensApi } from './join-tokens-api.js';
+import { resourcesApi } from './resources-api.js';
 import { changeRecord } from './registry-change.js';
 
 export interface RegistryApiDeps {
   readonly registry: RegistryPorts;
+  /** Connects to a resource to check it before it is stored. */
+  readonly checkResource: ResourceCheck;
   /** MAYFLY_WORKLOAD_TRUST_DOMAINS: the trust domains workloads may be registered in (empty: any). */
   readonly trustDomains: readonly string[];
   readonly log: Logger;
@@ -35,12 +38,13 @@ const asInput = (row: WorkloadRecord) => ({
  * RegistryService: operators register workloads and change them, each change committed with its
  * audit record (the operator's verified identity, why, and what changed), in one transaction.
  */
-export function registryApi({ registry, trustDomains, log }: RegistryApiDeps): RegistryServiceServer {
+export function registryApi({ registry, checkResource, trustDomains, log }: RegistryApiDeps): RegistryServiceServer {
   const record = changeRecord;
   const { records } = registry;
   return {
     ...bindingRulesApi({ registry, log }),
     ...joinTokensApi({ registry, log }),
+    ...resourcesApi({ registry, check: checkResource, log }),
     createWorkload: unary(log, 'mayfly.v1.RegistryService/CreateWorkload', async (request, call) => {
       const input = readWorkloadRecord(request.workload, trustDomains);
       const reason = sanitizeText(request.reason, LIMITS.reasonMaxLength);

@@ -1,4 +1,5 @@
-import type { BindingRuleRecord, JoinTokenRecord, NewSvid, StoredGrant, SvidRecord, TrustedIssuerInput, TrustedIssuerRecord, WorkloadInput, WorkloadRecord } from '@mayfly/model';
+import type { ResourceInput } from './resource-record.js';
+import type { BindingRuleRecord, JoinTokenRecord, ResourceRecord, NewSvid, StoredGrant, SvidRecord, TrustedIssuerInput, TrustedIssuerRecord, WorkloadInput, WorkloadRecord } from '@mayfly/model';
 import type { AuditEvent } from '@mayfly/proto';
 
 export type { NewSvid };
@@ -62,7 +63,19 @@ export interface RegistryStore {
   insertJoinToken(token: { id: string; digest: string; spiffeId: string; expiresAt: Date; createdBy: string }): Promise<JoinTokenRecord>;
   /** A used token stays on record: undefined when there is no unused one with that id. */
   deleteUnusedJoinToken(id: string): Promise<JoinTokenRecord | undefined>;
+  findResource(name: string): Promise<ResourceRecord | undefined>;
+  listResources(): Promise<ResourceRecord[]>;
+  putResource(input: ResourceInput & { updatedBy: string }): Promise<{ row: ResourceRecord; created: boolean }>;
+  deleteResource(name: string): Promise<ResourceRecord | undefined>;
+  /** How many grants on this resource are active or waiting for approval (their logins must live). */
+  liveGrantsOn(resource: string): Promise<number>;
 }
+
+/**
+ * Connects to a resource with its admin credential and checks it can make logins there and that
+ * every mapped role (or ACL rule) is usable; throws ERR_INVALID_ARGUMENT saying what is missing.
+ */
+export type ResourceCheck = (resource: ResourceInput) => Promise<void>;
 
 /** The registry as RegistryService changes it: every change commits with its audit event. */
 export interface RegistryPorts {

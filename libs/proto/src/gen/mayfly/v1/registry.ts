@@ -135,6 +135,51 @@ export function replayPolicyToJSON(object: ReplayPolicy): string {
   }
 }
 
+/**
+ * The kind of system a resource is. A resource with no registry entry is a JWT audience: its
+ * grants carry signed access tokens, checked by edge verifiers.
+ */
+export enum ResourceKind {
+  RESOURCE_KIND_UNSPECIFIED = 0,
+  RESOURCE_KIND_POSTGRESQL = 1,
+  RESOURCE_KIND_MARIADB = 2,
+  RESOURCE_KIND_REDIS = 3,
+}
+
+export function resourceKindFromJSON(object: any): ResourceKind {
+  switch (object) {
+    case 0:
+    case "RESOURCE_KIND_UNSPECIFIED":
+      return ResourceKind.RESOURCE_KIND_UNSPECIFIED;
+    case 1:
+    case "RESOURCE_KIND_POSTGRESQL":
+      return ResourceKind.RESOURCE_KIND_POSTGRESQL;
+    case 2:
+    case "RESOURCE_KIND_MARIADB":
+      return ResourceKind.RESOURCE_KIND_MARIADB;
+    case 3:
+    case "RESOURCE_KIND_REDIS":
+      return ResourceKind.RESOURCE_KIND_REDIS;
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum ResourceKind");
+  }
+}
+
+export function resourceKindToJSON(object: ResourceKind): string {
+  switch (object) {
+    case ResourceKind.RESOURCE_KIND_UNSPECIFIED:
+      return "RESOURCE_KIND_UNSPECIFIED";
+    case ResourceKind.RESOURCE_KIND_POSTGRESQL:
+      return "RESOURCE_KIND_POSTGRESQL";
+    case ResourceKind.RESOURCE_KIND_MARIADB:
+      return "RESOURCE_KIND_MARIADB";
+    case ResourceKind.RESOURCE_KIND_REDIS:
+      return "RESOURCE_KIND_REDIS";
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum ResourceKind");
+  }
+}
+
 /** An issuer whose tokens count as workload evidence. */
 export interface TrustedIssuer {
   /** Its iss: an https URL. */
@@ -382,6 +427,72 @@ export interface RemoveJoinTokenRequest {
 }
 
 export interface RemoveJoinTokenResponse {
+}
+
+/** What one action grants a login: group roles (SQL systems) or ACL rules (Redis). */
+export interface ResourceActionMapping {
+  grants: string[];
+}
+
+/** A system whose grants carry a login made for the grant and destroyed when it ends. */
+export interface Resource {
+  /** The name grants ask for, e.g. "pg:orders-db". */
+  name: string;
+  kind: ResourceKind;
+  /** Where workloads connect. */
+  host: string;
+  port: number;
+  /** SQL systems: the database to connect to. */
+  database: string;
+  /**
+   * Path of a file (a mounted Secret) holding the admin connection URL, read by the services
+   * when they need it: the credential itself is never sent, stored, logged or traced.
+   */
+  adminCredentialFile: string;
+  /** Each action a grant may ask for → what its login is given for it. */
+  actions: { [key: string]: ResourceActionMapping };
+  /** Connections one login may hold; 0: 10. */
+  connectionLimit: number;
+  updatedAt: Date | undefined;
+  updatedBy: string;
+}
+
+export interface Resource_ActionsEntry {
+  key: string;
+  value: ResourceActionMapping | undefined;
+}
+
+export interface PutResourceRequest {
+  resource: Resource | undefined;
+  reason: string;
+}
+
+export interface PutResourceResponse {
+  resource: Resource | undefined;
+  created: boolean;
+}
+
+export interface GetResourceRequest {
+  name: string;
+}
+
+export interface GetResourceResponse {
+  resource: Resource | undefined;
+}
+
+export interface ListResourcesRequest {
+}
+
+export interface ListResourcesResponse {
+  resources: Resource[];
+}
+
+export interface RemoveResourceRequest {
+  name: string;
+  reason: string;
+}
+
+export interface RemoveResourceResponse {
 }
 
 function createBaseTrustedIssuer(): TrustedIssuer {
@@ -3786,6 +3897,1002 @@ export const RemoveJoinTokenResponse: MessageFns<RemoveJoinTokenResponse> = {
   },
 };
 
+function createBaseResourceActionMapping(): ResourceActionMapping {
+  return { grants: [] };
+}
+
+export const ResourceActionMapping: MessageFns<ResourceActionMapping> = {
+  encode(message: ResourceActionMapping, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.grants) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResourceActionMapping {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResourceActionMapping();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.grants.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResourceActionMapping {
+    return {
+      grants: globalThis.Array.isArray(object?.grants) ? object.grants.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: ResourceActionMapping): unknown {
+    const obj: any = {};
+    if (message.grants?.length) {
+      obj.grants = message.grants;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ResourceActionMapping>, I>>(base?: I): ResourceActionMapping {
+    return ResourceActionMapping.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ResourceActionMapping>, I>>(object: I): ResourceActionMapping {
+    const message = createBaseResourceActionMapping();
+    message.grants = object.grants?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseResource(): Resource {
+  return {
+    name: "",
+    kind: 0,
+    host: "",
+    port: 0,
+    database: "",
+    adminCredentialFile: "",
+    actions: {},
+    connectionLimit: 0,
+    updatedAt: undefined,
+    updatedBy: "",
+  };
+}
+
+export const Resource: MessageFns<Resource> = {
+  encode(message: Resource, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.kind !== 0) {
+      writer.uint32(16).int32(message.kind);
+    }
+    if (message.host !== "") {
+      writer.uint32(26).string(message.host);
+    }
+    if (message.port !== 0) {
+      writer.uint32(32).uint32(message.port);
+    }
+    if (message.database !== "") {
+      writer.uint32(42).string(message.database);
+    }
+    if (message.adminCredentialFile !== "") {
+      writer.uint32(50).string(message.adminCredentialFile);
+    }
+    globalThis.Object.entries(message.actions).forEach(([key, value]: [string, ResourceActionMapping]) => {
+      Resource_ActionsEntry.encode({ key: key as any, value }, writer.uint32(58).fork()).join();
+    });
+    if (message.connectionLimit !== 0) {
+      writer.uint32(64).uint32(message.connectionLimit);
+    }
+    if (message.updatedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.updatedAt), writer.uint32(74).fork()).join();
+    }
+    if (message.updatedBy !== "") {
+      writer.uint32(82).string(message.updatedBy);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Resource {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResource();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.port = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.database = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.adminCredentialFile = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            const entry7 = Resource_ActionsEntry.decode(reader, reader.uint32());
+            if (entry7.value !== undefined) {
+              message.actions[entry7.key] = entry7.value;
+            }
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.connectionLimit = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.updatedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.updatedBy = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Resource {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      kind: isSet(object.kind) ? resourceKindFromJSON(object.kind) : 0,
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      port: isSet(object.port) ? globalThis.Number(object.port) : 0,
+      database: isSet(object.database) ? globalThis.String(object.database) : "",
+      adminCredentialFile: isSet(object.adminCredentialFile)
+        ? globalThis.String(object.adminCredentialFile)
+        : isSet(object.admin_credential_file)
+        ? globalThis.String(object.admin_credential_file)
+        : "",
+      actions: isObject(object.actions)
+        ? (globalThis.Object.entries(object.actions) as [string, any][]).reduce(
+          (acc: { [key: string]: ResourceActionMapping }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: ResourceActionMapping.fromJSON(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      connectionLimit: isSet(object.connectionLimit)
+        ? globalThis.Number(object.connectionLimit)
+        : isSet(object.connection_limit)
+        ? globalThis.Number(object.connection_limit)
+        : 0,
+      updatedAt: isSet(object.updatedAt)
+        ? fromJsonTimestamp(object.updatedAt)
+        : isSet(object.updated_at)
+        ? fromJsonTimestamp(object.updated_at)
+        : undefined,
+      updatedBy: isSet(object.updatedBy)
+        ? globalThis.String(object.updatedBy)
+        : isSet(object.updated_by)
+        ? globalThis.String(object.updated_by)
+        : "",
+    };
+  },
+
+  toJSON(message: Resource): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.kind !== 0) {
+      obj.kind = resourceKindToJSON(message.kind);
+    }
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.port !== 0) {
+      obj.port = Math.round(message.port);
+    }
+    if (message.database !== "") {
+      obj.database = message.database;
+    }
+    if (message.adminCredentialFile !== "") {
+      obj.adminCredentialFile = message.adminCredentialFile;
+    }
+    if (message.actions) {
+      const entries = globalThis.Object.entries(message.actions) as [string, ResourceActionMapping][];
+      if (entries.length > 0) {
+        obj.actions = {};
+        entries.forEach(([k, v]) => {
+          obj.actions[k] = ResourceActionMapping.toJSON(v);
+        });
+      }
+    }
+    if (message.connectionLimit !== 0) {
+      obj.connectionLimit = Math.round(message.connectionLimit);
+    }
+    if (message.updatedAt !== undefined) {
+      obj.updatedAt = message.updatedAt.toISOString();
+    }
+    if (message.updatedBy !== "") {
+      obj.updatedBy = message.updatedBy;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Resource>, I>>(base?: I): Resource {
+    return Resource.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Resource>, I>>(object: I): Resource {
+    const message = createBaseResource();
+    message.name = object.name ?? "";
+    message.kind = object.kind ?? 0;
+    message.host = object.host ?? "";
+    message.port = object.port ?? 0;
+    message.database = object.database ?? "";
+    message.adminCredentialFile = object.adminCredentialFile ?? "";
+    message.actions = (globalThis.Object.entries(object.actions ?? {}) as [string, ResourceActionMapping][]).reduce(
+      (acc: { [key: string]: ResourceActionMapping }, [key, value]: [string, ResourceActionMapping]) => {
+        if (value !== undefined) {
+          acc[key] = ResourceActionMapping.fromPartial(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.connectionLimit = object.connectionLimit ?? 0;
+    message.updatedAt = object.updatedAt ?? undefined;
+    message.updatedBy = object.updatedBy ?? "";
+    return message;
+  },
+};
+
+function createBaseResource_ActionsEntry(): Resource_ActionsEntry {
+  return { key: "", value: undefined };
+}
+
+export const Resource_ActionsEntry: MessageFns<Resource_ActionsEntry> = {
+  encode(message: Resource_ActionsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== undefined) {
+      ResourceActionMapping.encode(message.value, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Resource_ActionsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResource_ActionsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = ResourceActionMapping.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Resource_ActionsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? ResourceActionMapping.fromJSON(object.value) : undefined,
+    };
+  },
+
+  toJSON(message: Resource_ActionsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== undefined) {
+      obj.value = ResourceActionMapping.toJSON(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Resource_ActionsEntry>, I>>(base?: I): Resource_ActionsEntry {
+    return Resource_ActionsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Resource_ActionsEntry>, I>>(object: I): Resource_ActionsEntry {
+    const message = createBaseResource_ActionsEntry();
+    message.key = object.key ?? "";
+    message.value = (object.value !== undefined && object.value !== null)
+      ? ResourceActionMapping.fromPartial(object.value)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePutResourceRequest(): PutResourceRequest {
+  return { resource: undefined, reason: "" };
+}
+
+export const PutResourceRequest: MessageFns<PutResourceRequest> = {
+  encode(message: PutResourceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.resource !== undefined) {
+      Resource.encode(message.resource, writer.uint32(10).fork()).join();
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PutResourceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePutResourceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.resource = Resource.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PutResourceRequest {
+    return {
+      resource: isSet(object.resource) ? Resource.fromJSON(object.resource) : undefined,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: PutResourceRequest): unknown {
+    const obj: any = {};
+    if (message.resource !== undefined) {
+      obj.resource = Resource.toJSON(message.resource);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PutResourceRequest>, I>>(base?: I): PutResourceRequest {
+    return PutResourceRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PutResourceRequest>, I>>(object: I): PutResourceRequest {
+    const message = createBasePutResourceRequest();
+    message.resource = (object.resource !== undefined && object.resource !== null)
+      ? Resource.fromPartial(object.resource)
+      : undefined;
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBasePutResourceResponse(): PutResourceResponse {
+  return { resource: undefined, created: false };
+}
+
+export const PutResourceResponse: MessageFns<PutResourceResponse> = {
+  encode(message: PutResourceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.resource !== undefined) {
+      Resource.encode(message.resource, writer.uint32(10).fork()).join();
+    }
+    if (message.created !== false) {
+      writer.uint32(16).bool(message.created);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PutResourceResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePutResourceResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.resource = Resource.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.created = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PutResourceResponse {
+    return {
+      resource: isSet(object.resource) ? Resource.fromJSON(object.resource) : undefined,
+      created: isSet(object.created) ? globalThis.Boolean(object.created) : false,
+    };
+  },
+
+  toJSON(message: PutResourceResponse): unknown {
+    const obj: any = {};
+    if (message.resource !== undefined) {
+      obj.resource = Resource.toJSON(message.resource);
+    }
+    if (message.created !== false) {
+      obj.created = message.created;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PutResourceResponse>, I>>(base?: I): PutResourceResponse {
+    return PutResourceResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PutResourceResponse>, I>>(object: I): PutResourceResponse {
+    const message = createBasePutResourceResponse();
+    message.resource = (object.resource !== undefined && object.resource !== null)
+      ? Resource.fromPartial(object.resource)
+      : undefined;
+    message.created = object.created ?? false;
+    return message;
+  },
+};
+
+function createBaseGetResourceRequest(): GetResourceRequest {
+  return { name: "" };
+}
+
+export const GetResourceRequest: MessageFns<GetResourceRequest> = {
+  encode(message: GetResourceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetResourceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetResourceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetResourceRequest {
+    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+  },
+
+  toJSON(message: GetResourceRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetResourceRequest>, I>>(base?: I): GetResourceRequest {
+    return GetResourceRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetResourceRequest>, I>>(object: I): GetResourceRequest {
+    const message = createBaseGetResourceRequest();
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseGetResourceResponse(): GetResourceResponse {
+  return { resource: undefined };
+}
+
+export const GetResourceResponse: MessageFns<GetResourceResponse> = {
+  encode(message: GetResourceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.resource !== undefined) {
+      Resource.encode(message.resource, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetResourceResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetResourceResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.resource = Resource.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetResourceResponse {
+    return { resource: isSet(object.resource) ? Resource.fromJSON(object.resource) : undefined };
+  },
+
+  toJSON(message: GetResourceResponse): unknown {
+    const obj: any = {};
+    if (message.resource !== undefined) {
+      obj.resource = Resource.toJSON(message.resource);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetResourceResponse>, I>>(base?: I): GetResourceResponse {
+    return GetResourceResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetResourceResponse>, I>>(object: I): GetResourceResponse {
+    const message = createBaseGetResourceResponse();
+    message.resource = (object.resource !== undefined && object.resource !== null)
+      ? Resource.fromPartial(object.resource)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListResourcesRequest(): ListResourcesRequest {
+  return {};
+}
+
+export const ListResourcesRequest: MessageFns<ListResourcesRequest> = {
+  encode(_: ListResourcesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListResourcesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListResourcesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListResourcesRequest {
+    return {};
+  },
+
+  toJSON(_: ListResourcesRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListResourcesRequest>, I>>(base?: I): ListResourcesRequest {
+    return ListResourcesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListResourcesRequest>, I>>(_: I): ListResourcesRequest {
+    const message = createBaseListResourcesRequest();
+    return message;
+  },
+};
+
+function createBaseListResourcesResponse(): ListResourcesResponse {
+  return { resources: [] };
+}
+
+export const ListResourcesResponse: MessageFns<ListResourcesResponse> = {
+  encode(message: ListResourcesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.resources) {
+      Resource.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListResourcesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListResourcesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.resources.push(Resource.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListResourcesResponse {
+    return {
+      resources: globalThis.Array.isArray(object?.resources)
+        ? object.resources.map((e: any) => Resource.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListResourcesResponse): unknown {
+    const obj: any = {};
+    if (message.resources?.length) {
+      obj.resources = message.resources.map((e) => Resource.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListResourcesResponse>, I>>(base?: I): ListResourcesResponse {
+    return ListResourcesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListResourcesResponse>, I>>(object: I): ListResourcesResponse {
+    const message = createBaseListResourcesResponse();
+    message.resources = object.resources?.map((e) => Resource.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRemoveResourceRequest(): RemoveResourceRequest {
+  return { name: "", reason: "" };
+}
+
+export const RemoveResourceRequest: MessageFns<RemoveResourceRequest> = {
+  encode(message: RemoveResourceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveResourceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveResourceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveResourceRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: RemoveResourceRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveResourceRequest>, I>>(base?: I): RemoveResourceRequest {
+    return RemoveResourceRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveResourceRequest>, I>>(object: I): RemoveResourceRequest {
+    const message = createBaseRemoveResourceRequest();
+    message.name = object.name ?? "";
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseRemoveResourceResponse(): RemoveResourceResponse {
+  return {};
+}
+
+export const RemoveResourceResponse: MessageFns<RemoveResourceResponse> = {
+  encode(_: RemoveResourceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveResourceResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveResourceResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): RemoveResourceResponse {
+    return {};
+  },
+
+  toJSON(_: RemoveResourceResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveResourceResponse>, I>>(base?: I): RemoveResourceResponse {
+    return RemoveResourceResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveResourceResponse>, I>>(_: I): RemoveResourceResponse {
+    const message = createBaseRemoveResourceResponse();
+    return message;
+  },
+};
+
 /**
  * The workload registry, for operators: which workloads exist, who owns them, and the most each
  * may ever be granted. Served by attestation, which already owns the registry (it maps evidence
@@ -3992,6 +5099,51 @@ export const RegistryServiceService = {
       Buffer.from(RemoveJoinTokenResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RemoveJoinTokenResponse => RemoveJoinTokenResponse.decode(value),
   },
+  /**
+   * Creates or replaces a resource that gets dynamic logins (a database or a cache). Before
+   * storing it, attestation connects with the admin credential and checks that it can make logins
+   * and that every mapped role exists; the error says what is missing.
+   */
+  putResource: {
+    path: "/mayfly.v1.RegistryService/PutResource" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PutResourceRequest): Buffer => Buffer.from(PutResourceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PutResourceRequest => PutResourceRequest.decode(value),
+    responseSerialize: (value: PutResourceResponse): Buffer => Buffer.from(PutResourceResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PutResourceResponse => PutResourceResponse.decode(value),
+  },
+  getResource: {
+    path: "/mayfly.v1.RegistryService/GetResource" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetResourceRequest): Buffer => Buffer.from(GetResourceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetResourceRequest => GetResourceRequest.decode(value),
+    responseSerialize: (value: GetResourceResponse): Buffer => Buffer.from(GetResourceResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetResourceResponse => GetResourceResponse.decode(value),
+  },
+  listResources: {
+    path: "/mayfly.v1.RegistryService/ListResources" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListResourcesRequest): Buffer => Buffer.from(ListResourcesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListResourcesRequest => ListResourcesRequest.decode(value),
+    responseSerialize: (value: ListResourcesResponse): Buffer =>
+      Buffer.from(ListResourcesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListResourcesResponse => ListResourcesResponse.decode(value),
+  },
+  /** Removes a resource; refused while a live grant holds a login in it. */
+  removeResource: {
+    path: "/mayfly.v1.RegistryService/RemoveResource" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemoveResourceRequest): Buffer =>
+      Buffer.from(RemoveResourceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveResourceRequest => RemoveResourceRequest.decode(value),
+    responseSerialize: (value: RemoveResourceResponse): Buffer =>
+      Buffer.from(RemoveResourceResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveResourceResponse => RemoveResourceResponse.decode(value),
+  },
 } as const;
 
 export interface RegistryServiceServer extends UntypedServiceImplementation {
@@ -4039,6 +5191,16 @@ export interface RegistryServiceServer extends UntypedServiceImplementation {
   listJoinTokens: handleUnaryCall<ListJoinTokensRequest, ListJoinTokensResponse>;
   /** Withdraws an unused join token. */
   removeJoinToken: handleUnaryCall<RemoveJoinTokenRequest, RemoveJoinTokenResponse>;
+  /**
+   * Creates or replaces a resource that gets dynamic logins (a database or a cache). Before
+   * storing it, attestation connects with the admin credential and checks that it can make logins
+   * and that every mapped role exists; the error says what is missing.
+   */
+  putResource: handleUnaryCall<PutResourceRequest, PutResourceResponse>;
+  getResource: handleUnaryCall<GetResourceRequest, GetResourceResponse>;
+  listResources: handleUnaryCall<ListResourcesRequest, ListResourcesResponse>;
+  /** Removes a resource; refused while a live grant holds a login in it. */
+  removeResource: handleUnaryCall<RemoveResourceRequest, RemoveResourceResponse>;
 }
 
 export interface RegistryServiceClient extends Client {
@@ -4309,6 +5471,72 @@ export interface RegistryServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RemoveJoinTokenResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Creates or replaces a resource that gets dynamic logins (a database or a cache). Before
+   * storing it, attestation connects with the admin credential and checks that it can make logins
+   * and that every mapped role exists; the error says what is missing.
+   */
+  putResource(
+    request: PutResourceRequest,
+    callback: (error: ServiceError | null, response: PutResourceResponse) => void,
+  ): ClientUnaryCall;
+  putResource(
+    request: PutResourceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PutResourceResponse) => void,
+  ): ClientUnaryCall;
+  putResource(
+    request: PutResourceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PutResourceResponse) => void,
+  ): ClientUnaryCall;
+  getResource(
+    request: GetResourceRequest,
+    callback: (error: ServiceError | null, response: GetResourceResponse) => void,
+  ): ClientUnaryCall;
+  getResource(
+    request: GetResourceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetResourceResponse) => void,
+  ): ClientUnaryCall;
+  getResource(
+    request: GetResourceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetResourceResponse) => void,
+  ): ClientUnaryCall;
+  listResources(
+    request: ListResourcesRequest,
+    callback: (error: ServiceError | null, response: ListResourcesResponse) => void,
+  ): ClientUnaryCall;
+  listResources(
+    request: ListResourcesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListResourcesResponse) => void,
+  ): ClientUnaryCall;
+  listResources(
+    request: ListResourcesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListResourcesResponse) => void,
+  ): ClientUnaryCall;
+  /** Removes a resource; refused while a live grant holds a login in it. */
+  removeResource(
+    request: RemoveResourceRequest,
+    callback: (error: ServiceError | null, response: RemoveResourceResponse) => void,
+  ): ClientUnaryCall;
+  removeResource(
+    request: RemoveResourceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RemoveResourceResponse) => void,
+  ): ClientUnaryCall;
+  removeResource(
+    request: RemoveResourceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemoveResourceResponse) => void,
   ): ClientUnaryCall;
 }
 
