@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDatabase, insertGrant, migrateToLatest, upsertWorkload, type Database, type Kysely } from '@mayfly/db';
-import { loginReconciler } from '../../services/issuance/src/adapters/login-reconciliation.js';
+import { activeGrantIds, createDatabase, insertGrant, migrateToLatest, upsertWorkload, type Database, type Kysely } from '@mayfly/db';
+import { LoginReconciler } from '../../services/issuance/src/domain/login-reconciler.js';
 import { PostgresqlLogins } from '@mayfly/connectors';
 import { newGrantRecord } from '../../services/issuance/src/domain/grant-record.js';
 
@@ -74,7 +74,7 @@ describe('login reconciliation', () => {
     const orphan = randomUUID(); // made, then the process died before the grant committed
     for (const grantId of [live, ended, orphan]) await logins.issue({ grantId, actions: ['read'], expiresAt: new Date(Date.now() + 300_000) });
 
-    const reconciler = loginReconciler(db, logins);
+    const reconciler = new LoginReconciler({ liveLogins: () => logins.listLive(), activeGrants: (ids) => activeGrantIds(db, ids), destroy: (grantId) => logins.destroy(grantId) });
     expect(await reconciler.pass()).toMatchObject({ suspected: 2, destroyed: [] });
     const second = await reconciler.pass();
     expect([...second.destroyed].sort()).toEqual([ended, orphan].sort());
@@ -87,7 +87,7 @@ describe('login reconciliation', () => {
   it('reconciles 200 orphaned logins in two passes, leaving none', async () => {
     const orphans = Array.from({ length: 200 }, () => randomUUID());
     for (const grantId of orphans) await logins.issue({ grantId, actions: ['read'], expiresAt: new Date(Date.now() + 300_000) });
-    const reconciler = loginReconciler(db, logins);
+    const reconciler = new LoginReconciler({ liveLogins: () => logins.listLive(), activeGrants: (ids) => activeGrantIds(db, ids), destroy: (grantId) => logins.destroy(grantId) });
     await reconciler.pass();
     const report = await reconciler.pass();
     expect(report.destroyed.length).toBeGreaterThanOrEqual(200);

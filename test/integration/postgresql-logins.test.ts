@@ -127,6 +127,17 @@ describe('PostgreSQL logins per grant', () => {
     }
   });
 
+  it("lists only its own logins: another resource's on the same cluster (roles are cluster-wide) is left alone", async () => {
+    const elsewhere = randomUUID();
+    const user = `mayfly_g_${elsewhere.replaceAll('-', '')}`;
+    await asOwner(database, (owner) => owner.query(`CREATE ROLE ${user} LOGIN`));
+    try {
+      expect(await logins.listLive()).not.toContain(elsewhere);
+    } finally {
+      await asOwner(database, (owner) => owner.query(`DROP ROLE ${user}`));
+    }
+  });
+
   it('says the database is unreachable, precisely', async () => {
     const away = new PostgresqlLogins({ name: 'pg:away', adminUrl: 'postgres://postgres@127.0.0.1:1/none', ...SERVER, database, actions: { read: [reader] } });
     try {

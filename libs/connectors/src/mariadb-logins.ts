@@ -71,11 +71,21 @@ export class MariadbLogins implements DynamicLoginKind {
     try {
       await this.run(`ALTER USER ${this.account(user)} ACCOUNT LOCK`);
       await this.run(`KILL CONNECTION USER ${this.account(user)}`).catch(() => undefined); // no connections: nothing to kill
+      await this.untilGone(user);
       await this.dropUserAndRole(user);
     } catch (error) {
       throw this.failure('destroy the user of', grantId, error);
     }
     return 'destroyed';
+  }
+
+  /** KILL only signals: wait (a bounded while) until the user's connections have closed, then report it destroyed. */
+  private async untilGone(user: string): Promise<void> {
+    for (let attempt = 0; attempt < 80; attempt++) {
+      const [rows] = await this.run<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = ?', [user]);
+      if (Number(rows[0]!['n']) === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
   }
 
   async listLive(): Promise<string[]> {

@@ -83,6 +83,11 @@ export class PostgresqlLogins implements DynamicLoginKind {
       // No new logins, then end the sessions it has: nothing it opened outlives the grant.
       await this.query(`ALTER ROLE ${role} NOLOGIN`);
       await this.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [user]);
+      // pg_terminate_backend only signals: wait (a bounded while) until its sessions have gone.
+      for (let attempt = 0; attempt < 80; attempt++) {
+        if ((await this.query('SELECT 1 FROM pg_stat_activity WHERE usename = $1', [user])).rowCount === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
       const client = await this.connect();
       try {
         await client.query('BEGIN');
@@ -102,8 +107,20 @@ export class PostgresqlLogins implements DynamicLoginKind {
     return 'destroyed';
   }
 
+  /**
+   * Roles are shared by every database of a cluster: only the logins that are members of this
+   * resource's mapped roles are its own (another resource, or another Mayfly, on the same cluster
+   * keeps its logins).
+   */
   async listLive(): Promise<string[]> {
-    const { rows } = await this.query<{ rolname: string }>("SELECT rolname FROM pg_roles WHERE rolname LIKE 'mayfly\\_g\\_%'");
+    const roles = [...new Set(Object.values(this.resource.actions).flat())];
+    const { rows } = await this.query<{ rolname: string }>(
+      `SELECT DISTINCT login.rolname FROM pg_roles login
+         JOIN pg_auth_members membership ON membership.member = login.oid
+         JOIN pg_roles mapped ON mapped.oid = membership.roleid
+        WHERE login.rolname LIKE 'mayfly\\_g\\_%' AND mapped.rolname = ANY($1)`,
+      [roles],
+    );
     return rows.map((row) => grantIdOfLogin(row.rolname)).filter((id): id is string => id !== undefined);
   }
 

@@ -104,3 +104,12 @@ export class PolicySetListener extends ChannelListener {
     super(url, POLICY_SETS_CHANNEL, onError);
   }
 }
+
+/** Grants that ended, however they ended: "<grant id> <resource>" (migration 026's trigger). */
+export const GRANT_ENDED_CHANNEL = 'mayfly_grant_ended';
+
+export class GrantEndedListener extends ChannelListener {
+  constructor(url: string, onError?: (error: unknown) => void) {
+    super(url, GRANT_ENDED_CHANNEL, onError);
+  }
+}

@@ -140,5 +140,5 @@ export {
   type NewApprovalRequest,
   type PendingApproval,
 } from './repositories/approvals.js';
-export { ChannelListener, GrantStateListener, PolicySetListener } from './channel-listener.js';
+export { ChannelListener, GRANT_ENDED_CHANNEL, GrantEndedListener, GrantStateListener, PolicySetListener } from './channel-listener.js';
 export { countLiveGrantsOn, deleteResource, findResource, listResources, putResource, type ResourceInput } from './repositories/resources.js';

@@ -26,6 +26,7 @@ import * as approvalRecheck from './migrations/022-approval-recheck.js';
 import * as breakGlassControls from './migrations/023-break-glass-controls.js';
 import * as issuerAlgorithmsFromPolicy from './migrations/024-issuer-algorithms-from-policy.js';
 import * as resources from './migrations/025-resources.js';
+import * as grantEndedNotify from './migrations/026-grant-ended-notify.js';
 import { MayflyError } from '@mayfly/core';
 import { sql } from 'kysely';
 import { provisionServiceRoles, type ProvisionOptions } from './roles.js';
@@ -58,6 +59,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '023-break-glass-controls': breakGlassControls,
   '024-issuer-algorithms-from-policy': issuerAlgorithmsFromPolicy,
   '025-resources': resources,
+  '026-grant-ended-notify': grantEndedNotify,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -120,6 +120,8 @@ export {
   IssuanceServiceService,
   RequestGrantRequest,
   RequestGrantResponse,
+  Credential,
+  Login,
   StartSessionRequest,
   StartSessionResponse,
   WatchGrantRequest,

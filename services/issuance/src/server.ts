@@ -8,6 +8,7 @@ import { connectInfrastructure, startInfrastructure } from './adapters/infrastru
 import { peoplePorts } from './adapters/people-ports.js';
 import { postgresGrantReads } from './adapters/postgres-grant-reads.js';
 import { openSigningKeys } from './adapters/signing-keys.js';
+import { startLoginReaping } from './adapters/login-reaper.js';
 import { workloadPorts } from './adapters/workload-ports.js';
 import { approvalApi } from './api/approval-api.js';
 import { issuanceApi } from './api/issuance-api.js';
@@ -27,6 +28,7 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
   const people = peoplePorts(infra);
 
   const stopInfrastructure = startInfrastructure(infra);
+  const reaping = startLoginReaping({ db: infra.db, databaseUrl: settings.common.databaseUrl, catalog: infra.logins, audit: infra.audit, commitEvents: (events) => infra.store.commitEvents(events), reconcileMs: settings.logins.reconcileMs, log });
   observeApprovalState(() => countApprovalState(infra.db));
   const transport = transportSettings(true);
   const jwks = await startJwksServer({
@@ -66,7 +68,7 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
       },
     ],
   });
-  return [() => server.shutdown(settings.common.drainSeconds * 1000), () => jwks.close(), signing.close, ...stopInfrastructure];
+  return [() => server.shutdown(settings.common.drainSeconds * 1000), () => jwks.close(), signing.close, reaping.close, ...stopInfrastructure];
 }
 
 /** The credential format with a "sign" span around minting. */

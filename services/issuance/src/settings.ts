@@ -5,6 +5,8 @@ import {
   GRANT_RATE_BURST,
   GRANT_RATE_PER_SECOND,
   GRANT_READER_GROUPS,
+  LOGIN_RECONCILE_MS,
+  RESOURCE_CACHE_MS,
   ISSUANCE_HTTP_PORT,
   MAX_DELEGATION_DEPTH,
   MAX_GRANT_SECONDS,
@@ -36,6 +38,8 @@ export interface IssuanceSettings {
   readonly sessionCheckCacheMs: number;
   readonly workloadCaFile: string | undefined;
   readonly readerGroups: readonly string[];
+  /** Dynamic logins (issue 22): how often orphans are looked for, how long a resource entry is cached. */
+  readonly logins: { readonly reconcileMs: number; readonly resourceCacheMs: number };
 }
 
 export function issuanceSettings(env: EnvReader): IssuanceSettings {
@@ -58,5 +62,6 @@ export function issuanceSettings(env: EnvReader): IssuanceSettings {
     sessionCheckCacheMs: env.read(SESSION_CHECK_CACHE_MS),
     workloadCaFile: env.read(WORKLOAD_CA_FILE),
     readerGroups: env.read(GRANT_READER_GROUPS),
+    logins: { reconcileMs: env.read(LOGIN_RECONCILE_MS), resourceCacheMs: env.read(RESOURCE_CACHE_MS) },
   };
 }

@@ -60,6 +60,8 @@ export const SETTINGS: readonly RegistryEntry[] = [
   issuance.APPROVER_JWKS,
   issuance.APPROVER_GROUPS_CLAIM,
   issuance.APPROVER_MAX_AGE_SECONDS,
+  issuance.LOGIN_RECONCILE_MS,
+  issuance.RESOURCE_CACHE_MS,
   decision.POLICY_DIR,
   decision.POLICY_CHECK_MS,
   attestation.CLOCK_TOLERANCE_SECONDS,

@@ -97,3 +97,20 @@ export const APPROVER_JWKS_URL = optionalSetting({ name: 'MAYFLY_APPROVER_JWKS_U
 export const APPROVER_JWKS = optionalSetting({ name: 'MAYFLY_APPROVER_JWKS', readBy: ['issuance'], description: "the approver issuer's key set inline, or a file holding one" });
 export const APPROVER_GROUPS_CLAIM = optionalSetting({ name: 'MAYFLY_APPROVER_GROUPS_CLAIM', readBy: ['issuance'], defaultText: '`groups`', description: 'the ID token claim that lists the person\'s groups' });
 export const APPROVER_MAX_AGE_SECONDS = intSetting({ name: 'MAYFLY_APPROVER_MAX_AGE_SECONDS', readBy: ['issuance'], default: 900, min: 30, max: 86_400, description: 'ID tokens issued longer ago are refused' });
+
+export const LOGIN_RECONCILE_MS = intSetting({
+  name: 'MAYFLY_LOGIN_RECONCILE_MS',
+  readBy: ['issuance'],
+  default: 30_000,
+  min: 100,
+  max: 3_600_000,
+  description: 'how often every resource with dynamic logins is checked for logins no active grant backs (a crash between making a login and committing its grant, a missed end): one found twice in a row is destroyed',
+});
+export const RESOURCE_CACHE_MS = intSetting({
+  name: 'MAYFLY_RESOURCE_CACHE_MS',
+  readBy: ['issuance'],
+  default: 5_000,
+  min: 0,
+  max: 600_000,
+  description: 'how long issuance caches a resource\'s registry entry (a changed action map applies to grants issued after this)',
+});

@@ -7,7 +7,7 @@ import { GrantFlow } from './grant-flow.js';
 import type { GrantFlowPorts } from './ports.js';
 
 /** Records what the flow did, in order, so tests can check what happened before what. */
-function world(options: { attest?: () => AttestResponse; decide?: () => DecideResponse; perSecond?: number; perPeer?: number } = {}) {
+function world(options: { attest?: () => AttestResponse; decide?: () => DecideResponse; perSecond?: number; perPeer?: number; logins?: boolean; commitFails?: boolean } = {}) {
   const steps: string[] = [];
   const grants: GrantRecord[] = [];
   const audit: AuditEvent[] = [];
@@ -26,6 +26,7 @@ function world(options: { attest?: () => AttestResponse; decide?: () => DecideRe
     },
     commitGrant: async (grant, events) => {
       steps.push('commitGrant');
+      if (options.commitFails) throw new MayflyError('ERR_DEPENDENCY_UNAVAILABLE', 'database away');
       if (grant.idempotency_key && grants.some((g) => g.spiffe_id === grant.spiffe_id && g.idempotency_key === grant.idempotency_key)) return 'idempotency-key-taken';
       grants.push(grant);
       audit.push(...events);
@@ -54,6 +55,12 @@ function world(options: { attest?: () => AttestResponse; decide?: () => DecideRe
     },
     announcePending: (grant) => void announced.push(`pending ${grant.id}`),
     announceBreakGlass: (grant) => void announced.push(`break-glass ${grant.id}`),
+    issueLogin: async (grant) => {
+      if (!options.logins) return undefined;
+      steps.push('issueLogin');
+      return { system: 'postgresql', host: 'db.example', port: 5432, database: 'orders', user: `mayfly_g_${grant.id.replaceAll('-', '')}`, password: 'p4ssw0rd-only-in-the-answer', validUntil: grant.renewable_until };
+    },
+    destroyLogin: async () => void steps.push('destroyLogin'),
   };
   const format: CredentialFormat = {
     name: 'test',
@@ -294,5 +301,31 @@ describe('GrantFlow idempotency', () => {
     const w = world();
     await expect(w.flow.requestGrant(RequestGrantRequest.fromPartial({ ...request, idempotencyKey: 'no spaces' }))).rejects.toMatchObject({ field: 'idempotency_key' });
     expect(w.steps).toEqual([]);
+  });
+});
+
+describe('GrantFlow with dynamic logins', () => {
+  const asked = () => RequestGrantRequest.fromPartial({ evidence: { oidcToken: 'e' }, task: { id: 't', kind: 'k' }, resource: 'pg:orders-db', actions: ['read'] });
+
+  it('makes the login before the grant commits, answers with it, and audits the user but never the password', async () => {
+    const w = world({ logins: true });
+    const response = await w.flow.requestGrant(asked());
+    expect(w.steps.indexOf('issueLogin')).toBeLessThan(w.steps.indexOf('commitGrant'));
+    expect(response.credential?.login).toMatchObject({ system: 'postgresql', user: expect.stringMatching(/^mayfly_g_/), password: 'p4ssw0rd-only-in-the-answer' });
+    expect(w.audit.map((event) => event.kind)).toContain('credential.issued');
+    expect(JSON.stringify(w.audit)).not.toContain('p4ssw0rd-only-in-the-answer');
+  });
+
+  it('destroys the login when the grant cannot be committed', async () => {
+    const w = world({ logins: true, commitFails: true });
+    await expect(w.flow.requestGrant(asked())).rejects.toMatchObject({ code: 'ERR_DEPENDENCY_UNAVAILABLE' });
+    expect(w.steps.slice(-2)).toEqual(['commitGrant', 'destroyLogin']);
+  });
+
+  it('asks for no login for a resource without one (the access token is the credential)', async () => {
+    const w = world();
+    const response = await w.flow.requestGrant(asked());
+    expect(response.credential).toBeUndefined();
+    expect(w.steps).not.toContain('destroyLogin');
   });
 });

@@ -1,6 +1,6 @@
-import { toGrantMessage } from '@mayfly/model';
+import { toGrantMessage, type GrantRecord } from '@mayfly/model';
 import { EVIDENCE_KINDS_SENTENCE, MayflyError, isMayflyError } from '@mayfly/core';
-import { Effect, type AuditEvent, type DecideResponse, type RequestGrantRequest, type RequestGrantResponse } from '@mayfly/proto';
+import { Effect, type AuditEvent, type DecideResponse, type Login, type RequestGrantRequest, type RequestGrantResponse } from '@mayfly/proto';
 import type { CredentialFormat } from '../credentials/credential-format.js';
 import { grantBounds } from './grant-bounds.js';
 import { decisionDetail, effectName, mintGrantToken, refuseIfDenied } from './grant-steps.js';
@@ -186,7 +186,7 @@ export class GrantFlow {
     await this.ports.commitPendingGrant(pending.grant, pending.approval, trail.events);
     this.ports.deliverAudit(trail.events);
     this.ports.announcePending(pending.grant, pending.approval, identity.workload);
-    return { grant: toGrantMessage(pending.grant, { request: { ...pending.approval, approved_at: null, rejected_at: null, created_at: pending.grant.issued_at }, votes: [] }), accessToken: '', claimSecret: pending.claimSecret };
+    return { grant: toGrantMessage(pending.grant, { request: { ...pending.approval, approved_at: null, rejected_at: null, created_at: pending.grant.issued_at }, votes: [] }), accessToken: '', claimSecret: pending.claimSecret, credential: undefined };
   }
 
   /** Step: mint the credential, commit grant and audit together, hand the token back. */
@@ -239,11 +239,19 @@ export class GrantFlow {
         detail: { severity: 'high', incidentReference: grant.task_reference, justification: request.justification, resource: grant.resource, scopes: grant.actions, expiresAt: expiresAt.toISOString(), reviewRequired: true },
       });
     }
+    const login = await this.attachLogin(grant, trail, issuedAt);
     for (const event of trail.events) event.grantId = grant.id;
-    if ((await this.ports.commitGrant(grant, trail.events)) === 'idempotency-key-taken') {
+    const committed = await this.ports.commitGrant(grant, trail.events).catch(async (error: unknown) => {
+      if (login) await this.ports.destroyLogin(grant).catch(() => undefined); // the reconciler, should this fail too
+      throw error;
+    });
+    if (committed === 'idempotency-key-taken') {
+      if (login) await this.ports.destroyLogin(grant).catch(() => undefined);
       // An earlier or concurrent attempt under the same key committed first: answer with its
       // grant. What this attempt did stays on record, except the grant it did not get to keep.
       trail.events.splice(trail.events.findIndex((event) => event.kind === 'grant.issued'), 1);
+      const credentialEvent = trail.events.findIndex((event) => event.kind === 'credential.issued');
+      if (credentialEvent >= 0) trail.events.splice(credentialEvent, 1);
       for (const event of trail.events) event.grantId = '';
       return this.replay(identity, request, trail);
     }
@@ -251,7 +259,21 @@ export class GrantFlow {
     // from the outbox, now or — if it is away — by the retry loop. The token does not wait.
     this.ports.deliverAudit(trail.events);
     if (grant.break_glass) this.ports.announceBreakGlass(grant, identity.workload);
-    return { grant: toGrantMessage(grant), accessToken, claimSecret: '' };
+    return { grant: toGrantMessage(grant), accessToken, claimSecret: '', credential: login ? { login } : undefined };
+  }
+
+  /**
+   * Step, for a resource with dynamic logins: the login is made before the grant commits, so a
+   * crash in between leaves a login no grant backs — which the reconciler destroys — and never a
+   * grant whose login does not exist. Its password is in the answer only; the audit record names
+   * the user.
+   */
+  private async attachLogin(grant: GrantRecord, trail: RequestTrail, issuedAt: Date): Promise<Login | undefined> {
+    const login = await this.ports.issueLogin(grant);
+    if (login) {
+      trail.add({ kind: 'credential.issued', outcome: 'success', occurredAt: issuedAt, detail: { system: login.system, user: login.user, host: login.host, port: login.port, ...(login.database ? { database: login.database } : {}), validUntil: login.validUntil?.toISOString() } });
+    }
+    return login;
   }
 
   /** A refusal leaves its trail: committed locally like a grant's, delivered in the background. */

@@ -50,5 +50,6 @@ export function replayGrant(earlier: GrantRecord, request: ValidGrantRequest, cr
     throw new MayflyError('ERR_GRANT_NOT_ACTIVE', `grant ${earlier.id} of idempotency key "${key}" cannot be answered again: the key that signed its token is no longer in use; request with a new key`);
   }
   trail.add({ kind: 'grant.replayed', outcome: 'success', grantId: earlier.id, detail: { idempotencyKey: key, status: earlier.status } });
-  return { grant: toGrantMessage(earlier), accessToken, claimSecret: '' };
+  // A login's password left once, with the first answer: a replay does not carry it again.
+  return { grant: toGrantMessage(earlier), accessToken, claimSecret: '', credential: undefined };
 }

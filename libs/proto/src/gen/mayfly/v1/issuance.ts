@@ -98,6 +98,30 @@ export interface RequestGrantResponse {
   accessToken: string;
   /** For a pending grant: the secret that entitles the caller to collect its token. */
   claimSecret: string;
+  /**
+   * For a resource the registry gives dynamic logins (a database or a cache): the login made for
+   * this grant, sent here once and kept nowhere. access_token then authenticates the grant's
+   * lifecycle calls (renew, heartbeat, complete); the login is what reaches the resource.
+   */
+  credential: Credential | undefined;
+}
+
+/** What a grant carries besides its access token. */
+export interface Credential {
+  login?: Login | undefined;
+}
+
+/** A user made in another system for one grant, destroyed when the grant ends. */
+export interface Login {
+  /** "postgresql", "mariadb" or "redis". */
+  system: string;
+  host: string;
+  port: number;
+  /** SQL systems: the database to connect to. */
+  database: string;
+  user: string;
+  password: string;
+  validUntil: Date | undefined;
 }
 
 export interface WatchGrantRequest {
@@ -704,7 +728,7 @@ export const RequestGrantRequest: MessageFns<RequestGrantRequest> = {
 };
 
 function createBaseRequestGrantResponse(): RequestGrantResponse {
-  return { grant: undefined, accessToken: "", claimSecret: "" };
+  return { grant: undefined, accessToken: "", claimSecret: "", credential: undefined };
 }
 
 export const RequestGrantResponse: MessageFns<RequestGrantResponse> = {
@@ -717,6 +741,9 @@ export const RequestGrantResponse: MessageFns<RequestGrantResponse> = {
     }
     if (message.claimSecret !== "") {
       writer.uint32(26).string(message.claimSecret);
+    }
+    if (message.credential !== undefined) {
+      Credential.encode(message.credential, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -758,6 +785,14 @@ export const RequestGrantResponse: MessageFns<RequestGrantResponse> = {
             message.claimSecret = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.credential = Credential.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -783,6 +818,7 @@ export const RequestGrantResponse: MessageFns<RequestGrantResponse> = {
         : isSet(object.claim_secret)
         ? globalThis.String(object.claim_secret)
         : "",
+      credential: isSet(object.credential) ? Credential.fromJSON(object.credential) : undefined,
     };
   },
 
@@ -797,6 +833,9 @@ export const RequestGrantResponse: MessageFns<RequestGrantResponse> = {
     if (message.claimSecret !== "") {
       obj.claimSecret = message.claimSecret;
     }
+    if (message.credential !== undefined) {
+      obj.credential = Credential.toJSON(message.credential);
+    }
     return obj;
   },
 
@@ -808,6 +847,245 @@ export const RequestGrantResponse: MessageFns<RequestGrantResponse> = {
     message.grant = (object.grant !== undefined && object.grant !== null) ? Grant.fromPartial(object.grant) : undefined;
     message.accessToken = object.accessToken ?? "";
     message.claimSecret = object.claimSecret ?? "";
+    message.credential = (object.credential !== undefined && object.credential !== null)
+      ? Credential.fromPartial(object.credential)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseCredential(): Credential {
+  return { login: undefined };
+}
+
+export const Credential: MessageFns<Credential> = {
+  encode(message: Credential, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.login !== undefined) {
+      Login.encode(message.login, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Credential {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCredential();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.login = Login.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Credential {
+    return { login: isSet(object.login) ? Login.fromJSON(object.login) : undefined };
+  },
+
+  toJSON(message: Credential): unknown {
+    const obj: any = {};
+    if (message.login !== undefined) {
+      obj.login = Login.toJSON(message.login);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Credential>, I>>(base?: I): Credential {
+    return Credential.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Credential>, I>>(object: I): Credential {
+    const message = createBaseCredential();
+    message.login = (object.login !== undefined && object.login !== null) ? Login.fromPartial(object.login) : undefined;
+    return message;
+  },
+};
+
+function createBaseLogin(): Login {
+  return { system: "", host: "", port: 0, database: "", user: "", password: "", validUntil: undefined };
+}
+
+export const Login: MessageFns<Login> = {
+  encode(message: Login, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.system !== "") {
+      writer.uint32(10).string(message.system);
+    }
+    if (message.host !== "") {
+      writer.uint32(18).string(message.host);
+    }
+    if (message.port !== 0) {
+      writer.uint32(24).uint32(message.port);
+    }
+    if (message.database !== "") {
+      writer.uint32(34).string(message.database);
+    }
+    if (message.user !== "") {
+      writer.uint32(42).string(message.user);
+    }
+    if (message.password !== "") {
+      writer.uint32(50).string(message.password);
+    }
+    if (message.validUntil !== undefined) {
+      Timestamp.encode(toTimestamp(message.validUntil), writer.uint32(58).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Login {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLogin();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.system = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.port = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.database = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.user = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.password = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.validUntil = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Login {
+    return {
+      system: isSet(object.system) ? globalThis.String(object.system) : "",
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      port: isSet(object.port) ? globalThis.Number(object.port) : 0,
+      database: isSet(object.database) ? globalThis.String(object.database) : "",
+      user: isSet(object.user) ? globalThis.String(object.user) : "",
+      password: isSet(object.password) ? globalThis.String(object.password) : "",
+      validUntil: isSet(object.validUntil)
+        ? fromJsonTimestamp(object.validUntil)
+        : isSet(object.valid_until)
+        ? fromJsonTimestamp(object.valid_until)
+        : undefined,
+    };
+  },
+
+  toJSON(message: Login): unknown {
+    const obj: any = {};
+    if (message.system !== "") {
+      obj.system = message.system;
+    }
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.port !== 0) {
+      obj.port = Math.round(message.port);
+    }
+    if (message.database !== "") {
+      obj.database = message.database;
+    }
+    if (message.user !== "") {
+      obj.user = message.user;
+    }
+    if (message.password !== "") {
+      obj.password = message.password;
+    }
+    if (message.validUntil !== undefined) {
+      obj.validUntil = message.validUntil.toISOString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Login>, I>>(base?: I): Login {
+    return Login.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Login>, I>>(object: I): Login {
+    const message = createBaseLogin();
+    message.system = object.system ?? "";
+    message.host = object.host ?? "";
+    message.port = object.port ?? 0;
+    message.database = object.database ?? "";
+    message.user = object.user ?? "";
+    message.password = object.password ?? "";
+    message.validUntil = object.validUntil ?? undefined;
     return message;
   },
 };

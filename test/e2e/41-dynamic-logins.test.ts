@@ -1,0 +1,129 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { callUnary, createClient } from '@mayfly/grpc';
+import { RegistryServiceClient, RequestGrantRequest, ResourceKind, type Login } from '@mayfly/proto';
+import { DEV, RESOURCE, eventually, startTestMesh, type TestMesh } from '../support/test-mesh.js';
+
+/**
+ * Issue 22 end to end, on the real mesh and the machine's PostgreSQL: a grant on a resource the
+ * registry gives dynamic logins carries a login made for it; the database itself enforces what it
+ * may do; revoking the grant terminates the session it has open and refuses new logins, within
+ * milliseconds; the password is in the answer only.
+ */
+const run = randomBytes(4).toString('hex');
+const database = `mayfly_dyn_${run}`;
+const reader = `dyn_reader_${run}`;
+let t: TestMesh;
+let registry: RegistryServiceClient;
+
+async function asOwner(db: string, sql: string): Promise<void> {
+  const client = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: db });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+const grantLogin = async (taskId: string) => {
+  const response = await callUnary(t.issuance, t.issuance.requestGrant, RequestGrantRequest.fromPartial({
+    evidence: { oidcToken: await t.evidence(DEV.subject) },
+    task: { id: taskId, kind: 'ci-job', reference: 'JOB-41' },
+    resource: RESOURCE,
+    actions: ['read'],
+    requestedTtlSeconds: 120,
+  }));
+  return { grantId: response.grant!.id, accessToken: response.accessToken, login: response.credential?.login as Login };
+};
+const connectWith = (login: Login) => new pg.Client({ host: login.host, port: login.port, user: login.user, password: login.password, database: login.database });
+
+beforeAll(async () => {
+  await asOwner('postgres', `CREATE DATABASE ${database}`);
+  await asOwner(database, 'CREATE TABLE orders (id int PRIMARY KEY, total numeric)');
+  await asOwner(database, 'INSERT INTO orders VALUES (1, 10)');
+  await asOwner(database, `CREATE ROLE ${reader} NOLOGIN`);
+  await asOwner(database, `GRANT SELECT ON orders TO ${reader}`);
+  const adminFile = join(mkdtempSync(join(tmpdir(), 'mayfly-dyn-')), 'admin-url');
+  writeFileSync(adminFile, `postgres://postgres@127.0.0.1:5432/${database}`, { mode: 0o600 });
+  t = await startTestMesh('dynamic_logins', { env: { MAYFLY_LOGIN_RECONCILE_MS: '500', MAYFLY_RESOURCE_CACHE_MS: '0' } });
+  registry = createClient(RegistryServiceClient, t.mesh.addresses.attestation, 'attestation');
+  await callUnary(registry, registry.putResource, {
+    resource: { name: RESOURCE, kind: ResourceKind.RESOURCE_KIND_POSTGRESQL, host: '127.0.0.1', port: 5432, database, adminCredentialFile: adminFile, actions: { read: { grants: [reader] } }, connectionLimit: 3, updatedBy: '', updatedAt: undefined },
+    reason: 'e2e 41',
+  });
+}, 120_000);
+
+afterAll(async () => {
+  registry?.close();
+  await t?.close();
+  await asOwner('postgres', `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  const client = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: 'postgres' });
+  await client.connect();
+  // Only this suite's logins (members of its role): other suites may hold theirs right now.
+  const { rows } = await client.query<{ rolname: string }>(
+    "SELECT login.rolname FROM pg_roles login JOIN pg_auth_members m ON m.member = login.oid JOIN pg_roles g ON g.oid = m.roleid WHERE g.rolname = $1 AND login.rolname LIKE 'mayfly\\_g\\_%'",
+    [reader],
+  );
+  for (const row of rows) await client.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(row.rolname)}`).catch(() => undefined);
+  await client.query(`DROP ROLE IF EXISTS ${reader}`);
+  await client.end();
+});
+
+describe('41 dynamic logins on the grant path', () => {
+  it('a grant on a database resource carries a login that reads and may not write; the password is in the answer only', async () => {
+    const { grantId, accessToken, login } = await grantLogin(`dyn-read-${run}`);
+    expect(accessToken).not.toBe(''); // it authenticates the grant's lifecycle calls
+    expect(login).toMatchObject({ system: 'postgresql', database, user: `mayfly_g_${grantId.replaceAll('-', '')}` });
+    const client = connectWith(login);
+    await client.connect();
+    try {
+      expect((await client.query('SELECT total FROM orders WHERE id = 1')).rows).toHaveLength(1);
+      await expect(client.query('DELETE FROM orders')).rejects.toMatchObject({ code: '42501' });
+    } finally {
+      await client.end();
+    }
+    await eventually(async () => (await t.db.selectFrom('audit_events').select('detail').where('kind', '=', 'credential.issued').where('grant_id', '=', grantId).execute()).length === 1);
+    const recorded = JSON.stringify(await t.db.selectFrom('audit_events').selectAll().where('grant_id', '=', grantId).execute());
+    expect(recorded).toContain(login.user);
+    for (const text of [recorded, t.logLines.join('\n')]) expect(text).not.toContain(login.password);
+  });
+
+  it('revoking the grant terminates its open session and refuses new logins, within milliseconds', async () => {
+    const { grantId, login } = await grantLogin(`dyn-revoke-${run}`);
+    const open = connectWith(login);
+    let ended: number | undefined;
+    open.on('error', () => void (ended ??= performance.now()));
+    open.on('end', () => void (ended ??= performance.now()));
+    await open.connect();
+    await open.query('SELECT 1');
+    const revokedAt = performance.now();
+    await callUnary(t.revocation, t.revocation.revoke, { grantId, reason: 'e2e 41: revoke ends the session', requestedBy: 'e2e', finalStatus: 0 });
+    await eventually(async () => ended !== undefined, 5_000, 5);
+    const tookMs = ended! - revokedAt;
+    console.log(`dynamic logins: open PostgreSQL session terminated ${tookMs.toFixed(1)} ms after Revoke was sent`);
+    await expect(connectWith(login).connect()).rejects.toMatchObject({ code: expect.stringMatching(/^28/) });
+    await eventually(async () => (await t.db.selectFrom('audit_events').select('id').where('kind', '=', 'credential.destroyed').where('grant_id', '=', grantId).execute()).length === 1);
+  });
+
+  it('the reconciler removes a login no grant backs (made, then the process died before the grant committed)', async () => {
+    const orphan = '0b8d3c2a-1e4f-4a5b-8c6d-7e8f9a0b1c2d';
+    const user = `mayfly_g_${orphan.replaceAll('-', '')}`;
+    await asOwner(database, `CREATE ROLE ${user} LOGIN PASSWORD 'orphaned' IN ROLE ${reader}`);
+    const exists = async () => {
+      const client = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database });
+      await client.connect();
+      try {
+        return (await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [user])).rowCount === 1;
+      } finally {
+        await client.end();
+      }
+    };
+    expect(await exists()).toBe(true);
+    await eventually(async () => !(await exists()), 10_000, 100);
+  });
+});
