@@ -110,6 +110,25 @@ describe('41 dynamic logins on the grant path', () => {
     await eventually(async () => (await t.db.selectFrom('audit_events').select('id').where('kind', '=', 'credential.destroyed').where('grant_id', '=', grantId).execute()).length === 1);
   });
 
+  it('the client library hands the login over as a driver config; releasing the grant ends its session', async () => {
+    const client = t.client(DEV.subject);
+    try {
+      const access = await client.acquire({ task: { id: `dyn-client-${run}`, kind: 'ci-job', reference: '', deadline: undefined }, resource: RESOURCE, actions: ['read'] });
+      expect(access.login).toMatchObject({ system: 'postgresql', database, connectionString: expect.stringMatching(/^postgres:\/\/mayfly_g_[0-9a-f]{32}:/) });
+      const db = new pg.Client({ connectionString: access.login!.connectionString });
+      let ended = false;
+      db.on('error', () => void (ended = true));
+      db.on('end', () => void (ended = true));
+      await db.connect();
+      expect((await db.query('SELECT count(*)::int AS n FROM orders')).rows[0].n).toBe(1);
+      await access.release();
+      await eventually(async () => ended, 5_000, 10);
+      await expect(new pg.Client({ connectionString: access.login!.connectionString }).connect()).rejects.toMatchObject({ code: expect.stringMatching(/^28/) });
+    } finally {
+      client.close();
+    }
+  });
+
   it('the reconciler removes a login no grant backs (made, then the process died before the grant committed)', async () => {
     const orphan = '0b8d3c2a-1e4f-4a5b-8c6d-7e8f9a0b1c2d';
     const user = `mayfly_g_${orphan.replaceAll('-', '')}`;

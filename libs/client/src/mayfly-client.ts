@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { isMayflyError } from '@mayfly/core';
 import { callUnary, createClient, waitForReady } from '@mayfly/grpc';
-import { GrantStatus, IssuanceServiceClient, type Grant, type RequestGrantRequest, type RequestGrantResponse, type Task } from '@mayfly/proto';
+import { GrantStatus, IssuanceServiceClient, type Grant, type Login, type RequestGrantRequest, type RequestGrantResponse, type Task } from '@mayfly/proto';
 import { context, recordFailure, trace, tracer, type Context, type Span } from '@mayfly/telemetry';
 import { DEFAULT_RETRIES, withRetries, type RetryPolicy } from './retries.js';
 import { waitForApproval, type ApprovalWait } from './approval-wait.js';
@@ -130,7 +130,7 @@ export class MayflyClient {
         throw error;
       }
     }
-    return this.handle(response.grant!, response.accessToken, session, { autoRenew: request.autoRenew !== false, span, taskContext });
+    return this.handle(response.grant!, response.accessToken, session, { autoRenew: request.autoRenew !== false, span, taskContext, login: response.credential?.login });
   }
 
   /**
@@ -160,7 +160,7 @@ export class MayflyClient {
   }
 
   /** A live handle on a grant: completes, renews, beats and delegates over the right channel. */
-  private handle(grant: Grant, accessToken: string, session: WorkloadSession | undefined, how: { autoRenew: boolean; span: Span; taskContext: Context }): TaskGrant {
+  private handle(grant: Grant, accessToken: string, session: WorkloadSession | undefined, how: { autoRenew: boolean; span: Span; taskContext: Context; login?: Login | undefined }): TaskGrant {
     const timeoutMs = this.options.timeoutMs ?? 5_000;
     const { span, taskContext } = how;
     const client = session?.client ?? this.bootstrap;
@@ -196,6 +196,7 @@ export class MayflyClient {
           this.live.delete(handle);
           letGo?.();
         },
+        login: how.login,
       },
     );
     if (!handle.signal.aborted) this.live.add(handle);

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { isMayflyError, type ErrorCode } from '@mayfly/core';
-import type { DelegateGrantRequest, DelegateGrantResponse, Grant, RenewGrantResponse } from '@mayfly/proto';
+import type { DelegateGrantRequest, DelegateGrantResponse, Grant, Login, RenewGrantResponse } from '@mayfly/proto';
 import { renewalTime } from './workload-session.js';
 
 /** Asks issuance for a fresh token of the grant, presenting the current one. */
@@ -47,6 +47,21 @@ export interface TaskGrantOptions {
   /** How long to wait before trying a failed renewal again (transient failures). Default 2 s. */
   readonly retryMs?: number;
   readonly random?: () => number;
+  /** The login made for this grant in a database or cache (issue 22), when its resource has one. */
+  readonly login?: Login | undefined;
+}
+
+/** A login in a database or cache, ready for a driver: `new pg.Client(access.login)`, or its URL. */
+export interface GrantLogin {
+  readonly system: string;
+  readonly host: string;
+  readonly port: number;
+  readonly database: string | undefined;
+  readonly user: string;
+  readonly password: string;
+  readonly validUntil: Date | undefined;
+  /** `postgres://…`, `mysql://…` or `redis://…`, user and password included. */
+  readonly connectionString: string;
 }
 
 /** What the handle tells its listeners: `renewed` with the new expiry, `renewal-failed` with the error. */
@@ -113,6 +128,28 @@ export class TaskGrant extends EventEmitter<TaskGrantEvents> implements AsyncDis
   /** The current access token (the same as `token`). */
   get accessToken(): string {
     return this.current.token;
+  }
+
+  /**
+   * The login made for this grant, for a resource the registry gives dynamic logins (a database
+   * or a cache); undefined otherwise. It dies with the grant: released, revoked or expired, its
+   * sessions are terminated and it can log in no more.
+   */
+  get login(): GrantLogin | undefined {
+    const login = this.options.login;
+    if (!login) return undefined;
+    const scheme = login.system === 'postgresql' ? 'postgres' : login.system === 'mariadb' ? 'mysql' : 'redis';
+    const path = login.database ? `/${encodeURIComponent(login.database)}` : '';
+    return {
+      system: login.system,
+      host: login.host,
+      port: login.port,
+      database: login.database || undefined,
+      user: login.user,
+      password: login.password,
+      validUntil: login.validUntil,
+      connectionString: `${scheme}://${encodeURIComponent(login.user)}:${encodeURIComponent(login.password)}@${login.host}:${login.port}${path}`,
+    };
   }
 
   get expiresAt(): Date | undefined {
