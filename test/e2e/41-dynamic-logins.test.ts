@@ -129,6 +129,24 @@ describe('41 dynamic logins on the grant path', () => {
     }
   });
 
+  it('with the reaper down during 20 revocations, every login is destroyed once issuance is back (the reconciler catches up)', async () => {
+    const grants: Awaited<ReturnType<typeof grantLogin>>[] = [];
+    for (let i = 0; i < 20; i++) grants.push(await grantLogin(`dyn-away-${run}-${i}`));
+    await t.mesh.stopService('issuance');
+    try {
+      for (const { grantId } of grants) await callUnary(t.revocation, t.revocation.revoke, { grantId, reason: 'e2e 41: reaper away', requestedBy: 'e2e', finalStatus: 0 });
+      // Nobody destroyed them: the notifications went to nobody.
+      const stillThere = await Promise.all(grants.map(async ({ login }) => connectWith(login).connect().then(async (client) => (await client.end(), true), () => false)));
+      expect(stillThere.every(Boolean)).toBe(true);
+    } finally {
+      await t.mesh.startService('issuance');
+    }
+    await eventually(async () => {
+      const refused = await Promise.all(grants.map(async ({ login }) => connectWith(login).connect().then(async (client) => (await client.end(), false), () => true)));
+      return refused.every(Boolean);
+    }, 15_000, 250);
+  }, 60_000);
+
   it('the reconciler removes a login no grant backs (made, then the process died before the grant committed)', async () => {
     const orphan = '0b8d3c2a-1e4f-4a5b-8c6d-7e8f9a0b1c2d';
     const user = `mayfly_g_${orphan.replaceAll('-', '')}`;
