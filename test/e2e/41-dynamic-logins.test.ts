@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -19,6 +19,7 @@ const database = `mayfly_dyn_${run}`;
 const reader = `dyn_reader_${run}`;
 let t: TestMesh;
 let registry: RegistryServiceClient;
+let tracesFile: string;
 
 async function asOwner(db: string, sql: string): Promise<void> {
   const client = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: db });
@@ -50,7 +51,8 @@ beforeAll(async () => {
   await asOwner(database, `GRANT SELECT ON orders TO ${reader}`);
   const adminFile = join(mkdtempSync(join(tmpdir(), 'mayfly-dyn-')), 'admin-url');
   writeFileSync(adminFile, `postgres://postgres@127.0.0.1:5432/${database}`, { mode: 0o600 });
-  t = await startTestMesh('dynamic_logins', { env: { MAYFLY_LOGIN_RECONCILE_MS: '500', MAYFLY_RESOURCE_CACHE_MS: '0' } });
+  tracesFile = join(mkdtempSync(join(tmpdir(), 'mayfly-dyn-traces-')), 'traces.jsonl');
+  t = await startTestMesh('dynamic_logins', { env: { MAYFLY_LOGIN_RECONCILE_MS: '500', MAYFLY_RESOURCE_CACHE_MS: '0', MAYFLY_TRACES_FILE: tracesFile } });
   registry = createClient(RegistryServiceClient, t.mesh.addresses.attestation, 'attestation');
   await callUnary(registry, registry.putResource, {
     resource: { name: RESOURCE, kind: ResourceKind.RESOURCE_KIND_POSTGRESQL, host: '127.0.0.1', port: 5432, database, adminCredentialFile: adminFile, actions: { read: { grants: [reader] } }, connectionLimit: 3, updatedBy: '', updatedAt: undefined },
@@ -90,7 +92,9 @@ describe('41 dynamic logins on the grant path', () => {
     await eventually(async () => (await t.db.selectFrom('audit_events').select('detail').where('kind', '=', 'credential.issued').where('grant_id', '=', grantId).execute()).length === 1);
     const recorded = JSON.stringify(await t.db.selectFrom('audit_events').selectAll().where('grant_id', '=', grantId).execute());
     expect(recorded).toContain(login.user);
-    for (const text of [recorded, t.logLines.join('\n')]) expect(text).not.toContain(login.password);
+    // Every log line and every span of the run so far (positive control: the login's own span is there).
+    await eventually(async () => existsSync(tracesFile) && readFileSync(tracesFile, 'utf8').includes('issue login'));
+    for (const text of [recorded, t.logLines.join('\n'), readFileSync(tracesFile, 'utf8')]) expect(text).not.toContain(login.password);
   });
 
   it('revoking the grant terminates its open session and refuses new logins, within milliseconds', async () => {
