@@ -68,6 +68,8 @@ export function workloadPorts(infra: IssuanceInfrastructure, credentials: Creden
       readCertificate: (pem) => infra.workloadCertificates.read(pem),
       decide: flowPorts.decide,
       throttleUnauthenticated: (peer, refusal) => peerThrottle.take(peer, refusal),
+      issueLogin: flowPorts.issueLogin,
+      destroyLogin: flowPorts.destroyLogin,
       commitDelegatedGrant: (grant, events) =>
         withSpan('persist delegated grant', { 'mayfly.grant_id': grant.id }, () => insertDelegatedGrant(db, grant, audit.owner, audit.outboxEntries(events))),
     },

@@ -9,12 +9,13 @@ import { decisionDetail, mintGrantToken, refuseIfDenied, taskOf } from './grant-
 import { newGrantRecord } from './grant-record.js';
 import { issuedDetail } from './issued-record.js';
 import type { GrantCall } from './grant-flow.js';
+import type { GrantFlowPorts } from './ports.js';
 import type { TtlPolicy } from './grant-request.js';
 import { authenticateHolder } from './grant-holder.js';
 import { liveGrant, type RenewalPorts } from './renew-grant.js';
 import type { SessionCertificate } from './workload-identity.js';
 
-export interface DelegationPorts extends Pick<RenewalPorts, 'findGrant' | 'checkSession' | 'checkWorkloadEnabled' | 'commitEvents' | 'deliverAudit'> {
+export interface DelegationPorts extends Pick<RenewalPorts, 'findGrant' | 'checkSession' | 'checkWorkloadEnabled' | 'commitEvents' | 'deliverAudit'>, Pick<GrantFlowPorts, 'issueLogin' | 'destroyLogin'> {
   /** The registered workload and when it was disabled (if it is); undefined if not registered. */
   findWorkload(spiffeId: string): Promise<{ workload: Workload; disabledAt: Date | undefined } | undefined>;
   /**
@@ -74,12 +75,20 @@ export async function delegateGrant(
     const grant = childGrant(parent, delegate, delegation, chain, decision, options, now);
     const accessToken = await mintGrantToken(credentials, grant, { issuedAt: now, expiresAt: grant.expires_at, boundTo: thumbprint?.certificate.thumbprint });
     events.push(record({ kind: 'grant.issued', outcome: 'success', grantId: grant.id, detail: delegatedDetail(grant, parent, delegation, chain, credentials.name, thumbprint?.certificate.thumbprint) }));
+    // The child's own login, made before it commits (a crash leaves an orphan for the reconciler).
+    const login = await ports.issueLogin(grant);
+    if (login) events.push(record({ kind: 'credential.issued', outcome: 'success', grantId: grant.id, detail: { system: login.system, user: login.user, host: login.host, port: login.port, delegated: true } }));
     for (const event of events) event.grantId = grant.id;
-    if (!(await ports.commitDelegatedGrant(grant, events))) {
+    const committed = await ports.commitDelegatedGrant(grant, events).catch(async (error: unknown) => {
+      if (login) await ports.destroyLogin(grant).catch(() => undefined);
+      throw error;
+    });
+    if (!committed) {
+      if (login) await ports.destroyLogin(grant).catch(() => undefined);
       throw new MayflyError('ERR_GRANT_NOT_ACTIVE', `grant ${parent.id} ended (or its token expired) while delegating from it; nothing was issued`);
     }
     ports.deliverAudit(events);
-    return { grant: toGrantMessage(grant), accessToken };
+    return { grant: toGrantMessage(grant), accessToken, credential: login ? { login } : undefined };
   } catch (error) {
     await auditRefusal(error, presented, delegation, record, ports);
     throw error;

@@ -89,6 +89,8 @@ function world(decide: (request: DecideRequest) => DecideResponse = () => allow(
       return true;
     },
     throttleUnauthenticated: () => undefined,
+    issueLogin: async () => undefined,
+    destroyLogin: async () => undefined,
   };
   const credentials = fakeCredentials();
   const add = (grant: GrantRecord) => (grants.set(grant.id, grant), grant);
@@ -206,6 +208,23 @@ describe('delegateGrant', () => {
     w.ports.commitDelegatedGrant = async () => false;
     await expect(delegateGrant(await delegation(w, parent), {}, w.credentials, w.ports, OPTIONS, NOW)).rejects.toMatchObject({ code: 'ERR_GRANT_NOT_ACTIVE' });
     expect(w.delivered.filter((event) => event.kind === 'grant.issued')).toEqual([]);
+  });
+
+  it("gives the delegate its own login on a resource with logins, and destroys it when the parent ended meanwhile", async () => {
+    const w = world();
+    const made: string[] = [];
+    const destroyed: string[] = [];
+    w.ports.issueLogin = async (grant) => (made.push(grant.id), { system: 'postgresql', host: 'db', port: 5432, database: 'orders', user: `mayfly_g_${grant.id.replaceAll('-', '')}`, password: 'child-secret', validUntil: grant.renewable_until });
+    w.ports.destroyLogin = async (grant) => void destroyed.push(grant.id);
+    const parent = w.add(grantOf(AGENT));
+    const response = await delegateGrant(await delegation(w, parent), {}, w.credentials, w.ports, OPTIONS, NOW);
+    expect(response.credential?.login).toMatchObject({ user: `mayfly_g_${response.grant!.id.replaceAll('-', '')}`, password: 'child-secret' });
+    expect(w.audit.map((event) => event.kind)).toEqual(['decision.made', 'grant.issued', 'credential.issued']);
+    expect(JSON.stringify(w.audit)).not.toContain('child-secret');
+
+    w.ports.commitDelegatedGrant = async () => false;
+    await expect(delegateGrant(await delegation(w, parent), {}, w.credentials, w.ports, OPTIONS, NOW)).rejects.toMatchObject({ code: 'ERR_GRANT_NOT_ACTIVE' });
+    expect(destroyed).toEqual([made[1]]);
   });
 
   it("refuses a forged parent token as unauthenticated, recording only the token's digest", async () => {

@@ -194,6 +194,11 @@ export interface DelegateGrantResponse {
     | undefined;
   /** The child's access token, to hand to the delegate. */
   accessToken: string;
+  /**
+   * For a resource with dynamic logins: the child's own login (its own user, its own password,
+   * destroyed with the child or any grant above it), to hand to the delegate.
+   */
+  credential: Credential | undefined;
 }
 
 export interface CompleteTaskRequest {
@@ -1810,7 +1815,7 @@ export const DelegateGrantRequest: MessageFns<DelegateGrantRequest> = {
 };
 
 function createBaseDelegateGrantResponse(): DelegateGrantResponse {
-  return { grant: undefined, accessToken: "" };
+  return { grant: undefined, accessToken: "", credential: undefined };
 }
 
 export const DelegateGrantResponse: MessageFns<DelegateGrantResponse> = {
@@ -1820,6 +1825,9 @@ export const DelegateGrantResponse: MessageFns<DelegateGrantResponse> = {
     }
     if (message.accessToken !== "") {
       writer.uint32(18).string(message.accessToken);
+    }
+    if (message.credential !== undefined) {
+      Credential.encode(message.credential, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -1853,6 +1861,14 @@ export const DelegateGrantResponse: MessageFns<DelegateGrantResponse> = {
             message.accessToken = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.credential = Credential.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1873,6 +1889,7 @@ export const DelegateGrantResponse: MessageFns<DelegateGrantResponse> = {
         : isSet(object.access_token)
         ? globalThis.String(object.access_token)
         : "",
+      credential: isSet(object.credential) ? Credential.fromJSON(object.credential) : undefined,
     };
   },
 
@@ -1884,6 +1901,9 @@ export const DelegateGrantResponse: MessageFns<DelegateGrantResponse> = {
     if (message.accessToken !== "") {
       obj.accessToken = message.accessToken;
     }
+    if (message.credential !== undefined) {
+      obj.credential = Credential.toJSON(message.credential);
+    }
     return obj;
   },
 
@@ -1894,6 +1914,9 @@ export const DelegateGrantResponse: MessageFns<DelegateGrantResponse> = {
     const message = createBaseDelegateGrantResponse();
     message.grant = (object.grant !== undefined && object.grant !== null) ? Grant.fromPartial(object.grant) : undefined;
     message.accessToken = object.accessToken ?? "";
+    message.credential = (object.credential !== undefined && object.credential !== null)
+      ? Credential.fromPartial(object.credential)
+      : undefined;
     return message;
   },
 };
