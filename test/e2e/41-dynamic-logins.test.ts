@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callUnary, createClient } from '@mayfly/grpc';
-import { RegistryServiceClient, RequestGrantRequest, ResourceKind, type Login } from '@mayfly/proto';
+import { IssuanceServiceClient, RegistryServiceClient, RequestGrantRequest, ResourceKind, type Login } from '@mayfly/proto';
 import { DEV, RESOURCE, eventually, startTestMesh, type TestMesh } from '../support/test-mesh.js';
 
 /**
@@ -149,6 +149,37 @@ describe('41 dynamic logins on the grant path', () => {
       const refused = await Promise.all(grants.map(async ({ login }) => connectWith(login).connect().then(async (client) => (await client.end(), false), () => true)));
       return refused.every(Boolean);
     }, 15_000, 250);
+  }, 60_000);
+
+  it('kill -9 of issuance between making a login and committing its grant leaves an orphan, which the reconciler removes', async () => {
+    const loginsOfSuite = async () => {
+      const client = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ rolname: string }>(
+          'SELECT login.rolname FROM pg_roles login JOIN pg_auth_members m ON m.member = login.oid JOIN pg_roles g ON g.oid = m.roleid WHERE g.rolname = $1',
+          [reader],
+        );
+        return new Set(rows.map((row) => row.rolname));
+      } finally {
+        await client.end();
+      }
+    };
+    const before = await loginsOfSuite();
+    const doomed = await t.mesh.startReplica('issuance', { env: { MAYFLY_FAULT_INJECTION: 'crash-after-login-created' } });
+    const viaDoomed = createClient(IssuanceServiceClient, doomed.address, 'issuance');
+    try {
+      const request = RequestGrantRequest.fromPartial({ evidence: { oidcToken: await t.evidence(DEV.subject) }, task: { id: `dyn-crash-${run}`, kind: 'ci-job', reference: '' }, resource: RESOURCE, actions: ['read'] });
+      await expect(callUnary(viaDoomed, viaDoomed.requestGrant, request, { timeoutMs: 10_000 })).rejects.toThrow(); // the process died mid-grant
+    } finally {
+      viaDoomed.close();
+      await doomed.stop().catch(() => undefined);
+    }
+    const orphans = [...(await loginsOfSuite())].filter((user) => !before.has(user));
+    expect(orphans).toHaveLength(1); // made before the crash: the positive control
+    const grantId = orphans[0]!.slice('mayfly_g_'.length).replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
+    expect(await t.db.selectFrom('grants').select('id').where('id', '=', grantId).executeTakeFirst()).toBeUndefined(); // no grant: an orphan
+    await eventually(async () => !(await loginsOfSuite()).has(orphans[0]!), 10_000, 100);
   }, 60_000);
 
   it('the reconciler removes a login no grant backs (made, then the process died before the grant committed)', async () => {

@@ -20,7 +20,7 @@ import { issuanceSettings } from './settings.js';
 /** Wiring only: settings → infrastructure → ports → the two gRPC services and the JWKS server. */
 export async function startIssuanceService(log: Logger): Promise<Closer[]> {
   const env = new EnvReader(process.env, 'issuance');
-  const settings = issuanceSettings(env);
+  const settings = issuanceSettings(env, log);
   const infra = await connectInfrastructure(settings, env, log);
   const signing = await openSigningKeys(infra.db, settings, log);
   const credentials = new JwtAccessTokenFormat(settings.issuer, signing.keys);

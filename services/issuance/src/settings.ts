@@ -23,6 +23,8 @@ import {
   tokenIssuerSettings,
   type CommonSettings,
 } from '@mayfly/config';
+import type { Logger } from '@mayfly/core';
+import { loginCrashPoint } from './adapters/fault-injection.js';
 
 /** Everything issuance reads from its environment, read once at start (libs/config registry). */
 export interface IssuanceSettings {
@@ -40,9 +42,11 @@ export interface IssuanceSettings {
   readonly readerGroups: readonly string[];
   /** Dynamic logins (issue 22): how often orphans are looked for, how long a resource entry is cached. */
   readonly logins: { readonly reconcileMs: number; readonly resourceCacheMs: number };
+  /** Tests only (MAYFLY_FAULT_INJECTION): die between making a login and committing its grant. */
+  readonly crashAfterLoginCreated: (() => void) | undefined;
 }
 
-export function issuanceSettings(env: EnvReader): IssuanceSettings {
+export function issuanceSettings(env: EnvReader, log: Logger): IssuanceSettings {
   return {
     common: commonSettings('issuance', env),
     issuer: tokenIssuerSettings(env).issuer,
@@ -63,5 +67,6 @@ export function issuanceSettings(env: EnvReader): IssuanceSettings {
     workloadCaFile: env.read(WORKLOAD_CA_FILE),
     readerGroups: env.read(GRANT_READER_GROUPS),
     logins: { reconcileMs: env.read(LOGIN_RECONCILE_MS), resourceCacheMs: env.read(RESOURCE_CACHE_MS) },
+    crashAfterLoginCreated: loginCrashPoint(env, log),
   };
 }

@@ -44,8 +44,8 @@ export const REVOCATION_HTTP_PORT = portSetting({
 });
 export const FAULT_INJECTION = optionalSetting({
   name: 'MAYFLY_FAULT_INJECTION',
-  readBy: ['revocation'],
-  description: "tests only: `crash-after-revocation-commit` kills the process between a revocation's commit and its publish (e2e 17); any other value is a start-up error",
+  readBy: ['revocation', 'issuance'],
+  description: "tests only: `crash-after-revocation-commit` kills revocation between a revocation's commit and its publish (e2e 17); `crash-after-login-created` kills issuance between making a grant's login and committing the grant (e2e 41); any other value is a start-up error",
 });
 
 export const REVOCATION_KEYS_URL = optionalSetting({

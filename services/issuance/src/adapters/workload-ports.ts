@@ -34,7 +34,12 @@ export function workloadPorts(infra: IssuanceInfrastructure, credentials: Creden
     announcePending: (grant, approval, workload) => infra.announcer.announcePending(grant, approval, workload),
     announceBreakGlass: (grant, workload) => infra.announcer.announceBreakGlass(grant, workload),
     deliverAudit,
-    issueLogin: (grant) => withSpan('issue login', { 'mayfly.grant_id': grant.id, 'mayfly.resource': grant.resource }, () => infra.logins.issue(grant)),
+    issueLogin: (grant) =>
+      withSpan('issue login', { 'mayfly.grant_id': grant.id, 'mayfly.resource': grant.resource }, async () => {
+        const login = await infra.logins.issue(grant);
+        if (login) settings.crashAfterLoginCreated?.();
+        return login;
+      }),
     destroyLogin: async (grant) => void (await infra.logins.destroy(grant.id, grant.resource)),
   };
   const flow = new GrantFlow(
