@@ -69,6 +69,26 @@ describe('MariaDB users per grant', () => {
     expect(roles).toEqual([]);
   });
 
+  it("lists only its own users: another resource's on the same server is left alone", async () => {
+    const other = `other_reader_${run}`;
+    await root.query(`CREATE ROLE ${other}`);
+    const elsewhere = new MariadbLogins({ name: 'mariadb:elsewhere', admin: ROOT, ...SERVER, database, actions: { read: [other] } });
+    try {
+      const theirs = grant(['read']);
+      await elsewhere.issue(theirs);
+      const mine = grant(['read']);
+      await logins.issue(mine);
+      expect(await logins.listLive()).toContain(mine.grantId);
+      expect(await logins.listLive()).not.toContain(theirs.grantId);
+      expect(await elsewhere.listLive()).toEqual([theirs.grantId]);
+      await elsewhere.destroy(theirs.grantId);
+      await logins.destroy(mine.grantId);
+    } finally {
+      await elsewhere.close();
+      await root.query(`DROP ROLE IF EXISTS ${other}`);
+    }
+  });
+
   it('refuses an unmapped action and an unknown role, leaving no user or role behind', async () => {
     const asked = grant(['drop-everything']);
     await expect(logins.issue(asked)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', field: 'actions' });

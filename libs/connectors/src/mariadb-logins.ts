@@ -88,9 +88,18 @@ export class MariadbLogins implements DynamicLoginKind {
     }
   }
 
+  /**
+   * Users are shared by every database of a server: only the logins whose own role (`<user>_r`)
+   * holds one of this resource's mapped roles are its own (another resource, or another Mayfly, on
+   * the same server keeps its users).
+   */
   async listLive(): Promise<string[]> {
-    const [rows] = await this.run<mysql.RowDataPacket[]>("SELECT User AS name FROM mysql.user WHERE is_role = 'N' AND User LIKE 'mayfly\\_g\\_%'");
-    return rows.map((row) => grantIdOfLogin(String(row['name']))).filter((id): id is string => id !== undefined);
+    const roles = [...new Set(Object.values(this.resource.actions).flat())];
+    const [rows] = await this.run<mysql.RowDataPacket[]>(
+      "SELECT DISTINCT mapping.User AS role FROM mysql.roles_mapping mapping JOIN mysql.user login ON login.User = LEFT(mapping.User, LENGTH(mapping.User) - 2) AND login.is_role = 'N' WHERE mapping.Role IN (?) AND mapping.User LIKE 'mayfly\\_g\\_%\\_r'",
+      [roles],
+    );
+    return rows.map((row) => grantIdOfLogin(String(row['role']).slice(0, -2))).filter((id): id is string => id !== undefined);
   }
 
   async close(): Promise<void> {
