@@ -1,6 +1,6 @@
 import { MayflyError } from '@mayfly/core';
 import { fromServiceError } from '@mayfly/grpc';
-import { GrantStatus, type Grant, type IssuanceServiceClient, type WatchGrantResponse } from '@mayfly/proto';
+import { GrantStatus, type Credential, type Grant, type IssuanceServiceClient, type WatchGrantResponse } from '@mayfly/proto';
 import type { ServiceError } from '@grpc/grpc-js';
 
 export interface ApprovalWait {
@@ -17,13 +17,13 @@ export interface ApprovalWait {
  * token), rejected (ERR_APPROVAL_REJECTED), or ends otherwise (ERR_GRANT_NOT_PENDING). The
  * stream is re-opened if it breaks; the token is the same whenever it is collected.
  */
-export async function waitForApproval(client: IssuanceServiceClient, grant: Grant, claimSecret: string, wait: ApprovalWait = {}): Promise<{ grant: Grant; accessToken: string }> {
+export async function waitForApproval(client: IssuanceServiceClient, grant: Grant, claimSecret: string, wait: ApprovalWait = {}): Promise<{ grant: Grant; accessToken: string; credential: Credential | undefined }> {
   const pendingUntil = grant.approval?.pendingUntil?.getTime() ?? Date.now() + 3_600_000;
   const until = wait.timeoutMs !== undefined ? Math.min(Date.now() + wait.timeoutMs, pendingUntil + 5_000) : pendingUntil + 5_000;
   for (;;) {
     wait.signal?.throwIfAborted();
     const outcome = await watchOnce(client, grant.id, claimSecret, until, wait);
-    if (outcome.accessToken) return { grant: outcome.grant!, accessToken: outcome.accessToken };
+    if (outcome.accessToken) return { grant: outcome.grant!, accessToken: outcome.accessToken, credential: outcome.credential };
     const status = outcome.grant?.status;
     if (status === GrantStatus.GRANT_STATUS_DENIED) throw new MayflyError('ERR_APPROVAL_REJECTED', `grant ${grant.id} was ${outcome.grant?.endReason || 'rejected'}`);
     if (status !== undefined && status !== GrantStatus.GRANT_STATUS_PENDING_APPROVAL) {

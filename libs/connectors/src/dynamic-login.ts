@@ -37,6 +37,8 @@ export interface DynamicLoginKind {
    * that is already gone is 'absent'.
    */
   destroy(grantId: string): Promise<'destroyed' | 'absent'>;
+  /** Whether the grant's user exists (made, not yet destroyed). */
+  exists(grantId: string): Promise<boolean>;
   /** The grant ids of every user this kind made that still exists (for reconciliation). */
   listLive(): Promise<string[]>;
   close(): Promise<void>;

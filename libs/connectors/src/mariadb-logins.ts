@@ -61,6 +61,11 @@ export class MariadbLogins implements DynamicLoginKind {
   /** MariaDB has no per-user expiry time (only password lifetimes in days): the grant's end destroys it. */
   async renew(): Promise<void> {}
 
+  async exists(grantId: string): Promise<boolean> {
+    const [found] = await this.run<mysql.RowDataPacket[]>("SELECT 1 FROM mysql.user WHERE User = ? AND is_role = 'N'", [loginName(grantId)]);
+    return found.length > 0;
+  }
+
   async destroy(grantId: string): Promise<'destroyed' | 'absent'> {
     const user = loginName(grantId);
     const [found] = await this.run<mysql.RowDataPacket[]>("SELECT 1 FROM mysql.user WHERE User = ? AND is_role = 'N'", [user]);

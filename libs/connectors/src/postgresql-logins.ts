@@ -74,6 +74,10 @@ export class PostgresqlLogins implements DynamicLoginKind {
     });
   }
 
+  async exists(grantId: string): Promise<boolean> {
+    return (await this.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [loginName(grantId)])).rowCount === 1;
+  }
+
   async destroy(grantId: string): Promise<'destroyed' | 'absent'> {
     const user = loginName(grantId);
     const exists = await this.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [user]);

@@ -59,6 +59,10 @@ export class RedisLogins implements DynamicLoginKind {
   /** Redis users have no expiry of their own: the grant's end destroys it. */
   async renew(): Promise<void> {}
 
+  async exists(grantId: string): Promise<boolean> {
+    return (await (await this.client()).sendCommand(['ACL', 'GETUSER', loginName(grantId)])) !== null;
+  }
+
   async destroy(grantId: string): Promise<'destroyed' | 'absent'> {
     const user = loginName(grantId);
     const client = await this.client();

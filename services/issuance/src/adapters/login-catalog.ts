@@ -1,5 +1,5 @@
 import { connectorFor, type CheckableLogins } from '@mayfly/connectors';
-import type { Logger } from '@mayfly/core';
+import { MayflyError, type Logger } from '@mayfly/core';
 import { findResource, listResources, type Database, type Kysely, type ResourceRow } from '@mayfly/db';
 import type { GrantRecord } from '@mayfly/model';
 import type { Login } from '@mayfly/proto';
@@ -23,8 +23,32 @@ export class LoginCatalog {
   async issue(grant: GrantRecord): Promise<Login | undefined> {
     const row = await this.resource(grant.resource);
     if (!row) return undefined;
-    const issued = await this.connector(row).issue({ grantId: grant.id, actions: grant.actions, expiresAt: grant.renewable_until });
+    const issued = await this.connector(row).issue({ grantId: grant.id, actions: grant.actions, expiresAt: grant.expires_at });
     return { system: row.kind, host: issued.host, port: issued.port, database: issued.database ?? '', user: issued.user, password: issued.password, validUntil: issued.validUntil };
+  }
+
+  /**
+   * The login of an approved grant, made when the workload collects it; a second collection is
+   * refused, because the password leaves once. Undefined for a resource without logins.
+   */
+  async collect(grant: GrantRecord): Promise<Login | undefined> {
+    const row = await this.resource(grant.resource);
+    if (!row) return undefined;
+    if (await this.connector(row).exists(grant.id)) {
+      throw new MayflyError('ERR_GRANT_NOT_PENDING', `grant ${grant.id}'s login was collected already: its password is handed out once; request again for another`);
+    }
+    return this.issue(grant);
+  }
+
+  /**
+   * Moves the login's expiry to `expiresAt` (a renewal), where the system has one: PostgreSQL's
+   * VALID UNTIL. MariaDB and Redis have no per-user expiry finer than days; their logins end when
+   * the grant does (the reaper), not on their own.
+   */
+  async renew(grant: GrantRecord, expiresAt: Date): Promise<void> {
+    const row = await this.resource(grant.resource);
+    if (!row) return;
+    await this.connector(row).renew({ grantId: grant.id, actions: grant.actions, expiresAt });
   }
 
   /** Destroys the login of a grant on `resource`; 'absent' when there is none (or no such resource). */

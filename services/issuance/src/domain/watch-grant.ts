@@ -1,7 +1,7 @@
-import { type PendingApproval, toGrantMessage } from '@mayfly/model';
+import { type PendingApproval, type StoredGrant, toGrantMessage } from '@mayfly/model';
 import { timingSafeEqual } from 'node:crypto';
 import { MayflyError, validateToken, validateUuid } from '@mayfly/core';
-import type { WatchGrantRequest, WatchGrantResponse } from '@mayfly/proto';
+import type { Login, WatchGrantRequest, WatchGrantResponse } from '@mayfly/proto';
 import type { CredentialFormat } from '../credentials/credential-format.js';
 import { claimSecretDigest } from './pending-grant.js';
 
@@ -9,6 +9,11 @@ export interface WatchPorts {
   findApproval(grantId: string): Promise<PendingApproval | undefined>;
   /** Resolves when the grant's state is announced to have changed, or after `timeoutMs`. */
   waitForChange(grantId: string, timeoutMs: number): Promise<void>;
+  /**
+   * For an approved grant on a resource with dynamic logins: makes its login now, recorded
+   * (credential.issued); refused if it was collected already. Undefined for other resources.
+   */
+  collectLogin(grant: StoredGrant): Promise<Login | undefined>;
 }
 
 /** How often the state is read again without an announcement (a lost NOTIFY costs at most this). */
@@ -47,12 +52,13 @@ export async function watchGrant(
       }
       const accessToken = grant.token_reissue ? credentials.reissue(grant.token_reissue) : undefined;
       if (!accessToken) throw new MayflyError('ERR_SIGNING_KEY_REVOKED', `grant ${grant.id} was approved, but the key its token was signed with can no longer sign; request again`);
-      send({ grant: message, accessToken });
+      const login = await ports.collectLogin(grant);
+      send({ grant: message, accessToken, credential: login ? { login } : undefined });
       return;
     }
     const fingerprint = `${grant.status}|${current.votes.length}`;
     if (fingerprint !== sent) {
-      send({ grant: message, accessToken: '' });
+      send({ grant: message, accessToken: '', credential: undefined });
       sent = fingerprint;
     }
     if (grant.status !== 'pending_approval' || call.cancelled()) return; // rejected, expired, or ended otherwise: said above

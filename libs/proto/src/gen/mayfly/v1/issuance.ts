@@ -136,6 +136,11 @@ export interface WatchGrantResponse {
     | undefined;
   /** Set in the last message when the grant was approved (and its token issued). */
   accessToken: string;
+  /**
+   * For a resource with dynamic logins: the login, made when the approved grant is collected
+   * (its password leaves once: a second collection is refused).
+   */
+  credential: Credential | undefined;
 }
 
 export interface RenewGrantRequest {
@@ -1189,7 +1194,7 @@ export const WatchGrantRequest: MessageFns<WatchGrantRequest> = {
 };
 
 function createBaseWatchGrantResponse(): WatchGrantResponse {
-  return { grant: undefined, accessToken: "" };
+  return { grant: undefined, accessToken: "", credential: undefined };
 }
 
 export const WatchGrantResponse: MessageFns<WatchGrantResponse> = {
@@ -1199,6 +1204,9 @@ export const WatchGrantResponse: MessageFns<WatchGrantResponse> = {
     }
     if (message.accessToken !== "") {
       writer.uint32(18).string(message.accessToken);
+    }
+    if (message.credential !== undefined) {
+      Credential.encode(message.credential, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -1232,6 +1240,14 @@ export const WatchGrantResponse: MessageFns<WatchGrantResponse> = {
             message.accessToken = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.credential = Credential.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1252,6 +1268,7 @@ export const WatchGrantResponse: MessageFns<WatchGrantResponse> = {
         : isSet(object.access_token)
         ? globalThis.String(object.access_token)
         : "",
+      credential: isSet(object.credential) ? Credential.fromJSON(object.credential) : undefined,
     };
   },
 
@@ -1263,6 +1280,9 @@ export const WatchGrantResponse: MessageFns<WatchGrantResponse> = {
     if (message.accessToken !== "") {
       obj.accessToken = message.accessToken;
     }
+    if (message.credential !== undefined) {
+      obj.credential = Credential.toJSON(message.credential);
+    }
     return obj;
   },
 
@@ -1273,6 +1293,9 @@ export const WatchGrantResponse: MessageFns<WatchGrantResponse> = {
     const message = createBaseWatchGrantResponse();
     message.grant = (object.grant !== undefined && object.grant !== null) ? Grant.fromPartial(object.grant) : undefined;
     message.accessToken = object.accessToken ?? "";
+    message.credential = (object.credential !== undefined && object.credential !== null)
+      ? Credential.fromPartial(object.credential)
+      : undefined;
     return message;
   },
 };
