@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callUnary, createClient } from '@mayfly/grpc';
-import { IssuanceServiceClient, RegistryServiceClient, RequestGrantRequest, ResourceKind, type Login } from '@mayfly/proto';
-import { DEV, RESOURCE, eventually, startTestMesh, type TestMesh } from '../support/test-mesh.js';
+import { ApprovalServiceClient, GrantStatus, IssuanceServiceClient, RegistryServiceClient, RenewGrantRequest, RequestGrantRequest, ResourceKind, type Login, type WatchGrantResponse } from '@mayfly/proto';
+import { DEV, PROD, RESOURCE, eventually, startTestMesh, type TestMesh } from '../support/test-mesh.js';
 
 /**
  * Issue 22 end to end, on the real mesh and the machine's PostgreSQL: a grant on a resource the
@@ -17,6 +17,7 @@ import { DEV, RESOURCE, eventually, startTestMesh, type TestMesh } from '../supp
 const run = randomBytes(4).toString('hex');
 const database = `mayfly_dyn_${run}`;
 const reader = `dyn_reader_${run}`;
+const writer = `dyn_writer_${run}`;
 let t: TestMesh;
 let registry: RegistryServiceClient;
 let tracesFile: string;
@@ -39,7 +40,7 @@ const grantLogin = async (taskId: string) => {
     actions: ['read'],
     requestedTtlSeconds: 120,
   }));
-  return { grantId: response.grant!.id, accessToken: response.accessToken, login: response.credential?.login as Login };
+  return { grantId: response.grant!.id, accessToken: response.accessToken, expiresAt: response.grant!.expiresAt!, login: response.credential?.login as Login };
 };
 const connectWith = (login: Login) => new pg.Client({ host: login.host, port: login.port, user: login.user, password: login.password, database: login.database });
 
@@ -49,13 +50,15 @@ beforeAll(async () => {
   await asOwner(database, 'INSERT INTO orders VALUES (1, 10)');
   await asOwner(database, `CREATE ROLE ${reader} NOLOGIN`);
   await asOwner(database, `GRANT SELECT ON orders TO ${reader}`);
+  await asOwner(database, `CREATE ROLE ${writer} NOLOGIN`);
+  await asOwner(database, `GRANT SELECT, INSERT ON orders TO ${writer}`);
   const adminFile = join(mkdtempSync(join(tmpdir(), 'mayfly-dyn-')), 'admin-url');
   writeFileSync(adminFile, `postgres://postgres@127.0.0.1:5432/${database}`, { mode: 0o600 });
   tracesFile = join(mkdtempSync(join(tmpdir(), 'mayfly-dyn-traces-')), 'traces.jsonl');
   t = await startTestMesh('dynamic_logins', { env: { MAYFLY_LOGIN_RECONCILE_MS: '500', MAYFLY_RESOURCE_CACHE_MS: '0', MAYFLY_TRACES_FILE: tracesFile } });
   registry = createClient(RegistryServiceClient, t.mesh.addresses.attestation, 'attestation');
   await callUnary(registry, registry.putResource, {
-    resource: { name: RESOURCE, kind: ResourceKind.RESOURCE_KIND_POSTGRESQL, host: '127.0.0.1', port: 5432, database, adminCredentialFile: adminFile, actions: { read: { grants: [reader] } }, connectionLimit: 3, updatedBy: '', updatedAt: undefined },
+    resource: { name: RESOURCE, kind: ResourceKind.RESOURCE_KIND_POSTGRESQL, host: '127.0.0.1', port: 5432, database, adminCredentialFile: adminFile, actions: { read: { grants: [reader] }, write: { grants: [writer] } }, connectionLimit: 3, updatedBy: '', updatedAt: undefined },
     reason: 'e2e 41',
   });
 }, 120_000);
@@ -68,11 +71,12 @@ afterAll(async () => {
   await client.connect();
   // Only this suite's logins (members of its role): other suites may hold theirs right now.
   const { rows } = await client.query<{ rolname: string }>(
-    "SELECT login.rolname FROM pg_roles login JOIN pg_auth_members m ON m.member = login.oid JOIN pg_roles g ON g.oid = m.roleid WHERE g.rolname = $1 AND login.rolname LIKE 'mayfly\\_g\\_%'",
-    [reader],
+    "SELECT login.rolname FROM pg_roles login JOIN pg_auth_members m ON m.member = login.oid JOIN pg_roles g ON g.oid = m.roleid WHERE g.rolname = ANY($1) AND login.rolname LIKE 'mayfly\\_g\\_%'",
+    [[reader, writer]],
   );
   for (const row of rows) await client.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(row.rolname)}`).catch(() => undefined);
   await client.query(`DROP ROLE IF EXISTS ${reader}`);
+  await client.query(`DROP ROLE IF EXISTS ${writer}`);
   await client.end();
 });
 
@@ -114,11 +118,32 @@ describe('41 dynamic logins on the grant path', () => {
     await eventually(async () => (await t.db.selectFrom('audit_events').select('id').where('kind', '=', 'credential.destroyed').where('grant_id', '=', grantId).execute()).length === 1);
   });
 
+  it("renewal moves the login's VALID UNTIL with the token: the password stops working when the token does", async () => {
+    const { grantId, accessToken, expiresAt, login } = await grantLogin(`dyn-renew-${run}`);
+    const validUntil = async () => {
+      const client = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database });
+      await client.connect();
+      try {
+        return (await client.query<{ until: Date }>('SELECT rolvaliduntil AS until FROM pg_roles WHERE rolname = $1', [login.user])).rows[0]!.until;
+      } finally {
+        await client.end();
+      }
+    };
+    expect((await validUntil()).getTime()).toBe(expiresAt.getTime());
+    expect(login.validUntil!.getTime()).toBe(expiresAt.getTime());
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // so the renewed expiry differs
+    const renewed = await callUnary(t.issuance, t.issuance.renewGrant, RenewGrantRequest.fromPartial({ grantId, accessToken }));
+    expect(renewed.grant!.expiresAt!.getTime()).toBeGreaterThan(expiresAt.getTime());
+    expect((await validUntil()).getTime()).toBe(renewed.grant!.expiresAt!.getTime());
+    await callUnary(t.revocation, t.revocation.revoke, { grantId, reason: 'e2e 41: renewed', requestedBy: 'e2e', finalStatus: 0 });
+  });
+
   it('the client library hands the login over as a driver config; releasing the grant ends its session', async () => {
     const client = t.client(DEV.subject);
     try {
       const access = await client.acquire({ task: { id: `dyn-client-${run}`, kind: 'ci-job', reference: '', deadline: undefined }, resource: RESOURCE, actions: ['read'] });
       expect(access.login).toMatchObject({ system: 'postgresql', database, connectionString: expect.stringMatching(/^postgres:\/\/mayfly_g_[0-9a-f]{32}:/) });
+      expect(access.database).toEqual(access.login); // the name the issue's example uses
       const db = new pg.Client({ connectionString: access.login!.connectionString });
       let ended = false;
       db.on('error', () => void (ended = true));
@@ -131,6 +156,63 @@ describe('41 dynamic logins on the grant path', () => {
     } finally {
       client.close();
     }
+  });
+
+  it('a grant that waits for approval gets its login when it is collected, once: none exists before the approval', async () => {
+    const pending = await callUnary(t.issuance, t.issuance.requestGrant, RequestGrantRequest.fromPartial({
+      evidence: { oidcToken: await t.evidence(PROD.subject) },
+      task: { id: `dyn-approval-${run}`, kind: 'change', reference: 'CHG-41' },
+      resource: RESOURCE,
+      actions: ['write'],
+      requestedTtlSeconds: 120,
+      justification: 'backfill one order',
+    }));
+    const grantId = pending.grant!.id;
+    expect(pending.grant!.status).toBe(GrantStatus.GRANT_STATUS_PENDING_APPROVAL);
+    expect(pending.credential).toBeUndefined();
+    const user = `mayfly_g_${grantId.replaceAll('-', '')}`;
+    const userExists = async () => {
+      const client = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database });
+      await client.connect();
+      try {
+        return (await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [user])).rowCount === 1;
+      } finally {
+        await client.end();
+      }
+    };
+    expect(await userExists()).toBe(false); // nothing to leak while people decide
+    const approvals = createClient(ApprovalServiceClient, t.mesh.addresses.issuance, 'issuance');
+    try {
+      for (const [email, groups] of [['alice@example.com', ['sre']], ['bob@example.com', ['data-owners']]] as const) {
+        await callUnary(approvals, approvals.approve, { grantId, idToken: await t.person(email, [...groups]), reason: 'e2e 41' });
+      }
+    } finally {
+      approvals.close();
+    }
+    const watch = () => new Promise<WatchGrantResponse[]>((resolve, reject) => {
+      const messages: WatchGrantResponse[] = [];
+      const stream = t.issuance.watchGrant({ grantId, claimSecret: pending.claimSecret }, { deadline: Date.now() + 20_000 });
+      stream.on('data', (message: WatchGrantResponse) => messages.push(message));
+      stream.on('end', () => resolve(messages));
+      stream.on('error', reject);
+    });
+    const collected = (await watch()).at(-1)!;
+    expect(collected.accessToken).not.toBe('');
+    const login = collected.credential!.login!;
+    expect(login).toMatchObject({ system: 'postgresql', database, user });
+    const client = connectWith(login);
+    await client.connect();
+    try {
+      await client.query('INSERT INTO orders VALUES (41, 41)');
+      await expect(client.query('DELETE FROM orders')).rejects.toMatchObject({ code: '42501' });
+    } finally {
+      await client.end();
+    }
+    // The password left once: a second collection is refused rather than answered with a new one.
+    await expect(watch()).rejects.toMatchObject({ details: expect.stringContaining('collected already') });
+    await eventually(async () => (await t.db.selectFrom('audit_events').select('id').where('kind', '=', 'credential.issued').where('grant_id', '=', grantId).execute()).length === 1);
+    await callUnary(t.revocation, t.revocation.revoke, { grantId, reason: 'e2e 41: done', requestedBy: 'e2e', finalStatus: 0 });
+    await eventually(async () => !(await userExists()), 5_000, 20);
   });
 
   it('with the reaper down during 20 revocations, every login is destroyed once issuance is back (the reconciler catches up)', async () => {

@@ -147,9 +147,15 @@ export class TaskGrant extends EventEmitter<TaskGrantEvents> implements AsyncDis
       database: login.database || undefined,
       user: login.user,
       password: login.password,
-      validUntil: login.validUntil,
+      // Renewal moves it with the token (PostgreSQL's VALID UNTIL); the grant's end destroys it anyway.
+      validUntil: this.current.grant.expiresAt ?? login.validUntil,
       connectionString: `${scheme}://${encodeURIComponent(login.user)}:${encodeURIComponent(login.password)}@${login.host}:${login.port}${path}`,
     };
+  }
+
+  /** The same login as `login`, by the name a database client looks for: `new pg.Client(access.database)`. */
+  get database(): GrantLogin | undefined {
+    return this.login;
   }
 
   get expiresAt(): Date | undefined {

@@ -62,6 +62,7 @@ export function workloadPorts(infra: IssuanceInfrastructure, credentials: Creden
     commitRenewal: (token, events) => withSpan('persist renewal', { 'mayfly.grant_id': token.grantId }, () => store.commitRenewal(token, events)),
     commitEvents: (events) => store.commitEvents(events),
     deliverAudit,
+    renewLogin: (grant, expiresAt) => withSpan('renew login', { 'mayfly.grant_id': grant.id, 'mayfly.resource': grant.resource }, () => infra.logins.renew(grant, expiresAt)),
   };
   const delegation: { ports: DelegationPorts; options: DelegationOptions } = {
     ports: {

@@ -56,6 +56,7 @@ function world(decide: (request: DecideRequest) => DecideResponse = () => allow(
   const audit: AuditEvent[] = [];
   const delivered: AuditEvent[] = [];
   const asked: DecideRequest[] = [];
+  const loginRenewals: { grantId: string; expiresAt: Date; committedBefore: boolean }[] = [];
   const workloads = new Map<string, { workload: Workload; disabledAt: Date | undefined }>([
     [TOOL, { workload: Workload.fromPartial({ spiffeId: TOOL, ceiling: [{ resource: 'pg:orders-db', actions: ['read'] }] }), disabledAt: undefined }],
   ]);
@@ -91,11 +92,12 @@ function world(decide: (request: DecideRequest) => DecideResponse = () => allow(
     throttleUnauthenticated: () => undefined,
     issueLogin: async () => undefined,
     destroyLogin: async () => undefined,
+    renewLogin: async (grant, expiresAt) => void loginRenewals.push({ grantId: grant.id, expiresAt, committedBefore: grants.get(grant.id)!.renewals > grant.renewals }),
   };
   const credentials = fakeCredentials();
   const add = (grant: GrantRecord) => (grants.set(grant.id, grant), grant);
   const tokenOf = (grant: GrantRecord) => credentials.mint({ spiffeId: grant.spiffe_id, audience: grant.resource, scopes: grant.actions, tokenId: grant.token_id, grantId: grant.id, taskId: grant.task_id, issuedAt: grant.issued_at, expiresAt: grant.expires_at });
-  return { ports, credentials, grants, workloads, audit, delivered, asked, add, tokenOf };
+  return { ports, credentials, grants, workloads, audit, delivered, asked, add, tokenOf, loginRenewals };
 }
 
 function allow(actions: string[]): DecideResponse {
@@ -117,6 +119,23 @@ describe('renewGrant', () => {
     expect(w.grants.get(grant.id)?.renewals).toBe(1);
     expect(w.audit.map((event) => event.kind)).toEqual(['grant.renewed']);
     expect(w.delivered).toEqual(w.audit);
+  });
+
+  it("moves the grant's login expiry to the new token's, before committing the renewal", async () => {
+    const w = world();
+    const grant = w.add(grantOf(AGENT));
+    await renewGrant(RenewGrantRequest.fromPartial({ grantId: grant.id, accessToken: await w.tokenOf(grant) }), {}, w.credentials, w.ports, NOW);
+    expect(w.loginRenewals).toEqual([{ grantId: grant.id, expiresAt: w.credentials.minted.at(-1)!.expiresAt, committedBefore: false }]);
+  });
+
+  it('commits no renewal when the login cannot be moved (the token would outlive its password)', async () => {
+    const w = world();
+    const grant = w.add(grantOf(AGENT));
+    w.ports.renewLogin = async () => {
+      throw new MayflyError('ERR_DEPENDENCY_UNAVAILABLE', 'pg:orders-db is unreachable');
+    };
+    await expect(renewGrant(RenewGrantRequest.fromPartial({ grantId: grant.id, accessToken: await w.tokenOf(grant) }), {}, w.credentials, w.ports, NOW)).rejects.toMatchObject({ code: 'ERR_DEPENDENCY_UNAVAILABLE' });
+    expect(w.grants.get(grant.id)?.renewals).toBe(0);
   });
 
   it('never mints past the renewal ceiling, and refuses once it is reached, audited against the grant', async () => {
