@@ -15,6 +15,7 @@ import { endProgress, progress, summarize } from './stats.js';
 import { BENCH_WORKLOADS, benchSubject, evidenceGrants, peerTokens, sessionGrants } from './grant-phases.js';
 import type { LoadPhase } from './load.js';
 import { startOAuthPeer } from './oauth-peer.js';
+import { LOGIN_RESOURCES, loginGrants, type LoginGrantsResult } from './login-grants.js';
 
 const env = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
 const CONFIG = {
@@ -28,6 +29,11 @@ const CONFIG = {
   verifySeconds: env('BENCH_VERIFY_SECONDS', 10),
   edges: env('BENCH_EDGES', 100),
   revocationRounds: env('BENCH_REVOCATION_ROUNDS', 50),
+  /** Grants carrying dynamic logins (PostgreSQL, MariaDB, Redis on this machine); BENCH_LOGINS=0 skips them. */
+  logins: process.env['BENCH_LOGINS'] !== '0',
+  loginConcurrency: (process.env['BENCH_LOGIN_CONCURRENCY'] ?? '1,16').split(',').map(Number),
+  /** How often issuance's reconciler passes, in a mesh the bench starts (MAYFLY_LOGIN_RECONCILE_MS). */
+  loginReconcileMs: env('BENCH_LOGIN_RECONCILE_MS', 1000),
 };
 const TARGETS = {
   serialP50Ms: 3,
@@ -39,6 +45,8 @@ const TARGETS = {
   verifyP99Ms: 1,
   fanoutP99Ms: 25,
   rssMb: 200,
+  loginGrantSerialP50Ms: 15,
+  revokeToSessionEndedP99Ms: 100,
 };
 const stateDir = resolve(process.env['MAYFLY_STATE_DIR'] ?? '.mayfly');
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -54,7 +62,7 @@ async function seedBenchWorkloads(databaseUrl: string): Promise<void> {
         ownerContact: 'bench@example.com',
         environment: 'dev',
         riskTier: 'low',
-        ceiling: [{ resource: DEMO.resource, actions: ['read', 'write'] }],
+        ceiling: [{ resource: DEMO.resource, actions: ['read', 'write'] }, ...Object.values(LOGIN_RESOURCES).map((resource) => ({ resource, actions: ['read'] }))],
       });
       await bindWorkload(db, { issuer: DEMO.issuer, subject: benchSubject(i), spiffeId });
     }
@@ -223,6 +231,17 @@ async function revocationFanout(issuer: DevIssuer, natsUrl: string) {
   return result;
 }
 
+function loginVerdicts(logins: LoginGrantsResult | undefined) {
+  const serial = logins?.grants.find((phase) => phase.name === 'postgresql login grants' && phase.concurrency === 1);
+  if (!logins || !serial) return {};
+  const p99 = logins.revokeToSessionEnded.fromRequest.p99;
+  return {
+    pgLoginGrantSerialP50: { target: `≤ ${TARGETS.loginGrantSerialP50Ms} ms`, measured: serial.p50, met: serial.p50 <= TARGETS.loginGrantSerialP50Ms },
+    revokeToSessionEndedP99: { target: `≤ ${TARGETS.revokeToSessionEndedP99Ms} ms`, measured: p99, met: p99 <= TARGETS.revokeToSessionEndedP99Ms },
+    orphansLeft: { target: '0', measured: logins.reconcile1000.left, met: logins.reconcile1000.left === 0 },
+  };
+}
+
 async function ensureMesh(): Promise<{ mesh: Mesh | undefined; stop: () => Promise<void>; natsUrl: string }> {
   const healthy = await Promise.all(SERVICE_NAMES.map((service) => checkHealth(`127.0.0.1:${DEFAULT_HEALTH_PORTS[service]}`)));
   if (healthy.every(Boolean)) {
@@ -238,7 +257,8 @@ async function ensureMesh(): Promise<{ mesh: Mesh | undefined; stop: () => Promi
     ...localMeshOptions(infra, stateDir),
     // This one process stands in for many workloads: the per-peer limit on unauthenticated
     // requests (which protects attestation from a flood by one peer) would throttle it.
-    env: { MAYFLY_UNAUTHENTICATED_RATE_PER_PEER: '0' },
+    // The reconciler passes every second, so that reconciling 1,000 orphans is measured, not waited for.
+    env: { MAYFLY_UNAUTHENTICATED_RATE_PER_PEER: '0', MAYFLY_LOGIN_RECONCILE_MS: String(CONFIG.loginReconcileMs) },
   });
   Object.assign(process.env, mesh.operatorEnv);
   // The demo issuer and workloads through RegistryService, as `npm start` registers them; the
@@ -290,6 +310,12 @@ async function main(): Promise<void> {
     const edgeVerify = await edgeVerification(issuer, nats);
     say('revocation fan-out');
     const fanout = await revocationFanout(issuer, natsUrl);
+    let logins: LoginGrantsResult | undefined;
+    if (CONFIG.logins) {
+      say('grants carrying dynamic logins (PostgreSQL, MariaDB, Redis on this machine)');
+      const reconcileIntervalMs = mesh ? CONFIG.loginReconcileMs : Number(process.env['MAYFLY_LOGIN_RECONCILE_MS'] ?? 30_000);
+      logins = await loginGrants(issuer, timing, { concurrency: CONFIG.loginConcurrency, revocationRounds: CONFIG.revocationRounds, reconcileIntervalMs });
+    }
 
     const pids: Partial<Record<ServiceName, number>> = mesh
       ? Object.fromEntries([...mesh.processes].map(([name, child]) => [name, child.pid]))
@@ -313,6 +339,7 @@ async function main(): Promise<void> {
       edgeVerifyP99: { target: `≤ ${TARGETS.verifyP99Ms} ms`, measured: edgeVerify.full.p99, met: edgeVerify.full.p99 <= TARGETS.verifyP99Ms },
       revocationFanoutP99: { target: `≤ ${TARGETS.fanoutP99Ms} ms`, measured: fanout.allEdges.p99, met: fanout.allEdges.p99 <= TARGETS.fanoutP99Ms },
       peakRss: { target: `≤ ${TARGETS.rssMb} MB`, measured: maxRss, met: maxRss <= TARGETS.rssMb },
+      ...loginVerdicts(logins),
     };
     const result = {
       startedAt: startedAt.toISOString(),
@@ -324,6 +351,7 @@ async function main(): Promise<void> {
       oauthPeer: peerPhases,
       edgeVerify,
       revocationFanout: fanout,
+      loginGrants: logins,
       memoryMb,
       verdicts,
     };
