@@ -119,6 +119,31 @@ describe('37 edges act only on what the revocation service signed', () => {
     await eventually(async () => (await verify(token)).ok, 10_000, 50);
   }, 30_000);
 
+  // Found running the quick start: an edge that started before the revocation service served its
+  // keys died (ECONNREFUSED on 8081), and took `npm start` with it. It must wait, failing closed.
+  it('an edge started while the revocation service is down refuses every token, then goes live once it is back', async () => {
+    const access = await acquire('edge-before-revocation');
+    await t.mesh.stopService('revocation');
+    let late: EdgeVerifier | undefined;
+    let restarted = false;
+    const lateNats = await connectBus(t.natsUrl, 'e2e-late-edge');
+    try {
+      const errors: string[] = [];
+      late = await EdgeVerifier.start({ issuer: t.mesh.issuer, jwksUrl: t.mesh.jwksUrl, jwksCaFile: t.mesh.env['MAYFLY_TLS_CA_FILE'], nats: lateNats, ...t.stream, staleAfterMs: STALE_AFTER_MS, onFeedError: (error) => errors.push((error as Error).message) });
+      expect(late.feedState).not.toBe('live');
+      expect(await late.verify(access.accessToken, { audience: RESOURCE, action: 'read' })).toMatchObject({ ok: false });
+      expect(errors.join('\n')).toMatch(/cannot check the revocation service's resync marker yet/);
+      await t.mesh.startService('revocation');
+      restarted = true;
+      await late.ready;
+      expect((await late.verify(access.accessToken, { audience: RESOURCE, action: 'read' })).ok).toBe(true);
+    } finally {
+      await late?.close();
+      await lateNats.close();
+      if (!restarted) await t.mesh.startService('revocation');
+    }
+  }, 60_000);
+
   it('the revocation service publishes its feed keys over HTTPS with its own certificate', async () => {
     const url = t.stream.revocationKeysUrl;
     expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/\.well-known\/revocation-keys\.json$/);

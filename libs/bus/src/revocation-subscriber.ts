@@ -127,7 +127,9 @@ class RevocationFeed implements RevocationSubscription {
       },
     });
     await this.follow(info);
-    await this.acceptMarker();
+    // The revocation service may not serve its keys yet (it starts after this edge, or is down):
+    // the feed stays not live — every token refused — and each check tries the marker again.
+    await this.acceptMarker().catch((error: unknown) => this.report(new Error(`cannot check the revocation service's resync marker yet, refusing every token until it can: ${(error as Error).message}`, { cause: error })));
     this.scheduleCheck();
     // Staleness comes with silence, not with a message: look at the clock between messages too.
     this.watchdog = setInterval(() => this.reportState(), Math.max(20, Math.min(250, this.freshness.staleAfterMs / 4)));
