@@ -1,10 +1,13 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callUnary, createClient } from '@mayfly/grpc';
+import { DEMO_ORDERS_DB } from '@mayfly/mesh';
 import { ApprovalServiceClient, GrantStatus, IssuanceServiceClient, RegistryServiceClient, RenewGrantRequest, RequestGrantRequest, ResourceKind, type Login, type WatchGrantResponse } from '@mayfly/proto';
 import { DEV, PROD, RESOURCE, eventually, startTestMesh, type TestMesh } from '../support/test-mesh.js';
 
@@ -280,4 +283,30 @@ describe('41 dynamic logins on the grant path', () => {
     expect(await exists()).toBe(true);
     await eventually(async () => !(await exists()), 10_000, 100);
   });
+  it("the demo (compose's way: MAYFLY_DEMO_ORDERS_*) registers its database, reads with the grant's login and shows the session cut on revoke", async () => {
+    const demoDatabase = `mayfly_dyn_demo_${run}`;
+    await asOwner('postgres', `CREATE DATABASE ${demoDatabase}`);
+    try {
+      // The reader role is the demo's fixed name (shared with npm start's demo database): made if missing, never dropped.
+      await asOwner('postgres', `DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${DEMO_ORDERS_DB.reader}') THEN CREATE ROLE ${DEMO_ORDERS_DB.reader} NOLOGIN; END IF; END $$`);
+      await asOwner(demoDatabase, 'CREATE TABLE orders (id int PRIMARY KEY, customer text, total numeric)');
+      await asOwner(demoDatabase, "INSERT INTO orders VALUES (1, 'ada', 1), (2, 'grace', 2)");
+      await asOwner(demoDatabase, `GRANT SELECT ON orders TO ${DEMO_ORDERS_DB.reader}`);
+      const dir = mkdtempSync(join(tmpdir(), 'mayfly-dyn-demo-'));
+      const adminFile = join(dir, 'orders-admin-url');
+      writeFileSync(adminFile, `postgres://postgres@127.0.0.1:5432/${demoDatabase}`, { mode: 0o600 });
+      const env = { ...process.env, MAYFLY_STATE_DIR: dir, MAYFLY_DEMO_ORDERS_ADMIN_FILE: adminFile, MAYFLY_DEMO_ORDERS_DB: `postgres://127.0.0.1:5432/${demoDatabase}` };
+      const cli = (...args: string[]) => promisify(execFile)(process.execPath, [join(process.cwd(), 'libs/cli/dist/main.js'), ...args], { env });
+      expect((await cli('mesh', 'seed')).stdout).toContain(`and ${DEMO_ORDERS_DB.resource}`);
+      const { stdout } = await cli('mesh', 'demo');
+      const step = stdout.slice(stdout.indexOf('11. login'));
+      expect(step).toMatch(/login mayfly_g_[0-9a-f]{32} .*SELECT count\(\*\) FROM orders → 2/);
+      expect(step).toContain('DELETE FROM orders with the same login: refused by PostgreSQL (42501)');
+      expect(step).toMatch(/the open session was terminated \d+\.\d ms after Revoke was sent/);
+      expect(step).toMatch(/a new login with the same password: refused \(28/);
+      await callUnary(registry, registry.removeResource, { name: DEMO_ORDERS_DB.resource, reason: 'e2e 41: demo over' });
+    } finally {
+      await asOwner('postgres', `DROP DATABASE IF EXISTS ${demoDatabase} WITH (FORCE)`);
+    }
+  }, 120_000);
 });

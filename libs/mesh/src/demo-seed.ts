@@ -2,6 +2,7 @@ import { isMayflyError } from '@mayfly/core';
 import { callUnary } from '@mayfly/grpc';
 import { IssuerKind, RiskTier, TrustedIssuer, Workload, type RegistryServiceClient } from '@mayfly/proto';
 import type { DevIssuer } from './dev-issuer.js';
+import { DEMO_ORDERS_DB, registerDemoOrdersDb, type DemoOrdersDb } from './demo-orders-db.js';
 
 /** The demo's cast: one trusted development issuer, one CI workload bound to it, and the tool it delegates to. */
 export const DEMO = {
@@ -39,11 +40,13 @@ const RISK_TIERS = { low: RiskTier.RISK_TIER_LOW, medium: RiskTier.RISK_TIER_MED
  * RegistryService, as an operator would (`npm start`, `mayfly mesh seed`): each change audited
  * with the operator's identity. Idempotent: a workload that exists is updated to the demo's record.
  */
-export async function registerDemo(registry: RegistryServiceClient, issuer: DevIssuer): Promise<void> {
+export async function registerDemo(registry: RegistryServiceClient, issuer: DevIssuer, ordersDb?: DemoOrdersDb): Promise<void> {
   const call = { target: 'attestation' as const };
+  // Before the workloads whose ceiling names it: a grant on it must find it registered.
+  if (ordersDb) await registerDemoOrdersDb(registry, ordersDb);
   await callUnary(registry, registry.putTrustedIssuer, { issuer: TrustedIssuer.fromPartial({ issuer: DEMO.issuer, kind: IssuerKind.ISSUER_KIND_OIDC, audiences: [DEMO.audience], jwksJson: JSON.stringify(issuer.jwks), algorithms: ['ES256'], requireLowS: true }), reason: 'demo seed' }, call);
   for (const entry of DEMO_WORKLOADS) {
-    const workload = Workload.fromPartial({ spiffeId: entry.spiffeId, ownerTeam: entry.ownerTeam, ownerContact: entry.ownerContact, environment: entry.environment, riskTier: RISK_TIERS[entry.riskTier], ceiling: [{ resource: DEMO.resource, actions: [...entry.actions] }], breakGlassAllowed: entry.breakGlassAllowed });
+    const workload = Workload.fromPartial({ spiffeId: entry.spiffeId, ownerTeam: entry.ownerTeam, ownerContact: entry.ownerContact, environment: entry.environment, riskTier: RISK_TIERS[entry.riskTier], ceiling: [{ resource: DEMO.resource, actions: [...entry.actions] }, ...(entry.spiffeId === DEMO.spiffeId ? [{ resource: DEMO_ORDERS_DB.resource, actions: ['read'] }] : [])], breakGlassAllowed: entry.breakGlassAllowed });
     await callUnary(registry, registry.createWorkload, { workload, reason: 'demo seed' }, call).catch(async (error: unknown) => {
       if (!isMayflyError(error, 'ERR_ALREADY_EXISTS')) throw error;
       await callUnary(registry, registry.updateWorkload, { workload, reason: 'demo seed' }, call);

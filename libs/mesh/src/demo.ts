@@ -4,7 +4,9 @@ import { MayflyClient } from '@mayfly/client';
 import { isMayflyError } from '@mayfly/core';
 import { callUnary, createClient } from '@mayfly/grpc';
 import { ApprovalServiceClient, EdgeVerifierServiceClient, RevocationServiceClient, Verdict, type VerifyResponse } from '@mayfly/proto';
+import pg from 'pg';
 import { DEMO, DEMO_PROD, DEMO_TOOL } from './demo-seed.js';
+import { DEMO_ORDERS_DB } from './demo-orders-db.js';
 import { personToken } from './dev-people.js';
 import type { DevIssuer } from './dev-issuer.js';
 
@@ -23,7 +25,7 @@ export function percentile(sorted: readonly number[], p: number): number {
  * review (when `people`, the approvers' identity provider the mesh trusts, is given), and serial
  * grant latency. Prints timings.
  */
-export async function runDemo(issuer: DevIssuer, options: { serialGrants?: number; people?: DevIssuer } = {}): Promise<void> {
+export async function runDemo(issuer: DevIssuer, options: { serialGrants?: number; people?: DevIssuer; ordersDb?: boolean } = {}): Promise<void> {
   const evidence = () => issuer.mint(DEMO.subject, { audience: DEMO.audience });
   const client = new MayflyClient({ issuanceAddress: serviceAddress('issuance'), evidence });
   const tool = new MayflyClient({ issuanceAddress: serviceAddress('issuance'), evidence: () => issuer.mint(DEMO_TOOL.subject, { audience: DEMO.audience }) });
@@ -126,6 +128,9 @@ export async function runDemo(issuer: DevIssuer, options: { serialGrants?: numbe
     if (options.people) await approvalsDemo(issuer, options.people, verify, run);
     else print('9. approve  skipped: no approvers\' identity provider here (npm start configures a development one)');
 
+    if (options.ordersDb) await liveDatabaseDemo(client, revocation, run);
+    else print(`11. login   skipped: ${DEMO_ORDERS_DB.resource} is not set up here (npm start and compose set it up)`);
+
     // 100: within the default per-workload burst (100, refilled at 50 per second).
     const count = options.serialGrants ?? 100;
     const latencies: number[] = [];
@@ -136,7 +141,7 @@ export async function runDemo(issuer: DevIssuer, options: { serialGrants?: numbe
     }
     latencies.sort((a, b) => a - b);
     print(
-      `11. latency ${count} serial grants through the whole mesh: p50 ${percentile(latencies, 50).toFixed(2)} ms, ` +
+      `12. latency ${count} serial grants through the whole mesh: p50 ${percentile(latencies, 50).toFixed(2)} ms, ` +
         `p95 ${percentile(latencies, 95).toFixed(2)} ms, p99 ${percentile(latencies, 99).toFixed(2)} ms`,
     );
   } finally {
@@ -217,4 +222,34 @@ async function approvalsDemo(issuer: DevIssuer, people: DevIssuer, verify: (toke
     client.close();
     approvals.close();
   }
+}
+
+/**
+ * Step 11: a grant on a database carries a login made for it (issue 22). The workload connects
+ * with it and reads; the database itself refuses a write; revoking the grant terminates the open
+ * session, and the login can log in no more.
+ */
+async function liveDatabaseDemo(client: MayflyClient, revocation: RevocationServiceClient, run: string): Promise<void> {
+  let t = performance.now();
+  const access = await client.acquire({ task: { id: `demo-${run}-db`, kind: 'ci-job', reference: 'JOB-1240', deadline: undefined }, resource: DEMO_ORDERS_DB.resource, actions: ['read'], ttlSeconds: 120, autoRenew: false });
+  const login = access.database!;
+  const db = new pg.Client(login);
+  let endedAt: number | undefined;
+  const ended = new Promise<void>((resolve) => {
+    const end = (): void => void ((endedAt ??= performance.now()), resolve());
+    db.on('error', end);
+    db.on('end', end);
+  });
+  await db.connect();
+  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM orders');
+  print(`11. login   ${DEMO_ORDERS_DB.resource}: the grant carries PostgreSQL login ${login.user} (its own password, valid until ${login.validUntil?.toISOString()}); SELECT count(*) FROM orders → ${rows[0]?.n}   (${ms(t)})`);
+  const write = await db.query('DELETE FROM orders').then(() => 'UNEXPECTED: allowed', (error: { code?: string }) => `refused by PostgreSQL (${error.code})`);
+  print(`           DELETE FROM orders with the same login: ${write}`);
+  t = performance.now();
+  await callUnary(revocation, revocation.revoke, { grantId: access.grant.id, reason: 'demo: cut the database session', requestedBy: 'demo-operator', finalStatus: 0 });
+  await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+  print(`           revoke: ${endedAt === undefined ? 'UNEXPECTED: the session is still open 5 s later' : `the open session was terminated ${(endedAt - t).toFixed(1)} ms after Revoke was sent`}`);
+  const again = await new pg.Client(login).connect().then(() => 'UNEXPECTED: logged in', (error: { code?: string }) => `refused (${error.code})`);
+  print(`           a new login with the same password: ${again}`);
+  await access.release('demo over').catch(() => undefined);
 }

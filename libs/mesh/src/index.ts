@@ -1,5 +1,6 @@
 export { DevIssuer, ecdsaTwin, withLowS } from './dev-issuer.js';
 export { DEMO, registerDemo } from './demo-seed.js';
+export { DEMO_ORDERS_DB, demoOrdersAdminFile, findDemoOrdersDb, prepareDemoOrdersDb, type DemoOrdersDb } from './demo-orders-db.js';
 export { ensureDatabase, isListening, resolveInfrastructure, type Infrastructure } from './infra.js';
 export { formatLogLine } from './log-format.js';
 export { freePort, freePorts, localMeshOptions, startMesh, type Mesh, type MeshOptions, type MeshPorts, type MeshReplica } from './mesh.js';

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServiceName } from '@mayfly/config';
-import { DEMO, DevIssuer, approverEnv, devPeopleIssuer, formatLogLine, localMeshOptions, registerDemo, resolveInfrastructure, runDemo, startMesh, useOperatorIdentity } from '@mayfly/mesh';
+import { DEMO, DEMO_ORDERS_DB, DevIssuer, approverEnv, devPeopleIssuer, findDemoOrdersDb, formatLogLine, localMeshOptions, prepareDemoOrdersDb, registerDemo, resolveInfrastructure, runDemo, startMesh, useOperatorIdentity } from '@mayfly/mesh';
 import { setupTelemetry, withSpan } from '@mayfly/telemetry';
 import type { CommandContext } from '../command.js';
 import { withRegistry } from './workloads.js';
@@ -36,9 +36,15 @@ export async function start(context: CommandContext): Promise<void> {
     throw error;
   });
   say(`mayfly: mesh is up: ${Object.entries(mesh.addresses).map(([name, address]) => `${name} ${address}`).join(', ')}`);
+  // A database whose grants carry their own login (demo step 11), on the mesh's PostgreSQL.
+  const ordersDb = await prepareDemoOrdersDb(infra.databaseUrl, stateDir).then(
+    () => findDemoOrdersDb(stateDir),
+    (error: unknown) => void say(`mayfly: no demo database with dynamic logins (${(error as Error).message}); demo step 11 is skipped`),
+  );
   // The demo's issuer, workloads and bindings go in through the registry API, as an operator's would.
-  await withRegistry(context, (registry) => registerDemo(registry, issuer));
+  await withRegistry(context, (registry) => registerDemo(registry, issuer, ordersDb));
   say(`mayfly: registered the demo workloads through RegistryService (${DEMO.spiffeId} and two more; see mayfly workloads list)`);
+  if (ordersDb) say(`mayfly: registered ${DEMO_ORDERS_DB.resource} (${ordersDb.address.href}): its grants carry a PostgreSQL login of their own (see mayfly resources list)`);
   say(`mayfly: each service connects to PostgreSQL as its own role (mayfly_<service>); migrations ran first, as the owner`);
   say(`mayfly: JWKS at ${mesh.jwksUrl}. Try \`npm run demo\` in another terminal; Ctrl-C stops everything.`);
 
@@ -68,7 +74,8 @@ export async function demo(context: CommandContext): Promise<void> {
   const telemetry = traced ? await setupTelemetry({ service: 'demo-workload', host: '127.0.0.1', metricsPort: 0, env: { ...process.env, OTEL_METRICS_EXPORTER: 'none' } }) : undefined;
   // The approvers' development identity provider, if this state directory has the one npm start trusts.
   const people = existsSync(join(context.stateDir, 'dev-people-issuer.jwk')) ? await devPeopleIssuer(context.stateDir) : undefined;
-  const round = (): Promise<void> => withSpan('demo round', { 'mayfly.workload': DEMO.spiffeId }, () => runDemo(issuer, { people }));
+  const ordersDb = findDemoOrdersDb(context.stateDir) !== undefined;
+  const round = (): Promise<void> => withSpan('demo round', { 'mayfly.workload': DEMO.spiffeId }, () => runDemo(issuer, { people, ordersDb }));
   try {
     if (every === undefined) return await round();
     // A demo workload for deployments (compose): grants, verifications and revocations keep
@@ -89,7 +96,9 @@ export async function demo(context: CommandContext): Promise<void> {
 export async function seed(context: CommandContext): Promise<void> {
   mkdirSync(context.stateDir, { recursive: true });
   const issuer = await DevIssuer.create(DEMO.issuer, devIssuerKey(context.stateDir));
-  await withRegistry(context, (registry) => registerDemo(registry, issuer));
-  context.out.say(`registered ${DEMO.spiffeId} and two more through RegistryService (see mayfly workloads list)`);
+  // Compose names its example database (MAYFLY_DEMO_ORDERS_DB, MAYFLY_DEMO_ORDERS_ADMIN_FILE).
+  const ordersDb = findDemoOrdersDb(context.stateDir);
+  await withRegistry(context, (registry) => registerDemo(registry, issuer, ordersDb));
+  context.out.say(`registered ${DEMO.spiffeId} and two more through RegistryService (see mayfly workloads list)${ordersDb ? `, and ${DEMO_ORDERS_DB.resource}` : ''}`);
   context.out.document({ seeded: DEMO.spiffeId });
 }

@@ -107,5 +107,7 @@ export const SETTINGS: readonly RegistryEntry[] = [
   operator.DB_PASSWORD,
   operator.ID_TOKEN,
   operator.TRACES_FILE,
+  operator.DEMO_ORDERS_DB,
+  operator.DEMO_ORDERS_ADMIN_FILE,
   ...operator.OTEL_SETTINGS,
 ];

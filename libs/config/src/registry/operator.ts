@@ -30,6 +30,17 @@ export const TRACES_FILE = optionalSetting({
   description: 'also append every finished span as a JSON line to this file (`mayfly traces` reads it)',
 });
 
+export const DEMO_ORDERS_DB = optionalSetting({
+  name: 'MAYFLY_DEMO_ORDERS_DB',
+  readBy: ['mayfly CLI'],
+  description: '`mayfly mesh seed`/`demo`: where workloads reach the demo database with dynamic logins (`postgres://host:port/database`, no credentials); with `MAYFLY_DEMO_ORDERS_ADMIN_FILE`, registered as `pg:orders-live` (compose sets both; `npm start` makes its own)',
+});
+export const DEMO_ORDERS_ADMIN_FILE = optionalSetting({
+  name: 'MAYFLY_DEMO_ORDERS_ADMIN_FILE',
+  readBy: ['mayfly CLI'],
+  description: "the demo database's admin credential file, as attestation and issuance see it (the registry keeps the path only)",
+});
+
 const ALL = ['attestation', 'decision', 'issuance', 'revocation', 'audit', 'edge-verifier'] as const;
 
 export const OTEL_SETTINGS = [
