@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -138,7 +138,7 @@ describe('deploy/compose/compose.yaml', () => {
   it('refuses to start without passwords, and make-env.sh gives it fresh ones', () => {
     if (spawnSync('docker-compose', ['version'], { encoding: 'utf8' }).status !== 0) return; // .ci/run installs it
     const dir = mkdtempSync(join(tmpdir(), 'mayfly-compose-'));
-    for (const file of ['compose.yaml', 'nats.conf', 'prometheus.yml', 'make-env.sh']) copyFileSync(`${DIR}${file}`, join(dir, file));
+    for (const file of ['compose.yaml', 'nats.conf', 'prometheus.yml', 'make-env.sh', 'orders-db.sql']) copyFileSync(`${DIR}${file}`, join(dir, file));
     const env = { PATH: process.env['PATH'] ?? '' };
     const without = spawnSync('docker-compose', ['-f', join(dir, 'compose.yaml'), 'config', '-q'], { env, encoding: 'utf8' });
     expect(without.status).not.toBe(0);
@@ -153,5 +153,33 @@ describe('deploy/compose/compose.yaml', () => {
     // Run again, it keeps what is there.
     spawnSync('bash', [join(dir, 'make-env.sh')], { encoding: 'utf8' });
     expect(readFileSync(join(dir, '.env'), 'utf8')).toBe(written);
+    // An .env from before orders-db lacks its password: make-env.sh adds it and changes nothing else.
+    const older = written.replace(/^MAYFLY_ORDERS_DB_PASSWORD=.*\n/m, '');
+    writeFileSync(join(dir, '.env'), older, { mode: 0o600 });
+    expect(spawnSync('docker-compose', ['-f', join(dir, 'compose.yaml'), 'config', '-q'], { env, encoding: 'utf8' }).stderr).toMatch(/MAYFLY_ORDERS_DB_PASSWORD.*is not set/);
+    expect(spawnSync('bash', [join(dir, 'make-env.sh')], { encoding: 'utf8' }).stdout).toContain('added 1 missing password');
+    const updated = readFileSync(join(dir, '.env'), 'utf8');
+    expect(updated.startsWith(older)).toBe(true);
+    expect(updated).toMatch(/^MAYFLY_ORDERS_DB_PASSWORD=[A-Za-z0-9_-]{20,}$/m);
+  });
+
+  // Issue 22, point 11: an example database whose grants carry their own login, its admin
+  // credential in a file only the services that use it mount, and the demo registering it.
+  it('runs an example database with dynamic logins, its admin credential mounted only where it is used', () => {
+    expect(services['orders-db']!.volumes).toContain('./orders-db.sql:/docker-entrypoint-initdb.d/orders-db.sql:ro');
+    const sql = readFileSync(`${DIR}orders-db.sql`, 'utf8');
+    expect(sql).toMatch(/CREATE ROLE demo_orders_reader NOLOGIN/);
+    const file = services['demo']!.environment!['MAYFLY_DEMO_ORDERS_ADMIN_FILE']!;
+    expect(services['init-resource-credentials']!.command!.join(' ')).toContain(`umask 077 && printf 'postgres://postgres:%s@orders-db:5432/orders\\n' "$$MAYFLY_ORDERS_DB_PASSWORD" > ${file}`);
+    const mounting = Object.entries(services).filter(([, service]) => service.volumes?.some((volume) => volume.startsWith('resource-credentials:'))).map(([name]) => name).sort();
+    expect(mounting).toEqual(['attestation', 'init-resource-credentials', 'issuance']);
+    for (const name of ['attestation', 'issuance']) {
+      expect(services[name]!.volumes).toContain('resource-credentials:/var/lib/mayfly/resources:ro');
+      expect(services[name]!.depends_on?.['init-resource-credentials']?.condition).toBe('service_completed_successfully');
+    }
+    expect(services['demo']!.environment!['MAYFLY_DEMO_ORDERS_DB']).toBe('postgres://orders-db:5432/orders');
+    expect(services['demo']!.depends_on?.['orders-db']?.condition).toBe('service_healthy');
+    // The image has the directory, owned by its user, so the init job may write into the volume.
+    expect(existsSync(fileURLToPath(new URL('../../deploy/image/state/resources/README', import.meta.url)))).toBe(true);
   });
 });

@@ -208,6 +208,35 @@ describe.skipIf(!hasGo)('deploy/helm/mayfly rendered (Go text/template + sprig; 
     expect(env('issuance')['MAYFLY_JOIN_TOKEN_SESSION_SECONDS']).toBeUndefined();
   });
 
+  // Issue 22, point 11: resources' admin credentials come from Secrets, into the two services that use them only.
+  it('mounts each resource admin credential Secret into attestation and issuance only, and lets them reach the system', () => {
+    const manifests = render(`${CHART}/ci/resources-values.yaml`);
+    const pod = (component: string) => manifests.find((m) => m.kind === 'Deployment' && componentOf(m) === component)!.spec['template'].spec;
+    for (const component of ['attestation', 'issuance']) {
+      const spec = pod(component);
+      expect(spec.containers[0].volumeMounts).toEqual(expect.arrayContaining([
+        { name: 'resource-orders-db', mountPath: '/var/run/mayfly/resources/orders-db', readOnly: true },
+        { name: 'resource-sessions-cache', mountPath: '/var/run/mayfly/resources/sessions-cache', readOnly: true },
+      ]));
+      // As read-only as the pod's own TLS Secret (the chart writes 0400 for both).
+      const mode = spec.volumes.find((volume: { name: string }) => volume.name === 'tls').secret.defaultMode;
+      expect(spec.volumes).toEqual(expect.arrayContaining([
+        { name: 'resource-orders-db', secret: { secretName: 'orders-db-admin', defaultMode: mode, items: [{ key: 'url', path: 'url' }] } },
+        { name: 'resource-sessions-cache', secret: { secretName: 'sessions-cache-admin', defaultMode: mode, items: [{ key: 'url', path: 'url' }] } },
+      ]));
+      const egress = manifests.find((m) => m.kind === 'NetworkPolicy' && componentOf(m) === component)!.spec['egress'] as { to?: unknown[]; ports: { port: number }[] }[];
+      expect(egress).toContainEqual({ to: [{ ipBlock: { cidr: '10.20.0.0/16' } }], ports: [{ port: 5432, protocol: 'TCP' }] });
+      expect(egress).toContainEqual({ ports: [{ port: 6379, protocol: 'TCP' }] });
+    }
+    for (const component of ['decision', 'revocation', 'audit']) {
+      expect(JSON.stringify(pod(component)), component).not.toContain('-admin');
+      const egress = manifests.find((m) => m.kind === 'NetworkPolicy' && componentOf(m) === component)!.spec['egress'] as { ports: { port: number }[] }[];
+      expect(egress.flatMap((rule) => rule.ports.map((port) => port.port)), component).not.toContain(6379);
+    }
+    // Without any, nothing is mounted.
+    expect(JSON.stringify(render())).not.toContain('/var/run/mayfly/resources');
+  });
+
   it('with edgeVerifier.mode none there is no edge DaemonSet, account or policy', () => {
     const manifests = render(`${CHART}/ci/minimal-values.yaml`);
     expect(manifests.filter((m) => componentOf(m) === 'edge-verifier')).toEqual([]);
