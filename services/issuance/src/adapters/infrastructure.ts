@@ -12,7 +12,7 @@ import { NatsAnnouncer } from './nats-announcer.js';
 import { PostgresGrantStore } from './postgres-grant-store.js';
 import { PostgresSessionRegistry } from './postgres-session-registry.js';
 import { WorkloadCertificates } from './workload-certificates.js';
-import { LoginCatalog } from './login-catalog.js';
+import { CredentialCatalog } from './credential-catalog.js';
 
 /** What issuance's ports are made of: its database, its peers, its bus, its people's issuer. */
 export interface IssuanceInfrastructure {
@@ -28,8 +28,8 @@ export interface IssuanceInfrastructure {
   readonly grantStates: GrantStateListener;
   readonly people: HumanIdentityProvider | undefined;
   readonly workloadCertificates: WorkloadCertificates;
-  /** Resources with dynamic logins, and their connectors. */
-  readonly logins: LoginCatalog;
+  /** What each resource's grants carry (a login made by its connector, or the access token). */
+  readonly credentials: CredentialCatalog;
   /**
    * Audit events are committed with what they describe; delivery to the audit service happens
    * in the background (batched, retried from the outbox), never on a grant's critical path.
@@ -58,7 +58,7 @@ export async function connectInfrastructure(settings: IssuanceSettings, env: Env
     grantStates: new GrantStateListener(databaseUrl, (error) => log.warn({ err: error }, 'listening for grant state changes failed; retrying (watchers re-read every 2 s meanwhile)')),
     people,
     workloadCertificates: new WorkloadCertificates(settings.workloadCaFile),
-    logins: new LoginCatalog(db, settings.logins.resourceCacheMs, log),
+    credentials: new CredentialCatalog(db, settings.logins.resourceCacheMs, log),
     deliverAudit: (events) => void withSpan('audit deliver', { 'mayfly.audit.events': events.length }, () => audit.deliver(events)),
   };
 }

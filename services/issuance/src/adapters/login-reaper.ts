@@ -5,7 +5,7 @@ import { auditEvent } from '@mayfly/model';
 import type { AuditEvent } from '@mayfly/proto';
 import { Periodic } from '@mayfly/telemetry';
 import { LoginReconciler } from '../domain/login-reconciler.js';
-import type { LoginCatalog } from './login-catalog.js';
+import type { CredentialCatalog } from './credential-catalog.js';
 
 /**
  * Ends logins with their grants. The reaper hears every grant that ends (migration 026's trigger:
@@ -18,7 +18,7 @@ import type { LoginCatalog } from './login-catalog.js';
 export function startLoginReaping(options: {
   db: Kysely<Database>;
   databaseUrl: string;
-  catalog: LoginCatalog;
+  catalog: CredentialCatalog;
   audit: AuditTrail;
   commitEvents: (events: readonly AuditEvent[]) => Promise<void>;
   reconcileMs: number;
@@ -43,10 +43,10 @@ export function startLoginReaping(options: {
   listener.start();
   const reconcilers = new Map<string, LoginReconciler>();
   const reconciling = Periodic.start({ name: 'issuance.login-reconcile', intervalMs: options.reconcileMs, log }, async () => {
-    for (const { resource, logins } of await catalog.all()) {
+    for (const { resource, kind } of await catalog.all()) {
       let reconciler = reconcilers.get(resource);
       if (!reconciler) {
-        reconciler = new LoginReconciler({ liveLogins: () => logins.listLive(), activeGrants: (ids) => activeGrantIds(options.db, ids), destroy: (grantId) => catalog.destroy(grantId, resource) });
+        reconciler = new LoginReconciler({ liveLogins: () => kind.listLive(), activeGrants: (ids) => activeGrantIds(options.db, ids), destroy: (grantId) => catalog.destroy(grantId, resource) });
         reconcilers.set(resource, reconciler);
       }
       const report = await reconciler.pass();

@@ -2,6 +2,7 @@ import { MayflyError } from '@mayfly/core';
 import { findApproval, findGrant, findSessionState, findWorkload, latestWorkloadRevocationSince, recordBreakGlassReview, recordVote, sessionRefusal, toWorkloadMessage } from '@mayfly/db';
 import { callUnary } from '@mayfly/grpc';
 import { auditEvent } from '@mayfly/model';
+import { credentialIssuedDetail } from '../domain/credential-record.js';
 import type { AuditEvent } from '@mayfly/proto';
 import type { AnswerPorts } from '../domain/answer-request.js';
 import { whyRequestNoLongerHolds, type RecheckPorts } from '../domain/approval-recheck.js';
@@ -76,14 +77,15 @@ export function peoplePorts(infra: IssuanceInfrastructure): { answers: AnswerPor
   const watching: WatchPorts = {
     findApproval: (grantId) => findApproval(db, grantId),
     waitForChange: (grantId, timeoutMs) => infra.grantStates.waitForChange(grantId, timeoutMs),
-    collectLogin: async (grant) => {
-      const login = await infra.logins.collect(grant);
-      if (login) {
-        const events = [auditEvent('issuance', { kind: 'credential.issued', actor: grant.spiffe_id, outcome: 'success', grantId: grant.id, taskId: grant.task_id, detail: { system: login.system, user: login.user, host: login.host, port: login.port, collectedAfterApproval: true } })];
+    collectCredential: async (grant, grantToken) => {
+      const credential = await infra.credentials.collect(grant, grantToken);
+      const detail = credentialIssuedDetail(credential);
+      if (detail) {
+        const events = [auditEvent('issuance', { kind: 'credential.issued', actor: grant.spiffe_id, outcome: 'success', grantId: grant.id, taskId: grant.task_id, detail: { ...detail, collectedAfterApproval: true } })];
         await store.commitEvents(events);
         deliverAudit(events);
       }
-      return login;
+      return credential;
     },
   };
   return { answers, reviews, watching };

@@ -34,13 +34,13 @@ export function workloadPorts(infra: IssuanceInfrastructure, credentials: Creden
     announcePending: (grant, approval, workload) => infra.announcer.announcePending(grant, approval, workload),
     announceBreakGlass: (grant, workload) => infra.announcer.announceBreakGlass(grant, workload),
     deliverAudit,
-    issueLogin: (grant) =>
-      withSpan('issue login', { 'mayfly.grant_id': grant.id, 'mayfly.resource': grant.resource }, async () => {
-        const login = await infra.logins.issue(grant);
-        if (login) settings.crashAfterLoginCreated?.();
-        return login;
+    issueCredential: (grant, grantToken) =>
+      withSpan('issue credential', { 'mayfly.grant_id': grant.id, 'mayfly.resource': grant.resource }, async () => {
+        const credential = await infra.credentials.issue(grant, grantToken);
+        if (credential.login) settings.crashAfterLoginCreated?.();
+        return credential;
       }),
-    destroyLogin: async (grant) => void (await infra.logins.destroy(grant.id, grant.resource)),
+    destroyCredential: async (grant) => void (await infra.credentials.destroy(grant.id, grant.resource)),
   };
   const flow = new GrantFlow(
     flowPorts,
@@ -62,7 +62,7 @@ export function workloadPorts(infra: IssuanceInfrastructure, credentials: Creden
     commitRenewal: (token, events) => withSpan('persist renewal', { 'mayfly.grant_id': token.grantId }, () => store.commitRenewal(token, events)),
     commitEvents: (events) => store.commitEvents(events),
     deliverAudit,
-    renewLogin: (grant, expiresAt) => withSpan('renew login', { 'mayfly.grant_id': grant.id, 'mayfly.resource': grant.resource }, () => infra.logins.renew(grant, expiresAt)),
+    renewCredential: (grant, expiresAt) => withSpan('renew credential', { 'mayfly.grant_id': grant.id, 'mayfly.resource': grant.resource }, () => infra.credentials.renew(grant, expiresAt)),
   };
   const delegation: { ports: DelegationPorts; options: DelegationOptions } = {
     ports: {
@@ -74,8 +74,8 @@ export function workloadPorts(infra: IssuanceInfrastructure, credentials: Creden
       readCertificate: (pem) => infra.workloadCertificates.read(pem),
       decide: flowPorts.decide,
       throttleUnauthenticated: (peer, refusal) => peerThrottle.take(peer, refusal),
-      issueLogin: flowPorts.issueLogin,
-      destroyLogin: flowPorts.destroyLogin,
+      issueCredential: flowPorts.issueCredential,
+      destroyCredential: flowPorts.destroyCredential,
       commitDelegatedGrant: (grant, events) =>
         withSpan('persist delegated grant', { 'mayfly.grant_id': grant.id }, () => insertDelegatedGrant(db, grant, audit.owner, audit.outboxEntries(events))),
     },

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { MayflyError, isMayflyError } from '@mayfly/core';
 import { Effect, type AuditEvent, type DecideRequest, type DecideResponse, type DelegateGrantRequest, type DelegateGrantResponse, type Delegation, type Workload } from '@mayfly/proto';
 import type { CredentialFormat, PresentedCredential } from '../credentials/credential-format.js';
+import { credentialIssuedDetail } from './credential-record.js';
 import { delegationFrom, readDelegation, type ValidDelegation } from './delegation-request.js';
 import { grantBounds } from './grant-bounds.js';
 import { decisionDetail, mintGrantToken, refuseIfDenied, taskOf } from './grant-steps.js';
@@ -15,7 +16,7 @@ import { authenticateHolder } from './grant-holder.js';
 import { liveGrant, type RenewalPorts } from './renew-grant.js';
 import type { SessionCertificate } from './workload-identity.js';
 
-export interface DelegationPorts extends Pick<RenewalPorts, 'findGrant' | 'checkSession' | 'checkWorkloadEnabled' | 'commitEvents' | 'deliverAudit'>, Pick<GrantFlowPorts, 'issueLogin' | 'destroyLogin'> {
+export interface DelegationPorts extends Pick<RenewalPorts, 'findGrant' | 'checkSession' | 'checkWorkloadEnabled' | 'commitEvents' | 'deliverAudit'>, Pick<GrantFlowPorts, 'issueCredential' | 'destroyCredential'> {
   /** The registered workload and when it was disabled (if it is); undefined if not registered. */
   findWorkload(spiffeId: string): Promise<{ workload: Workload; disabledAt: Date | undefined } | undefined>;
   /**
@@ -75,20 +76,21 @@ export async function delegateGrant(
     const grant = childGrant(parent, delegate, delegation, chain, decision, options, now);
     const accessToken = await mintGrantToken(credentials, grant, { issuedAt: now, expiresAt: grant.expires_at, boundTo: thumbprint?.certificate.thumbprint });
     events.push(record({ kind: 'grant.issued', outcome: 'success', grantId: grant.id, detail: delegatedDetail(grant, parent, delegation, chain, credentials.name, thumbprint?.certificate.thumbprint) }));
-    // The child's own login, made before it commits (a crash leaves an orphan for the reconciler).
-    const login = await ports.issueLogin(grant);
-    if (login) events.push(record({ kind: 'credential.issued', outcome: 'success', grantId: grant.id, detail: { system: login.system, user: login.user, host: login.host, port: login.port, delegated: true } }));
+    // The child's own credential: a login is made before it commits (a crash leaves an orphan for the reconciler).
+    const credential = await ports.issueCredential(grant, accessToken);
+    const detail = credentialIssuedDetail(credential);
+    if (detail) events.push(record({ kind: 'credential.issued', outcome: 'success', grantId: grant.id, detail: { ...detail, delegated: true } }));
     for (const event of events) event.grantId = grant.id;
     const committed = await ports.commitDelegatedGrant(grant, events).catch(async (error: unknown) => {
-      if (login) await ports.destroyLogin(grant).catch(() => undefined);
+      await ports.destroyCredential(grant).catch(() => undefined);
       throw error;
     });
     if (!committed) {
-      if (login) await ports.destroyLogin(grant).catch(() => undefined);
+      await ports.destroyCredential(grant).catch(() => undefined);
       throw new MayflyError('ERR_GRANT_NOT_ACTIVE', `grant ${parent.id} ended (or its token expired) while delegating from it; nothing was issued`);
     }
     ports.deliverAudit(events);
-    return { grant: toGrantMessage(grant), accessToken, credential: login ? { login } : undefined };
+    return { grant: toGrantMessage(grant), accessToken, credential };
   } catch (error) {
     await auditRefusal(error, presented, delegation, record, ports);
     throw error;

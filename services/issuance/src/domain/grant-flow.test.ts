@@ -55,12 +55,12 @@ function world(options: { attest?: () => AttestResponse; decide?: () => DecideRe
     },
     announcePending: (grant) => void announced.push(`pending ${grant.id}`),
     announceBreakGlass: (grant) => void announced.push(`break-glass ${grant.id}`),
-    issueLogin: async (grant) => {
-      if (!options.logins) return undefined;
-      steps.push('issueLogin');
-      return { system: 'postgresql', host: 'db.example', port: 5432, database: 'orders', user: `mayfly_g_${grant.id.replaceAll('-', '')}`, password: 'p4ssw0rd-only-in-the-answer', validUntil: grant.renewable_until };
+    issueCredential: async (grant, grantToken) => {
+      steps.push('issueCredential');
+      if (!options.logins) return { accessToken: grantToken };
+      return { login: { system: 'postgresql', host: 'db.example', port: 5432, database: 'orders', user: `mayfly_g_${grant.id.replaceAll('-', '')}`, password: 'p4ssw0rd-only-in-the-answer', validUntil: grant.expires_at } };
     },
-    destroyLogin: async () => void steps.push('destroyLogin'),
+    destroyCredential: async () => void steps.push('destroyCredential'),
   };
   const format: CredentialFormat = {
     name: 'test',
@@ -148,7 +148,7 @@ describe('GrantFlow', () => {
   it('issues only after an ALLOW and a committed grant row with its audit record; delivery to audit follows (invariant 1)', async () => {
     const w = world();
     const response = await w.flow.requestGrant(request);
-    expect(w.steps).toEqual(['attest', 'decide', 'mint', 'commitGrant', 'deliverAudit']);
+    expect(w.steps).toEqual(['attest', 'decide', 'mint', 'issueCredential', 'commitGrant', 'deliverAudit']);
     expect(response.accessToken).toBe(`token-for-${w.grants[0]!.id}`);
     expect(w.audit.map((e) => e.kind)).toEqual(['grant.requested', 'attestation.succeeded', 'decision.made', 'grant.issued']);
     expect(w.audit.every((e) => e.grantId === w.grants[0]!.id)).toBe(true);
@@ -169,7 +169,7 @@ describe('GrantFlow', () => {
     const w = world();
     const session = { spiffeId: 'spiffe://example.org/ci/builder', serial: 'ab12', thumbprint: 'thumb', notBefore: new Date(0), notAfter: new Date(Date.now() + 60_000) };
     await w.flow.requestGrant({ ...request, evidence: undefined }, { session });
-    expect(w.steps).toEqual(['checkSession', 'decide', 'mint', 'commitGrant', 'deliverAudit']);
+    expect(w.steps).toEqual(['checkSession', 'decide', 'mint', 'issueCredential', 'commitGrant', 'deliverAudit']);
     expect(w.minted[0]!.certificateThumbprint).toBe('thumb');
     expect(w.audit.map((e) => e.kind)).toEqual(['grant.requested', 'decision.made', 'grant.issued']);
     expect(w.audit.find((e) => e.kind === 'grant.issued')!.detail).toMatchObject({ via: 'session', svidSerial: 'ab12', boundTo: 'thumb' });
@@ -276,7 +276,7 @@ describe('GrantFlow idempotency', () => {
     const again = await w.flow.requestGrant(keyed);
     expect(again).toEqual(first);
     expect(w.grants).toHaveLength(1);
-    expect(w.steps).toEqual(['attest', 'decide', 'mint', 'commitGrant', 'findIdempotentGrant', 'commitEvents', 'deliverAudit']);
+    expect(w.steps).toEqual(['attest', 'decide', 'mint', 'issueCredential', 'commitGrant', 'destroyCredential', 'findIdempotentGrant', 'commitEvents', 'deliverAudit']);
     expect(w.audit.at(-1)).toMatchObject({ kind: 'grant.replayed', grantId: first.grant!.id, detail: { idempotencyKey: 'retry-1' } });
     // The retry's own request and decision stay on record, naming no grant; its discarded grant is not.
     expect(w.audit.filter((e) => e.kind === 'grant.issued')).toHaveLength(1);
@@ -310,7 +310,7 @@ describe('GrantFlow with dynamic logins', () => {
   it('makes the login before the grant commits, answers with it, and audits the user but never the password', async () => {
     const w = world({ logins: true });
     const response = await w.flow.requestGrant(asked());
-    expect(w.steps.indexOf('issueLogin')).toBeLessThan(w.steps.indexOf('commitGrant'));
+    expect(w.steps.indexOf('issueCredential')).toBeLessThan(w.steps.indexOf('commitGrant'));
     expect(response.credential?.login).toMatchObject({ system: 'postgresql', user: expect.stringMatching(/^mayfly_g_/), password: 'p4ssw0rd-only-in-the-answer' });
     expect(w.audit.map((event) => event.kind)).toContain('credential.issued');
     expect(JSON.stringify(w.audit)).not.toContain('p4ssw0rd-only-in-the-answer');
@@ -319,13 +319,14 @@ describe('GrantFlow with dynamic logins', () => {
   it('destroys the login when the grant cannot be committed', async () => {
     const w = world({ logins: true, commitFails: true });
     await expect(w.flow.requestGrant(asked())).rejects.toMatchObject({ code: 'ERR_DEPENDENCY_UNAVAILABLE' });
-    expect(w.steps.slice(-2)).toEqual(['commitGrant', 'destroyLogin']);
+    expect(w.steps.slice(-2)).toEqual(['commitGrant', 'destroyCredential']);
   });
 
-  it('asks for no login for a resource without one (the access token is the credential)', async () => {
+  it('for a resource without logins, the catalog answers with the access token as the credential (nothing else recorded)', async () => {
     const w = world();
     const response = await w.flow.requestGrant(asked());
-    expect(response.credential).toBeUndefined();
-    expect(w.steps).not.toContain('destroyLogin');
+    expect(response.credential).toEqual({ accessToken: response.accessToken });
+    expect(w.audit.map((event) => event.kind)).not.toContain('credential.issued');
+    expect(w.steps).not.toContain('destroyCredential');
   });
 });

@@ -1,7 +1,8 @@
 import { toGrantMessage, type GrantRecord } from '@mayfly/model';
 import { EVIDENCE_KINDS_SENTENCE, MayflyError, isMayflyError } from '@mayfly/core';
-import { Effect, type AuditEvent, type DecideResponse, type Login, type RequestGrantRequest, type RequestGrantResponse } from '@mayfly/proto';
+import { Effect, type AuditEvent, type Credential, type DecideResponse, type RequestGrantRequest, type RequestGrantResponse } from '@mayfly/proto';
 import type { CredentialFormat } from '../credentials/credential-format.js';
+import { credentialIssuedDetail } from './credential-record.js';
 import { grantBounds } from './grant-bounds.js';
 import { decisionDetail, effectName, mintGrantToken, refuseIfDenied } from './grant-steps.js';
 import { readGrantRequest, type TtlPolicy, type ValidGrantRequest } from './grant-request.js';
@@ -82,10 +83,12 @@ export class GrantFlow {
    * concurrent attempt): answer with the grant the key already has. The database's unique key
    * decides, so the usual path pays no lookup for it.
    */
-  private async replay(identity: WorkloadIdentity, request: ValidGrantRequest, trail: RequestTrail): Promise<RequestGrantResponse> {
+  private async replay(identity: WorkloadIdentity, request: ValidGrantRequest, trail: RequestTrail, attempted: Credential): Promise<RequestGrantResponse> {
     const earlier = await this.ports.findIdempotentGrant(identity.workload.spiffeId, request.idempotencyKey ?? '');
     if (!earlier) throw new MayflyError('ERR_INTERNAL', 'idempotency key taken, but its grant is not found');
     const response = replayGrant(earlier, request, this.credentials, trail);
+    // Where the token is the credential, the replayed token is; a login's password is not sent again.
+    if (attempted.accessToken !== undefined) response.credential = { accessToken: response.accessToken };
     await this.ports.commitEvents(trail.events);
     this.ports.deliverAudit(trail.events);
     return response;
@@ -239,41 +242,40 @@ export class GrantFlow {
         detail: { severity: 'high', incidentReference: grant.task_reference, justification: request.justification, resource: grant.resource, scopes: grant.actions, expiresAt: expiresAt.toISOString(), reviewRequired: true },
       });
     }
-    const login = await this.attachLogin(grant, trail, issuedAt);
+    const credential = await this.attachCredential(grant, accessToken, trail, issuedAt);
     for (const event of trail.events) event.grantId = grant.id;
     const committed = await this.ports.commitGrant(grant, trail.events).catch(async (error: unknown) => {
-      if (login) await this.ports.destroyLogin(grant).catch(() => undefined); // the reconciler, should this fail too
+      await this.ports.destroyCredential(grant).catch(() => undefined); // the reconciler, should this fail too
       throw error;
     });
     if (committed === 'idempotency-key-taken') {
-      if (login) await this.ports.destroyLogin(grant).catch(() => undefined);
+      await this.ports.destroyCredential(grant).catch(() => undefined);
       // An earlier or concurrent attempt under the same key committed first: answer with its
       // grant. What this attempt did stays on record, except the grant it did not get to keep.
       trail.events.splice(trail.events.findIndex((event) => event.kind === 'grant.issued'), 1);
       const credentialEvent = trail.events.findIndex((event) => event.kind === 'credential.issued');
       if (credentialEvent >= 0) trail.events.splice(credentialEvent, 1);
       for (const event of trail.events) event.grantId = '';
-      return this.replay(identity, request, trail);
+      return this.replay(identity, request, trail, credential);
     }
     // The commit above is the durable audit record (invariant 1); the audit service gets it
     // from the outbox, now or — if it is away — by the retry loop. The token does not wait.
     this.ports.deliverAudit(trail.events);
     if (grant.break_glass) this.ports.announceBreakGlass(grant, identity.workload);
-    return { grant: toGrantMessage(grant), accessToken, claimSecret: '', credential: login ? { login } : undefined };
+    return { grant: toGrantMessage(grant), accessToken, claimSecret: '', credential };
   }
 
   /**
-   * Step, for a resource with dynamic logins: the login is made before the grant commits, so a
-   * crash in between leaves a login no grant backs — which the reconciler destroys — and never a
-   * grant whose login does not exist. Its password is in the answer only; the audit record names
-   * the user.
+   * Step: the credential the grant carries, from the catalog. A login (a resource with dynamic
+   * logins) is made before the grant commits, so a crash in between leaves a login no grant
+   * backs — which the reconciler destroys — and never a grant whose login does not exist. Its
+   * password is in the answer only; the audit record names the user.
    */
-  private async attachLogin(grant: GrantRecord, trail: RequestTrail, issuedAt: Date): Promise<Login | undefined> {
-    const login = await this.ports.issueLogin(grant);
-    if (login) {
-      trail.add({ kind: 'credential.issued', outcome: 'success', occurredAt: issuedAt, detail: { system: login.system, user: login.user, host: login.host, port: login.port, ...(login.database ? { database: login.database } : {}), validUntil: login.validUntil?.toISOString() } });
-    }
-    return login;
+  private async attachCredential(grant: GrantRecord, accessToken: string, trail: RequestTrail, issuedAt: Date): Promise<Credential> {
+    const credential = await this.ports.issueCredential(grant, accessToken);
+    const detail = credentialIssuedDetail(credential);
+    if (detail) trail.add({ kind: 'credential.issued', outcome: 'success', occurredAt: issuedAt, detail });
+    return credential;
   }
 
   /** A refusal leaves its trail: committed locally like a grant's, delivered in the background. */

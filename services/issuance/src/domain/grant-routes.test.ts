@@ -90,9 +90,9 @@ function world(decide: (request: DecideRequest) => DecideResponse = () => allow(
       return true;
     },
     throttleUnauthenticated: () => undefined,
-    issueLogin: async () => undefined,
-    destroyLogin: async () => undefined,
-    renewLogin: async (grant, expiresAt) => void loginRenewals.push({ grantId: grant.id, expiresAt, committedBefore: grants.get(grant.id)!.renewals > grant.renewals }),
+    issueCredential: async (_grant, grantToken) => ({ accessToken: grantToken }),
+    destroyCredential: async () => undefined,
+    renewCredential: async (grant, expiresAt) => void loginRenewals.push({ grantId: grant.id, expiresAt, committedBefore: grants.get(grant.id)!.renewals > grant.renewals }),
   };
   const credentials = fakeCredentials();
   const add = (grant: GrantRecord) => (grants.set(grant.id, grant), grant);
@@ -131,7 +131,7 @@ describe('renewGrant', () => {
   it('commits no renewal when the login cannot be moved (the token would outlive its password)', async () => {
     const w = world();
     const grant = w.add(grantOf(AGENT));
-    w.ports.renewLogin = async () => {
+    w.ports.renewCredential = async () => {
       throw new MayflyError('ERR_DEPENDENCY_UNAVAILABLE', 'pg:orders-db is unreachable');
     };
     await expect(renewGrant(RenewGrantRequest.fromPartial({ grantId: grant.id, accessToken: await w.tokenOf(grant) }), {}, w.credentials, w.ports, NOW)).rejects.toMatchObject({ code: 'ERR_DEPENDENCY_UNAVAILABLE' });
@@ -233,8 +233,8 @@ describe('delegateGrant', () => {
     const w = world();
     const made: string[] = [];
     const destroyed: string[] = [];
-    w.ports.issueLogin = async (grant) => (made.push(grant.id), { system: 'postgresql', host: 'db', port: 5432, database: 'orders', user: `mayfly_g_${grant.id.replaceAll('-', '')}`, password: 'child-secret', validUntil: grant.renewable_until });
-    w.ports.destroyLogin = async (grant) => void destroyed.push(grant.id);
+    w.ports.issueCredential = async (grant) => (made.push(grant.id), { login: { system: 'postgresql', host: 'db', port: 5432, database: 'orders', user: `mayfly_g_${grant.id.replaceAll('-', '')}`, password: 'child-secret', validUntil: grant.expires_at } });
+    w.ports.destroyCredential = async (grant) => void destroyed.push(grant.id);
     const parent = w.add(grantOf(AGENT));
     const response = await delegateGrant(await delegation(w, parent), {}, w.credentials, w.ports, OPTIONS, NOW);
     expect(response.credential?.login).toMatchObject({ user: `mayfly_g_${response.grant!.id.replaceAll('-', '')}`, password: 'child-secret' });

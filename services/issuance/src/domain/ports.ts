@@ -1,5 +1,5 @@
 import type { GrantRecord, GrantStatusName, NewApprovalRequest, PendingApproval, StoredGrant, WorkloadRecord } from '@mayfly/model';
-import type { AuditEvent, AttestResponse, DecideRequest, DecideResponse, Evidence, Login, Workload } from '@mayfly/proto';
+import type { AuditEvent, AttestResponse, Credential, DecideRequest, DecideResponse, Evidence, Workload } from '@mayfly/proto';
 import type { SessionCertificate, SessionWorkload } from './workload-identity.js';
 
 /** What the grant flow needs from the world; wired in server.ts, faked in unit tests. */
@@ -33,13 +33,13 @@ export interface GrantFlowPorts {
   /** Hands committed events to the audit service in the background; never waited for. */
   deliverAudit(events: readonly AuditEvent[]): void;
   /**
-   * Makes the grant's login when its resource is one the registry gives dynamic logins;
-   * undefined for any other resource (the access token is the credential). Nothing is left
+   * The credential the grant carries, from the credential catalog (the kind its resource's
+   * registry entry names): a login made for it, or the grant token itself. Nothing is left
    * behind when it throws.
    */
-  issueLogin(grant: GrantRecord): Promise<Login | undefined>;
-  /** Destroys the grant's login, when the grant it was made for will not be kept. */
-  destroyLogin(grant: GrantRecord): Promise<void>;
+  issueCredential(grant: GrantRecord, grantToken: string): Promise<Credential>;
+  /** Ends the grant's credential, when the grant it was made for will not be kept. */
+  destroyCredential(grant: GrantRecord): Promise<void>;
 }
 
 /** What people read through ApprovalService: grants, the requests that wait, and whose workloads they are. */

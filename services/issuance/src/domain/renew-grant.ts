@@ -22,10 +22,10 @@ export interface RenewalPorts {
   commitEvents(events: readonly AuditEvent[]): Promise<void>;
   deliverAudit(events: readonly AuditEvent[]): void;
   /**
-   * For a grant on a resource with dynamic logins: moves its login's expiry to the renewed
-   * token's (so the password stops working with the token even if nothing destroys it).
+   * Moves the grant's credential's expiry to the renewed token's, through the catalog: a login's
+   * password then stops working with the token even if nothing destroys it.
    */
-  renewLogin(grant: GrantRecord, expiresAt: Date): Promise<void>;
+  renewCredential(grant: GrantRecord, expiresAt: Date): Promise<void>;
 }
 
 const SOURCE = 'issuance';
@@ -34,7 +34,7 @@ const SOURCE = 'issuance';
  * A fresh token for a live grant. The caller proves itself with a current token of the grant —
  * and, for a token bound to a session certificate, with mutual TLS under that certificate, which
  * must still be accepted. Steps: read → authenticate → check the grant → bound the expiry → mint
- * → move the login's expiry (a resource with dynamic logins) → commit (token and audit together; refused if the grant ended or its ceiling moved meanwhile)
+ * → move the credential's expiry (a login's) → commit (token and audit together; refused if the grant ended or its ceiling moved meanwhile)
  * → deliver. The old token stays valid until its own exp: a renewal leaves no gap. Every refusal
  * after the token's signature checked is audited, naming the token's workload.
  */
@@ -50,7 +50,7 @@ export async function renewGrant(request: RenewGrantRequest, call: GrantCall, cr
     const accessToken = await mintGrantToken(credentials, grant, { tokenId, issuedAt: now, expiresAt, boundTo: presented.certificateThumbprint });
     // Before the commit: a login that outlives a failed commit still ends with its grant (the
     // reaper), while one renewed after it could expire before the token it goes with.
-    await ports.renewLogin(grant, expiresAt);
+    await ports.renewCredential(grant, expiresAt);
     const events = [
       auditEvent(SOURCE, {
         kind: 'grant.renewed',

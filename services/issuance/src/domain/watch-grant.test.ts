@@ -37,7 +37,7 @@ async function follow(states: PendingApproval[], secret = SECRET, clock = () => 
     await watchGrant({ grantId: GRANT_ID, claimSecret: secret }, { cancelled: () => false }, credentials, {
       findApproval: async () => states[Math.min(read++, states.length - 1)],
       waitForChange: async () => undefined,
-      collectLogin: async () => undefined,
+      collectCredential: async (_grant, grantToken) => ({ accessToken: grantToken }),
     }, (message) => sent.push(message), clock);
     return { sent };
   } catch (error) {

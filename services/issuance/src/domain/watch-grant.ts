@@ -1,7 +1,7 @@
 import { type PendingApproval, type StoredGrant, toGrantMessage } from '@mayfly/model';
 import { timingSafeEqual } from 'node:crypto';
 import { MayflyError, validateToken, validateUuid } from '@mayfly/core';
-import type { Login, WatchGrantRequest, WatchGrantResponse } from '@mayfly/proto';
+import type { Credential, WatchGrantRequest, WatchGrantResponse } from '@mayfly/proto';
 import type { CredentialFormat } from '../credentials/credential-format.js';
 import { claimSecretDigest } from './pending-grant.js';
 
@@ -10,10 +10,10 @@ export interface WatchPorts {
   /** Resolves when the grant's state is announced to have changed, or after `timeoutMs`. */
   waitForChange(grantId: string, timeoutMs: number): Promise<void>;
   /**
-   * For an approved grant on a resource with dynamic logins: makes its login now, recorded
-   * (credential.issued); refused if it was collected already. Undefined for other resources.
+   * The approved grant's credential, from the catalog: a login is made now, recorded
+   * (credential.issued), and refused if it was collected already; otherwise the token itself.
    */
-  collectLogin(grant: StoredGrant): Promise<Login | undefined>;
+  collectCredential(grant: StoredGrant, grantToken: string): Promise<Credential>;
 }
 
 /** How often the state is read again without an announcement (a lost NOTIFY costs at most this). */
@@ -52,8 +52,7 @@ export async function watchGrant(
       }
       const accessToken = grant.token_reissue ? credentials.reissue(grant.token_reissue) : undefined;
       if (!accessToken) throw new MayflyError('ERR_SIGNING_KEY_REVOKED', `grant ${grant.id} was approved, but the key its token was signed with can no longer sign; request again`);
-      const login = await ports.collectLogin(grant);
-      send({ grant: message, accessToken, credential: login ? { login } : undefined });
+      send({ grant: message, accessToken, credential: await ports.collectCredential(grant, accessToken) });
       return;
     }
     const fingerprint = `${grant.status}|${current.votes.length}`;

@@ -106,9 +106,15 @@ export interface RequestGrantResponse {
   credential: Credential | undefined;
 }
 
-/** What a grant carries besides its access token. */
+/**
+ * What a grant carries, by the kind of its resource (the registry says which): the signed access
+ * token for a resource that verifies tokens, a login made for the grant for a database or cache.
+ * The response's access_token is set either way: it authenticates the grant's lifecycle calls
+ * (renew, delegate, complete), which a database password cannot.
+ */
 export interface Credential {
   login?: Login | undefined;
+  accessToken?: string | undefined;
 }
 
 /** A user made in another system for one grant, destroyed when the grant ends. */
@@ -865,13 +871,16 @@ export const RequestGrantResponse: MessageFns<RequestGrantResponse> = {
 };
 
 function createBaseCredential(): Credential {
-  return { login: undefined };
+  return { login: undefined, accessToken: undefined };
 }
 
 export const Credential: MessageFns<Credential> = {
   encode(message: Credential, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.login !== undefined) {
       Login.encode(message.login, writer.uint32(10).fork()).join();
+    }
+    if (message.accessToken !== undefined) {
+      writer.uint32(18).string(message.accessToken);
     }
     return writer;
   },
@@ -897,6 +906,14 @@ export const Credential: MessageFns<Credential> = {
             message.login = Login.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.accessToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -910,13 +927,23 @@ export const Credential: MessageFns<Credential> = {
   },
 
   fromJSON(object: any): Credential {
-    return { login: isSet(object.login) ? Login.fromJSON(object.login) : undefined };
+    return {
+      login: isSet(object.login) ? Login.fromJSON(object.login) : undefined,
+      accessToken: isSet(object.accessToken)
+        ? globalThis.String(object.accessToken)
+        : isSet(object.access_token)
+        ? globalThis.String(object.access_token)
+        : undefined,
+    };
   },
 
   toJSON(message: Credential): unknown {
     const obj: any = {};
     if (message.login !== undefined) {
       obj.login = Login.toJSON(message.login);
+    }
+    if (message.accessToken !== undefined) {
+      obj.accessToken = message.accessToken;
     }
     return obj;
   },
@@ -927,6 +954,7 @@ export const Credential: MessageFns<Credential> = {
   fromPartial<I extends Exact<DeepPartial<Credential>, I>>(object: I): Credential {
     const message = createBaseCredential();
     message.login = (object.login !== undefined && object.login !== null) ? Login.fromPartial(object.login) : undefined;
+    message.accessToken = object.accessToken ?? undefined;
     return message;
   },
 };
