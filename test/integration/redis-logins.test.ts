@@ -64,6 +64,24 @@ describe('Redis users per grant', () => {
     await expect(logins.destroy(given.grantId)).resolves.toBe('absent');
   });
 
+  it("lists only its own users: another resource's on the same server (other key patterns) is left alone", async () => {
+    const other = new RedisLogins({ name: 'redis:sessions', adminUrl: URL, host: '127.0.0.1', port: 6379, actions: { read: [`~sessions-${run}:*`, '+get'] } });
+    try {
+      const mine = grant(['read', 'write']);
+      const theirs = { ...grant(['read']) };
+      await logins.issue(mine);
+      await other.issue(theirs);
+      expect(await logins.listLive()).toContain(mine.grantId);
+      expect(await logins.listLive()).not.toContain(theirs.grantId);
+      expect(await other.listLive()).toContain(theirs.grantId);
+      expect(await other.listLive()).not.toContain(mine.grantId);
+      await logins.destroy(mine.grantId);
+      await other.destroy(theirs.grantId);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('refuses an unmapped action, and an action map that would smuggle a password or user rule', async () => {
     await expect(logins.issue(grant(['flushall']))).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', field: 'actions' });
     const hostile = new RedisLogins({ name: 'redis:hostile', adminUrl: URL, host: '127.0.0.1', port: 6379, actions: { read: ['+get', 'nopass', '>known-password', 'allcommands on'] } });

@@ -19,6 +19,9 @@ export interface RedisResource {
 /** One ACL rule: a word of ACL's grammar (keys, channels, commands, categories) and never a user or password rule. */
 const ACL_RULE = /^(?:[~%&][A-Za-z0-9:_*?.\-[\]{}]+|[+-]@?[a-z|]+|allkeys|allchannels|allcommands|resetkeys|resetchannels|nocommands)$/;
 
+/** A key pattern rule: `~pattern`, or `%R~`/`%W~`/`%RW~` with a pattern. */
+const isKeyPattern = (rule: string): boolean => /^(?:%R?W?)?~/.test(rule);
+
 /**
  * Redis ACL users per grant: `ACL SETUSER` with a random password and the mapped rules (each
  * passed as its own argument, never spliced into a command line), `CLIENT KILL USER` and
@@ -79,9 +82,24 @@ export class RedisLogins implements DynamicLoginKind {
     return 'destroyed';
   }
 
+  /**
+   * The grant ids of this resource's users. Redis users carry no tag, so a user is this
+   * resource's when every key pattern it holds is one the resource's action map gives (Redis keeps
+   * key patterns as written; command rules it rewrites): another resource, or another Mayfly, on
+   * the same server — with other key patterns — keeps its users.
+   */
   async listLive(): Promise<string[]> {
-    const users = (await (await this.client()).sendCommand(['ACL', 'USERS'])) as string[];
-    return users.map((user) => grantIdOfLogin(user)).filter((id): id is string => id !== undefined);
+    const lines = (await (await this.client()).sendCommand(['ACL', 'LIST'])) as string[];
+    const ours = new Set(Object.values(this.resource.actions).flat().map((rule) => (rule === 'allkeys' ? '~*' : rule)).filter(isKeyPattern));
+    const live: string[] = [];
+    for (const line of lines) {
+      const [, user, ...rules] = line.split(' ');
+      const grantId = user === undefined ? undefined : grantIdOfLogin(user);
+      if (grantId === undefined) continue;
+      const keys = rules.filter(isKeyPattern);
+      if (keys.length === 0 ? ours.size === 0 : keys.every((key) => ours.has(key))) live.push(grantId);
+    }
+    return live;
   }
 
   async close(): Promise<void> {
