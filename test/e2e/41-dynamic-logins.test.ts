@@ -100,7 +100,7 @@ describe('41 dynamic logins on the grant path', () => {
     const recorded = JSON.stringify(await t.db.selectFrom('audit_events').selectAll().where('grant_id', '=', grantId).execute());
     expect(recorded).toContain(login.user);
     // Every log line and every span of the run so far (positive control: the login's own span is there).
-    await eventually(async () => existsSync(tracesFile) && readFileSync(tracesFile, 'utf8').includes('issue login'));
+    await eventually(async () => existsSync(tracesFile) && readFileSync(tracesFile, 'utf8').includes('issue credential'));
     for (const text of [recorded, t.logLines.join('\n'), readFileSync(tracesFile, 'utf8')]) expect(text).not.toContain(login.password);
   });
 
