@@ -15,9 +15,10 @@ export const BENCH_WORKLOADS = 32;
 export const benchSubject = (i: number): string => `system:serviceaccount:bench:worker-${i % BENCH_WORKLOADS}`;
 
 let taskCounter = 0;
-const grantBody = (label: string) => ({
+/** A grant request of the bench workloads (one task each), on the demo resource unless told. */
+export const grantBody = (label: string, resource: string = DEMO.resource) => ({
   task: { id: `bench-${label}-${++taskCounter}-${Date.now()}`, kind: 'bench', reference: '', deadline: undefined },
-  resource: DEMO.resource,
+  resource,
   actions: ['read'],
   requestedTtlSeconds: 60,
   justification: '',

@@ -17,7 +17,7 @@ import { DEMO, type DevIssuer } from '@mayfly/mesh';
 import { IssuanceServiceClient, RegistryServiceClient, ResourceKind, RevocationServiceClient, type Login } from '@mayfly/proto';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import { BENCH_WORKLOADS, benchSubject } from './grant-phases.js';
+import { BENCH_WORKLOADS, benchSubject, grantBody } from './grant-phases.js';
 import { runLoad, type LoadPhase, type LoadTiming } from './load.js';
 import { endProgress, progress, summarize, type LatencySummary } from './stats.js';
 
@@ -117,20 +117,8 @@ async function startSessions(issuer: DevIssuer): Promise<{ sessions: WorkloadSes
   return { sessions, close: () => (sessions.forEach((session) => session.close()), bootstrap.close()) };
 }
 
-let taskCounter = 0;
 async function grantLogin(session: WorkloadSession, resource: string): Promise<{ grantId: string; login: Login }> {
-  const response = await callUnary(session.client, session.client.requestGrant, {
-    evidence: undefined,
-    task: { id: `bench-login-${run}-${++taskCounter}`, kind: 'bench', reference: '', deadline: undefined },
-    resource,
-    actions: ['read'],
-    requestedTtlSeconds: 60,
-    justification: '',
-    idempotencyKey: '',
-    heartbeatIntervalSeconds: 0,
-    singleUse: false,
-    breakGlass: false,
-  }, { target: 'issuance' });
+  const response = await callUnary(session.client, session.client.requestGrant, { ...grantBody(`login-${run}`, resource), evidence: undefined }, { target: 'issuance' });
   const login = response.credential?.login;
   if (!login) throw new Error(`grant ${response.grant?.id} on ${resource} carries no login`);
   return { grantId: response.grant!.id, login };

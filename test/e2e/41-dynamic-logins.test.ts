@@ -25,15 +25,16 @@ let t: TestMesh;
 let registry: RegistryServiceClient;
 let tracesFile: string;
 
-async function asOwner(db: string, sql: string): Promise<void> {
+async function asOwner<R extends pg.QueryResultRow = pg.QueryResultRow>(db: string, sql: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
   const client = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database: db });
   await client.connect();
   try {
-    await client.query(sql);
+    return await client.query<R>(sql, values);
   } finally {
     await client.end();
   }
 }
+const roleExists = async (user: string) => (await asOwner(database, 'SELECT 1 FROM pg_roles WHERE rolname = $1', [user])).rowCount === 1;
 
 const grantLogin = async (taskId: string) => {
   const response = await callUnary(t.issuance, t.issuance.requestGrant, RequestGrantRequest.fromPartial({
@@ -123,15 +124,7 @@ describe('41 dynamic logins on the grant path', () => {
 
   it("renewal moves the login's VALID UNTIL with the token: the password stops working when the token does", async () => {
     const { grantId, accessToken, expiresAt, login } = await grantLogin(`dyn-renew-${run}`);
-    const validUntil = async () => {
-      const client = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database });
-      await client.connect();
-      try {
-        return (await client.query<{ until: Date }>('SELECT rolvaliduntil AS until FROM pg_roles WHERE rolname = $1', [login.user])).rows[0]!.until;
-      } finally {
-        await client.end();
-      }
-    };
+    const validUntil = async () => (await asOwner<{ until: Date }>(database, 'SELECT rolvaliduntil AS until FROM pg_roles WHERE rolname = $1', [login.user])).rows[0]!.until;
     expect((await validUntil()).getTime()).toBe(expiresAt.getTime());
     expect(login.validUntil!.getTime()).toBe(expiresAt.getTime());
     await new Promise((resolve) => setTimeout(resolve, 1_100)); // so the renewed expiry differs
@@ -174,15 +167,7 @@ describe('41 dynamic logins on the grant path', () => {
     expect(pending.grant!.status).toBe(GrantStatus.GRANT_STATUS_PENDING_APPROVAL);
     expect(pending.credential).toBeUndefined();
     const user = `mayfly_g_${grantId.replaceAll('-', '')}`;
-    const userExists = async () => {
-      const client = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database });
-      await client.connect();
-      try {
-        return (await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [user])).rowCount === 1;
-      } finally {
-        await client.end();
-      }
-    };
+    const userExists = () => roleExists(user);
     expect(await userExists()).toBe(false); // nothing to leak while people decide
     const approvals = createClient(ApprovalServiceClient, t.mesh.addresses.issuance, 'issuance');
     try {
@@ -238,17 +223,12 @@ describe('41 dynamic logins on the grant path', () => {
 
   it('kill -9 of issuance between making a login and committing its grant leaves an orphan, which the reconciler removes', async () => {
     const loginsOfSuite = async () => {
-      const client = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database });
-      await client.connect();
-      try {
-        const { rows } = await client.query<{ rolname: string }>(
-          'SELECT login.rolname FROM pg_roles login JOIN pg_auth_members m ON m.member = login.oid JOIN pg_roles g ON g.oid = m.roleid WHERE g.rolname = $1',
-          [reader],
-        );
-        return new Set(rows.map((row) => row.rolname));
-      } finally {
-        await client.end();
-      }
+      const { rows } = await asOwner<{ rolname: string }>(
+        database,
+        'SELECT login.rolname FROM pg_roles login JOIN pg_auth_members m ON m.member = login.oid JOIN pg_roles g ON g.oid = m.roleid WHERE g.rolname = $1',
+        [reader],
+      );
+      return new Set(rows.map((row) => row.rolname));
     };
     const before = await loginsOfSuite();
     const doomed = await t.mesh.startReplica('issuance', { env: { MAYFLY_FAULT_INJECTION: 'crash-after-login-created' } });
@@ -271,15 +251,7 @@ describe('41 dynamic logins on the grant path', () => {
     const orphan = '0b8d3c2a-1e4f-4a5b-8c6d-7e8f9a0b1c2d';
     const user = `mayfly_g_${orphan.replaceAll('-', '')}`;
     await asOwner(database, `CREATE ROLE ${user} LOGIN PASSWORD 'orphaned' IN ROLE ${reader}`);
-    const exists = async () => {
-      const client = new pg.Client({ host: '127.0.0.1', port: 5432, user: 'postgres', database });
-      await client.connect();
-      try {
-        return (await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [user])).rowCount === 1;
-      } finally {
-        await client.end();
-      }
-    };
+    const exists = () => roleExists(user);
     expect(await exists()).toBe(true);
     await eventually(async () => !(await exists()), 10_000, 100);
   });
