@@ -6,7 +6,9 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  CREDENTIAL_REAPER_CONSUMER,
   RevocationPublisher,
+  followRevocationsDurably,
   ensureAuditHeadStream,
   ensureRevocationStream,
   feedSigner,
@@ -149,6 +151,26 @@ describe('12 NATS permissions', () => {
     expect(beats.map((text) => (JSON.parse(text) as { created: string }).created)).toEqual(['genuine']);
     sub.unsubscribe();
     expect((await readStreamSnapshot(revocation, STREAM.stream))!.lastSequence).toBeGreaterThanOrEqual(2);
+  });
+
+  // Issue 22: issuance's credential reaper reads revocations through its one durable consumer.
+  it('issuance follows the revocation stream through its own durable consumer, and may create no other', async () => {
+    const heard: string[] = [];
+    const follower = await followRevocationsDurably(issuance, {
+      ...STREAM,
+      durable: CREDENTIAL_REAPER_CONSUMER,
+      onEvent: async (revoked) => void heard.push(revoked.grantId),
+      onError: () => undefined,
+    });
+    try {
+      const sent = event();
+      await new RevocationPublisher(revocation, STREAM.subjectPrefix, SIGNER).publish(sent);
+      await eventually(async () => heard.includes(sent.grantId), 5_000, 20);
+      await expect(followRevocationsDurably(issuance, { ...STREAM, durable: 'someone-else', onEvent: async () => undefined, onError: () => undefined })).rejects.toThrow();
+      await expect(jetstreamManager(issuance, { timeout: 2_000 }).then((jsm) => jsm.consumers.delete(STREAM.stream, CREDENTIAL_REAPER_CONSUMER))).rejects.toThrow();
+    } finally {
+      await follower.stop();
+    }
   });
 
   // Issue 20, point 1: the audit chain's head lives outside the database, out of reach of

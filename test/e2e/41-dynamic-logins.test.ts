@@ -221,6 +221,26 @@ describe('41 dynamic logins on the grant path', () => {
     }, 15_000, 250);
   }, 60_000);
 
+  it('revocations made while issuance was away reach the reaper through its durable consumer of the revocation stream (no reconciler needed)', async () => {
+    const grants: Awaited<ReturnType<typeof grantLogin>>[] = [];
+    for (let i = 0; i < 5; i++) grants.push(await grantLogin(`dyn-stream-${run}-${i}`));
+    await t.mesh.stopService('issuance');
+    // A replica whose reconciler would not act for ten minutes, and whose trigger listener starts
+    // after the revocations: only the durable consumer can end these logins in time.
+    let replica: Awaited<ReturnType<TestMesh['mesh']['startReplica']>> | undefined;
+    try {
+      for (const { grantId } of grants) await callUnary(t.revocation, t.revocation.revoke, { grantId, reason: 'e2e 41: issuance away', requestedBy: 'e2e', finalStatus: 0 });
+      expect((await Promise.all(grants.map(({ login }) => roleExists(login.user)))).every(Boolean)).toBe(true);
+      replica = await t.mesh.startReplica('issuance', { env: { MAYFLY_LOGIN_RECONCILE_MS: '600000' } });
+      await eventually(async () => (await Promise.all(grants.map(({ login }) => roleExists(login.user)))).every((exists) => !exists), 10_000, 100);
+      const how = await t.db.selectFrom('audit_events').select('detail').where('kind', '=', 'credential.destroyed').where('grant_id', 'in', grants.map(({ grantId }) => grantId)).execute();
+      expect(how.map((row) => JSON.stringify(row.detail))).toEqual(grants.map(() => expect.stringContaining('from the revocation stream')));
+    } finally {
+      await replica?.stop().catch(() => undefined);
+      await t.mesh.startService('issuance');
+    }
+  }, 60_000);
+
   it('kill -9 of issuance between making a login and committing its grant leaves an orphan, which the reconciler removes', async () => {
     const loginsOfSuite = async () => {
       const { rows } = await asOwner<{ rolname: string }>(

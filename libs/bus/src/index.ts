@@ -14,6 +14,7 @@ export {
   type StreamSnapshot,
 } from './revocation-stream.js';
 export { RevocationPublisher } from './revocation-publisher.js';
+export { CREDENTIAL_REAPER_CONSUMER, followRevocationsDurably, type DurableRevocationOptions, type DurableRevocations } from './revocation-durable.js';
 export { subscribeRevocations, type FeedState, type RevocationSubscription, type SubscribeOptions } from './revocation-subscriber.js';
 export type { NatsConnection } from '@nats-io/transport-node';
 export { APPROVALS_PENDING_SUBJECT, BREAK_GLASS_ALERT_SUBJECT, natsAuthorizationConfig, revocationPermissions, type NatsLayout, type NatsUsers, type Permissions } from './nats-permissions.js';

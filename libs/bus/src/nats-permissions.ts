@@ -1,4 +1,5 @@
 import type { AuditHeadStreamConfig } from './audit-head-stream.js';
+import { CREDENTIAL_REAPER_CONSUMER } from './revocation-durable.js';
 import { controlStreamName, heartbeatSubject, resyncMarkerSubject } from './revocation-stream.js';
 
 /** Who connects to NATS, by role. */
@@ -7,7 +8,10 @@ export interface NatsUsers {
   readonly revocation: { readonly user: string; readonly password: string };
   /** Edge verifiers: follow the revocation stream, read the marker; nothing else. */
   readonly edge: { readonly user: string; readonly password: string };
-  /** Issuance: announces requests waiting for approval and break-glass alerts; nothing else. */
+  /**
+   * Issuance: announces requests waiting for approval and break-glass alerts, and reads the
+   * revocation stream through its one durable consumer (the credential reaper); nothing else.
+   */
   readonly issuance: { readonly user: string; readonly password: string };
   /** The audit service: publishes the audit chain's signed head to its stream; nothing else. */
   readonly audit: { readonly user: string; readonly password: string };
@@ -75,9 +79,23 @@ export function revocationPermissions(config: NatsLayout): Record<keyof NatsUser
       // Heartbeats: where the stream ends, so that an edge can tell it is current (fail closed when not).
       subscribe: { allow: ['_INBOX.>', heartbeatSubject(config.subjectPrefix)] },
     },
-    // Announcements only: issuance can neither publish a revocation nor touch a stream.
+    // Announcements, and reading revocations through its own durable consumer (the credential
+    // reaper): issuance can neither publish a revocation nor touch a stream or another consumer.
     issuance: {
-      publish: { allow: ['mayfly.approvals.>', 'mayfly.alerts.>'] },
+      publish: {
+        allow: [
+          'mayfly.approvals.>',
+          'mayfly.alerts.>',
+          '$JS.API.INFO',
+          `$JS.API.STREAM.INFO.${config.stream}`,
+          `$JS.API.CONSUMER.INFO.${config.stream}.${CREDENTIAL_REAPER_CONSUMER}`,
+          `$JS.API.CONSUMER.CREATE.${config.stream}.${CREDENTIAL_REAPER_CONSUMER}`,
+          `$JS.API.CONSUMER.CREATE.${config.stream}.${CREDENTIAL_REAPER_CONSUMER}.>`,
+          `$JS.API.CONSUMER.DURABLE.CREATE.${config.stream}.${CREDENTIAL_REAPER_CONSUMER}`,
+          `$JS.API.CONSUMER.MSG.NEXT.${config.stream}.${CREDENTIAL_REAPER_CONSUMER}`,
+          `$JS.ACK.${config.stream}.${CREDENTIAL_REAPER_CONSUMER}.>`,
+        ],
+      },
       subscribe: { allow: ['_INBOX.>'] },
     },
     // The audit head: create and publish to its stream, never delete or purge it.

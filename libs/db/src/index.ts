@@ -73,6 +73,7 @@ export {
 } from './repositories/sessions.js';
 export {
   activeGrantIds,
+  endedGrantsOnLoginResources,
   endGrant,
   expireDueGrants,
   findGrant,

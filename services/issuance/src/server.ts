@@ -28,7 +28,7 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
   const people = peoplePorts(infra);
 
   const stopInfrastructure = startInfrastructure(infra);
-  const reaping = startLoginReaping({ db: infra.db, databaseUrl: settings.common.databaseUrl, catalog: infra.credentials, audit: infra.audit, commitEvents: (events) => infra.store.commitEvents(events), reconcileMs: settings.logins.reconcileMs, log });
+  const reaping = startLoginReaping({ db: infra.db, databaseUrl: settings.common.databaseUrl, catalog: infra.credentials, audit: infra.audit, commitEvents: (events) => infra.store.commitEvents(events), reconcileMs: settings.logins.reconcileMs, revocations: { natsUrl: settings.common.natsUrl, ...settings.revocationStream }, log });
   observeApprovalState(() => countApprovalState(infra.db));
   const transport = transportSettings(true);
   const jwks = await startJwksServer({

@@ -20,8 +20,10 @@ import {
   UNAUTHENTICATED_RATE_PER_PEER,
   WORKLOAD_CA_FILE,
   commonSettings,
+  revocationStreamSettings,
   tokenIssuerSettings,
   type CommonSettings,
+  type RevocationStreamSettings,
 } from '@mayfly/config';
 import type { Logger } from '@mayfly/core';
 import { loginCrashPoint } from './adapters/fault-injection.js';
@@ -42,6 +44,8 @@ export interface IssuanceSettings {
   readonly readerGroups: readonly string[];
   /** Dynamic logins (issue 22): how often orphans are looked for, how long a resource entry is cached. */
   readonly logins: { readonly reconcileMs: number; readonly resourceCacheMs: number };
+  /** The revocation stream the credential reaper's durable consumer follows. */
+  readonly revocationStream: RevocationStreamSettings;
   /** Tests only (MAYFLY_FAULT_INJECTION): die between making a login and committing its grant. */
   readonly crashAfterLoginCreated: (() => void) | undefined;
 }
@@ -67,6 +71,7 @@ export function issuanceSettings(env: EnvReader, log: Logger): IssuanceSettings 
     workloadCaFile: env.read(WORKLOAD_CA_FILE),
     readerGroups: env.read(GRANT_READER_GROUPS),
     logins: { reconcileMs: env.read(LOGIN_RECONCILE_MS), resourceCacheMs: env.read(RESOURCE_CACHE_MS) },
+    revocationStream: revocationStreamSettings(env),
     crashAfterLoginCreated: loginCrashPoint(env, log),
   };
 }

@@ -3,8 +3,8 @@ import { intSetting, optionalSetting, portSetting, stringSetting } from '../sett
 
 /** Settings of the revocation service and of the edges that follow its feed. */
 
-export const REVOCATION_STREAM = stringSetting({ name: 'MAYFLY_REVOCATION_STREAM', readBy: ['revocation', 'edge-verifier'], default: 'MAYFLY_REVOCATIONS', description: 'JetStream stream name' });
-export const REVOCATION_SUBJECT_PREFIX = stringSetting({ name: 'MAYFLY_REVOCATION_SUBJECT_PREFIX', readBy: ['revocation', 'edge-verifier'], default: 'mayfly.revocations', description: 'subjects are `<prefix>.grant.<grant id>`' });
+export const REVOCATION_STREAM = stringSetting({ name: 'MAYFLY_REVOCATION_STREAM', readBy: ['revocation', 'edge-verifier', 'issuance'], default: 'MAYFLY_REVOCATIONS', description: 'JetStream stream name' });
+export const REVOCATION_SUBJECT_PREFIX = stringSetting({ name: 'MAYFLY_REVOCATION_SUBJECT_PREFIX', readBy: ['revocation', 'edge-verifier', 'issuance'], default: 'mayfly.revocations', description: 'subjects are `<prefix>.grant.<grant id>`' });
 export const REVOCATION_RETENTION_SECONDS = intSetting({ name: 'MAYFLY_REVOCATION_RETENTION_SECONDS', readBy: ['revocation'], default: 86_400, min: 60, description: 'how long the stream keeps events; must be ≥ the longest credential lifetime' });
 export const REVOCATION_RETRY_MS = intSetting({ name: 'MAYFLY_REVOCATION_RETRY_MS', readBy: ['revocation'], default: 1_000, min: 50, description: 'retry interval for revocations NATS has not acknowledged' });
 export const REVOCATION_STREAM_CHECK_MS = intSetting({

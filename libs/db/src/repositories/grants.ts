@@ -87,6 +87,21 @@ export async function activeGrantIds(db: Kysely<Database>, ids: readonly string[
   return new Set(rows.map((row) => row.id));
 }
 
+/**
+ * The grants on resources with dynamic logins that ended between `from` and `to`: what a
+ * revocation event (whose commit ended them) asks the credential reaper to look at.
+ */
+export async function endedGrantsOnLoginResources(db: Kysely<Database>, from: Date, to: Date): Promise<{ id: string; resource: string }[]> {
+  return db
+    .selectFrom('grants')
+    .innerJoin('resources', 'resources.name', 'grants.resource')
+    .select(['grants.id as id', 'grants.resource as resource'])
+    .where('grants.status', 'not in', ['active', 'pending_approval'])
+    .where('grants.ended_at', '>=', from)
+    .where('grants.ended_at', '<=', to)
+    .execute();
+}
+
 /** Locks the grant row for the rest of the transaction, so that two revocations cannot race. */
 export async function findGrantForUpdate(db: Kysely<Database>, id: string): Promise<GrantRow | undefined> {
   return db.selectFrom('grants').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
