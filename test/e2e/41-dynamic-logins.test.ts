@@ -47,6 +47,18 @@ const grantLogin = async (taskId: string) => {
   return { grantId: response.grant!.id, accessToken: response.accessToken, expiresAt: response.grant!.expiresAt!, login: response.credential?.login as Login };
 };
 const connectWith = (login: Login) => new pg.Client({ host: login.host, port: login.port, user: login.user, password: login.password, database: login.database });
+/** Whether the login can log in now; the reaper may terminate the probe's session while it looks. */
+const canLogIn = async (login: Login): Promise<boolean> => {
+  const client = connectWith(login);
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch {
+    return false;
+  }
+  await client.end().catch(() => undefined);
+  return true;
+};
 
 beforeAll(async () => {
   await asOwner('postgres', `CREATE DATABASE ${database}`);
@@ -203,21 +215,21 @@ describe('41 dynamic logins on the grant path', () => {
     await eventually(async () => !(await userExists()), 5_000, 20);
   });
 
-  it('with the reaper down during 20 revocations, every login is destroyed once issuance is back (the reconciler catches up)', async () => {
+  it('with the reaper down during 20 revocations, every login is destroyed once issuance is back (its durable consumer, or the reconciler)', async () => {
     const grants: Awaited<ReturnType<typeof grantLogin>>[] = [];
     for (let i = 0; i < 20; i++) grants.push(await grantLogin(`dyn-away-${run}-${i}`));
     await t.mesh.stopService('issuance');
     try {
       for (const { grantId } of grants) await callUnary(t.revocation, t.revocation.revoke, { grantId, reason: 'e2e 41: reaper away', requestedBy: 'e2e', finalStatus: 0 });
       // Nobody destroyed them: the notifications went to nobody.
-      const stillThere = await Promise.all(grants.map(async ({ login }) => connectWith(login).connect().then(async (client) => (await client.end(), true), () => false)));
+      const stillThere = await Promise.all(grants.map(({ login }) => canLogIn(login)));
       expect(stillThere.every(Boolean)).toBe(true);
     } finally {
       await t.mesh.startService('issuance');
     }
     await eventually(async () => {
-      const refused = await Promise.all(grants.map(async ({ login }) => connectWith(login).connect().then(async (client) => (await client.end(), false), () => true)));
-      return refused.every(Boolean);
+      const loggedIn = await Promise.all(grants.map(({ login }) => canLogIn(login)));
+      return loggedIn.every((yes) => !yes);
     }, 15_000, 250);
   }, 60_000);
 
