@@ -62,7 +62,7 @@ describe('MariaDB users per grant', () => {
     expect(await logins.listLive()).toContain(given.grantId);
     await expect(logins.destroy(given.grantId)).resolves.toBe('destroyed');
     await expect(open.query('SELECT 1')).rejects.toThrow();
-    await expect(connectAs(issued.user, issued.password)).rejects.toMatchObject({ code: expect.stringMatching(/^ER_ACCESS_DENIED/) }) // MariaDB words a dropped user's refusal either way;
+    await expect(connectAs(issued.user, issued.password)).rejects.toMatchObject({ code: expect.stringMatching(/^ER_ACCESS_DENIED/) }); // MariaDB words a dropped user's refusal either way
     expect(await logins.listLive()).not.toContain(given.grantId);
     await expect(logins.destroy(given.grantId)).resolves.toBe('absent');
     const [roles] = await root.query<mysql.RowDataPacket[]>('SELECT User FROM mysql.user WHERE User LIKE ?', [`${issued.user}%`]);
