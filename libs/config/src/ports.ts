@@ -1,11 +1,19 @@
-/** Default ports. Each is overridable by the variable named in SERVICE_PORT_VARIABLES. */
+/**
+ * Default ports. Each is overridable by the variable named in SERVICE_PORT_VARIABLES.
+ *
+ * Every default lies below Linux's ephemeral port range (32768–60999, net.ipv4.ip_local_port_range):
+ * a port inside it can be held at any moment by one of the machine's own outgoing connections, and
+ * local meshes on 50051–50066 failed to start when one did (EADDRINUSE). ports.test.ts holds this.
+ */
+export const EPHEMERAL_PORT_RANGE = { first: 32768, last: 60999 } as const;
+
 export const DEFAULT_PORTS = {
-  attestation: 50051,
-  decision: 50052,
-  issuance: 50053,
-  revocation: 50054,
-  audit: 50055,
-  'edge-verifier': 50056,
+  attestation: 7051,
+  decision: 7052,
+  issuance: 7053,
+  revocation: 7054,
+  audit: 7055,
+  'edge-verifier': 7056,
   'issuance-http': 8080,
   'revocation-http': 8081,
 } as const;
@@ -51,12 +59,12 @@ export function healthPortVariable(service: ServiceName): string {
   return `MAYFLY_${service.toUpperCase().replace('-', '_')}_HEALTH_PORT`;
 }
 
-/** Default health ports: the service's gRPC port + 10 (50061 … 50066). */
+/** Default health ports: the service's gRPC port + 10 (7061 … 7066). */
 export const DEFAULT_HEALTH_PORTS: Readonly<Record<ServiceName, number>> = {
-  attestation: 50061,
-  decision: 50062,
-  issuance: 50063,
-  revocation: 50064,
-  audit: 50065,
-  'edge-verifier': 50066,
+  attestation: 7061,
+  decision: 7062,
+  issuance: 7063,
+  revocation: 7064,
+  audit: 7065,
+  'edge-verifier': 7066,
 };

@@ -51,7 +51,7 @@ describe('EnvReader', () => {
   it('refuses a service reading a setting the registry does not list it as reading', () => {
     expect(new EnvReader({}, 'edge-verifier').read(MAX_TTL_SECONDS)).toBe(3600);
     expect(() => new EnvReader({}, 'audit').read(MAX_TTL_SECONDS)).toThrow(/audit reads MAYFLY_MAX_TTL_SECONDS, but the settings registry does not say so/);
-    expect(new EnvReader({}, 'decision').read(SERVICE_PORT.forService('decision'))).toBe(50052);
+    expect(new EnvReader({}, 'decision').read(SERVICE_PORT.forService('decision'))).toBe(7052);
     expect(() => new EnvReader({}, 'audit').read(SERVICE_PORT.forService('decision'))).toThrow(MayflyError);
   });
 });

@@ -7,8 +7,8 @@ import { portFamily, variableFor, type SettingFamily } from './family.js';
 export const SERVICE_PORT = portFamily({
   suffix: 'PORT',
   defaults: { attestation: DEFAULT_PORTS.attestation, decision: DEFAULT_PORTS.decision, issuance: DEFAULT_PORTS.issuance, revocation: DEFAULT_PORTS.revocation, audit: DEFAULT_PORTS.audit, 'edge-verifier': DEFAULT_PORTS['edge-verifier'] },
-  defaultText: '50051 … 50056',
-  description: 'gRPC port (attestation 50051, decision 50052, issuance 50053, revocation 50054, audit 50055, edge-verifier 50056)',
+  defaultText: '7051 … 7056',
+  description: 'gRPC port (attestation 7051, decision 7052, issuance 7053, revocation 7054, audit 7055, edge-verifier 7056)',
 });
 
 /** Who calls another service: the audit trail's owners (audit), issuance, the edge, clients, the CLI. */
@@ -26,7 +26,7 @@ export const SERVICE_ADDRESS: SettingFamily<string> = {
 export const HEALTH_PORT = portFamily({
   suffix: 'HEALTH_PORT',
   defaults: DEFAULT_HEALTH_PORTS,
-  defaultText: 'gRPC port + 10 (50061 … 50066)',
+  defaultText: 'gRPC port + 10 (7061 … 7066)',
   description: 'plaintext `grpc.health.v1` for orchestrator probes',
 });
 
