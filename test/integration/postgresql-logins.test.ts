@@ -94,6 +94,20 @@ describe('PostgreSQL logins per grant', () => {
 
   // VALID UNTIL bounds the password, so PostgreSQL enforces it only under password authentication;
   // this machine's server trusts local connections, so here the test reads the attribute instead.
+  it('two reaper paths destroying the same login at once both succeed: the one that finds it gone says absent', async () => {
+    // The trigger listener, the durable stream consumer and the reconciler may all act on one end
+    // (the container test saw "role does not exist" retried forever by the consumer).
+    for (let round = 0; round < 5; round++) {
+      const given = grant(['read']);
+      const issued = await logins.issue(given);
+      const outcomes = await Promise.all([logins.destroy(given.grantId), logins.destroy(given.grantId), logins.destroy(given.grantId)]);
+      expect(outcomes).toContain('destroyed');
+      expect(outcomes.every((outcome) => outcome === 'destroyed' || outcome === 'absent')).toBe(true);
+      const left = await asOwner(database, (owner) => owner.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [issued.user]));
+      expect(left.rowCount).toBe(0);
+    }
+  });
+
   it('renewal moves VALID UNTIL (the password expires with the grant even if nothing destroys the login)', async () => {
     const brief = grant(['read'], 1);
     const issued = await logins.issue(brief);

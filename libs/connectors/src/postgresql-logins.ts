@@ -3,6 +3,9 @@ import { MayflyError } from '@mayfly/core';
 import pg from 'pg';
 import { grantIdOfLogin, loginName, mappedTo, type DynamicLoginKind, type IssuedLogin, type LoginGrant } from './dynamic-login.js';
 
+/** SQLSTATE 42704: the role named does not exist (any more). */
+const UNDEFINED_OBJECT = '42704';
+
 export interface PostgresqlResource {
   /** The resource's name in grants, e.g. `pg:orders-db`. */
   readonly name: string;
@@ -80,33 +83,43 @@ export class PostgresqlLogins implements DynamicLoginKind {
 
   async destroy(grantId: string): Promise<'destroyed' | 'absent'> {
     const user = loginName(grantId);
-    const exists = await this.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [user]);
-    if (exists.rowCount === 0) return 'absent';
     const role = pg.escapeIdentifier(user);
+    const client = await this.connect();
     try {
-      // No new logins, then end the sessions it has: nothing it opened outlives the grant.
-      await this.query(`ALTER ROLE ${role} NOLOGIN`);
-      await this.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [user]);
-      // pg_terminate_backend only signals: wait (a bounded while) until its sessions have gone.
-      for (let attempt = 0; attempt < 80; attempt++) {
-        if ((await this.query('SELECT 1 FROM pg_stat_activity WHERE usename = $1', [user])).rowCount === 0) break;
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
-      const client = await this.connect();
+      // One destroyer per login at a time: the trigger listener, the stream consumer and the
+      // reconciler (of every issuance replica) may act on the same end, and concurrent ALTER/DROP
+      // ROLE fail ("tuple concurrently updated"). The others wait here, then find it gone.
+      await client.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [user]);
       try {
+        if ((await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [user])).rowCount === 0) return 'absent';
+        // No new logins, then end the sessions it has: nothing it opened outlives the grant.
+        await client.query(`ALTER ROLE ${role} NOLOGIN`);
+        await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [user]);
+        // pg_terminate_backend only signals: wait (a bounded while) until its sessions have gone.
+        for (let attempt = 0; attempt < 80; attempt++) {
+          if ((await client.query('SELECT 1 FROM pg_stat_activity WHERE usename = $1', [user])).rowCount === 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 25));
+        }
         await client.query('BEGIN');
-        await client.query(`REASSIGN OWNED BY ${role} TO CURRENT_USER`);
-        await client.query(`DROP OWNED BY ${role}`);
-        await client.query(`DROP ROLE IF EXISTS ${role}`);
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
+        try {
+          await client.query(`REASSIGN OWNED BY ${role} TO CURRENT_USER`);
+          await client.query(`DROP OWNED BY ${role}`);
+          await client.query(`DROP ROLE IF EXISTS ${role}`);
+          await client.query('COMMIT');
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw error;
+        }
       } finally {
-        client.release();
+        await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [user]).catch(() => undefined);
       }
     } catch (error) {
+      // Dropped between our check and our statements by something that does not take the lock
+      // (an operator): it is gone, which is all destroy promises. Retrying would fail forever.
+      if ((error as { code?: string }).code === UNDEFINED_OBJECT) return 'absent';
       throw this.failure('destroy the login of', grantId, error);
+    } finally {
+      client.release();
     }
     return 'destroyed';
   }
