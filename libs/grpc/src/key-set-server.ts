@@ -2,6 +2,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { Logger } from '@mayfly/core';
 import type { CertificateFiles } from './certificate-files.js';
+import { inUse } from './server.js';
 
 export interface KeySetServer {
   readonly port: number;
@@ -44,7 +45,7 @@ export async function startKeySetServer(options: {
   // New connections get the rotated certificate; open ones keep theirs.
   tls?.onChange(({ cert, key }) => (server as ReturnType<typeof createHttpsServer>).setSecureContext({ cert, key }));
   const port = await new Promise<number>((resolve, reject) => {
-    server.once('error', (error) => reject(new Error(`cannot serve ${options.name} on ${options.host}:${options.port}: ${error.message}`)));
+    server.once('error', (error) => reject(new Error(`cannot serve ${options.name} on ${options.host}:${options.port}: ${error.message}${inUse(error, options.port)}`)));
     server.listen(options.port, options.host, () => {
       const address = server.address();
       resolve(typeof address === 'object' && address ? address.port : options.port);

@@ -9,6 +9,7 @@ import { descriptorSetPath } from '@mayfly/proto';
 import { onCertificateFilesEvent } from './certificate-files.js';
 import { serverCredentials } from './credentials.js';
 import { MALFORMED_REQUEST } from './handlers.js';
+import { describePortHolder } from './port-holder.js';
 
 export interface ServiceBinding {
   /** Fully qualified name, e.g. "mayfly.v1.IssuanceService"; used for health status. */
@@ -155,8 +156,14 @@ function refuseMalformed(definition: ServiceDefinition): ServiceDefinition {
 function bind(server: Server, host: string, port: number, credentials: ServerCredentials): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host}:${port}`, credentials, (error, bound) => {
-      if (error) reject(new Error(`cannot listen on ${host}:${port}: ${error.message}`));
+      if (error) reject(new Error(`cannot listen on ${host}:${port}: ${error.message}${inUse(error, port)}`));
       else resolve(bound);
     });
   });
+}
+
+/** For EADDRINUSE: who holds the port, and how to move this service off it. */
+export function inUse(error: Error, port: number): string {
+  if (!/EADDRINUSE|address already in use/i.test(error.message) || port === 0) return '';
+  return ` — ${describePortHolder(port)}. Stop that process, or give this service another port (MAYFLY_<SERVICE>_PORT, _HEALTH_PORT, _METRICS_PORT)`;
 }
