@@ -18,6 +18,8 @@ import * as traces from './commands/traces.js';
 import * as usageReview from './commands/usage.js';
 import * as workload from './commands/workload.js';
 import * as workloads from './commands/workloads.js';
+import { explain } from './errors.js';
+import { nearest, nounHelp, unknownCommand, verbHelp } from './help.js';
 import { output } from './output.js';
 
 /** Every command, by noun and verb: the one place that lists them. */
@@ -111,6 +113,7 @@ const COMMANDS: Readonly<Record<string, Readonly<Record<string, Command>>>> = {
     show: { summary: 'one grant: status, bounds, delegation, approvals, break-glass review', run: approvals.grantsShow },
   },
   people: {
+    init: { summary: "the development people issuer for a local stack: its key in MAYFLY_STATE_DIR (kept if there) and its public key set in --out FILE (issuance's MAYFLY_APPROVER_JWKS)", run: approvals.peopleInit },
     token: { summary: 'an ID token from the development people issuer (local meshes only; --groups G[,G])', run: approvals.peopleToken },
   },
   svid: {
@@ -131,7 +134,7 @@ const COMMANDS: Readonly<Record<string, Readonly<Record<string, Command>>>> = {
     report: { summary: 'per workload: ceiling, granted, used (edges), and the smallest ceiling covering the use (--workload, --since, default 30d)', run: usageReview.report },
   },
   traces: {
-    show: { summary: 'print the last traces of MAYFLY_TRACES_FILE (default .mayfly/traces.jsonl) as timed trees', run: traces.show },
+    show: { summary: 'print the last grant traces of MAYFLY_TRACES_FILE (default .mayfly/traces.jsonl) as timed trees ([N], default 3; --all: background work too)', run: traces.show },
   },
 };
 
@@ -152,11 +155,8 @@ function usage(): string {
   return lines.join('\n');
 }
 
-async function main(argv: readonly string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    options: {
+/** Every flag the CLI knows (each command reads only its own; `mayfly <noun> <verb> --help`). */
+const OPTIONS = {
       json: { type: 'boolean', default: false },
       'database-url': { type: 'string' },
       'role-prefix': { type: 'string' },
@@ -224,13 +224,43 @@ async function main(argv: readonly string[]): Promise<void> {
       ttl: { type: 'string' },
       'break-glass': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
+} as const;
+
+/** The command line, or a usage error that names the unknown flag and the nearest known one. */
+function parseCommandLine(argv: readonly string[]) {
+  try {
+    return parseArgs({ args: [...argv], allowPositionals: true, options: OPTIONS });
+  } catch (error) {
+    const unknown = /Unknown option '(-{1,2}[^']+)'/.exec((error as Error).message)?.[1];
+    if (unknown) {
+      const guess = nearest(unknown.replace(/^-+/, ''), Object.keys(OPTIONS));
+      throw new UsageError(`unknown flag ${unknown}${guess ? ` — did you mean --${guess}?` : ''} (mayfly <noun> <verb> --help lists a command's flags)`);
+    }
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/** Wrong words on the command line: exit 2, as usage errors do. */
+class UsageError extends Error {}
+
+async function main(argv: readonly string[]): Promise<void> {
+  const { values, positionals } = parseCommandLine(argv);
   const [noun, verb, ...args] = positionals;
-  const command = noun && verb ? COMMANDS[noun]?.[verb] : undefined;
-  if (!command || values.help) {
+  if (noun === undefined) {
     process.stdout.write(`${usage()}\n`);
-    process.exitCode = values.help || noun === undefined ? 0 : 2;
+    return;
+  }
+  const unknown = unknownCommand(COMMANDS, noun, verb);
+  if (unknown) throw new UsageError(unknown);
+  const command = verb === undefined ? undefined : COMMANDS[noun]?.[verb];
+  if (!command) {
+    // `mayfly <noun>` or `mayfly <noun> --help`: the noun's verbs.
+    process.stdout.write(`${nounHelp(COMMANDS, noun)}\n`);
+    process.exitCode = values.help ? 0 : 2;
+    return;
+  }
+  if (values.help) {
+    process.stdout.write(`${verbHelp(noun, verb!, command)}\n`);
     return;
   }
   await command.run({
@@ -318,6 +348,6 @@ if (nodeMajor < 24) {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  process.stderr.write(`mayfly: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
+  process.stderr.write(`mayfly: ${explain(error)}\n`);
+  process.exit(error instanceof UsageError ? 2 : 1);
 });

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { output } from './output.js';
+import { header, output } from './output.js';
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -25,5 +25,14 @@ describe('output', () => {
     scripts.table([{ a: 'b' }]);
     scripts.document({ a: 'b' });
     expect(JSON.parse(lines.join(''))).toEqual({ a: 'b' });
+  });
+
+  it('spells a camelCase column as words (GRANTS ENDED, not GRANTSENDED)', () => {
+    expect(header('grantsEnded')).toBe('GRANTS ENDED');
+    expect(header('onStream')).toBe('ON STREAM');
+    expect(header('spiffeId')).toBe('SPIFFE ID');
+    const lines = capture();
+    output(false).table([{ revoked: 'grant g1', grantsEnded: '1' }]);
+    expect(lines[0]).toBe('REVOKED   GRANTS ENDED\n');
   });
 });

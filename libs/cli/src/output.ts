@@ -19,13 +19,19 @@ export function output(json: boolean): Output {
     table: (rows) => {
       if (json || rows.length === 0) return;
       const columns = Object.keys(rows[0]!);
-      const widths = columns.map((column) => Math.max(column.length, ...rows.map((row) => (row[column] ?? '').length)));
+      const headers = columns.map(header);
+      const widths = columns.map((column, i) => Math.max(headers[i]!.length, ...rows.map((row) => (row[column] ?? '').length)));
       const line = (cells: readonly string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
-      write(line(columns.map((column) => column.toUpperCase())));
+      write(line(headers));
       for (const row of rows) write(line(columns.map((column) => row[column] ?? '')));
     },
     document: (value) => {
       if (json) write(JSON.stringify(value, null, 2));
     },
   };
+}
+
+/** A column's header: its key's words, upper case ("grantsEnded" → "GRANTS ENDED", not "GRANTSENDED"). */
+export function header(column: string): string {
+  return column.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toUpperCase();
 }

@@ -15,7 +15,7 @@ interface SpanLine {
  * Prints the most recent traces from a MAYFLY_TRACES_FILE as indented trees with durations and
  * offsets, so a local run shows where each millisecond of a grant goes without a trace viewer.
  */
-export function printTraces(file: string, count: number, write: (line: string) => void): void {
+export function printTraces(file: string, count: number, write: (line: string) => void, options: { all?: boolean } = {}): void {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -26,10 +26,15 @@ export function printTraces(file: string, count: number, write: (line: string) =
   const spans = text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as SpanLine);
   const byTrace = new Map<string, SpanLine[]>();
   for (const span of spans) byTrace.set(span.traceId, [...(byTrace.get(span.traceId) ?? []), span]);
+  // By default only the traces a person asks about — grants (request, renew, delegate, complete,
+  // collect) — not the background work (audit delivery, outbox, reapers) that fills the file
+  // between requests. --all shows everything.
   const traces = [...byTrace.values()]
+    .filter((group) => options.all || group.some(isGrantSpan))
     .map((group) => group.sort((a, b) => a.startMs - b.startMs))
     .sort((a, b) => a[0]!.startMs - b[0]!.startMs)
     .slice(-count);
+  if (traces.length === 0) write(`no grant traces in ${file} yet${options.all ? '' : ' (--all shows background work too)'}: make a request, e.g. npm run demo`);
   for (const group of traces) {
     const ids = new Set(group.map((span) => span.spanId));
     const children = new Map<string, SpanLine[]>();
@@ -52,4 +57,9 @@ export function printTraces(file: string, count: number, write: (line: string) =
     walk('root', 0);
     write('');
   }
+}
+
+/** A span of a grant's path: an RPC on a grant, or one of the grant pipeline's own steps. */
+export function isGrantSpan(span: Pick<SpanLine, 'name'>): boolean {
+  return /grant/i.test(span.name);
 }

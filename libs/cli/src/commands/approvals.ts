@@ -1,10 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { serviceAddress } from '@mayfly/config';
 import { callUnary, createClient } from '@mayfly/grpc';
 import { devPeopleIssuer, personToken, useOperatorIdentity } from '@mayfly/mesh';
 import { ApprovalServiceClient, GrantStatus, grantStatusToJSON, type Grant, type GrantForReview } from '@mayfly/proto';
 import type { CommandContext } from '../command.js';
+import { LIMIT, oneOf, wholeNumber } from '../flags.js';
 
 /**
  * `mayfly approvals|break-glass|grants …`: what people do with requests that wait for them and
@@ -134,13 +135,10 @@ const STATUSES: Record<string, GrantStatus> = {
 
 /** `mayfly grants list [--status S[,S]] [--workload SPIFFE-ID] [--limit N]`: newest first. */
 export async function grantsList(context: CommandContext): Promise<void> {
-  const statuses = (context.flags.status ?? '').split(',').filter(Boolean).map((name) => {
-    const value = STATUSES[name];
-    if (value === undefined) throw new Error(`--status ${name}: one of ${Object.keys(STATUSES).join(', ')}`);
-    return value;
-  });
+  const statuses = (context.flags.status ?? '').split(',').filter(Boolean).map((name) => oneOf(STATUSES, name, '--status'));
+  const limit = wholeNumber(context.flags.limit, '--limit', LIMIT, 50);
   const response = await withApprovals(context, (client, idToken) =>
-    callUnary(client, client.listGrants, { idToken, statuses, spiffeId: context.flags.workload ?? '', limit: Number(context.flags.limit ?? 50) }, { target: 'issuance' }),
+    callUnary(client, client.listGrants, { idToken, statuses, spiffeId: context.flags.workload ?? '', limit }, { target: 'issuance' }),
   );
   context.out.table(
     response.grants.map((grant) => ({
@@ -196,4 +194,20 @@ export async function peopleToken(context: CommandContext): Promise<void> {
   const token = await personToken(await devPeopleIssuer(context.stateDir), email, groups);
   if (context.out.json) context.out.document({ email, groups, idToken: token });
   else process.stdout.write(`${token}\n`);
+}
+
+/**
+ * `mayfly people init --out FILE`: the development people issuer's key in the state directory
+ * (made unless it exists) and its public key set in FILE, for issuance's MAYFLY_APPROVER_JWKS.
+ * Compose's init-people job runs it, so that approvals, break-glass reviews and `mayfly people
+ * token` work in a local stack the way they do under `npm start`. Never for production.
+ */
+export async function peopleInit(context: CommandContext): Promise<void> {
+  const out = context.flags.out;
+  if (!out) throw new Error('usage: mayfly people init --out FILE (the public key set issuance trusts; the private key stays in MAYFLY_STATE_DIR)');
+  const existed = existsSync(join(context.stateDir, 'dev-people-issuer.jwk'));
+  const people = await devPeopleIssuer(context.stateDir);
+  writeFileSync(out, `${JSON.stringify(people.jwks)}\n`, { mode: 0o644 });
+  context.out.say(`${existed ? 'kept' : 'made'} the development people issuer ${people.issuer} in ${context.stateDir}; its key set is in ${out} (MAYFLY_APPROVER_JWKS)`);
+  context.out.document({ issuer: people.issuer, jwksFile: out, created: !existed });
 }

@@ -2,6 +2,7 @@ import { callUnary } from '@mayfly/grpc';
 import type { JoinToken } from '@mayfly/proto';
 import type { CommandContext } from '../command.js';
 import { withRegistry } from './workloads.js';
+import { wholeNumber } from '../flags.js';
 
 const tokenRow = (token: JoinToken): Record<string, string> => ({
   id: token.id,
@@ -15,8 +16,8 @@ const tokenRow = (token: JoinToken): Record<string, string> => ({
 export async function create(context: CommandContext): Promise<void> {
   const spiffeId = context.args[0];
   if (!spiffeId) throw new Error('usage: mayfly join-tokens create <spiffe-id> [--ttl SECONDS] [--reason T]');
-  const ttlSeconds = Number(context.flags.ttl ?? 0);
-  if (!Number.isInteger(ttlSeconds) || ttlSeconds < 0) throw new Error('--ttl: a whole number of seconds');
+  // 0: the service's default (600 s); it refuses more than 3600.
+  const ttlSeconds = wholeNumber(context.flags.ttl, '--ttl', { min: 1, max: 3_600 }, 0);
   const response = await withRegistry(context, (client) => callUnary(client, client.createJoinToken, { spiffeId, ttlSeconds, reason: context.flags.reason ?? '' }, { target: 'attestation' }));
   context.out.table([tokenRow(response.joinToken!)]);
   context.out.say(`token (shown once; hand it to the workload as evidence.join_token): ${response.token}`);

@@ -5,6 +5,7 @@ import type { CommandContext } from '../command.js';
 import { diffFileSets } from '../line-diff.js';
 import { asOperator } from '../operator-client.js';
 import { readPolicyDir } from './policy.js';
+import { LIMIT, wholeNumber } from '../flags.js';
 
 /**
  * `mayfly policy push|versions|show|diff|rollback`: the versioned policy sets decision keeps in
@@ -34,7 +35,8 @@ export async function push(context: CommandContext): Promise<void> {
 
 /** `mayfly policy versions [--limit N]`. */
 export async function versions(context: CommandContext): Promise<void> {
-  const response = await withDecision(context, (client) => callUnary(client, client.listPolicyVersions, { limit: Number(context.flags.limit ?? 20) }, { target: 'decision' }));
+  const limit = wholeNumber(context.flags.limit, '--limit', LIMIT, 20);
+  const response = await withDecision(context, (client) => callUnary(client, client.listPolicyVersions, { limit }, { target: 'decision' }));
   context.out.table(response.versions.map((version, index) => versionRow(version, index === 0)));
   context.out.document(response.versions);
 }

@@ -1,13 +1,16 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { callUnary } from '@mayfly/grpc';
-import { DecideRequest, DecisionServiceClient, RegistryServiceClient, effectToJSON } from '@mayfly/proto';
+import { DecideRequest, DecisionServiceClient, Effect, RegistryServiceClient, effectToJSON } from '@mayfly/proto';
 import type { CommandContext } from '../command.js';
 import { parseClaimPairs } from './binding-rules.js';
 import { asOperator } from '../operator-client.js';
+import { wholeNumber } from '../flags.js';
 
 /** The files of a policy directory that make up a set: *.cedar, schema.cedarschema, approval-rules.json. */
 export function readPolicyDir(dir: string): { name: string; text: string }[] {
+  if (!existsSync(dir)) throw new Error(`policy directory ${dir} does not exist (give the directory that holds the *.cedar files)`);
+  if (!statSync(dir).isDirectory()) throw new Error(`${dir} is a file, not a policy directory (give the directory that holds the *.cedar files)`);
   const names = readdirSync(dir).filter((name) => name.endsWith('.cedar') || name === 'schema.cedarschema' || name === 'approval-rules.json').sort();
   return names.map((name) => ({ name, text: readFileSync(join(dir, name), 'utf8') }));
 }
@@ -46,7 +49,7 @@ export async function explain(context: CommandContext): Promise<void> {
     task: { id: f.task ?? 'explain', kind: f.taskKind ?? 'ci-job', reference: f.reference ?? '' },
     resource: f.resource,
     actions: f.actions.split(',').filter(Boolean),
-    requestedTtlSeconds: Number(f.ttl ?? 300),
+    requestedTtlSeconds: wholeNumber(f.ttl, '--ttl', { min: 1, max: 86_400 }, 300),
     justification: f.justification ?? '',
     breakGlass: f.breakGlass,
     evidence: f.claim.length > 0 ? { attestor: 'explain', issuer: 'explain', claims: parseClaimPairs(f.claim, '--claim') } : undefined,
@@ -65,6 +68,10 @@ export async function explain(context: CommandContext): Promise<void> {
       errors: action.errors.join('; '),
     })),
   );
-  context.out.say(`policy set version ${decision.policySetVersion} (${decision.policyVersion.slice(0, 16)}); max token ${decision.maxTtlSeconds} s${decision.maxGrantSeconds ? `, renewable for ${decision.maxGrantSeconds} s` : ''}`);
+  // A denied request gets no token, so it has no lifetime to report ("max token 0 s" read as a bug).
+  const lifetime = decision.effect === Effect.EFFECT_DENY
+    ? 'no token: denied'
+    : `max token ${decision.maxTtlSeconds} s${decision.maxGrantSeconds ? `, renewable for ${decision.maxGrantSeconds} s` : ''}`;
+  context.out.say(`policy set version ${decision.policySetVersion} (${decision.policyVersion.slice(0, 16)}); ${lifetime}`);
   context.out.document(response);
 }

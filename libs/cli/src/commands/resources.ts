@@ -2,6 +2,7 @@ import { callUnary } from '@mayfly/grpc';
 import { PutResourceRequest, ResourceKind, type Resource } from '@mayfly/proto';
 import type { CommandContext } from '../command.js';
 import { withRegistry } from './workloads.js';
+import { PORT, oneOf, requireFlags, wholeNumber } from '../flags.js';
 
 const KINDS: Readonly<Record<string, ResourceKind>> = {
   postgresql: ResourceKind.RESOURCE_KIND_POSTGRESQL,
@@ -36,11 +37,10 @@ export async function put(context: CommandContext): Promise<void> {
   const usage = 'usage: mayfly resources put <name> --kind postgresql|mariadb|redis --host H --port P [--database D] --admin-credential-file FILE --map ACTION=GRANT[,GRANT] … [--connection-limit N] [--reason T]';
   if (!name) throw new Error(usage);
   const { flags } = context;
-  const kind = KINDS[flags.kind ?? ''];
-  if (kind === undefined) throw new Error(`--kind: one of ${Object.keys(KINDS).join(', ')}\n${usage}`);
-  const port = Number(flags.port);
-  if (!Number.isInteger(port)) throw new Error(`--port: a port number\n${usage}`);
-  if (!flags.host || !flags.adminCredentialFile || flags.map.length === 0) throw new Error(usage);
+  requireFlags({ '--kind': flags.kind, '--host': flags.host, '--port': flags.port, '--admin-credential-file': flags.adminCredentialFile, '--map': flags.map }, usage.replace(/^usage: /, ''));
+  const kind = oneOf(KINDS, flags.kind!, '--kind');
+  const port = wholeNumber(flags.port, '--port', PORT)!;
+  const connectionLimit = wholeNumber(flags.connectionLimit, '--connection-limit', { min: 1, max: 10_000 }, 0);
   const request = PutResourceRequest.fromPartial({
     resource: {
       name,
@@ -50,7 +50,7 @@ export async function put(context: CommandContext): Promise<void> {
       database: flags.database ?? '',
       adminCredentialFile: flags.adminCredentialFile,
       actions: actionMap(flags.map),
-      connectionLimit: Number(flags.connectionLimit ?? 0),
+      connectionLimit,
     },
     reason: flags.reason ?? '',
   });

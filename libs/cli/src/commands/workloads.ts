@@ -5,6 +5,7 @@ import { callUnary, createClient } from '@mayfly/grpc';
 import { IssuerKind, RegistryServiceClient, ReplayPolicy, RevocationServiceClient, RiskTier, TrustedIssuer, Workload, riskTierFromJSON, riskTierToJSON, type RegisteredWorkload } from '@mayfly/proto';
 import type { CommandContext } from '../command.js';
 import { asOperator } from '../operator-client.js';
+import { oneOf, requireFlags, wholeNumber } from '../flags.js';
 
 /**
  * `mayfly workloads|issuers|bindings …`: the registry (RegistryService on attestation), as the
@@ -50,7 +51,7 @@ function row(entry: RegisteredWorkload): Record<string, string> {
 /** The record the flags describe, on top of `base` (update changes only what is given). */
 function recordFrom(context: CommandContext, spiffeId: string, base?: Workload): Workload {
   const f = context.flags;
-  const riskTier = f.riskTier === undefined ? base?.riskTier : riskTierFromJSON(`RISK_TIER_${f.riskTier.toUpperCase()}`);
+  const riskTier = f.riskTier === undefined ? base?.riskTier : oneOf(RISK_TIERS, f.riskTier, '--risk-tier');
   return Workload.fromPartial({
     spiffeId,
     ownerTeam: f.ownerTeam ?? base?.ownerTeam ?? '',
@@ -63,6 +64,8 @@ function recordFrom(context: CommandContext, spiffeId: string, base?: Workload):
   });
 }
 
+const RISK_TIERS: Readonly<Record<string, RiskTier>> = { low: RiskTier.RISK_TIER_LOW, medium: RiskTier.RISK_TIER_MEDIUM, high: RiskTier.RISK_TIER_HIGH, critical: RiskTier.RISK_TIER_CRITICAL };
+
 /** "true" or "false", and nothing else: a typo must not open or shut the break-glass door. */
 function parseBoolean(value: string, flag: string): boolean {
   if (value === 'true' || value === 'false') return value === 'true';
@@ -71,7 +74,10 @@ function parseBoolean(value: string, flag: string): boolean {
 
 /** `mayfly workloads create <spiffe-id> --owner-team T --owner-contact C --environment E --risk-tier R --ceiling C [--shared]`. */
 export async function create(context: CommandContext): Promise<void> {
-  const spiffeId = spiffeIdArgument(context, 'mayfly workloads create <spiffe-id> --owner-team T --owner-contact C --environment E --risk-tier low|medium|high|critical --ceiling "RES=ACT,ACT;…" [--shared] [--break-glass-allowed true|false] [--reason T]');
+  const usage = 'mayfly workloads create <spiffe-id> --owner-team T --owner-contact C --environment E --risk-tier low|medium|high|critical --ceiling "RES=ACT,ACT;…" [--shared] [--break-glass-allowed true|false] [--reason T]';
+  const spiffeId = spiffeIdArgument(context, usage);
+  const f = context.flags;
+  requireFlags({ '--owner-team': f.ownerTeam, '--owner-contact': f.ownerContact, '--environment': f.environment, '--risk-tier': f.riskTier, '--ceiling': f.ceiling }, usage);
   const response = await withRegistry(context, (client) => callUnary(client, client.createWorkload, { workload: recordFrom(context, spiffeId), reason: context.flags.reason ?? '' }, { target: 'attestation' }));
   context.out.table([row(response.workload!)]);
   context.out.document(response.workload);
@@ -163,7 +169,7 @@ export async function issuersPut(context: CommandContext): Promise<void> {
     jwksJson: f.jwksFile ? readFileSync(f.jwksFile, 'utf8') : '',
     algorithms: (f.algorithms ?? '').split(',').filter(Boolean),
     requireLowS: true,
-    maxEvidenceLifetimeSeconds: Number(f.maxLifetime ?? 0),
+    maxEvidenceLifetimeSeconds: wholeNumber(f.maxLifetime, '--max-lifetime', { min: 1, max: 86_400 }, 0),
     replayPolicy: pick(REPLAY, f.replay, '--replay', ReplayPolicy.REPLAY_POLICY_UNSPECIFIED),
     trustDomain: f.trustDomain ?? '',
     caPem: f.caFile ? readFileSync(f.caFile, 'utf8') : '',
