@@ -39,12 +39,12 @@ health and metrics ports, which services it calls, whether it needs PostgreSQL o
 whether workloads or operators call it.
 */}}
 {{- define "mayfly.callGraph" -}}
-attestation: {port: 50051, healthPort: 50061, metricsPort: 9461, calls: [audit], database: true, nats: false, workloads: false, operators: true}
-decision: {port: 50052, healthPort: 50062, metricsPort: 9462, calls: [audit], database: true, nats: false, workloads: false, operators: true}
-issuance: {port: 50053, healthPort: 50063, metricsPort: 9463, calls: [attestation, decision, revocation, audit], database: true, nats: true, workloads: true, operators: false}
-revocation: {port: 50054, healthPort: 50064, metricsPort: 9464, calls: [audit], database: true, nats: true, workloads: false, operators: true}
-audit: {port: 50055, healthPort: 50065, metricsPort: 9465, calls: [], database: true, nats: true, workloads: false, operators: true}
-edge-verifier: {port: 50056, healthPort: 50066, metricsPort: 9466, calls: [audit, revocation], database: false, nats: true, workloads: true, operators: false}
+attestation: {port: 7051, healthPort: 7061, metricsPort: 9461, calls: [audit], database: true, nats: false, workloads: false, operators: true}
+decision: {port: 7052, healthPort: 7062, metricsPort: 9462, calls: [audit], database: true, nats: false, workloads: false, operators: true}
+issuance: {port: 7053, healthPort: 7063, metricsPort: 9463, calls: [attestation, decision, revocation, audit], database: true, nats: true, workloads: true, operators: false}
+revocation: {port: 7054, healthPort: 7064, metricsPort: 9464, calls: [audit], database: true, nats: true, workloads: false, operators: true}
+audit: {port: 7055, healthPort: 7065, metricsPort: 9465, calls: [], database: true, nats: true, workloads: false, operators: true}
+edge-verifier: {port: 7056, healthPort: 7066, metricsPort: 9466, calls: [audit, revocation], database: false, nats: true, workloads: true, operators: false}
 {{- end -}}
 
 {{/* Environment every Mayfly container shares: mesh TLS, where the others are, tracing. */}}
