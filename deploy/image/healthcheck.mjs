@@ -1,9 +1,16 @@
 #!/usr/bin/env node
 // Docker HEALTHCHECK: asks the running service's plaintext grpc.health.v1 port whether it is
 // SERVING. The service is the one PID 1 runs (MAYFLY_SERVICE, set by the entry point).
+//
+// Kept cheap on purpose: it runs every few seconds in every container, and a check that loaded
+// grpc-js and Mayfly's libraries took 1.3–2.6 s on a busy machine, so a 3 s timeout marked a
+// healthy service unhealthy. This one speaks gRPC's framing over node:http2 itself and imports
+// nothing but the dependency-free table of default ports.
 import { readFileSync } from 'node:fs';
-import { DEFAULT_HEALTH_PORTS, healthPortVariable } from '@mayfly/config';
-import { checkHealth } from '@mayfly/grpc';
+import { DEFAULT_HEALTH_PORTS, healthPortVariable } from '../../libs/config/dist/ports.js';
+import { askHealth } from './grpc-health.mjs';
+
+const TIMEOUT_MS = Number(process.env.MAYFLY_HEALTHCHECK_TIMEOUT_MS ?? 5_000);
 
 const fromPid1 = () => {
   try {
@@ -18,4 +25,6 @@ if (!service || !(service in DEFAULT_HEALTH_PORTS)) {
   process.exit(1);
 }
 const port = Number(process.env[healthPortVariable(service)] ?? DEFAULT_HEALTH_PORTS[service]);
-process.exit((await checkHealth(`127.0.0.1:${port}`, 2_000)) ? 0 : 1);
+const why = await askHealth('127.0.0.1', port, TIMEOUT_MS);
+if (why) process.stderr.write(`healthcheck: ${service} on 127.0.0.1:${port}: ${why}\n`);
+process.exit(why ? 1 : 0);

@@ -10,9 +10,9 @@ import { createDatabase, migrateToLatest } from '@mayfly/db';
 import { waitForHealthy } from '@mayfly/grpc';
 import { ensureDatabase, freePorts } from '@mayfly/mesh';
 
-// The container image. No container engine runs here, so the image itself is not built: its
-// entry point and health check run for real from the repository (the same layout the image
-// has under /app), and the Dockerfile is checked against the rules an operator relies on.
+// The container image's entry point and health check, run for real from the repository (the
+// same layout the image has under /app), and the Dockerfile's rules. The image itself is built
+// and its compose stack run by test/deploy/container/run.sh, which .ci/run calls.
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ENTRY = `${ROOT}deploy/image/mayfly-service.mjs`;
@@ -85,13 +85,19 @@ describe('container image', () => {
     expect(san).toContain('URI:spiffe://mayfly.local/mayfly/issuance');
   });
 
-  it('the Dockerfile: multi-stage on Node 24 slim, production dependencies only, non-root, health check, entry point', () => {
+  it('the Dockerfile: multi-stage on Node 24 slim (overridable base), production dependencies only, non-root, health check, entry point', () => {
+    // The real build and run are test/deploy/container/run.sh's (CI); this keeps the rules readable.
     const all = stages();
     expect(all.length).toBeGreaterThanOrEqual(2);
-    for (const stage of all) expect(stage[0]).toMatch(/^FROM node:24-[a-z]+-slim\b/);
+    const base = readFileSync(`${ROOT}deploy/Dockerfile`, 'utf8').match(/^ARG BASE_IMAGE=(\S+)$/m)?.[1];
+    expect(base).toMatch(/^node:24-[a-z]+-slim$/);
+    for (const stage of all) expect(stage[0]).toMatch(/^FROM \$\{BASE_IMAGE\}( AS \w+)?$/);
     const final = all.at(-1)!;
     expect(final.find((line) => /^USER\s/.test(line))).toMatch(/^USER (node|[1-9]\d*)$/);
-    expect(final.some((line) => line.startsWith('HEALTHCHECK ') && line.includes('healthcheck.mjs'))).toBe(true);
+    const healthcheck = final.find((line) => line.startsWith('HEALTHCHECK ')) ?? '';
+    expect(healthcheck).toContain('healthcheck.mjs');
+    // A busy machine took 1.3–2.6 s for the old grpc-js check, and a 3 s timeout marked the demo unhealthy.
+    expect(Number(/--timeout=(\d+)s/.exec(healthcheck)?.[1])).toBeGreaterThanOrEqual(10);
     expect(final.find((line) => line.startsWith('ENTRYPOINT'))).toContain('mayfly-service.mjs');
     expect(final.some((line) => /^RUN\s/.test(line))).toBe(false); // nothing installed or run as root in the final stage
     const installs = all.flat().filter((line) => /npm ci/.test(line));

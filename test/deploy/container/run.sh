@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# The deployment, for real: starts its own dockerd, builds the image from deploy/Dockerfile,
+# runs deploy/compose/compose.yaml (third-party images swapped for Debian-made stand-ins by
+# compose.standins.yaml, nothing else), waits until every service is healthy, runs the demo
+# against the stack, kills a service with SIGKILL and sees it come back, revokes a token and sees
+# the edge container refuse it, runs operator commands in the stack, and tears everything down.
+#
+#   bash test/deploy/container/run.sh        (as root; .ci/run calls it)
+#
+# Where dockerd cannot start, it fails loudly, unless MAYFLY_SKIP_CONTAINER_TEST=1 (never set in
+# .ci/run). Images (Debian base, Node base, stand-ins, build cache) stay in a fixed data root,
+# MAYFLY_CONTAINER_CACHE (default /var/cache/mayfly-container-test), so a second run is fast.
+# MAYFLY_CONTAINER_KEEP=1 leaves the stack and dockerd running for a look around.
+# Prints build and start-up times and the image's size, and writes them to $cache/last-run.json.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../../.." && pwd)"
+here="$root/test/deploy/container"
+cache="${MAYFLY_CONTAINER_CACHE:-/var/cache/mayfly-container-test}"
+exec_root=/run/mayfly-container-test
+export DOCKER_HOST="unix://$exec_root/docker.sock"
+project=mayfly-container-test
+compose=(docker-compose -p "$project" -f "$root/deploy/compose/compose.yaml" -f "$here/compose.standins.yaml")
+t0=$(date +%s)
+say() { printf '[container %3ss] %s\n' "$(( $(date +%s) - t0 ))" "$*"; }
+skip_or_fail() {
+  if [ "${MAYFLY_SKIP_CONTAINER_TEST:-}" = 1 ]; then
+    echo "!!! CONTAINER TEST SKIPPED (MAYFLY_SKIP_CONTAINER_TEST=1): $* — the image and the compose stack were NOT tested !!!" >&2
+    exit 0
+  fi
+  echo "!!! CONTAINER TEST FAILED: $* (set MAYFLY_SKIP_CONTAINER_TEST=1 only where no container engine can run) !!!" >&2
+  exit 1
+}
+fail() {
+  echo "!!! CONTAINER TEST FAILED: $* !!!" >&2
+  "${compose[@]}" ps >&2 || true
+  exit 1
+}
+
+# --- Tools ------------------------------------------------------------------------------------
+[ "$(id -u)" = 0 ] || skip_or_fail "dockerd needs root here (running as $(id -un))"
+docker=/usr/bin/docker # Debian's client, the same version as its dockerd
+if ! [ -x /usr/sbin/dockerd ] || ! [ -x "$docker" ] || ! command -v docker-compose >/dev/null || ! command -v debootstrap >/dev/null; then
+  say "installing docker.io, docker-compose and debootstrap (apt-get)"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io docker-compose debootstrap) >/dev/null 2>&1 \
+    || skip_or_fail "cannot install docker.io, docker-compose and debootstrap"
+fi
+# Debian's client first on PATH for this script and base-images.sh (another client on the machine
+# may speak a newer API than this dockerd).
+mkdir -p "$cache/bin" && ln -sf "$docker" "$cache/bin/docker"
+export PATH="$cache/bin:$root/node_modules/.bin:$PATH" # and the repository's Node 24 (the Node base copies it)
+
+# --- dockerd: our own, stopped by pid at the end -------------------------------------------------
+mkdir -p "$cache/docker" "$exec_root"
+pidfile="$exec_root/dockerd.pid"
+stop_dockerd() {
+  [ -s "$pidfile" ] || return 0
+  local pid
+  pid="$(cat "$pidfile")"
+  kill "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || return 0; sleep 1; done
+  kill -9 "$pid" 2>/dev/null || true
+}
+teardown() {
+  local code=$?
+  if [ "${MAYFLY_CONTAINER_KEEP:-}" = 1 ]; then
+    say "MAYFLY_CONTAINER_KEEP=1: the stack and dockerd stay up (DOCKER_HOST=$DOCKER_HOST)"
+    return
+  fi
+  if [ "$code" != 0 ]; then
+    say "logs of the failed run (last 30 lines per service):"
+    "${compose[@]}" logs --no-color --tail=30 2>&1 | sed 's/^/  /' || true
+  fi
+  "${compose[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
+  stop_dockerd
+  say "torn down (dockerd stopped)"
+}
+trap teardown EXIT
+stop_dockerd # one left over by an interrupted run
+say "starting dockerd (data root $cache/docker)"
+/usr/sbin/dockerd --data-root "$cache/docker" --exec-root "$exec_root/exec" --pidfile "$pidfile" \
+  -H "$DOCKER_HOST" --storage-driver overlay2 >"$cache/dockerd.log" 2>&1 &
+for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+docker info >/dev/null 2>&1 || { tail -20 "$cache/dockerd.log" >&2; skip_or_fail "dockerd did not start (log: $cache/dockerd.log)"; }
+
+# --- Images ------------------------------------------------------------------------------------
+t=$(date +%s)
+bash "$here/base-images.sh" "$cache" "$root" || fail "cannot make the Debian base images"
+say "base images ready in $(( $(date +%s) - t )) s"
+
+t=$(date +%s)
+ca=()
+[ -s /etc/ssl/certs/ca-certificates.crt ] && ca=(--secret id=npm-ca,src=/etc/ssl/certs/ca-certificates.crt)
+DOCKER_BUILDKIT=1 docker build -q --build-arg BASE_IMAGE=local/node:24-bookworm-slim "${ca[@]}" \
+  -f "$root/deploy/Dockerfile" -t mayfly:dev "$root" >"$cache/build.log" 2>&1 \
+  || { tail -40 "$cache/build.log" >&2; fail "deploy/Dockerfile does not build (log: $cache/build.log)"; }
+build_seconds=$(( $(date +%s) - t ))
+image_bytes=$(docker image inspect -f '{{.Size}}' mayfly:dev)
+base_bytes=$(docker image inspect -f '{{.Size}}' local/node:24-bookworm-slim)
+say "built mayfly:dev in $build_seconds s: $(( image_bytes / 1000000 )) MB ($(( (image_bytes - base_bytes) / 1000000 )) MB above the Node base)"
+# The secret never lands in a layer: no file of the final image is the CA bundle given to npm.
+if [ ${#ca[@]} -gt 0 ]; then
+  bundle=/etc/ssl/certs/ca-certificates.crt
+  copies=$(docker run --rm --user root --entrypoint /bin/sh mayfly:dev -c \
+    "find / -xdev -type f -size $(stat -c %s "$bundle")c -exec md5sum {} + 2>/dev/null | grep -c $(md5sum "$bundle" | cut -d' ' -f1)" || true)
+  [ "${copies:-0}" = 0 ] || fail "the build secret (CA bundle) is in the final image ($copies copies)"
+fi
+
+# --- The stack ---------------------------------------------------------------------------------
+bash "$root/deploy/compose/make-env.sh" >/dev/null
+"${compose[@]}" down -v --remove-orphans >/dev/null 2>&1 || true
+t=$(date +%s)
+"${compose[@]}" up -d --no-build >"$cache/up.log" 2>&1 || { cat "$cache/up.log" >&2; fail "docker-compose up failed"; }
+
+# Healthy: every container with a health check says healthy, and every one-shot job exited 0.
+services_with_health=(postgres nats orders-db attestation decision audit revocation issuance edge-verifier)
+container() { "${compose[@]}" ps -q "$1"; }
+health() { docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$(container "$1")" 2>/dev/null; }
+wait_healthy() {
+  local deadline=$(( $(date +%s) + $2 ))
+  while [ "$(date +%s)" -lt "$deadline" ]; do
+    [ "$(health "$1")" = healthy ] && return 0
+    sleep 1
+  done
+  return 1
+}
+for service in "${services_with_health[@]}"; do
+  wait_healthy "$service" 240 || fail "$service is not healthy after 240 s (it says $(health "$service"))"
+done
+for job in init-pki init-keys init-audit-key init-revocation-key init-people init-resource-credentials migrate; do
+  code=$(docker inspect -f '{{.State.ExitCode}} {{.State.Status}}' "$(container "$job")")
+  [ "$code" = "0 exited" ] || fail "one-shot job $job did not finish cleanly ($code)"
+done
+startup_seconds=$(( $(date +%s) - t ))
+say "every service healthy $startup_seconds s after docker-compose up"
+
+# The image's HEALTHCHECK, timed as dockerd runs it (docker exec included), on a stack that is busy starting.
+id="$(container issuance)"
+check_ms=()
+for _ in 1 2 3 4 5; do
+  t1=$(date +%s%N)
+  docker exec "$id" node /app/deploy/image/healthcheck.mjs || fail "the health check failed inside a healthy issuance container"
+  check_ms+=($(( ($(date +%s%N) - t1) / 1000000 )))
+done
+healthcheck_ms=$(printf '%s\n' "${check_ms[@]}" | sort -n | sed -n 3p)
+say "HEALTHCHECK (docker exec node healthcheck.mjs): median ${healthcheck_ms} ms of 5 (${check_ms[*]} ms; timeout 10 s)"
+
+# --- The demo against the stack ------------------------------------------------------------------
+# The demo container loops (mesh demo --every 15); its first round must complete every step. Then
+# one more round on demand, whose lines are checked: the grant is accepted by the edge container,
+# refused there once revoked, the approvals need two people (step 9, with the approvers' identity
+# provider compose runs), and the grant's own PostgreSQL login works until it is revoked (step 11).
+run_demo() { "${compose[@]}" exec -T demo mayfly mesh demo 2>&1; }
+check_demo() {
+  local out="$1"
+  grep -q '^2\. verify   edge says ACCEPTED' <<<"$out" || return 1
+  grep -q '^4\. verify   edge says REJECTED ERR_TOKEN_REVOKED' <<<"$out" || return 1
+  grep -q '^9\. approve  .* pending' <<<"$out" || return 1
+  grep -q 'approves: the waiting workload has its token' <<<"$out" || return 1
+  grep -q '^10\. glass   break-glass' <<<"$out" || return 1
+  grep -q '^11\. login   pg:orders-live: the grant carries PostgreSQL login' <<<"$out" || return 1
+  grep -q 'the open session was terminated' <<<"$out" || return 1
+  grep -q '^12\. latency' <<<"$out" || return 1
+  ! grep -q 'UNEXPECTED' <<<"$out"
+}
+for _ in $(seq 1 60); do "${compose[@]}" logs --no-color demo 2>/dev/null | grep -q '12\. latency' && break; sleep 2; done
+"${compose[@]}" logs --no-color demo | grep -q '12\. latency' || fail "the demo container's first round did not complete"
+demo_out="$(run_demo)" || { echo "$demo_out" >&2; fail "mayfly mesh demo failed against the stack"; }
+check_demo "$demo_out" || { echo "$demo_out" >&2; fail "the demo against the stack did not show every step"; }
+say "demo round against the stack: $(grep '^12\. latency' <<<"$demo_out" | sed 's/^12\. latency *//')"
+say "$(grep '^4\. verify' <<<"$demo_out" | sed 's/  */ /g')"
+
+# --- Operator commands in the stack ------------------------------------------------------------
+# As deploy/README.md shows them: one shell line each in the operator container (profile tools).
+op() { "${compose[@]}" run --rm --no-deps -T operator "$1" 2>&1; }
+as_sre='MAYFLY_ID_TOKEN=$(mayfly people token alice@example.com --groups sre)'
+out="$(op "$as_sre mayfly grants list --limit 5")" || { echo "$out" >&2; fail "mayfly grants list failed in the operator container"; }
+grep -q 'spiffe://demo.mayfly.local/' <<<"$out" || { echo "$out" >&2; fail "mayfly grants list showed no grant"; }
+out="$(op "$as_sre mayfly break-glass list --all")" || { echo "$out" >&2; fail "mayfly break-glass list failed in the operator container"; }
+grep -q 'INC-2001' <<<"$out" || { echo "$out" >&2; fail "mayfly break-glass list did not show the demo's break-glass grant"; }
+out="$(op 'mayfly audit verify')" || { echo "$out" >&2; fail "mayfly audit verify did not prove the chain intact in the operator container"; }
+say "operator container: grants list, break-glass list and audit verify work: $(grep -m1 'intact' <<<"$out" | head -c 160)"
+# The Helm chart's test pod script (deploy/image/chart-test.mjs), run against these containers.
+health_targets=attestation=attestation:7061,decision=decision:7062,issuance=issuance:7063,revocation=revocation:7064,audit=audit:7065,edge-verifier=edge-verifier:7066
+out="$(op "MAYFLY_TEST_HEALTH=$health_targets MAYFLY_TEST_JWKS_URL=https://issuance:8080/.well-known/jwks.json MAYFLY_TEST_CA_FILE=/var/lib/mayfly/pki/ca.pem node /app/deploy/image/chart-test.mjs")" \
+  || { echo "$out" >&2; fail "the chart's test script failed against the stack"; }
+grep -q 'helm test passed' <<<"$out" || { echo "$out" >&2; fail "the chart's test script did not pass"; }
+say "chart test script (helm test's pod): every health port SERVING and the JWKS serves a key"
+
+# --- A service killed with SIGKILL comes back ----------------------------------------------------
+for service in issuance edge-verifier; do
+  id="$(container "$service")"
+  before=$(docker inspect -f '{{.RestartCount}}' "$id")
+  pid=$(docker inspect -f '{{.State.Pid}}' "$id")
+  kill -KILL "$pid"
+  t=$(date +%s)
+  for _ in $(seq 1 60); do [ "$(docker inspect -f '{{.RestartCount}}' "$id")" -gt "$before" ] && break; sleep 1; done
+  [ "$(docker inspect -f '{{.RestartCount}}' "$id")" -gt "$before" ] || fail "$service was not restarted after SIGKILL"
+  wait_healthy "$service" 120 || fail "$service did not become healthy again after SIGKILL"
+  say "$service killed with SIGKILL: restarted and healthy again in $(( $(date +%s) - t )) s"
+done
+demo_out="$(run_demo)" && check_demo "$demo_out" || { echo "$demo_out" >&2; fail "the demo failed after the restarts"; }
+say "demo round after the restarts: every step, the revoked token refused by the edge container"
+
+# --- Traces leave the services -----------------------------------------------------------------
+spans=$("${compose[@]}" exec -T jaeger node -e 'fetch("http://127.0.0.1:16686/stats").then((r) => r.json()).then((s) => console.log(s.requests))')
+[ "${spans:-0}" -gt 0 ] || fail "no OTLP trace export reached the collector"
+say "trace exports received by the collector: $spans"
+
+cat >"$cache/last-run.json" <<JSON
+{"when":"$(date -u +%FT%TZ)","buildSeconds":$build_seconds,"healthcheckMs":$healthcheck_ms,"imageBytes":$image_bytes,"baseBytes":$base_bytes,"startupSeconds":$startup_seconds,"totalSeconds":$(( $(date +%s) - t0 ))}
+JSON
+say "passed: $(cat "$cache/last-run.json")"
