@@ -81,7 +81,9 @@ describe('deploy/compose/compose.yaml', () => {
     // The audit checkpoint key: made by its own job, in a volume only audit mounts.
     expect(services['init-audit-key']!.command).toEqual(['mayfly', 'audit', 'keygen', '--out', '/var/lib/mayfly/audit-key/checkpoint-key.jwk']);
     expect(services['audit']!.environment?.['MAYFLY_AUDIT_CHECKPOINT_KEY_FILE']).toBe('/var/lib/mayfly/audit-key/checkpoint-key.jwk');
-    expect(Object.entries(services).filter(([, definition]) => definition.volumes?.some((volume) => volume.startsWith('audit-key:'))).map(([name]) => name).sort()).toEqual(['audit', 'init-audit-key']);
+    expect(Object.entries(services).filter(([, definition]) => definition.volumes?.some((volume) => volume.startsWith('audit-key:'))).map(([name]) => name).sort()).toEqual(['audit', 'init-audit-key', 'operator']);
+    // The operator tool container (profile tools) verifies the chain with it, read-only.
+    expect(services['operator']!.volumes).toContain('audit-key:/var/lib/mayfly/audit-key:ro');
     // The revocation feed key likewise: only the revocation service signs the feed; edges fetch its public half.
     expect(services['init-revocation-key']!.command).toEqual(['mayfly', 'revocation', 'keygen', '--out', '/var/lib/mayfly/revocation-key/feed-key.jwk']);
     expect(services['revocation']!.environment?.['MAYFLY_REVOCATION_FEED_KEY_FILE']).toBe('/var/lib/mayfly/revocation-key/feed-key.jwk');
@@ -100,7 +102,9 @@ describe('deploy/compose/compose.yaml', () => {
     expect(services['issuance']!.environment?.['NATS_URL']).toMatch(/^nats:\/\/mayfly-issuance:[^@]+@nats:4222$/);
     expect(services['audit']!.environment?.['NATS_URL']).toMatch(/^nats:\/\/mayfly-audit:[^@]+@nats:4222$/);
     const natsUsers = Object.entries(services).filter(([, definition]) => definition.environment?.['NATS_URL']).map(([name]) => name);
-    expect(natsUsers.sort()).toEqual(['audit', 'edge-verifier', 'issuance', 'revocation']);
+    expect(natsUsers.sort()).toEqual(['audit', 'edge-verifier', 'issuance', 'operator', 'revocation']);
+    // The operator tool container reads the audit head only: as the auditor.
+    expect(services['operator']!.environment?.['NATS_URL']).toMatch(/^nats:\/\/mayfly-auditor:[^@]+@nats:4222$/);
   });
 
   it("has NATS users and permissions exactly as Mayfly's own generator makes them, in a config nats-server accepts", () => {

@@ -118,7 +118,7 @@ describe('deploy/helm/mayfly', () => {
     }
     expect(templates['_helpers.tpl']).toMatch(/startupProbe:\n\s+grpc: \{port: \{\{ \.healthPort \}\}\}/);
     expect(templates['_helpers.tpl']).toMatch(/readinessProbe:\n\s+grpc: \{port: \{\{ \.healthPort \}\}\}/);
-    expect(templates['_helpers.tpl']).toMatch(/livenessProbe:\n\s+grpc: \{port: \{\{ \.healthPort \}\}\}/);
+    expect(templates['_helpers.tpl']).toMatch(/livenessProbe:\n\s+grpc: \{port: \{\{ \.healthPort \}\}, service: mayfly\.liveness\}/); // a stale edge is not a dead one
     // One NetworkPolicy per call-graph entry (every service), plus the migration Job's.
     expect(templates['networkpolicies.yaml']).toContain('range $component, $spec := $graph');
     expect(templates['networkpolicies.yaml']).toContain('policyTypes: [Ingress, Egress]');

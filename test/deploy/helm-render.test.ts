@@ -23,11 +23,51 @@ let renderer = '';
 type Manifest = { kind: string; metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> }; spec: Record<string, any> };
 
 function render(valuesFile?: string): Manifest[] {
+  return renderWithNotes(valuesFile).manifests;
+}
+
+/** The manifests, and NOTES.txt as Helm would print it after an install (the renderer writes it to stderr). */
+function renderWithNotes(valuesFile?: string): { manifests: Manifest[]; notes: string } {
   const result = spawnSync(renderer, [CHART, ...(valuesFile ? [valuesFile] : [])], { encoding: 'utf8' });
   expect(result.status, result.stderr).toBe(0);
   const documents = parseAllDocuments(result.stdout);
   for (const document of documents) expect(document.errors.map(String), 'rendered YAML').toEqual([]);
-  return documents.map((document) => document.toJS() as Manifest | null).filter((manifest): manifest is Manifest => manifest !== null);
+  const manifests = documents.map((document) => document.toJS() as Manifest | null).filter((manifest): manifest is Manifest => manifest !== null);
+  return { manifests, notes: result.stderr };
+}
+
+type Pod = { containers: { env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[]; volumeMounts?: { name: string; mountPath: string }[] }[]; volumes?: { name: string; secret?: { secretName: string; items?: { key: string }[] } }[] };
+
+/** Every pod spec the release creates: Deployments, DaemonSets, Jobs, and bare Pods (helm test). */
+const podsOf = (manifests: Manifest[]): { name: string; pod: Pod }[] =>
+  manifests.flatMap((m) => (m.kind === 'Pod' ? [{ name: `Pod/${m.metadata.name}`, pod: m.spec as Pod }] : m.spec?.['template']?.spec ? [{ name: `${m.kind}/${m.metadata.name}`, pod: m.spec['template'].spec as Pod }] : []));
+
+/**
+ * Every Secret a pod needs and the keys it reads from it: secretKeyRef keys, projected items, and
+ * for a whole-Secret mount the files the container's environment points into it.
+ */
+function requiredSecrets(manifests: Manifest[]): Map<string, Set<string>> {
+  const required = new Map<string, Set<string>>();
+  const need = (secret: string, key?: string) => {
+    const keys = required.get(secret) ?? new Set<string>();
+    if (key) keys.add(key);
+    required.set(secret, keys);
+  };
+  for (const { pod } of podsOf(manifests)) {
+    for (const container of pod.containers) {
+      for (const variable of container.env ?? []) if (variable.valueFrom?.secretKeyRef) need(variable.valueFrom.secretKeyRef.name, variable.valueFrom.secretKeyRef.key);
+      for (const mount of container.volumeMounts ?? []) {
+        const secret = pod.volumes?.find((volume) => volume.name === mount.name)?.secret;
+        if (!secret) continue;
+        if (secret.items) secret.items.forEach((item) => need(secret.secretName, item.key));
+        else {
+          need(secret.secretName);
+          for (const variable of container.env ?? []) if (variable.value?.startsWith(`${mount.mountPath}/`)) need(secret.secretName, variable.value.slice(mount.mountPath.length + 1));
+        }
+      }
+    }
+  }
+  return required;
 }
 
 const VALUES_FILES = [undefined, ...readdirSync(`${CHART}/ci`).map((file) => `${CHART}/ci/${file}`)];
@@ -241,5 +281,92 @@ describe.skipIf(!hasGo)('deploy/helm/mayfly rendered (Go text/template + sprig; 
     const manifests = render(`${CHART}/ci/minimal-values.yaml`);
     expect(manifests.filter((m) => componentOf(m) === 'edge-verifier')).toEqual([]);
     expect(manifests.find((m) => m.kind === 'Deployment' && m.metadata.name === 'mayfly-issuance')?.spec['replicas']).toBe(3);
+  });
+
+  for (const valuesFile of VALUES_FILES) {
+    it(`NOTES.txt names every Secret the templates need, with every key they read (${label(valuesFile)})`, () => {
+      const { manifests, notes } = renderWithNotes(valuesFile);
+      const written = new Set(manifests.filter((m) => m.kind === 'Certificate').map((m) => m.spec['secretName'] as string));
+      for (const [secret, keys] of requiredSecrets(manifests)) {
+        if (written.has(secret)) continue; // cert-manager writes it; NOTES says so
+        const line = notes.split('\n').find((text) => text.trimStart().startsWith(`${secret}: `));
+        expect(line, `NOTES.txt has no line for Secret ${secret}`).toBeDefined();
+        for (const key of keys) expect(line, `NOTES.txt: Secret ${secret} must list key ${key}`).toContain(key);
+      }
+    });
+  }
+
+  it('the NOTES check would notice a key the templates read and NOTES leaves out', () => {
+    const { manifests, notes } = renderWithNotes();
+    const database = [...requiredSecrets(manifests)].find(([secret]) => secret === 'mayfly-database');
+    expect(database?.[1].has('decision-password')).toBe(true); // the migration Job provisions decision's role
+    expect(notes).toMatch(/mayfly-database: .*decision-password/);
+  });
+
+  it('escape hatches and optional objects: digest, annotations, labels, scheduling, extra env and volumes, Service type, Ingress, monitors, CA mounts, helm test', () => {
+    const manifests = render(`${CHART}/ci/escape-hatches-values.yaml`);
+    const pods = podsOf(manifests).filter(({ name }) => !name.startsWith('Pod/'));
+    expect(pods.length).toBeGreaterThan(6);
+    for (const { name, pod } of pods) {
+      const template = manifests.find((m) => `${m.kind}/${m.metadata.name}` === name)!.spec['template'];
+      expect(template.metadata.annotations?.['example.com/team'], name).toBe('identity');
+      expect(template.metadata.labels?.['example.com/cost-center'], name).toBe('42');
+      expect((pod as any).priorityClassName, name).toBe('mayfly-critical');
+      for (const container of pod.containers) {
+        expect((container as any).image, name).toMatch(/@sha256:0123456789abcdef/);
+        expect(container.env?.find((variable) => variable.name === 'MAYFLY_LOG_LEVEL')?.value, name).toBe('debug');
+        expect(container.volumeMounts?.some((mount) => mount.name === 'extra-config' && mount.mountPath === '/etc/mayfly-extra'), name).toBe(true);
+      }
+      expect(pod.volumes?.some((volume) => volume.name === 'extra-config'), name).toBe(true);
+      if (!name.startsWith('Job/')) {
+        const spread = (pod as any).topologySpreadConstraints?.[0];
+        expect(spread, name).toMatchObject({ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone' });
+        expect(spread.labelSelector.matchLabels['app.kubernetes.io/component'], name).toBe(template.metadata.labels['app.kubernetes.io/component']);
+      }
+    }
+    for (const account of manifests.filter((m) => m.kind === 'ServiceAccount')) expect(account.metadata.annotations?.['eks.amazonaws.com/role-arn']).toContain('role/mayfly');
+    const issuanceService = manifests.find((m) => m.kind === 'Service' && m.metadata.name === 'mayfly-issuance')!;
+    expect(issuanceService.spec['type']).toBe('LoadBalancer');
+    expect(issuanceService.metadata.annotations?.['service.beta.kubernetes.io/aws-load-balancer-type']).toBe('nlb');
+    expect(manifests.find((m) => m.kind === 'Service' && m.metadata.name === 'mayfly-decision')!.spec['type']).toBeUndefined();
+    const ingress = manifests.find((m) => m.kind === 'Ingress')!;
+    const paths = ingress.spec['rules'][0].http.paths.map((path: { path: string; backend: { service: { name: string; port: { name: string } } } }) => `${path.path} → ${path.backend.service.name}:${path.backend.service.port.name}`);
+    expect(paths).toEqual(['/mayfly.v1.IssuanceService → mayfly-issuance:grpc', '/mayfly.v1.ApprovalService → mayfly-issuance:grpc', '/.well-known/ → mayfly-issuance:jwks']);
+    expect(ingress.spec['rules'][0].host).toBe('mayfly.example.com');
+    expect(manifests.find((m) => m.kind === 'ServiceMonitor')?.spec['endpoints']).toEqual([{ port: 'metrics', interval: '15s', path: '/metrics' }]);
+    expect(manifests.find((m) => m.kind === 'ServiceMonitor')?.metadata.labels?.['release']).toBe('prometheus');
+    expect(manifests.find((m) => m.kind === 'PodMonitor')?.spec['podMetricsEndpoints'][0].port).toBe('metrics');
+    // PostgreSQL verify-full with the mounted CA; NATS over TLS with its CA.
+    const issuance = manifests.find((m) => m.kind === 'Deployment' && m.metadata.name === 'mayfly-issuance')!.spec['template'].spec as Pod;
+    const env = Object.fromEntries((issuance.containers[0]!.env ?? []).map((variable) => [variable.name, variable.value]));
+    expect(env['DATABASE_URL']).toMatch(/\?sslmode=verify-full&sslrootcert=\/var\/run\/mayfly\/database-ca\/ca\.crt$/);
+    expect(env['NATS_URL']).toMatch(/^tls:\/\//);
+    expect(env['MAYFLY_NATS_CA_FILE']).toBe('/var/run/mayfly/nats-ca/ca.crt');
+    expect(issuance.containers[0]!.volumeMounts).toEqual(expect.arrayContaining([{ name: 'database-ca', mountPath: '/var/run/mayfly/database-ca', readOnly: true }, { name: 'nats-ca', mountPath: '/var/run/mayfly/nats-ca', readOnly: true }]));
+    const decision = manifests.find((m) => m.kind === 'Deployment' && m.metadata.name === 'mayfly-decision')!.spec['template'].spec as Pod;
+    expect(decision.volumes?.map((volume) => volume.name)).not.toContain('nats-ca'); // decision does not use NATS
+  });
+
+  it('`helm test` has a hook pod that checks every service\'s health port and the JWKS with the mesh CA', () => {
+    const manifests = render();
+    const test = manifests.find((m) => m.kind === 'Pod' && m.metadata.annotations?.['helm.sh/hook'] === 'test')!;
+    expect(test).toBeDefined();
+    const container = (test.spec as Pod).containers[0]! as any;
+    expect(container.command).toEqual(['node', '/app/deploy/image/chart-test.mjs']);
+    const env = Object.fromEntries(container.env.map((variable: { name: string; value: string }) => [variable.name, variable.value]));
+    const targets = (env['MAYFLY_TEST_HEALTH'] as string).split(',');
+    expect(targets).toEqual(['attestation', 'audit', 'decision', 'issuance', 'revocation'].map((service) => `${service}=mayfly-${service}-pods.mayfly.svc:${DEFAULT_HEALTH_PORTS[service as ServiceName]}`));
+    expect(env['MAYFLY_TEST_JWKS_URL']).toBe('https://mayfly-issuance.mayfly.svc:8080/.well-known/jwks.json');
+    // The headless Services expose the health port the test asks.
+    for (const service of ['attestation', 'audit', 'decision', 'issuance', 'revocation']) {
+      const headless = manifests.find((m) => m.kind === 'Service' && m.metadata.name === `mayfly-${service}-pods`)!;
+      expect(headless.spec['ports']).toEqual(expect.arrayContaining([{ name: 'health', port: DEFAULT_HEALTH_PORTS[service as ServiceName], targetPort: 'health' }]));
+    }
+  });
+
+  it("the edge verifier's liveness probe asks mayfly.liveness (a stale feed is not a dead process); readiness asks the server", () => {
+    const edge = render().find((m) => m.kind === 'DaemonSet')!.spec['template'].spec.containers[0];
+    expect(edge.livenessProbe.grpc).toEqual({ port: DEFAULT_HEALTH_PORTS['edge-verifier'], service: 'mayfly.liveness' });
+    expect(edge.readinessProbe.grpc).toEqual({ port: DEFAULT_HEALTH_PORTS['edge-verifier'] });
   });
 });

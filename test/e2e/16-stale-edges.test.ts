@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectBus, type NatsConnection } from '@mayfly/bus';
-import { callUnary, checkHealth } from '@mayfly/grpc';
+import { LIVENESS_SERVICE, callUnary, checkHealth } from '@mayfly/grpc';
 import { GrantStatus, Verdict } from '@mayfly/proto';
 import { EdgeVerifier } from '@mayfly/verifier';
 import { natsProxy } from '../support/nats-proxy.js';
@@ -103,6 +103,9 @@ describe('16 stale edges fail closed', () => {
       await eventually(async () => (await sidecar()).reasonCode === 'ERR_REVOCATION_FEED_STALE', STALE_AFTER_MS + 5_000, 50);
       expect(t.logLines.some((line) => line.startsWith('edge-verifier') && line.includes('"state":"stale"'))).toBe(true);
       await eventually(async () => !(await checkHealth(t.mesh.healthAddresses['edge-verifier'])), 2_000, 50);
+      // Liveness asks another name: a stale feed is not a dead process, so Kubernetes does not
+      // restart every edge pod during a NATS or revocation outage (the chart's livenessProbe).
+      expect(await checkHealth(t.mesh.healthAddresses['edge-verifier'], 1_000, LIVENESS_SERVICE)).toBe(true);
     } finally {
       await t.mesh.startService('revocation');
     }

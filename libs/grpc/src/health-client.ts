@@ -4,7 +4,10 @@ import { ChannelCredentials, Client, Metadata, type ServiceError } from '@grpc/g
  * Asks a service's plaintext health port (grpc.health.v1) whether it is SERVING. Encodes the tiny request and
  * response by hand so that no proto loading is needed on this path.
  */
-export async function checkHealth(address: string, timeoutMs = 1_000): Promise<boolean> {
+export async function checkHealth(address: string, timeoutMs = 1_000, service = ''): Promise<boolean> {
+  // HealthCheckRequest { service } : field 1, length-delimited (empty: the server as a whole).
+  const name = Buffer.from(service, 'utf8');
+  const request = name.length === 0 ? Buffer.alloc(0) : Buffer.concat([Buffer.from([0x0a, name.length]), name]);
   const client = new Client(address, ChannelCredentials.createInsecure());
   try {
     const response = await new Promise<Buffer>((resolve, reject) => {
@@ -12,7 +15,7 @@ export async function checkHealth(address: string, timeoutMs = 1_000): Promise<b
         '/grpc.health.v1.Health/Check',
         (value: Buffer) => value,
         (value: Buffer) => value,
-        Buffer.alloc(0),
+        request,
         new Metadata(),
         { deadline: Date.now() + timeoutMs },
         (error: ServiceError | null, value?: Buffer) => (error || !value ? reject(error) : resolve(value)),

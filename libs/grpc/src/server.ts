@@ -45,6 +45,9 @@ export interface RunningGrpcServer {
 
 const HEALTH_SERVICE = 'grpc.health.v1.Health';
 
+/** The health service name liveness probes ask: SERVING while the process runs, never "stale". */
+export const LIVENESS_SERVICE = 'mayfly.liveness';
+
 /** MAYFLY_GRPC_MAX_CONNECTION_AGE_MS, default 5 minutes. */
 function maxConnectionAgeMs(): number {
   return new EnvReader().read(GRPC_MAX_CONNECTION_AGE_MS);
@@ -76,7 +79,10 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   });
   for (const service of options.services) server.addService(refuseMalformed(service.definition), service.implementation);
 
-  const health = new HealthImplementation({ '': 'SERVING' });
+  // "" and each service: ready to serve (a stale edge says NOT_SERVING). LIVENESS_SERVICE: the
+  // process is alive and answering, whatever its readiness — what a liveness probe must ask, or a
+  // NATS outage would restart every edge pod.
+  const health = new HealthImplementation({ '': 'SERVING', [LIVENESS_SERVICE]: 'SERVING' });
   for (const service of options.services) health.setStatus(service.name, 'SERVING');
   health.addToServer(server);
 

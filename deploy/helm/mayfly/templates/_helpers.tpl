@@ -25,7 +25,65 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
 {{- define "mayfly.image" -}}
+{{- if .Values.image.digest -}}
+{{ .Values.image.repository }}@{{ .Values.image.digest }}
+{{- else -}}
 {{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end -}}
+{{- end -}}
+
+{{/* A pod template's metadata: selector labels, podLabels, podAnnotations. Call with (dict "root" $ "component" "issuance"). */}}
+{{- define "mayfly.podMetadata" -}}
+labels:
+  {{- include "mayfly.selectorLabels" . | nindent 2 }}
+  {{- with .root.Values.podLabels }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- with .root.Values.podAnnotations }}
+annotations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* Pod-level escape hatches: priorityClassName and topologySpreadConstraints (selector defaults to the component). */}}
+{{- define "mayfly.podScheduling" -}}
+{{- with .root.Values.priorityClassName }}
+priorityClassName: {{ . | quote }}
+{{- end }}
+{{- if .root.Values.topologySpreadConstraints }}
+topologySpreadConstraints:
+{{- range .root.Values.topologySpreadConstraints }}
+  - {{- toYaml (merge (dict) . (dict "labelSelector" (dict "matchLabels" (include "mayfly.selectorLabels" $ | fromYaml)))) | nindent 4 }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* Extra environment every Mayfly container gets (last, so it can refer to the chart's own). */}}
+{{- define "mayfly.extraEnv" -}}
+{{- with .Values.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Volumes for the PostgreSQL and NATS CAs, when configured. */}}
+{{- define "mayfly.caVolumes" -}}
+{{- if and .database .root.Values.database.caSecret }}
+- name: database-ca
+  secret: {secretName: {{ .root.Values.database.caSecret }}, defaultMode: 0444, items: [{key: {{ .root.Values.database.caKey }}, path: ca.crt}]}
+{{- end }}
+{{- if and .nats .root.Values.nats.tls.enabled .root.Values.nats.tls.caSecret }}
+- name: nats-ca
+  secret: {secretName: {{ .root.Values.nats.tls.caSecret }}, defaultMode: 0444, items: [{key: {{ .root.Values.nats.tls.caKey }}, path: ca.crt}]}
+{{- end }}
+{{- end -}}
+
+{{- define "mayfly.caMounts" -}}
+{{- if and .database .root.Values.database.caSecret }}
+- {name: database-ca, mountPath: /var/run/mayfly/database-ca, readOnly: true}
+{{- end }}
+{{- if and .nats .root.Values.nats.tls.enabled .root.Values.nats.tls.caSecret }}
+- {name: nats-ca, mountPath: /var/run/mayfly/nats-ca, readOnly: true}
+{{- end }}
 {{- end -}}
 
 {{- define "mayfly.tokenIssuer" -}}
@@ -91,7 +149,12 @@ edge-verifier: {port: 7056, healthPort: 7066, metricsPort: 9466, calls: [audit, 
       name: {{ .root.Values.database.existingSecret }}
       key: {{ .service }}-password
 - name: DATABASE_URL
-  value: "postgres://{{ .root.Values.database.rolePrefix }}{{ .service }}:$(MAYFLY_DB_PASSWORD)@{{ .root.Values.database.host }}:{{ .root.Values.database.port }}/{{ .root.Values.database.name }}?sslmode={{ .root.Values.database.sslmode }}"
+  value: "postgres://{{ .root.Values.database.rolePrefix }}{{ .service }}:$(MAYFLY_DB_PASSWORD)@{{ .root.Values.database.host }}:{{ .root.Values.database.port }}/{{ .root.Values.database.name }}?{{ include "mayfly.databaseParameters" .root }}"
+{{- end -}}
+
+{{/* The connection's TLS parameters: sslmode, and the mounted CA for verify-ca / verify-full. */}}
+{{- define "mayfly.databaseParameters" -}}
+sslmode={{ .Values.database.sslmode }}{{ if .Values.database.caSecret }}&sslrootcert=/var/run/mayfly/database-ca/ca.crt{{ end }}
 {{- end -}}
 
 {{/* NATS_URL for one NATS user (revocation, edge, issuance or audit), its password from the NATS Secret. */}}
@@ -102,7 +165,11 @@ edge-verifier: {port: 7056, healthPort: 7066, metricsPort: 9466, calls: [audit, 
       name: {{ .root.Values.nats.existingSecret }}
       key: {{ .user }}-password
 - name: NATS_URL
-  value: "nats://{{ .name }}:$(MAYFLY_NATS_PASSWORD)@{{ .root.Values.nats.host }}:{{ .root.Values.nats.port }}"
+  value: "{{ if .root.Values.nats.tls.enabled }}tls{{ else }}nats{{ end }}://{{ .name }}:$(MAYFLY_NATS_PASSWORD)@{{ .root.Values.nats.host }}:{{ .root.Values.nats.port }}"
+{{- if and .root.Values.nats.tls.enabled .root.Values.nats.tls.caSecret }}
+- name: MAYFLY_NATS_CA_FILE
+  value: /var/run/mayfly/nats-ca/ca.crt
+{{- end }}
 - name: MAYFLY_REVOCATION_STREAM
   value: {{ .root.Values.nats.stream | quote }}
 - name: MAYFLY_REVOCATION_SUBJECT_PREFIX
@@ -113,7 +180,11 @@ edge-verifier: {port: 7056, healthPort: 7066, metricsPort: 9466, calls: [audit, 
   value: {{ .root.Values.nats.auditHeadSubject | quote }}
 {{- end -}}
 
-{{/* gRPC health probes on the plaintext health port: startup, readiness, liveness. */}}
+{{/*
+gRPC health probes on the plaintext health port: startup, readiness, liveness. Readiness asks the
+server as a whole (a stale edge verifier says NOT_SERVING and leaves its Service); liveness asks
+mayfly.liveness, which only says the process answers — a NATS outage must not restart every edge.
+*/}}
 {{- define "mayfly.probes" -}}
 startupProbe:
   grpc: {port: {{ .healthPort }}}
@@ -124,7 +195,7 @@ readinessProbe:
   periodSeconds: 5
   failureThreshold: 2
 livenessProbe:
-  grpc: {port: {{ .healthPort }}}
+  grpc: {port: {{ .healthPort }}, service: mayfly.liveness}
   periodSeconds: 10
   timeoutSeconds: 3
   failureThreshold: 3
