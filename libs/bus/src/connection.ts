@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { MayflyError } from '@mayfly/core';
 
@@ -5,21 +6,35 @@ import { MayflyError } from '@mayfly/core';
  * NATS_URL's servers (comma-separated) and credentials: `nats://user:password@host:port`.
  * nats.js takes user and password as options, not inside the URL, so they are lifted out here.
  */
-export function parseNatsUrl(url: string): { servers: string[]; user?: string; pass?: string; display: string } {
+export function parseNatsUrl(url: string): { servers: string[]; user?: string; pass?: string; display: string; tls: boolean } {
   let user: string | undefined;
   let pass: string | undefined;
+  let tls = false;
   const servers = url.split(',').map((server) => {
     const trimmed = server.trim();
     const withScheme = /^[a-z]+:\/\//.test(trimmed) ? trimmed : `nats://${trimmed}`;
     const parsed = new URL(withScheme);
+    if (parsed.protocol === 'tls:') tls = true;
     if (parsed.username) {
       user = decodeURIComponent(parsed.username);
       pass = decodeURIComponent(parsed.password);
     }
     return `${parsed.hostname.includes(':') ? `[${parsed.hostname}]` : parsed.hostname}:${parsed.port || 4222}`;
   });
-  const display = servers.join(',') + (user ? ` (as ${user})` : '');
-  return { servers, ...(user !== undefined ? { user, pass: pass ?? '' } : {}), display };
+  const display = (tls ? 'tls://' : '') + servers.join(',') + (user ? ` (as ${user})` : '');
+  return { servers, ...(user !== undefined ? { user, pass: pass ?? '' } : {}), display, tls };
+}
+
+/**
+ * TLS to NATS: required when NATS_URL says tls:// or a CA file is given (MAYFLY_NATS_CA_FILE,
+ * then only that CA is trusted); undefined for plain nats://.
+ */
+export function natsTls(tls: boolean, caFile: string | undefined = process.env['MAYFLY_NATS_CA_FILE'] || undefined): { caFile?: string } | undefined {
+  if (caFile) {
+    if (!existsSync(caFile)) throw new MayflyError('ERR_CONFIG', `MAYFLY_NATS_CA_FILE ${caFile} does not exist (the PEM of the CA that signed the NATS server's certificate)`);
+    return { caFile };
+  }
+  return tls ? {} : undefined;
 }
 
 /**
@@ -27,11 +42,13 @@ export function parseNatsUrl(url: string): { servers: string[]; user?: string; p
  * out a NATS restart, not die with it. Messages name the servers and the user, never a password.
  */
 export async function connectBus(url: string, name: string, options: { waitOnFirstConnect?: boolean } = {}): Promise<NatsConnection> {
-  const { servers, user, pass, display } = parseNatsUrl(url);
+  const { servers, user, pass, display, tls } = parseNatsUrl(url);
+  const tlsOptions = natsTls(tls);
   try {
     return await connect({
       servers,
       ...(user !== undefined ? { user, pass } : {}),
+      ...(tlsOptions ? { tls: tlsOptions } : {}),
       name,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
@@ -42,7 +59,7 @@ export async function connectBus(url: string, name: string, options: { waitOnFir
   } catch (error) {
     throw new MayflyError(
       'ERR_DEPENDENCY_UNAVAILABLE',
-      `cannot reach NATS at ${display}: ${(error as Error).message}. Set NATS_URL (nats://user:password@host:port) or start nats-server -js.`,
+      `cannot reach NATS at ${display}: ${(error as Error).message}. Set NATS_URL (nats://user:password@host:port, tls://… for TLS; MAYFLY_NATS_CA_FILE names its CA) or start nats-server -js.`,
       { cause: error },
     );
   }
@@ -53,9 +70,10 @@ export async function connectBus(url: string, name: string, options: { waitOnFir
  * out). False when it refuses, or cannot be reached (then connecting properly says why).
  */
 export async function acceptsAnonymous(url: string): Promise<boolean> {
-  const { servers } = parseNatsUrl(url);
+  const { servers, tls } = parseNatsUrl(url);
   try {
-    const nc = await connect({ servers, name: 'mayfly-anonymous-probe', reconnect: false, timeout: 2_000 });
+    const tlsOptions = natsTls(tls);
+    const nc = await connect({ servers, name: 'mayfly-anonymous-probe', reconnect: false, timeout: 2_000, ...(tlsOptions ? { tls: tlsOptions } : {}) });
     await nc.close();
     return true;
   } catch {

@@ -1,5 +1,5 @@
 export { assertDatabaseReachable, createDatabase, redactUrl, type DatabaseOptions } from './connect.js';
-export { MIGRATION_NAMES, appliedMigrations, assertSchemaCurrent, migrateToLatest } from './migrate.js';
+export { MIGRATION_NAMES, appliedMigrations, assertSchemaCurrent, migrateToLatest, migrationsNewerThanThisBuild } from './migrate.js';
 export {
   DATABASE_SERVICES,
   DEFAULT_ROLE_PREFIX,

@@ -76,20 +76,43 @@ const MIGRATION_LOCK_KEY = 7_246_118_001;
  * migrate`), run as the role that owns the tables; services never migrate. An advisory lock
  * makes concurrent runs take turns.
  */
-export async function migrateToLatest(db: Kysely<Database>, databaseUrl: string, roles: ProvisionOptions | false = false): Promise<void> {
+export async function migrateToLatest(db: Kysely<Database>, databaseUrl: string, roles: ProvisionOptions | false = false): Promise<{ newer: string[] }> {
   const lockClient = new pg.Client({ connectionString: databaseUrl });
   await lockClient.connect();
   try {
     await lockClient.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-    const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
-    const failed = results?.find((result) => result.status === 'Error');
-    if (error || failed) {
-      throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${String(error)}`, { cause: error });
+    // After a rollback (helm rollback, an older image) the database may be ahead of this build.
+    // Migrations only add (deploy/README.md, "Upgrades and rollbacks"), so this build runs on the
+    // newer schema: nothing to do here — rather than kysely's "corrupted migrations" refusal.
+    const newer = await migrationsNewerThanThisBuild(db);
+    if (newer.length > 0) {
+      const missing = (await appliedMigrations(db)).filter((m) => m.appliedAt === undefined).map((m) => m.name);
+      if (missing.length > 0) {
+        throw new MayflyError('ERR_CONFIG', `the database has migrations this build does not know (${newer.join(', ')}) and lacks some it does (${missing.join(', ')}): it was migrated by another line of releases; migrate it with the release that made it`);
+      }
+    } else {
+      const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+      const failed = results?.find((result) => result.status === 'Error');
+      if (error || failed) {
+        throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${String(error)}`, { cause: error });
+      }
     }
     if (roles !== false) await provisionServiceRoles(db, roles);
+    return { newer };
   } finally {
     await lockClient.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
     await lockClient.end();
+  }
+}
+
+/** Migrations the database has applied that this build does not know: a newer release made them. */
+export async function migrationsNewerThanThisBuild(db: Kysely<Database>): Promise<string[]> {
+  try {
+    const rows = await sql<{ name: string }>`SELECT name FROM kysely_migration ORDER BY name`.execute(db);
+    return rows.rows.map((row) => row.name).filter((name) => !MIGRATION_NAMES.includes(name));
+  } catch (error) {
+    if ((error as { code?: string }).code === '42P01') return []; // a new database
+    throw error;
   }
 }
 

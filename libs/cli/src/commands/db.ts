@@ -28,7 +28,8 @@ export async function migrate(context: CommandContext): Promise<void> {
   try {
     context.out.say(`migrating ${redactUrl(url)}`);
     const passwords = passwordsFromEnv();
-    await migrateToLatest(db, url, context.flags.skipRoles ? false : { prefix, passwords });
+    const { newer } = await migrateToLatest(db, url, context.flags.skipRoles ? false : { prefix, passwords });
+    if (newer.length > 0) context.out.say(`the database is ahead of this build (a newer release applied ${newer.join(', ')}): nothing to migrate; this build runs on it, because migrations only add`);
     const migrations = await appliedMigrations(db);
     const roles = context.flags.skipRoles
       ? []

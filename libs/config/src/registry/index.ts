@@ -35,6 +35,7 @@ export const SETTINGS: readonly RegistryEntry[] = [
   mesh.INSECURE_DEV,
   mesh.DATABASE_URL,
   mesh.NATS_URL,
+  mesh.NATS_CA_FILE,
   mesh.DRAIN_SECONDS,
   mesh.LOG_LEVEL,
   issuance.ISSUANCE_HTTP_PORT,

@@ -96,6 +96,11 @@ export const NATS_URL = stringSetting({
   description:
     'NATS with JetStream (comma-separated for several); credentials as `nats://user:password@host:port` (never logged). Give the revocation service and the edges different users: see [NATS permissions](#nats-permissions)',
 });
+export const NATS_CA_FILE = optionalSetting({
+  name: 'MAYFLY_NATS_CA_FILE',
+  readBy: ['issuance', 'revocation', 'audit', 'edge-verifier', 'mayfly CLI'],
+  description: 'PEM file of the CA that signed the NATS server\'s certificate: connections use TLS and trust only it. A `tls://` NATS_URL also asks for TLS (checked against the system store and NODE_EXTRA_CA_CERTS without this)',
+});
 export const DRAIN_SECONDS = intSetting({ name: 'MAYFLY_DRAIN_SECONDS', readBy: ALL_SERVICES, default: 10, min: 0, max: 600, description: 'on SIGTERM, how long calls in flight may finish' });
 export const LOG_LEVEL = stringSetting({
   name: 'MAYFLY_LOG_LEVEL',
