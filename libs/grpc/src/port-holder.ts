@@ -90,7 +90,7 @@ function ownersOf(inodes: ReadonlySet<string>): Map<string, { pid: number; comma
 
 function commandOf(pid: string): string {
   try {
-    const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+    const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ').replace(/\s+/g, ' ');
     return command.length > 80 ? `${command.slice(0, 77)}...` : command || '?';
   } catch {
     return '?';
