@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ISSUER_KINDS as ISSUER_KIND_TABLE, ISSUER_KIND_NAMES } from '@mayfly/core';
 import { serviceAddress } from '@mayfly/config';
 import { callUnary, createClient } from '@mayfly/grpc';
-import { IssuerKind, RegistryServiceClient, ReplayPolicy, RevocationServiceClient, RiskTier, TrustedIssuer, Workload, riskTierFromJSON, riskTierToJSON, type RegisteredWorkload } from '@mayfly/proto';
+import { IssuerKind, RegistryServiceClient, ReplayPolicy, RevocationServiceClient, RiskTier, TrustedIssuer, Workload, riskTierToJSON, type RegisteredWorkload } from '@mayfly/proto';
 import type { CommandContext } from '../command.js';
 import { asOperator } from '../operator-client.js';
 import { oneOf, requireFlags, wholeNumber } from '../flags.js';
