@@ -107,6 +107,27 @@ describe('36 a truncated audit log does not verify', () => {
     expect(code).toBe(0);
   });
 
+  it('verifying while events are being appended finds no problem: it reads one consistent snapshot', async () => {
+    // The container test saw "inserted: event … was never appended through the log" on a live
+    // stack: links were read, then events, and appends in between looked like insertions.
+    let appending = true;
+    const load = (async () => {
+      for (let i = 0; appending; i++) {
+        const grant = await t.client(DEV.subject).acquire({ task: { id: `live-${i}-${Date.now()}`, kind: 'ci-job', reference: 'JOB-36', deadline: undefined }, resource: RESOURCE, actions: ['read'] });
+        await grant.release();
+      }
+    })();
+    try {
+      for (let round = 0; round < 5; round++) {
+        const { report } = await auditVerify();
+        expect(report.problems).toEqual([]);
+      }
+    } finally {
+      appending = false;
+      await load;
+    }
+  });
+
   it('without the external record, or without a trusted key, it says it cannot prove completeness (exit 2), never "intact"', async () => {
     const noRecord = await auditVerify({ nats: 'nats://127.0.0.1:1' });
     expect(noRecord.code).toBe(2);

@@ -3,8 +3,18 @@ import type { ChainLink, StoredCheckpoint, StoredEvent } from './chain-verificat
 
 const PAGE = 5_000;
 
-/** Everything verifyAuditChain needs, read page by page: the chain, every event's content hash, the checkpoints. */
-export async function readAuditChain(db: Kysely<Database>): Promise<{ links: ChainLink[]; events: StoredEvent[]; checkpoints: StoredCheckpoint[] }> {
+type AuditChain = { links: ChainLink[]; events: StoredEvent[]; checkpoints: StoredCheckpoint[] };
+
+/**
+ * Everything verifyAuditChain needs, read page by page — the chain, every event's content hash,
+ * the checkpoints — in one read-only REPEATABLE READ snapshot. Read one after the other, a live
+ * trail's events appended between the reads looked like events inserted behind the log's back.
+ */
+export async function readAuditChain(db: Kysely<Database>): Promise<AuditChain> {
+  return db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute((snapshot) => readPages(snapshot));
+}
+
+async function readPages(db: Kysely<Database>): Promise<AuditChain> {
   const links: ChainLink[] = [];
   for (let after = '0'; ; ) {
     const page = await listAuditChainLinks(db, after, PAGE);
