@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -120,6 +120,23 @@ describe('deploy/compose/compose.yaml', () => {
     if (!natsServer) return; // .ci/run makes sure one is installed
     const check = spawnSync(natsServer, ['-c', `${DIR}nats.conf`, '-t'], { env: { MAYFLY_NATS_REVOCATION_PASSWORD: 'a', MAYFLY_NATS_EDGE_PASSWORD: 'b', MAYFLY_NATS_ISSUANCE_PASSWORD: 'c', MAYFLY_NATS_AUDIT_PASSWORD: 'd', MAYFLY_NATS_AUDITOR_PASSWORD: 'e' }, encoding: 'utf8' });
     expect(check.status, check.stderr + check.stdout).toBe(0);
+  });
+
+  it('make-env.sh passwords are ones nats-server reads as strings (a password like "5g…" broke nats.conf in the container test)', () => {
+    const natsServer = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((path) => existsSync(path));
+    const dir = mkdtempSync(join(tmpdir(), 'make-env-'));
+    for (let round = 0; round < 20; round++) {
+      // make-env.sh writes .env beside itself: run a copy in a scratch directory.
+      copyFileSync(`${DIR}make-env.sh`, join(dir, 'make-env.sh'));
+      rmSync(join(dir, '.env'), { force: true });
+      const made = spawnSync('bash', [join(dir, 'make-env.sh')], { encoding: 'utf8' });
+      expect(made.status, made.stderr).toBe(0);
+      const env = Object.fromEntries(readFileSync(join(dir, '.env'), 'utf8').trim().split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+      for (const [name, value] of Object.entries(env)) expect(value, name).toMatch(/^[A-Za-z][A-Za-z0-9]{30,}$/);
+      if (!natsServer) continue;
+      const check = spawnSync(natsServer, ['-c', `${DIR}nats.conf`, '-t'], { env, encoding: 'utf8' });
+      expect(check.status, check.stderr + check.stdout).toBe(0);
+    }
   });
 
   it('sends traces to Jaeger, has Prometheus scrape every metrics port, and runs a demo workload', () => {
