@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { cpuBudget, snapshotCpu, type CpuBudget } from './cpu-budget.js';
 import { endProgress, progress, summarize, type LatencySummary } from './stats.js';
 
 export interface LoadPhase extends LatencySummary {
@@ -7,6 +8,8 @@ export interface LoadPhase extends LatencySummary {
   readonly seconds: number;
   readonly throughputPerSecond: number;
   readonly errors: number;
+  /** CPU per operation in the timed window, by process (Linux). */
+  readonly cpu?: CpuBudget;
 }
 
 export interface LoadTiming {
@@ -26,7 +29,9 @@ export async function runLoad(name: string, concurrency: number, timing: LoadTim
   let measureStart = 0;
   const start = performance.now();
   const end = start + (timing.warmupSeconds + timing.seconds) * 1000;
+  let cpuBefore: ReturnType<typeof snapshotCpu>;
   const warmupTimer = setTimeout(() => {
+    cpuBefore = snapshotCpu();
     measuring = true;
     measureStart = performance.now();
   }, timing.warmupSeconds * 1000);
@@ -48,12 +53,14 @@ export async function runLoad(name: string, concurrency: number, timing: LoadTim
     }
   };
   await Promise.all(Array.from({ length: concurrency }, (_, w) => worker(w)));
+  const cpu = cpuBudget(cpuBefore, snapshotCpu(), latencies.length);
   clearTimeout(warmupTimer);
   clearInterval(ticker);
   const seconds = (performance.now() - measureStart) / 1000;
-  const result = { name, concurrency, seconds: Math.round(seconds * 10) / 10, throughputPerSecond: Math.round(latencies.length / seconds), errors, ...summarize(latencies) };
+  const result = { name, concurrency, seconds: Math.round(seconds * 10) / 10, throughputPerSecond: Math.round(latencies.length / seconds), errors, ...summarize(latencies), ...(cpu ? { cpu } : {}) };
   endProgress(
     `  ${name} c=${concurrency}: ${result.throughputPerSecond}/s, p50 ${result.p50} ms, p95 ${result.p95} ms, p99 ${result.p99} ms, ${errors} errors (${result.count} in ${result.seconds}s)` +
+      (cpu ? `; CPU per operation ${cpu.totalMs} ms (${Object.entries(cpu.perOperationMs).map(([group, ms]) => `${group} ${ms}`).join(', ')}; load generator ${cpu.loadGeneratorMs} apart)` : '') +
       (firstError ? ` — first error: ${(firstError as Error).message}` : ''),
   );
   return result;
