@@ -27,7 +27,7 @@ export const HEALTH_PORT = portFamily({
   suffix: 'HEALTH_PORT',
   defaults: DEFAULT_HEALTH_PORTS,
   defaultText: 'gRPC port + 10 (7061 … 7066)',
-  description: 'plaintext `grpc.health.v1` for orchestrator probes',
+  description: 'plaintext `grpc.health.v1` for orchestrator probes: the server as a whole ("") for readiness (a stale edge says NOT_SERVING), `mayfly.liveness` for liveness (SERVING while the process answers)',
 });
 
 export const METRICS_PORT = portFamily({
