@@ -81,7 +81,8 @@ export {
   findGrantForUpdate,
   findGrantIdByTokenId,
   insertGrant,
-  insertGrantWithAuditOutbox,
+  insertGrantsWithAuditOutbox,
+  type GrantWithAuditEntries,
   insertDelegatedGrant,
   isIdempotencyKeyTaken,
   listOverdueHeartbeats,
@@ -143,3 +144,4 @@ export {
 } from './repositories/approvals.js';
 export { ChannelListener, GRANT_ENDED_CHANNEL, GrantEndedListener, GrantStateListener, PolicySetListener } from './channel-listener.js';
 export { countLiveGrantsOn, deleteResource, findResource, listResources, putResource, type ResourceInput } from './repositories/resources.js';
+export { GroupCommit, isRowFault, type GroupCommitOptions } from './group-commit.js';

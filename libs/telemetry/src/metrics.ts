@@ -17,6 +17,8 @@ export interface MayflyMetrics {
   readonly edgeVerifications: Counter;
   /** Audit events set aside after the audit service refused them too often, by owner. */
   readonly auditDeadLetters: Counter;
+  /** Grants per commit transaction (group commit): 1 when alone, more under concurrency. */
+  readonly grantCommitBatch: Histogram;
 }
 
 let instruments: MayflyMetrics | undefined;
@@ -41,6 +43,10 @@ export function mayflyMetrics(): MayflyMetrics {
     }),
     edgeVerifications: meter.createCounter('mayfly_edge_verifications', { description: 'Edge verifications, by result' }),
     auditDeadLetters: meter.createCounter('mayfly_audit_dead_letters', { description: 'Audit events set aside after repeated refusal by the audit service' }),
+    grantCommitBatch: meter.createHistogram('mayfly_grant_commit_batch', {
+      description: 'Grants committed per transaction (group commit)',
+      advice: { explicitBucketBoundaries: [1, 2, 4, 8, 16, 32, 64, 128, 256] },
+    }),
   };
   return instruments;
 }

@@ -2,6 +2,8 @@ import {
   BREAK_GLASS_MAX_SECONDS,
   DEFAULT_TTL_SECONDS,
   EnvReader,
+  GRANT_COMMIT_CONCURRENCY,
+  GRANT_COMMIT_MAX_BATCH,
   GRANT_RATE_BURST,
   GRANT_RATE_PER_SECOND,
   GRANT_READER_GROUPS,
@@ -37,6 +39,8 @@ export interface IssuanceSettings {
   readonly breakGlassMaxSeconds: number;
   readonly maxDelegationDepth: number;
   readonly rateLimit: { readonly perSecond: number; readonly burst: number };
+  /** Group commit of grants (issue 24): most per transaction, transactions at once. */
+  readonly grantCommit: { readonly maxBatch: number; readonly maxInFlight: number };
   readonly unauthenticatedRateLimit: { readonly perSecond: number; readonly burst: number };
   readonly signingKeys: { readonly dir: string | undefined; readonly graceSeconds: number; readonly reloadIntervalMs: number; readonly revokedPollMs: number };
   readonly sessionCheckCacheMs: number;
@@ -60,6 +64,7 @@ export function issuanceSettings(env: EnvReader, log: Logger): IssuanceSettings 
     // How many times access may be passed on: agent → sub-agent → tool is 2.
     maxDelegationDepth: env.read(MAX_DELEGATION_DEPTH),
     rateLimit: { perSecond: env.read(GRANT_RATE_PER_SECOND), burst: env.read(GRANT_RATE_BURST) },
+    grantCommit: { maxBatch: env.read(GRANT_COMMIT_MAX_BATCH), maxInFlight: env.read(GRANT_COMMIT_CONCURRENCY) },
     unauthenticatedRateLimit: { perSecond: env.read(UNAUTHENTICATED_RATE_PER_PEER), burst: env.read(UNAUTHENTICATED_BURST_PER_PEER) },
     signingKeys: {
       dir: env.read(SIGNING_KEYRING_DIR),

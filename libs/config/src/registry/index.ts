@@ -47,6 +47,8 @@ export const SETTINGS: readonly RegistryEntry[] = [
   issuance.MAX_DELEGATION_DEPTH,
   issuance.GRANT_RATE_PER_SECOND,
   issuance.GRANT_RATE_BURST,
+  issuance.GRANT_COMMIT_MAX_BATCH,
+  issuance.GRANT_COMMIT_CONCURRENCY,
   issuance.UNAUTHENTICATED_RATE_PER_PEER,
   issuance.UNAUTHENTICATED_BURST_PER_PEER,
   issuance.SIGNING_KEYRING_DIR,

@@ -31,6 +31,22 @@ export const MAX_DELEGATION_DEPTH = intSetting({
 });
 export const GRANT_RATE_PER_SECOND = intSetting({ name: 'MAYFLY_GRANT_RATE_PER_SECOND', readBy: ['issuance'], default: 50, min: 0, max: 1_000_000, description: 'grant requests per second per workload (token bucket); 0 turns limiting off' });
 export const GRANT_RATE_BURST = intSetting({ name: 'MAYFLY_GRANT_RATE_BURST', readBy: ['issuance'], default: 100, min: 1, max: 1_000_000, description: 'how many grant requests a workload may make at once' });
+export const GRANT_COMMIT_MAX_BATCH = intSetting({
+  name: 'MAYFLY_GRANT_COMMIT_MAX_BATCH',
+  readBy: ['issuance'],
+  default: 64,
+  min: 1,
+  max: 500,
+  description: 'most grants committed in one transaction under concurrency (group commit); 1 commits each grant on its own',
+});
+export const GRANT_COMMIT_CONCURRENCY = intSetting({
+  name: 'MAYFLY_GRANT_COMMIT_CONCURRENCY',
+  readBy: ['issuance'],
+  default: 2,
+  min: 1,
+  max: 64,
+  description: 'grant commit transactions at once; grants arriving while all are busy share the next one (a grant alone never waits)',
+});
 export const UNAUTHENTICATED_RATE_PER_PEER = intSetting({
   name: 'MAYFLY_UNAUTHENTICATED_RATE_PER_PEER',
   readBy: ['issuance'],

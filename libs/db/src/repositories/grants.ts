@@ -6,22 +6,27 @@ export async function insertGrant(db: Kysely<Database>, grant: NewGrant | GrantR
   await db.insertInto('grants').values(grant).execute();
 }
 
+/** A grant and the audit outbox entries that describe it. */
+export interface GrantWithAuditEntries {
+  readonly grant: GrantRecord;
+  readonly entries: readonly OutboxEntry[];
+}
+
 /**
- * Inserts a grant and its audit outbox entries in one statement (a data-modifying CTE): atomic
- * like a transaction, but one round trip instead of four on the grant's hot path.
+ * Inserts grants and their audit outbox entries in one statement (a data-modifying CTE): atomic
+ * like a transaction — every grant with its events, or nothing — but one round trip and one
+ * commit however many grants it carries (group commit batches them).
  */
-export async function insertGrantWithAuditOutbox(
-  db: Kysely<Database>,
-  grant: GrantRecord,
-  owner: string,
-  entries: readonly OutboxEntry[],
-): Promise<void> {
+export async function insertGrantsWithAuditOutbox(db: Kysely<Database>, owner: string, batch: readonly GrantWithAuditEntries[]): Promise<void> {
+  if (batch.length === 0) return;
+  const grants = batch.map((item) => item.grant);
+  const entries = batch.flatMap((item) => item.entries);
   if (entries.length === 0) {
-    await insertGrant(db, grant);
+    await db.insertInto('grants').values(grants).execute();
     return;
   }
   await db
-    .with('inserted_grant', (qb) => qb.insertInto('grants').values(grant).returning('id'))
+    .with('inserted_grants', (qb) => qb.insertInto('grants').values(grants).returning('id'))
     .insertInto('audit_outbox')
     .values(outboxRows(owner, entries))
     .execute();

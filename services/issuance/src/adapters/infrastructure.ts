@@ -48,7 +48,7 @@ export async function connectInfrastructure(settings: IssuanceSettings, env: Env
   return {
     db,
     audit,
-    store: new PostgresGrantStore(db, audit),
+    store: new PostgresGrantStore(db, audit, settings.grantCommit),
     attestation: createClient(AttestationServiceClient, serviceAddress('attestation', env), 'attestation'),
     decision: createClient(DecisionServiceClient, serviceAddress('decision', env), 'decision'),
     revocation: createClient(RevocationServiceClient, serviceAddress('revocation', env), 'revocation'),

@@ -1,17 +1,44 @@
 import type { AuditTrail } from '@mayfly/audit-trail';
-import { findGrant, findGrantByIdempotencyKey, insertGrantWithAuditOutbox, isIdempotencyKeyTaken, recordRenewedToken, type Database, type GrantRecord, type Kysely } from '@mayfly/db';
+import {
+  GroupCommit,
+  findGrant,
+  findGrantByIdempotencyKey,
+  insertGrantsWithAuditOutbox,
+  isIdempotencyKeyTaken,
+  isRowFault,
+  recordRenewedToken,
+  type Database,
+  type GrantRecord,
+  type GrantWithAuditEntries,
+  type Kysely,
+} from '@mayfly/db';
 import type { AuditEvent } from '@mayfly/proto';
+import { mayflyMetrics } from '@mayfly/telemetry';
 
 /** Grant rows and their audit events, committed together. */
 export class PostgresGrantStore {
+  /** Grants that arrive together share a transaction (issue 24); a grant alone goes at once. */
+  private readonly grantCommits: GroupCommit<GrantWithAuditEntries>;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly audit: AuditTrail,
-  ) {}
+    groupCommit: { readonly maxBatch: number; readonly maxInFlight: number } = { maxBatch: 64, maxInFlight: 2 },
+  ) {
+    this.grantCommits = new GroupCommit((batch) => insertGrantsWithAuditOutbox(db, audit.owner, batch), {
+      ...groupCommit,
+      isItemFault: isRowFault,
+      onCommitted: (grants) => mayflyMetrics().grantCommitBatch.record(grants),
+    });
+  }
 
+  /**
+   * Resolves once the transaction holding the grant and its events has committed (invariant 1);
+   * a grant whose idempotency key is already taken is told so, and its batch-mates commit.
+   */
   async commitGrant(grant: GrantRecord, events: readonly AuditEvent[]): Promise<'committed' | 'idempotency-key-taken'> {
     try {
-      await insertGrantWithAuditOutbox(this.db, grant, this.audit.owner, this.audit.outboxEntries(events));
+      await this.grantCommits.submit({ grant, entries: this.audit.outboxEntries(events) });
       return 'committed';
     } catch (error) {
       if (isIdempotencyKeyTaken(error)) return 'idempotency-key-taken';

@@ -1,0 +1,147 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditTrail } from '@mayfly/audit-trail';
+import { createDatabase, migrateToLatest, upsertWorkload, type Database, type GrantRecord, type Kysely } from '@mayfly/db';
+import { auditEvent } from '@mayfly/model';
+import type { AuditEvent } from '@mayfly/proto';
+import { PostgresGrantStore } from '../../services/issuance/src/adapters/postgres-grant-store.js';
+import { newGrantRecord } from '../../services/issuance/src/domain/grant-record.js';
+
+/**
+ * Group commit of grants against real PostgreSQL (issue 24, point 3): grants that arrive together
+ * share one transaction (rows committed together share an xmin), each caller hears back only
+ * once its grant is visible to another connection, a grant whose idempotency key is taken is
+ * told so while its batch-mates commit with their audit outbox rows, and a grant alone commits
+ * in a transaction of its own.
+ */
+const SERVER = { host: '127.0.0.1', port: 5432 };
+const database = `mayfly_group_commit_${randomBytes(4).toString('hex')}`;
+const SPIFFE_ID = 'spiffe://example.org/ci/builder';
+const silent = { debug() {}, info() {}, warn() {}, error() {}, child() { return silent; } } as never;
+let db: Kysely<Database>;
+let observer: pg.Client;
+
+async function asOwner(sql: string): Promise<void> {
+  const client = new pg.Client({ ...SERVER, user: 'postgres', database: 'postgres' });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+function grantWith(idempotencyKey?: string): GrantRecord {
+  const grant = newGrantRecord({
+    spiffeId: SPIFFE_ID,
+    task: { id: `task-${randomUUID()}`, kind: 'ci-job', reference: '', deadline: undefined },
+    resource: 'svc:orders',
+    decision: { grantedActions: ['read'], policyIds: ['p'], policyVersion: 'v' },
+    status: 'active',
+    issuedAt: new Date(),
+    expiresAt: new Date(Date.now() + 300_000),
+    renewableUntil: new Date(Date.now() + 300_000),
+    tokenLifetimeSeconds: 300,
+    heartbeatIntervalSeconds: null,
+  });
+  return idempotencyKey ? { ...grant, idempotency_key: idempotencyKey, request_digest: 'digest', token_reissue: 'reissue' } : grant;
+}
+
+const eventsOf = (grant: GrantRecord): AuditEvent[] =>
+  ['grant.requested', 'grant.issued'].map((kind) => auditEvent('issuance', { kind, actor: grant.spiffe_id, grantId: grant.id, outcome: 'success' }));
+
+async function visible(grantId: string): Promise<boolean> {
+  const { rowCount } = await observer.query('SELECT 1 FROM grants WHERE id = $1', [grantId]);
+  return rowCount === 1;
+}
+
+/** How many transactions committed these grants (rows written by one transaction share its xmin). */
+async function transactionsHolding(grantIds: readonly string[]): Promise<number> {
+  const { rows } = await observer.query<{ n: string }>('SELECT count(DISTINCT xmin::text) AS n FROM grants WHERE id = ANY($1::uuid[])', [grantIds]);
+  return Number(rows[0]!.n);
+}
+
+function storeWith(maxInFlight: number): PostgresGrantStore {
+  const audit = new AuditTrail({ db, owner: 'issuance', auditAddress: 'unused', log: silent, sink: { record: async () => undefined, close: () => undefined } });
+  return new PostgresGrantStore(db, audit, { maxBatch: 64, maxInFlight });
+}
+
+beforeAll(async () => {
+  await asOwner(`CREATE DATABASE ${database}`);
+  const url = `postgres://postgres@${SERVER.host}:${SERVER.port}/${database}`;
+  db = createDatabase({ url, maxConnections: 4 });
+  await migrateToLatest(db, url, false);
+  await upsertWorkload(db, { spiffeId: SPIFFE_ID, ownerTeam: 'ci', ownerContact: 'ci@example.org', environment: 'dev', riskTier: 'low', ceiling: [{ resource: 'svc:orders', actions: ['read'] }] });
+  observer = new pg.Client({ ...SERVER, user: 'postgres', database });
+  await observer.connect();
+}, 60_000);
+
+afterAll(async () => {
+  await observer?.end();
+  await db?.destroy();
+  await asOwner(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+});
+
+describe('grant group commit', () => {
+  it('commits concurrent grants in shared transactions, answers each after its commit, and keeps idempotency keys', async () => {
+    const store = storeWith(1);
+    const keyed = [grantWith('retry-1'), grantWith('retry-1'), grantWith('retry-2'), grantWith('retry-2')];
+    const plain = Array.from({ length: 36 }, () => grantWith());
+    const grants = [plain[0]!, ...keyed, ...plain.slice(1)];
+    const outcomes = await Promise.all(
+      grants.map(async (grant) => {
+        const outcome = await store.commitGrant(grant, eventsOf(grant));
+        // Answered only after the commit: another connection sees the grant (or, refused, never will).
+        return { grant, outcome, seen: await visible(grant.id) };
+      }),
+    );
+
+    for (const { outcome, seen } of outcomes) expect(seen).toBe(outcome === 'committed');
+    const taken = outcomes.filter((o) => o.outcome === 'idempotency-key-taken').map((o) => o.grant);
+    expect(taken.map((grant) => grant.idempotency_key).sort()).toEqual(['retry-1', 'retry-2']);
+    const committed = outcomes.filter((o) => o.outcome === 'committed').map((o) => o.grant.id);
+    expect(committed).toHaveLength(38);
+
+    // 38 grants in far fewer commits: the first alone, the rest together, split only around the two taken keys.
+    expect(await transactionsHolding(committed)).toBeLessThanOrEqual(10);
+
+    // Every committed grant has its two audit rows; the refused ones left none behind.
+    const { rows: pending } = await observer.query<{ n: string }>("SELECT count(*) AS n FROM audit_outbox WHERE owner = 'issuance'");
+    expect(Number(pending[0]!.n)).toBe(38 * 2);
+  });
+
+  it('commits grants that arrive while a commit is in flight together, in one transaction', async () => {
+    const store = storeWith(1);
+    const grants = Array.from({ length: 20 }, () => grantWith());
+    const outcomes = await Promise.all(grants.map((grant) => store.commitGrant(grant, eventsOf(grant))));
+    expect(outcomes.every((outcome) => outcome === 'committed')).toBe(true);
+    expect(await transactionsHolding(grants.map((grant) => grant.id))).toBe(2); // the first alone, 19 together
+  });
+
+  it('commits a grant that arrives alone in a transaction of its own, at once', async () => {
+    const store = storeWith(2);
+    const before = await observer.query<{ n: string }>('SELECT count(*) AS n FROM grants');
+    const grant = grantWith();
+    expect(await store.commitGrant(grant, eventsOf(grant))).toBe('committed');
+    expect(await visible(grant.id)).toBe(true);
+    const { rows } = await observer.query<{ n: string }>('SELECT count(*) AS n FROM grants WHERE xmin = (SELECT xmin FROM grants WHERE id = $1)', [grant.id]);
+    expect(Number(rows[0]!.n)).toBe(1);
+    expect(Number((await observer.query<{ n: string }>('SELECT count(*) AS n FROM grants')).rows[0]!.n)).toBe(Number(before.rows[0]!.n) + 1);
+  });
+
+  it('a grant the database refuses for its own row fails alone; the rest of its batch commits', async () => {
+    const store = storeWith(1);
+    const first = grantWith();
+    const good = Array.from({ length: 6 }, () => grantWith());
+    // A grant of a workload that is not registered breaks the foreign key: its row is at fault.
+    const orphan = { ...grantWith(), spiffe_id: 'spiffe://example.org/nobody/registered' };
+    const pendingFirst = store.commitGrant(first, eventsOf(first));
+    const results = await Promise.allSettled([...good.slice(0, 3), orphan, ...good.slice(3)].map((grant) => store.commitGrant(grant, eventsOf(grant))));
+    await pendingFirst;
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
+    expect((results[3] as PromiseRejectedResult).reason).toMatchObject({ code: '23503' });
+    for (const grant of good) expect(await visible(grant.id)).toBe(true);
+    expect(await visible(orphan.id)).toBe(false);
+  });
+});
