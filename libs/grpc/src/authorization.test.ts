@@ -49,6 +49,17 @@ describe('caller authorization', () => {
     expect(() => authorizeCaller('mayfly.v1.DecisionService/Decide', undefined)).toThrow(/client certificate/);
   });
 
+  it('remembers admissions per certificate and method, never refusals', () => {
+    const issuance = certFor('spiffe://mayfly.test/mayfly/issuance');
+    const revocation = certFor('spiffe://mayfly.test/mayfly/revocation');
+    for (let i = 0; i < 3; i++) {
+      expect(authorizeCaller('mayfly.v1.DecisionService/DecideBatch', issuance)).toBe('spiffe://mayfly.test/mayfly/issuance');
+      expect(() => authorizeCaller('mayfly.v1.DecisionService/DecideBatch', revocation)).toThrow(/may not call/);
+    }
+    // Admitted for one method is not admitted for another.
+    expect(() => authorizeCaller('mayfly.v1.AuditService/ListEvents', issuance)).toThrow(/may not call/);
+  });
+
   it('lets anyone reach workload-facing RPCs, reporting the certificate identity if there is one', () => {
     expect(authorizeCaller('mayfly.v1.IssuanceService/RequestGrant', undefined)).toBeUndefined();
     expect(authorizeCaller('mayfly.v1.EdgeVerifierService/Verify', certFor('spiffe://mayfly.test/app'))).toBe('spiffe://mayfly.test/app');
