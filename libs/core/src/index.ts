@@ -57,3 +57,4 @@ export {
   isEvidenceAlgorithm,
   type EvidenceAlgorithm,
 } from './crypto-policy.js';
+export { BatchQueue, type BatchQueueOptions, type Settled } from './batch-queue.js';

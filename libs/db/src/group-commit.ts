@@ -1,12 +1,13 @@
+import { BatchQueue, type Settled } from '@mayfly/core';
+
 /**
  * Group commit: under concurrency, many small writes share one transaction.
  *
  * Each write costs PostgreSQL a parse, a plan, a commit and a WAL flush, and costs the service a
- * query compilation and a round trip — whether it carries one row or sixty. So writes are queued
- * and committed together: while `maxInFlight` transactions are running, what arrives waits for
- * the next one, which takes up to `maxBatch` of them. There is no timer: a write that arrives
- * with nothing in flight is committed at once, so a caller alone never waits (serial latency
- * unchanged), and under load the batch is whatever arrived during the previous commit.
+ * query compilation and a round trip — whether it carries one row or sixty. So writes go through
+ * a BatchQueue: while `maxInFlight` transactions are running, what arrives waits for the next
+ * one, which takes up to `maxBatch` of them. There is no timer: a write that arrives with nothing
+ * in flight is committed at once, so a caller alone never waits.
  *
  * Every caller's promise settles only after the transaction that holds its item has committed
  * (or failed). A batch that fails because of what one item holds (a unique key taken, a value
@@ -25,64 +26,38 @@ export interface GroupCommitOptions {
   readonly onCommitted?: (items: number) => void;
 }
 
-interface Waiting<Item> {
-  readonly item: Item;
-  readonly resolve: () => void;
-  readonly reject: (error: unknown) => void;
-}
-
 export class GroupCommit<Item> {
-  private readonly queue: Waiting<Item>[] = [];
-  private inFlight = 0;
+  private readonly queue: BatchQueue<Item, void>;
 
   constructor(
     /** Writes all the items in one transaction, or none of them. */
     private readonly write: (items: readonly Item[]) => Promise<void>,
     private readonly options: GroupCommitOptions,
   ) {
-    if (options.maxBatch < 1 || options.maxInFlight < 1) throw new Error('group commit: maxBatch and maxInFlight must be at least 1');
+    this.queue = new BatchQueue((items) => this.commit(items), options);
   }
 
   /** Resolves once the item is committed; rejects with the error of the write that failed it. */
   submit(item: Item): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
-      this.startBatches();
-    });
+    return this.queue.submit(item);
   }
 
   /** Items waiting for a transaction (not counting those being committed). */
   get waiting(): number {
-    return this.queue.length;
+    return this.queue.waiting;
   }
 
-  private startBatches(): void {
-    while (this.inFlight < this.options.maxInFlight && this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.options.maxBatch);
-      this.inFlight += 1;
-      void this.commit(batch).finally(() => {
-        this.inFlight -= 1;
-        this.startBatches();
-      });
-    }
-  }
-
-  private async commit(batch: readonly Waiting<Item>[]): Promise<void> {
+  private async commit(items: readonly Item[]): Promise<Settled<void>[]> {
     try {
-      await this.write(batch.map((waiting) => waiting.item));
+      await this.write(items);
     } catch (error) {
-      if (batch.length === 1 || !this.options.isItemFault(error)) {
-        for (const waiting of batch) waiting.reject(error);
-        return;
-      }
+      if (items.length === 1 || !this.options.isItemFault(error)) return items.map(() => ({ ok: false, error }));
       // Find the item at fault: each half on its own, the first before the second (order kept).
-      const half = Math.ceil(batch.length / 2);
-      await this.commit(batch.slice(0, half));
-      await this.commit(batch.slice(half));
-      return;
+      const half = Math.ceil(items.length / 2);
+      return [...(await this.commit(items.slice(0, half))), ...(await this.commit(items.slice(half)))];
     }
-    this.options.onCommitted?.(batch.length);
-    for (const waiting of batch) waiting.resolve();
+    this.options.onCommitted?.(items.length);
+    return items.map(() => ({ ok: true, value: undefined }));
   }
 }
 
