@@ -38,6 +38,11 @@ const CONFIG = {
   loginConcurrency: (process.env['BENCH_LOGIN_CONCURRENCY'] ?? '1,16').split(',').map(Number),
   /** How often issuance's reconciler passes, in a mesh the bench starts (MAYFLY_LOGIN_RECONCILE_MS). */
   loginReconcileMs: env('BENCH_LOGIN_RECONCILE_MS', 1000),
+  /**
+   * BENCH_SESSION_ONLY=1: only the session grant phases, printed and not written to results —
+   * the short loop for steering CPU per grant while changing the grant path.
+   */
+  sessionOnly: process.env['BENCH_SESSION_ONLY'] === '1',
 };
 const TARGETS = {
   serialP50Ms: 3,
@@ -361,6 +366,7 @@ async function main(): Promise<void> {
     say('grants within an attested session (X.509-SVID, no evidence)');
     const grants: LoadPhase[] = [];
     for (const concurrency of CONFIG.concurrency) grants.push(await sessionGrants(issuer, concurrency, timing));
+    if (CONFIG.sessionOnly) return;
     say('grants with fresh evidence');
     const evidence: LoadPhase[] = [];
     for (const concurrency of CONFIG.comparedConcurrency) {

@@ -72,6 +72,10 @@ export {
 } from './gen/mayfly/v1/common.js';
 export {
   ActionExplanation,
+  DecideBatchRequest,
+  DecideBatchResponse,
+  DecideError,
+  DecideOutcome,
   DecideRequest,
   DecideResponse,
   ExplainRequest,

@@ -19,7 +19,12 @@ export interface MayflyMetrics {
   readonly auditDeadLetters: Counter;
   /** Grants per commit transaction (group commit): 1 when alone, more under concurrency. */
   readonly grantCommitBatch: Histogram;
+  /** Decision: requests per DecideBatch call (issuance batches under concurrency). */
+  readonly decideBatch: Histogram;
 }
+
+/** Items per batch: powers of two up to the largest batch allowed. */
+const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 
 let instruments: MayflyMetrics | undefined;
 
@@ -45,7 +50,11 @@ export function mayflyMetrics(): MayflyMetrics {
     auditDeadLetters: meter.createCounter('mayfly_audit_dead_letters', { description: 'Audit events set aside after repeated refusal by the audit service' }),
     grantCommitBatch: meter.createHistogram('mayfly_grant_commit_batch', {
       description: 'Grants committed per transaction (group commit)',
-      advice: { explicitBucketBoundaries: [1, 2, 4, 8, 16, 32, 64, 128, 256] },
+      advice: { explicitBucketBoundaries: BATCH_BUCKETS },
+    }),
+    decideBatch: meter.createHistogram('mayfly_decide_batch', {
+      description: 'Decision requests per DecideBatch call',
+      advice: { explicitBucketBoundaries: BATCH_BUCKETS },
     }),
   };
   return instruments;

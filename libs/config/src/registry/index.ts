@@ -49,6 +49,8 @@ export const SETTINGS: readonly RegistryEntry[] = [
   issuance.GRANT_RATE_BURST,
   issuance.GRANT_COMMIT_MAX_BATCH,
   issuance.GRANT_COMMIT_CONCURRENCY,
+  issuance.DECIDE_MAX_BATCH,
+  issuance.DECIDE_CONCURRENCY,
   issuance.UNAUTHENTICATED_RATE_PER_PEER,
   issuance.UNAUTHENTICATED_BURST_PER_PEER,
   issuance.SIGNING_KEYRING_DIR,

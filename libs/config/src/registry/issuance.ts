@@ -47,6 +47,22 @@ export const GRANT_COMMIT_CONCURRENCY = intSetting({
   max: 64,
   description: 'grant commit transactions at once; grants arriving while all are busy share the next one (a grant alone never waits)',
 });
+export const DECIDE_MAX_BATCH = intSetting({
+  name: 'MAYFLY_DECIDE_MAX_BATCH',
+  readBy: ['issuance'],
+  default: 64,
+  min: 1,
+  max: 256,
+  description: 'most decisions asked of the decision service in one DecideBatch call under concurrency; 1 asks each by Decide',
+});
+export const DECIDE_CONCURRENCY = intSetting({
+  name: 'MAYFLY_DECIDE_CONCURRENCY',
+  readBy: ['issuance'],
+  default: 2,
+  min: 1,
+  max: 64,
+  description: 'calls to the decision service at once; requests arriving while all are out share the next call (a request alone never waits)',
+});
 export const UNAUTHENTICATED_RATE_PER_PEER = intSetting({
   name: 'MAYFLY_UNAUTHENTICATED_RATE_PER_PEER',
   readBy: ['issuance'],

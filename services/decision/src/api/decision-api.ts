@@ -1,8 +1,8 @@
 import type { Logger } from '@mayfly/core';
-import { invalidArgument } from '@mayfly/core';
+import { MayflyError, invalidArgument, newId } from '@mayfly/core';
 import { unary } from '@mayfly/grpc';
 import { mayflyMetrics, withSpan } from '@mayfly/telemetry';
-import { Effect, type DecisionServiceServer } from '@mayfly/proto';
+import { Effect, type DecideError, type DecideRequest, type DecideResponse, type DecisionServiceServer } from '@mayfly/proto';
 import { decide, type DecisionLimits } from '../domain/decide.js';
 import { explain } from '../domain/explain.js';
 import type { LivePolicies } from '../adapters/live-policies.js';
@@ -21,11 +21,27 @@ export function decisionApi(live: LivePolicies, store: PostgresPolicyStore, limi
       const { engine, setVersion } = live.current();
       return withSpan('decide', { 'mayfly.policy_version': engine.version, 'mayfly.policy_set_version': setVersion }, async (span) => {
         const response = { ...decide(request, engine, limits), policySetVersion: setVersion };
-        const effect = response.effect === Effect.EFFECT_ALLOW ? 'allow' : response.effect === Effect.EFFECT_NEEDS_APPROVAL ? 'needs_approval' : 'deny';
+        const effect = countDecision(response);
         span.setAttributes({ 'mayfly.effect': effect, 'mayfly.policy_ids': response.policyIds });
-        mayflyMetrics().decisions.add(1, { effect });
         return response;
       });
+    }),
+    decideBatch: unary(log, 'mayfly.v1.DecisionService/DecideBatch', async ({ requests }) => {
+      if (requests.length > MAX_DECIDE_BATCH) throw invalidArgument('requests', `holds ${requests.length} requests; at most ${MAX_DECIDE_BATCH} per DecideBatch`);
+      // One policy set for the whole batch, as for one Decide.
+      const { engine, setVersion } = live.current();
+      mayflyMetrics().decideBatch.record(requests.length);
+      return withSpan('decide batch', { 'mayfly.policy_version': engine.version, 'mayfly.policy_set_version': setVersion, 'mayfly.batch_size': requests.length }, async () => ({
+        outcomes: requests.map((request) => {
+          try {
+            const decision = { ...decide(request, engine, limits), policySetVersion: setVersion };
+            countDecision(decision);
+            return { decision, error: undefined };
+          } catch (error) {
+            return { decision: undefined, error: decideError(error, request, log) };
+          }
+        }),
+      }));
     }),
     validatePolicies: unary(log, 'mayfly.v1.DecisionService/ValidatePolicies', async (request) => {
       const { version, problems } = checkPolicyFiles(request.files);
@@ -38,4 +54,21 @@ export function decisionApi(live: LivePolicies, store: PostgresPolicyStore, limi
       return { ...answer, decision: answer.decision ? { ...answer.decision, policySetVersion: setVersion } : undefined };
     }),
   };
+}
+
+/** Most requests in one DecideBatch: issuance sends up to 64; the bound keeps one call's work small. */
+export const MAX_DECIDE_BATCH = 256;
+
+function countDecision(response: DecideResponse): 'allow' | 'needs_approval' | 'deny' {
+  const effect = response.effect === Effect.EFFECT_ALLOW ? 'allow' : response.effect === Effect.EFFECT_NEEDS_APPROVAL ? 'needs_approval' : 'deny';
+  mayflyMetrics().decisions.add(1, { effect });
+  return effect;
+}
+
+/** What Decide's trailers would have said about a request it refused; an unexpected error is logged with a reference. */
+function decideError(error: unknown, request: DecideRequest, log: Logger): DecideError {
+  if (error instanceof MayflyError) return { code: error.code, message: error.message, field: error.field ?? '' };
+  const ref = newId();
+  log.error({ err: error, rpc: 'DecideBatch', ref, resource: request.resource }, 'unexpected error');
+  return { code: 'ERR_INTERNAL', message: `internal error (ref ${ref}); the service log has the details`, field: '' };
 }

@@ -13,6 +13,7 @@ import type { RenewalPorts } from '../domain/renew-grant.js';
 import type { SessionPorts } from '../domain/start-session.js';
 import type { SessionCertificate } from '../domain/workload-identity.js';
 import type { IssuanceSettings } from '../settings.js';
+import { batchedDecisions } from './batched-decisions.js';
 import type { IssuanceInfrastructure } from './infrastructure.js';
 
 /** The ports of what workloads call: grants, sessions, renewal, delegation, heartbeats, completion. */
@@ -25,7 +26,7 @@ export function workloadPorts(infra: IssuanceInfrastructure, credentials: Creden
   const flowPorts: GrantFlowPorts = {
     attest: async (evidence, deadline) => callUnary(attestation, attestation.attest, { evidence }, { deadline, target: 'attestation' }),
     checkSession: (certificate) => withSpan('check session', { 'mayfly.spiffe_id': certificate.spiffeId }, () => sessionRegistry.check(certificate)),
-    decide: async (request, deadline) => callUnary(decision, decision.decide, request, { deadline, target: 'decision' }),
+    decide: batchedDecisions(decision, settings.decisionBatching),
     commitGrant: (grant, events) => withSpan('persist grant', { 'mayfly.grant_id': grant.id }, () => store.commitGrant(grant, events)),
     commitEvents: (events) => withSpan('persist events', {}, () => store.commitEvents(events)),
     findIdempotentGrant: (spiffeId, key) => store.findIdempotentGrant(spiffeId, key),

@@ -205,6 +205,31 @@ export interface DecideRequest {
   evidence: AttestedEvidence | undefined;
 }
 
+export interface DecideBatchRequest {
+  requests: DecideRequest[];
+}
+
+export interface DecideBatchResponse {
+  /** One per request, in the same order. */
+  outcomes: DecideOutcome[];
+}
+
+/** What Decide would have answered for one request of a batch: its decision, or its error. */
+export interface DecideOutcome {
+  decision?: DecideResponse | undefined;
+  error?: DecideError | undefined;
+}
+
+/**
+ * A request of a batch that Decide would have refused: the same Mayfly error code (ERR_…),
+ * message and field its trailers would carry.
+ */
+export interface DecideError {
+  code: string;
+  message: string;
+  field: string;
+}
+
 export interface DecideResponse {
   effect: Effect;
   /** Never more than was asked and never more than the workload's ceiling. */
@@ -1973,6 +1998,338 @@ export const DecideRequest: MessageFns<DecideRequest> = {
   },
 };
 
+function createBaseDecideBatchRequest(): DecideBatchRequest {
+  return { requests: [] };
+}
+
+export const DecideBatchRequest: MessageFns<DecideBatchRequest> = {
+  encode(message: DecideBatchRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.requests) {
+      DecideRequest.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DecideBatchRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDecideBatchRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.requests.push(DecideRequest.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DecideBatchRequest {
+    return {
+      requests: globalThis.Array.isArray(object?.requests)
+        ? object.requests.map((e: any) => DecideRequest.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: DecideBatchRequest): unknown {
+    const obj: any = {};
+    if (message.requests?.length) {
+      obj.requests = message.requests.map((e) => DecideRequest.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DecideBatchRequest>, I>>(base?: I): DecideBatchRequest {
+    return DecideBatchRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DecideBatchRequest>, I>>(object: I): DecideBatchRequest {
+    const message = createBaseDecideBatchRequest();
+    message.requests = object.requests?.map((e) => DecideRequest.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDecideBatchResponse(): DecideBatchResponse {
+  return { outcomes: [] };
+}
+
+export const DecideBatchResponse: MessageFns<DecideBatchResponse> = {
+  encode(message: DecideBatchResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.outcomes) {
+      DecideOutcome.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DecideBatchResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDecideBatchResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.outcomes.push(DecideOutcome.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DecideBatchResponse {
+    return {
+      outcomes: globalThis.Array.isArray(object?.outcomes)
+        ? object.outcomes.map((e: any) => DecideOutcome.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: DecideBatchResponse): unknown {
+    const obj: any = {};
+    if (message.outcomes?.length) {
+      obj.outcomes = message.outcomes.map((e) => DecideOutcome.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DecideBatchResponse>, I>>(base?: I): DecideBatchResponse {
+    return DecideBatchResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DecideBatchResponse>, I>>(object: I): DecideBatchResponse {
+    const message = createBaseDecideBatchResponse();
+    message.outcomes = object.outcomes?.map((e) => DecideOutcome.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDecideOutcome(): DecideOutcome {
+  return { decision: undefined, error: undefined };
+}
+
+export const DecideOutcome: MessageFns<DecideOutcome> = {
+  encode(message: DecideOutcome, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.decision !== undefined) {
+      DecideResponse.encode(message.decision, writer.uint32(10).fork()).join();
+    }
+    if (message.error !== undefined) {
+      DecideError.encode(message.error, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DecideOutcome {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDecideOutcome();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.decision = DecideResponse.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.error = DecideError.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DecideOutcome {
+    return {
+      decision: isSet(object.decision) ? DecideResponse.fromJSON(object.decision) : undefined,
+      error: isSet(object.error) ? DecideError.fromJSON(object.error) : undefined,
+    };
+  },
+
+  toJSON(message: DecideOutcome): unknown {
+    const obj: any = {};
+    if (message.decision !== undefined) {
+      obj.decision = DecideResponse.toJSON(message.decision);
+    }
+    if (message.error !== undefined) {
+      obj.error = DecideError.toJSON(message.error);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DecideOutcome>, I>>(base?: I): DecideOutcome {
+    return DecideOutcome.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DecideOutcome>, I>>(object: I): DecideOutcome {
+    const message = createBaseDecideOutcome();
+    message.decision = (object.decision !== undefined && object.decision !== null)
+      ? DecideResponse.fromPartial(object.decision)
+      : undefined;
+    message.error = (object.error !== undefined && object.error !== null)
+      ? DecideError.fromPartial(object.error)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDecideError(): DecideError {
+  return { code: "", message: "", field: "" };
+}
+
+export const DecideError: MessageFns<DecideError> = {
+  encode(message: DecideError, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.code !== "") {
+      writer.uint32(10).string(message.code);
+    }
+    if (message.message !== "") {
+      writer.uint32(18).string(message.message);
+    }
+    if (message.field !== "") {
+      writer.uint32(26).string(message.field);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DecideError {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDecideError();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.code = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.field = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DecideError {
+    return {
+      code: isSet(object.code) ? globalThis.String(object.code) : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+      field: isSet(object.field) ? globalThis.String(object.field) : "",
+    };
+  },
+
+  toJSON(message: DecideError): unknown {
+    const obj: any = {};
+    if (message.code !== "") {
+      obj.code = message.code;
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    if (message.field !== "") {
+      obj.field = message.field;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DecideError>, I>>(base?: I): DecideError {
+    return DecideError.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DecideError>, I>>(object: I): DecideError {
+    const message = createBaseDecideError();
+    message.code = object.code ?? "";
+    message.message = object.message ?? "";
+    message.field = object.field ?? "";
+    return message;
+  },
+};
+
 function createBaseDecideResponse(): DecideResponse {
   return {
     effect: 0,
@@ -2282,6 +2639,21 @@ export const DecisionServiceService = {
     responseDeserialize: (value: Buffer): DecideResponse => DecideResponse.decode(value),
   },
   /**
+   * Many decisions in one call, each answered on its own (a decision or that request's error),
+   * in the order asked. Issuance sends the requests that arrive while a Decide is in flight
+   * together, so that under load one message carries many grants' decisions; a request alone
+   * still goes by Decide. At most 256 requests (INVALID_ARGUMENT beyond).
+   */
+  decideBatch: {
+    path: "/mayfly.v1.DecisionService/DecideBatch" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DecideBatchRequest): Buffer => Buffer.from(DecideBatchRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DecideBatchRequest => DecideBatchRequest.decode(value),
+    responseSerialize: (value: DecideBatchResponse): Buffer => Buffer.from(DecideBatchResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DecideBatchResponse => DecideBatchResponse.decode(value),
+  },
+  /**
    * Operators: what policy would decide for a request, issuing nothing — the decision, and for
    * each action whether the ceiling allows it and which policies allowed or blocked it, and the
    * approval rule that would apply (`mayfly policy explain`).
@@ -2368,6 +2740,13 @@ export const DecisionServiceService = {
 export interface DecisionServiceServer extends UntypedServiceImplementation {
   decide: handleUnaryCall<DecideRequest, DecideResponse>;
   /**
+   * Many decisions in one call, each answered on its own (a decision or that request's error),
+   * in the order asked. Issuance sends the requests that arrive while a Decide is in flight
+   * together, so that under load one message carries many grants' decisions; a request alone
+   * still goes by Decide. At most 256 requests (INVALID_ARGUMENT beyond).
+   */
+  decideBatch: handleUnaryCall<DecideBatchRequest, DecideBatchResponse>;
+  /**
    * Operators: what policy would decide for a request, issuing nothing — the decision, and for
    * each action whether the ceiling allows it and which policies allowed or blocked it, and the
    * approval rule that would apply (`mayfly policy explain`).
@@ -2409,6 +2788,27 @@ export interface DecisionServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DecideResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Many decisions in one call, each answered on its own (a decision or that request's error),
+   * in the order asked. Issuance sends the requests that arrive while a Decide is in flight
+   * together, so that under load one message carries many grants' decisions; a request alone
+   * still goes by Decide. At most 256 requests (INVALID_ARGUMENT beyond).
+   */
+  decideBatch(
+    request: DecideBatchRequest,
+    callback: (error: ServiceError | null, response: DecideBatchResponse) => void,
+  ): ClientUnaryCall;
+  decideBatch(
+    request: DecideBatchRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DecideBatchResponse) => void,
+  ): ClientUnaryCall;
+  decideBatch(
+    request: DecideBatchRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DecideBatchResponse) => void,
   ): ClientUnaryCall;
   /**
    * Operators: what policy would decide for a request, issuing nothing — the decision, and for

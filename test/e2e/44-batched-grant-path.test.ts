@@ -1,0 +1,113 @@
+import { status } from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { callUnary } from '@mayfly/grpc';
+import { DecideRequest, DecisionServiceClient, Effect, RiskTier } from '@mayfly/proto';
+import { DEV, PROD, RESOURCE, refusal, startTestMesh, wireStatus, type TestMesh } from '../support/test-mesh.js';
+
+// Issue 24, points 3 and 4, against a real mesh: under concurrency issuance commits grants in
+// shared transactions and asks decision for many decisions in one DecideBatch call; every caller
+// still gets its own answer — its grant, or its own refusal — and a request alone goes by Decide.
+
+let t: TestMesh;
+let decisionAsIssuance: DecisionServiceClient;
+let decisionAsRevocation: DecisionServiceClient;
+
+beforeAll(async () => {
+  t = await startTestMesh('batched');
+  decisionAsIssuance = new DecisionServiceClient(t.mesh.addresses.decision, t.credentialsAs('issuance'));
+  decisionAsRevocation = new DecisionServiceClient(t.mesh.addresses.decision, t.credentialsAs('revocation'));
+}, 60_000);
+
+afterAll(async () => {
+  decisionAsIssuance?.close();
+  decisionAsRevocation?.close();
+  await t?.close();
+});
+
+const decideRequest = (overrides: Partial<DecideRequest> = {}) =>
+  DecideRequest.fromPartial({
+    workload: { spiffeId: DEV.spiffeId, environment: 'dev', riskTier: RiskTier.RISK_TIER_LOW, ceiling: [{ resource: RESOURCE, actions: ['read', 'write'] }] },
+    task: { id: 'batched-decide', kind: 'ci-job' },
+    resource: RESOURCE,
+    actions: ['read'],
+    ...overrides,
+  });
+
+/** A histogram's count and sum from a service's Prometheus endpoint (0 when it has none yet). */
+async function histogram(service: 'issuance' | 'decision', name: string): Promise<{ count: number; sum: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${t.mesh.ports.metrics[service]}/metrics`)).text();
+  const value = (suffix: string) => Number(new RegExp(`^${name}_${suffix}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { count: value('count'), sum: value('sum') };
+}
+
+describe('44 batched grant path', () => {
+  it('DecideBatch answers each request as Decide would: a decision, or that request’s own error', async () => {
+    const allowed = decideRequest();
+    const outsideCeiling = decideRequest({ actions: ['delete'] });
+    const malformed = decideRequest({ resource: '' });
+    const { outcomes } = await callUnary(decisionAsIssuance, decisionAsIssuance.decideBatch, { requests: [allowed, outsideCeiling, malformed] });
+    expect(outcomes).toHaveLength(3);
+
+    const single = await callUnary(decisionAsIssuance, decisionAsIssuance.decide, allowed);
+    expect(outcomes[0]!.decision).toEqual(single);
+    expect(single.effect, single.reasons.join('; ')).toBe(Effect.EFFECT_ALLOW);
+
+    expect(outcomes[1]!.decision?.effect).toBe(Effect.EFFECT_DENY);
+    expect(outcomes[1]!.decision?.reasons.join(' ')).toMatch(/ceiling/);
+
+    const unaryRefusal = await refusal(callUnary(decisionAsIssuance, decisionAsIssuance.decide, malformed));
+    expect(outcomes[2]!.decision).toBeUndefined();
+    expect(outcomes[2]!.error).toEqual({ code: unaryRefusal.code, message: unaryRefusal.message, field: unaryRefusal.field ?? '' });
+    expect(outcomes[2]!.error?.code).toBe('ERR_INVALID_ARGUMENT');
+  });
+
+  it('refuses a batch over 256 requests, and any caller but issuance', async () => {
+    const tooMany = await refusal(callUnary(decisionAsIssuance, decisionAsIssuance.decideBatch, { requests: Array.from({ length: 257 }, () => decideRequest()) }));
+    expect(wireStatus(tooMany)).toBe(status.INVALID_ARGUMENT);
+    expect(tooMany.message).toMatch(/at most 256/);
+    const stranger = await refusal(callUnary(decisionAsRevocation, decisionAsRevocation.decideBatch, { requests: [decideRequest()] }));
+    expect(wireStatus(stranger)).toBe(status.PERMISSION_DENIED);
+  });
+
+  it('64 concurrent grant requests share transactions and decision calls; each caller gets its own grant or refusal', async () => {
+    const devSession = t.client(DEV.subject, { session: true });
+    const prodSession = t.client(PROD.subject, { session: true });
+    // Sessions first, so that the burst below is grants only.
+    await devSession.acquire({ task: { id: 'batched-warm-dev', kind: 'ci-job', reference: '', deadline: undefined }, resource: RESOURCE, actions: ['read'] });
+    await refusal(prodSession.acquire({ task: { id: 'batched-warm-prod', kind: 'ci-job', reference: '', deadline: undefined }, resource: RESOURCE, actions: ['write'] }));
+    const commitsBefore = await histogram('issuance', 'mayfly_grant_commit_batch');
+    const batchesBefore = await histogram('decision', 'mayfly_decide_batch');
+
+    const asks = Array.from({ length: 64 }, (_, i) => ({ i, allowed: i % 4 !== 3 }));
+    const answers = await Promise.all(
+      asks.map(({ i, allowed }) =>
+        (allowed ? devSession : prodSession)
+          .acquire({ task: { id: `batched-${i}`, kind: 'ci-job', reference: '', deadline: undefined }, resource: RESOURCE, actions: [allowed ? 'read' : 'write'] })
+          .then((grant) => ({ i, grant, error: undefined }), (error: { code?: string }) => ({ i, grant: undefined, error })),
+      ),
+    );
+
+    for (const { i, grant, error } of answers) {
+      if (asks[i]!.allowed) {
+        expect(error).toBeUndefined();
+        expect(grant!.grant.task?.id).toBe(`batched-${i}`); // its own grant, not a batch-mate's
+      } else {
+        expect(grant).toBeUndefined();
+        expect(error?.code).toBe('ERR_POLICY_DENIED');
+      }
+    }
+    const issued = answers.filter((a) => a.grant).map((a) => a.grant!.grant.id);
+    expect(issued).toHaveLength(48);
+    // Committed before the answer: every grant is in the database, with its grant.issued in the outbox.
+    const rows = await t.db.selectFrom('grants').select(['id', 'task_id']).where('id', 'in', issued).execute();
+    expect(rows).toHaveLength(48);
+
+    const commits = await histogram('issuance', 'mayfly_grant_commit_batch');
+    const batches = await histogram('decision', 'mayfly_decide_batch');
+    expect(commits.sum - commitsBefore.sum).toBe(48); // every grant committed once…
+    expect(commits.count - commitsBefore.count).toBeLessThan(48); // …in fewer transactions
+    expect(batches.count - batchesBefore.count, JSON.stringify({ batches, batchesBefore })).toBeGreaterThan(0); // some decisions went together
+    expect(batches.sum - batchesBefore.sum).toBeLessThanOrEqual(64);
+    await Promise.all(answers.map((a) => a.grant?.release()));
+  });
+});
