@@ -105,7 +105,7 @@ export class PolicySetListener extends ChannelListener {
   }
 }
 
-/** Grants that ended, however they ended: "<grant id> <resource>" (migration 026's trigger). */
+/** Grants on registered resources (those that can carry a login) that ended, however they ended: "<grant id> <resource>" (migrations 026, 027). */
 export const GRANT_ENDED_CHANNEL = 'mayfly_grant_ended';
 
 export class GrantEndedListener extends ChannelListener {

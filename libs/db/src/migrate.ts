@@ -27,6 +27,7 @@ import * as breakGlassControls from './migrations/023-break-glass-controls.js';
 import * as issuerAlgorithmsFromPolicy from './migrations/024-issuer-algorithms-from-policy.js';
 import * as resources from './migrations/025-resources.js';
 import * as grantEndedNotify from './migrations/026-grant-ended-notify.js';
+import * as grantEndedNotifyLoginsOnly from './migrations/027-grant-ended-notify-logins-only.js';
 import { MayflyError } from '@mayfly/core';
 import { sql } from 'kysely';
 import { provisionServiceRoles, type ProvisionOptions } from './roles.js';
@@ -60,6 +61,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '024-issuer-algorithms-from-policy': issuerAlgorithmsFromPolicy,
   '025-resources': resources,
   '026-grant-ended-notify': grantEndedNotify,
+  '027-grant-ended-notify-logins-only': grantEndedNotifyLoginsOnly,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
