@@ -68,6 +68,17 @@ describe('AuditTrail', () => {
     expect(w.calls).toEqual([['a'], ['b', 'c']]);
   });
 
+  it('the retry loop leaves out events already on their way, so that none is sent twice', async () => {
+    const w = world();
+    const inFlight = await w.committed('grant.issued');
+    await w.committed('session.started'); // committed, never handed to deliver (a crash in between)
+    const delivering = w.trail.deliver(inFlight); // its Record call is out while the retry loop runs
+    await w.trail.drain();
+    await delivering;
+    expect(w.calls.flat().sort()).toEqual(['grant.issued', 'session.started']);
+    expect(w.stored.map((event) => event.kind).sort()).toEqual(['grant.issued', 'session.started']);
+  });
+
   it('splits a refused batch in halves until the event at fault stands alone; the rest go through', async () => {
     const w = world();
     const events = await w.committed('one', 'two', 'poison', 'four');
