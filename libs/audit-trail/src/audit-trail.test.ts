@@ -11,7 +11,7 @@ import type { AuditOutbox, AuditSink } from './ports.js';
  * service does: stores what it accepts, refuses a batch holding an event it cannot accept
  * (INVALID_ARGUMENT), or is away (UNAVAILABLE).
  */
-function world(options: { maxAttempts?: number } = {}) {
+function world(options: { maxAttempts?: number; lingerMs?: number } = {}) {
   const rows = new Map<string, { payload: Buffer; delivered: boolean; refusals: number; deadLettered: boolean; failures: number }>();
   const calls: string[][] = [];
   const stored: AuditEvent[] = [];
@@ -35,7 +35,7 @@ function world(options: { maxAttempts?: number } = {}) {
     close: () => undefined,
   };
   const log = { warn: () => undefined, info: () => undefined, error: () => undefined, debug: () => undefined } as unknown as Logger;
-  const trail = new AuditTrail({ db: {} as Kysely<Database>, owner: 'issuance', auditAddress: 'unused', log, outbox, sink, maxAttempts: options.maxAttempts ?? 2 });
+  const trail = new AuditTrail({ db: {} as Kysely<Database>, owner: 'issuance', auditAddress: 'unused', log, outbox, sink, maxAttempts: options.maxAttempts ?? 2, lingerMs: options.lingerMs ?? 0 });
   const committed = async (...kinds: string[]) => {
     const events = kinds.map((kind) => auditEvent('issuance', { kind, actor: 'spiffe://example.org/w', outcome: 'success' }));
     await outbox.enqueue(trail.outboxEntries(events));
@@ -66,6 +66,27 @@ describe('AuditTrail', () => {
     const [a, b, c] = await Promise.all([w.committed('a'), w.committed('b'), w.committed('c')]);
     await Promise.all([w.trail.deliver(a!), w.trail.deliver(b!), w.trail.deliver(c!)]);
     expect(w.calls).toEqual([['a'], ['b', 'c']]);
+  });
+
+  it('with a linger, deliveries handed in one after another while none is in flight go in one call', async () => {
+    const w = world({ lingerMs: 20 });
+    const first = await w.committed('a');
+    const second = await w.committed('b');
+    const delivered = [w.trail.deliver(first)];
+    await new Promise((resolve) => setTimeout(resolve, 5)); // a moment later, still within the linger
+    delivered.push(w.trail.deliver(second));
+    expect(w.calls).toEqual([]);
+    await expect(Promise.all(delivered)).resolves.toEqual([true, true]);
+    expect(w.calls).toEqual([['a', 'b']]);
+  });
+
+  it('closing sends what lingers at once', async () => {
+    const w = world({ lingerMs: 60_000 });
+    const events = await w.committed('a');
+    const delivered = w.trail.deliver(events);
+    await w.trail.close(1_000);
+    await expect(delivered).resolves.toBe(true);
+    expect(w.calls).toEqual([['a']]);
   });
 
   it('the retry loop leaves out events already on their way, so that none is sent twice', async () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { status, type ServiceError } from '@grpc/grpc-js';
-import { AUDIT_MAX_ATTEMPTS, EnvReader, serviceAddress } from '@mayfly/config';
+import { AUDIT_DELIVERY_LINGER_MS, AUDIT_MAX_ATTEMPTS, EnvReader, serviceAddress } from '@mayfly/config';
 import { MayflyError, type Logger } from '@mayfly/core';
 import { enqueueAuditEvents, type Database, type Kysely } from '@mayfly/db';
 import { AuditEvent } from '@mayfly/proto';
@@ -19,6 +19,12 @@ export interface AuditTrailOptions {
   readonly retryIntervalMs?: number;
   /** Refusals of one event by the audit service before it is set aside (dead-lettered). Default 5. */
   readonly maxAttempts?: number;
+  /**
+   * How long a delivery waits for others to go with it when no Record call is in flight. Default
+   * 0. Under load the call in flight gathers the next batch anyway; alone, each grant's events
+   * would cost a Record call, an audit append and an outbox update of their own.
+   */
+  readonly lingerMs?: number;
   /** The outbox; default: the owner's rows of audit_outbox in `db`. */
   readonly outbox?: AuditOutbox;
   /** Where events go; default: the audit service at `auditAddress`. */
@@ -88,8 +94,23 @@ export class AuditTrail {
           resolve(ok);
         },
       });
-      if (!this.sending) void this.sendQueued();
+      this.scheduleSend();
     });
+  }
+
+  private lingering: NodeJS.Timeout | undefined;
+
+  private scheduleSend(): void {
+    if (this.sending || this.lingering) return;
+    const lingerMs = this.options.lingerMs ?? 0;
+    if (lingerMs === 0) {
+      void this.sendQueued();
+      return;
+    }
+    this.lingering = setTimeout(() => {
+      this.lingering = undefined;
+      void this.sendQueued();
+    }, lingerMs);
   }
 
   /**
@@ -210,6 +231,12 @@ export class AuditTrail {
    */
   async close(graceMs = 3_000): Promise<void> {
     await this.retrying?.stop();
+    if (this.lingering) {
+      // What waits for company goes now, not after the sink is closed.
+      clearTimeout(this.lingering);
+      this.lingering = undefined;
+      if (!this.sending) void this.sendQueued();
+    }
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       this.drain().catch(() => undefined),
@@ -248,5 +275,6 @@ export function auditTrailFromEnv(owner: 'attestation' | 'decision' | 'issuance'
     auditAddress: serviceAddress('audit', env),
     log,
     maxAttempts: env.read(AUDIT_MAX_ATTEMPTS),
+    lingerMs: env.read(AUDIT_DELIVERY_LINGER_MS),
   });
 }

@@ -31,3 +31,11 @@ export const AUDIT_MAX_ATTEMPTS = intSetting({
   max: 1000,
   description: 'refusals of one audit event by the audit service before it is dead-lettered',
 });
+export const AUDIT_DELIVERY_LINGER_MS = intSetting({
+  name: 'MAYFLY_AUDIT_DELIVERY_LINGER_MS',
+  readBy: ['attestation', 'decision', 'issuance', 'revocation'],
+  default: 10,
+  min: 0,
+  max: 1000,
+  description: 'how long committed audit events wait for company before they are sent to the audit service (they are on record already; issuance never waits for this); 0 sends at once',
+});

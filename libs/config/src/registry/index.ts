@@ -106,6 +106,7 @@ export const SETTINGS: readonly RegistryEntry[] = [
   audit.AUDIT_HEAD_SUBJECT,
   audit.AUDIT_HEAD_COALESCE_MS,
   audit.AUDIT_MAX_ATTEMPTS,
+  audit.AUDIT_DELIVERY_LINGER_MS,
   operator.STATE_DIR,
   operator.SERVICE_NODE_OPTIONS,
   operator.ALLOW_UNAUTHENTICATED_NATS,
