@@ -1,12 +1,11 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditTrail } from '@mayfly/audit-trail';
-import { createDatabase, migrateToLatest, upsertWorkload, type Database, type GrantRecord, type Kysely } from '@mayfly/db';
+import type { GrantRecord } from '@mayfly/db';
 import { auditEvent } from '@mayfly/model';
 import type { AuditEvent } from '@mayfly/proto';
 import { PostgresGrantStore } from '../../services/issuance/src/adapters/postgres-grant-store.js';
-import { newGrantRecord } from '../../services/issuance/src/domain/grant-record.js';
+import { scratchDatabase, scratchGrant, type ScratchDatabase } from '../support/scratch-database.js';
 
 /**
  * Group commit of grants against real PostgreSQL (issue 24, point 3): grants that arrive together
@@ -15,38 +14,12 @@ import { newGrantRecord } from '../../services/issuance/src/domain/grant-record.
  * told so while its batch-mates commit with their audit outbox rows, and a grant alone commits
  * in a transaction of its own.
  */
-const SERVER = { host: '127.0.0.1', port: 5432 };
-const database = `mayfly_group_commit_${randomBytes(4).toString('hex')}`;
-const SPIFFE_ID = 'spiffe://example.org/ci/builder';
 const silent = { debug() {}, info() {}, warn() {}, error() {}, child() { return silent; } } as never;
-let db: Kysely<Database>;
+let scratch: ScratchDatabase;
 let observer: pg.Client;
 
-async function asOwner(sql: string): Promise<void> {
-  const client = new pg.Client({ ...SERVER, user: 'postgres', database: 'postgres' });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-function grantWith(idempotencyKey?: string): GrantRecord {
-  const grant = newGrantRecord({
-    spiffeId: SPIFFE_ID,
-    task: { id: `task-${randomUUID()}`, kind: 'ci-job', reference: '', deadline: undefined },
-    resource: 'svc:orders',
-    decision: { grantedActions: ['read'], policyIds: ['p'], policyVersion: 'v' },
-    status: 'active',
-    issuedAt: new Date(),
-    expiresAt: new Date(Date.now() + 300_000),
-    renewableUntil: new Date(Date.now() + 300_000),
-    tokenLifetimeSeconds: 300,
-    heartbeatIntervalSeconds: null,
-  });
-  return idempotencyKey ? { ...grant, idempotency_key: idempotencyKey, request_digest: 'digest', token_reissue: 'reissue' } : grant;
-}
+const grantWith = (idempotencyKey?: string): GrantRecord =>
+  scratchGrant('svc:orders', idempotencyKey ? { idempotency_key: idempotencyKey, request_digest: 'digest', token_reissue: 'reissue' } : {});
 
 const eventsOf = (grant: GrantRecord): AuditEvent[] =>
   ['grant.requested', 'grant.issued'].map((kind) => auditEvent('issuance', { kind, actor: grant.spiffe_id, grantId: grant.id, outcome: 'success' }));
@@ -63,24 +36,18 @@ async function transactionsHolding(grantIds: readonly string[]): Promise<number>
 }
 
 function storeWith(maxInFlight: number): PostgresGrantStore {
-  const audit = new AuditTrail({ db, owner: 'issuance', auditAddress: 'unused', log: silent, sink: { record: async () => undefined, close: () => undefined } });
-  return new PostgresGrantStore(db, audit, { maxBatch: 64, maxInFlight });
+  const audit = new AuditTrail({ db: scratch.db, owner: 'issuance', auditAddress: 'unused', log: silent, sink: { record: async () => undefined, close: () => undefined } });
+  return new PostgresGrantStore(scratch.db, audit, { maxBatch: 64, maxInFlight });
 }
 
 beforeAll(async () => {
-  await asOwner(`CREATE DATABASE ${database}`);
-  const url = `postgres://postgres@${SERVER.host}:${SERVER.port}/${database}`;
-  db = createDatabase({ url, maxConnections: 4 });
-  await migrateToLatest(db, url, false);
-  await upsertWorkload(db, { spiffeId: SPIFFE_ID, ownerTeam: 'ci', ownerContact: 'ci@example.org', environment: 'dev', riskTier: 'low', ceiling: [{ resource: 'svc:orders', actions: ['read'] }] });
-  observer = new pg.Client({ ...SERVER, user: 'postgres', database });
-  await observer.connect();
+  scratch = await scratchDatabase('mayfly_group_commit', ['svc:orders']);
+  observer = await scratch.connect();
 }, 60_000);
 
 afterAll(async () => {
   await observer?.end();
-  await db?.destroy();
-  await asOwner(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  await scratch?.drop();
 });
 
 describe('grant group commit', () => {
