@@ -64,7 +64,11 @@ export class AuditTrail {
 
   /** Events as outbox entries, for a caller that writes them in its own statement. */
   outboxEntries(events: readonly AuditEvent[]): { id: string; payload: Buffer }[] {
-    return events.map((event) => ({ id: event.id, payload: Buffer.from(AuditEvent.encode(event).finish()) }));
+    return events.map((event) => {
+      const payload = Buffer.from(AuditEvent.encode(event).finish());
+      encodedSizes.set(event, payload.length);
+      return { id: event.id, payload };
+    });
   }
 
   /** Adds events to the outbox inside the caller's transaction. */
@@ -250,8 +254,15 @@ export class AuditTrail {
   }
 }
 
+/**
+ * Sizes of events encoded for the outbox, so that delivering them (which budgets batches by
+ * bytes) does not encode each grant's events a second time. An event changed after it was
+ * encoded only skews the budget, which a refused batch's split makes up for.
+ */
+const encodedSizes = new WeakMap<AuditEvent, number>();
+
 function encodedSize(events: readonly AuditEvent[]): number {
-  return events.reduce((sum, event) => sum + AuditEvent.encode(event).finish().length, 0);
+  return events.reduce((sum, event) => sum + (encodedSizes.get(event) ?? AuditEvent.encode(event).finish().length), 0);
 }
 
 /**
