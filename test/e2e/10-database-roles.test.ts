@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -83,10 +84,22 @@ describe('10 database roles and migrations', () => {
       error: expect.stringMatching(/permission denied/),
     });
     expect(await asService('issuance', 'CREATE TABLE sneaky (x int)')).toEqual({ error: expect.stringMatching(/permission denied/) });
-    // Row-level security: issuance sees and changes only issuance's outbox rows.
+    // Row-level security: issuance sees and changes only issuance's outbox rows. Delivered rows
+    // leave the outbox, so one row of each owner is put there (dead-lettered: no retry loop takes it).
+    const parked = [randomUUID(), randomUUID()];
+    await t.db
+      .insertInto('audit_outbox')
+      .values([
+        { id: parked[0]!, owner: 'issuance', payload: Buffer.from([0]), last_error: null, delivered_at: null, dead_lettered_at: new Date() },
+        { id: parked[1]!, owner: 'revocation', payload: Buffer.from([0]), last_error: null, delivered_at: null, dead_lettered_at: new Date() },
+      ])
+      .execute();
     const owners = await asService('issuance', 'SELECT DISTINCT owner FROM audit_outbox');
     expect(owners).toEqual({ rows: [{ owner: 'issuance' }] });
     expect(await asService('issuance', "UPDATE audit_outbox SET delivered_at = NULL WHERE owner = 'revocation' RETURNING id")).toEqual({ rows: [] });
+    expect(await asService('issuance', "DELETE FROM audit_outbox WHERE owner = 'revocation' RETURNING id")).toEqual({ rows: [] });
+    expect(await t.db.selectFrom('audit_outbox').select('id').where('id', '=', parked[1]!).execute()).toHaveLength(1);
+    await t.db.deleteFrom('audit_outbox').where('id', 'in', parked).execute();
     expect(await asService('issuance', "INSERT INTO audit_outbox (id, owner, payload) VALUES (gen_random_uuid(), 'revocation', '\\x00')")).toEqual({
       error: expect.stringMatching(/row-level security/),
     });

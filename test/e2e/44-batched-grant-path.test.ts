@@ -2,7 +2,7 @@ import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callUnary } from '@mayfly/grpc';
 import { DecideRequest, DecisionServiceClient, Effect, RiskTier } from '@mayfly/proto';
-import { DEV, PROD, RESOURCE, refusal, startTestMesh, wireStatus, type TestMesh } from '../support/test-mesh.js';
+import { DEV, PROD, RESOURCE, eventually, refusal, startTestMesh, wireStatus, type TestMesh } from '../support/test-mesh.js';
 
 // Issue 24, points 3 and 4, against a real mesh: under concurrency issuance commits grants in
 // shared transactions and asks decision for many decisions in one DecideBatch call; every caller
@@ -109,5 +109,14 @@ describe('44 batched grant path', () => {
     expect(batches.count - batchesBefore.count, JSON.stringify({ batches, batchesBefore })).toBeGreaterThan(0); // some decisions went together
     expect(batches.sum - batchesBefore.sum).toBeLessThanOrEqual(64);
     await Promise.all(answers.map((a) => a.grant?.release()));
+  });
+
+  it('delivered audit events leave the outbox; the audit log has them', async () => {
+    const grant = await t.client(DEV.subject, { session: true }).acquire({ task: { id: 'batched-outbox', kind: 'ci-job', reference: '', deadline: undefined }, resource: RESOURCE, actions: ['read'] });
+    await eventually(async () => (await t.db.selectFrom('audit_events').select('id').where('grant_id', '=', grant.grant.id).where('kind', '=', 'grant.issued').execute()).length === 1, 10_000, 50);
+    await eventually(async () => (await t.db.selectFrom('audit_outbox').select('id').where('dead_lettered_at', 'is', null).execute()).length === 0, 10_000, 50);
+    // Nothing delivered stays behind (they were kept, marked delivered, and never pruned).
+    expect(await t.db.selectFrom('audit_outbox').select('id').where('delivered_at', 'is not', null).execute()).toEqual([]);
+    await grant.release();
   });
 });

@@ -2,7 +2,7 @@ import {
   deadLetterAudit,
   enqueueAuditEvents,
   listPendingAudit,
-  markAuditDelivered,
+  removeDeliveredAudit,
   recordAuditDeliveryFailure,
   recordAuditRefusal,
   type Database,
@@ -17,6 +17,7 @@ export interface AuditOutbox {
   enqueue(entries: readonly { id: string; payload: Buffer }[]): Promise<void>;
   /** The oldest undelivered entries. */
   listPending(limit: number): Promise<readonly { id: string; payload: Buffer }[]>;
+  /** The audit service has them: they leave the outbox. */
   markDelivered(ids: readonly string[], at: Date): Promise<void>;
   recordDeliveryFailure(ids: readonly string[], message: string): Promise<void>;
   /** Counts one refusal of an event for its content; returns how many it has had. */
@@ -34,7 +35,7 @@ export function postgresAuditOutbox(db: Kysely<Database>, owner: string): AuditO
   return {
     enqueue: (entries) => enqueueAuditEvents(db, owner, [...entries]),
     listPending: (limit) => listPendingAudit(db, owner, limit),
-    markDelivered: (ids, at) => markAuditDelivered(db, [...ids], at),
+    markDelivered: (ids) => removeDeliveredAudit(db, [...ids]),
     recordDeliveryFailure: (ids, message) => recordAuditDeliveryFailure(db, [...ids], message),
     recordRefusal: (id, message) => recordAuditRefusal(db, id, message),
     deadLetter: (id, at) => deadLetterAudit(db, id, at),

@@ -123,7 +123,7 @@ export {
   enqueueAuditEvents,
   listPendingAudit,
   recordAuditRefusal,
-  markAuditDelivered,
+  removeDeliveredAudit,
   recordAuditDeliveryFailure,
   type OutboxEntry,
 } from './repositories/audit-outbox.js';

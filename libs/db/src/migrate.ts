@@ -28,6 +28,7 @@ import * as issuerAlgorithmsFromPolicy from './migrations/024-issuer-algorithms-
 import * as resources from './migrations/025-resources.js';
 import * as grantEndedNotify from './migrations/026-grant-ended-notify.js';
 import * as grantEndedNotifyLoginsOnly from './migrations/027-grant-ended-notify-logins-only.js';
+import * as pruneDeliveredAudit from './migrations/028-prune-delivered-audit.js';
 import { MayflyError } from '@mayfly/core';
 import { sql } from 'kysely';
 import { provisionServiceRoles, type ProvisionOptions } from './roles.js';
@@ -62,6 +63,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '025-resources': resources,
   '026-grant-ended-notify': grantEndedNotify,
   '027-grant-ended-notify-logins-only': grantEndedNotifyLoginsOnly,
+  '028-prune-delivered-audit': pruneDeliveredAudit,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -44,7 +44,7 @@ export const SERVICE_ACCESS: Readonly<Record<DatabaseService, ServiceAccess>> = 
       resources: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
       evidence_uses: ['SELECT', 'INSERT', 'DELETE'],
       svids: ['SELECT', 'INSERT', 'UPDATE (revoked_at, revoke_reason, rotated_at)'],
-      audit_outbox: ['SELECT', 'INSERT', 'UPDATE'],
+      audit_outbox: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
     },
     sequences: ['audit_outbox_position_seq'],
     outboxOwner: 'attestation',
@@ -54,7 +54,7 @@ export const SERVICE_ACCESS: Readonly<Record<DatabaseService, ServiceAccess>> = 
     // delete one). Its audit records (policy.pushed, policy.rolled_back) go through its outbox rows.
     tables: {
       policy_sets: ['SELECT', 'INSERT'],
-      audit_outbox: ['SELECT', 'INSERT', 'UPDATE'],
+      audit_outbox: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
     },
     sequences: ['audit_outbox_position_seq'],
     outboxOwner: 'decision',
@@ -73,7 +73,7 @@ export const SERVICE_ACCESS: Readonly<Record<DatabaseService, ServiceAccess>> = 
       revocations: ['SELECT'],
       // Which resources get dynamic logins, and how to reach their admin credential.
       resources: ['SELECT'],
-      audit_outbox: ['SELECT', 'INSERT', 'UPDATE'],
+      audit_outbox: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
     },
     sequences: ['audit_outbox_position_seq'],
     outboxOwner: 'issuance',
@@ -85,7 +85,7 @@ export const SERVICE_ACCESS: Readonly<Record<DatabaseService, ServiceAccess>> = 
       grant_tokens: ['SELECT'],
       revocations: ['SELECT', 'INSERT', 'UPDATE'],
       workloads: ['SELECT', 'UPDATE (svids_not_before)'],
-      audit_outbox: ['SELECT', 'INSERT', 'UPDATE'],
+      audit_outbox: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
     },
     sequences: ['audit_outbox_position_seq'],
     outboxOwner: 'revocation',

@@ -24,9 +24,15 @@ export async function enqueueAuditEvents(
     .execute();
 }
 
-export async function markAuditDelivered(db: Kysely<Database>, ids: readonly string[], at: Date): Promise<void> {
+/**
+ * The audit service has these events: they leave the outbox. (They were once kept, marked
+ * delivered, and never pruned: the table grew by every event ever recorded, and marking cost
+ * PostgreSQL a new row version per event where a delete costs a mark — issue 24.) Dead-lettered
+ * events are never delivered, so they stay for an operator.
+ */
+export async function removeDeliveredAudit(db: Kysely<Database>, ids: readonly string[]): Promise<void> {
   if (ids.length === 0) return;
-  await db.updateTable('audit_outbox').set({ delivered_at: at }).where('id', 'in', [...ids]).execute();
+  await db.deleteFrom('audit_outbox').where('id', 'in', [...ids]).execute();
 }
 
 export async function recordAuditDeliveryFailure(db: Kysely<Database>, ids: readonly string[], error: string): Promise<void> {
