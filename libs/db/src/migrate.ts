@@ -29,6 +29,7 @@ import * as resources from './migrations/025-resources.js';
 import * as grantEndedNotify from './migrations/026-grant-ended-notify.js';
 import * as grantEndedNotifyLoginsOnly from './migrations/027-grant-ended-notify-logins-only.js';
 import * as pruneDeliveredAudit from './migrations/028-prune-delivered-audit.js';
+import * as endedGrantsIndex from './migrations/029-ended-grants-index.js';
 import { MayflyError } from '@mayfly/core';
 import { sql } from 'kysely';
 import { provisionServiceRoles, type ProvisionOptions } from './roles.js';
@@ -64,6 +65,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '026-grant-ended-notify': grantEndedNotify,
   '027-grant-ended-notify-logins-only': grantEndedNotifyLoginsOnly,
   '028-prune-delivered-audit': pruneDeliveredAudit,
+  '029-ended-grants-index': endedGrantsIndex,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
