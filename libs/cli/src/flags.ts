@@ -40,3 +40,21 @@ export function requireFlags(given: Readonly<Record<string, unknown>>, usage: st
 /** Common ranges. */
 export const LIMIT: NumberRange = { min: 1, max: 1_000 };
 export const PORT: NumberRange = { min: 1, max: 65_535 };
+
+/**
+ * Words that begin with a dash but are no flag: a signing key id ("-VoTCLv2…": base64url may
+ * start with "-"), a reason ("-- see INC-42"). A flag is "-x", "--name" or "--name=value"
+ * (and "--" ends the flags); anything else that starts with a dash is a word. node:util's parser would read it as a cluster of short flags
+ * ("unknown flag -V"), or refuse it as a flag's value; these words go through it masked and
+ * come back as they were.
+ */
+export function maskDashedWords(argv: readonly string[]): { args: string[]; unmask: (word: string) => string } {
+  const words = new Map<string, string>();
+  const args = argv.map((arg, i) => {
+    if (!arg.startsWith('-') || arg === '--' || /^-[A-Za-z]$/.test(arg) || /^--[a-z][a-z0-9-]*(=.*)?$/s.test(arg)) return arg;
+    const mask = `\u0000word${i}`;
+    words.set(mask, arg);
+    return mask;
+  });
+  return { args, unmask: (word) => words.get(word) ?? word };
+}

@@ -19,6 +19,7 @@ import * as usageReview from './commands/usage.js';
 import * as workload from './commands/workload.js';
 import * as workloads from './commands/workloads.js';
 import { explain } from './errors.js';
+import { maskDashedWords } from './flags.js';
 import { nearest, nounHelp, unknownCommand, verbHelp } from './help.js';
 import { output } from './output.js';
 
@@ -228,8 +229,13 @@ const OPTIONS = {
 
 /** The command line, or a usage error that names the unknown flag and the nearest known one. */
 function parseCommandLine(argv: readonly string[]) {
+  const { args, unmask } = maskDashedWords(argv);
   try {
-    return parseArgs({ args: [...argv], allowPositionals: true, options: OPTIONS });
+    const parsed = parseArgs({ args, allowPositionals: true, options: OPTIONS });
+    const values = Object.fromEntries(
+      Object.entries(parsed.values).map(([name, value]) => [name, typeof value === 'string' ? unmask(value) : Array.isArray(value) ? value.map((v) => (typeof v === 'string' ? unmask(v) : v)) : value]),
+    ) as typeof parsed.values;
+    return { values, positionals: parsed.positionals.map(unmask) };
   } catch (error) {
     const unknown = /Unknown option '(-{1,2}[^']+)'/.exec((error as Error).message)?.[1];
     if (unknown) {
