@@ -1,3 +1,4 @@
+import { status } from '@grpc/grpc-js';
 import { BatchQueue, MayflyError, isErrorCode, type Settled } from '@mayfly/core';
 import { callUnary } from '@mayfly/grpc';
 import type { DecideOutcome, DecideRequest, DecideResponse, DecisionServiceClient } from '@mayfly/proto';
@@ -30,14 +31,41 @@ export interface DecisionBatching {
  * evaluations), and its own caller's deadline still applies to the grant.
  */
 export function batchedDecisions(client: DecisionServiceClient, batching: DecisionBatching): (request: DecideRequest, deadline: Date | undefined) => Promise<DecideResponse> {
-  const queue = new BatchQueue<PendingDecision, DecideResponse>((pending) => (pending.length === 1 ? decideOne(client, pending[0]!) : decideMany(client, pending)), batching);
+  // A decision replica of an earlier release (a rolling upgrade) has no DecideBatch: its batches
+  // go request by request, and batching waits a while before it is tried again.
+  let batchesRefusedUntil = 0;
+  const decideEach = async (pending: readonly PendingDecision[]) => (await Promise.all(pending.map((p) => decideOne(client, p)))).flat();
+  const run = async (pending: readonly PendingDecision[]): Promise<Settled<DecideResponse>[]> => {
+    if (pending.length === 1) return decideOne(client, pending[0]!);
+    if (Date.now() < batchesRefusedUntil) return decideEach(pending);
+    try {
+      return await decideMany(client, pending);
+    } catch (error) {
+      if (!isUnimplemented(error)) throw error;
+      batchesRefusedUntil = Date.now() + BATCH_RETRY_AFTER_MS;
+      return decideEach(pending);
+    }
+  };
+  const queue = new BatchQueue<PendingDecision, DecideResponse>(run, batching);
   return (request, deadline) => queue.submit({ request, deadline, context: context.active() });
+}
+
+/** How long issuance sends decisions one by one after a decision replica refused DecideBatch. */
+const BATCH_RETRY_AFTER_MS = 30_000;
+
+function isUnimplemented(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
+  return cause?.code === status.UNIMPLEMENTED;
 }
 
 async function decideOne(client: DecisionServiceClient, pending: PendingDecision): Promise<Settled<DecideResponse>[]> {
   // In the grant's own context: the Decide client span belongs to that grant's trace.
-  const response = await context.with(pending.context, () => callUnary(client, client.decide, pending.request, { deadline: pending.deadline, target: 'decision' }));
-  return [{ ok: true, value: response }];
+  try {
+    const response = await context.with(pending.context, () => callUnary(client, client.decide, pending.request, { deadline: pending.deadline, target: 'decision' }));
+    return [{ ok: true, value: response }];
+  } catch (error) {
+    return [{ ok: false, error }];
+  }
 }
 
 async function decideMany(client: DecisionServiceClient, pending: readonly PendingDecision[]): Promise<Settled<DecideResponse>[]> {
