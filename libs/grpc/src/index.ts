@@ -5,7 +5,7 @@ export { serverStream, unary, type CallContext } from './handlers.js';
 export { closeOnSignals, exitOnStartupFailure, runService, type Closer } from './lifecycle.js';
 export { LIVENESS_SERVICE, startGrpcServer, type GrpcServerOptions, type RunningGrpcServer, type ServiceBinding } from './server.js';
 export { checkHealth, waitForHealthy } from './health-client.js';
-export { startKeySetServer, type KeySetServer } from './key-set-server.js';
+export { startKeySetServer, verifiedClientCertificate, type KeySetServer, type PostHandler } from './key-set-server.js';
 export {
   ERROR_CODE_TRAILER,
   ERROR_FIELD_TRAILER,

@@ -1,5 +1,6 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
 import type { Logger } from '@mayfly/core';
 import type { CertificateFiles } from './certificate-files.js';
 import { inUse } from './server.js';
@@ -9,11 +10,14 @@ export interface KeySetServer {
   close(): Promise<void>;
 }
 
+/** Answers a POST to one path (issuance's token endpoint); it owns the response. */
+export type PostHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
 /**
  * Serves a few public JSON documents — a service's public keys and what points at them — over
  * HTTPS with the service's own certificate (reloaded when rotated), so that a client that pins
  * the service's SPIFFE ID knows whose keys it got: issuance's JWKS, the revocation service's feed
- * keys. GET and HEAD only; /healthz answers too; nothing else is served.
+ * keys. GET and HEAD for documents (and /healthz); POST only to the paths given handlers.
  */
 export async function startKeySetServer(options: {
   /** What is served, for the log: "JWKS", "revocation feed keys". */
@@ -25,10 +29,24 @@ export async function startKeySetServer(options: {
   log: Logger;
   /** Serve HTTPS with this certificate and key; plain HTTP without (development only). */
   tls?: CertificateFiles | undefined;
+  /** Path → the handler for POSTs to it. */
+  post?: Readonly<Record<string, PostHandler>> | undefined;
+  /**
+   * Ask clients for a certificate and verify it against this CA (issuance: the workload CA). A
+   * client without one, or with one that does not verify, still gets in; a handler reads
+   * `verifiedClientCertificate(req)`.
+   */
+  optionalClientCa?: CertificateFiles | undefined;
 }): Promise<KeySetServer> {
   const documents: Record<string, () => string> = { '/healthz': () => '{"status":"ok"}', ...options.documents };
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?', 1)[0]!;
+    const post = options.post && Object.hasOwn(options.post, path) ? options.post[path] : undefined;
+    if (post) {
+      if (req.method === 'POST') post(req, res);
+      else res.writeHead(405, { allow: 'POST', 'content-type': 'application/json' }).end('{"error":"invalid_request","error_description":"use POST"}');
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
@@ -41,9 +59,17 @@ export async function startKeySetServer(options: {
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=60' }).end(req.method === 'HEAD' ? undefined : document);
   };
   const tls = options.tls;
-  const server: Server = tls ? createHttpsServer({ cert: tls.current().cert, key: tls.current().key }, handle) : createHttpServer(handle);
-  // New connections get the rotated certificate; open ones keep theirs.
-  tls?.onChange(({ cert, key }) => (server as ReturnType<typeof createHttpsServer>).setSecureContext({ cert, key }));
+  const clientCa = options.optionalClientCa;
+  const secureContext = () => ({
+    cert: tls?.current().cert,
+    key: tls?.current().key,
+    ...(clientCa ? { ca: clientCa.current().ca, requestCert: true, rejectUnauthorized: false } : {}),
+  });
+  const server: Server = tls ? createHttpsServer(secureContext(), handle) : createHttpServer(handle);
+  // New connections get the rotated certificate (or client CA); open ones keep theirs.
+  const renew = () => (server as ReturnType<typeof createHttpsServer>).setSecureContext(secureContext());
+  tls?.onChange(renew);
+  if (tls) clientCa?.onChange(renew);
   const port = await new Promise<number>((resolve, reject) => {
     server.once('error', (error) => reject(new Error(`cannot serve ${options.name} on ${options.host}:${options.port}: ${error.message}${inUse(error, options.port)}`)));
     server.listen(options.port, options.host, () => {
@@ -56,4 +82,24 @@ export async function startKeySetServer(options: {
     port,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+const verifiedByConnection = new WeakMap<TLSSocket, PeerCertificate | null>();
+
+/**
+ * The client certificate the TLS layer verified against the optional client CA, or undefined: a
+ * client that sent none, or one that does not verify, counts as having sent none. Read once per
+ * connection (keep-alive connections carry many requests).
+ */
+export function verifiedClientCertificate(req: IncomingMessage): PeerCertificate | undefined {
+  const socket = req.socket as Partial<TLSSocket>;
+  if (typeof socket.getPeerCertificate !== 'function') return undefined;
+  const tlsSocket = socket as TLSSocket;
+  let certificate = verifiedByConnection.get(tlsSocket);
+  if (certificate === undefined) {
+    const peer = tlsSocket.authorized ? tlsSocket.getPeerCertificate() : undefined;
+    certificate = peer?.raw ? peer : null;
+    verifiedByConnection.set(tlsSocket, certificate);
+  }
+  return certificate ?? undefined;
 }

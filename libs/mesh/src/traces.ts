@@ -61,5 +61,6 @@ export function printTraces(file: string, count: number, write: (line: string) =
 
 /** A span of a grant's path: an RPC on a grant, or one of the grant pipeline's own steps. */
 export function isGrantSpan(span: Pick<SpanLine, 'name'>): boolean {
-  return /grant/i.test(span.name);
+  // The token endpoint is the HTTP door to the same grant flow.
+  return /grant|oauth2\/token/i.test(span.name);
 }

@@ -12,12 +12,13 @@ import { startLoginReaping } from './adapters/login-reaper.js';
 import { workloadPorts } from './adapters/workload-ports.js';
 import { approvalApi } from './api/approval-api.js';
 import { issuanceApi } from './api/issuance-api.js';
+import { tokenExchangeApi } from './api/token-exchange-api.js';
 import type { CredentialFormat } from './credentials/credential-format.js';
 import { JwtAccessTokenFormat } from './credentials/jwt-access-token.js';
-import { startJwksServer } from './http/jwks-server.js';
+import { startIssuerEndpoints } from './http/issuer-endpoints.js';
 import { issuanceSettings } from './settings.js';
 
-/** Wiring only: settings → infrastructure → ports → the two gRPC services and the JWKS server. */
+/** Wiring only: settings → infrastructure → ports → the two gRPC services and the issuer's HTTPS endpoints. */
 export async function startIssuanceService(log: Logger): Promise<Closer[]> {
   const env = new EnvReader(process.env, 'issuance');
   const settings = issuanceSettings(env, log);
@@ -31,13 +32,16 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
   const reaping = startLoginReaping({ db: infra.db, databaseUrl: settings.common.databaseUrl, catalog: infra.credentials, audit: infra.audit, commitEvents: (events) => infra.store.commitEvents(events), reconcileMs: settings.logins.reconcileMs, revocations: { natsUrl: settings.common.natsUrl, ...settings.revocationStream }, log });
   observeApprovalState(() => countApprovalState(infra.db));
   const transport = transportSettings(true);
-  const jwks = await startJwksServer({
+  const tls = transport.mode === 'tls';
+  const jwks = await startIssuerEndpoints({
     host: settings.common.host,
     port: settings.httpPort,
     issuer: settings.issuer,
     keys: () => signing.keys.published(),
+    tokenEndpoint: tokenExchangeApi(workloads.flow, log),
     log,
-    tls: transport.mode === 'tls' ? certificateFiles({ certFile: transport.certFile, keyFile: transport.keyFile }) : undefined,
+    tls: tls ? certificateFiles({ certFile: transport.certFile, keyFile: transport.keyFile }) : undefined,
+    workloadCa: tls && settings.workloadCaFile ? certificateFiles({ caFile: settings.workloadCaFile }) : undefined,
   });
   const server = await startGrpcServer({
     host: settings.common.host,

@@ -1,4 +1,4 @@
-import { isMayflyError, type ErrorCode, type Logger } from '@mayfly/core';
+import type { Logger } from '@mayfly/core';
 import { serverStream, unary, type CallContext } from '@mayfly/grpc';
 import { mayflyMetrics } from '@mayfly/telemetry';
 import type { IssuanceServiceServer } from '@mayfly/proto';
@@ -12,6 +12,7 @@ import type { GrantCall, GrantFlow } from '../domain/grant-flow.js';
 import type { PeerThrottle } from '../domain/peer-throttle.js';
 import { startSession, type SessionPorts } from '../domain/start-session.js';
 import { watchGrant, type WatchPorts } from '../domain/watch-grant.js';
+import { requestGrantThrough } from './grant-door.js';
 import { peerHost } from './peer-host.js';
 import { sessionCertificateOf } from './session-certificate.js';
 
@@ -28,9 +29,6 @@ export interface IssuanceApiDeps {
   readonly peerThrottle: PeerThrottle;
   readonly log: Logger;
 }
-
-/** Outcomes that are answers about the workload (metrics: deny), not failures of Mayfly (error). */
-const REFUSALS: readonly ErrorCode[] = ['ERR_POLICY_DENIED', 'ERR_ATTESTATION_FAILED', 'ERR_SVID_REJECTED', 'ERR_RATE_LIMITED'];
 
 /** What the transport knows of a call: deadline, peer, and the session certificate. */
 function grantCall(call: CallContext): GrantCall {
@@ -49,22 +47,7 @@ export function issuanceApi({ flow, credentials, completion, renewal, delegation
       log.debug({ spiffeId: response.spiffeId, serial: response.serial }, request.evidence ? 'session started' : 'session rotated');
       return response;
     }),
-    requestGrant: unary(log, 'mayfly.v1.IssuanceService/RequestGrant', async (request, call) => {
-      const started = performance.now();
-      const metrics = mayflyMetrics();
-      let response;
-      try {
-        response = await flow.requestGrant(request, grantCall(call));
-      } catch (error) {
-        const refused = REFUSALS.some((code) => isMayflyError(error, code));
-        metrics.grantDuration.record(performance.now() - started, { outcome: refused ? 'deny' : 'error' });
-        throw error;
-      }
-      metrics.grantDuration.record(performance.now() - started, { outcome: response.accessToken ? 'allow' : 'pending' });
-      if (response.accessToken) metrics.tokensIssued.add(1);
-      log.debug({ grantId: response.grant?.id, spiffeId: response.grant?.spiffeId, taskId: request.task?.id }, response.accessToken ? 'grant issued' : 'grant pending approval');
-      return response;
-    }),
+    requestGrant: unary(log, 'mayfly.v1.IssuanceService/RequestGrant', (request, call) => requestGrantThrough('grpc', flow, request, grantCall(call), log)),
     renewGrant: unary(log, 'mayfly.v1.IssuanceService/RenewGrant', async (request, call) => {
       const response = await renewGrant(request, grantCall(call), credentials, renewal);
       mayflyMetrics().tokensIssued.add(1, { via: 'renewal' });
