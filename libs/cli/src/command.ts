@@ -90,6 +90,8 @@ export interface Flags {
   readonly justification: string | undefined;
   readonly ttl: string | undefined;
   readonly breakGlass: boolean;
+  /** `mayfly agent run|check --config FILE`. */
+  readonly config: string | undefined;
 }
 
 export interface CommandContext {

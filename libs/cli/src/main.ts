@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Command } from './command.js';
+import * as agent from './commands/agent.js';
 import * as approvals from './commands/approvals.js';
 import * as audit from './commands/audit.js';
 import * as bindingRules from './commands/binding-rules.js';
@@ -134,6 +135,10 @@ const COMMANDS: Readonly<Record<string, Readonly<Record<string, Command>>>> = {
   usage: {
     report: { summary: 'per workload: ceiling, granted, used (edges), and the smallest ceiling covering the use (--workload, --since, default 30d)', run: usageReview.report },
   },
+  agent: {
+    run: { summary: 'keep the grants a config declares fresh as files beside a workload (--config FILE or MAYFLY_AGENT_CONFIG; runs exec.command with them); SIGTERM releases them and removes the files', run: agent.run },
+    check: { summary: 'validate an agent config (--config FILE): every problem with its line, exit 2', run: agent.check },
+  },
   traces: {
     show: { summary: 'print the last grant traces of MAYFLY_TRACES_FILE (default .mayfly/traces.jsonl) as timed trees ([N], default 3; --all: background work too)', run: traces.show },
   },
@@ -152,7 +157,7 @@ function usage(): string {
     '       --audience A (repeatable), --jwks-uri URL, --jwks-file F, --ca-file PEM, --issuer-kind oidc|kubernetes|github-actions|gitlab-ci|spiffe|x509,',
     '       --algorithms A[,A], --replay single-use|reusable, --max-lifetime S, --match NAME=VALUE (repeatable), --template T, --description D,',
     '       --host H, --port P, --database D, --admin-credential-file FILE, --map ACTION=GRANT[,GRANT] (repeatable), --connection-limit N,',
-    '       --resource R, --actions A[,A], --task-kind K, --reference REF, --justification J, --ttl S, --break-glass, --claim NAME=VALUE (repeatable)');
+    '       --resource R, --actions A[,A], --task-kind K, --reference REF, --justification J, --ttl S, --break-glass, --claim NAME=VALUE (repeatable), --config FILE');
   return lines.join('\n');
 }
 
@@ -224,6 +229,7 @@ const OPTIONS = {
   justification: { type: 'string' },
   ttl: { type: 'string' },
   'break-glass': { type: 'boolean', default: false },
+  config: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -337,6 +343,7 @@ async function main(argv: readonly string[]): Promise<void> {
       justification: values.justification,
       ttl: values.ttl,
       breakGlass: values['break-glass'],
+      config: values.config,
     },
     args,
     out: output(values.json),
