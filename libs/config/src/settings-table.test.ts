@@ -32,8 +32,9 @@ describe('the settings registry', () => {
     const names = new Set(found.split('\n').filter(Boolean).map((quoted) => quoted.slice(1, -1)));
     expect(names.has('MAYFLY_ALLOW_UNAUTHENTICATED_NATS')).toBe(true); // the scan sees code outside the registry
     const perService = /^MAYFLY_(ATTESTATION|DECISION|ISSUANCE|REVOCATION|AUDIT|EDGE_VERIFIER)_(PORT|ADDR|HEALTH_PORT|METRICS_PORT)$/;
-    // Names that are not settings: stream and NOTIFY channel names, the CLI's own flags.
-    const notSettings = new Set(['MAYFLY_REVOCATIONS', 'MAYFLY_AUDIT_HEAD']);
+    // Names that are not settings: stream and NOTIFY channel names, the CLI's own flags, and what
+    // the agent gives the command it runs (MAYFLY_AGENT_TASK_ID, MAYFLY_<GRANT>_TOKEN …).
+    const notSettings = new Set(['MAYFLY_REVOCATIONS', 'MAYFLY_AUDIT_HEAD', 'MAYFLY_AGENT_TASK_ID']);
     const undocumented = [...names].filter((name) => !documented.has(name) && !perService.test(name) && !notSettings.has(name) && !name.startsWith('MAYFLY_DB_PASSWORD_'));
     expect(undocumented).toEqual([]);
   });

@@ -112,6 +112,8 @@ export const SETTINGS: readonly RegistryEntry[] = [
   operator.ALLOW_UNAUTHENTICATED_NATS,
   operator.DB_PASSWORD,
   operator.ID_TOKEN,
+  operator.AGENT_CONFIG,
+  operator.ISSUANCE_ADDRESS,
   operator.TRACES_FILE,
   operator.DEMO_ORDERS_DB,
   operator.DEMO_ORDERS_ADMIN_FILE,

@@ -24,6 +24,16 @@ export const ID_TOKEN = optionalSetting({
   readBy: ['mayfly CLI'],
   description: '`mayfly approvals`: the OIDC ID token (or `@FILE`) of the person answering, when `--id-token` is not given',
 });
+export const AGENT_CONFIG = optionalSetting({
+  name: 'MAYFLY_AGENT_CONFIG',
+  readBy: ['mayfly CLI'],
+  description: '`mayfly agent run|check`: the agent config file, when `--config` is not given',
+});
+export const ISSUANCE_ADDRESS = optionalSetting({
+  name: 'MAYFLY_ISSUANCE_ADDRESS',
+  readBy: ['mayfly CLI'],
+  description: "`mayfly agent`: issuance's host:port, when the agent config names none",
+});
 export const TRACES_FILE = optionalSetting({
   name: 'MAYFLY_TRACES_FILE',
   readBy: ['attestation', 'decision', 'issuance', 'revocation', 'audit', 'edge-verifier', 'mayfly CLI'],
