@@ -2,7 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
+import { parseAgentConfig } from '@mayfly/agent';
 import { DEFAULT_HEALTH_PORTS, DEFAULT_METRICS_PORTS, DEFAULT_PORTS, SERVICE_NAMES, type ServiceName } from '@mayfly/config';
 import { DATABASE_SERVICES } from '@mayfly/db';
 import { ALLOWED_CALLERS, componentOfMethod } from '@mayfly/grpc';
@@ -139,5 +140,28 @@ describe('deploy/helm/mayfly', () => {
       }
       expect(depth, `${name}: a block without its {{ end }}`).toBe(0);
     }
+  });
+});
+
+describe('the agent sidecar example (examples/agent-sidecar.yaml)', () => {
+  type Container = { name: string; args?: string[]; restartPolicy?: string; startupProbe?: { httpGet: { path: string; port: number } }; securityContext?: Record<string, unknown>; volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[] };
+  const documents = parseAllDocuments(read('examples/agent-sidecar.yaml')).map((document) => document.toJS() as { kind: string; data?: Record<string, string>; spec?: any });
+  const configMap = documents.find((document) => document.kind === 'ConfigMap')!;
+  const pod = documents.find((document) => document.kind === 'Deployment')!.spec.template.spec as { initContainers: Container[]; containers: Container[]; volumes: { name: string; emptyDir?: { medium?: string } }[] };
+
+  it("its agent config passes the agent's own validator, and names files in the shared memory volume", () => {
+    const config = parseAgentConfig(configMap.data!['agent.yaml']!, 'agent-sidecar.yaml');
+    const sidecar = pod.initContainers.find((container) => container.name === 'mayfly-agent')!;
+    const shared = sidecar.volumeMounts!.find((mount) => mount.name === 'credentials')!;
+    for (const grant of config.grants) {
+      for (const file of [grant.tokenFile, grant.dsnFile, grant.pgpassFile, grant.envFile].filter(Boolean)) expect(file!.startsWith(`${shared.mountPath}/`)).toBe(true);
+    }
+    expect(pod.volumes.find((volume) => volume.name === 'credentials')?.emptyDir?.medium).toBe('Memory');
+    expect(config.evidence.file.startsWith('/var/run/secrets/mayfly/')).toBe(true);
+    // The application mounts the credentials read-only.
+    expect(pod.containers[0]!.volumeMounts!.find((mount) => mount.name === 'credentials')).toMatchObject({ mountPath: shared.mountPath, readOnly: true });
+    // A native sidecar, started through the image's entry point, gated on /readyz at the configured health port.
+    expect(sidecar).toMatchObject({ restartPolicy: 'Always', args: ['agent', '--config', expect.stringMatching(/^\/etc\/mayfly\/agent\//)], startupProbe: { httpGet: { path: '/readyz', port: config.health!.port } } });
+    expect(sidecar.securityContext).toMatchObject(values['containerSecurityContext'] as Record<string, unknown>);
   });
 });

@@ -1,8 +1,10 @@
+import { execFile } from 'node:child_process';
 import { createHash, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PeerCertificate } from 'node:tls';
+import { promisify } from 'node:util';
 import * as oauth from 'oauth4webapi';
 import { Agent } from 'undici';
 import { decodeJwt } from 'jose';
@@ -159,6 +161,31 @@ describe('45 token exchange (RFC 8693) over HTTPS', () => {
     const answer = await post(form({ grant_type: TOKEN_EXCHANGE, subject_token: await t.evidence(PROD.subject), subject_token_type: JWT, resource: RESOURCE, scope: 'write', task_id: `tx-change-${run}`, task_kind: 'change', task_reference: 'CHG-45', justification: 'schema change' }));
     expect(answer.status).toBe(400);
     expect(answer.body).toMatchObject({ error: 'authorization_pending', grant_id: expect.any(String), claim_secret: expect.any(String) });
+  });
+});
+
+describe("45 token exchange: the README's examples, as written", () => {
+  const exampleEnv = async () => {
+    const evidenceFile = join(mkdtempSync(join(tmpdir(), 'mayfly-tx-evidence-')), 'token');
+    writeFileSync(evidenceFile, `${await t.evidence(DEV.subject)}\n`); // as a platform writes it, newline and all
+    return { ...process.env, MAYFLY_ISSUER: t.mesh.issuer, MAYFLY_CA_FILE: join(t.pkiDir, 'ca.pem'), MAYFLY_EVIDENCE_FILE: evidenceFile };
+  };
+
+  it('the Python example (standard library only) gets a token that an edge accepts', async () => {
+    const { stdout } = await promisify(execFile)('python3', ['examples/python/grant.py', RESOURCE, 'read', `tx-python-${run}`], { env: await exampleEnv() });
+    const answer = JSON.parse(stdout) as { grant_id: string; expires_in: number; scope: string; access_token: string };
+    expect(answer).toMatchObject({ scope: 'read', grant_id: expect.any(String) });
+    expect(await verify(answer.access_token)).toMatchObject({ verdict: Verdict.VERDICT_ACCEPTED, grantId: answer.grant_id });
+    // A refusal is printed with its RFC error and Mayfly's code, and the script fails.
+    const refused = await promisify(execFile)('python3', ['examples/python/grant.py', RESOURCE, 'delete', `tx-python-deny-${run}`], { env: await exampleEnv() }).catch((error: { code: number; stderr: string }) => error);
+    expect(refused).toMatchObject({ code: 1, stderr: expect.stringContaining('refused (400): invalid_target: ERR_POLICY_DENIED') });
+  });
+
+  it('the curl example gets a token that an edge accepts', async () => {
+    const { stdout } = await promisify(execFile)('sh', ['examples/http/token-exchange.sh'], { env: { ...(await exampleEnv()), TASK_ID: `tx-curl-${run}` } });
+    const answer = JSON.parse(stdout) as { access_token: string; issued_token_type: string };
+    expect(answer.issued_token_type).toBe('urn:ietf:params:oauth:token-type:access_token');
+    expect(await verify(answer.access_token)).toMatchObject({ verdict: Verdict.VERDICT_ACCEPTED });
   });
 });
 

@@ -52,7 +52,7 @@ describe('agent config', () => {
       task: { id: undefined, kind: 'service', reference: '' },
       exec: { command: ['python3', 'app.py'], onRotate: 'restart', signal: 'SIGHUP' },
       health: { host: '127.0.0.1', port: 9470 },
-      metricsPort: 9471,
+      metrics: { host: '127.0.0.1', port: 9471 },
     });
     expect(config.grants).toEqual([
       { name: 'orders-db', resource: 'pg:orders-db', actions: ['read'], ttlSeconds: 300, justification: '', tokenFile: undefined, dsnFile: '/run/mayfly/orders.dsn', pgpassFile: '/run/mayfly/.pgpass', envFile: undefined },

@@ -38,6 +38,12 @@ export interface ExecConfig {
   readonly signal: NodeJS.Signals;
 }
 
+/** Where an endpoint listens (host default 127.0.0.1; port 0: any free one). */
+export interface Listener {
+  readonly host: string;
+  readonly port: number;
+}
+
 export interface AgentConfig {
   /** host:port of the issuance service. */
   readonly issuance: string;
@@ -50,9 +56,10 @@ export interface AgentConfig {
   readonly task: { readonly id: string | undefined; readonly kind: string; readonly reference: string };
   readonly grants: readonly GrantConfig[];
   readonly exec: ExecConfig | undefined;
-  /** /healthz and /readyz; /metrics (Prometheus) on metricsPort. Undefined: not served. */
-  readonly health: { readonly host: string; readonly port: number } | undefined;
-  readonly metricsPort: number | undefined;
+  /** /healthz and /readyz. Undefined: not served. */
+  readonly health: Listener | undefined;
+  /** /metrics (Prometheus). Undefined: not served. */
+  readonly metrics: Listener | undefined;
 }
 
 /** A config that cannot run: every problem, each with where it is (line, and the key's path). */
@@ -120,8 +127,8 @@ export function parseAgentConfig(text: string, file: string, env: Readonly<Recor
     task: { id: optionalString(task['id']), kind: optionalString(task['kind']) ?? 'agent', reference: optionalString(task['reference']) ?? '' },
     grants,
     exec,
-    health: health === undefined ? undefined : { host: health.host, port: health.port },
-    metricsPort: metrics?.port,
+    health,
+    metrics,
   };
 }
 
@@ -215,7 +222,7 @@ function readExec(root: Record<string, unknown>, problem: Problem): ExecConfig |
   return { command: Array.isArray(command) ? (command as string[]) : [], onRotate: onRotate as RotateAction, signal: signal as NodeJS.Signals };
 }
 
-function readPort(root: Record<string, unknown>, key: 'health' | 'metrics', problem: Problem): { host: string; port: number } | undefined {
+function readPort(root: Record<string, unknown>, key: 'health' | 'metrics', problem: Problem): Listener | undefined {
   const value = root[key];
   if (value === undefined) return undefined;
   if (!isRecord(value)) {

@@ -65,9 +65,9 @@ export async function run(context: CommandContext): Promise<void> {
   const log = createLogger('agent');
   const telemetry = await setupTelemetry({
     service: 'agent',
-    host: config.health?.host ?? '127.0.0.1',
-    metricsPort: config.metricsPort ?? 0,
-    env: config.metricsPort === undefined ? { ...process.env, OTEL_METRICS_EXPORTER: 'none' } : process.env,
+    host: config.metrics?.host ?? '127.0.0.1',
+    metricsPort: config.metrics?.port ?? 0,
+    env: config.metrics === undefined ? { ...process.env, OTEL_METRICS_EXPORTER: 'none' } : process.env,
   });
   if (telemetry.metricsPort !== undefined) log.info({ port: telemetry.metricsPort }, 'metrics: /metrics (Prometheus)');
   const agent = new Agent(config, log);

@@ -97,7 +97,8 @@ export function readTokenExchangeForm(form: URLSearchParams): RequestGrantReques
 
 /** The subject token as evidence; none when the caller relies on its session certificate (mTLS). */
 function evidenceOf(form: URLSearchParams): Evidence | undefined {
-  const token = form.get('subject_token');
+  // A token read from a file (curl's --data-urlencode name@file) may end with a newline; no token holds whitespace.
+  const token = form.get('subject_token')?.trim() ?? null;
   const type = form.get('subject_token_type');
   if (token === null || token === '') {
     if (type !== null) throw new OAuthError('invalid_request', 'subject_token_type is sent without a subject_token');
