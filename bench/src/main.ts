@@ -19,6 +19,7 @@ import { endProgress, progress, summarize } from './stats.js';
 import { BENCH_WORKLOADS, benchSubject, evidenceGrants, peerTokens, sessionGrants } from './grant-phases.js';
 import type { LoadPhase } from './load.js';
 import { startOAuthPeer } from './oauth-peer.js';
+import { tokenExchangeGrants } from './token-exchange-phase.js';
 import { LOGIN_RESOURCES, loginGrants, type LoginGrantsResult } from './login-grants.js';
 
 const env = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
@@ -43,6 +44,8 @@ const CONFIG = {
    * the short loop for steering CPU per grant while changing the grant path.
    */
   sessionOnly: process.env['BENCH_SESSION_ONLY'] === '1',
+  /** BENCH_DOORS_ONLY=1: the session phases and the token-exchange phases (gRPC door vs HTTP door), printed only. */
+  doorsOnly: process.env['BENCH_DOORS_ONLY'] === '1',
 };
 const TARGETS = {
   serialP50Ms: 3,
@@ -55,6 +58,8 @@ const TARGETS = {
   separatePeerRatio: 0.5,
   serialP50PeerMultiple: 3,
   verifyFractionOfRaw: 0.8,
+  // Issue 26: the HTTP door (token exchange) costs at most this multiple of the gRPC door.
+  httpDoorCostMultiple: 1.2,
   verifyPerCore: 10_000,
   verifyP99Ms: 1,
   fanoutP99Ms: 25,
@@ -367,6 +372,11 @@ async function main(): Promise<void> {
     const grants: LoadPhase[] = [];
     for (const concurrency of CONFIG.concurrency) grants.push(await sessionGrants(issuer, concurrency, timing));
     if (CONFIG.sessionOnly) return;
+    // Issue 26: the same grants through the HTTP door (RFC 8693 over HTTPS, the same sessions' mTLS).
+    say('grants by token exchange over HTTPS (RFC 8693, within the same kind of session)');
+    const tokenExchange: LoadPhase[] = [];
+    for (const concurrency of CONFIG.comparedConcurrency) tokenExchange.push(await tokenExchangeGrants(issuer, concurrency, timing));
+    if (CONFIG.doorsOnly) return;
     say('grants with fresh evidence');
     const evidence: LoadPhase[] = [];
     for (const concurrency of CONFIG.comparedConcurrency) {
@@ -417,6 +427,12 @@ async function main(): Promise<void> {
     const separateSerial = separatePeerPhases.find((g) => g.concurrency === 1);
     const separateRatio = c64 && separate64 ? round2(c64.throughputPerSecond / separate64.throughputPerSecond) : undefined;
     const serialRatio = serial && separateSerial ? round2(serial.p50 / separateSerial.p50) : undefined;
+    // The HTTP door's cost against the gRPC door's: latency alone, throughput at 64, CPU per grant at 64.
+    const exchangeSerial = tokenExchange.find((g) => g.concurrency === 1);
+    const exchange64 = tokenExchange.find((g) => g.concurrency === 64);
+    const doorSerialRatio = exchangeSerial && serial ? round2(exchangeSerial.p50 / serial.p50) : undefined;
+    const doorThroughputRatio = exchange64 && c64 ? round2(c64.throughputPerSecond / exchange64.throughputPerSecond) : undefined;
+    const doorCpuRatio = exchange64?.cpu && c64?.cpu ? round2(exchange64.cpu.totalMs / c64.cpu.totalMs) : undefined;
     const maxRss = Math.max(...Object.values(memoryMb).filter((v): v is number => typeof v === 'number'));
     const verdicts = {
       serialP50: serial ? { target: `≤ ${TARGETS.serialP50Ms} ms`, measured: serial.p50, met: serial.p50 <= TARGETS.serialP50Ms } : undefined,
@@ -426,6 +442,9 @@ async function main(): Promise<void> {
       cpuPerSessionGrantAt64: c64?.cpu ? { target: `≤ ${TARGETS.cpuPerGrantMs} ms`, measured: c64.cpu.totalMs, met: c64.cpu.totalMs <= TARGETS.cpuPerGrantMs } : undefined,
       sessionVsSeparatePeerAt64: separateRatio !== undefined ? { target: `≥ ${TARGETS.separatePeerRatio}`, measured: separateRatio, met: separateRatio >= TARGETS.separatePeerRatio } : undefined,
       serialP50VsSeparatePeer: serialRatio !== undefined ? { target: `≤ ${TARGETS.serialP50PeerMultiple}×`, measured: serialRatio, met: serialRatio <= TARGETS.serialP50PeerMultiple } : undefined,
+      tokenExchangeSerialP50VsGrpc: doorSerialRatio !== undefined ? { target: `≤ ${TARGETS.httpDoorCostMultiple}×`, measured: doorSerialRatio, met: doorSerialRatio <= TARGETS.httpDoorCostMultiple } : undefined,
+      grpcVsTokenExchangeThroughputAt64: doorThroughputRatio !== undefined ? { target: `≤ ${TARGETS.httpDoorCostMultiple}×`, measured: doorThroughputRatio, met: doorThroughputRatio <= TARGETS.httpDoorCostMultiple } : undefined,
+      tokenExchangeCpuVsGrpcAt64: doorCpuRatio !== undefined ? { target: `≤ ${TARGETS.httpDoorCostMultiple}×`, measured: doorCpuRatio, met: doorCpuRatio <= TARGETS.httpDoorCostMultiple } : undefined,
       sessionVsInProcessPeerAt64: ratio !== undefined ? { target: `≥ ${TARGETS.peerRatio} (secondary)`, measured: ratio, met: ratio >= TARGETS.peerRatio } : undefined,
       edgeVerifyPerCore: { target: `≥ ${TARGETS.verifyPerCore}/s`, measured: edgeVerify.full.perCpuSecond, met: edgeVerify.full.perCpuSecond >= TARGETS.verifyPerCore },
       edgeVerifyP99: { target: `≤ ${TARGETS.verifyP99Ms} ms`, measured: edgeVerify.full.p99, met: edgeVerify.full.p99 <= TARGETS.verifyP99Ms },
@@ -441,6 +460,7 @@ async function main(): Promise<void> {
       config: CONFIG,
       grants,
       evidenceGrants: evidence,
+      tokenExchangeGrants: tokenExchange,
       oauthPeer: separatePeerPhases,
       oauthPeerInProcess: peerPhases,
       edgeVerify,
