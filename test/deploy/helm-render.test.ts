@@ -331,7 +331,7 @@ describe.skipIf(!hasGo)('deploy/helm/mayfly rendered (Go text/template + sprig; 
     expect(manifests.find((m) => m.kind === 'Service' && m.metadata.name === 'mayfly-decision')!.spec['type']).toBeUndefined();
     const ingress = manifests.find((m) => m.kind === 'Ingress')!;
     const paths = ingress.spec['rules'][0].http.paths.map((path: { path: string; backend: { service: { name: string; port: { name: string } } } }) => `${path.path} → ${path.backend.service.name}:${path.backend.service.port.name}`);
-    expect(paths).toEqual(['/mayfly.v1.IssuanceService → mayfly-issuance:grpc', '/mayfly.v1.ApprovalService → mayfly-issuance:grpc', '/.well-known/ → mayfly-issuance:jwks']);
+    expect(paths).toEqual(['/mayfly.v1.IssuanceService → mayfly-issuance:grpc', '/mayfly.v1.ApprovalService → mayfly-issuance:grpc', '/.well-known/ → mayfly-issuance:jwks', '/oauth2/token → mayfly-issuance:jwks']);
     expect(ingress.spec['rules'][0].host).toBe('mayfly.example.com');
     expect(manifests.find((m) => m.kind === 'ServiceMonitor')?.spec['endpoints']).toEqual([{ port: 'metrics', interval: '15s', path: '/metrics' }]);
     expect(manifests.find((m) => m.kind === 'ServiceMonitor')?.metadata.labels?.['release']).toBe('prometheus');

@@ -60,8 +60,8 @@ describe('agent config', () => {
     ]);
   });
 
-  it('takes issuance from MAYFLY_ISSUANCE_ADDRESS when the file leaves it out', () => {
-    const config = parseAgentConfig(valid.replace('issuance: issuance.mayfly.svc:7001\n', ''), 'agent.yaml', { MAYFLY_ISSUANCE_ADDRESS: '10.0.0.7:7001' });
+  it('takes issuance from MAYFLY_ISSUANCE_ADDR when the file leaves it out', () => {
+    const config = parseAgentConfig(valid.replace('issuance: issuance.mayfly.svc:7001\n', ''), 'agent.yaml', { MAYFLY_ISSUANCE_ADDR: '10.0.0.7:7001' });
     expect(config.issuance).toBe('10.0.0.7:7001');
   });
 

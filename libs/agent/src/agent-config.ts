@@ -99,8 +99,8 @@ export function parseAgentConfig(text: string, file: string, env: Readonly<Recor
   if (!isRecord(root)) throw new AgentConfigError(file, ['the file must be a mapping (issuance, evidence, grants, ...)']);
   unknownKeys(root, TOP_LEVEL, [], problem);
 
-  const issuance = text_(root, ['issuance'], problem, { required: false }) ?? env['MAYFLY_ISSUANCE_ADDRESS'];
-  if (!issuance) problem(['issuance'], 'is required: host:port of the issuance service (or set MAYFLY_ISSUANCE_ADDRESS)');
+  const issuance = text_(root, ['issuance'], problem, { required: false }) ?? env['MAYFLY_ISSUANCE_ADDR'];
+  if (!issuance) problem(['issuance'], 'is required: host:port of the issuance service (or set MAYFLY_ISSUANCE_ADDR)');
   else if (!/^[^\s/:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(issuance)) problem(['issuance'], `must be host:port, not ${JSON.stringify(issuance)}`);
 
   const evidence = readEvidence(root, problem);

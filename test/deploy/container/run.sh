@@ -186,6 +186,32 @@ out="$(op "MAYFLY_TEST_HEALTH=$health_targets MAYFLY_TEST_JWKS_URL=https://issua
 grep -q 'helm test passed' <<<"$out" || { echo "$out" >&2; fail "the chart's test script did not pass"; }
 say "chart test script (helm test's pod): every health port SERVING and the JWKS serves a key"
 
+# --- mayfly agent from the image ----------------------------------------------------------------
+# The image's entry point runs the agent (`mayfly-service agent --config F`): a join token from the
+# operator is its evidence; it gets a grant, writes the token file (0600), runs the command with the
+# token in its environment, and when the command ends it releases the grant and removes the file.
+joined="$(op 'mayfly join-tokens create spiffe://demo.mayfly.local/ci/report-builder --ttl 300 --json')" \
+  || { echo "$joined" >&2; fail "mayfly join-tokens create failed in the operator container"; }
+join_token="$(node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0, "utf8")).token)' <<<"$joined")"
+agent_script="set -e
+printf %s '$join_token' > /tmp/join-token
+cat > /tmp/agent.yaml <<'YAML'
+issuance: issuance:7053
+caFile: /var/lib/mayfly/pki/ca.pem
+evidence: { kind: join-token, file: /tmp/join-token }
+task: { id: container-agent-check, kind: service }
+grants:
+  - { name: orders, resource: pg:orders-db, actions: [read], files: { token: /tmp/run/orders.token } }
+exec:
+  command: [sh, -c, 'echo \"agent-command: file mode \$(stat -c %a /tmp/run/orders.token), token \${#MAYFLY_ORDERS_TOKEN} bytes\"']
+YAML
+node /app/deploy/image/mayfly-service.mjs agent --config /tmp/agent.yaml
+test ! -e /tmp/run/orders.token && echo 'agent-check: file removed'"
+out="$(op "$agent_script")" || { echo "$out" >&2; fail "mayfly agent from the image failed"; }
+grep -q 'agent-command: file mode 600, token [1-9][0-9]* bytes' <<<"$out" || { echo "$out" >&2; fail "the agent's command did not see its token file (0600) and variable"; }
+grep -q '"msg":"grant released"' <<<"$out" && grep -q 'agent-check: file removed' <<<"$out" || { echo "$out" >&2; fail "the agent did not release its grant and remove its file"; }
+say "mayfly agent from the image: join token → grant → token file (0600) and variable for the command → released, file removed"
+
 # --- A service killed with SIGKILL comes back ----------------------------------------------------
 for service in issuance edge-verifier; do
   id="$(container "$service")"

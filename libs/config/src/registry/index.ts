@@ -113,7 +113,6 @@ export const SETTINGS: readonly RegistryEntry[] = [
   operator.DB_PASSWORD,
   operator.ID_TOKEN,
   operator.AGENT_CONFIG,
-  operator.ISSUANCE_ADDRESS,
   operator.TRACES_FILE,
   operator.DEMO_ORDERS_DB,
   operator.DEMO_ORDERS_ADMIN_FILE,

@@ -29,11 +29,6 @@ export const AGENT_CONFIG = optionalSetting({
   readBy: ['mayfly CLI'],
   description: '`mayfly agent run|check`: the agent config file, when `--config` is not given',
 });
-export const ISSUANCE_ADDRESS = optionalSetting({
-  name: 'MAYFLY_ISSUANCE_ADDRESS',
-  readBy: ['mayfly CLI'],
-  description: "`mayfly agent`: issuance's host:port, when the agent config names none",
-});
 export const TRACES_FILE = optionalSetting({
   name: 'MAYFLY_TRACES_FILE',
   readBy: ['attestation', 'decision', 'issuance', 'revocation', 'audit', 'edge-verifier', 'mayfly CLI'],
