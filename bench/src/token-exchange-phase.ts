@@ -15,7 +15,7 @@ let taskCounter = 0;
  * (StartSession, evidence once) before the timed window, exactly as the gRPC session phase
  * does; then grants are RFC 8693 token exchanges over HTTPS with mutual TLS (the session's
  * X.509-SVID, no subject token), on keep-alive connections — one small connection pool per
- * workload, since each presents its own certificate, each caller always speaking as the same one.
+ * workload, since each presents its own certificate.
  */
 export async function tokenExchangeGrants(issuer: DevIssuer, concurrency: number, timing: LoadTiming): Promise<LoadPhase> {
   const caFile = process.env['MAYFLY_TLS_CA_FILE'];
@@ -28,8 +28,9 @@ export async function tokenExchangeGrants(issuer: DevIssuer, concurrency: number
       const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
       const evidence = { oidcToken: await issuer.mint(benchSubject(i), { audience: DEMO.audience, ttlSeconds: 600 }) };
       const session = await callUnary(bootstrap, bootstrap.startSession, { evidence, publicKey: publicKey.export({ type: 'spki', format: 'der' }) }, { target: 'issuance' });
-      // At most two connections per workload (two of the 64 callers each): a workload holds a
-      // connection or two, not one per request in flight across every workload.
+      // At most two connections per workload: a workload holds a connection or two, not one per
+      // request in flight. Requests rotate over the workloads (as the gRPC phase's do), so that
+      // no workload's own rate limit is what gets measured.
       agents.push(new Agent({ connect: { ca, cert: session.certificatePem, key: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string }, connections: 2, keepAliveTimeout: 60_000 }));
     }
     return await runLoad('token exchange grants', concurrency, timing, async (w) => {
@@ -45,7 +46,7 @@ export async function tokenExchangeGrants(issuer: DevIssuer, concurrency: number
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body,
-        dispatcher: agents[w % agents.length]!,
+        dispatcher: agents[(w + taskCounter) % agents.length]!,
       });
       const answer = (await response.body.json()) as { access_token?: string; error_description?: string };
       if (response.statusCode !== 200 || !answer.access_token) throw new Error(`token exchange answered ${response.statusCode}: ${answer.error_description ?? ''}`);
