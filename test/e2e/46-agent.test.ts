@@ -30,7 +30,7 @@ let refreshEvidence: NodeJS.Timeout;
 const COMMAND = `
 const fs = require('node:fs');
 const log = (line) => fs.appendFileSync(process.env.COMMAND_LOG, line + '\\n');
-log('start ' + process.env.MAYFLY_ORDERS_TOKEN.length);
+log('start ' + process.env.MAYFLY_ORDERS_TOKEN.length + ' ' + process.env.MAYFLY_ORDERS_TOKEN.slice(-12));
 process.on('SIGHUP', () => log('hup'));
 process.on('SIGTERM', () => { log('term'); process.exit(0); });
 setInterval(() => {}, 1000);
@@ -112,6 +112,8 @@ exec:
   command: [${JSON.stringify(process.execPath)}, "-e", ${JSON.stringify(COMMAND)}]
   onRotate: signal
   signal: SIGHUP
+metrics:
+  port: 0
 `,
     );
     const agent = startAgent(config, { COMMAND_LOG: commandLog });
@@ -123,7 +125,7 @@ exec:
       expect(firstClaims).toMatchObject({ sub: DEV.spiffeId, aud: RESOURCE, scope: 'read' });
       // Bound to the agent's session certificate: the session is held, not evidence per grant.
       expect(firstClaims['cnf']).toBeDefined();
-      await eventually(async () => existsSync(commandLog) && readFileSync(commandLog, 'utf8').startsWith(`start ${first.length}`), 10_000);
+      await eventually(async () => existsSync(commandLog) && readFileSync(commandLog, 'utf8').startsWith(`start ${first.length} ${first.slice(-12)}`), 10_000);
 
       // Three renewals: the file holds each new token in turn, the same grant, a later expiry; the command hears of each.
       const seen = [first];
@@ -139,6 +141,12 @@ exec:
       const grantIds = new Set((await t.db.selectFrom('grants').select('id').where('task_id', '=', `agent-e2e-${run}`).execute()).map((g) => g.id));
       expect(grantIds.size).toBe(1); // renewed, not re-granted
       await eventually(async () => readFileSync(commandLog, 'utf8').split('\n').filter((l) => l === 'hup').length >= 3, 5_000);
+
+      // Its Prometheus endpoint, like the services': the grant held, its renewals counted.
+      const metricsPort = Number(/"port":(\d+)[^\n]*metrics: \/metrics/.exec(agent.output())?.[1] ?? NaN);
+      const scraped = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      expect(scraped).toMatch(/mayfly_agent_grant_ready\{[^}]*grant="orders"[^}]*\} 1/);
+      expect(Number(/mayfly_agent_renewals\{[^}]*\} (\d+)/.exec(scraped)?.[1])).toBeGreaterThanOrEqual(3);
 
       // The whole mesh restarts: the agent keeps going and the file is fresh again after.
       const port = healthPortOf(agent.output());
@@ -168,6 +176,38 @@ exec:
       agent.child.kill('SIGKILL');
     }
   }, 120_000);
+
+  it('onRotate: restart starts the command again with the renewed token in its environment', async () => {
+    const commandLog = join(dir, 'restart.log');
+    const config = writeConfig(
+      'restart',
+      `${commonConfig()}
+grants:
+  - name: orders
+    resource: ${RESOURCE}
+    actions: [read]
+    ttlSeconds: 3
+    files:
+      token: ${join(dir, 'restart', 'orders.token')}
+exec:
+  command: [${JSON.stringify(process.execPath)}, "-e", ${JSON.stringify(COMMAND)}]
+  onRotate: restart
+`,
+    );
+    const agent = startAgent(config, { COMMAND_LOG: commandLog });
+    try {
+      const starts = () => (existsSync(commandLog) ? readFileSync(commandLog, 'utf8').split('\n').filter((line) => line.startsWith('start ')) : []);
+      await eventually(async () => new Set(starts()).size >= 3, 20_000, 100);
+      // Each start saw a different token, and the one before it was stopped with SIGTERM first.
+      expect(new Set(starts()).size).toBe(starts().length);
+      const lines = readFileSync(commandLog, 'utf8').trim().split('\n');
+      expect(lines.slice(0, 4)).toEqual([starts()[0], 'term', starts()[1], 'term']);
+      agent.child.kill('SIGTERM');
+      expect(await agent.exited).toBe(0);
+    } finally {
+      agent.child.kill('SIGKILL');
+    }
+  }, 60_000);
 
   it("writes a PostgreSQL login as DSN, .pgpass and env files that the README's psql example uses", async () => {
     const database = `mayfly_agent_${run}`;
