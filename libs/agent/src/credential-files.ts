@@ -1,19 +1,10 @@
+import type { GrantLogin } from '@mayfly/client';
 import type { GrantConfig } from './agent-config.js';
 
 /** The credential a grant holds right now, as the agent writes it out. */
 export interface HeldCredential {
   readonly token: string;
-  readonly login?:
-    | {
-        readonly system: string;
-        readonly host: string;
-        readonly port: number;
-        readonly database: string | undefined;
-        readonly user: string;
-        readonly password: string;
-        readonly connectionString: string;
-      }
-    | undefined;
+  readonly login?: Omit<GrantLogin, 'validUntil'> | undefined;
 }
 
 /** A file to write and what goes in it. */

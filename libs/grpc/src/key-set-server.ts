@@ -1,8 +1,9 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { PeerCertificate, TLSSocket } from 'node:tls';
+import { TLSSocket, type PeerCertificate } from 'node:tls';
 import type { Logger } from '@mayfly/core';
 import type { CertificateFiles } from './certificate-files.js';
+import { verifiedCertificateOfSocket } from './peer-certificate.js';
 import { inUse } from './server.js';
 
 export interface KeySetServer {
@@ -84,22 +85,10 @@ export async function startKeySetServer(options: {
   };
 }
 
-const verifiedByConnection = new WeakMap<TLSSocket, PeerCertificate | null>();
-
 /**
- * The client certificate the TLS layer verified against the optional client CA, or undefined: a
- * client that sent none, or one that does not verify, counts as having sent none. Read once per
- * connection (keep-alive connections carry many requests).
+ * The client certificate of an HTTPS request, verified against the optional client CA, or
+ * undefined (none sent, or one that does not verify).
  */
 export function verifiedClientCertificate(req: IncomingMessage): PeerCertificate | undefined {
-  const socket = req.socket as Partial<TLSSocket>;
-  if (typeof socket.getPeerCertificate !== 'function') return undefined;
-  const tlsSocket = socket as TLSSocket;
-  let certificate = verifiedByConnection.get(tlsSocket);
-  if (certificate === undefined) {
-    const peer = tlsSocket.authorized ? tlsSocket.getPeerCertificate() : undefined;
-    certificate = peer?.raw ? peer : null;
-    verifiedByConnection.set(tlsSocket, certificate);
-  }
-  return certificate ?? undefined;
+  return req.socket instanceof TLSSocket ? verifiedCertificateOfSocket(req.socket) : undefined;
 }

@@ -15,6 +15,15 @@ const byConnection = new WeakMap<TLSSocket, PeerCertificate | null>();
 export function verifiedPeerCertificate(call: ServerUnaryCall<unknown, unknown>): PeerCertificate | undefined {
   const socket = tlsSocketOf(call);
   if (!socket) return call.getAuthContext().sslPeerCertificate;
+  return verifiedCertificateOfSocket(socket);
+}
+
+/**
+ * The client certificate a TLS connection presented, if it verified against the server's CA
+ * (a client that sent none, or one that does not verify, counts as having sent none); read once
+ * per connection. For gRPC calls and HTTPS requests alike.
+ */
+export function verifiedCertificateOfSocket(socket: TLSSocket): PeerCertificate | undefined {
   let certificate = byConnection.get(socket);
   if (certificate === undefined) {
     const peer = socket.authorized ? socket.getPeerCertificate() : undefined;
