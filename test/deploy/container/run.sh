@@ -192,7 +192,9 @@ say "chart test script (helm test's pod): every health port SERVING and the JWKS
 # token in its environment, and when the command ends it releases the grant and removes the file.
 joined="$(op 'mayfly join-tokens create spiffe://demo.mayfly.local/ci/report-builder --ttl 300 --json')" \
   || { echo "$joined" >&2; fail "mayfly join-tokens create failed in the operator container"; }
-join_token="$(node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0, "utf8")).token)' <<<"$joined")"
+# (compose's own progress lines come first on the same stream: pick the token out of the JSON)
+join_token="$(grep -oE '"token": ?"mfjt_[^"]+"' <<<"$joined" | head -1 | sed -E 's/.*"(mfjt_[^"]+)"/\1/')"
+[ -n "$join_token" ] || { echo "$joined" >&2; fail "mayfly join-tokens create --json printed no token"; }
 agent_script="set -e
 printf %s '$join_token' > /tmp/join-token
 cat > /tmp/agent.yaml <<'YAML'
