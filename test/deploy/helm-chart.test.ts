@@ -157,7 +157,7 @@ describe('the agent sidecar example (examples/agent-sidecar.yaml)', () => {
       for (const file of [grant.tokenFile, grant.dsnFile, grant.pgpassFile, grant.envFile].filter(Boolean)) expect(file!.startsWith(`${shared.mountPath}/`)).toBe(true);
     }
     expect(pod.volumes.find((volume) => volume.name === 'credentials')?.emptyDir?.medium).toBe('Memory');
-    expect(config.evidence.file.startsWith('/var/run/secrets/mayfly/')).toBe(true);
+    expect(config.evidence).toMatchObject({ kind: 'oidc-token', file: expect.stringMatching(/^\/var\/run\/secrets\/mayfly\//) });
     // The application mounts the credentials read-only.
     expect(pod.containers[0]!.volumeMounts!.find((mount) => mount.name === 'credentials')).toMatchObject({ mountPath: shared.mountPath, readOnly: true });
     // A native sidecar, started through the image's entry point, gated on /readyz at the configured health port.

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upsertWorkload } from '@mayfly/db';
 import { callUnary, createClient } from '@mayfly/grpc';
 import { SERVICE_NAMES } from '@mayfly/config';
+import { createCertificateAuthority, issueClientCertificate } from '@mayfly/pki';
 import { RegistryServiceClient, ResourceKind } from '@mayfly/proto';
 import { DEV, RESOURCE, eventually, startTestMesh, type TestMesh } from '../support/test-mesh.js';
 
@@ -271,6 +272,53 @@ grants:
       await admin.end();
     }
   }, 90_000);
+
+  it("x509 evidence: a machine certificate from the organisation's PKI and its key, signed into a fresh assertion at each attestation", async () => {
+    const root = await createCertificateAuthority({ name: 'CN=Agent Corp Root CA' });
+    const machine = await issueClientCertificate(root, { subject: 'CN=report-host-3, O=Corp' });
+    const caFile = join(dir, 'corp-root.pem');
+    writeFileSync(caFile, root.certificatePem);
+    const td = t.mesh.env['MAYFLY_TRUST_DOMAIN'];
+    const spiffeId = `spiffe://e2e.mayfly.test/corp/report-host`;
+    const mayfly = (...args: string[]) => promisify(execFile)(process.execPath, [CLI, ...args, '--json'], { env: { ...process.env, ...t.mesh.operatorEnv } });
+    await mayfly('issuers', 'put', 'agent-corp-pki', '--issuer-kind', 'x509', '--audience', 'mayfly-x509', '--ca-file', caFile, '--trust-domain', 'corp.example');
+    await upsertWorkload(t.db, { spiffeId, ownerTeam: 'reporting', ownerContact: 'reporting@example.com', environment: 'dev', riskTier: 'low', ceiling: [{ resource: RESOURCE, actions: ['read'] }] });
+    await mayfly('binding-rules', 'create', 'agent-corp-pki', '--match', 'common_name=report-host-3', '--template', spiffeId);
+    writeFileSync(join(dir, 'machine.crt'), machine.certificatePem);
+    writeFileSync(join(dir, 'machine.key'), machine.privateKeyPem, { mode: 0o600 });
+    const tokenFile = join(dir, 'x509', 'orders.token');
+    const config = writeConfig(
+      'x509',
+      `issuance: ${t.mesh.addresses.issuance}
+caFile: ${join(t.pkiDir, 'ca.pem')}
+trustDomain: ${td}
+evidence:
+  kind: x509
+  certFile: ${join(dir, 'machine.crt')}
+  keyFile: ${join(dir, 'machine.key')}
+  audience: mayfly-x509
+grants:
+  - name: orders
+    resource: ${RESOURCE}
+    actions: [read]
+    files:
+      token: ${tokenFile}
+`,
+    );
+    const agent = startAgent(config);
+    try {
+      await eventually(async () => existsSync(tokenFile), 20_000, 100);
+      expect(decodeJwt(readFileSync(tokenFile, 'utf8').trim())).toMatchObject({ sub: spiffeId, aud: RESOURCE });
+      // No health endpoint, no command: nothing but the agent itself keeps it running.
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(agent.child.exitCode).toBeNull();
+      agent.child.kill('SIGTERM');
+      expect(await agent.exited).toBe(0);
+      expect(existsSync(tokenFile)).toBe(false);
+    } finally {
+      agent.child.kill('SIGKILL');
+    }
+  }, 60_000);
 
   it('a config with mistakes is refused before anything runs: every problem with its line, exit 2', async () => {
     const config = writeConfig('bad', `issuance: nowhere\nevidence:\n  kind: oidc-token\n  file: relative\ngrants:\n  - name: orders\n    resource: ${RESOURCE}\n    actions: [read]\n    files: {}\n`);

@@ -87,8 +87,7 @@ sesion: false
     expect(found).toEqual(
       expect.arrayContaining([
         'line 1: issuance: must be host:port, not "nowhere"',
-        'line 3: evidence.kind: must be one of oidc-token, jwt-svid, join-token',
-        'line 3: evidence.file: is required',
+        'line 3: evidence.kind: must be one of oidc-token, jwt-svid, join-token, x509',
         'line 8: grants[0].ttlSeconds: must be a whole number of seconds from 0 (the default) to 86400',
         'line 11: grants[0].files.dsn: /run/a is also grants[0].files.token: each credential needs its own file',
         'line 12: grants[1].name: orders is used by another grant',
@@ -97,6 +96,15 @@ sesion: false
         'line 17: sesion: is not a setting here (known: issuance, caFile, trustDomain, evidence, session, task, grants, exec, health, metrics)',
       ]),
     );
+  });
+
+  it('x509 evidence: the certificate and key files and the audience, each required', () => {
+    const x509 = valid.replace('  kind: oidc-token\n  file: /var/run/secrets/tokens/mayfly\n', '  kind: x509\n  certFile: /etc/pki/machine.crt\n  keyFile: /etc/pki/machine.key\n  audience: mayfly-x509\n');
+    expect(parseAgentConfig(x509, 'agent.yaml').evidence).toEqual({ kind: 'x509', certFile: '/etc/pki/machine.crt', keyFile: '/etc/pki/machine.key', audience: 'mayfly-x509' });
+    expect(problems(x509.replace('  audience: mayfly-x509\n', '').replace('/etc/pki/machine.key', 'machine.key'))).toEqual([
+      'line 7: evidence.keyFile: must be an absolute path, not "machine.key"',
+      'line 5: evidence.audience: is required',
+    ]);
   });
 
   it('refuses YAML that does not parse, and duplicate keys, with their line', () => {

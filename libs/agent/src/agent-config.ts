@@ -1,12 +1,15 @@
 import { isAbsolute } from 'node:path';
 import { LineCounter, parseDocument, isMap, isSeq, type Document } from 'yaml';
 
-/** How the agent proves what the workload is: a file it re-reads at every use (kubelet and CI rotate them). */
-export interface EvidenceConfig {
-  readonly kind: EvidenceKind;
-  readonly file: string;
-}
-export const EVIDENCE_KINDS = ['oidc-token', 'jwt-svid', 'join-token'] as const;
+/**
+ * How the agent proves what the workload is: a token file it re-reads at every use (kubelet and
+ * CI rotate them), or — kind x509 — the machine's certificate and key files (re-read too, for
+ * cert-manager or an enterprise PKI renewing them), signed into an assertion for `audience`.
+ */
+export type EvidenceConfig =
+  | { readonly kind: 'oidc-token' | 'jwt-svid' | 'join-token'; readonly file: string }
+  | { readonly kind: 'x509'; readonly certFile: string; readonly keyFile: string; readonly audience: string };
+export const EVIDENCE_KINDS = ['oidc-token', 'jwt-svid', 'join-token', 'x509'] as const;
 export type EvidenceKind = (typeof EVIDENCE_KINDS)[number];
 
 /** One grant the agent keeps, and where its credential is written. */
@@ -137,14 +140,25 @@ type Problem = (path: readonly (string | number)[], message: string) => void;
 function readEvidence(root: Record<string, unknown>, problem: Problem): EvidenceConfig | undefined {
   const evidence = root['evidence'];
   if (!isRecord(evidence)) {
-    problem(['evidence'], `is required: { kind: ${EVIDENCE_KINDS.join(' | ')}, file: /path/to/token }`);
+    problem(['evidence'], `is required: { kind: oidc-token | jwt-svid | join-token, file: /path/to/token } or { kind: x509, certFile, keyFile, audience }`);
     return undefined;
   }
-  unknownKeys(evidence, ['kind', 'file'], ['evidence'], problem);
   const kind = evidence['kind'];
-  if (!EVIDENCE_KINDS.includes(kind as EvidenceKind)) problem(['evidence', 'kind'], `must be one of ${EVIDENCE_KINDS.join(', ')}`);
-  const file = text_(evidence, ['file'], (path, message) => problem(['evidence', ...path], message), { path: true });
-  return file === undefined ? undefined : { kind: kind as EvidenceKind, file };
+  if (!EVIDENCE_KINDS.includes(kind as EvidenceKind)) {
+    problem(['evidence', 'kind'], `must be one of ${EVIDENCE_KINDS.join(', ')}`);
+    return undefined;
+  }
+  const here: Problem = (path, message) => problem(['evidence', ...path], message);
+  if (kind === 'x509') {
+    unknownKeys(evidence, ['kind', 'certFile', 'keyFile', 'audience'], ['evidence'], problem);
+    const certFile = text_(evidence, ['certFile'], here, { path: true });
+    const keyFile = text_(evidence, ['keyFile'], here, { path: true });
+    const audience = text_(evidence, ['audience'], here);
+    return certFile && keyFile && audience ? { kind, certFile, keyFile, audience } : undefined;
+  }
+  unknownKeys(evidence, ['kind', 'file'], ['evidence'], problem);
+  const file = text_(evidence, ['file'], here, { path: true });
+  return file === undefined ? undefined : { kind: kind as 'oidc-token' | 'jwt-svid' | 'join-token', file };
 }
 
 function readGrants(root: Record<string, unknown>, problem: Problem, doc: Document): GrantConfig[] {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { MayflyClient, joinTokenEvidence, jwtSvidEvidence, type EvidenceSource } from '@mayfly/client';
+import { MayflyClient, joinTokenEvidence, jwtSvidEvidence, x509Evidence, type EvidenceSource } from '@mayfly/client';
 import type { Logger } from '@mayfly/core';
 import type { AgentConfig, EvidenceConfig } from './agent-config.js';
 import { GrantKeeper } from './grant-keeper.js';
@@ -28,6 +28,7 @@ export class Agent {
   private readonly done: Promise<AgentEnd>;
   private started = false;
   private stopping: Promise<void> | undefined;
+  private keepAlive: NodeJS.Timeout | undefined;
   readonly taskId: string;
 
   constructor(
@@ -63,6 +64,9 @@ export class Agent {
    * ended — call stop() then (a fatal config problem, the command's exit) or on a signal.
    */
   async run(): Promise<AgentEnd> {
+    // Renewal timers are unref'd (a library must not hold its host process open); the agent is a
+    // process of its own and must live until it is stopped, endpoints or not.
+    this.keepAlive ??= setInterval(() => undefined, 1 << 30);
     if (this.config.health) this.health = await startHealthServer({ ...this.config.health, keepers: this.keepers, log: this.log });
     observeAgent(this.keepers);
     this.log.info({ task: this.taskId, grants: this.keepers.map((k) => k.config.name), issuance: this.config.issuance }, 'agent starting');
@@ -84,6 +88,7 @@ export class Agent {
       this.client.close();
       await this.health?.close();
       this.log.info({ task: this.taskId }, 'agent stopped: grants released, files removed');
+      clearInterval(this.keepAlive);
     })();
     return this.stopping;
   }
@@ -100,8 +105,12 @@ export class Agent {
   }
 }
 
-/** The evidence file, read at every use: kubelet and CI runners replace it as it ages. */
-async function readEvidence(evidence: EvidenceConfig): Promise<EvidenceSource> {
+/** The evidence files, read at every use: kubelet, CI runners and PKIs replace them as they age. */
+export async function readEvidence(evidence: EvidenceConfig): Promise<EvidenceSource> {
+  if (evidence.kind === 'x509') {
+    const [certificateChainPem, privateKeyPem] = await Promise.all([readFile(evidence.certFile, 'utf8'), readFile(evidence.keyFile, 'utf8')]);
+    return x509Evidence({ certificateChainPem, privateKeyPem, audience: evidence.audience });
+  }
   const text = (await readFile(evidence.file, 'utf8')).trim();
   if (text === '') throw new Error(`the evidence file ${evidence.file} is empty`);
   if (evidence.kind === 'jwt-svid') return jwtSvidEvidence(text);

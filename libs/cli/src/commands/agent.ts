@@ -32,7 +32,7 @@ export async function check(context: CommandContext): Promise<void> {
     return;
   }
   const { config, file } = loaded;
-  context.out.say(`${file}: valid — issuance ${config.issuance}, evidence ${config.evidence.kind} from ${config.evidence.file}${config.exec ? `, runs ${config.exec.command.join(' ')} (on rotation: ${config.exec.onRotate})` : ''}`);
+  context.out.say(`${file}: valid — issuance ${config.issuance}, evidence ${config.evidence.kind} from ${config.evidence.kind === 'x509' ? `${config.evidence.certFile} (audience ${config.evidence.audience})` : config.evidence.file}${config.exec ? `, runs ${config.exec.command.join(' ')} (on rotation: ${config.exec.onRotate})` : ''}`);
   context.out.table(
     config.grants.map((grant) => ({
       grant: grant.name,
