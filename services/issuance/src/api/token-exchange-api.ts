@@ -52,7 +52,7 @@ async function exchange(req: IncomingMessage, flow: GrantFlow, log: Logger): Pro
   const contentType = req.headers['content-type'] ?? '';
   if (!FORM_CONTENT_TYPE.test(contentType)) {
     req.resume();
-    throw new OAuthError('invalid_request', `the body must be application/x-www-form-urlencoded (RFC 6749 section 3.2), not ${contentType || 'untyped'}`, 415);
+    throw new OAuthError('invalid_request', `the body must be application/x-www-form-urlencoded (RFC 6749 section 3.2), not ${contentType.slice(0, 100) || 'untyped'}`, 415);
   }
   if (req.headers.authorization !== undefined) {
     req.resume();
