@@ -92,6 +92,19 @@ health:
   port: 0
 `;
 
+/** One grant whose 3-second tokens renew often, written to `tokenFile`, and the recording command told of each rotation. */
+const renewingGrantWithCommand = (tokenFile: string, onRotate: 'signal' | 'restart') => `grants:
+  - name: orders
+    resource: ${RESOURCE}
+    actions: [read]
+    ttlSeconds: 3
+    files:
+      token: ${tokenFile}
+exec:
+  command: [${JSON.stringify(process.execPath)}, "-e", ${JSON.stringify(COMMAND)}]
+  onRotate: ${onRotate}
+  signal: SIGHUP`;
+
 describe('46 mayfly agent', () => {
   it('keeps a token file fresh across three renewals, signalling the command each time; rides out the mesh restarting; SIGTERM ends it all', async () => {
     const tokenFile = join(dir, 'run', 'orders.token');
@@ -102,17 +115,7 @@ describe('46 mayfly agent', () => {
 task:
   id: agent-e2e-${run}
   kind: service
-grants:
-  - name: orders
-    resource: ${RESOURCE}
-    actions: [read]
-    ttlSeconds: 3
-    files:
-      token: ${tokenFile}
-exec:
-  command: [${JSON.stringify(process.execPath)}, "-e", ${JSON.stringify(COMMAND)}]
-  onRotate: signal
-  signal: SIGHUP
+${renewingGrantWithCommand(tokenFile, 'signal')}
 metrics:
   port: 0
 `,
@@ -183,16 +186,7 @@ metrics:
     const config = writeConfig(
       'restart',
       `${commonConfig()}
-grants:
-  - name: orders
-    resource: ${RESOURCE}
-    actions: [read]
-    ttlSeconds: 3
-    files:
-      token: ${join(dir, 'restart', 'orders.token')}
-exec:
-  command: [${JSON.stringify(process.execPath)}, "-e", ${JSON.stringify(COMMAND)}]
-  onRotate: restart
+${renewingGrantWithCommand(join(dir, 'restart', 'orders.token'), 'restart')}
 `,
     );
     const agent = startAgent(config, { COMMAND_LOG: commandLog });
