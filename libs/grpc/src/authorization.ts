@@ -73,6 +73,7 @@ export const ALLOWED_CALLERS: Readonly<Record<string, AllowedCallers>> = {
   'mayfly.v1.ApprovalService/ReviewBreakGlass': 'workloads',
   'mayfly.v1.ApprovalService/ListGrants': 'workloads',
   'mayfly.v1.ApprovalService/GetGrant': 'workloads',
+  'mayfly.v1.ApprovalService/RevokeGrants': 'workloads',
   'mayfly.v1.EdgeVerifierService/Verify': 'workloads',
 };
 

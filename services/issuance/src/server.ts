@@ -65,6 +65,7 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
           credentials,
           answers: people.answers,
           reviews: people.reviews,
+          revocations: people.revocations,
           options: { maxGrantSeconds: settings.ttl.maxGrantSeconds },
           scope: { readerGroups: [...settings.readerGroups] },
           log,

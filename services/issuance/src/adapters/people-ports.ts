@@ -1,6 +1,7 @@
 import { MayflyError } from '@mayfly/core';
 import { findApproval, findGrant, findSessionState, findWorkload, latestWorkloadRevocationSince, recordBreakGlassReview, recordVote, sessionRefusal, toWorkloadMessage } from '@mayfly/db';
 import { callUnary } from '@mayfly/grpc';
+import { RevokeRequest } from '@mayfly/proto';
 import { auditEvent } from '@mayfly/model';
 import { credentialIssuedDetail } from '../domain/credential-record.js';
 import type { AuditEvent } from '@mayfly/proto';
@@ -8,11 +9,12 @@ import type { AnswerPorts } from '../domain/answer-request.js';
 import { whyRequestNoLongerHolds, type RecheckPorts } from '../domain/approval-recheck.js';
 import { UnauthenticatedRefusals } from '../domain/refusal-records.js';
 import type { ReviewPorts } from '../domain/review-break-glass.js';
+import type { PersonRevocationPorts, PersonRevocationTarget } from '../domain/revoke-as-person.js';
 import type { WatchPorts } from '../domain/watch-grant.js';
 import type { IssuanceInfrastructure } from './infrastructure.js';
 
 /** The ports of what people call: answering approval requests, reviewing break-glass, watching a request. */
-export function peoplePorts(infra: IssuanceInfrastructure): { answers: AnswerPorts; reviews: ReviewPorts; watching: WatchPorts } {
+export function peoplePorts(infra: IssuanceInfrastructure): { answers: AnswerPorts; reviews: ReviewPorts; watching: WatchPorts; revocations: PersonRevocationPorts } {
   const { db, audit, store, decision, people, deliverAudit } = infra;
   const verifyApprover = async (idToken: string) => {
     if (!people) throw new MayflyError('ERR_CONFIG', "no approvers' identity provider is configured (MAYFLY_APPROVER_ISSUER, MAYFLY_APPROVER_JWKS_URL): nobody can approve here");
@@ -88,5 +90,16 @@ export function peoplePorts(infra: IssuanceInfrastructure): { answers: AnswerPor
       return credential;
     },
   };
-  return { answers, reviews, watching };
+  const revocationTarget = (target: PersonRevocationTarget): Partial<RevokeRequest> =>
+    target.kind === 'grant' ? { grantId: target.grantId } : target.kind === 'task' ? { task: { taskId: target.taskId, spiffeId: target.spiffeId } } : { workload: { spiffeId: target.spiffeId, issuedBefore: undefined } };
+  const revocations: PersonRevocationPorts = {
+    verifyApprover,
+    findOwners,
+    findGrant: (grantId) => findGrant(db, grantId),
+    revoke: async (target, reason, requestedBy) => {
+      const answer = await callUnary(infra.revocation, infra.revocation.revoke, RevokeRequest.fromPartial({ ...revocationTarget(target), reason, requestedBy }), { target: 'revocation' });
+      return { grantsEnded: answer.grantsEnded, revocationId: answer.revocation?.id ?? '' };
+    },
+  };
+  return { answers, reviews, watching, revocations };
 }

@@ -7,6 +7,7 @@ import type { CredentialFormat } from '../credentials/credential-format.js';
 import type { GrantReads } from '../domain/ports.js';
 import { answerRequest, type AnswerOptions, type AnswerPorts } from '../domain/answer-request.js';
 import { reviewBreakGlass, type ReviewPorts } from '../domain/review-break-glass.js';
+import { revokeAsPerson, type PersonRevocationPorts, type PersonRevocationTarget } from '../domain/revoke-as-person.js';
 import { checkIsReader, checkMayRead, mayAnswerOrRead, mayReview, type ReadScope } from '../domain/people-scope.js';
 import { peerHost } from './peer-host.js';
 
@@ -17,6 +18,7 @@ export interface ApprovalApiDeps {
   readonly credentials: CredentialFormat;
   readonly answers: AnswerPorts;
   readonly reviews: ReviewPorts;
+  readonly revocations: PersonRevocationPorts;
   readonly options: AnswerOptions;
   /** Who may read what (see people-scope.ts). */
   readonly scope: ReadScope;
@@ -37,7 +39,7 @@ const STATUS_NAMES: Partial<Record<GrantStatus, GrantStatusName>> = {
  * grants. Every call is made by a person, proven by an OIDC ID token from the approvers'
  * identity provider; reading is scoped (people-scope.ts), answering is ruled by separation of duties.
  */
-export function approvalApi({ reads, credentials, answers, reviews, options, scope, log }: ApprovalApiDeps): ApprovalServiceServer {
+export function approvalApi({ reads, credentials, answers, reviews, revocations, options, scope, log }: ApprovalApiDeps): ApprovalServiceServer {
   /** A grant with its approval and workload, as people review it. */
   const reviewed = async (grant: StoredGrant) => ({ grant, approval: await reads.approval(grant.id), workload: await reads.workload(grant.spiffe_id) });
   const asReview = ({ grant, approval, workload }: Awaited<ReturnType<typeof reviewed>>): GrantForReview => ({
@@ -91,6 +93,19 @@ export function approvalApi({ reads, credentials, answers, reviews, options, sco
       const owners = found.workload ? { ownerTeam: found.workload.owner_team, ownerContact: found.workload.owner_contact } : undefined;
       checkMayRead(person, grant, found.approval?.request, owners, scope);
       return { grant: asReview(found) };
+    }),
+    revokeGrants: unary(log, 'mayfly.v1.ApprovalService/RevokeGrants', async (request) => {
+      const target: PersonRevocationTarget | undefined =
+        request.grantId !== undefined
+          ? { kind: 'grant', grantId: request.grantId }
+          : request.task !== undefined
+            ? { kind: 'task', taskId: request.task.taskId, spiffeId: request.task.spiffeId }
+            : request.spiffeId !== undefined
+              ? { kind: 'workload', spiffeId: request.spiffeId }
+              : undefined;
+      const revoked = await revokeAsPerson({ idToken: request.idToken, reason: request.reason, target }, revocations, scope);
+      log.info({ target, by: revoked.person.name, grantsEnded: revoked.grantsEnded }, 'revoked by a person');
+      return { grantsEnded: revoked.grantsEnded, revocationId: revoked.revocationId };
     }),
   };
 }

@@ -19,6 +19,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { Grant, GrantStatus, grantStatusFromJSON, grantStatusToJSON, Workload } from "./common.js";
+import { TaskTarget } from "./revocation.js";
 
 export const protobufPackage = "mayfly.v1";
 
@@ -107,6 +108,29 @@ export interface GetGrantRequest {
 
 export interface GetGrantResponse {
   grant: GrantForReview | undefined;
+}
+
+export interface RevokeGrantsRequest {
+  idToken: string;
+  /** Required: kept in the grants and the audit trail. */
+  reason: string;
+  /** One grant and its token. */
+  grantId?:
+    | string
+    | undefined;
+  /** Every active grant of a task (task_id, and the workload whose task it is). */
+  task?:
+    | TaskTarget
+    | undefined;
+  /** Every credential the workload holds now (a watermark at the time of the call). */
+  spiffeId?: string | undefined;
+}
+
+export interface RevokeGrantsResponse {
+  /** How many active grants this ended (a workload target also cuts its session certificates). */
+  grantsEnded: number;
+  /** The revocation's id on the stream (the first of a task's). */
+  revocationId: string;
 }
 
 function createBaseGrantForReview(): GrantForReview {
@@ -1432,6 +1456,246 @@ export const GetGrantResponse: MessageFns<GetGrantResponse> = {
   },
 };
 
+function createBaseRevokeGrantsRequest(): RevokeGrantsRequest {
+  return { idToken: "", reason: "", grantId: undefined, task: undefined, spiffeId: undefined };
+}
+
+export const RevokeGrantsRequest: MessageFns<RevokeGrantsRequest> = {
+  encode(message: RevokeGrantsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.idToken !== "") {
+      writer.uint32(10).string(message.idToken);
+    }
+    if (message.reason !== "") {
+      writer.uint32(18).string(message.reason);
+    }
+    if (message.grantId !== undefined) {
+      writer.uint32(26).string(message.grantId);
+    }
+    if (message.task !== undefined) {
+      TaskTarget.encode(message.task, writer.uint32(34).fork()).join();
+    }
+    if (message.spiffeId !== undefined) {
+      writer.uint32(42).string(message.spiffeId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeGrantsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeGrantsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.idToken = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.grantId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.task = TaskTarget.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.spiffeId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeGrantsRequest {
+    return {
+      idToken: isSet(object.idToken)
+        ? globalThis.String(object.idToken)
+        : isSet(object.id_token)
+        ? globalThis.String(object.id_token)
+        : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      grantId: isSet(object.grantId)
+        ? globalThis.String(object.grantId)
+        : isSet(object.grant_id)
+        ? globalThis.String(object.grant_id)
+        : undefined,
+      task: isSet(object.task) ? TaskTarget.fromJSON(object.task) : undefined,
+      spiffeId: isSet(object.spiffeId)
+        ? globalThis.String(object.spiffeId)
+        : isSet(object.spiffe_id)
+        ? globalThis.String(object.spiffe_id)
+        : undefined,
+    };
+  },
+
+  toJSON(message: RevokeGrantsRequest): unknown {
+    const obj: any = {};
+    if (message.idToken !== "") {
+      obj.idToken = message.idToken;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.grantId !== undefined) {
+      obj.grantId = message.grantId;
+    }
+    if (message.task !== undefined) {
+      obj.task = TaskTarget.toJSON(message.task);
+    }
+    if (message.spiffeId !== undefined) {
+      obj.spiffeId = message.spiffeId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RevokeGrantsRequest>, I>>(base?: I): RevokeGrantsRequest {
+    return RevokeGrantsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RevokeGrantsRequest>, I>>(object: I): RevokeGrantsRequest {
+    const message = createBaseRevokeGrantsRequest();
+    message.idToken = object.idToken ?? "";
+    message.reason = object.reason ?? "";
+    message.grantId = object.grantId ?? undefined;
+    message.task = (object.task !== undefined && object.task !== null)
+      ? TaskTarget.fromPartial(object.task)
+      : undefined;
+    message.spiffeId = object.spiffeId ?? undefined;
+    return message;
+  },
+};
+
+function createBaseRevokeGrantsResponse(): RevokeGrantsResponse {
+  return { grantsEnded: 0, revocationId: "" };
+}
+
+export const RevokeGrantsResponse: MessageFns<RevokeGrantsResponse> = {
+  encode(message: RevokeGrantsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.grantsEnded !== 0) {
+      writer.uint32(8).uint32(message.grantsEnded);
+    }
+    if (message.revocationId !== "") {
+      writer.uint32(18).string(message.revocationId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeGrantsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeGrantsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.grantsEnded = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.revocationId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeGrantsResponse {
+    return {
+      grantsEnded: isSet(object.grantsEnded)
+        ? globalThis.Number(object.grantsEnded)
+        : isSet(object.grants_ended)
+        ? globalThis.Number(object.grants_ended)
+        : 0,
+      revocationId: isSet(object.revocationId)
+        ? globalThis.String(object.revocationId)
+        : isSet(object.revocation_id)
+        ? globalThis.String(object.revocation_id)
+        : "",
+    };
+  },
+
+  toJSON(message: RevokeGrantsResponse): unknown {
+    const obj: any = {};
+    if (message.grantsEnded !== 0) {
+      obj.grantsEnded = Math.round(message.grantsEnded);
+    }
+    if (message.revocationId !== "") {
+      obj.revocationId = message.revocationId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RevokeGrantsResponse>, I>>(base?: I): RevokeGrantsResponse {
+    return RevokeGrantsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RevokeGrantsResponse>, I>>(object: I): RevokeGrantsResponse {
+    const message = createBaseRevokeGrantsResponse();
+    message.grantsEnded = object.grantsEnded ?? 0;
+    message.revocationId = object.revocationId ?? "";
+    return message;
+  },
+};
+
 /**
  * What people do with requests that need approval, and with break-glass grants. Served by
  * issuance. People authenticate with an OIDC ID token from the configured human identity
@@ -1517,6 +1781,22 @@ export const ApprovalServiceService = {
     responseSerialize: (value: GetGrantResponse): Buffer => Buffer.from(GetGrantResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetGrantResponse => GetGrantResponse.decode(value),
   },
+  /**
+   * A person ends access: one grant, a task's grants or everything a workload holds (the
+   * console's revoke actions). Readers (MAYFLY_GRANT_READER_GROUPS) may revoke any grant; a
+   * workload's owners their own workload's. Issuance asks the revocation service on the person's
+   * behalf, naming them as who asked. PERMISSION_DENIED for anyone else.
+   */
+  revokeGrants: {
+    path: "/mayfly.v1.ApprovalService/RevokeGrants" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RevokeGrantsRequest): Buffer => Buffer.from(RevokeGrantsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RevokeGrantsRequest => RevokeGrantsRequest.decode(value),
+    responseSerialize: (value: RevokeGrantsResponse): Buffer =>
+      Buffer.from(RevokeGrantsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RevokeGrantsResponse => RevokeGrantsResponse.decode(value),
+  },
 } as const;
 
 export interface ApprovalServiceServer extends UntypedServiceImplementation {
@@ -1538,6 +1818,13 @@ export interface ApprovalServiceServer extends UntypedServiceImplementation {
   /** Grants, newest first, for operators (`mayfly grants list`). */
   listGrants: handleUnaryCall<ListGrantsRequest, ListGrantsResponse>;
   getGrant: handleUnaryCall<GetGrantRequest, GetGrantResponse>;
+  /**
+   * A person ends access: one grant, a task's grants or everything a workload holds (the
+   * console's revoke actions). Readers (MAYFLY_GRANT_READER_GROUPS) may revoke any grant; a
+   * workload's owners their own workload's. Issuance asks the revocation service on the person's
+   * behalf, naming them as who asked. PERMISSION_DENIED for anyone else.
+   */
+  revokeGrants: handleUnaryCall<RevokeGrantsRequest, RevokeGrantsResponse>;
 }
 
 export interface ApprovalServiceClient extends Client {
@@ -1656,6 +1943,27 @@ export interface ApprovalServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetGrantResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * A person ends access: one grant, a task's grants or everything a workload holds (the
+   * console's revoke actions). Readers (MAYFLY_GRANT_READER_GROUPS) may revoke any grant; a
+   * workload's owners their own workload's. Issuance asks the revocation service on the person's
+   * behalf, naming them as who asked. PERMISSION_DENIED for anyone else.
+   */
+  revokeGrants(
+    request: RevokeGrantsRequest,
+    callback: (error: ServiceError | null, response: RevokeGrantsResponse) => void,
+  ): ClientUnaryCall;
+  revokeGrants(
+    request: RevokeGrantsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RevokeGrantsResponse) => void,
+  ): ClientUnaryCall;
+  revokeGrants(
+    request: RevokeGrantsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RevokeGrantsResponse) => void,
   ): ClientUnaryCall;
 }
 
