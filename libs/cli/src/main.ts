@@ -111,7 +111,7 @@ const COMMANDS: Readonly<Record<string, Readonly<Record<string, Command>>>> = {
     review: { summary: 'record the after-action review of a break-glass grant (--review TEXT)', run: approvals.breakGlassReview },
   },
   grants: {
-    list: { summary: 'grants, newest first (--status S[,S], --workload SPIFFE-ID, --limit N)', run: approvals.grantsList },
+    list: { summary: 'grants, newest first (--status S[,S], --workload SPIFFE-ID, --resource R, --task ID, --limit N)', run: approvals.grantsList },
     show: { summary: 'one grant: status, bounds, delegation, approvals, break-glass review', run: approvals.grantsShow },
   },
   people: {

@@ -8,11 +8,12 @@ export type SettingReader =
   | 'revocation'
   | 'audit'
   | 'edge-verifier'
+  | 'console'
   | 'clients'
   | 'mayfly CLI'
   | 'npm start';
 
-export const ALL_SERVICES = ['attestation', 'decision', 'issuance', 'revocation', 'audit', 'edge-verifier'] as const satisfies readonly SettingReader[];
+export const ALL_SERVICES = ['attestation', 'decision', 'issuance', 'revocation', 'audit', 'edge-verifier', 'console'] as const satisfies readonly SettingReader[];
 
 /**
  * One environment variable Mayfly reads: its type, default and bounds (in `parse`), who reads it

@@ -30,6 +30,7 @@ import * as grantEndedNotify from './migrations/026-grant-ended-notify.js';
 import * as grantEndedNotifyLoginsOnly from './migrations/027-grant-ended-notify-logins-only.js';
 import * as pruneDeliveredAudit from './migrations/028-prune-delivered-audit.js';
 import * as endedGrantsIndex from './migrations/029-ended-grants-index.js';
+import * as grantsNewestFirst from './migrations/030-grants-newest-first.js';
 import { MayflyError } from '@mayfly/core';
 import { sql } from 'kysely';
 import { provisionServiceRoles, type ProvisionOptions } from './roles.js';
@@ -66,6 +67,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '027-grant-ended-notify-logins-only': grantEndedNotifyLoginsOnly,
   '028-prune-delivered-audit': pruneDeliveredAudit,
   '029-ended-grants-index': endedGrantsIndex,
+  '030-grants-newest-first': grantsNewestFirst,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -3,7 +3,7 @@ export { ALLOWED_CALLERS, authorizeCaller, componentOfMethod } from './authoriza
 export { callUnary, createClient, waitForReady, type UnaryOptions } from './client.js';
 export { serverStream, unary, type CallContext } from './handlers.js';
 export { closeOnSignals, exitOnStartupFailure, runService, type Closer } from './lifecycle.js';
-export { LIVENESS_SERVICE, startGrpcServer, type GrpcServerOptions, type RunningGrpcServer, type ServiceBinding } from './server.js';
+export { LIVENESS_SERVICE, startGrpcServer, startHealthServer, type GrpcServerOptions, type RunningGrpcServer, type ServiceBinding } from './server.js';
 export { checkHealth, waitForHealthy } from './health-client.js';
 export { startKeySetServer, verifiedClientCertificate, type KeySetServer, type PostHandler } from './key-set-server.js';
 export {

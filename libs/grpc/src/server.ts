@@ -173,3 +173,20 @@ export function inUse(error: Error, port: number): string {
   if (!/EADDRINUSE|address already in use/i.test(error.message) || port === 0) return '';
   return ` — ${describePortHolder(port)}. Stop that process, or give this service another port (MAYFLY_<SERVICE>_PORT, _HEALTH_PORT, _METRICS_PORT)`;
 }
+
+/**
+ * grpc.health.v1 alone, plaintext, for a component that serves no gRPC of its own (the console,
+ * an HTTPS application): probes and the local launcher ask it the same way as every service.
+ */
+export async function startHealthServer(options: { host: string; port: number; log: Logger }): Promise<{ port: number; setServing(serving: boolean): void; close(): void }> {
+  const health = new HealthImplementation({ '': 'SERVING', [LIVENESS_SERVICE]: 'SERVING' });
+  const server = new Server();
+  health.addToServer(server);
+  const port = await bind(server, options.host, options.port, ServerCredentials.createInsecure());
+  options.log.info({ healthPort: port }, 'health endpoint listening');
+  return {
+    port,
+    setServing: (serving) => health.setStatus('', serving ? 'SERVING' : 'NOT_SERVING'),
+    close: () => server.forceShutdown(),
+  };
+}

@@ -14,6 +14,8 @@ export class DevIssuer {
     readonly issuer: string,
     private readonly privateKey: CryptoKey,
     readonly publicJwk: JWK,
+    /** The private key as a JWK (with kid and alg), for a development identity provider that signs with it. */
+    readonly signingJwk: JWK,
   ) {}
 
   /** A new key, or the one kept in keyFile (created there, mode 0600, if missing). */
@@ -29,7 +31,7 @@ export class DevIssuer {
     const { d: _private, ...publicFields } = privateJwk;
     const kid = await calculateJwkThumbprint(publicFields);
     const privateKey = (await importJWK({ ...privateJwk, alg: 'ES256' }, 'ES256')) as CryptoKey;
-    return new DevIssuer(issuer, privateKey, { ...publicFields, kid, alg: 'ES256', use: 'sig' });
+    return new DevIssuer(issuer, privateKey, { ...publicFields, kid, alg: 'ES256', use: 'sig' }, { ...privateJwk, kid, alg: 'ES256', use: 'sig' });
   }
 
   get jwks(): { keys: JWK[] } {

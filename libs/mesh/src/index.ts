@@ -7,4 +7,6 @@ export { freePort, freePorts, localMeshOptions, startMesh, type Mesh, type MeshO
 export { percentile, runDemo } from './demo.js';
 export { useOperatorIdentity } from './operator-identity.js';
 export { printTraces } from './traces.js';
-export { DEV_PEOPLE, approverEnv, devPeopleIssuer, personToken } from './dev-people.js';
+export { DEV_PEOPLE, DEV_PEOPLE_DIRECTORY, approverEnv, devPeopleIssuer, personToken } from './dev-people.js';
+export { startDevIdentityProvider, type DevIdentityProvider, type DevIdentityProviderOptions } from './dev-identity-provider.js';
+export { DEV_IDP_DEFAULT_PORT, startConsoleWithDevProvider, type ConsoleLaunchOptions, type RunningConsole } from './console-launch.js';

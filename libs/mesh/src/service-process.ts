@@ -3,8 +3,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ServiceName } from '@mayfly/config';
 
-/** The entry point of a service package (its package.json main: dist/main.js). */
-export function serviceEntryPoint(service: ServiceName): string {
+/** The entry point of a service package (its package.json main: dist/main.js): a mesh service, or the console. */
+export function serviceEntryPoint(service: ServiceName | 'console'): string {
   return fileURLToPath(import.meta.resolve(`@mayfly/${service}`));
 }
 
@@ -27,7 +27,7 @@ const STABLE_AFTER_MS = 30_000;
  * with each quick failure (a revocation committed while NATS was down waits in PostgreSQL until
  * a revocation process publishes it, so one must always come back).
  */
-export class ServiceProcess {
+export class ServiceProcess<Name extends ServiceName | 'console' = ServiceName> {
   private child: ChildProcess | undefined;
   private readonly recent: string[] = [];
   private exitListeners: ((code: number | null) => void)[] = [];
@@ -39,9 +39,9 @@ export class ServiceProcess {
   private restartCount = 0;
 
   constructor(
-    readonly name: ServiceName,
+    readonly name: Name,
     private readonly env: NodeJS.ProcessEnv,
-    private readonly onLine: (service: ServiceName, line: string) => void,
+    private readonly onLine: (service: Name, line: string) => void,
   ) {}
 
   start(): void {

@@ -133,12 +133,12 @@ const STATUSES: Record<string, GrantStatus> = {
   denied: GrantStatus.GRANT_STATUS_DENIED,
 };
 
-/** `mayfly grants list [--status S[,S]] [--workload SPIFFE-ID] [--limit N]`: newest first. */
+/** `mayfly grants list [--status S[,S]] [--workload SPIFFE-ID] [--resource R] [--task ID] [--limit N]`: newest first. */
 export async function grantsList(context: CommandContext): Promise<void> {
   const statuses = (context.flags.status ?? '').split(',').filter(Boolean).map((name) => oneOf(STATUSES, name, '--status'));
   const limit = wholeNumber(context.flags.limit, '--limit', LIMIT, 50);
   const response = await withApprovals(context, (client, idToken) =>
-    callUnary(client, client.listGrants, { idToken, statuses, spiffeId: context.flags.workload ?? '', limit }, { target: 'issuance' }),
+    callUnary(client, client.listGrants, { idToken, statuses, spiffeId: context.flags.workload ?? '', resource: context.flags.resource ?? '', taskId: context.flags.task ?? '', pageToken: '', limit }, { target: 'issuance' }),
   );
   context.out.table(
     response.grants.map((grant) => ({

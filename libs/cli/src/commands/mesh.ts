@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServiceName } from '@mayfly/config';
-import { DEMO, DEMO_ORDERS_DB, DevIssuer, approverEnv, devPeopleIssuer, findDemoOrdersDb, formatLogLine, localMeshOptions, prepareDemoOrdersDb, registerDemo, resolveInfrastructure, runDemo, startMesh, useOperatorIdentity } from '@mayfly/mesh';
+import { DEMO, DEMO_ORDERS_DB, DEV_PEOPLE_DIRECTORY, DevIssuer, approverEnv, startConsoleWithDevProvider, devPeopleIssuer, findDemoOrdersDb, formatLogLine, localMeshOptions, prepareDemoOrdersDb, registerDemo, resolveInfrastructure, runDemo, startMesh, useOperatorIdentity } from '@mayfly/mesh';
 import { setupTelemetry, withSpan } from '@mayfly/telemetry';
 import type { CommandContext } from '../command.js';
 import { withRegistry } from './workloads.js';
@@ -46,6 +46,16 @@ export async function start(context: CommandContext): Promise<void> {
   say(`mayfly: registered the demo workloads through RegistryService (${DEMO.spiffeId} and two more; see mayfly workloads list)`);
   if (ordersDb) say(`mayfly: registered ${DEMO_ORDERS_DB.resource} (${ordersDb.address.href}): its grants carry a PostgreSQL login of their own (see mayfly resources list)`);
   say(`mayfly: each service connects to PostgreSQL as its own role (mayfly_<service>); migrations ran first, as the owner`);
+  // The console for people, signing in against the development identity provider (the people issuer's key).
+  const consoleApp = mesh.env['MAYFLY_INSECURE_DEV'] === 'true'
+    ? undefined
+    : await startConsoleWithDevProvider({ mesh, pkiDir: join(stateDir, 'pki'), people, onLine: (line) => say(formatLogLine('console', 6, line, color)) }).catch((error: unknown) => {
+        say(`mayfly: the console did not start: ${(error as Error).message}`);
+        return undefined;
+      });
+  if (consoleApp) {
+    say(`mayfly: console at ${consoleApp.url} (development certificate: your browser will warn); sign in as one of ${Object.entries(DEV_PEOPLE_DIRECTORY).map(([email, person]) => `${email} (${person.groups.join(', ')})`).join(', ')}, any password`);
+  }
   say(`mayfly: JWKS at ${mesh.jwksUrl}. Try \`npm run demo\` in another terminal; Ctrl-C stops everything.`);
 
   let stopping = false;
@@ -53,6 +63,7 @@ export async function start(context: CommandContext): Promise<void> {
     if (stopping) return;
     stopping = true;
     say('mayfly: stopping');
+    await consoleApp?.stop();
     await mesh.stop();
     await infra.stop();
     process.exit(0);

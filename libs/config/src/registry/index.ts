@@ -2,6 +2,7 @@ import type { Setting } from '../setting.js';
 import type { SettingFamily } from './family.js';
 import * as attestation from './attestation.js';
 import * as audit from './audit.js';
+import * as consoleSettings from './console.js';
 import * as decision from './decision.js';
 import * as issuance from './issuance.js';
 import * as mesh from './mesh.js';
@@ -10,6 +11,7 @@ import * as revocation from './revocation.js';
 
 export * from './attestation.js';
 export * from './audit.js';
+export * from './console.js';
 export * from './decision.js';
 export * from './issuance.js';
 export * from './mesh.js';
@@ -107,6 +109,20 @@ export const SETTINGS: readonly RegistryEntry[] = [
   audit.AUDIT_HEAD_COALESCE_MS,
   audit.AUDIT_MAX_ATTEMPTS,
   audit.AUDIT_DELIVERY_LINGER_MS,
+  consoleSettings.CONSOLE_PORT,
+  consoleSettings.CONSOLE_HEALTH_PORT,
+  consoleSettings.CONSOLE_METRICS_PORT,
+  consoleSettings.CONSOLE_URL,
+  consoleSettings.CONSOLE_TLS_CERT_FILE,
+  consoleSettings.CONSOLE_TLS_KEY_FILE,
+  consoleSettings.CONSOLE_OIDC_ISSUER,
+  consoleSettings.CONSOLE_OIDC_DISCOVERY_URL,
+  consoleSettings.CONSOLE_OIDC_CLIENT_ID,
+  consoleSettings.CONSOLE_OIDC_CLIENT_SECRET,
+  consoleSettings.CONSOLE_OIDC_CA_FILE,
+  consoleSettings.CONSOLE_SESSION_SECONDS,
+  consoleSettings.CONSOLE_LIVE_POLL_MS,
+  consoleSettings.CONSOLE_TRACE_URL,
   operator.STATE_DIR,
   operator.SERVICE_NODE_OPTIONS,
   operator.ALLOW_UNAUTHENTICATED_NATS,

@@ -12,7 +12,7 @@ export const SERVICE_PORT = portFamily({
 });
 
 /** Who calls another service: the audit trail's owners (audit), issuance, the edge, clients, the CLI. */
-const ADDRESS_READERS = ['attestation', 'decision', 'issuance', 'revocation', 'edge-verifier', 'clients', 'mayfly CLI'] as const;
+const ADDRESS_READERS = ['attestation', 'decision', 'issuance', 'revocation', 'edge-verifier', 'console', 'clients', 'mayfly CLI'] as const;
 
 export const SERVICE_ADDRESS: SettingFamily<string> = {
   pattern: 'MAYFLY_<SERVICE>_ADDR',

@@ -125,9 +125,26 @@ export async function recordBreakGlassReview(
 }
 
 /** Grants, newest first, filtered by status and workload. */
-export async function listGrants(db: Kysely<Database>, options: { statuses: readonly GrantRow['status'][]; spiffeId: string | undefined; limit: number }): Promise<GrantRow[]> {
+/** Where a page of grants starts: after this (issued_at, id), newest first. */
+export interface GrantPageCursor {
+  readonly issuedAt: Date;
+  readonly id: string;
+}
+
+/**
+ * Grants, newest first, by keyset paging: a page after `after` costs the same however deep it
+ * is (an index range scan on (issued_at, id)), where OFFSET would read every row before it.
+ */
+export async function listGrants(
+  db: Kysely<Database>,
+  options: { statuses: readonly GrantRow['status'][]; spiffeId: string | undefined; resource?: string | undefined; taskId?: string | undefined; after?: GrantPageCursor | undefined; limit: number },
+): Promise<GrantRow[]> {
   let query = db.selectFrom('grants').selectAll();
   if (options.statuses.length > 0) query = query.where('status', 'in', options.statuses);
   if (options.spiffeId) query = query.where('spiffe_id', '=', options.spiffeId);
-  return query.orderBy('issued_at', 'desc').limit(options.limit).execute();
+  if (options.resource) query = query.where('resource', '=', options.resource);
+  if (options.taskId) query = query.where('task_id', '=', options.taskId);
+  const after = options.after;
+  if (after) query = query.where((eb) => eb(eb.refTuple('issued_at', 'id'), '<', eb.tuple(after.issuedAt, after.id)));
+  return query.orderBy('issued_at', 'desc').orderBy('id', 'desc').limit(options.limit).execute();
 }

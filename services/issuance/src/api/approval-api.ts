@@ -9,6 +9,7 @@ import { answerRequest, type AnswerOptions, type AnswerPorts } from '../domain/a
 import { reviewBreakGlass, type ReviewPorts } from '../domain/review-break-glass.js';
 import { revokeAsPerson, type PersonRevocationPorts, type PersonRevocationTarget } from '../domain/revoke-as-person.js';
 import { checkIsReader, checkMayRead, mayAnswerOrRead, mayReview, type ReadScope } from '../domain/people-scope.js';
+import { decodePageToken, encodePageToken } from '../domain/grant-page-token.js';
 import { peerHost } from './peer-host.js';
 
 const peerOf = (call: CallContext): string => peerHost(call.peer);
@@ -81,8 +82,19 @@ export function approvalApi({ reads, credentials, answers, reviews, revocations,
         if (!name) throw new MayflyError('ERR_INVALID_ARGUMENT', `statuses: ${status} is not a grant status`, { field: 'statuses' });
         return name;
       });
-      const grants = await reads.grants({ statuses, spiffeId: request.spiffeId || undefined, limit: Math.min(request.limit || 50, 500) });
-      return { grants: grants.map((grant) => toGrantMessage(grant)) };
+      const limit = Math.min(request.limit || 50, 500);
+      // One more than the page: whether another page follows, without a count over every grant.
+      const grants = await reads.grants({
+        statuses,
+        spiffeId: request.spiffeId || undefined,
+        resource: request.resource || undefined,
+        taskId: request.taskId || undefined,
+        after: decodePageToken(request.pageToken),
+        limit: limit + 1,
+      });
+      const page = grants.slice(0, limit);
+      const last = page.at(-1);
+      return { grants: page.map((grant) => toGrantMessage(grant)), nextPageToken: grants.length > limit && last ? encodePageToken({ issuedAt: last.issued_at, id: last.id }) : '' };
     }),
     getGrant: unary(log, 'mayfly.v1.ApprovalService/GetGrant', async (request) => {
       validateUuid('grant_id', request.grantId);

@@ -1,3 +1,4 @@
+import type { GrantPageCursor } from './grant-page-token.js';
 import type { GrantRecord, GrantStatusName, NewApprovalRequest, PendingApproval, StoredGrant, WorkloadRecord } from '@mayfly/model';
 import type { AuditEvent, AttestResponse, Credential, DecideRequest, DecideResponse, Evidence, Workload } from '@mayfly/proto';
 import type { SessionCertificate, SessionWorkload } from './workload-identity.js';
@@ -46,7 +47,15 @@ export interface GrantFlowPorts {
 export interface GrantReads {
   grant(grantId: string): Promise<StoredGrant | undefined>;
   /** Grants, newest first, filtered by status (none: all) and workload. */
-  grants(filter: { readonly statuses: readonly GrantStatusName[]; readonly spiffeId: string | undefined; readonly limit: number }): Promise<StoredGrant[]>;
+  grants(filter: {
+    readonly statuses: readonly GrantStatusName[];
+    readonly spiffeId: string | undefined;
+    readonly resource: string | undefined;
+    readonly taskId: string | undefined;
+    /** Newest first, after this grant (the previous page's last). */
+    readonly after: GrantPageCursor | undefined;
+    readonly limit: number;
+  }): Promise<StoredGrant[]>;
   /** Requests waiting for approval, oldest first. */
   pendingApprovals(limit: number): Promise<PendingApproval[]>;
   /** Break-glass grants, newest first; only those not yet reviewed unless asked. */

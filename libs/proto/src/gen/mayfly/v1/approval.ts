@@ -95,10 +95,18 @@ export interface ListGrantsRequest {
   spiffeId: string;
   /** At most this many (default 50, at most 500). */
   limit: number;
+  /** Only grants for this resource (empty: any). */
+  resource: string;
+  /** Only grants of this task id (empty: any). */
+  taskId: string;
+  /** The next page: a ListGrantsResponse's next_page_token (empty: the first page). */
+  pageToken: string;
 }
 
 export interface ListGrantsResponse {
   grants: Grant[];
+  /** Set when more grants match: pass it as page_token for the next page. */
+  nextPageToken: string;
 }
 
 export interface GetGrantRequest {
@@ -1087,7 +1095,7 @@ export const ReviewBreakGlassResponse: MessageFns<ReviewBreakGlassResponse> = {
 };
 
 function createBaseListGrantsRequest(): ListGrantsRequest {
-  return { idToken: "", statuses: [], spiffeId: "", limit: 0 };
+  return { idToken: "", statuses: [], spiffeId: "", limit: 0, resource: "", taskId: "", pageToken: "" };
 }
 
 export const ListGrantsRequest: MessageFns<ListGrantsRequest> = {
@@ -1107,6 +1115,15 @@ export const ListGrantsRequest: MessageFns<ListGrantsRequest> = {
     }
     if (message.limit !== 0) {
       writer.uint32(32).uint32(message.limit);
+    }
+    if (message.resource !== "") {
+      writer.uint32(42).string(message.resource);
+    }
+    if (message.taskId !== "") {
+      writer.uint32(50).string(message.taskId);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(58).string(message.pageToken);
     }
     return writer;
   },
@@ -1166,6 +1183,30 @@ export const ListGrantsRequest: MessageFns<ListGrantsRequest> = {
             message.limit = reader.uint32();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.resource = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1194,6 +1235,17 @@ export const ListGrantsRequest: MessageFns<ListGrantsRequest> = {
         ? globalThis.String(object.spiffe_id)
         : "",
       limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      resource: isSet(object.resource) ? globalThis.String(object.resource) : "",
+      taskId: isSet(object.taskId)
+        ? globalThis.String(object.taskId)
+        : isSet(object.task_id)
+        ? globalThis.String(object.task_id)
+        : "",
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
     };
   },
 
@@ -1211,6 +1263,15 @@ export const ListGrantsRequest: MessageFns<ListGrantsRequest> = {
     if (message.limit !== 0) {
       obj.limit = Math.round(message.limit);
     }
+    if (message.resource !== "") {
+      obj.resource = message.resource;
+    }
+    if (message.taskId !== "") {
+      obj.taskId = message.taskId;
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
     return obj;
   },
 
@@ -1223,18 +1284,24 @@ export const ListGrantsRequest: MessageFns<ListGrantsRequest> = {
     message.statuses = object.statuses?.map((e) => e) || [];
     message.spiffeId = object.spiffeId ?? "";
     message.limit = object.limit ?? 0;
+    message.resource = object.resource ?? "";
+    message.taskId = object.taskId ?? "";
+    message.pageToken = object.pageToken ?? "";
     return message;
   },
 };
 
 function createBaseListGrantsResponse(): ListGrantsResponse {
-  return { grants: [] };
+  return { grants: [], nextPageToken: "" };
 }
 
 export const ListGrantsResponse: MessageFns<ListGrantsResponse> = {
   encode(message: ListGrantsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.grants) {
       Grant.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
     }
     return writer;
   },
@@ -1260,6 +1327,14 @@ export const ListGrantsResponse: MessageFns<ListGrantsResponse> = {
             message.grants.push(Grant.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1273,13 +1348,23 @@ export const ListGrantsResponse: MessageFns<ListGrantsResponse> = {
   },
 
   fromJSON(object: any): ListGrantsResponse {
-    return { grants: globalThis.Array.isArray(object?.grants) ? object.grants.map((e: any) => Grant.fromJSON(e)) : [] };
+    return {
+      grants: globalThis.Array.isArray(object?.grants) ? object.grants.map((e: any) => Grant.fromJSON(e)) : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
   },
 
   toJSON(message: ListGrantsResponse): unknown {
     const obj: any = {};
     if (message.grants?.length) {
       obj.grants = message.grants.map((e) => Grant.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
     }
     return obj;
   },
@@ -1290,6 +1375,7 @@ export const ListGrantsResponse: MessageFns<ListGrantsResponse> = {
   fromPartial<I extends Exact<DeepPartial<ListGrantsResponse>, I>>(object: I): ListGrantsResponse {
     const message = createBaseListGrantsResponse();
     message.grants = object.grants?.map((e) => Grant.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
     return message;
   },
 };
