@@ -185,14 +185,14 @@ describe('39 the red team against approvals, break-glass and grant ends', () => 
     const grantId = (await requestChange()).grant!.id;
     const nobody = await t.person('nobody@example.com', []);
     expect((await callUnary(approvals, approvals.listPending, { idToken: nobody })).grants).toEqual([]);
-    const listing = await refusal(callUnary(approvals, approvals.listGrants, { idToken: nobody, statuses: [], spiffeId: '', limit: 10 }));
+    const listing = await refusal(callUnary(approvals, approvals.listGrants, { idToken: nobody, statuses: [], resource: '', taskId: '', pageToken: '', spiffeId: '', limit: 10 }));
     expect([wireStatus(listing), listing.code]).toEqual([status.PERMISSION_DENIED, 'ERR_APPROVER_NOT_ALLOWED']);
     const reading = await refusal(callUnary(approvals, approvals.getGrant, { grantId, idToken: nobody }));
     expect(reading.code).toBe('ERR_APPROVER_NOT_ALLOWED');
     // The workload's owner (its contact, verified email) reads its grant; an approver sees it pending; a reader lists.
     expect((await callUnary(approvals, approvals.getGrant, { grantId, idToken: await t.person('reporting@example.com', []) })).grant?.grant?.id).toBe(grantId);
     expect((await callUnary(approvals, approvals.listPending, { idToken: await t.person('dora@example.com', ['data-owners']) })).grants.some((entry) => entry.grant?.id === grantId)).toBe(true);
-    expect((await callUnary(approvals, approvals.listGrants, { idToken: await t.person('sam@example.com', ['sre']), statuses: [], spiffeId: PROD.spiffeId, limit: 50 })).grants.length).toBeGreaterThan(0);
+    expect((await callUnary(approvals, approvals.listGrants, { idToken: await t.person('sam@example.com', ['sre']), statuses: [], resource: '', taskId: '', pageToken: '', spiffeId: PROD.spiffeId, limit: 50 })).grants.length).toBeGreaterThan(0);
   });
 
   it('point 10: the sidecar refuses a Verify without an action instead of skipping the scope check', async () => {

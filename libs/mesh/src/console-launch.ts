@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { CONSOLE_DEFAULT_PORTS } from '@mayfly/config';
 import { waitForHealthy } from '@mayfly/grpc';
 import { ensureDevPki } from '@mayfly/pki';
-import { startDevIdentityProvider, type DevIdentityProvider } from './dev-identity-provider.js';
+import { startDevIdentityProvider, type DevIdentityProvider, type DevIdentityProviderOptions } from './dev-identity-provider.js';
 import type { DevIssuer } from './dev-issuer.js';
 import type { Mesh } from './mesh.js';
 import { freePorts } from './mesh.js';
@@ -21,6 +21,8 @@ export interface ConsoleLaunchOptions {
   readonly people: DevIssuer;
   /** The console's default ports and the provider's 7458, or free ones. */
   readonly ports?: 'default' | 'free';
+  /** Who may sign in at the development provider (default: the demo people). */
+  readonly directory?: DevIdentityProviderOptions['directory'];
   /** Further environment for the console (MAYFLY_CONSOLE_LIVE_POLL_MS, ...). */
   readonly env?: Readonly<Record<string, string>>;
   readonly onLine?: (line: string) => void;
@@ -53,6 +55,7 @@ export async function startConsoleWithDevProvider(options: ConsoleLaunchOptions)
     tls: { cert: readFileSync(pki.identity('dev-idp').certFile), key: readFileSync(pki.identity('dev-idp').keyFile) },
     console: { redirectUri: `${url}/auth/callback`, postLogoutRedirectUri: `${url}/signed-out` },
     clientSecret,
+    ...(options.directory ? { directory: options.directory } : {}),
   });
   const child = new ServiceProcess(
     'console',

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import Provider, { type ProviderContext } from 'oidc-provider';
 import type { DevIssuer } from './dev-issuer.js';
@@ -15,6 +16,8 @@ export interface DevIdentityProviderOptions {
   readonly console: { readonly redirectUri: string; readonly postLogoutRedirectUri: string };
   /** The console's client secret (client_secret_basic). */
   readonly clientSecret: string;
+  /** Who may sign in, with their groups (default: the demo people, DEV_PEOPLE_DIRECTORY). */
+  readonly directory?: Readonly<Record<string, { readonly name: string; readonly groups: readonly string[] }>>;
 }
 
 export interface DevIdentityProvider {
@@ -54,7 +57,7 @@ export async function startDevIdentityProvider(options: DevIdentityProviderOptio
     // The ID token carries the claims its scopes name (the console reads no userinfo).
     conformIdTokenClaims: false,
     findAccount: (_context: unknown, id: string) => {
-      const person = DEV_PEOPLE_DIRECTORY[id.trim().toLowerCase()];
+      const person = (options.directory ?? DEV_PEOPLE_DIRECTORY)[id.trim().toLowerCase()];
       if (!person) return undefined;
       const email = id.trim().toLowerCase();
       return { accountId: email, claims: () => ({ sub: email, email, email_verified: true, name: person.name, groups: [...person.groups] }) };
@@ -70,11 +73,29 @@ export async function startDevIdentityProvider(options: DevIdentityProviderOptio
       await grant.save();
       return grant;
     },
-    features: { devInteractions: { enabled: true }, rpInitiatedLogout: { enabled: true } },
+    // Its own login page (below), not oidc-provider's devInteractions: that one loads a web font from the internet and names no one.
+    interactions: { url: (_context: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
+    features: {
+      devInteractions: { enabled: false },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: (context: { body: string }, form: string) => {
+          context.body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign out</title></head><body><h1>Sign out of the development identity provider?</h1>${form}<button type="submit" form="op.logoutForm" value="yes" name="logout">Yes, sign me out</button> <button type="submit" form="op.logoutForm">No, stay signed in</button></body></html>`;
+        },
+      },
+    },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     ttl: { IdToken: 600, AuthorizationCode: 60, Session: 3600, Interaction: 600, Grant: 3600 },
   });
-  const server: Server = createServer({ cert: options.tls.cert, key: options.tls.key }, provider.callback());
+  const directory = options.directory ?? DEV_PEOPLE_DIRECTORY;
+  const oidcRoutes = provider.callback();
+  const server: Server = createServer({ cert: options.tls.cert, key: options.tls.key }, (req, res) => {
+    if (!req.url?.startsWith('/interaction/')) return oidcRoutes(req, res);
+    signInPrompt(provider, directory, req, res).catch((error: unknown) => {
+      if (!res.headersSent) res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(`sign-in failed: ${(error as Error).message}`);
+    });
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, '127.0.0.1', resolve);
@@ -90,4 +111,45 @@ export async function startDevIdentityProvider(options: DevIdentityProviderOptio
         server.close(() => resolve());
       }),
   };
+}
+
+type Directory = NonNullable<DevIdentityProviderOptions['directory']>;
+
+const escape = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/**
+ * The provider's login step: GET shows the demo people (type one's email, any password), POST
+ * signs that person in. An address outside the directory is refused on the page.
+ */
+async function signInPrompt(provider: Provider, directory: Directory, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const interaction = await provider.interactionDetails(req, res);
+  if (req.method === 'POST') {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
+    const login = (new URLSearchParams(Buffer.concat(chunks).toString('utf8')).get('login') ?? '').trim().toLowerCase();
+    if (!directory[login]) return loginPage(res, interaction.uid, directory, `${login || 'nobody'} is not one of the development people`);
+    return provider.interactionFinished(req, res, { login: { accountId: login } }, { mergeWithLastSubmission: false });
+  }
+  loginPage(res, interaction.uid, directory);
+}
+
+function loginPage(res: ServerResponse, uid: string, directory: Directory, problem?: string): void {
+  const people = Object.entries(directory)
+    .map(([email, person]) => `<li><code>${escape(email)}</code> — ${escape(person.name)} (${escape(person.groups.join(', ') || 'no groups')})</li>`)
+    .join('');
+  res.writeHead(problem ? 401 : 200, {
+    'content-type': 'text/html; charset=utf-8',
+    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' https:",
+    'cache-control': 'no-store',
+  });
+  res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Development sign-in</title>
+<style>body{font:15px system-ui,sans-serif;max-width:560px;margin:48px auto;color:#1d2430}input{display:block;margin:6px 0 12px;padding:6px;width:100%}button{padding:8px 16px}.problem{color:#b42318}</style></head>
+<body><h1>Development identity provider</h1>
+<p>Not for production: any password is accepted for these people.</p>
+${problem ? `<p class="problem" role="alert">${escape(problem)}</p>` : ''}
+<form method="post" action="/interaction/${escape(uid)}">
+<label>Email <input name="login" type="email" autocomplete="username" required autofocus></label>
+<label>Password <input name="password" type="password" autocomplete="current-password"></label>
+<button type="submit">Sign in</button>
+</form><ul>${people}</ul></body></html>`);
 }

@@ -13,9 +13,17 @@ declare module 'oidc-provider' {
       provider: { Grant: { new (fields: { clientId: string; accountId: string }): Grant; find(id: string): Promise<Grant | undefined> } };
     };
   }
+  export interface Interaction {
+    uid: string;
+    prompt: { name: string };
+    params: Record<string, unknown>;
+    session?: { accountId?: string };
+  }
   export default class Provider {
     constructor(issuer: string, configuration: Record<string, unknown>);
     proxy: boolean;
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
+    interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<Interaction>;
+    interactionFinished(req: IncomingMessage, res: ServerResponse, result: Record<string, unknown>, options?: { mergeWithLastSubmission?: boolean }): Promise<void>;
   }
 }

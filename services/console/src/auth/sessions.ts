@@ -48,7 +48,7 @@ export class SessionStore {
     const entry = this.attempts.get(key);
     this.attempts.delete(key);
     if (!entry || this.now() - entry.at > ATTEMPT_MS) return undefined;
-    return entry;
+    return { attempt: entry.attempt, returnTo: entry.returnTo };
   }
 
   open(person: Person, idToken: string, expiresAt: number): Session {

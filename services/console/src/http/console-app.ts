@@ -103,7 +103,8 @@ export function consoleApp(deps: ConsoleAppDeps): (req: IncomingMessage, res: Se
         sessions.close(session.id);
         log.info({ person: session.person.email }, 'signed out');
         const away = await oidc.signOutUrl(session.idToken, `${settings.publicUrl}/signed-out`);
-        redirect(res, away ?? '/signed-out', { 'set-cookie': expiredCookie(SESSION_COOKIE) });
+        // Not a redirect: the CSP's form-action 'self' would block a form's redirect to the provider; a page that moves on is not a form submission.
+        sendHtml(res, 200, away ? continuePage(away, 'Signed out of the console; signing out at the identity provider.') : signInPage('You are signed out.'), { 'set-cookie': expiredCookie(SESSION_COOKIE) });
       },
     },
     { method: 'GET', path: /^\/signed-out$/, public: true, handle: ({ res }) => sendHtml(res, 200, signInPage('You are signed out.')) },

@@ -63,9 +63,13 @@ export function signInPage(message: string, returnTo = '/'): SafeHtml {
   );
 }
 
-/** After the provider's redirect: a same-site step to the page, so the SameSite=Strict session cookie is sent with it. */
-export function continuePage(returnTo: string): SafeHtml {
-  return document('Signed in', html`<main class="narrow"><p>Signed in. <a id="continue" href="${returnTo}">Continue</a></p></main>`, html`<meta http-equiv="refresh" content="0;url=${returnTo}">`);
+/**
+ * A page that moves on by itself (and offers the link): after the provider's redirect, a
+ * same-site step to the page, so that the SameSite=Strict session cookie is sent with it; after
+ * sign-out, on to the provider's end-session endpoint.
+ */
+export function continuePage(next: string, message = 'Signed in.'): SafeHtml {
+  return document('Continue', html`<main class="narrow"><p>${message} <a id="continue" href="${next}">Continue</a></p></main>`, html`<meta http-equiv="refresh" content="0;url=${next}">`);
 }
 
 export function errorPage(title: string, message: string): SafeHtml {
