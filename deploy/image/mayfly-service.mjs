@@ -4,7 +4,7 @@
 // migrate`: init and migration jobs), or the workload agent beside an application
 // (`mayfly-service agent --config FILE`, the same as `mayfly agent run --config FILE`).
 // Everything else comes from the environment (README: Configuration).
-const SERVICES = ['attestation', 'decision', 'issuance', 'revocation', 'audit', 'edge-verifier'];
+const SERVICES = ['attestation', 'decision', 'issuance', 'revocation', 'audit', 'edge-verifier', 'console'];
 
 const name = process.argv[2] ?? process.env.MAYFLY_SERVICE;
 if (name === 'agent') {
