@@ -23,13 +23,21 @@ import {
   UNAUTHENTICATED_BURST_PER_PEER,
   UNAUTHENTICATED_RATE_PER_PEER,
   WORKLOAD_CA_FILE,
+  CONSOLE_URL,
+  WEBHOOK_CA_FILE,
+  WEBHOOK_FORMAT,
+  WEBHOOK_MAX_ATTEMPTS,
+  WEBHOOK_SECRET,
+  WEBHOOK_URL,
   commonSettings,
   revocationStreamSettings,
   tokenIssuerSettings,
   type CommonSettings,
   type RevocationStreamSettings,
 } from '@mayfly/config';
-import type { Logger } from '@mayfly/core';
+import { MayflyError, type Logger } from '@mayfly/core';
+import { readFileSync } from 'node:fs';
+import type { WebhookOptions } from './adapters/webhook-announcer.js';
 import { loginCrashPoint } from './adapters/fault-injection.js';
 
 /** Everything issuance reads from its environment, read once at start (libs/config registry). */
@@ -54,6 +62,8 @@ export interface IssuanceSettings {
   readonly logins: { readonly reconcileMs: number; readonly resourceCacheMs: number };
   /** The revocation stream the credential reaper's durable consumer follows. */
   readonly revocationStream: RevocationStreamSettings;
+  /** Where notifications link to (MAYFLY_CONSOLE_URL), and the webhook they are also posted to. */
+  readonly notifications: { readonly consoleUrl: string | undefined; readonly webhook: WebhookOptions | undefined };
   /** Tests only (MAYFLY_FAULT_INJECTION): die between making a login and committing its grant. */
   readonly crashAfterLoginCreated: (() => void) | undefined;
 }
@@ -83,5 +93,19 @@ export function issuanceSettings(env: EnvReader, log: Logger): IssuanceSettings 
     logins: { reconcileMs: env.read(LOGIN_RECONCILE_MS), resourceCacheMs: env.read(RESOURCE_CACHE_MS) },
     revocationStream: revocationStreamSettings(env),
     crashAfterLoginCreated: loginCrashPoint(env, log),
+    notifications: { consoleUrl: env.read(CONSOLE_URL), webhook: webhookSettings(env) },
   };
+}
+
+/** MAYFLY_WEBHOOK_*: undefined without a URL; a URL without https or without a strong secret stops issuance at start. */
+function webhookSettings(env: EnvReader): WebhookOptions | undefined {
+  const url = env.read(WEBHOOK_URL);
+  if (!url) return undefined;
+  if (!url.startsWith('https://')) throw new MayflyError('ERR_CONFIG', `MAYFLY_WEBHOOK_URL must be https: announcements name workloads and resources (it is ${url})`);
+  const given = env.read(WEBHOOK_SECRET);
+  const secret = given?.startsWith('/') ? readFileSync(given, 'utf8').trim() : given;
+  if (!secret || secret.length < 32) throw new MayflyError('ERR_CONFIG', 'MAYFLY_WEBHOOK_SECRET must be set, at least 32 characters (or a file holding it), when MAYFLY_WEBHOOK_URL is: receivers check the signature with it');
+  const format = env.read(WEBHOOK_FORMAT);
+  if (format !== 'json' && format !== 'slack') throw new MayflyError('ERR_CONFIG', `MAYFLY_WEBHOOK_FORMAT must be json or slack, not ${format}`);
+  return { url, secret, format, maxAttempts: env.read(WEBHOOK_MAX_ATTEMPTS), caFile: env.read(WEBHOOK_CA_FILE) };
 }

@@ -8,9 +8,9 @@ export const CONSOLE_HEALTH_PORT = portSetting({ name: 'MAYFLY_CONSOLE_HEALTH_PO
 export const CONSOLE_METRICS_PORT = portSetting({ name: 'MAYFLY_CONSOLE_METRICS_PORT', readBy: ['console'], default: CONSOLE_DEFAULT_PORTS.metrics, description: "the console's Prometheus /metrics port" });
 export const CONSOLE_URL = optionalSetting({
   name: 'MAYFLY_CONSOLE_URL',
-  readBy: ['console'],
+  readBy: ['console', 'issuance'],
   defaultText: '`https://127.0.0.1:<MAYFLY_CONSOLE_PORT>`',
-  description: 'the address people open the console at (its sign-in callback is `<url>/auth/callback`, registered with the identity provider)',
+  description: "the address people open the console at (its sign-in callback is `<url>/auth/callback`, registered with the identity provider); issuance's notifications link to it",
 });
 export const CONSOLE_TLS_CERT_FILE = optionalSetting({ name: 'MAYFLY_CONSOLE_TLS_CERT_FILE', readBy: ['console'], defaultText: '`MAYFLY_TLS_CERT_FILE`', description: "the certificate browsers see (PEM, with its chain); default: the console's mesh certificate" });
 export const CONSOLE_TLS_KEY_FILE = optionalSetting({ name: 'MAYFLY_CONSOLE_TLS_KEY_FILE', readBy: ['console'], defaultText: '`MAYFLY_TLS_KEY_FILE`', description: "the key of `MAYFLY_CONSOLE_TLS_CERT_FILE`" });

@@ -1,5 +1,5 @@
 import { DEFAULT_PORTS } from '../ports.js';
-import { intSetting, listSetting, optionalSetting, portSetting } from '../setting.js';
+import { intSetting, listSetting, optionalSetting, portSetting, stringSetting } from '../setting.js';
 
 /** Settings of issuance: lifetimes and caps, rate limits, signing keys, approvers, sessions. */
 
@@ -146,3 +146,19 @@ export const RESOURCE_CACHE_MS = intSetting({
   max: 600_000,
   description: 'how long issuance caches a resource\'s registry entry (a changed action map applies to grants issued after this)',
 });
+
+/** Notifications (issue 25): a webhook for approval requests and break-glass alerts, beside NATS. */
+export const WEBHOOK_URL = optionalSetting({
+  name: 'MAYFLY_WEBHOOK_URL',
+  readBy: ['issuance'],
+  description: 'where approval requests and break-glass alerts are also posted (https; a chat, pager or ticketing bridge); unset: NATS only',
+});
+export const WEBHOOK_SECRET = optionalSetting({
+  name: 'MAYFLY_WEBHOOK_SECRET',
+  readBy: ['issuance'],
+  defaultText: 'unset (required with a URL)',
+  description: 'the HMAC-SHA256 key of `x-mayfly-signature` (at least 32 characters), or a file holding it',
+});
+export const WEBHOOK_FORMAT = stringSetting({ name: 'MAYFLY_WEBHOOK_FORMAT', readBy: ['issuance'], default: 'json', description: '`json` (the announcement\'s fields) or `slack` (a Slack-compatible message with a button to the console)' });
+export const WEBHOOK_MAX_ATTEMPTS = intSetting({ name: 'MAYFLY_WEBHOOK_MAX_ATTEMPTS', readBy: ['issuance'], default: 8, min: 1, max: 50, description: 'attempts per delivery (1 s doubling to 60 s between them) before it is given up and logged' });
+export const WEBHOOK_CA_FILE = optionalSetting({ name: 'MAYFLY_WEBHOOK_CA_FILE', readBy: ['issuance'], defaultText: 'system roots', description: "a CA bundle for the webhook receiver's certificate" });

@@ -89,6 +89,17 @@ export function grantPage(session: Session, entry: GrantForReview, traceUrl: str
   </dl>
   ${traceUrl ? html`<p><a href="${traceUrl}" rel="noreferrer" target="_blank">Its trace in the trace viewer</a></p>` : ''}
 </section>
+${statusName(grant) === 'pending_approval'
+  ? html`<section class="answer-request">
+  <h2>Answer this request</h2>
+  <form method="post" action="/approvals/${encodeURIComponent(grant.id)}/answer" class="answer">
+    <input type="hidden" name="csrf" value="${session.csrfToken}">
+    <label>Reason <input name="reason" maxlength="512" placeholder="why (required to reject)"></label>
+    <button type="submit" name="answer" value="approve" class="approve">Approve</button>
+    <button type="submit" name="answer" value="reject" class="reject">Reject</button>
+  </form>
+</section>`
+  : ''}
 ${live
   ? html`<section class="revoke-grant">
   <h2>Revoke</h2>

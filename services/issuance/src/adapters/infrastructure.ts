@@ -9,6 +9,8 @@ import { PeerThrottle } from '../domain/peer-throttle.js';
 import type { IssuanceSettings } from '../settings.js';
 import { HumanIdentityProvider } from './human-identity.js';
 import { NatsAnnouncer } from './nats-announcer.js';
+import { Notifications } from './notifications.js';
+import { WebhookAnnouncer } from './webhook-announcer.js';
 import { PostgresGrantStore } from './postgres-grant-store.js';
 import { PostgresSessionRegistry } from './postgres-session-registry.js';
 import { WorkloadCertificates } from './workload-certificates.js';
@@ -24,7 +26,7 @@ export interface IssuanceInfrastructure {
   readonly revocation: RevocationServiceClient;
   readonly sessionRegistry: PostgresSessionRegistry;
   readonly peerThrottle: PeerThrottle;
-  readonly announcer: NatsAnnouncer;
+  readonly announcer: Notifications;
   readonly grantStates: GrantStateListener;
   readonly people: HumanIdentityProvider | undefined;
   readonly workloadCertificates: WorkloadCertificates;
@@ -54,7 +56,10 @@ export async function connectInfrastructure(settings: IssuanceSettings, env: Env
     revocation: createClient(RevocationServiceClient, serviceAddress('revocation', env), 'revocation'),
     sessionRegistry: new PostgresSessionRegistry(db, settings.sessionCheckCacheMs),
     peerThrottle: new PeerThrottle(settings.unauthenticatedRateLimit),
-    announcer: new NatsAnnouncer(natsUrl, log),
+    announcer: new Notifications(
+      [new NatsAnnouncer(natsUrl, log), ...(settings.notifications.webhook ? [new WebhookAnnouncer(settings.notifications.webhook, log)] : [])],
+      settings.notifications.consoleUrl,
+    ),
     grantStates: new GrantStateListener(databaseUrl, (error) => log.warn({ err: error }, 'listening for grant state changes failed; retrying (watchers re-read every 2 s meanwhile)')),
     people,
     workloadCertificates: new WorkloadCertificates(settings.workloadCaFile),
