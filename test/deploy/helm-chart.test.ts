@@ -86,7 +86,8 @@ describe('deploy/helm/mayfly', () => {
       }
       for (const caller of callers) {
         if (caller === 'operator') expect(graph[callee].operators, `${method}: operators call ${callee}`).toBe(true);
-        else expectedCalls.get(caller)!.add(callee);
+        // The console is not in the chart yet (issue 25): no pod of it, so no network path to allow.
+        else if (caller !== 'console') expectedCalls.get(caller)!.add(callee);
       }
     }
     for (const service of SERVICE_NAMES) {

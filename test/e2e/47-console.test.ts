@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Locator, Page } from 'playwright-core';
+import { sql } from 'kysely';
 import { callUnary } from '@mayfly/grpc';
 import { startConsoleWithDevProvider, type RunningConsole } from '@mayfly/mesh';
 import { GrantStatus, RequestGrantRequest, Verdict, type WatchGrantResponse } from '@mayfly/proto';
@@ -23,7 +24,7 @@ let t: TestMesh;
 let web: RunningConsole;
 let browser: Browser;
 beforeAll(async () => {
-  t = await startTestMesh('console');
+  t = await startTestMesh('console', { env: { MAYFLY_AUDIT_STATUS_CACHE_MS: '1000' } });
   web = await startConsoleWithDevProvider({ mesh: t.mesh, pkiDir: t.pkiDir, people: t.people, ports: 'free', directory: PEOPLE, env: { MAYFLY_CONSOLE_LIVE_POLL_MS: '250' } });
   browser = await launchChromium();
 }, 120_000);
@@ -222,6 +223,54 @@ describe('47 the operator console in a browser', () => {
     expect(row.reviewed_by).toBe('alice@example.com');
     await alice.context.close();
   }, 60_000);
+
+  it("shows readers the audit trail, searched and paged on the server, with the chain's state — and a break in it; others are refused", async () => {
+    const pending = await requestChange();
+    const grantId = pending.grant!.id;
+    const alice = await signedInBrowser(browser, web.url, 'alice@example.com');
+    // Search by grant: its events, newest first.
+    await eventually(async () => {
+      await alice.page.goto(`${web.url}/audit?grant=${grantId}`);
+      return (await alice.page.locator('table.audit tbody tr').count()) >= 2;
+    }, 15_000, 250);
+    const kinds = await alice.page.locator('table.audit tbody tr td:nth-child(3)').allTextContents();
+    expect(kinds).toEqual(expect.arrayContaining(['grant.requested', 'grant.pending_approval']));
+    const sequences = (await alice.page.locator('table.audit tbody tr').evaluateAll((rows) => rows.map((row) => Number(row.getAttribute('data-sequence')))));
+    expect(sequences).toEqual([...sequences].sort((a, b) => b - a));
+    await shows(alice.page.locator('section.chain h2'), 'Chain: intact');
+    await shot(alice.page, '07-audit');
+
+    // Paging: one event per page over everything, through the server's page tokens.
+    await alice.page.goto(`${web.url}/audit?size=1`);
+    const firstPage = await alice.page.locator('table.audit tbody tr').first().getAttribute('data-sequence');
+    await alice.page.click('a[rel=next]');
+    expect(await alice.page.locator('table.audit tbody tr').count()).toBe(1);
+    const secondPage = await alice.page.locator('table.audit tbody tr').first().getAttribute('data-sequence');
+    expect(Number(secondPage)).toBeLessThan(Number(firstPage));
+
+    // Someone edits a recorded event behind the log's back: the page says the chain is broken, and where.
+    const edited = (await t.db.selectFrom('audit_events').select('sequence').where('grant_id', '=', grantId).orderBy('sequence').executeTakeFirstOrThrow()).sequence;
+    await sql`ALTER TABLE audit_events DISABLE TRIGGER USER`.execute(t.db);
+    try {
+      await sql`UPDATE audit_events SET detail = detail || '{"justification": "nothing to see"}' WHERE sequence = ${edited}`.execute(t.db);
+    } finally {
+      await sql`ALTER TABLE audit_events ENABLE TRIGGER USER`.execute(t.db);
+    }
+    await eventually(async () => {
+      await alice.page.goto(`${web.url}/audit`);
+      return (await alice.page.locator('section.chain.broken').count()) === 1;
+    }, 15_000, 500);
+    await shows(alice.page.locator('section.chain'), `edited at #${edited}`);
+    await shot(alice.page, '08-audit-chain-broken');
+
+    // Eve is no reader: refused, by what issuance says of her.
+    const eve = await signedInBrowser(browser, web.url, 'eve@example.com');
+    const refused = await eve.page.goto(`${web.url}/audit`);
+    expect(refused!.status()).toBe(403);
+    await shows(eve.page.locator('.flash.error'), 'may not read the audit trail');
+    await eve.context.close();
+    await alice.context.close();
+  }, 90_000);
 
   it('hostile: a forged session cookie, a form without its CSRF token, a person outside the rule posting an approval directly, script in a reason', async () => {
     const pending = await requestChange();

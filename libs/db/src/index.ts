@@ -111,6 +111,7 @@ export {
   insertAuditCheckpoint,
   latestAuditCheckpoint,
   listAuditChainLinks,
+  countAuditChainLinks,
   listAuditCheckpoints,
   listAuditContentHashes,
   readAuditChainHead,

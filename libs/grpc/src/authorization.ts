@@ -8,7 +8,7 @@ import { spiffeIdsOf, transportSettings } from './credentials.js';
  * 'workloads' for the workload-facing RPCs, which any TLS client may reach because the request
  * itself carries the proof (evidence, or the grant's own token).
  */
-export type AllowedCallers = readonly (ServiceName | 'operator')[] | 'workloads';
+export type AllowedCallers = readonly (ServiceName | 'operator' | 'console')[] | 'workloads';
 
 /**
  * Which Mayfly components may call which RPC. Only issuance can cause a signature: it alone may
@@ -52,8 +52,10 @@ export const ALLOWED_CALLERS: Readonly<Record<string, AllowedCallers>> = {
   'mayfly.v1.DecisionService/GetPolicyVersion': ['operator'],
   'mayfly.v1.DecisionService/RollbackPolicies': ['operator'],
   'mayfly.v1.AuditService/Record': ['issuance', 'revocation', 'attestation', 'decision', 'edge-verifier'],
-  'mayfly.v1.AuditService/ListEvents': ['operator'],
-  'mayfly.v1.AuditService/UsageReport': ['operator'],
+  // The console reads the trail for people issuance says are readers (ApprovalService/WhoAmI); it can change nothing.
+  'mayfly.v1.AuditService/ListEvents': ['operator', 'console'],
+  'mayfly.v1.AuditService/UsageReport': ['operator', 'console'],
+  'mayfly.v1.AuditService/ChainStatus': ['operator', 'console'],
   'mayfly.v1.RevocationService/Revoke': ['issuance', 'operator'],
   // An edge consumes a single-use token before accepting it: the first one wins, in PostgreSQL.
   'mayfly.v1.RevocationService/Consume': ['edge-verifier'],
@@ -74,6 +76,7 @@ export const ALLOWED_CALLERS: Readonly<Record<string, AllowedCallers>> = {
   'mayfly.v1.ApprovalService/ListGrants': 'workloads',
   'mayfly.v1.ApprovalService/GetGrant': 'workloads',
   'mayfly.v1.ApprovalService/RevokeGrants': 'workloads',
+  'mayfly.v1.ApprovalService/WhoAmI': 'workloads',
   'mayfly.v1.EdgeVerifierService/Verify': 'workloads',
 };
 

@@ -20,6 +20,10 @@ export {
   RejectResponse,
   ReviewBreakGlassRequest,
   ReviewBreakGlassResponse,
+  RevokeGrantsRequest,
+  RevokeGrantsResponse,
+  WhoAmIRequest,
+  WhoAmIResponse,
   type ApprovalServiceServer,
 } from './gen/mayfly/v1/approval.js';
 export {
@@ -42,6 +46,9 @@ export {
   AuditOutcome,
   AuditServiceClient,
   AuditServiceService,
+  ChainProblem,
+  ChainStatusRequest,
+  ChainStatusResponse,
   ListEventsRequest,
   ListEventsResponse,
   RecordRequest,

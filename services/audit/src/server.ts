@@ -1,11 +1,12 @@
 import { connectBus } from '@mayfly/bus';
-import { AUDIT_CHECKPOINT_KEY_FILE, AUDIT_CHECKPOINT_MS, AUDIT_HEAD_COALESCE_MS, EnvReader, auditHeadStreamSettings, commonSettings } from '@mayfly/config';
+import { AUDIT_CHECKPOINT_KEY_FILE, AUDIT_CHECKPOINT_MS, AUDIT_HEAD_COALESCE_MS, AUDIT_STATUS_CACHE_MS, EnvReader, auditHeadStreamSettings, commonSettings } from '@mayfly/config';
 import type { Logger } from '@mayfly/core';
 import { assertDatabaseReachable, assertSchemaCurrent, createDatabase } from '@mayfly/db';
 import { startGrpcServer, type Closer } from '@mayfly/grpc';
 import { AuditServiceService } from '@mayfly/proto';
 import { auditApi } from './api/audit-api.js';
 import { keepChainHead } from './adapters/chain-head-keeper.js';
+import { chainStatusReader } from './adapters/chain-status.js';
 import { loadCheckpointKey } from './adapters/checkpoint-key.js';
 import { postgresAuditLog } from './adapters/postgres-audit-log.js';
 
@@ -17,21 +18,18 @@ export async function startAuditService(log: Logger): Promise<Closer[]> {
   const db = createDatabase({ url: settings.databaseUrl, applicationName: 'mayfly-audit' });
   await assertSchemaCurrent(db);
   const nats = await connectBus(settings.natsUrl, 'mayfly-audit', { waitOnFirstConnect: true });
-  const head = keepChainHead({
-    db,
-    nats,
-    headStream: auditHeadStreamSettings(env),
-    key: loadCheckpointKey(env.read(AUDIT_CHECKPOINT_KEY_FILE), log),
-    coalesceMs: env.read(AUDIT_HEAD_COALESCE_MS),
-    checkpointMs: env.read(AUDIT_CHECKPOINT_MS),
-    log,
-  });
+  const key = loadCheckpointKey(env.read(AUDIT_CHECKPOINT_KEY_FILE), log);
+  const headStream = auditHeadStreamSettings(env);
+  const checkpointMs = env.read(AUDIT_CHECKPOINT_MS);
+  const head = keepChainHead({ db, nats, headStream, key, coalesceMs: env.read(AUDIT_HEAD_COALESCE_MS), checkpointMs, log });
+  // The head may be a checkpoint interval old, plus the same two-minute grace `mayfly audit verify` allows by default.
+  const chainStatus = chainStatusReader({ db, nats, headStream, publicKey: key.publicKey, maxHeadAgeMs: checkpointMs + 120_000, cacheMs: env.read(AUDIT_STATUS_CACHE_MS), log });
   const server = await startGrpcServer({
     host: settings.host,
     port: settings.port,
     healthPort: settings.healthPort,
     log,
-    services: [{ name: 'mayfly.v1.AuditService', definition: AuditServiceService, implementation: auditApi(postgresAuditLog(db), log, { appended: head.appended }) }],
+    services: [{ name: 'mayfly.v1.AuditService', definition: AuditServiceService, implementation: auditApi(postgresAuditLog(db), log, { appended: head.appended, chainStatus }) }],
   });
   return [() => server.shutdown(settings.drainSeconds * 1000), () => head.stop(), () => nats.drain().catch(() => undefined), () => db.destroy()];
 }

@@ -3,7 +3,8 @@ import { createServer } from 'node:https';
 import { DRAIN_SECONDS, EnvReader, serviceAddress } from '@mayfly/config';
 import type { Logger } from '@mayfly/core';
 import { createClient, startHealthServer, type Closer } from '@mayfly/grpc';
-import { ApprovalServiceClient } from '@mayfly/proto';
+import { ApprovalServiceClient, AuditServiceClient } from '@mayfly/proto';
+import { AuditReader } from './api/audit-api.js';
 import { PeopleApi } from './api/people-api.js';
 import { OidcClient } from './auth/oidc-client.js';
 import { SessionStore } from './auth/sessions.js';
@@ -25,7 +26,9 @@ export async function startConsole(log: Logger): Promise<Closer[]> {
     (error: unknown) => log.warn({ err: error }, 'identity provider not reachable yet: sign-in will retry'),
   );
   const approvals = createClient(ApprovalServiceClient, serviceAddress('issuance', env), 'issuance');
-  const app = consoleApp({ settings, oidc, sessions: new SessionStore(), api: new PeopleApi(approvals), assets: new ConsoleAssets(), log });
+  // The audit service checks callers' certificates: the console's may read the trail, never write it.
+  const auditClient = createClient(AuditServiceClient, serviceAddress('audit', env), 'audit');
+  const app = consoleApp({ settings, oidc, sessions: new SessionStore(), api: new PeopleApi(approvals), audit: new AuditReader(auditClient), assets: new ConsoleAssets(), log });
 
   const server = createServer({ cert: readFileSync(settings.tls.certFile), key: readFileSync(settings.tls.keyFile), minVersion: 'TLSv1.2' }, app);
   server.headersTimeout = 20_000;
@@ -54,6 +57,7 @@ export async function startConsole(log: Logger): Promise<Closer[]> {
       });
     },
     () => approvals.close(),
+    () => auditClient.close(),
     () => health.close(),
   ];
 }

@@ -39,3 +39,11 @@ export const AUDIT_DELIVERY_LINGER_MS = intSetting({
   max: 1000,
   description: 'how long committed audit events wait for company before they are sent to the audit service (they are on record already; issuance never waits for this); 0 sends at once',
 });
+export const AUDIT_STATUS_CACHE_MS = intSetting({
+  name: 'MAYFLY_AUDIT_STATUS_CACHE_MS',
+  readBy: ['audit'],
+  default: 60_000,
+  min: 1_000,
+  max: 3_600_000,
+  description: "how long the audit service's own chain check (ChainStatus, the console's audit page) is reused before the trail is checked again",
+});

@@ -114,6 +114,7 @@ export const SETTINGS: readonly RegistryEntry[] = [
   audit.AUDIT_HEAD_COALESCE_MS,
   audit.AUDIT_MAX_ATTEMPTS,
   audit.AUDIT_DELIVERY_LINGER_MS,
+  audit.AUDIT_STATUS_CACHE_MS,
   consoleSettings.CONSOLE_PORT,
   consoleSettings.CONSOLE_HEALTH_PORT,
   consoleSettings.CONSOLE_METRICS_PORT,

@@ -40,3 +40,9 @@ export async function listAuditContentHashes(db: Kysely<Database>, afterSequence
   `.execute(db);
   return result.rows;
 }
+
+/** How many links the chain has (one per event recorded through the log). */
+export async function countAuditChainLinks(db: Kysely<Database>): Promise<number> {
+  const row = await db.selectFrom('audit_chain').select((eb) => eb.fn.countAll<string>().as('count')).executeTakeFirstOrThrow();
+  return Number(row.count);
+}

@@ -1,8 +1,8 @@
-import { invalidArgument, type Logger } from '@mayfly/core';
+import { MayflyError, invalidArgument, type Logger } from '@mayfly/core';
 import type { AuditEventRecord } from '@mayfly/model';
 import { unary } from '@mayfly/grpc';
 import { withSpan } from '@mayfly/telemetry';
-import { AuditEvent, type AuditServiceServer } from '@mayfly/proto';
+import { AuditEvent, type AuditServiceServer, type ChainStatusResponse } from '@mayfly/proto';
 import { outcomeFromName, outcomeName, recordSource, validateAuditBatch } from '../domain/audit-record.js';
 import { decodePageToken, encodePageToken } from '../domain/page-token.js';
 import { buildUsageReport, type Entitlements } from '../domain/usage-report.js';
@@ -13,6 +13,8 @@ import { storageFailure } from '../domain/storage-errors.js';
 export interface AuditApiHooks {
   /** Events were appended: the chain's head moved (the external head is published soon after). */
   appended(): void;
+  /** The trail checked against its chain, checkpoints and external head (reused for a while). */
+  chainStatus?(): Promise<ChainStatusResponse>;
 }
 
 export function auditApi(auditLog: AuditLog, log: Logger, hooks: AuditApiHooks = { appended: () => undefined }): AuditServiceServer {
@@ -60,6 +62,10 @@ export function auditApi(auditLog: AuditLog, log: Logger, hooks: AuditApiHooks =
       const page = rows.slice(0, limit);
       const more = rows.length > limit;
       return { events: page.map(toAuditEvent), nextPageToken: more ? encodePageToken({ sequence: page.at(-1)!.sequence, newestFirst: request.newestFirst }) : '' };
+    }),
+    chainStatus: unary(log, 'mayfly.v1.AuditService/ChainStatus', async () => {
+      if (!hooks.chainStatus) throw new MayflyError('ERR_CONFIG', 'this audit service does not check its chain');
+      return hooks.chainStatus();
     }),
     usageReport: unary(log, 'mayfly.v1.AuditService/UsageReport', async (request) => {
       const since = request.since ?? new Date(Date.now() - 30 * 86_400_000);

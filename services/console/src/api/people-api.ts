@@ -20,6 +20,11 @@ const STATUS_BY_NAME: Readonly<Record<string, GrantStatus>> = {
 export class PeopleApi {
   constructor(private readonly client: ApprovalServiceClient) {}
 
+  /** Who issuance says the person is, and whether they may read everything (the audit trail, the usage review). */
+  whoAmI(session: Session): Promise<{ name: string; groups: string[]; reader: boolean }> {
+    return callUnary(this.client, this.client.whoAmI, { idToken: session.idToken }, { target: 'issuance' });
+  }
+
   pending(session: Session): Promise<GrantForReview[]> {
     return callUnary(this.client, this.client.listPending, { idToken: session.idToken }, { target: 'issuance' }).then((answer) => answer.grants);
   }

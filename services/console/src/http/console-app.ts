@@ -1,11 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isMayflyError, type Logger } from '@mayfly/core';
 import { GrpcStatus } from '@mayfly/core';
+import type { AuditFilters, AuditReader } from '../api/audit-api.js';
 import type { PeopleApi } from '../api/people-api.js';
 import type { OidcClient } from '../auth/oidc-client.js';
 import { csrfTokenMatches, personFromClaims, type Session, type SessionStore } from '../auth/sessions.js';
 import { pendingFingerprint, streamChanges } from '../live/pending-changes.js';
 import { approvalsPage, pendingList } from '../pages/approvals-page.js';
+import { auditPage } from '../pages/audit-page.js';
 import { breakGlassPage } from '../pages/break-glass-page.js';
 import { grantPage, grantsPage, type GrantFilters } from '../pages/grants-page.js';
 import { continuePage, errorPage, signInPage, type Flash } from '../pages/layout.js';
@@ -21,6 +23,7 @@ export interface ConsoleAppDeps {
   readonly oidc: OidcClient;
   readonly sessions: SessionStore;
   readonly api: PeopleApi;
+  readonly audit: AuditReader;
   readonly assets: ConsoleAssets;
   readonly log: Logger;
 }
@@ -58,7 +61,7 @@ const FLASHES: Readonly<Record<string, Flash>> = {
  * it came from, with the mesh's own message and the matching HTTP status.
  */
 export function consoleApp(deps: ConsoleAppDeps): (req: IncomingMessage, res: ServerResponse) => void {
-  const { settings, oidc, sessions, api, assets, log } = deps;
+  const { settings, oidc, sessions, api, audit, assets, log } = deps;
   const origin = new URL(settings.publicUrl).origin;
   const flashOf = (url: URL): Flash | undefined => FLASHES[url.searchParams.get('done') ?? ''];
   const field = (form: Map<string, string>, name: string): string => (form.get(name) ?? '').trim();
@@ -205,6 +208,27 @@ export function consoleApp(deps: ConsoleAppDeps): (req: IncomingMessage, res: Se
       },
     },
 
+    // Audit: readers only (issuance says who is one); the chain's state, then a search paged on the server.
+    {
+      method: 'GET',
+      path: /^\/audit$/,
+      handle: async ({ res, url, session }) => {
+        const me = await api.whoAmI(session);
+        if (!me.reader) return sendHtml(res, 403, errorPage('Audit', `${me.name} may not read the audit trail: it is for the reader groups (MAYFLY_GRANT_READER_GROUPS); your token names ${me.groups.join(', ') || 'no groups'}.`));
+        const param = (name: string): string => (url.searchParams.get(name) ?? '').trim();
+        let filters: AuditFilters;
+        try {
+          filters = { grant: param('grant'), task: param('task'), workload: param('workload'), kind: param('kind'), since: timeParam(param('since'), 'since'), until: timeParam(param('until'), 'until') };
+        } catch (error) {
+          return sendHtml(res, 400, errorPage('Audit', (error as Error).message));
+        }
+        const size = Math.min(Math.max(Number.parseInt(param('size') || '50', 10) || 50, 1), 200);
+        const [chain, page] = await Promise.all([audit.chainStatus().catch((error: unknown) => error as Error), audit.events(filters, param('page'), size).catch((error: unknown) => error as Error)]);
+        if (page instanceof Error) return sendHtml(res, httpStatusOf(page), auditPage(session, chain, [], filters, '', size, { kind: 'error', text: messageOf(page) }));
+        sendHtml(res, 200, auditPage(session, chain, page.events, filters, page.nextPageToken, size));
+      },
+    },
+
     // Break-glass
     { method: 'GET', path: /^\/break-glass$/, handle: async ({ res, url, session }) => sendHtml(res, 200, breakGlassPage(session, await api.breakGlass(session), flashOf(url))) },
     {
@@ -273,6 +297,14 @@ export function consoleApp(deps: ConsoleAppDeps): (req: IncomingMessage, res: Se
       else res.end();
     });
   };
+}
+
+/** An ISO-8601 time from a search form, or nothing; a person gets told what is wrong with anything else. */
+function timeParam(value: string, name: string): Date | undefined {
+  if (value === '') return undefined;
+  const time = new Date(value);
+  if (Number.isNaN(time.getTime())) throw new Error(`${name}: ${JSON.stringify(value.slice(0, 40))} is not a time (use ISO 8601, e.g. 2026-12-04T10:00:00Z)`);
+  return time;
 }
 
 /** Only a path on this console is a place to return to after sign-in (no open redirect). */

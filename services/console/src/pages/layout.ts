@@ -10,6 +10,7 @@ const NAV = [
   ['/approvals', 'Approvals'],
   ['/grants', 'Grants'],
   ['/break-glass', 'Break-glass'],
+  ['/audit', 'Audit'],
 ] as const;
 
 /** Every signed-in page: navigation, who is signed in, sign-out (a form: it carries the CSRF token), and an optional message. */

@@ -8,7 +8,7 @@ import type { GrantReads } from '../domain/ports.js';
 import { answerRequest, type AnswerOptions, type AnswerPorts } from '../domain/answer-request.js';
 import { reviewBreakGlass, type ReviewPorts } from '../domain/review-break-glass.js';
 import { revokeAsPerson, type PersonRevocationPorts, type PersonRevocationTarget } from '../domain/revoke-as-person.js';
-import { checkIsReader, checkMayRead, mayAnswerOrRead, mayReview, type ReadScope } from '../domain/people-scope.js';
+import { checkIsReader, checkMayRead, isReader, mayAnswerOrRead, mayReview, type ReadScope } from '../domain/people-scope.js';
 import { decodePageToken, encodePageToken } from '../domain/grant-page-token.js';
 import { peerHost } from './peer-host.js';
 
@@ -105,6 +105,10 @@ export function approvalApi({ reads, credentials, answers, reviews, revocations,
       const owners = found.workload ? { ownerTeam: found.workload.owner_team, ownerContact: found.workload.owner_contact } : undefined;
       checkMayRead(person, grant, found.approval?.request, owners, scope);
       return { grant: asReview(found) };
+    }),
+    whoAmI: unary(log, 'mayfly.v1.ApprovalService/WhoAmI', async (request) => {
+      const person = await answers.verifyApprover(request.idToken);
+      return { name: person.name, groups: [...person.groups], reader: isReader(person, scope) };
     }),
     revokeGrants: unary(log, 'mayfly.v1.ApprovalService/RevokeGrants', async (request) => {
       const target: PersonRevocationTarget | undefined =

@@ -25,6 +25,18 @@ export const protobufPackage = "mayfly.v1";
 
 export const protobufFileName = "mayfly/v1/approval.proto";
 
+export interface WhoAmIRequest {
+  idToken: string;
+}
+
+export interface WhoAmIResponse {
+  /** The person's name (their verified email, else their subject). */
+  name: string;
+  groups: string[];
+  /** In MAYFLY_GRANT_READER_GROUPS: may read every grant, the audit trail and the usage review. */
+  reader: boolean;
+}
+
 /** A grant with what a person needs to decide on it. */
 export interface GrantForReview {
   grant: Grant | undefined;
@@ -140,6 +152,180 @@ export interface RevokeGrantsResponse {
   /** The revocation's id on the stream (the first of a task's). */
   revocationId: string;
 }
+
+function createBaseWhoAmIRequest(): WhoAmIRequest {
+  return { idToken: "" };
+}
+
+export const WhoAmIRequest: MessageFns<WhoAmIRequest> = {
+  encode(message: WhoAmIRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.idToken !== "") {
+      writer.uint32(10).string(message.idToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WhoAmIRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWhoAmIRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.idToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WhoAmIRequest {
+    return {
+      idToken: isSet(object.idToken)
+        ? globalThis.String(object.idToken)
+        : isSet(object.id_token)
+        ? globalThis.String(object.id_token)
+        : "",
+    };
+  },
+
+  toJSON(message: WhoAmIRequest): unknown {
+    const obj: any = {};
+    if (message.idToken !== "") {
+      obj.idToken = message.idToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WhoAmIRequest>, I>>(base?: I): WhoAmIRequest {
+    return WhoAmIRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WhoAmIRequest>, I>>(object: I): WhoAmIRequest {
+    const message = createBaseWhoAmIRequest();
+    message.idToken = object.idToken ?? "";
+    return message;
+  },
+};
+
+function createBaseWhoAmIResponse(): WhoAmIResponse {
+  return { name: "", groups: [], reader: false };
+}
+
+export const WhoAmIResponse: MessageFns<WhoAmIResponse> = {
+  encode(message: WhoAmIResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    for (const v of message.groups) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.reader !== false) {
+      writer.uint32(24).bool(message.reader);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WhoAmIResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWhoAmIResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.groups.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.reader = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WhoAmIResponse {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      groups: globalThis.Array.isArray(object?.groups) ? object.groups.map((e: any) => globalThis.String(e)) : [],
+      reader: isSet(object.reader) ? globalThis.Boolean(object.reader) : false,
+    };
+  },
+
+  toJSON(message: WhoAmIResponse): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.groups?.length) {
+      obj.groups = message.groups;
+    }
+    if (message.reader !== false) {
+      obj.reader = message.reader;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WhoAmIResponse>, I>>(base?: I): WhoAmIResponse {
+    return WhoAmIResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WhoAmIResponse>, I>>(object: I): WhoAmIResponse {
+    const message = createBaseWhoAmIResponse();
+    message.name = object.name ?? "";
+    message.groups = object.groups?.map((e) => e) || [];
+    message.reader = object.reader ?? false;
+    return message;
+  },
+};
 
 function createBaseGrantForReview(): GrantForReview {
   return { grant: undefined, workload: undefined, justification: "" };
@@ -1883,6 +2069,19 @@ export const ApprovalServiceService = {
       Buffer.from(RevokeGrantsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RevokeGrantsResponse => RevokeGrantsResponse.decode(value),
   },
+  /**
+   * Who an ID token names, as issuance judges it: for the console, which shows the audit trail
+   * and the usage review only to readers.
+   */
+  whoAmI: {
+    path: "/mayfly.v1.ApprovalService/WhoAmI" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: WhoAmIRequest): Buffer => Buffer.from(WhoAmIRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WhoAmIRequest => WhoAmIRequest.decode(value),
+    responseSerialize: (value: WhoAmIResponse): Buffer => Buffer.from(WhoAmIResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WhoAmIResponse => WhoAmIResponse.decode(value),
+  },
 } as const;
 
 export interface ApprovalServiceServer extends UntypedServiceImplementation {
@@ -1911,6 +2110,11 @@ export interface ApprovalServiceServer extends UntypedServiceImplementation {
    * behalf, naming them as who asked. PERMISSION_DENIED for anyone else.
    */
   revokeGrants: handleUnaryCall<RevokeGrantsRequest, RevokeGrantsResponse>;
+  /**
+   * Who an ID token names, as issuance judges it: for the console, which shows the audit trail
+   * and the usage review only to readers.
+   */
+  whoAmI: handleUnaryCall<WhoAmIRequest, WhoAmIResponse>;
 }
 
 export interface ApprovalServiceClient extends Client {
@@ -2050,6 +2254,25 @@ export interface ApprovalServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RevokeGrantsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Who an ID token names, as issuance judges it: for the console, which shows the audit trail
+   * and the usage review only to readers.
+   */
+  whoAmI(
+    request: WhoAmIRequest,
+    callback: (error: ServiceError | null, response: WhoAmIResponse) => void,
+  ): ClientUnaryCall;
+  whoAmI(
+    request: WhoAmIRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: WhoAmIResponse) => void,
+  ): ClientUnaryCall;
+  whoAmI(
+    request: WhoAmIRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: WhoAmIResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -67,6 +67,40 @@ export function auditOutcomeToJSON(object: AuditOutcome): string {
   }
 }
 
+export interface ChainStatusRequest {
+}
+
+export interface ChainProblem {
+  /** The earliest affected position in the log. */
+  sequence: number;
+  /**
+   * edited, deleted, inserted, reordered, chain-altered, checkpoint-mismatch, truncated,
+   * checkpoint-missing, stale.
+   */
+  kind: string;
+  detail: string;
+}
+
+export interface ChainStatusResponse {
+  checkedAt: Date | undefined;
+  events: number;
+  checkpointsChecked: number;
+  /** The first problems found (at most 20), the earliest first; empty when nothing is wrong. */
+  problems: ChainProblem[];
+  problemCount: number;
+  /** Completeness is proven only against a fresh head signed outside the database. */
+  complete: boolean;
+  /** Complete through this position, signed at head_signed_at. */
+  completeThrough: number;
+  headSignedAt:
+    | Date
+    | undefined;
+  /** Why completeness is not proven. */
+  incompleteReason: string;
+  /** How long the check took. */
+  checkMs: number;
+}
+
 export interface AuditEvent {
   /** Unique id chosen by the recorder; recording the same id twice stores it once. */
   id: string;
@@ -155,6 +189,413 @@ export interface UsageReportResponse {
   workloads: WorkloadUsage[];
   since: Date | undefined;
 }
+
+function createBaseChainStatusRequest(): ChainStatusRequest {
+  return {};
+}
+
+export const ChainStatusRequest: MessageFns<ChainStatusRequest> = {
+  encode(_: ChainStatusRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChainStatusRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChainStatusRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ChainStatusRequest {
+    return {};
+  },
+
+  toJSON(_: ChainStatusRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ChainStatusRequest>, I>>(base?: I): ChainStatusRequest {
+    return ChainStatusRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ChainStatusRequest>, I>>(_: I): ChainStatusRequest {
+    const message = createBaseChainStatusRequest();
+    return message;
+  },
+};
+
+function createBaseChainProblem(): ChainProblem {
+  return { sequence: 0, kind: "", detail: "" };
+}
+
+export const ChainProblem: MessageFns<ChainProblem> = {
+  encode(message: ChainProblem, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sequence !== 0) {
+      writer.uint32(8).uint64(message.sequence);
+    }
+    if (message.kind !== "") {
+      writer.uint32(18).string(message.kind);
+    }
+    if (message.detail !== "") {
+      writer.uint32(26).string(message.detail);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChainProblem {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChainProblem();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.sequence = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.detail = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ChainProblem {
+    return {
+      sequence: isSet(object.sequence) ? globalThis.Number(object.sequence) : 0,
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
+    };
+  },
+
+  toJSON(message: ChainProblem): unknown {
+    const obj: any = {};
+    if (message.sequence !== 0) {
+      obj.sequence = Math.round(message.sequence);
+    }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.detail !== "") {
+      obj.detail = message.detail;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ChainProblem>, I>>(base?: I): ChainProblem {
+    return ChainProblem.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ChainProblem>, I>>(object: I): ChainProblem {
+    const message = createBaseChainProblem();
+    message.sequence = object.sequence ?? 0;
+    message.kind = object.kind ?? "";
+    message.detail = object.detail ?? "";
+    return message;
+  },
+};
+
+function createBaseChainStatusResponse(): ChainStatusResponse {
+  return {
+    checkedAt: undefined,
+    events: 0,
+    checkpointsChecked: 0,
+    problems: [],
+    problemCount: 0,
+    complete: false,
+    completeThrough: 0,
+    headSignedAt: undefined,
+    incompleteReason: "",
+    checkMs: 0,
+  };
+}
+
+export const ChainStatusResponse: MessageFns<ChainStatusResponse> = {
+  encode(message: ChainStatusResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.checkedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.checkedAt), writer.uint32(10).fork()).join();
+    }
+    if (message.events !== 0) {
+      writer.uint32(16).uint64(message.events);
+    }
+    if (message.checkpointsChecked !== 0) {
+      writer.uint32(24).uint64(message.checkpointsChecked);
+    }
+    for (const v of message.problems) {
+      ChainProblem.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.problemCount !== 0) {
+      writer.uint32(40).uint32(message.problemCount);
+    }
+    if (message.complete !== false) {
+      writer.uint32(48).bool(message.complete);
+    }
+    if (message.completeThrough !== 0) {
+      writer.uint32(56).uint64(message.completeThrough);
+    }
+    if (message.headSignedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.headSignedAt), writer.uint32(66).fork()).join();
+    }
+    if (message.incompleteReason !== "") {
+      writer.uint32(74).string(message.incompleteReason);
+    }
+    if (message.checkMs !== 0) {
+      writer.uint32(80).uint32(message.checkMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChainStatusResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChainStatusResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.checkedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.events = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.checkpointsChecked = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.problems.push(ChainProblem.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.problemCount = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.complete = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.completeThrough = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.headSignedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.incompleteReason = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.checkMs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ChainStatusResponse {
+    return {
+      checkedAt: isSet(object.checkedAt)
+        ? fromJsonTimestamp(object.checkedAt)
+        : isSet(object.checked_at)
+        ? fromJsonTimestamp(object.checked_at)
+        : undefined,
+      events: isSet(object.events) ? globalThis.Number(object.events) : 0,
+      checkpointsChecked: isSet(object.checkpointsChecked)
+        ? globalThis.Number(object.checkpointsChecked)
+        : isSet(object.checkpoints_checked)
+        ? globalThis.Number(object.checkpoints_checked)
+        : 0,
+      problems: globalThis.Array.isArray(object?.problems)
+        ? object.problems.map((e: any) => ChainProblem.fromJSON(e))
+        : [],
+      problemCount: isSet(object.problemCount)
+        ? globalThis.Number(object.problemCount)
+        : isSet(object.problem_count)
+        ? globalThis.Number(object.problem_count)
+        : 0,
+      complete: isSet(object.complete) ? globalThis.Boolean(object.complete) : false,
+      completeThrough: isSet(object.completeThrough)
+        ? globalThis.Number(object.completeThrough)
+        : isSet(object.complete_through)
+        ? globalThis.Number(object.complete_through)
+        : 0,
+      headSignedAt: isSet(object.headSignedAt)
+        ? fromJsonTimestamp(object.headSignedAt)
+        : isSet(object.head_signed_at)
+        ? fromJsonTimestamp(object.head_signed_at)
+        : undefined,
+      incompleteReason: isSet(object.incompleteReason)
+        ? globalThis.String(object.incompleteReason)
+        : isSet(object.incomplete_reason)
+        ? globalThis.String(object.incomplete_reason)
+        : "",
+      checkMs: isSet(object.checkMs)
+        ? globalThis.Number(object.checkMs)
+        : isSet(object.check_ms)
+        ? globalThis.Number(object.check_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: ChainStatusResponse): unknown {
+    const obj: any = {};
+    if (message.checkedAt !== undefined) {
+      obj.checkedAt = message.checkedAt.toISOString();
+    }
+    if (message.events !== 0) {
+      obj.events = Math.round(message.events);
+    }
+    if (message.checkpointsChecked !== 0) {
+      obj.checkpointsChecked = Math.round(message.checkpointsChecked);
+    }
+    if (message.problems?.length) {
+      obj.problems = message.problems.map((e) => ChainProblem.toJSON(e));
+    }
+    if (message.problemCount !== 0) {
+      obj.problemCount = Math.round(message.problemCount);
+    }
+    if (message.complete !== false) {
+      obj.complete = message.complete;
+    }
+    if (message.completeThrough !== 0) {
+      obj.completeThrough = Math.round(message.completeThrough);
+    }
+    if (message.headSignedAt !== undefined) {
+      obj.headSignedAt = message.headSignedAt.toISOString();
+    }
+    if (message.incompleteReason !== "") {
+      obj.incompleteReason = message.incompleteReason;
+    }
+    if (message.checkMs !== 0) {
+      obj.checkMs = Math.round(message.checkMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ChainStatusResponse>, I>>(base?: I): ChainStatusResponse {
+    return ChainStatusResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ChainStatusResponse>, I>>(object: I): ChainStatusResponse {
+    const message = createBaseChainStatusResponse();
+    message.checkedAt = object.checkedAt ?? undefined;
+    message.events = object.events ?? 0;
+    message.checkpointsChecked = object.checkpointsChecked ?? 0;
+    message.problems = object.problems?.map((e) => ChainProblem.fromPartial(e)) || [];
+    message.problemCount = object.problemCount ?? 0;
+    message.complete = object.complete ?? false;
+    message.completeThrough = object.completeThrough ?? 0;
+    message.headSignedAt = object.headSignedAt ?? undefined;
+    message.incompleteReason = object.incompleteReason ?? "";
+    message.checkMs = object.checkMs ?? 0;
+    return message;
+  },
+};
 
 function createBaseAuditEvent(): AuditEvent {
   return {
@@ -1259,6 +1700,20 @@ export const AuditServiceService = {
     responseSerialize: (value: UsageReportResponse): Buffer => Buffer.from(UsageReportResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): UsageReportResponse => UsageReportResponse.decode(value),
   },
+  /**
+   * The trail checked against its hash chain, the signed checkpoints and the signed head kept on
+   * NATS, as `mayfly audit verify` checks it, by the audit service with its own checkpoint key.
+   * The answer may be up to MAYFLY_AUDIT_STATUS_CACHE_MS old (checked_at says when).
+   */
+  chainStatus: {
+    path: "/mayfly.v1.AuditService/ChainStatus" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ChainStatusRequest): Buffer => Buffer.from(ChainStatusRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ChainStatusRequest => ChainStatusRequest.decode(value),
+    responseSerialize: (value: ChainStatusResponse): Buffer => Buffer.from(ChainStatusResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ChainStatusResponse => ChainStatusResponse.decode(value),
+  },
 } as const;
 
 export interface AuditServiceServer extends UntypedServiceImplementation {
@@ -1270,6 +1725,12 @@ export interface AuditServiceServer extends UntypedServiceImplementation {
    * edges saw it use, and the smallest ceiling that covers the use.
    */
   usageReport: handleUnaryCall<UsageReportRequest, UsageReportResponse>;
+  /**
+   * The trail checked against its hash chain, the signed checkpoints and the signed head kept on
+   * NATS, as `mayfly audit verify` checks it, by the audit service with its own checkpoint key.
+   * The answer may be up to MAYFLY_AUDIT_STATUS_CACHE_MS old (checked_at says when).
+   */
+  chainStatus: handleUnaryCall<ChainStatusRequest, ChainStatusResponse>;
 }
 
 export interface AuditServiceClient extends Client {
@@ -1322,6 +1783,26 @@ export interface AuditServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: UsageReportResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The trail checked against its hash chain, the signed checkpoints and the signed head kept on
+   * NATS, as `mayfly audit verify` checks it, by the audit service with its own checkpoint key.
+   * The answer may be up to MAYFLY_AUDIT_STATUS_CACHE_MS old (checked_at says when).
+   */
+  chainStatus(
+    request: ChainStatusRequest,
+    callback: (error: ServiceError | null, response: ChainStatusResponse) => void,
+  ): ClientUnaryCall;
+  chainStatus(
+    request: ChainStatusRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ChainStatusResponse) => void,
+  ): ClientUnaryCall;
+  chainStatus(
+    request: ChainStatusRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ChainStatusResponse) => void,
   ): ClientUnaryCall;
 }
 
