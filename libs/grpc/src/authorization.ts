@@ -27,7 +27,8 @@ export const ALLOWED_CALLERS: Readonly<Record<string, AllowedCallers>> = {
   'mayfly.v1.RegistryService/GetResource': ['operator'],
   'mayfly.v1.RegistryService/ListResources': ['operator'],
   'mayfly.v1.RegistryService/RemoveResource': ['operator'],
-  'mayfly.v1.RegistryService/UpdateWorkload': ['operator'],
+  // Issuance too: a person's ShrinkCeiling (the usage review), which issuance checks first.
+  'mayfly.v1.RegistryService/UpdateWorkload': ['operator', 'issuance'],
   'mayfly.v1.RegistryService/GetWorkload': ['operator'],
   'mayfly.v1.RegistryService/ListWorkloads': ['operator'],
   'mayfly.v1.RegistryService/PutTrustedIssuer': ['operator'],
@@ -77,6 +78,7 @@ export const ALLOWED_CALLERS: Readonly<Record<string, AllowedCallers>> = {
   'mayfly.v1.ApprovalService/GetGrant': 'workloads',
   'mayfly.v1.ApprovalService/RevokeGrants': 'workloads',
   'mayfly.v1.ApprovalService/WhoAmI': 'workloads',
+  'mayfly.v1.ApprovalService/ShrinkCeiling': 'workloads',
   'mayfly.v1.EdgeVerifierService/Verify': 'workloads',
 };
 

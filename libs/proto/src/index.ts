@@ -21,6 +21,8 @@ export {
   ReviewBreakGlassRequest,
   ReviewBreakGlassResponse,
   RevokeGrantsRequest,
+  ShrinkCeilingRequest,
+  ShrinkCeilingResponse,
   RevokeGrantsResponse,
   WhoAmIRequest,
   WhoAmIResponse,

@@ -66,6 +66,7 @@ export async function startIssuanceService(log: Logger): Promise<Closer[]> {
           answers: people.answers,
           reviews: people.reviews,
           revocations: people.revocations,
+          shrinks: people.shrinks,
           options: { maxGrantSeconds: settings.ttl.maxGrantSeconds },
           scope: { readerGroups: [...settings.readerGroups] },
           log,

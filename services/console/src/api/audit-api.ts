@@ -1,5 +1,5 @@
 import { callUnary } from '@mayfly/grpc';
-import type { AuditEvent, AuditServiceClient, ChainStatusResponse } from '@mayfly/proto';
+import type { AuditEvent, AuditServiceClient, ChainStatusResponse, UsageReportResponse } from '@mayfly/proto';
 
 export interface AuditFilters {
   readonly grant: string;
@@ -36,6 +36,11 @@ export class AuditReader {
       },
       { target: 'audit' },
     );
+  }
+
+  /** Per workload: ceiling, granted and used (from the edges' use reports) since `since`. */
+  usage(workload: string, since: Date): Promise<UsageReportResponse> {
+    return callUnary(this.client, this.client.usageReport, { workload, since }, { target: 'audit', timeoutMs: 15_000 });
   }
 
   chainStatus(): Promise<ChainStatusResponse> {

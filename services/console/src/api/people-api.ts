@@ -60,6 +60,10 @@ export class PeopleApi {
     await callUnary(this.client, this.client.reviewBreakGlass, { grantId, idToken: session.idToken, review }, { target: 'issuance' });
   }
 
+  shrinkCeiling(session: Session, spiffeId: string, remove: { resource: string; actions: string[] }[], revokeUncovered: boolean, reason: string): Promise<{ uncoveredGrantIds: string[]; revoked: number }> {
+    return callUnary(this.client, this.client.shrinkCeiling, { idToken: session.idToken, spiffeId, remove, revokeUncovered, reason }, { target: 'issuance', timeoutMs: 15_000 });
+  }
+
   revoke(session: Session, reason: string, target: { grantId: string } | { task: { taskId: string; spiffeId: string } } | { spiffeId: string }): Promise<{ grantsEnded: number }> {
     return callUnary(this.client, this.client.revokeGrants, { idToken: session.idToken, reason, ...target }, { target: 'issuance' });
   }

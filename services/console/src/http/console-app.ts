@@ -8,6 +8,7 @@ import { csrfTokenMatches, personFromClaims, type Session, type SessionStore } f
 import { pendingFingerprint, streamChanges } from '../live/pending-changes.js';
 import { approvalsPage, pendingList } from '../pages/approvals-page.js';
 import { auditPage } from '../pages/audit-page.js';
+import { usagePage } from '../pages/usage-page.js';
 import { breakGlassPage } from '../pages/break-glass-page.js';
 import { grantPage, grantsPage, type GrantFilters } from '../pages/grants-page.js';
 import { continuePage, errorPage, signInPage, type Flash } from '../pages/layout.js';
@@ -52,6 +53,8 @@ const FLASHES: Readonly<Record<string, Flash>> = {
   rejected: { kind: 'ok', text: 'Rejected: the request has ended.' },
   revoked: { kind: 'ok', text: 'Revoked: edges refuse its token from now on.' },
   reviewed: { kind: 'ok', text: 'Review recorded.' },
+  shrunk: { kind: 'ok', text: 'Ceiling shrunk: the workload can no longer be granted what was taken out.' },
+  'shrunk-revoked': { kind: 'ok', text: 'Ceiling shrunk, and the live grants it no longer covers were revoked.' },
 };
 
 /**
@@ -208,6 +211,41 @@ export function consoleApp(deps: ConsoleAppDeps): (req: IncomingMessage, res: Se
       },
     },
 
+    // Usage review: readers only; the shrink action is checked again by issuance (readers and owners).
+    {
+      method: 'GET',
+      path: /^\/usage$/,
+      handle: async ({ res, url, session }) => {
+        const me = await api.whoAmI(session);
+        if (!me.reader) return sendHtml(res, 403, errorPage('Usage review', `${me.name} may not read the usage review: it is for the reader groups (MAYFLY_GRANT_READER_GROUPS); your token names ${me.groups.join(', ') || 'no groups'}.`));
+        const filter = usageFilter(url);
+        const report = await audit.usage(filter.workload, new Date(Date.now() - filter.days * 86_400_000));
+        sendHtml(res, 200, usagePage(session, report, filter, flashOf(url)));
+      },
+    },
+    {
+      method: 'POST',
+      path: /^\/usage\/shrink$/,
+      handle: async ({ res, form, session }) => {
+        const workload = field(form, 'workload');
+        const byResource = new Map<string, string[]>();
+        for (const [name, value] of form) {
+          if (!name.startsWith('remove.')) continue;
+          const parsed: unknown = JSON.parse(value);
+          if (!Array.isArray(parsed) || parsed.length !== 2 || typeof parsed[0] !== 'string' || typeof parsed[1] !== 'string') throw new Error('remove: not an entitlement');
+          byResource.set(parsed[0], [...(byResource.get(parsed[0]) ?? []), parsed[1]]);
+        }
+        const remove = [...byResource].map(([resource, actions]) => ({ resource, actions }));
+        try {
+          const shrunk = await api.shrinkCeiling(session, workload, remove, field(form, 'revoke') === 'yes', field(form, 'reason'));
+          log.info({ person: session.person.email, workload, removed: remove, revoked: shrunk.revoked }, 'ceiling shrunk from the console');
+          redirect(res, `/usage?workload=${encodeURIComponent(workload)}&done=${shrunk.revoked > 0 ? 'shrunk-revoked' : 'shrunk'}`);
+        } catch (error) {
+          await refuse(res, error, session, async (flash) => usagePage(session, await audit.usage(workload, new Date(Date.now() - 30 * 86_400_000)), { workload, days: 30 }, flash));
+        }
+      },
+    },
+
     // Audit: readers only (issuance says who is one); the chain's state, then a search paged on the server.
     {
       method: 'GET',
@@ -297,6 +335,12 @@ export function consoleApp(deps: ConsoleAppDeps): (req: IncomingMessage, res: Se
       else res.end();
     });
   };
+}
+
+/** The usage review's filter: a workload (or all) and a period in days (1–365, default 30). */
+function usageFilter(url: URL): { workload: string; days: number } {
+  const days = Number.parseInt(url.searchParams.get('days') ?? '30', 10);
+  return { workload: (url.searchParams.get('workload') ?? '').trim(), days: Number.isInteger(days) && days >= 1 && days <= 365 ? days : 30 };
 }
 
 /** An ISO-8601 time from a search form, or nothing; a person gets told what is wrong with anything else. */

@@ -10,6 +10,7 @@ const NAV = [
   ['/approvals', 'Approvals'],
   ['/grants', 'Grants'],
   ['/break-glass', 'Break-glass'],
+  ['/usage', 'Usage'],
   ['/audit', 'Audit'],
 ] as const;
 

@@ -3,7 +3,7 @@ import { serviceAddress, type EnvReader } from '@mayfly/config';
 import type { Logger } from '@mayfly/core';
 import { GrantStateListener, assertDatabaseReachable, assertSchemaCurrent, createDatabase, type Database, type Kysely } from '@mayfly/db';
 import { createClient } from '@mayfly/grpc';
-import { AttestationServiceClient, type AuditEvent, DecisionServiceClient, RevocationServiceClient } from '@mayfly/proto';
+import { AttestationServiceClient, type AuditEvent, DecisionServiceClient, RegistryServiceClient, RevocationServiceClient } from '@mayfly/proto';
 import { withSpan } from '@mayfly/telemetry';
 import { PeerThrottle } from '../domain/peer-throttle.js';
 import type { IssuanceSettings } from '../settings.js';
@@ -24,6 +24,8 @@ export interface IssuanceInfrastructure {
   readonly attestation: AttestationServiceClient;
   readonly decision: DecisionServiceClient;
   readonly revocation: RevocationServiceClient;
+  /** The registry (served by attestation), for a person's ShrinkCeiling only. */
+  readonly registry: RegistryServiceClient;
   readonly sessionRegistry: PostgresSessionRegistry;
   readonly peerThrottle: PeerThrottle;
   readonly announcer: Notifications;
@@ -54,6 +56,7 @@ export async function connectInfrastructure(settings: IssuanceSettings, env: Env
     attestation: createClient(AttestationServiceClient, serviceAddress('attestation', env), 'attestation'),
     decision: createClient(DecisionServiceClient, serviceAddress('decision', env), 'decision'),
     revocation: createClient(RevocationServiceClient, serviceAddress('revocation', env), 'revocation'),
+    registry: createClient(RegistryServiceClient, serviceAddress('attestation', env), 'attestation'),
     sessionRegistry: new PostgresSessionRegistry(db, settings.sessionCheckCacheMs),
     peerThrottle: new PeerThrottle(settings.unauthenticatedRateLimit),
     announcer: new Notifications(
@@ -81,6 +84,7 @@ export function startInfrastructure(infra: IssuanceInfrastructure): Array<() => 
       infra.attestation.close();
       infra.decision.close();
       infra.revocation.close();
+      infra.registry.close();
     },
     () => infra.db.destroy(),
   ];

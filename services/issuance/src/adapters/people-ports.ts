@@ -10,11 +10,12 @@ import { whyRequestNoLongerHolds, type RecheckPorts } from '../domain/approval-r
 import { UnauthenticatedRefusals } from '../domain/refusal-records.js';
 import type { ReviewPorts } from '../domain/review-break-glass.js';
 import type { PersonRevocationPorts, PersonRevocationTarget } from '../domain/revoke-as-person.js';
+import type { ShrinkPorts } from '../domain/shrink-ceiling.js';
 import type { WatchPorts } from '../domain/watch-grant.js';
 import type { IssuanceInfrastructure } from './infrastructure.js';
 
 /** The ports of what people call: answering approval requests, reviewing break-glass, watching a request. */
-export function peoplePorts(infra: IssuanceInfrastructure): { answers: AnswerPorts; reviews: ReviewPorts; watching: WatchPorts; revocations: PersonRevocationPorts } {
+export function peoplePorts(infra: IssuanceInfrastructure): { answers: AnswerPorts; reviews: ReviewPorts; watching: WatchPorts; revocations: PersonRevocationPorts; shrinks: ShrinkPorts } {
   const { db, audit, store, decision, people, deliverAudit } = infra;
   const verifyApprover = async (idToken: string) => {
     if (!people) throw new MayflyError('ERR_CONFIG', "no approvers' identity provider is configured (MAYFLY_APPROVER_ISSUER, MAYFLY_APPROVER_JWKS_URL): nobody can approve here");
@@ -101,5 +102,19 @@ export function peoplePorts(infra: IssuanceInfrastructure): { answers: AnswerPor
       return { grantsEnded: answer.grantsEnded, revocationId: answer.revocation?.id ?? '' };
     },
   };
-  return { answers, reviews, watching, revocations };
+  const shrinks: ShrinkPorts = {
+    verifyApprover,
+    findWorkload: async (spiffeId) => {
+      const row = await findWorkload(db, spiffeId);
+      return row ? toWorkloadMessage(row) : undefined;
+    },
+    replaceCeiling: async (workload, ceiling, reason) => {
+      const answer = await callUnary(infra.registry, infra.registry.updateWorkload, { workload: { ...workload, ceiling: [...ceiling] }, reason }, { target: 'attestation' });
+      return answer.exceedingGrants.map((grant) => grant.id);
+    },
+    revokeGrant: async (grantId, reason, requestedBy) => {
+      await callUnary(infra.revocation, infra.revocation.revoke, RevokeRequest.fromPartial({ grantId, reason, requestedBy }), { target: 'revocation' });
+    },
+  };
+  return { answers, reviews, watching, revocations, shrinks };
 }

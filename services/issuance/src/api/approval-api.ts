@@ -8,6 +8,7 @@ import type { GrantReads } from '../domain/ports.js';
 import { answerRequest, type AnswerOptions, type AnswerPorts } from '../domain/answer-request.js';
 import { reviewBreakGlass, type ReviewPorts } from '../domain/review-break-glass.js';
 import { revokeAsPerson, type PersonRevocationPorts, type PersonRevocationTarget } from '../domain/revoke-as-person.js';
+import { shrinkCeiling, type ShrinkPorts } from '../domain/shrink-ceiling.js';
 import { checkIsReader, checkMayRead, isReader, mayAnswerOrRead, mayReview, type ReadScope } from '../domain/people-scope.js';
 import { decodePageToken, encodePageToken } from '../domain/grant-page-token.js';
 import { peerHost } from './peer-host.js';
@@ -20,6 +21,7 @@ export interface ApprovalApiDeps {
   readonly answers: AnswerPorts;
   readonly reviews: ReviewPorts;
   readonly revocations: PersonRevocationPorts;
+  readonly shrinks: ShrinkPorts;
   readonly options: AnswerOptions;
   /** Who may read what (see people-scope.ts). */
   readonly scope: ReadScope;
@@ -40,7 +42,7 @@ const STATUS_NAMES: Partial<Record<GrantStatus, GrantStatusName>> = {
  * grants. Every call is made by a person, proven by an OIDC ID token from the approvers'
  * identity provider; reading is scoped (people-scope.ts), answering is ruled by separation of duties.
  */
-export function approvalApi({ reads, credentials, answers, reviews, revocations, options, scope, log }: ApprovalApiDeps): ApprovalServiceServer {
+export function approvalApi({ reads, credentials, answers, reviews, revocations, shrinks, options, scope, log }: ApprovalApiDeps): ApprovalServiceServer {
   /** A grant with its approval and workload, as people review it. */
   const reviewed = async (grant: StoredGrant) => ({ grant, approval: await reads.approval(grant.id), workload: await reads.workload(grant.spiffe_id) });
   const asReview = ({ grant, approval, workload }: Awaited<ReturnType<typeof reviewed>>): GrantForReview => ({
@@ -105,6 +107,11 @@ export function approvalApi({ reads, credentials, answers, reviews, revocations,
       const owners = found.workload ? { ownerTeam: found.workload.owner_team, ownerContact: found.workload.owner_contact } : undefined;
       checkMayRead(person, grant, found.approval?.request, owners, scope);
       return { grant: asReview(found) };
+    }),
+    shrinkCeiling: unary(log, 'mayfly.v1.ApprovalService/ShrinkCeiling', async (request) => {
+      const shrunk = await shrinkCeiling(request, shrinks, scope);
+      log.info({ spiffeId: request.spiffeId, uncovered: shrunk.uncoveredGrantIds.length, revoked: shrunk.revoked }, 'ceiling shrunk by a person');
+      return shrunk;
     }),
     whoAmI: unary(log, 'mayfly.v1.ApprovalService/WhoAmI', async (request) => {
       const person = await answers.verifyApprover(request.idToken);

@@ -18,12 +18,31 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { Grant, GrantStatus, grantStatusFromJSON, grantStatusToJSON, Workload } from "./common.js";
+import { Entitlement, Grant, GrantStatus, grantStatusFromJSON, grantStatusToJSON, Workload } from "./common.js";
 import { TaskTarget } from "./revocation.js";
 
 export const protobufPackage = "mayfly.v1";
 
 export const protobufFileName = "mayfly/v1/approval.proto";
+
+export interface ShrinkCeilingRequest {
+  idToken: string;
+  spiffeId: string;
+  /** What to take away: each resource with the actions it loses (a resource left with none goes). */
+  remove: Entitlement[];
+  /** Also revoke the live grants the smaller ceiling no longer covers. */
+  revokeUncovered: boolean;
+  /** Required: kept in the registry's audit record. */
+  reason: string;
+}
+
+export interface ShrinkCeilingResponse {
+  /** The ceiling now. */
+  ceiling: Entitlement[];
+  /** Live grants beyond it: revoked when asked, else left for their owners to end. */
+  uncoveredGrantIds: string[];
+  revoked: number;
+}
 
 export interface WhoAmIRequest {
   idToken: string;
@@ -152,6 +171,256 @@ export interface RevokeGrantsResponse {
   /** The revocation's id on the stream (the first of a task's). */
   revocationId: string;
 }
+
+function createBaseShrinkCeilingRequest(): ShrinkCeilingRequest {
+  return { idToken: "", spiffeId: "", remove: [], revokeUncovered: false, reason: "" };
+}
+
+export const ShrinkCeilingRequest: MessageFns<ShrinkCeilingRequest> = {
+  encode(message: ShrinkCeilingRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.idToken !== "") {
+      writer.uint32(10).string(message.idToken);
+    }
+    if (message.spiffeId !== "") {
+      writer.uint32(18).string(message.spiffeId);
+    }
+    for (const v of message.remove) {
+      Entitlement.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.revokeUncovered !== false) {
+      writer.uint32(32).bool(message.revokeUncovered);
+    }
+    if (message.reason !== "") {
+      writer.uint32(42).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ShrinkCeilingRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShrinkCeilingRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.idToken = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.spiffeId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.remove.push(Entitlement.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.revokeUncovered = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ShrinkCeilingRequest {
+    return {
+      idToken: isSet(object.idToken)
+        ? globalThis.String(object.idToken)
+        : isSet(object.id_token)
+        ? globalThis.String(object.id_token)
+        : "",
+      spiffeId: isSet(object.spiffeId)
+        ? globalThis.String(object.spiffeId)
+        : isSet(object.spiffe_id)
+        ? globalThis.String(object.spiffe_id)
+        : "",
+      remove: globalThis.Array.isArray(object?.remove) ? object.remove.map((e: any) => Entitlement.fromJSON(e)) : [],
+      revokeUncovered: isSet(object.revokeUncovered)
+        ? globalThis.Boolean(object.revokeUncovered)
+        : isSet(object.revoke_uncovered)
+        ? globalThis.Boolean(object.revoke_uncovered)
+        : false,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: ShrinkCeilingRequest): unknown {
+    const obj: any = {};
+    if (message.idToken !== "") {
+      obj.idToken = message.idToken;
+    }
+    if (message.spiffeId !== "") {
+      obj.spiffeId = message.spiffeId;
+    }
+    if (message.remove?.length) {
+      obj.remove = message.remove.map((e) => Entitlement.toJSON(e));
+    }
+    if (message.revokeUncovered !== false) {
+      obj.revokeUncovered = message.revokeUncovered;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ShrinkCeilingRequest>, I>>(base?: I): ShrinkCeilingRequest {
+    return ShrinkCeilingRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ShrinkCeilingRequest>, I>>(object: I): ShrinkCeilingRequest {
+    const message = createBaseShrinkCeilingRequest();
+    message.idToken = object.idToken ?? "";
+    message.spiffeId = object.spiffeId ?? "";
+    message.remove = object.remove?.map((e) => Entitlement.fromPartial(e)) || [];
+    message.revokeUncovered = object.revokeUncovered ?? false;
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseShrinkCeilingResponse(): ShrinkCeilingResponse {
+  return { ceiling: [], uncoveredGrantIds: [], revoked: 0 };
+}
+
+export const ShrinkCeilingResponse: MessageFns<ShrinkCeilingResponse> = {
+  encode(message: ShrinkCeilingResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.ceiling) {
+      Entitlement.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.uncoveredGrantIds) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.revoked !== 0) {
+      writer.uint32(24).uint32(message.revoked);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ShrinkCeilingResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseShrinkCeilingResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ceiling.push(Entitlement.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.uncoveredGrantIds.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.revoked = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ShrinkCeilingResponse {
+    return {
+      ceiling: globalThis.Array.isArray(object?.ceiling) ? object.ceiling.map((e: any) => Entitlement.fromJSON(e)) : [],
+      uncoveredGrantIds: globalThis.Array.isArray(object?.uncoveredGrantIds)
+        ? object.uncoveredGrantIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.uncovered_grant_ids)
+        ? object.uncovered_grant_ids.map((e: any) => globalThis.String(e))
+        : [],
+      revoked: isSet(object.revoked) ? globalThis.Number(object.revoked) : 0,
+    };
+  },
+
+  toJSON(message: ShrinkCeilingResponse): unknown {
+    const obj: any = {};
+    if (message.ceiling?.length) {
+      obj.ceiling = message.ceiling.map((e) => Entitlement.toJSON(e));
+    }
+    if (message.uncoveredGrantIds?.length) {
+      obj.uncoveredGrantIds = message.uncoveredGrantIds;
+    }
+    if (message.revoked !== 0) {
+      obj.revoked = Math.round(message.revoked);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ShrinkCeilingResponse>, I>>(base?: I): ShrinkCeilingResponse {
+    return ShrinkCeilingResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ShrinkCeilingResponse>, I>>(object: I): ShrinkCeilingResponse {
+    const message = createBaseShrinkCeilingResponse();
+    message.ceiling = object.ceiling?.map((e) => Entitlement.fromPartial(e)) || [];
+    message.uncoveredGrantIds = object.uncoveredGrantIds?.map((e) => e) || [];
+    message.revoked = object.revoked ?? 0;
+    return message;
+  },
+};
 
 function createBaseWhoAmIRequest(): WhoAmIRequest {
   return { idToken: "" };
@@ -2082,6 +2351,22 @@ export const ApprovalServiceService = {
     responseSerialize: (value: WhoAmIResponse): Buffer => Buffer.from(WhoAmIResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): WhoAmIResponse => WhoAmIResponse.decode(value),
   },
+  /**
+   * The usage review's action: take entitlements a workload never used out of its ceiling (never
+   * add), as a person — readers or the workload's owners. Issuance asks the registry on their
+   * behalf (audited as workload.updated with the person in the reason) and, when asked, revokes
+   * the live grants the smaller ceiling no longer covers.
+   */
+  shrinkCeiling: {
+    path: "/mayfly.v1.ApprovalService/ShrinkCeiling" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ShrinkCeilingRequest): Buffer => Buffer.from(ShrinkCeilingRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ShrinkCeilingRequest => ShrinkCeilingRequest.decode(value),
+    responseSerialize: (value: ShrinkCeilingResponse): Buffer =>
+      Buffer.from(ShrinkCeilingResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ShrinkCeilingResponse => ShrinkCeilingResponse.decode(value),
+  },
 } as const;
 
 export interface ApprovalServiceServer extends UntypedServiceImplementation {
@@ -2115,6 +2400,13 @@ export interface ApprovalServiceServer extends UntypedServiceImplementation {
    * and the usage review only to readers.
    */
   whoAmI: handleUnaryCall<WhoAmIRequest, WhoAmIResponse>;
+  /**
+   * The usage review's action: take entitlements a workload never used out of its ceiling (never
+   * add), as a person — readers or the workload's owners. Issuance asks the registry on their
+   * behalf (audited as workload.updated with the person in the reason) and, when asked, revokes
+   * the live grants the smaller ceiling no longer covers.
+   */
+  shrinkCeiling: handleUnaryCall<ShrinkCeilingRequest, ShrinkCeilingResponse>;
 }
 
 export interface ApprovalServiceClient extends Client {
@@ -2273,6 +2565,27 @@ export interface ApprovalServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: WhoAmIResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The usage review's action: take entitlements a workload never used out of its ceiling (never
+   * add), as a person — readers or the workload's owners. Issuance asks the registry on their
+   * behalf (audited as workload.updated with the person in the reason) and, when asked, revokes
+   * the live grants the smaller ceiling no longer covers.
+   */
+  shrinkCeiling(
+    request: ShrinkCeilingRequest,
+    callback: (error: ServiceError | null, response: ShrinkCeilingResponse) => void,
+  ): ClientUnaryCall;
+  shrinkCeiling(
+    request: ShrinkCeilingRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ShrinkCeilingResponse) => void,
+  ): ClientUnaryCall;
+  shrinkCeiling(
+    request: ShrinkCeilingRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ShrinkCeilingResponse) => void,
   ): ClientUnaryCall;
 }
 
