@@ -24,7 +24,7 @@ let t: TestMesh;
 let web: RunningConsole;
 let browser: Browser;
 beforeAll(async () => {
-  t = await startTestMesh('console', { env: { MAYFLY_AUDIT_STATUS_CACHE_MS: '1000' } });
+  t = await startTestMesh('console', { env: { MAYFLY_AUDIT_STATUS_CACHE_MS: '1000', MAYFLY_EDGE_USAGE_REPORT_MS: '200' } });
   web = await startConsoleWithDevProvider({ mesh: t.mesh, pkiDir: t.pkiDir, people: t.people, ports: 'free', directory: PEOPLE, env: { MAYFLY_CONSOLE_LIVE_POLL_MS: '250' } });
   browser = await launchChromium();
 }, 120_000);
@@ -314,5 +314,45 @@ describe('47 the operator console in a browser', () => {
     expect(await alice.page.locator('.votes script, .votes img').count()).toBe(0);
     await eve.context.close();
     await alice.context.close();
+  }, 90_000);
+
+  it('usage review: shows what a workload was granted against what it used, and shrinks its ceiling to what it used, revoking the live grant it no longer covers', async () => {
+    const client = t.client(DEV.subject);
+    const task = () => ({ id: `usage-${Date.now()}-${Math.random().toString(36).slice(2, 6)}`, kind: 'ci-job', reference: 'JOB-12', deadline: undefined });
+    const reading = await client.acquire({ task: task(), resource: RESOURCE, actions: ['read'], justification: 'nightly report', autoRenew: false });
+    const writing = await client.acquire({ task: task(), resource: RESOURCE, actions: ['write'], justification: 'might write', autoRenew: false });
+    expect(await verdict(reading.token, 'read')).toBe('accepted'); // used at the edge; write is never used
+    const alice = await signedInBrowser(browser, web.url, 'alice@example.com');
+    const article = alice.page.locator(`article.usage[data-workload="${DEV.spiffeId}"]`);
+    await eventually(async () => {
+      await alice.page.goto(`${web.url}/usage?workload=${encodeURIComponent(DEV.spiffeId)}`);
+      return (await article.locator('tr.used').count()) > 0; // the edge's use report has reached the audit trail
+    }, 15_000, 300);
+    expect(await article.locator('tr.unused td:nth-child(2)').allTextContents()).toEqual(['write']);
+    const offered = await article.locator('form.shrink input[type=checkbox][name^="remove."]').evaluateAll((boxes) => boxes.map((box) => box.getAttribute('value')));
+    expect(offered).toEqual([JSON.stringify([RESOURCE, 'write'])]);
+    await shot(alice.page, '09-usage-review');
+    await article.locator('form.shrink input[name=reason]').fill('write never used in 30 days');
+    await article.locator('form.shrink button').click();
+    await shows(alice.page.locator('.flash.ok'), 'the live grants it no longer covers were revoked');
+
+    const row = await t.db.selectFrom('workloads').select('ceiling').where('spiffe_id', '=', DEV.spiffeId).executeTakeFirstOrThrow();
+    expect(row.ceiling).toEqual([{ resource: RESOURCE, actions: ['read'] }]);
+    await eventually(async () => (await verdict(writing.token)) !== 'accepted', 5_000, 50);
+    expect(await verdict(writing.token)).toMatch(/REVOKED/);
+    expect(await verdict(reading.token, 'read')).toBe('accepted'); // what it used stays
+    const updated = async () => (await t.db.selectFrom('audit_events').select(['actor', 'detail']).where('kind', '=', 'workload.updated').execute()).find((event) => JSON.stringify(event.detail).includes('usage review by alice@example.com'));
+    await eventually(async () => (await updated()) !== undefined, 10_000, 100);
+    // Eve may not shrink it (issuance refuses her, whatever the console lets through).
+    const eve = await signedInBrowser(browser, web.url, 'eve@example.com');
+    const csrf = await eve.page.locator('input[name=csrf]').first().inputValue(); // from the page she signed in to
+    expect((await eve.page.goto(`${web.url}/usage`))!.status()).toBe(403);
+    const direct = await eve.page.request.post(`${web.url}/usage/shrink`, { form: { csrf, workload: DEV.spiffeId, 'remove.0': JSON.stringify([RESOURCE, 'read']), revoke: 'yes', reason: 'mine now' } });
+    expect(direct.status()).toBe(403);
+    expect((await t.db.selectFrom('workloads').select('ceiling').where('spiffe_id', '=', DEV.spiffeId).executeTakeFirstOrThrow()).ceiling).toEqual([{ resource: RESOURCE, actions: ['read'] }]);
+    await eve.context.close();
+    await alice.context.close();
+    await reading.release();
+    await client.close();
   }, 90_000);
 });

@@ -231,8 +231,8 @@ export function consoleApp(deps: ConsoleAppDeps): (req: IncomingMessage, res: Se
         const byResource = new Map<string, string[]>();
         for (const [name, value] of form) {
           if (!name.startsWith('remove.')) continue;
-          const parsed: unknown = JSON.parse(value);
-          if (!Array.isArray(parsed) || parsed.length !== 2 || typeof parsed[0] !== 'string' || typeof parsed[1] !== 'string') throw new Error('remove: not an entitlement');
+          const parsed = entitlementField(value);
+          if (!parsed) return sendHtml(res, 400, errorPage('Usage review', `${name}: is not a [resource, action] pair`));
           byResource.set(parsed[0], [...(byResource.get(parsed[0]) ?? []), parsed[1]]);
         }
         const remove = [...byResource].map(([resource, actions]) => ({ resource, actions }));
@@ -335,6 +335,16 @@ export function consoleApp(deps: ConsoleAppDeps): (req: IncomingMessage, res: Se
       else res.end();
     });
   };
+}
+
+/** A checkbox's value on the usage page: a JSON [resource, action] pair; undefined for anything else. */
+function entitlementField(value: string): [string, string] | undefined {
+  try {
+    const parsed: unknown = JSON.parse(value);
+    return Array.isArray(parsed) && parsed.length === 2 && typeof parsed[0] === 'string' && typeof parsed[1] === 'string' ? [parsed[0], parsed[1]] : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The usage review's filter: a workload (or all) and a period in days (1–365, default 30). */
