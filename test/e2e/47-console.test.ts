@@ -1,3 +1,5 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Locator, Page } from 'playwright-core';
@@ -18,13 +20,14 @@ const PEOPLE = {
   'rita@example.com': { name: 'Rita (reporting owner)', groups: ['sre', 'reporting'] },
   'eve@example.com': { name: 'Eve (engineer)', groups: ['eng'] },
 };
+const TRACES = join(mkdtempSync(join(tmpdir(), 'mayfly-console-traces-')), 'traces.jsonl');
 const HOSTILE_TEXT = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">';
 
 let t: TestMesh;
 let web: RunningConsole;
 let browser: Browser;
 beforeAll(async () => {
-  t = await startTestMesh('console', { env: { MAYFLY_AUDIT_STATUS_CACHE_MS: '1000', MAYFLY_EDGE_USAGE_REPORT_MS: '200' } });
+  t = await startTestMesh('console', { env: { MAYFLY_AUDIT_STATUS_CACHE_MS: '1000', MAYFLY_EDGE_USAGE_REPORT_MS: '200', MAYFLY_TRACES_FILE: TRACES } });
   web = await startConsoleWithDevProvider({ mesh: t.mesh, pkiDir: t.pkiDir, people: t.people, ports: 'free', directory: PEOPLE, env: { MAYFLY_CONSOLE_LIVE_POLL_MS: '250' } });
   browser = await launchChromium();
 }, 120_000);
@@ -194,9 +197,21 @@ describe('47 the operator console in a browser', () => {
     await alice.page.click('.revoke-grant button');
     await shows(alice.page.locator('.flash.ok'), 'Revoked');
     await shows(alice.page.locator('.story'), 'suspected leak in JOB-9');
-    await shot(alice.page, '05-grant-revoked');
     await eventually(async () => (await verdict(access.token, 'read')) !== 'accepted', 5_000, 50);
     expect(await verdict(access.token, 'read')).toMatch(/REVOKED/);
+    // For a reader the page also tells what the audit trail holds — the edge's use report, the revocation — and links the grant's trace.
+    await eventually(async () => {
+      await alice.page.reload();
+      return (await alice.page.locator('.events tr[data-kind="grant.used"]').count()) > 0 && (await alice.page.locator('.events tr[data-kind="grant.revoked"]').count()) > 0;
+    }, 15_000, 300);
+    const traceUrl = (await alice.page.locator('a.trace').getAttribute('href'))!;
+    const traceId = /^http:\/\/127\.0\.0\.1:16686\/trace\/([0-9a-f]{32})$/.exec(traceUrl)?.[1];
+    expect(traceId).toBeDefined();
+    // Spans are exported in batches: the trace's root (issuance's RequestGrant) reaches the file within a few seconds.
+    const namesInTrace = () => readFileSync(TRACES, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { traceId: string; name: string }).filter((span) => span.traceId === traceId).map((span) => span.name);
+    await eventually(async () => namesInTrace().includes('mayfly.v1.IssuanceService/RequestGrant'), 15_000, 250).catch(() => undefined);
+    expect(namesInTrace()).toEqual(expect.arrayContaining(['mayfly.v1.IssuanceService/RequestGrant', 'mayfly.v1.DecisionService/Decide']));
+    await shot(alice.page, '05-grant-revoked');
     // The audit trail names the person: issuance (the verified caller) asked on behalf of Alice, never the console.
     const revoked = async () => (await t.db.selectFrom('audit_events').select(['actor', 'detail']).where('grant_id', '=', access.grant.id).where('kind', '=', 'grant.revoked').execute())[0];
     await eventually(async () => (await revoked()) !== undefined, 10_000, 100);

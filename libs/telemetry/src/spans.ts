@@ -35,3 +35,14 @@ export function recordFailure(span: Span, error: unknown): void {
 export function tracer() {
   return trace.getTracer(TRACER_NAME);
 }
+
+/**
+ * The trace id of the active span when that trace is recorded (sampled), else undefined: what a
+ * grant keeps so that people can open its trace in the trace viewer (the console links to it).
+ */
+export function activeTraceId(): string | undefined {
+  const span = trace.getActiveSpan();
+  if (!span?.isRecording()) return undefined;
+  const context = span.spanContext();
+  return trace.isSpanContextValid(context) && (context.traceFlags & 1) === 1 ? context.traceId : undefined;
+}

@@ -10,7 +10,7 @@ import { approvalsPage, pendingList } from '../pages/approvals-page.js';
 import { auditPage } from '../pages/audit-page.js';
 import { usagePage } from '../pages/usage-page.js';
 import { breakGlassPage } from '../pages/break-glass-page.js';
-import { grantPage, grantsPage, type GrantFilters } from '../pages/grants-page.js';
+import { grantPage, grantsPage, type GrantFilters, type GrantStory } from '../pages/grants-page.js';
 import { continuePage, errorPage, signInPage, type Flash } from '../pages/layout.js';
 import type { ConsoleSettings } from '../settings.js';
 import type { ConsoleAssets } from './assets.js';
@@ -172,7 +172,7 @@ export function consoleApp(deps: ConsoleAppDeps): (req: IncomingMessage, res: Se
         try {
           const entry = await api.grant(session, params[0]!);
           if (!entry?.grant) return sendHtml(res, 404, errorPage('No such grant', `There is no grant ${params[0]}.`));
-          sendHtml(res, 200, grantPage(session, entry, undefined, flashOf(url)));
+          sendHtml(res, 200, grantPage(session, entry, await storyOf(session, entry.grant.id), flashOf(url)));
         } catch (error) {
           sendHtml(res, httpStatusOf(error), errorPage('Grant', messageOf(error)));
         }
@@ -189,7 +189,7 @@ export function consoleApp(deps: ConsoleAppDeps): (req: IncomingMessage, res: Se
         } catch (error) {
           await refuse(res, error, session, async (flash) => {
             const entry = await api.grant(session, grantId).catch(() => undefined);
-            return entry?.grant ? grantPage(session, entry, undefined, flash) : errorPage('Revoke', flash.text);
+            return entry?.grant ? grantPage(session, entry, await storyOf(session, grantId), flash) : errorPage('Revoke', flash.text);
           });
         }
       },
@@ -282,6 +282,17 @@ export function consoleApp(deps: ConsoleAppDeps): (req: IncomingMessage, res: Se
       },
     },
   ];
+
+  /**
+   * For readers, what the audit trail holds of a grant (uses reported by edges, revocation, each
+   * step) and the link to its trace; nothing for others, whose grant page is what issuance shows them.
+   */
+  async function storyOf(session: Session, grantId: string): Promise<GrantStory | undefined> {
+    if (!(await api.whoAmI(session)).reader) return undefined;
+    const { events } = await audit.events({ grant: grantId, task: '', workload: '', kind: '', since: undefined, until: undefined }, '', 200);
+    const traceId = events.map((event) => event.detail?.['traceId']).find((id): id is string => typeof id === 'string' && /^[0-9a-f]{32}$/.test(id));
+    return { events: [...events].reverse(), traceUrl: traceId ? settings.traceUrl.replace('{traceId}', traceId) : undefined };
+  }
 
   /** A refused action: the page it came from again, with the refusal; a token no longer accepted means signing in again. */
   async function refuse(res: ServerResponse, error: unknown, session: Session, page: (flash: Flash) => Promise<import('../pages/html.js').SafeHtml>): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Grant, GrantForReview } from '@mayfly/proto';
+import { auditOutcomeToJSON, type AuditEvent, type Grant, type GrantForReview } from '@mayfly/proto';
 import type { Session } from '../auth/sessions.js';
 import { ownerOf, statusBadge, statusName, taskOf, votesList, when } from './format.js';
 import { html, type SafeHtml } from './html.js';
@@ -48,8 +48,14 @@ ${nextPageToken ? html`<p class="paging"><a rel="next" href="/grants?${next.toSt
   );
 }
 
+/** What readers also see of a grant: its audit events, oldest first, and its trace. */
+export interface GrantStory {
+  readonly events: readonly AuditEvent[];
+  readonly traceUrl: string | undefined;
+}
+
 /** One grant's story: what was asked and why, the decision's policies, who approved, the token, and how it ended. */
-export function grantPage(session: Session, entry: GrantForReview, traceUrl: string | undefined, flash?: Flash): SafeHtml {
+export function grantPage(session: Session, entry: GrantForReview, story: GrantStory | undefined, flash?: Flash): SafeHtml {
   const grant = entry.grant!;
   const live = statusName(grant) === 'active' || statusName(grant) === 'pending_approval';
   return layout(
@@ -87,8 +93,14 @@ export function grantPage(session: Session, entry: GrantForReview, traceUrl: str
     <dt>Ended</dt><dd>${when(grant.endedAt) || 'not yet'}</dd>
     <dt>Why</dt><dd>${grant.endReason || '—'}</dd>
   </dl>
-  ${traceUrl ? html`<p><a href="${traceUrl}" rel="noreferrer" target="_blank">Its trace in the trace viewer</a></p>` : ''}
+  ${story?.traceUrl ? html`<p><a class="trace" href="${story.traceUrl}" rel="noreferrer" target="_blank">Its trace in the trace viewer</a></p>` : ''}
 </section>
+${story
+  ? html`<section class="events"><h2>What happened (audit trail)</h2>
+  <table class="audit"><thead><tr><th>#</th><th>When</th><th>Kind</th><th>Actor</th><th>Outcome</th><th>Detail</th></tr></thead>
+  <tbody>${story.events.map((event) => html`<tr data-kind="${event.kind}"><td>${event.sequence}</td><td>${when(event.occurredAt)}</td><td>${event.kind}</td><td>${event.actor}</td><td>${auditOutcomeToJSON(event.outcome).replace('AUDIT_OUTCOME_', '').toLowerCase()}</td><td><code>${JSON.stringify(event.detail ?? {}).slice(0, 300)}</code></td></tr>`)}</tbody></table>
+</section>`
+  : ''}
 ${statusName(grant) === 'pending_approval'
   ? html`<section class="answer-request">
   <h2>Answer this request</h2>

@@ -1,6 +1,6 @@
 import { isMayflyError, type ErrorCode, type Logger } from '@mayfly/core';
 import type { RequestGrantRequest, RequestGrantResponse } from '@mayfly/proto';
-import { mayflyMetrics } from '@mayfly/telemetry';
+import { activeTraceId, mayflyMetrics } from '@mayfly/telemetry';
 import type { GrantCall, GrantFlow } from '../domain/grant-flow.js';
 
 /** The ways in to one grant flow: the gRPC RequestGrant call and the HTTPS token exchange. */
@@ -18,7 +18,7 @@ export async function requestGrantThrough(door: GrantDoor, flow: GrantFlow, requ
   const metrics = mayflyMetrics();
   let response;
   try {
-    response = await flow.requestGrant(request, call);
+    response = await flow.requestGrant(request, { ...call, traceId: activeTraceId() });
   } catch (error) {
     const refused = REFUSALS.some((code) => isMayflyError(error, code));
     metrics.grantDuration.record(performance.now() - started, { outcome: refused ? 'deny' : 'error', door });

@@ -39,6 +39,8 @@ export interface GrantCall {
   readonly session?: SessionCertificate | undefined;
   /** Why the certificate the caller presented is not an acceptable X.509-SVID, if it is not. */
   readonly sessionProblem?: string | undefined;
+  /** The request's trace, when it is recorded: kept in grant.requested so people can open it. */
+  readonly traceId?: string | undefined;
 }
 
 /**
@@ -96,7 +98,7 @@ export class GrantFlow {
 
   /** Step: who is asking. A session certificate says it outright; evidence goes to attestation. */
   private async identify(request: ValidGrantRequest, call: GrantCall, trail: RequestTrail, requestedAt: Date): Promise<WorkloadIdentity> {
-    trail.add({ kind: 'grant.requested', outcome: 'success', occurredAt: requestedAt, detail: describeRequest(request) });
+    trail.add({ kind: 'grant.requested', outcome: 'success', occurredAt: requestedAt, detail: { ...describeRequest(request), ...(call.traceId ? { traceId: call.traceId } : {}) } });
     if (call.sessionProblem) throw new MayflyError('ERR_SVID_REJECTED', call.sessionProblem);
     if (call.session) {
       const { workload, evidence } = await this.ports.checkSession(call.session);
