@@ -35,11 +35,16 @@ function pendingRequest(session: Session, entry: GrantForReview): SafeHtml {
     <dt>Waits until</dt><dd>${when(grant.approval?.pendingUntil)}</dd>
   </dl>
   ${votesList(grant)}
-  <form method="post" action="/approvals/${encodeURIComponent(grant.id)}/answer" class="answer">
+  ${answerForm(session, grant.id)}
+</article>`;
+}
+
+/** Approve or reject, with a reason: on the approvals list and on a pending grant's own page (where notifications link). */
+export function answerForm(session: Session, grantId: string): SafeHtml {
+  return html`<form method="post" action="/approvals/${encodeURIComponent(grantId)}/answer" class="answer">
     <input type="hidden" name="csrf" value="${session.csrfToken}">
     <label>Reason <input name="reason" maxlength="512" placeholder="why (required to reject)"></label>
     <button type="submit" name="answer" value="approve" class="approve">Approve</button>
     <button type="submit" name="answer" value="reject" class="reject">Reject</button>
-  </form>
-</article>`;
+  </form>`;
 }

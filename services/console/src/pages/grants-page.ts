@@ -1,5 +1,6 @@
 import { auditOutcomeToJSON, type AuditEvent, type Grant, type GrantForReview } from '@mayfly/proto';
 import type { Session } from '../auth/sessions.js';
+import { answerForm } from './approvals-page.js';
 import { ownerOf, statusBadge, statusName, taskOf, votesList, when } from './format.js';
 import { html, type SafeHtml } from './html.js';
 import { layout, type Flash } from './layout.js';
@@ -104,12 +105,7 @@ ${story
 ${statusName(grant) === 'pending_approval'
   ? html`<section class="answer-request">
   <h2>Answer this request</h2>
-  <form method="post" action="/approvals/${encodeURIComponent(grant.id)}/answer" class="answer">
-    <input type="hidden" name="csrf" value="${session.csrfToken}">
-    <label>Reason <input name="reason" maxlength="512" placeholder="why (required to reject)"></label>
-    <button type="submit" name="answer" value="approve" class="approve">Approve</button>
-    <button type="submit" name="answer" value="reject" class="reject">Reject</button>
-  </form>
+  ${answerForm(session, grant.id)}
 </section>`
   : ''}
 ${live
