@@ -220,6 +220,30 @@ describe('47 the operator console in a browser', () => {
     await client.close();
   }, 60_000);
 
+  it("revokes a task's grants from the grants page (filtered to the workload and task), and the edge refuses each token", async () => {
+    const client = t.client(DEV.subject);
+    const task = { id: `console-task-${Date.now()}`, kind: 'ci-job', reference: 'JOB-10', deadline: undefined };
+    const first = await client.acquire({ task, resource: RESOURCE, actions: ['read'], justification: 'step 1', autoRenew: false });
+    const second = await client.acquire({ task, resource: RESOURCE, actions: ['read'], justification: 'step 2', autoRenew: false });
+    expect([await verdict(first.token, 'read'), await verdict(second.token, 'read')]).toEqual(['accepted', 'accepted']);
+    const alice = await signedInBrowser(browser, web.url, 'alice@example.com');
+    await alice.page.goto(`${web.url}/grants?workload=${encodeURIComponent(DEV.spiffeId)}&task=${encodeURIComponent(task.id)}`);
+    expect(await alice.page.locator('table.grants tbody tr').count()).toBe(2);
+    const form = alice.page.locator('section.bulk form.revoke');
+    expect(await form.locator('input[name=workload]').inputValue()).toBe(DEV.spiffeId);
+    expect(await form.locator('input[name=task]').inputValue()).toBe(task.id);
+    await form.locator('input[name=reason]').fill('JOB-10 was cancelled');
+    await form.locator('button').click();
+    await shows(alice.page.locator('.flash.ok'), 'Revoked');
+    await eventually(async () => (await verdict(first.token, 'read')) !== 'accepted' && (await verdict(second.token, 'read')) !== 'accepted', 5_000, 50);
+    expect([await verdict(first.token, 'read'), await verdict(second.token, 'read')]).toEqual([expect.stringMatching(/REVOKED/), expect.stringMatching(/REVOKED/)]);
+    const summary = async () => (await t.db.selectFrom('audit_events').select(['detail']).where('kind', '=', 'task.revoked').where('task_id', '=', task.id).execute())[0];
+    await eventually(async () => (await summary()) !== undefined, 10_000, 100);
+    expect(await summary()).toMatchObject({ detail: { requestedByNote: 'alice@example.com', reason: 'JOB-10 was cancelled', grantsEnded: 2 } });
+    await alice.context.close();
+    await client.close();
+  }, 60_000);
+
   it('reviews a break-glass grant: unreviewed first, the review form, then it leaves the unreviewed list', async () => {
     const glass = await requestChange({ breakGlass: true, task: { id: `incident-${Date.now()}`, kind: 'incident', reference: 'INC-9', deadline: undefined }, justification: 'orders stuck in prod' });
     const grantId = glass.grant!.id;
