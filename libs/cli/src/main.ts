@@ -11,6 +11,7 @@ import * as joinTokens from './commands/join-tokens.js';
 import * as resources from './commands/resources.js';
 import * as keys from './commands/keys.js';
 import * as mesh from './commands/mesh.js';
+import * as people from './commands/people.js';
 import * as pki from './commands/pki.js';
 import * as policy from './commands/policy.js';
 import * as policySets from './commands/policy-sets.js';
@@ -115,8 +116,9 @@ const COMMANDS: Readonly<Record<string, Readonly<Record<string, Command>>>> = {
     show: { summary: 'one grant: status, bounds, delegation, approvals, break-glass review', run: approvals.grantsShow },
   },
   people: {
-    init: { summary: "the development people issuer for a local stack: its key in MAYFLY_STATE_DIR (kept if there) and its public key set in --out FILE (issuance's MAYFLY_APPROVER_JWKS)", run: approvals.peopleInit },
-    token: { summary: 'an ID token from the development people issuer (local meshes only; --groups G[,G])', run: approvals.peopleToken },
+    init: { summary: "the development people issuer for a local stack: its key in MAYFLY_STATE_DIR (kept if there) and its public key set in --out FILE (issuance's MAYFLY_APPROVER_JWKS)", run: people.init },
+    token: { summary: 'an ID token from the development people issuer (local meshes only; --groups G[,G])', run: people.token },
+    serve: { summary: "the development sign-in provider for the console (compose's people service; --host, --port 7458): local stacks only", run: people.serve },
   },
   svid: {
     revoke: { summary: 'revoke one X.509-SVID (--serial) or every SVID of a workload issued before a time (audited)', run: workload.revokeSvids },

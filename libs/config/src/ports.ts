@@ -59,6 +59,13 @@ export function healthPortVariable(service: ServiceName): string {
   return `MAYFLY_${service.toUpperCase().replace('-', '_')}_HEALTH_PORT`;
 }
 
+/**
+ * The operator console's default ports: HTTPS for people, then health and metrics like the
+ * services'. Here (not only in its settings) so that the image's dependency-free health check
+ * knows them.
+ */
+export const CONSOLE_DEFAULT_PORTS = { https: 7057, health: 7067, metrics: 9467 } as const;
+
 /** Default health ports: the service's gRPC port + 10 (7061 … 7066). */
 export const DEFAULT_HEALTH_PORTS: Readonly<Record<ServiceName, number>> = {
   attestation: 7061,

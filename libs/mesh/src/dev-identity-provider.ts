@@ -8,8 +8,10 @@ import { DEV_PEOPLE, DEV_PEOPLE_DIRECTORY } from './dev-people.js';
 export interface DevIdentityProviderOptions {
   /** The people issuer whose key signs the ID tokens (the same issuer and key `mayfly people token` uses). */
   readonly people: DevIssuer;
-  /** Where it listens (127.0.0.1); 0 for any free port. */
+  /** Its port; 0 for any free port. */
   readonly port: number;
+  /** The address it listens on (default 127.0.0.1; compose's people container: 0.0.0.0). */
+  readonly host?: string;
   /** Its HTTPS certificate and key (from the development PKI: the console checks them against the mesh CA). */
   readonly tls: { readonly cert: Buffer | string; readonly key: Buffer | string };
   /** The console's sign-in callback and where sign-out returns to. */
@@ -98,7 +100,7 @@ export async function startDevIdentityProvider(options: DevIdentityProviderOptio
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, '127.0.0.1', resolve);
+    server.listen(options.port, options.host ?? '127.0.0.1', resolve);
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;

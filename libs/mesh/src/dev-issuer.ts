@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { dirname } from 'node:path';
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 
 /**
@@ -26,7 +27,10 @@ export class DevIssuer {
     } else {
       const pair = await generateKeyPair('ES256', { extractable: true });
       privateJwk = await exportJWK(pair.privateKey);
-      if (keyFile) writeFileSync(keyFile, JSON.stringify(privateJwk), { mode: 0o600 });
+      if (keyFile) {
+        mkdirSync(dirname(keyFile), { recursive: true, mode: 0o700 });
+        writeFileSync(keyFile, JSON.stringify(privateJwk), { mode: 0o600 });
+      }
     }
     const { d: _private, ...publicFields } = privateJwk;
     const kid = await calculateJwkThumbprint(publicFields);

@@ -1,8 +1,7 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { serviceAddress } from '@mayfly/config';
 import { callUnary, createClient } from '@mayfly/grpc';
-import { devPeopleIssuer, personToken, useOperatorIdentity } from '@mayfly/mesh';
+import { useOperatorIdentity } from '@mayfly/mesh';
 import { ApprovalServiceClient, GrantStatus, grantStatusToJSON, type Grant, type GrantForReview } from '@mayfly/proto';
 import type { CommandContext } from '../command.js';
 import { LIMIT, oneOf, wholeNumber } from '../flags.js';
@@ -178,36 +177,4 @@ export async function grantsShow(context: CommandContext): Promise<void> {
   if (g.breakGlass) rows.push({ field: 'break-glass', value: `${g.breakGlass.incidentReference}; ${g.breakGlass.reviewedBy ? `reviewed by ${g.breakGlass.reviewedBy}: ${g.breakGlass.review}` : 'NOT REVIEWED'}` });
   context.out.table(rows);
   context.out.document(grant);
-}
-
-/**
- * `mayfly people token <email> --groups G[,G]`: an ID token from the development people issuer
- * that `npm start` trusts (its key in the state directory). For local runs and the demo only:
- * in production, people sign in with the identity provider MAYFLY_APPROVER_ISSUER names.
- */
-export async function peopleToken(context: CommandContext): Promise<void> {
-  const email = argument(context, 'mayfly people token <email> --groups G[,G]');
-  if (!existsSync(join(context.stateDir, 'dev-people-issuer.jwk'))) {
-    throw new Error(`no development people issuer in ${context.stateDir}: this works against a mesh started here with npm start; elsewhere, sign in with your identity provider`);
-  }
-  const groups = (context.flags.groups ?? '').split(',').filter(Boolean);
-  const token = await personToken(await devPeopleIssuer(context.stateDir), email, groups);
-  if (context.out.json) context.out.document({ email, groups, idToken: token });
-  else process.stdout.write(`${token}\n`);
-}
-
-/**
- * `mayfly people init --out FILE`: the development people issuer's key in the state directory
- * (made unless it exists) and its public key set in FILE, for issuance's MAYFLY_APPROVER_JWKS.
- * Compose's init-people job runs it, so that approvals, break-glass reviews and `mayfly people
- * token` work in a local stack the way they do under `npm start`. Never for production.
- */
-export async function peopleInit(context: CommandContext): Promise<void> {
-  const out = context.flags.out;
-  if (!out) throw new Error('usage: mayfly people init --out FILE (the public key set issuance trusts; the private key stays in MAYFLY_STATE_DIR)');
-  const existed = existsSync(join(context.stateDir, 'dev-people-issuer.jwk'));
-  const people = await devPeopleIssuer(context.stateDir);
-  writeFileSync(out, `${JSON.stringify(people.jwks)}\n`, { mode: 0o644 });
-  context.out.say(`${existed ? 'kept' : 'made'} the development people issuer ${people.issuer} in ${context.stateDir}; its key set is in ${out} (MAYFLY_APPROVER_JWKS)`);
-  context.out.document({ issuer: people.issuer, jwksFile: out, created: !existed });
 }

@@ -1,7 +1,7 @@
+import { CONSOLE_DEFAULT_PORTS } from '../ports.js';
 import { intSetting, optionalSetting, portSetting, stringSetting } from '../setting.js';
 
 /** The operator console (services/console): a web application for people, served over HTTPS. */
-export const CONSOLE_DEFAULT_PORTS = { https: 7057, health: 7067, metrics: 9467 } as const;
 
 export const CONSOLE_PORT = portSetting({ name: 'MAYFLY_CONSOLE_PORT', readBy: ['console'], default: CONSOLE_DEFAULT_PORTS.https, description: "the console's HTTPS port (the pages people open)" });
 export const CONSOLE_HEALTH_PORT = portSetting({ name: 'MAYFLY_CONSOLE_HEALTH_PORT', readBy: ['console'], default: CONSOLE_DEFAULT_PORTS.health, description: "the console's plaintext `grpc.health.v1` port for probes" });
