@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { DATABASE_SERVICES } from '@mayfly/db';
 import { natsAuthorizationConfig } from '@mayfly/bus';
-import { AUDIT_HEAD_STREAM_DEFAULTS, DEFAULT_METRICS_PORTS, DEFAULT_PORTS, REVOCATION_STREAM_DEFAULTS, SERVICE_NAMES, addressVariable } from '@mayfly/config';
+import { AUDIT_HEAD_STREAM_DEFAULTS, CONSOLE_DEFAULT_PORTS, DEFAULT_METRICS_PORTS, DEFAULT_PORTS, REVOCATION_STREAM_DEFAULTS, SERVICE_NAMES, addressVariable } from '@mayfly/config';
 
 // deploy/compose: no container engine runs here, so the file is checked statically — against
 // the compose-spec JSON schema (vendored from docker-compose 1.29's package), for the wiring
@@ -30,6 +30,8 @@ interface ComposeService {
   cap_drop?: string[];
   security_opt?: string[];
   healthcheck?: { disable?: boolean; test?: string[] };
+  ports?: string[];
+  networks?: Record<string, { aliases?: string[] }>;
 }
 const compose = parse(interpolated, { merge: true }) as { services: Record<string, ComposeService>; volumes: Record<string, unknown> };
 const services = compose.services;
@@ -147,12 +149,44 @@ describe('deploy/compose/compose.yaml', () => {
     expect(services['jaeger']!.image).toMatch(/^jaegertracing\/all-in-one:/);
     const prometheus = parse(readFileSync(`${DIR}prometheus.yml`, 'utf8')) as { scrape_configs: { static_configs: { targets: string[] }[] }[] };
     const targets = prometheus.scrape_configs.flatMap((job) => job.static_configs.flatMap((config) => config.targets));
-    expect(targets.sort()).toEqual(SERVICE_NAMES.map((service) => `${service}:${DEFAULT_METRICS_PORTS[service]}`).sort());
+    expect(targets.sort()).toEqual([...SERVICE_NAMES.map((service) => `${service}:${DEFAULT_METRICS_PORTS[service]}`), `console:${CONSOLE_DEFAULT_PORTS.metrics}`].sort());
     expect(services['demo']!.command?.join(' ')).toMatch(/mesh seed && exec .* mesh demo --every \d+/);
     expect(services['demo']!.depends_on?.['edge-verifier']?.condition).toBe('service_healthy');
     // It registers the demo through RegistryService, as the operator: no database password.
     expect(services['demo']!.depends_on?.['attestation']?.condition).toBe('service_healthy');
     expect(services['demo']!.environment?.['DATABASE_URL']).toBeUndefined();
+  });
+
+  // Issue 25, point 1: the console in compose, signing people in at a development provider that
+  // browsers (on the host) and the console (in the network) reach by one name.
+  it('runs the console hardened with its own identity and no database, signing people in at the development provider issuance trusts', () => {
+    const consoleService = services['console']!;
+    expect(consoleService.command).toEqual(['console']);
+    expect(consoleService.read_only).toBe(true);
+    expect(consoleService.cap_drop).toEqual(['ALL']);
+    expect(consoleService.security_opt).toContain('no-new-privileges:true');
+    expect(consoleService.environment?.['MAYFLY_TLS_CERT_FILE']).toBe('/var/lib/mayfly/pki/console.pem');
+    expect(consoleService.environment?.['DATABASE_URL']).toBeUndefined();
+    expect(consoleService.environment?.['NATS_URL']).toBeUndefined();
+    expect(consoleService.volumes).toEqual(['pki:/var/lib/mayfly/pki:ro']);
+    for (const dependency of ['issuance', 'audit', 'people']) expect(consoleService.depends_on?.[dependency]?.condition, dependency).toBe('service_healthy');
+    // The people it signs in are the ones issuance accepts approvals from.
+    expect(consoleService.environment?.['MAYFLY_CONSOLE_OIDC_ISSUER']).toBe(services['issuance']!.environment?.['MAYFLY_APPROVER_ISSUER']);
+    expect(consoleService.ports).toEqual([`${CONSOLE_DEFAULT_PORTS.https}:${CONSOLE_DEFAULT_PORTS.https}`]);
+    expect(consoleService.environment?.['MAYFLY_CONSOLE_URL']).toBe(`https://localhost:${CONSOLE_DEFAULT_PORTS.https}`);
+    expect(services['issuance']!.environment?.['MAYFLY_CONSOLE_URL']).toBe(consoleService.environment?.['MAYFLY_CONSOLE_URL']);
+    // The provider: one host name for the browser and the console, its port published, the same client secret.
+    const people = services['people']!;
+    const discovery = new URL(consoleService.environment!['MAYFLY_CONSOLE_OIDC_DISCOVERY_URL']!);
+    expect(discovery.hostname.endsWith('.localhost')).toBe(true);
+    expect(people.networks?.['default']?.aliases).toContain(discovery.hostname);
+    expect(people.ports).toEqual([`${discovery.port}:${discovery.port}`]);
+    expect(people.command).toEqual(['mayfly', 'people', 'serve', '--port', discovery.port]);
+    expect(raw).toMatch(/MAYFLY_CONSOLE_OIDC_CLIENT_SECRET: \$\{MAYFLY_CONSOLE_OIDC_CLIENT_SECRET:\?/);
+    expect(people.environment?.['MAYFLY_CONSOLE_URL']).toBe(consoleService.environment?.['MAYFLY_CONSOLE_URL']);
+    expect(people.volumes).toEqual(['pki:/var/lib/mayfly/pki:ro', 'demo:/var/lib/mayfly/demo:ro']);
+    expect(people.read_only).toBe(true);
+    expect(people.healthcheck?.test?.join(' ')).toContain(`https://127.0.0.1:${discovery.port}/.well-known/openid-configuration`);
   });
 
   // Issue 20, point 10: compose fell back to passwords printed in this repository.

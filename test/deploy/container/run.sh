@@ -2,7 +2,7 @@
 # The deployment, for real: starts its own dockerd, builds the image from deploy/Dockerfile,
 # runs deploy/compose/compose.yaml (third-party images swapped for Debian-made stand-ins by
 # compose.standins.yaml, nothing else), waits until every service is healthy, runs the demo
-# against the stack, kills a service with SIGKILL and sees it come back, revokes a token and sees
+# against the stack, signs a person in to the console in a browser and uses its pages, kills a service with SIGKILL and sees it come back, revokes a token and sees
 # the edge container refuse it, runs operator commands in the stack, and tears everything down.
 #
 #   bash test/deploy/container/run.sh        (as root; .ci/run calls it)
@@ -112,7 +112,7 @@ t=$(date +%s)
 "${compose[@]}" up -d --no-build >"$cache/up.log" 2>&1 || { cat "$cache/up.log" >&2; fail "docker-compose up failed"; }
 
 # Healthy: every container with a health check says healthy, and every one-shot job exited 0.
-services_with_health=(postgres nats orders-db attestation decision audit revocation issuance edge-verifier)
+services_with_health=(postgres nats orders-db attestation decision audit revocation issuance edge-verifier people console)
 container() { "${compose[@]}" ps -q "$1"; }
 health() { docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$(container "$1")" 2>/dev/null; }
 wait_healthy() {
@@ -187,32 +187,56 @@ grep -q 'helm test passed' <<<"$out" || { echo "$out" >&2; fail "the chart's tes
 say "chart test script (helm test's pod): every health port SERVING and the JWKS serves a key"
 
 # --- mayfly agent from the image ----------------------------------------------------------------
-# The image's entry point runs the agent (`mayfly-service agent --config F`): a join token from the
-# operator is its evidence; it gets a grant, writes the token file (0600), runs the command with the
-# token in its environment, and when the command ends it releases the grant and removes the file.
-joined="$(op 'mayfly join-tokens create spiffe://demo.mayfly.local/ci/report-builder --ttl 300 --json')" \
-  || { echo "$joined" >&2; fail "mayfly join-tokens create failed in the operator container"; }
-# (compose's own progress lines come first on the same stream: pick the token out of the JSON)
-join_token="$(grep -oE '"token": ?"mfjt_[^"]+"' <<<"$joined" | head -1 | sed -E 's/.*"(mfjt_[^"]+)"/\1/')"
-[ -n "$join_token" ] || { echo "$joined" >&2; fail "mayfly join-tokens create --json printed no token"; }
-agent_script="set -e
-printf %s '$join_token' > /tmp/join-token
+# A join token from the operator for the demo's report builder (fresh for each agent: one use).
+new_join_token() {
+  local joined token
+  joined="$(op 'mayfly join-tokens create spiffe://demo.mayfly.local/ci/report-builder --ttl 300 --json')" \
+    || { echo "$joined" >&2; fail "mayfly join-tokens create failed in the operator container"; }
+  # (compose's own progress lines come first on the same stream: pick the token out of the JSON)
+  token="$(grep -oE '"token": ?"mfjt_[^"]+"' <<<"$joined" | head -1 | sed -E 's/.*"(mfjt_[^"]+)"/\1/')"
+  [ -n "$token" ] || { echo "$joined" >&2; fail "mayfly join-tokens create --json printed no token"; }
+  printf '%s' "$token"
+}
+# A shell script for the operator container that runs the agent from the image: JOIN-TOKEN, TASK-ID,
+# and the command it runs (a YAML list) with a read grant on pg:orders-db in /tmp/run/orders.token.
+agent_script() {
+  printf '%s' "set -e
+printf %s '$1' > /tmp/join-token
 cat > /tmp/agent.yaml <<'YAML'
 issuance: issuance:7053
 caFile: /var/lib/mayfly/pki/ca.pem
 evidence: { kind: join-token, file: /tmp/join-token }
-task: { id: container-agent-check, kind: service }
+task: { id: $2, kind: service }
 grants:
   - { name: orders, resource: pg:orders-db, actions: [read], files: { token: /tmp/run/orders.token } }
 exec:
-  command: [sh, -c, 'echo \"agent-command: file mode \$(stat -c %a /tmp/run/orders.token), token \${#MAYFLY_ORDERS_TOKEN} bytes\"']
+  command: $3
 YAML
-node /app/deploy/image/mayfly-service.mjs agent --config /tmp/agent.yaml
-test ! -e /tmp/run/orders.token && echo 'agent-check: file removed'"
-out="$(op "$agent_script")" || { echo "$out" >&2; fail "mayfly agent from the image failed"; }
+node /app/deploy/image/mayfly-service.mjs agent --config /tmp/agent.yaml"
+}
+# The image's entry point runs the agent (`mayfly-service agent --config F`): a join token from the
+# operator is its evidence; it gets a grant, writes the token file (0600), runs the command with the
+# token in its environment, and when the command ends it releases the grant and removes the file.
+join_token="$(new_join_token)" || exit 1
+out="$(op "$(agent_script "$join_token" container-agent-check "[sh, -c, 'echo \"agent-command: file mode \$(stat -c %a /tmp/run/orders.token), token \${#MAYFLY_ORDERS_TOKEN} bytes\"']")
+test ! -e /tmp/run/orders.token && echo 'agent-check: file removed'")" || { echo "$out" >&2; fail "mayfly agent from the image failed"; }
 grep -q 'agent-command: file mode 600, token [1-9][0-9]* bytes' <<<"$out" || { echo "$out" >&2; fail "the agent's command did not see its token file (0600) and variable"; }
 grep -q '"msg":"grant released"' <<<"$out" && grep -q 'agent-check: file removed' <<<"$out" || { echo "$out" >&2; fail "the agent did not release its grant and remove its file"; }
 say "mayfly agent from the image: join token → grant → token file (0600) and variable for the command → released, file removed"
+
+# --- The operator console, in a browser on this machine ----------------------------------------
+# Debian's chromium (.ci/run installs it) signs Alice in at the development provider, lists the
+# demo's grants and break-glass review, revokes a live grant from its page (held by an agent run in
+# the stack for the purpose), reads the chain's state, and sees Eve refused the audit trail.
+command -v chromium >/dev/null || { (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 || fail "cannot install chromium (apt-get)"; }
+console_task="console-check-$(date +%s)"
+holder_token="$(new_join_token)" || exit 1
+holder="$("${compose[@]}" run -d --no-deps operator "$(agent_script "$holder_token" "$console_task" "[sleep, '120']")" 2>/dev/null | tail -1)" \
+  || fail "cannot start the agent holding a grant for the console check"
+out="$(cd "$root" && node test/deploy/container/console-check.mjs https://localhost:7057 "$console_task" 2>&1)" \
+  || { echo "$out" >&2; docker logs "$holder" >&2 2>&1 || true; fail "the console in the stack did not work in a browser"; }
+docker rm -f "$holder" >/dev/null 2>&1 || true
+while read -r line; do say "$line"; done <<<"$out"
 
 # --- A service killed with SIGKILL comes back ----------------------------------------------------
 for service in issuance edge-verifier; do
