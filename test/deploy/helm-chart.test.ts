@@ -4,7 +4,7 @@ import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { parseAgentConfig } from '@mayfly/agent';
-import { DEFAULT_HEALTH_PORTS, DEFAULT_METRICS_PORTS, DEFAULT_PORTS, SERVICE_NAMES, type ServiceName } from '@mayfly/config';
+import { CONSOLE_DEFAULT_PORTS, DEFAULT_HEALTH_PORTS, DEFAULT_METRICS_PORTS, DEFAULT_PORTS, SERVICE_NAMES, type ServiceName } from '@mayfly/config';
 import { DATABASE_SERVICES } from '@mayfly/db';
 import { ALLOWED_CALLERS, componentOfMethod } from '@mayfly/grpc';
 
@@ -29,21 +29,29 @@ function merged(base: unknown, over: unknown): unknown {
 const ajv = new Ajv({ allErrors: true, strict: false });
 const validate = ajv.compile(JSON.parse(read('values.schema.json')) as object);
 
+/** What the call graph holds: the services and the edge verifier, and the console (which only calls). */
+type Component = ServiceName | 'console';
+const COMPONENTS: readonly Component[] = [...SERVICE_NAMES, 'console'];
+const PORTS_OF: Record<Component, { port: number; healthPort: number; metricsPort: number }> = {
+  ...(Object.fromEntries(SERVICE_NAMES.map((service) => [service, { port: DEFAULT_PORTS[service], healthPort: DEFAULT_HEALTH_PORTS[service], metricsPort: DEFAULT_METRICS_PORTS[service] }])) as Record<ServiceName, { port: number; healthPort: number; metricsPort: number }>),
+  console: { port: CONSOLE_DEFAULT_PORTS.https, healthPort: CONSOLE_DEFAULT_PORTS.health, metricsPort: CONSOLE_DEFAULT_PORTS.metrics },
+};
+
 interface GraphEntry {
   port: number;
   healthPort: number;
   metricsPort: number;
-  calls: ServiceName[];
+  calls: Component[];
   database: boolean;
   nats: boolean;
   workloads: boolean;
   operators: boolean;
 }
 /** The call graph the chart's templates are built from (a YAML document inside a define). */
-function callGraph(): Record<ServiceName, GraphEntry> {
+function callGraph(): Record<Component, GraphEntry> {
   const body = /\{\{- define "mayfly\.callGraph" -\}\}\n([\s\S]*?)\{\{- end -\}\}/.exec(templates['_helpers.tpl']!)?.[1];
   expect(body, 'mayfly.callGraph in _helpers.tpl').toBeDefined();
-  return parse(body!) as Record<ServiceName, GraphEntry>;
+  return parse(body!) as Record<Component, GraphEntry>;
 }
 
 /** The component serving a method (ApprovalService is served by issuance). */
@@ -76,8 +84,8 @@ describe('deploy/helm/mayfly', () => {
 
   it("the call graph behind the NetworkPolicies is exactly the services' caller table, on their default ports", () => {
     const graph = callGraph();
-    expect(Object.keys(graph).sort()).toEqual([...SERVICE_NAMES].sort());
-    const expectedCalls = new Map<ServiceName, Set<ServiceName>>(SERVICE_NAMES.map((service) => [service, new Set()]));
+    expect(Object.keys(graph).sort()).toEqual([...COMPONENTS].sort());
+    const expectedCalls = new Map<Component, Set<Component>>(COMPONENTS.map((component) => [component, new Set()]));
     for (const [method, callers] of Object.entries(ALLOWED_CALLERS)) {
       const callee = serviceOf(method);
       if (callers === 'workloads') {
@@ -86,14 +94,18 @@ describe('deploy/helm/mayfly', () => {
       }
       for (const caller of callers) {
         if (caller === 'operator') expect(graph[callee].operators, `${method}: operators call ${callee}`).toBe(true);
-        // The console is not in the chart yet (issue 25): no pod of it, so no network path to allow.
-        else if (caller !== 'console') expectedCalls.get(caller)!.add(callee);
+        else expectedCalls.get(caller)!.add(callee);
       }
     }
-    for (const service of SERVICE_NAMES) {
+    // The console also calls ApprovalService (issuance), which is open to every mesh identity
+    // (the person's ID token is what it checks): its egress must reach issuance.
+    expectedCalls.get('console')!.add('issuance');
+    // So it calls issuance (people's actions) and audit (readers' pages), and nothing calls it.
+    expect([...expectedCalls.get('console')!].sort()).toEqual(['audit', 'issuance']);
+    for (const service of COMPONENTS) {
       const entry = graph[service];
       expect([...entry.calls].sort(), `${service} calls`).toEqual([...expectedCalls.get(service)!].sort());
-      expect(entry, service).toMatchObject({ port: DEFAULT_PORTS[service], healthPort: DEFAULT_HEALTH_PORTS[service], metricsPort: DEFAULT_METRICS_PORTS[service] });
+      expect(entry, service).toMatchObject(PORTS_OF[service]);
       expect(entry.database, `${service} database`).toBe((DATABASE_SERVICES as readonly string[]).includes(service));
       expect(entry.nats, `${service} nats`).toBe(service === 'revocation' || service === 'edge-verifier' || service === 'issuance' || service === 'audit');
       const calledByWorkloads = Object.entries(ALLOWED_CALLERS).some(([method, callers]) => callers === 'workloads' && serviceOf(method) === service);
@@ -108,10 +120,10 @@ describe('deploy/helm/mayfly', () => {
     // verifier has its own DaemonSet. Together they must be every service.
     expect([...Object.keys(values.services), 'edge-verifier'].sort()).toEqual([...SERVICE_NAMES].sort());
     for (const file of ['deployments.yaml', 'services.yaml', 'hpa.yaml', 'pdb.yaml']) expect(templates[file], file).toContain('range $service, $values := .Values.services');
-    for (const file of ['deployments.yaml', 'edge-verifier.yaml']) {
+    for (const file of ['deployments.yaml', 'edge-verifier.yaml', 'console.yaml']) {
       const template = templates[file]!;
       expect(template, file).toMatch(/include "mayfly\.probes" \$spec/);
-      expect(template, file).toMatch(/resources:\n\s+\{\{- toYaml (\$values\.resources|\.Values\.edgeVerifier\.resources)/);
+      expect(template, file).toMatch(/resources:\n\s+\{\{- toYaml (\$values\.resources|\.Values\.edgeVerifier\.resources|\$console\.resources)/);
       expect(template, file).toMatch(/securityContext:\n\s+\{\{- toYaml \$?\.Values\.podSecurityContext/);
       expect(template, file).toMatch(/securityContext:\n\s+\{\{- toYaml \$?\.Values\.containerSecurityContext/);
       expect(template, file).toContain('serviceAccountName: {{ $fullname }}-');

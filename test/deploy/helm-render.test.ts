@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { natsAuthorizationConfig } from '@mayfly/bus';
-import { DEFAULT_HEALTH_PORTS, DEFAULT_PORTS, SERVICE_NAMES, type ServiceName } from '@mayfly/config';
+import { CONSOLE_DEFAULT_PORTS, DEFAULT_HEALTH_PORTS, DEFAULT_PORTS, SERVICE_NAMES, type ServiceName } from '@mayfly/config';
 import { ALLOWED_CALLERS, componentOfMethod } from '@mayfly/grpc';
 
 // The Helm chart rendered, and the manifests checked as Kubernetes would receive them. There is
@@ -74,6 +74,11 @@ const VALUES_FILES = [undefined, ...readdirSync(`${CHART}/ci`).map((file) => `${
 const label = (file: string | undefined): string => (file ? file.slice(CHART.length + 1) : 'values.yaml');
 /** The component serving a method (ApprovalService is served by issuance). */
 const serviceOf = (method: string): ServiceName => componentOfMethod(method);
+/** Each component's main port (the console's is HTTPS, named https; the others' gRPC) and health port. */
+const MAIN_PORT: Record<string, { name: string; port: number; health: number }> = {
+  ...Object.fromEntries(SERVICE_NAMES.map((service) => [service, { name: 'grpc', port: DEFAULT_PORTS[service], health: DEFAULT_HEALTH_PORTS[service] }])),
+  console: { name: 'https', port: CONSOLE_DEFAULT_PORTS.https, health: CONSOLE_DEFAULT_PORTS.health },
+};
 const componentOf = (manifest: Manifest): string => manifest.metadata.labels?.['app.kubernetes.io/component'] ?? '';
 const matches = (selector: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean =>
   selector !== undefined && Object.entries(selector).every(([key, value]) => labels?.[key] === value);
@@ -114,10 +119,10 @@ describe.skipIf(!hasGo)('deploy/helm/mayfly rendered (Go text/template + sprig; 
               expect(mount.subPath, `${where}: subPath mounts never see rotated files`).toBeUndefined();
             }
             if (workload.kind === 'Job') continue;
-            const component = componentOf(workload) as ServiceName;
+            const main = MAIN_PORT[componentOf(workload)]!;
             const health = container.ports.find((port: { name: string }) => port.name === 'health')?.containerPort;
-            expect(health, where).toBe(DEFAULT_HEALTH_PORTS[component]);
-            expect(container.ports.find((port: { name: string }) => port.name === 'grpc')?.containerPort, where).toBe(DEFAULT_PORTS[component]);
+            expect(health, where).toBe(main.health);
+            expect(container.ports.find((port: { name: string }) => port.name === main.name)?.containerPort, where).toBe(main.port);
             for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) expect(container[probe]?.grpc?.port, `${where} ${probe}`).toBe(health);
           }
         }
@@ -181,17 +186,18 @@ describe.skipIf(!hasGo)('deploy/helm/mayfly rendered (Go text/template + sprig; 
         for (const component of deployed) {
           const ingressFrom = new Set<string>(
             policyOf(component)!.spec['ingress'].flatMap((rule: { from?: { podSelector?: { matchLabels?: Record<string, string> } }[] }) =>
-              (rule.from ?? []).map((peer) => peer.podSelector?.matchLabels?.['app.kubernetes.io/component']).filter((from): from is string => from !== undefined && SERVICE_NAMES.includes(from as ServiceName)),
+              (rule.from ?? []).map((peer) => peer.podSelector?.matchLabels?.['app.kubernetes.io/component']).filter((from): from is string => from !== undefined && from in MAIN_PORT),
             ),
           );
           const expected = new Set([...(callers.get(component) ?? [])].filter((caller) => deployed.has(caller)));
           if (component === 'issuance' && deployed.has('edge-verifier')) expected.add('edge-verifier'); // the JWKS
+          if (component === 'issuance' && deployed.has('console')) expected.add('console'); // ApprovalService: any mesh identity, as the signed-in person
           expect([...ingressFrom].sort(), `${component} ingress from Mayfly components`).toEqual([...expected].sort());
           for (const caller of expected) {
             if (component === 'issuance' && caller === 'edge-verifier') continue;
             const egress = policyOf(caller)!.spec['egress'] as { to?: { podSelector?: { matchLabels?: Record<string, string> } }[]; ports: { port: number }[] }[];
             expect(
-              egress.some((rule) => rule.to?.some((peer) => peer.podSelector?.matchLabels?.['app.kubernetes.io/component'] === component) && rule.ports.some((port) => port.port === DEFAULT_PORTS[component as ServiceName])),
+              egress.some((rule) => rule.to?.some((peer) => peer.podSelector?.matchLabels?.['app.kubernetes.io/component'] === component) && rule.ports.some((port) => port.port === MAIN_PORT[component]!.port)),
               `${caller} egress to ${component}`,
             ).toBe(true);
           }
@@ -275,6 +281,63 @@ describe.skipIf(!hasGo)('deploy/helm/mayfly rendered (Go text/template + sprig; 
     }
     // Without any, nothing is mounted.
     expect(JSON.stringify(render())).not.toContain('/var/run/mayfly/resources');
+  });
+
+  // Issue 25, point 1: the console in the chart — off by default, and when on, wired to the
+  // people's provider and to exactly the services it calls.
+  it('the console: nothing by default; on, one replica with its own identity, the provider, no database, and only issuance and audit reachable', () => {
+    expect(render().filter((m) => componentOf(m) === 'console')).toEqual([]);
+    const manifests = render(`${CHART}/ci/console-values.yaml`);
+    const deployment = manifests.find((m) => m.kind === 'Deployment' && componentOf(m) === 'console')!;
+    expect(deployment, 'a console Deployment').toBeDefined();
+    expect(deployment.spec['replicas']).toBe(1); // sessions live in memory
+    const container = deployment.spec['template'].spec.containers[0];
+    expect(container.args).toEqual(['console']);
+    const env = Object.fromEntries((container.env as { name: string; value?: string; valueFrom?: unknown }[]).map((variable) => [variable.name, variable.value ?? variable.valueFrom]));
+    expect(env).toMatchObject({
+      MAYFLY_CONSOLE_URL: 'https://mayfly-console.example.com',
+      // The people it signs in are the ones issuance accepts approvals from.
+      MAYFLY_CONSOLE_OIDC_ISSUER: 'https://login.example.com',
+      MAYFLY_CONSOLE_OIDC_CLIENT_ID: 'mayfly-console',
+      MAYFLY_CONSOLE_OIDC_CLIENT_SECRET: { secretKeyRef: { name: 'mayfly-console-oidc', key: 'client-secret' } },
+      MAYFLY_CONSOLE_OIDC_CA_FILE: '/var/run/mayfly/oidc-ca/ca.crt',
+      MAYFLY_CONSOLE_TLS_CERT_FILE: '/var/run/mayfly/console-tls/tls.crt',
+      MAYFLY_CONSOLE_TRACE_URL: 'https://jaeger.example.com/trace/{traceId}',
+      MAYFLY_TLS_CERT_FILE: '/var/run/mayfly/tls/tls.crt',
+      MAYFLY_ISSUANCE_ADDR: 'dns:///mayfly-issuance-pods.mayfly.svc:7053',
+      MAYFLY_AUDIT_ADDR: 'dns:///mayfly-audit-pods.mayfly.svc:7055',
+    });
+    const issuanceEnv = manifests.find((m) => m.kind === 'Deployment' && componentOf(m) === 'issuance')!.spec['template'].spec.containers[0].env as { name: string; value?: string }[];
+    expect(issuanceEnv.find((variable) => variable.name === 'MAYFLY_APPROVER_ISSUER')?.value).toBe(env['MAYFLY_CONSOLE_OIDC_ISSUER']);
+    expect(env['DATABASE_URL']).toBeUndefined();
+    expect(env['NATS_URL']).toBeUndefined();
+    expect(deployment.spec['template'].spec.volumes.find((volume: { name: string }) => volume.name === 'tls').secret.secretName).toBe('mayfly-console-tls');
+    expect(manifests.some((m) => m.kind === 'ServiceAccount' && m.metadata.name === 'mayfly-console')).toBe(true);
+    // Its NetworkPolicy: people in (console.clients) on 7057, out only to issuance, audit, DNS and the provider.
+    const policy = manifests.find((m) => m.kind === 'NetworkPolicy' && componentOf(m) === 'console')!;
+    const https = (policy.spec['ingress'] as { from?: unknown[]; ports: { port: number }[] }[]).find((rule) => rule.ports.some((port) => port.port === 7057))!;
+    expect(https.from).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }]);
+    const egress = policy.spec['egress'] as { to?: { podSelector?: { matchLabels: Record<string, string> }; ipBlock?: unknown }[]; ports: { port: number }[] }[];
+    const mayflyPeers = egress.flatMap((rule) => (rule.to ?? []).map((peer) => peer.podSelector?.matchLabels['app.kubernetes.io/component']).filter(Boolean));
+    expect(mayflyPeers.sort()).toEqual(['audit', 'issuance']);
+    expect(egress).toContainEqual({ to: [{ ipBlock: { cidr: '203.0.113.0/24' } }], ports: [{ port: 443, protocol: 'TCP' }] });
+    expect(egress.some((rule) => rule.ports.some((port) => port.port === 5432 || port.port === 4222))).toBe(false);
+    // `helm test` asks its health port too.
+    const test = manifests.find((m) => m.kind === 'Pod')!;
+    const health = (test.spec['containers'][0].env as { name: string; value: string }[]).find((variable) => variable.name === 'MAYFLY_TEST_HEALTH')!.value;
+    expect(health).toContain('console=mayfly-console.mayfly.svc:7067');
+  });
+
+  it('the console refuses to render without the address people open or an issuer to sign them in with', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'console-values-'));
+    writeFileSync(join(dir, 'no-url.yaml'), 'approvers: {issuer: https://login.example.com}\nconsole: {enabled: true}\n');
+    writeFileSync(join(dir, 'no-issuer.yaml'), 'console: {enabled: true, url: https://console.example.com}\n');
+    const noUrl = spawnSync(renderer, [CHART, join(dir, 'no-url.yaml')], { encoding: 'utf8' });
+    expect(noUrl.status).not.toBe(0);
+    expect(noUrl.stderr).toContain('console.enabled needs console.url');
+    const noIssuer = spawnSync(renderer, [CHART, join(dir, 'no-issuer.yaml')], { encoding: 'utf8' });
+    expect(noIssuer.status).not.toBe(0);
+    expect(noIssuer.stderr).toContain("console.enabled needs the people's OpenID Connect issuer");
   });
 
   it('with edgeVerifier.mode none there is no edge DaemonSet, account or policy', () => {

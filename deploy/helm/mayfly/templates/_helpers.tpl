@@ -103,6 +103,15 @@ issuance: {port: 7053, healthPort: 7063, metricsPort: 9463, calls: [attestation,
 revocation: {port: 7054, healthPort: 7064, metricsPort: 9464, calls: [audit], database: true, nats: true, workloads: false, operators: true}
 audit: {port: 7055, healthPort: 7065, metricsPort: 9465, calls: [], database: true, nats: true, workloads: false, operators: true}
 edge-verifier: {port: 7056, healthPort: 7066, metricsPort: 9466, calls: [audit, revocation], database: false, nats: true, workloads: true, operators: false}
+console: {port: 7057, healthPort: 7067, metricsPort: 9467, calls: [issuance, audit], database: false, nats: false, workloads: false, operators: false}
+{{- end -}}
+
+{{/* Whether a call-graph component runs in this release (the console and the edge verifiers are optional). */}}
+{{- define "mayfly.deployed" -}}
+{{- if eq .component "console" -}}{{ .root.Values.console.enabled }}
+{{- else if eq .component "edge-verifier" -}}{{ ne .root.Values.edgeVerifier.mode "none" }}
+{{- else -}}{{ hasKey .root.Values.services .component }}
+{{- end -}}
 {{- end -}}
 
 {{/* Environment every Mayfly container shares: mesh TLS, where the others are, tracing. */}}
@@ -124,9 +133,9 @@ edge-verifier: {port: 7056, healthPort: 7066, metricsPort: 9466, calls: [audit, 
   value: {{ include "mayfly.tokenIssuer" . | quote }}
 - name: MAYFLY_MAX_TTL_SECONDS
   value: {{ .Values.tokens.maxTtlSeconds | quote }}
-{{- /* Peers through their headless Services: clients resolve every ready pod and spread calls (round robin). */}}
+{{- /* Peers through their headless Services: clients resolve every ready pod and spread calls (round robin). Nobody calls edges or the console. */}}
 {{- range $service, $spec := (include "mayfly.callGraph" . | fromYaml) }}
-{{- if ne $service "edge-verifier" }}
+{{- if and (ne $service "edge-verifier") (ne $service "console") }}
 - name: MAYFLY_{{ $service | upper | replace "-" "_" }}_ADDR
   value: "dns:///{{ $fullname }}-{{ $service }}-pods.{{ $.Release.Namespace }}.svc:{{ $spec.port }}"
 {{- end }}
