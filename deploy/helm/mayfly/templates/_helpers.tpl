@@ -106,6 +106,14 @@ edge-verifier: {port: 7056, healthPort: 7066, metricsPort: 9466, calls: [audit, 
 console: {port: 7057, healthPort: 7067, metricsPort: 9467, calls: [issuance, audit], database: false, nats: false, workloads: false, operators: false}
 {{- end -}}
 
+{{/* The components this release runs, sorted services first, then edge-verifier and console when on: (include "mayfly.deployedComponents" . | fromYaml).components. */}}
+{{- define "mayfly.deployedComponents" -}}
+{{- $components := keys .Values.services | sortAlpha }}
+{{- if ne .Values.edgeVerifier.mode "none" }}{{ $components = append $components "edge-verifier" }}{{ end }}
+{{- if .Values.console.enabled }}{{ $components = append $components "console" }}{{ end }}
+components: {{ toJson $components }}
+{{- end -}}
+
 {{/* Whether a call-graph component runs in this release (the console and the edge verifiers are optional). */}}
 {{- define "mayfly.deployed" -}}
 {{- if eq .component "console" -}}{{ .root.Values.console.enabled }}
