@@ -282,9 +282,10 @@ describe('07 hostile input', () => {
     const response = await requestGrant(grantRequest({ justification: SQL, task: { id, kind: 'ci-job', reference: "1' OR '1'='1", deadline: undefined } }, await t.evidence(DEV.subject), id));
     const row = await t.db.selectFrom('grants').select(['task_reference']).where('id', '=', response.grant!.id).executeTakeFirstOrThrow();
     expect(row.task_reference).toBe("1' OR '1'='1");
-    await eventually(async () => (await t.db.selectFrom('audit_events').select('id').where('task_id', '=', id).where('kind', '=', 'grant.requested').execute()).length === 1);
-    const requested = await t.db.selectFrom('audit_events').select('detail').where('task_id', '=', id).where('kind', '=', 'grant.requested').executeTakeFirstOrThrow();
-    expect(requested.detail['justification']).toBe(SQL);
+    await eventually(async () => (await t.db.selectFrom('audit_events').select('id').where('task_id', '=', id).where('kind', '=', 'grant.issued').execute()).length === 1);
+    const issued = await t.db.selectFrom('audit_events').select('detail').where('task_id', '=', id).where('kind', '=', 'grant.issued').executeTakeFirstOrThrow();
+    expect(issued.detail['justification']).toBe(SQL);
+    expect(issued.detail['taskReference']).toBe("1' OR '1'='1");
     await expect(sql`SELECT count(*) FROM grants`.execute(t.db)).resolves.toBeDefined();
   });
 

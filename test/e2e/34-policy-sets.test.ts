@@ -70,7 +70,8 @@ describe('34 policy sets', () => {
     expect(versions).toEqual([expect.objectContaining({ version: 1, createdBy: expect.stringContaining('decision (seeded from'), files: ['approval-rules.json', 'default.cedar', 'schema.cedarschema'] })]);
     await eventually(async () => (await audited('policy.seeded')).length === 1, 10_000, 100);
     await read();
-    await eventually(async () => (await audited('decision.made')).some((event) => (event.detail as { policySetVersion?: number }).policySetVersion === 1), 10_000, 100);
+    // An allowed request's decision is recorded in its grant.issued.
+    await eventually(async () => (await audited('grant.issued')).some((event) => (event.detail as { policySetVersion?: number }).policySetVersion === 1), 10_000, 100);
     expect((await replicaDecides()).policySetVersion).toBe(1);
   });
 

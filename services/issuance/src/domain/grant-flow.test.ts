@@ -150,10 +150,13 @@ describe('GrantFlow', () => {
     const response = await w.flow.requestGrant(request);
     expect(w.steps).toEqual(['attest', 'decide', 'mint', 'issueCredential', 'commitGrant', 'deliverAudit']);
     expect(response.accessToken).toBe(`token-for-${w.grants[0]!.id}`);
-    expect(w.audit.map((e) => e.kind)).toEqual(['grant.requested', 'attestation.succeeded', 'decision.made', 'grant.issued']);
+    // One record stands for the request, the decision and the issue (see answeredDetail).
+    expect(w.audit.map((e) => e.kind)).toEqual(['attestation.succeeded', 'grant.issued']);
     expect(w.audit.every((e) => e.grantId === w.grants[0]!.id)).toBe(true);
     const issued = w.audit.find((e) => e.kind === 'grant.issued')!;
-    expect(issued.detail).toMatchObject({ tokenId: w.grants[0]!.token_id, evidenceDigest: 'abc123', policyVersion: 'v1' });
+    expect(issued.detail).toMatchObject({ tokenId: w.grants[0]!.token_id, evidenceDigest: 'abc123', policyVersion: 'v1', policyIds: ['p1'], effect: 'allow' });
+    expect(issued.detail).toMatchObject({ resource: 'pg:orders-db', scopes: ['read'], taskKind: 'ci-job', requestedTtlSeconds: 600 });
+    expect(new Date(issued.detail!['requestedAt'] as string).getTime()).toBeLessThanOrEqual(issued.occurredAt!.getTime());
     expect(JSON.stringify(w.audit)).not.toContain('eyJ.evidence.sig');
   });
 
@@ -168,11 +171,11 @@ describe('GrantFlow', () => {
   it('within a session: no attestation hop, the identity from the certificate, the token bound to it', async () => {
     const w = world();
     const session = { spiffeId: 'spiffe://example.org/ci/builder', serial: 'ab12', thumbprint: 'thumb', notBefore: new Date(0), notAfter: new Date(Date.now() + 60_000) };
-    await w.flow.requestGrant({ ...request, evidence: undefined }, { session });
+    await w.flow.requestGrant({ ...request, evidence: undefined }, { session, traceId: 'a'.repeat(32) });
     expect(w.steps).toEqual(['checkSession', 'decide', 'mint', 'issueCredential', 'commitGrant', 'deliverAudit']);
     expect(w.minted[0]!.certificateThumbprint).toBe('thumb');
-    expect(w.audit.map((e) => e.kind)).toEqual(['grant.requested', 'decision.made', 'grant.issued']);
-    expect(w.audit.find((e) => e.kind === 'grant.issued')!.detail).toMatchObject({ via: 'session', svidSerial: 'ab12', boundTo: 'thumb' });
+    expect(w.audit.map((e) => e.kind)).toEqual(['grant.issued']);
+    expect(w.audit.find((e) => e.kind === 'grant.issued')!.detail).toMatchObject({ via: 'session', svidSerial: 'ab12', boundTo: 'thumb', traceId: 'a'.repeat(32) });
     // Policies see what the session was attested with.
     expect(w.decided[0]!.evidence).toEqual({ attestor: 'oidc', issuer: 'https://k8s.example', claims: { namespace: 'ci', service_account: 'builder' } });
   });
@@ -278,8 +281,16 @@ describe('GrantFlow idempotency', () => {
     expect(w.grants).toHaveLength(1);
     expect(w.steps).toEqual(['attest', 'decide', 'mint', 'issueCredential', 'commitGrant', 'destroyCredential', 'findIdempotentGrant', 'commitEvents', 'deliverAudit']);
     expect(w.audit.at(-1)).toMatchObject({ kind: 'grant.replayed', grantId: first.grant!.id, detail: { idempotencyKey: 'retry-1' } });
-    // The retry's own request and decision stay on record, naming no grant; its discarded grant is not.
+    // The retry's own request and decision stay on record, as records of their own naming no
+    // grant, in the order they happened; its discarded grant is not on record.
     expect(w.audit.filter((e) => e.kind === 'grant.issued')).toHaveLength(1);
+    const retry = w.audit.slice(w.audit.findIndex((e) => e.kind === 'grant.issued') + 1);
+    expect(retry.map((e) => [e.kind, e.grantId])).toEqual([
+      ['grant.requested', ''],
+      ['attestation.succeeded', ''],
+      ['decision.made', ''],
+      ['grant.replayed', first.grant!.id],
+    ]);
   });
 
   it('pays no lookup on the usual path', async () => {

@@ -13,7 +13,7 @@ import { replayGrant, requestDigest } from './idempotency.js';
 import { issuedDetail } from './issued-record.js';
 import { pendingGrant } from './pending-grant.js';
 import { newGrantRecord } from './grant-record.js';
-import { RequestTrail } from './request-trail.js';
+import { RequestTrail, answeredDetail } from './request-trail.js';
 import { identityDetail, type SessionCertificate, type WorkloadIdentity } from './workload-identity.js';
 
 export interface GrantFlowOptions extends TtlPolicy {
@@ -39,7 +39,7 @@ export interface GrantCall {
   readonly session?: SessionCertificate | undefined;
   /** Why the certificate the caller presented is not an acceptable X.509-SVID, if it is not. */
   readonly sessionProblem?: string | undefined;
-  /** The request's trace, when it is recorded: kept in grant.requested so people can open it. */
+  /** The request's trace, when it is recorded: kept in its audit record so people can open it. */
   readonly traceId?: string | undefined;
 }
 
@@ -47,7 +47,8 @@ export interface GrantCall {
  * One grant, as a pipeline of named steps:
  *   read → identify (session certificate, or evidence through attestation) → throttle →
  *   decide → mint → commit (grant row and audit events, one local transaction) → deliver
- *   the audit events to the audit service in the background. When policy sends the request for
+ *   the audit events to the audit service in the background. An issued grant leaves one record,
+ *   grant.issued, which also says what was asked and decided; a refusal leaves each step's. When policy sends the request for
  *   approval, hold replaces mint and commit: a pending grant without a token, collected later.
  * A refusal at any step is audited the same way (committed locally, delivered later) and
  * leaves no grant behind.
@@ -229,11 +230,13 @@ export class GrantFlow {
     if (request.idempotencyKey) {
       Object.assign(grant, { idempotency_key: request.idempotencyKey, request_digest: requestDigest(request), token_reissue: this.credentials.reissuable(accessToken) });
     }
+    // The grant's record stands for the request and the decision too (see answeredDetail).
+    const answered = trail.takeAnswered();
     trail.add({
       kind: 'grant.issued',
       outcome: 'success',
       occurredAt: issuedAt,
-      detail: { ...issuedDetail(grant, { format: this.credentials.name, justification: request.justification, boundTo: thumbprint }), ...identityDetail(identity) },
+      detail: { ...issuedDetail(grant, { format: this.credentials.name, justification: request.justification, boundTo: thumbprint }), ...identityDetail(identity), ...answeredDetail(answered) },
     });
     if (grant.break_glass) {
       // Its own record, for whoever watches for break-glass: it must be reviewed after.
@@ -257,6 +260,7 @@ export class GrantFlow {
       trail.events.splice(trail.events.findIndex((event) => event.kind === 'grant.issued'), 1);
       const credentialEvent = trail.events.findIndex((event) => event.kind === 'credential.issued');
       if (credentialEvent >= 0) trail.events.splice(credentialEvent, 1);
+      trail.restore(answered);
       for (const event of trail.events) event.grantId = '';
       return this.replay(identity, request, trail, credential);
     }

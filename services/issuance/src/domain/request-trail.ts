@@ -26,4 +26,56 @@ export class RequestTrail {
   add(input: Omit<AuditEventInput, 'actor' | 'taskId'>): void {
     this.events.push(auditEvent(SOURCE, { ...input, actor: this.actor, taskId: this.request.task.id }));
   }
+
+  /**
+   * Takes the request and decision records out of the trail, for an issued grant's own record to
+   * carry (see answeredDetail). Put them back with restore() if that record is not kept after all.
+   */
+  takeAnswered(): AnsweredRecords {
+    const before = [...this.events];
+    const taken = before.filter((event) => ANSWERED_KINDS.has(event.kind));
+    this.events.splice(0, this.events.length, ...before.filter((event) => !ANSWERED_KINDS.has(event.kind)));
+    return { requested: taken.find((event) => event.kind === 'grant.requested'), decided: taken.find((event) => event.kind === 'decision.made'), taken, before };
+  }
+
+  /** The records takeAnswered() took, back in their places, as records of their own. */
+  restore(answered: AnsweredRecords): void {
+    const present = new Set([...this.events, ...answered.taken]);
+    const earlier = answered.before.filter((event) => present.has(event));
+    const later = this.events.filter((event) => !answered.before.includes(event));
+    this.events.splice(0, this.events.length, ...earlier, ...later);
+  }
+}
+
+/** The request and the decision an issued grant answers, while they are folded into its record. */
+export interface AnsweredRecords {
+  readonly requested: AuditEvent | undefined;
+  readonly decided: AuditEvent | undefined;
+  readonly taken: readonly AuditEvent[];
+  /** The trail as it was when they were taken, for restore(). */
+  readonly before: readonly AuditEvent[];
+}
+
+const ANSWERED_KINDS = new Set(['grant.requested', 'decision.made']);
+
+/**
+ * What grant.issued adds of the request and the decision it answers, so that it stands for all
+ * three: when it was asked and for how long, the trace it belongs to, and the decision's effect,
+ * reasons and policy set. (Task, resource, scopes, justification, policies and policy version are
+ * in grant.issued already.) One record per issued grant instead of three: each record is an
+ * outbox row, a delivery, an audit row and a chain link — most of what the audit trail costs a
+ * grant. A request refused or held for approval keeps grant.requested and decision.made apart.
+ */
+export function answeredDetail({ requested, decided }: AnsweredRecords): Record<string, unknown> {
+  const asked = requested?.detail ?? {};
+  const decision = decided?.detail ?? {};
+  return {
+    ...(requested?.occurredAt ? { requestedAt: requested.occurredAt.toISOString() } : {}),
+    ...(asked['requestedTtlSeconds'] !== undefined ? { requestedTtlSeconds: asked['requestedTtlSeconds'] } : {}),
+    ...(asked['traceId'] !== undefined ? { traceId: asked['traceId'] } : {}),
+    ...(decision['effect'] !== undefined ? { effect: decision['effect'] } : {}),
+    ...(decision['reasons'] !== undefined ? { reasons: decision['reasons'] } : {}),
+    ...(decision['policySetVersion'] !== undefined ? { policySetVersion: decision['policySetVersion'] } : {}),
+    ...(decision['breakGlass'] === true ? { breakGlass: true } : {}),
+  };
 }
