@@ -121,8 +121,8 @@ describe('33 attestors', () => {
     const once = await run('acme/deployer', 'refs/heads/main');
     await grantOn({ oidcToken: once });
     expect(await refusal(grantOn({ oidcToken: once }))).toMatchObject({ code: 'ERR_ATTESTATION_FAILED', message: expect.stringContaining('already been used') });
-    // Decisions record the claims they saw.
-    const attested = await audited('attestation.succeeded');
+    // Grants record the claims they were issued on (grant.issued carries the attestation).
+    const attested = await audited('grant.issued');
     expect(attested.some((event) => (event.detail as { claims?: string[] }).claims?.includes('ref=refs/heads/feature'))).toBe(true);
   });
 

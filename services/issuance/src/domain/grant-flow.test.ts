@@ -150,11 +150,11 @@ describe('GrantFlow', () => {
     const response = await w.flow.requestGrant(request);
     expect(w.steps).toEqual(['attest', 'decide', 'mint', 'issueCredential', 'commitGrant', 'deliverAudit']);
     expect(response.accessToken).toBe(`token-for-${w.grants[0]!.id}`);
-    // One record stands for the request, the decision and the issue (see answeredDetail).
-    expect(w.audit.map((e) => e.kind)).toEqual(['attestation.succeeded', 'grant.issued']);
+    // One record stands for the request, the attestation, the decision and the issue (see answeredDetail).
+    expect(w.audit.map((e) => e.kind)).toEqual(['grant.issued']);
     expect(w.audit.every((e) => e.grantId === w.grants[0]!.id)).toBe(true);
     const issued = w.audit.find((e) => e.kind === 'grant.issued')!;
-    expect(issued.detail).toMatchObject({ tokenId: w.grants[0]!.token_id, evidenceDigest: 'abc123', policyVersion: 'v1', policyIds: ['p1'], effect: 'allow' });
+    expect(issued.detail).toMatchObject({ tokenId: w.grants[0]!.token_id, via: 'evidence', evidenceDigest: 'abc123', policyVersion: 'v1', policyIds: ['p1'], effect: 'allow' });
     expect(issued.detail).toMatchObject({ resource: 'pg:orders-db', scopes: ['read'], taskKind: 'ci-job', requestedTtlSeconds: 600 });
     expect(new Date(issued.detail!['requestedAt'] as string).getTime()).toBeLessThanOrEqual(issued.occurredAt!.getTime());
     expect(JSON.stringify(w.audit)).not.toContain('eyJ.evidence.sig');
@@ -184,6 +184,12 @@ describe('GrantFlow', () => {
     const w = world();
     await w.flow.requestGrant(request);
     expect(w.decided[0]!.evidence).toEqual({ attestor: 'oidc', issuer: 'https://issuer.example', claims: { sub: 'builder', repository: 'acme/builder', ref: 'refs/heads/main' } });
+    expect(w.audit.find((e) => e.kind === 'grant.issued')!.detail).toMatchObject({ claims: ['sub=builder', 'repository=acme/builder', 'ref=refs/heads/main'] });
+  });
+
+  it('keeps the attestation on record when policy refuses what it proved', async () => {
+    const w = world({ decide: () => deny });
+    await expect(w.flow.requestGrant(request)).rejects.toMatchObject({ code: 'ERR_POLICY_DENIED' });
     expect(w.audit.find((e) => e.kind === 'attestation.succeeded')!.detail).toMatchObject({ claims: ['sub=builder', 'repository=acme/builder', 'ref=refs/heads/main'] });
   });
 

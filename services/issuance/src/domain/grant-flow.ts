@@ -230,7 +230,7 @@ export class GrantFlow {
     if (request.idempotencyKey) {
       Object.assign(grant, { idempotency_key: request.idempotencyKey, request_digest: requestDigest(request), token_reissue: this.credentials.reissuable(accessToken) });
     }
-    // The grant's record stands for the request and the decision too (see answeredDetail).
+    // The grant's record stands for the request, the attestation and the decision too (see answeredDetail).
     const answered = trail.takeAnswered();
     trail.add({
       kind: 'grant.issued',

@@ -28,8 +28,9 @@ export class RequestTrail {
   }
 
   /**
-   * Takes the request and decision records out of the trail, for an issued grant's own record to
-   * carry (see answeredDetail). Put them back with restore() if that record is not kept after all.
+   * Takes the request, attestation and decision records out of the trail, for an issued grant's
+   * own record to carry (see answeredDetail). Put them back with restore() if that record is not
+   * kept after all.
    */
   takeAnswered(): AnsweredRecords {
     const before = [...this.events];
@@ -47,7 +48,7 @@ export class RequestTrail {
   }
 }
 
-/** The request and the decision an issued grant answers, while they are folded into its record. */
+/** The request, attestation and decision an issued grant answers, while folded into its record. */
 export interface AnsweredRecords {
   readonly requested: AuditEvent | undefined;
   readonly decided: AuditEvent | undefined;
@@ -56,15 +57,16 @@ export interface AnsweredRecords {
   readonly before: readonly AuditEvent[];
 }
 
-const ANSWERED_KINDS = new Set(['grant.requested', 'decision.made']);
+const ANSWERED_KINDS = new Set(['grant.requested', 'attestation.succeeded', 'decision.made']);
 
 /**
- * What grant.issued adds of the request and the decision it answers, so that it stands for all
- * three: when it was asked and for how long, the trace it belongs to, and the decision's effect,
- * reasons and policy set. (Task, resource, scopes, justification, policies and policy version are
- * in grant.issued already.) One record per issued grant instead of three: each record is an
- * outbox row, a delivery, an audit row and a chain link — most of what the audit trail costs a
- * grant. A request refused or held for approval keeps grant.requested and decision.made apart.
+ * What grant.issued adds of the request and the decision it answers, so that it stands for them:
+ * when it was asked and for how long, the trace it belongs to, and the decision's effect, reasons
+ * and policy set. (Task, resource, scopes, justification, policies and policy version are in
+ * grant.issued already, and so is what attestation proved: identityDetail.) One record per issued
+ * grant instead of three or four: each record is an outbox row, a delivery, an audit row and a
+ * chain link — most of what the audit trail costs a grant. A request refused or held for approval
+ * keeps grant.requested, attestation.succeeded and decision.made as records of their own.
  */
 export function answeredDetail({ requested, decided }: AnsweredRecords): Record<string, unknown> {
   const asked = requested?.detail ?? {};
