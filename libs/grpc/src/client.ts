@@ -41,6 +41,9 @@ export function createClient<C extends Client>(
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,
     'grpc.max_receive_message_length': 4 * 1024 * 1024,
+    // No channelz: its per-call counters and registries serve only a channelz service, which
+    // no Mayfly process runs.
+    'grpc.enable_channelz': 0,
     // A target that names several addresses ("dns:///" a headless Service's pods, or an
     // "ipv4:a:p,b:q" list) spreads calls over all of them. A plain host:port keeps pick-first:
     // one peer that restarts is reconnected on the next call, where round robin would fail calls
