@@ -50,7 +50,8 @@ const CONFIG = {
 const TARGETS = {
   serialP50Ms: 3,
   c64Throughput: 1000,
-  c64P99Ms: 50,
+  // SPEC and issue 24: session grants at 64 callers with p99 ≤ 100 ms (it was 50 ms before).
+  c64P99Ms: 100,
   evidenceSerialP50Ms: 6,
   peerRatio: 0.25,
   // Issue 24: CPU per grant across every process, and the peer measured in its own process.
