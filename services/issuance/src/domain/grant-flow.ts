@@ -48,8 +48,9 @@ export interface GrantCall {
  *   read → identify (session certificate, or evidence through attestation) → throttle →
  *   decide → mint → commit (grant row and audit events, one local transaction) → deliver
  *   the audit events to the audit service in the background. An issued grant leaves one record,
- *   grant.issued, which also says what was asked and decided; a refusal leaves each step's. When policy sends the request for
- *   approval, hold replaces mint and commit: a pending grant without a token, collected later.
+ *   grant.issued, which also says what was asked, proved and decided; a refusal leaves each
+ *   step's. When policy sends the request for approval, hold replaces mint and commit: a pending
+ *   grant without a token, collected later.
  * A refusal at any step is audited the same way (committed locally, delivered later) and
  * leaves no grant behind.
  */
