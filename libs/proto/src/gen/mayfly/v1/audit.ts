@@ -109,7 +109,9 @@ export interface AuditEvent {
     | undefined;
   /**
    * grant.requested, attestation.succeeded, attestation.failed, decision.made,
-   * grant.issued, grant.revoked, grant.completed, ...
+   * grant.issued, grant.revoked, grant.completed, ... An issued grant is recorded by
+   * grant.issued alone, which carries its request, attestation and decision; a refused or
+   * held request leaves grant.requested, attestation.* and decision.made.
    */
   kind: string;
   /** Who acted: a SPIFFE ID, a service, or a person. */
