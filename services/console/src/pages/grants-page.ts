@@ -49,10 +49,21 @@ ${nextPageToken ? html`<p class="paging"><a rel="next" href="/grants?${next.toSt
   );
 }
 
-/** What readers also see of a grant: its audit events, oldest first, and its trace. */
+/** What readers also see of a grant: its audit events, newest first (newestFirst), and its trace. */
 export interface GrantStory {
   readonly events: readonly AuditEvent[];
   readonly traceUrl: string | undefined;
+}
+
+/**
+ * A grant's events as they happened, newest first. The sequence is the order the audit service
+ * recorded them in, and each service delivers its own records (after a short linger): a task
+ * completed by the revocation service a moment after issue can be recorded before the grant's
+ * own grant.issued. When it happened is occurredAt; the sequence breaks ties.
+ */
+export function newestFirst(events: readonly AuditEvent[]): AuditEvent[] {
+  const at = (event: AuditEvent) => event.occurredAt?.getTime() ?? 0;
+  return [...events].sort((a, b) => at(b) - at(a) || b.sequence - a.sequence);
 }
 
 /** One grant's story: what was asked and why, the decision's policies, who approved, the token, and how it ended. */
