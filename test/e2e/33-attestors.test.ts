@@ -78,7 +78,10 @@ describe('33 attestors', () => {
 
     const grant = await withClient(() => projected('payments', 'api'), (client) => client.acquire({ task: task(), resource: RESOURCE, actions: ['read'], autoRenew: false }));
     expect(grant.grant.spiffeId).toBe(`spiffe://${TD}/ns/payments/sa/api`);
-    const started = (await audited('session.started')).find((event) => event.actor === `spiffe://${TD}/ns/payments/sa/api`);
+    // Delivered in the background (after the audit delivery linger): wait for it.
+    const sessionStarted = async () => (await audited('session.started')).find((event) => event.actor === `spiffe://${TD}/ns/payments/sa/api`);
+    await eventually(async () => (await sessionStarted()) !== undefined, 10_000, 50);
+    const started = await sessionStarted();
     expect((started?.detail as { claims: string[] }).claims).toEqual(expect.arrayContaining(['namespace=payments', 'service_account=api', 'pod_name=api-7d9f', `trust_domain=${TD}`]));
     // A Kubernetes token is reusable until it expires (kubelet rotates it): the same one again is fine.
     const token = await projected('payments', 'api');
