@@ -1,9 +1,9 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditTrail } from '@mayfly/audit-trail';
-import type { GrantRecord } from '@mayfly/db';
+import { findGrant, type GrantRecord } from '@mayfly/db';
 import { auditEvent } from '@mayfly/model';
-import type { AuditEvent } from '@mayfly/proto';
+import { AuditEvent } from '@mayfly/proto';
 import { PostgresGrantStore } from '../../services/issuance/src/adapters/postgres-grant-store.js';
 import { scratchDatabase, scratchGrant, type ScratchDatabase } from '../support/scratch-database.js';
 
@@ -95,6 +95,45 @@ describe('grant group commit', () => {
     const { rows } = await observer.query<{ n: string }>('SELECT count(*) AS n FROM grants WHERE xmin = (SELECT xmin FROM grants WHERE id = $1)', [grant.id]);
     expect(Number(rows[0]!.n)).toBe(1);
     expect(Number((await observer.query<{ n: string }>('SELECT count(*) AS n FROM grants')).rows[0]!.n)).toBe(Number(before.rows[0]!.n) + 1);
+  });
+
+  it('stores every field of every grant in a batch as given, and its outbox entries in the order they happened', async () => {
+    const store = storeWith(1);
+    const parent = grantWith();
+    await store.commitGrant(parent, eventsOf(parent));
+    const deadline = new Date(Date.now() + 60_000);
+    const unusual: GrantRecord = {
+      ...grantWith('keyed-round-trip'),
+      task_reference: 'ticket "42" — ünïcode, a backslash \\ and a comma,',
+      task_deadline: deadline,
+      actions: ['read', 'write'],
+      policy_ids: ['policy one', 'policy,two'],
+      heartbeat_interval_seconds: 15,
+      single_use: true,
+      parent_grant_id: parent.id,
+      ancestor_grant_ids: [parent.id],
+      delegators: ['spiffe://example.org/ci/lead'],
+      break_glass: true,
+      review_groups: ['sre', 'security'],
+    };
+    const plain = Array.from({ length: 5 }, () => grantWith());
+    const batch = [plain[0]!, unusual, ...plain.slice(1)].map((grant) => ({ grant, events: eventsOf(grant) }));
+    const outcomes = await Promise.all(batch.map(({ grant, events }) => store.commitGrant(grant, events)));
+    expect(outcomes.every((outcome) => outcome === 'committed')).toBe(true);
+    expect(await transactionsHolding(batch.slice(1).map(({ grant }) => grant.id))).toBe(1);
+
+    for (const { grant } of batch) {
+      const { created_at, reviewed_at, reviewed_by, review, ...stored } = (await findGrant(scratch.db, grant.id))!;
+      expect(stored).toEqual(grant);
+      expect([reviewed_at, reviewed_by, review]).toEqual([null, null, null]);
+      expect(created_at).toBeInstanceOf(Date);
+    }
+    const events = batch.flatMap((item) => item.events);
+    const { rows } = await observer.query<{ payload: Buffer }>(
+      "SELECT payload FROM audit_outbox WHERE owner = 'issuance' AND id = ANY($1::uuid[]) ORDER BY position",
+      [events.map((event) => event.id)],
+    );
+    expect(rows.map((row) => AuditEvent.decode(row.payload))).toEqual(events);
   });
 
   it('a grant the database refuses for its own row fails alone; the rest of its batch commits', async () => {
