@@ -3,10 +3,11 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import { AUDIT_DELIVERY_LINGER_MS, AUDIT_MAX_ATTEMPTS, EnvReader, serviceAddress } from '@mayfly/config';
 import { MayflyError, type Logger } from '@mayfly/core';
 import { enqueueAuditEvents, type Database, type Kysely } from '@mayfly/db';
-import { AuditEvent } from '@mayfly/proto';
+import type { AuditEvent } from '@mayfly/proto';
 import { Periodic, mayflyMetrics } from '@mayfly/telemetry';
 import { auditEvent } from '@mayfly/model';
 import { takeBatch, type Queued } from './batching.js';
+import { asBuffer, decodeAuditEvent, encodedAuditEvent, encodeForCommit } from './encoded-events.js';
 import { grpcAuditSink, postgresAuditOutbox, type AuditOutbox, type AuditSink } from './ports.js';
 
 export interface AuditTrailOptions {
@@ -64,11 +65,7 @@ export class AuditTrail {
 
   /** Events as outbox entries, for a caller that writes them in its own statement. */
   outboxEntries(events: readonly AuditEvent[]): { id: string; payload: Buffer }[] {
-    return events.map((event) => {
-      const payload = Buffer.from(AuditEvent.encode(event).finish());
-      encodedSizes.set(event, payload.length);
-      return { id: event.id, payload };
-    });
+    return events.map((event) => ({ id: event.id, payload: asBuffer(encodeForCommit(event)) }));
   }
 
   /** Adds events to the outbox inside the caller's transaction. */
@@ -192,7 +189,7 @@ export class AuditTrail {
         eventKind: event.kind,
         attempts,
         error: error.message,
-        payloadDigest: createHash('sha256').update(AuditEvent.encode(event).finish()).digest('hex'),
+        payloadDigest: createHash('sha256').update(encodedAuditEvent(event)).digest('hex'),
       },
     });
     await this.outbox.enqueue(this.outboxEntries([notice]));
@@ -206,7 +203,7 @@ export class AuditTrail {
           const listed = await this.outbox.listPending(BATCH);
           const pending = listed.filter((entry) => !this.delivering.has(entry.id));
           if (pending.length === 0) return;
-          const delivered = await this.deliver(pending.map((entry) => AuditEvent.decode(entry.payload)));
+          const delivered = await this.deliver(pending.map((entry) => decodeAuditEvent(entry.payload)));
           // Partly delivered (an event was refused): go on; what is left is retried next round.
           if (listed.length < BATCH) return;
           if (!delivered && !(await this.madeProgress(pending.map((entry) => entry.id)))) return;
@@ -254,15 +251,8 @@ export class AuditTrail {
   }
 }
 
-/**
- * Sizes of events encoded for the outbox, so that delivering them (which budgets batches by
- * bytes) does not encode each grant's events a second time. An event changed after it was
- * encoded only skews the budget, which a refused batch's split makes up for.
- */
-const encodedSizes = new WeakMap<AuditEvent, number>();
-
 function encodedSize(events: readonly AuditEvent[]): number {
-  return events.reduce((sum, event) => sum + (encodedSizes.get(event) ?? AuditEvent.encode(event).finish().length), 0);
+  return events.reduce((sum, event) => sum + encodedAuditEvent(event).length, 0);
 }
 
 /**

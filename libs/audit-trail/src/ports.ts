@@ -8,8 +8,10 @@ import {
   type Database,
   type Kysely,
 } from '@mayfly/db';
+import { makeGenericClientConstructor, type Client } from '@grpc/grpc-js';
 import { callUnary, createClient } from '@mayfly/grpc';
-import { AuditServiceClient, type AuditEvent } from '@mayfly/proto';
+import { AuditServiceService, type AuditEvent, type RecordResponse } from '@mayfly/proto';
+import { recordRequestBytes } from './encoded-events.js';
 
 /** One service's outbox of audit events: where they wait, are retried, and are set aside. */
 export interface AuditOutbox {
@@ -42,10 +44,22 @@ export function postgresAuditOutbox(db: Kysely<Database>, owner: string): AuditO
   };
 }
 
+/**
+ * A client of the audit service's Record that writes the request from the events' encodings
+ * (recordRequestBytes): the audit service reads the same RecordRequest, and the sender does not
+ * encode again what it encoded for its outbox.
+ */
+const RecordClient = makeGenericClientConstructor(
+  { record: { ...AuditServiceService.record, requestSerialize: recordRequestBytes } },
+  'mayfly.v1.AuditService',
+);
+type RecordMethod = Parameters<typeof callUnary<readonly AuditEvent[], RecordResponse>>[1];
+
 export function grpcAuditSink(auditAddress: string): AuditSink {
-  const client = createClient(AuditServiceClient, auditAddress, 'audit');
+  const client: Client & { record?: unknown } = createClient(RecordClient, auditAddress, 'audit');
+  const record = client.record as RecordMethod;
   return {
-    record: async (events, deadline) => void (await callUnary(client, client.record, { events: [...events] }, { deadline, timeoutMs: 2_000, target: 'audit' })),
+    record: async (events, deadline) => void (await callUnary(client, record, events, { deadline, timeoutMs: 2_000, target: 'audit' })),
     close: () => client.close(),
   };
 }
