@@ -21,12 +21,7 @@ export function encodeForCommit(event: AuditEvent): Uint8Array {
 
 /** The event's encoding as last committed (or read back), else made now. */
 export function encodedAuditEvent(event: AuditEvent): Uint8Array {
-  let bytes = encodings.get(event);
-  if (!bytes) {
-    bytes = AuditEvent.encode(event).finish();
-    encodings.set(event, bytes);
-  }
-  return bytes;
+  return encodings.get(event) ?? encodeForCommit(event);
 }
 
 /** An event decoded from `bytes`: delivering it sends them as they are. */
