@@ -245,7 +245,10 @@ describe('41 dynamic logins on the grant path', () => {
       expect((await Promise.all(grants.map(({ login }) => roleExists(login.user)))).every(Boolean)).toBe(true);
       replica = await t.mesh.startReplica('issuance', { env: { MAYFLY_LOGIN_RECONCILE_MS: '600000' } });
       await eventually(async () => (await Promise.all(grants.map(({ login }) => roleExists(login.user)))).every((exists) => !exists), 10_000, 100);
-      const how = await t.db.selectFrom('audit_events').select('detail').where('kind', '=', 'credential.destroyed').where('grant_id', 'in', grants.map(({ grantId }) => grantId)).execute();
+      // The records follow the drops through the outbox (delivered up to the audit linger later).
+      const destroyedRecords = () => t.db.selectFrom('audit_events').select('detail').where('kind', '=', 'credential.destroyed').where('grant_id', 'in', grants.map(({ grantId }) => grantId)).execute();
+      await eventually(async () => (await destroyedRecords()).length === grants.length, 10_000, 50);
+      const how = await destroyedRecords();
       expect(how.map((row) => JSON.stringify(row.detail))).toEqual(grants.map(() => expect.stringContaining('from the revocation stream')));
     } finally {
       await replica?.stop().catch(() => undefined);
