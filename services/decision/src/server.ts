@@ -1,7 +1,7 @@
 import { Periodic } from '@mayfly/telemetry';
 import { fileURLToPath } from 'node:url';
 import { auditTrailFromEnv } from '@mayfly/audit-trail';
-import { EnvReader, MAX_TTL_SECONDS, POLICY_CHECK_MS, POLICY_DIR, commonSettings } from '@mayfly/config';
+import { DECISION_ANSWERS_REMEMBERED, EnvReader, MAX_TTL_SECONDS, POLICY_CHECK_MS, POLICY_DIR, commonSettings } from '@mayfly/config';
 import type { Logger } from '@mayfly/core';
 import { PolicySetListener, assertDatabaseReachable, assertSchemaCurrent, createDatabase } from '@mayfly/db';
 import { startGrpcServer, type Closer } from '@mayfly/grpc';
@@ -46,7 +46,7 @@ export async function startDecisionService(log: Logger): Promise<Closer[]> {
     }
     if (onDisk !== undefined && onDisk !== stored.digest) log.info({ policyDir, policySetVersion: stored.version }, `the policy directory differs from the active policy set; to use it: mayfly policy push ${policyDir}`);
   }
-  const live = new LivePolicies(store, log);
+  const live = new LivePolicies(store, log, { answersRemembered: env.read(DECISION_ANSWERS_REMEMBERED) });
   await live.load();
   const listener = new PolicySetListener(settings.databaseUrl, (error) => log.warn({ err: error }, 'policy set notifications interrupted; reconnecting (the periodic check still runs)'));
   listener.onNotification(() => void live.refresh());

@@ -76,6 +76,7 @@ export const SETTINGS: readonly RegistryEntry[] = [
   issuance.WEBHOOK_CA_FILE,
   decision.POLICY_DIR,
   decision.POLICY_CHECK_MS,
+  decision.DECISION_ANSWERS_REMEMBERED,
   attestation.CLOCK_TOLERANCE_SECONDS,
   attestation.ISSUER_CACHE_MS,
   attestation.ISSUER_CA_FILE,

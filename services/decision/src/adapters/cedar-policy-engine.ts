@@ -6,6 +6,7 @@ import { MayflyError, allEvidenceClaimNames } from '@mayfly/core';
 import { RiskTier, riskTierToJSON } from '@mayfly/proto';
 import { APPROVAL_RULES_FILE, parseApprovalRules, type ApprovalRule } from '../domain/approval-rules.js';
 import type { PolicyAnswer, PolicyEngine, PolicyQuery } from '../domain/policy-engine.js';
+import { contextReads, readContextKey, type ContextReads } from './cedar-context-reads.js';
 
 /** The schema file every policy directory must hold (see policies/schema.cedarschema). */
 export const SCHEMA_FILE = 'schema.cedarschema';
@@ -34,19 +35,31 @@ export const SCHEMA_FILE = 'schema.cedarschema';
  *
  * A policy that fails to evaluate for a request (an overflow, a missing attribute) makes the
  * answer deny: Cedar itself would skip it, which turns a broken forbid into an allow.
+ *
+ * Answers are remembered (up to `answersRemembered`, oldest forgotten first) under everything
+ * evaluation can see: the principal and resource entities with their attributes, the action,
+ * and the values of the context paths the policies read (cedar-context-reads.ts). A workload's
+ * hundredth grant for a new task on the same resource then costs a map lookup instead of a Cedar
+ * evaluation (~130 µs). An engine is one policy set version, so a push starts with none remembered.
  */
 export class CedarPolicyEngine implements PolicyEngine {
   readonly version: string;
   private readonly setId: string;
   private readonly limitsById: ReadonlyMap<string, PolicyLimits>;
+  private readonly reads: ContextReads;
+  private readonly answersRemembered: number;
+  /** Answers by what decided them, oldest first (a Map keeps insertion order). */
+  private readonly answers = new Map<string, PolicyAnswer>();
 
-  private constructor(setId: string, version: string, limitsById: ReadonlyMap<string, PolicyLimits>) {
+  private constructor(setId: string, version: string, limitsById: ReadonlyMap<string, PolicyLimits>, reads: ContextReads, options: CedarEngineOptions) {
     this.setId = setId;
     this.version = version;
     this.limitsById = limitsById;
+    this.reads = reads;
+    this.answersRemembered = options.answersRemembered ?? DEFAULT_ANSWERS_REMEMBERED;
   }
 
-  static fromDirectory(directory: string): CedarPolicyEngine {
+  static fromDirectory(directory: string, options: CedarEngineOptions = {}): CedarPolicyEngine {
     let files: string[];
     try {
       files = readdirSync(directory).filter((f) => f.endsWith('.cedar')).sort();
@@ -67,12 +80,13 @@ export class CedarPolicyEngine implements PolicyEngine {
       files.map((file) => ({ name: basename(file, '.cedar'), text: readFileSync(join(directory, file), 'utf8') })),
       schema,
       readOptional(join(directory, APPROVAL_RULES_FILE)),
+      options,
     );
   }
 
   /** `approvalRules`: the text of approval-rules.json, if there is one; versioned with the policies. */
-  static fromSources(sources: readonly { name: string; text: string }[], schema: string, approvalRules?: string): CedarPolicyEngine {
-    const { policies, limitsById, problems, digest } = readPolicies(sources, schema, approvalRules);
+  static fromSources(sources: readonly { name: string; text: string }[], schema: string, approvalRules?: string, options: CedarEngineOptions = {}): CedarPolicyEngine {
+    const { policies, policyJson, limitsById, problems, digest } = readPolicies(sources, schema, approvalRules);
     if (problems.length > 0) {
       throw new MayflyError('ERR_CONFIG', `Cedar policies refused (unreadable, or they do not match the schema): ${problems.map(formatProblem).join('; ')}`);
     }
@@ -80,7 +94,7 @@ export class CedarPolicyEngine implements PolicyEngine {
     const setId = `mayfly-${version}`;
     const parsed = cedar.preparsePolicySet(setId, { staticPolicies: policies });
     if (parsed.type === 'failure') throw new MayflyError('ERR_CONFIG', `cannot load the Cedar policy set: ${parsed.errors.map((e) => e.message).join('; ')}`);
-    return new CedarPolicyEngine(setId, version, limitsById);
+    return new CedarPolicyEngine(setId, version, limitsById, contextReads(policyJson), options);
   }
 
   /**
@@ -99,39 +113,52 @@ export class CedarPolicyEngine implements PolicyEngine {
   evaluate(query: PolicyQuery): PolicyAnswer {
     const principal = { type: 'Mayfly::Workload', id: query.workload.spiffeId };
     const resource = { type: 'Mayfly::Resource', id: query.resource };
-    const answer = cedar.statefulIsAuthorized({
-      principal,
-      action: { type: 'Mayfly::Action', id: query.action },
-      resource,
-      context: {
-        task: {
-          id: query.task.id,
-          kind: query.task.kind,
-          reference: query.task.reference,
-          hasDeadline: query.task.deadline !== undefined,
-        },
-        ttlSeconds: query.requestedTtlSeconds,
-        justification: query.justification,
-        hourUtc: query.now.getUTCHours(),
-        delegation: delegationContext(query),
-        breakGlass: query.breakGlass,
-        evidence: evidenceContext(query),
+    const action = { type: 'Mayfly::Action', id: query.action };
+    const context = {
+      task: {
+        id: query.task.id,
+        kind: query.task.kind,
+        reference: query.task.reference,
+        hasDeadline: query.task.deadline !== undefined,
       },
-      preparsedPolicySetId: this.setId,
-      entities: [
-        {
-          uid: principal,
-          attrs: {
-            environment: query.workload.environment,
-            riskTier: riskTierName(query.workload.riskTier),
-            ownerTeam: query.workload.ownerTeam,
-            shared: query.workload.shared,
-          },
-          parents: [],
+      ttlSeconds: query.requestedTtlSeconds,
+      justification: query.justification,
+      hourUtc: query.now.getUTCHours(),
+      delegation: delegationContext(query),
+      breakGlass: query.breakGlass,
+      evidence: evidenceContext(query),
+    };
+    const entities: cedar.EntityJson[] = [
+      {
+        uid: principal,
+        attrs: {
+          environment: query.workload.environment,
+          riskTier: riskTierName(query.workload.riskTier),
+          ownerTeam: query.workload.ownerTeam,
+          shared: query.workload.shared,
         },
-        { uid: resource, attrs: { scheme: query.resource.split(':', 1)[0] ?? '' }, parents: [] },
-      ],
-    });
+        parents: [],
+      },
+      { uid: resource, attrs: { scheme: query.resource.split(':', 1)[0] ?? '' }, parents: [] },
+    ];
+    if (this.answersRemembered === 0) return this.answer(cedar.statefulIsAuthorized({ principal, action, resource, context, preparsedPolicySetId: this.setId, entities }));
+    const key = `${JSON.stringify([entities, query.action])}\n${readContextKey(context, this.reads)}`;
+    const remembered = this.answers.get(key);
+    if (remembered) return remembered;
+    const answer = this.answer(cedar.statefulIsAuthorized({ principal, action, resource, context, preparsedPolicySetId: this.setId, entities }));
+    if (this.answers.size >= this.answersRemembered) this.answers.delete(this.answers.keys().next().value as string);
+    // Shared by every request with this key from now on: nobody may change it.
+    this.answers.set(key, deepFreeze(answer));
+    return answer;
+  }
+
+  /** How many answers are remembered now (for tests and metrics). */
+  get answersHeld(): number {
+    return this.answers.size;
+  }
+
+  /** Cedar's answer as Mayfly's: the limits of the policies that decided it, any error a deny. */
+  private answer(answer: cedar.AuthorizationAnswer): PolicyAnswer {
     if (answer.type === 'failure') {
       // Cannot evaluate means cannot allow.
       return { ...NOTHING_ALLOWED, policyIds: [], errors: answer.errors.map((e) => e.message) };
@@ -161,6 +188,19 @@ export class CedarPolicyEngine implements PolicyEngine {
     };
   }
 }
+
+function deepFreeze(answer: PolicyAnswer): PolicyAnswer {
+  for (const value of Object.values(answer)) if (typeof value === 'object' && value !== null) Object.freeze(value);
+  answer.approvalRules.forEach((rule) => Object.freeze(rule.approverGroups));
+  return Object.freeze(answer);
+}
+
+export interface CedarEngineOptions {
+  /** How many answers to remember (MAYFLY_DECISION_ANSWERS_REMEMBERED); 0 asks Cedar every time. */
+  readonly answersRemembered?: number;
+}
+
+export const DEFAULT_ANSWERS_REMEMBERED = 10_000;
 
 /** What a policy's annotations limit: each token's lifetime, the grant's renewals, who must approve. */
 interface PolicyLimits {
@@ -243,6 +283,7 @@ const lineAt = (text: string, offset: number): number => text.slice(0, Math.max(
  */
 function readPolicies(sources: readonly { name: string; text: string }[], schema: string, approvalRules: string | undefined) {
   const policies: Record<string, string> = {};
+  const policyJson: unknown[] = [];
   const where = new Map<string, { file: string; text: string; offset: number }>();
   const limitsById = new Map<string, PolicyLimits>();
   const problems: PolicyProblem[] = [];
@@ -285,6 +326,7 @@ function readPolicies(sources: readonly { name: string; text: string }[], schema
         problems.push({ ...at, message: (error as Error).message });
       }
       policies[id] = text;
+      policyJson.push(json.json);
       where.set(id, { file: source.name, text, offset });
     }
   }
@@ -301,7 +343,7 @@ function readPolicies(sources: readonly { name: string; text: string }[], schema
       problems.push({ file: place?.file ?? '?', line, policyId: e.policyId, message: `${e.error.message}${e.error.help ? ` (${e.error.help})` : ''}` });
     }
   }
-  return { policies, limitsById, problems, digest: hash.digest('hex').slice(0, 16) };
+  return { policies, policyJson, limitsById, problems, digest: hash.digest('hex').slice(0, 16) };
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Logger } from '@mayfly/core';
 import type { PolicyEngine } from '../domain/policy-engine.js';
+import type { CedarEngineOptions } from './cedar-policy-engine.js';
 import { engineFromFiles } from './policy-files.js';
 import type { PostgresPolicyStore } from './postgres-policy-store.js';
 
@@ -22,6 +23,7 @@ export class LivePolicies {
   constructor(
     private readonly store: PostgresPolicyStore,
     private readonly log: Logger,
+    private readonly engineOptions: CedarEngineOptions = {},
   ) {}
 
   /** Loads the active version; throws if there is none or it does not load (the service cannot start). */
@@ -49,7 +51,7 @@ export class LivePolicies {
       const row = await this.store.active();
       if (!row) throw new Error('no policy set is stored (push one: mayfly policy push DIR)');
       if (this.active && row.version <= this.active.setVersion) return;
-      const engine = engineFromFiles(row.files);
+      const engine = engineFromFiles(row.files, this.engineOptions);
       this.active = { engine, setVersion: row.version };
       this.log.info({ policySetVersion: row.version, policyVersion: engine.version, files: row.files.length }, 'policy set loaded');
     } catch (error) {

@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { MayflyError } from '@mayfly/core';
 import { APPROVAL_RULES_FILE } from '../domain/approval-rules.js';
-import { CedarPolicyEngine, SCHEMA_FILE, type PolicyProblem } from './cedar-policy-engine.js';
+import { CedarPolicyEngine, SCHEMA_FILE, type CedarEngineOptions, type PolicyProblem } from './cedar-policy-engine.js';
 
 /** One file of a policy set: a *.cedar file, schema.cedarschema or approval-rules.json. */
 export interface PolicyFile {
@@ -48,10 +48,10 @@ export function checkPolicyFiles(files: readonly PolicyFile[]): { version: strin
 }
 
 /** Loads a set (checked when it was stored; a problem here is ERR_CONFIG). */
-export function engineFromFiles(files: readonly PolicyFile[]): CedarPolicyEngine {
+export function engineFromFiles(files: readonly PolicyFile[], options: CedarEngineOptions = {}): CedarPolicyEngine {
   const { schema, policies, approvalRules } = split(files);
   if (schema === undefined) throw new MayflyError('ERR_CONFIG', `the policy set has no ${SCHEMA_FILE}`);
-  return CedarPolicyEngine.fromSources(policies, schema, approvalRules);
+  return CedarPolicyEngine.fromSources(policies, schema, approvalRules, options);
 }
 
 function split(files: readonly PolicyFile[]): { schema: string | undefined; policies: { name: string; text: string }[]; approvalRules: string | undefined } {
