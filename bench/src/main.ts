@@ -27,6 +27,8 @@ const CONFIG = {
   seconds: env('BENCH_SECONDS', 20),
   warmupSeconds: env('BENCH_WARMUP_SECONDS', 5),
   concurrency: (process.env['BENCH_CONCURRENCY'] ?? '1,16,64').split(',').map(Number),
+  /** Workloads (each its own session and connection) the grant load is spread over (BENCH_WORKLOADS). */
+  workloads: BENCH_WORKLOADS,
   /** Concurrency levels for grants with fresh evidence and for the OAuth peer. */
   comparedConcurrency: (process.env['BENCH_COMPARED_CONCURRENCY'] ?? '1,64').split(',').map(Number),
   /** Evidence minted before each fresh-evidence phase (per 1 caller; scaled by concurrency up to 20,000). */
