@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { spawn } from 'node:child_process';
 import { createPublicKey, verify, type JsonWebKeyInput } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -70,6 +70,18 @@ const TARGETS = {
   loginGrantSerialP50Ms: 15,
   revokeToSessionEndedP99Ms: 100,
 };
+/**
+ * What one system call costs on this machine (µs per `stat`, before the mesh starts): machines of
+ * the same description differed by several times here (2026-12-05), and every grant pays system
+ * calls in each process it crosses, so results are compared only between runs with similar values.
+ */
+function systemCallMicroseconds(): number {
+  const calls = 20_000;
+  const started = performance.now();
+  for (let i = 0; i < calls; i++) statSync(stateDir, { throwIfNoEntry: false });
+  return Math.round(((performance.now() - started) * 1000 * 100) / calls) / 100;
+}
+
 const stateDir = resolve(process.env['MAYFLY_STATE_DIR'] ?? '.mayfly');
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
@@ -365,7 +377,8 @@ async function ensureMesh(): Promise<{ mesh: Mesh | undefined; stop: () => Promi
 async function main(): Promise<void> {
   const startedAt = new Date();
   const command = `npm run bench${process.env['BENCH_SECONDS'] ? ` (BENCH_SECONDS=${process.env['BENCH_SECONDS']})` : ''}`;
-  say(`Mayfly benchmark: ${CONFIG.seconds}s per concurrency level after ${CONFIG.warmupSeconds}s warm-up; ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), Node ${process.version}`);
+  const statMicroseconds = systemCallMicroseconds();
+  say(`Mayfly benchmark: ${CONFIG.seconds}s per concurrency level after ${CONFIG.warmupSeconds}s warm-up; ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), Node ${process.version}; a system call (stat) costs ${statMicroseconds} µs`);
   const { mesh, stop, natsUrl } = await ensureMesh();
   const issuer = await DevIssuer.create(DEMO.issuer, join(stateDir, 'dev-issuer.jwk'));
   const nats = await connectBus(natsUrl, 'mayfly-bench');
@@ -459,7 +472,7 @@ async function main(): Promise<void> {
     const result = {
       startedAt: startedAt.toISOString(),
       command,
-      machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform} ${process.arch}` },
+      machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform} ${process.arch}`, statMicroseconds },
       config: CONFIG,
       grants,
       evidenceGrants: evidence,
