@@ -68,7 +68,7 @@ describe('05 observability', () => {
       issuance: [
         'mayfly.v1.IssuanceService/RequestGrant',
         'mayfly.v1.AttestationService/Attest',
-        'mayfly.v1.DecisionService/Decide',
+        'mayfly.v1.DecisionService/DecideStream',
         'sign',
         'persist grant',
         'audit deliver',
@@ -76,7 +76,7 @@ describe('05 observability', () => {
         'mayfly.v1.RevocationService/Revoke',
       ],
       attestation: ['mayfly.v1.AttestationService/Attest', 'attest', 'pg SELECT'],
-      decision: ['mayfly.v1.DecisionService/Decide', 'decide'],
+      decision: ['mayfly.v1.DecisionService/DecideStream', 'decide'],
       audit: ['mayfly.v1.AuditService/Record', 'audit append'],
       revocation: ['mayfly.v1.RevocationService/Revoke', 'revoke', `${t.stream.subjectPrefix}.grant publish`],
       'edge-verifier': [`${t.stream.subjectPrefix}.grant process`],

@@ -1,12 +1,12 @@
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callUnary } from '@mayfly/grpc';
-import { DecideRequest, DecisionServiceClient, Effect, RiskTier } from '@mayfly/proto';
+import { DecideRequest, DecisionServiceClient, Effect, RiskTier, type DecideStreamResponse } from '@mayfly/proto';
 import { DEV, PROD, RESOURCE, eventually, refusal, startTestMesh, wireStatus, type TestMesh } from '../support/test-mesh.js';
 
 // Issue 24, points 3 and 4, against a real mesh: under concurrency issuance commits grants in
-// shared transactions and asks decision for many decisions in one DecideBatch call; every caller
-// still gets its own answer — its grant, or its own refusal — and a request alone goes by Decide.
+// shared transactions and asks decision for many decisions in one message of its DecideStream;
+// every caller still gets its own answer — its grant, or its own refusal.
 
 let t: TestMesh;
 let decisionAsIssuance: DecisionServiceClient;
@@ -69,6 +69,38 @@ describe('44 batched grant path', () => {
     expect(wireStatus(stranger)).toBe(status.PERMISSION_DENIED);
   });
 
+  it('DecideStream answers each message by its id, as DecideBatch would, and only for issuance', async () => {
+    const allowed = decideRequest();
+    const outsideCeiling = decideRequest({ actions: ['delete'] });
+    const malformed = decideRequest({ resource: '' });
+    const { outcomes: batchOutcomes } = await callUnary(decisionAsIssuance, decisionAsIssuance.decideBatch, { requests: [allowed, outsideCeiling, malformed] });
+
+    const stream = decisionAsIssuance.decideStream();
+    const answers = new Map<number, DecideStreamResponse>();
+    const allAnswered = new Promise<void>((resolve, reject) => {
+      stream.on('data', (answer: DecideStreamResponse) => {
+        answers.set(answer.id, answer);
+        if (answers.size === 2) resolve();
+      });
+      stream.on('error', reject);
+    });
+    stream.write({ id: 7, requests: [allowed, outsideCeiling, malformed], traceparent: '' });
+    stream.write({ id: 9, requests: [outsideCeiling], traceparent: '' });
+    await allAnswered;
+    stream.end();
+    // Policy-set versions and decisions are the same as the batch's; only the framing differs.
+    expect(answers.get(7)!.outcomes).toEqual(batchOutcomes);
+    expect(answers.get(9)!.outcomes).toEqual([batchOutcomes[1]]);
+
+    const stranger = decisionAsRevocation.decideStream();
+    const refused = await new Promise<{ code?: number }>((resolve) => {
+      stranger.on('error', resolve);
+      stranger.on('data', () => resolve({ code: -1 })); // an answer would be a failure
+      stranger.write({ id: 1, requests: [allowed], traceparent: '' });
+    });
+    expect(refused.code).toBe(status.PERMISSION_DENIED);
+  });
+
   it('64 concurrent grant requests share transactions and decision calls; each caller gets its own grant or refusal', async () => {
     const devSession = t.client(DEV.subject, { session: true });
     const prodSession = t.client(PROD.subject, { session: true });
@@ -106,8 +138,9 @@ describe('44 batched grant path', () => {
     const batches = await histogram('decision', 'mayfly_decide_batch');
     expect(commits.sum - commitsBefore.sum).toBe(48); // every grant committed once…
     expect(commits.count - commitsBefore.count).toBeLessThan(48); // …in fewer transactions
-    expect(batches.count - batchesBefore.count, JSON.stringify({ batches, batchesBefore })).toBeGreaterThan(0); // some decisions went together
-    expect(batches.sum - batchesBefore.sum).toBeLessThanOrEqual(64);
+    // Every decision was asked over DecideStream (a message each ask), and some went together.
+    expect(batches.sum - batchesBefore.sum).toBe(64);
+    expect(batches.count - batchesBefore.count, JSON.stringify({ batches, batchesBefore })).toBeLessThan(64);
     await Promise.all(answers.map((a) => a.grant?.release()));
   });
 
@@ -118,5 +151,21 @@ describe('44 batched grant path', () => {
     // Nothing delivered stays behind (they were kept, marked delivered, and never pruned).
     expect(await t.db.selectFrom('audit_outbox').select('id').where('delivered_at', 'is not', null).execute()).toEqual([]);
     await grant.release();
+  });
+
+  it('decision restarting ends issuance’s stream at once, and grants are decided again after it', async () => {
+    const session = t.client(DEV.subject, { session: true });
+    const ask = (id: string) => session.acquire({ task: { id, kind: 'ci-job', reference: '', deadline: undefined }, resource: RESOURCE, actions: ['read'] });
+    await (await ask('restart-before')).release(); // issuance's DecideStream is open
+    const started = Date.now();
+    await t.mesh.stopService('decision', 'SIGTERM');
+    // It drains for up to MAYFLY_DRAIN_SECONDS (10 s) while calls are open: the stream must not be one.
+    expect(Date.now() - started).toBeLessThan(5_000);
+    const whileDown = await refusal(ask('restart-down'));
+    expect(whileDown.code).toBe('ERR_DEPENDENCY_UNAVAILABLE');
+    await t.mesh.startService('decision');
+    const after = await ask('restart-after');
+    expect(after.grant.task?.id).toBe('restart-after');
+    await after.release();
   });
 });

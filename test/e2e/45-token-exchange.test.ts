@@ -118,7 +118,7 @@ describe('45 token exchange (RFC 8693) over HTTPS', () => {
     // Each service exports its spans in its own time: wait until all three have.
     const servedBy = (service: string, name: string) => spansOfTrace().some((s) => s.service === service && s.name === name);
     await eventually(
-      async () => servedBy('mayfly-issuance', 'POST /oauth2/token') && servedBy('mayfly-attestation', 'mayfly.v1.AttestationService/Attest') && servedBy('mayfly-decision', 'mayfly.v1.DecisionService/Decide'),
+      async () => servedBy('mayfly-issuance', 'POST /oauth2/token') && servedBy('mayfly-attestation', 'mayfly.v1.AttestationService/Attest') && servedBy('mayfly-decision', 'mayfly.v1.DecisionService/DecideStream'),
       15_000,
       100,
     );

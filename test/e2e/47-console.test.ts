@@ -210,7 +210,7 @@ describe('47 the operator console in a browser', () => {
     // Spans are exported in batches: the trace's root (issuance's RequestGrant) reaches the file within a few seconds.
     const namesInTrace = () => readFileSync(TRACES, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { traceId: string; name: string }).filter((span) => span.traceId === traceId).map((span) => span.name);
     await eventually(async () => namesInTrace().includes('mayfly.v1.IssuanceService/RequestGrant'), 15_000, 250).catch(() => undefined);
-    expect(namesInTrace()).toEqual(expect.arrayContaining(['mayfly.v1.IssuanceService/RequestGrant', 'mayfly.v1.DecisionService/Decide']));
+    expect(namesInTrace()).toEqual(expect.arrayContaining(['mayfly.v1.IssuanceService/RequestGrant', 'mayfly.v1.DecisionService/DecideStream']));
     await shot(alice.page, '05-grant-revoked');
     // The audit trail names the person: issuance (the verified caller) asked on behalf of Alice, never the console.
     const revoked = async () => (await t.db.selectFrom('audit_events').select(['actor', 'detail']).where('grant_id', '=', access.grant.id).where('kind', '=', 'grant.revoked').execute())[0];

@@ -45,6 +45,7 @@ export const ALLOWED_CALLERS: Readonly<Record<string, AllowedCallers>> = {
   'mayfly.v1.RegistryService/RemoveJoinToken': ['operator'],
   'mayfly.v1.DecisionService/Decide': ['issuance'],
   'mayfly.v1.DecisionService/DecideBatch': ['issuance'],
+  'mayfly.v1.DecisionService/DecideStream': ['issuance'],
   // A dry run for operators: it issues nothing (only Decide, from issuance, leads to a token).
   'mayfly.v1.DecisionService/Explain': ['operator'],
   'mayfly.v1.DecisionService/ValidatePolicies': ['operator'],

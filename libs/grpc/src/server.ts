@@ -6,6 +6,7 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import type { Logger } from '@mayfly/core';
 import { descriptorSetPath } from '@mayfly/proto';
+import { endAnsweringStreams } from './answering-stream.js';
 import { onCertificateFilesEvent } from './certificate-files.js';
 import { serverCredentials } from './credentials.js';
 import { MALFORMED_REQUEST } from './handlers.js';
@@ -123,6 +124,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
       shuttingDown = true;
       health.setStatus('', 'NOT_SERVING');
       for (const service of options.services) health.setStatus(service.name, 'NOT_SERVING');
+      endAnsweringStreams();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           options.log.warn({ graceMs }, 'calls still in flight after the grace period; cutting them off');

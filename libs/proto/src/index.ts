@@ -82,6 +82,8 @@ export {
 export {
   ActionExplanation,
   DecideBatchRequest,
+  DecideStreamRequest,
+  DecideStreamResponse,
   DecideBatchResponse,
   DecideError,
   DecideOutcome,

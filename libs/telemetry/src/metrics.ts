@@ -53,7 +53,7 @@ export function mayflyMetrics(): MayflyMetrics {
       advice: { explicitBucketBoundaries: BATCH_BUCKETS },
     }),
     decideBatch: meter.createHistogram('mayfly_decide_batch', {
-      description: 'Decision requests per DecideBatch call',
+      description: 'Decision requests asked together: per DecideBatch call or DecideStream message (1: asked alone)',
       advice: { explicitBucketBoundaries: BATCH_BUCKETS },
     }),
   };

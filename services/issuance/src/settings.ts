@@ -4,6 +4,7 @@ import {
   EnvReader,
   DECIDE_CONCURRENCY,
   DECIDE_MAX_BATCH,
+  DECIDE_OVER_STREAM,
   GRANT_COMMIT_CONCURRENCY,
   GRANT_COMMIT_MAX_BATCH,
   GRANT_RATE_BURST,
@@ -51,8 +52,8 @@ export interface IssuanceSettings {
   readonly rateLimit: { readonly perSecond: number; readonly burst: number };
   /** Group commit of grants (issue 24): most per transaction, transactions at once. */
   readonly grantCommit: { readonly maxBatch: number; readonly maxInFlight: number };
-  /** Batched calls to decision (issue 24): most per DecideBatch, calls at once. */
-  readonly decisionBatching: { readonly maxBatch: number; readonly maxInFlight: number };
+  /** Batched asks to decision (issue 24): most per ask, asks at once, over DecideStream or by calls. */
+  readonly decisionBatching: { readonly maxBatch: number; readonly maxInFlight: number; readonly overStream: boolean };
   readonly unauthenticatedRateLimit: { readonly perSecond: number; readonly burst: number };
   readonly signingKeys: { readonly dir: string | undefined; readonly graceSeconds: number; readonly reloadIntervalMs: number; readonly revokedPollMs: number };
   readonly sessionCheckCacheMs: number;
@@ -79,7 +80,7 @@ export function issuanceSettings(env: EnvReader, log: Logger): IssuanceSettings 
     maxDelegationDepth: env.read(MAX_DELEGATION_DEPTH),
     rateLimit: { perSecond: env.read(GRANT_RATE_PER_SECOND), burst: env.read(GRANT_RATE_BURST) },
     grantCommit: { maxBatch: env.read(GRANT_COMMIT_MAX_BATCH), maxInFlight: env.read(GRANT_COMMIT_CONCURRENCY) },
-    decisionBatching: { maxBatch: env.read(DECIDE_MAX_BATCH), maxInFlight: env.read(DECIDE_CONCURRENCY) },
+    decisionBatching: { maxBatch: env.read(DECIDE_MAX_BATCH), maxInFlight: env.read(DECIDE_CONCURRENCY), overStream: env.read(DECIDE_OVER_STREAM) },
     unauthenticatedRateLimit: { perSecond: env.read(UNAUTHENTICATED_RATE_PER_PEER), burst: env.read(UNAUTHENTICATED_BURST_PER_PEER) },
     signingKeys: {
       dir: env.read(SIGNING_KEYRING_DIR),

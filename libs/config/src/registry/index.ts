@@ -53,6 +53,7 @@ export const SETTINGS: readonly RegistryEntry[] = [
   issuance.GRANT_COMMIT_CONCURRENCY,
   issuance.DECIDE_MAX_BATCH,
   issuance.DECIDE_CONCURRENCY,
+  issuance.DECIDE_OVER_STREAM,
   issuance.UNAUTHENTICATED_RATE_PER_PEER,
   issuance.UNAUTHENTICATED_BURST_PER_PEER,
   issuance.SIGNING_KEYRING_DIR,

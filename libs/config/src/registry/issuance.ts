@@ -1,5 +1,5 @@
 import { DEFAULT_PORTS } from '../ports.js';
-import { intSetting, listSetting, optionalSetting, portSetting, stringSetting } from '../setting.js';
+import { boolSetting, intSetting, listSetting, optionalSetting, portSetting, stringSetting } from '../setting.js';
 
 /** Settings of issuance: lifetimes and caps, rate limits, signing keys, approvers, sessions. */
 
@@ -53,7 +53,7 @@ export const DECIDE_MAX_BATCH = intSetting({
   default: 64,
   min: 1,
   max: 256,
-  description: 'most decisions asked of the decision service in one DecideBatch call under concurrency; 1 asks each by Decide',
+  description: 'most decisions asked of the decision service together (one DecideStream message or DecideBatch call) under concurrency; 1 asks each alone',
 });
 export const DECIDE_CONCURRENCY = intSetting({
   name: 'MAYFLY_DECIDE_CONCURRENCY',
@@ -61,7 +61,13 @@ export const DECIDE_CONCURRENCY = intSetting({
   default: 2,
   min: 1,
   max: 64,
-  description: 'calls to the decision service at once; requests arriving while all are out share the next call (a request alone never waits)',
+  description: 'asks to the decision service at once; requests arriving while all are out share the next ask (a request alone never waits)',
+});
+export const DECIDE_OVER_STREAM = boolSetting({
+  name: 'MAYFLY_DECIDE_OVER_STREAM',
+  readBy: ['issuance'],
+  default: true,
+  description: 'ask decision over one long-lived DecideStream (a message per ask) instead of a Decide or DecideBatch call each; false: calls only',
 });
 export const UNAUTHENTICATED_RATE_PER_PEER = intSetting({
   name: 'MAYFLY_UNAUTHENTICATED_RATE_PER_PEER',

@@ -1,8 +1,8 @@
 import type { Logger } from '@mayfly/core';
 import { MayflyError, invalidArgument, newId } from '@mayfly/core';
-import { unary } from '@mayfly/grpc';
+import { answeringStream, unary } from '@mayfly/grpc';
 import { mayflyMetrics, withSpan } from '@mayfly/telemetry';
-import { Effect, type DecideError, type DecideRequest, type DecideResponse, type DecisionServiceServer } from '@mayfly/proto';
+import { Effect, type DecideError, type DecideOutcome, type DecideRequest, type DecideResponse, type DecisionServiceServer } from '@mayfly/proto';
 import { decide, type DecisionLimits } from '../domain/decide.js';
 import { explain } from '../domain/explain.js';
 import type { LivePolicies } from '../adapters/live-policies.js';
@@ -26,23 +26,8 @@ export function decisionApi(live: LivePolicies, store: PostgresPolicyStore, limi
         return response;
       });
     }),
-    decideBatch: unary(log, 'mayfly.v1.DecisionService/DecideBatch', async ({ requests }) => {
-      if (requests.length > MAX_DECIDE_BATCH) throw invalidArgument('requests', `holds ${requests.length} requests; at most ${MAX_DECIDE_BATCH} per DecideBatch`);
-      // One policy set for the whole batch, as for one Decide.
-      const { engine, setVersion } = live.current();
-      mayflyMetrics().decideBatch.record(requests.length);
-      return withSpan('decide batch', { 'mayfly.policy_version': engine.version, 'mayfly.policy_set_version': setVersion, 'mayfly.batch_size': requests.length }, async () => ({
-        outcomes: requests.map((request) => {
-          try {
-            const decision = { ...decide(request, engine, limits), policySetVersion: setVersion };
-            countDecision(decision);
-            return { decision, error: undefined };
-          } catch (error) {
-            return { decision: undefined, error: decideError(error, request, log) };
-          }
-        }),
-      }));
-    }),
+    decideBatch: unary(log, 'mayfly.v1.DecisionService/DecideBatch', async ({ requests }) => ({ outcomes: await decideAll(requests, live, limits, log) })),
+    decideStream: answeringStream(log, 'mayfly.v1.DecisionService/DecideStream', async ({ id, requests }) => ({ id, outcomes: await decideAll(requests, live, limits, log) })),
     validatePolicies: unary(log, 'mayfly.v1.DecisionService/ValidatePolicies', async (request) => {
       const { version, problems } = checkPolicyFiles(request.files);
       return { policyVersion: version, problems };
@@ -54,6 +39,29 @@ export function decisionApi(live: LivePolicies, store: PostgresPolicyStore, limi
       return { ...answer, decision: answer.decision ? { ...answer.decision, policySetVersion: setVersion } : undefined };
     }),
   };
+}
+
+/**
+ * The outcome of each request, in order (DecideBatch and each DecideStream message): one policy
+ * set for all of them, as for one Decide.
+ */
+async function decideAll(requests: readonly DecideRequest[], live: LivePolicies, limits: DecisionLimits, log: Logger): Promise<DecideOutcome[]> {
+  if (requests.length > MAX_DECIDE_BATCH) throw invalidArgument('requests', `holds ${requests.length} requests; at most ${MAX_DECIDE_BATCH} at once`);
+  const { engine, setVersion } = live.current();
+  mayflyMetrics().decideBatch.record(requests.length);
+  const alone = requests.length === 1;
+  return withSpan(alone ? 'decide' : 'decide batch', { 'mayfly.policy_version': engine.version, 'mayfly.policy_set_version': setVersion, 'mayfly.batch_size': requests.length }, async (span) =>
+    requests.map((request) => {
+      try {
+        const decision = { ...decide(request, engine, limits), policySetVersion: setVersion };
+        const effect = countDecision(decision);
+        if (alone) span.setAttributes({ 'mayfly.effect': effect, 'mayfly.policy_ids': decision.policyIds });
+        return { decision, error: undefined };
+      } catch (error) {
+        return { decision: undefined, error: decideError(error, request, log) };
+      }
+    }),
+  );
 }
 
 /** Most requests in one DecideBatch: issuance sends up to 64; the bound keeps one call's work small. */

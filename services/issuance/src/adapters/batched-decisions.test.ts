@@ -1,17 +1,22 @@
-import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import { Server, ServerCredentials, status, type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@mayfly/grpc';
-import { DecideRequest, DecisionServiceClient, DecisionServiceService, Effect, type DecideResponse } from '@mayfly/proto';
+import { DecideRequest, DecisionServiceClient, DecisionServiceService, Effect, type DecideResponse, type DecideStreamRequest, type DecideStreamResponse } from '@mayfly/proto';
 import { batchedDecisions } from './batched-decisions.js';
 
 /**
  * Against a decision service of an earlier release — real gRPC, in this process, serving Decide
- * and nothing else — as a rolling upgrade meets it: batches it refuses (UNIMPLEMENTED) go request
- * by request, every caller gets its own answer, and no grant fails for the upgrade.
+ * and nothing else — as a rolling upgrade meets it: the stream and the batches it refuses
+ * (UNIMPLEMENTED) go request by request, every caller gets its own answer, and no grant fails for
+ * the upgrade. And against one whose streams end before answering (a replica shutting down).
  */
 let server: Server;
 let client: DecisionServiceClient;
 const decided: string[] = [];
+let endingServer: Server;
+let endingClient: DecisionServiceClient;
+/** Asks the ending server received on its stream before ending it, unanswered. */
+const droppedOnStream: string[] = [];
 const previousInsecure = process.env['MAYFLY_INSECURE_DEV'];
 
 beforeAll(async () => {
@@ -30,18 +35,34 @@ beforeAll(async () => {
   server.addService(DecisionServiceService, olderRelease as never);
   const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))));
   client = createClient(DecisionServiceClient, `127.0.0.1:${port}`, 'decision');
+
+  endingServer = new Server();
+  endingServer.addService(DecisionServiceService, {
+    ...olderRelease,
+    // Reads one message, then ends the stream with OK without answering it.
+    decideStream: (call: ServerDuplexStream<DecideStreamRequest, DecideStreamResponse>) => {
+      call.once('data', (ask: DecideStreamRequest) => {
+        droppedOnStream.push(...ask.requests.map((r) => r.resource));
+        call.end();
+      });
+    },
+  } as never);
+  const endingPort = await new Promise<number>((resolve, reject) => endingServer.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))));
+  endingClient = createClient(DecisionServiceClient, `127.0.0.1:${endingPort}`, 'decision');
 });
 
 afterAll(() => {
   client?.close();
   server?.forceShutdown();
+  endingClient?.close();
+  endingServer?.forceShutdown();
   if (previousInsecure === undefined) delete process.env['MAYFLY_INSECURE_DEV'];
   else process.env['MAYFLY_INSECURE_DEV'] = previousInsecure;
 });
 
 describe('batched decisions', () => {
-  it('falls back to Decide, request by request, where DecideBatch is not served', async () => {
-    const decide = batchedDecisions(client, { maxBatch: 8, maxInFlight: 1 });
+  it('falls back to Decide, request by request, where neither DecideStream nor DecideBatch is served', async () => {
+    const decide = batchedDecisions(client, { maxBatch: 8, maxInFlight: 1, overStream: true });
     const resources = ['svc:a', 'svc:b', 'svc:refused', 'svc:c', 'svc:d'];
     const answers = await Promise.all(
       resources.map((resource) =>
@@ -60,5 +81,16 @@ describe('batched decisions', () => {
     ]);
     // The first went alone; the four behind it were refused as a batch and went one by one.
     expect([...decided].sort()).toEqual([...resources].sort());
+  });
+
+  it('asks again by Decide what a stream ended without answering', async () => {
+    decided.length = 0;
+    const decide = batchedDecisions(endingClient, { maxBatch: 8, maxInFlight: 1, overStream: true });
+    const resources = ['svc:e1', 'svc:e2', 'svc:e3'];
+    const answers = await Promise.all(resources.map((resource) => decide(DecideRequest.fromPartial({ resource, actions: ['read'] }), undefined).then((decision) => decision.grantedActions)));
+    expect(answers).toEqual([['read'], ['read'], ['read']]);
+    // The first went over the stream, which ended unanswered; every request was then decided by Decide.
+    expect(droppedOnStream).toContain('svc:e1');
+    expect([...decided].sort()).toEqual(resources);
   });
 });

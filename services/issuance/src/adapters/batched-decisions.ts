@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { BatchQueue, MayflyError, isErrorCode, type Settled } from '@mayfly/core';
-import { callUnary } from '@mayfly/grpc';
+import { AskingStream, StreamEndedError, callUnary } from '@mayfly/grpc';
 import type { DecideOutcome, DecideRequest, DecideResponse, DecisionServiceClient } from '@mayfly/proto';
 import { context, trace, tracer, type Context } from '@mayfly/telemetry';
 
@@ -16,39 +16,58 @@ export interface DecisionBatching {
   readonly maxBatch: number;
   /** Calls to decision at once; requests arriving while all are busy share the next call. */
   readonly maxInFlight: number;
+  /** Asks go as messages of one DecideStream instead of a Decide/DecideBatch call each. */
+  readonly overStream: boolean;
 }
 
 /**
- * Issuance → decision, batched under load (issue 24, point 4). A request that finds a call slot
- * free goes at once by Decide, as before — a grant alone never waits, and its trace is the same.
- * Requests that arrive while `maxInFlight` calls are out go together in the next DecideBatch: one
- * gRPC call, one HTTP/2 stream, one TLS write instead of one each, on both sides. Each caller
- * gets its own decision or its own error, exactly as Decide would have answered it.
+ * Issuance → decision (issue 24, point 4). A request that finds a slot free is asked at once — a
+ * grant alone never waits for company. Requests that arrive while `maxInFlight` asks are out go
+ * together in the next one: one message, one TLS write instead of one each, on both sides. Each
+ * caller gets its own decision or its own error, exactly as Decide would have answered it.
  *
- * A batch is traced as a span of its own, linked to every grant whose decision it carries (it
- * belongs to no single grant's trace). Its deadline is the latest of its requests': a request
- * with a nearer deadline may wait for its batch-mates, bounded by the batch's cost (≤ 64 Cedar
- * evaluations), and its own caller's deadline still applies to the grant.
+ * Asks go as messages of a long-lived DecideStream (a unary call costs both processes several
+ * times what a message on an open stream does). When the stream ends before answering — decision
+ * restarted or shut down, a replica of an earlier release refused it — the same requests are
+ * asked again by Decide or DecideBatch, the calls this used before the stream.
  */
 export function batchedDecisions(client: DecisionServiceClient, batching: DecisionBatching): (request: DecideRequest, deadline: Date | undefined) => Promise<DecideResponse> {
-  // A decision replica of an earlier release (a rolling upgrade) has no DecideBatch: its batches
-  // go request by request, and batching waits a while before it is tried again.
+  // A decision replica of an earlier release (a rolling upgrade) has no DecideBatch or
+  // DecideStream: its batches go request by request, or by calls instead of a stream, and the
+  // newer way is tried again after a while.
   let batchesRefusedUntil = 0;
+  let streamRefusedUntil = batching.overStream ? 0 : Number.POSITIVE_INFINITY;
+  const stream = new AskingStream(() => client.decideStream(), { method: 'mayfly.v1.DecisionService/DecideStream', target: 'decision', maxAgeMs: STREAM_MAX_AGE_MS });
   const decideEach = async (pending: readonly PendingDecision[]) => (await Promise.all(pending.map((p) => decideOne(client, p)))).flat();
-  const run = async (pending: readonly PendingDecision[]): Promise<Settled<DecideResponse>[]> => {
+  const byCalls = async (pending: readonly PendingDecision[]): Promise<Settled<DecideResponse>[]> => {
     if (pending.length === 1) return decideOne(client, pending[0]!);
     if (Date.now() < batchesRefusedUntil) return decideEach(pending);
     try {
-      return await decideMany(client, pending);
+      return await decideMany(pending, (requests, deadline) => callUnary(client, client.decideBatch, { requests }, { deadline, target: 'decision' }));
     } catch (error) {
       if (!isUnimplemented(error)) throw error;
       batchesRefusedUntil = Date.now() + BATCH_RETRY_AFTER_MS;
       return decideEach(pending);
     }
   };
+  const run = async (pending: readonly PendingDecision[]): Promise<Settled<DecideResponse>[]> => {
+    if (Date.now() >= streamRefusedUntil) {
+      try {
+        return await decideMany(pending, (requests, deadline) => stream.ask({ requests }, deadline));
+      } catch (error) {
+        if (!(error instanceof StreamEndedError)) throw error;
+        // Nothing was decided that anyone saw, and a decision changes nothing: ask again by call.
+        if (error.cause.code === status.UNIMPLEMENTED) streamRefusedUntil = Date.now() + BATCH_RETRY_AFTER_MS;
+      }
+    }
+    return byCalls(pending);
+  };
   const queue = new BatchQueue<PendingDecision, DecideResponse>(run, batching);
   return (request, deadline) => queue.submit({ request, deadline, context: context.active() });
 }
+
+/** A DecideStream takes new asks this long, then the next ask opens another (see AskingStream). */
+const STREAM_MAX_AGE_MS = 10_000;
 
 /** How long issuance sends decisions one by one after a decision replica refused DecideBatch. */
 const BATCH_RETRY_AFTER_MS = 30_000;
@@ -68,19 +87,33 @@ async function decideOne(client: DecisionServiceClient, pending: PendingDecision
   }
 }
 
-async function decideMany(client: DecisionServiceClient, pending: readonly PendingDecision[]): Promise<Settled<DecideResponse>[]> {
+/**
+ * Asks for the decisions of `pending` in one message. One request is asked in its grant's own
+ * context (its span belongs to that grant's trace); several in a span of their own, linked to
+ * every grant whose decision they carry (they belong to no single grant's trace). The deadline
+ * is the latest of the requests': one with a nearer deadline may wait for its batch-mates,
+ * bounded by the batch's cost (≤ 64 Cedar evaluations), and its own caller's deadline still
+ * applies to the grant.
+ */
+async function decideMany(
+  pending: readonly PendingDecision[],
+  ask: (requests: DecideRequest[], deadline: Date | undefined) => Promise<{ outcomes: DecideOutcome[] }>,
+): Promise<Settled<DecideResponse>[]> {
+  const requests = pending.map((p) => p.request);
+  const answered = ({ outcomes }: { outcomes: DecideOutcome[] }) => {
+    if (outcomes.length !== pending.length) throw new MayflyError('ERR_INTERNAL', `decision answered ${outcomes.length} outcomes for ${pending.length} requests`);
+    return outcomes.map(settledOutcome);
+  };
+  if (pending.length === 1) return context.with(pending[0]!.context, async () => answered(await ask(requests, pending[0]!.deadline)));
   const links = pending.flatMap((p) => {
     const spanContext = trace.getSpanContext(p.context);
     return spanContext ? [{ context: spanContext }] : [];
   });
   const deadlines = pending.map((p) => p.deadline?.getTime());
   const deadline = deadlines.every((t): t is number => t !== undefined) ? new Date(Math.max(...deadlines)) : undefined;
-  // A trace of its own, not a child of whichever grant's continuation happened to start it.
   return tracer().startActiveSpan('decide batch', { links, attributes: { 'mayfly.batch_size': pending.length } }, trace.deleteSpan(context.active()), async (span) => {
     try {
-      const { outcomes } = await callUnary(client, client.decideBatch, { requests: pending.map((p) => p.request) }, { deadline, target: 'decision' });
-      if (outcomes.length !== pending.length) throw new MayflyError('ERR_INTERNAL', `decision answered ${outcomes.length} outcomes for ${pending.length} requests`);
-      return outcomes.map(settledOutcome);
+      return answered(await ask(requests, deadline));
     } finally {
       span.end();
     }

@@ -10,8 +10,10 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientUnaryCall,
+  type handleBidiStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -207,6 +209,21 @@ export interface DecideRequest {
 
 export interface DecideBatchRequest {
   requests: DecideRequest[];
+}
+
+export interface DecideStreamRequest {
+  /** Unique among this stream's unanswered messages; echoed by the answer. */
+  id: number;
+  /** At most 256, as for DecideBatch. */
+  requests: DecideRequest[];
+  /** W3C trace context (traceparent) of the span that asked: the decision continues that trace. */
+  traceparent: string;
+}
+
+export interface DecideStreamResponse {
+  id: number;
+  /** One per request, in the order of the message's requests. */
+  outcomes: DecideOutcome[];
 }
 
 export interface DecideBatchResponse {
@@ -2069,6 +2086,196 @@ export const DecideBatchRequest: MessageFns<DecideBatchRequest> = {
   },
 };
 
+function createBaseDecideStreamRequest(): DecideStreamRequest {
+  return { id: 0, requests: [], traceparent: "" };
+}
+
+export const DecideStreamRequest: MessageFns<DecideStreamRequest> = {
+  encode(message: DecideStreamRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).uint64(message.id);
+    }
+    for (const v of message.requests) {
+      DecideRequest.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.traceparent !== "") {
+      writer.uint32(26).string(message.traceparent);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DecideStreamRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDecideStreamRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.requests.push(DecideRequest.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.traceparent = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DecideStreamRequest {
+    return {
+      id: isSet(object.id) ? globalThis.Number(object.id) : 0,
+      requests: globalThis.Array.isArray(object?.requests)
+        ? object.requests.map((e: any) => DecideRequest.fromJSON(e))
+        : [],
+      traceparent: isSet(object.traceparent) ? globalThis.String(object.traceparent) : "",
+    };
+  },
+
+  toJSON(message: DecideStreamRequest): unknown {
+    const obj: any = {};
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    if (message.requests?.length) {
+      obj.requests = message.requests.map((e) => DecideRequest.toJSON(e));
+    }
+    if (message.traceparent !== "") {
+      obj.traceparent = message.traceparent;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DecideStreamRequest>, I>>(base?: I): DecideStreamRequest {
+    return DecideStreamRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DecideStreamRequest>, I>>(object: I): DecideStreamRequest {
+    const message = createBaseDecideStreamRequest();
+    message.id = object.id ?? 0;
+    message.requests = object.requests?.map((e) => DecideRequest.fromPartial(e)) || [];
+    message.traceparent = object.traceparent ?? "";
+    return message;
+  },
+};
+
+function createBaseDecideStreamResponse(): DecideStreamResponse {
+  return { id: 0, outcomes: [] };
+}
+
+export const DecideStreamResponse: MessageFns<DecideStreamResponse> = {
+  encode(message: DecideStreamResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).uint64(message.id);
+    }
+    for (const v of message.outcomes) {
+      DecideOutcome.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DecideStreamResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDecideStreamResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.outcomes.push(DecideOutcome.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DecideStreamResponse {
+    return {
+      id: isSet(object.id) ? globalThis.Number(object.id) : 0,
+      outcomes: globalThis.Array.isArray(object?.outcomes)
+        ? object.outcomes.map((e: any) => DecideOutcome.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: DecideStreamResponse): unknown {
+    const obj: any = {};
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    if (message.outcomes?.length) {
+      obj.outcomes = message.outcomes.map((e) => DecideOutcome.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DecideStreamResponse>, I>>(base?: I): DecideStreamResponse {
+    return DecideStreamResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DecideStreamResponse>, I>>(object: I): DecideStreamResponse {
+    const message = createBaseDecideStreamResponse();
+    message.id = object.id ?? 0;
+    message.outcomes = object.outcomes?.map((e) => DecideOutcome.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 function createBaseDecideBatchResponse(): DecideBatchResponse {
   return { outcomes: [] };
 }
@@ -2654,6 +2861,26 @@ export const DecisionServiceService = {
     responseDeserialize: (value: Buffer): DecideBatchResponse => DecideBatchResponse.decode(value),
   },
   /**
+   * Decide and DecideBatch over one long-lived stream. Each message carries an id chosen by the
+   * caller and one or more requests; its answer carries the same id and one outcome per request,
+   * in order, answered as each message is decided (not necessarily in the order sent). A gRPC
+   * call costs both sides several times what one more message on an open stream does, so
+   * issuance keeps a stream open and falls back to Decide/DecideBatch when it is refused
+   * (UNIMPLEMENTED: a replica of an earlier release) or breaks. The server ends a stream with OK
+   * when it shuts down; the caller then asks its unanswered requests again elsewhere (a decision
+   * changes nothing, so asking twice is safe).
+   */
+  decideStream: {
+    path: "/mayfly.v1.DecisionService/DecideStream" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: DecideStreamRequest): Buffer => Buffer.from(DecideStreamRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DecideStreamRequest => DecideStreamRequest.decode(value),
+    responseSerialize: (value: DecideStreamResponse): Buffer =>
+      Buffer.from(DecideStreamResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DecideStreamResponse => DecideStreamResponse.decode(value),
+  },
+  /**
    * Operators: what policy would decide for a request, issuing nothing — the decision, and for
    * each action whether the ceiling allows it and which policies allowed or blocked it, and the
    * approval rule that would apply (`mayfly policy explain`).
@@ -2747,6 +2974,17 @@ export interface DecisionServiceServer extends UntypedServiceImplementation {
    */
   decideBatch: handleUnaryCall<DecideBatchRequest, DecideBatchResponse>;
   /**
+   * Decide and DecideBatch over one long-lived stream. Each message carries an id chosen by the
+   * caller and one or more requests; its answer carries the same id and one outcome per request,
+   * in order, answered as each message is decided (not necessarily in the order sent). A gRPC
+   * call costs both sides several times what one more message on an open stream does, so
+   * issuance keeps a stream open and falls back to Decide/DecideBatch when it is refused
+   * (UNIMPLEMENTED: a replica of an earlier release) or breaks. The server ends a stream with OK
+   * when it shuts down; the caller then asks its unanswered requests again elsewhere (a decision
+   * changes nothing, so asking twice is safe).
+   */
+  decideStream: handleBidiStreamingCall<DecideStreamRequest, DecideStreamResponse>;
+  /**
    * Operators: what policy would decide for a request, issuing nothing — the decision, and for
    * each action whether the ceiling allows it and which policies allowed or blocked it, and the
    * approval rule that would apply (`mayfly policy explain`).
@@ -2810,6 +3048,22 @@ export interface DecisionServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DecideBatchResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Decide and DecideBatch over one long-lived stream. Each message carries an id chosen by the
+   * caller and one or more requests; its answer carries the same id and one outcome per request,
+   * in order, answered as each message is decided (not necessarily in the order sent). A gRPC
+   * call costs both sides several times what one more message on an open stream does, so
+   * issuance keeps a stream open and falls back to Decide/DecideBatch when it is refused
+   * (UNIMPLEMENTED: a replica of an earlier release) or breaks. The server ends a stream with OK
+   * when it shuts down; the caller then asks its unanswered requests again elsewhere (a decision
+   * changes nothing, so asking twice is safe).
+   */
+  decideStream(): ClientDuplexStream<DecideStreamRequest, DecideStreamResponse>;
+  decideStream(options: Partial<CallOptions>): ClientDuplexStream<DecideStreamRequest, DecideStreamResponse>;
+  decideStream(
+    metadata: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientDuplexStream<DecideStreamRequest, DecideStreamResponse>;
   /**
    * Operators: what policy would decide for a request, issuing nothing — the decision, and for
    * each action whether the ceiling allows it and which policies allowed or blocked it, and the
@@ -2962,6 +3216,17 @@ function fromJsonTimestamp(o: any): Date {
   } else {
     return fromTimestamp(Timestamp.fromJSON(o));
   }
+}
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
 }
 
 function isSet(value: any): boolean {

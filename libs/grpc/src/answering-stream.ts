@@ -1,0 +1,116 @@
+import { status, type ServerDuplexStream, type ServerUnaryCall, type handleBidiStreamingCall } from '@grpc/grpc-js';
+import { invalidArgument, type Logger } from '@mayfly/core';
+import { SpanKind, context, propagation, recordFailure, trace, tracer } from '@mayfly/telemetry';
+import { authorizeCaller } from './authorization.js';
+import { MALFORMED_REQUEST } from './handlers.js';
+import { verifiedPeerCertificate } from './peer-certificate.js';
+import { toStatus } from './status-mapping.js';
+
+/** A message of an answering stream: an id its answer echoes, and its asker's trace context. */
+export interface StreamedAsk {
+  readonly id: number;
+  readonly traceparent: string;
+}
+
+/** Streams open now, so that a server shutting down can end them (see endAnsweringStreams). */
+const openStreams = new Set<() => void>();
+
+/**
+ * Adapts an async function to a bidirectional stream of asks and answers: each message the
+ * caller sends is handled on its own and answered with a message carrying its id, in the order
+ * the answers are ready. It is unary() made cheap for a peer that asks often: the caller is
+ * checked once, when the stream opens, and each message costs a frame each way instead of a
+ * gRPC call (headers, trailers, a new HTTP/2 stream and its bookkeeping on both sides).
+ *
+ * Each message is handled in a server span continuing the trace its `traceparent` names. The
+ * handler answers every ask (a refusal is part of the answer); if it throws, or a message
+ * cannot be decoded, the stream ends with that error's status, and the caller asks its
+ * unanswered messages again another way.
+ */
+export function answeringStream<Ask extends StreamedAsk, Answer>(
+  log: Logger,
+  method: string,
+  handler: (ask: Ask) => Promise<Answer>,
+): handleBidiStreamingCall<Ask, Answer> {
+  const [service, rpc] = method.split('/') as [string, string];
+  return (call: ServerDuplexStream<Ask, Answer>) => {
+    let unanswered = 0;
+    let callerDone = false;
+    let ended = false;
+    const end = (error?: unknown): void => {
+      if (ended) return;
+      ended = true;
+      openStreams.delete(endWhenAnswered);
+      if (call.cancelled) return;
+      if (error === undefined) call.end();
+      else call.emit('error', toStatus(error, log, rpc));
+    };
+    // Shutdown: no new asks are read; those being handled are answered first.
+    const endWhenAnswered = (): void => {
+      callerDone = true;
+      call.pause();
+      if (unanswered === 0) end();
+    };
+    try {
+      authorizeCaller(method, verifiedPeerCertificate(call as unknown as ServerUnaryCall<unknown, unknown>));
+    } catch (error) {
+      end(error);
+      return;
+    }
+    openStreams.add(endWhenAnswered);
+    call.on('data', (ask: Ask) => {
+      if (ended || callerDone) return;
+      const malformed = (ask as { [MALFORMED_REQUEST]?: string })[MALFORMED_REQUEST];
+      if (malformed !== undefined) {
+        end(invalidArgument('request', `is not a valid ${method} message (${malformed})`));
+        return;
+      }
+      unanswered += 1;
+      const parent = propagation.extract(context.active(), { traceparent: ask.traceparent }, TRACEPARENT_GETTER);
+      const span = tracer().startSpan(method, { kind: SpanKind.SERVER, attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': rpc } }, parent);
+      context
+        .with(trace.setSpan(parent, span), () => handler(ask))
+        .then(
+          (answer) => {
+            span.setAttribute('rpc.grpc.status_code', status.OK);
+            if (!ended && !call.cancelled) call.write(answer);
+          },
+          (error: unknown) => {
+            recordFailure(span, error);
+            end(error);
+          },
+        )
+        .finally(() => {
+          span.end();
+          unanswered -= 1;
+          if (callerDone && unanswered === 0) end();
+        });
+    });
+    call.on('end', () => {
+      callerDone = true;
+      if (unanswered === 0) end();
+    });
+    call.on('cancelled', () => {
+      ended = true;
+      openStreams.delete(endWhenAnswered);
+    });
+    call.on('error', () => {
+      ended = true;
+      openStreams.delete(endWhenAnswered);
+    });
+  };
+}
+
+/**
+ * Ends every answering stream of this process once its asks in hand are answered: a server
+ * shutting down calls it first, or its callers' long-lived streams would hold the shutdown until
+ * the grace period cut them off.
+ */
+export function endAnsweringStreams(): void {
+  for (const end of [...openStreams]) end();
+}
+
+const TRACEPARENT_GETTER = {
+  keys: (carrier: { traceparent: string }) => (carrier.traceparent ? ['traceparent'] : []),
+  get: (carrier: { traceparent: string }, key: string) => (key === 'traceparent' && carrier.traceparent ? carrier.traceparent : undefined),
+};

@@ -1,0 +1,145 @@
+import type { ClientDuplexStream, StatusObject } from '@grpc/grpc-js';
+import { MayflyError } from '@mayfly/core';
+import { SpanKind, context, propagation, recordFailure, trace, tracer, type Span } from '@mayfly/telemetry';
+import type { StreamedAsk } from './answering-stream.js';
+
+/**
+ * An ask that got no answer because its stream ended first (the server shut down or refused the
+ * stream, the connection broke). Nothing was decided for it that the caller will see: the caller
+ * may ask again another way. `cause` is the stream's status.
+ */
+export class StreamEndedError extends Error {
+  constructor(
+    readonly target: string,
+    override readonly cause: Partial<StatusObject>,
+  ) {
+    super(`the stream to ${target} ended before answering (${cause.details ?? `status ${cause.code}`})`);
+    this.name = 'StreamEndedError';
+  }
+}
+
+export interface AskingStreamOptions {
+  /** The full method name, e.g. "mayfly.v1.DecisionService/DecideStream" (span names). */
+  readonly method: string;
+  /** Names the callee in errors ("decision"). */
+  readonly target: string;
+  /**
+   * A stream older than this takes no new asks: the next ask opens another, which the channel
+   * may place on another replica or connection. Below the server's grace after a GOAWAY (30 s),
+   * so a stream never outlives the connection under it.
+   */
+  readonly maxAgeMs: number;
+  /** Used when an ask has no deadline, and to cap a distant one, as for callUnary. Default 5 s. */
+  readonly timeoutMs?: number;
+}
+
+interface Unanswered<Answer> {
+  readonly resolve: (answer: Answer) => void;
+  readonly reject: (error: unknown) => void;
+  readonly timer: NodeJS.Timeout;
+  readonly span: Span;
+}
+
+interface OpenStream<Ask, Answer> {
+  readonly call: ClientDuplexStream<Ask, Answer>;
+  readonly openedAt: number;
+  readonly unanswered: Map<number, Unanswered<Answer>>;
+  ended: boolean;
+}
+
+/**
+ * The caller's side of answeringStream(): asks sent as messages of one long-lived bidirectional
+ * stream, each answered by the message that echoes its id. One gRPC call carries thousands of
+ * asks, so each costs a frame each way instead of a call (measured with grpc-js over mutual TLS
+ * on one machine: ~35 µs of CPU per round trip against ~240 µs for a unary call).
+ *
+ * An ask resolves with its answer, or rejects with ERR_DEADLINE_EXCEEDED when the deadline
+ * passes first, or with StreamEndedError when its stream ends before answering. Each ask is a
+ * client span whose context travels in the message, as a unary call's would in its metadata.
+ */
+export class AskingStream<Ask extends StreamedAsk, Answer extends { readonly id: number }> {
+  private stream: OpenStream<Ask, Answer> | undefined;
+  private nextId = 1;
+
+  constructor(
+    private readonly open: () => ClientDuplexStream<Ask, Answer>,
+    private readonly options: AskingStreamOptions,
+  ) {}
+
+  ask(body: Omit<Ask, 'id' | 'traceparent'>, deadline?: Date): Promise<Answer> {
+    const stream = this.current();
+    const id = this.nextId++;
+    const [service, rpc] = this.options.method.split('/');
+    const span = tracer().startSpan(this.options.method, { kind: SpanKind.CLIENT, attributes: { 'rpc.system': 'grpc', 'rpc.service': service ?? '', 'rpc.method': rpc ?? '' } });
+    const carrier: { traceparent?: string } = {};
+    propagation.inject(trace.setSpan(context.active(), span), carrier, TRACEPARENT_SETTER);
+    const capMs = this.options.timeoutMs ?? 5_000;
+    const waitMs = deadline ? Math.min(deadline.getTime() - Date.now(), capMs) : capMs;
+    return new Promise<Answer>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        stream.unanswered.delete(id);
+        const error = new MayflyError('ERR_DEADLINE_EXCEEDED', `${this.options.target} did not answer in time`);
+        recordFailure(span, error);
+        span.end();
+        reject(error);
+      }, Math.max(0, waitMs));
+      timer.unref();
+      stream.unanswered.set(id, { resolve, reject, timer, span });
+      stream.call.write({ ...body, id, traceparent: carrier.traceparent ?? '' } as Ask);
+    });
+  }
+
+  /** Ends the open stream once its asks are answered; a later ask opens a new one. */
+  close(): void {
+    if (this.stream) this.retire(this.stream);
+  }
+
+  private current(): OpenStream<Ask, Answer> {
+    const open = this.stream;
+    if (open && !open.ended && Date.now() - open.openedAt < this.options.maxAgeMs) return open;
+    if (open) this.retire(open);
+    const stream: OpenStream<Ask, Answer> = { call: this.open(), openedAt: Date.now(), unanswered: new Map(), ended: false };
+    stream.call.on('data', (answer: Answer) => {
+      const waiting = stream.unanswered.get(answer.id);
+      if (!waiting) return; // its deadline passed
+      stream.unanswered.delete(answer.id);
+      clearTimeout(waiting.timer);
+      waiting.span.setAttribute('rpc.grpc.status_code', 0);
+      waiting.span.end();
+      waiting.resolve(answer);
+    });
+    // A stream ends with a status: an error for any but OK (a listener must be there, or grpc-js
+    // throws it), then 'status' in every case.
+    stream.call.on('error', (error: Partial<StatusObject>) => this.ended(stream, error));
+    stream.call.on('status', (status: StatusObject) => this.ended(stream, status));
+    this.stream = stream;
+    return stream;
+  }
+
+  /** No new asks go to the stream; the server answers those it has, then ends it. */
+  private retire(stream: OpenStream<Ask, Answer>): void {
+    if (this.stream === stream) this.stream = undefined;
+    if (!stream.ended) stream.call.end();
+  }
+
+  private ended(stream: OpenStream<Ask, Answer>, status: Partial<StatusObject>): void {
+    if (this.stream === stream) this.stream = undefined;
+    if (stream.ended) return;
+    stream.ended = true;
+    for (const waiting of stream.unanswered.values()) {
+      clearTimeout(waiting.timer);
+      const error = new StreamEndedError(this.options.target, status);
+      waiting.span.setAttribute('rpc.grpc.status_code', status.code ?? 2);
+      recordFailure(waiting.span, error);
+      waiting.span.end();
+      waiting.reject(error);
+    }
+    stream.unanswered.clear();
+  }
+}
+
+const TRACEPARENT_SETTER = {
+  set: (carrier: { traceparent?: string }, key: string, value: string) => {
+    if (key === 'traceparent') carrier.traceparent = value;
+  },
+};
