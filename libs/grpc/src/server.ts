@@ -2,12 +2,12 @@ import { EnvReader, GRPC_MAX_CONNECTION_AGE_MS } from '@mayfly/config';
 import { readFileSync } from 'node:fs';
 import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { loadFileDescriptorSetFromBuffer, loadSync, type PackageDefinition } from '@grpc/proto-loader';
-import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import type { Logger } from '@mayfly/core';
 import { descriptorSetPath } from '@mayfly/proto';
 import { endAnsweringStreams } from './answering-stream.js';
 import { onCertificateFilesEvent } from './certificate-files.js';
+import { addLazyReflection } from './lazy-reflection.js';
 import { serverCredentials } from './credentials.js';
 import { MALFORMED_REQUEST } from './handlers.js';
 import { describePortHolder } from './port-holder.js';
@@ -90,10 +90,9 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   for (const service of options.services) health.setStatus(service.name, 'SERVING');
   health.addToServer(server);
 
-  // Reflection describes what this server serves, not every service in the contract.
-  new ReflectionService(reflectionDescriptors(), {
-    services: [...options.services.map((s) => s.name), HEALTH_SERVICE],
-  }).addToServer(server);
+  // Reflection describes what this server serves, not every service in the contract; it is built
+  // on first use (see addLazyReflection).
+  addLazyReflection(server, reflectionDescriptors, [...options.services.map((s) => s.name), HEALTH_SERVICE]);
 
   // Rotated certificate files are taken (or refused, keeping the last good ones) on the fly.
   onCertificateFilesEvent((event) =>
