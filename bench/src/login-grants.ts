@@ -124,7 +124,10 @@ async function grantLogin(session: WorkloadSession, resource: string): Promise<{
   return { grantId: response.grant!.id, login };
 }
 
-/** Revokes what a phase granted (16 at a time), so that its logins are destroyed before the next phase measures. */
+/**
+ * Revokes what a phase granted (16 at a time). Issuance destroys their logins in the background, so
+ * the next phase runs during that mass revocation, as a busy resource would see it.
+ */
 async function revokeAll(revocation: RevocationServiceClient, grantIds: string[]): Promise<void> {
   let next = 0;
   await Promise.all(Array.from({ length: 16 }, async () => {

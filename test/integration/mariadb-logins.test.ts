@@ -103,4 +103,26 @@ describe('MariaDB users per grant', () => {
       await broken.close();
     }
   });
+
+  it('makes a login at once while a mass revocation is dropping 150 others: ending logins has connections of its own', async () => {
+    const revoked = await Promise.all(Array.from({ length: 150 }, async () => {
+      const made = grant(['read']);
+      await logins.issue(made);
+      return made.grantId;
+    }));
+    const usersDropped = async () => Number((await root.query<mysql.RowDataPacket[]>("SHOW GLOBAL STATUS LIKE 'Com_drop_user'"))[0][0]!['Value']);
+    const before = await usersDropped();
+    const destroying = Promise.all(revoked.map((grantId) => logins.destroy(grantId)));
+    const newcomer = grant(['read']);
+    await logins.issue(newcomer);
+    const droppedMeanwhile = (await usersDropped()) - before;
+    expect(await destroying).toEqual(revoked.map(() => 'destroyed'));
+    const droppedInAll = (await usersDropped()) - before;
+    expect(droppedInAll).toBeGreaterThanOrEqual(150);
+    // In one pool the newcomer's five statements each queued behind every revoked login's next
+    // statement, and it was made only once most of them were gone.
+    expect(droppedMeanwhile, `${droppedMeanwhile} of ${droppedInAll} users dropped before the newcomer's login was made`).toBeLessThan(droppedInAll / 4);
+    expect(await logins.exists(newcomer.grantId)).toBe(true);
+    await logins.destroy(newcomer.grantId);
+  }, 60_000);
 });

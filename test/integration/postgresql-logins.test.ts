@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MayflyError } from '@mayfly/core';
-import { PostgresqlLogins } from '@mayfly/connectors';
+import { PostgresqlLogins, loginName } from '@mayfly/connectors';
 
 /**
  * Dynamic PostgreSQL logins against the machine's real PostgreSQL (issue 22, point 3): a login per
@@ -160,4 +160,23 @@ describe('PostgreSQL logins per grant', () => {
       await away.close();
     }
   });
+
+  it('makes a login at once while a mass revocation is ending 100 others: ending logins has connections of its own', async () => {
+    const revoked = await Promise.all(Array.from({ length: 100 }, async () => {
+      const made = grant(['read']);
+      await logins.issue(made);
+      return made.grantId;
+    }));
+    const stillThere = () => asOwner('postgres', async (client) => (await client.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_roles WHERE rolname = ANY($1)', [revoked.map(loginName)])).rows[0]!.n);
+    const destroying = Promise.all(revoked.map((grantId) => logins.destroy(grantId)));
+    const newcomer = grant(['read']);
+    await logins.issue(newcomer);
+    const leftWhenMade = await stillThere();
+    expect(await destroying).toEqual(revoked.map(() => 'destroyed'));
+    expect(await stillThere()).toBe(0);
+    // In one pool the newcomer's connection came only after every queued destroy had had one.
+    expect(leftWhenMade, `${100 - leftWhenMade} of 100 logins ended before the newcomer's was made`).toBeGreaterThan(75);
+    expect(await logins.exists(newcomer.grantId)).toBe(true);
+    await logins.destroy(newcomer.grantId);
+  }, 60_000);
 });

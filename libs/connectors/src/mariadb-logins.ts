@@ -23,11 +23,21 @@ export interface MariadbResource {
  */
 export class MariadbLogins implements DynamicLoginKind {
   readonly kind = 'mariadb' as const;
+  /** Issuing (and checks): what a grant waits for. */
   private readonly pool: mysql.Pool;
+  /**
+   * Destroying and listing, apart: a mass revocation ends hundreds of logins at once, each a few
+   * statements, and in one pool every statement of a new grant's login would queue behind all of
+   * theirs (measured: login grants timing out after 5 s while a thousand revoked logins were
+   * being dropped). Ending logins may take its time; making one may not.
+   */
+  private readonly reapPool: mysql.Pool;
 
   constructor(private readonly resource: MariadbResource) {
     // The system tables (mysql.user is a view) compare in utf8mb4_general_ci: so must the connection.
-    this.pool = mysql.createPool({ ...resource.admin, connectionLimit: 4, multipleStatements: false, charset: 'UTF8MB4_GENERAL_CI' });
+    const options = { ...resource.admin, multipleStatements: false, charset: 'UTF8MB4_GENERAL_CI' };
+    this.pool = mysql.createPool({ ...options, connectionLimit: 4 });
+    this.reapPool = mysql.createPool({ ...options, connectionLimit: 2 });
   }
 
   async check(): Promise<void> {
@@ -68,16 +78,16 @@ export class MariadbLogins implements DynamicLoginKind {
 
   async destroy(grantId: string): Promise<'destroyed' | 'absent'> {
     const user = loginName(grantId);
-    const [found] = await this.run<mysql.RowDataPacket[]>("SELECT 1 FROM mysql.user WHERE User = ? AND is_role = 'N'", [user]);
+    const [found] = await this.reap<mysql.RowDataPacket[]>("SELECT 1 FROM mysql.user WHERE User = ? AND is_role = 'N'", [user]);
     if (found.length === 0) {
-      await this.dropUserAndRole(user).catch(() => undefined); // a role left by a half-made issue
+      await this.dropUserAndRole(user, this.reapPool).catch(() => undefined); // a role left by a half-made issue
       return 'absent';
     }
     try {
-      await this.run(`ALTER USER ${this.account(user)} ACCOUNT LOCK`);
-      await this.run(`KILL CONNECTION USER ${this.account(user)}`).catch(() => undefined); // no connections: nothing to kill
+      await this.reap(`ALTER USER ${this.account(user)} ACCOUNT LOCK`);
+      await this.reap(`KILL CONNECTION USER ${this.account(user)}`).catch(() => undefined); // no connections: nothing to kill
       await this.untilGone(user);
-      await this.dropUserAndRole(user);
+      await this.dropUserAndRole(user, this.reapPool);
     } catch (error) {
       throw this.failure('destroy the user of', grantId, error);
     }
@@ -87,7 +97,7 @@ export class MariadbLogins implements DynamicLoginKind {
   /** KILL only signals: wait (a bounded while) until the user's connections have closed, then report it destroyed. */
   private async untilGone(user: string): Promise<void> {
     for (let attempt = 0; attempt < 80; attempt++) {
-      const [rows] = await this.run<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = ?', [user]);
+      const [rows] = await this.reap<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE USER = ?', [user]);
       if (Number(rows[0]!['n']) === 0) return;
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
@@ -100,7 +110,7 @@ export class MariadbLogins implements DynamicLoginKind {
    */
   async listLive(): Promise<string[]> {
     const roles = [...new Set(Object.values(this.resource.actions).flat())];
-    const [rows] = await this.run<mysql.RowDataPacket[]>(
+    const [rows] = await this.reap<mysql.RowDataPacket[]>(
       "SELECT DISTINCT mapping.User AS role FROM mysql.roles_mapping mapping JOIN mysql.user login ON login.User = LEFT(mapping.User, LENGTH(mapping.User) - 2) AND login.is_role = 'N' WHERE mapping.Role IN (?) AND mapping.User LIKE 'mayfly\\_g\\_%\\_r'",
       [roles],
     );
@@ -108,12 +118,12 @@ export class MariadbLogins implements DynamicLoginKind {
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    await Promise.all([this.pool.end(), this.reapPool.end()]);
   }
 
-  private async dropUserAndRole(user: string): Promise<void> {
-    await this.run(`DROP USER IF EXISTS ${this.account(user)}`);
-    await this.run(`DROP ROLE IF EXISTS ${mysql.escapeId(`${user}_r`)}`);
+  private async dropUserAndRole(user: string, pool: mysql.Pool = this.pool): Promise<void> {
+    await this.run(`DROP USER IF EXISTS ${this.account(user)}`, undefined, pool);
+    await this.run(`DROP ROLE IF EXISTS ${mysql.escapeId(`${user}_r`)}`, undefined, pool);
   }
 
   /** `'user'@'%'`: the name comes from the grant id only; quoted all the same. */
@@ -121,9 +131,14 @@ export class MariadbLogins implements DynamicLoginKind {
     return `${mysql.escape(user)}@'%'`;
   }
 
-  private async run<T extends mysql.RowDataPacket[] | mysql.ResultSetHeader = mysql.ResultSetHeader>(sql: string, values?: unknown[]): Promise<[T, mysql.FieldPacket[]]> {
+  /** A statement of ending or listing logins (the reaping pool). */
+  private reap<T extends mysql.RowDataPacket[] | mysql.ResultSetHeader = mysql.ResultSetHeader>(sql: string, values?: unknown[]): Promise<[T, mysql.FieldPacket[]]> {
+    return this.run<T>(sql, values, this.reapPool);
+  }
+
+  private async run<T extends mysql.RowDataPacket[] | mysql.ResultSetHeader = mysql.ResultSetHeader>(sql: string, values?: unknown[], pool: mysql.Pool = this.pool): Promise<[T, mysql.FieldPacket[]]> {
     try {
-      return await this.pool.query<T>(sql, values);
+      return await pool.query<T>(sql, values);
     } catch (error) {
       const code = (error as { code?: string }).code ?? '';
       if (['ECONNREFUSED', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'PROTOCOL_CONNECTION_LOST'].includes(code)) {

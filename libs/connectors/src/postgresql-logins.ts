@@ -30,12 +30,21 @@ export interface PostgresqlResource {
  */
 export class PostgresqlLogins implements DynamicLoginKind {
   readonly kind = 'postgresql' as const;
+  /** Issuing (and checks): what a grant waits for. */
   private readonly pool: pg.Pool;
+  /**
+   * Destroying and listing, apart: a destroy holds its connection until the login's sessions are
+   * gone, and a mass revocation queues hundreds of them; in one pool a new grant's login would
+   * wait for all of them (as MariaDB's did, see mariadb-logins.ts).
+   */
+  private readonly reapPool: pg.Pool;
 
   constructor(private readonly resource: PostgresqlResource) {
     this.pool = new pg.Pool({ connectionString: resource.adminUrl, max: 4, application_name: 'mayfly-credentials' });
+    this.reapPool = new pg.Pool({ connectionString: resource.adminUrl, max: 2, application_name: 'mayfly-credentials-reaper' });
     // An idle admin connection that breaks is replaced on the next query; it must not crash the service.
     this.pool.on('error', () => undefined);
+    this.reapPool.on('error', () => undefined);
   }
 
   /** Checks the admin can make logins and every mapped role exists; the message says what is missing. */
@@ -84,7 +93,7 @@ export class PostgresqlLogins implements DynamicLoginKind {
   async destroy(grantId: string): Promise<'destroyed' | 'absent'> {
     const user = loginName(grantId);
     const role = pg.escapeIdentifier(user);
-    const client = await this.connect();
+    const client = await this.connect(this.reapPool);
     try {
       // One destroyer per login at a time: the trigger listener, the stream consumer and the
       // reconciler (of every issuance replica) may act on the same end, and concurrent ALTER/DROP
@@ -137,24 +146,25 @@ export class PostgresqlLogins implements DynamicLoginKind {
          JOIN pg_roles mapped ON mapped.oid = membership.roleid
         WHERE login.rolname LIKE 'mayfly\\_g\\_%' AND mapped.rolname = ANY($1)`,
       [roles],
+      this.reapPool,
     );
     return rows.map((row) => grantIdOfLogin(row.rolname)).filter((id): id is string => id !== undefined);
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    await Promise.all([this.pool.end(), this.reapPool.end()]);
   }
 
-  private async connect(): Promise<pg.PoolClient> {
+  private async connect(pool: pg.Pool = this.pool): Promise<pg.PoolClient> {
     try {
-      return await this.pool.connect();
+      return await pool.connect();
     } catch (error) {
       throw new MayflyError('ERR_DEPENDENCY_UNAVAILABLE', `resource ${this.resource.name}: cannot reach its database (${(error as Error).message})`, { cause: error });
     }
   }
 
-  private async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
-    const client = await this.connect();
+  private async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[], pool: pg.Pool = this.pool): Promise<pg.QueryResult<R>> {
+    const client = await this.connect(pool);
     try {
       return await client.query<R>(text, values);
     } finally {
