@@ -159,5 +159,15 @@ describe('05 observability', () => {
     await eventually(async () => rounds().length === 1, 5_000, 100);
     const demoTrace = rounds()[0]!.traceId;
     await eventually(async () => ['issuance', 'attestation', 'decision', 'revocation', 'edge-verifier'].every((service) => collector.spans.some((span) => span.traceId === demoTrace && span.service === `mayfly-${service}`)), 5_000, 100);
+
+    // Compose's demo container loops while an operator runs a round of their own: two rounds draw
+    // on one workload's rate limit (burst 100, 50 per second) with about 210 grants. Both finish
+    // every step, waiting when refused, and step 12's figures leave the waits out.
+    const both = await Promise.all([cli('mesh', 'demo'), cli('mesh', 'demo')]);
+    for (const round of both) {
+      expect(round.stdout).toMatch(/^12\. latency 100 serial grants/m);
+      expect(round.stdout).not.toContain('UNEXPECTED');
+    }
+    expect(both.some((round) => /waited \d+ times for the workload's rate limit, not counted/.test(round.stdout))).toBe(true);
   });
 });
