@@ -168,6 +168,6 @@ describe('05 observability', () => {
       expect(round.stdout).toMatch(/^12\. latency 100 serial grants/m);
       expect(round.stdout).not.toContain('UNEXPECTED');
     }
-    expect(both.some((round) => /waited \d+ times for the workload's rate limit, not counted/.test(round.stdout))).toBe(true);
-  });
+    // (Whether a round had to wait depends on the machine's speed: only finishing is asserted.)
+  }, 90_000);
 });
