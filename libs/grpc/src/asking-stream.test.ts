@@ -93,6 +93,14 @@ describe('asking stream', () => {
     stream.close();
   });
 
+  it('with streams: n, asks take n streams in turn, each opened once', async () => {
+    const stream = new AskingStream(() => client.decideStream(), { method: 'mayfly.v1.DecisionService/DecideStream', target: 'decision', maxAgeMs: 60_000, streams: 3 });
+    for (let i = 0; i < 9; i += 1) expect((await stream.ask(askFor(`svc:pool-${i}`))).outcomes[0]?.decision?.policyIds).toEqual([`svc:pool-${i}`]);
+    expect(streamsOpened).toBe(3);
+    expect(asksHandled).toBe(9);
+    stream.close();
+  });
+
   it('continues the asker’s trace in the server', async () => {
     exporter.reset();
     const stream = asking();

@@ -31,6 +31,12 @@ export interface AskingStreamOptions {
   readonly maxAgeMs: number;
   /** Used when an ask has no deadline, and to cap a distant one, as for callUnary. Default 5 s. */
   readonly timeoutMs?: number;
+  /**
+   * Streams kept open at once; asks take them in turn. Default 1. A stream lives on one
+   * connection, so one stream puts every ask on one replica for its whole age; several, opened
+   * one after another, are placed by the channel's round robin on as many replicas.
+   */
+  readonly streams?: number;
 }
 
 interface Unanswered<Answer> {
@@ -41,6 +47,8 @@ interface Unanswered<Answer> {
 }
 
 interface OpenStream<Ask, Answer> {
+  /** Its place in the pool. */
+  readonly slot: number;
   readonly call: ClientDuplexStream<Ask, Answer>;
   readonly openedAt: number;
   readonly unanswered: Map<number, Unanswered<Answer>>;
@@ -58,13 +66,16 @@ interface OpenStream<Ask, Answer> {
  * client span whose context travels in the message, as a unary call's would in its metadata.
  */
 export class AskingStream<Ask extends StreamedAsk, Answer extends { readonly id: number }> {
-  private stream: OpenStream<Ask, Answer> | undefined;
+  private readonly pool: Array<OpenStream<Ask, Answer> | undefined>;
+  private nextSlot = 0;
   private nextId = 1;
 
   constructor(
     private readonly open: () => ClientDuplexStream<Ask, Answer>,
     private readonly options: AskingStreamOptions,
-  ) {}
+  ) {
+    this.pool = new Array<OpenStream<Ask, Answer> | undefined>(Math.max(1, options.streams ?? 1)).fill(undefined);
+  }
 
   ask(body: Omit<Ask, 'id' | 'traceparent'>, deadline?: Date): Promise<Answer> {
     const stream = this.current();
@@ -89,16 +100,19 @@ export class AskingStream<Ask extends StreamedAsk, Answer extends { readonly id:
     });
   }
 
-  /** Ends the open stream once its asks are answered; a later ask opens a new one. */
+  /** Ends the open streams once their asks are answered; a later ask opens new ones. */
   close(): void {
-    if (this.stream) this.retire(this.stream);
+    for (const stream of this.pool) if (stream) this.retire(stream);
   }
 
+  /** The next stream in turn, opened anew when it ended or grew too old. */
   private current(): OpenStream<Ask, Answer> {
-    const open = this.stream;
+    const slot = this.nextSlot;
+    this.nextSlot = (slot + 1) % this.pool.length;
+    const open = this.pool[slot];
     if (open && !open.ended && Date.now() - open.openedAt < this.options.maxAgeMs) return open;
     if (open) this.retire(open);
-    const stream: OpenStream<Ask, Answer> = { call: this.open(), openedAt: Date.now(), unanswered: new Map(), ended: false };
+    const stream: OpenStream<Ask, Answer> = { slot, call: this.open(), openedAt: Date.now(), unanswered: new Map(), ended: false };
     stream.call.on('data', (answer: Answer) => {
       const waiting = stream.unanswered.get(answer.id);
       if (!waiting) return; // its deadline passed
@@ -112,18 +126,18 @@ export class AskingStream<Ask extends StreamedAsk, Answer extends { readonly id:
     // throws it), then 'status' in every case.
     stream.call.on('error', (error: Partial<StatusObject>) => this.ended(stream, error));
     stream.call.on('status', (status: StatusObject) => this.ended(stream, status));
-    this.stream = stream;
+    this.pool[slot] = stream;
     return stream;
   }
 
   /** No new asks go to the stream; the server answers those it has, then ends it. */
   private retire(stream: OpenStream<Ask, Answer>): void {
-    if (this.stream === stream) this.stream = undefined;
+    if (this.pool[stream.slot] === stream) this.pool[stream.slot] = undefined;
     if (!stream.ended) stream.call.end();
   }
 
   private ended(stream: OpenStream<Ask, Answer>, status: Partial<StatusObject>): void {
-    if (this.stream === stream) this.stream = undefined;
+    if (this.pool[stream.slot] === stream) this.pool[stream.slot] = undefined;
     if (stream.ended) return;
     stream.ended = true;
     for (const waiting of stream.unanswered.values()) {

@@ -121,3 +121,13 @@ export function waitForReady(client: Client, deadline: Date, target: string): Pr
     });
   });
 }
+
+/**
+ * Starts connecting the client's channel now rather than at its first call. For a target of
+ * several replicas (round robin) that connects to all of them, so the first long-lived streams
+ * are spread over every replica instead of all going to the one that connected first.
+ */
+export function connectEagerly<C extends Client>(client: C): C {
+  client.getChannel().getConnectivityState(true);
+  return client;
+}

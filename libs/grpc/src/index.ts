@@ -1,6 +1,6 @@
 export { channelCredentials, serverCredentials, spiffeIdsOf, transportSettings } from './credentials.js';
 export { ALLOWED_CALLERS, authorizeCaller, componentOfMethod } from './authorization.js';
-export { callUnary, createClient, waitForReady, type UnaryOptions } from './client.js';
+export { callUnary, connectEagerly, createClient, waitForReady, type UnaryOptions } from './client.js';
 export { serverStream, unary, type CallContext } from './handlers.js';
 export { answeringStream, endAnsweringStreams, type StreamedAsk } from './answering-stream.js';
 export { AskingStream, StreamEndedError, type AskingStreamOptions } from './asking-stream.js';

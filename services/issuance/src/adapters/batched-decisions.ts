@@ -37,7 +37,7 @@ export function batchedDecisions(client: DecisionServiceClient, batching: Decisi
   // newer way is tried again after a while.
   let batchesRefusedUntil = 0;
   let streamRefusedUntil = batching.overStream ? 0 : Number.POSITIVE_INFINITY;
-  const stream = new AskingStream(() => client.decideStream(), { method: 'mayfly.v1.DecisionService/DecideStream', target: 'decision', maxAgeMs: STREAM_MAX_AGE_MS });
+  const stream = new AskingStream(() => client.decideStream(), { method: 'mayfly.v1.DecisionService/DecideStream', target: 'decision', maxAgeMs: STREAM_MAX_AGE_MS, streams: DECISION_STREAMS });
   const decideEach = async (pending: readonly PendingDecision[]) => (await Promise.all(pending.map((p) => decideOne(client, p)))).flat();
   const byCalls = async (pending: readonly PendingDecision[]): Promise<Settled<DecideResponse>[]> => {
     if (pending.length === 1) return decideOne(client, pending[0]!);
@@ -68,6 +68,13 @@ export function batchedDecisions(client: DecisionServiceClient, batching: Decisi
 
 /** A DecideStream takes new asks this long, then the next ask opens another (see AskingStream). */
 const STREAM_MAX_AGE_MS = 10_000;
+
+/**
+ * DecideStreams open at once, asks taking them in turn. A stream stays on the replica it was
+ * opened on; four, opened one after another, spread the asks over up to four decision replicas
+ * (round robin) where one would put them all on one replica for STREAM_MAX_AGE_MS.
+ */
+const DECISION_STREAMS = 4;
 
 /** How long issuance sends decisions one by one after a decision replica refused DecideBatch. */
 const BATCH_RETRY_AFTER_MS = 30_000;

@@ -2,7 +2,7 @@ import { auditTrailFromEnv, type AuditTrail } from '@mayfly/audit-trail';
 import { serviceAddress, type EnvReader } from '@mayfly/config';
 import type { Logger } from '@mayfly/core';
 import { GrantStateListener, assertDatabaseReachable, assertSchemaCurrent, createDatabase, type Database, type Kysely } from '@mayfly/db';
-import { createClient } from '@mayfly/grpc';
+import { connectEagerly, createClient } from '@mayfly/grpc';
 import { AttestationServiceClient, type AuditEvent, DecisionServiceClient, RegistryServiceClient, RevocationServiceClient } from '@mayfly/proto';
 import { withSpan } from '@mayfly/telemetry';
 import { PeerThrottle } from '../domain/peer-throttle.js';
@@ -54,7 +54,8 @@ export async function connectInfrastructure(settings: IssuanceSettings, env: Env
     audit,
     store: new PostgresGrantStore(db, audit, settings.grantCommit),
     attestation: createClient(AttestationServiceClient, serviceAddress('attestation', env), 'attestation'),
-    decision: createClient(DecisionServiceClient, serviceAddress('decision', env), 'decision'),
+    // Connected at once: every decision replica is ready when the first grant opens its streams.
+    decision: connectEagerly(createClient(DecisionServiceClient, serviceAddress('decision', env), 'decision')),
     revocation: createClient(RevocationServiceClient, serviceAddress('revocation', env), 'revocation'),
     registry: createClient(RegistryServiceClient, serviceAddress('attestation', env), 'attestation'),
     sessionRegistry: new PostgresSessionRegistry(db, settings.sessionCheckCacheMs),
