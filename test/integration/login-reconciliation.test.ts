@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activeGrantIds, createDatabase, insertGrant, migrateToLatest, upsertWorkload, type Database, type Kysely } from '@mayfly/db';
 import { LoginReconciler } from '../../services/issuance/src/domain/login-reconciler.js';
-import { PostgresqlLogins } from '@mayfly/connectors';
+import { PostgresqlLogins } from '@mayfly/connectors/postgresql';
 import { newGrantRecord } from '../../services/issuance/src/domain/grant-record.js';
 
 /**

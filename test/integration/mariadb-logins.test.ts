@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MariadbLogins } from '@mayfly/connectors';
+import { MariadbLogins } from '@mayfly/connectors/mariadb';
 
 /** Dynamic MariaDB users against the machine's real MariaDB (issue 22, point 4). */
 const SERVER = { host: '127.0.0.1', port: 3306 };

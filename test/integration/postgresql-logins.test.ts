@@ -2,7 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MayflyError } from '@mayfly/core';
-import { PostgresqlLogins, loginName } from '@mayfly/connectors';
+import { loginName } from '@mayfly/connectors';
+import { PostgresqlLogins } from '@mayfly/connectors/postgresql';
 
 /**
  * Dynamic PostgreSQL logins against the machine's real PostgreSQL (issue 22, point 3): a login per

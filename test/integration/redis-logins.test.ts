@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisLogins } from '@mayfly/connectors';
+import { RedisLogins } from '@mayfly/connectors/redis';
 
 /** Dynamic Redis ACL users against the machine's real Redis (issue 22, point 4). */
 const URL = 'redis://127.0.0.1:6379';

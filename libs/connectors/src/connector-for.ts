@@ -1,9 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { MayflyError } from '@mayfly/core';
 import type { DynamicLoginKind } from './dynamic-login.js';
-import { MariadbLogins } from './mariadb-logins.js';
-import { PostgresqlLogins } from './postgresql-logins.js';
-import { RedisLogins } from './redis-logins.js';
+import { LazyLogins } from './lazy-logins.js';
 
 /** A resource as the registry keeps it (the credential only by the path of its file). */
 export interface ConnectedResource {
@@ -38,19 +36,31 @@ export function readAdminUrl(resource: Pick<ConnectedResource, 'name' | 'adminCr
   return text;
 }
 
-/** The logins of one resource, connected with its admin credential. */
+/**
+ * The logins of one resource, connected with its admin credential. The admin credential file is
+ * read now (a bad one is refused at once); the driver is loaded at the first call (LazyLogins).
+ */
 export function connectorFor(resource: ConnectedResource): CheckableLogins {
   const adminUrl = readAdminUrl(resource);
   const { name, host, port, database, actions, connectionLimit } = resource;
   switch (resource.kind) {
     case 'postgresql':
-      return new PostgresqlLogins({ name, adminUrl, host, port, database, actions, connectionLimit });
+      return new LazyLogins('postgresql', async () => {
+        const { PostgresqlLogins } = await import('./postgresql-logins.js');
+        return new PostgresqlLogins({ name, adminUrl, host, port, database, actions, connectionLimit });
+      });
     case 'mariadb': {
       const url = new URL(adminUrl);
       const admin = { host: url.hostname, port: Number(url.port || 3306), user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
-      return new MariadbLogins({ name, admin, host, port, database, actions, connectionLimit });
+      return new LazyLogins('mariadb', async () => {
+        const { MariadbLogins } = await import('./mariadb-logins.js');
+        return new MariadbLogins({ name, admin, host, port, database, actions, connectionLimit });
+      });
     }
     case 'redis':
-      return new RedisLogins({ name, adminUrl, host, port, actions });
+      return new LazyLogins('redis', async () => {
+        const { RedisLogins } = await import('./redis-logins.js');
+        return new RedisLogins({ name, adminUrl, host, port, actions });
+      });
   }
 }

@@ -1,5 +1,5 @@
 export { LOGIN_PREFIX, grantIdOfLogin, loginName, mappedTo, type DynamicLoginKind, type IssuedLogin, type LoginGrant } from './dynamic-login.js';
-export { MariadbLogins, type MariadbResource } from './mariadb-logins.js';
-export { PostgresqlLogins, type PostgresqlResource } from './postgresql-logins.js';
-export { RedisLogins, type RedisResource } from './redis-logins.js';
+// The connectors themselves are their own entry points (@mayfly/connectors/mariadb, …/postgresql,
+// …/redis): importing this one loads none of their drivers (see LazyLogins).
+export { LazyLogins } from './lazy-logins.js';
 export { connectorFor, readAdminUrl, type CheckableLogins, type ConnectedResource } from './connector-for.js';
