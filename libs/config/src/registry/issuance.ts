@@ -67,7 +67,7 @@ export const DECIDE_OVER_STREAM = boolSetting({
   name: 'MAYFLY_DECIDE_OVER_STREAM',
   readBy: ['issuance'],
   default: true,
-  description: 'ask decision over one long-lived DecideStream (a message per ask) instead of a Decide or DecideBatch call each; false: calls only',
+  description: 'ask decision over long-lived DecideStreams (four, taken in turn, spread over the decision replicas; a message per ask) instead of a Decide or DecideBatch call each; false: calls only',
 });
 export const UNAUTHENTICATED_RATE_PER_PEER = intSetting({
   name: 'MAYFLY_UNAUTHENTICATED_RATE_PER_PEER',
