@@ -2,7 +2,7 @@
 # WAL per grant, session grants at 64 callers for 20 s, with a CHECKPOINT every second (the
 # steady state of a long-lived database, where every page's first change after a checkpoint
 # writes a full-page image).
-cd /work/main
+cd "$(dirname "$0")/.."
 export PATH=$PWD/node_modules/.bin:$PATH
 run() {
   pkill -f "dist/main.js"; sleep 1
