@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { MayflyError } from '@mayfly/core';
-import type { DynamicLoginKind } from './dynamic-login.js';
+import type { CheckableLogins } from './dynamic-login.js';
 import { LazyLogins } from './lazy-logins.js';
 
 /** A resource as the registry keeps it (the credential only by the path of its file). */
@@ -14,8 +14,6 @@ export interface ConnectedResource {
   readonly actions: Readonly<Record<string, readonly string[]>>;
   readonly connectionLimit: number;
 }
-
-export type CheckableLogins = DynamicLoginKind & { check(): Promise<void> };
 
 /**
  * Reads the admin connection URL from its file at the moment it is needed (a rotated Secret is

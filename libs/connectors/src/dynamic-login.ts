@@ -44,6 +44,9 @@ export interface DynamicLoginKind {
   close(): Promise<void>;
 }
 
+/** A connector that can also check its resource (attestation does, when a resource is put). */
+export type CheckableLogins = DynamicLoginKind & { check(): Promise<void> };
+
 const GRANT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const LOGIN_PREFIX = 'mayfly_g_';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CheckableLogins } from './connector-for.js';
+import type { CheckableLogins } from './dynamic-login.js';
 import { LazyLogins } from './lazy-logins.js';
 
 /** A connector that counts what was asked of it. */

@@ -1,5 +1,4 @@
-import type { CheckableLogins } from './connector-for.js';
-import type { DynamicLoginKind, IssuedLogin, LoginGrant } from './dynamic-login.js';
+import type { CheckableLogins, DynamicLoginKind, IssuedLogin, LoginGrant } from './dynamic-login.js';
 
 /**
  * A resource's logins whose driver (mysql2, redis, pg) is loaded on first use. Each driver adds
