@@ -2,6 +2,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { MayflyError } from '@mayfly/core';
 import { SpanKind, observeDatabasePool, withSpan } from '@mayfly/telemetry';
+import { preparedStatementName } from './prepared-statements.js';
 import type { Database } from './schema.js';
 
 // timestamptz and bigint come back as Date and string (pg's defaults); int8 counts stay strings
@@ -61,7 +62,8 @@ type QueryFn = (...args: unknown[]) => unknown;
 
 /**
  * Gives every promise-style query a client span (db.system postgresql, the statement's text:
- * Mayfly only sends parameterised statements, so no value appears in it).
+ * Mayfly only sends parameterised statements, so no value appears in it), and sends statements
+ * marked PREPARED under their name (prepared-statements.ts).
  */
 function traceQueries(client: pg.PoolClient): void {
   const query = client.query.bind(client) as QueryFn;
@@ -69,11 +71,12 @@ function traceQueries(client: pg.PoolClient): void {
     if (args.some((arg) => typeof arg === 'function')) return query(...args);
     const config = args[0] as string | { text?: string } | undefined;
     const text = (typeof config === 'string' ? config : config?.text) ?? '';
-    const operation = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? 'QUERY';
+    const name = typeof config === 'string' ? preparedStatementName(text) : undefined;
+    const operation = /^\s*(?:\/\*.*?\*\/\s*)?(\w+)/.exec(text)?.[1]?.toUpperCase() ?? 'QUERY';
     return withSpan(
       `pg ${operation}`,
       { 'db.system.name': 'postgresql', 'db.operation.name': operation, 'db.query.text': text.slice(0, 1000) },
-      async () => query(...args),
+      async () => (name === undefined ? query(...args) : query({ name, text, values: args[1] })),
       SpanKind.CLIENT,
     );
   };

@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { PREPARED } from '../prepared-statements.js';
 import type { Database } from '../schema.js';
 
 export interface OutboxEntry {
@@ -28,11 +29,12 @@ export async function enqueueAuditEvents(
  * The audit service has these events: they leave the outbox. (They were once kept, marked
  * delivered, and never pruned: the table grew by every event ever recorded, and marking cost
  * PostgreSQL a new row version per event where a delete costs a mark — issue 24.) Dead-lettered
- * events are never delivered, so they stay for an operator.
+ * events are never delivered, so they stay for an operator. The ids travel as one array, so the
+ * statement is the same for any number of them and is PREPARED.
  */
 export async function removeDeliveredAudit(db: Kysely<Database>, ids: readonly string[]): Promise<void> {
   if (ids.length === 0) return;
-  await db.deleteFrom('audit_outbox').where('id', 'in', [...ids]).execute();
+  await sql`${PREPARED}DELETE FROM audit_outbox WHERE id = ANY(${[...ids]}::uuid[])`.execute(db);
 }
 
 export async function recordAuditDeliveryFailure(db: Kysely<Database>, ids: readonly string[], error: string): Promise<void> {

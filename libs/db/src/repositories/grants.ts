@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { PREPARED } from '../prepared-statements.js';
 import { outboxRows, type OutboxEntry } from './audit-outbox.js';
 import type { Database, GrantRecord, GrantRow, GrantStatusName, NewGrant } from '../schema.js';
 
@@ -38,6 +39,7 @@ const GRANT_COLUMN_LIST = sql.raw(GRANT_COLUMNS.join(', '));
  * array (json_populate_recordset turns it into rows of the grants type, arrays and timestamps
  * included) and the outbox entries as two arrays. A multi-row VALUES list was ~30 parameters per
  * grant: kysely compiled it and PostgreSQL parsed and planned it afresh for every batch size.
+ * Being constant, it is also PREPARED: parsed and planned once per connection.
  */
 export async function insertGrantsWithAuditOutbox(db: Kysely<Database>, owner: string, batch: readonly GrantWithAuditEntries[]): Promise<void> {
   if (batch.length === 0) return;
@@ -46,11 +48,11 @@ export async function insertGrantsWithAuditOutbox(db: Kysely<Database>, owner: s
   const insertGrants = sql`INSERT INTO grants (${GRANT_COLUMN_LIST})
     SELECT ${GRANT_COLUMN_LIST} FROM json_populate_recordset(NULL::grants, ${grants}::json)`;
   if (entries.length === 0) {
-    await insertGrants.execute(db);
+    await sql`${PREPARED}${insertGrants}`.execute(db);
     return;
   }
   // WITH ORDINALITY … ORDER BY: outbox positions follow the order the events happened in.
-  await sql`WITH inserted_grants AS (${insertGrants})
+  await sql`${PREPARED}WITH inserted_grants AS (${insertGrants})
     INSERT INTO audit_outbox (id, owner, payload)
     SELECT entry.id, ${owner}, entry.payload
     FROM unnest(${entries.map((entry) => entry.id)}::uuid[], ${entries.map((entry) => entry.payload)}::bytea[]) WITH ORDINALITY AS entry(id, payload, n)
