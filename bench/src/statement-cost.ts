@@ -1,6 +1,6 @@
 /**
  * What the grant path's hot statements cost PostgreSQL, sent unnamed (parsed and planned on every
- * run, as kysely sends statements) against prepared once per connection (the PREPARED mark in
+ * run, as kysely sends statements) against prepared once per connection (PreparedStatement in
  * libs/db, issue 24). One connection each way, rounds alternated, each round a fresh set of rows:
  * the backend's CPU time from /proc/<pid>/stat per statement, and the wall time a caller waits.
  * Run: npm run bench:statements (BENCH_STATEMENT_ROUNDS, BENCH_STATEMENTS_PER_ROUND).
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
   const name = `mayfly_bench_statements_${randomBytes(4).toString('hex')}`;
   await asPostgres(`CREATE DATABASE ${name}`);
   const url = `postgres://postgres@${SERVER.host}:${SERVER.port}/${name}`;
-  // createDatabase's pool sends PREPARED statements by name; a bare pool sends the same text unnamed.
+  // createDatabase's pool sends PreparedStatements by name; a bare pool sends the same text unnamed.
   const prepared = createDatabase({ url, maxConnections: 1 });
   const unnamed = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1 }) }) });
   try {

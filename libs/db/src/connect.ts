@@ -62,8 +62,8 @@ type QueryFn = (...args: unknown[]) => unknown;
 
 /**
  * Gives every promise-style query a client span (db.system postgresql, the statement's text:
- * Mayfly only sends parameterised statements, so no value appears in it), and sends statements
- * marked PREPARED under their name (prepared-statements.ts).
+ * Mayfly only sends parameterised statements, so no value appears in it), and sends the text
+ * of a PreparedStatement under its name (prepared-statements.ts).
  */
 function traceQueries(client: pg.PoolClient): void {
   const query = client.query.bind(client) as QueryFn;

@@ -1,34 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, sql } from 'kysely';
-import { PREPARED, preparedStatementName } from './prepared-statements.js';
-
-/** A Kysely that only compiles: what text a statement built with PREPARED reaches pg with. */
-const compiler = new Kysely<object>({
-  dialect: {
-    createAdapter: () => new PostgresAdapter(),
-    createDriver: () => new DummyDriver(),
-    createIntrospector: (db) => new PostgresIntrospector(db),
-    createQueryCompiler: () => new PostgresQueryCompiler(),
-  },
-});
-const textOf = (query: ReturnType<typeof sql>): string => query.compile(compiler).sql;
+import { PreparedStatement, preparedStatementName } from './prepared-statements.js';
 
 describe('preparedStatementName', () => {
-  it('names a statement marked PREPARED, the same name each time its text repeats', () => {
-    const text = textOf(sql`${PREPARED}DELETE FROM audit_outbox WHERE id = ANY(${['a']}::uuid[])`);
-    const name = preparedStatementName(text);
+  it('names a PreparedStatement, the same name each time its text is sent', () => {
+    const statement = new PreparedStatement('DELETE FROM audit_outbox WHERE id = ANY($1::uuid[])');
+    const name = preparedStatementName(statement.text);
     expect(name).toMatch(/^mayfly_\d+$/);
-    expect(preparedStatementName(textOf(sql`${PREPARED}DELETE FROM audit_outbox WHERE id = ANY(${['b', 'c']}::uuid[])`))).toBe(name);
-    expect(preparedStatementName(textOf(sql`${PREPARED}SELECT 1`))).not.toBe(name);
+    expect(preparedStatementName(statement.text)).toBe(name);
+    expect(preparedStatementName(new PreparedStatement('DELETE FROM audit_outbox WHERE id = ANY($1::uuid[])').text)).toBe(name);
+    expect(preparedStatementName(new PreparedStatement('SELECT 1').text)).not.toBe(name);
   });
 
-  it('leaves unmarked statements unnamed, even with the mark further in', () => {
-    expect(preparedStatementName(textOf(sql`DELETE FROM audit_outbox WHERE id = ${'a'}`))).toBeUndefined();
-    expect(preparedStatementName(textOf(sql`SELECT 1; ${PREPARED}SELECT 2`))).toBeUndefined();
+  it('leaves other statements unnamed, even with the mark further in', () => {
+    expect(preparedStatementName('delete from "audit_outbox" where "id" in ($1, $2)')).toBeUndefined();
+    expect(preparedStatementName(`SELECT 1; ${new PreparedStatement('SELECT 2').text}`)).toBeUndefined();
   });
 
-  it('stops naming once too many distinct texts are marked, rather than prepare one-use plans forever', () => {
-    const names = Array.from({ length: 100 }, (_, i) => preparedStatementName(textOf(sql`${PREPARED}SELECT ${sql.raw(String(i))}`)));
+  it('stops naming once too many distinct texts are prepared, rather than keep one-use plans forever', () => {
+    const names = Array.from({ length: 100 }, (_, i) => preparedStatementName(new PreparedStatement(`SELECT ${i}`).text));
     const named = names.filter((name) => name !== undefined);
     expect(named.length).toBeGreaterThan(0);
     expect(named.length).toBeLessThan(100);

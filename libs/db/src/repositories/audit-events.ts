@@ -1,8 +1,21 @@
 import { sql, type Insertable, type Kysely } from 'kysely';
-import { PREPARED } from '../prepared-statements.js';
+import { PreparedStatement } from '../prepared-statements.js';
 import type { AuditEventRow, AuditEventTable, Database } from '../schema.js';
 
 export type NewAuditEvent = Insertable<AuditEventTable>;
+
+/**
+ * $1…$9: one array per column, in input order. WITH ORDINALITY … ORDER BY keeps the events'
+ * sequence numbers in that order.
+ */
+const appendEvents = new PreparedStatement<{ id: string; sequence: string }>(`
+  INSERT INTO audit_events (id, occurred_at, kind, actor, source, grant_id, task_id, outcome, detail)
+  SELECT e.id, e.occurred_at, e.kind, e.actor, e.source, e.grant_id, e.task_id, e.outcome, e.detail
+  FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::text[], $8::text[], $9::jsonb[])
+    WITH ORDINALITY AS e(id, occurred_at, kind, actor, source, grant_id, task_id, outcome, detail, n)
+  ORDER BY e.n
+  ON CONFLICT (id) DO NOTHING
+  RETURNING id, sequence`);
 
 /**
  * Appends events and returns their sequence numbers, in input order. One INSERT statement, so
@@ -10,23 +23,15 @@ export type NewAuditEvent = Insertable<AuditEventTable>;
  * its first sequence is returned.
  *
  * The events travel as one array per column, so the statement's text is the same for one event
- * or five hundred and is PREPARED (a VALUES list was planned afresh for every batch size);
- * WITH ORDINALITY … ORDER BY keeps their sequence numbers in input order.
+ * or five hundred: a PreparedStatement (a VALUES list was planned afresh for every batch size).
  */
 export async function appendAuditEvents(db: Kysely<Database>, events: readonly NewAuditEvent[]): Promise<string[]> {
   if (events.length === 0) return [];
   const column = <T>(read: (event: NewAuditEvent) => T): T[] => events.map(read);
-  const { rows: inserted } = await sql<{ id: string; sequence: string }>`${PREPARED}INSERT INTO audit_events
-      (id, occurred_at, kind, actor, source, grant_id, task_id, outcome, detail)
-    SELECT e.id, e.occurred_at, e.kind, e.actor, e.source, e.grant_id, e.task_id, e.outcome, e.detail
-    FROM unnest(
-      ${column((e) => e.id)}::uuid[], ${column((e) => e.occurred_at)}::timestamptz[], ${column((e) => e.kind)}::text[],
-      ${column((e) => e.actor)}::text[], ${column((e) => e.source)}::text[], ${column((e) => e.grant_id ?? null)}::uuid[],
-      ${column((e) => e.task_id)}::text[], ${column((e) => e.outcome)}::text[], ${column((e) => e.detail)}::jsonb[]
-    ) WITH ORDINALITY AS e(id, occurred_at, kind, actor, source, grant_id, task_id, outcome, detail, n)
-    ORDER BY e.n
-    ON CONFLICT (id) DO NOTHING
-    RETURNING id, sequence`.execute(db);
+  const { rows: inserted } = await appendEvents.run(db, [
+    column((e) => e.id), column((e) => e.occurred_at), column((e) => e.kind), column((e) => e.actor), column((e) => e.source),
+    column((e) => e.grant_id ?? null), column((e) => e.task_id), column((e) => e.outcome), column((e) => e.detail),
+  ]);
   const sequenceById = new Map(inserted.map((row) => [row.id, row.sequence]));
   const redelivered = events.filter((event) => !sequenceById.has(event.id)).map((event) => event.id);
   if (redelivered.length > 0) {

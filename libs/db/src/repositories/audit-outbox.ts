@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { PREPARED } from '../prepared-statements.js';
+import { PreparedStatement } from '../prepared-statements.js';
 import type { Database } from '../schema.js';
 
 export interface OutboxEntry {
@@ -30,12 +30,15 @@ export async function enqueueAuditEvents(
  * delivered, and never pruned: the table grew by every event ever recorded, and marking cost
  * PostgreSQL a new row version per event where a delete costs a mark — issue 24.) Dead-lettered
  * events are never delivered, so they stay for an operator. The ids travel as one array, so the
- * statement is the same for any number of them and is PREPARED.
+ * statement is the same for any number of them: a PreparedStatement.
  */
 export async function removeDeliveredAudit(db: Kysely<Database>, ids: readonly string[]): Promise<void> {
   if (ids.length === 0) return;
-  await sql`${PREPARED}DELETE FROM audit_outbox WHERE id = ANY(${[...ids]}::uuid[])`.execute(db);
+  await removeOutboxEntries.run(db, [[...ids]]);
 }
+
+/** $1: the ids of the entries to remove. */
+const removeOutboxEntries = new PreparedStatement('DELETE FROM audit_outbox WHERE id = ANY($1::uuid[])');
 
 export async function recordAuditDeliveryFailure(db: Kysely<Database>, ids: readonly string[], error: string): Promise<void> {
   if (ids.length === 0) return;

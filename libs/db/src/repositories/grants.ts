@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { PREPARED } from '../prepared-statements.js';
+import { PreparedStatement } from '../prepared-statements.js';
 import { outboxRows, type OutboxEntry } from './audit-outbox.js';
 import type { Database, GrantRecord, GrantRow, GrantStatusName, NewGrant } from '../schema.js';
 
@@ -28,7 +28,24 @@ type UnlistedGrantColumn = Exclude<keyof GrantRecord, (typeof GRANT_COLUMNS)[num
 const everyGrantColumnListed: [UnlistedGrantColumn] extends [never] ? true : UnlistedGrantColumn = true;
 void everyGrantColumnListed;
 
-const GRANT_COLUMN_LIST = sql.raw(GRANT_COLUMNS.join(', '));
+const GRANT_COLUMN_LIST = GRANT_COLUMNS.join(', ');
+const INSERT_GRANTS = `INSERT INTO grants (${GRANT_COLUMN_LIST})
+  SELECT ${GRANT_COLUMN_LIST} FROM json_populate_recordset(NULL::grants, $1::json)`;
+
+/** Grants alone: $1 the grants as a JSON array. */
+const insertGrants = new PreparedStatement(INSERT_GRANTS);
+
+/**
+ * Grants and their outbox entries: $1 the grants as a JSON array, $2 the outbox owner, $3 and $4
+ * the entries' ids and payloads. WITH ORDINALITY … ORDER BY: outbox positions follow the order
+ * the events happened in.
+ */
+const insertGrantsAndOutbox = new PreparedStatement(`
+  WITH inserted_grants AS (${INSERT_GRANTS})
+  INSERT INTO audit_outbox (id, owner, payload)
+  SELECT entry.id, $2, entry.payload
+  FROM unnest($3::uuid[], $4::bytea[]) WITH ORDINALITY AS entry(id, payload, n)
+  ORDER BY entry.n`);
 
 /**
  * Inserts grants and their audit outbox entries in one statement (a data-modifying CTE): atomic
@@ -39,24 +56,17 @@ const GRANT_COLUMN_LIST = sql.raw(GRANT_COLUMNS.join(', '));
  * array (json_populate_recordset turns it into rows of the grants type, arrays and timestamps
  * included) and the outbox entries as two arrays. A multi-row VALUES list was ~30 parameters per
  * grant: kysely compiled it and PostgreSQL parsed and planned it afresh for every batch size.
- * Being constant, it is also PREPARED: parsed and planned once per connection.
+ * Being constant, it is a PreparedStatement: written once, parsed and planned once per connection.
  */
 export async function insertGrantsWithAuditOutbox(db: Kysely<Database>, owner: string, batch: readonly GrantWithAuditEntries[]): Promise<void> {
   if (batch.length === 0) return;
   const grants = JSON.stringify(batch.map((item) => item.grant));
   const entries = batch.flatMap((item) => item.entries);
-  const insertGrants = sql`INSERT INTO grants (${GRANT_COLUMN_LIST})
-    SELECT ${GRANT_COLUMN_LIST} FROM json_populate_recordset(NULL::grants, ${grants}::json)`;
   if (entries.length === 0) {
-    await sql`${PREPARED}${insertGrants}`.execute(db);
+    await insertGrants.run(db, [grants]);
     return;
   }
-  // WITH ORDINALITY … ORDER BY: outbox positions follow the order the events happened in.
-  await sql`${PREPARED}WITH inserted_grants AS (${insertGrants})
-    INSERT INTO audit_outbox (id, owner, payload)
-    SELECT entry.id, ${owner}, entry.payload
-    FROM unnest(${entries.map((entry) => entry.id)}::uuid[], ${entries.map((entry) => entry.payload)}::bytea[]) WITH ORDINALITY AS entry(id, payload, n)
-    ORDER BY entry.n`.execute(db);
+  await insertGrantsAndOutbox.run(db, [grants, owner, entries.map((entry) => entry.id), entries.map((entry) => entry.payload)]);
 }
 
 /**
