@@ -1,4 +1,4 @@
-import { AuditEvent } from '@mayfly/proto';
+import { AuditEvent, encodeAuditEvent } from '@mayfly/proto';
 
 /**
  * The bytes written to the outbox are the event as committed; delivering it sends those same
@@ -14,7 +14,7 @@ const encodings = new WeakMap<AuditEvent, Uint8Array>();
  * and what is delivered must be what was committed last.
  */
 export function encodeForCommit(event: AuditEvent): Uint8Array {
-  const bytes = AuditEvent.encode(event).finish();
+  const bytes = encodeAuditEvent(event);
   encodings.set(event, bytes);
   return bytes;
 }

@@ -1,5 +1,6 @@
 // The gRPC contract, generated from proto/mayfly/v1 by `npm run codegen` (ts-proto). Only this
-// file is written by hand: it names what the rest of Mayfly may import.
+// file and audit-event-wire.ts are written by hand: this one names what the rest of Mayfly may
+// import; that one encodes an AuditEvent without the generated code's intermediate objects.
 import { fileURLToPath } from 'node:url';
 
 export {
@@ -196,3 +197,5 @@ export {
 
 /** A FileDescriptorSet of every Mayfly proto (built by `buf build`), served by gRPC reflection. */
 export const descriptorSetPath: string = fileURLToPath(new URL('../descriptor.binpb', import.meta.url));
+
+export { encodeAuditEvent } from './audit-event-wire.js';
