@@ -29,3 +29,15 @@ describe('newId', () => {
     expect(second > first).toBe(true);
   });
 });
+
+describe('newId, as text', () => {
+  it('writes the same 16 bytes the id carries, in the canonical 8-4-4-4-12 form', () => {
+    for (let i = 0; i < 2_000; i++) {
+      const id = newId();
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      const bytes = Buffer.from(id.replaceAll('-', ''), 'hex');
+      expect(bytes).toHaveLength(16);
+      expect(bytes.toString('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5')).toBe(id);
+    }
+  });
+});

@@ -3,6 +3,10 @@ import { createHash, randomFillSync } from 'node:crypto';
 /** Random bytes drawn 4 KiB at a time: one call into OpenSSL per 256 ids, not one per id. */
 const pool = Buffer.alloc(16 * 256);
 let poolOffset = pool.length;
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+const DASH = 0x2d;
+/** The id's 36 characters, rewritten by every call. */
+const text = Buffer.alloc(36);
 
 /**
  * A version 7 UUID (RFC 9562), used for grant, event and token ids: 48 bits of Unix time in
@@ -18,13 +22,21 @@ export function newId(): string {
     randomFillSync(pool);
     poolOffset = 0;
   }
-  const bytes = pool.subarray(poolOffset, poolOffset + 16);
+  const at = poolOffset;
   poolOffset += 16;
-  bytes.writeUIntBE(Date.now(), 0, 6);
-  bytes[6] = 0x70 | (bytes[6]! & 0x0f); // version 7
-  bytes[8] = 0x80 | (bytes[8]! & 0x3f); // variant 10
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  pool.writeUIntBE(Date.now(), at, 6);
+  pool[at + 6] = 0x70 | (pool[at + 6]! & 0x0f); // version 7
+  pool[at + 8] = 0x80 | (pool[at + 8]! & 0x3f); // variant 10
+  // Written as text into one reused buffer and read out once: a few ids per grant, each of which
+  // was a buffer view, a hex string and five slices of it joined (issue 24).
+  let out = 0;
+  for (let i = 0; i < 16; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) text[out++] = DASH;
+    const byte = pool[at + i]!;
+    text[out++] = HEX_DIGITS[byte >> 4]!;
+    text[out++] = HEX_DIGITS[byte & 0x0f]!;
+  }
+  return text.toString('latin1', 0, 36);
 }
 
 /** Hex SHA-256, used to refer to evidence in audit records without storing it. */
