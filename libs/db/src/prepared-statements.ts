@@ -8,8 +8,8 @@ import type { Database } from './schema.js';
  * parses, analyses and plans it afresh each time. For the grant group commit (a CTE over
  * json_populate_recordset and unnest) that was most of what the statement cost: one grant's
  * commit took PostgreSQL 525–700 µs unnamed against 225–325 µs prepared, a batch of eight
- * 1,125–1,425 against 600–775 µs (`npm run bench:statements`, BENCHMARKS.md, issue 24). Building
- * it with kysely cost issuance another ~11 KiB of garbage per grant.
+ * 1,125–1,425 against 600–775 µs (`npm run bench:statements`, BENCHMARKS.md, issue 24). Written
+ * once, the text is also not rebuilt by kysely's query builder for every batch.
  *
  * A PreparedStatement is constant text with $n placeholders, written once. The connection
  * wrapper (connect.ts) sees its mark and sends it under a name of its own, so pg parses it once
