@@ -1,5 +1,6 @@
 import {
   Metadata,
+  connectivityState,
   type CallOptions,
   type Client,
   type ClientUnaryCall,
@@ -91,7 +92,7 @@ export function callUnary<Req, Res>(
   });
   const metadata = new Metadata();
   propagation.inject(trace.setSpan(context.active(), span), metadata, metadataSetter);
-  return new Promise<Res>((resolve, reject) => {
+  const send = () => new Promise<Res>((resolve, reject) => {
     method.call(client, request, metadata, { deadline }, (error, response) => {
       if (error) {
         span.setAttribute('rpc.grpc.status_code', error.code);
@@ -106,7 +107,22 @@ export function callUnary<Req, Res>(
       }
     });
   });
+  // A channel in TRANSIENT_FAILURE fails every call at once until its backoff timer lets it try
+  // again (up to ~2.4 s), even when the peer is back: right after the mesh starts, or after the
+  // peer restarted. Such a call never reaches the wire, so waiting for the reconnection first is
+  // safe. If the channel is not ready within the grace, the call is sent anyway, before its
+  // deadline, and fails with the channel's own reason (a refused connection, a TLS error), which
+  // says what to fix.
+  if (client.getChannel().getConnectivityState(false) !== connectivityState.TRANSIENT_FAILURE) return send();
+  const graceEnds = Math.min(deadline - SEND_RESERVE_MS, Date.now() + RECONNECT_GRACE_MS);
+  if (graceEnds <= Date.now()) return send();
+  return new Promise<void>((resolve) => client.waitForReady(new Date(graceEnds), () => resolve())).then(send);
 }
+
+/** Longest wait for a failed channel to reconnect: its largest backoff (2 s) plus jitter (20%). */
+const RECONNECT_GRACE_MS = 2_500;
+/** Time left for the call itself after the wait, so that it ends with the channel's reason. */
+const SEND_RESERVE_MS = 250;
 
 /**
  * Waits until the client's channel is connected, or the deadline passes. Workload-facing
