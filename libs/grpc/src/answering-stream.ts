@@ -1,9 +1,10 @@
 import { status, type ServerDuplexStream, type ServerUnaryCall, type handleBidiStreamingCall } from '@grpc/grpc-js';
 import { invalidArgument, type Logger } from '@mayfly/core';
-import { SpanKind, context, propagation, recordFailure, trace, tracer } from '@mayfly/telemetry';
+import { recordFailure } from '@mayfly/telemetry';
 import { authorizeCaller } from './authorization.js';
 import { MALFORMED_REQUEST } from './handlers.js';
 import { verifiedPeerCertificate } from './peer-certificate.js';
+import { inServerSpan } from './rpc-spans.js';
 import { toStatus } from './status-mapping.js';
 
 /** A message of an answering stream: an id its answer echoes, and its asker's trace context. */
@@ -66,10 +67,8 @@ export function answeringStream<Ask extends StreamedAsk, Answer>(
         return;
       }
       unanswered += 1;
-      const parent = propagation.extract(context.active(), { traceparent: ask.traceparent }, TRACEPARENT_GETTER);
-      const span = tracer().startSpan(method, { kind: SpanKind.SERVER, attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': rpc } }, parent);
-      context
-        .with(trace.setSpan(parent, span), () => handler(ask))
+      const { span, result } = inServerSpan(method, service, rpc, ask, TRACEPARENT_GETTER, () => handler(ask));
+      result
         .then(
           (answer) => {
             span.setAttribute('rpc.grpc.status_code', status.OK);

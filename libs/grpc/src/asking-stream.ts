@@ -1,7 +1,8 @@
 import type { ClientDuplexStream, StatusObject } from '@grpc/grpc-js';
 import { MayflyError } from '@mayfly/core';
-import { SpanKind, context, propagation, recordFailure, trace, tracer, type Span } from '@mayfly/telemetry';
+import { recordFailure, type Span } from '@mayfly/telemetry';
 import type { StreamedAsk } from './answering-stream.js';
+import { startClientSpan } from './rpc-spans.js';
 
 /**
  * An ask that got no answer because its stream ended first (the server shut down or refused the
@@ -80,10 +81,8 @@ export class AskingStream<Ask extends StreamedAsk, Answer extends { readonly id:
   ask(body: Omit<Ask, 'id' | 'traceparent'>, deadline?: Date): Promise<Answer> {
     const stream = this.current();
     const id = this.nextId++;
-    const [service, rpc] = this.options.method.split('/');
-    const span = tracer().startSpan(this.options.method, { kind: SpanKind.CLIENT, attributes: { 'rpc.system': 'grpc', 'rpc.service': service ?? '', 'rpc.method': rpc ?? '' } });
     const carrier: { traceparent?: string } = {};
-    propagation.inject(trace.setSpan(context.active(), span), carrier, TRACEPARENT_SETTER);
+    const span = startClientSpan(this.options.method, carrier, TRACEPARENT_SETTER);
     const capMs = this.options.timeoutMs ?? 5_000;
     const waitMs = deadline ? Math.min(deadline.getTime() - Date.now(), capMs) : capMs;
     return new Promise<Answer>((resolve, reject) => {

@@ -7,10 +7,11 @@ import {
   type ServiceError,
 } from '@grpc/grpc-js';
 import { isIP } from 'node:net';
-import { SpanKind, context, propagation, recordFailure, trace, tracer } from '@mayfly/telemetry';
+import { recordFailure } from '@mayfly/telemetry';
 import type { ServiceName } from '@mayfly/config';
 import { MayflyError } from '@mayfly/core';
 import { channelCredentials } from './credentials.js';
+import { startClientSpan } from './rpc-spans.js';
 import { fromServiceError } from './status-mapping.js';
 import { metadataSetter } from './trace-context.js';
 
@@ -84,14 +85,8 @@ export function callUnary<Req, Res>(
 ): Promise<Res> {
   const capMs = Date.now() + (options.timeoutMs ?? 5_000);
   const deadline = options.deadline ? Math.min(options.deadline.getTime(), capMs) : capMs;
-  const path = method.path ?? 'unknown';
-  const [service, rpc] = path.slice(1).split('/');
-  const span = tracer().startSpan(path.slice(1), {
-    kind: SpanKind.CLIENT,
-    attributes: { 'rpc.system': 'grpc', 'rpc.service': service ?? '', 'rpc.method': rpc ?? '' },
-  });
   const metadata = new Metadata();
-  propagation.inject(trace.setSpan(context.active(), span), metadata, metadataSetter);
+  const span = startClientSpan((method.path ?? '/unknown').slice(1), metadata, metadataSetter);
   const send = () => new Promise<Res>((resolve, reject) => {
     method.call(client, request, metadata, { deadline }, (error, response) => {
       if (error) {

@@ -1,10 +1,11 @@
 import type { PeerCertificate } from 'node:tls';
 import { status, type ServerUnaryCall, type ServerWritableStream, type handleServerStreamingCall, type handleUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
 import { MayflyError, invalidArgument, type Logger } from '@mayfly/core';
-import { SpanKind, context, propagation, recordFailure, trace, tracer } from '@mayfly/telemetry';
+import { recordFailure } from '@mayfly/telemetry';
 import { authorizeCaller } from './authorization.js';
 import { verifiedPeerCertificate } from './peer-certificate.js';
 import { toStatus } from './status-mapping.js';
+import { inServerSpan } from './rpc-spans.js';
 import { metadataGetter } from './trace-context.js';
 
 /** Marks a request that could not be decoded; unary() refuses it with INVALID_ARGUMENT. */
@@ -48,20 +49,14 @@ export function unary<Req, Res>(
       cancelled: () => call.cancelled,
       peer: call.getPeer(),
     };
-    const parent = propagation.extract(context.active(), call.metadata, metadataGetter);
-    const span = tracer().startSpan(
-      method,
-      { kind: SpanKind.SERVER, attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': rpc } },
-      parent,
-    );
-    context
-      .with(trace.setSpan(parent, span), async () => {
-        const peerCertificate = verifiedPeerCertificate(call as ServerUnaryCall<unknown, unknown>);
-        const caller = authorizeCaller(method, peerCertificate);
-        const malformed = (call.request as { [MALFORMED_REQUEST]?: string } | null)?.[MALFORMED_REQUEST];
-        if (malformed !== undefined) throw invalidArgument('request', `is not a valid ${method} request message (${malformed})`);
-        return handler(call.request, { ...callContext, caller, peerCertificate });
-      })
+    const { span, result } = inServerSpan(method, service, rpc, call.metadata, metadataGetter, async () => {
+      const peerCertificate = verifiedPeerCertificate(call as ServerUnaryCall<unknown, unknown>);
+      const caller = authorizeCaller(method, peerCertificate);
+      const malformed = (call.request as { [MALFORMED_REQUEST]?: string } | null)?.[MALFORMED_REQUEST];
+      if (malformed !== undefined) throw invalidArgument('request', `is not a valid ${method} request message (${malformed})`);
+      return handler(call.request, { ...callContext, caller, peerCertificate });
+    });
+    result
       .then(
         (response) => {
           span.setAttribute('rpc.grpc.status_code', status.OK);
@@ -97,19 +92,17 @@ export function serverStream<Req, Res>(
       cancelled: () => call.cancelled,
       peer: call.getPeer(),
     };
-    const parent = propagation.extract(context.active(), call.metadata, metadataGetter);
-    const span = tracer().startSpan(method, { kind: SpanKind.SERVER, attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': rpc } }, parent);
     const send = (response: Res): void => {
       if (!call.cancelled) call.write(response);
     };
-    context
-      .with(trace.setSpan(parent, span), async () => {
-        const peerCertificate = verifiedPeerCertificate(call as unknown as ServerUnaryCall<unknown, unknown>);
-        const caller = authorizeCaller(method, peerCertificate);
-        const malformed = (call.request as { [MALFORMED_REQUEST]?: string } | null)?.[MALFORMED_REQUEST];
-        if (malformed !== undefined) throw invalidArgument('request', `is not a valid ${method} request message (${malformed})`);
-        await handler(call.request, { ...callContext, caller, peerCertificate }, send);
-      })
+    const { span, result } = inServerSpan(method, service, rpc, call.metadata, metadataGetter, async () => {
+      const peerCertificate = verifiedPeerCertificate(call as unknown as ServerUnaryCall<unknown, unknown>);
+      const caller = authorizeCaller(method, peerCertificate);
+      const malformed = (call.request as { [MALFORMED_REQUEST]?: string } | null)?.[MALFORMED_REQUEST];
+      if (malformed !== undefined) throw invalidArgument('request', `is not a valid ${method} request message (${malformed})`);
+      await handler(call.request, { ...callContext, caller, peerCertificate }, send);
+    });
+    result
       .then(
         () => {
           span.setAttribute('rpc.grpc.status_code', status.OK);

@@ -5,7 +5,7 @@ export { SpanKind };
 const TRACER_NAME = 'mayfly';
 
 /** What a span is when nothing records spans: every method does nothing. */
-const UNRECORDED_SPAN: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+export const UNRECORDED_SPAN: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 
 /**
  * True when a tracer provider is registered (setupTelemetry found an exporter, or a test set
