@@ -1,5 +1,5 @@
-import { BinaryWriter } from '@bufbuild/protobuf/wire';
-import type { AuditEvent } from './gen/mayfly/v1/audit.js';
+import { BinaryReader, BinaryWriter } from '@bufbuild/protobuf/wire';
+import type { AuditEvent, RecordRequest } from './gen/mayfly/v1/audit.js';
 
 /**
  * An AuditEvent's wire encoding, byte for byte what the generated `AuditEvent.encode` writes,
@@ -82,4 +82,182 @@ function writeValue(writer: BinaryWriter, value: unknown): void {
   } else if (value !== undefined) {
     throw new Error(`Unsupported any value type: ${typeof value}`);
   }
+}
+
+/**
+ * A RecordRequest decoded as the generated `RecordRequest.decode` decodes it — the same events,
+ * the same details, the same errors — without the objects it makes on the way.
+ *
+ * The audit service decodes every grant's records. The generated code decodes each Struct into
+ * an entry object and a Value object per field, then copies them into the plain object the
+ * record keeps; this reads the plain object straight from the wire (issue 24). Unknown fields
+ * are skipped, the last of a repeated field wins, a `__proto__` key is dropped and a Value with
+ * no kind is left out of a Struct and kept as undefined in a list, all as generated. The unit
+ * test compares the two decoders on a spread of requests, and on malformed and too-deep ones.
+ */
+export function decodeRecordRequest(bytes: Uint8Array): RecordRequest {
+  const reader = new BinaryReader(bytes);
+  const events: AuditEvent[] = [];
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    if (tag === 10) {
+      events.push(readAuditEvent(reader, reader.uint32(), 1));
+      continue;
+    }
+    if ((tag & 7) === 4 || tag === 0) break;
+    reader.skip(tag & 7);
+  }
+  return { events };
+}
+
+/** The generated decoders refuse to go deeper than this many nested messages. */
+const MAX_DEPTH = 100;
+
+function enter(depth: number): void {
+  if (depth >= MAX_DEPTH) throw new Error('protobuf decode recursion limit exceeded');
+}
+
+function readAuditEvent(reader: BinaryReader, length: number, depth: number): AuditEvent {
+  enter(depth);
+  const end = reader.pos + length;
+  const event: AuditEvent = { id: '', occurredAt: undefined, kind: '', actor: '', grantId: '', taskId: '', outcome: 0, detail: undefined, sequence: 0, source: '' };
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    switch (tag) {
+      case 10: event.id = reader.string(); continue;
+      case 18: event.occurredAt = readTimestamp(reader, reader.uint32(), depth + 1); continue;
+      case 26: event.kind = reader.string(); continue;
+      case 34: event.actor = reader.string(); continue;
+      case 42: event.grantId = reader.string(); continue;
+      case 50: event.taskId = reader.string(); continue;
+      case 56: event.outcome = reader.int32(); continue;
+      case 66: event.detail = readStruct(reader, reader.uint32(), depth + 1); continue;
+      case 72: event.sequence = safeNumber(reader.uint64()); continue;
+      case 82: event.source = reader.string(); continue;
+    }
+    if ((tag & 7) === 4 || tag === 0) break;
+    reader.skip(tag & 7);
+  }
+  return event;
+}
+
+/** google.protobuf.Timestamp as the generated fromTimestamp turns it into a Date. */
+function readTimestamp(reader: BinaryReader, length: number, depth: number): Date {
+  enter(depth);
+  const end = reader.pos + length;
+  let seconds = 0;
+  let nanos = 0;
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    if (tag === 8) {
+      seconds = safeNumber(reader.int64());
+      continue;
+    }
+    if (tag === 16) {
+      nanos = reader.int32();
+      continue;
+    }
+    if ((tag & 7) === 4 || tag === 0) break;
+    reader.skip(tag & 7);
+  }
+  return new Date(seconds * 1_000 + nanos / 1_000_000);
+}
+
+/** A Struct's fields as a plain object (the generated Struct.decode, then Struct.unwrap). */
+function readStruct(reader: BinaryReader, length: number, depth: number): { [key: string]: unknown } {
+  enter(depth);
+  const end = reader.pos + length;
+  const object: { [key: string]: unknown } = {};
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    if (tag === 10) {
+      readField(reader, reader.uint32(), depth + 1, object);
+      continue;
+    }
+    if ((tag & 7) === 4 || tag === 0) break;
+    reader.skip(tag & 7);
+  }
+  return object;
+}
+
+/** One `map<string, Value>` entry, set on `into` unless its value has no kind. */
+function readField(reader: BinaryReader, length: number, depth: number, into: { [key: string]: unknown }): void {
+  enter(depth);
+  const end = reader.pos + length;
+  let key = '';
+  let value: unknown;
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    if (tag === 10) {
+      key = reader.string();
+      continue;
+    }
+    if (tag === 18) {
+      value = readValue(reader, reader.uint32(), depth + 1);
+      continue;
+    }
+    if ((tag & 7) === 4 || tag === 0) break;
+    reader.skip(tag & 7);
+  }
+  // The generated code assigns into a plain object: "__proto__" sets (or fails to set) its
+  // prototype and never becomes a key.
+  if (value !== undefined && key !== '__proto__') into[key] = value;
+}
+
+/**
+ * A Value as the generated Value.unwrap returns it: the first set of string, number, bool,
+ * struct, list, null, in that order; undefined when none is set.
+ */
+function readValue(reader: BinaryReader, length: number, depth: number): unknown {
+  enter(depth);
+  const end = reader.pos + length;
+  let stringValue: string | undefined;
+  let numberValue: number | undefined;
+  let boolValue: boolean | undefined;
+  let structValue: object | undefined;
+  let listValue: unknown[] | undefined;
+  let isNull = false;
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    switch (tag) {
+      case 8: reader.int32(); isNull = true; continue;
+      case 17: numberValue = reader.double(); continue;
+      case 26: stringValue = reader.string(); continue;
+      case 32: boolValue = reader.bool(); continue;
+      case 42: structValue = readStruct(reader, reader.uint32(), depth + 1); continue;
+      case 50: listValue = readList(reader, reader.uint32(), depth + 1); continue;
+    }
+    if ((tag & 7) === 4 || tag === 0) break;
+    reader.skip(tag & 7);
+  }
+  if (stringValue !== undefined) return stringValue;
+  if (numberValue !== undefined) return numberValue;
+  if (boolValue !== undefined) return boolValue;
+  if (structValue !== undefined) return structValue;
+  if (listValue !== undefined) return listValue;
+  return isNull ? null : undefined;
+}
+
+function readList(reader: BinaryReader, length: number, depth: number): unknown[] {
+  enter(depth);
+  const end = reader.pos + length;
+  const values: unknown[] = [];
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    if (tag === 10) {
+      values.push(readValue(reader, reader.uint32(), depth + 1));
+      continue;
+    }
+    if ((tag & 7) === 4 || tag === 0) break;
+    reader.skip(tag & 7);
+  }
+  return values;
+}
+
+/** A 64-bit integer read as a decimal string, as a number; refused past the safe range, as generated. */
+function safeNumber(int64: { toString(): string }): number {
+  const number = Number(int64.toString());
+  if (number > Number.MAX_SAFE_INTEGER) throw new Error('Value is larger than Number.MAX_SAFE_INTEGER');
+  if (number < Number.MIN_SAFE_INTEGER) throw new Error('Value is smaller than Number.MIN_SAFE_INTEGER');
+  return number;
 }

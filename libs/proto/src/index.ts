@@ -198,4 +198,4 @@ export {
 /** A FileDescriptorSet of every Mayfly proto (built by `buf build`), served by gRPC reflection. */
 export const descriptorSetPath: string = fileURLToPath(new URL('../descriptor.binpb', import.meta.url));
 
-export { encodeAuditEvent } from './audit-event-wire.js';
+export { decodeRecordRequest, encodeAuditEvent } from './audit-event-wire.js';

@@ -3,7 +3,7 @@ import { AUDIT_CHECKPOINT_KEY_FILE, AUDIT_CHECKPOINT_MS, AUDIT_HEAD_COALESCE_MS,
 import type { Logger } from '@mayfly/core';
 import { assertDatabaseReachable, assertSchemaCurrent, createDatabase } from '@mayfly/db';
 import { startGrpcServer, type Closer } from '@mayfly/grpc';
-import { AuditServiceService } from '@mayfly/proto';
+import { AuditServiceService, decodeRecordRequest } from '@mayfly/proto';
 import { auditApi } from './api/audit-api.js';
 import { keepChainHead } from './adapters/chain-head-keeper.js';
 import { chainStatusReader } from './adapters/chain-status.js';
@@ -29,7 +29,16 @@ export async function startAuditService(log: Logger): Promise<Closer[]> {
     port: settings.port,
     healthPort: settings.healthPort,
     log,
-    services: [{ name: 'mayfly.v1.AuditService', definition: AuditServiceService, implementation: auditApi(postgresAuditLog(db), log, { appended: head.appended, chainStatus }) }],
+    services: [{ name: 'mayfly.v1.AuditService', definition: AUDIT_SERVICE, implementation: auditApi(postgresAuditLog(db), log, { appended: head.appended, chainStatus }) }],
   });
   return [() => server.shutdown(settings.drainSeconds * 1000), () => head.stop(), () => nats.drain().catch(() => undefined), () => db.destroy()];
 }
+
+/**
+ * The generated service, with Record's requests decoded by decodeRecordRequest: the same events,
+ * without the generated Struct decoding's intermediate objects (every grant's records come here).
+ */
+const AUDIT_SERVICE: typeof AuditServiceService = {
+  ...AuditServiceService,
+  record: { ...AuditServiceService.record, requestDeserialize: (bytes: Buffer) => decodeRecordRequest(bytes) },
+};

@@ -20,9 +20,9 @@ export interface AuditApiHooks {
 export function auditApi(auditLog: AuditLog, log: Logger, hooks: AuditApiHooks = { appended: () => undefined }): AuditServiceServer {
   return {
     record: unary(log, 'mayfly.v1.AuditService/Record', async (request, call) => {
-      validateAuditBatch(request.events);
+      const detailTexts = validateAuditBatch(request.events);
       const sequences = await withSpan('audit append', { 'mayfly.audit.events': request.events.length }, () => auditLog.append(
-        request.events.map((event) => ({
+        request.events.map((event, i) => ({
           id: event.id,
           occurred_at: event.occurredAt ?? new Date(),
           kind: event.kind,
@@ -31,7 +31,7 @@ export function auditApi(auditLog: AuditLog, log: Logger, hooks: AuditApiHooks =
           grant_id: event.grantId || null,
           task_id: event.taskId,
           outcome: outcomeName(event.outcome),
-          detail: event.detail ?? {},
+          detailJson: detailTexts[i]!,
         })),
       ).catch((error: unknown) => {
         throw storageFailure(error);

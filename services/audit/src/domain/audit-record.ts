@@ -22,10 +22,14 @@ export function outcomeFromName(name: string): AuditOutcome {
   return entry ? (Number(entry[0]) as AuditOutcome) : AuditOutcome.AUDIT_OUTCOME_UNSPECIFIED;
 }
 
-/** Checks a batch before anything is written: one bad event refuses the whole batch. */
-export function validateAuditBatch(events: readonly AuditEvent[]): void {
+/**
+ * Checks a batch before anything is written: one bad event refuses the whole batch. Returns each
+ * event's detail as JSON text, measured here and stored as it is.
+ */
+export function validateAuditBatch(events: readonly AuditEvent[]): string[] {
   if (events.length === 0) throw invalidArgument('events', 'at least one event is required');
   if (events.length > MAX_EVENTS_PER_RECORD) throw invalidArgument('events', `at most ${MAX_EVENTS_PER_RECORD} events per call`);
+  const detailTexts: string[] = [];
   for (const [i, event] of events.entries()) {
     const field = `events[${i}]`;
     validateUuid(`${field}.id`, event.id);
@@ -37,9 +41,12 @@ export function validateAuditBatch(events: readonly AuditEvent[]): void {
     validateOptionalText(`${field}.task_id`, event.taskId, 128);
     if (event.grantId !== '') validateUuid(`${field}.grant_id`, event.grantId);
     if (event.outcome === AuditOutcome.AUDIT_OUTCOME_UNSPECIFIED) throw invalidArgument(`${field}.outcome`, 'is required');
-    const detailBytes = Buffer.byteLength(JSON.stringify(event.detail ?? {}));
+    const detailJson = JSON.stringify(event.detail ?? {});
+    const detailBytes = Buffer.byteLength(detailJson);
     if (detailBytes > MAX_DETAIL_BYTES) throw invalidArgument(`${field}.detail`, `is ${detailBytes} bytes; at most ${MAX_DETAIL_BYTES}`);
+    detailTexts.push(detailJson);
   }
+  return detailTexts;
 }
 
 const COMPONENT = /^spiffe:\/\/[^/]+\/mayfly\/([a-z][a-z-]*)$/;

@@ -1,7 +1,10 @@
 import type { AuditEventRecord } from '@mayfly/model';
 
-/** An event to append: as stored, less what the database assigns. */
-export type NewAuditRecord = Omit<AuditEventRecord, 'sequence' | 'recorded_at'>;
+/** An event to append: as stored, less what the database assigns; its detail as JSON text. */
+export type NewAuditRecord = Omit<AuditEventRecord, 'sequence' | 'recorded_at' | 'detail'> & {
+  /** Serialised once, when the batch was checked (validateAuditBatch), and stored as it is. */
+  readonly detailJson: string;
+};
 
 /** Which events to list (every given filter applies). */
 export interface AuditQuery {
