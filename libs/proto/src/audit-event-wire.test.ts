@@ -120,6 +120,8 @@ describe('decodeRecordRequest', () => {
       struct(entry('__proto__', value((w) => field(w, 42, struct(entry('polluted', value((v) => v.uint32(32).bool(true))))))), entry('claim', value((w) => w.uint32(26).string('x')))),
       struct(entry('__proto__', value((w) => w.uint32(8).int32(0))), entry('length', value((w) => w.uint32(17).double(3)))),
       struct(entry('__proto__', value((w) => field(w, 50, message(() => undefined)))), entry('length', value((w) => w.uint32(17).double(3)))),
+      // Text that is not UTF-8 becomes U+FFFD alike; a leading U+FEFF is text, not a byte-order mark.
+      struct(entry('text', value((w) => w.uint32(26).bytes(Uint8Array.of(0xef, 0xbb, 0xbf, 0x41, 0xc0, 0x80, 0xed, 0xa0, 0x80, 0xe2, 0x82, 0xac, 0xf0, 0x9f, 0x98)))), message((w) => field(w, 10, message((e) => { e.uint32(10).bytes(Uint8Array.of(0xff, 0xfe, 0x6b)); e.uint32(18).bytes(value((v) => v.uint32(26).bytes(Uint8Array.of(0xf4, 0x90, 0x80, 0x80)))); })))),
       // Unknown fields and known numbers with the wrong wire type are skipped.
       struct(entry('u', value((w) => { w.uint32(99 << 3).uint32(5); w.uint32((98 << 3) | 5).fixed32(7); w.uint32(26).string('s'); w.uint32(24).uint32(1); })), message((w) => w.uint32((7 << 3) | 2).string('junk'))),
     ];
