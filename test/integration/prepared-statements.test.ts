@@ -63,7 +63,7 @@ describe('prepared statements on the grant path', () => {
   });
 
   it('appends events in input order, answers a redelivery with its first sequence, and stores details as objects', async () => {
-    const first = auditEvent('t-order', { resource: 'svc:orders', actions: ['read'] });
+    const first = auditEvent('t-order', { resource: 'svc:orders', actions: ['read'], nested: { list: [1, 'two', null, { 'ünï': '✓' }], '': false } });
     const second = auditEvent('t-order');
     const third = auditEvent('t-order', { note: 'quote " and backslash \\ survive' });
     const sequences = await appendAuditEvents(scratch.db, [first, second, third]);
@@ -79,5 +79,9 @@ describe('prepared statements on the grant path', () => {
     expect(rows.map((row) => row.id)).toEqual([first.id, second.id, third.id, expect.any(String)]);
     expect(rows[0]!.actions).toEqual(['read']);
     expect(rows[2]!.note).toBe('quote " and backslash \\ survive');
+    // Each stored detail is the one its event carried, whole, beside its own event.
+    const { rows: stored } = await sql<{ id: string; detail: unknown }>`
+      SELECT id, detail FROM audit_events WHERE task_id = 't-order' ORDER BY sequence`.execute(scratch.db);
+    expect(stored.slice(0, 3)).toEqual([first, second, third].map((event) => ({ id: event.id, detail: JSON.parse(event.detail) })));
   });
 });

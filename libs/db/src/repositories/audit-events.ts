@@ -5,14 +5,20 @@ import type { AuditEventRow, AuditEventTable, Database } from '../schema.js';
 export type NewAuditEvent = Insertable<AuditEventTable>;
 
 /**
- * $1…$9: one array per column, in input order. WITH ORDINALITY … ORDER BY keeps the events'
- * sequence numbers in that order.
+ * $1…$8: one array per column, in input order; $9: the details as one JSON array. WITH
+ * ORDINALITY … ORDER BY keeps the events' sequence numbers in that order.
+ *
+ * The details go as one JSON array, not a jsonb[]: as an array literal every quote of every
+ * detail would be escaped by the driver and unescaped by PostgreSQL again. ROWS FROM reads the
+ * columns side by side, the details' elements with them.
  */
 const appendEvents = new PreparedStatement<{ id: string; sequence: string }>(`
   INSERT INTO audit_events (id, occurred_at, kind, actor, source, grant_id, task_id, outcome, detail)
   SELECT e.id, e.occurred_at, e.kind, e.actor, e.source, e.grant_id, e.task_id, e.outcome, e.detail
-  FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::text[], $8::text[], $9::jsonb[])
-    WITH ORDINALITY AS e(id, occurred_at, kind, actor, source, grant_id, task_id, outcome, detail, n)
+  FROM ROWS FROM (
+      unnest($1::uuid[]), unnest($2::timestamptz[]), unnest($3::text[]), unnest($4::text[]), unnest($5::text[]),
+      unnest($6::uuid[]), unnest($7::text[]), unnest($8::text[]), jsonb_array_elements($9::jsonb)
+    ) WITH ORDINALITY AS e(id, occurred_at, kind, actor, source, grant_id, task_id, outcome, detail, n)
   ORDER BY e.n
   ON CONFLICT (id) DO NOTHING
   RETURNING id, sequence`);
@@ -30,7 +36,7 @@ export async function appendAuditEvents(db: Kysely<Database>, events: readonly N
   const column = <T>(read: (event: NewAuditEvent) => T): T[] => events.map(read);
   const { rows: inserted } = await appendEvents.run(db, [
     column((e) => e.id), column((e) => e.occurred_at), column((e) => e.kind), column((e) => e.actor), column((e) => e.source),
-    column((e) => e.grant_id ?? null), column((e) => e.task_id), column((e) => e.outcome), column((e) => e.detail),
+    column((e) => e.grant_id ?? null), column((e) => e.task_id), column((e) => e.outcome), `[${column((e) => e.detail).join(',')}]`,
   ]);
   const sequenceById = new Map(inserted.map((row) => [row.id, row.sequence]));
   const redelivered = events.filter((event) => !sequenceById.has(event.id)).map((event) => event.id);
