@@ -61,10 +61,19 @@ function grant(): GrantRecord {
 const grantBatch = (size: number): GrantWithAuditEntries[] =>
   Array.from({ length: size }, () => ({ grant: grant(), entries: [{ id: newId(), payload: randomBytes(600) }] }));
 
+/** A session grant's `grant.issued` detail as issuance records it (read from a bench run's database, 705 bytes as JSON). */
+const issuedDetail = () => ({
+  via: 'session', effect: 'allow', format: 'jwt-access-token', scopes: ['read'], boundTo: 'PE-uUPdCmcjb2HvrfAbpupygCk2bdiivBNO3E_keyD0',
+  reasons: ['permitted by dev-low-risk-task-access'], tokenId: newId(), resource: 'pg:bench-logins', taskKind: 'bench',
+  expiresAt: '2026-12-06T01:09:43.000Z', policyIds: ['dev-low-risk-task-access'], svidSerial: '7cb63b3d23ad7d5b8703526826e89ae2',
+  requestedAt: '2026-12-06T01:08:43.235Z', policyVersion: '390205c749805570', taskReference: '', renewableUntil: '2026-12-06T03:08:43.000Z',
+  policySetVersion: 1, requestedTtlSeconds: 60, certificateThumbprint: 'PE-uUPdCmcjb2HvrfAbpupygCk2bdiivBNO3E_keyD0',
+});
+
 const auditEvents = (size: number): NewAuditEvent[] =>
   Array.from({ length: size }, () => ({
     id: newId(), occurred_at: new Date(), kind: 'grant.issued', actor: WORKLOAD, source: 'issuance', grant_id: newId(),
-    task_id: `task-${newId()}`, outcome: 'success', detail: JSON.stringify({ resource: 'svc:orders', actions: ['read'], ttlSeconds: 300 }),
+    task_id: `task-${newId()}`, outcome: 'success', detail: JSON.stringify(issuedDetail()),
   }));
 
 interface Measured { readonly backendCpuUs: number; readonly wallUs: number }
