@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
+import { classifyProcess, type ProcessGroup } from './process-groups.js';
 
 /**
  * CPU time per operation, across every process that works on it (issue 24): each Mayfly service,
@@ -11,6 +12,11 @@ import { readFileSync, readdirSync } from 'node:fs';
 export interface CpuBudget {
   /** CPU milliseconds per operation, by process group (issuance, decision, …, postgresql, nats). */
   readonly perOperationMs: Readonly<Record<string, number>>;
+  /**
+   * PostgreSQL's share above, split by whose work it did: the service whose connection a backend
+   * serves (its role), or "background" (WAL writer, checkpointer, autovacuum).
+   */
+  readonly postgresqlByConnectionMs: Readonly<Record<string, number>>;
   /** The sum of the groups above: what one operation costs the system (load generator excluded). */
   readonly totalMs: number;
   /** The load generator's own CPU per operation, apart. */
@@ -19,7 +25,7 @@ export interface CpuBudget {
 }
 
 interface Snapshot {
-  readonly byPid: ReadonlyMap<number, { group: string; cpuMs: number }>;
+  readonly byPid: ReadonlyMap<number, ProcessGroup & { cpuMs: number }>;
   readonly self: NodeJS.CpuUsage;
 }
 
@@ -31,23 +37,13 @@ function clockTicks(): number {
   return Number.isFinite(ticks) && ticks > 0 ? ticks : 100;
 }
 
-const SERVICES = ['attestation', 'decision', 'issuance', 'revocation', 'audit', 'edge-verifier'];
-
 /** Which group a process belongs to, or undefined when it does not work on grants. */
-function groupOf(pid: string): string | undefined {
-  let command: string;
-  let name: string;
+function groupOf(pid: string): ProcessGroup | undefined {
   try {
-    command = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    name = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    return classifyProcess(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), readFileSync(`/proc/${pid}/comm`, 'utf8').trim());
   } catch {
     return undefined;
   }
-  if (name === 'postgres') return 'postgresql';
-  if (name === 'nats-server') return 'nats';
-  for (const service of SERVICES) if (command.includes(`services/${service}/dist/main.js`) || command.includes(`mayfly-service.mjs\0${service}`)) return service;
-  if (command.includes('oauth-peer-server.js')) return 'oauth-peer';
-  return undefined;
 }
 
 function cpuMsOf(pid: string): number | undefined {
@@ -64,12 +60,12 @@ function cpuMsOf(pid: string): number | undefined {
 
 export function snapshotCpu(): Snapshot | undefined {
   if (process.platform !== 'linux') return undefined;
-  const byPid = new Map<number, { group: string; cpuMs: number }>();
+  const byPid = new Map<number, ProcessGroup & { cpuMs: number }>();
   for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
     if (Number(pid) === process.pid) continue;
     const group = groupOf(pid);
     const cpuMs = group ? cpuMsOf(pid) : undefined;
-    if (group && cpuMs !== undefined) byPid.set(Number(pid), { group, cpuMs });
+    if (group && cpuMs !== undefined) byPid.set(Number(pid), { ...group, cpuMs });
   }
   return { byPid, self: process.cpuUsage() };
 }
@@ -78,15 +74,19 @@ export function snapshotCpu(): Snapshot | undefined {
 export function cpuBudget(before: Snapshot | undefined, after: Snapshot | undefined, operations: number): CpuBudget | undefined {
   if (!before || !after || operations === 0) return undefined;
   const totals: Record<string, number> = {};
+  const postgresql: Record<string, number> = {};
   for (const [pid, now] of after.byPid) {
-    const spent = now.cpuMs - (before.byPid.get(pid)?.cpuMs ?? now.cpuMs);
-    totals[now.group] = (totals[now.group] ?? 0) + Math.max(0, spent);
+    const spent = Math.max(0, now.cpuMs - (before.byPid.get(pid)?.cpuMs ?? now.cpuMs));
+    totals[now.group] = (totals[now.group] ?? 0) + spent;
+    if (now.postgresFor) postgresql[now.postgresFor] = (postgresql[now.postgresFor] ?? 0) + spent;
   }
   const round = (ms: number): number => Math.round((ms / operations) * 1000) / 1000;
-  const perOperationMs = Object.fromEntries(Object.entries(totals).sort(([, a], [, b]) => b - a).map(([group, ms]) => [group, round(ms)]));
+  const perOperation = (byGroup: Record<string, number>) => Object.fromEntries(Object.entries(byGroup).sort(([, a], [, b]) => b - a).map(([group, ms]) => [group, round(ms)]));
+  const perOperationMs = perOperation(totals);
   const self = process.cpuUsage(before.self);
   return {
     perOperationMs,
+    postgresqlByConnectionMs: perOperation(postgresql),
     totalMs: round(Object.values(totals).reduce((sum, ms) => sum + ms, 0)),
     loadGeneratorMs: round((self.user + self.system) / 1000),
     operations,

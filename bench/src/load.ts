@@ -60,8 +60,13 @@ export async function runLoad(name: string, concurrency: number, timing: LoadTim
   const result = { name, concurrency, seconds: Math.round(seconds * 10) / 10, throughputPerSecond: Math.round(latencies.length / seconds), errors, ...summarize(latencies), ...(cpu ? { cpu } : {}) };
   endProgress(
     `  ${name} c=${concurrency}: ${result.throughputPerSecond}/s, p50 ${result.p50} ms, p95 ${result.p95} ms, p99 ${result.p99} ms, ${errors} errors (${result.count} in ${result.seconds}s)` +
-      (cpu ? `; CPU per operation ${cpu.totalMs} ms (${Object.entries(cpu.perOperationMs).map(([group, ms]) => `${group} ${ms}`).join(', ')}; load generator ${cpu.loadGeneratorMs} apart)` : '') +
+      (cpu ? `; CPU per operation ${cpu.totalMs} ms (${listed(cpu.perOperationMs)}; load generator ${cpu.loadGeneratorMs} apart; PostgreSQL for ${listed(cpu.postgresqlByConnectionMs)})` : '') +
       (firstError ? ` — first error: ${(firstError as Error).message}` : ''),
   );
   return result;
+}
+
+/** "issuance 0.526, postgresql 0.373, …": groups above a microsecond per operation. */
+function listed(msByGroup: Readonly<Record<string, number>>): string {
+  return Object.entries(msByGroup).filter(([, ms]) => ms >= 0.001).map(([group, ms]) => `${group} ${ms}`).join(', ');
 }
