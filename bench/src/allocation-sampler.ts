@@ -9,6 +9,10 @@
  *
  * WS_URL is the service's inspector (`--inspect=127.0.0.1:0` prints it); the grants are counted
  * in the mayfly database on 127.0.0.1. bench/allocations-per-grant.sh does the whole run.
+ *
+ * With BENCH_SURVIVORS=1 the objects the scavenger freed are left out: what remains is what lived
+ * through at least one scavenge, which is what makes a scavenge slow (it copies survivors) and what
+ * gets promoted to the old generation for the full collector to mark and compact.
  */
 import pg from 'pg';
 
@@ -70,7 +74,8 @@ const packageOf = (frame: CallFrame): string => {
 
 const session = await inspector(url);
 await session.send('HeapProfiler.enable');
-await session.send('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+const survivorsOnly = process.env['BENCH_SURVIVORS'] === '1';
+await session.send('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: !survivorsOnly });
 const before = await grantsCommitted();
 await new Promise((resolve) => setTimeout(resolve, Number(secondsText) * 1000));
 const after = await grantsCommitted();
@@ -80,6 +85,7 @@ session.close();
 const grants = after - before;
 const byPackage = new Map<string, number>();
 const byMayflyFrame = new Map<string, number>();
+const byFunction = new Map<string, number>();
 let total = 0;
 const walk = (node: SampleNode, stack: CallFrame[]): void => {
   const here = [...stack, node.callFrame];
@@ -87,6 +93,8 @@ const walk = (node: SampleNode, stack: CallFrame[]): void => {
     total += node.selfSize;
     const pkg = packageOf(node.callFrame);
     byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + node.selfSize);
+    const fn = `${pkg} ${node.callFrame.functionName || '(anonymous)'}`;
+    byFunction.set(fn, (byFunction.get(fn) ?? 0) + node.selfSize);
     // Who asked: the nearest of Mayfly's own frames up the stack.
     const own = [...here].reverse().find((frame) => /\/(libs|services)\//.test(frame.url) && !frame.url.includes('node_modules'));
     const key = own ? `${packageOf(own)} ${own.functionName || '(anonymous)'}` : '(no Mayfly frame: runtime and library callbacks)';
@@ -99,8 +107,11 @@ walk(profile.head, []);
 if (grants <= 0) throw new Error('no grants were committed in the window: is load running?');
 const kib = (bytes: number) => (bytes / grants / 1024).toFixed(1).padStart(6);
 const top = Number(topText ?? 15);
-console.log(`${grants} grants in ${secondsText} s: ${(total / 1e6).toFixed(1)} MB allocated, ${kib(total).trim()} KiB per grant`);
+const what = survivorsOnly ? 'allocated and alive after a scavenge' : 'allocated';
+console.log(`${grants} grants in ${secondsText} s: ${(total / 1e6).toFixed(1)} MB ${what}, ${kib(total).trim()} KiB per grant`);
 console.log('by package allocating (KiB per grant):');
 for (const [name, bytes] of [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${kib(bytes)}  ${name}`);
 console.log('by the nearest Mayfly frame (KiB per grant):');
 for (const [name, bytes] of [...byMayflyFrame].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${kib(bytes)}  ${name}`);
+console.log('by the allocating function (KiB per grant):');
+for (const [name, bytes] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`  ${kib(bytes)}  ${name}`);
