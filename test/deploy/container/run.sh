@@ -52,13 +52,31 @@ export PATH="$cache/bin:$root/node_modules/.bin:$PATH" # and the repository's No
 # --- dockerd: our own, stopped by pid at the end -------------------------------------------------
 mkdir -p "$cache/docker" "$exec_root"
 pidfile="$exec_root/dockerd.pid"
+# Our dockerd is the one whose command line names our exec root. A pid file can outlive it (a
+# machine restored from a snapshot, a run killed with SIGKILL), and its number may then belong to
+# any other process: that process is never signalled, and dockerd, which refuses to start while
+# its pid file names a running process, gets a clean slate.
+ours() { tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q -- "dockerd .*--exec-root $exec_root/exec"; }
 stop_dockerd() {
   [ -s "$pidfile" ] || return 0
   local pid
   pid="$(cat "$pidfile")"
+  if ! ours "$pid"; then
+    say "removing a stale dockerd pid file (pid $pid is not our dockerd)"
+    rm -f "$pidfile"
+    return 0
+  fi
   kill "$pid" 2>/dev/null || return 0
   for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || return 0; sleep 1; done
   kill -9 "$pid" 2>/dev/null || true
+}
+# What a dockerd that did not stop cleanly leaves in the exec root (containerd's state and pid
+# file, network namespaces still mounted, the socket): removed before a new one starts.
+clear_exec_root() {
+  local mount
+  while read -r mount; do umount -l "$mount" 2>/dev/null || true; done \
+    < <(awk -v root="$exec_root/" 'index($2, root) == 1 { print $2 }' /proc/mounts | sort -r)
+  rm -rf "$exec_root/exec" "$exec_root/docker.sock"
 }
 teardown() {
   local code=$?
@@ -76,7 +94,8 @@ teardown() {
 }
 trap teardown EXIT
 stop_dockerd # one left over by an interrupted run
-say "starting dockerd (data root $cache/docker)"
+clear_exec_root
+say "starting dockerd (data root $cache/docker, $(df -h --output=avail "$cache" | tail -1 | tr -d ' ') free there)"
 /usr/sbin/dockerd --data-root "$cache/docker" --exec-root "$exec_root/exec" --pidfile "$pidfile" \
   -H "$DOCKER_HOST" --storage-driver overlay2 >"$cache/dockerd.log" 2>&1 &
 for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
@@ -94,6 +113,9 @@ DOCKER_BUILDKIT=1 docker build -q --build-arg BASE_IMAGE=local/node:24-bookworm-
   -f "$root/deploy/Dockerfile" -t mayfly:dev "$root" >"$cache/build.log" 2>&1 \
   || { tail -40 "$cache/build.log" >&2; fail "deploy/Dockerfile does not build (log: $cache/build.log)"; }
 build_seconds=$(( $(date +%s) - t ))
+# The image this tag named before is now untagged: remove it so the data root does not grow by an
+# image with every run.
+docker image prune -f >/dev/null 2>&1 || true
 image_bytes=$(docker image inspect -f '{{.Size}}' mayfly:dev)
 base_bytes=$(docker image inspect -f '{{.Size}}' local/node:24-bookworm-slim)
 say "built mayfly:dev in $build_seconds s: $(( image_bytes / 1000000 )) MB ($(( (image_bytes - base_bytes) / 1000000 )) MB above the Node base)"
