@@ -33,12 +33,16 @@ export const grantBody = (label: string, resource: string = DEMO.resource) => ({
   breakGlass: false,
 });
 
+/** How a session's grants travel: a RequestGrant call each, or messages of its RequestGrantStream. */
+export type SessionDoor = 'call' | 'stream';
+
 /**
  * Grants within attested sessions: each of the bench workloads starts a session (StartSession,
  * evidence once) before the timed window; then grants go over mutual TLS with its X.509-SVID,
- * with no evidence and no attestation hop.
+ * with no evidence and no attestation hop — by a RequestGrant call each, or (`stream`) as
+ * messages of the session's RequestGrantStream, the way @mayfly/client asks within a session.
  */
-export async function sessionGrants(issuer: DevIssuer, concurrency: number, timing: LoadTiming): Promise<LoadPhase> {
+export async function sessionGrants(issuer: DevIssuer, concurrency: number, timing: LoadTiming, door: SessionDoor = 'call'): Promise<LoadPhase> {
   const bootstrap = createClient(IssuanceServiceClient, serviceAddress('issuance'), 'issuance');
   const sessions: WorkloadSession[] = [];
   try {
@@ -52,9 +56,12 @@ export async function sessionGrants(issuer: DevIssuer, concurrency: number, timi
         }),
       );
     }
-    return await runLoad('session grants', concurrency, timing, async (w) => {
+    const label = door === 'call' ? 'session grants' : 'session grants over the stream';
+    return await runLoad(label, concurrency, timing, async (w) => {
       const session = sessions[(w + taskCounter) % sessions.length]!;
-      await callUnary(session.client, session.client.requestGrant, { ...grantBody('session'), evidence: undefined }, { target: 'issuance' });
+      const body = { ...grantBody('session'), evidence: undefined };
+      if (door === 'stream') await session.requestGrant(body, 5_000);
+      else await callUnary(session.client, session.client.requestGrant, body, { target: 'issuance' });
     });
   } finally {
     sessions.forEach((session) => session.close());

@@ -387,6 +387,10 @@ async function main(): Promise<void> {
     say('grants within an attested session (X.509-SVID, no evidence)');
     const grants: LoadPhase[] = [];
     for (const concurrency of CONFIG.concurrency) grants.push(await sessionGrants(issuer, concurrency, timing));
+    // The same grants as messages of each session's RequestGrantStream (@mayfly/client's way).
+    say('grants within an attested session, over RequestGrantStream (one stream per session)');
+    const streamGrants: LoadPhase[] = [];
+    for (const concurrency of CONFIG.comparedConcurrency) streamGrants.push(await sessionGrants(issuer, concurrency, timing, 'stream'));
     if (CONFIG.sessionOnly) return;
     // Issue 26: the same grants through the HTTP door (RFC 8693 over HTTPS, the same sessions' mTLS).
     say('grants by token exchange over HTTPS (RFC 8693, within the same kind of session)');
@@ -446,6 +450,10 @@ async function main(): Promise<void> {
     const separateSerial = separatePeerPhases.find((g) => g.concurrency === 1);
     const separateRatio = c64 && separate64 ? c64.throughputPerSecond / separate64.throughputPerSecond : undefined;
     const serialRatio = serial && separateSerial ? serial.p50 / separateSerial.p50 : undefined;
+    const streamSerial = streamGrants.find((g) => g.concurrency === 1);
+    const stream64 = streamGrants.find((g) => g.concurrency === 64);
+    const streamRatio = stream64 && separate64 ? stream64.throughputPerSecond / separate64.throughputPerSecond : undefined;
+    const streamSerialRatio = streamSerial && separateSerial ? streamSerial.p50 / separateSerial.p50 : undefined;
     // The HTTP door's cost against the gRPC door's: latency alone, throughput at 64, CPU per grant at 64.
     const exchangeSerial = tokenExchange.find((g) => g.concurrency === 1);
     const exchange64 = tokenExchange.find((g) => g.concurrency === 64);
@@ -462,6 +470,12 @@ async function main(): Promise<void> {
       cpuPerSessionGrantAt64: c64?.cpu ? { target: `≤ ${TARGETS.cpuPerGrantMs} ms`, measured: c64.cpu.totalMs, met: c64.cpu.totalMs <= TARGETS.cpuPerGrantMs } : undefined,
       sessionVsSeparatePeerAt64: ratioVerdict(separateRatio, `≥ ${TARGETS.separatePeerRatio}`, (exact) => exact >= TARGETS.separatePeerRatio),
       serialP50VsSeparatePeer: ratioVerdict(serialRatio, `≤ ${TARGETS.serialP50PeerMultiple}×`, (exact) => exact <= TARGETS.serialP50PeerMultiple),
+      // The same targets for session grants over RequestGrantStream.
+      streamSerialP50: streamSerial ? { target: `≤ ${TARGETS.serialP50Ms} ms`, measured: streamSerial.p50, met: streamSerial.p50 <= TARGETS.serialP50Ms } : undefined,
+      streamC64P99: stream64 ? { target: `≤ ${TARGETS.c64P99Ms} ms`, measured: stream64.p99, met: stream64.p99 <= TARGETS.c64P99Ms } : undefined,
+      streamCpuPerGrantAt64: stream64?.cpu ? { target: `≤ ${TARGETS.cpuPerGrantMs} ms`, measured: stream64.cpu.totalMs, met: stream64.cpu.totalMs <= TARGETS.cpuPerGrantMs } : undefined,
+      streamVsSeparatePeerAt64: ratioVerdict(streamRatio, `≥ ${TARGETS.separatePeerRatio}`, (exact) => exact >= TARGETS.separatePeerRatio),
+      streamSerialP50VsSeparatePeer: ratioVerdict(streamSerialRatio, `≤ ${TARGETS.serialP50PeerMultiple}×`, (exact) => exact <= TARGETS.serialP50PeerMultiple),
       tokenExchangeSerialP50VsGrpc: ratioVerdict(doorSerialRatio, `≤ ${TARGETS.httpDoorCostMultiple}×`, (exact) => exact <= TARGETS.httpDoorCostMultiple),
       grpcVsTokenExchangeThroughputAt64: ratioVerdict(doorThroughputRatio, `≤ ${TARGETS.httpDoorCostMultiple}×`, (exact) => exact <= TARGETS.httpDoorCostMultiple),
       tokenExchangeCpuVsGrpcAt64: ratioVerdict(doorCpuRatio, `≤ ${TARGETS.httpDoorCostMultiple}×`, (exact) => exact <= TARGETS.httpDoorCostMultiple),
@@ -479,6 +493,7 @@ async function main(): Promise<void> {
       machine: { cpus: cpus().length, model: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform} ${process.arch}`, statMicroseconds },
       config: CONFIG,
       grants,
+      streamGrants,
       evidenceGrants: evidence,
       tokenExchangeGrants: tokenExchange,
       oauthPeer: separatePeerPhases,

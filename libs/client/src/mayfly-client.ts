@@ -238,7 +238,7 @@ export class MayflyClient {
     }
     const within = async (s: WorkloadSession) => {
       await waitForReady(s.client, new Date(Date.now() + timeoutMs), 'issuance');
-      return callUnary(s.client, s.client.requestGrant, { ...body, evidence: undefined }, { timeoutMs, target: 'issuance' });
+      return s.requestGrant({ ...body, evidence: undefined }, timeoutMs);
     };
     try {
       return { response: await within(session), session };

@@ -1,6 +1,7 @@
 import { generateKeyPairSync, X509Certificate, type KeyPairKeyObjectResult } from 'node:crypto';
 import { callUnary, createClient, waitForReady } from '@mayfly/grpc';
-import { IssuanceServiceClient, type Evidence } from '@mayfly/proto';
+import { IssuanceServiceClient, type Evidence, type RequestGrantRequest, type RequestGrantResponse } from '@mayfly/proto';
+import { GrantRequests } from './grant-stream.js';
 
 /** Attestation issues no rotated certificate with less life than this (10 s), plus a margin. */
 const MIN_ROTATED_LIFE_MS = 15_000;
@@ -103,10 +104,21 @@ export class WorkloadSession {
     return this.channelClosed;
   }
 
+  /**
+   * Requests a grant within this session (mutual TLS with its certificate): over the session's
+   * RequestGrantStream, or by RequestGrant call where issuance has no stream (see GrantRequests).
+   */
+  requestGrant(request: RequestGrantRequest, timeoutMs: number): Promise<RequestGrantResponse> {
+    this.grants ??= new GrantRequests(this.client);
+    return this.grants.request(request, timeoutMs);
+  }
+
+  private grants: GrantRequests | undefined;
   private channelClosed = false;
 
   private closeChannel(): void {
     this.channelClosed = true;
+    this.grants?.close();
     this.client.close();
   }
 }

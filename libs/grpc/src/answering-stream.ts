@@ -1,3 +1,4 @@
+import type { PeerCertificate } from 'node:tls';
 import { status, type ServerDuplexStream, type ServerUnaryCall, type handleBidiStreamingCall } from '@grpc/grpc-js';
 import { invalidArgument, type Logger } from '@mayfly/core';
 import { recordFailure } from '@mayfly/telemetry';
@@ -12,6 +13,21 @@ export interface StreamedAsk {
   readonly id: number;
   readonly traceparent: string;
 }
+
+/** What an answering stream's handler knows of its caller: checked once, when the stream opened. */
+export interface StreamCaller {
+  /** The network peer (address:port). */
+  readonly peer: string;
+  /** The caller's SPIFFE ID from its verified client certificate (see CallContext.caller). */
+  readonly caller: string | undefined;
+  /** The client certificate, only if it verified against the server's client CA. */
+  readonly peerCertificate: PeerCertificate | undefined;
+  /** Whether the caller has gone: answers would reach nobody. */
+  readonly cancelled: () => boolean;
+}
+
+/** Asks of one stream handled at once by default; further messages wait unread (see answeringStream). */
+export const MAX_UNANSWERED = 128;
 
 /** Streams open now, so that a server shutting down can end them (see endAnsweringStreams). */
 const openStreams = new Set<() => void>();
@@ -31,9 +47,11 @@ const openStreams = new Set<() => void>();
 export function answeringStream<Ask extends StreamedAsk, Answer>(
   log: Logger,
   method: string,
-  handler: (ask: Ask) => Promise<Answer>,
+  handler: (ask: Ask, caller: StreamCaller) => Promise<Answer>,
+  options: { readonly maxUnanswered?: number } = {},
 ): handleBidiStreamingCall<Ask, Answer> {
   const [service, rpc] = method.split('/') as [string, string];
+  const maxUnanswered = options.maxUnanswered ?? MAX_UNANSWERED;
   return (call: ServerDuplexStream<Ask, Answer>) => {
     let unanswered = 0;
     let callerDone = false;
@@ -52,8 +70,10 @@ export function answeringStream<Ask extends StreamedAsk, Answer>(
       call.pause();
       if (unanswered === 0) end();
     };
+    let caller: StreamCaller;
     try {
-      authorizeCaller(method, verifiedPeerCertificate(call as unknown as ServerUnaryCall<unknown, unknown>));
+      const peerCertificate = verifiedPeerCertificate(call as unknown as ServerUnaryCall<unknown, unknown>);
+      caller = { peer: call.getPeer(), caller: authorizeCaller(method, peerCertificate), peerCertificate, cancelled: () => call.cancelled };
     } catch (error) {
       end(error);
       return;
@@ -67,7 +87,11 @@ export function answeringStream<Ask extends StreamedAsk, Answer>(
         return;
       }
       unanswered += 1;
-      const { span, result } = inServerSpan(method, service, rpc, ask, TRACEPARENT_GETTER, () => handler(ask));
+      // Back-pressure: a caller with this many asks in hand gets no more read until one is
+      // answered (HTTP/2 flow control then holds its writes), as a connection's concurrent-call
+      // limit would bound unary calls.
+      if (unanswered >= maxUnanswered) call.pause();
+      const { span, result } = inServerSpan(method, service, rpc, ask, TRACEPARENT_GETTER, () => handler(ask, caller));
       result
         .then(
           (answer) => {
@@ -83,6 +107,7 @@ export function answeringStream<Ask extends StreamedAsk, Answer>(
           span.end();
           unanswered -= 1;
           if (callerDone && unanswered === 0) end();
+          else if (!callerDone && unanswered === maxUnanswered - 1) call.resume();
         });
     });
     call.on('end', () => {

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@mayfly/core';
 import { DecisionServiceClient, DecisionServiceService, Effect, type DecideStreamRequest, type DecideStreamResponse } from '@mayfly/proto';
 import { withSpan } from '@mayfly/telemetry';
-import { answeringStream } from './answering-stream.js';
+import { MAX_UNANSWERED, answeringStream } from './answering-stream.js';
 import { AskingStream, StreamEndedError } from './asking-stream.js';
 import { createClient } from './client.js';
 import { startGrpcServer, type RunningGrpcServer } from './server.js';
@@ -28,12 +28,17 @@ let asksHandled = 0;
 /** How long the handler takes for an ask whose first request names this resource. */
 const DELAYS: Record<string, number> = { 'svc:slow': 300, 'svc:never': 60_000 };
 
+/** Asks for 'svc:held' wait for this until a test releases it. */
+let releaseHeld: () => void = () => undefined;
+let held = new Promise<void>((resolve) => (releaseHeld = resolve));
+
 let server: RunningGrpcServer;
 let client: DecisionServiceClient;
 
 async function startServer(): Promise<RunningGrpcServer> {
   const handler = answeringStream<DecideStreamRequest, DecideStreamResponse>(quiet, 'mayfly.v1.DecisionService/DecideStream', async ({ id, requests }) => {
     asksHandled += 1;
+    if (requests[0]?.resource === 'svc:held') await held;
     const delay = DELAYS[requests[0]?.resource ?? ''] ?? 0;
     if (delay) await new Promise((resolve) => setTimeout(resolve, delay).unref());
     return withSpan('decide', {}, async () => ({
@@ -90,6 +95,18 @@ describe('asking stream', () => {
     expect(new Set(answers.map((answer) => answer.id)).size).toBe(200);
     expect(streamsOpened).toBe(1);
     expect(asksHandled).toBe(200);
+    stream.close();
+  });
+
+  it(`reads no more than ${MAX_UNANSWERED} asks of one stream at once: the rest wait unread until one is answered`, async () => {
+    const stream = asking();
+    const answers = Promise.all(Array.from({ length: MAX_UNANSWERED + 5 }, () => stream.ask(askFor('svc:held'))));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(asksHandled).toBe(MAX_UNANSWERED);
+    releaseHeld();
+    expect(await answers).toHaveLength(MAX_UNANSWERED + 5);
+    expect(asksHandled).toBe(MAX_UNANSWERED + 5);
+    held = new Promise<void>((resolve) => (releaseHeld = resolve));
     stream.close();
   });
 

@@ -63,6 +63,7 @@ export const ALLOWED_CALLERS: Readonly<Record<string, AllowedCallers>> = {
   'mayfly.v1.RevocationService/Consume': ['edge-verifier'],
   'mayfly.v1.IssuanceService/StartSession': 'workloads',
   'mayfly.v1.IssuanceService/RequestGrant': 'workloads',
+  'mayfly.v1.IssuanceService/RequestGrantStream': 'workloads',
   'mayfly.v1.IssuanceService/CompleteGrant': 'workloads',
   'mayfly.v1.IssuanceService/RenewGrant': 'workloads',
   'mayfly.v1.IssuanceService/CompleteTask': 'workloads',

@@ -2,7 +2,7 @@ export { channelCredentials, serverCredentials, spiffeIdsOf, transportSettings }
 export { ALLOWED_CALLERS, authorizeCaller, componentOfMethod } from './authorization.js';
 export { callUnary, connectEagerly, createClient, waitForReady, type UnaryOptions } from './client.js';
 export { serverStream, unary, type CallContext } from './handlers.js';
-export { answeringStream, endAnsweringStreams, type StreamedAsk } from './answering-stream.js';
+export { answeringStream, endAnsweringStreams, type StreamCaller, type StreamedAsk } from './answering-stream.js';
 export { AskingStream, StreamEndedError, type AskingStreamOptions } from './asking-stream.js';
 export { closeOnSignals, exitOnStartupFailure, runService, type Closer } from './lifecycle.js';
 export { LIVENESS_SERVICE, startGrpcServer, startHealthServer, type GrpcServerOptions, type RunningGrpcServer, type ServiceBinding } from './server.js';

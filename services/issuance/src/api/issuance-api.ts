@@ -13,6 +13,7 @@ import type { PeerThrottle } from '../domain/peer-throttle.js';
 import { startSession, type SessionPorts } from '../domain/start-session.js';
 import { watchGrant, type WatchPorts } from '../domain/watch-grant.js';
 import { requestGrantThrough } from './grant-door.js';
+import { grantStream } from './grant-stream.js';
 import { peerHost } from './peer-host.js';
 import { sessionCertificateOf } from './session-certificate.js';
 
@@ -30,8 +31,8 @@ export interface IssuanceApiDeps {
   readonly log: Logger;
 }
 
-/** What the transport knows of a call: deadline, peer, and the session certificate. */
-function grantCall(call: CallContext): GrantCall {
+/** What the transport knows of a call (or of one message of a grant stream): deadline, peer, and the session certificate. */
+function grantCall(call: Pick<CallContext, 'deadline' | 'peer' | 'peerCertificate'>): GrantCall {
   const base = { deadline: call.deadline, peer: peerHost(call.peer) };
   try {
     return { ...base, session: sessionCertificateOf(call.peerCertificate) };
@@ -48,6 +49,7 @@ export function issuanceApi({ flow, credentials, completion, renewal, delegation
       return response;
     }),
     requestGrant: unary(log, 'mayfly.v1.IssuanceService/RequestGrant', (request, call) => requestGrantThrough('grpc', flow, request, grantCall(call), log)),
+    requestGrantStream: grantStream(flow, log, (caller, deadline) => grantCall({ ...caller, deadline })),
     renewGrant: unary(log, 'mayfly.v1.IssuanceService/RenewGrant', async (request, call) => {
       const response = await renewGrant(request, grantCall(call), credentials, renewal);
       mayflyMetrics().tokensIssued.add(1, { via: 'renewal' });

@@ -10,9 +10,11 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type handleBidiStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
@@ -84,6 +86,45 @@ export interface RequestGrantRequest {
    * alerted, and the grant listed as unreviewed until someone reviews it.
    */
   breakGlass: boolean;
+}
+
+export interface RequestGrantStreamRequest {
+  /** Unique among this stream's unanswered messages; echoed by the answer. */
+  id: number;
+  request:
+    | RequestGrantRequest
+    | undefined;
+  /** W3C trace context (traceparent) of the caller's span: the grant continues that trace. */
+  traceparent: string;
+  /**
+   * How long the caller waits for this answer, in milliseconds, as a call's deadline would say;
+   * 0: no deadline of its own.
+   */
+  timeoutMs: number;
+}
+
+export interface RequestGrantStreamResponse {
+  id: number;
+  /** What RequestGrant would have answered. */
+  grant?:
+    | RequestGrantResponse
+    | undefined;
+  /** What RequestGrant would have failed with. */
+  error?: GrantError | undefined;
+}
+
+/**
+ * A grant refused or failed: the gRPC status, Mayfly error code (ERR_…), message, field and
+ * retry hint that RequestGrant's status and trailers would carry.
+ */
+export interface GrantError {
+  /** The gRPC status code (google.rpc.Code) RequestGrant would have ended with. */
+  status: number;
+  code: string;
+  message: string;
+  field: string;
+  /** For ERR_RATE_LIMITED: when to ask again; 0 when none was given. */
+  retryAfterMs: number;
 }
 
 export interface RequestGrantResponse {
@@ -739,6 +780,371 @@ export const RequestGrantRequest: MessageFns<RequestGrantRequest> = {
     message.heartbeatIntervalSeconds = object.heartbeatIntervalSeconds ?? 0;
     message.singleUse = object.singleUse ?? false;
     message.breakGlass = object.breakGlass ?? false;
+    return message;
+  },
+};
+
+function createBaseRequestGrantStreamRequest(): RequestGrantStreamRequest {
+  return { id: 0, request: undefined, traceparent: "", timeoutMs: 0 };
+}
+
+export const RequestGrantStreamRequest: MessageFns<RequestGrantStreamRequest> = {
+  encode(message: RequestGrantStreamRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).uint64(message.id);
+    }
+    if (message.request !== undefined) {
+      RequestGrantRequest.encode(message.request, writer.uint32(18).fork()).join();
+    }
+    if (message.traceparent !== "") {
+      writer.uint32(26).string(message.traceparent);
+    }
+    if (message.timeoutMs !== 0) {
+      writer.uint32(32).uint32(message.timeoutMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RequestGrantStreamRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRequestGrantStreamRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.request = RequestGrantRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.traceparent = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.timeoutMs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RequestGrantStreamRequest {
+    return {
+      id: isSet(object.id) ? globalThis.Number(object.id) : 0,
+      request: isSet(object.request) ? RequestGrantRequest.fromJSON(object.request) : undefined,
+      traceparent: isSet(object.traceparent) ? globalThis.String(object.traceparent) : "",
+      timeoutMs: isSet(object.timeoutMs)
+        ? globalThis.Number(object.timeoutMs)
+        : isSet(object.timeout_ms)
+        ? globalThis.Number(object.timeout_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: RequestGrantStreamRequest): unknown {
+    const obj: any = {};
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    if (message.request !== undefined) {
+      obj.request = RequestGrantRequest.toJSON(message.request);
+    }
+    if (message.traceparent !== "") {
+      obj.traceparent = message.traceparent;
+    }
+    if (message.timeoutMs !== 0) {
+      obj.timeoutMs = Math.round(message.timeoutMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RequestGrantStreamRequest>, I>>(base?: I): RequestGrantStreamRequest {
+    return RequestGrantStreamRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RequestGrantStreamRequest>, I>>(object: I): RequestGrantStreamRequest {
+    const message = createBaseRequestGrantStreamRequest();
+    message.id = object.id ?? 0;
+    message.request = (object.request !== undefined && object.request !== null)
+      ? RequestGrantRequest.fromPartial(object.request)
+      : undefined;
+    message.traceparent = object.traceparent ?? "";
+    message.timeoutMs = object.timeoutMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseRequestGrantStreamResponse(): RequestGrantStreamResponse {
+  return { id: 0, grant: undefined, error: undefined };
+}
+
+export const RequestGrantStreamResponse: MessageFns<RequestGrantStreamResponse> = {
+  encode(message: RequestGrantStreamResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).uint64(message.id);
+    }
+    if (message.grant !== undefined) {
+      RequestGrantResponse.encode(message.grant, writer.uint32(18).fork()).join();
+    }
+    if (message.error !== undefined) {
+      GrantError.encode(message.error, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RequestGrantStreamResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRequestGrantStreamResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.grant = RequestGrantResponse.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.error = GrantError.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RequestGrantStreamResponse {
+    return {
+      id: isSet(object.id) ? globalThis.Number(object.id) : 0,
+      grant: isSet(object.grant) ? RequestGrantResponse.fromJSON(object.grant) : undefined,
+      error: isSet(object.error) ? GrantError.fromJSON(object.error) : undefined,
+    };
+  },
+
+  toJSON(message: RequestGrantStreamResponse): unknown {
+    const obj: any = {};
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    if (message.grant !== undefined) {
+      obj.grant = RequestGrantResponse.toJSON(message.grant);
+    }
+    if (message.error !== undefined) {
+      obj.error = GrantError.toJSON(message.error);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RequestGrantStreamResponse>, I>>(base?: I): RequestGrantStreamResponse {
+    return RequestGrantStreamResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RequestGrantStreamResponse>, I>>(object: I): RequestGrantStreamResponse {
+    const message = createBaseRequestGrantStreamResponse();
+    message.id = object.id ?? 0;
+    message.grant = (object.grant !== undefined && object.grant !== null)
+      ? RequestGrantResponse.fromPartial(object.grant)
+      : undefined;
+    message.error = (object.error !== undefined && object.error !== null)
+      ? GrantError.fromPartial(object.error)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseGrantError(): GrantError {
+  return { status: 0, code: "", message: "", field: "", retryAfterMs: 0 };
+}
+
+export const GrantError: MessageFns<GrantError> = {
+  encode(message: GrantError, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.status !== 0) {
+      writer.uint32(8).uint32(message.status);
+    }
+    if (message.code !== "") {
+      writer.uint32(18).string(message.code);
+    }
+    if (message.message !== "") {
+      writer.uint32(26).string(message.message);
+    }
+    if (message.field !== "") {
+      writer.uint32(34).string(message.field);
+    }
+    if (message.retryAfterMs !== 0) {
+      writer.uint32(40).uint32(message.retryAfterMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GrantError {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGrantError();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.status = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.code = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.field = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.retryAfterMs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GrantError {
+    return {
+      status: isSet(object.status) ? globalThis.Number(object.status) : 0,
+      code: isSet(object.code) ? globalThis.String(object.code) : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+      field: isSet(object.field) ? globalThis.String(object.field) : "",
+      retryAfterMs: isSet(object.retryAfterMs)
+        ? globalThis.Number(object.retryAfterMs)
+        : isSet(object.retry_after_ms)
+        ? globalThis.Number(object.retry_after_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: GrantError): unknown {
+    const obj: any = {};
+    if (message.status !== 0) {
+      obj.status = Math.round(message.status);
+    }
+    if (message.code !== "") {
+      obj.code = message.code;
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    if (message.field !== "") {
+      obj.field = message.field;
+    }
+    if (message.retryAfterMs !== 0) {
+      obj.retryAfterMs = Math.round(message.retryAfterMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GrantError>, I>>(base?: I): GrantError {
+    return GrantError.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GrantError>, I>>(object: I): GrantError {
+    const message = createBaseGrantError();
+    message.status = object.status ?? 0;
+    message.code = object.code ?? "";
+    message.message = object.message ?? "";
+    message.field = object.field ?? "";
+    message.retryAfterMs = object.retryAfterMs ?? 0;
     return message;
   },
 };
@@ -2366,6 +2772,28 @@ export const IssuanceServiceService = {
       Buffer.from(RequestGrantResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RequestGrantResponse => RequestGrantResponse.decode(value),
   },
+  /**
+   * RequestGrant for a workload that asks often: each message is one RequestGrant, answered by
+   * the message with the same id, in the order answers are ready. The caller is authenticated as
+   * for RequestGrant (the connection's certificate), once, when the stream opens; each grant is
+   * still checked, decided, committed and audited on its own. A refusal is an answer (error),
+   * not the end of the stream. A message costs a frame each way where a call costs a new HTTP/2
+   * stream with headers and trailers on both sides. If the stream ends before answering a
+   * message, that grant's outcome is unknown to the caller: ask again with the same
+   * idempotency_key. A server that does not know this method answers UNIMPLEMENTED: use
+   * RequestGrant.
+   */
+  requestGrantStream: {
+    path: "/mayfly.v1.IssuanceService/RequestGrantStream" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: RequestGrantStreamRequest): Buffer =>
+      Buffer.from(RequestGrantStreamRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RequestGrantStreamRequest => RequestGrantStreamRequest.decode(value),
+    responseSerialize: (value: RequestGrantStreamResponse): Buffer =>
+      Buffer.from(RequestGrantStreamResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RequestGrantStreamResponse => RequestGrantStreamResponse.decode(value),
+  },
   /** Ends a grant because its task is done; its token is revoked everywhere. */
   completeGrant: {
     path: "/mayfly.v1.IssuanceService/CompleteGrant" as const,
@@ -2472,6 +2900,18 @@ export interface IssuanceServiceServer extends UntypedServiceImplementation {
    * PERMISSION_DENIED for a policy deny.
    */
   requestGrant: handleUnaryCall<RequestGrantRequest, RequestGrantResponse>;
+  /**
+   * RequestGrant for a workload that asks often: each message is one RequestGrant, answered by
+   * the message with the same id, in the order answers are ready. The caller is authenticated as
+   * for RequestGrant (the connection's certificate), once, when the stream opens; each grant is
+   * still checked, decided, committed and audited on its own. A refusal is an answer (error),
+   * not the end of the stream. A message costs a frame each way where a call costs a new HTTP/2
+   * stream with headers and trailers on both sides. If the stream ends before answering a
+   * message, that grant's outcome is unknown to the caller: ask again with the same
+   * idempotency_key. A server that does not know this method answers UNIMPLEMENTED: use
+   * RequestGrant.
+   */
+  requestGrantStream: handleBidiStreamingCall<RequestGrantStreamRequest, RequestGrantStreamResponse>;
   /** Ends a grant because its task is done; its token is revoked everywhere. */
   completeGrant: handleUnaryCall<CompleteGrantRequest, CompleteGrantResponse>;
   /**
@@ -2555,6 +2995,25 @@ export interface IssuanceServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RequestGrantResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * RequestGrant for a workload that asks often: each message is one RequestGrant, answered by
+   * the message with the same id, in the order answers are ready. The caller is authenticated as
+   * for RequestGrant (the connection's certificate), once, when the stream opens; each grant is
+   * still checked, decided, committed and audited on its own. A refusal is an answer (error),
+   * not the end of the stream. A message costs a frame each way where a call costs a new HTTP/2
+   * stream with headers and trailers on both sides. If the stream ends before answering a
+   * message, that grant's outcome is unknown to the caller: ask again with the same
+   * idempotency_key. A server that does not know this method answers UNIMPLEMENTED: use
+   * RequestGrant.
+   */
+  requestGrantStream(): ClientDuplexStream<RequestGrantStreamRequest, RequestGrantStreamResponse>;
+  requestGrantStream(
+    options: Partial<CallOptions>,
+  ): ClientDuplexStream<RequestGrantStreamRequest, RequestGrantStreamResponse>;
+  requestGrantStream(
+    metadata: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientDuplexStream<RequestGrantStreamRequest, RequestGrantStreamResponse>;
   /** Ends a grant because its task is done; its token is revoked everywhere. */
   completeGrant(
     request: CompleteGrantRequest,
@@ -2718,6 +3177,17 @@ function fromJsonTimestamp(o: any): Date {
   } else {
     return fromTimestamp(Timestamp.fromJSON(o));
   }
+}
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
 }
 
 function isSet(value: any): boolean {
