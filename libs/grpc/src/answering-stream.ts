@@ -86,29 +86,33 @@ export function answeringStream<Ask extends StreamedAsk, Answer>(
         end(invalidArgument('request', `is not a valid ${method} message (${malformed})`));
         return;
       }
-      unanswered += 1;
       // Back-pressure: a caller with this many asks in hand gets no more read until one is
-      // answered (HTTP/2 flow control then holds its writes), as a connection's concurrent-call
-      // limit would bound unary calls.
+      // answered and its answer has left (HTTP/2 flow control then holds the caller's writes).
+      // An ask counts until its answer's write completes, so a caller that stops reading answers
+      // stops being read from, instead of having answers pile up here.
+      unanswered += 1;
       if (unanswered >= maxUnanswered) call.pause();
+      const settled = (): void => {
+        unanswered -= 1;
+        if (callerDone && unanswered === 0) end();
+        else if (!callerDone && unanswered === maxUnanswered - 1) call.resume();
+      };
       const { span, result } = inServerSpan(method, service, rpc, ask, TRACEPARENT_GETTER, () => handler(ask, caller));
       result
         .then(
           (answer) => {
             span.setAttribute('rpc.grpc.status_code', status.OK);
-            if (!ended && !call.cancelled) call.write(answer);
+            // grpc-js calls back once the frame is written; never if the call ended first.
+            if (!ended && !call.cancelled) call.write(answer, settled);
+            else settled();
           },
           (error: unknown) => {
             recordFailure(span, error);
             end(error);
+            settled();
           },
         )
-        .finally(() => {
-          span.end();
-          unanswered -= 1;
-          if (callerDone && unanswered === 0) end();
-          else if (!callerDone && unanswered === maxUnanswered - 1) call.resume();
-        });
+        .finally(() => span.end());
     });
     call.on('end', () => {
       callerDone = true;

@@ -1,4 +1,4 @@
-import { status } from '@grpc/grpc-js';
+import { credentials, status } from '@grpc/grpc-js';
 import { context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -108,6 +108,22 @@ describe('asking stream', () => {
     expect(asksHandled).toBe(MAX_UNANSWERED + 5);
     held = new Promise<void>((resolve) => (releaseHeld = resolve));
     stream.close();
+  });
+
+  it('reads no more from a caller that takes no answers: answers do not pile up in the server', async () => {
+    // A caller whose HTTP/2 receive window stays shut (1 byte, never read from) takes no answers:
+    // once a few KB are buffered each write waits, and an ask counts until its answer has left.
+    // (The answers echo the 8 KB resource name: small writes are taken in before they are sent.)
+    const stalled = new DecisionServiceClient(`127.0.0.1:${server.port}`, credentials.createInsecure(), { 'grpc-node.flow_control_window': 1 });
+    const call = stalled.decideStream();
+    call.on('error', () => undefined);
+    const asks = MAX_UNANSWERED * 3;
+    for (let id = 1; id <= asks; id++) call.write({ id, traceparent: '', ...askFor(`svc:stalled-${id}-${'x'.repeat(8_000)}`) });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(asksHandled).toBeGreaterThanOrEqual(MAX_UNANSWERED);
+    expect(asksHandled).toBeLessThanOrEqual(MAX_UNANSWERED + 2);
+    call.cancel();
+    stalled.close();
   });
 
   it('with streams: n, asks take n streams in turn, each opened once', async () => {

@@ -2777,7 +2777,8 @@ export const IssuanceServiceService = {
    * the message with the same id, in the order answers are ready. The caller is authenticated as
    * for RequestGrant (the connection's certificate), once, when the stream opens; each grant is
    * still checked, decided, committed and audited on its own. A refusal is an answer (error),
-   * not the end of the stream. A message costs a frame each way where a call costs a new HTTP/2
+   * not the end of the stream. At most 128 messages are in hand (read, their answers not yet
+   * sent); more wait unread. A message costs a frame each way where a call costs a new HTTP/2
    * stream with headers and trailers on both sides. If the stream ends before answering a
    * message, that grant's outcome is unknown to the caller: ask again with the same
    * idempotency_key. A server that does not know this method answers UNIMPLEMENTED: use
@@ -2905,7 +2906,8 @@ export interface IssuanceServiceServer extends UntypedServiceImplementation {
    * the message with the same id, in the order answers are ready. The caller is authenticated as
    * for RequestGrant (the connection's certificate), once, when the stream opens; each grant is
    * still checked, decided, committed and audited on its own. A refusal is an answer (error),
-   * not the end of the stream. A message costs a frame each way where a call costs a new HTTP/2
+   * not the end of the stream. At most 128 messages are in hand (read, their answers not yet
+   * sent); more wait unread. A message costs a frame each way where a call costs a new HTTP/2
    * stream with headers and trailers on both sides. If the stream ends before answering a
    * message, that grant's outcome is unknown to the caller: ask again with the same
    * idempotency_key. A server that does not know this method answers UNIMPLEMENTED: use
@@ -3000,7 +3002,8 @@ export interface IssuanceServiceClient extends Client {
    * the message with the same id, in the order answers are ready. The caller is authenticated as
    * for RequestGrant (the connection's certificate), once, when the stream opens; each grant is
    * still checked, decided, committed and audited on its own. A refusal is an answer (error),
-   * not the end of the stream. A message costs a frame each way where a call costs a new HTTP/2
+   * not the end of the stream. At most 128 messages are in hand (read, their answers not yet
+   * sent); more wait unread. A message costs a frame each way where a call costs a new HTTP/2
    * stream with headers and trailers on both sides. If the stream ends before answering a
    * message, that grant's outcome is unknown to the caller: ask again with the same
    * idempotency_key. A server that does not know this method answers UNIMPLEMENTED: use
