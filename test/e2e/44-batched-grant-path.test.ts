@@ -166,6 +166,10 @@ describe('44 batched grant path', () => {
     await t.mesh.startService('decision');
     const after = await ask('restart-after');
     expect(after.grant.task?.id).toBe('restart-after');
+    // …and over the stream, not by the Decide call it falls back to: issuance's channel, still
+    // waiting out its reconnection backoff, is waited for rather than failing the new stream at
+    // once. The restarted decision counts every DecideStream message (a Decide call it does not).
+    expect((await histogram('decision', 'mayfly_decide_batch')).count).toBe(1);
     await after.release();
   });
 });

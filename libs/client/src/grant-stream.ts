@@ -24,7 +24,7 @@ export class GrantRequests {
   private streamRefusedUntil = 0;
 
   constructor(private readonly client: IssuanceServiceClient) {
-    this.stream = new AskingStream(() => client.requestGrantStream(), {
+    this.stream = new AskingStream(client, () => client.requestGrantStream(), {
       method: 'mayfly.v1.IssuanceService/RequestGrantStream',
       target: 'issuance',
       maxAgeMs: STREAM_MAX_AGE_MS,

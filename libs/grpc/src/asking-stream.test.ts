@@ -1,8 +1,9 @@
-import { credentials, status } from '@grpc/grpc-js';
+import { connectivityState, credentials, status } from '@grpc/grpc-js';
 import { context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@mayfly/core';
@@ -10,7 +11,7 @@ import { DecisionServiceClient, DecisionServiceService, Effect, type DecideStrea
 import { withSpan } from '@mayfly/telemetry';
 import { MAX_UNANSWERED, answeringStream } from './answering-stream.js';
 import { AskingStream, StreamEndedError } from './asking-stream.js';
-import { createClient } from './client.js';
+import { connectEagerly, createClient } from './client.js';
 import { startGrpcServer, type RunningGrpcServer } from './server.js';
 
 // A real grpc-js server (startGrpcServer, plaintext development mode) and a real client in this
@@ -35,7 +36,7 @@ let held = new Promise<void>((resolve) => (releaseHeld = resolve));
 let server: RunningGrpcServer;
 let client: DecisionServiceClient;
 
-async function startServer(): Promise<RunningGrpcServer> {
+async function startServer(port = 0): Promise<RunningGrpcServer> {
   const handler = answeringStream<DecideStreamRequest, DecideStreamResponse>(quiet, 'mayfly.v1.DecisionService/DecideStream', async ({ id, requests }) => {
     asksHandled += 1;
     if (requests[0]?.resource === 'svc:held') await held;
@@ -51,14 +52,31 @@ async function startServer(): Promise<RunningGrpcServer> {
   });
   return startGrpcServer({
     host: '127.0.0.1',
-    port: 0,
+    port,
     healthPort: 0,
     log: quiet,
     services: [{ name: 'mayfly.v1.DecisionService', definition: DecisionServiceService, implementation: { decideStream: (call: Parameters<typeof handler>[0]) => ((streamsOpened += 1), handler(call)) } }],
   });
 }
 
-const asking = (maxAgeMs = 60_000) => new AskingStream(() => client.decideStream(), { method: 'mayfly.v1.DecisionService/DecideStream', target: 'decision', maxAgeMs });
+/** A port nothing listens on (yet). */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const ends = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > ends) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const asking = (maxAgeMs = 60_000) => new AskingStream(client, () => client.decideStream(), { method: 'mayfly.v1.DecisionService/DecideStream', target: 'decision', maxAgeMs });
 const askFor = (resource: string) => ({ requests: [{ resource, actions: ['read'], workload: undefined, task: undefined, requestedTtlSeconds: 0, justification: '', delegation: undefined, breakGlass: false, evidence: undefined }] });
 
 beforeAll(async () => {
@@ -127,7 +145,7 @@ describe('asking stream', () => {
   });
 
   it('with streams: n, asks take n streams in turn, each opened once', async () => {
-    const stream = new AskingStream(() => client.decideStream(), { method: 'mayfly.v1.DecisionService/DecideStream', target: 'decision', maxAgeMs: 60_000, streams: 3 });
+    const stream = new AskingStream(client, () => client.decideStream(), { method: 'mayfly.v1.DecisionService/DecideStream', target: 'decision', maxAgeMs: 60_000, streams: 3 });
     for (let i = 0; i < 9; i += 1) expect((await stream.ask(askFor(`svc:pool-${i}`))).outcomes[0]?.decision?.policyIds).toEqual([`svc:pool-${i}`]);
     expect(streamsOpened).toBe(3);
     expect(asksHandled).toBe(9);
@@ -171,10 +189,31 @@ describe('asking stream', () => {
     stream.close();
   });
 
+  it('an ask made while the channel waits out a reconnection backoff waits for it, instead of failing without reaching the server', async () => {
+    // The peer is not up yet (as when issuance starts before decision): the channel's first
+    // attempts fail, and it sits in TRANSIENT_FAILURE between retries.
+    const port = await freePort();
+    const earlyClient = connectEagerly(createClient(DecisionServiceClient, `127.0.0.1:${port}`, 'decision'));
+    await until(() => earlyClient.getChannel().getConnectivityState(false) === connectivityState.TRANSIENT_FAILURE);
+    const late = await startServer(port);
+    try {
+      const stream = new AskingStream(earlyClient, () => earlyClient.decideStream(), { method: 'mayfly.v1.DecisionService/DecideStream', target: 'decision', maxAgeMs: 60_000 });
+      // A stream opened now would end at once with UNAVAILABLE (StreamEndedError), and the
+      // caller would fall back to a call for something the stream could have carried.
+      const answer = await stream.ask(askFor('svc:after-backoff'));
+      expect(answer.outcomes[0]?.decision?.policyIds).toEqual(['svc:after-backoff']);
+      expect(streamsOpened).toBe(1);
+      stream.close();
+    } finally {
+      earlyClient.close();
+      await late.shutdown(100);
+    }
+  });
+
   it('a server shutting down answers the asks in hand, ends its streams at once, and later asks fail as StreamEndedError', async () => {
     const own = await startServer();
     const ownClient = createClient(DecisionServiceClient, `127.0.0.1:${own.port}`, 'decision');
-    const stream = new AskingStream(() => ownClient.decideStream(), { method: 'mayfly.v1.DecisionService/DecideStream', target: 'decision', maxAgeMs: 60_000 });
+    const stream = new AskingStream(ownClient, () => ownClient.decideStream(), { method: 'mayfly.v1.DecisionService/DecideStream', target: 'decision', maxAgeMs: 60_000 });
     await stream.ask(askFor('svc:warm')); // the stream is open
     const inHand = stream.ask(askFor('svc:slow'));
     await new Promise((resolve) => setTimeout(resolve, 50)); // the server has it

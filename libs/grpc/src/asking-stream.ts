@@ -1,7 +1,8 @@
-import type { ClientDuplexStream, StatusObject } from '@grpc/grpc-js';
+import type { Client, ClientDuplexStream, StatusObject } from '@grpc/grpc-js';
 import { MayflyError } from '@mayfly/core';
 import { recordFailure, type Span } from '@mayfly/telemetry';
 import type { StreamedAsk } from './answering-stream.js';
+import { reconnection } from './client.js';
 import { startClientSpan } from './rpc-spans.js';
 
 /**
@@ -71,7 +72,13 @@ export class AskingStream<Ask extends StreamedAsk, Answer extends { readonly id:
   private nextSlot = 0;
   private nextId = 1;
 
+  /**
+   * `open` opens a stream on `client`'s channel. While that channel is in TRANSIENT_FAILURE (the
+   * peer not up yet, or restarting), a stream opened would fail at once without reaching the
+   * wire; an ask waits for the reconnection first, as callUnary does, within its deadline.
+   */
   constructor(
+    private readonly client: Client,
     private readonly open: () => ClientDuplexStream<Ask, Answer>,
     private readonly options: AskingStreamOptions,
   ) {
@@ -79,12 +86,18 @@ export class AskingStream<Ask extends StreamedAsk, Answer extends { readonly id:
   }
 
   ask(body: Omit<Ask, 'id' | 'traceparent'>, deadline?: Date): Promise<Answer> {
+    const capMs = this.options.timeoutMs ?? 5_000;
+    const deadlineMs = Date.now() + (deadline ? Math.min(deadline.getTime() - Date.now(), capMs) : capMs);
+    const reconnecting = reconnection(this.client, deadlineMs);
+    return reconnecting ? reconnecting.then(() => this.send(body, deadlineMs)) : this.send(body, deadlineMs);
+  }
+
+  private send(body: Omit<Ask, 'id' | 'traceparent'>, deadlineMs: number): Promise<Answer> {
     const stream = this.current();
     const id = this.nextId++;
     const carrier: { traceparent?: string } = {};
     const span = startClientSpan(this.options.method, carrier, TRACEPARENT_SETTER);
-    const capMs = this.options.timeoutMs ?? 5_000;
-    const waitMs = deadline ? Math.min(deadline.getTime() - Date.now(), capMs) : capMs;
+    const waitMs = deadlineMs - Date.now();
     return new Promise<Answer>((resolve, reject) => {
       const timer = setTimeout(() => {
         stream.unanswered.delete(id);

@@ -102,16 +102,24 @@ export function callUnary<Req, Res>(
       }
     });
   });
-  // A channel in TRANSIENT_FAILURE fails every call at once until its backoff timer lets it try
-  // again (up to ~2.4 s), even when the peer is back: right after the mesh starts, or after the
-  // peer restarted. Such a call never reaches the wire, so waiting for the reconnection first is
-  // safe. If the channel is not ready within the grace, the call is sent anyway, before its
-  // deadline, and fails with the channel's own reason (a refused connection, a TLS error), which
-  // says what to fix.
-  if (client.getChannel().getConnectivityState(false) !== connectivityState.TRANSIENT_FAILURE) return send();
-  const graceEnds = Math.min(deadline - SEND_RESERVE_MS, Date.now() + RECONNECT_GRACE_MS);
-  if (graceEnds <= Date.now()) return send();
-  return new Promise<void>((resolve) => client.waitForReady(new Date(graceEnds), () => resolve())).then(send);
+  const reconnecting = reconnection(client, deadline);
+  return reconnecting ? reconnecting.then(send) : send();
+}
+
+/**
+ * A channel in TRANSIENT_FAILURE fails every call and stream at once until its backoff timer lets
+ * it try again (up to ~2.4 s), even when the peer is back: right after the mesh starts, or after
+ * the peer restarted. Such a call never reaches the wire, so waiting for the reconnection first
+ * is safe. Returns undefined when the channel is not in that state (no wait, no promise: the hot
+ * path), else a promise that settles once the channel is ready or the grace is over. If it is not
+ * ready by then, the call is sent anyway, before `deadlineMs`, and fails with the channel's own
+ * reason (a refused connection, a TLS error), which says what to fix.
+ */
+export function reconnection(client: Client, deadlineMs: number): Promise<void> | undefined {
+  if (client.getChannel().getConnectivityState(false) !== connectivityState.TRANSIENT_FAILURE) return undefined;
+  const graceEnds = Math.min(deadlineMs - SEND_RESERVE_MS, Date.now() + RECONNECT_GRACE_MS);
+  if (graceEnds <= Date.now()) return undefined;
+  return new Promise<void>((resolve) => client.waitForReady(new Date(graceEnds), () => resolve()));
 }
 
 /** Longest wait for a failed channel to reconnect: its largest backoff (2 s) plus jitter (20%). */

@@ -1,4 +1,4 @@
-import { status } from '@grpc/grpc-js';
+import { connectivityState, status } from '@grpc/grpc-js';
 import { BatchQueue, MayflyError, isErrorCode, type Settled } from '@mayfly/core';
 import { AskingStream, StreamEndedError, callUnary } from '@mayfly/grpc';
 import type { DecideOutcome, DecideRequest, DecideResponse, DecisionServiceClient } from '@mayfly/proto';
@@ -37,7 +37,7 @@ export function batchedDecisions(client: DecisionServiceClient, batching: Decisi
   // newer way is tried again after a while.
   let batchesRefusedUntil = 0;
   let streamRefusedUntil = batching.overStream ? 0 : Number.POSITIVE_INFINITY;
-  const stream = new AskingStream(() => client.decideStream(), { method: 'mayfly.v1.DecisionService/DecideStream', target: 'decision', maxAgeMs: STREAM_MAX_AGE_MS, streams: DECISION_STREAMS });
+  const stream = new AskingStream(client, () => client.decideStream(), { method: 'mayfly.v1.DecisionService/DecideStream', target: 'decision', maxAgeMs: STREAM_MAX_AGE_MS, streams: DECISION_STREAMS });
   const decideEach = async (pending: readonly PendingDecision[]) => (await Promise.all(pending.map((p) => decideOne(client, p)))).flat();
   const byCalls = async (pending: readonly PendingDecision[]): Promise<Settled<DecideResponse>[]> => {
     if (pending.length === 1) return decideOne(client, pending[0]!);
@@ -56,8 +56,13 @@ export function batchedDecisions(client: DecisionServiceClient, batching: Decisi
         return await decideMany(pending, (requests, deadline) => stream.ask({ requests }, deadline));
       } catch (error) {
         if (!(error instanceof StreamEndedError)) throw error;
-        // Nothing was decided that anyone saw, and a decision changes nothing: ask again by call.
+        // Nothing was decided that anyone saw, and a decision changes nothing: ask again by call…
         if (error.cause.code === status.UNIMPLEMENTED) streamRefusedUntil = Date.now() + BATCH_RETRY_AFTER_MS;
+        // …unless no decision replica can be reached: the ask already waited for the channel to
+        // reconnect, and a call would wait again only to fail the same way.
+        else if (error.cause.code === status.UNAVAILABLE && client.getChannel().getConnectivityState(false) === connectivityState.TRANSIENT_FAILURE) {
+          throw new MayflyError('ERR_DEPENDENCY_UNAVAILABLE', `decision is unavailable: ${error.cause.details ?? 'no connection'}`, { cause: error });
+        }
       }
     }
     return byCalls(pending);
