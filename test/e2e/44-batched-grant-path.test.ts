@@ -168,8 +168,9 @@ describe('44 batched grant path', () => {
     expect(after.grant.task?.id).toBe('restart-after');
     // …and over the stream, not by the Decide call it falls back to: issuance's channel, still
     // waiting out its reconnection backoff, is waited for rather than failing the new stream at
-    // once. The restarted decision counts every DecideStream message (a Decide call it does not).
-    expect((await histogram('decision', 'mayfly_decide_batch')).count).toBe(1);
+    // once. The restarted decision counts every DecideStream message (a Decide call it does not);
+    // before this waited, it counted none.
+    expect((await histogram('decision', 'mayfly_decide_batch')).count).toBeGreaterThanOrEqual(1);
     await after.release();
   });
 });
