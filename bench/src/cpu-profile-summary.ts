@@ -4,7 +4,10 @@ import { basename } from 'node:path';
 /**
  * Summarises a V8 .cpuprofile (node --cpu-prof) by function and by package: where a process spends
  * its own CPU (self time), for BENCHMARKS.md's budget (issue 24, point 1).
- *   node bench/dist/cpu-profile-summary.js FILE.cpuprofile [TOP]
+ *   node bench/dist/cpu-profile-summary.js FILE.cpuprofile [TOP] [FROM_S TO_S]
+ * FROM_S and TO_S (seconds after the profile started) keep only the samples of one window, so that
+ * one bench phase can be read apart from start-up and the other phases; `--timeline` prints busy
+ * time per second instead, to find those windows.
  */
 interface ProfileNode {
   id: number;
@@ -16,9 +19,11 @@ interface Profile {
   startTime: number;
   endTime: number;
   samples: number[];
+  timeDeltas: number[];
 }
 
-const [file, topText] = process.argv.slice(2);
+const timeline = process.argv.includes('--timeline');
+const [file, topText, fromText, toText] = process.argv.slice(2).filter((arg) => arg !== '--timeline');
 if (!file) {
   process.stderr.write('usage: node bench/dist/cpu-profile-summary.js FILE.cpuprofile [TOP]\n');
   process.exit(2);
@@ -26,11 +31,30 @@ if (!file) {
 const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
 const top = Number(topText ?? 20);
 const intervalMs = (profile.endTime - profile.startTime) / 1000 / Math.max(1, profile.samples.length);
+const fromUs = fromText === undefined ? -Infinity : Number(fromText) * 1e6;
+const toUs = toText === undefined ? Infinity : Number(toText) * 1e6;
+const idleIds = new Set(profile.nodes.filter((node) => node.callFrame.functionName === '(idle)').map((node) => node.id));
+
+// Count each sample's node again from the samples themselves, so a window can drop the rest.
+const hitsById = new Map<number, number>();
+const busyPerSecond: number[] = [];
+let atUs = 0;
+for (let i = 0; i < profile.samples.length; i++) {
+  atUs += profile.timeDeltas[i] ?? 0;
+  const id = profile.samples[i]!;
+  if (!idleIds.has(id)) busyPerSecond[Math.floor(atUs / 1e6)] = (busyPerSecond[Math.floor(atUs / 1e6)] ?? 0) + 1;
+  if (atUs < fromUs || atUs >= toUs) continue;
+  hitsById.set(id, (hitsById.get(id) ?? 0) + 1);
+}
+if (timeline) {
+  process.stdout.write(Array.from(busyPerSecond, (hits) => hits ?? 0).map((hits, second) => `${String(second).padStart(4)} s  ${((hits * intervalMs) / 10).toFixed(0).padStart(3)}% busy`).join('\n') + '\n');
+  process.exit(0);
+}
 const byFunction = new Map<string, number>();
 const byPackage = new Map<string, number>();
 let busy = 0;
 for (const node of profile.nodes) {
-  const hits = node.hitCount ?? 0;
+  const hits = hitsById.get(node.id) ?? 0;
   if (hits === 0) continue;
   const { functionName, url, lineNumber } = node.callFrame;
   const idle = functionName === '(idle)' || functionName === '(program)' || functionName === '(garbage collector)';
@@ -44,7 +68,8 @@ for (const node of profile.nodes) {
   if (functionName !== '(idle)') busy += hits;
 }
 const line = (label: string, hits: number) => `${((hits * intervalMs) / 1000).toFixed(2).padStart(8)} s  ${((hits / busy) * 100).toFixed(1).padStart(5)}%  ${label}`;
-process.stdout.write(`${basename(file)}: ${((busy * intervalMs) / 1000).toFixed(2)} s busy of ${((profile.endTime - profile.startTime) / 1e6).toFixed(1)} s\n\nby package (self time):\n`);
+const windowSeconds = Math.min(toUs, profile.endTime - profile.startTime) / 1e6 - Math.max(0, fromUs) / 1e6;
+process.stdout.write(`${basename(file)}: ${((busy * intervalMs) / 1000).toFixed(2)} s busy of ${windowSeconds.toFixed(1)} s\n\nby package (self time):\n`);
 for (const [pkg, hits] of [...byPackage].filter(([pkg]) => pkg !== '(idle)').sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`${line(pkg, hits)}\n`);
 process.stdout.write('\nby function (self time):\n');
 for (const [name, hits] of [...byFunction].filter(([name]) => !name.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`${line(name, hits)}\n`);
