@@ -24,8 +24,10 @@ interface Profile {
 
 const timeline = process.argv.includes('--timeline');
 const [file, topText, fromText, toText] = process.argv.slice(2).filter((arg) => arg !== '--timeline');
-if (!file) {
-  process.stderr.write('usage: node bench/dist/cpu-profile-summary.js FILE.cpuprofile [TOP]\n');
+const USAGE = 'usage: node bench/dist/cpu-profile-summary.js FILE.cpuprofile [TOP] [FROM_S TO_S] [--timeline]\n';
+const notANumber = [topText, fromText, toText].some((text) => text !== undefined && !Number.isFinite(Number(text)));
+if (!file || notANumber || (fromText !== undefined && toText === undefined)) {
+  process.stderr.write(USAGE);
   process.exit(2);
 }
 const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
